@@ -1,1 +1,29 @@
-//! sekimori-event
+//! The event vocabulary of sekimori, version 1.
+//!
+//! Every login, link, payee change, money movement and custody action a service
+//! reports is one [`Event`]: a common envelope (`id`, `type`, `at`, `service`,
+//! `actor`, `attrs`) plus the fields of its type ([`Body`]). Decoding is strict:
+//! unknown event types and unknown fields are rejected with the path of the
+//! offending field; free-form extras belong under `attrs`. Any field whose name
+//! says it holds a secret in the clear (`password`, `pin`, `otp`, ...), anywhere
+//! in the event, rejects the whole event before anything is stored.
+//!
+//! Money is always an integer count of minor units (`amount_minor`: yen,
+//! satoshi, micro-XEM) beside a `currency` or asset code; never a float.
+//! Time is the event's own `at`, kept as milliseconds since the Unix epoch.
+
+mod body;
+mod decode;
+mod envelope;
+mod error;
+mod kind;
+mod schema;
+mod secret;
+
+pub use body::*;
+pub use decode::{decode, decode_value, MAX_EVENT_BYTES};
+pub use envelope::{format_rfc3339_ms, parse_rfc3339_ms, Actor, Event};
+pub use error::DecodeError;
+pub use kind::EventKind;
+pub use schema::json_schema;
+pub use secret::is_secret_field_name;

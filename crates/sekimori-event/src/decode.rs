@@ -1,0 +1,278 @@
+//! JSON in, validated [`Event`] out, or a [`DecodeError`] naming the field.
+
+use crate::body::Validate;
+use crate::error::{join_path, DecodeError};
+use crate::secret::reject_secrets;
+use crate::*;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+/// The largest event accepted, in bytes of JSON.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+const MAX_ATTRS: usize = 64;
+const MAX_ATTR_DEPTH: usize = 4;
+
+/// Decodes one event from JSON bytes.
+pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Err(DecodeError::new(
+            "too_large",
+            "",
+            format!("an event may be at most {MAX_EVENT_BYTES} bytes"),
+        ));
+    }
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        DecodeError::new(
+            "invalid_json",
+            "",
+            format!("not valid JSON at line {} column {}", e.line(), e.column()),
+        )
+    })?;
+    decode_value(value)
+}
+
+/// Decodes one event from a parsed JSON value.
+pub fn decode_value(value: Value) -> Result<Event, DecodeError> {
+    let Value::Object(mut map) = value else {
+        return Err(DecodeError::new(
+            "invalid_type",
+            "",
+            "an event must be a JSON object",
+        ));
+    };
+    for (key, child) in &map {
+        if is_secret_field_name(key) {
+            return Err(DecodeError::new(
+                "secret_in_clear",
+                key.as_str(),
+                "this field would carry a secret in the clear; send only the keyed fingerprint",
+            ));
+        }
+        reject_secrets(child, key)?;
+    }
+    let kind_name = take_string(&mut map, "type")?;
+    let kind = EventKind::parse(&kind_name).ok_or_else(|| {
+        DecodeError::new(
+            "unknown_event_type",
+            "type",
+            "unknown event type (see docs/events.md)",
+        )
+    })?;
+    let id = take_string(&mut map, "id")?;
+    check_id(&id)?;
+    let at = take_string(&mut map, "at")?;
+    let at_ms = parse_rfc3339_ms(&at)
+        .ok_or_else(|| DecodeError::new("invalid_value", "at", "must be an RFC 3339 timestamp"))?;
+    let service = take_string(&mut map, "service")?;
+    check_service(&service)?;
+    let actor = match map.remove("actor") {
+        Some(v) => typed::<Actor>(v).map_err(|e| e.under("actor"))?,
+        None => Actor::default(),
+    };
+    check_actor(&actor)?;
+    let attrs = match map.remove("attrs") {
+        Some(Value::Object(attrs)) => check_attrs(attrs)?,
+        Some(_) => {
+            return Err(DecodeError::new(
+                "invalid_type",
+                "attrs",
+                "must be an object",
+            ))
+        }
+        None => Map::new(),
+    };
+    let body = body(kind, map)?;
+    body.validate()?;
+    Ok(Event {
+        id,
+        kind,
+        at_ms,
+        service,
+        actor,
+        body,
+        attrs,
+    })
+}
+
+fn body(kind: EventKind, map: Map<String, Value>) -> Result<Body, DecodeError> {
+    let v = Value::Object(map);
+    Ok(match kind {
+        EventKind::LoginAttempt => Body::LoginAttempt(typed(v)?),
+        EventKind::MfaChallenge => Body::MfaChallenge(typed(v)?),
+        EventKind::MfaResult => Body::MfaResult(typed(v)?),
+        EventKind::AccountOpen => Body::AccountOpen(typed(v)?),
+        EventKind::CredentialChange => Body::CredentialChange(typed(v)?),
+        EventKind::DeviceBind => Body::DeviceBind(typed(v)?),
+        EventKind::LinkBank => Body::LinkBank(typed(v)?),
+        EventKind::PayeeAdd => Body::PayeeAdd(typed(v)?),
+        EventKind::Charge => Body::Charge(typed(v)?),
+        EventKind::Transfer => Body::Transfer(typed(v)?),
+        EventKind::Purchase => Body::Purchase(typed(v)?),
+        EventKind::Withdrawal => Body::Withdrawal(typed(v)?),
+        EventKind::WalletOutflow => Body::WalletOutflow(typed(v)?),
+        EventKind::WithdrawalRequest => Body::WithdrawalRequest(typed(v)?),
+        EventKind::WithdrawalApproval => Body::WithdrawalApproval(typed(v)?),
+        EventKind::ReportNotMe => Body::ReportNotMe(typed(v)?),
+    })
+}
+
+/// Deserializes with the failing path tracked; messages are redacted.
+fn typed<T: DeserializeOwned>(value: Value) -> Result<T, DecodeError> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        explain(&path, &err.inner().to_string())
+    })
+}
+
+/// Turns a serde message into a code, a precise path and a sentence that never
+/// repeats the rejected value.
+fn explain(path: &str, msg: &str) -> DecodeError {
+    let quoted = |prefix: &str| {
+        msg.strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_string)
+    };
+    let expected = msg
+        .split_once(", expected ")
+        .map(|(_, e)| format!("expected {e}"));
+    if let Some(field) = quoted("missing field `") {
+        return DecodeError::new(
+            "missing_field",
+            join_path(path, &field),
+            "required field is missing",
+        );
+    }
+    if let Some(field) = quoted("unknown field `") {
+        let full = if path.ends_with(&field) {
+            path.to_string()
+        } else {
+            join_path(path, &field)
+        };
+        return DecodeError::new(
+            "unknown_field",
+            full,
+            "unknown field; put service-specific extras under `attrs`",
+        );
+    }
+    if msg.starts_with("unknown variant") {
+        return DecodeError::new(
+            "invalid_value",
+            path,
+            expected.unwrap_or_else(|| "unknown value".into()),
+        );
+    }
+    if msg.starts_with("invalid type") {
+        return DecodeError::new(
+            "invalid_type",
+            path,
+            expected.unwrap_or_else(|| "wrong JSON type".into()),
+        );
+    }
+    let text = expected.unwrap_or_else(|| msg.split('"').step_by(2).collect::<Vec<_>>().join("…"));
+    DecodeError::new("invalid_value", path, text)
+}
+
+fn take_string(map: &mut Map<String, Value>, field: &str) -> Result<String, DecodeError> {
+    match map.remove(field) {
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(DecodeError::new("invalid_type", field, "expected a string")),
+        None => Err(DecodeError::new(
+            "missing_field",
+            field,
+            "required field is missing",
+        )),
+    }
+}
+
+fn check_id(id: &str) -> Result<(), DecodeError> {
+    let ok = (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::new(
+            "invalid_value",
+            "id",
+            "must match [A-Za-z0-9._:-]{1,128}",
+        ))
+    }
+}
+
+fn check_service(s: &str) -> Result<(), DecodeError> {
+    let ok = (1..=64).contains(&s.len())
+        && s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::new(
+            "invalid_value",
+            "service",
+            "must match [a-z0-9._-]{1,64}",
+        ))
+    }
+}
+
+fn check_actor(a: &Actor) -> Result<(), DecodeError> {
+    use crate::body::check_text as text;
+    let fields = [
+        ("account", &a.account, 128),
+        ("device", &a.device, 128),
+        ("user_agent", &a.user_agent, 512),
+        ("session", &a.session, 128),
+    ];
+    for (name, value, max) in fields {
+        if let Some(v) = value {
+            text(name, v, max).map_err(|e| e.under("actor"))?;
+        }
+    }
+    match &a.country {
+        Some(c) if !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())) => {
+            Err(DecodeError::new(
+                "invalid_value",
+                "actor.country",
+                "must be an ISO 3166-1 alpha-2 code such as JP",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_attrs(attrs: Map<String, Value>) -> Result<Map<String, Value>, DecodeError> {
+    if attrs.len() > MAX_ATTRS {
+        return Err(DecodeError::new(
+            "too_large",
+            "attrs",
+            format!("at most {MAX_ATTRS} fields"),
+        ));
+    }
+    for (key, value) in &attrs {
+        if key.is_empty() || key.len() > 64 {
+            return Err(DecodeError::new(
+                "invalid_value",
+                join_path("attrs", key),
+                "field names are 1 to 64 bytes",
+            ));
+        }
+        if depth(value) > MAX_ATTR_DEPTH {
+            return Err(DecodeError::new(
+                "too_large",
+                join_path("attrs", key),
+                format!("nested deeper than {MAX_ATTR_DEPTH}"),
+            ));
+        }
+    }
+    Ok(attrs)
+}
+
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}

@@ -1,0 +1,109 @@
+//! The envelope every event shares, and its canonical JSON form.
+
+use crate::{Body, EventKind};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::net::IpAddr;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+/// One decoded, validated event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Caller-supplied idempotency key: `[A-Za-z0-9._:-]{1,128}`.
+    pub id: String,
+    pub kind: EventKind,
+    /// Event time, milliseconds since the Unix epoch (UTC).
+    pub at_ms: i64,
+    /// Which service emitted it: `[a-z0-9._-]{1,64}`.
+    pub service: String,
+    pub actor: Actor,
+    pub body: Body,
+    /// Free-form extras; never read by built-in logic, readable by rules.
+    pub attrs: Map<String, Value>,
+}
+
+/// Who or what acted: the session context of the request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// The authenticated account of the session, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub ip: Option<IpAddr>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// ISO 3166-1 alpha-2, when the service knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// Autonomous system number of the IP, when the service knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asn: Option<u32>,
+}
+
+impl Actor {
+    pub fn is_empty(&self) -> bool {
+        *self == Actor::default()
+    }
+}
+
+#[derive(Serialize)]
+struct Wire<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    at: String,
+    service: &'a str,
+    #[serde(skip_serializing_if = "Actor::is_empty")]
+    actor: &'a Actor,
+    #[serde(flatten)]
+    body: &'a Body,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    attrs: &'a Map<String, Value>,
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Wire {
+            id: &self.id,
+            kind: self.kind.as_str(),
+            at: format_rfc3339_ms(self.at_ms),
+            service: &self.service,
+            actor: &self.actor,
+            body: &self.body,
+            attrs: &self.attrs,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl Event {
+    /// The canonical JSON form: fixed field order, `at` in UTC with milliseconds.
+    /// Decoding it gives back an equal event.
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// Parses RFC 3339 into milliseconds since the epoch (sub-millisecond digits are dropped).
+pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
+    let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
+}
+
+/// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub fn format_rfc3339_ms(ms: i64) -> String {
+    let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&format).unwrap_or_default()
+}

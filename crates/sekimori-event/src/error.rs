@@ -1,0 +1,40 @@
+//! Decode errors: a stable code, the path of the offending field, a sentence.
+
+use serde::Serialize;
+
+/// Why an event was rejected. `code` is stable (see docs/errors.md); `path` names
+/// the offending field (`actor.ip`, `destination.bank_code`, `verified[1]`, or
+/// `""` for the whole document). Messages never echo a rejected value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{code} at `{path}`: {message}")]
+pub struct DecodeError {
+    pub code: &'static str,
+    pub path: String,
+    pub message: String,
+}
+
+impl DecodeError {
+    pub fn new(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
+        DecodeError {
+            code,
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// Prefixes the path with a parent (used for nested decoding).
+    pub fn under(mut self, parent: &str) -> Self {
+        self.path = join_path(parent, &self.path);
+        self
+    }
+}
+
+/// Joins a parent path and a child path (`a` + `b` = `a.b`, `a` + `[1]` = `a[1]`).
+pub(crate) fn join_path(parent: &str, child: &str) -> String {
+    match (parent.is_empty(), child.is_empty()) {
+        (true, _) => child.to_string(),
+        (_, true) => parent.to_string(),
+        _ if child.starts_with('[') => format!("{parent}{child}"),
+        _ => format!("{parent}.{child}"),
+    }
+}

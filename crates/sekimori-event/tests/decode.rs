@@ -1,0 +1,272 @@
+//! Decoding: the shipped examples, a table of rejections, and a property test.
+
+use proptest::prelude::*;
+use sekimori_event::{decode, decode_value, EventKind};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+fn examples() -> Vec<Value> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/events");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("examples dir") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read example");
+        for (n, line) in text.lines().enumerate() {
+            let v =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{path:?}:{}: {e}", n + 1));
+            out.push(v);
+        }
+    }
+    out
+}
+
+#[test]
+fn every_example_decodes_and_every_type_is_covered() {
+    let mut seen = BTreeSet::new();
+    for v in examples() {
+        let event = decode_value(v.clone()).unwrap_or_else(|e| panic!("{v}: {e}"));
+        seen.insert(event.kind);
+    }
+    let all: BTreeSet<EventKind> = EventKind::ALL.iter().copied().collect();
+    assert_eq!(seen, all, "examples/events must cover every type");
+}
+
+#[test]
+fn canonical_form_round_trips() {
+    for v in examples() {
+        let event = decode_value(v).expect("valid");
+        let again = decode_value(event.to_json()).expect("canonical decodes");
+        assert_eq!(event, again);
+        assert_eq!(event.to_json(), again.to_json());
+    }
+}
+
+fn base() -> Value {
+    json!({"id":"e1","type":"transfer","at":"2026-11-20T13:05:00+09:00","service":"netbank",
+      "actor":{"account":"b-1","ip":"198.51.100.23"},"account":"b-1","amount_minor":1000,"currency":"JPY",
+      "destination":{"kind":"bank","bank_code":"0009","branch":"456","number":"7654321"}})
+}
+
+fn with(path: &[&str], value: Value) -> Value {
+    let mut v = base();
+    let mut cur = &mut v;
+    for key in &path[..path.len() - 1] {
+        cur = cur.get_mut(*key).expect("path exists");
+    }
+    let last = path[path.len() - 1];
+    if value.is_null() {
+        cur.as_object_mut().expect("object").remove(last);
+    } else {
+        cur[last] = value;
+    }
+    v
+}
+
+#[test]
+fn rejections_name_code_and_path() {
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            with(&["type"], json!("login.teleport")),
+            "unknown_event_type",
+            "type",
+        ),
+        (with(&["id"], Value::Null), "missing_field", "id"),
+        (with(&["id"], json!("has space")), "invalid_value", "id"),
+        (with(&["at"], json!("yesterday")), "invalid_value", "at"),
+        (with(&["service"], json!(7)), "invalid_type", "service"),
+        (
+            with(&["actor", "ip"], json!("300.1.1.1")),
+            "invalid_value",
+            "actor.ip",
+        ),
+        (
+            with(&["actor", "shoe_size"], json!(42)),
+            "unknown_field",
+            "actor.shoe_size",
+        ),
+        (
+            with(&["actor", "country"], json!("jpn")),
+            "invalid_value",
+            "actor.country",
+        ),
+        (
+            with(&["amount_minor"], json!(10.5)),
+            "invalid_type",
+            "amount_minor",
+        ),
+        (
+            with(&["amount_minor"], json!(-1)),
+            "invalid_value",
+            "amount_minor",
+        ),
+        (
+            with(&["amount_minor"], json!(u64::MAX)),
+            "invalid_value",
+            "amount_minor",
+        ),
+        (
+            with(&["currency"], json!("yen")),
+            "invalid_value",
+            "currency",
+        ),
+        (with(&["account"], Value::Null), "missing_field", "account"),
+        (with(&["colour"], json!("red")), "unknown_field", "colour"),
+        (
+            with(&["destination", "bank_code"], json!("12")),
+            "invalid_value",
+            "destination.bank_code",
+        ),
+        (
+            with(&["destination", "kind"], json!("pigeon")),
+            "invalid_value",
+            "destination.kind",
+        ),
+        (
+            with(&["destination", "branch"], Value::Null),
+            "missing_field",
+            "destination.branch",
+        ),
+        (with(&["attrs"], json!([1])), "invalid_type", "attrs"),
+        (
+            with(&["attrs"], json!({"note": {"password": "hunter2"}})),
+            "secret_in_clear",
+            "attrs.note.password",
+        ),
+        (with(&["pin"], json!("1234")), "secret_in_clear", "pin"),
+        (
+            with(&["actor", "otp"], json!("123456")),
+            "secret_in_clear",
+            "actor.otp",
+        ),
+    ];
+    for (input, code, path) in cases {
+        let err = decode_value(input.clone()).expect_err(&format!("should reject {input}"));
+        assert_eq!(
+            (err.code, err.path.as_str()),
+            (code, path),
+            "{input}: {err}"
+        );
+    }
+}
+
+#[test]
+fn messages_never_echo_rejected_values() {
+    for input in [
+        with(&["attrs"], json!({"otp_code": "884422"})),
+        with(&["currency"], json!("secret-884422")),
+    ] {
+        let err = decode_value(input).expect_err("rejected");
+        assert!(!err.to_string().contains("884422"), "{err}");
+    }
+    let login = json!({"id":"l1","type":"login.attempt","at":"2026-11-20T00:00:00Z","service":"s",
+        "account":"a","factor":"884422","secret_fp":"k:00","result":"failure"});
+    let err = decode_value(login).expect_err("bad factor");
+    assert!(!err.to_string().contains("884422"), "{err}");
+}
+
+#[test]
+fn password_login_needs_a_fingerprint_in_the_right_form() {
+    let mut login = json!({"id":"l1","type":"login.attempt","at":"2026-11-20T00:00:00Z","service":"s",
+        "account":"a","factor":"pin","result":"failure"});
+    assert_eq!(
+        decode_value(login.clone()).expect_err("no fp").path,
+        "secret_fp"
+    );
+    login["secret_fp"] = json!("k1:1234");
+    assert_eq!(
+        decode_value(login.clone()).expect_err("short").code,
+        "invalid_value"
+    );
+    login["secret_fp"] = json!(format!("k1:{}", "ab".repeat(32)));
+    assert!(decode_value(login).is_ok());
+}
+
+#[test]
+fn time_is_normalised_to_utc_milliseconds() {
+    let e = decode_value(base()).expect("valid");
+    assert_eq!(e.at_ms, 1_795_147_500_000);
+    assert_eq!(e.to_json()["at"], "2026-11-20T04:05:00.000Z");
+}
+
+#[test]
+fn oversized_and_broken_json() {
+    let big = vec![b' '; sekimori_event::MAX_EVENT_BYTES + 1];
+    assert_eq!(decode(&big).expect_err("big").code, "too_large");
+    assert_eq!(decode(b"{\"id\":").expect_err("cut").code, "invalid_json");
+    assert_eq!(decode(b"[1,2]").expect_err("array").code, "invalid_type");
+}
+
+const CODES: &[&str] = &[
+    "invalid_json",
+    "invalid_type",
+    "invalid_value",
+    "missing_field",
+    "unknown_field",
+    "unknown_event_type",
+    "secret_in_clear",
+    "too_large",
+];
+
+fn arb_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "[a-z0-9:._ -]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Every JSON path (as key lists) into a value's objects.
+fn paths(v: &Value, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+    if let Value::Object(m) = v {
+        for (k, child) in m {
+            let mut p = prefix.clone();
+            p.push(k.clone());
+            out.push(p.clone());
+            paths(child, p, out);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        if let Err(e) = decode(&bytes) {
+            prop_assert!(CODES.contains(&e.code));
+        }
+    }
+
+    #[test]
+    fn mutated_examples_are_rejected_with_a_named_field(
+        pick in any::<prop::sample::Index>(), at in any::<prop::sample::Index>(), value in arb_json()
+    ) {
+        let all = examples();
+        let mut doc = all[pick.index(all.len())].clone();
+        let mut ps = Vec::new();
+        paths(&doc, vec![], &mut ps);
+        let target = &ps[at.index(ps.len())];
+        let mut cur = &mut doc;
+        for key in &target[..target.len() - 1] {
+            cur = cur.get_mut(key).expect("path");
+        }
+        cur[target.last().expect("non-empty").as_str()] = value;
+        if let Err(e) = decode_value(doc) {
+            prop_assert!(CODES.contains(&e.code), "unknown code {}", e.code);
+            prop_assert!(!e.path.is_empty(), "rejection without a field path: {e}");
+            let root = e.path.split(['.', '[']).next().unwrap_or_default();
+            prop_assert_eq!(root, target[0].as_str(), "path {} does not point into {:?}", e.path, target);
+        }
+    }
+}
