@@ -1,1 +1,235 @@
-//! sekimori-store
+//! `sekimori-store`: the embedded, durable, append-only log of everything the engine
+//! accepted, plus a few small tables, on [redb]. It stores bytes and knows nothing of
+//! events, rules or HTTP.
+//!
+//! # Data directory
+//!
+//! [`Store::open`] takes a directory (created if missing) holding:
+//!
+//! - `sekimori.redb` — the redb database ([`DB_FILE`]);
+//! - `FORMAT` — a plain-text file holding `sekimori-data 1\n`, the on-disk format version
+//!   ([`FORMAT_VERSION`]). It is written (atomically, fsynced) on the first open of a fresh
+//!   directory. An open refuses with [`StoreError::Format`] when the file holds another
+//!   version, or when it is missing next to an existing database. The same version is also
+//!   recorded in the META table under `"format_version"` ([`META_FORMAT_VERSION`]) and
+//!   checked on open; callers must not overwrite that key.
+//!
+//! Only one [`Store`] may have a directory open at a time, across processes and within
+//! one: redb locks the database file and a second open fails with [`StoreError::Locked`].
+//!
+//! # Tables
+//!
+//! | table         | key            | value          | contents                               |
+//! |---------------|----------------|----------------|----------------------------------------|
+//! | `log`         | `u64` seq      | bytes          | the append-only log, seqs `1..=last`    |
+//! | `event_index` | `&str` event id| `u64` seq      | the record carrying each event id      |
+//! | `meta`        | `&str`         | bytes          | small settings (e.g. current pack)     |
+//! | `packs`       | `&str` version | bytes          | rule-pack history                      |
+//! | `keys`        | `&str` key id  | bytes          | API key records (hashes only)          |
+//! | `snapshot`    | `"current"`    | `(u64, bytes)` | engine state as of a seq; replaced     |
+//!
+//! Log seqs are assigned by the caller and must be contiguous: an append must carry exactly
+//! `last_seq() + 1` (counting appends queued before it). A gap or a repeat is an invariant
+//! violation of the caller; that op is rejected with [`StoreError::Sequence`] and not
+//! written, while the other ops of its batch proceed. An event id appended twice points at
+//! the newer seq; the caller is expected to deduplicate.
+//!
+//! # Group commit
+//!
+//! All writes go through one dedicated writer thread, fed by a bounded queue
+//! ([`QUEUE_CAPACITY`] ops; when it is full, [`Store::submit`] fails at once with
+//! [`StoreError::Overloaded`] instead of blocking). The writer blocks for one op, drains
+//! whatever else is queued (up to [`MAX_BATCH_OPS`] ops or [`MAX_BATCH_BYTES`] of payload),
+//! applies the whole batch, in submission order, in ONE redb write transaction, commits it,
+//! and only then answers every waiter of the batch. Under load one fsync thus covers many
+//! ops; [`Store::stats`] counts commits and ops so that batch sizes can be reported.
+//!
+//! If a batch's transaction or commit fails, every op of the batch gets the error and the
+//! store enters a failed state: every later submit fails with [`StoreError::Failed`].
+//! Reads keep working. Restarting (reopening the directory) recovers from disk; the ops of
+//! the failed batch may or may not be there (redb applies a commit atomically, but a
+//! failed commit may still have become durable).
+//!
+//! # Durability guarantee
+//!
+//! Each batch commits with [`redb::Durability::Immediate`]: `commit` returns only after
+//! fsync. A waiter is answered `Ok(())` only after that, so **every acknowledged op
+//! survives a crash** (process kill or power loss, given honest fsync), and a reopened log
+//! is always contiguous from 1 — a batch is all-or-nothing. The converse does not hold: an
+//! op whose waiter never heard back (crash between commit and reply, dropped receiver,
+//! failed commit) may be on disk anyway, so the caller must treat "unacknowledged" as
+//! "unknown", not as "absent". After an unclean shutdown redb checks and repairs the file
+//! on open, which reads the whole database and may take a while on a large log.
+//!
+//! Reads ([`Store::get`], [`Store::scan_from`], ...) run their own read transactions on
+//! any thread and observe committed data only: an op is visible once its receiver has
+//! resolved `Ok`, not before. Read-your-own-in-flight-writes is the caller's business.
+//!
+//! [redb]: https://docs.rs/redb
+
+mod error;
+mod format;
+mod read;
+mod tables;
+mod writer;
+
+pub use error::StoreError;
+pub use format::{FORMAT_FILE, FORMAT_VERSION};
+pub use read::{LogIter, SCAN_CHUNK};
+pub use tables::META_FORMAT_VERSION;
+pub use writer::{Op, MAX_BATCH_BYTES, MAX_BATCH_OPS};
+
+use redb::{Database, DatabaseError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use tokio::sync::oneshot;
+use writer::{Request, Shared, Writer};
+
+/// Name of the database file inside the data directory.
+pub const DB_FILE: &str = "sekimori.redb";
+/// Capacity of the queue between submitters and the writer thread, in ops.
+pub const QUEUE_CAPACITY: usize = 65_536;
+
+/// Counters of the writer, for reporting group-commit batch sizes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Write transactions committed.
+    pub commits: u64,
+    /// Ops applied by those commits (rejected ops are not counted).
+    pub ops: u64,
+}
+
+/// The open data directory. `Send + Sync`: share it in an `Arc`.
+///
+/// Dropping it (or [`Store::close`]) stops accepting ops, lets the writer commit
+/// everything already queued, and joins the writer thread.
+pub struct Store {
+    dir: PathBuf,
+    db: Arc<Database>,
+    tx: Option<SyncSender<Request>>,
+    writer: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .field("stats", &self.stats())
+            .field("failed", &self.shared.failed.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the data directory `dir`. See the [crate docs](crate) for the
+    /// format check and locking.
+    pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+        let db_path = dir.join(DB_FILE);
+        let db_exists = db_path.try_exists().map_err(StoreError::io(&db_path))?;
+        format::check_or_create(dir, db_exists)?;
+        let db = Arc::new(open_db(&db_path)?);
+        tables::init(&db)?;
+        let last = read::last_seq(&db)?;
+        let shared = Arc::new(Shared::default());
+        let (tx, rx) = sync_channel(QUEUE_CAPACITY);
+        let writer = Writer::new(db.clone(), rx, shared.clone(), last);
+        let handle = std::thread::Builder::new()
+            .name("sekimori-store-writer".into())
+            .spawn(move || writer.run())
+            .map_err(StoreError::io(dir))?;
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            db,
+            tx: Some(tx),
+            writer: Some(handle),
+            shared,
+        })
+    }
+
+    /// Queues one op. The receiver resolves once the op's transaction has committed
+    /// durably (fsync), or with the error. Ops are applied in submission order.
+    ///
+    /// Never blocks: a full queue resolves at once with [`StoreError::Overloaded`], a failed
+    /// store with [`StoreError::Failed`]. A receive error (sender dropped) means the writer
+    /// died; treat it as [`StoreError::Failed`].
+    pub fn submit(&self, op: Op) -> oneshot::Receiver<Result<(), StoreError>> {
+        let (reply, rx) = oneshot::channel();
+        if self.shared.failed.load(Ordering::Acquire) {
+            let _ = reply.send(Err(StoreError::Failed));
+            return rx;
+        }
+        let Some(tx) = &self.tx else {
+            let _ = reply.send(Err(StoreError::Failed));
+            return rx;
+        };
+        match tx.try_send(Request { op, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(req)) => {
+                let _ = req.reply.send(Err(StoreError::Overloaded));
+            }
+            Err(TrySendError::Disconnected(req)) => {
+                let _ = req.reply.send(Err(StoreError::Failed));
+            }
+        }
+        rx
+    }
+
+    /// Submits and blocks the current thread until the op is durable (or failed).
+    ///
+    /// For CLI tools and tests. **Must not be called from within a tokio runtime thread**
+    /// (it would panic there); in async code, `.await` the receiver of [`Store::submit`].
+    pub fn submit_blocking(&self, op: Op) -> Result<(), StoreError> {
+        self.submit(op)
+            .blocking_recv()
+            .unwrap_or(Err(StoreError::Failed))
+    }
+
+    /// Writer counters: commits and ops committed since open.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            commits: self.shared.commits.load(Ordering::Relaxed),
+            ops: self.shared.ops.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Whether the store has entered the failed state (no more writes accepted).
+    pub fn is_failed(&self) -> bool {
+        self.shared.failed.load(Ordering::Acquire)
+    }
+
+    /// The data directory this store was opened on.
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Commits everything queued, stops the writer thread and closes the store.
+    /// Equivalent to dropping it.
+    pub fn close(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Closing the channel lets the writer drain what is queued, then exit.
+        drop(self.tx.take());
+        if let Some(handle) = self.writer.take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn open_db(path: &Path) -> Result<Database, StoreError> {
+    match Database::builder().create(path) {
+        Ok(db) => Ok(db),
+        Err(DatabaseError::DatabaseAlreadyOpen) => Err(StoreError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,72 @@
+//! The `FORMAT` file of the data directory.
+
+use crate::StoreError;
+use std::fs::{self, File};
+use std::io::{ErrorKind, Write};
+use std::path::Path;
+
+/// The on-disk format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Name of the plain-text version file inside the data directory.
+pub const FORMAT_FILE: &str = "FORMAT";
+
+/// The first line of the `FORMAT` file, without its newline.
+pub(crate) fn format_line() -> String {
+    format!("sekimori-data {FORMAT_VERSION}")
+}
+
+/// Checks the `FORMAT` file of `dir`, creating it in a fresh directory.
+///
+/// `db_exists` tells whether the database file is already there: a database without a
+/// `FORMAT` file is refused rather than silently adopted.
+pub(crate) fn check_or_create(dir: &Path, db_exists: bool) -> Result<(), StoreError> {
+    let path = dir.join(FORMAT_FILE);
+    match fs::read(&path) {
+        Ok(bytes) => check_contents(&bytes),
+        Err(e) if e.kind() == ErrorKind::NotFound && db_exists => Err(StoreError::Format {
+            found: format!("no {FORMAT_FILE} file next to an existing database"),
+            expected: format_line(),
+        }),
+        Err(e) if e.kind() == ErrorKind::NotFound => write_format(dir),
+        Err(e) => Err(StoreError::io(&path)(e)),
+    }
+}
+
+fn check_contents(bytes: &[u8]) -> Result<(), StoreError> {
+    let text = String::from_utf8_lossy(bytes);
+    let found = text.trim_end();
+    if found == format_line() {
+        Ok(())
+    } else {
+        Err(StoreError::Format {
+            found: found.to_string(),
+            expected: format_line(),
+        })
+    }
+}
+
+/// Writes the file atomically: a temporary file, fsync, rename, fsync of the directory.
+fn write_format(dir: &Path) -> Result<(), StoreError> {
+    let tmp = dir.join(format!("{FORMAT_FILE}.tmp"));
+    let path = dir.join(FORMAT_FILE);
+    let mut file = File::create(&tmp).map_err(StoreError::io(&tmp))?;
+    file.write_all(format!("{}\n", format_line()).as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(StoreError::io(&tmp))?;
+    drop(file);
+    fs::rename(&tmp, &path).map_err(StoreError::io(&path))?;
+    sync_dir(dir)
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(StoreError::io(dir))
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> Result<(), StoreError> {
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! Read transactions: point lookups, listings and the paged log scan.
+
+use crate::tables::{EVENT_INDEX, KEYS, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY};
+use crate::{Store, StoreError};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// Rows fetched per read transaction by [`LogIter`].
+pub const SCAN_CHUNK: usize = 1024;
+
+type BytesTable = TableDefinition<'static, &'static str, &'static [u8]>;
+
+/// The highest seq in the log, 0 when empty.
+pub(crate) fn last_seq(db: &Database) -> Result<u64, StoreError> {
+    let txn = db.begin_read()?;
+    let table = txn.open_table(LOG)?;
+    let last = table.last()?.map_or(0, |(k, _)| k.value());
+    Ok(last)
+}
+
+impl Store {
+    /// The highest committed seq, 0 when the log is empty.
+    pub fn last_seq(&self) -> Result<u64, StoreError> {
+        last_seq(&self.db)
+    }
+
+    /// The log record at `seq`.
+    pub fn get(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(LOG)?;
+        let value = table.get(seq)?.map(|v| v.value().to_vec());
+        Ok(value)
+    }
+
+    /// The seq of the log record carrying `event_id`.
+    pub fn seq_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(EVENT_INDEX)?;
+        let seq = table.get(event_id)?.map(|v| v.value());
+        Ok(seq)
+    }
+
+    /// Iterates the log in ascending seq order from `from_seq` (inclusive), reading
+    /// [`SCAN_CHUNK`] rows per read transaction so that memory stays bounded.
+    pub fn scan_from(&self, from_seq: u64) -> Result<LogIter, StoreError> {
+        Ok(LogIter {
+            db: self.db.clone(),
+            next: from_seq,
+            buf: VecDeque::new(),
+            done: false,
+        })
+    }
+
+    /// A META entry.
+    pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_bytes(META, key)
+    }
+
+    /// A rule pack by version.
+    pub fn pack(&self, version: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_bytes(PACKS, version)
+    }
+
+    /// Every stored rule pack, ordered by version string.
+    pub fn packs(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.list(PACKS)
+    }
+
+    /// An API key record.
+    pub fn key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_bytes(KEYS, key_id)
+    }
+
+    /// Every API key record, ordered by key id.
+    pub fn keys(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.list(KEYS)
+    }
+
+    /// The latest snapshot: the seq it reflects and its bytes.
+    pub fn snapshot(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(SNAPSHOT)?;
+        let snapshot = table.get(SNAPSHOT_KEY)?.map(|v| {
+            let (seq, bytes) = v.value();
+            (seq, bytes.to_vec())
+        });
+        Ok(snapshot)
+    }
+
+    fn get_bytes(&self, def: BytesTable, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(def)?;
+        let value = table.get(key)?.map(|v| v.value().to_vec());
+        Ok(value)
+    }
+
+    fn list(&self, def: BytesTable) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(def)?;
+        let mut out = Vec::new();
+        for row in table.iter()? {
+            let (k, v) = row?;
+            out.push((k.value().to_string(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+}
+
+/// Ascending iterator over log records, from [`Store::scan_from`].
+///
+/// Each page of [`SCAN_CHUNK`] rows is read in its own read transaction, so records
+/// committed while the scan runs may be included. The iterator keeps the database open
+/// (a clone of its handle) until dropped. After an error it yields nothing more.
+pub struct LogIter {
+    db: Arc<Database>,
+    next: u64,
+    buf: VecDeque<(u64, Vec<u8>)>,
+    done: bool,
+}
+
+impl std::fmt::Debug for LogIter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogIter")
+            .field("next", &self.next)
+            .field("buffered", &self.buf.len())
+            .field("done", &self.done)
+            .finish()
+    }
+}
+
+impl LogIter {
+    /// Reads the next page into `buf`.
+    fn fill(&mut self) -> Result<(), StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(LOG)?;
+        for row in table.range(self.next..)?.take(SCAN_CHUNK) {
+            let (k, v) = row?;
+            self.buf.push_back((k.value(), v.value().to_vec()));
+        }
+        match self.buf.back() {
+            Some((last, _)) if self.buf.len() == SCAN_CHUNK && *last < u64::MAX => {
+                self.next = last + 1;
+            }
+            _ => self.done = true,
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for LogIter {
+    type Item = Result<(u64, Vec<u8>), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.buf.is_empty() && !self.done {
+            if let Err(e) = self.fill() {
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
+        self.buf.pop_front().map(Ok)
+    }
+}

@@ -1,0 +1,56 @@
+//! redb table definitions and the one-time initialisation done at open.
+
+use crate::format::{format_line, FORMAT_VERSION};
+use crate::StoreError;
+use redb::{Database, Durability, ReadableTable, TableDefinition};
+
+/// The append-only log: seq -> record bytes.
+pub(crate) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
+/// event id -> seq of the log record carrying it.
+pub(crate) const EVENT_INDEX: TableDefinition<&str, u64> = TableDefinition::new("event_index");
+/// Small settings.
+pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+/// Rule-pack history: version -> pack bytes.
+pub(crate) const PACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("packs");
+/// API key records: key id -> record bytes.
+pub(crate) const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("keys");
+/// The single engine-state snapshot, under [`SNAPSHOT_KEY`]: (seq, bytes).
+pub(crate) const SNAPSHOT: TableDefinition<&str, (u64, &[u8])> = TableDefinition::new("snapshot");
+
+/// The only key of [`SNAPSHOT`].
+pub(crate) const SNAPSHOT_KEY: &str = "current";
+/// The META key holding the format version (decimal text).
+pub const META_FORMAT_VERSION: &str = "format_version";
+
+/// Creates every table (so that read transactions never meet a missing one) and checks or
+/// records the format version in META. Commits durably.
+pub(crate) fn init(db: &Database) -> Result<(), StoreError> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Durability::Immediate)?;
+    {
+        txn.open_table(LOG)?;
+        txn.open_table(EVENT_INDEX)?;
+        txn.open_table(PACKS)?;
+        txn.open_table(KEYS)?;
+        txn.open_table(SNAPSHOT)?;
+        let mut meta = txn.open_table(META)?;
+        let expected = FORMAT_VERSION.to_string();
+        let found = meta
+            .get(META_FORMAT_VERSION)?
+            .map(|v| String::from_utf8_lossy(v.value()).into_owned());
+        match found {
+            Some(found) if found != expected => {
+                return Err(StoreError::Format {
+                    found: format!("META {META_FORMAT_VERSION} = {found}"),
+                    expected: format_line(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                meta.insert(META_FORMAT_VERSION, expected.as_bytes())?;
+            }
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}

@@ -1,0 +1,127 @@
+//! Crash durability: a child process appends and acknowledges; the parent SIGKILLs it and
+//! checks that every acknowledged record survived.
+
+use sekimori_store::{Op, Store, StoreError};
+use std::collections::{HashSet, VecDeque};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use tokio::sync::oneshot::Receiver;
+
+/// When set, `crash_child_writer` acts as the writer child, on this directory.
+const CHILD_ENV: &str = "SEKIMORI_STORE_CRASH_CHILD_DIR";
+const ROUNDS: usize = 5;
+const ACKS_PER_ROUND: usize = 300;
+/// Appends the child keeps in flight, so that the writer batches.
+const IN_FLIGHT: usize = 32;
+
+fn record(seq: u64) -> Vec<u8> {
+    format!("crash record {seq}").into_bytes()
+}
+
+/// Not a test of its own: the child half of `acknowledged_appends_survive_sigkill`.
+#[test]
+fn crash_child_writer() {
+    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
+    let store = Store::open(Path::new(&dir)).expect("child open");
+    let mut next = store.last_seq().expect("child last_seq") + 1;
+    let mut pending: VecDeque<(u64, Receiver<Result<(), StoreError>>)> = VecDeque::new();
+    let mut out = std::io::stdout().lock();
+    // libtest has printed "test crash_child_writer ... " without a newline: end that line.
+    writeln!(out).expect("stdout");
+    // Bounded so that an orphaned child cannot run forever.
+    for _ in 0..1_000_000 {
+        while pending.len() < IN_FLIGHT {
+            let op = Op::Append {
+                seq: next,
+                event_id: Some(format!("evt-{next}")),
+                bytes: record(next),
+            };
+            pending.push_back((next, store.submit(op)));
+            next += 1;
+        }
+        let Some((seq, rx)) = pending.pop_front() else {
+            break;
+        };
+        rx.blocking_recv()
+            .expect("writer answered")
+            .expect("append durable");
+        writeln!(out, "ACK {seq}").expect("stdout");
+        out.flush().expect("flush");
+    }
+}
+
+/// Runs one child until it has acknowledged `ACKS_PER_ROUND` seqs, then SIGKILLs it.
+fn run_child_and_kill(dir: &Path) -> Vec<u64> {
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut child = Command::new(exe)
+        .args([
+            "--exact",
+            "crash_child_writer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child");
+    let stdout = child.stdout.take().expect("child stdout");
+    let mut acks = Vec::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read child stdout");
+        if let Some(seq) = line.strip_prefix("ACK ") {
+            acks.push(seq.trim().parse::<u64>().expect("seq"));
+            if acks.len() >= ACKS_PER_ROUND {
+                break;
+            }
+        }
+    }
+    // SIGKILL on unix: no destructor, no flush, no clean close of the database.
+    child.kill().expect("kill child");
+    child.wait().expect("reap child");
+    assert_eq!(acks.len(), ACKS_PER_ROUND, "child stopped early");
+    acks
+}
+
+/// Reopens the store and checks the log is contiguous from 1 and holds every ack.
+fn verify(dir: &Path, acked: &HashSet<u64>) -> u64 {
+    let store = Store::open(dir).expect("reopen after kill");
+    let last = store.last_seq().expect("last_seq");
+    let mut expected = 1;
+    for row in store.scan_from(0).expect("scan") {
+        let (seq, bytes) = row.expect("row");
+        assert_eq!(seq, expected, "log is not contiguous");
+        assert_eq!(bytes, record(seq), "record {seq} corrupted");
+        expected += 1;
+    }
+    assert_eq!(expected - 1, last, "scan and last_seq disagree");
+    for &seq in acked {
+        assert!(seq <= last, "acknowledged seq {seq} lost (last {last})");
+        let by_event = store.seq_of_event(&format!("evt-{seq}")).expect("index");
+        assert_eq!(by_event, Some(seq), "event index of {seq}");
+    }
+    last
+}
+
+#[cfg(unix)]
+#[test]
+fn acknowledged_appends_survive_sigkill() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut acked = HashSet::new();
+    let mut last = 0;
+    for round in 0..ROUNDS {
+        let acks = run_child_and_kill(dir.path());
+        assert_eq!(acks.first().copied(), Some(last + 1), "round {round} start");
+        for seq in acks {
+            assert!(acked.insert(seq), "seq {seq} acknowledged twice");
+        }
+        last = verify(dir.path(), &acked);
+    }
+    assert!(acked.len() >= ROUNDS * ACKS_PER_ROUND);
+}
