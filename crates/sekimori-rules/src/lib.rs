@@ -1,1 +1,29 @@
-//! sekimori-rules
+//! Rule packs: facts (features) and decisions (rules) declared as data.
+//!
+//! A pack is written as YAML ([`load_pack`]), travels as JSON ([`PackSource`]),
+//! and is compiled ([`compile`]) into a [`Pack`] only if every part of it is
+//! sound: names, event types, windows, CEL expressions (parsed, bounded in
+//! size, reading only `event`, `features` and `lists`, and only fields,
+//! features and lists that exist) and test expectations. A pack that fails
+//! any check never reaches the engine.
+//!
+//! This crate knows nothing of HTTP, storage or time; CEL is reached only
+//! through [`Expr`].
+
+mod action;
+mod compile;
+mod duration;
+mod expr;
+mod fields;
+mod load;
+mod pack;
+mod source;
+
+pub use action::{combine, Action, Combined, HaltScope, Verdict};
+pub use compile::{compile, PackError, MAX_FEATURES, MAX_RULES};
+pub use duration::parse_ms;
+pub use expr::{lookup, Expr, ListValues, Refs, Vars, MAX_EXPR_BYTES, MAX_EXPR_NODES};
+pub use fields::{DERIVED_ACTOR, DERIVED_TOP};
+pub use load::{load_pack, LoadError};
+pub use pack::{Feature, Pack, Plan, Rule, Settings};
+pub use source::*;

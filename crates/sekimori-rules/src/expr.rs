@@ -1,0 +1,318 @@
+//! The one module that touches the `cel` crate: compile, inspect and evaluate
+//! CEL expressions. An upgrade of `cel` changes this file only.
+
+use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
+use cel::objects::Key;
+use cel::{Context, Env, Program, Value};
+use serde_json::Value as Json;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, OnceLock};
+
+/// The most bytes of source one expression may have.
+pub const MAX_EXPR_BYTES: usize = 4096;
+/// The most syntax-tree nodes one expression may have.
+pub const MAX_EXPR_NODES: usize = 512;
+
+/// The variables an expression may read.
+pub const ROOTS: &[&str] = &["event", "features", "lists"];
+
+fn env() -> &'static Arc<Env> {
+    static ENV: OnceLock<Arc<Env>> = OnceLock::new();
+    ENV.get_or_init(|| Arc::new(Env::stdlib()))
+}
+
+/// A compiled expression. A plain field path such as `event.actor.ip` is read
+/// directly from the event without running the interpreter.
+#[derive(Debug)]
+pub struct Expr {
+    source: String,
+    program: Program,
+    path: Option<Vec<String>>,
+}
+
+/// What an expression reads, found by walking its syntax tree.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Refs {
+    pub features: BTreeSet<String>,
+    pub lists: BTreeSet<String>,
+    /// Field paths under `event`, as far as they are spelled out (`actor.ip`).
+    pub event_paths: BTreeSet<Vec<String>>,
+}
+
+impl Expr {
+    /// Parses and checks one expression: size bounds and only known root variables.
+    pub fn compile(source: &str) -> Result<(Expr, Refs), String> {
+        if source.len() > MAX_EXPR_BYTES {
+            return Err(format!("expression is longer than {MAX_EXPR_BYTES} bytes"));
+        }
+        let program = env()
+            .compile(source)
+            .map_err(|e| format!("does not parse: {}", e.to_string().replace('\n', "; ")))?;
+        let mut walk = Walk::default();
+        walk.node(program.expression(), &mut Vec::new())?;
+        if walk.nodes > MAX_EXPR_NODES {
+            return Err(format!("expression has more than {MAX_EXPR_NODES} nodes"));
+        }
+        let path = field_path(program.expression());
+        let expr = Expr {
+            source: source.to_string(),
+            program,
+            path,
+        };
+        Ok((expr, walk.refs))
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Evaluates to a JSON value (CEL `null` and missing paths become `Json::Null`
+    /// on the fast path; the interpreter reports a missing key as an error).
+    pub fn eval(&self, vars: &Vars<'_>) -> Result<Json, String> {
+        if let Some(path) = &self.path {
+            return Ok(lookup(vars.event_json, path).cloned().unwrap_or(Json::Null));
+        }
+        let value = self.run(vars)?;
+        Ok(to_json(&value))
+    }
+
+    /// Evaluates a condition; anything but a boolean is an error.
+    pub fn eval_bool(&self, vars: &Vars<'_>) -> Result<bool, String> {
+        match self.run(vars)? {
+            Value::Bool(b) => Ok(b),
+            other => Err(format!("evaluated to {:?}, not a boolean", other.type_of())),
+        }
+    }
+
+    fn run(&self, vars: &Vars<'_>) -> Result<Value, String> {
+        let (event, features, lists) = vars.cel();
+        let mut ctx = Context::with_env(Arc::clone(env()));
+        ctx.add_variable_from_value("event", event.clone());
+        ctx.add_variable_from_value("features", features.clone());
+        ctx.add_variable_from_value("lists", lists.clone());
+        self.program.execute(&ctx).map_err(|e| e.to_string())
+    }
+}
+
+/// The inputs of one evaluation. The CEL values are built on first use and
+/// shared by every expression evaluated for the same event.
+pub struct Vars<'a> {
+    event_json: &'a Json,
+    features: &'a Json,
+    lists: &'a ListValues,
+    built: OnceLock<(Value, Value, Value)>,
+}
+
+impl<'a> Vars<'a> {
+    pub fn new(event_json: &'a Json, features: &'a Json, lists: &'a ListValues) -> Self {
+        Vars {
+            event_json,
+            features,
+            lists,
+            built: OnceLock::new(),
+        }
+    }
+
+    fn cel(&self) -> &(Value, Value, Value) {
+        self.built.get_or_init(|| {
+            (
+                from_json(self.event_json),
+                from_json(self.features),
+                self.lists.0.clone(),
+            )
+        })
+    }
+}
+
+impl std::fmt::Debug for Vars<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vars")
+            .field("event", self.event_json)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Named sets, as a CEL map of item -> true so `x in lists.name` is a hash lookup.
+#[derive(Clone, Debug)]
+pub struct ListValues(Value);
+
+impl ListValues {
+    pub fn new<'a>(lists: impl IntoIterator<Item = (&'a str, &'a BTreeSet<String>)>) -> Self {
+        let mut outer: HashMap<Key, Value> = HashMap::new();
+        for (name, items) in lists {
+            let set: HashMap<Key, Value> = items
+                .iter()
+                .map(|i| (Key::String(Arc::new(i.clone())), Value::Bool(true)))
+                .collect();
+            outer.insert(
+                Key::String(Arc::new(name.to_string())),
+                Value::Map(set.into()),
+            );
+        }
+        ListValues(Value::Map(outer.into()))
+    }
+}
+
+/// Reads a path of object keys out of a JSON value.
+pub fn lookup<'j>(root: &'j Json, path: &[String]) -> Option<&'j Json> {
+    path.iter().try_fold(root, |v, key| v.get(key.as_str()))
+}
+
+fn from_json(v: &Json) -> Value {
+    match v {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::Int(i),
+            (None, Some(u)) => Value::UInt(u),
+            _ => Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        Json::String(s) => Value::String(Arc::new(s.clone())),
+        Json::Array(a) => Value::List(Arc::new(a.iter().map(from_json).collect())),
+        Json::Object(m) => {
+            let map: HashMap<Key, Value> = m
+                .iter()
+                .map(|(k, v)| (Key::String(Arc::new(k.clone())), from_json(v)))
+                .collect();
+            Value::Map(map.into())
+        }
+    }
+}
+
+fn to_json(v: &Value) -> Json {
+    match v {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::UInt(u) => Json::from(*u),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::String(s) => Json::String(s.to_string()),
+        Value::List(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in m.map.iter() {
+                let key = match k {
+                    Key::String(s) => s.to_string(),
+                    Key::Int(i) => i.to_string(),
+                    Key::Uint(u) => u.to_string(),
+                    Key::Bool(b) => b.to_string(),
+                };
+                out.insert(key, to_json(v));
+            }
+            Json::Object(out)
+        }
+        other => Json::String(format!("{other:?}")),
+    }
+}
+
+/// `event.a.b` spelled as plain selections: the path `[a, b]`.
+fn field_path(e: &IdedExpr) -> Option<Vec<String>> {
+    let (root, path) = select_chain(e)?;
+    (root == "event" && !path.is_empty()).then_some(path)
+}
+
+/// The root identifier and the selected fields of `root.f1.f2`.
+fn select_chain(e: &IdedExpr) -> Option<(String, Vec<String>)> {
+    match &e.expr {
+        Node::Ident(name) => Some((name.clone(), Vec::new())),
+        Node::Select(s) if !s.test => {
+            let (root, mut path) = select_chain(&s.operand)?;
+            path.push(s.field.clone());
+            Some((root, path))
+        }
+        _ => None,
+    }
+}
+
+#[derive(Default)]
+struct Walk {
+    refs: Refs,
+    nodes: usize,
+}
+
+impl Walk {
+    /// Visits every node; `bound` holds comprehension variables in scope.
+    fn node(&mut self, e: &IdedExpr, bound: &mut Vec<String>) -> Result<(), String> {
+        self.nodes += 1;
+        if let Some((root, path)) = select_chain(e) {
+            return self.reference(&root, &path, bound);
+        }
+        match &e.expr {
+            Node::Select(s) => {
+                // `has(x.f)`: a presence test counts as a reference to x.f.
+                if let Some((root, mut path)) = select_chain(&s.operand) {
+                    path.push(s.field.clone());
+                    return self.reference(&root, &path, bound);
+                }
+                self.node(&s.operand, bound)
+            }
+            Node::Call(c) => {
+                if c.func_name == "_[_]" {
+                    if let (Some((root, mut path)), Some(key)) = (
+                        c.args.first().and_then(select_chain),
+                        c.args.get(1).and_then(string_literal),
+                    ) {
+                        path.push(key);
+                        self.nodes += 2;
+                        return self.reference(&root, &path, bound);
+                    }
+                }
+                if let Some(t) = &c.target {
+                    self.node(t, bound)?;
+                }
+                c.args.iter().try_for_each(|a| self.node(a, bound))
+            }
+            Node::Comprehension(c) => {
+                self.node(&c.iter_range, bound)?;
+                self.node(&c.accu_init, bound)?;
+                let depth = bound.len();
+                bound.push(c.iter_var.clone());
+                bound.extend(c.iter_var2.clone());
+                bound.push(c.accu_var.clone());
+                self.node(&c.loop_cond, bound)?;
+                self.node(&c.loop_step, bound)?;
+                self.node(&c.result, bound)?;
+                bound.truncate(depth);
+                Ok(())
+            }
+            Node::List(l) => l.elements.iter().try_for_each(|x| self.node(x, bound)),
+            Node::Map(m) => m.entries.iter().try_for_each(|entry| match &entry.expr {
+                EntryExpr::MapEntry(me) => {
+                    self.node(&me.key, bound)?;
+                    self.node(&me.value, bound)
+                }
+                EntryExpr::StructField(sf) => self.node(&sf.value, bound),
+            }),
+            Node::Struct(_) => Err("message construction is not supported".into()),
+            Node::Ident(_) | Node::Literal(_) | Node::Unspecified => Ok(()),
+        }
+    }
+
+    fn reference(&mut self, root: &str, path: &[String], bound: &[String]) -> Result<(), String> {
+        self.nodes += path.len();
+        if bound.iter().any(|b| b == root) {
+            return Ok(());
+        }
+        let first = path.first().cloned();
+        match (root, first) {
+            ("features", Some(f)) => self.refs.features.insert(f),
+            ("lists", Some(l)) => self.refs.lists.insert(l),
+            ("event", _) => self.refs.event_paths.insert(path.to_vec()),
+            ("features" | "lists", None) => true,
+            (other, _) => {
+                return Err(format!(
+                    "unknown variable `{other}`: an expression may read {}",
+                    ROOTS.join(", ")
+                ))
+            }
+        };
+        Ok(())
+    }
+}
+
+fn string_literal(e: &IdedExpr) -> Option<String> {
+    match &e.expr {
+        Node::Literal(LiteralValue::String(s)) => Some(s.inner().to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,154 @@
+//! Loading a pack from a directory of YAML files (or one JSON/YAML file).
+//!
+//! Every `*.yaml`/`*.yml` file under the directory, in path order, is one part
+//! of the pack; exactly one part holds `pack:` (name and version) and at most
+//! one `settings:`; `features`, `lists`, `rules` and `tests` are concatenated.
+//! A list's `file:` is read relative to the YAML file that names it and
+//! inlined, so the loaded [`PackSource`] is self-contained.
+
+use crate::source::*;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("{0}")]
+    Pack(String),
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Part {
+    pack: Option<PackMeta>,
+    settings: Option<SettingsSource>,
+    #[serde(default)]
+    features: Vec<FeatureSource>,
+    #[serde(default)]
+    lists: Vec<ListSource>,
+    #[serde(default)]
+    rules: Vec<RuleSource>,
+    #[serde(default)]
+    tests: Vec<TestSource>,
+}
+
+/// Loads a pack from a directory of YAML parts, or from a single file.
+pub fn load_pack(path: &Path) -> Result<PackSource, LoadError> {
+    let files = if path.is_dir() {
+        yaml_files(path)?
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let (mut meta, mut settings) = (None, None);
+    let mut src = Part::default();
+    for file in &files {
+        let mut part = read_part(file)?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        for list in &mut part.lists {
+            inline_list(list, base)?;
+        }
+        if let Some(m) = part.pack {
+            if meta.replace(m).is_some() {
+                return Err(LoadError::Pack(format!(
+                    "{}: a second `pack:` header",
+                    file.display()
+                )));
+            }
+        }
+        if let Some(s) = part.settings {
+            if settings.replace(s).is_some() {
+                return Err(LoadError::Pack(format!(
+                    "{}: a second `settings:`",
+                    file.display()
+                )));
+            }
+        }
+        src.features.extend(part.features);
+        src.lists.extend(part.lists);
+        src.rules.extend(part.rules);
+        src.tests.extend(part.tests);
+    }
+    let pack = meta.ok_or_else(|| {
+        LoadError::Pack(format!(
+            "{}: no `pack:` header with name and version",
+            path.display()
+        ))
+    })?;
+    Ok(PackSource {
+        pack,
+        settings: settings.unwrap_or_default(),
+        features: src.features,
+        lists: src.lists,
+        rules: src.rules,
+        tests: src.tests,
+    })
+}
+
+fn file_err(path: &Path, message: impl Into<String>) -> LoadError {
+    LoadError::File {
+        path: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|e| file_err(path, e.to_string()))?;
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(file_err(path, "larger than 64 MiB"));
+    }
+    std::fs::read_to_string(path).map_err(|e| file_err(path, e.to_string()))
+}
+
+fn read_part(path: &Path) -> Result<Part, LoadError> {
+    let text = read_text(path)?;
+    let is_json = path.extension().is_some_and(|e| e == "json");
+    if is_json {
+        return serde_json::from_str(&text).map_err(|e| file_err(path, e.to_string()));
+    }
+    serde_norway::from_str(&text).map_err(|e| {
+        let at = e
+            .location()
+            .map(|l| format!("line {} column {}: ", l.line(), l.column()))
+            .unwrap_or_default();
+        file_err(path, format!("{at}{e}"))
+    })
+}
+
+fn inline_list(list: &mut ListSource, base: &Path) -> Result<(), LoadError> {
+    let Some(file) = list.file.take() else {
+        return Ok(());
+    };
+    let path = base.join(&file);
+    let text = read_text(&path)?;
+    let items = text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_string);
+    list.items.extend(items);
+    Ok(())
+}
+
+fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| file_err(&d, e.to_string()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| file_err(&d, e.to_string()))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(file_err(dir, "no *.yaml files"));
+    }
+    Ok(out)
+}

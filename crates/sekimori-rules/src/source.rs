@@ -1,0 +1,165 @@
+//! The rule pack as written: YAML files in a directory, or one JSON document.
+//! The merged, self-contained [`PackSource`] (list files inlined) is what is
+//! published, stored and versioned.
+
+use crate::action::{Action, HaltScope};
+use sekimori_event::MfaMethod;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackSource {
+    pub pack: PackMeta,
+    #[serde(default)]
+    pub settings: SettingsSource,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<FeatureSource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<ListSource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<RuleSource>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tests: Vec<TestSource>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackMeta {
+    pub name: String,
+    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsSource {
+    /// How far behind the newest event time an event may arrive and still land
+    /// in its own time bucket (default `5m`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lateness: Option<String>,
+    /// Per-decision time budget in the server, in milliseconds (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_budget_ms: Option<u64>,
+    /// What the server answers when the budget is exceeded: an event type or
+    /// `default` mapped to an action (`allow` is fail-open).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fallback: BTreeMap<String, Action>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AggregateName {
+    Count,
+    Sum,
+    Min,
+    Max,
+    DistinctCount,
+    FirstSeen,
+    LastSeen,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureSource {
+    pub name: String,
+    /// Event types that update this feature.
+    pub on: Vec<String>,
+    /// CEL condition over `event`; only matching events update the feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// CEL expressions over `event` whose values, together, are the group-by key.
+    pub key: Vec<String>,
+    pub aggregate: AggregateName,
+    /// CEL expression for the aggregated value (sum, min, max, distinct_count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of: Option<String>,
+    /// `30s`, `15m`, `1h`, `7d` (up to `90d`) or `ever`.
+    pub window: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact_limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_keys: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListSource {
+    pub name: String,
+    #[serde(default)]
+    pub items: Vec<String>,
+    /// A text file beside the YAML, one item a line (`#` starts a comment).
+    /// Inlined into `items` when the pack is loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSource {
+    pub name: String,
+    pub on: Vec<String>,
+    pub when: String,
+    pub action: Action,
+    /// For `challenge`: the methods that satisfy this rule.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<MfaMethod>,
+    /// For `halt`: which scope of the event to halt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub halt: Option<HaltScope>,
+    #[serde(default)]
+    pub score: i64,
+    pub reason: String,
+    /// Evaluated and recorded, never enforced.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestSource {
+    pub name: String,
+    pub events: Vec<TestStep>,
+    pub expect: Expect,
+}
+
+/// One event, or the same event repeated with `{i}` in its strings replaced by
+/// the repetition number and `at` advanced by `every` (default `1s`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TestStep {
+    Repeat {
+        repeat: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        every: Option<String>,
+        event: Json,
+    },
+    Event(Json),
+}
+
+/// What the decision on the last event of a test must be.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<Action>,
+    /// Rules that must have fired (shadow rules included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fired: Vec<String>,
+    /// Rules that must not have fired.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_fired: Vec<String>,
+    /// Feature values the decision must report.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub features: BTreeMap<String, Json>,
+}
