@@ -1,0 +1,76 @@
+//! A small deterministic digest and memory-accounting helpers.
+//!
+//! The digest only has to be stable within one build and sensitive to every logical
+//! field; it is not a cryptographic or a cross-version format.
+
+use std::mem::size_of;
+
+const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Word-at-a-time hasher (multiply-rotate mixing, splitmix64 finaliser).
+#[derive(Debug)]
+pub(crate) struct Digest(u64);
+
+impl Digest {
+    pub fn new() -> Digest {
+        Digest(0x5EC1_0F00_D5EE_D001)
+    }
+
+    pub fn u64(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(23) ^ w).wrapping_mul(K);
+    }
+
+    pub fn i64(&mut self, w: i64) {
+        self.u64(w as u64);
+    }
+
+    pub fn u128(&mut self, w: u128) {
+        self.u64(w as u64);
+        self.u64((w >> 64) as u64);
+    }
+
+    pub fn opt(&mut self, w: Option<i64>) {
+        match w {
+            None => self.u64(0),
+            Some(v) => {
+                self.u64(1);
+                self.i64(v);
+            }
+        }
+    }
+
+    pub fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Heap bytes of a `Vec<T>` with the given capacity.
+pub(crate) fn vec_bytes<T>(capacity: usize) -> usize {
+    capacity * size_of::<T>()
+}
+
+/// Heap bytes of a std `HashMap`/`HashSet` (hashbrown) table holding `T` entries:
+/// the bucket array (a power of two, load factor 7/8) plus one control byte per
+/// bucket and a 16-byte control group tail.
+pub(crate) fn table_bytes<T>(capacity: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = (capacity * 8 / 7).next_power_of_two();
+    buckets * (size_of::<T>() + 1) + 16
+}
+
+/// Approximate heap bytes of a std `BTreeMap`/`BTreeSet` with `len` entries of `T`:
+/// nodes of 11 slots, assumed on average 2/3 full, with ~16 bytes of node header
+/// (internal nodes add roughly one more node per 8 leaves).
+pub(crate) fn btree_bytes<T>(len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let leaves = len.div_ceil(7);
+    let nodes = leaves + leaves.div_ceil(8) - usize::from(leaves == 1);
+    nodes * (11 * size_of::<T>() + 16)
+}

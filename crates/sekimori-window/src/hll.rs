@@ -1,0 +1,201 @@
+//! HyperLogLog (precision 10) and the sliding variant of Chabchoub & Hébrail.
+//!
+//! The sliding sketch keeps, per register, a "list of future possible maxima" (LFPM):
+//! `(bucket, rho)` pairs such that no pair is dominated by another with a later (or
+//! equal) bucket and a larger (or equal) rho. Within one register the list is therefore
+//! ordered by increasing bucket and strictly decreasing rho, and the register's value
+//! for a window is the rho of its first pair whose bucket is inside the window.
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{vec_bytes, Digest};
+use crate::window::Span;
+
+/// HLL precision: the number of hash bits selecting the register.
+pub const HLL_PRECISION: u32 = 10;
+/// Number of registers (1024).
+pub const HLL_REGISTERS: usize = 1 << HLL_PRECISION;
+
+const REL_BITS: u32 = 48;
+const RHO_BITS: u32 = 6;
+const REL_MASK: u64 = (1 << REL_BITS) - 1;
+const RHO_MASK: u64 = (1 << RHO_BITS) - 1;
+const MAX_REL: i64 = (1 << REL_BITS) - 1;
+
+/// Register index (top 10 bits) and rho (position of the first set bit in the rest, 1-based).
+pub(crate) fn split(hash: u64) -> (usize, u8) {
+    let reg = (hash >> (64 - HLL_PRECISION)) as usize;
+    let rest = hash << HLL_PRECISION;
+    let rho = if rest == 0 {
+        64 - HLL_PRECISION + 1
+    } else {
+        rest.leading_zeros() + 1
+    };
+    (reg, rho as u8)
+}
+
+/// Standard HLL estimate with the small-range (linear counting) correction.
+pub(crate) fn estimate(regs: &[u8]) -> i64 {
+    let m = regs.len() as f64;
+    if regs.is_empty() {
+        return 0;
+    }
+    let alpha = 0.7213 / (1.0 + 1.079 / m);
+    let mut sum = 0.0f64;
+    let mut zeros = 0usize;
+    for &r in regs {
+        sum += 1.0 / (1u64 << r.min(63)) as f64;
+        zeros += usize::from(r == 0);
+    }
+    let raw = alpha * m * m / sum;
+    let e = if raw <= 2.5 * m && zeros > 0 {
+        m * (m / zeros as f64).ln()
+    } else {
+        raw
+    };
+    e.round() as i64
+}
+
+/// Packed pair: register (10 bits) | bucket relative to `base` (48 bits) | rho (6 bits).
+/// Sorting the packed words sorts by (register, bucket).
+fn pack(reg: usize, rel: i64, rho: u8) -> u64 {
+    ((reg as u64) << (REL_BITS + RHO_BITS)) | ((rel as u64 & REL_MASK) << RHO_BITS) | u64::from(rho)
+}
+
+fn reg_of(p: u64) -> u64 {
+    p >> (REL_BITS + RHO_BITS)
+}
+
+fn rel_of(p: u64) -> i64 {
+    ((p >> RHO_BITS) & REL_MASK) as i64
+}
+
+fn rho_of(p: u64) -> u8 {
+    (p & RHO_MASK) as u8
+}
+
+/// Sliding HyperLogLog over bucketed event time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SlidingHll {
+    /// Bucket that relative bucket 0 stands for.
+    base: i64,
+    /// Smallest bucket present (`i64::MAX` when empty); lets pruning skip full scans.
+    oldest: i64,
+    /// All LFPM pairs, sorted.
+    pairs: Vec<u64>,
+}
+
+impl SlidingHll {
+    /// An empty sketch whose buckets are stored relative to `base` (the retention cutoff).
+    pub fn new(base: i64) -> SlidingHll {
+        SlidingHll {
+            base,
+            oldest: i64::MAX,
+            pairs: Vec::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
+
+    /// Adds `hash` seen in `bucket`. Buckets outside the 48-bit range after `base`
+    /// (only possible with a watermark that moves backwards by millennia) are clamped.
+    pub fn insert(&mut self, bucket: i64, hash: u64, cutoff: i64) {
+        if self.pairs.is_empty() {
+            self.base = cutoff.min(bucket);
+        }
+        let (reg, rho) = split(hash);
+        let rel = bucket.saturating_sub(self.base).clamp(0, MAX_REL);
+        let lo = self.pairs.partition_point(|&p| reg_of(p) < reg as u64);
+        let hi = lo + self.pairs[lo..].partition_point(|&p| reg_of(p) == reg as u64);
+        let list = &self.pairs[lo..hi];
+        let i = list.partition_point(|&p| rel_of(p) < rel);
+        if list.get(i).is_some_and(|&p| rho_of(p) >= rho) {
+            return; // dominated by a pair that is at least as late and as large
+        }
+        let j = list[..i].partition_point(|&p| rho_of(p) > rho);
+        let end = i + usize::from(list.get(i).is_some_and(|&p| rel_of(p) == rel));
+        self.pairs.splice(lo + j..lo + end, [pack(reg, rel, rho)]);
+        self.oldest = self.oldest.min(self.base.saturating_add(rel));
+    }
+
+    /// Drops pairs whose bucket is below `cutoff`.
+    pub fn prune(&mut self, cutoff: i64) {
+        if cutoff <= self.oldest {
+            return;
+        }
+        let rel_cut = cutoff.saturating_sub(self.base);
+        self.pairs.retain(|&p| rel_of(p) >= rel_cut);
+        self.oldest = self
+            .pairs
+            .iter()
+            .map(|&p| self.base.saturating_add(rel_of(p)))
+            .min()
+            .unwrap_or(i64::MAX);
+        if self.pairs.capacity() > 16 && self.pairs.len() * 4 <= self.pairs.capacity() {
+            self.pairs.shrink_to(self.pairs.len() * 2);
+        }
+    }
+
+    /// True if any pair is at or above `cutoff`.
+    pub fn is_live(&self, cutoff: i64) -> bool {
+        let rel_cut = cutoff.saturating_sub(self.base);
+        self.pairs.iter().any(|&p| rel_of(p) >= rel_cut)
+    }
+
+    /// Estimated distinct count in the window, and whether the sketch is still live.
+    pub fn estimate(&self, span: &Span) -> (i64, bool) {
+        let (regs, live) = self.registers(span);
+        (estimate(&regs), live)
+    }
+
+    /// Register values for the span's window, and whether any pair is at or above the cutoff.
+    fn registers(&self, span: &Span) -> ([u8; HLL_REGISTERS], bool) {
+        let mut regs = [0u8; HLL_REGISTERS];
+        let mut live = false;
+        for &p in &self.pairs {
+            let bucket = self.base.saturating_add(rel_of(p));
+            live |= bucket >= span.cutoff;
+            if span.contains(bucket) {
+                if let Some(r) = regs.get_mut(reg_of(p) as usize) {
+                    *r = (*r).max(rho_of(p));
+                }
+            }
+        }
+        (regs, live)
+    }
+
+    /// Checks the LFPM invariant (sorted, increasing bucket and decreasing rho per register).
+    pub fn is_valid(&self) -> bool {
+        self.pairs
+            .windows(2)
+            .all(|w| w[0] < w[1] && (reg_of(w[0]) != reg_of(w[1]) || rho_of(w[0]) > rho_of(w[1])))
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        vec_bytes::<u64>(self.pairs.capacity())
+    }
+
+    /// Digests absolute (register, bucket, rho) triples, independent of `base`.
+    pub fn digest(&self, d: &mut Digest) {
+        d.u64(self.pairs.len() as u64);
+        for &p in &self.pairs {
+            d.u64(reg_of(p));
+            d.i64(self.base.saturating_add(rel_of(p)));
+            d.u64(u64::from(rho_of(p)));
+        }
+    }
+}
+
+/// Plain HLL registers for `Ever` windows (nothing expires).
+pub(crate) fn ever_insert(regs: &mut [u8], hash: u64) {
+    let (reg, rho) = split(hash);
+    if let Some(r) = regs.get_mut(reg) {
+        *r = (*r).max(rho);
+    }
+}
+
+#[cfg(test)]
+#[path = "hll_tests.rs"]
+mod tests;

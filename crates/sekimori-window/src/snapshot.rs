@@ -1,0 +1,73 @@
+//! Serialization: keys are written sorted (deterministic bytes) and validated on load.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::state::KeyState;
+use crate::{FeatureConfig, FeatureStore, Key, WindowError};
+
+#[derive(Serialize)]
+struct SnapshotRef<'a> {
+    config: &'a FeatureConfig,
+    keys: Vec<(&'a Key, &'a KeyState)>,
+    last_sweep_ms: Option<i64>,
+    evicted_total: u64,
+}
+
+/// The serialized form of a [`FeatureStore`].
+#[derive(Deserialize)]
+pub(crate) struct Snapshot {
+    config: FeatureConfig,
+    keys: Vec<(Key, KeyState)>,
+    last_sweep_ms: Option<i64>,
+    evicted_total: u64,
+}
+
+impl Serialize for FeatureStore {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SnapshotRef {
+            config: &self.config,
+            keys: self.sorted_keys(),
+            last_sweep_ms: self.last_sweep_ms,
+            evicted_total: self.evicted_total,
+        }
+        .serialize(serializer)
+    }
+}
+
+fn invalid(reason: impl Into<String>) -> WindowError {
+    WindowError::InvalidSnapshot {
+        reason: reason.into(),
+    }
+}
+
+impl TryFrom<Snapshot> for FeatureStore {
+    type Error = WindowError;
+
+    fn try_from(s: Snapshot) -> Result<FeatureStore, WindowError> {
+        let mut store = FeatureStore::new(s.config)?;
+        if s.keys.len() > s.config.max_keys {
+            return Err(invalid(format!(
+                "{} keys exceed max_keys {}",
+                s.keys.len(),
+                s.config.max_keys
+            )));
+        }
+        let mut keys = HashMap::with_capacity(s.keys.len());
+        for (key, state) in s.keys {
+            if !state.state.is_valid_for(&s.config) {
+                return Err(invalid(format!(
+                    "state of key {key:#x} does not fit the config"
+                )));
+            }
+            if keys.insert(key, state).is_some() {
+                return Err(invalid(format!("key {key:#x} appears twice")));
+            }
+        }
+        store.keys = keys;
+        store.last_sweep_ms = s.last_sweep_ms;
+        store.evicted_total = s.evicted_total;
+        Ok(store)
+    }
+}

@@ -1,0 +1,212 @@
+//! `FeatureStore`: the keyed map of per-key states, sweeping and the key cap.
+
+use std::collections::HashMap;
+use std::mem::size_of;
+
+use serde::Deserialize;
+
+use crate::digest::{table_bytes, Digest};
+use crate::snapshot::Snapshot;
+use crate::state::{empty_read, Input, KeyState, State};
+use crate::window::Span;
+use crate::{Aggregate, FeatureConfig, Key, Obs, Read, Window, WindowError};
+
+/// Windowed aggregate state of one feature for every tracked key. See the crate docs.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Snapshot")]
+pub struct FeatureStore {
+    pub(crate) config: FeatureConfig,
+    /// Iteration order of this map never influences a result (see crate docs).
+    pub(crate) keys: HashMap<Key, KeyState>,
+    pub(crate) last_sweep_ms: Option<i64>,
+    pub(crate) evicted_total: u64,
+}
+
+impl FeatureStore {
+    /// An empty store; fails if the configuration is invalid.
+    pub fn new(config: FeatureConfig) -> Result<FeatureStore, WindowError> {
+        config.validate()?;
+        Ok(FeatureStore {
+            config,
+            keys: HashMap::new(),
+            last_sweep_ms: None,
+            evicted_total: 0,
+        })
+    }
+
+    pub fn config(&self) -> &FeatureConfig {
+        &self.config
+    }
+
+    /// Applies `obs` (if any) to `key`, then returns the reading as of `now_ms`.
+    ///
+    /// `now_ms` is the watermark including this event. The event time is clamped into
+    /// `[now_ms - lateness_ms, now_ms]`. For `LastSeen` the reading is taken before the
+    /// observation is applied. An observation whose value kind does not fit the
+    /// aggregate (e.g. a `Hash` for `Sum`) is ignored.
+    pub fn apply(&mut self, key: Key, obs: Option<Obs>, now_ms: i64) -> Read {
+        let span = Span::new(&self.config, now_ms);
+        self.maybe_sweep(now_ms, &span);
+        let Some((at, input)) = obs.and_then(|o| self.input(o, now_ms)) else {
+            return self.read(key, now_ms);
+        };
+        let before = (self.config.aggregate == Aggregate::LastSeen).then(|| self.read(key, now_ms));
+        if !self.keys.contains_key(&key) {
+            self.make_room(now_ms, &span);
+        }
+        let config = self.config;
+        let entry = self.keys.entry(key).or_insert_with(|| KeyState {
+            last_at: at,
+            state: State::new(&config),
+        });
+        entry.last_at = entry.last_at.max(at);
+        entry.state.prune(span.cutoff);
+        let limit = match config.aggregate {
+            Aggregate::DistinctCount { exact_limit } => exact_limit,
+            _ => 0,
+        };
+        entry.state.observe(span.bucket(at), input, limit, &span);
+        before.unwrap_or_else(|| self.read(key, now_ms))
+    }
+
+    /// The reading `apply(key, None, now_ms)` would return, without touching the store.
+    pub fn read(&self, key: Key, now_ms: i64) -> Read {
+        match self.keys.get(&key) {
+            Some(k) => k.state.read(&Span::new(&self.config, now_ms)),
+            None => empty_read(self.config.aggregate),
+        }
+    }
+
+    /// Number of tracked keys.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Keys evicted so far because `max_keys` was reached.
+    pub fn evicted_total(&self) -> u64 {
+        self.evicted_total
+    }
+
+    /// Order-independent digest of the whole logical state (keys in sorted order).
+    pub fn state_digest(&self) -> u64 {
+        let mut d = Digest::new();
+        digest_config(&self.config, &mut d);
+        d.opt(self.last_sweep_ms);
+        d.u64(self.evicted_total);
+        d.u64(self.keys.len() as u64);
+        for (key, k) in self.sorted_keys() {
+            d.u128(*key);
+            d.i64(k.last_at);
+            k.state.digest(&mut d);
+        }
+        d.finish()
+    }
+
+    /// Approximate bytes used: the struct, the hash table (entries and control bytes at
+    /// its full capacity) and every per-key heap allocation at its capacity.
+    pub fn approx_bytes(&self) -> usize {
+        let table = table_bytes::<(Key, KeyState)>(self.keys.capacity());
+        let heap: usize = self.keys.values().map(|k| k.state.heap_bytes()).sum();
+        size_of::<FeatureStore>() + table + heap
+    }
+
+    /// Entries sorted by key (the canonical order for digests and serialization).
+    pub(crate) fn sorted_keys(&self) -> Vec<(&Key, &KeyState)> {
+        let mut entries: Vec<_> = self.keys.iter().collect();
+        entries.sort_unstable_by_key(|e| *e.0);
+        entries
+    }
+
+    fn input(&self, obs: Obs, now_ms: i64) -> Option<(i64, Input)> {
+        let oldest = now_ms.saturating_sub(self.config.lateness_ms.max(0));
+        let at = obs.at_ms.max(oldest).min(now_ms);
+        Input::of(self.config.aggregate, at, obs.value).map(|i| (at, i))
+    }
+
+    fn maybe_sweep(&mut self, now_ms: i64, span: &Span) {
+        let Window::Sliding {
+            length_ms,
+            resolution_ms,
+        } = self.config.window
+        else {
+            return;
+        };
+        match self.last_sweep_ms {
+            None => self.last_sweep_ms = Some(now_ms),
+            Some(t) if now_ms.saturating_sub(t) >= (length_ms / 2).max(resolution_ms) => {
+                self.sweep(now_ms, span);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Prunes every key and forgets keys with nothing left (sliding windows only).
+    fn sweep(&mut self, now_ms: i64, span: &Span) {
+        if self.config.window == Window::Ever {
+            return;
+        }
+        self.keys.retain(|_, k| {
+            k.state.prune(span.cutoff);
+            k.state.is_live(span.cutoff)
+        });
+        if self.keys.capacity() > 64 && self.keys.len() * 4 < self.keys.capacity() {
+            self.keys.shrink_to(self.keys.len() * 2);
+        }
+        self.last_sweep_ms = Some(now_ms);
+    }
+
+    /// Makes space for one new key: sweep, then evict the least recently observed keys
+    /// (ties: smaller key first), `max_keys / 16` at a time (at least one).
+    fn make_room(&mut self, now_ms: i64, span: &Span) {
+        let cap = self.config.max_keys;
+        if self.keys.len() < cap {
+            return;
+        }
+        self.sweep(now_ms, span);
+        if self.keys.len() < cap {
+            return;
+        }
+        let step = (cap / 16).max(1).max(self.keys.len() + 1 - cap);
+        let mut order: Vec<(i64, Key)> = self.keys.iter().map(|(k, s)| (s.last_at, *k)).collect();
+        let step = step.min(order.len());
+        if step == 0 {
+            return;
+        }
+        order.select_nth_unstable(step - 1);
+        for (_, key) in &order[..step] {
+            self.keys.remove(key);
+        }
+        self.evicted_total += step as u64;
+    }
+}
+
+fn digest_config(c: &FeatureConfig, d: &mut Digest) {
+    match c.window {
+        Window::Sliding {
+            length_ms,
+            resolution_ms,
+        } => {
+            d.u64(1);
+            d.i64(length_ms);
+            d.i64(resolution_ms);
+        }
+        Window::Ever => d.u64(2),
+    }
+    let (tag, limit) = match c.aggregate {
+        Aggregate::Count => (1, 0),
+        Aggregate::Sum => (2, 0),
+        Aggregate::Min => (3, 0),
+        Aggregate::Max => (4, 0),
+        Aggregate::DistinctCount { exact_limit } => (5, exact_limit),
+        Aggregate::FirstSeen => (6, 0),
+        Aggregate::LastSeen => (7, 0),
+    };
+    d.u64(tag);
+    d.u64(u64::from(limit));
+    d.u64(c.max_keys as u64);
+    d.i64(c.lateness_ms);
+}
