@@ -1,1 +1,22 @@
-//! sekimori-engine
+//! The decision pipeline: event -> features -> rules -> decision.
+//!
+//! [`Engine`] is pure and deterministic: no I/O, no threads, no clock, no
+//! randomness. Time is the events' own. The server, the store and the CLI
+//! are shells around it; the simulator and `sekimori replay` drive the very
+//! same code.
+
+mod decision;
+mod engine;
+mod entry;
+mod features;
+mod holds;
+mod pack_test;
+mod state;
+mod view;
+
+pub use decision::{Decision, EvalError, HoldKey, PackRef, Reason};
+pub use engine::Engine;
+pub use entry::Entry;
+pub use holds::{Hold, Holds};
+pub use pack_test::{run_pack_tests, TestOutcome};
+pub use view::{event_view, ip_net};

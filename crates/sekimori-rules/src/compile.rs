@@ -8,7 +8,7 @@ use crate::fields::KnownFields;
 use crate::pack::{Feature, Pack, Plan, Rule, Settings};
 use crate::source::*;
 use sekimori_event::{EventKind, MfaMethod};
-use sekimori_window::{Aggregate, FeatureConfig, Window};
+use sekimori_window::{Aggregate, FeatureConfig, FeatureStore, Window};
 use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
 
@@ -200,6 +200,9 @@ fn kinds(on: &[String], loc: &str, p: &mut Problems) -> BTreeSet<EventKind> {
     if on.is_empty() {
         p.add(loc, "`on` must name at least one event type");
     }
+    if on.len() == 1 && on[0] == "*" {
+        return EventKind::ALL.iter().copied().collect();
+    }
     on.iter()
         .filter_map(|name| {
             let kind = EventKind::parse(name);
@@ -328,8 +331,16 @@ fn features(
         let Some(config) = feature_config(f, lateness_ms, &loc, p) else {
             continue;
         };
-        let spec = serde_json::to_vec(&(&f.on, &f.filter, &f.key, &f.of, f.aggregate, &config))
-            .unwrap_or_default();
+        let spec = serde_json::to_vec(&(
+            &f.name,
+            &f.on,
+            &f.filter,
+            &f.key,
+            &f.of,
+            f.aggregate,
+            &config,
+        ))
+        .unwrap_or_default();
         out.push(Feature {
             name: f.name.clone(),
             on,
@@ -380,12 +391,16 @@ fn feature_config(
     if !(1..=100_000_000).contains(&max_keys) {
         p.add(loc, "max_keys must be 1 to 100000000");
     }
-    Some(FeatureConfig {
+    let config = FeatureConfig {
         window,
         aggregate,
         max_keys,
         lateness_ms,
-    })
+    };
+    FeatureStore::new(config)
+        .map_err(|e| p.add(loc, e.to_string()))
+        .ok()?;
+    Some(config)
 }
 
 fn rules(
@@ -470,7 +485,7 @@ fn check_tests(s: &PackSource, p: &mut Problems) {
             p.add(&loc, "needs at least one event");
         }
         for r in t.expect.fired.iter().chain(&t.expect.not_fired) {
-            if !rule_names.contains(r.as_str()) {
+            if !rule_names.contains(r.as_str()) && !r.starts_with("hold.") {
                 p.add(&loc, format!("expects unknown rule `{r}`"));
             }
         }
@@ -488,19 +503,21 @@ fn check_tests(s: &PackSource, p: &mut Problems) {
 fn plans(features: &[Feature], rules: &[Rule]) -> BTreeMap<EventKind, Plan> {
     let mut plans = BTreeMap::new();
     for &kind in EventKind::ALL {
-        let mut plan = Plan::default();
-        plan.updates = (0..features.len())
+        let updates = (0..features.len())
             .filter(|&i| features[i].on.contains(&kind))
             .collect();
-        plan.rules = (0..rules.len())
+        let rules_for: Vec<usize> = (0..rules.len())
             .filter(|&i| rules[i].on.contains(&kind))
             .collect();
-        let reads: BTreeSet<usize> = plan
-            .rules
+        let reads: BTreeSet<usize> = rules_for
             .iter()
             .flat_map(|&r| rules[r].reads.iter().copied())
             .collect();
-        plan.reads = reads.into_iter().collect();
+        let plan = Plan {
+            updates,
+            rules: rules_for,
+            reads: reads.into_iter().collect(),
+        };
         plans.insert(kind, plan);
     }
     plans

@@ -1,0 +1,112 @@
+//! The answer for one event, with everything needed to explain it.
+
+use sekimori_event::MfaMethod;
+use sekimori_rules::{Action, HaltScope};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+/// One decision. Serialized with a fixed field order, so the same events give
+/// byte-identical decision logs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub event_id: String,
+    pub event_type: String,
+    /// The event's own time (UTC, milliseconds).
+    pub at: String,
+    pub action: Action,
+    /// For `challenge`: the methods the service may use.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<MfaMethod>,
+    /// Sum of the scores of the enforced rules that fired.
+    pub score: i64,
+    /// Every rule that fired, enforced and shadow, in pack order, and any hold that applied.
+    pub reasons: Vec<Reason>,
+    /// The value of every feature the evaluated rules read (null: no data or no key).
+    pub features: BTreeMap<String, Json>,
+    pub pack: PackRef,
+    /// The event arrived later than the allowed lateness; its time was clamped.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
+    /// Rules or features that could not be evaluated (the rule did not fire).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<EvalError>,
+}
+
+/// Why the decision is what it is: a rule that fired or a hold in force.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    /// The rule name, or `hold.account_frozen` / `hold.<scope>_halted` for holds.
+    pub rule: String,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub score: i64,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<MfaMethod>,
+    /// For freeze and halt: what was (or is) held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<HoldKey>,
+}
+
+fn is_zero(v: &i64) -> bool {
+    *v == 0
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackRef {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvalError {
+    /// `rule <name>` or `feature <name>`.
+    pub source: String,
+    pub error: String,
+}
+
+/// What a freeze or halt holds: an account, or a scope of the business.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "scope", content = "key", rename_all = "snake_case")]
+pub enum HoldKey {
+    Account(String),
+    Service(String),
+    Asset(String),
+    Wallet(String),
+    Bank(String),
+}
+
+impl HoldKey {
+    pub fn for_halt(scope: HaltScope, key: String) -> HoldKey {
+        match scope {
+            HaltScope::Service => HoldKey::Service(key),
+            HaltScope::Asset => HoldKey::Asset(key),
+            HaltScope::Wallet => HoldKey::Wallet(key),
+            HaltScope::Bank => HoldKey::Bank(key),
+        }
+    }
+
+    /// `account`, `service`, `asset`, `wallet` or `bank`.
+    pub fn scope_name(&self) -> &'static str {
+        match self {
+            HoldKey::Account(_) => "account",
+            HoldKey::Service(_) => "service",
+            HoldKey::Asset(_) => "asset",
+            HoldKey::Wallet(_) => "wallet",
+            HoldKey::Bank(_) => "bank",
+        }
+    }
+
+    pub fn key(&self) -> &str {
+        match self {
+            HoldKey::Account(k)
+            | HoldKey::Service(k)
+            | HoldKey::Asset(k)
+            | HoldKey::Wallet(k)
+            | HoldKey::Bank(k) => k,
+        }
+    }
+}

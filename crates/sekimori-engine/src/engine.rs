@@ -1,0 +1,220 @@
+//! The engine: state plus the live pack; one event in, one decision out.
+
+use crate::decision::{Decision, EvalError, HoldKey, PackRef, Reason};
+use crate::features::FeatureValues;
+use crate::holds::{Hold, Holds};
+use crate::state::State;
+use crate::view::{account_of, event_view, scope_value};
+use sekimori_event::{format_rfc3339_ms, Event};
+use sekimori_rules::{combine, Action, ListValues, Pack, Vars, Verdict};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The deterministic decision engine. It does no I/O and reads no clock: the
+/// same pack and the same events in the same order give the same decisions and
+/// the same state, byte for byte. Callers serialise access (`&mut self`), which
+/// makes each event's read-and-update of every feature atomic.
+#[derive(Debug)]
+pub struct Engine {
+    pack: Arc<Pack>,
+    state: State,
+    /// Pack lists with the items added through the API, as CEL values.
+    lists: ListValues,
+}
+
+impl Engine {
+    pub fn new(pack: Arc<Pack>) -> Engine {
+        let mut state = State::default();
+        state.sync_stores(&pack);
+        let lists = state.list_values(&pack);
+        Engine { pack, state, lists }
+    }
+
+    /// Rebuilds an engine from a snapshot taken under the same pack.
+    pub fn restore(pack: Arc<Pack>, snapshot: &[u8]) -> Result<Engine, String> {
+        let mut state = State::from_bytes(snapshot)?;
+        state.sync_stores(&pack);
+        let lists = state.list_values(&pack);
+        Ok(Engine { pack, state, lists })
+    }
+
+    pub fn pack(&self) -> &Arc<Pack> {
+        &self.pack
+    }
+
+    /// Swaps the pack. Features whose spec is unchanged keep their state; the
+    /// others start empty. Holds and API list items are kept.
+    pub fn set_pack(&mut self, pack: Arc<Pack>) {
+        self.state.sync_stores(&pack);
+        self.lists = self.state.list_values(&pack);
+        self.pack = pack;
+    }
+
+    /// Replaces the API-managed items of a list declared by the pack.
+    pub fn set_list(&mut self, name: &str, items: BTreeSet<String>) -> Result<(), String> {
+        if !self.pack.lists.contains_key(name) {
+            return Err(format!("the live pack declares no list `{name}`"));
+        }
+        self.state.api_lists.insert(name.to_string(), items);
+        self.lists = self.state.list_values(&self.pack);
+        Ok(())
+    }
+
+    /// The effective items of a list (pack items and API items).
+    pub fn list(&self, name: &str) -> Option<BTreeSet<String>> {
+        let base = self.pack.lists.get(name)?;
+        let api = self.state.api_lists.get(name);
+        Some(
+            base.iter()
+                .chain(api.into_iter().flatten())
+                .cloned()
+                .collect(),
+        )
+    }
+
+    pub fn lift_hold(&mut self, key: &HoldKey) -> bool {
+        self.state.holds.lift(key)
+    }
+
+    pub fn holds(&self) -> &Holds {
+        &self.state.holds
+    }
+
+    /// The newest event time seen (milliseconds), `None` before the first event.
+    pub fn watermark_ms(&self) -> Option<i64> {
+        (self.state.events > 0).then_some(self.state.watermark_ms)
+    }
+
+    pub fn events_applied(&self) -> u64 {
+        self.state.events
+    }
+
+    /// Serialises the state for a snapshot.
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.state.to_bytes()
+    }
+
+    /// Order-independent digest of all state: equal digests, equal engines.
+    pub fn state_digest(&self) -> u64 {
+        self.state.digest()
+    }
+
+    /// Decides one event and updates all state it touches.
+    pub fn decide(&mut self, event: &Event) -> Decision {
+        let late = self
+            .state
+            .advance(event.at_ms, self.pack.settings.lateness_ms);
+        let effective_ms = self
+            .state
+            .effective_time(event.at_ms, self.pack.settings.lateness_ms);
+        let view = event_view(event);
+        let plan = self.pack.plan(event.kind);
+        let mut errors = Vec::new();
+        let values = FeatureValues::compute(
+            &self.pack,
+            &mut self.state,
+            plan,
+            &self.lists,
+            &view,
+            effective_ms,
+            &mut errors,
+        );
+        let features_json = values.json();
+        let vars = Vars::new(&view, &features_json, &self.lists);
+        let mut reasons = self.state.holds.covering(event);
+        let mut fired = Vec::new();
+        for &i in &plan.rules {
+            let rule = &self.pack.rules[i];
+            match rule.when.eval_bool(&vars) {
+                Ok(true) => fired.push(i),
+                Ok(false) => {}
+                Err(e) => errors.push(EvalError {
+                    source: format!("rule {}", rule.name),
+                    error: e,
+                }),
+            }
+        }
+        let enforced: Vec<usize> = fired
+            .iter()
+            .copied()
+            .filter(|&i| !self.pack.rules[i].shadow)
+            .collect();
+        let held = reasons.iter().map(|r| r.action).max();
+        let combined = combine(enforced.iter().map(|&i| {
+            let r = &self.pack.rules[i];
+            Verdict {
+                action: r.action,
+                methods: &r.methods,
+            }
+        }));
+        let action = held.map_or(combined.action, |h| h.max(combined.action));
+        let methods = if action == Action::Challenge {
+            combined.methods
+        } else {
+            Vec::new()
+        };
+        if combined.no_common_method {
+            errors.push(EvalError {
+                source: "decision".into(),
+                error: "challenges named no common method; escalated to review".into(),
+            });
+        }
+        for &i in &fired {
+            reasons.push(self.place_holds(i, event, &mut errors));
+        }
+        let score = enforced.iter().map(|&i| self.pack.rules[i].score).sum();
+        self.state.events += 1;
+        Decision {
+            event_id: event.id.clone(),
+            event_type: event.kind.as_str().to_string(),
+            at: format_rfc3339_ms(event.at_ms),
+            action,
+            methods,
+            score,
+            reasons,
+            features: values.read_map(),
+            pack: PackRef {
+                name: self.pack.name().into(),
+                version: self.pack.version().into(),
+            },
+            late,
+            errors,
+        }
+    }
+
+    /// The reason for a fired rule; an enforced freeze or halt also places its hold.
+    fn place_holds(&mut self, i: usize, event: &Event, errors: &mut Vec<EvalError>) -> Reason {
+        let rule = &self.pack.rules[i];
+        let key = match (rule.action, rule.halt) {
+            (Action::Freeze, _) => account_of(event).map(|a| HoldKey::Account(a.to_string())),
+            (Action::Halt, Some(scope)) => {
+                scope_value(event, scope).map(|v| HoldKey::for_halt(scope, v))
+            }
+            _ => None,
+        };
+        if key.is_none() && rule.action >= Action::Freeze {
+            errors.push(EvalError {
+                source: format!("rule {}", rule.name),
+                error: "this event has no value for the hold's scope; nothing was held".into(),
+            });
+        }
+        if let (Some(k), false) = (&key, rule.shadow) {
+            let hold = Hold {
+                action: rule.action,
+                rule: rule.name.clone(),
+                event_id: event.id.clone(),
+                since_ms: event.at_ms,
+            };
+            self.state.holds.place(k.clone(), hold);
+        }
+        Reason {
+            rule: rule.name.clone(),
+            action: rule.action,
+            score: rule.score,
+            reason: rule.reason.clone(),
+            shadow: rule.shadow,
+            methods: rule.methods.clone(),
+            hold: key,
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! What the durable log holds, in order: every accepted event with its
+//! decision, and every operator action that changes how later events are
+//! decided. Replaying the entries in order rebuilds the engine exactly.
+
+use crate::decision::{Decision, HoldKey};
+use crate::engine::Engine;
+use sekimori_rules::Pack;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+pub enum Entry {
+    /// An accepted event (canonical JSON) and the decision returned for it.
+    Event { event: Json, decision: Decision },
+    /// A rule pack went live.
+    Pack {
+        name: String,
+        version: String,
+        digest: String,
+    },
+    /// The API-managed items of a list were replaced.
+    List {
+        name: String,
+        items: Vec<String>,
+        by: String,
+    },
+    /// An operator lifted a freeze or halt.
+    Lift {
+        hold: HoldKey,
+        by: String,
+        reason: String,
+    },
+}
+
+impl Entry {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Entry, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("log entry does not decode: {e}"))
+    }
+}
+
+impl Engine {
+    /// Re-applies one log entry. A pack entry is resolved through `load_pack`.
+    /// For an event, the decision is recomputed; a difference from the logged
+    /// one is returned as an error (it would mean non-determinism).
+    pub fn replay_entry(
+        &mut self,
+        entry: &Entry,
+        load_pack: &mut dyn FnMut(&str) -> Result<Arc<Pack>, String>,
+    ) -> Result<(), String> {
+        match entry {
+            Entry::Event { event, decision } => {
+                let e = sekimori_event::decode_value(event.clone()).map_err(|e| e.to_string())?;
+                let again = self.decide(&e);
+                if &again != decision {
+                    return Err(format!("event {} decided differently on replay", e.id));
+                }
+            }
+            Entry::Pack { version, .. } => {
+                let pack = load_pack(version)?;
+                self.set_pack(pack);
+            }
+            Entry::List { name, items, .. } => {
+                let items: BTreeSet<String> = items.iter().cloned().collect();
+                self.set_list(name, items)?;
+            }
+            Entry::Lift { hold, .. } => {
+                self.lift_hold(hold);
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,130 @@
+//! Step one of a decision: update the features this event feeds and read the
+//! ones its rules need, each exactly once.
+
+use crate::decision::EvalError;
+use crate::state::State;
+use crate::view::{key_hash, value_hash};
+use sekimori_rules::{Feature, ListValues, Pack, Plan, Vars};
+use sekimori_window::{Aggregate, Obs, ObsValue, Read, Reading};
+use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+
+/// The values read for one decision, by feature name.
+#[derive(Debug, Default)]
+pub(crate) struct FeatureValues {
+    read: BTreeMap<String, Json>,
+}
+
+impl FeatureValues {
+    /// Applies the event to every feature it feeds, then reads the plan's features.
+    pub fn compute(
+        pack: &Pack,
+        state: &mut State,
+        plan: &Plan,
+        lists: &ListValues,
+        view: &Json,
+        effective_ms: i64,
+        errors: &mut Vec<EvalError>,
+    ) -> FeatureValues {
+        let now = state.watermark_ms;
+        let no_features = Json::Object(Map::new());
+        let vars = Vars::new(view, &no_features, lists);
+        let mut out = FeatureValues::default();
+        let mut done = Vec::with_capacity(plan.updates.len());
+        for &fi in &plan.updates {
+            let f = &pack.features[fi];
+            let Some(store) = state.stores.get_mut(&f.spec_digest) else {
+                continue;
+            };
+            let key = match feature_key(f, &vars) {
+                Ok(k) => k,
+                Err(e) => {
+                    errors.push(feature_error(f, e));
+                    None
+                }
+            };
+            let obs = match observation(f, &vars, effective_ms) {
+                Ok(o) => o,
+                Err(e) => {
+                    errors.push(feature_error(f, e));
+                    None
+                }
+            };
+            let read = key.map(|k| store.apply(k, obs, now));
+            done.push(fi);
+            if plan.reads.contains(&fi) {
+                out.read.insert(f.name.clone(), to_json(read, f));
+            }
+        }
+        for &fi in plan.reads.iter().filter(|fi| !done.contains(fi)) {
+            let f = &pack.features[fi];
+            let read = match (feature_key(f, &vars), state.stores.get(&f.spec_digest)) {
+                (Ok(Some(k)), Some(store)) => Some(store.read(k, now)),
+                _ => None,
+            };
+            out.read.insert(f.name.clone(), to_json(read, f));
+        }
+        out
+    }
+
+    /// The values as a JSON object, for the rules.
+    pub fn json(&self) -> Json {
+        Json::Object(
+            self.read
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// The values for the decision record.
+    pub fn read_map(self) -> BTreeMap<String, Json> {
+        self.read
+    }
+}
+
+fn feature_error(f: &Feature, error: String) -> EvalError {
+    EvalError {
+        source: format!("feature {}", f.name),
+        error,
+    }
+}
+
+/// The hashed group-by key, `None` when a part is null or missing.
+fn feature_key(f: &Feature, vars: &Vars<'_>) -> Result<Option<u128>, String> {
+    let parts: Result<Vec<Json>, String> = f.key.iter().map(|k| k.eval(vars)).collect();
+    Ok(key_hash(&parts?))
+}
+
+/// What this event contributes, or `None` when the filter rejects it or the
+/// value is null.
+fn observation(f: &Feature, vars: &Vars<'_>, at_ms: i64) -> Result<Option<Obs>, String> {
+    if let Some(filter) = &f.filter {
+        if !filter.eval_bool(vars)? {
+            return Ok(None);
+        }
+    }
+    let value = match (f.config.aggregate, &f.of) {
+        (Aggregate::Sum | Aggregate::Min | Aggregate::Max, Some(of)) => match of.eval(vars)? {
+            Json::Null => return Ok(None),
+            v => ObsValue::Int(v.as_i64().ok_or("`of` must be an integer")?),
+        },
+        (Aggregate::DistinctCount { .. }, Some(of)) => match of.eval(vars)? {
+            Json::Null => return Ok(None),
+            v => ObsValue::Hash(value_hash(&v)),
+        },
+        _ => ObsValue::None,
+    };
+    Ok(Some(Obs { at_ms, value }))
+}
+
+fn to_json(read: Option<Read>, f: &Feature) -> Json {
+    match read.map(|r| r.reading) {
+        Some(Reading::Int(v)) => Json::from(v),
+        Some(Reading::Null) => Json::Null,
+        None => match f.config.aggregate {
+            Aggregate::Count | Aggregate::Sum | Aggregate::DistinctCount { .. } => Json::from(0),
+            _ => Json::Null,
+        },
+    }
+}

@@ -1,0 +1,135 @@
+//! The event as rules see it: canonical JSON plus derived fields, and the
+//! hashing of feature keys and values.
+
+use sekimori_event::{Body, Destination, Event};
+use sekimori_rules::HaltScope;
+use serde_json::{json, Value as Json};
+use std::net::IpAddr;
+use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
+
+/// Canonical JSON with `at_ms` and `actor.ip_net` added, and `actor` and
+/// `attrs` always present (possibly empty) so `has(event.actor.ip)` works.
+pub fn event_view(event: &Event) -> Json {
+    let mut v = event.to_json();
+    v["at_ms"] = json!(event.at_ms);
+    for always in ["actor", "attrs"] {
+        if v.get(always).is_none() {
+            v[always] = json!({});
+        }
+    }
+    if let Some(ip) = event.actor.ip {
+        v["actor"]["ip_net"] = json!(ip_net(ip));
+    }
+    v
+}
+
+/// The /24 of an IPv4 address or the /48 of an IPv6 address, as CIDR text.
+pub fn ip_net(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+        }
+    }
+}
+
+/// Text of a key part or distinct value: strings raw, anything else as JSON.
+fn text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Hashes the parts of a group-by key; `None` when any part is null (no key).
+pub fn key_hash(parts: &[Json]) -> Option<u128> {
+    if parts.iter().any(Json::is_null) {
+        return None;
+    }
+    let joined: Vec<String> = parts.iter().map(text).collect();
+    Some(xxh3_128(joined.join("\u{1f}").as_bytes()))
+}
+
+/// Hashes a value for distinct counting.
+pub fn value_hash(v: &Json) -> u64 {
+    xxh3_64(text(v).as_bytes())
+}
+
+/// The account an event acts on: the body's account, else the session's.
+pub fn account_of(event: &Event) -> Option<&str> {
+    event.body.account().or(event.actor.account.as_deref())
+}
+
+/// The value of a halt scope on this event, if the event has one.
+pub fn scope_value(event: &Event, scope: HaltScope) -> Option<String> {
+    match scope {
+        HaltScope::Service => Some(event.service.clone()),
+        HaltScope::Asset => currency(&event.body).map(str::to_string),
+        HaltScope::Wallet => match &event.body {
+            Body::WalletOutflow(b) => Some(b.wallet.clone()),
+            _ => None,
+        },
+        HaltScope::Bank => bank_code(&event.body).map(str::to_string),
+    }
+}
+
+fn currency(body: &Body) -> Option<&str> {
+    match body {
+        Body::Charge(b) => Some(&b.currency),
+        Body::Transfer(b) => Some(&b.currency),
+        Body::Purchase(b) => Some(&b.currency),
+        Body::Withdrawal(b) => Some(&b.currency),
+        Body::WalletOutflow(b) => Some(&b.currency),
+        Body::WithdrawalRequest(b) => Some(&b.currency),
+        _ => None,
+    }
+}
+
+fn bank_code(body: &Body) -> Option<&str> {
+    fn dest(d: &Destination) -> Option<&str> {
+        match d {
+            Destination::Bank { bank_code, .. } => Some(bank_code),
+            _ => None,
+        }
+    }
+    match body {
+        Body::LinkBank(b) => Some(&b.bank.bank_code),
+        Body::Charge(b) => dest(&b.source),
+        Body::Transfer(b) => dest(&b.destination),
+        Body::Withdrawal(b) => dest(&b.destination),
+        Body::PayeeAdd(b) => dest(&b.destination),
+        Body::WithdrawalRequest(b) => dest(&b.destination),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nets() {
+        assert_eq!(
+            ip_net("203.0.113.77".parse().expect("ip")),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            ip_net("2001:db8:abcd:12::1".parse().expect("ip")),
+            "2001:db8:abcd::/48"
+        );
+    }
+
+    #[test]
+    fn keys() {
+        assert_eq!(key_hash(&[json!("a"), Json::Null]), None);
+        assert_ne!(
+            key_hash(&[json!("a"), json!("b")]),
+            key_hash(&[json!("ab")])
+        );
+        assert_eq!(key_hash(&[json!(1)]), key_hash(&[json!("1")]));
+    }
+}
