@@ -140,10 +140,10 @@ fn settings(s: &SettingsSource, p: &mut Problems) -> Settings {
     let mut fallback = BTreeMap::new();
     let mut default_fallback = Action::Review;
     for (name, action) in &s.fallback {
-        if *action > Action::Deny {
+        if *action > Action::Deny || *action == Action::Challenge {
             p.add(
                 "settings",
-                format!("fallback for `{name}` may be allow, challenge, review or deny"),
+                format!("fallback for `{name}` may be allow, review or deny"),
             );
         }
         match (name.as_str(), EventKind::parse(name)) {

@@ -42,13 +42,50 @@ pub fn load_pack(path: &Path) -> Result<PackSource, LoadError> {
     } else {
         vec![path.to_path_buf()]
     };
+    let parts = files
+        .iter()
+        .map(|f| Ok((f.clone(), read_text(f)?)))
+        .collect::<Result<Vec<_>, LoadError>>()?;
+    assemble(parts, &read_text).map_err(|e| match e {
+        LoadError::Pack(m) if m.is_empty() => LoadError::Pack(format!(
+            "{}: no `pack:` header with name and version",
+            path.display()
+        )),
+        other => other,
+    })
+}
+
+/// Loads a pack from files held in memory (`(path, text)`, paths relative to
+/// the pack root), as the binary embeds the default pack.
+pub fn load_embedded(files: &[(&str, &str)]) -> Result<PackSource, LoadError> {
+    let is_yaml = |p: &str| p.ends_with(".yaml") || p.ends_with(".yml");
+    let parts = files
+        .iter()
+        .filter(|(p, _)| is_yaml(p))
+        .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+        .collect();
+    let read = |path: &Path| {
+        let wanted = path.to_string_lossy().trim_start_matches("./").to_string();
+        files
+            .iter()
+            .find(|(p, _)| *p == wanted)
+            .map(|(_, t)| t.to_string())
+            .ok_or_else(|| file_err(path, "not embedded"))
+    };
+    assemble(parts, &read)
+}
+
+fn assemble(
+    parts: Vec<(PathBuf, String)>,
+    read: &dyn Fn(&Path) -> Result<String, LoadError>,
+) -> Result<PackSource, LoadError> {
     let (mut meta, mut settings) = (None, None);
     let mut src = Part::default();
-    for file in &files {
-        let mut part = read_part(file)?;
-        let base = file.parent().unwrap_or(Path::new("."));
+    for (file, text) in &parts {
+        let mut part = parse_part(file, text)?;
+        let base = file.parent().unwrap_or(Path::new(""));
         for list in &mut part.lists {
-            inline_list(list, base)?;
+            inline_list(list, base, read)?;
         }
         if let Some(m) = part.pack {
             if meta.replace(m).is_some() {
@@ -71,12 +108,7 @@ pub fn load_pack(path: &Path) -> Result<PackSource, LoadError> {
         src.rules.extend(part.rules);
         src.tests.extend(part.tests);
     }
-    let pack = meta.ok_or_else(|| {
-        LoadError::Pack(format!(
-            "{}: no `pack:` header with name and version",
-            path.display()
-        ))
-    })?;
+    let pack = meta.ok_or_else(|| LoadError::Pack(String::new()))?;
     Ok(PackSource {
         pack,
         settings: settings.unwrap_or_default(),
@@ -102,13 +134,12 @@ fn read_text(path: &Path) -> Result<String, LoadError> {
     std::fs::read_to_string(path).map_err(|e| file_err(path, e.to_string()))
 }
 
-fn read_part(path: &Path) -> Result<Part, LoadError> {
-    let text = read_text(path)?;
+fn parse_part(path: &Path, text: &str) -> Result<Part, LoadError> {
     let is_json = path.extension().is_some_and(|e| e == "json");
     if is_json {
-        return serde_json::from_str(&text).map_err(|e| file_err(path, e.to_string()));
+        return serde_json::from_str(text).map_err(|e| file_err(path, e.to_string()));
     }
-    serde_norway::from_str(&text).map_err(|e| {
+    serde_norway::from_str(text).map_err(|e| {
         let at = e
             .location()
             .map(|l| format!("line {} column {}: ", l.line(), l.column()))
@@ -117,12 +148,15 @@ fn read_part(path: &Path) -> Result<Part, LoadError> {
     })
 }
 
-fn inline_list(list: &mut ListSource, base: &Path) -> Result<(), LoadError> {
+fn inline_list(
+    list: &mut ListSource,
+    base: &Path,
+    read: &dyn Fn(&Path) -> Result<String, LoadError>,
+) -> Result<(), LoadError> {
     let Some(file) = list.file.take() else {
         return Ok(());
     };
-    let path = base.join(&file);
-    let text = read_text(&path)?;
+    let text = read(&base.join(&file))?;
     let items = text
         .lines()
         .map(|l| l.split('#').next().unwrap_or_default().trim())

@@ -1,0 +1,317 @@
+//! Shared server state and the ingest path.
+//!
+//! One event: decode (in the handler) -> check the time skew -> a spawned task
+//! takes the ledger lock, answers a duplicate id with the original decision or
+//! decides and appends -> awaits the group commit -> the answer. The handler
+//! waits for that task up to the pack's time budget; past it, it answers with
+//! the pack's fallback for the event type and `durable: false`, while the task
+//! still completes (a retry with the same id then returns the real decision).
+
+use crate::error::ApiError;
+use crate::keys::KeyRing;
+use crate::ledger::{Ledger, LedgerError};
+use crate::telemetry;
+use sekimori_engine::{Decision, PackRef, Reason};
+use sekimori_event::{format_rfc3339_ms, Event};
+use sekimori_rules::Pack;
+use sekimori_store::Store;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+/// Settings of the server shell (not of the decision logic).
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// How far ahead of this machine's clock an event time may be.
+    pub max_future_skew_ms: i64,
+    /// The rule-pack directory to reload on SIGHUP or `POST /v1/packs/reload`.
+    pub rules_dir: Option<PathBuf>,
+}
+
+/// The answer to one ingested event.
+#[derive(Clone, Debug, Serialize)]
+pub struct Answer {
+    pub decision: Decision,
+    /// The id was seen before: this is the original decision.
+    pub duplicate: bool,
+    /// The event and decision are on disk.
+    pub durable: bool,
+    /// Set when the time budget ran out and the pack's fallback was answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degraded: Option<&'static str>,
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub ledger: tokio::sync::Mutex<Ledger>,
+    pub store: Arc<Store>,
+    pub keys: KeyRing,
+    pub config: AppConfig,
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Decided but not yet durable, by event id.
+    in_flight: Mutex<HashMap<String, Decision>>,
+    live: RwLock<Arc<Pack>>,
+    failed: AtomicBool,
+}
+
+impl App {
+    pub fn new(ledger: Ledger, keys: KeyRing, config: AppConfig) -> Arc<App> {
+        let store = Arc::clone(ledger.store());
+        let live = RwLock::new(Arc::clone(ledger.engine().pack()));
+        Arc::new(App {
+            ledger: tokio::sync::Mutex::new(ledger),
+            store,
+            keys,
+            config,
+            metrics: None,
+            in_flight: Mutex::new(HashMap::new()),
+            live,
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    pub fn with_metrics(
+        mut self: Arc<Self>,
+        handle: metrics_exporter_prometheus::PrometheusHandle,
+    ) -> Arc<Self> {
+        if let Some(app) = Arc::get_mut(&mut self) {
+            app.metrics = Some(handle);
+        }
+        self
+    }
+
+    pub fn live_pack(&self) -> Arc<Pack> {
+        Arc::clone(&self.live.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn set_live(&self, pack: Arc<Pack>) {
+        *self.live.write().unwrap_or_else(|p| p.into_inner()) = pack;
+    }
+
+    pub fn is_ready(&self) -> bool {
+        !self.failed.load(Ordering::SeqCst) && !self.store.is_failed()
+    }
+
+    /// Marks the log failed: nothing more is accepted until a restart.
+    pub fn fail(&self, e: &dyn std::fmt::Display) {
+        if !self.failed.swap(true, Ordering::SeqCst) {
+            telemetry::store_failed(e);
+        }
+    }
+
+    fn check_skew(&self, event: &Event) -> Result<(), ApiError> {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        if event.at_ms > now_ms.saturating_add(self.config.max_future_skew_ms) {
+            let msg = format!(
+                "event time is more than {} s ahead of the server clock; a future time would expire every window early",
+                self.config.max_future_skew_ms / 1000
+            );
+            return Err(ApiError::new("event_in_future", msg).at("at"));
+        }
+        Ok(())
+    }
+
+    /// Ingests one event within the pack's time budget.
+    pub async fn ingest(self: &Arc<Self>, event: Event) -> Result<Answer, ApiError> {
+        let start = Instant::now();
+        if !self.is_ready() {
+            return Err(ApiError::new(
+                "store_failed",
+                "the durable log failed; the server accepts nothing until restarted",
+            ));
+        }
+        self.check_skew(&event)?;
+        let pack = self.live_pack();
+        let budget = Duration::from_millis(pack.settings.time_budget_ms);
+        let app = Arc::clone(self);
+        let fallback_event = event.clone();
+        let task = tokio::spawn(async move { app.decide_durably(event).await });
+        let answer = match tokio::time::timeout(budget, task).await {
+            Ok(Ok(result)) => result?,
+            Ok(Err(join)) => return Err(ApiError::internal(join)),
+            Err(_) => fallback(&pack, &fallback_event),
+        };
+        telemetry::decision(&answer.decision, start.elapsed(), answer.degraded.is_some());
+        Ok(answer)
+    }
+
+    /// Decides (or finds the original decision) and waits until it is durable.
+    async fn decide_durably(self: Arc<Self>, event: Event) -> Result<Answer, ApiError> {
+        let (decision, durable) = {
+            let mut ledger = self.ledger.lock().await;
+            if let Some(answer) = self.original(&ledger, &event.id)? {
+                return Ok(answer);
+            }
+            let (decision, durable) = ledger.decide(&event);
+            self.in_flight_map()
+                .insert(event.id.clone(), decision.clone());
+            (decision, durable)
+        };
+        let result = durable.await;
+        self.in_flight_map().remove(&event.id);
+        match result {
+            Ok(Ok(())) => Ok(Answer {
+                decision,
+                duplicate: false,
+                durable: true,
+                degraded: None,
+            }),
+            Ok(Err(e)) => {
+                self.fail(&e);
+                Err(ApiError::new(
+                    "store_failed",
+                    "the event could not be made durable; it was not accepted",
+                ))
+            }
+            Err(e) => {
+                self.fail(&e);
+                Err(ApiError::new("store_failed", "the durable log stopped"))
+            }
+        }
+    }
+
+    /// The original decision for a repeated id: in flight or on disk.
+    fn original(&self, ledger: &Ledger, id: &str) -> Result<Option<Answer>, ApiError> {
+        if let Some(d) = self.in_flight_map().get(id) {
+            telemetry::duplicate();
+            return Ok(Some(Answer {
+                decision: d.clone(),
+                duplicate: true,
+                durable: false,
+                degraded: None,
+            }));
+        }
+        match ledger.logged_decision(id).map_err(ApiError::internal)? {
+            Some(d) => {
+                telemetry::duplicate();
+                Ok(Some(Answer {
+                    decision: d,
+                    duplicate: true,
+                    durable: true,
+                    degraded: None,
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Ingests a batch in order under one lock, then waits for all of it.
+    pub async fn ingest_batch(
+        self: &Arc<Self>,
+        events: Vec<Event>,
+    ) -> Vec<Result<Answer, ApiError>> {
+        let mut waits = Vec::with_capacity(events.len());
+        {
+            let mut ledger = self.ledger.lock().await;
+            for event in &events {
+                if !self.is_ready() {
+                    waits.push(Err(ApiError::new("store_failed", "the durable log failed")));
+                    continue;
+                }
+                if let Err(e) = self.check_skew(event) {
+                    waits.push(Err(e));
+                    continue;
+                }
+                match self.original(&ledger, &event.id) {
+                    Ok(Some(answer)) => waits.push(Ok((answer, None))),
+                    Err(e) => waits.push(Err(e)),
+                    Ok(None) => {
+                        let (decision, durable) = ledger.decide(event);
+                        self.in_flight_map()
+                            .insert(event.id.clone(), decision.clone());
+                        let answer = Answer {
+                            decision,
+                            duplicate: false,
+                            durable: true,
+                            degraded: None,
+                        };
+                        waits.push(Ok((answer, Some(durable))));
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(waits.len());
+        for w in waits {
+            out.push(match w {
+                Err(e) => Err(e),
+                Ok((answer, None)) => Ok(answer),
+                Ok((answer, Some(durable))) => {
+                    let r = durable.await;
+                    self.in_flight_map().remove(&answer.decision.event_id);
+                    match r {
+                        Ok(Ok(())) => Ok(answer),
+                        Ok(Err(e)) => {
+                            self.fail(&e);
+                            Err(ApiError::new(
+                                "store_failed",
+                                "not made durable; not accepted",
+                            ))
+                        }
+                        Err(e) => {
+                            self.fail(&e);
+                            Err(ApiError::new("store_failed", "the durable log stopped"))
+                        }
+                    }
+                }
+            });
+        }
+        out
+    }
+
+    fn in_flight_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Decision>> {
+        self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes a snapshot and waits for it (graceful shutdown).
+    pub async fn snapshot(&self) -> Result<(), LedgerError> {
+        let durable = self.ledger.lock().await.snapshot();
+        durable
+            .await
+            .map_err(|_| sekimori_store::StoreError::Failed)?
+            .map_err(LedgerError::from)
+    }
+}
+
+/// The answer when the time budget ran out: the pack's fallback for the type.
+fn fallback(pack: &Pack, event: &Event) -> Answer {
+    let action = pack.settings.fallback_for(event.kind);
+    let reason = Reason {
+        rule: "budget.fallback".into(),
+        action,
+        score: 0,
+        reason: format!(
+            "no decision within the {} ms budget; the pack's fallback for {} applies",
+            pack.settings.time_budget_ms, event.kind
+        ),
+        shadow: false,
+        methods: Vec::new(),
+        hold: None,
+    };
+    let decision = Decision {
+        event_id: event.id.clone(),
+        event_type: event.kind.as_str().into(),
+        at: format_rfc3339_ms(event.at_ms),
+        action,
+        methods: Vec::new(),
+        score: 0,
+        reasons: vec![reason],
+        features: Default::default(),
+        pack: PackRef {
+            name: pack.name().into(),
+            version: pack.version().into(),
+        },
+        late: false,
+        errors: Vec::new(),
+    };
+    Answer {
+        decision,
+        duplicate: false,
+        durable: false,
+        degraded: Some("time_budget_exceeded"),
+    }
+}

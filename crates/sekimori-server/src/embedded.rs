@@ -1,0 +1,30 @@
+//! The default rule pack, compiled into the binary so a fresh machine starts
+//! with it. `rules/default/` stays the source of truth; a test checks that
+//! this list embeds every file there.
+
+use sekimori_rules::{load_embedded, LoadError, PackSource};
+
+/// Every file of `rules/default/`, path relative to it.
+pub const DEFAULT_PACK_FILES: &[(&str, &str)] = &[
+    (
+        "holds.yaml",
+        include_str!("../../../rules/default/holds.yaml"),
+    ),
+    (
+        "login.yaml",
+        include_str!("../../../rules/default/login.yaml"),
+    ),
+    (
+        "pack.yaml",
+        include_str!("../../../rules/default/pack.yaml"),
+    ),
+    (
+        "lists/blocked_ips.txt",
+        include_str!("../../../rules/default/lists/blocked_ips.txt"),
+    ),
+];
+
+/// The embedded default pack.
+pub fn default_pack() -> Result<PackSource, LoadError> {
+    load_embedded(DEFAULT_PACK_FILES)
+}

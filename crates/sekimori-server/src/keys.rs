@@ -1,0 +1,192 @@
+//! API keys. A key is `sk_<16 hex id>_<64 hex secret>`; only the SHA-256 of
+//! the secret is kept, in `keys.json` in the data directory, written
+//! atomically (temp file + rename) so `sekimori keys` can manage keys while
+//! the server runs. The server re-reads the file when it changes.
+//! A 256-bit random secret needs no slow hash: it cannot be guessed.
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+pub const KEYS_FILE: &str = "keys.json";
+
+/// What a key may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Send events and read their decisions.
+    Ingest,
+    /// Read decisions, packs, lists, holds.
+    Read,
+    /// Publish packs, edit lists, lift holds.
+    Admin,
+}
+
+impl Scope {
+    pub fn parse(s: &str) -> Option<Scope> {
+        match s {
+            "ingest" => Some(Scope::Ingest),
+            "read" => Some(Scope::Read),
+            "admin" => Some(Scope::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// One stored key: never the secret, only its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    pub secret_sha256: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("no key with id {0}")]
+    NotFound(String),
+}
+
+fn file_err(path: &Path, e: impl ToString) -> KeyError {
+    KeyError::File {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+fn hash_hex(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Reads every key record (an absent file is an empty list).
+pub fn read_keys(dir: &Path) -> Result<Vec<KeyRecord>, KeyError> {
+    let path = dir.join(KEYS_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| file_err(&path, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(file_err(&path, e)),
+    }
+}
+
+fn write_keys(dir: &Path, keys: &[KeyRecord]) -> Result<(), KeyError> {
+    std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
+    let path = dir.join(KEYS_FILE);
+    let tmp = dir.join(format!("{KEYS_FILE}.tmp"));
+    let bytes = serde_json::to_vec_pretty(keys).map_err(|e| file_err(&path, e))?;
+    std::fs::write(&tmp, bytes).map_err(|e| file_err(&tmp, e))?;
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| file_err(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| file_err(&path, e))
+}
+
+/// Creates a key; returns its record and the full key, shown once.
+pub fn create_key(
+    dir: &Path,
+    name: &str,
+    scopes: Vec<Scope>,
+) -> Result<(KeyRecord, String), KeyError> {
+    let mut rng = rand::rng();
+    let mut id = [0u8; 8];
+    let mut secret = [0u8; 32];
+    rng.fill_bytes(&mut id);
+    rng.fill_bytes(&mut secret);
+    let (id, secret) = (hex::encode(id), hex::encode(secret));
+    let record = KeyRecord {
+        id: id.clone(),
+        name: name.to_string(),
+        scopes,
+        secret_sha256: hash_hex(&secret),
+        created_at: crate::ledger::wall_clock_rfc3339(),
+        revoked_at: None,
+    };
+    let mut keys = read_keys(dir)?;
+    keys.push(record.clone());
+    write_keys(dir, &keys)?;
+    Ok((record, format!("sk_{id}_{secret}")))
+}
+
+/// Marks a key revoked.
+pub fn revoke_key(dir: &Path, id: &str) -> Result<KeyRecord, KeyError> {
+    let mut keys = read_keys(dir)?;
+    let k = keys
+        .iter_mut()
+        .find(|k| k.id == id)
+        .ok_or_else(|| KeyError::NotFound(id.into()))?;
+    k.revoked_at
+        .get_or_insert_with(crate::ledger::wall_clock_rfc3339);
+    let out = k.clone();
+    write_keys(dir, &keys)?;
+    Ok(out)
+}
+
+/// Why a presented key was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AuthFailure {
+    Invalid,
+    MissingScope(Scope),
+}
+
+/// The server's view of `keys.json`, reloaded when the file changes.
+#[derive(Debug)]
+pub struct KeyRing {
+    dir: PathBuf,
+    cached: Mutex<(Option<SystemTime>, Vec<KeyRecord>)>,
+}
+
+impl KeyRing {
+    pub fn new(dir: &Path) -> KeyRing {
+        KeyRing {
+            dir: dir.to_path_buf(),
+            cached: Mutex::new((None, Vec::new())),
+        }
+    }
+
+    /// Checks a presented key for a scope; returns the key's name.
+    pub fn check(&self, presented: &str, scope: Scope) -> Result<String, AuthFailure> {
+        let (id, secret) = presented
+            .strip_prefix("sk_")
+            .and_then(|rest| rest.split_once('_'))
+            .ok_or(AuthFailure::Invalid)?;
+        let keys = self.current();
+        let k = keys
+            .iter()
+            .find(|k| k.id == id && k.revoked_at.is_none())
+            .ok_or(AuthFailure::Invalid)?;
+        if !constant_time_eq(hash_hex(secret).as_bytes(), k.secret_sha256.as_bytes()) {
+            return Err(AuthFailure::Invalid);
+        }
+        if !k.scopes.contains(&scope) {
+            return Err(AuthFailure::MissingScope(scope));
+        }
+        Ok(k.name.clone())
+    }
+
+    fn current(&self) -> Vec<KeyRecord> {
+        let path = self.dir.join(KEYS_FILE);
+        let mtime = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if cached.0 != mtime || mtime.is_none() {
+            match read_keys(&self.dir) {
+                Ok(keys) => *cached = (mtime, keys),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read API keys; keeping the last good set")
+                }
+            }
+        }
+        cached.1.clone()
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,298 @@
+//! The engine bound to its durable log. Every change of state goes through
+//! here, in one order: decide (or apply), assign the next sequence number,
+//! hand the entry to the store's group-commit writer. Callers hold the ledger
+//! exclusively (one mutex), so log order is decision order and a restart that
+//! replays the log rebuilds the same state.
+
+use sekimori_engine::{Decision, Engine, Entry, HoldKey};
+use sekimori_event::Event;
+use sekimori_rules::{compile, Pack, PackError, PackSource};
+use sekimori_store::{Op, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+
+/// META key holding the live pack version.
+const CURRENT_PACK: &str = "current_pack";
+
+/// Resolves once the submitted entries are durable.
+pub type Durable = oneshot::Receiver<Result<(), StoreError>>;
+
+/// What PACKS stores for each version.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PackRecord {
+    pub source: PackSource,
+    pub digest: String,
+    /// Wall-clock time of publication, for the audit trail only.
+    pub published_at: String,
+    pub by: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("the stored rule pack {0} does not compile: {1:?}")]
+    StoredPack(String, Vec<PackError>),
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug)]
+pub struct Ledger {
+    store: Arc<Store>,
+    engine: Engine,
+    next_seq: u64,
+    snapshot_every: u64,
+    since_snapshot: u64,
+    /// Decisions that differed when the log was replayed at open.
+    pub replay_mismatches: u64,
+}
+
+impl Ledger {
+    /// Opens the ledger: restores the engine from the latest snapshot and the
+    /// log after it. An empty store goes live with `initial` first. Blocks on
+    /// I/O: call it outside async code (the server uses `spawn_blocking`).
+    pub fn open(
+        store: Arc<Store>,
+        initial: Arc<Pack>,
+        snapshot_every: u64,
+    ) -> Result<Ledger, LedgerError> {
+        if store.last_seq()? > 0 {
+            return Ledger::restore(store, snapshot_every);
+        }
+        let mut l = Ledger::fresh(store, Engine::new(Arc::clone(&initial)), 1, snapshot_every);
+        wait(l.publish(&initial, "initial")?)?;
+        Ok(l)
+    }
+
+    fn fresh(store: Arc<Store>, engine: Engine, next_seq: u64, snapshot_every: u64) -> Ledger {
+        Ledger {
+            store,
+            engine,
+            next_seq,
+            snapshot_every,
+            since_snapshot: 0,
+            replay_mismatches: 0,
+        }
+    }
+
+    fn restore(store: Arc<Store>, snapshot_every: u64) -> Result<Ledger, LedgerError> {
+        let (from, mut engine) = match store.snapshot()? {
+            Some((seq, bytes)) => {
+                let (version, state) = split_snapshot(&bytes)?;
+                let pack = load_version(&store, version)?;
+                let engine = Engine::restore(pack, state).map_err(LedgerError::Corrupt)?;
+                (seq + 1, Some(engine))
+            }
+            None => (1, None),
+        };
+        let mut mismatches = 0;
+        let mut last = from - 1;
+        for row in store.scan_from(from)? {
+            let (seq, bytes) = row?;
+            let entry = Entry::from_bytes(&bytes).map_err(LedgerError::Corrupt)?;
+            let engine = match (&mut engine, &entry) {
+                (Some(e), _) => e,
+                (None, Entry::Pack { version, .. }) => {
+                    engine.insert(Engine::new(load_version(&store, version)?))
+                }
+                (None, _) => {
+                    return Err(LedgerError::Corrupt(format!(
+                        "log entry {seq} precedes any rule pack"
+                    )))
+                }
+            };
+            let mut loader = |v: &str| load_version(&store, v).map_err(|e| e.to_string());
+            if let Err(e) = engine.replay_entry(&entry, &mut loader) {
+                tracing::warn!(seq, error = %e, "replay differs from the logged decision");
+                mismatches += 1;
+            }
+            last = seq;
+        }
+        let engine =
+            engine.ok_or_else(|| LedgerError::Corrupt("no rule pack in the log".into()))?;
+        let mut l = Ledger::fresh(store, engine, last + 1, snapshot_every);
+        l.replay_mismatches = mismatches;
+        Ok(l)
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    fn append(&mut self, event_id: Option<String>, entry: &Entry) -> Durable {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.store.submit(Op::Append {
+            seq,
+            event_id,
+            bytes: entry.to_bytes(),
+        })
+    }
+
+    /// Decides an event and logs it with its decision.
+    pub fn decide(&mut self, event: &Event) -> (Decision, Durable) {
+        let decision = self.engine.decide(event);
+        let entry = Entry::Event {
+            event: event.to_json(),
+            decision: decision.clone(),
+        };
+        let durable = self.append(Some(event.id.clone()), &entry);
+        self.since_snapshot += 1;
+        if self.since_snapshot >= self.snapshot_every {
+            drop(self.snapshot());
+        }
+        (decision, durable)
+    }
+
+    /// Writes a snapshot of the engine as of the last appended entry.
+    pub fn snapshot(&mut self) -> Durable {
+        self.since_snapshot = 0;
+        let mut bytes = self.engine.pack().version().as_bytes().to_vec();
+        bytes.push(b'\n');
+        bytes.extend(self.engine.snapshot());
+        self.store.submit(Op::Snapshot {
+            seq: self.next_seq - 1,
+            bytes,
+        })
+    }
+
+    /// Makes a compiled pack live and records it.
+    pub fn publish(&mut self, pack: &Arc<Pack>, by: &str) -> Result<Durable, LedgerError> {
+        let record = PackRecord {
+            source: pack.source.clone(),
+            digest: pack.digest.clone(),
+            published_at: wall_clock_rfc3339(),
+            by: by.to_string(),
+        };
+        let bytes = serde_json::to_vec(&record).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+        drop(self.store.submit(Op::PutPack {
+            version: pack.version().to_string(),
+            bytes,
+        }));
+        drop(self.store.submit(Op::PutMeta {
+            key: CURRENT_PACK.into(),
+            bytes: pack.version().as_bytes().to_vec(),
+        }));
+        let entry = Entry::Pack {
+            name: pack.name().into(),
+            version: pack.version().into(),
+            digest: pack.digest.clone(),
+        };
+        let durable = self.append(None, &entry);
+        self.engine.set_pack(Arc::clone(pack));
+        Ok(durable)
+    }
+
+    /// Replaces the API-managed items of a list.
+    pub fn set_list(
+        &mut self,
+        name: &str,
+        items: BTreeSet<String>,
+        by: &str,
+    ) -> Result<Durable, String> {
+        self.engine.set_list(name, items.clone())?;
+        let entry = Entry::List {
+            name: name.into(),
+            items: items.into_iter().collect(),
+            by: by.into(),
+        };
+        Ok(self.append(None, &entry))
+    }
+
+    /// Lifts a hold; `None` when no such hold was in force.
+    pub fn lift(&mut self, hold: HoldKey, by: &str, reason: &str) -> Option<Durable> {
+        if !self.engine.lift_hold(&hold) {
+            return None;
+        }
+        Some(self.append(
+            None,
+            &Entry::Lift {
+                hold,
+                by: by.into(),
+                reason: reason.into(),
+            },
+        ))
+    }
+
+    /// The logged decision for an event id, if it is durable.
+    pub fn logged_decision(&self, event_id: &str) -> Result<Option<Decision>, LedgerError> {
+        logged_decision(&self.store, event_id)
+    }
+
+    /// The stored record of a pack version.
+    pub fn pack_record(&self, version: &str) -> Result<Option<PackRecord>, LedgerError> {
+        pack_record(&self.store, version)
+    }
+}
+
+/// Blocks until entries are durable (outside async code only).
+pub fn wait(durable: Durable) -> Result<(), LedgerError> {
+    durable
+        .blocking_recv()
+        .map_err(|_| StoreError::Failed)?
+        .map_err(LedgerError::from)
+}
+
+/// Reads a logged decision straight from the store (no ledger lock needed).
+pub fn logged_decision(store: &Store, event_id: &str) -> Result<Option<Decision>, LedgerError> {
+    let Some(seq) = store.seq_of_event(event_id)? else {
+        return Ok(None);
+    };
+    let bytes = store
+        .get(seq)?
+        .ok_or_else(|| LedgerError::Corrupt(format!("index names missing entry {seq}")))?;
+    match Entry::from_bytes(&bytes).map_err(LedgerError::Corrupt)? {
+        Entry::Event { decision, .. } => Ok(Some(decision)),
+        _ => Err(LedgerError::Corrupt(format!("entry {seq} is not an event"))),
+    }
+}
+
+pub fn pack_record(store: &Store, version: &str) -> Result<Option<PackRecord>, LedgerError> {
+    let Some(bytes) = store.pack(version)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| LedgerError::Corrupt(e.to_string()))
+}
+
+/// The live pack version recorded in the store, if any.
+pub fn current_pack_version(store: &Store) -> Result<Option<String>, LedgerError> {
+    Ok(store
+        .meta(CURRENT_PACK)?
+        .map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+fn load_version(store: &Store, version: &str) -> Result<Arc<Pack>, LedgerError> {
+    let record = pack_record(store, version)?.ok_or_else(|| {
+        LedgerError::Corrupt(format!("pack {version} is named in the log but not stored"))
+    })?;
+    compile(record.source)
+        .map(Arc::new)
+        .map_err(|e| LedgerError::StoredPack(version.into(), e))
+}
+
+fn split_snapshot(bytes: &[u8]) -> Result<(&str, &[u8]), LedgerError> {
+    let nl = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| LedgerError::Corrupt("snapshot has no pack version".into()))?;
+    let version =
+        std::str::from_utf8(&bytes[..nl]).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
+    Ok((version, &bytes[nl + 1..]))
+}
+
+/// Audit timestamps only; never an input to a decision.
+pub fn wall_clock_rfc3339() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    sekimori_event::format_rfc3339_ms(ms)
+}

@@ -1,0 +1,114 @@
+//! `POST /v1/events`, `POST /v1/events/batch`, `GET /v1/decisions/{event_id}`.
+
+use super::{
+    read_body, Auth, IngestScope, ReadScope, MAX_BATCH_BODY_BYTES, MAX_BATCH_EVENTS,
+    MAX_EVENT_BODY_BYTES,
+};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::ledger::logged_decision;
+use crate::telemetry;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::Json;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+pub async fn post_event(
+    _: Auth<IngestScope>,
+    State(app): State<Arc<App>>,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let bytes = read_body(body, MAX_EVENT_BODY_BYTES).await?;
+    let event = sekimori_event::decode(&bytes).map_err(|e| {
+        telemetry::rejected(e.code, &e.path);
+        ApiError::from(e)
+    })?;
+    let answer = app.ingest(event).await?;
+    Ok(Json(json!(answer)))
+}
+
+pub async fn post_batch(
+    _: Auth<IngestScope>,
+    State(app): State<Arc<App>>,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let bytes = read_body(body, MAX_BATCH_BODY_BYTES).await?;
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            "invalid_json",
+            format!("not valid JSON at line {} column {}", e.line(), e.column()),
+        )
+    })?;
+    let Some(items) = doc.get("events").and_then(Value::as_array) else {
+        return Err(ApiError::new("missing_field", "send {\"events\": [ ... ]}").at("events"));
+    };
+    if items.len() > MAX_BATCH_EVENTS {
+        return Err(ApiError::new(
+            "batch_too_large",
+            format!("at most {MAX_BATCH_EVENTS} events a batch"),
+        )
+        .at("events"));
+    }
+    let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(items.len());
+    let mut events = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match sekimori_event::decode_value(item.clone()) {
+            Ok(e) => {
+                slots.push(Ok(events.len()));
+                events.push(e);
+            }
+            Err(e) => {
+                telemetry::rejected(e.code, &e.path);
+                let path = if e.path.is_empty() {
+                    format!("events[{i}]")
+                } else {
+                    format!("events[{i}].{}", e.path)
+                };
+                slots.push(Err(ApiError::new(e.code, e.message).at(path)));
+            }
+        }
+    }
+    let mut answers: Vec<Option<Result<_, ApiError>>> = app
+        .ingest_batch(events)
+        .await
+        .into_iter()
+        .map(Some)
+        .collect();
+    let results: Vec<Value> = slots
+        .into_iter()
+        .map(|slot| match slot.map(|k| answers[k].take()) {
+            Ok(Some(Ok(answer))) => json!(answer),
+            Ok(Some(Err(e))) | Err(e) => e.body(),
+            Ok(None) => ApiError::internal("batch slot answered twice").body(),
+        })
+        .collect();
+    let accepted = results
+        .iter()
+        .filter(|r| r.get("decision").is_some())
+        .count();
+    Ok(Json(
+        json!({"accepted": accepted, "rejected": results.len() - accepted, "results": results}),
+    ))
+}
+
+pub async fn get_decision(
+    _: Auth<ReadScope>,
+    State(app): State<Arc<App>>,
+    Path(event_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = Arc::clone(&app.store);
+    let id = event_id.clone();
+    let found = tokio::task::spawn_blocking(move || logged_decision(&store, &id))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    match found {
+        Some(d) => Ok(Json(json!({"decision": d, "durable": true}))),
+        None => Err(ApiError::new(
+            "decision_not_found",
+            "no durable decision for this event id",
+        )
+        .at("event_id")),
+    }
+}

@@ -1,0 +1,183 @@
+//! The HTTP surface. Every route but `/healthz` and `/readyz` needs an API key
+//! (`Authorization: Bearer sk_...`) with the route's scope.
+
+mod admin;
+pub(crate) use admin::wait;
+mod events;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::keys::{AuthFailure, Scope};
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// The largest single-event request body.
+pub const MAX_EVENT_BODY_BYTES: usize = 1024 * 1024;
+/// The largest batch request body and the most events in one batch.
+pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
+pub const MAX_BATCH_EVENTS: usize = 1000;
+/// The largest rule-pack or list request body.
+pub const MAX_ADMIN_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The OpenAPI document served at `/openapi.json`.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+/// Every route, as (method, path) — kept in step with the OpenAPI document by a test.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+    ("post", "/v1/events"),
+    ("post", "/v1/events/batch"),
+    ("get", "/v1/decisions/{event_id}"),
+    ("post", "/v1/packs/validate"),
+    ("post", "/v1/packs"),
+    ("get", "/v1/packs"),
+    ("get", "/v1/packs/current"),
+    ("post", "/v1/packs/reload"),
+    ("get", "/v1/lists"),
+    ("get", "/v1/lists/{name}"),
+    ("put", "/v1/lists/{name}"),
+    ("get", "/v1/holds"),
+    ("post", "/v1/holds/lift"),
+];
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/events", post(events::post_event))
+        .route("/v1/events/batch", post(events::post_batch))
+        .route("/v1/decisions/{event_id}", get(events::get_decision))
+        .route("/v1/packs/validate", post(admin::validate_pack))
+        .route(
+            "/v1/packs",
+            post(admin::publish_pack).get(admin::pack_history),
+        )
+        .route("/v1/packs/current", get(admin::current_pack))
+        .route("/v1/packs/reload", post(admin::reload_pack))
+        .route("/v1/lists", get(admin::lists))
+        .route(
+            "/v1/lists/{name}",
+            get(admin::get_list).put(admin::put_list),
+        )
+        .route("/v1/holds", get(admin::holds))
+        .route("/v1/holds/lift", post(admin::lift_hold))
+        .fallback(|| async { ApiError::new("not_found", "no such route; see /openapi.json") })
+        .with_state(app)
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
+    if app.is_ready() {
+        (StatusCode::OK, Json(json!({"status": "ready"})))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "failed"})),
+        )
+    }
+}
+
+async fn metrics(_: Auth<ReadScope>, State(app): State<Arc<App>>) -> impl IntoResponse {
+    let stats = app.store.stats();
+    crate::telemetry::store_stats(stats.commits, stats.ops);
+    app.metrics.as_ref().map(|h| h.render()).unwrap_or_default()
+}
+
+async fn openapi(_: Auth<ReadScope>) -> impl IntoResponse {
+    ([("content-type", "application/json")], OPENAPI)
+}
+
+/// Reads a body up to `limit` bytes.
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            "body_too_large",
+            format!("the request body may be at most {limit} bytes"),
+        )
+    })
+}
+
+/// Parses a JSON body into `T`, naming the failing field.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        ApiError::new("invalid_value", e.inner().to_string()).at(if path == "." {
+            String::new()
+        } else {
+            path
+        })
+    })
+}
+
+/// The scope a route needs, as a type.
+pub trait ScopeMarker {
+    const SCOPE: Scope;
+}
+#[derive(Debug)]
+pub struct IngestScope;
+#[derive(Debug)]
+pub struct ReadScope;
+#[derive(Debug)]
+pub struct AdminScope;
+impl ScopeMarker for IngestScope {
+    const SCOPE: Scope = Scope::Ingest;
+}
+impl ScopeMarker for ReadScope {
+    const SCOPE: Scope = Scope::Read;
+}
+impl ScopeMarker for AdminScope {
+    const SCOPE: Scope = Scope::Admin;
+}
+
+/// A caller authenticated for scope `S`; holds the key's name.
+#[derive(Debug)]
+pub struct Auth<S>(pub String, PhantomData<S>);
+
+impl<S: ScopeMarker + Send> FromRequestParts<Arc<App>> for Auth<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        let Some(key) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
+            return Err(ApiError::new(
+                "missing_api_key",
+                "send `Authorization: Bearer <api key>`; create keys with `sekimori keys create`",
+            ));
+        };
+        // A read-scoped route also admits ingest keys for their own decisions.
+        let extra = (S::SCOPE == Scope::Read && parts.uri.path().starts_with("/v1/decisions/"))
+            .then_some(Scope::Ingest);
+        match app.keys.check(key, S::SCOPE) {
+            Ok(name) => Ok(Auth(name, PhantomData)),
+            Err(AuthFailure::MissingScope(_))
+                if extra.is_some_and(|s| app.keys.check(key, s).is_ok()) =>
+            {
+                Ok(Auth("ingest".into(), PhantomData))
+            }
+            Err(AuthFailure::Invalid) => Err(ApiError::new(
+                "invalid_api_key",
+                "the API key is unknown or revoked",
+            )),
+            Err(AuthFailure::MissingScope(s)) => Err(ApiError::new(
+                "insufficient_scope",
+                format!("this route needs a key with the `{s:?}` scope").to_lowercase(),
+            )),
+        }
+    }
+}

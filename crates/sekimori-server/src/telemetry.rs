@@ -1,0 +1,53 @@
+//! Typed telemetry: one function per internal event, each emitting its log
+//! line and its metrics together. Metric names carry their unit.
+
+use metrics::{counter, gauge, histogram};
+use sekimori_engine::Decision;
+use std::time::Duration;
+
+/// A decision was returned (durable or fallback).
+pub fn decision(d: &Decision, elapsed: Duration, fallback: bool) {
+    let labels = [
+        ("type", d.event_type.clone()),
+        ("action", format!("{:?}", d.action).to_lowercase()),
+    ];
+    counter!("sekimori_decisions_total", &labels).increment(1);
+    histogram!("sekimori_decision_seconds").record(elapsed.as_secs_f64());
+    if fallback {
+        counter!("sekimori_decision_fallbacks_total", "type" => d.event_type.clone()).increment(1);
+        tracing::warn!(event_id = %d.event_id, action = ?d.action, "time budget exceeded; fallback decision returned");
+    }
+    if !d.errors.is_empty() {
+        counter!("sekimori_rule_errors_total").increment(d.errors.len() as u64);
+        tracing::warn!(event_id = %d.event_id, errors = d.errors.len(), "rule or feature evaluation errors");
+    }
+}
+
+/// An event was refused. Only the code and the path are logged, never values.
+pub fn rejected(code: &str, path: &str) {
+    counter!("sekimori_events_rejected_total", "code" => code.to_string()).increment(1);
+    tracing::info!(code, path, "event rejected");
+}
+
+/// A duplicate event id was answered with the original decision.
+pub fn duplicate() {
+    counter!("sekimori_duplicate_events_total").increment(1);
+}
+
+/// A rule pack went live.
+pub fn pack_published(version: &str, by: &str) {
+    counter!("sekimori_pack_publications_total").increment(1);
+    tracing::info!(version, by, "rule pack published");
+}
+
+/// The store refused or failed a write; the server stops accepting.
+pub fn store_failed(error: &dyn std::fmt::Display) {
+    gauge!("sekimori_store_failed").set(1.0);
+    tracing::error!(error = %error, "durable log failed; refusing new events until restart");
+}
+
+/// Group-commit counters, refreshed when /metrics is scraped.
+pub fn store_stats(commits: u64, ops: u64) {
+    gauge!("sekimori_store_commits_total").set(commits as f64);
+    gauge!("sekimori_store_ops_total").set(ops as f64);
+}
