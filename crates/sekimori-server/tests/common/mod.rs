@@ -1,0 +1,107 @@
+//! In-process harness: a server on a temp data dir, requests through the router.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use axum::Router;
+use sekimori_server::app::App;
+use sekimori_server::keys::{create_key, Scope};
+use sekimori_server::{open_app, routes, ServeConfig};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub app: Arc<App>,
+    pub router: Router,
+    pub admin: String,
+    pub ingest: String,
+    pub read: String,
+}
+
+pub fn config(dir: &Path, rules: Option<PathBuf>) -> ServeConfig {
+    ServeConfig::new(
+        dir.to_path_buf(),
+        "127.0.0.1:0".parse().expect("addr"),
+        rules,
+    )
+}
+
+impl Harness {
+    pub async fn new() -> Harness {
+        Harness::with_rules(None).await
+    }
+
+    pub async fn with_rules(rules: Option<PathBuf>) -> Harness {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = |name, scopes| create_key(dir.path(), name, scopes).expect("key").1;
+        let admin = key("admin", vec![Scope::Admin, Scope::Read]);
+        let ingest = key("ingest", vec![Scope::Ingest]);
+        let read = key("reader", vec![Scope::Read]);
+        let app = open(config(dir.path(), rules)).await;
+        let router = routes::router(Arc::clone(&app));
+        Harness {
+            dir,
+            app,
+            router,
+            admin,
+            ingest,
+            read,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(k) = key {
+            req = req.header("authorization", format!("Bearer {k}"));
+        }
+        let body = if body.is_null() {
+            Body::empty()
+        } else {
+            Body::from(body.to_string())
+        };
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(body).expect("request"))
+            .await
+            .expect("infallible");
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    pub async fn event(&self, event: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, "/v1/events", Some(&self.ingest), event)
+            .await
+    }
+}
+
+/// Opens the app off the async threads (it blocks on I/O).
+pub async fn open(config: ServeConfig) -> Arc<App> {
+    tokio::task::spawn_blocking(move || open_app(&config))
+        .await
+        .expect("join")
+        .expect("opens")
+}
+
+/// A failed PIN login on `account` with a shared secret, `n` seconds into the day.
+pub fn pin_failure(id: &str, account: &str, n: i64) -> Value {
+    json!({"id": id, "type": "login.attempt", "service": "bank",
+           "at": sekimori_event::format_rfc3339_ms(1_795_000_000_000 + n * 1000),
+           "account": account, "factor": "pin", "result": "failure",
+           "secret_fp": format!("k1:{}", "cd".repeat(32)), "actor": {"ip": "203.0.113.5"}})
+}
