@@ -18,9 +18,14 @@ use sekimori_store::Store;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+
+/// Decided events not yet durable, past which new events are refused with
+/// `overloaded` before they are decided (below the store's queue bound, so the
+/// store never refuses an append and the engine never runs ahead of the log).
+pub const MAX_PENDING: usize = 50_000;
 
 /// Settings of the server shell (not of the decision logic).
 #[derive(Clone, Debug)]
@@ -55,6 +60,7 @@ pub struct App {
     in_flight: Mutex<HashMap<String, Decision>>,
     live: RwLock<Arc<Pack>>,
     failed: AtomicBool,
+    pending: AtomicUsize,
 }
 
 impl App {
@@ -70,6 +76,7 @@ impl App {
             in_flight: Mutex::new(HashMap::new()),
             live,
             failed: AtomicBool::new(false),
+            pending: AtomicUsize::new(0),
         })
     }
 
@@ -147,12 +154,14 @@ impl App {
             if let Some(answer) = self.original(&ledger, &event.id)? {
                 return Ok(answer);
             }
+            self.admit()?;
             let (decision, durable) = ledger.decide(&event);
             self.in_flight_map()
                 .insert(event.id.clone(), decision.clone());
             (decision, durable)
         };
         let result = durable.await;
+        self.pending.fetch_sub(1, Ordering::SeqCst);
         self.in_flight_map().remove(&event.id);
         match result {
             Ok(Ok(())) => Ok(Answer {
@@ -220,18 +229,21 @@ impl App {
                 match self.original(&ledger, &event.id) {
                     Ok(Some(answer)) => waits.push(Ok((answer, None))),
                     Err(e) => waits.push(Err(e)),
-                    Ok(None) => {
-                        let (decision, durable) = ledger.decide(event);
-                        self.in_flight_map()
-                            .insert(event.id.clone(), decision.clone());
-                        let answer = Answer {
-                            decision,
-                            duplicate: false,
-                            durable: true,
-                            degraded: None,
-                        };
-                        waits.push(Ok((answer, Some(durable))));
-                    }
+                    Ok(None) => match self.admit() {
+                        Err(e) => waits.push(Err(e)),
+                        Ok(()) => {
+                            let (decision, durable) = ledger.decide(event);
+                            self.in_flight_map()
+                                .insert(event.id.clone(), decision.clone());
+                            let answer = Answer {
+                                decision,
+                                duplicate: false,
+                                durable: true,
+                                degraded: None,
+                            };
+                            waits.push(Ok((answer, Some(durable))));
+                        }
+                    },
                 }
             }
         }
@@ -242,6 +254,7 @@ impl App {
                 Ok((answer, None)) => Ok(answer),
                 Ok((answer, Some(durable))) => {
                     let r = durable.await;
+                    self.pending.fetch_sub(1, Ordering::SeqCst);
                     self.in_flight_map().remove(&answer.decision.event_id);
                     match r {
                         Ok(Ok(())) => Ok(answer),
@@ -261,6 +274,18 @@ impl App {
             });
         }
         out
+    }
+
+    /// Counts one more pending event, or refuses it when too many wait.
+    fn admit(&self) -> Result<(), ApiError> {
+        if self.pending.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING {
+            self.pending.fetch_sub(1, Ordering::SeqCst);
+            return Err(ApiError::new(
+                "overloaded",
+                "too many decided events wait for the disk; retry with the same id",
+            ));
+        }
+        Ok(())
     }
 
     fn in_flight_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Decision>> {

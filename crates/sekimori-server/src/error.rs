@@ -29,7 +29,6 @@ pub const CODES: &[(&str, &str, u16)] = &[
     ("insufficient_scope", "auth", 403),
     ("not_found", "not_found", 404),
     ("decision_not_found", "not_found", 404),
-    ("pack_not_found", "not_found", 404),
     ("list_not_found", "not_found", 404),
     ("hold_not_found", "not_found", 404),
     ("no_rules_dir", "conflict", 409),

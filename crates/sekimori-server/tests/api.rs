@@ -394,3 +394,19 @@ fn openapi_documents_exactly_the_routes() {
     routes.sort();
     assert_eq!(documented, routes);
 }
+
+#[test]
+fn every_error_code_is_documented_with_its_status() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
+        .expect("docs/errors.md");
+    for (code, kind, status) in sekimori_server::error::CODES {
+        let row = format!("| `{code}` | {kind} | {status} |");
+        assert!(doc.contains(&row), "docs/errors.md lacks the row {row}");
+    }
+    let documented = doc.lines().filter(|l| l.starts_with("| `")).count();
+    assert_eq!(
+        documented,
+        sekimori_server::error::CODES.len(),
+        "docs/errors.md lists a code the server does not have"
+    );
+}
