@@ -9,7 +9,7 @@
 
 use crate::error::ApiError;
 use crate::keys::KeyRing;
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::{Durable, Ledger, LedgerError};
 use crate::telemetry;
 use sekimori_engine::{Decision, PackRef, Reason};
 use sekimori_event::{format_rfc3339_ms, Event};
@@ -160,28 +160,36 @@ impl App {
                 .insert(event.id.clone(), decision.clone());
             (decision, durable)
         };
-        let result = durable.await;
+        self.settle_event(&event.id, durable).await?;
+        Ok(Answer {
+            decision,
+            duplicate: false,
+            durable: true,
+            degraded: None,
+        })
+    }
+
+    /// Waits for a decided event's entry, then releases its pending slot and in-flight entry.
+    async fn settle_event(&self, id: &str, durable: Durable) -> Result<(), ApiError> {
+        let result = self.settle(durable).await;
         self.pending.fetch_sub(1, Ordering::SeqCst);
-        self.in_flight_map().remove(&event.id);
-        match result {
-            Ok(Ok(())) => Ok(Answer {
-                decision,
-                duplicate: false,
-                durable: true,
-                degraded: None,
-            }),
-            Ok(Err(e)) => {
-                self.fail(&e);
-                Err(ApiError::new(
-                    "store_failed",
-                    "the event could not be made durable; it was not accepted",
-                ))
-            }
-            Err(e) => {
-                self.fail(&e);
-                Err(ApiError::new("store_failed", "the durable log stopped"))
-            }
-        }
+        self.in_flight_map().remove(id);
+        result
+    }
+
+    /// Waits until submitted entries are durable; a failure stops the server
+    /// from accepting anything more.
+    pub async fn settle(&self, durable: Durable) -> Result<(), ApiError> {
+        let error = match durable.await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e,
+            Err(_) => sekimori_store::StoreError::Failed,
+        };
+        self.fail(&error);
+        Err(ApiError::new(
+            "store_failed",
+            "the durable log failed; this was not accepted",
+        ))
     }
 
     /// The original decision for a repeated id: in flight or on disk.
@@ -252,25 +260,10 @@ impl App {
             out.push(match w {
                 Err(e) => Err(e),
                 Ok((answer, None)) => Ok(answer),
-                Ok((answer, Some(durable))) => {
-                    let r = durable.await;
-                    self.pending.fetch_sub(1, Ordering::SeqCst);
-                    self.in_flight_map().remove(&answer.decision.event_id);
-                    match r {
-                        Ok(Ok(())) => Ok(answer),
-                        Ok(Err(e)) => {
-                            self.fail(&e);
-                            Err(ApiError::new(
-                                "store_failed",
-                                "not made durable; not accepted",
-                            ))
-                        }
-                        Err(e) => {
-                            self.fail(&e);
-                            Err(ApiError::new("store_failed", "the durable log stopped"))
-                        }
-                    }
-                }
+                Ok((answer, Some(durable))) => self
+                    .settle_event(&answer.decision.event_id, durable)
+                    .await
+                    .map(|()| answer),
             });
         }
         out

@@ -4,7 +4,6 @@
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::routes::wait;
 use crate::telemetry;
 use sekimori_engine::run_pack_tests;
 use sekimori_rules::{compile, Pack, PackSource};
@@ -85,7 +84,7 @@ pub async fn publish(
         app.set_live(Arc::clone(&pack));
         durable
     };
-    wait(app, durable).await?;
+    app.settle(durable).await?;
     telemetry::pack_published(pack.version(), by);
     Ok(outcome(true))
 }

@@ -153,7 +153,7 @@ pub async fn put_list(
             .set_list(&name, items, &by)
             .map_err(|e| ApiError::new("list_not_found", e).at("name"))?
     };
-    wait(&app, durable).await?;
+    app.settle(durable).await?;
     Ok(Json(json!({"name": name, "api_items": count})))
 }
 
@@ -198,23 +198,6 @@ pub async fn lift_hold(
     let Some(durable) = durable else {
         return Err(ApiError::new("hold_not_found", "no such hold is in force").at("hold"));
     };
-    wait(&app, durable).await?;
+    app.settle(durable).await?;
     Ok(Json(json!({"lifted": body.hold, "by": by})))
-}
-
-pub(crate) async fn wait(app: &App, durable: crate::ledger::Durable) -> Result<(), ApiError> {
-    match durable.await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => {
-            app.fail(&e);
-            Err(ApiError::new(
-                "store_failed",
-                "the change could not be made durable",
-            ))
-        }
-        Err(e) => {
-            app.fail(&e);
-            Err(ApiError::new("store_failed", "the durable log stopped"))
-        }
-    }
 }

@@ -2,7 +2,6 @@
 //! (`Authorization: Bearer sk_...`) with the route's scope.
 
 mod admin;
-pub(crate) use admin::wait;
 mod events;
 
 use crate::app::App;

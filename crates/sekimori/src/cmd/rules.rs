@@ -1,7 +1,7 @@
 use anyhow::{anyhow, Context};
 use sekimori_engine::run_pack_tests;
-use sekimori_rules::compile;
-use std::path::PathBuf;
+use sekimori_rules::{compile, Pack};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -25,13 +25,7 @@ pub enum Command {
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
         Command::Check { pack } => {
-            let p = compile(super::pack_source(Some(&pack))?).map_err(|e| {
-                anyhow!(
-                    "{} is invalid:\n{}",
-                    pack.display(),
-                    super::replay::list(&e)
-                )
-            })?;
+            let p = compiled(&pack)?;
             println!(
                 "ok: {} {} ({} features, {} rules, {} lists)",
                 p.name(),
@@ -47,14 +41,19 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn test(path: PathBuf) -> anyhow::Result<ExitCode> {
-    let pack = compile(super::pack_source(Some(&path))?).map_err(|e| {
+/// Loads and compiles a pack, listing every problem on failure.
+fn compiled(path: &Path) -> anyhow::Result<Pack> {
+    compile(super::pack_source(Some(path))?).map_err(|e| {
         anyhow!(
             "{} is invalid:\n{}",
             path.display(),
             super::replay::list(&e)
         )
-    })?;
+    })
+}
+
+fn test(path: PathBuf) -> anyhow::Result<ExitCode> {
+    let pack = compiled(&path)?;
     let outcomes = run_pack_tests(&Arc::new(pack));
     let mut failed = 0;
     for o in &outcomes {
