@@ -333,3 +333,44 @@ fn fallback(pack: &Pack, event: &Event) -> Answer {
         degraded: Some("time_budget_exceeded"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fallback;
+    use sekimori_rules::{compile, Action};
+    use serde_json::json;
+
+    #[test]
+    fn past_the_budget_each_type_gets_the_packs_fallback() {
+        let pack = compile(crate::embedded::default_pack().expect("pack")).expect("compiles");
+        let cases = [
+            (
+                json!({"type": "login.attempt", "account": "a", "factor": "passkey", "result": "success"}),
+                Action::Allow,
+            ),
+            (
+                json!({"type": "wallet.outflow", "wallet": "w", "stage": "signing", "amount_minor": 1,
+                    "currency": "XEM", "address": "N1"}),
+                Action::Deny,
+            ),
+            (
+                json!({"type": "transfer", "account": "a", "amount_minor": 1, "currency": "JPY",
+                    "destination": {"kind": "account", "account": "b"}}),
+                Action::Review,
+            ),
+        ];
+        for (mut body, want) in cases {
+            body["id"] = json!("x");
+            body["at"] = json!("2026-01-01T00:00:00Z");
+            body["service"] = json!("s");
+            let event = sekimori_event::decode_value(body).expect("valid");
+            let answer = fallback(&pack, &event);
+            assert_eq!(answer.decision.action, want, "{}", event.kind);
+            assert_eq!(
+                (answer.durable, answer.degraded),
+                (false, Some("time_budget_exceeded"))
+            );
+            assert_eq!(answer.decision.reasons[0].rule, "budget.fallback");
+        }
+    }
+}
