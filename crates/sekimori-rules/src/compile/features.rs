@@ -1,0 +1,153 @@
+//! Features: names, types, expressions, windows and limits.
+
+use super::exprs::{expr, kinds, ExprContext};
+use super::{valid_name, Problems};
+use crate::duration::parse_ms;
+use crate::expr::Expr;
+use crate::fields::KnownFields;
+use crate::pack::Feature;
+use crate::source::{AggregateName, FeatureSource};
+use sekimori_window::{Aggregate, FeatureConfig, FeatureStore, Window};
+use std::collections::{BTreeMap, BTreeSet};
+use xxhash_rust::xxh3::xxh3_64;
+
+const DEFAULT_MAX_KEYS: usize = 1_000_000;
+const DEFAULT_EXACT_LIMIT: u32 = 1_000;
+const MAX_WINDOW_MS: i64 = 90 * 86_400_000;
+
+pub(crate) fn features(
+    src: &[FeatureSource],
+    known: &KnownFields,
+    lists: &BTreeMap<String, BTreeSet<String>>,
+    lateness_ms: i64,
+    p: &mut Problems,
+) -> Vec<Feature> {
+    let mut out: Vec<Feature> = Vec::new();
+    for f in src {
+        let loc = format!("feature `{}`", f.name);
+        if !valid_name(&f.name) {
+            p.add(&loc, "name must match [a-z][a-z0-9_]{0,63}");
+        }
+        if out.iter().any(|o| o.name == f.name) {
+            p.add(&loc, "declared twice");
+        }
+        let on = kinds(&f.on, &loc, p);
+        let ctx = ExprContext {
+            known,
+            kinds: &on,
+            features: None,
+            lists,
+        };
+        let filter = f
+            .filter
+            .as_deref()
+            .and_then(|s| expr(s, "filter", &ctx, &loc, p))
+            .map(|x| x.0);
+        if f.key.is_empty() || f.key.len() > 4 {
+            p.add(&loc, "key must have 1 to 4 parts");
+        }
+        let key: Vec<Expr> = f
+            .key
+            .iter()
+            .filter_map(|k| expr(k, "key", &ctx, &loc, p))
+            .map(|x| x.0)
+            .collect();
+        let needs_of = matches!(
+            f.aggregate,
+            AggregateName::Sum
+                | AggregateName::Min
+                | AggregateName::Max
+                | AggregateName::DistinctCount
+        );
+        let of = match (&f.of, needs_of) {
+            (Some(s), true) => expr(s, "of", &ctx, &loc, p).map(|x| x.0),
+            (None, true) => {
+                p.add(
+                    &loc,
+                    format!(
+                        "aggregate {:?} needs `of`, the value to aggregate",
+                        f.aggregate
+                    ),
+                );
+                None
+            }
+            (Some(_), false) => {
+                p.add(&loc, "`of` is only for sum, min, max and distinct_count");
+                None
+            }
+            (None, false) => None,
+        };
+        let Some(config) = feature_config(f, lateness_ms, &loc, p) else {
+            continue;
+        };
+        let spec = serde_json::to_vec(&(
+            &f.name,
+            &f.on,
+            &f.filter,
+            &f.key,
+            &f.of,
+            f.aggregate,
+            &config,
+        ))
+        .unwrap_or_default();
+        out.push(Feature {
+            name: f.name.clone(),
+            on,
+            filter,
+            key,
+            of,
+            config,
+            spec_digest: xxh3_64(&spec),
+        });
+    }
+    out
+}
+
+fn feature_config(
+    f: &FeatureSource,
+    lateness_ms: i64,
+    loc: &str,
+    p: &mut Problems,
+) -> Option<FeatureConfig> {
+    let window = match f.window.as_str() {
+        "ever" => Ok(Window::Ever),
+        w => parse_ms(w).and_then(|len| {
+            if !(1_000..=MAX_WINDOW_MS).contains(&len) {
+                return Err(format!("window `{w}` must be between 1s and 90d"));
+            }
+            match f.resolution.as_deref().map(parse_ms) {
+                None => Window::sliding_default(len).map_err(|e| e.to_string()),
+                Some(Ok(res)) => Window::sliding(len, res).map_err(|e| e.to_string()),
+                Some(Err(e)) => Err(e),
+            }
+        }),
+    };
+    let window = window.map_err(|e| p.add(loc, e)).ok()?;
+    let exact_limit = f.exact_limit.unwrap_or(DEFAULT_EXACT_LIMIT);
+    if !(1..=100_000).contains(&exact_limit) {
+        p.add(loc, "exact_limit must be 1 to 100000");
+    }
+    let aggregate = match f.aggregate {
+        AggregateName::Count => Aggregate::Count,
+        AggregateName::Sum => Aggregate::Sum,
+        AggregateName::Min => Aggregate::Min,
+        AggregateName::Max => Aggregate::Max,
+        AggregateName::DistinctCount => Aggregate::DistinctCount { exact_limit },
+        AggregateName::FirstSeen => Aggregate::FirstSeen,
+        AggregateName::LastSeen => Aggregate::LastSeen,
+    };
+    let max_keys = f.max_keys.unwrap_or(DEFAULT_MAX_KEYS);
+    if !(1..=100_000_000).contains(&max_keys) {
+        p.add(loc, "max_keys must be 1 to 100000000");
+    }
+    let config = FeatureConfig {
+        window,
+        aggregate,
+        max_keys,
+        lateness_ms,
+    };
+    FeatureStore::new(config)
+        .map_err(|e| p.add(loc, e.to_string()))
+        .ok()?;
+    Some(config)
+}
