@@ -1,0 +1,42 @@
+//! Arbitrary bytes into the event decoder: it must never panic, every rejection
+//! must carry one of the documented codes, and every accepted event must survive
+//! a round trip through its canonical JSON form unchanged.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+/// The decode error codes of docs/events.md.
+const CODES: &[&str] = &[
+    "invalid_json",
+    "invalid_type",
+    "invalid_value",
+    "missing_field",
+    "unknown_field",
+    "unknown_event_type",
+    "secret_in_clear",
+    "too_large",
+];
+
+fuzz_target!(|data: &[u8]| {
+    match sekimori_event::decode(data) {
+        Ok(event) => {
+            let canonical = event.to_json();
+            // `decode_value`, not `decode`: the canonical form may be a few bytes
+            // longer than the input (`at` gains milliseconds), so a maximal
+            // input could trip the size limit on the way back.
+            let again = sekimori_event::decode_value(canonical.clone()).unwrap_or_else(|err| {
+                panic!("canonical form does not decode: {err}\ncanonical: {canonical}")
+            });
+            assert_eq!(event, again, "canonical round trip changed the event");
+            assert_eq!(canonical, again.to_json(), "canonical form is not stable");
+        }
+        Err(err) => {
+            assert!(
+                CODES.contains(&err.code),
+                "undocumented error code {}",
+                err.code
+            );
+        }
+    }
+});
