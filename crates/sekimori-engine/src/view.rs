@@ -32,7 +32,10 @@ pub fn ip_net(ip: IpAddr) -> String {
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+            format!(
+                "{}/48",
+                std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0)
+            )
         }
     }
 }

@@ -65,10 +65,12 @@ pub fn decode_value(value: Value) -> Result<Event, DecodeError> {
         .ok_or_else(|| DecodeError::new("invalid_value", "at", "must be an RFC 3339 timestamp"))?;
     let service = take_string(&mut map, "service")?;
     check_service(&service)?;
-    let actor = match map.remove("actor") {
+    let mut actor = match map.remove("actor") {
         Some(v) => typed::<Actor>(v).map_err(|e| e.under("actor"))?,
         None => Actor::default(),
     };
+    // `::ffff:203.0.113.9` is the IPv4 client 203.0.113.9.
+    actor.ip = actor.ip.map(|ip| ip.to_canonical());
     check_actor(&actor)?;
     let attrs = match map.remove("attrs") {
         Some(Value::Object(attrs)) => check_attrs(attrs)?,

@@ -85,21 +85,32 @@ impl Serialize for Event {
 }
 
 impl Event {
-    /// The canonical JSON form: fixed field order, `at` in UTC with milliseconds.
-    /// Decoding it gives back an equal event.
+    /// The canonical JSON form: `at` in UTC with milliseconds, defaults left
+    /// out (object keys come out sorted; serializing the event directly keeps
+    /// the envelope first). Decoding it gives back an equal event.
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
 
 /// Parses RFC 3339 into milliseconds since the epoch (sub-millisecond digits are dropped).
+/// Only times from 1970-01-01 to 9999-12-31 (UTC) are accepted, so every
+/// accepted time formats back to a four-digit-year RFC 3339 string.
 pub fn parse_rfc3339_ms(s: &str) -> Option<i64> {
     let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
-    i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()
+    let ms = i64::try_from(t.unix_timestamp_nanos().div_euclid(1_000_000)).ok()?;
+    (MIN_AT_MS..=MAX_AT_MS).contains(&ms).then_some(ms)
 }
 
-/// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+/// 1970-01-01T00:00:00.000Z.
+pub const MIN_AT_MS: i64 = 0;
+/// 9999-12-31T23:59:59.999Z.
+pub const MAX_AT_MS: i64 = 253_402_300_799_999;
+
+/// Formats milliseconds since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`; times
+/// outside the accepted range are clamped to it.
 pub fn format_rfc3339_ms(ms: i64) -> String {
+    let ms = ms.clamp(MIN_AT_MS, MAX_AT_MS);
     let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let format = time::macros::format_description!(

@@ -13,7 +13,12 @@ pub fn json_schema() -> Value {
         let body = body_schema(kind);
         variants.push(with_envelope(kind, body, &mut defs));
     }
-    let actor = schema_for!(Actor).to_value();
+    let mut actor = schema_for!(Actor).to_value();
+    if let Some(obj) = actor.as_object_mut() {
+        // A subschema without `$id` may not carry `$schema`.
+        obj.remove("$schema");
+        obj.remove("title");
+    }
     defs.insert("Actor".into(), actor);
     json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -43,8 +43,8 @@ const CONTAINS: &[&str] = &[
     "mnemonic",
     "seedphrase",
 ];
-/// Endings that mark a secret (`new_pin`, `card_pin`, `sms_otp`).
-const ENDS: &[&str] = &["pin", "otp", "cvv", "cvc"];
+/// Endings that mark a secret (`new_pin`, `card_pin`, `sms_otp`, `client_secret`, `id_token`).
+const ENDS: &[&str] = &["pin", "otp", "cvv", "cvv2", "cvc", "secret", "token"];
 
 /// True when a field of this name would carry a secret in the clear.
 pub fn is_secret_field_name(name: &str) -> bool {

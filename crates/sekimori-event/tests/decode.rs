@@ -189,6 +189,12 @@ fn time_is_normalised_to_utc_milliseconds() {
 }
 
 #[test]
+fn ipv4_mapped_addresses_are_the_ipv4_client() {
+    let e = decode_value(with(&["actor", "ip"], json!("::ffff:203.0.113.9"))).expect("valid");
+    assert_eq!(e.to_json()["actor"]["ip"], "203.0.113.9");
+}
+
+#[test]
 fn oversized_and_broken_json() {
     let big = vec![b' '; sekimori_event::MAX_EVENT_BYTES + 1];
     assert_eq!(decode(&big).expect_err("big").code, "too_large");
@@ -240,6 +246,12 @@ fn paths(v: &Value, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn every_accepted_time_formats_and_parses_back(ms in sekimori_event::MIN_AT_MS..=sekimori_event::MAX_AT_MS) {
+        let text = sekimori_event::format_rfc3339_ms(ms);
+        prop_assert_eq!(sekimori_event::parse_rfc3339_ms(&text), Some(ms), "{}", text);
+    }
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {

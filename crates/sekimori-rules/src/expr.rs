@@ -13,6 +13,15 @@ pub const MAX_EXPR_BYTES: usize = 4096;
 /// The most syntax-tree nodes one expression may have.
 pub const MAX_EXPR_NODES: usize = 512;
 
+/// The deepest an expression's syntax tree may be. Parsing and evaluating
+/// recurse once per level (about 35 KiB of stack a level in a debug build), so
+/// this bound keeps both far from any thread's stack limit. A chain of `||`
+/// counts one level per operator.
+pub const MAX_EXPR_DEPTH: usize = 32;
+/// The deepest bracket nesting: the parser spends about ten stack frames per
+/// bracket level, so this is bounded tighter than the tree depth.
+pub const MAX_EXPR_BRACKETS: usize = 8;
+
 /// The variables an expression may read.
 pub const ROOTS: &[&str] = &["event", "features", "lists"];
 
@@ -45,13 +54,30 @@ impl Expr {
         if source.len() > MAX_EXPR_BYTES {
             return Err(format!("expression is longer than {MAX_EXPR_BYTES} bytes"));
         }
+        let (brackets, operators) = shape(source);
+        if brackets > MAX_EXPR_BRACKETS {
+            return Err(format!(
+                "expression nests brackets deeper than {MAX_EXPR_BRACKETS}"
+            ));
+        }
+        if operators > MAX_EXPR_NODES {
+            return Err(format!(
+                "expression has more than {MAX_EXPR_NODES} operators"
+            ));
+        }
         let program = env()
             .compile(source)
             .map_err(|e| format!("does not parse: {}", e.to_string().replace('\n', "; ")))?;
         let mut walk = Walk::default();
-        walk.node(program.expression(), &mut Vec::new())?;
+        walk.node(program.expression(), &mut Vec::new(), 1)?;
         if walk.nodes > MAX_EXPR_NODES {
             return Err(format!("expression has more than {MAX_EXPR_NODES} nodes"));
+        }
+        if walk.depth > MAX_EXPR_DEPTH {
+            return Err(format!(
+                "expression nests deeper than {MAX_EXPR_DEPTH} levels (each `&&`, `||` or `+` \
+                 in a chain is a level): use `x in [a, b, c]`, or split the rule"
+            ));
         }
         let path = field_path(program.expression());
         let expr = Expr {
@@ -228,13 +254,20 @@ fn select_chain(e: &IdedExpr) -> Option<(String, Vec<String>)> {
 struct Walk {
     refs: Refs,
     nodes: usize,
+    depth: usize,
 }
 
 impl Walk {
     /// Visits every node; `bound` holds comprehension variables in scope.
-    fn node(&mut self, e: &IdedExpr, bound: &mut Vec<String>) -> Result<(), String> {
+    fn node(&mut self, e: &IdedExpr, bound: &mut Vec<String>, depth: usize) -> Result<(), String> {
         self.nodes += 1;
+        self.depth = self.depth.max(depth);
+        if self.depth > MAX_EXPR_DEPTH {
+            return Ok(()); // reported by the caller; stop descending
+        }
+        let d = depth + 1;
         if let Some((root, path)) = select_chain(e) {
+            self.depth = self.depth.max(depth + path.len());
             return self.reference(&root, &path, bound);
         }
         match &e.expr {
@@ -244,7 +277,7 @@ impl Walk {
                     path.push(s.field.clone());
                     return self.reference(&root, &path, bound);
                 }
-                self.node(&s.operand, bound)
+                self.node(&s.operand, bound, d)
             }
             Node::Call(c) => {
                 if c.func_name == "_[_]" {
@@ -258,30 +291,30 @@ impl Walk {
                     }
                 }
                 if let Some(t) = &c.target {
-                    self.node(t, bound)?;
+                    self.node(t, bound, d)?;
                 }
-                c.args.iter().try_for_each(|a| self.node(a, bound))
+                c.args.iter().try_for_each(|a| self.node(a, bound, d))
             }
             Node::Comprehension(c) => {
-                self.node(&c.iter_range, bound)?;
-                self.node(&c.accu_init, bound)?;
+                self.node(&c.iter_range, bound, d)?;
+                self.node(&c.accu_init, bound, d)?;
                 let depth = bound.len();
                 bound.push(c.iter_var.clone());
                 bound.extend(c.iter_var2.clone());
                 bound.push(c.accu_var.clone());
-                self.node(&c.loop_cond, bound)?;
-                self.node(&c.loop_step, bound)?;
-                self.node(&c.result, bound)?;
+                self.node(&c.loop_cond, bound, d)?;
+                self.node(&c.loop_step, bound, d)?;
+                self.node(&c.result, bound, d)?;
                 bound.truncate(depth);
                 Ok(())
             }
-            Node::List(l) => l.elements.iter().try_for_each(|x| self.node(x, bound)),
+            Node::List(l) => l.elements.iter().try_for_each(|x| self.node(x, bound, d)),
             Node::Map(m) => m.entries.iter().try_for_each(|entry| match &entry.expr {
                 EntryExpr::MapEntry(me) => {
-                    self.node(&me.key, bound)?;
-                    self.node(&me.value, bound)
+                    self.node(&me.key, bound, d)?;
+                    self.node(&me.value, bound, d)
                 }
-                EntryExpr::StructField(sf) => self.node(&sf.value, bound),
+                EntryExpr::StructField(sf) => self.node(&sf.value, bound, d),
             }),
             Node::Struct(_) => Err("message construction is not supported".into()),
             Node::Ident(_) | Node::Literal(_) | Node::Unspecified => Ok(()),
@@ -308,6 +341,34 @@ impl Walk {
         };
         Ok(())
     }
+}
+
+/// The deepest bracket nesting and the number of operator runs, outside
+/// string literals: a cheap bound checked before the recursive parser runs.
+fn shape(source: &str) -> (usize, usize) {
+    let (mut depth, mut max, mut ops) = (0usize, 0usize, 0usize);
+    let (mut quote, mut escaped, mut in_op) = (None, false, false);
+    for c in source.chars() {
+        let is_op = quote.is_none() && "+-*/%!<>=&|?:,.".contains(c);
+        if is_op && !in_op {
+            ops += 1;
+        }
+        in_op = is_op;
+        match (quote, c) {
+            (Some(_), _) if escaped => escaped = false,
+            (Some(_), '\\') => escaped = true,
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(' | '[' | '{') => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (max, ops)
 }
 
 fn string_literal(e: &IdedExpr) -> Option<String> {

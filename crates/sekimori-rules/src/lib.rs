@@ -22,7 +22,10 @@ mod source;
 pub use action::{combine, Action, Combined, HaltScope, Verdict};
 pub use compile::{compile, PackError, MAX_FEATURES, MAX_RULES};
 pub use duration::parse_ms;
-pub use expr::{lookup, Expr, ListValues, Refs, Vars, MAX_EXPR_BYTES, MAX_EXPR_NODES};
+pub use expr::{
+    lookup, Expr, ListValues, Refs, Vars, MAX_EXPR_BRACKETS, MAX_EXPR_BYTES, MAX_EXPR_DEPTH,
+    MAX_EXPR_NODES,
+};
 pub use fields::{DERIVED_ACTOR, DERIVED_TOP};
 pub use load::{load_embedded, load_pack, LoadError};
 pub use pack::{Feature, Pack, Plan, Rule, Settings};

@@ -152,6 +152,13 @@ fn rejections_name_the_part_and_the_problem() {
 }
 
 #[test]
+fn brackets_inside_strings_do_not_count_as_nesting() {
+    let mut v = base();
+    v["rules"][0]["when"] = json!(format!("event.account != '{}' && ((true))", "(".repeat(60)));
+    compile(serde_json::from_value(v).expect("shape")).expect("valid");
+}
+
+#[test]
 fn every_problem_is_reported_at_once() {
     let mut v = base();
     v["rules"][0]["when"] = json!("features.nope > 1");
@@ -179,4 +186,37 @@ fn tempfile_dir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("sekimori-rules-test-{}", std::process::id()));
     std::fs::create_dir_all(&d).expect("mkdir");
     d
+}
+
+/// The deepest expressions the compiler accepts compile and evaluate on a
+/// 2 MiB stack, even in a debug build (parser and interpreter both recurse).
+#[test]
+fn the_deepest_accepted_expressions_evaluate_on_a_small_stack() {
+    let shapes: [(&str, fn(usize) -> String); 3] = [
+        ("||", |n| vec!["false"; n].join(" || ") + " || true"),
+        ("+", |n| format!("{} == {n}", vec!["1"; n].join(" + "))),
+        ("()", |n| format!("{}true{}", "(".repeat(n), ")".repeat(n))),
+    ];
+    for (name, make) in shapes {
+        let result = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || {
+                let deepest = (1..200)
+                    .take_while(|&n| sekimori_rules::Expr::compile(&make(n)).is_ok())
+                    .last();
+                let deepest = deepest.expect("some depth fits");
+                let (e, _) = sekimori_rules::Expr::compile(&make(deepest)).expect("compiles");
+                let (ev, f) = (json!({}), json!({}));
+                let lists = sekimori_rules::ListValues::new(std::iter::empty());
+                (
+                    deepest,
+                    e.eval_bool(&sekimori_rules::Vars::new(&ev, &f, &lists)),
+                )
+            })
+            .expect("thread")
+            .join()
+            .expect("no stack overflow");
+        assert!(result.0 >= 8, "{name}: only {} levels accepted", result.0);
+        assert_eq!(result.1, Ok(true), "{name} at {} levels", result.0);
+    }
 }

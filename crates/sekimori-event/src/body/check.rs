@@ -124,7 +124,16 @@ impl Validate for Body {
                     .as_deref()
                     .map_or(Ok(()), |d| date("birth_date", d))
             }
-            Body::CredentialChange(_) | Body::ReportNotMe(_) => Ok(()),
+            Body::CredentialChange(_) => Ok(()),
+            Body::ReportNotMe(b) => {
+                opt_text("disputed_event_id", &b.disputed_event_id, 128)?;
+                match &b.note {
+                    Some(n) if n.chars().count() > 1024 => {
+                        Err(bad("note", "at most 1024 characters"))
+                    }
+                    _ => Ok(()),
+                }
+            }
             Body::DeviceBind(b) => text("device", &b.device, 128),
             Body::LinkBank(b) => b.bank.validate().map_err(|e| e.under("bank")),
             Body::PayeeAdd(b) => {
@@ -137,6 +146,7 @@ impl Validate for Body {
             }
             Body::Transfer(b) => {
                 money::check(b.amount_minor, &b.currency)?;
+                opt_text("payee_id", &b.payee_id, 128)?;
                 b.destination.validate().map_err(|e| e.under("destination"))
             }
             Body::Purchase(b) => purchase(b),
