@@ -192,7 +192,8 @@ fn tempfile_dir() -> std::path::PathBuf {
 /// 2 MiB stack, even in a debug build (parser and interpreter both recurse).
 #[test]
 fn the_deepest_accepted_expressions_evaluate_on_a_small_stack() {
-    let shapes: [(&str, fn(usize) -> String); 3] = [
+    type Shape = (&'static str, fn(usize) -> String);
+    let shapes: [Shape; 3] = [
         ("||", |n| vec!["false"; n].join(" || ") + " || true"),
         ("+", |n| format!("{} == {n}", vec!["1"; n].join(" + "))),
         ("()", |n| format!("{}true{}", "(".repeat(n), ")".repeat(n))),
