@@ -58,7 +58,7 @@ pub(crate) fn rules(
             methods: r.methods.clone(),
             halt: r.halt,
             score: r.score,
-            reason: r.reason.clone(),
+            reason: r.reason.trim().to_string(),
             shadow: r.shadow,
             reads,
         });
