@@ -69,44 +69,51 @@ pub struct EvalError {
 }
 
 /// What a freeze or halt holds: an account, or a scope of the business.
+/// On the wire: `{"scope": "account", "key": "w-9"}`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(tag = "scope", content = "key", rename_all = "snake_case")]
-pub enum HoldKey {
-    Account(String),
-    Service(String),
-    Asset(String),
-    Wallet(String),
-    Bank(String),
+#[serde(deny_unknown_fields)]
+pub struct HoldKey {
+    pub scope: HoldScope,
+    pub key: String,
+}
+
+/// The kinds of hold: a frozen account, or a halted service, asset, wallet or bank.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldScope {
+    Account,
+    Service,
+    Asset,
+    Wallet,
+    Bank,
 }
 
 impl HoldKey {
-    pub fn for_halt(scope: HaltScope, key: String) -> HoldKey {
-        match scope {
-            HaltScope::Service => HoldKey::Service(key),
-            HaltScope::Asset => HoldKey::Asset(key),
-            HaltScope::Wallet => HoldKey::Wallet(key),
-            HaltScope::Bank => HoldKey::Bank(key),
+    pub fn account(key: impl Into<String>) -> HoldKey {
+        HoldKey {
+            scope: HoldScope::Account,
+            key: key.into(),
         }
+    }
+
+    pub fn for_halt(scope: HaltScope, key: String) -> HoldKey {
+        let scope = match scope {
+            HaltScope::Service => HoldScope::Service,
+            HaltScope::Asset => HoldScope::Asset,
+            HaltScope::Wallet => HoldScope::Wallet,
+            HaltScope::Bank => HoldScope::Bank,
+        };
+        HoldKey { scope, key }
     }
 
     /// `account`, `service`, `asset`, `wallet` or `bank`.
     pub fn scope_name(&self) -> &'static str {
-        match self {
-            HoldKey::Account(_) => "account",
-            HoldKey::Service(_) => "service",
-            HoldKey::Asset(_) => "asset",
-            HoldKey::Wallet(_) => "wallet",
-            HoldKey::Bank(_) => "bank",
-        }
-    }
-
-    pub fn key(&self) -> &str {
-        match self {
-            HoldKey::Account(k)
-            | HoldKey::Service(k)
-            | HoldKey::Asset(k)
-            | HoldKey::Wallet(k)
-            | HoldKey::Bank(k) => k,
+        match self.scope {
+            HoldScope::Account => "account",
+            HoldScope::Service => "service",
+            HoldScope::Asset => "asset",
+            HoldScope::Wallet => "wallet",
+            HoldScope::Bank => "bank",
         }
     }
 }

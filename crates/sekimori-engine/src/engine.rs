@@ -186,7 +186,7 @@ impl Engine {
     fn place_holds(&mut self, i: usize, event: &Event, errors: &mut Vec<EvalError>) -> Reason {
         let rule = &self.pack.rules[i];
         let key = match (rule.action, rule.halt) {
-            (Action::Freeze, _) => account_of(event).map(|a| HoldKey::Account(a.to_string())),
+            (Action::Freeze, _) => account_of(event).map(HoldKey::account),
             (Action::Halt, Some(scope)) => {
                 scope_value(event, scope).map(|v| HoldKey::for_halt(scope, v))
             }

@@ -2,7 +2,7 @@
 //! place; every later event it covers is answered with the same action until
 //! an operator lifts it. Holds are state, restored like feature windows.
 
-use crate::decision::{HoldKey, Reason};
+use crate::decision::{HoldKey, HoldScope, Reason};
 use crate::view::{account_of, scope_value};
 use sekimori_event::Event;
 use sekimori_rules::{Action, HaltScope};
@@ -38,7 +38,7 @@ impl Holds {
         }
         let mut keys = Vec::new();
         if let Some(acct) = account_of(event) {
-            keys.push(HoldKey::Account(acct.to_string()));
+            keys.push(HoldKey::account(acct));
         }
         for scope in SCOPES {
             if let Some(v) = scope_value(event, scope) {
@@ -65,9 +65,9 @@ impl Holds {
 }
 
 fn reason(key: HoldKey, hold: &Hold) -> Reason {
-    let rule = match key {
-        HoldKey::Account(_) => "hold.account_frozen".to_string(),
-        ref other => format!("hold.{}_halted", other.scope_name()),
+    let rule = match key.scope {
+        HoldScope::Account => "hold.account_frozen".to_string(),
+        _ => format!("hold.{}_halted", key.scope_name()),
     };
     Reason {
         rule,
@@ -76,7 +76,7 @@ fn reason(key: HoldKey, hold: &Hold) -> Reason {
         reason: format!(
             "{} `{}` held since {} by rule `{}` (event {}) until an operator lifts it",
             key.scope_name(),
-            key.key(),
+            key.key,
             sekimori_event::format_rfc3339_ms(hold.since_ms),
             hold.rule,
             hold.event_id

@@ -14,7 +14,7 @@ mod pack_test;
 mod state;
 mod view;
 
-pub use decision::{Decision, EvalError, HoldKey, PackRef, Reason};
+pub use decision::{Decision, EvalError, HoldKey, HoldScope, PackRef, Reason};
 pub use engine::Engine;
 pub use entry::Entry;
 pub use holds::{Hold, Holds};

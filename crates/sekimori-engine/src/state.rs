@@ -94,9 +94,9 @@ impl State {
             parts.push(*digest);
             parts.push(store.state_digest());
         }
-        parts.push(xxh3_64(
-            &serde_json::to_vec(&(&self.holds, &self.api_lists)).unwrap_or_default(),
-        ));
+        let rest = postcard::to_stdvec(&(&self.holds, &self.api_lists))
+            .unwrap_or_else(|e| e.to_string().into_bytes());
+        parts.push(xxh3_64(&rest));
         let bytes: Vec<u8> = parts.iter().flat_map(|p| p.to_le_bytes()).collect();
         xxh3_64(&bytes)
     }

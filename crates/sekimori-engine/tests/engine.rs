@@ -136,7 +136,7 @@ fn api_list_items_take_effect_and_holds_stick_until_lifted() {
     let d = engine.decide(&login("l3", "198.51.100.9"));
     assert_eq!(d.action, Action::Freeze);
     assert_eq!(d.reasons[0].rule, "hold.account_frozen");
-    assert!(engine.lift_hold(&HoldKey::Account("a1".into())));
+    assert!(engine.lift_hold(&HoldKey::account("a1")));
     assert_eq!(
         engine.decide(&login("l4", "198.51.100.9")).action,
         Action::Allow
@@ -175,4 +175,38 @@ fn late_events_are_clamped_and_flagged() {
     let d = engine.decide(&events[0]);
     assert!(d.late, "400 s behind with 5 min lateness is late");
     assert!(!engine.decide(&events[39]).late);
+}
+
+#[test]
+fn snapshots_carry_holds_and_api_lists() {
+    let p = pack(default_source());
+    let mut engine = Engine::new(Arc::clone(&p));
+    let plain_digest = engine.state_digest();
+    let not_me = ev(
+        json!({"id": "n1", "type": "report.not_me", "at": "2026-01-01T00:00:00Z", "service": "w", "account": "v1"}),
+    );
+    engine.decide(&not_me);
+    engine
+        .set_list("blocked_ips", ["198.51.100.77".to_string()].into())
+        .expect("list");
+    let mut restored = Engine::restore(Arc::clone(&p), &engine.snapshot())
+        .expect("a snapshot with a hold restores");
+    assert_eq!(restored.state_digest(), engine.state_digest());
+    let mut without_hold = Engine::new(p);
+    without_hold.decide(&ev(json!({"id": "n1", "type": "report.not_me", "at": "2026-01-01T00:00:00Z", "service": "w", "account": "other"})));
+    assert_ne!(
+        without_hold.state_digest(),
+        engine.state_digest(),
+        "holds are part of the digest"
+    );
+    assert_ne!(plain_digest, engine.state_digest());
+    let later = ev(
+        json!({"id": "x", "type": "login.attempt", "at": "2026-01-01T00:01:00Z", "service": "w",
+        "account": "v1", "factor": "passkey", "result": "success"}),
+    );
+    assert_eq!(
+        restored.decide(&later).action,
+        Action::Freeze,
+        "the hold survives the snapshot"
+    );
 }

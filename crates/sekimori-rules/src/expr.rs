@@ -296,6 +296,18 @@ impl Walk {
                 c.args.iter().try_for_each(|a| self.node(a, bound, d))
             }
             Node::Comprehension(c) => {
+                // `map` and `filter` build a list in iteration order, and a map
+                // (any JSON object) iterates in no fixed order: the result would
+                // differ between runs. Only a list literal has a fixed order here.
+                let builds_list = matches!(c.accu_init.expr, Node::List(_));
+                if builds_list && !matches!(c.iter_range.expr, Node::List(_)) {
+                    return Err(
+                        "map() and filter() may iterate a map in no fixed order, so \
+                                decisions would not be reproducible; use exists(), all(), \
+                                exists_one() or `in`"
+                            .into(),
+                    );
+                }
                 self.node(&c.iter_range, bound, d)?;
                 self.node(&c.accu_init, bound, d)?;
                 let depth = bound.len();
@@ -331,7 +343,11 @@ impl Walk {
             ("features", Some(f)) => self.refs.features.insert(f),
             ("lists", Some(l)) => self.refs.lists.insert(l),
             ("event", _) => self.refs.event_paths.insert(path.to_vec()),
-            ("features" | "lists", None) => true,
+            ("features" | "lists", None) => {
+                return Err(format!(
+                    "read `{root}` by name (`{root}.name` or `{root}['name']`)"
+                ))
+            }
             (other, _) => {
                 return Err(format!(
                     "unknown variable `{other}`: an expression may read {}",

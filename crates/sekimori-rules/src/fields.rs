@@ -10,28 +10,55 @@ pub const DERIVED_TOP: &[&str] = &["at_ms"];
 /// Fields the engine adds to `actor`: `ip_net` (the /24 of an IPv4 or /48 of an IPv6 address).
 pub const DERIVED_ACTOR: &[&str] = &["ip_net"];
 
+/// What may follow a top-level field: anything (`attrs`), or named fields
+/// (none for a scalar such as `account`).
+#[derive(Clone, Debug)]
+enum Sub {
+    Any,
+    Fields(BTreeSet<String>),
+}
+
 pub(crate) struct KnownFields {
     top: BTreeMap<String, BTreeSet<String>>,
-    actor: BTreeSet<String>,
+    sub: BTreeMap<String, Sub>,
 }
 
 impl KnownFields {
     pub(crate) fn new() -> Self {
         let schema = json_schema();
+        let defs = &schema["$defs"];
         let mut top = BTreeMap::new();
+        let mut sub: BTreeMap<String, Sub> = BTreeMap::new();
         for variant in schema["oneOf"].as_array().into_iter().flatten() {
             let kind = variant["title"].as_str().unwrap_or_default().to_string();
-            let mut names: BTreeSet<String> = keys(&variant["properties"]);
+            let props = variant["properties"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            for (name, prop) in &props {
+                let next = fields_of(prop, defs);
+                let merged = match (sub.remove(name), next) {
+                    (Some(Sub::Any), _) | (_, Sub::Any) => Sub::Any,
+                    (Some(Sub::Fields(a)), Sub::Fields(b)) => {
+                        Sub::Fields(a.union(&b).cloned().collect())
+                    }
+                    (None, n) => n,
+                };
+                sub.insert(name.clone(), merged);
+            }
+            let mut names: BTreeSet<String> = props.keys().cloned().collect();
             names.extend(DERIVED_TOP.iter().map(|s| s.to_string()));
             top.insert(kind, names);
         }
-        let mut actor = keys(&schema["$defs"]["Actor"]["properties"]);
-        actor.extend(DERIVED_ACTOR.iter().map(|s| s.to_string()));
-        KnownFields { top, actor }
+        if let Some(Sub::Fields(actor)) = sub.get_mut("actor") {
+            actor.extend(DERIVED_ACTOR.iter().map(|s| s.to_string()));
+        }
+        sub.insert("attrs".into(), Sub::Any);
+        KnownFields { top, sub }
     }
 
     /// Checks `event.<path>` against the types in `kinds`: the first field must
-    /// exist in at least one of them; fields of `actor` are checked too.
+    /// exist in at least one of them, and the second must exist in that field.
     pub(crate) fn check(&self, kinds: &BTreeSet<EventKind>, path: &[String]) -> Result<(), String> {
         let Some(first) = path.first() else {
             return Ok(());
@@ -46,17 +73,41 @@ impl KnownFields {
                 names.join(", ")
             ));
         }
-        match (first.as_str(), path.get(1)) {
-            ("actor", Some(f)) if !self.actor.contains(f) => {
-                Err(format!("unknown field `event.actor.{f}`"))
-            }
-            _ => Ok(()),
+        let Some(second) = path.get(1) else {
+            return Ok(());
+        };
+        match self.sub.get(first) {
+            Some(Sub::Any) => Ok(()),
+            Some(Sub::Fields(f)) if f.contains(second) => Ok(()),
+            Some(Sub::Fields(f)) if f.is_empty() => Err(format!("`event.{first}` has no fields")),
+            _ => Err(format!("unknown field `event.{first}.{second}`")),
         }
     }
 }
 
-fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
+/// The named fields a property schema allows beneath it (following `$ref`,
+/// `oneOf`, `anyOf`); `Any` for an object without declared properties.
+fn fields_of(prop: &Value, defs: &Value) -> Sub {
+    let resolved = match prop["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/$defs/"))
+    {
+        Some(name) => &defs[name],
+        None => prop,
+    };
+    let mut out = BTreeSet::new();
+    if let Some(p) = resolved["properties"].as_object() {
+        out.extend(p.keys().cloned());
+    } else if resolved["type"] == "object" {
+        return Sub::Any;
+    }
+    for alt in ["oneOf", "anyOf"] {
+        for variant in resolved[alt].as_array().into_iter().flatten() {
+            match fields_of(variant, defs) {
+                Sub::Any => return Sub::Any,
+                Sub::Fields(f) => out.extend(f),
+            }
+        }
+    }
+    Sub::Fields(out)
 }

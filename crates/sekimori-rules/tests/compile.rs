@@ -221,3 +221,64 @@ fn the_deepest_accepted_expressions_evaluate_on_a_small_stack() {
         assert_eq!(result.1, Ok(true), "{name} at {} levels", result.0);
     }
 }
+
+#[test]
+fn order_dependent_comprehensions_are_refused() {
+    for when in [
+        "size(event.attrs.map(k, k)) > 0",
+        "event.attrs.filter(k, k == 'a').size() > 0",
+    ] {
+        check(
+            |v| v["rules"][0]["when"] = json!(when),
+            "rule `guess`",
+            "no fixed order",
+        );
+    }
+    for ok in [
+        "event.attrs.exists(k, k == 'a')",
+        "[1, 2, 3].map(x, x * 2)[0] == 2",
+        "event.attrs.all(k, k != 'b')",
+    ] {
+        let mut v = base();
+        v["rules"][0]["when"] = json!(ok);
+        compile(serde_json::from_value(v).expect("shape"))
+            .unwrap_or_else(|e| panic!("{ok}: {e:?}"));
+    }
+}
+
+#[test]
+fn every_reference_is_checked_statically() {
+    let cases = [
+        ("size(features) > 0", "read `features` by name"),
+        ("features['fa' + 'ils_15m'] > 0", "read `features` by name"),
+        (
+            "[features].exists(f, f.fails_15m > 0)",
+            "read `features` by name",
+        ),
+        ("size(lists) > 0", "read `lists` by name"),
+        (
+            "event.account.owner == 'x'",
+            "`event.account` has no fields",
+        ),
+        ("event.actor.ipp == 'x'", "unknown field `event.actor.ipp`"),
+    ];
+    for (when, problem) in cases {
+        check(
+            |v| v["rules"][0]["when"] = json!(when),
+            "rule `guess`",
+            problem,
+        );
+    }
+    check(
+        |v| {
+            v["rules"][0]["on"] = json!(["transfer"]);
+            v["rules"][0]["when"] = json!("event.destination.bank_cod == '0001'");
+        },
+        "rule `guess`",
+        "unknown field `event.destination.bank_cod`",
+    );
+    let mut ok = base();
+    ok["rules"][0]["on"] = json!(["transfer", "link.bank"]);
+    ok["rules"][0]["when"] = json!("event.destination.bank_code == '0001' || event.bank.holder_name == 'x' || event.attrs.any.depth == 1 || features['fails_15m'] > 0");
+    compile(serde_json::from_value(ok).expect("shape")).unwrap_or_else(|e| panic!("{e:?}"));
+}

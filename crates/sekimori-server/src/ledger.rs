@@ -79,12 +79,14 @@ impl Ledger {
     }
 
     fn restore(store: Arc<Store>, snapshot_every: u64) -> Result<Ledger, LedgerError> {
-        let (from, mut engine) = match store.snapshot()? {
-            Some((seq, bytes)) => {
-                let (version, state) = split_snapshot(&bytes)?;
-                let pack = load_version(&store, version)?;
-                let engine = Engine::restore(pack, state).map_err(LedgerError::Corrupt)?;
-                (seq + 1, Some(engine))
+        let snapshot = store.snapshot()?;
+        let restored = snapshot.map(|(seq, bytes)| (seq, restore_snapshot(&store, &bytes)));
+        let (from, mut engine) = match restored {
+            Some((seq, Ok(engine))) => (seq + 1, Some(engine)),
+            Some((_, Err(e))) => {
+                // The log alone is enough: a snapshot only saves replay time.
+                tracing::warn!(error = %e, "snapshot unusable; replaying the whole log");
+                (1, None)
             }
             None => (1, None),
         };
@@ -277,6 +279,12 @@ fn load_version(store: &Store, version: &str) -> Result<Arc<Pack>, LedgerError> 
     compile(record.source)
         .map(Arc::new)
         .map_err(|e| LedgerError::StoredPack(version.into(), e))
+}
+
+fn restore_snapshot(store: &Store, bytes: &[u8]) -> Result<Engine, LedgerError> {
+    let (version, state) = split_snapshot(bytes)?;
+    let pack = load_version(store, version)?;
+    Engine::restore(pack, state).map_err(LedgerError::Corrupt)
 }
 
 fn split_snapshot(bytes: &[u8]) -> Result<(&str, &[u8]), LedgerError> {

@@ -24,8 +24,11 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut config = ServeConfig::new(crate::data_dir(a.data), a.listen, a.rules);
     config.snapshot_every = a.snapshot_every.max(1);
     let data = config.data_dir.display().to_string();
+    // Rule evaluation recurses; expressions are bounded in depth, and roomy
+    // worker stacks keep a wide margin (only touched pages are committed).
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(16 * 1024 * 1024)
         .build()?;
     runtime.block_on(serve(config, |addr, app| {
         let pack = app.live_pack();
