@@ -43,7 +43,7 @@ impl Engine {
     }
 
     /// Swaps the pack. Features whose spec is unchanged keep their state; the
-    /// others start empty. Holds and API list items are kept.
+    /// others start empty. Holds are kept, and so are API list items of the lists the new pack still declares.
     pub fn set_pack(&mut self, pack: Arc<Pack>) {
         self.state.sync_stores(&pack);
         self.lists = self.state.list_values(&pack);

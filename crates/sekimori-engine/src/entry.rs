@@ -62,9 +62,17 @@ impl Engine {
                     return Err(format!("event {} decided differently on replay", e.id));
                 }
             }
-            Entry::Pack { version, .. } => {
+            Entry::Pack {
+                version, digest, ..
+            } => {
                 let pack = load_pack(version)?;
+                let stored = pack.digest.clone();
                 self.set_pack(pack);
+                if stored != *digest {
+                    return Err(format!(
+                        "pack {version} is stored with digest {stored}, but {digest} went live"
+                    ));
+                }
             }
             Entry::List { name, items, .. } => {
                 let items: BTreeSet<String> = items.iter().cloned().collect();

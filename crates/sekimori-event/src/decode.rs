@@ -136,7 +136,7 @@ fn explain(path: &str, msg: &str) -> DecodeError {
             .map(str::to_string)
     };
     let expected = msg
-        .split_once(", expected ")
+        .rsplit_once(", expected ")
         .map(|(_, e)| format!("expected {e}"));
     if let Some(field) = quoted("missing field `") {
         return DecodeError::new(

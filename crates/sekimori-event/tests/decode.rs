@@ -154,6 +154,8 @@ fn messages_never_echo_rejected_values() {
     for input in [
         with(&["attrs"], json!({"otp_code": "884422"})),
         with(&["currency"], json!("secret-884422")),
+        with(&["amount_minor"], json!("x, expected 884422")),
+        with(&["destination", "kind"], json!("x, expected 884422")),
     ] {
         let err = decode_value(input).expect_err("rejected");
         assert!(!err.to_string().contains("884422"), "{err}");

@@ -143,7 +143,9 @@ impl App {
             Ok(Err(join)) => return Err(ApiError::internal(join)),
             Err(_) => fallback(&pack, &fallback_event),
         };
-        telemetry::decision(&answer.decision, start.elapsed(), answer.degraded.is_some());
+        if !answer.duplicate {
+            telemetry::decision(&answer.decision, start.elapsed(), answer.degraded.is_some());
+        }
         Ok(answer)
     }
 
@@ -222,6 +224,7 @@ impl App {
         self: &Arc<Self>,
         events: Vec<Event>,
     ) -> Vec<Result<Answer, ApiError>> {
+        let start = Instant::now();
         let mut waits = Vec::with_capacity(events.len());
         {
             let mut ledger = self.ledger.lock().await;
@@ -255,16 +258,26 @@ impl App {
                 }
             }
         }
-        let mut out = Vec::with_capacity(waits.len());
-        for w in waits {
-            out.push(match w {
-                Err(e) => Err(e),
-                Ok((answer, None)) => Ok(answer),
-                Ok((answer, Some(durable))) => self
-                    .settle_event(&answer.decision.event_id, durable)
-                    .await
-                    .map(|()| answer),
-            });
+        // Settle in a task of its own: if the client goes away, the pending
+        // slots and in-flight entries are still released.
+        let app = Arc::clone(self);
+        let settle = tokio::spawn(async move {
+            let mut out = Vec::with_capacity(waits.len());
+            for w in waits {
+                out.push(match w {
+                    Err(e) => Err(e),
+                    Ok((answer, None)) => Ok(answer),
+                    Ok((answer, Some(durable))) => app
+                        .settle_event(&answer.decision.event_id, durable)
+                        .await
+                        .map(|()| answer),
+                });
+            }
+            out
+        });
+        let out = settle.await.unwrap_or_default();
+        for answer in out.iter().flatten().filter(|a| !a.duplicate) {
+            telemetry::decision(&answer.decision, start.elapsed(), false);
         }
         out
     }

@@ -140,7 +140,7 @@ pub enum AuthFailure {
 #[derive(Debug)]
 pub struct KeyRing {
     dir: PathBuf,
-    cached: Mutex<(Option<SystemTime>, Vec<KeyRecord>)>,
+    cached: Mutex<(Option<FileStamp>, Vec<KeyRecord>)>,
 }
 
 impl KeyRing {
@@ -173,17 +173,37 @@ impl KeyRing {
 
     fn current(&self) -> Vec<KeyRecord> {
         let path = self.dir.join(KEYS_FILE);
-        let mtime = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+        let stamp = std::fs::metadata(&path).ok().map(|m| FileStamp::of(&m));
         let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-        if cached.0 != mtime || mtime.is_none() {
+        if cached.0 != stamp || stamp.is_none() {
             match read_keys(&self.dir) {
-                Ok(keys) => *cached = (mtime, keys),
+                Ok(keys) => *cached = (stamp, keys),
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read API keys; keeping the last good set")
                 }
             }
         }
         cached.1.clone()
+    }
+}
+
+/// Identifies one version of `keys.json`. Every write is a rename, so the inode
+/// changes even when two writes land in the same mtime tick.
+#[derive(Debug, PartialEq, Eq)]
+struct FileStamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+}
+
+impl FileStamp {
+    fn of(m: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            modified: m.modified().ok(),
+            len: m.len(),
+            inode: m.ino(),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use sekimori_event::Event;
 use sekimori_rules::{compile, Pack, PackError, PackSource};
 use sekimori_store::{Op, Store, StoreError};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -37,6 +37,8 @@ pub enum LedgerError {
     StoredPack(String, Vec<PackError>),
     #[error("{0}")]
     Corrupt(String),
+    #[error("pack version {0} was published before with other content; bump pack.version")]
+    VersionExists(String),
 }
 
 #[derive(Debug)]
@@ -46,6 +48,8 @@ pub struct Ledger {
     next_seq: u64,
     snapshot_every: u64,
     since_snapshot: u64,
+    /// Pack versions published by this process, with their digests.
+    published: BTreeMap<String, String>,
     /// Decisions that differed when the log was replayed at open.
     pub replay_mismatches: u64,
 }
@@ -74,6 +78,7 @@ impl Ledger {
             next_seq,
             snapshot_every,
             since_snapshot: 0,
+            published: BTreeMap::new(),
             replay_mismatches: 0,
         }
     }
@@ -165,8 +170,19 @@ impl Ledger {
         })
     }
 
-    /// Makes a compiled pack live and records it.
+    /// Makes a compiled pack live and records it. A version is immutable: one
+    /// published before (on disk, or submitted by this process and not yet on
+    /// disk) with other content is refused.
     pub fn publish(&mut self, pack: &Arc<Pack>, by: &str) -> Result<Durable, LedgerError> {
+        let known = match self.published.get(pack.version()) {
+            Some(d) => Some(d.clone()),
+            None => self.pack_record(pack.version())?.map(|r| r.digest),
+        };
+        if known.as_ref().is_some_and(|d| *d != pack.digest) {
+            return Err(LedgerError::VersionExists(pack.version().to_string()));
+        }
+        self.published
+            .insert(pack.version().to_string(), pack.digest.clone());
         let record = PackRecord {
             source: pack.source.clone(),
             digest: pack.digest.clone(),

@@ -4,6 +4,7 @@
 
 use crate::app::App;
 use crate::error::ApiError;
+use crate::ledger::LedgerError;
 use crate::telemetry;
 use sekimori_engine::run_pack_tests;
 use sekimori_rules::{compile, Pack, PackSource};
@@ -68,19 +69,14 @@ pub async fn publish(
         if ledger.engine().pack().digest == pack.digest {
             return Ok(outcome(false));
         }
-        if let Some(old) = ledger
-            .pack_record(pack.version())
-            .map_err(ApiError::internal)?
-        {
-            if old.digest != pack.digest {
-                return Err(ApiError::new(
-                    "pack_version_exists",
-                    "this version was published before with different content; bump `pack.version`",
-                )
-                .at("pack.version"));
-            }
-        }
-        let durable = ledger.publish(&pack, by).map_err(ApiError::internal)?;
+        let durable = ledger.publish(&pack, by).map_err(|e| match e {
+            LedgerError::VersionExists(_) => ApiError::new(
+                "pack_version_exists",
+                "this version was published before with different content; bump `pack.version`",
+            )
+            .at("pack.version"),
+            other => ApiError::internal(other),
+        })?;
         app.set_live(Arc::clone(&pack));
         durable
     };

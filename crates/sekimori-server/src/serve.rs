@@ -57,14 +57,6 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
         );
     }
     if config.rules.is_some() && ledger.engine().pack().digest != initial.digest {
-        if let Some(old) = ledger.pack_record(initial.version())? {
-            if old.digest != initial.digest {
-                return Err(anyhow!(
-                    "pack version {} was published before with other content; bump pack.version",
-                    initial.version()
-                ));
-            }
-        }
         wait(ledger.publish(&initial, "serve --rules")?)?;
     }
     let app_config = AppConfig {

@@ -410,3 +410,44 @@ fn every_error_code_is_documented_with_its_status() {
         "docs/errors.md lists a code the server does not have"
     );
 }
+
+#[tokio::test]
+async fn concurrent_publishes_of_one_version_cannot_both_win() {
+    let h = std::sync::Arc::new(Harness::new().await);
+    let (_, current) = h
+        .call(Method::GET, "/v1/packs/current", Some(&h.read), Value::Null)
+        .await;
+    let mut tasks = Vec::new();
+    for reason in ["first wording", "second wording"] {
+        let mut source = current["source"].clone();
+        source["pack"]["version"] = json!("race-1");
+        source["rules"][1]["reason"] = json!(reason);
+        let h = std::sync::Arc::clone(&h);
+        tasks.push(tokio::spawn(async move {
+            h.call(Method::POST, "/v1/packs", Some(&h.admin), source)
+                .await
+                .0
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.expect("task").as_u16());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 409]);
+}
+
+#[tokio::test]
+async fn an_oversized_batch_item_is_refused_alone() {
+    let h = Harness::new().await;
+    let mut big = pin_failure("big", "a", 0);
+    big["attrs"] = json!({"blob": "x".repeat(70 * 1024)});
+    let body = json!({"events": [big, pin_failure("small", "a", 1)]});
+    let (s, b) = h
+        .call(Method::POST, "/v1/events/batch", Some(&h.ingest), body)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["results"][0]["error"]["code"], json!("too_large"));
+    assert_eq!(b["results"][0]["error"]["path"], json!("events[0]"));
+    assert!(b["results"][1]["decision"].is_object());
+}

@@ -53,6 +53,17 @@ pub async fn post_batch(
     let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(items.len());
     let mut events = Vec::new();
     for (i, item) in items.iter().enumerate() {
+        let size = serde_json::to_vec(item).map_or(usize::MAX, |v| v.len());
+        if size > sekimori_event::MAX_EVENT_BYTES {
+            let msg = format!(
+                "an event may be at most {} bytes",
+                sekimori_event::MAX_EVENT_BYTES
+            );
+            slots.push(Err(
+                ApiError::new("too_large", msg).at(format!("events[{i}]"))
+            ));
+            continue;
+        }
         match sekimori_event::decode_value(item.clone()) {
             Ok(e) => {
                 slots.push(Ok(events.len()));
@@ -77,11 +88,13 @@ pub async fn post_batch(
         .collect();
     let results: Vec<Value> = slots
         .into_iter()
-        .map(|slot| match slot.map(|k| answers[k].take()) {
-            Ok(Some(Ok(answer))) => json!(answer),
-            Ok(Some(Err(e))) | Err(e) => e.body(),
-            Ok(None) => ApiError::internal("batch slot answered twice").body(),
-        })
+        .map(
+            |slot| match slot.map(|k| answers.get_mut(k).and_then(Option::take)) {
+                Ok(Some(Ok(answer))) => json!(answer),
+                Ok(Some(Err(e))) | Err(e) => e.body(),
+                Ok(None) => ApiError::internal("batch slot answered twice").body(),
+            },
+        )
         .collect();
     let accepted = results
         .iter()

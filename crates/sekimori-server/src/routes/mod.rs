@@ -159,7 +159,9 @@ impl<S: ScopeMarker + Send> FromRequestParts<Arc<App>> for Auth<S> {
                 "send `Authorization: Bearer <api key>`; create keys with `sekimori keys create`",
             ));
         };
-        // A read-scoped route also admits ingest keys for their own decisions.
+        // Reading decisions is also open to ingest keys: a key is a service's
+        // credential, and any ingest key may read any decision (decisions are
+        // not yet tied to the key or service that sent the event).
         let extra = (S::SCOPE == Scope::Read && parts.uri.path().starts_with("/v1/decisions/"))
             .then_some(Scope::Ingest);
         match app.keys.check(key, S::SCOPE) {
