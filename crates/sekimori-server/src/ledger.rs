@@ -13,9 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
-/// META key holding the live pack version.
-const CURRENT_PACK: &str = "current_pack";
-
 /// Resolves once the submitted entries are durable.
 pub type Durable = oneshot::Receiver<Result<(), StoreError>>;
 
@@ -194,10 +191,6 @@ impl Ledger {
             version: pack.version().to_string(),
             bytes,
         }));
-        drop(self.store.submit(Op::PutMeta {
-            key: CURRENT_PACK.into(),
-            bytes: pack.version().as_bytes().to_vec(),
-        }));
         let entry = Entry::Pack {
             name: pack.name().into(),
             version: pack.version().into(),
@@ -279,13 +272,6 @@ pub fn pack_record(store: &Store, version: &str) -> Result<Option<PackRecord>, L
     serde_json::from_slice(&bytes)
         .map(Some)
         .map_err(|e| LedgerError::Corrupt(e.to_string()))
-}
-
-/// The live pack version recorded in the store, if any.
-pub fn current_pack_version(store: &Store) -> Result<Option<String>, LedgerError> {
-    Ok(store
-        .meta(CURRENT_PACK)?
-        .map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 fn load_version(store: &Store, version: &str) -> Result<Arc<Pack>, LedgerError> {

@@ -25,7 +25,6 @@
 //! | `event_index` | `&str` event id| `u64` seq      | the record carrying each event id      |
 //! | `meta`        | `&str`         | bytes          | small settings (e.g. current pack)     |
 //! | `packs`       | `&str` version | bytes          | rule-pack history                      |
-//! | `keys`        | `&str` key id  | bytes          | API key records (hashes only)          |
 //! | `snapshot`    | `"current"`    | `(u64, bytes)` | engine state as of a seq; replaced     |
 //!
 //! Log seqs are assigned by the caller and must be contiguous: an append must carry exactly

@@ -1,6 +1,6 @@
 //! Read transactions: point lookups, listings and the paged log scan.
 
-use crate::tables::{EVENT_INDEX, KEYS, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY};
+use crate::tables::{EVENT_INDEX, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY};
 use crate::{Store, StoreError};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::VecDeque;
@@ -65,16 +65,6 @@ impl Store {
     /// Every stored rule pack, ordered by version string.
     pub fn packs(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.list(PACKS)
-    }
-
-    /// An API key record.
-    pub fn key(&self, key_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.get_bytes(KEYS, key_id)
-    }
-
-    /// Every API key record, ordered by key id.
-    pub fn keys(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.list(KEYS)
     }
 
     /// The latest snapshot: the seq it reflects and its bytes.

@@ -12,8 +12,6 @@ pub(crate) const EVENT_INDEX: TableDefinition<&str, u64> = TableDefinition::new(
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// Rule-pack history: version -> pack bytes.
 pub(crate) const PACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("packs");
-/// API key records: key id -> record bytes.
-pub(crate) const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("keys");
 /// The single engine-state snapshot, under [`SNAPSHOT_KEY`]: (seq, bytes).
 pub(crate) const SNAPSHOT: TableDefinition<&str, (u64, &[u8])> = TableDefinition::new("snapshot");
 
@@ -31,7 +29,6 @@ pub(crate) fn init(db: &Database) -> Result<(), StoreError> {
         txn.open_table(LOG)?;
         txn.open_table(EVENT_INDEX)?;
         txn.open_table(PACKS)?;
-        txn.open_table(KEYS)?;
         txn.open_table(SNAPSHOT)?;
         let mut meta = txn.open_table(META)?;
         let expected = FORMAT_VERSION.to_string();

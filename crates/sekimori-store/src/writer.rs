@@ -1,6 +1,6 @@
 //! The writer thread: group commit of queued ops.
 
-use crate::tables::{EVENT_INDEX, KEYS, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY};
+use crate::tables::{EVENT_INDEX, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY};
 use crate::StoreError;
 use redb::{Database, Durability, Table, WriteTransaction};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,13 +47,6 @@ pub enum Op {
         /// The pack.
         bytes: Vec<u8>,
     },
-    /// Store an API key record.
-    PutKey {
-        /// The key id.
-        key_id: String,
-        /// The record (hashes only).
-        bytes: Vec<u8>,
-    },
 }
 
 impl Op {
@@ -62,8 +55,7 @@ impl Op {
             Op::Append { bytes, .. }
             | Op::Snapshot { bytes, .. }
             | Op::PutMeta { bytes, .. }
-            | Op::PutPack { bytes, .. }
-            | Op::PutKey { bytes, .. } => bytes.len(),
+            | Op::PutPack { bytes, .. } => bytes.len(),
         }
     }
 }
@@ -232,7 +224,6 @@ struct Tables<'t> {
     events: Table<'t, &'static str, u64>,
     meta: Table<'t, &'static str, &'static [u8]>,
     packs: Table<'t, &'static str, &'static [u8]>,
-    keys: Table<'t, &'static str, &'static [u8]>,
     snapshot: Table<'t, &'static str, (u64, &'static [u8])>,
 }
 
@@ -242,7 +233,6 @@ fn apply_all(txn: &WriteTransaction, ops: &[&Op]) -> Result<(), StoreError> {
         events: txn.open_table(EVENT_INDEX)?,
         meta: txn.open_table(META)?,
         packs: txn.open_table(PACKS)?,
-        keys: txn.open_table(KEYS)?,
         snapshot: txn.open_table(SNAPSHOT)?,
     };
     for op in ops {
@@ -273,9 +263,6 @@ impl Tables<'_> {
             }
             Op::PutPack { version, bytes } => {
                 self.packs.insert(version.as_str(), bytes.as_slice())?;
-            }
-            Op::PutKey { key_id, bytes } => {
-                self.keys.insert(key_id.as_str(), bytes.as_slice())?;
             }
         }
         Ok(())

@@ -1,4 +1,4 @@
-//! Snapshot, META, PACKS and KEYS; the FORMAT file; locking.
+//! Snapshot, META and PACKS; the FORMAT file; locking.
 
 use sekimori_store::{Op, Store, StoreError, DB_FILE, FORMAT_FILE, META_FORMAT_VERSION};
 use std::fs;
@@ -55,27 +55,6 @@ fn meta_packs_keys_put_get_list() {
                 },
             );
         }
-        put(
-            &store,
-            Op::PutKey {
-                key_id: "k1".into(),
-                bytes: b"h1".to_vec(),
-            },
-        );
-        put(
-            &store,
-            Op::PutKey {
-                key_id: "k0".into(),
-                bytes: b"h0".to_vec(),
-            },
-        );
-        put(
-            &store,
-            Op::PutKey {
-                key_id: "k1".into(),
-                bytes: b"h1b".to_vec(),
-            },
-        );
     }
     let store = Store::open(dir.path()).expect("reopen");
     assert_eq!(store.meta("pack").expect("meta"), Some(b"v3".to_vec()));
@@ -93,15 +72,6 @@ fn meta_packs_keys_put_get_list() {
         .map(|p| p.0)
         .collect();
     assert_eq!(versions, ["v1", "v2", "v3"]);
-    assert_eq!(store.key("k1").expect("key"), Some(b"h1b".to_vec()));
-    assert_eq!(store.key("k2").expect("key"), None);
-    assert_eq!(
-        store.keys().expect("keys"),
-        vec![
-            ("k0".into(), b"h0".to_vec()),
-            ("k1".into(), b"h1b".to_vec())
-        ]
-    );
     assert_eq!(store.stats().commits, 0, "stats count since open");
 }
 

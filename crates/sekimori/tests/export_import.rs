@@ -15,15 +15,13 @@ fn export_then_import_rebuilds_the_same_state() {
     let key = create_key(&data, "ingest,read,admin");
     let server = Server::start(&data, &log, &[]);
     let a = agent();
-    for n in 0..120 {
-        post(
-            &a,
-            &format!("{}/v1/events", server.url),
-            &key,
-            &login(&format!("e{n}"), n),
-        )
-        .expect("answer");
-    }
+    let send = |range: std::ops::Range<u64>| {
+        for n in range {
+            let url = format!("{}/v1/events", server.url);
+            post(&a, &url, &key, &login(&format!("e{n}"), n)).expect("answer");
+        }
+    };
+    send(0..120);
     let list = serde_json::json!({"items": ["198.51.100.3"]});
     let mut resp = a
         .put(format!("{}/v1/lists/blocked_ips", server.url))
@@ -36,15 +34,7 @@ fn export_then_import_rebuilds_the_same_state() {
         "{:?}",
         resp.body_mut().read_to_string()
     );
-    for n in 120..200 {
-        post(
-            &a,
-            &format!("{}/v1/events", server.url),
-            &key,
-            &login(&format!("e{n}"), n),
-        )
-        .expect("answer");
-    }
+    send(120..200);
     let running = run(&[
         "export",
         "--data",
