@@ -92,3 +92,42 @@ fn rules_test_and_check() {
         "{err}"
     );
 }
+
+#[test]
+fn simulate_writes_the_scorecard_files() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("sim");
+    let o = run(&[
+        "simulate",
+        "--size",
+        "small",
+        "--seed",
+        "2",
+        "--scenario",
+        "docomo-koza,zaif",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("scorecard.json")).expect("json"))
+            .expect("parses");
+    assert_eq!(
+        card["rows"].as_array().map(Vec::len),
+        Some(8),
+        "2 scenarios x 4 baselines"
+    );
+    assert_eq!(card["honest"].as_array().map(Vec::len), Some(4));
+    for f in ["scorecard.md", "timing.json", "ground_truth.jsonl"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let bad = run(&[
+        "simulate",
+        "--scenario",
+        "nope",
+        "--out",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown scenario `nope`"));
+}

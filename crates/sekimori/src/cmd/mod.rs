@@ -3,6 +3,7 @@ pub mod keys;
 pub mod replay;
 pub mod rules;
 pub mod serve;
+pub mod simulate;
 
 use anyhow::Context;
 use sekimori_rules::{load_pack, PackSource};

@@ -1,0 +1,118 @@
+//! Hot-wallet drains seen only on chain (the attacker holds the key, so no
+//! signer is asked): `coincheck-key` (2018-01-26: 523 M XEM, about 58 billion
+//! yen, in a burst after a small test) and `zaif` (2018-09-14, 17:00-19:00:
+//! 5,966 BTC among 6.7 billion yen of assets, over two hours). Once the
+//! defender halts the asset, the exchange sweeps what is left to cold storage,
+//! so later transfers find nothing.
+
+use super::disguise;
+use crate::rng::Rng;
+use crate::score::{sat_to_jpy, xem_micro_to_jpy};
+use crate::sim::{Actor, Ctx, Origin};
+use sekimori_rules::Action;
+use serde_json::json;
+
+struct Drain {
+    origin: Origin,
+    rng: Rng,
+    currency: &'static str,
+    wallet: &'static str,
+    /// Transfers still to come: (amount in minor units, wait before it in ms).
+    plan: Vec<(i64, i64)>,
+    next: usize,
+    swept: bool,
+}
+
+impl Drain {
+    fn hot_balance(&self, ctx: &mut Ctx<'_>) -> i64 {
+        if self.currency == "XEM" {
+            ctx.world.coincheck_xem_micro
+        } else {
+            ctx.world.zaif_btc_sat
+        }
+    }
+
+    fn to_jpy(&self, amount: i64) -> i64 {
+        if self.currency == "XEM" {
+            xem_micro_to_jpy(amount)
+        } else {
+            sat_to_jpy(amount)
+        }
+    }
+
+    fn take(&self, ctx: &mut Ctx<'_>, amount: i64) {
+        let bal = if self.currency == "XEM" {
+            &mut ctx.world.coincheck_xem_micro
+        } else {
+            &mut ctx.world.zaif_btc_sat
+        };
+        *bal -= amount;
+    }
+}
+
+impl Actor for Drain {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Option<i64> {
+        let (planned, _) = *self.plan.get(self.next)?;
+        self.next += 1;
+        let Origin::Attack(scenario) = self.origin else {
+            return None;
+        };
+        let balance = self.hot_balance(ctx);
+        let amount = planned.min(balance);
+        if self.swept || amount <= 0 {
+            return None;
+        }
+        ctx.score.targeted(scenario, self.to_jpy(amount));
+        let address = format!(
+            "N{:039X}",
+            u128::from(self.rng.u64()) << 64 | u128::from(self.rng.u64())
+        );
+        let watcher = disguise(&mut self.rng, true);
+        let e = json!({"type": "wallet.outflow", "service": "chain-watch", "actor": {"ip": watcher["ip"]},
+            "wallet": self.wallet, "stage": "on_chain", "amount_minor": amount, "currency": self.currency,
+            "address": &address[..40], "hot_balance_minor": balance});
+        let v = ctx.send(self.origin, 0, e);
+        // Seen on chain: the money has left whatever the answer.
+        self.take(ctx, amount);
+        let at = ctx.now_ms;
+        ctx.score
+            .stolen(scenario, self.wallet, self.to_jpy(amount), at);
+        if v.action >= Action::Halt {
+            self.swept = true;
+            return None;
+        }
+        self.plan.get(self.next).map(|(_, wait)| ctx.now_ms + wait)
+    }
+}
+
+/// A 10 XEM test, then six transfers of about 87 M XEM three minutes apart.
+pub fn coincheck_key(rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor>)> {
+    let xem = 1_000_000;
+    let mut plan = vec![(10 * xem, 0)];
+    plan.extend((0..6).map(|_| (87_200_000 * xem, 180_000)));
+    let d = Drain {
+        origin: Origin::Attack("coincheck-key"),
+        rng,
+        currency: "XEM",
+        wallet: "coincheck-hot-xem",
+        plan,
+        next: 0,
+        swept: false,
+    };
+    vec![(onset, Box::new(d) as Box<dyn Actor>)]
+}
+
+/// 24 transfers of about 249 BTC, five minutes apart: a two-hour drain.
+pub fn zaif(rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor>)> {
+    let plan = (0..24).map(|_| (24_858_333_333, 300_000)).collect();
+    let d = Drain {
+        origin: Origin::Attack("zaif"),
+        rng,
+        currency: "BTC",
+        wallet: "zaif-hot-btc",
+        plan,
+        next: 0,
+        swept: false,
+    };
+    vec![(onset + 3_600_000, Box::new(d) as Box<dyn Actor>)]
+}

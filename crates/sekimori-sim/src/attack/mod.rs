@@ -1,0 +1,86 @@
+//! The attackers, one module per seed incident. Each follows the facts in
+//! docs/scenarios.md, draws ids, devices and addresses from the same
+//! generators as honest people, and acts on the engine's answers.
+
+mod custody;
+mod docomo_koza;
+mod takeover;
+
+use crate::ids;
+use crate::net;
+use crate::rng::Rng;
+use crate::sim::{Actor, Ctx, Origin};
+use crate::world::World;
+use serde_json::{json, Value as Json};
+
+/// Every scenario this simulator can run, in report order.
+pub const SCENARIOS: &[&str] = &[
+    "docomo-koza",
+    "password-spray",
+    "crypto-stuffing-2018",
+    "coincheck-key",
+    "zaif",
+];
+
+/// The attackers of one scenario, each with its first action time.
+pub fn spawn(name: &str, world: &World, rng: &mut Rng) -> Option<Vec<(i64, Box<dyn Actor>)>> {
+    let mut rng = rng.fork(name);
+    let onset = world.start_ms + 6 * 3_600_000 + rng.range(0, 3_600_000) as i64;
+    Some(match name {
+        "docomo-koza" => docomo_koza::spawn(world, rng, onset),
+        "password-spray" => takeover::spray(world, rng, onset),
+        "crypto-stuffing-2018" => takeover::stuffing(world, rng, onset),
+        "coincheck-key" => custody::coincheck_key(rng, onset),
+        "zaif" => custody::zaif(rng, onset),
+        _ => return None,
+    })
+}
+
+/// A client as an attacker presents it: a fresh device and a proxied address
+/// from the same pools honest people use.
+pub(crate) fn disguise(rng: &mut Rng, hosting: bool) -> Json {
+    let (device, ua) = ids::device(rng);
+    let addr = if hosting {
+        net::hosting(rng)
+    } else {
+        net::residential_proxy(rng)
+    };
+    json!({"ip": addr.ip, "asn": addr.asn, "device": device, "user_agent": ua, "country": "JP"})
+}
+
+/// After a takeover: register the attacker's address and withdraw everything.
+pub(crate) fn drain_exchange(
+    ctx: &mut Ctx<'_>,
+    origin: Origin,
+    rng: &mut Rng,
+    who: usize,
+    who_actor: &Json,
+) {
+    let Origin::Attack(scenario) = origin else {
+        return;
+    };
+    let Some(account) = ctx.world.people[who].exchange.clone() else {
+        return;
+    };
+    let address = format!(
+        "bc1q{:032x}",
+        u128::from(rng.u64()) << 32 | u128::from(rng.u64() >> 32)
+    );
+    let payee = json!({"type": "payee.add", "service": "exchange", "actor": who_actor, "account": account,
+        "destination": {"kind": "crypto", "address": address, "network": "bitcoin"}});
+    let v = ctx.send(origin, 60_000, payee);
+    if !ctx.goes_through(origin, &v, &account, "exchange", rng, &|_| false) {
+        return;
+    }
+    let sat = ctx.world.people[who].btc_sat;
+    let jpy = crate::score::sat_to_jpy(sat);
+    ctx.score.targeted(scenario, jpy);
+    let w = json!({"type": "withdrawal", "service": "exchange", "actor": who_actor, "account": account,
+        "amount_minor": sat, "currency": "BTC", "destination": {"kind": "crypto", "address": address}});
+    let v = ctx.send(origin, 120_000, w);
+    if ctx.goes_through(origin, &v, &account, "exchange", rng, &|_| false) {
+        ctx.world.people[who].btc_sat = 0;
+        let at = ctx.now_ms;
+        ctx.score.stolen(scenario, &account, jpy, at);
+    }
+}

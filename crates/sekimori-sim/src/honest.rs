@@ -1,0 +1,197 @@
+//! Honest people: wallet logins from carrier CGNAT addresses with typos,
+//! purchases (some of them cigarette cartridges), charges from linked banks,
+//! exchange logins and withdrawals to their own addresses, bank transfers.
+
+use crate::rng::Rng;
+use crate::sim::{Actor, Ctx, Origin};
+use crate::world::{LinkCheck, Person, World};
+use serde_json::{json, Value as Json};
+
+/// One honest person's life during the run.
+pub struct HonestPerson {
+    who: usize,
+    rng: Rng,
+    linked: bool,
+    payee_added: bool,
+}
+
+pub fn spawn(world: &World, rng: &mut Rng) -> Vec<(i64, HonestPerson)> {
+    (0..world.people.len())
+        .map(|who| {
+            let mut rng = rng.fork(&format!("person-{who}"));
+            let first = world.start_ms + rng.range(0, 86_400_000) as i64;
+            (
+                first,
+                HonestPerson {
+                    who,
+                    rng,
+                    linked: false,
+                    payee_added: false,
+                },
+            )
+        })
+        .collect()
+}
+
+const HONEST: Origin = Origin::Honest;
+
+fn actor(p: &Person, from_home: bool) -> Json {
+    let addr = if from_home { &p.home } else { &p.mobile };
+    json!({"ip": addr.ip, "asn": addr.asn, "device": p.device.0, "user_agent": p.device.1, "country": "JP"})
+}
+
+impl HonestPerson {
+    /// Sends an action 20 s on and says whether it went through.
+    fn act(&mut self, ctx: &mut Ctx<'_>, e: Json, account: &str, service: &str) -> bool {
+        let v = ctx.send(HONEST, 20_000, e);
+        ctx.goes_through(HONEST, &v, account, service, &mut self.rng, &|_| true)
+    }
+
+    /// A password login with a typo now and then (then the right password).
+    fn login(&mut self, ctx: &mut Ctx<'_>, service: &str, account: &str, from_home: bool) -> bool {
+        let p = &ctx.world.people[self.who];
+        let (password, typo_rate) = (p.password.clone(), p.typo_rate);
+        let who = actor(p, from_home);
+        let mut offset = 0;
+        if self.rng.chance(typo_rate) {
+            let typo = typo_of(&password, &mut self.rng);
+            let e = login_event(
+                service,
+                account,
+                "password",
+                &ctx.fingerprint(&typo),
+                "failure",
+                &who,
+            );
+            ctx.send(HONEST, offset, e);
+            offset += 8_000;
+        }
+        let e = login_event(
+            service,
+            account,
+            "password",
+            &ctx.fingerprint(&password),
+            "success",
+            &who,
+        );
+        let v = ctx.send(HONEST, offset, e);
+        ctx.goes_through(HONEST, &v, account, service, &mut self.rng, &|_| true)
+    }
+
+    fn wallet_day(&mut self, ctx: &mut Ctx<'_>, wallet: &str) {
+        if !self.login(ctx, "wallet", wallet, false) {
+            return;
+        }
+        let p = &ctx.world.people[self.who];
+        let who = actor(p, false);
+        if !self.linked {
+            let acct = &ctx.world.accounts[p.accounts[0]];
+            let bank = &ctx.world.banks[acct.bank];
+            let verified = match bank.link_check {
+                LinkCheck::PinOnly => json!(["pin"]),
+                LinkCheck::PinAndOtp => json!(["pin", "otp"]),
+                LinkCheck::PinAndSms => json!(["pin", "sms"]),
+            };
+            let e = json!({"type": "link.bank", "service": "wallet", "actor": who, "account": wallet,
+                "bank": {"bank_code": bank.code, "branch": acct.branch, "number": acct.number, "holder_name": p.holder_kana},
+                "verified": verified, "result": "success"});
+            self.linked = self.act(ctx, e, wallet, "wallet");
+            if !self.linked {
+                return;
+            }
+        }
+        if ctx.world.people[self.who].wallet_balance_jpy < 5_000 {
+            let amount = 10_000 * self.rng.range(1, 4) as i64;
+            let acct = &ctx.world.accounts[ctx.world.people[self.who].accounts[0]];
+            let e = json!({"type": "charge", "service": "wallet", "actor": who, "account": wallet,
+                "amount_minor": amount, "currency": "JPY",
+                "source": {"kind": "bank", "bank_code": ctx.world.banks[acct.bank].code, "branch": acct.branch, "number": acct.number}});
+            if self.act(ctx, e, wallet, "wallet") {
+                ctx.world.people[self.who].wallet_balance_jpy += amount;
+            }
+        }
+        for _ in 0..self.rng.range(0, 3) {
+            let cartridge = self.rng.chance(0.05);
+            let (amount, sku, category) = if cartridge {
+                (520, "ecig-cartridge-5p", "tobacco")
+            } else {
+                (300 + self.rng.range(0, 2_700) as i64, "misc", "food")
+            };
+            let e = json!({"type": "purchase", "service": "qr-pay", "actor": who, "account": wallet,
+                "amount_minor": amount, "currency": "JPY", "merchant": "conv-seven",
+                "store": format!("store-{:04}", self.rng.range(0, 400)), "sku": sku, "category": category});
+            if self.act(ctx, e, wallet, "qr-pay") {
+                ctx.world.people[self.who].wallet_balance_jpy -= amount;
+            }
+        }
+    }
+
+    fn exchange_day(&mut self, ctx: &mut Ctx<'_>, account: &str) {
+        if !self.login(ctx, "exchange", account, true) || !self.rng.chance(0.1) {
+            return;
+        }
+        let p = &ctx.world.people[self.who];
+        let (who, btc_sat) = (actor(p, true), p.btc_sat);
+        let address = format!("bc1q{:032x}", (self.who as u128) * 0x9e37_79b9_7f4a_7c15);
+        if !self.payee_added {
+            let e = json!({"type": "payee.add", "service": "exchange", "actor": who, "account": account,
+                "destination": {"kind": "crypto", "address": address, "network": "bitcoin"}});
+            self.payee_added = self.act(ctx, e, account, "exchange");
+        }
+        let sat = btc_sat / 10;
+        if sat < 100_000 {
+            return; // nothing worth withdrawing (or taken over and drained)
+        }
+        let e = json!({"type": "withdrawal", "service": "exchange", "actor": who, "account": account,
+            "amount_minor": sat, "currency": "BTC", "destination": {"kind": "crypto", "address": address}});
+        if self.act(ctx, e, account, "exchange") {
+            ctx.world.people[self.who].btc_sat -= sat;
+        }
+    }
+}
+
+/// A plausible typo: a dropped last character, a doubled one, or a wrong one.
+fn typo_of(password: &str, rng: &mut Rng) -> String {
+    let mut chars: Vec<char> = password.chars().collect();
+    if chars.is_empty() {
+        return "x".into();
+    }
+    let i = rng.range(0, chars.len() as u64) as usize;
+    match rng.range(0, 3) {
+        0 if chars.len() > 1 => {
+            chars.remove(i);
+        }
+        1 => chars.insert(i, chars[i]),
+        _ => chars[i] = *rng.pick(&['1', 'q', 'a', 'z', '0', 'e', 'o', '!']),
+    }
+    chars.into_iter().collect()
+}
+
+pub fn login_event(
+    service: &str,
+    account: &str,
+    factor: &str,
+    fp: &str,
+    result: &str,
+    actor: &Json,
+) -> Json {
+    let mut e = json!({"type": "login.attempt", "service": service, "actor": actor, "account": account,
+        "factor": factor, "secret_fp": fp, "result": result});
+    if result == "failure" {
+        e["failure_reason"] = json!("bad_secret");
+    }
+    e
+}
+
+impl Actor for HonestPerson {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Option<i64> {
+        let p = &ctx.world.people[self.who];
+        let (wallet, exchange) = (p.wallet.clone(), p.exchange.clone());
+        match (wallet, exchange, self.rng.chance(0.7)) {
+            (Some(w), _, true) | (Some(w), None, false) => self.wallet_day(ctx, &w),
+            (_, Some(x), _) => self.exchange_day(ctx, &x),
+            (None, None, _) => {}
+        }
+        Some(ctx.now_ms + self.rng.exp_ms(10 * 3_600_000) as i64)
+    }
+}

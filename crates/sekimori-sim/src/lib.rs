@@ -1,0 +1,109 @@
+//! The closed-loop world simulator.
+//!
+//! A world of honest people (carrier CGNAT addresses, typos, paydays,
+//! cigarette buyers, crypto withdrawals) and of attackers replaying the seed
+//! incidents is built from a seed. Every action is an event sent to a
+//! defender — sekimori's own `Engine`, through the same `decode_value` and
+//! `decide` the server uses, or a baseline — and the actor acts on the answer:
+//! a denied charge moves no money, an honest person passes most challenges, an
+//! attacker only those its scenario gives it the factor for, a halt stops the
+//! drain. Ground truth never leaves the simulator: it is tallied in [`Score`]
+//! and written to its own file.
+
+pub mod attack;
+mod data;
+pub mod defender;
+mod honest;
+mod ids;
+mod net;
+pub mod report;
+mod rng;
+pub mod score;
+pub mod sim;
+pub mod world;
+
+pub use attack::SCENARIOS;
+pub use defender::{Baseline, Defender, Verdict};
+pub use report::Scorecard;
+pub use score::Score;
+pub use world::Size;
+
+use sekimori_rules::Pack;
+use serde_json::Value as Json;
+use std::sync::Arc;
+
+/// One run's settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub size: Size,
+    pub seed: u64,
+    pub scenarios: Vec<String>,
+    pub pack: Arc<Pack>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("unknown scenario `{0}`; known: {known}", known = SCENARIOS.join(", "))]
+    UnknownScenario(String),
+}
+
+/// The outcome of one baseline's run.
+#[derive(Debug)]
+pub struct Run {
+    pub baseline: Baseline,
+    pub score: Score,
+    /// Every event sent, when asked for.
+    pub sent: Option<Vec<Json>>,
+}
+
+/// Runs one baseline over a fresh world. `progress` gets the fraction of
+/// simulated time done.
+pub fn run(
+    config: &Config,
+    baseline: Baseline,
+    record: bool,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Run, SimError> {
+    let mut rng = rng::Rng::new(config.seed);
+    let mut world = world::World::build(config.size, &mut rng);
+    let people = honest::spawn(&world, &mut rng);
+    let mut attackers = Vec::new();
+    for name in &config.scenarios {
+        attackers.extend(
+            attack::spawn(name, &world, &mut rng)
+                .ok_or_else(|| SimError::UnknownScenario(name.clone()))?,
+        );
+    }
+    let (start, span) = (
+        world.start_ms,
+        (world.end_ms - world.start_ms).max(1) as f64,
+    );
+    let mut sim = sim::Sim::new(&mut world, baseline.defender(&config.pack));
+    if record {
+        sim.sent = Some(Vec::new());
+    }
+    for (at, person) in people {
+        sim.add(at, Box::new(person));
+    }
+    for (at, attacker) in attackers {
+        sim.add(at, attacker);
+    }
+    sim.run(&mut |at| progress((at - start) as f64 / span));
+    Ok(Run {
+        baseline,
+        score: std::mem::take(&mut sim.score),
+        sent: sim.sent.take(),
+    })
+}
+
+/// Runs every baseline and builds the scorecard.
+pub fn scorecard(config: &Config, mut on_run: impl FnMut(&Run)) -> Result<Scorecard, SimError> {
+    let rule_pack = format!("{} {}", config.pack.name(), config.pack.version());
+    let mut card = Scorecard::new(config.seed, config.size, rule_pack);
+    for baseline in Baseline::ALL {
+        let r = run(config, baseline, false, &mut |_| {})?;
+        card.add(baseline, &config.scenarios, &r.score);
+        on_run(&r);
+    }
+    Ok(card)
+}

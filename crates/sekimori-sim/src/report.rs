@@ -1,0 +1,152 @@
+//! The scorecard: `scorecard.json` (stable shape), `scorecard.md`, and the
+//! ground truth, kept in its own file.
+
+use crate::defender::Baseline;
+use crate::score::Score;
+use crate::world::Size;
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub scenario: String,
+    pub baseline: &'static str,
+    pub targeted_jpy: i64,
+    pub stolen_jpy: i64,
+    pub victims: usize,
+    pub first_block_after_s: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HonestRow {
+    pub baseline: &'static str,
+    pub events: u64,
+    pub login_events: u64,
+    pub money_events: u64,
+    pub login_challenge_rate: f64,
+    pub money_challenge_rate: f64,
+    pub deny_rate: f64,
+    pub delayed_jpy: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Scorecard {
+    pub seed: u64,
+    pub size: Size,
+    pub rule_pack: String,
+    pub rows: Vec<Row>,
+    pub honest: Vec<HonestRow>,
+}
+
+/// A rate rounded to six decimals, so the JSON is stable across platforms.
+fn rate(n: u64, d: u64) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        (n as f64 / d as f64 * 1e6).round() / 1e6
+    }
+}
+
+impl Scorecard {
+    pub fn new(seed: u64, size: Size, rule_pack: String) -> Scorecard {
+        Scorecard {
+            seed,
+            size,
+            rule_pack,
+            rows: Vec::new(),
+            honest: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, baseline: Baseline, scenarios: &[String], score: &Score) {
+        for s in scenarios {
+            let a = score.attacks.get(s.as_str()).cloned().unwrap_or_default();
+            let first_block_after_s = match (a.onset_ms, a.first_block_ms) {
+                (Some(on), Some(block)) => Some((block - on) / 1000),
+                _ => None,
+            };
+            self.rows.push(Row {
+                scenario: s.clone(),
+                baseline: baseline.name(),
+                targeted_jpy: a.targeted_jpy,
+                stolen_jpy: a.stolen_jpy,
+                victims: a.victims.len(),
+                first_block_after_s,
+            });
+        }
+        let h = &score.honest;
+        self.honest.push(HonestRow {
+            baseline: baseline.name(),
+            events: h.events,
+            login_events: h.login_events,
+            money_events: h.money_events,
+            login_challenge_rate: rate(h.login_challenges, h.login_events),
+            money_challenge_rate: rate(h.money_challenges, h.money_events),
+            deny_rate: rate(h.refused, h.events),
+            delayed_jpy: h.delayed_jpy,
+        });
+    }
+
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        let _ = writeln!(
+            md,
+            "# Scorecard\n\nseed {}, size {:?}, rule pack {}\n",
+            self.seed, self.size, self.rule_pack
+        );
+        let _ = writeln!(md, "## Attacks\n\n| scenario | baseline | targeted ¥ | stolen ¥ | victims | first block after |");
+        let _ = writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: |");
+        for r in &self.rows {
+            let block = r
+                .first_block_after_s
+                .map_or("never".to_string(), |s| format!("{s} s"));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} |",
+                r.scenario,
+                r.baseline,
+                yen(r.targeted_jpy),
+                yen(r.stolen_jpy),
+                r.victims,
+                block
+            );
+        }
+        let _ = writeln!(md, "\n## Honest people\n\n| baseline | events | logins | money events | login challenge rate | money challenge rate | refused rate | delayed ¥ |");
+        let _ = writeln!(
+            md,
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for h in &self.honest {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {} |",
+                h.baseline,
+                h.events,
+                h.login_events,
+                h.money_events,
+                h.login_challenge_rate,
+                h.money_challenge_rate,
+                h.deny_rate,
+                yen(h.delayed_jpy)
+            );
+        }
+        md
+    }
+}
+
+/// Yen with thousands separators.
+fn yen(v: i64) -> String {
+    let digits = v.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if v < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}

@@ -1,0 +1,131 @@
+//! What a run measured: per scenario, money targeted and stolen, victims and
+//! time to the first block; for honest people, how often they were bothered.
+
+use crate::defender::Verdict;
+use crate::sim::Origin;
+use sekimori_rules::Action;
+use serde::Serialize;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Fixed prices for valuing crypto in yen (docs/scenarios.md): ¥110.9 per XEM
+/// (Coincheck, January 2018: 58 billion yen for 523 M XEM) and ¥700,000 per
+/// BTC (Zaif, September 2018).
+pub const JPY_PER_1000_XEM: i128 = 110_900;
+pub const JPY_PER_BTC: i128 = 700_000;
+
+/// Micro-XEM to yen, rounded down (i128 inside: 523 M XEM overflows i64 otherwise).
+pub fn xem_micro_to_jpy(micro: i64) -> i64 {
+    (i128::from(micro) * JPY_PER_1000_XEM / 1_000_000_000) as i64
+}
+
+/// Satoshi to yen, rounded down.
+pub fn sat_to_jpy(sat: i64) -> i64 {
+    (i128::from(sat) * JPY_PER_BTC / 100_000_000) as i64
+}
+
+/// One scenario's tally.
+#[derive(Debug, Default, Clone)]
+pub struct Attack {
+    pub targeted_jpy: i64,
+    pub stolen_jpy: i64,
+    pub victims: BTreeSet<String>,
+    pub onset_ms: Option<i64>,
+    pub first_block_ms: Option<i64>,
+    /// Stolen yen over time, for the loss curves.
+    pub losses: Vec<(i64, i64)>,
+}
+
+/// Honest people's experience.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Honest {
+    pub events: u64,
+    pub login_events: u64,
+    pub money_events: u64,
+    pub login_challenges: u64,
+    pub money_challenges: u64,
+    pub refused: u64,
+    pub delayed_jpy: i64,
+}
+
+/// A ground-truth record: written to its own file, never sent to the engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct Truth {
+    pub scenario: &'static str,
+    pub event_id: String,
+    pub action: Action,
+}
+
+#[derive(Debug, Default)]
+pub struct Score {
+    pub attacks: BTreeMap<&'static str, Attack>,
+    pub honest: Honest,
+    pub truth: Vec<Truth>,
+    /// Events the simulator built that did not decode (a simulator bug if any).
+    pub invalid_events: Vec<String>,
+}
+
+const MONEY: &[&str] = &[
+    "charge",
+    "transfer",
+    "purchase",
+    "withdrawal",
+    "wallet.outflow",
+    "withdrawal.request",
+];
+
+impl Score {
+    pub(crate) fn observe(&mut self, origin: Origin, event: &Json, verdict: &Verdict, at_ms: i64) {
+        let kind = event["type"].as_str().unwrap_or_default();
+        match origin {
+            Origin::Honest => self.honest_event(kind, event, verdict),
+            Origin::Attack(scenario) => {
+                let a = self.attacks.entry(scenario).or_default();
+                a.onset_ms.get_or_insert(at_ms);
+                if verdict.action != Action::Allow && a.first_block_ms.is_none() {
+                    a.first_block_ms = Some(at_ms);
+                }
+                let event_id = event["id"].as_str().unwrap_or_default().to_string();
+                self.truth.push(Truth {
+                    scenario,
+                    event_id,
+                    action: verdict.action,
+                });
+            }
+        }
+    }
+
+    fn honest_event(&mut self, kind: &str, event: &Json, verdict: &Verdict) {
+        let h = &mut self.honest;
+        h.events += 1;
+        let challenged = verdict.action == Action::Challenge;
+        let refused = verdict.action >= Action::Review;
+        h.refused += u64::from(refused);
+        if kind == "login.attempt" {
+            h.login_events += 1;
+            h.login_challenges += u64::from(challenged);
+        } else if MONEY.contains(&kind) {
+            h.money_events += 1;
+            h.money_challenges += u64::from(challenged);
+            if refused {
+                h.delayed_jpy += event["amount_minor"].as_i64().unwrap_or(0);
+            }
+        }
+    }
+
+    /// Registers an attack on the books: money the attacker goes after.
+    pub fn targeted(&mut self, scenario: &'static str, jpy: i64) {
+        self.attacks.entry(scenario).or_default().targeted_jpy += jpy;
+    }
+
+    /// Money that left for the attacker.
+    pub fn stolen(&mut self, scenario: &'static str, victim: &str, jpy: i64, at_ms: i64) {
+        let a = self.attacks.entry(scenario).or_default();
+        if jpy <= 0 {
+            return;
+        }
+        a.stolen_jpy += jpy;
+        a.victims.insert(victim.to_string());
+        a.losses.push((at_ms, a.stolen_jpy));
+    }
+}

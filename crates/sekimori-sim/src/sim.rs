@@ -1,0 +1,178 @@
+//! The discrete-event loop. Actors (honest people, attackers) act at event
+//! times; each action is an event sent to the defender, and the actor acts on
+//! the answer. Ground truth (who attacks, what was stolen) stays here.
+
+use crate::defender::{Defender, Verdict};
+use crate::ids::Ids;
+use crate::rng::Rng;
+use crate::score::Score;
+use crate::world::World;
+use hmac::{Hmac, Mac};
+use sekimori_event::{format_rfc3339_ms, MfaMethod};
+use sekimori_rules::Action;
+use serde_json::{json, Value as Json};
+use sha2::Sha256;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// Who caused an event. Never sent: only the simulator knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    Honest,
+    Attack(&'static str),
+}
+
+/// One actor: acts at its next time and says when it wants to act again.
+pub trait Actor {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Option<i64>;
+}
+
+/// The services' HMAC key for secret fingerprints (the simulator plays the services).
+const FP_KEY: &[u8] = b"sekimori-sim service fingerprint key";
+
+/// What an actor may do during its step.
+pub struct Ctx<'a> {
+    pub now_ms: i64,
+    pub world: &'a mut World,
+    pub score: &'a mut Score,
+    defender: &'a mut dyn Defender,
+    ids: &'a mut Ids,
+    sent: Option<&'a mut Vec<Json>>,
+}
+
+impl Ctx<'_> {
+    /// Sends one event `offset_ms` after now and returns the verdict.
+    pub fn send(&mut self, origin: Origin, offset_ms: i64, mut event: Json) -> Verdict {
+        let at = self.now_ms + offset_ms;
+        event["id"] = json!(self.ids.event());
+        event["at"] = json!(format_rfc3339_ms(at));
+        if let Some(sent) = self.sent.as_deref_mut() {
+            sent.push(event.clone());
+        }
+        let verdict = match sekimori_event::decode_value(event.clone()) {
+            Ok(e) => self.defender.decide(&e),
+            Err(e) => {
+                self.score.invalid_events.push(format!("{e}: {event}"));
+                Verdict::allow()
+            }
+        };
+        self.score.observe(origin, &event, &verdict, at);
+        verdict
+    }
+
+    /// The keyed fingerprint the service sends instead of the secret.
+    pub fn fingerprint(&self, secret: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(FP_KEY)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(secret.as_bytes());
+        format!("k1:{}", hex::encode(mac.finalize().into_bytes()))
+    }
+
+    /// Whether the action goes through: allowed, or a challenge the actor passes.
+    /// Honest people pass 93% of challenges (the rest give up); an attacker
+    /// passes only with a factor the scenario gives it. The service reports the
+    /// challenge and its result.
+    pub fn goes_through(
+        &mut self,
+        origin: Origin,
+        verdict: &Verdict,
+        account: &str,
+        service: &str,
+        rng: &mut Rng,
+        has_factor: &dyn Fn(MfaMethod) -> bool,
+    ) -> bool {
+        match verdict.action {
+            Action::Allow => true,
+            Action::Challenge => {
+                let method = verdict.methods.first().copied().unwrap_or(MfaMethod::Totp);
+                let passed = match origin {
+                    Origin::Honest => rng.chance(0.93),
+                    Origin::Attack(_) => verdict.methods.iter().any(|m| has_factor(*m)),
+                };
+                let challenge_id = format!("ch-{:012x}", rng.u64() >> 16);
+                let base = json!({"service": service, "account": account, "method": method, "challenge_id": challenge_id});
+                let mut c = base.clone();
+                c["type"] = json!("mfa.challenge");
+                self.send(origin, 1_000, c);
+                let mut r = base;
+                r["type"] = json!("mfa.result");
+                r["result"] = json!(if passed { "success" } else { "failure" });
+                self.send(origin, 30_000, r);
+                passed
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("now_ms", &self.now_ms)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for Sim<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim")
+            .field("actors", &self.actors.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A world, a defender, and the actors that live in it.
+pub struct Sim<'w> {
+    world: &'w mut World,
+    defender: Box<dyn Defender>,
+    actors: Vec<Box<dyn Actor>>,
+    queue: BinaryHeap<Reverse<(i64, u64, usize)>>,
+    ids: Ids,
+    pub score: Score,
+    /// Every event sent, when recording (for tests that inspect them).
+    pub sent: Option<Vec<Json>>,
+}
+
+impl<'w> Sim<'w> {
+    pub fn new(world: &'w mut World, defender: Box<dyn Defender>) -> Sim<'w> {
+        Sim {
+            world,
+            defender,
+            actors: Vec::new(),
+            queue: BinaryHeap::new(),
+            ids: Ids::default(),
+            score: Score::default(),
+            sent: None,
+        }
+    }
+
+    pub fn add(&mut self, first_at_ms: i64, actor: Box<dyn Actor>) {
+        let seq = self.actors.len() as u64;
+        self.queue
+            .push(Reverse((first_at_ms, seq, self.actors.len())));
+        self.actors.push(actor);
+    }
+
+    /// Runs until the world's end time; `progress` is told each event time reached.
+    pub fn run(&mut self, progress: &mut dyn FnMut(i64)) {
+        let mut seq = self.actors.len() as u64;
+        while let Some(Reverse((at, _, idx))) = self.queue.pop() {
+            if at > self.world.end_ms {
+                break;
+            }
+            progress(at);
+            let mut ctx = Ctx {
+                now_ms: at,
+                world: self.world,
+                score: &mut self.score,
+                defender: self.defender.as_mut(),
+                ids: &mut self.ids,
+                sent: self.sent.as_mut(),
+            };
+            if let Some(next) = self.actors[idx].step(&mut ctx) {
+                seq += 1;
+                self.queue.push(Reverse((next.max(at + 1), seq, idx)));
+            }
+        }
+    }
+}

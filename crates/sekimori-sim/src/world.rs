@@ -1,0 +1,196 @@
+//! The world: banks of differing strength, people with bank accounts, wallets
+//! and exchange accounts, their secrets (real PIN and password frequencies,
+//! reuse across services), devices and networks. Deterministic from the seed.
+
+use crate::data;
+use crate::ids;
+use crate::net::{self, Addr};
+use crate::rng::Rng;
+use serde::Serialize;
+
+/// How big a world: `small` for tests and CI, `medium` for scorecards, `large` for performance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Size {
+    Small,
+    Medium,
+    Large,
+}
+
+impl Size {
+    pub fn parse(s: &str) -> Option<Size> {
+        match s {
+            "small" => Some(Size::Small),
+            "medium" => Some(Size::Medium),
+            "large" => Some(Size::Large),
+            _ => None,
+        }
+    }
+
+    pub fn people(self) -> usize {
+        match self {
+            Size::Small => 2_000,
+            Size::Medium => 100_000,
+            Size::Large => 1_000_000,
+        }
+    }
+
+    pub fn days(self) -> i64 {
+        match self {
+            Size::Small => 2,
+            Size::Medium => 14,
+            Size::Large => 30,
+        }
+    }
+}
+
+/// What a bank checked before letting a wallet link one of its accounts (2020).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkCheck {
+    /// Account number, name and the 4-digit cash-card PIN only: 11 of 35 banks.
+    PinOnly,
+    PinAndOtp,
+    PinAndSms,
+}
+
+#[derive(Debug)]
+pub struct Bank {
+    pub code: String,
+    pub link_check: LinkCheck,
+}
+
+#[derive(Debug)]
+pub struct BankAccount {
+    pub owner: usize,
+    pub bank: usize,
+    pub branch: String,
+    pub number: String,
+    pub pin: String,
+    pub balance_jpy: i64,
+}
+
+impl BankAccount {
+    /// The login id the bank reports for this account.
+    pub fn login_id(&self, banks: &[Bank]) -> String {
+        format!("{}-{}-{}", banks[self.bank].code, self.branch, self.number)
+    }
+}
+
+#[derive(Debug)]
+pub struct Person {
+    pub holder_kana: String,
+    pub accounts: Vec<usize>,
+    /// Wallet account id, if the person uses the e-wallet.
+    pub wallet: Option<String>,
+    pub wallet_balance_jpy: i64,
+    /// Exchange account id and holdings, if any.
+    pub exchange: Option<String>,
+    pub btc_sat: i64,
+    /// The password the person uses at the exchange; reused elsewhere when `reuses`.
+    pub password: String,
+    pub reuses: bool,
+    pub device: (String, String),
+    pub mobile: Addr,
+    pub home: Addr,
+    /// Probability a login attempt has a typo.
+    pub typo_rate: f64,
+}
+
+/// The whole world.
+#[derive(Debug)]
+pub struct World {
+    pub size: Size,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub banks: Vec<Bank>,
+    pub accounts: Vec<BankAccount>,
+    pub people: Vec<Person>,
+    /// Hot-wallet balances of the two exchanges, in minor units.
+    pub coincheck_xem_micro: i64,
+    pub zaif_btc_sat: i64,
+}
+
+const FAMILY: &[&str] = &[
+    "ﾔﾏﾀﾞ",
+    "ｽｽﾞｷ",
+    "ﾀﾅｶ",
+    "ｻﾄｳ",
+    "ﾀｶﾊｼ",
+    "ﾜﾀﾅﾍﾞ",
+    "ｲﾄｳ",
+    "ﾅｶﾑﾗ",
+    "ｺﾊﾞﾔｼ",
+    "ｶﾄｳ",
+];
+const GIVEN: &[&str] = &[
+    "ﾀﾛｳ",
+    "ﾊﾅｺ",
+    "ｲﾁﾛｳ",
+    "ﾕｳｷ",
+    "ｹﾝﾀ",
+    "ﾐｻｷ",
+    "ｼｮｳﾀ",
+    "ｱﾔ",
+    "ﾀﾞｲｽｹ",
+    "ﾒｸﾞﾐ",
+];
+/// 2026-06-01T00:00:00Z: worlds start here (the 25th payday falls inside medium and large runs).
+pub const START_MS: i64 = 1_780_272_000_000;
+
+impl World {
+    pub fn build(size: Size, rng: &mut Rng) -> World {
+        let mut rng = rng.fork("world");
+        let banks = (0..35)
+            .map(|i| Bank {
+                code: format!("{:04}", 5 + i * 7),
+                link_check: match i % 35 {
+                    0..=10 => LinkCheck::PinOnly,
+                    11..=24 => LinkCheck::PinAndOtp,
+                    _ => LinkCheck::PinAndSms,
+                },
+            })
+            .collect();
+        let (pins, passwords) = (data::pins(), data::passwords());
+        let mut accounts = Vec::new();
+        let mut people = Vec::with_capacity(size.people());
+        for p in 0..size.people() {
+            let n_accounts = 1 + usize::from(rng.chance(0.4));
+            let mut mine = Vec::new();
+            for _ in 0..n_accounts {
+                mine.push(accounts.len());
+                accounts.push(BankAccount {
+                    owner: p,
+                    bank: rng.range(0, 35) as usize,
+                    branch: format!("{:03}", rng.range(1, 400)),
+                    number: format!("{:07}", rng.range(0, 10_000_000)),
+                    pin: pins.draw(&mut rng).to_string(),
+                    balance_jpy: 50_000 + rng.range(0, 3_000_000) as i64,
+                });
+            }
+            people.push(Person {
+                holder_kana: format!("{} {}", rng.pick(FAMILY), rng.pick(GIVEN)),
+                accounts: mine,
+                wallet: rng.chance(0.6).then(|| format!("w-{p:07}")),
+                wallet_balance_jpy: 0,
+                exchange: rng.chance(0.15).then(|| format!("x-{p:07}")),
+                btc_sat: rng.range(1_000_000, 50_000_000) as i64,
+                password: passwords.draw(&mut rng).to_string(),
+                reuses: rng.chance(0.5),
+                device: ids::device(&mut rng),
+                mobile: net::cgnat(&mut rng),
+                home: net::home(&mut rng),
+                typo_rate: 0.02 + (rng.range(0, 40) as f64) / 1000.0,
+            });
+        }
+        World {
+            size,
+            start_ms: START_MS,
+            end_ms: START_MS + size.days() * 86_400_000,
+            banks,
+            accounts,
+            people,
+            coincheck_xem_micro: 523_000_000 * 1_000_000,
+            zaif_btc_sat: 5_966 * 100_000_000,
+        }
+    }
+}

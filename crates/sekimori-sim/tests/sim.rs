@@ -1,0 +1,127 @@
+//! The simulator: reproducible, honest about what the engine sees, and its
+//! incidents cost money when nothing defends.
+
+use sekimori_rules::compile;
+use sekimori_sim::{run, scorecard, Baseline, Config, Size, SCENARIOS};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+fn config(seed: u64) -> Config {
+    let source = sekimori_rules::load_pack(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/default"),
+    )
+    .expect("pack");
+    Config {
+        size: Size::Small,
+        seed,
+        scenarios: SCENARIOS.iter().map(|s| s.to_string()).collect(),
+        pack: Arc::new(compile(source).expect("compiles")),
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_scorecard_and_another_seed_does_not() {
+    let a = scorecard(&config(7), |_| {}).expect("runs");
+    let b = scorecard(&config(7), |_| {}).expect("runs");
+    let c = scorecard(&config(8), |_| {}).expect("runs");
+    let json = |s: &sekimori_sim::Scorecard| serde_json::to_string_pretty(s).expect("json");
+    assert_eq!(json(&a), json(&b));
+    assert_eq!(a.markdown(), b.markdown());
+    assert_ne!(json(&a), json(&c));
+    assert_eq!(a.rows.len(), SCENARIOS.len() * Baseline::ALL.len());
+    assert_eq!(a.honest.len(), Baseline::ALL.len());
+}
+
+#[test]
+fn with_no_defense_every_scenario_loses_money_and_sekimori_stops_the_reverse_brute_force() {
+    let card = scorecard(&config(1), |r| {
+        assert!(
+            r.score.invalid_events.is_empty(),
+            "{:?}",
+            r.score.invalid_events
+        )
+    })
+    .expect("runs");
+    let stolen = |scenario: &str, baseline: &str| {
+        card.rows
+            .iter()
+            .find(|r| r.scenario == scenario && r.baseline == baseline)
+            .expect("row")
+            .stolen_jpy
+    };
+    for s in SCENARIOS {
+        assert!(stolen(s, "none") > 0, "{s} steals nothing undefended");
+    }
+    assert!(
+        stolen("coincheck-key", "none") > 57_000_000_000,
+        "Coincheck lost about 58 billion yen"
+    );
+    assert!(stolen("docomo-koza", "sekimori") * 10 < stolen("docomo-koza", "none"));
+    assert!(stolen("coincheck-key", "sekimori") < stolen("coincheck-key", "none"));
+    let honest = card
+        .honest
+        .iter()
+        .find(|h| h.baseline == "sekimori")
+        .expect("row");
+    assert!(
+        honest.deny_rate < 0.01,
+        "honest people are rarely refused: {}",
+        honest.deny_rate
+    );
+}
+
+/// Every string value in a JSON document, with the key it sits under.
+fn fields(v: &Value, key: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => m.iter().for_each(|(k, x)| fields(x, k, out)),
+        Value::Array(a) => a.iter().for_each(|x| fields(x, key, out)),
+        Value::String(s) => out.push((key.to_string(), s.clone())),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_engine_sees_no_ground_truth() {
+    let r = run(&config(3), Baseline::Sekimori, true, &mut |_| {}).expect("runs");
+    let sent = r.sent.expect("recorded");
+    let attack_ids: BTreeSet<&str> = r.score.truth.iter().map(|t| t.event_id.as_str()).collect();
+    assert!(!attack_ids.is_empty());
+    let truth_words = [
+        "scenario", "attack", "victim", "stolen", "truth", "honest", "origin",
+    ];
+    let (mut honest_uas, mut attack_uas) = (BTreeSet::new(), BTreeSet::new());
+    for (n, e) in sent.iter().enumerate() {
+        let text = e.to_string().to_lowercase();
+        for w in truth_words {
+            assert!(!text.contains(w), "event {n} mentions `{w}`: {e}");
+        }
+        let id = e["id"].as_str().expect("id");
+        assert_eq!(
+            id,
+            format!("ev-{:09}", n + 1),
+            "ids come from one counter, in order"
+        );
+        let mut f = Vec::new();
+        fields(e, "", &mut f);
+        for (k, v) in &f {
+            if k == "device" {
+                assert!(
+                    v.len() == 16 && v.starts_with("dev-"),
+                    "device ids share one form: {v}"
+                );
+            }
+            if k == "user_agent" {
+                if attack_ids.contains(id) {
+                    attack_uas.insert(v.clone())
+                } else {
+                    honest_uas.insert(v.clone())
+                };
+            }
+        }
+    }
+    assert!(
+        attack_uas.is_subset(&honest_uas),
+        "attackers' user agents are ones honest people use"
+    );
+}

@@ -1,0 +1,104 @@
+use anyhow::{anyhow, Context};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use sekimori_rules::compile;
+use sekimori_sim::{Baseline, Config, Scorecard, Size, SCENARIOS};
+use serde_json::json;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// small (tests, CI), medium (scorecards) or large (performance).
+    #[arg(long, default_value = "small")]
+    size: String,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// `all`, or scenario names separated by commas.
+    #[arg(long, default_value = "all")]
+    scenario: String,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Rule pack for the sekimori baseline (default: the embedded default pack).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    let size = Size::parse(&a.size).ok_or_else(|| anyhow!("--size is small, medium or large"))?;
+    let scenarios: Vec<String> = if a.scenario == "all" {
+        SCENARIOS.iter().map(|s| s.to_string()).collect()
+    } else {
+        a.scenario
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect()
+    };
+    let pack = compile(super::pack_source(a.rules.as_deref())?)
+        .map_err(|e| anyhow!("rule pack does not compile:\n{}", super::replay::list(&e)))?;
+    let config = Config {
+        size,
+        seed: a.seed,
+        scenarios,
+        pack: Arc::new(pack),
+    };
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let bars = MultiProgress::new();
+    let style = ProgressStyle::with_template("{prefix:>20} {bar:40} {percent:>3}% {elapsed}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let mut card = Scorecard::new(
+        config.seed,
+        size,
+        format!("{} {}", config.pack.name(), config.pack.version()),
+    );
+    let mut timing = Vec::new();
+    let mut truth =
+        std::io::BufWriter::new(std::fs::File::create(a.out.join("ground_truth.jsonl"))?);
+    for baseline in Baseline::ALL {
+        let bar = bars.add(
+            ProgressBar::new(1000)
+                .with_style(style.clone())
+                .with_prefix(baseline.name()),
+        );
+        let started = Instant::now();
+        let r = sekimori_sim::run(&config, baseline, false, &mut |f| {
+            bar.set_position((f * 1000.0) as u64)
+        })?;
+        let secs = started.elapsed().as_secs_f64();
+        bar.finish();
+        if !r.score.invalid_events.is_empty() {
+            return Err(anyhow!(
+                "the simulator built invalid events: {:?}",
+                &r.score.invalid_events[..1]
+            ));
+        }
+        let events = r.score.honest.events + r.score.truth.len() as u64;
+        timing.push(
+            json!({"baseline": baseline.name(), "events": events, "seconds": secs,
+                           "events_per_second": (events as f64 / secs.max(1e-9)).round()}),
+        );
+        for t in &r.score.truth {
+            writeln!(
+                truth,
+                "{}",
+                json!({"baseline": baseline.name(), "scenario": t.scenario, "event_id": t.event_id, "action": t.action})
+            )?;
+        }
+        card.add(baseline, &config.scenarios, &r.score);
+    }
+    truth.flush()?;
+    std::fs::write(
+        a.out.join("scorecard.json"),
+        serde_json::to_string_pretty(&card)? + "\n",
+    )?;
+    std::fs::write(a.out.join("scorecard.md"), card.markdown())?;
+    std::fs::write(
+        a.out.join("timing.json"),
+        serde_json::to_string_pretty(&timing)? + "\n",
+    )?;
+    eprintln!("scorecard -> {}", a.out.display());
+    Ok(ExitCode::SUCCESS)
+}
