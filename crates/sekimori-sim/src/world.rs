@@ -86,6 +86,9 @@ pub struct Person {
     /// Exchange account id and holdings, if any.
     pub exchange: Option<String>,
     pub btc_sat: i64,
+    /// Securities-broker account id and cash balance, if any.
+    pub broker: Option<String>,
+    pub broker_jpy: i64,
     /// The password the person uses at the exchange; reused elsewhere when `reuses`.
     pub password: String,
     pub reuses: bool,
@@ -105,9 +108,9 @@ pub struct World {
     pub banks: Vec<Bank>,
     pub accounts: Vec<BankAccount>,
     pub people: Vec<Person>,
-    /// Hot-wallet balances of the two exchanges, in minor units.
-    pub coincheck_xem_micro: i64,
-    pub zaif_btc_sat: i64,
+    /// Hot-wallet balances in minor units, by wallet id (one wallet per
+    /// custody scenario, so scenarios run side by side do not share one).
+    pub hot_wallets: std::collections::BTreeMap<&'static str, i64>,
 }
 
 const FAMILY: &[&str] = &[
@@ -174,6 +177,8 @@ impl World {
                 wallet_balance_jpy: 0,
                 exchange: rng.chance(0.15).then(|| format!("x-{p:07}")),
                 btc_sat: rng.range(1_000_000, 50_000_000) as i64,
+                broker: rng.chance(0.1).then(|| format!("s-{p:07}")),
+                broker_jpy: 100_000 + rng.range(0, 5_000_000) as i64,
                 password: passwords.draw(&mut rng).to_string(),
                 reuses: rng.chance(0.5),
                 device: ids::device(&mut rng),
@@ -189,8 +194,13 @@ impl World {
             banks,
             accounts,
             people,
-            coincheck_xem_micro: 523_000_000 * 1_000_000,
-            zaif_btc_sat: 5_966 * 100_000_000,
+            hot_wallets: [
+                ("hot-xem-a", 523_000_000 * 1_000_000),
+                ("hot-xem-b", 523_000_000 * 1_000_000),
+                ("hot-btc-z", 5_966 * 100_000_000),
+            ]
+            .into_iter()
+            .collect(),
         }
     }
 }

@@ -14,6 +14,9 @@ use serde_json::json;
 
 struct Drain {
     origin: Origin,
+    /// `on_chain` (the key is stolen: the money has left whatever the answer)
+    /// or `signing` (the signer asks first, and signs only what is allowed).
+    stage: &'static str,
     rng: Rng,
     currency: &'static str,
     wallet: &'static str,
@@ -25,11 +28,7 @@ struct Drain {
 
 impl Drain {
     fn hot_balance(&self, ctx: &mut Ctx<'_>) -> i64 {
-        if self.currency == "XEM" {
-            ctx.world.coincheck_xem_micro
-        } else {
-            ctx.world.zaif_btc_sat
-        }
+        ctx.world.hot_wallets.get(self.wallet).copied().unwrap_or(0)
     }
 
     fn to_jpy(&self, amount: i64) -> i64 {
@@ -41,12 +40,9 @@ impl Drain {
     }
 
     fn take(&self, ctx: &mut Ctx<'_>, amount: i64) {
-        let bal = if self.currency == "XEM" {
-            &mut ctx.world.coincheck_xem_micro
-        } else {
-            &mut ctx.world.zaif_btc_sat
-        };
-        *bal -= amount;
+        if let Some(balance) = ctx.world.hot_wallets.get_mut(self.wallet) {
+            *balance -= amount;
+        }
     }
 }
 
@@ -69,10 +65,13 @@ impl Actor for Drain {
         );
         let watcher = disguise(&mut self.rng, true);
         let e = json!({"type": "wallet.outflow", "service": "chain-watch", "actor": {"ip": watcher["ip"]},
-            "wallet": self.wallet, "stage": "on_chain", "amount_minor": amount, "currency": self.currency,
+            "wallet": self.wallet, "stage": self.stage, "amount_minor": amount, "currency": self.currency,
             "address": &address[..40], "hot_balance_minor": balance});
         let v = ctx.send(self.origin, 0, e);
-        // Seen on chain: the money has left whatever the answer.
+        if self.stage == "signing" && v.action != Action::Allow {
+            // The signer refuses; the attacker tries again with the next transfer.
+            return self.plan.get(self.next).map(|(_, wait)| ctx.now_ms + wait);
+        }
         self.take(ctx, amount);
         let at = ctx.now_ms;
         ctx.score
@@ -92,9 +91,30 @@ pub fn coincheck_key(rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor>)> {
     plan.extend((0..6).map(|_| (87_200_000 * xem, 180_000)));
     let d = Drain {
         origin: Origin::Attack("coincheck-key"),
+        stage: "on_chain",
         rng,
         currency: "XEM",
-        wallet: "coincheck-hot-xem",
+        wallet: "hot-xem-a",
+        plan,
+        next: 0,
+        swept: false,
+    };
+    vec![(onset, Box::new(d) as Box<dyn Actor>)]
+}
+
+/// The attacker controls an internal host and asks the signing service: a
+/// 10 XEM test, a burst of six 87.2 M XEM transfers, then smaller ones hours later.
+pub fn coincheck_signer(rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor>)> {
+    let xem = 1_000_000;
+    let mut plan = vec![(10 * xem, 0)];
+    plan.extend((0..6).map(|_| (87_200_000 * xem, 180_000)));
+    plan.extend((0..6).map(|_| (5_000_000 * xem, 3 * 3_600_000)));
+    let d = Drain {
+        origin: Origin::Attack("coincheck-signer"),
+        stage: "signing",
+        rng,
+        currency: "XEM",
+        wallet: "hot-xem-b",
         plan,
         next: 0,
         swept: false,
@@ -107,9 +127,10 @@ pub fn zaif(rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor>)> {
     let plan = (0..24).map(|_| (24_858_333_333, 300_000)).collect();
     let d = Drain {
         origin: Origin::Attack("zaif"),
+        stage: "on_chain",
         rng,
         currency: "BTC",
-        wallet: "zaif-hot-btc",
+        wallet: "hot-btc-z",
         plan,
         next: 0,
         swept: false,

@@ -4,6 +4,8 @@
 
 mod custody;
 mod docomo_koza;
+mod fraud;
+mod sevenpay;
 mod takeover;
 
 use crate::ids;
@@ -16,10 +18,16 @@ use serde_json::{json, Value as Json};
 /// Every scenario this simulator can run, in report order.
 pub const SCENARIOS: &[&str] = &[
     "docomo-koza",
-    "password-spray",
-    "crypto-stuffing-2018",
+    "7pay",
+    "coincheck-signer",
     "coincheck-key",
     "zaif",
+    "crypto-stuffing-2018",
+    "sbi",
+    "mitb",
+    "mules",
+    "password-spray",
+    "phishing-ato",
 ];
 
 /// The attackers of one scenario, each with its first action time.
@@ -30,7 +38,13 @@ pub fn spawn(name: &str, world: &World, rng: &mut Rng) -> Option<Vec<(i64, Box<d
         "docomo-koza" => docomo_koza::spawn(world, rng, onset),
         "password-spray" => takeover::spray(world, rng, onset),
         "crypto-stuffing-2018" => takeover::stuffing(world, rng, onset),
+        "7pay" => sevenpay::spawn(world, rng, onset),
+        "coincheck-signer" => custody::coincheck_signer(rng, onset),
         "coincheck-key" => custody::coincheck_key(rng, onset),
+        "sbi" => takeover::sbi(world, rng, onset),
+        "mitb" => fraud::mitb(world, rng, onset),
+        "mules" => fraud::mules(world, rng, onset),
+        "phishing-ato" => fraud::phishing_ato(world, rng, onset),
         "zaif" => custody::zaif(rng, onset),
         _ => return None,
     })

@@ -107,3 +107,97 @@ pub fn stuffing(world: &World, mut rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Ac
     };
     vec![(onset, Box::new(g) as Box<dyn Actor>)]
 }
+
+/// SBI Securities, 2020: reused passwords opened broker accounts; bank accounts
+/// had been opened days before in each victim's exact name (forged ID) and were
+/// registered as payout destinations; 98.64 million yen went out.
+struct Sbi {
+    rng: Rng,
+    victims: Vec<usize>,
+    /// Bank accounts opened in the victims' names: (bank code, branch, number).
+    drops: Vec<(String, String, String)>,
+    opened: bool,
+    next: usize,
+    onset: i64,
+}
+
+const SBI: Origin = Origin::Attack("sbi");
+
+impl Actor for Sbi {
+    fn step(&mut self, ctx: &mut Ctx<'_>) -> Option<i64> {
+        if !self.opened {
+            self.opened = true;
+            for (i, &v) in self.victims.iter().enumerate() {
+                let who = disguise(&mut self.rng, false);
+                let (code, _, number) = &self.drops[i];
+                let open = serde_json::json!({"type": "account.open", "service": format!("bank-{code}"), "actor": who,
+                    "account": format!("{code}-{number}"), "kyc": "ekyc", "holder_name": ctx.world.people[v].holder_kana});
+                ctx.send(SBI, i as i64 * 3_600_000, open);
+            }
+            return Some(self.onset);
+        }
+        let who_idx = *self.victims.get(self.next)?;
+        let (code, branch, number) = self.drops[self.next].clone();
+        self.next += 1;
+        let account = ctx.world.people[who_idx].broker.clone()?;
+        let who = disguise(&mut self.rng, false);
+        let password = ctx.world.people[who_idx].password.clone();
+        let e = login_event(
+            "broker",
+            &account,
+            "password",
+            &ctx.fingerprint(&password),
+            "success",
+            &who,
+        );
+        let v = ctx.send(SBI, 0, e);
+        if !ctx.goes_through(SBI, &v, &account, "broker", &mut self.rng, &|_| false) {
+            return Some(ctx.now_ms + self.rng.exp_ms(1_800_000) as i64);
+        }
+        let holder = ctx.world.people[who_idx].holder_kana.clone();
+        let dest = serde_json::json!({"kind": "bank", "bank_code": code, "branch": branch, "number": number, "holder_name": holder});
+        let payee = serde_json::json!({"type": "payee.add", "service": "broker", "actor": who, "account": account, "destination": dest});
+        let v = ctx.send(SBI, 60_000, payee);
+        if ctx.goes_through(SBI, &v, &account, "broker", &mut self.rng, &|_| false) {
+            let amount = ctx.world.people[who_idx].broker_jpy;
+            ctx.score.targeted("sbi", amount);
+            let w = serde_json::json!({"type": "withdrawal", "service": "broker", "actor": who, "account": account,
+                "amount_minor": amount, "currency": "JPY", "destination": dest});
+            let v = ctx.send(SBI, 180_000, w);
+            if ctx.goes_through(SBI, &v, &account, "broker", &mut self.rng, &|_| false) {
+                ctx.world.people[who_idx].broker_jpy = 0;
+                let at = ctx.now_ms;
+                ctx.score.stolen("sbi", &account, amount, at);
+            }
+        }
+        Some(ctx.now_ms + self.rng.exp_ms(1_800_000) as i64)
+    }
+}
+
+/// Broker users who reuse their password, up to 20, each with a drop account.
+pub fn sbi(world: &World, mut rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor>)> {
+    let victims: Vec<usize> = (0..world.people.len())
+        .filter(|&p| world.people[p].broker.is_some() && world.people[p].reuses)
+        .take(20)
+        .collect();
+    let drops = victims
+        .iter()
+        .map(|_| {
+            let bank = &world.banks[rng.range(0, world.banks.len() as u64) as usize];
+            (
+                bank.code.clone(),
+                format!("{:03}", rng.range(1, 400)),
+                format!("{:07}", rng.range(0, 10_000_000)),
+            )
+        })
+        .collect();
+    let a = Sbi {
+        rng,
+        victims,
+        drops,
+        opened: false,
+        next: 0,
+        onset,
+    };
+    vec![(world.start_ms + 3_600_000, Box::new(a) as Box<dyn Actor>)]
+}
