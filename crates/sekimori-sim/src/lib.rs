@@ -11,6 +11,7 @@
 //! and written to its own file.
 
 pub mod attack;
+pub mod chart;
 mod data;
 pub mod defender;
 mod honest;

@@ -118,8 +118,40 @@ fn simulate_writes_the_scorecard_files() {
         "2 scenarios x 4 baselines"
     );
     assert_eq!(card["honest"].as_array().map(Vec::len), Some(4));
-    for f in ["scorecard.md", "timing.json", "ground_truth.jsonl"] {
+    for f in [
+        "scorecard.md",
+        "timing.json",
+        "ground_truth.jsonl",
+        "stolen.png",
+        "loss-zaif.png",
+    ] {
         assert!(out.join(f).exists(), "{f}");
+    }
+    let again = dir.path().join("again");
+    let args = [
+        "simulate",
+        "--size",
+        "small",
+        "--seed",
+        "2",
+        "--scenario",
+        "docomo-koza,zaif",
+        "--out",
+    ];
+    let o = run(&[&args[..], &[again.to_str().expect("utf8")]].concat());
+    assert!(o.status.success());
+    for f in [
+        "scorecard.json",
+        "scorecard.md",
+        "ground_truth.jsonl",
+        "stolen.png",
+        "loss-zaif.png",
+    ] {
+        let (a, b) = (
+            std::fs::read(out.join(f)).expect("first"),
+            std::fs::read(again.join(f)).expect("second"),
+        );
+        assert!(a == b, "{f} differs between two runs with the same seed");
     }
     let bad = run(&[
         "simulate",

@@ -1,7 +1,10 @@
 use anyhow::{anyhow, Context};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use sekimori_rules::compile;
-use sekimori_sim::{Baseline, Config, Scorecard, Size, SCENARIOS};
+use sekimori_sim::{chart, Baseline, Config, Scorecard, Size, SCENARIOS};
+
+/// Scenarios whose cumulative loss over time gets a chart.
+const CUSTODY: &[&str] = &["coincheck-key", "coincheck-signer", "zaif"];
 use serde_json::json;
 use std::io::Write;
 use std::path::PathBuf;
@@ -57,6 +60,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut timing = Vec::new();
     let mut truth =
         std::io::BufWriter::new(std::fs::File::create(a.out.join("ground_truth.jsonl"))?);
+    let mut attacks = Vec::new();
     for baseline in Baseline::ALL {
         let bar = bars.add(
             ProgressBar::new(1000)
@@ -88,6 +92,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             )?;
         }
         card.add(baseline, &config.scenarios, &r.score);
+        attacks.push((baseline.name(), r.score.attacks));
     }
     truth.flush()?;
     std::fs::write(
@@ -99,6 +104,25 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         a.out.join("timing.json"),
         serde_json::to_string_pretty(&timing)? + "\n",
     )?;
+    chart::stolen_by_baseline(&card, &a.out.join("stolen.png"))?;
+    for scenario in config
+        .scenarios
+        .iter()
+        .filter(|s| CUSTODY.contains(&s.as_str()))
+    {
+        let series: Vec<chart::LossSeries<'_>> = attacks
+            .iter()
+            .filter_map(|(b, by)| {
+                by.get(scenario.as_str())
+                    .map(|at| (*b, at.onset_ms, at.losses.as_slice()))
+            })
+            .collect();
+        chart::cumulative_loss(
+            scenario,
+            &series,
+            &a.out.join(format!("loss-{scenario}.png")),
+        )?;
+    }
     eprintln!("scorecard -> {}", a.out.display());
     Ok(ExitCode::SUCCESS)
 }
