@@ -65,6 +65,23 @@ pub fn run(
     record: bool,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Run, SimError> {
+    run_with(
+        config,
+        baseline,
+        baseline.defender(&config.pack),
+        record,
+        progress,
+    )
+}
+
+/// Runs a world against a given defender, e.g. a sekimori server over HTTP.
+pub fn run_with(
+    config: &Config,
+    baseline: Baseline,
+    defender: Box<dyn Defender>,
+    record: bool,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Run, SimError> {
     let mut rng = rng::Rng::new(config.seed);
     let mut world = world::World::build(config.size, &mut rng);
     let people = honest::spawn(&world, &mut rng);
@@ -79,7 +96,7 @@ pub fn run(
         world.start_ms,
         (world.end_ms - world.start_ms).max(1) as f64,
     );
-    let mut sim = sim::Sim::new(&mut world, baseline.defender(&config.pack));
+    let mut sim = sim::Sim::new(&mut world, defender);
     if record {
         sim.sent = Some(Vec::new());
     }

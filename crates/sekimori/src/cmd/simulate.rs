@@ -1,7 +1,7 @@
 use anyhow::{anyhow, Context};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use sekimori_rules::compile;
-use sekimori_sim::{chart, Baseline, Config, Scorecard, Size, SCENARIOS};
+use sekimori_sim::{chart, Baseline, Config, Defender, Scorecard, Size, Verdict, SCENARIOS};
 
 /// Scenarios whose cumulative loss over time gets a chart.
 const CUSTODY: &[&str] = &["coincheck-key", "coincheck-signer", "zaif"];
@@ -28,6 +28,47 @@ pub struct Args {
     /// Rule pack for the sekimori baseline (default: the embedded default pack).
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// Send the sekimori baseline's events to a running server instead of an
+    /// in-process engine (give it a fresh data directory).
+    #[arg(long)]
+    url: Option<String>,
+    /// An ingest-scoped API key for --url (or set SEKIMORI_API_KEY).
+    #[arg(long, env = "SEKIMORI_API_KEY", hide_env_values = true)]
+    key: Option<String>,
+}
+
+/// The sekimori baseline over HTTP: each event is `POST /v1/events`, exactly
+/// as a service would send it. A request that fails is counted, never allowed.
+struct HttpDefender {
+    agent: ureq::Agent,
+    endpoint: String,
+    key: String,
+    errors: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl Defender for HttpDefender {
+    fn decide(&mut self, event: &sekimori_event::Event) -> Verdict {
+        let answer = self
+            .agent
+            .post(&self.endpoint)
+            .header("authorization", &format!("Bearer {}", self.key))
+            .send_json(event)
+            .ok()
+            .and_then(|mut r| r.body_mut().read_json::<serde_json::Value>().ok());
+        let parsed = answer.as_ref().map(|a| &a["decision"]).and_then(|d| {
+            let action = serde_json::from_value(d["action"].clone()).ok()?;
+            let methods =
+                serde_json::from_value(d.get("methods").cloned().unwrap_or(json!([]))).ok()?;
+            Some(Verdict { action, methods })
+        });
+        parsed.unwrap_or_else(|| {
+            self.errors.set(self.errors.get() + 1);
+            Verdict {
+                action: sekimori_rules::Action::Deny,
+                methods: Vec::new(),
+            }
+        })
+    }
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -68,9 +109,32 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 .with_prefix(baseline.name()),
         );
         let started = Instant::now();
-        let r = sekimori_sim::run(&config, baseline, false, &mut |f| {
+        let errors = std::rc::Rc::new(std::cell::Cell::new(0));
+        let defender: Box<dyn Defender> = match (&a.url, baseline) {
+            (Some(url), Baseline::Sekimori) => Box::new(HttpDefender {
+                agent: ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into(),
+                endpoint: format!("{}/v1/events", url.trim_end_matches('/')),
+                key: a
+                    .key
+                    .clone()
+                    .ok_or_else(|| anyhow!("--url needs --key (an ingest key)"))?,
+                errors: std::rc::Rc::clone(&errors),
+            }),
+            _ => baseline.defender(&config.pack),
+        };
+        let r = sekimori_sim::run_with(&config, baseline, defender, false, &mut |f| {
             bar.set_position((f * 1000.0) as u64)
         })?;
+        if errors.get() > 0 {
+            return Err(anyhow!(
+                "{} events got no decision from {}",
+                errors.get(),
+                a.url.as_deref().unwrap_or("")
+            ));
+        }
         let secs = started.elapsed().as_secs_f64();
         bar.finish();
         if !r.score.invalid_events.is_empty() {
