@@ -28,6 +28,7 @@ pub const SCENARIOS: &[&str] = &[
     "mules",
     "password-spray",
     "phishing-ato",
+    "docomo-koza-slow",
 ];
 
 /// The attackers of one scenario, each with its first action time.
@@ -36,6 +37,7 @@ pub fn spawn(name: &str, world: &World, rng: &mut Rng) -> Option<Vec<(i64, Box<d
     let onset = world.start_ms + 6 * 3_600_000 + rng.range(0, 3_600_000) as i64;
     Some(match name {
         "docomo-koza" => docomo_koza::spawn(world, rng, onset),
+        "docomo-koza-slow" => docomo_koza::spawn_slow(world, rng, onset),
         "password-spray" => takeover::spray(world, rng, onset),
         "crypto-stuffing-2018" => takeover::stuffing(world, rng, onset),
         "7pay" => sevenpay::spawn(world, rng, onset),
