@@ -47,6 +47,12 @@ impl Dist {
     }
 }
 
+/// The password distribution, parsed once.
+pub fn passwords_cached() -> &'static Dist {
+    static PASSWORDS_DIST: std::sync::OnceLock<Dist> = std::sync::OnceLock::new();
+    PASSWORDS_DIST.get_or_init(passwords)
+}
+
 /// PINs weighted by how often each appears in breached passwords.
 pub fn pins() -> Dist {
     let rows = PINS_CSV.lines().skip(1).filter_map(|l| {

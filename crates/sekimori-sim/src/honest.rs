@@ -13,6 +13,7 @@ pub struct HonestPerson {
     rng: Rng,
     linked: bool,
     payee_added: bool,
+    pub(crate) life: crate::life::Life,
 }
 
 pub fn spawn(world: &World, rng: &mut Rng) -> Vec<(i64, HonestPerson)> {
@@ -20,6 +21,7 @@ pub fn spawn(world: &World, rng: &mut Rng) -> Vec<(i64, HonestPerson)> {
         .map(|who| {
             let mut rng = rng.fork(&format!("person-{who}"));
             let first = world.start_ms + rng.range(0, 86_400_000) as i64;
+            let life = crate::life::Life::new(world, who, &mut rng);
             (
                 first,
                 HonestPerson {
@@ -27,6 +29,7 @@ pub fn spawn(world: &World, rng: &mut Rng) -> Vec<(i64, HonestPerson)> {
                     rng,
                     linked: false,
                     payee_added: false,
+                    life,
                 },
             )
         })
@@ -37,7 +40,18 @@ const HONEST: Origin = Origin::Honest;
 
 fn actor(p: &Person, from_home: bool) -> Json {
     let addr = if from_home { &p.home } else { &p.mobile };
-    json!({"ip": addr.ip, "asn": addr.asn, "device": p.device.0, "user_agent": p.device.1, "country": "JP"})
+    let mut a = json!({"ip": addr.ip, "asn": addr.asn, "device": p.device.0, "user_agent": p.device.1, "country": "JP"});
+    if p.abroad {
+        // Roaming or hotel Wi-Fi: a foreign network and country.
+        a["ip"] = json!(format!(
+            "172.31.{}.{}",
+            addr.asn % 256,
+            p.typo_rate.to_bits() % 250 + 1
+        ));
+        a["asn"] = json!(38_040);
+        a["country"] = json!("TH");
+    }
+    a
 }
 
 impl HonestPerson {
@@ -100,8 +114,16 @@ impl HonestPerson {
                 return;
             }
         }
-        if ctx.world.people[self.who].wallet_balance_jpy < 5_000 {
-            let amount = 10_000 * self.rng.range(1, 4) as i64;
+        crate::life::split_bill(ctx, &mut self.rng, wallet, &who);
+        if ctx.world.people[self.who].wallet_balance_jpy < 5_000 || crate::life::payday(ctx.now_ms)
+        {
+            let amount = 10_000
+                * self.rng.range(1, 4) as i64
+                * if crate::life::payday(ctx.now_ms) {
+                    2
+                } else {
+                    1
+                };
             let acct = &ctx.world.accounts[ctx.world.people[self.who].accounts[0]];
             let e = json!({"type": "charge", "service": "wallet", "actor": who, "account": wallet,
                 "amount_minor": amount, "currency": "JPY",
@@ -138,7 +160,12 @@ impl HonestPerson {
                 "destination": {"kind": "crypto", "address": address, "network": "bitcoin"}});
             self.payee_added = self.act(ctx, e, account, "exchange");
         }
-        let sat = btc_sat / 10;
+        // Most take a tenth; on a volatile day some take everything.
+        let sat = if self.rng.chance(0.1) {
+            btc_sat
+        } else {
+            btc_sat / 10
+        };
         if sat < 100_000 {
             return; // nothing worth withdrawing (or taken over and drained)
         }
@@ -185,6 +212,7 @@ pub fn login_event(
 
 impl Actor for HonestPerson {
     fn step(&mut self, ctx: &mut Ctx<'_>) -> Option<i64> {
+        crate::life::happen(self.who, &mut self.rng, &mut self.life, ctx);
         let p = &ctx.world.people[self.who];
         let (wallet, exchange) = (p.wallet.clone(), p.exchange.clone());
         match (wallet, exchange, self.rng.chance(0.7)) {

@@ -16,6 +16,7 @@ mod data;
 pub mod defender;
 mod honest;
 mod ids;
+mod life;
 mod net;
 pub mod report;
 mod rng;

@@ -97,6 +97,10 @@ pub struct Person {
     pub home: Addr,
     /// Probability a login attempt has a typo.
     pub typo_rate: f64,
+    /// Travelling abroad for the whole run (roaming, hotel Wi-Fi).
+    pub abroad: bool,
+    /// Opens their wallet account on the first day (a launch-day rush).
+    pub new_signup: bool,
 }
 
 /// The whole world.
@@ -111,6 +115,8 @@ pub struct World {
     /// Hot-wallet balances in minor units, by wallet id (one wallet per
     /// custody scenario, so scenarios run side by side do not share one).
     pub hot_wallets: std::collections::BTreeMap<&'static str, i64>,
+    /// Wallets of students who collect split bills from many friends.
+    pub collectors: Vec<String>,
 }
 
 const FAMILY: &[&str] = &[
@@ -137,8 +143,9 @@ const GIVEN: &[&str] = &[
     "ﾀﾞｲｽｹ",
     "ﾒｸﾞﾐ",
 ];
-/// 2026-06-01T00:00:00Z: worlds start here (the 25th payday falls inside medium and large runs).
-pub const START_MS: i64 = 1_780_272_000_000;
+/// 2026-06-24T00:00:00Z: worlds start here, so every size sees the 25th
+/// payday, and medium and large also the 30 June summer bonus.
+pub const START_MS: i64 = 1_782_259_200_000;
 
 impl World {
     pub fn build(size: Size, rng: &mut Rng) -> World {
@@ -185,9 +192,17 @@ impl World {
                 mobile: net::cgnat(&mut rng),
                 home: net::home(&mut rng),
                 typo_rate: 0.02 + (rng.range(0, 40) as f64) / 1000.0,
+                abroad: rng.chance(0.02),
+                new_signup: rng.chance(0.05),
             });
         }
+        let collectors = people
+            .iter()
+            .filter_map(|p| p.wallet.clone())
+            .filter(|_| rng.chance(0.03))
+            .collect();
         World {
+            collectors,
             size,
             start_ms: START_MS,
             end_ms: START_MS + size.days() * 86_400_000,
