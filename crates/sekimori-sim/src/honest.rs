@@ -63,9 +63,14 @@ impl HonestPerson {
 
     /// A password login with a typo now and then (then the right password).
     fn login(&mut self, ctx: &mut Ctx<'_>, service: &str, account: &str, from_home: bool) -> bool {
+        let who = actor(&ctx.world.people[self.who], from_home);
+        self.login_as(ctx, service, account, &who)
+    }
+
+    /// The same, from a given client.
+    fn login_as(&mut self, ctx: &mut Ctx<'_>, service: &str, account: &str, who: &Json) -> bool {
         let p = &ctx.world.people[self.who];
         let (password, typo_rate) = (p.password.clone(), p.typo_rate);
-        let who = actor(p, from_home);
         let mut offset = 0;
         if self.rng.chance(typo_rate) {
             let typo = typo_of(&password, &mut self.rng);
@@ -75,7 +80,7 @@ impl HonestPerson {
                 "password",
                 &ctx.fingerprint(&typo),
                 "failure",
-                &who,
+                who,
             );
             ctx.send(HONEST, offset, e);
             offset += 8_000;
@@ -86,7 +91,7 @@ impl HonestPerson {
             "password",
             &ctx.fingerprint(&password),
             "success",
-            &who,
+            who,
         );
         let v = ctx.send(HONEST, offset, e);
         ctx.goes_through(HONEST, &v, account, service, &mut self.rng, &|_| true)
@@ -141,10 +146,61 @@ impl HonestPerson {
             };
             let e = json!({"type": "purchase", "service": "qr-pay", "actor": who, "account": wallet,
                 "amount_minor": amount, "currency": "JPY", "merchant": "conv-seven",
-                "store": format!("store-{:04}", self.rng.range(0, 400)), "sku": sku, "category": category});
+                "store": store(&mut self.rng), "sku": sku, "category": category});
             if self.act(ctx, e, wallet, "qr-pay") {
                 ctx.world.people[self.who].wallet_balance_jpy -= amount;
             }
+        }
+    }
+
+    /// Internet banking: a login and, often, a transfer to someone else's account.
+    fn bank_day(&mut self, ctx: &mut Ctx<'_>) {
+        let p = &ctx.world.people[self.who];
+        let from = p.accounts[0];
+        let login_id = ctx.world.accounts[from].login_id(&ctx.world.banks);
+        // Office hours (09:00-18:00 JST): from the office NAT, if there is one.
+        let hour_utc = (ctx.now_ms / 3_600_000) % 24;
+        let p = &ctx.world.people[self.who];
+        let mut who = actor(p, true);
+        if let (Some(office), true) = (&p.office, hour_utc < 9) {
+            who["ip"] = json!(office.ip);
+            who["asn"] = json!(office.asn);
+        }
+        if !self.login_as(ctx, "netbank", &login_id, &who) || !self.rng.chance(0.4) {
+            return;
+        }
+        let to = self.rng.range(0, ctx.world.accounts.len() as u64) as usize;
+        let a = &ctx.world.accounts[to];
+        let dest = json!({"kind": "bank", "bank_code": ctx.world.banks[a.bank].code, "branch": a.branch, "number": a.number});
+        let amount = 5_000 * self.rng.range(1, 21) as i64;
+        if ctx.world.accounts[from].balance_jpy < amount {
+            return;
+        }
+        let e = json!({"type": "transfer", "service": "netbank", "actor": who, "account": login_id,
+            "amount_minor": amount, "currency": "JPY", "destination": dest});
+        if self.act(ctx, e, &login_id, "netbank") {
+            ctx.world.accounts[from].balance_jpy -= amount;
+            ctx.world.accounts[to].balance_jpy += amount;
+        }
+    }
+
+    /// The broker: a login and now and then a payout to the person's own bank account.
+    fn broker_day(&mut self, ctx: &mut Ctx<'_>, account: &str) {
+        if !self.login(ctx, "broker", account, true) || !self.rng.chance(0.1) {
+            return;
+        }
+        let p = &ctx.world.people[self.who];
+        let own = &ctx.world.accounts[p.accounts[0]];
+        let dest = json!({"kind": "bank", "bank_code": ctx.world.banks[own.bank].code, "branch": own.branch,
+            "number": own.number, "holder_name": p.holder_kana});
+        let amount = (50_000 * self.rng.range(1, 11) as i64).min(p.broker_jpy);
+        if amount <= 0 {
+            return;
+        }
+        let e = json!({"type": "withdrawal", "service": "broker", "actor": actor(p, true), "account": account,
+            "amount_minor": amount, "currency": "JPY", "destination": dest});
+        if self.act(ctx, e, account, "broker") {
+            ctx.world.people[self.who].broker_jpy -= amount;
         }
     }
 
@@ -174,6 +230,16 @@ impl HonestPerson {
         if self.act(ctx, e, account, "exchange") {
             ctx.world.people[self.who].btc_sat -= sat;
         }
+    }
+}
+
+/// Where a purchase happens: a chain store, or one of 20 small shops that
+/// receive many payments from many customers (honest fan-in).
+fn store(rng: &mut Rng) -> String {
+    if rng.chance(0.3) {
+        format!("shop-{:02}", rng.range(0, 20))
+    } else {
+        format!("store-{:04}", rng.range(0, 400))
     }
 }
 
@@ -215,11 +281,21 @@ impl Actor for HonestPerson {
         crate::life::happen(self.who, &mut self.rng, &mut self.life, ctx);
         let p = &ctx.world.people[self.who];
         let (wallet, exchange) = (p.wallet.clone(), p.exchange.clone());
-        match (wallet, exchange, self.rng.chance(0.7)) {
-            (Some(w), _, true) | (Some(w), None, false) => self.wallet_day(ctx, &w),
-            (_, Some(x), _) => self.exchange_day(ctx, &x),
-            (None, None, _) => {}
+        let (broker, elderly) = (p.broker.clone(), p.elderly);
+        match self.rng.range(0, 100) {
+            0..=54 if wallet.is_some() => {
+                self.wallet_day(ctx, wallet.as_deref().unwrap_or_default())
+            }
+            55..=69 if exchange.is_some() => {
+                self.exchange_day(ctx, exchange.as_deref().unwrap_or_default())
+            }
+            70..=89 => self.bank_day(ctx),
+            90..=99 if broker.is_some() => {
+                self.broker_day(ctx, broker.as_deref().unwrap_or_default())
+            }
+            _ => {}
         }
-        Some(ctx.now_ms + self.rng.exp_ms(10 * 3_600_000) as i64)
+        let mean_h = if elderly { 24 } else { 10 };
+        Some(ctx.now_ms + self.rng.exp_ms(mean_h * 3_600_000) as i64)
     }
 }

@@ -40,6 +40,14 @@ pub fn home(rng: &mut Rng) -> Addr {
     }
 }
 
+/// One of 40 office NATs, each shared by everyone who works there.
+pub fn office(rng: &mut Rng) -> Addr {
+    Addr {
+        ip: format!("192.168.{}.1", rng.range(0, 40)),
+        asn: 2914,
+    }
+}
+
 /// A residential proxy exit is somebody's home connection: the same pool.
 pub fn residential_proxy(rng: &mut Rng) -> Addr {
     home(rng)

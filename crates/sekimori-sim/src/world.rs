@@ -95,10 +95,16 @@ pub struct Person {
     pub device: (String, String),
     pub mobile: Addr,
     pub home: Addr,
+    /// The office NAT, for the fifth of people who bank from work.
+    pub office: Option<Addr>,
     /// Probability a login attempt has a typo.
     pub typo_rate: f64,
     /// Travelling abroad for the whole run (roaming, hotel Wi-Fi).
     pub abroad: bool,
+    /// `YYYY-MM-DD`; some PINs are made from it.
+    pub birth: String,
+    /// Born before 1960: fewer actions, more typos, one device for years.
+    pub elderly: bool,
     /// Opens their wallet account on the first day (a launch-day rush).
     pub new_signup: bool,
 }
@@ -164,6 +170,12 @@ impl World {
         let mut accounts = Vec::new();
         let mut people = Vec::with_capacity(size.people());
         for p in 0..size.people() {
+            let birth_year = 1940 + rng.range(0, 66);
+            let birth = format!(
+                "{birth_year}-{:02}-{:02}",
+                rng.range(1, 13),
+                rng.range(1, 29)
+            );
             let n_accounts = 1 + usize::from(rng.chance(0.4));
             let mut mine = Vec::new();
             for _ in 0..n_accounts {
@@ -173,7 +185,12 @@ impl World {
                     bank: rng.range(0, 35) as usize,
                     branch: format!("{:03}", rng.range(1, 400)),
                     number: format!("{:07}", rng.range(0, 10_000_000)),
-                    pin: pins.draw(&mut rng).to_string(),
+                    pin: match rng.range(0, 100) {
+                        // Birthday PINs: MMDD or the birth year.
+                        0..=7 => format!("{}{}", &birth[5..7], &birth[8..10]),
+                        8..=10 => birth[..4].to_string(),
+                        _ => pins.draw(&mut rng).to_string(),
+                    },
                     balance_jpy: 50_000 + rng.range(0, 3_000_000) as i64,
                 });
             }
@@ -191,8 +208,13 @@ impl World {
                 device: ids::device(&mut rng),
                 mobile: net::cgnat(&mut rng),
                 home: net::home(&mut rng),
-                typo_rate: 0.02 + (rng.range(0, 40) as f64) / 1000.0,
+                office: rng.chance(0.2).then(|| net::office(&mut rng)),
+                typo_rate: 0.02
+                    + (rng.range(0, 40) as f64) / 1000.0
+                    + if birth_year < 1960 { 0.03 } else { 0.0 },
                 abroad: rng.chance(0.02),
+                elderly: birth_year < 1960,
+                birth,
                 new_signup: rng.chance(0.05),
             });
         }
