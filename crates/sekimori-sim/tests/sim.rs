@@ -125,3 +125,22 @@ fn the_engine_sees_no_ground_truth() {
         "attackers' user agents are ones honest people use"
     );
 }
+
+/// The simulator must not distort the engine's windows: sent in order, no
+/// event is further behind the newest event time than the default pack's
+/// allowed lateness (5 minutes), so none is clamped.
+#[test]
+fn events_arrive_within_the_allowed_lateness() {
+    let r = run(&config(5), Baseline::None, true, &mut |_| {}).expect("runs");
+    let mut newest = i64::MIN;
+    for e in r.sent.expect("recorded") {
+        let at = sekimori_event::parse_rfc3339_ms(e["at"].as_str().expect("at")).expect("time");
+        assert!(
+            at >= newest.saturating_sub(300_000),
+            "{} is {} s behind the newest event",
+            e["id"],
+            newest.saturating_sub(at) / 1000
+        );
+        newest = newest.max(at);
+    }
+}

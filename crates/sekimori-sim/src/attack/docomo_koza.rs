@@ -160,7 +160,7 @@ impl KozaAttacker {
             let spend = json!({"type": "purchase", "service": "qr-pay", "actor": who, "account": wallet,
                 "amount_minor": amount, "currency": "JPY", "merchant": "electronics-mart",
                 "store": format!("store-{:04}", self.rng.range(0, 400)), "sku": "gift-card-50k", "category": "gift_card"});
-            ctx.send(origin, 600_000, spend);
+            ctx.send(origin, 180_000, spend);
         }
     }
 }

@@ -182,27 +182,25 @@ impl Actor for Mules {
             }
             return Some(ctx.now_ms + self.rng.exp_ms(1_200_000) as i64);
         }
-        for (i, &mule) in self.mules.clone().iter().enumerate() {
-            let login_id = ctx.world.accounts[mule].login_id(&ctx.world.banks);
-            let atm = format!("atm-{:04}", self.rng.range(0, 900));
-            let mut offset = i as i64 * 600_000;
-            while self.received[i] >= ATM_LIMIT_JPY {
-                ctx.score.targeted("mules", ATM_LIMIT_JPY);
-                let e = json!({"type": "withdrawal", "service": "bank-atm", "actor": {"account": login_id},
-                    "account": login_id, "amount_minor": ATM_LIMIT_JPY, "currency": "JPY",
-                    "destination": {"kind": "atm", "atm_id": atm}});
-                let v = ctx.send(MULES, offset, e);
-                if v.action != sekimori_rules::Action::Allow {
-                    break;
-                }
-                ctx.world.accounts[mule].balance_jpy -= ATM_LIMIT_JPY;
-                self.received[i] -= ATM_LIMIT_JPY;
-                let at = ctx.now_ms + offset;
-                ctx.score.stolen("mules", &login_id, ATM_LIMIT_JPY, at);
-                offset += 90_000;
-            }
+        // Cash-out: one ATM withdrawal a step, mule after mule; a refusal
+        // makes that mule walk away with what is left.
+        let i = self.received.iter().position(|&r| r >= ATM_LIMIT_JPY)?;
+        let mule = self.mules[i];
+        let login_id = ctx.world.accounts[mule].login_id(&ctx.world.banks);
+        ctx.score.targeted("mules", ATM_LIMIT_JPY);
+        let e = json!({"type": "withdrawal", "service": "bank-atm", "actor": {"account": login_id},
+            "account": login_id, "amount_minor": ATM_LIMIT_JPY, "currency": "JPY",
+            "destination": {"kind": "atm", "atm_id": format!("atm-{:04}", self.rng.range(0, 900))}});
+        let v = ctx.send(MULES, 0, e);
+        if v.action == sekimori_rules::Action::Allow {
+            ctx.world.accounts[mule].balance_jpy -= ATM_LIMIT_JPY;
+            self.received[i] -= ATM_LIMIT_JPY;
+            let at = ctx.now_ms;
+            ctx.score.stolen("mules", &login_id, ATM_LIMIT_JPY, at);
+        } else {
+            self.received[i] = 0;
         }
-        None
+        Some(ctx.now_ms + 90_000 + self.rng.exp_ms(120_000) as i64)
     }
 }
 

@@ -17,12 +17,17 @@ const CARTRIDGE_JPY: i64 = 520;
 /// What the attacker tops each wallet up by, from the victim's linked card or bank.
 const CHARGE_JPY: i64 = 50_000;
 
+/// One crew: takes over its victims one at a time and shops each wallet
+/// empty, one ten-box purchase per step.
 struct SevenPay {
     rng: Rng,
     victims: Vec<usize>,
     next: usize,
+    /// The wallet being emptied: (wallet, client, budget left).
+    spree: Option<(String, serde_json::Value, i64)>,
 }
 
+/// Six crews share up to 120 wallet users who reuse their password.
 pub fn spawn(world: &World, mut rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor>)> {
     let mut victims: Vec<usize> = (0..world.people.len())
         .filter(|&p| world.people[p].wallet.is_some() && world.people[p].reuses)
@@ -32,67 +37,87 @@ pub fn spawn(world: &World, mut rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor
         victims.swap(i, j);
     }
     victims.truncate(120);
-    vec![(
-        onset,
-        Box::new(SevenPay {
-            rng,
-            victims,
-            next: 0,
-        }) as Box<dyn Actor>,
-    )]
+    (0..6)
+        .map(|c| {
+            let mine = victims.iter().copied().skip(c).step_by(6).collect();
+            let crew = SevenPay {
+                rng: rng.fork(&format!("crew-{c}")),
+                victims: mine,
+                next: 0,
+                spree: None,
+            };
+            (onset + c as i64 * 60_000, Box::new(crew) as Box<dyn Actor>)
+        })
+        .collect()
+}
+
+/// The reset link goes to the attacker's mailbox: it passes e-mail challenges.
+fn has(m: MfaMethod) -> bool {
+    m == MfaMethod::Email
 }
 
 impl Actor for SevenPay {
     fn step(&mut self, ctx: &mut Ctx<'_>) -> Option<i64> {
+        match self.spree.take() {
+            Some(spree) => self.buy(ctx, spree),
+            None => self.take_over(ctx)?,
+        }
+        Some(ctx.now_ms + self.rng.exp_ms(180_000) as i64)
+    }
+}
+
+impl SevenPay {
+    /// Reset, login, charge; then the spree starts at the next step.
+    fn take_over(&mut self, ctx: &mut Ctx<'_>) -> Option<()> {
         let who_idx = *self.victims.get(self.next)?;
         self.next += 1;
-        let wallet = ctx.world.people[who_idx].wallet.clone()?;
+        let Some(wallet) = ctx.world.people[who_idx].wallet.clone() else {
+            return Some(());
+        };
         let who = disguise(&mut self.rng, false);
-        // The reset link goes to the attacker's address: it controls that e-mail.
-        let has = |m: MfaMethod| m == MfaMethod::Email;
         let reset = json!({"type": "credential.change", "service": "wallet", "actor": who, "account": wallet,
             "credential": "password", "channel": "email_link", "result": "success"});
         let v = ctx.send(ORIGIN, 0, reset);
         if !ctx.goes_through(ORIGIN, &v, &wallet, "wallet", &mut self.rng, &has) {
-            return Some(ctx.now_ms + self.rng.exp_ms(120_000) as i64);
+            return Some(());
         }
         let fp = ctx.fingerprint(&format!("attacker-{}", self.rng.u64()));
         let v = ctx.send(
             ORIGIN,
-            60_000,
+            40_000,
             login_event("wallet", &wallet, "password", &fp, "success", &who),
         );
         if !ctx.goes_through(ORIGIN, &v, &wallet, "wallet", &mut self.rng, &has) {
-            return Some(ctx.now_ms + self.rng.exp_ms(120_000) as i64);
+            return Some(());
         }
         let acct = &ctx.world.accounts[ctx.world.people[who_idx].accounts[0]];
         let source = json!({"kind": "bank", "bank_code": ctx.world.banks[acct.bank].code, "branch": acct.branch, "number": acct.number});
         let charge = json!({"type": "charge", "service": "wallet", "actor": who, "account": wallet,
             "amount_minor": CHARGE_JPY, "currency": "JPY", "source": source});
-        let v = ctx.send(ORIGIN, 120_000, charge);
-        let mut budget = if ctx.goes_through(ORIGIN, &v, &wallet, "wallet", &mut self.rng, &has) {
-            CHARGE_JPY
-        } else {
-            0
-        };
-        budget += ctx.world.people[who_idx].wallet_balance_jpy.max(0);
+        let v = ctx.send(ORIGIN, 80_000, charge);
+        let charged = ctx.goes_through(ORIGIN, &v, &wallet, "wallet", &mut self.rng, &has);
+        let budget = if charged { CHARGE_JPY } else { 0 }
+            + ctx.world.people[who_idx].wallet_balance_jpy.max(0);
         ctx.world.people[who_idx].wallet_balance_jpy = 0;
         ctx.score.targeted("7pay", budget);
-        let mut offset = 300_000;
-        while budget >= CARTRIDGE_JPY * 10 {
-            let amount = CARTRIDGE_JPY * 10;
-            let buy = json!({"type": "purchase", "service": "qr-pay", "actor": who, "account": wallet,
-                "amount_minor": amount, "currency": "JPY", "merchant": "conv-seven",
-                "store": format!("store-{:04}", self.rng.range(0, 400)), "sku": "ecig-cartridge-5p", "category": "tobacco"});
-            let v = ctx.send(ORIGIN, offset, buy);
-            if !ctx.goes_through(ORIGIN, &v, &wallet, "qr-pay", &mut self.rng, &has) {
-                break;
-            }
-            budget -= amount;
-            let at = ctx.now_ms + offset;
-            ctx.score.stolen("7pay", &wallet, amount, at);
-            offset += self.rng.exp_ms(600_000) as i64;
+        self.spree = Some((wallet, who, budget));
+        Some(())
+    }
+
+    /// One ten-box purchase at a random store; the spree goes on while money is left.
+    fn buy(&mut self, ctx: &mut Ctx<'_>, (wallet, who, budget): (String, serde_json::Value, i64)) {
+        let amount = CARTRIDGE_JPY * 10;
+        if budget < amount {
+            return;
         }
-        Some(ctx.now_ms + self.rng.exp_ms(300_000) as i64)
+        let buy = json!({"type": "purchase", "service": "qr-pay", "actor": who, "account": wallet,
+            "amount_minor": amount, "currency": "JPY", "merchant": "conv-seven",
+            "store": format!("store-{:04}", self.rng.range(0, 400)), "sku": "ecig-cartridge-5p", "category": "tobacco"});
+        let v = ctx.send(ORIGIN, 0, buy);
+        if ctx.goes_through(ORIGIN, &v, &wallet, "qr-pay", &mut self.rng, &has) {
+            let at = ctx.now_ms;
+            ctx.score.stolen("7pay", &wallet, amount, at);
+            self.spree = Some((wallet, who, budget - amount));
+        }
     }
 }

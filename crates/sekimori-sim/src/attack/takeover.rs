@@ -116,7 +116,8 @@ struct Sbi {
     victims: Vec<usize>,
     /// Bank accounts opened in the victims' names: (bank code, branch, number).
     drops: Vec<(String, String, String)>,
-    opened: bool,
+    /// Drop accounts opened so far.
+    opened: usize,
     next: usize,
     onset: i64,
 }
@@ -125,16 +126,18 @@ const SBI: Origin = Origin::Attack("sbi");
 
 impl Actor for Sbi {
     fn step(&mut self, ctx: &mut Ctx<'_>) -> Option<i64> {
-        if !self.opened {
-            self.opened = true;
-            for (i, &v) in self.victims.iter().enumerate() {
-                let who = disguise(&mut self.rng, false);
-                let (code, _, number) = &self.drops[i];
-                let open = serde_json::json!({"type": "account.open", "service": format!("bank-{code}"), "actor": who,
-                    "account": format!("{code}-{number}"), "kyc": "ekyc", "holder_name": ctx.world.people[v].holder_kana});
-                ctx.send(SBI, i as i64 * 3_600_000, open);
-            }
-            return Some(self.onset);
+        // First the drop accounts, one opening every 15 minutes.
+        if self.opened < self.victims.len() {
+            let (i, v) = (self.opened, self.victims[self.opened]);
+            self.opened += 1;
+            let who = disguise(&mut self.rng, false);
+            let (code, _, number) = &self.drops[i];
+            let open = serde_json::json!({"type": "account.open", "service": format!("bank-{code}"), "actor": who,
+                "account": format!("{code}-{number}"), "kyc": "ekyc", "holder_name": ctx.world.people[v].holder_kana});
+            ctx.send(SBI, 0, open);
+            let next = ctx.now_ms + 900_000;
+            let all_open = self.opened == self.victims.len();
+            return Some(if all_open { next.max(self.onset) } else { next });
         }
         let who_idx = *self.victims.get(self.next)?;
         let (code, branch, number) = self.drops[self.next].clone();
@@ -195,7 +198,7 @@ pub fn sbi(world: &World, mut rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor>)
         rng,
         victims,
         drops,
-        opened: false,
+        opened: 0,
         next: 0,
         onset,
     };
