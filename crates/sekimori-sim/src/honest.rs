@@ -108,6 +108,7 @@ impl HonestPerson {
             let bank = &ctx.world.banks[acct.bank];
             let verified = match bank.link_check {
                 LinkCheck::PinOnly => json!(["pin"]),
+                LinkCheck::PinAndPassword => json!(["pin", "password"]),
                 LinkCheck::PinAndOtp => json!(["pin", "otp"]),
                 LinkCheck::PinAndSms => json!(["pin", "sms"]),
             };

@@ -77,7 +77,10 @@ impl Actor for Drain {
         ctx.score
             .stolen(scenario, self.wallet, self.to_jpy(amount), at);
         if v.action >= Action::Halt {
+            // Incident response: what is left goes to cold storage.
             self.swept = true;
+            let rest = ctx.world.hot_wallets.insert(self.wallet, 0).unwrap_or(0);
+            *ctx.world.cold_wallets.entry(self.wallet).or_insert(0) += rest;
             return None;
         }
         self.plan.get(self.next).map(|(_, wait)| ctx.now_ms + wait)
