@@ -38,7 +38,7 @@ pub fn spawn(world: &World, rng: &mut Rng) -> Vec<(i64, HonestPerson)> {
 
 const HONEST: Origin = Origin::Honest;
 
-fn actor(p: &Person, from_home: bool) -> Json {
+pub(crate) fn actor(p: &Person, from_home: bool) -> Json {
     let addr = if from_home { &p.home } else { &p.mobile };
     let mut a = json!({"ip": addr.ip, "asn": addr.asn, "device": p.device.0, "user_agent": p.device.1, "country": "JP"});
     if p.abroad {
@@ -104,6 +104,10 @@ impl HonestPerson {
         let p = &ctx.world.people[self.who];
         let who = actor(p, false);
         if !self.linked {
+            if !self.bank_pin_check(ctx) {
+                return;
+            }
+            let p = &ctx.world.people[self.who];
             let acct = &ctx.world.accounts[p.accounts[0]];
             let bank = &ctx.world.banks[acct.bank];
             let verified = match bank.link_check {
@@ -136,6 +140,8 @@ impl HonestPerson {
                 "source": {"kind": "bank", "bank_code": ctx.world.banks[acct.bank].code, "branch": acct.branch, "number": acct.number}});
             if self.act(ctx, e, wallet, "wallet") {
                 ctx.world.people[self.who].wallet_balance_jpy += amount;
+                let bank = ctx.world.people[self.who].accounts[0];
+                ctx.world.accounts[bank].balance_jpy -= amount;
             }
         }
         for _ in 0..self.rng.range(0, 3) {
@@ -145,6 +151,9 @@ impl HonestPerson {
             } else {
                 (300 + self.rng.range(0, 2_700) as i64, "misc", "food")
             };
+            if ctx.world.people[self.who].wallet_balance_jpy < amount {
+                break;
+            }
             let e = json!({"type": "purchase", "service": "qr-pay", "actor": who, "account": wallet,
                 "amount_minor": amount, "currency": "JPY", "merchant": "conv-seven",
                 "store": store(&mut self.rng), "sku": sku, "category": category});
@@ -152,6 +161,50 @@ impl HonestPerson {
                 ctx.world.people[self.who].wallet_balance_jpy -= amount;
             }
         }
+    }
+
+    /// Linking a bank account: the bank checks the cash-card PIN (and reports
+    /// the check, as it does for attackers), with a typo now and then.
+    fn bank_pin_check(&mut self, ctx: &mut Ctx<'_>) -> bool {
+        let p = &ctx.world.people[self.who];
+        let acct = &ctx.world.accounts[p.accounts[0]];
+        let (pin, typo_rate) = (acct.pin.clone(), p.typo_rate);
+        let (login_id, service) = (
+            acct.login_id(&ctx.world.banks),
+            format!("bank-{}", ctx.world.banks[acct.bank].code),
+        );
+        let who = actor(p, false);
+        if self.rng.chance(typo_rate) {
+            let wrong = format!(
+                "{:04}",
+                (pin.parse::<u32>().unwrap_or(0) + 1 + self.rng.range(0, 9) as u32) % 10_000
+            );
+            ctx.send(
+                HONEST,
+                0,
+                login_event(
+                    &service,
+                    &login_id,
+                    "pin",
+                    &ctx.fingerprint(&wrong),
+                    "failure",
+                    &who,
+                ),
+            );
+        }
+        let v = ctx.send(
+            HONEST,
+            10_000,
+            login_event(
+                &service,
+                &login_id,
+                "pin",
+                &ctx.fingerprint(&pin),
+                "success",
+                &who,
+            ),
+        );
+        ctx.goes_through(HONEST, &v, &login_id, &service, &mut self.rng, &|_| true)
     }
 
     /// Internet banking: a login and, often, a transfer to someone else's account.
@@ -211,11 +264,14 @@ impl HonestPerson {
         }
         let p = &ctx.world.people[self.who];
         let (who, btc_sat) = (actor(p, true), p.btc_sat);
-        let address = format!("bc1q{:032x}", (self.who as u128) * 0x9e37_79b9_7f4a_7c15);
+        let address = ctx.world.people[self.who].btc_address.clone();
         if !self.payee_added {
             let e = json!({"type": "payee.add", "service": "exchange", "actor": who, "account": account,
                 "destination": {"kind": "crypto", "address": address, "network": "bitcoin"}});
             self.payee_added = self.act(ctx, e, account, "exchange");
+            if !self.payee_added {
+                return;
+            }
         }
         // Most take a tenth; on a volatile day some take everything.
         let sat = if self.rng.chance(0.1) {

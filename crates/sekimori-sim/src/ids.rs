@@ -27,6 +27,17 @@ impl Ids {
     }
 }
 
+/// A new service account id: a prefix and 8 opaque hex digits, the same for
+/// everyone who signs up, honest or not.
+pub fn account(rng: &mut Rng, prefix: &str) -> String {
+    format!("{prefix}-{:08x}", rng.u64() >> 32)
+}
+
+/// A bitcoin address: 128 random bits behind the `bc1q` prefix.
+pub fn btc_address(rng: &mut Rng) -> String {
+    format!("bc1q{:016x}{:016x}", rng.u64(), rng.u64())
+}
+
 /// A new device: an opaque id and a user agent, as any client gets.
 pub fn device(rng: &mut Rng) -> (String, String) {
     (

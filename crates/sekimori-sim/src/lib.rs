@@ -89,7 +89,7 @@ pub fn run_with(
     let mut attackers = Vec::new();
     for name in &config.scenarios {
         attackers.extend(
-            attack::spawn(name, &world, &mut rng)
+            attack::spawn(name, &world, config.seed)
                 .ok_or_else(|| SimError::UnknownScenario(name.clone()))?,
         );
     }

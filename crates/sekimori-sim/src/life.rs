@@ -44,7 +44,7 @@ pub fn happen(who: usize, rng: &mut Rng, life: &mut Life, ctx: &mut Ctx<'_>) {
     let Some(wallet) = p.wallet.clone() else {
         return;
     };
-    let actor = json!({"ip": p.mobile.ip, "asn": p.mobile.asn, "device": p.device.0, "user_agent": p.device.1});
+    let actor = crate::honest::actor(p, false);
     if life.to_open {
         life.to_open = false;
         let open = json!({"type": "account.open", "service": "wallet", "actor": actor, "account": wallet,
@@ -59,14 +59,18 @@ pub fn happen(who: usize, rng: &mut Rng, life: &mut Life, ctx: &mut Ctx<'_>) {
         a["user_agent"] = json!(ua);
         let bind = json!({"type": "device.bind", "service": "wallet", "actor": a, "account": wallet,
             "device": device, "verified_by": "sms"});
-        ctx.send(honest, 5_000, bind);
-        ctx.world.people[who].device = (device, ua);
+        let v = ctx.send(honest, 5_000, bind);
+        if ctx.goes_through(honest, &v, &wallet, "wallet", rng, &|_| true) {
+            ctx.world.people[who].device = (device, ua);
+        }
     }
     if rng.chance(0.003) {
         let reset = json!({"type": "credential.change", "service": "wallet", "actor": actor, "account": wallet,
             "credential": "password", "channel": "email_link", "result": "success"});
-        ctx.send(honest, 10_000, reset);
-        ctx.world.people[who].password = crate::data::passwords_cached().draw(rng).to_string();
+        let v = ctx.send(honest, 10_000, reset);
+        if ctx.goes_through(honest, &v, &wallet, "wallet", rng, &|_| true) {
+            ctx.world.people[who].password = crate::data::passwords_cached().draw(rng).to_string();
+        }
     }
 }
 

@@ -14,6 +14,15 @@ impl Rng {
 
     /// An independent stream for one part of the world, so adding an actor does
     /// not shift every other actor's draws.
+    /// A stream for `label` that depends only on the seed and the label, not
+    /// on what else was drawn: a scenario draws the same whatever else runs.
+    pub fn keyed(seed: u64, label: &str) -> Rng {
+        let salt = label.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        Rng(ChaCha8Rng::seed_from_u64(seed ^ salt.rotate_left(17)))
+    }
+
     pub fn fork(&mut self, label: &str) -> Rng {
         let salt = label.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)

@@ -82,7 +82,9 @@ impl Score {
             Origin::Attack(scenario) => {
                 let a = self.attacks.entry(scenario).or_default();
                 a.onset_ms.get_or_insert(at_ms);
-                if verdict.action != Action::Allow && a.first_block_ms.is_none() {
+                // A refusal blocks; a challenge only if the attacker fails it
+                // (recorded by `Ctx::goes_through` through `blocked`).
+                if verdict.action >= Action::Review && a.first_block_ms.is_none() {
                     a.first_block_ms = Some(at_ms);
                 }
                 let event_id = event["id"].as_str().unwrap_or_default().to_string();
@@ -96,6 +98,9 @@ impl Score {
     }
 
     fn honest_event(&mut self, kind: &str, event: &Json, verdict: &Verdict) {
+        if kind.starts_with("mfa.") {
+            return; // the service's own reports of a challenge, not an action
+        }
         let h = &mut self.honest;
         h.events += 1;
         let challenged = verdict.action == Action::Challenge;
@@ -108,7 +113,12 @@ impl Score {
             h.money_events += 1;
             h.money_challenges += u64::from(challenged);
             if refused {
-                h.delayed_jpy += event["amount_minor"].as_i64().unwrap_or(0);
+                let amount = event["amount_minor"].as_i64().unwrap_or(0);
+                h.delayed_jpy += match event["currency"].as_str() {
+                    Some("BTC") => sat_to_jpy(amount),
+                    Some("XEM") => xem_micro_to_jpy(amount),
+                    _ => amount,
+                };
             }
         }
     }
@@ -116,6 +126,12 @@ impl Score {
     /// Registers an attack on the books: money the attacker goes after.
     pub fn targeted(&mut self, scenario: &'static str, jpy: i64) {
         self.attacks.entry(scenario).or_default().targeted_jpy += jpy;
+    }
+
+    /// An attack step stopped by a challenge the attacker could not pass.
+    pub fn blocked(&mut self, scenario: &'static str, at_ms: i64) {
+        let a = self.attacks.entry(scenario).or_default();
+        a.first_block_ms.get_or_insert(at_ms);
     }
 
     /// Money that left for the attacker.

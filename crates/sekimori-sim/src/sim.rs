@@ -38,11 +38,14 @@ pub struct Ctx<'a> {
     defender: &'a mut dyn Defender,
     ids: &'a mut Ids,
     sent: Option<&'a mut Vec<Json>>,
+    /// Offset of the last event sent in this step: a challenge follows it.
+    last_offset_ms: i64,
 }
 
 impl Ctx<'_> {
     /// Sends one event `offset_ms` after now and returns the verdict.
     pub fn send(&mut self, origin: Origin, offset_ms: i64, mut event: Json) -> Verdict {
+        self.last_offset_ms = offset_ms;
         let at = self.now_ms + offset_ms;
         event["id"] = json!(self.ids.event());
         event["at"] = json!(format_rfc3339_ms(at));
@@ -84,20 +87,32 @@ impl Ctx<'_> {
         match verdict.action {
             Action::Allow => true,
             Action::Challenge => {
-                let method = verdict.methods.first().copied().unwrap_or(MfaMethod::Totp);
-                let passed = match origin {
-                    Origin::Honest => rng.chance(0.93),
-                    Origin::Attack(_) => verdict.methods.iter().any(|m| has_factor(*m)),
+                let usable = verdict.methods.iter().copied().find(|m| has_factor(*m));
+                let (method, passed) = match (origin, usable) {
+                    (Origin::Honest, _) => (
+                        verdict.methods.first().copied().unwrap_or(MfaMethod::Totp),
+                        rng.chance(0.93),
+                    ),
+                    (Origin::Attack(_), Some(m)) => (m, true),
+                    (Origin::Attack(scenario), None) => {
+                        let at = self.now_ms + self.last_offset_ms;
+                        self.score.blocked(scenario, at);
+                        (
+                            verdict.methods.first().copied().unwrap_or(MfaMethod::Totp),
+                            false,
+                        )
+                    }
                 };
+                let after = self.last_offset_ms;
                 let challenge_id = format!("ch-{:012x}", rng.u64() >> 16);
                 let base = json!({"service": service, "account": account, "method": method, "challenge_id": challenge_id});
                 let mut c = base.clone();
                 c["type"] = json!("mfa.challenge");
-                self.send(origin, 1_000, c);
+                self.send(origin, after + 1_000, c);
                 let mut r = base;
                 r["type"] = json!("mfa.result");
                 r["result"] = json!(if passed { "success" } else { "failure" });
-                self.send(origin, 30_000, r);
+                self.send(origin, after + 30_000, r);
                 passed
             }
             _ => false,
@@ -168,6 +183,7 @@ impl<'w> Sim<'w> {
                 defender: self.defender.as_mut(),
                 ids: &mut self.ids,
                 sent: self.sent.as_mut(),
+                last_offset_ms: 0,
             };
             if let Some(next) = self.actors[idx].step(&mut ctx) {
                 seq += 1;

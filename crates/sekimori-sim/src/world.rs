@@ -87,6 +87,8 @@ pub struct Person {
     /// Exchange account id and holdings, if any.
     pub exchange: Option<String>,
     pub btc_sat: i64,
+    /// The person's own bitcoin address, where their withdrawals go.
+    pub btc_address: String,
     /// Securities-broker account id and cash balance, if any.
     pub broker: Option<String>,
     pub broker_jpy: i64,
@@ -202,11 +204,12 @@ impl World {
             people.push(Person {
                 holder_kana: format!("{} {}", rng.pick(FAMILY), rng.pick(GIVEN)),
                 accounts: mine,
-                wallet: rng.chance(0.6).then(|| format!("w-{p:07}")),
+                wallet: rng.chance(0.6).then(|| ids::account(&mut rng, "w")),
                 wallet_balance_jpy: 0,
-                exchange: rng.chance(0.15).then(|| format!("x-{p:07}")),
+                exchange: rng.chance(0.15).then(|| ids::account(&mut rng, "x")),
+                btc_address: ids::btc_address(&mut rng),
                 btc_sat: rng.range(1_000_000, 50_000_000) as i64,
-                broker: rng.chance(0.1).then(|| format!("s-{p:07}")),
+                broker: rng.chance(0.1).then(|| ids::account(&mut rng, "s")),
                 broker_jpy: 100_000 + rng.range(0, 5_000_000) as i64,
                 password: passwords.draw(&mut rng).to_string(),
                 reuses: rng.chance(0.5),

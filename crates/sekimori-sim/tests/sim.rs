@@ -91,6 +91,7 @@ fn the_engine_sees_no_ground_truth() {
         "scenario", "attack", "victim", "stolen", "truth", "honest", "origin",
     ];
     let (mut honest_uas, mut attack_uas) = (BTreeSet::new(), BTreeSet::new());
+    let mut honest_pin_checks = 0;
     for (n, e) in sent.iter().enumerate() {
         let text = e.to_string().to_lowercase();
         for w in truth_words {
@@ -105,6 +106,21 @@ fn the_engine_sees_no_ground_truth() {
         let mut f = Vec::new();
         fields(e, "", &mut f);
         for (k, v) in &f {
+            if k == "account"
+                && v.len() == 10
+                && ["w-", "x-", "s-"].iter().any(|p| v.starts_with(p))
+            {
+                assert!(
+                    v[2..].chars().all(|c| c.is_ascii_hexdigit()),
+                    "service account ids share one form: {v}"
+                );
+            }
+            if k == "address" && v.starts_with("bc1q") {
+                assert!(v.len() == 36, "bitcoin addresses share one form: {v}");
+            }
+            if k == "factor" && v == "pin" && !attack_ids.contains(id) {
+                honest_pin_checks += 1;
+            }
             if k == "device" {
                 assert!(
                     v.len() == 16 && v.starts_with("dev-"),
@@ -120,6 +136,10 @@ fn the_engine_sees_no_ground_truth() {
             }
         }
     }
+    assert!(
+        honest_pin_checks > 0,
+        "banks report honest PIN checks too, not only attackers'"
+    );
     assert!(
         attack_uas.is_subset(&honest_uas),
         "attackers' user agents are ones honest people use"

@@ -39,6 +39,13 @@ impl Drain {
         }
     }
 
+    /// Incident response to a halt: what is left goes to cold storage.
+    fn sweep(&mut self, ctx: &mut Ctx<'_>) {
+        self.swept = true;
+        let rest = ctx.world.hot_wallets.insert(self.wallet, 0).unwrap_or(0);
+        *ctx.world.cold_wallets.entry(self.wallet).or_insert(0) += rest;
+    }
+
     fn take(&self, ctx: &mut Ctx<'_>, amount: i64) {
         if let Some(balance) = ctx.world.hot_wallets.get_mut(self.wallet) {
             *balance -= amount;
@@ -69,7 +76,12 @@ impl Actor for Drain {
             "address": &address[..40], "hot_balance_minor": balance});
         let v = ctx.send(self.origin, 0, e);
         if self.stage == "signing" && v.action != Action::Allow {
-            // The signer refuses; the attacker tries again with the next transfer.
+            // The signer refuses. A halt also sends the rest to cold storage;
+            // otherwise the attacker tries the next transfer.
+            if v.action >= Action::Halt {
+                self.sweep(ctx);
+                return None;
+            }
             return self.plan.get(self.next).map(|(_, wait)| ctx.now_ms + wait);
         }
         self.take(ctx, amount);
@@ -77,10 +89,7 @@ impl Actor for Drain {
         ctx.score
             .stolen(scenario, self.wallet, self.to_jpy(amount), at);
         if v.action >= Action::Halt {
-            // Incident response: what is left goes to cold storage.
-            self.swept = true;
-            let rest = ctx.world.hot_wallets.insert(self.wallet, 0).unwrap_or(0);
-            *ctx.world.cold_wallets.entry(self.wallet).or_insert(0) += rest;
+            self.sweep(ctx);
             return None;
         }
         self.plan.get(self.next).map(|(_, wait)| ctx.now_ms + wait)

@@ -132,7 +132,7 @@ impl KozaAttacker {
         number: &str,
     ) {
         let origin = Origin::Attack(self.name);
-        let wallet = format!("w-9{:06}", self.rng.range(0, 1_000_000));
+        let wallet = crate::ids::account(&mut self.rng, "w");
         let who = disguise(&mut self.rng, false);
         let owner = ctx.world.accounts[target].owner;
         let holder = ctx.world.people[owner].holder_kana.clone();

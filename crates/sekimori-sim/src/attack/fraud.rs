@@ -84,11 +84,15 @@ impl Actor for Mitb {
         let who = json!({"ip": owner.home.ip, "asn": owner.home.asn, "device": owner.device.0, "user_agent": owner.device.1, "country": "JP"});
         let login_id = ctx.world.accounts[from].login_id(&ctx.world.banks);
         let fp = ctx.fingerprint(&owner.password);
-        ctx.send(
+        let v = ctx.send(
             MITB,
             0,
             login_event("netbank", &login_id, "password", &fp, "success", &who),
         );
+        // The victim signs in to their own session; the malware rides on it.
+        if !ctx.goes_through(MITB, &v, &login_id, "netbank", &mut self.rng, &relayable) {
+            return Some(ctx.now_ms + self.rng.exp_ms(3_600_000) as i64);
+        }
         let amount = 1_200_000.min(ctx.world.accounts[from].balance_jpy);
         ctx.score.targeted("mitb", amount);
         let mule = *self.rng.pick(&self.mules);

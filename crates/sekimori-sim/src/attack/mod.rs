@@ -32,8 +32,8 @@ pub const SCENARIOS: &[&str] = &[
 ];
 
 /// The attackers of one scenario, each with its first action time.
-pub fn spawn(name: &str, world: &World, rng: &mut Rng) -> Option<Vec<(i64, Box<dyn Actor>)>> {
-    let mut rng = rng.fork(name);
+pub fn spawn(name: &str, world: &World, seed: u64) -> Option<Vec<(i64, Box<dyn Actor>)>> {
+    let mut rng = Rng::keyed(seed, name);
     let onset = world.start_ms + 6 * 3_600_000 + rng.range(0, 3_600_000) as i64;
     Some(match name {
         "docomo-koza" => docomo_koza::spawn(world, rng, onset),
@@ -78,10 +78,7 @@ pub(crate) fn drain_exchange(
     let Some(account) = ctx.world.people[who].exchange.clone() else {
         return;
     };
-    let address = format!(
-        "bc1q{:032x}",
-        u128::from(rng.u64()) << 32 | u128::from(rng.u64() >> 32)
-    );
+    let address = ids::btc_address(rng);
     let payee = json!({"type": "payee.add", "service": "exchange", "actor": who_actor, "account": account,
         "destination": {"kind": "crypto", "address": address, "network": "bitcoin"}});
     let v = ctx.send(origin, 60_000, payee);

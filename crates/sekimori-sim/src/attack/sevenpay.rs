@@ -23,8 +23,8 @@ struct SevenPay {
     rng: Rng,
     victims: Vec<usize>,
     next: usize,
-    /// The wallet being emptied: (wallet, client, budget left).
-    spree: Option<(String, serde_json::Value, i64)>,
+    /// The wallet being emptied: (victim, wallet, client, budget left).
+    spree: Option<(usize, String, serde_json::Value, i64)>,
 }
 
 /// Six crews share up to 120 wallet users who reuse their password.
@@ -81,7 +81,10 @@ impl SevenPay {
         if !ctx.goes_through(ORIGIN, &v, &wallet, "wallet", &mut self.rng, &has) {
             return Some(());
         }
-        let fp = ctx.fingerprint(&format!("attacker-{}", self.rng.u64()));
+        // The reset gave the attacker the password: the holder's no longer works.
+        let taken = format!("attacker-{}", self.rng.u64());
+        ctx.world.people[who_idx].password = taken.clone();
+        let fp = ctx.fingerprint(&taken);
         let v = ctx.send(
             ORIGIN,
             40_000,
@@ -96,18 +99,28 @@ impl SevenPay {
             "amount_minor": CHARGE_JPY, "currency": "JPY", "source": source});
         let v = ctx.send(ORIGIN, 80_000, charge);
         let charged = ctx.goes_through(ORIGIN, &v, &wallet, "wallet", &mut self.rng, &has);
+        if charged {
+            let bank = ctx.world.people[who_idx].accounts[0];
+            ctx.world.accounts[bank].balance_jpy -= CHARGE_JPY;
+        }
         let budget = if charged { CHARGE_JPY } else { 0 }
             + ctx.world.people[who_idx].wallet_balance_jpy.max(0);
         ctx.world.people[who_idx].wallet_balance_jpy = 0;
         ctx.score.targeted("7pay", budget);
-        self.spree = Some((wallet, who, budget));
+        self.spree = Some((who_idx, wallet, who, budget));
         Some(())
     }
 
     /// One ten-box purchase at a random store; the spree goes on while money is left.
-    fn buy(&mut self, ctx: &mut Ctx<'_>, (wallet, who, budget): (String, serde_json::Value, i64)) {
+    fn buy(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        (victim, wallet, who, budget): (usize, String, serde_json::Value, i64),
+    ) {
         let amount = CARTRIDGE_JPY * 10;
         if budget < amount {
+            // What the spree could not spend stays in the victim's wallet.
+            ctx.world.people[victim].wallet_balance_jpy += budget;
             return;
         }
         let buy = json!({"type": "purchase", "service": "qr-pay", "actor": who, "account": wallet,
@@ -117,7 +130,9 @@ impl SevenPay {
         if ctx.goes_through(ORIGIN, &v, &wallet, "qr-pay", &mut self.rng, &has) {
             let at = ctx.now_ms;
             ctx.score.stolen("7pay", &wallet, amount, at);
-            self.spree = Some((wallet, who, budget - amount));
+            self.spree = Some((victim, wallet, who, budget - amount));
+        } else {
+            ctx.world.people[victim].wallet_balance_jpy += budget;
         }
     }
 }

@@ -133,9 +133,9 @@ impl Actor for Sbi {
             let (i, v) = (self.opened, self.victims[self.opened]);
             self.opened += 1;
             let who = disguise(&mut self.rng, false);
-            let (code, _, number) = &self.drops[i];
+            let (code, branch, number) = &self.drops[i];
             let open = serde_json::json!({"type": "account.open", "service": format!("bank-{code}"), "actor": who,
-                "account": format!("{code}-{number}"), "kyc": "ekyc", "holder_name": ctx.world.people[v].holder_kana});
+                "account": format!("{code}-{branch}-{number}"), "kyc": "ekyc", "holder_name": ctx.world.people[v].holder_kana});
             ctx.send(SBI, 0, open);
             let next = ctx.now_ms + 900_000;
             let all_open = self.opened == self.victims.len();
