@@ -146,10 +146,15 @@ impl HonestPerson {
         }
         for _ in 0..self.rng.range(0, 3) {
             let cartridge = self.rng.chance(0.05);
-            let (amount, sku, category) = if cartridge {
-                (520, "ecig-cartridge-5p", "tobacco")
-            } else {
-                (300 + self.rng.range(0, 2_700) as i64, "misc", "food")
+            let (amount, sku, category) = match (cartridge, self.rng.range(0, 100)) {
+                (true, 0..=19) => (5_200, "ecig-cartridge-5p", "tobacco"),
+                (true, _) => (520, "ecig-cartridge-5p", "tobacco"),
+                (false, 0..=1) => (
+                    5_000 * self.rng.range(1, 6) as i64,
+                    "gift-card-5k",
+                    "gift_card",
+                ),
+                (false, _) => (300 + self.rng.range(0, 2_700) as i64, "misc", "food"),
             };
             if ctx.world.people[self.who].wallet_balance_jpy < amount {
                 break;
@@ -220,6 +225,10 @@ impl HonestPerson {
             who["ip"] = json!(office.ip);
             who["asn"] = json!(office.asn);
         }
+        if self.rng.chance(0.2) {
+            self.atm(ctx, from, &login_id);
+            return;
+        }
         if !self.login_as(ctx, "netbank", &login_id, &who) || !self.rng.chance(0.4) {
             return;
         }
@@ -230,11 +239,32 @@ impl HonestPerson {
         if ctx.world.accounts[from].balance_jpy < amount {
             return;
         }
+        // Someone new gets paid: registered as a payee first.
+        if self.rng.chance(0.3) {
+            let payee = json!({"type": "payee.add", "service": "netbank", "actor": who, "account": login_id, "destination": dest});
+            if !self.act(ctx, payee, &login_id, "netbank") {
+                return;
+            }
+        }
         let e = json!({"type": "transfer", "service": "netbank", "actor": who, "account": login_id,
             "amount_minor": amount, "currency": "JPY", "destination": dest});
         if self.act(ctx, e, &login_id, "netbank") {
             ctx.world.accounts[from].balance_jpy -= amount;
             ctx.world.accounts[to].balance_jpy += amount;
+        }
+    }
+
+    /// Cash from an ATM: ¥10,000-50,000 with the cash card.
+    fn atm(&mut self, ctx: &mut Ctx<'_>, from: usize, login_id: &str) {
+        let amount = 10_000 * self.rng.range(1, 6) as i64;
+        if ctx.world.accounts[from].balance_jpy < amount {
+            return;
+        }
+        let e = json!({"type": "withdrawal", "service": "bank-atm", "actor": {"account": login_id},
+            "account": login_id, "amount_minor": amount, "currency": "JPY",
+            "destination": {"kind": "atm", "atm_id": format!("atm-{:04}", self.rng.range(0, 900))}});
+        if ctx.send(HONEST, 0, e).action == sekimori_rules::Action::Allow {
+            ctx.world.accounts[from].balance_jpy -= amount;
         }
     }
 
@@ -286,6 +316,10 @@ impl HonestPerson {
             "amount_minor": sat, "currency": "BTC", "destination": {"kind": "crypto", "address": address}});
         if self.act(ctx, e, account, "exchange") {
             ctx.world.people[self.who].btc_sat -= sat;
+            // The exchange pays it out of its hot wallet; the chain watcher sees it.
+            let seen = json!({"type": "wallet.outflow", "service": "chain-watch", "actor": crate::attack::CHAIN_WATCHER.clone(),
+                "wallet": "hot-btc-x", "stage": "on_chain", "amount_minor": sat, "currency": "BTC", "address": address});
+            ctx.send(HONEST, 120_000, seen);
         }
     }
 }

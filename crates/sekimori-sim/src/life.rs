@@ -64,6 +64,19 @@ pub fn happen(who: usize, rng: &mut Rng, life: &mut Life, ctx: &mut Ctx<'_>) {
             ctx.world.people[who].device = (device, ua);
         }
     }
+    if rng.chance(0.002) {
+        // A new bank account, opened online with eKYC.
+        let bank = &ctx.world.banks[rng.range(0, ctx.world.banks.len() as u64) as usize];
+        let login_id = format!(
+            "{}-{:03}-{:07}",
+            bank.code,
+            rng.range(1, 400),
+            rng.range(0, 10_000_000)
+        );
+        let open = json!({"type": "account.open", "service": format!("bank-{}", bank.code), "actor": actor,
+            "account": login_id, "kyc": "ekyc", "holder_name": ctx.world.people[who].holder_kana});
+        ctx.send(honest, 20_000, open);
+    }
     if rng.chance(0.003) {
         let reset = json!({"type": "credential.change", "service": "wallet", "actor": actor, "account": wallet,
             "credential": "password", "channel": "email_link", "result": "success"});

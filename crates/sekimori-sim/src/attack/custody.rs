@@ -5,7 +5,6 @@
 //! defender halts the asset, the exchange sweeps what is left to cold storage,
 //! so later transfers find nothing.
 
-use super::disguise;
 use crate::rng::Rng;
 use crate::score::{sat_to_jpy, xem_micro_to_jpy};
 use crate::sim::{Actor, Ctx, Origin};
@@ -70,8 +69,7 @@ impl Actor for Drain {
             "N{:039X}",
             u128::from(self.rng.u64()) << 64 | u128::from(self.rng.u64())
         );
-        let watcher = disguise(&mut self.rng, true);
-        let e = json!({"type": "wallet.outflow", "service": "chain-watch", "actor": {"ip": watcher["ip"]},
+        let e = json!({"type": "wallet.outflow", "service": "chain-watch", "actor": super::CHAIN_WATCHER.clone(),
             "wallet": self.wallet, "stage": self.stage, "amount_minor": amount, "currency": self.currency,
             "address": &address[..40], "hot_balance_minor": balance});
         let v = ctx.send(self.origin, 0, e);

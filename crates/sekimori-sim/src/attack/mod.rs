@@ -15,6 +15,10 @@ use crate::sim::{Actor, Ctx, Origin};
 use crate::world::World;
 use serde_json::{json, Value as Json};
 
+/// The exchanges' chain watcher, which reports every outflow it sees on chain.
+pub static CHAIN_WATCHER: std::sync::LazyLock<Json> =
+    std::sync::LazyLock::new(|| json!({"ip": "172.16.0.10"}));
+
 /// Every scenario this simulator can run, in report order.
 pub const SCENARIOS: &[&str] = &[
     "docomo-koza",
