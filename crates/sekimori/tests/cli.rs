@@ -97,7 +97,7 @@ fn rules_test_and_check() {
 fn simulate_writes_the_scorecard_files() {
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("sim");
-    let o = run(&[
+    let args = [
         "simulate",
         "--size",
         "small",
@@ -106,8 +106,8 @@ fn simulate_writes_the_scorecard_files() {
         "--scenario",
         "docomo-koza,zaif",
         "--out",
-        out.to_str().expect("utf8"),
-    ]);
+    ];
+    let o = run(&[&args[..], &[out.to_str().expect("utf8")]].concat());
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let card: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("scorecard.json")).expect("json"))
@@ -128,16 +128,6 @@ fn simulate_writes_the_scorecard_files() {
         assert!(out.join(f).exists(), "{f}");
     }
     let again = dir.path().join("again");
-    let args = [
-        "simulate",
-        "--size",
-        "small",
-        "--seed",
-        "2",
-        "--scenario",
-        "docomo-koza,zaif",
-        "--out",
-    ];
     let o = run(&[&args[..], &[again.to_str().expect("utf8")]].concat());
     assert!(o.status.success());
     for f in [
