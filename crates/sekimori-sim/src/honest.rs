@@ -135,6 +135,9 @@ impl HonestPerson {
                     1
                 };
             let acct = &ctx.world.accounts[ctx.world.people[self.who].accounts[0]];
+            if acct.balance_jpy < amount {
+                return; // the bank account cannot cover it
+            }
             let e = json!({"type": "charge", "service": "wallet", "actor": who, "account": wallet,
                 "amount_minor": amount, "currency": "JPY",
                 "source": {"kind": "bank", "bank_code": ctx.world.banks[acct.bank].code, "branch": acct.branch, "number": acct.number}});

@@ -147,6 +147,9 @@ impl KozaAttacker {
             return;
         }
         let amount = ctx.world.accounts[target].balance_jpy.min(CHARGE_CAP_JPY);
+        if amount <= 0 {
+            return; // emptied already (by another scenario)
+        }
         ctx.score.targeted(self.name, amount);
         let charge = json!({"type": "charge", "service": "wallet", "actor": who, "account": wallet,
             "amount_minor": amount, "currency": "JPY",

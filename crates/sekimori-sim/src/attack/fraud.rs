@@ -53,6 +53,9 @@ fn transfer(
     who: &Json,
     offset: i64,
 ) -> bool {
+    if amount <= 0 {
+        return false; // nothing left to take
+    }
     let login_id = ctx.world.accounts[from].login_id(&ctx.world.banks);
     let e = json!({"type": "transfer", "service": "netbank", "actor": who, "account": login_id,
         "amount_minor": amount, "currency": "JPY", "destination": bank_dest(ctx.world, to)});

@@ -93,14 +93,16 @@ impl SevenPay {
         if !ctx.goes_through(ORIGIN, &v, &wallet, "wallet", &mut self.rng, &has) {
             return Some(());
         }
+        let bank = ctx.world.people[who_idx].accounts[0];
+        let can_charge = ctx.world.accounts[bank].balance_jpy >= CHARGE_JPY;
         let acct = &ctx.world.accounts[ctx.world.people[who_idx].accounts[0]];
         let source = json!({"kind": "bank", "bank_code": ctx.world.banks[acct.bank].code, "branch": acct.branch, "number": acct.number});
         let charge = json!({"type": "charge", "service": "wallet", "actor": who, "account": wallet,
             "amount_minor": CHARGE_JPY, "currency": "JPY", "source": source});
         let v = ctx.send(ORIGIN, 80_000, charge);
-        let charged = ctx.goes_through(ORIGIN, &v, &wallet, "wallet", &mut self.rng, &has);
+        let charged =
+            can_charge && ctx.goes_through(ORIGIN, &v, &wallet, "wallet", &mut self.rng, &has);
         if charged {
-            let bank = ctx.world.people[who_idx].accounts[0];
             ctx.world.accounts[bank].balance_jpy -= CHARGE_JPY;
         }
         let budget = if charged { CHARGE_JPY } else { 0 }
