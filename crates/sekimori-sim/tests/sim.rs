@@ -164,3 +164,17 @@ fn events_arrive_within_the_allowed_lateness() {
         newest = newest.max(at);
     }
 }
+
+/// Whatever the seed, the simulator only builds events the vocabulary accepts
+/// (no negative amounts from emptied accounts, no malformed ids).
+#[test]
+fn every_seed_builds_valid_events() {
+    for seed in 10..14 {
+        let r = run(&config(seed), Baseline::None, false, &mut |_| {}).expect("runs");
+        assert!(
+            r.score.invalid_events.is_empty(),
+            "seed {seed}: {:?}",
+            &r.score.invalid_events[..1]
+        );
+    }
+}
