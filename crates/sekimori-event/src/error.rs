@@ -2,6 +2,18 @@
 
 use serde::Serialize;
 
+/// Every code a [`DecodeError`] can carry (docs/events.md, docs/errors.md).
+pub const DECODE_CODES: &[&str] = &[
+    "invalid_json",
+    "invalid_type",
+    "invalid_value",
+    "missing_field",
+    "unknown_field",
+    "unknown_event_type",
+    "secret_in_clear",
+    "too_large",
+];
+
 /// Why an event was rejected. `code` is stable (see docs/errors.md); `path` names
 /// the offending field (`actor.ip`, `destination.bank_code`, `verified[1]`, or
 /// `""` for the whole document). Messages never echo a rejected value.

@@ -23,7 +23,7 @@ mod secret;
 pub use body::*;
 pub use decode::{decode, decode_value, MAX_EVENT_BYTES};
 pub use envelope::{format_rfc3339_ms, parse_rfc3339_ms, Actor, Event, MAX_AT_MS, MIN_AT_MS};
-pub use error::DecodeError;
+pub use error::{DecodeError, DECODE_CODES};
 pub use kind::EventKind;
 pub use schema::json_schema;
 pub use secret::is_secret_field_name;

@@ -1,7 +1,7 @@
 //! Features: names, types, expressions, windows and limits.
 
 use super::exprs::{expr, kinds, ExprContext};
-use super::{valid_name, Problems};
+use super::{check_name, Problems};
 use crate::duration::parse_ms;
 use crate::expr::Expr;
 use crate::fields::KnownFields;
@@ -25,12 +25,7 @@ pub(crate) fn features(
     let mut out: Vec<Feature> = Vec::new();
     for f in src {
         let loc = format!("feature `{}`", f.name);
-        if !valid_name(&f.name) {
-            p.add(&loc, "name must match [a-z][a-z0-9_]{0,63}");
-        }
-        if out.iter().any(|o| o.name == f.name) {
-            p.add(&loc, "declared twice");
-        }
+        check_name(&loc, &f.name, out.iter().any(|o| o.name == f.name), p);
         let on = kinds(&f.on, &loc, p);
         let ctx = ExprContext {
             known,

@@ -85,6 +85,16 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
     })
 }
 
+/// Reports a name that breaks the pattern, or that is declared twice.
+pub(crate) fn check_name(loc: &str, name: &str, taken: bool, p: &mut Problems) {
+    if !valid_name(name) {
+        p.add(loc, "name must match [a-z][a-z0-9_]{0,63}");
+    }
+    if taken {
+        p.add(loc, "declared twice");
+    }
+}
+
 pub(crate) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase())
@@ -170,9 +180,7 @@ fn lists(src: &[ListSource], p: &mut Problems) -> BTreeMap<String, BTreeSet<Stri
     let mut total = 0;
     for l in src {
         let loc = format!("list `{}`", l.name);
-        if !valid_name(&l.name) {
-            p.add(&loc, "name must match [a-z][a-z0-9_]{0,63}");
-        }
+        check_name(&loc, &l.name, out.contains_key(&l.name), p);
         if l.file.is_some() {
             p.add(
                 &loc,
@@ -180,12 +188,7 @@ fn lists(src: &[ListSource], p: &mut Problems) -> BTreeMap<String, BTreeSet<Stri
             );
         }
         total += l.items.len();
-        if out
-            .insert(l.name.clone(), l.items.iter().cloned().collect())
-            .is_some()
-        {
-            p.add(&loc, "declared twice");
-        }
+        out.insert(l.name.clone(), l.items.iter().cloned().collect());
     }
     if total > MAX_LIST_ITEMS {
         p.add(

@@ -1,7 +1,7 @@
 //! Rules: names, actions, scores, reasons and the `when` expression.
 
 use super::exprs::{expr, kinds, ExprContext};
-use super::{valid_name, Problems};
+use super::{check_name, Problems};
 use crate::action::Action;
 use crate::fields::KnownFields;
 use crate::pack::Rule;
@@ -19,12 +19,7 @@ pub(crate) fn rules(
     let mut out: Vec<Rule> = Vec::new();
     for r in src {
         let loc = format!("rule `{}`", r.name);
-        if !valid_name(&r.name) {
-            p.add(&loc, "name must match [a-z][a-z0-9_]{0,63}");
-        }
-        if out.iter().any(|o| o.name == r.name) {
-            p.add(&loc, "declared twice");
-        }
+        check_name(&loc, &r.name, out.iter().any(|o| o.name == r.name), p);
         check_rule_action(r, &loc, p);
         if r.reason.trim().is_empty() || r.reason.len() > 512 {
             p.add(

@@ -68,6 +68,30 @@ fn transfer(
     ok
 }
 
+/// A transfer the attacker makes from a victim's account, booked as targeted
+/// and, when it goes through, as stolen from that account.
+#[allow(clippy::too_many_arguments)]
+fn steal(
+    ctx: &mut Ctx<'_>,
+    origin: Origin,
+    rng: &mut Rng,
+    from: usize,
+    to: usize,
+    amount: i64,
+    who: &Json,
+    offset: i64,
+) {
+    let Origin::Attack(scenario) = origin else {
+        return;
+    };
+    ctx.score.targeted(scenario, amount);
+    if transfer(ctx, origin, rng, from, to, amount, who, offset) {
+        let victim = ctx.world.accounts[from].login_id(&ctx.world.banks);
+        let at = ctx.now_ms;
+        ctx.score.stolen(scenario, &victim, amount, at);
+    }
+}
+
 /// MITB: in the victim's own browser session (their device, their address), a
 /// transfer of about ¥1.2 M to a mule replaces the one they meant to make.
 struct Mitb {
@@ -97,13 +121,8 @@ impl Actor for Mitb {
             return Some(ctx.now_ms + self.rng.exp_ms(3_600_000) as i64);
         }
         let amount = 1_200_000.min(ctx.world.accounts[from].balance_jpy);
-        ctx.score.targeted("mitb", amount);
         let mule = *self.rng.pick(&self.mules);
-        if transfer(ctx, MITB, &mut self.rng, from, mule, amount, &who, 60_000) {
-            let victim = login_id.clone();
-            let at = ctx.now_ms;
-            ctx.score.stolen("mitb", &victim, amount, at);
-        }
+        steal(ctx, MITB, &mut self.rng, from, mule, amount, &who, 60_000);
         Some(ctx.now_ms + self.rng.exp_ms(3_600_000) as i64)
     }
 }
@@ -144,11 +163,7 @@ impl Actor for Phisher {
         let v = ctx.send(PHISH, 30_000, payee);
         if ctx.goes_through(PHISH, &v, &login_id, "netbank", &mut self.rng, &relayable) {
             let amount = 2_000_000.min(ctx.world.accounts[from].balance_jpy);
-            ctx.score.targeted("phishing-ato", amount);
-            if transfer(ctx, PHISH, &mut self.rng, from, mule, amount, &who, 90_000) {
-                let at = ctx.now_ms;
-                ctx.score.stolen("phishing-ato", &login_id, amount, at);
-            }
+            steal(ctx, PHISH, &mut self.rng, from, mule, amount, &who, 90_000);
         }
         Some(ctx.now_ms + self.rng.exp_ms(1_800_000) as i64)
     }
