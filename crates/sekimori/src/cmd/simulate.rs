@@ -35,6 +35,14 @@ pub struct Args {
     /// An ingest-scoped API key for --url (or set SEKIMORI_API_KEY).
     #[arg(long, env = "SEKIMORI_API_KEY", hide_env_values = true)]
     key: Option<String>,
+    /// `all`, or baselines separated by commas (none, per-account-lockout,
+    /// per-ip-bucket, sekimori).
+    #[arg(long, default_value = "all")]
+    baseline: String,
+    /// Also write every event the first baseline's run sent, one JSON per line
+    /// (with `ground_truth.jsonl`, the input of bench/crowdsec).
+    #[arg(long)]
+    events: Option<PathBuf>,
 }
 
 /// The sekimori baseline over HTTP: each event is `POST /v1/events`, exactly
@@ -81,6 +89,20 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             .map(|s| s.trim().to_string())
             .collect()
     };
+    let baselines: Vec<Baseline> = if a.baseline == "all" {
+        Baseline::ALL.to_vec()
+    } else {
+        a.baseline
+            .split(',')
+            .map(|s| {
+                let s = s.trim();
+                Baseline::ALL
+                    .into_iter()
+                    .find(|b| b.name() == s)
+                    .ok_or_else(|| anyhow!("unknown baseline `{s}`; known: none, per-account-lockout, per-ip-bucket, sekimori"))
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
     let pack = compile(super::pack_source(a.rules.as_deref())?)
         .map_err(|e| anyhow!("rule pack does not compile:\n{}", super::replay::list(&e)))?;
     let config = Config {
@@ -102,7 +124,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut truth =
         std::io::BufWriter::new(std::fs::File::create(a.out.join("ground_truth.jsonl"))?);
     let mut attacks = Vec::new();
-    for baseline in Baseline::ALL {
+    for (nth, baseline) in baselines.into_iter().enumerate() {
+        let record = nth == 0 && a.events.is_some();
         let bar = bars.add(
             ProgressBar::new(1000)
                 .with_style(style.clone())
@@ -125,7 +148,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }),
             _ => baseline.defender(&config.pack),
         };
-        let r = sekimori_sim::run_with(&config, baseline, defender, false, &mut |f| {
+        let r = sekimori_sim::run_with(&config, baseline, defender, record, &mut |f| {
             bar.set_position((f * 1000.0) as u64)
         })?;
         if errors.get() > 0 {
@@ -136,6 +159,16 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             ));
         }
         let secs = started.elapsed().as_secs_f64();
+        if let (Some(path), Some(sent)) = (&a.events, &r.sent) {
+            let mut w = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            );
+            for e in sent {
+                writeln!(w, "{e}")?;
+            }
+            w.flush()?;
+        }
         bar.finish();
         if !r.score.invalid_events.is_empty() {
             return Err(anyhow!(
