@@ -110,7 +110,7 @@ impl Engine {
         let view = event_view(event);
         let plan = self.pack.plan(event.kind);
         let mut errors = Vec::new();
-        let values = FeatureValues::compute(
+        let mut values = FeatureValues::compute(
             &self.pack,
             &mut self.state,
             plan,
@@ -163,6 +163,7 @@ impl Engine {
             reasons.push(self.place_holds(i, event, &mut errors));
         }
         let score = enforced.iter().map(|&i| self.pack.rules[i].score).sum();
+        self.settle_risk(event, &view, action, std::mem::take(&mut values.learn));
         self.state.events += 1;
         Decision {
             event_id: event.id.clone(),
@@ -179,6 +180,44 @@ impl Engine {
             },
             late,
             errors,
+        }
+    }
+
+    /// Teaches risk profiles after the decision: an allowed event at once, a
+    /// challenged one when its step-up passes (see `risk`). An `mfa.result`
+    /// settles the account's parked login in every risk feature.
+    fn settle_risk(
+        &mut self,
+        event: &Event,
+        view: &serde_json::Value,
+        action: Action,
+        learn: Vec<(usize, u128, crate::risk::Values)>,
+    ) {
+        for (fi, subject, values) in learn {
+            let Some(store) = self.state.risk.get_mut(&self.pack.features[fi].spec_digest) else {
+                continue;
+            };
+            match action {
+                Action::Allow => store.learn(subject, &values, 1, event.at_ms),
+                Action::Challenge => store.hold(subject, values, event.at_ms),
+                _ => {}
+            }
+        }
+        let sekimori_event::Body::MfaResult(r) = &event.body else {
+            return;
+        };
+        let passed = r.result == sekimori_event::MfaOutcome::Success;
+        let weight = if r.method.is_strong() { 3 } else { 1 };
+        let no_features = serde_json::Value::Object(serde_json::Map::new());
+        let vars = Vars::new(view, &no_features, &self.lists);
+        for f in self.pack.features.iter().filter(|f| f.risk.is_some()) {
+            let parts: Result<Vec<_>, _> = f.key.iter().map(|k| k.eval(&vars)).collect();
+            let (Ok(parts), Some(store)) = (parts, self.state.risk.get_mut(&f.spec_digest)) else {
+                continue;
+            };
+            if let Some(subject) = crate::view::key_hash(&parts) {
+                store.settle(subject, passed, weight, event.at_ms);
+            }
         }
     }
 

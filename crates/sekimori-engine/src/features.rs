@@ -2,6 +2,7 @@
 //! ones its rules need, each exactly once.
 
 use crate::decision::EvalError;
+use crate::risk::Values;
 use crate::state::State;
 use crate::view::{key_hash, value_hash};
 use sekimori_rules::{Feature, ListValues, Pack, Plan, Vars};
@@ -13,6 +14,9 @@ use std::collections::BTreeMap;
 #[derive(Debug, Default)]
 pub(crate) struct FeatureValues {
     read: BTreeMap<String, Json>,
+    /// Risk features this event may teach once it is decided:
+    /// (feature index, subject, attribute values).
+    pub learn: Vec<(usize, u128, Values)>,
 }
 
 impl FeatureValues {
@@ -33,6 +37,25 @@ impl FeatureValues {
         let mut done = Vec::with_capacity(plan.updates.len());
         for &fi in &plan.updates {
             let f = &pack.features[fi];
+            if let Some(attributes) = &f.risk {
+                done.push(fi);
+                match risk(f, attributes, state, &vars) {
+                    Ok(Some((subject, values, score, learn))) => {
+                        out.read.insert(f.name.clone(), Json::from(score));
+                        if learn {
+                            out.learn.push((fi, subject, values));
+                        }
+                    }
+                    Ok(None) => {
+                        out.read.insert(f.name.clone(), Json::from(0));
+                    }
+                    Err(e) => {
+                        out.read.insert(f.name.clone(), Json::from(0));
+                        errors.push(feature_error(f, e));
+                    }
+                }
+                continue;
+            }
             let Some(store) = state.stores.get_mut(&f.spec_digest) else {
                 continue;
             };
@@ -81,6 +104,39 @@ impl FeatureValues {
     pub fn read_map(self) -> BTreeMap<String, Json> {
         self.read
     }
+}
+
+/// Scores the event against its subject's profile: (subject, values, score,
+/// whether the filter lets it teach the profile). `None` without a subject.
+fn risk(
+    f: &Feature,
+    attributes: &[Vec<sekimori_rules::Expr>],
+    state: &State,
+    vars: &Vars<'_>,
+) -> Result<Option<(u128, Values, i64, bool)>, String> {
+    let Some(subject) = feature_key(f, vars)? else {
+        return Ok(None);
+    };
+    let mut values = Vec::with_capacity(attributes.len());
+    for levels in attributes {
+        let mut hashes = Vec::with_capacity(levels.len());
+        for level in levels {
+            match level.eval(vars)? {
+                Json::Null => break,
+                v => hashes.push(value_hash(&v)),
+            }
+        }
+        values.push(hashes);
+    }
+    let score = state
+        .risk
+        .get(&f.spec_digest)
+        .map_or(0, |s| s.score(subject, &values));
+    let learn = match &f.filter {
+        Some(filter) => filter.eval_bool(vars)?,
+        None => true,
+    };
+    Ok(Some((subject, values, score, learn)))
 }
 
 fn feature_error(f: &Feature, error: String) -> EvalError {

@@ -11,6 +11,7 @@ mod entry;
 mod features;
 mod holds;
 mod pack_test;
+mod risk;
 mod state;
 mod view;
 

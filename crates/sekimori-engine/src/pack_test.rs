@@ -71,6 +71,11 @@ fn compare(case: &TestSource, d: &Decision) -> Vec<String> {
             ));
         }
     }
+    if let Some(want) = &case.expect.methods {
+        if &d.methods != want {
+            out.push(format!("expected methods {want:?}, got {:?}", d.methods));
+        }
+    }
     for r in case
         .expect
         .fired

@@ -1,6 +1,7 @@
 //! Everything the engine remembers between events, and its snapshot form.
 
 use crate::holds::Holds;
+use crate::risk::RiskStore;
 use sekimori_rules::{ListValues, Pack};
 use sekimori_window::FeatureStore;
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Snapshot format version, the first byte of every snapshot.
-const SNAPSHOT_VERSION: u8 = 1;
+const SNAPSHOT_VERSION: u8 = 2;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct State {
@@ -18,6 +19,8 @@ pub(crate) struct State {
     pub events: u64,
     /// Feature windows, by feature spec digest.
     pub stores: BTreeMap<u64, FeatureStore>,
+    /// Login-risk profiles, by feature spec digest.
+    pub risk: BTreeMap<u64, RiskStore>,
     pub holds: Holds,
     /// List items added through the API, by list name.
     pub api_lists: BTreeMap<String, BTreeSet<String>>,
@@ -46,8 +49,21 @@ impl State {
         let wanted: BTreeMap<u64, _> = pack
             .features
             .iter()
+            .filter(|f| f.risk.is_none())
             .map(|f| (f.spec_digest, f.config))
             .collect();
+        let profiles: BTreeMap<u64, usize> = pack
+            .features
+            .iter()
+            .filter(|f| f.risk.is_some())
+            .map(|f| (f.spec_digest, f.config.max_keys))
+            .collect();
+        self.risk.retain(|digest, _| profiles.contains_key(digest));
+        for (digest, max_keys) in profiles {
+            self.risk
+                .entry(digest)
+                .or_insert_with(|| RiskStore::new(max_keys));
+        }
         self.stores.retain(|digest, _| wanted.contains_key(digest));
         for (digest, config) in wanted {
             if let (std::collections::btree_map::Entry::Vacant(slot), Ok(store)) =
@@ -91,6 +107,10 @@ impl State {
     pub fn digest(&self) -> u64 {
         let mut parts: Vec<u64> = vec![self.watermark_ms as u64, self.events];
         for (digest, store) in &self.stores {
+            parts.push(*digest);
+            parts.push(store.state_digest());
+        }
+        for (digest, store) in &self.risk {
             parts.push(*digest);
             parts.push(store.state_digest());
         }

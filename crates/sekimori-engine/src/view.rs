@@ -20,7 +20,24 @@ pub fn event_view(event: &Event) -> Json {
     if let Some(ip) = event.actor.ip {
         v["actor"]["ip_net"] = json!(ip_net(ip));
     }
+    for party in ["destination", "source"] {
+        if let Some(id) = v.get(party).and_then(counterparty_id) {
+            v[party]["id"] = json!(id);
+        }
+    }
     v
+}
+
+/// One canonical string per counterparty, from its canonical JSON.
+fn counterparty_id(d: &Json) -> Option<String> {
+    let s = |k: &str| d.get(k).and_then(Json::as_str).unwrap_or("");
+    Some(match s("kind") {
+        "bank" => format!("bank:{}-{}-{}", s("bank_code"), s("branch"), s("number")),
+        "crypto" => format!("crypto:{}", s("address")),
+        "atm" => format!("atm:{}", s("atm_id")),
+        "account" => format!("account:{}", s("account")),
+        _ => return None,
+    })
 }
 
 /// The /24 of an IPv4 address or the /48 of an IPv6 address, as CIDR text.

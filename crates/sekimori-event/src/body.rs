@@ -54,6 +54,19 @@ wire_enum!(
     /// A second-factor or step-up method.
     MfaMethod { Totp, Sms, Email, Webauthn, Push, Txsign }
 );
+impl MfaMethod {
+    /// Whether the method resists relay and interception: a TOTP device,
+    /// a passkey (origin-bound) or transaction signing (amount- and
+    /// payee-bound). SMS, e-mail and push are weaker and are marked so in
+    /// reasons.
+    pub fn is_strong(self) -> bool {
+        matches!(
+            self,
+            MfaMethod::Totp | MfaMethod::Webauthn | MfaMethod::Txsign
+        )
+    }
+}
+
 wire_enum!(
     /// Outcome of a challenge.
     MfaOutcome { Success, Failure, Expired }

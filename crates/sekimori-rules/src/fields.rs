@@ -9,6 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const DERIVED_TOP: &[&str] = &["at_ms"];
 /// Fields the engine adds to `actor`: `ip_net` (the /24 of an IPv4 or /48 of an IPv6 address).
 pub const DERIVED_ACTOR: &[&str] = &["ip_net"];
+/// Fields the engine adds to `destination` and `source`: `id`, one canonical
+/// string per counterparty (`bank:0005-123-4567890`, `crypto:<address>`,
+/// `atm:<id>`, `account:<id>`), to key features on.
+pub const DERIVED_COUNTERPARTY: &[&str] = &["id"];
 
 /// What may follow a top-level field: anything (`attrs`), or named fields
 /// (none for a scalar such as `account`).
@@ -52,6 +56,11 @@ impl KnownFields {
         }
         if let Some(Sub::Fields(actor)) = sub.get_mut("actor") {
             actor.extend(DERIVED_ACTOR.iter().map(|s| s.to_string()));
+        }
+        for party in ["destination", "source"] {
+            if let Some(Sub::Fields(f)) = sub.get_mut(party) {
+                f.extend(DERIVED_COUNTERPARTY.iter().map(|s| s.to_string()));
+            }
         }
         sub.insert("attrs".into(), Sub::Any);
         KnownFields { top, sub }

@@ -26,7 +26,7 @@ pub use expr::{
     lookup, Expr, ListValues, Refs, Vars, MAX_EXPR_BRACKETS, MAX_EXPR_BYTES, MAX_EXPR_DEPTH,
     MAX_EXPR_NODES,
 };
-pub use fields::{DERIVED_ACTOR, DERIVED_TOP};
+pub use fields::{DERIVED_ACTOR, DERIVED_COUNTERPARTY, DERIVED_TOP};
 pub use load::{load_embedded, load_pack, LoadError};
 pub use pack::{Feature, Pack, Plan, Rule, Settings};
 pub use source::*;

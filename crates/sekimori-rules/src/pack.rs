@@ -49,6 +49,9 @@ pub struct Feature {
     pub key: Vec<Expr>,
     pub of: Option<Expr>,
     pub config: FeatureConfig,
+    /// For `aggregate: risk`, the attribute hierarchies (coarsest first); the
+    /// engine keeps a profile store instead of a window store.
+    pub risk: Option<Vec<Vec<Expr>>>,
     /// Digest of everything that shapes this feature's state: a new pack keeps
     /// the state of a feature whose spec digest is unchanged.
     pub spec_digest: u64,

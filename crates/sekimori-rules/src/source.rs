@@ -59,6 +59,10 @@ pub enum AggregateName {
     DistinctCount,
     FirstSeen,
     LastSeen,
+    /// Login risk after Freeman et al. (NDSS 2016): how much likelier this
+    /// event's `attributes` are under the whole population than under the
+    /// key's own history, in hundredths of a decimal log (see docs/rules.md).
+    Risk,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -84,6 +88,11 @@ pub struct FeatureSource {
     pub exact_limit: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_keys: Option<usize>,
+    /// For `risk`: each entry is a hierarchy of CEL expressions, coarsest
+    /// first (e.g. country, ASN, network, address); a finer level is only
+    /// compared under a coarser value the key has used before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -153,6 +162,9 @@ pub enum TestStep {
 pub struct Expect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<Action>,
+    /// The step-up methods a challenge must offer, in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<MfaMethod>>,
     /// Rules that must have fired (shadow rules included).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fired: Vec<String>,

@@ -19,6 +19,14 @@ pub const DEFAULT_PACK_FILES: &[(&str, &str)] = &[
         include_str!("../../../rules/default/pack.yaml"),
     ),
     (
+        "payments.yaml",
+        include_str!("../../../rules/default/payments.yaml"),
+    ),
+    (
+        "takeover.yaml",
+        include_str!("../../../rules/default/takeover.yaml"),
+    ),
+    (
         "lists/blocked_ips.txt",
         include_str!("../../../rules/default/lists/blocked_ips.txt"),
     ),

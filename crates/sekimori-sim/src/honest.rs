@@ -20,7 +20,7 @@ pub fn spawn(world: &World, rng: &mut Rng) -> Vec<(i64, HonestPerson)> {
     (0..world.people.len())
         .map(|who| {
             let mut rng = rng.fork(&format!("person-{who}"));
-            let first = world.start_ms + rng.range(0, 86_400_000) as i64;
+            let first = world.history_ms + rng.range(0, 86_400_000) as i64;
             let life = crate::life::Life::new(world, who, &mut rng);
             (
                 first,

@@ -94,8 +94,8 @@ pub fn run_with(
         );
     }
     let (start, span) = (
-        world.start_ms,
-        (world.end_ms - world.start_ms).max(1) as f64,
+        world.history_ms,
+        (world.end_ms - world.history_ms).max(1) as f64,
     );
     let mut sim = sim::Sim::new(&mut world, defender);
     if record {

@@ -59,6 +59,10 @@ impl Ctx<'_> {
                 Verdict::allow()
             }
         };
+        if at < self.world.start_ms {
+            // History: the defender sees everything but enforces nothing yet.
+            return Verdict::allow();
+        }
         self.score.observe(origin, &event, &verdict, at);
         verdict
     }

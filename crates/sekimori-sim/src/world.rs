@@ -35,6 +35,16 @@ impl Size {
         }
     }
 
+    /// Days of honest-only history before `start_ms`, while sekimori runs in
+    /// shadow (as a service deploys it): the engine learns people's devices
+    /// and networks, nobody is challenged, nothing is scored.
+    pub fn history_days(self) -> i64 {
+        match self {
+            Size::Small => 2,
+            Size::Medium | Size::Large => 7,
+        }
+    }
+
     pub fn days(self) -> i64 {
         match self {
             Size::Small => 2,
@@ -116,6 +126,9 @@ pub struct Person {
 #[derive(Debug)]
 pub struct World {
     pub size: Size,
+    /// Honest people start here; the engine is in shadow until `start_ms`.
+    pub history_ms: i64,
+    /// The measured period (and every attack) starts here.
     pub start_ms: i64,
     pub end_ms: i64,
     pub banks: Vec<Bank>,
@@ -241,6 +254,7 @@ impl World {
             .collect(),
             collectors,
             size,
+            history_ms: START_MS - size.history_days() * 86_400_000,
             start_ms: START_MS,
             end_ms: START_MS + size.days() * 86_400_000,
             banks,

@@ -72,6 +72,7 @@ pub(crate) fn features(
             }
             (None, false) => None,
         };
+        let risk = risk_attributes(f, &ctx, &loc, p);
         let Some(config) = feature_config(f, lateness_ms, &loc, p) else {
             continue;
         };
@@ -83,6 +84,7 @@ pub(crate) fn features(
             &f.of,
             f.aggregate,
             &config,
+            &f.attributes,
         ))
         .unwrap_or_default();
         out.push(Feature {
@@ -92,10 +94,53 @@ pub(crate) fn features(
             key,
             of,
             config,
+            risk,
             spec_digest: xxh3_64(&spec),
         });
     }
     out
+}
+
+/// The attribute hierarchies of a `risk` feature; `attributes` anywhere else
+/// is a mistake.
+fn risk_attributes(
+    f: &FeatureSource,
+    ctx: &ExprContext<'_>,
+    loc: &str,
+    p: &mut Problems,
+) -> Option<Vec<Vec<Expr>>> {
+    if f.aggregate != AggregateName::Risk {
+        if !f.attributes.is_empty() {
+            p.add(loc, "`attributes` is only for aggregate risk");
+        }
+        return None;
+    }
+    if f.window != "ever" {
+        p.add(
+            loc,
+            "a risk profile keeps history without expiry: window must be `ever`",
+        );
+    }
+    if f.attributes.is_empty() || f.attributes.len() > 8 {
+        p.add(loc, "risk needs 1 to 8 attribute hierarchies");
+    }
+    let mut out = Vec::new();
+    for (i, levels) in f.attributes.iter().enumerate() {
+        if levels.is_empty() || levels.len() > 6 {
+            p.add(
+                loc,
+                format!("attribute hierarchy {i} must have 1 to 6 levels"),
+            );
+        }
+        out.push(
+            levels
+                .iter()
+                .filter_map(|s| expr(s, "attributes", ctx, loc, p))
+                .map(|x| x.0)
+                .collect(),
+        );
+    }
+    Some(out)
 }
 
 fn feature_config(
@@ -129,7 +174,7 @@ fn feature_config(
         AggregateName::Max => Aggregate::Max,
         AggregateName::DistinctCount => Aggregate::DistinctCount { exact_limit },
         AggregateName::FirstSeen => Aggregate::FirstSeen,
-        AggregateName::LastSeen => Aggregate::LastSeen,
+        AggregateName::LastSeen | AggregateName::Risk => Aggregate::LastSeen,
     };
     let max_keys = f.max_keys.unwrap_or(DEFAULT_MAX_KEYS);
     if !(1..=100_000_000).contains(&max_keys) {

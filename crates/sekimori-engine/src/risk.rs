@@ -1,0 +1,292 @@
+//! Login risk after Freeman, Jain, Dürmuth, Biggio and Giacinto, "Who are
+//! you? A statistical approach to measuring user authenticity" (NDSS 2016).
+//!
+//! For a login with attribute values `x` by subject `u` (an account), the
+//! score is the likelihood ratio `p(x) / p(x | u)`: how much likelier these
+//! values are for the population than for this subject's own history. Each
+//! attribute is a hierarchy, coarsest first (country, ASN, /24, address), and
+//! uses the chain rule, so a new ASN counts once, not once per level:
+//!
+//! `p(ip|u) = p(cc|u) · p(asn|cc,u) · p(net|asn,u) · p(ip|net,u)`.
+//!
+//! Each conditional is smoothed towards the population (Witten-Bell):
+//! `p(x|parent,u) = (c_u(x) + d_u · p(x|parent)) / (n_u + d_u)`, with `n_u`
+//! the subject's logins under that parent and `d_u` the distinct values it
+//! used there. A subject with no history under a parent backs off to the
+//! population, which contributes nothing (ratio 1): no history is neutral,
+//! neither trusted nor suspicious. The population estimate is add-one
+//! smoothed: `p(x|parent) = (c(x) + 1) / (C + D + 1)`.
+//!
+//! The reading is `round(100 · log10(ratio))` summed over hierarchies: 0 is
+//! neutral, +100 means ten times likelier under the population (an unseen
+//! device on an account seen 9 times on one device gives +100), negative is
+//! familiar. Integers keep decisions exact and replays byte-identical.
+//!
+//! Learning happens after the decision, never before the score is read: an
+//! allowed login teaches the profile at once; a challenged one waits until
+//! the service reports `mfa.result` for the account, and a strong factor
+//! (TOTP, passkey, transaction signing) teaches it three times as much (the
+//! device becomes trusted); a failed or missing step-up teaches nothing, so
+//! an attacker's own attempts never make their device look familiar.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// How long a challenged login waits for its `mfa.result`.
+pub(crate) const PENDING_MS: i64 = 15 * 60_000;
+/// Values remembered per subject; past this the rarest are forgotten.
+const PROFILE_CAP: usize = 96;
+
+/// The value hashes of one event, per hierarchy, up to the first null.
+pub(crate) type Values = Vec<Vec<u64>>;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Tally {
+    /// Observations under a parent.
+    total: u64,
+    /// Distinct values seen under it.
+    distinct: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Profile {
+    /// Event time of the last login learned or scored.
+    last_ms: i64,
+    /// Node (hierarchy, level, parent, value) -> count.
+    nodes: BTreeMap<u64, u32>,
+    /// Parent node -> totals under it.
+    parents: BTreeMap<u64, Tally>,
+    /// A challenged login waiting for its step-up result.
+    pending: Option<(i64, Values)>,
+}
+
+/// One risk feature's state: the population and every subject's profile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RiskStore {
+    max_keys: usize,
+    nodes: BTreeMap<u64, u64>,
+    parents: BTreeMap<u64, Tally>,
+    profiles: BTreeMap<u128, Profile>,
+}
+
+fn node(parent: u64, hierarchy: usize, level: usize, value: u64) -> u64 {
+    let mut b = [0u8; 26];
+    b[..8].copy_from_slice(&parent.to_le_bytes());
+    b[8] = hierarchy as u8;
+    b[9] = level as u8;
+    b[10..18].copy_from_slice(&value.to_le_bytes());
+    b[18..].copy_from_slice(b"sekrisk1");
+    xxh3_64(&b)
+}
+
+/// The parent of level 0 of a hierarchy.
+fn root(hierarchy: usize) -> u64 {
+    xxh3_64(&[b'r', hierarchy as u8])
+}
+
+/// Walks a hierarchy's (parent, node) pairs.
+fn path(hierarchy: usize, values: &[u64]) -> Vec<(u64, u64)> {
+    let mut parent = root(hierarchy);
+    values
+        .iter()
+        .enumerate()
+        .map(|(level, &v)| {
+            let n = node(parent, hierarchy, level, v);
+            let pair = (parent, n);
+            parent = n;
+            pair
+        })
+        .collect()
+}
+
+impl RiskStore {
+    pub fn new(max_keys: usize) -> RiskStore {
+        RiskStore {
+            max_keys,
+            nodes: BTreeMap::new(),
+            parents: BTreeMap::new(),
+            profiles: BTreeMap::new(),
+        }
+    }
+
+    /// The score of `values` for `subject`, in hundredths of log10.
+    pub fn score(&self, subject: u128, values: &Values) -> i64 {
+        let Some(profile) = self.profiles.get(&subject) else {
+            return 0;
+        };
+        let mut total = 0.0f64;
+        for (h, vals) in values.iter().enumerate() {
+            for (parent, n) in path(h, vals) {
+                let pop = self.parents.get(&parent).cloned().unwrap_or_default();
+                let c = self.nodes.get(&n).copied().unwrap_or(0);
+                let p_g = (c as f64 + 1.0) / ((pop.total + pop.distinct) as f64 + 1.0);
+                let Some(mine) = profile.parents.get(&parent) else {
+                    break; // never under this parent: back off, ratio 1
+                };
+                let c_u = profile.nodes.get(&n).copied().unwrap_or(0) as f64;
+                let (n_u, d_u) = (mine.total as f64, mine.distinct as f64);
+                let p_u = (c_u + d_u * p_g) / (n_u + d_u);
+                total += (p_g / p_u).log10();
+                if c_u == 0.0 {
+                    break; // finer levels sit under a value this subject never used
+                }
+            }
+        }
+        (total * 100.0).round() as i64
+    }
+
+    /// Teaches `subject`'s profile and the population these values.
+    pub fn learn(&mut self, subject: u128, values: &Values, weight: u32, at_ms: i64) {
+        let node_cap = self.max_keys.saturating_mul(8);
+        for (h, vals) in values.iter().enumerate() {
+            for (parent, n) in path(h, vals) {
+                let known = self.nodes.contains_key(&n);
+                if known || self.nodes.len() < node_cap {
+                    let tally = self.parents.entry(parent).or_default();
+                    tally.total += u64::from(weight);
+                    tally.distinct += u64::from(!known);
+                    *self.nodes.entry(n).or_default() += u64::from(weight);
+                }
+            }
+        }
+        let profile = self.profiles.entry(subject).or_default();
+        profile.last_ms = profile.last_ms.max(at_ms);
+        for (h, vals) in values.iter().enumerate() {
+            for (parent, n) in path(h, vals) {
+                let count = profile.nodes.entry(n).or_default();
+                let new = *count == 0;
+                *count += weight;
+                let tally = profile.parents.entry(parent).or_default();
+                tally.total += u64::from(weight);
+                tally.distinct += u64::from(new);
+            }
+        }
+        if profile.nodes.len() > PROFILE_CAP {
+            // Forget the rarest values; totals keep their mass, which only
+            // makes the remaining values look a little less familiar.
+            let mut by_count: Vec<(u32, u64)> =
+                profile.nodes.iter().map(|(k, c)| (*c, *k)).collect();
+            by_count.sort_unstable();
+            for (_, k) in by_count.iter().take(profile.nodes.len() - PROFILE_CAP) {
+                profile.nodes.remove(k);
+            }
+        }
+        self.evict();
+    }
+
+    /// Parks a challenged login until its step-up result arrives.
+    pub fn hold(&mut self, subject: u128, values: Values, at_ms: i64) {
+        let profile = self.profiles.entry(subject).or_default();
+        profile.last_ms = profile.last_ms.max(at_ms);
+        profile.pending = Some((at_ms, values));
+        self.evict();
+    }
+
+    /// The step-up for `subject` ended: learn the parked login if it passed
+    /// within [`PENDING_MS`], else drop it.
+    pub fn settle(&mut self, subject: u128, passed: bool, weight: u32, at_ms: i64) {
+        let Some(profile) = self.profiles.get_mut(&subject) else {
+            return;
+        };
+        let Some((since, values)) = profile.pending.take() else {
+            return;
+        };
+        if passed && at_ms.saturating_sub(since) <= PENDING_MS {
+            self.learn(subject, &values, weight, at_ms);
+        }
+    }
+
+    /// Keeps at most `max_keys` profiles, forgetting the longest unseen.
+    fn evict(&mut self) {
+        if self.profiles.len() <= self.max_keys {
+            return;
+        }
+        let excess = self.profiles.len() - self.max_keys + self.max_keys / 16;
+        let mut by_age: Vec<(i64, u128)> =
+            self.profiles.iter().map(|(k, p)| (p.last_ms, *k)).collect();
+        by_age.sort_unstable();
+        for (_, k) in by_age.into_iter().take(excess) {
+            self.profiles.remove(&k);
+        }
+    }
+
+    /// Order-independent digest for `Engine::state_digest`.
+    pub fn state_digest(&self) -> u64 {
+        xxh3_64(&postcard::to_stdvec(self).unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(network: &[u64], device: u64) -> Values {
+        vec![network.to_vec(), vec![device]]
+    }
+
+    #[test]
+    fn no_history_is_neutral() {
+        let s = RiskStore::new(100);
+        assert_eq!(s.score(1, &v(&[1, 2, 3], 9)), 0);
+    }
+
+    #[test]
+    fn familiar_is_negative_and_new_device_is_positive() {
+        let mut s = RiskStore::new(100);
+        // A population: 50 other accounts on their own devices and networks.
+        for other in 2..52u128 {
+            s.learn(
+                other,
+                &v(&[1, other as u64 % 3, other as u64], 1000 + other as u64),
+                1,
+                0,
+            );
+        }
+        for i in 0..9 {
+            s.learn(1, &v(&[1, 7, 70], 9), 1, i);
+        }
+        let familiar = s.score(1, &v(&[1, 7, 70], 9));
+        let new_device = s.score(1, &v(&[1, 7, 70], 10));
+        let new_everything = s.score(1, &v(&[1, 8, 80], 10));
+        assert!(familiar < -100, "familiar {familiar}");
+        assert!(
+            new_device < familiar + 300 && new_device > familiar,
+            "{new_device}"
+        );
+        assert!(new_everything >= 150, "new everything {new_everything}");
+        // A new ASN counts once: the finer levels under it add nothing.
+        let only_network = s.score(1, &vec![vec![1, 8, 80], vec![]]);
+        assert!((90..=110).contains(&only_network), "{only_network}");
+    }
+
+    #[test]
+    fn a_challenged_login_is_learned_only_when_the_step_up_passes() {
+        let mut s = RiskStore::new(100);
+        for i in 0..5 {
+            s.learn(1, &v(&[1, 7, 70], 9), 1, i);
+        }
+        let attacker = v(&[1, 8, 80], 666);
+        let before = s.score(1, &attacker);
+        s.hold(1, attacker.clone(), 10);
+        s.settle(1, false, 3, 20);
+        assert_eq!(s.score(1, &attacker), before);
+        s.hold(1, attacker.clone(), 30);
+        s.settle(1, true, 3, 30 + PENDING_MS + 1);
+        assert_eq!(s.score(1, &attacker), before, "too late to count");
+        s.hold(1, attacker.clone(), 40);
+        s.settle(1, true, 3, 50);
+        assert!(s.score(1, &attacker) < before);
+    }
+
+    #[test]
+    fn profiles_are_capped_oldest_first() {
+        let mut s = RiskStore::new(16);
+        for k in 0..40u128 {
+            s.learn(k, &v(&[1], 1), 1, k as i64);
+        }
+        assert!(s.profiles.len() <= 16);
+        assert!(s.profiles.contains_key(&39));
+        assert!(!s.profiles.contains_key(&0));
+    }
+}
