@@ -83,6 +83,26 @@ pub fn run_with(
     record: bool,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Run, SimError> {
+    if !record {
+        return run_streaming(config, baseline, defender, None, progress);
+    }
+    let sent = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let keep = std::rc::Rc::clone(&sent);
+    let mut sink = move |e: &Json| keep.borrow_mut().push(e.clone());
+    let mut run = run_streaming(config, baseline, defender, Some(&mut sink), progress)?;
+    run.sent = Some(sent.take());
+    Ok(run)
+}
+
+/// The same, handing every event to `sink` as it is sent (so a large run
+/// can be written out without holding it in memory).
+pub fn run_streaming(
+    config: &Config,
+    baseline: Baseline,
+    defender: Box<dyn Defender>,
+    sink: Option<&mut dyn FnMut(&Json)>,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Run, SimError> {
     let mut rng = rng::Rng::new(config.seed);
     let mut world = world::World::build(config.size, &mut rng);
     let people = honest::spawn(&world, &mut rng);
@@ -98,8 +118,8 @@ pub fn run_with(
         (world.end_ms - world.history_ms).max(1) as f64,
     );
     let mut sim = sim::Sim::new(&mut world, defender);
-    if record {
-        sim.sent = Some(Vec::new());
+    if let Some(sink) = sink {
+        sim.sink = Some(Box::new(sink));
     }
     for (at, person) in people {
         sim.add(at, Box::new(person));
@@ -111,7 +131,7 @@ pub fn run_with(
     Ok(Run {
         baseline,
         score: std::mem::take(&mut sim.score),
-        sent: sim.sent.take(),
+        sent: None,
     })
 }
 

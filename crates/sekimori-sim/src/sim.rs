@@ -37,7 +37,7 @@ pub struct Ctx<'a> {
     pub score: &'a mut Score,
     defender: &'a mut dyn Defender,
     ids: &'a mut Ids,
-    sent: Option<&'a mut Vec<Json>>,
+    sink: Option<&'a mut (dyn FnMut(&Json) + 'a)>,
     /// Offset of the last event sent in this step: a challenge follows it.
     last_offset_ms: i64,
 }
@@ -49,8 +49,8 @@ impl Ctx<'_> {
         let at = self.now_ms + offset_ms;
         event["id"] = json!(self.ids.event());
         event["at"] = json!(format_rfc3339_ms(at));
-        if let Some(sent) = self.sent.as_deref_mut() {
-            sent.push(event.clone());
+        if let Some(sink) = self.sink.as_deref_mut() {
+            sink(&event);
         }
         let verdict = match sekimori_event::decode_value(event.clone()) {
             Ok(e) => self.defender.decide(&e),
@@ -148,8 +148,8 @@ pub struct Sim<'w> {
     queue: BinaryHeap<Reverse<(i64, u64, usize)>>,
     ids: Ids,
     pub score: Score,
-    /// Every event sent, when recording (for tests that inspect them).
-    pub sent: Option<Vec<Json>>,
+    /// Sees every event sent, in order, when set.
+    pub sink: Option<Box<dyn FnMut(&Json) + 'w>>,
 }
 
 impl<'w> Sim<'w> {
@@ -161,7 +161,7 @@ impl<'w> Sim<'w> {
             queue: BinaryHeap::new(),
             ids: Ids::default(),
             score: Score::default(),
-            sent: None,
+            sink: None,
         }
     }
 
@@ -186,7 +186,7 @@ impl<'w> Sim<'w> {
                 score: &mut self.score,
                 defender: self.defender.as_mut(),
                 ids: &mut self.ids,
-                sent: self.sent.as_mut(),
+                sink: self.sink.as_deref_mut().map(|s| s as &mut dyn FnMut(&Json)),
                 last_offset_ms: 0,
             };
             if let Some(next) = self.actors[idx].step(&mut ctx) {
