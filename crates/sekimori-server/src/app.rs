@@ -36,6 +36,15 @@ pub struct AppConfig {
     pub rules_dir: Option<PathBuf>,
 }
 
+/// The services around the engine: step-up, secret checks, ASN enrichment.
+#[derive(Debug)]
+pub struct Services {
+    pub stepup: crate::stepup::StepUp,
+    pub secrets: Arc<sekimori_secrets::Checker>,
+    /// Fills `actor.asn` from `actor.ip` before an event is decided.
+    pub asn: Option<sekimori_geo::AsnDb>,
+}
+
 /// The answer to one ingested event.
 #[derive(Clone, Debug, Serialize)]
 pub struct Answer {
@@ -56,6 +65,9 @@ pub struct App {
     pub keys: KeyRing,
     pub config: AppConfig,
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    pub stepup: crate::stepup::StepUp,
+    pub secrets: Arc<sekimori_secrets::Checker>,
+    pub asn: Option<sekimori_geo::AsnDb>,
     /// Decided but not yet durable, by event id.
     in_flight: Mutex<HashMap<String, Decision>>,
     live: RwLock<Arc<Pack>>,
@@ -64,7 +76,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(ledger: Ledger, keys: KeyRing, config: AppConfig) -> Arc<App> {
+    pub fn new(ledger: Ledger, keys: KeyRing, config: AppConfig, services: Services) -> Arc<App> {
         let store = Arc::clone(ledger.store());
         let live = RwLock::new(Arc::clone(ledger.engine().pack()));
         Arc::new(App {
@@ -73,6 +85,9 @@ impl App {
             keys,
             config,
             metrics: None,
+            stepup: services.stepup,
+            secrets: services.secrets,
+            asn: services.asn,
             in_flight: Mutex::new(HashMap::new()),
             live,
             failed: AtomicBool::new(false),
@@ -110,10 +125,24 @@ impl App {
     }
 
     fn check_skew(&self, event: &Event) -> Result<(), ApiError> {
+        self.check_at_ms(event.at_ms)
+    }
+
+    /// Parses a request's `at` (RFC 3339) and applies the events' future-skew
+    /// rule to it: the time every step-up verification uses.
+    pub fn check_at(&self, at: &str) -> Result<i64, ApiError> {
+        let at_ms = sekimori_event::parse_rfc3339_ms(at).ok_or_else(|| {
+            ApiError::new("invalid_value", "must be an RFC 3339 timestamp").at("at")
+        })?;
+        self.check_at_ms(at_ms)?;
+        Ok(at_ms)
+    }
+
+    fn check_at_ms(&self, at_ms: i64) -> Result<(), ApiError> {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        if event.at_ms > now_ms.saturating_add(self.config.max_future_skew_ms) {
+        if at_ms > now_ms.saturating_add(self.config.max_future_skew_ms) {
             let msg = format!(
                 "event time is more than {} s ahead of the server clock; a future time would expire every window early",
                 self.config.max_future_skew_ms / 1000
@@ -121,6 +150,16 @@ impl App {
             return Err(ApiError::new("event_in_future", msg).at("at"));
         }
         Ok(())
+    }
+
+    /// Fills `actor.asn` from `actor.ip` when an ASN database is configured
+    /// and the sender gave no ASN. Called before the event is logged, so the
+    /// log holds the enriched event and replays need no database.
+    pub fn enrich(&self, event: &mut Event) {
+        let (Some(db), None, Some(ip)) = (&self.asn, event.actor.asn, event.actor.ip) else {
+            return;
+        };
+        event.actor.asn = db.lookup(ip).map(|a| a.number);
     }
 
     /// Ingests one event within the pack's time budget.

@@ -1,7 +1,7 @@
 //! Boot and run: open the data directory, restore the engine, bind, serve,
 //! reload the pack on SIGHUP, and snapshot on SIGINT/SIGTERM.
 
-use crate::app::{App, AppConfig};
+use crate::app::{App, AppConfig, Services};
 use crate::embedded::default_pack;
 use crate::keys::KeyRing;
 use crate::ledger::{wait, Ledger};
@@ -23,7 +23,26 @@ pub struct ServeConfig {
     /// Snapshot the engine every this many events.
     pub snapshot_every: u64,
     pub max_future_skew_ms: i64,
+    /// WebAuthn relying party: the domain passkeys are scoped to.
+    pub rp_id: String,
+    /// The exact origin of the pages that run WebAuthn ceremonies.
+    pub rp_origin: String,
+    /// The name authenticators and TOTP apps show.
+    pub rp_name: String,
+    /// The step-up master key file; default `<data>/stepup.key`, created on first start.
+    pub stepup_key: Option<PathBuf>,
+    /// Where SMS / e-mail codes are POSTed (`http://`); none: `no_otp_sender`.
+    pub otp_webhook: Option<String>,
+    /// A MaxMind-format ASN database to fill `actor.asn` from `actor.ip`.
+    pub asn_db: Option<PathBuf>,
+    /// An HIBP corpus (file or range directory); default: the shipped one.
+    pub breach_corpus: Option<PathBuf>,
 }
+
+/// The default relying party id, origin and name (the default listen address).
+pub const DEFAULT_RP_ID: &str = "localhost";
+pub const DEFAULT_RP_ORIGIN: &str = "http://localhost:7878";
+pub const DEFAULT_RP_NAME: &str = "sekimori";
 
 impl ServeConfig {
     pub fn new(data_dir: PathBuf, listen: SocketAddr, rules: Option<PathBuf>) -> ServeConfig {
@@ -33,6 +52,13 @@ impl ServeConfig {
             rules,
             snapshot_every: 100_000,
             max_future_skew_ms: 300_000,
+            rp_id: DEFAULT_RP_ID.into(),
+            rp_origin: DEFAULT_RP_ORIGIN.into(),
+            rp_name: DEFAULT_RP_NAME.into(),
+            stepup_key: None,
+            otp_webhook: None,
+            asn_db: None,
+            breach_corpus: None,
         }
     }
 }
@@ -63,7 +89,73 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
         max_future_skew_ms: config.max_future_skew_ms,
         rules_dir: config.rules.clone(),
     };
-    Ok(App::new(ledger, KeyRing::new(&config.data_dir), app_config))
+    let services = services(config)?;
+    Ok(App::new(
+        ledger,
+        KeyRing::new(&config.data_dir),
+        app_config,
+        services,
+    ))
+}
+
+/// Step-up, secret checks and ASN enrichment, from the configuration.
+fn services(config: &ServeConfig) -> anyhow::Result<Services> {
+    let key = crate::stepup::key::load_or_create(&config.data_dir, config.stepup_key.as_deref())?;
+    crate::stepup::key::check(&key)?;
+    if config.rp_name.is_empty() || config.rp_name.contains(':') {
+        return Err(anyhow!(
+            "--rp-name must be non-empty and contain no `:` (it is the TOTP issuer)"
+        ));
+    }
+    let passkeys =
+        sekimori_webauthn::Passkeys::new(&config.rp_id, &config.rp_origin, &config.rp_name)
+            .map_err(|e| anyhow!("--rp-id / --rp-origin: {e}"))?;
+    if let Some(url) = &config.otp_webhook {
+        crate::stepup::otp::check_webhook_url(url).map_err(|e| anyhow!(e))?;
+    }
+    let stepup = crate::stepup::StepUp::new(
+        &key,
+        passkeys,
+        config.rp_name.clone(),
+        config.otp_webhook.clone(),
+    );
+    let secrets = match &config.breach_corpus {
+        Some(path) => {
+            let corpus = sekimori_secrets::Corpus::load(path)
+                .with_context(|| format!("loading the breach corpus {}", path.display()))?;
+            tracing::info!(corpus = ?corpus.kind(), "breach corpus loaded");
+            Arc::new(sekimori_secrets::Checker::new(Some(corpus)))
+        }
+        None => shipped_checker()?,
+    };
+    let asn = match &config.asn_db {
+        Some(path) => {
+            let db = sekimori_geo::AsnDb::open(path)?;
+            tracing::info!(database_type = db.database_type(), "ASN database loaded");
+            Some(db)
+        }
+        None => None,
+    };
+    Ok(Services {
+        stepup,
+        secrets,
+        asn,
+    })
+}
+
+/// The checker over the shipped corpus, parsed once per process.
+fn shipped_checker() -> anyhow::Result<Arc<sekimori_secrets::Checker>> {
+    static SHIPPED: std::sync::OnceLock<Arc<sekimori_secrets::Checker>> =
+        std::sync::OnceLock::new();
+    if let Some(c) = SHIPPED.get() {
+        return Ok(Arc::clone(c));
+    }
+    let corpus = sekimori_secrets::Corpus::from_reader(
+        crate::routes::SHIPPED_CORPUS,
+        "data/hibp/common.txt",
+    )?;
+    let checker = Arc::new(sekimori_secrets::Checker::new(Some(corpus)));
+    Ok(Arc::clone(SHIPPED.get_or_init(|| checker)))
 }
 
 /// Runs the server until SIGINT or SIGTERM. `on_bound` receives the bound address.

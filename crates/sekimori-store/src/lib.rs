@@ -26,6 +26,7 @@
 //! | `meta`        | `&str`         | bytes          | small settings (e.g. current pack)     |
 //! | `packs`       | `&str` version | bytes          | rule-pack history                      |
 //! | `snapshot`    | `"current"`    | `(u64, bytes)` | engine state as of a seq; replaced     |
+//! | `stepup`      | `&str`         | bytes          | step-up records (the server's), not in the log |
 //!
 //! Log seqs are assigned by the caller and must be contiguous: an append must carry exactly
 //! `last_seq() + 1` (counting appends queued before it). A gap or a repeat is an invariant

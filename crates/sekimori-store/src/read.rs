@@ -1,6 +1,6 @@
 //! Read transactions: point lookups, listings and the paged log scan.
 
-use crate::tables::{EVENT_INDEX, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY};
+use crate::tables::{EVENT_INDEX, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY, STEPUP};
 use crate::{Store, StoreError};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::VecDeque;
@@ -60,6 +60,11 @@ impl Store {
     /// A rule pack by version.
     pub fn pack(&self, version: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.get_bytes(PACKS, version)
+    }
+
+    /// A step-up record (see [`Op::StepUp`](crate::Op::StepUp)).
+    pub fn stepup(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get_bytes(STEPUP, key)
     }
 
     /// Every stored rule pack, ordered by version string.

@@ -14,6 +14,8 @@ pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta
 pub(crate) const PACKS: TableDefinition<&str, &[u8]> = TableDefinition::new("packs");
 /// The single engine-state snapshot, under [`SNAPSHOT_KEY`]: (seq, bytes).
 pub(crate) const SNAPSHOT: TableDefinition<&str, (u64, &[u8])> = TableDefinition::new("snapshot");
+/// Step-up state (enrollments, passkeys, open challenges): key -> record bytes.
+pub(crate) const STEPUP: TableDefinition<&str, &[u8]> = TableDefinition::new("stepup");
 
 /// The only key of [`SNAPSHOT`].
 pub(crate) const SNAPSHOT_KEY: &str = "current";
@@ -30,6 +32,7 @@ pub(crate) fn init(db: &Database) -> Result<(), StoreError> {
         txn.open_table(EVENT_INDEX)?;
         txn.open_table(PACKS)?;
         txn.open_table(SNAPSHOT)?;
+        txn.open_table(STEPUP)?;
         let mut meta = txn.open_table(META)?;
         let expected = FORMAT_VERSION.to_string();
         let found = meta

@@ -1,6 +1,6 @@
 //! The writer thread: group commit of queued ops.
 
-use crate::tables::{EVENT_INDEX, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY};
+use crate::tables::{EVENT_INDEX, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY, STEPUP};
 use crate::StoreError;
 use redb::{Database, Durability, Table, WriteTransaction};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -47,6 +47,11 @@ pub enum Op {
         /// The pack.
         bytes: Vec<u8>,
     },
+    /// Put (`Some`) or delete (`None`) step-up records, all in the same transaction.
+    StepUp {
+        /// (key, new value or `None` to delete).
+        entries: Vec<(String, Option<Vec<u8>>)>,
+    },
 }
 
 impl Op {
@@ -56,6 +61,10 @@ impl Op {
             | Op::Snapshot { bytes, .. }
             | Op::PutMeta { bytes, .. }
             | Op::PutPack { bytes, .. } => bytes.len(),
+            Op::StepUp { entries } => entries
+                .iter()
+                .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+                .sum(),
         }
     }
 }
@@ -225,6 +234,7 @@ struct Tables<'t> {
     meta: Table<'t, &'static str, &'static [u8]>,
     packs: Table<'t, &'static str, &'static [u8]>,
     snapshot: Table<'t, &'static str, (u64, &'static [u8])>,
+    stepup: Table<'t, &'static str, &'static [u8]>,
 }
 
 fn apply_all(txn: &WriteTransaction, ops: &[&Op]) -> Result<(), StoreError> {
@@ -234,6 +244,7 @@ fn apply_all(txn: &WriteTransaction, ops: &[&Op]) -> Result<(), StoreError> {
         meta: txn.open_table(META)?,
         packs: txn.open_table(PACKS)?,
         snapshot: txn.open_table(SNAPSHOT)?,
+        stepup: txn.open_table(STEPUP)?,
     };
     for op in ops {
         t.apply(op)?;
@@ -263,6 +274,18 @@ impl Tables<'_> {
             }
             Op::PutPack { version, bytes } => {
                 self.packs.insert(version.as_str(), bytes.as_slice())?;
+            }
+            Op::StepUp { entries } => {
+                for (key, value) in entries {
+                    match value {
+                        Some(bytes) => {
+                            self.stepup.insert(key.as_str(), bytes.as_slice())?;
+                        }
+                        None => {
+                            self.stepup.remove(key.as_str())?;
+                        }
+                    }
+                }
             }
         }
         Ok(())

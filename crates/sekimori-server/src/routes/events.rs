@@ -20,10 +20,11 @@ pub async fn post_event(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let bytes = read_body(body, MAX_EVENT_BODY_BYTES).await?;
-    let event = sekimori_event::decode(&bytes).map_err(|e| {
+    let mut event = sekimori_event::decode(&bytes).map_err(|e| {
         telemetry::rejected(e.code, &e.path);
         ApiError::from(e)
     })?;
+    app.enrich(&mut event);
     let answer = app.ingest(event).await?;
     Ok(Json(json!(answer)))
 }
@@ -65,7 +66,8 @@ pub async fn post_batch(
             continue;
         }
         match sekimori_event::decode_value(item.clone()) {
-            Ok(e) => {
+            Ok(mut e) => {
+                app.enrich(&mut e);
                 slots.push(Ok(events.len()));
                 events.push(e);
             }

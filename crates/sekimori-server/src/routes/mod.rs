@@ -3,6 +3,8 @@
 
 mod admin;
 mod events;
+mod secrets;
+mod stepup;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -23,8 +25,12 @@ pub const MAX_EVENT_BODY_BYTES: usize = 1024 * 1024;
 /// The largest batch request body and the most events in one batch.
 pub const MAX_BATCH_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_BATCH_EVENTS: usize = 1000;
+/// The largest step-up or secret-check request body.
+pub const MAX_STEPUP_BODY_BYTES: usize = 64 * 1024;
 /// The largest rule-pack or list request body.
 pub const MAX_ADMIN_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+pub use secrets::SHIPPED_CORPUS;
 
 /// The OpenAPI document served at `/openapi.json`.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
@@ -48,6 +54,16 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/v1/lists/{name}"),
     ("get", "/v1/holds"),
     ("post", "/v1/holds/lift"),
+    ("post", "/v1/stepup/totp/enroll"),
+    ("post", "/v1/stepup/ocra/enroll"),
+    ("post", "/v1/stepup/tx/challenge"),
+    ("post", "/v1/stepup/webauthn/register/start"),
+    ("post", "/v1/stepup/webauthn/register/finish"),
+    ("post", "/v1/stepup/webauthn/auth/start"),
+    ("post", "/v1/stepup/otp/send"),
+    ("post", "/v1/stepup/verify"),
+    ("post", "/v1/secrets/check"),
+    ("get", "/v1/secrets/range/{prefix}"),
 ];
 
 pub fn router(app: Arc<App>) -> Router {
@@ -73,6 +89,22 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/v1/holds", get(admin::holds))
         .route("/v1/holds/lift", post(admin::lift_hold))
+        .route("/v1/stepup/totp/enroll", post(stepup::totp_enroll))
+        .route("/v1/stepup/ocra/enroll", post(stepup::ocra_enroll))
+        .route("/v1/stepup/tx/challenge", post(stepup::tx_challenge))
+        .route(
+            "/v1/stepup/webauthn/register/start",
+            post(stepup::register_start),
+        )
+        .route(
+            "/v1/stepup/webauthn/register/finish",
+            post(stepup::register_finish),
+        )
+        .route("/v1/stepup/webauthn/auth/start", post(stepup::auth_start))
+        .route("/v1/stepup/otp/send", post(stepup::otp_send))
+        .route("/v1/stepup/verify", post(stepup::verify))
+        .route("/v1/secrets/check", post(secrets::check))
+        .route("/v1/secrets/range/{prefix}", get(secrets::range))
         .fallback(|| async { ApiError::new("not_found", "no such route; see /openapi.json") })
         .with_state(app)
 }
@@ -106,6 +138,72 @@ pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiErro
             format!("the request body may be at most {limit} bytes"),
         )
     })
+}
+
+/// Parses a JSON object body into `T` without ever echoing a value: for
+/// bodies that carry secrets (codes, passwords, PINs). Errors carry the same
+/// codes as events (`invalid_json`, `invalid_type`, `missing_field`,
+/// `unknown_field`, `invalid_value`) and the field's path.
+pub(crate) fn parse_quiet<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            "invalid_json",
+            format!("not valid JSON at line {} column {}", e.line(), e.column()),
+        )
+    })?;
+    from_value_quiet(value)
+}
+
+/// [`parse_quiet`] for an already parsed document.
+pub(crate) fn from_value_quiet<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::new(
+            "invalid_type",
+            "the body must be a JSON object",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        quiet_error(if path == "." { "" } else { &path }, &e.inner().to_string())
+    })
+}
+
+/// Turns a serde message into an error that names the field and the expected
+/// form, dropping the value serde quotes.
+fn quiet_error(path: &str, msg: &str) -> ApiError {
+    let quoted = |rest: &str| rest.split('`').next().unwrap_or_default().to_string();
+    let expected = || {
+        msg.split_once(", expected ")
+            .or_else(|| msg.split_once("expected "))
+            .map(|(_, e)| format!("expected {e}"))
+    };
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let field = quoted(rest);
+        let path = if path.is_empty() {
+            field
+        } else {
+            format!("{path}.{field}")
+        };
+        return ApiError::new("missing_field", "required field is missing").at(path);
+    }
+    if msg.starts_with("unknown field `") {
+        return ApiError::new("unknown_field", "this request has no such field").at(path);
+    }
+    if msg.starts_with("invalid type:") {
+        let m = expected().unwrap_or_else(|| "wrong JSON type".into());
+        return ApiError::new("invalid_type", m).at(path);
+    }
+    let m = if msg.starts_with("unknown variant")
+        || msg.starts_with("invalid value:")
+        || msg.starts_with("invalid length")
+    {
+        expected().unwrap_or_else(|| "not a valid value for this field".into())
+    } else {
+        "not a valid value for this field".into()
+    };
+    ApiError::new("invalid_value", m).at(path)
 }
 
 /// Parses a JSON body into `T`, naming the failing field.

@@ -19,6 +19,7 @@ pub struct Harness {
     pub admin: String,
     pub ingest: String,
     pub read: String,
+    pub config: ServeConfig,
 }
 
 pub fn config(dir: &Path, rules: Option<PathBuf>) -> ServeConfig {
@@ -35,12 +36,19 @@ impl Harness {
     }
 
     pub async fn with_rules(rules: Option<PathBuf>) -> Harness {
+        Harness::with_config(|c| c.rules = rules).await
+    }
+
+    /// A harness whose server configuration `f` adjusts.
+    pub async fn with_config(f: impl FnOnce(&mut ServeConfig)) -> Harness {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = |name, scopes| create_key(dir.path(), name, scopes).expect("key").1;
         let admin = key("admin", vec![Scope::Admin, Scope::Read]);
         let ingest = key("ingest", vec![Scope::Ingest]);
         let read = key("reader", vec![Scope::Read]);
-        let app = open(config(dir.path(), rules)).await;
+        let mut config = config(dir.path(), None);
+        f(&mut config);
+        let app = open(config.clone()).await;
         let router = routes::router(Arc::clone(&app));
         Harness {
             dir,
@@ -49,6 +57,41 @@ impl Harness {
             admin,
             ingest,
             read,
+            config,
+        }
+    }
+
+    /// Stops the server and starts it again on the same data directory.
+    pub async fn restart(self) -> Harness {
+        let Harness {
+            dir,
+            app,
+            router,
+            admin,
+            ingest,
+            read,
+            config,
+        } = self;
+        drop(router);
+        // A decision answered past its time budget still finishes in a task
+        // that holds the app (and so the store's file lock): wait for it.
+        for _ in 0..1000 {
+            if Arc::strong_count(&app) == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        drop(app);
+        let app = open(config.clone()).await;
+        let router = routes::router(Arc::clone(&app));
+        Harness {
+            dir,
+            app,
+            router,
+            admin,
+            ingest,
+            read,
+            config,
         }
     }
 

@@ -18,11 +18,45 @@ pub struct Args {
     /// Snapshot the engine every N events.
     #[arg(long, default_value_t = 100_000)]
     snapshot_every: u64,
+    /// WebAuthn relying party id: the domain passkeys are scoped to (it can
+    /// never change without orphaning every passkey).
+    #[arg(long, default_value = sekimori_server::DEFAULT_RP_ID)]
+    rp_id: String,
+    /// The exact origin of the pages that run passkey ceremonies.
+    #[arg(long, default_value = sekimori_server::DEFAULT_RP_ORIGIN)]
+    rp_origin: String,
+    /// The name authenticators and TOTP apps show (the TOTP issuer).
+    #[arg(long, default_value = sekimori_server::DEFAULT_RP_NAME)]
+    rp_name: String,
+    /// The step-up master key (32 raw bytes or 64 hex digits), which seals
+    /// OTP seeds and device keys. Default: DATA/stepup.key, created on first
+    /// start; in production keep it outside the data directory.
+    #[arg(long, value_name = "FILE")]
+    stepup_key: Option<PathBuf>,
+    /// Where SMS / e-mail codes are POSTed as JSON (an http:// relay to the
+    /// provider). Without it, /v1/stepup/otp/send answers `no_otp_sender`.
+    #[arg(long, value_name = "URL")]
+    otp_webhook: Option<String>,
+    /// A MaxMind-format ASN database (GeoLite2-ASN): events with an
+    /// `actor.ip` and no `actor.asn` get the ASN before they are decided.
+    #[arg(long, value_name = "FILE")]
+    asn_db: Option<PathBuf>,
+    /// An HIBP Pwned Passwords corpus: one SHA1:COUNT file or a directory of
+    /// range files. Default: the shipped data/hibp/common.txt.
+    #[arg(long, value_name = "PATH")]
+    breach_corpus: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let mut config = ServeConfig::new(crate::data_dir(a.data), a.listen, a.rules);
     config.snapshot_every = a.snapshot_every.max(1);
+    config.rp_id = a.rp_id;
+    config.rp_origin = a.rp_origin;
+    config.rp_name = a.rp_name;
+    config.stepup_key = a.stepup_key;
+    config.otp_webhook = a.otp_webhook;
+    config.asn_db = a.asn_db;
+    config.breach_corpus = a.breach_corpus;
     let data = config.data_dir.display().to_string();
     // Rule evaluation recurses; expressions are bounded in depth, and roomy
     // worker stacks keep a wide margin (only touched pages are committed).
