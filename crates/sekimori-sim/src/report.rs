@@ -27,6 +27,11 @@ pub struct HonestRow {
     pub money_challenge_rate: f64,
     pub deny_rate: f64,
     pub delayed_jpy: i64,
+    /// Honest logins from carrier CGNAT addresses, and the share of them
+    /// challenged and refused (people behind one shared address keep working).
+    pub cgnat_logins: u64,
+    pub cgnat_login_challenge_rate: f64,
+    pub cgnat_login_refused_rate: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -84,6 +89,9 @@ impl Scorecard {
             money_challenge_rate: rate(h.money_challenges, h.money_events),
             deny_rate: rate(h.refused, h.events),
             delayed_jpy: h.delayed_jpy,
+            cgnat_logins: h.cgnat_logins,
+            cgnat_login_challenge_rate: rate(h.cgnat_login_challenges, h.cgnat_logins),
+            cgnat_login_refused_rate: rate(h.cgnat_login_refusals, h.cgnat_logins),
         });
     }
 
@@ -111,15 +119,15 @@ impl Scorecard {
                 block
             );
         }
-        let _ = writeln!(md, "\n## Honest people\n\n| baseline | events | logins | money events | login challenge rate | money challenge rate | refused rate | delayed ¥ |");
+        let _ = writeln!(md, "\n## Honest people\n\n| baseline | events | logins | money events | login challenge rate | money challenge rate | refused rate | delayed ¥ | CGNAT logins | CGNAT challenged | CGNAT refused |");
         let _ = writeln!(
             md,
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         for h in &self.honest {
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {} |",
+                "| {} | {} | {} | {} | {:.4} | {:.4} | {:.4} | {} | {} | {:.4} | {:.4} |",
                 h.baseline,
                 h.events,
                 h.login_events,
@@ -127,7 +135,10 @@ impl Scorecard {
                 h.login_challenge_rate,
                 h.money_challenge_rate,
                 h.deny_rate,
-                yen(h.delayed_jpy)
+                yen(h.delayed_jpy),
+                h.cgnat_logins,
+                h.cgnat_login_challenge_rate,
+                h.cgnat_login_refused_rate
             );
         }
         md

@@ -46,6 +46,18 @@ pub struct Honest {
     pub money_challenges: u64,
     pub refused: u64,
     pub delayed_jpy: i64,
+    /// Logins from carrier CGNAT addresses (100.64.0.0/10), shared by about
+    /// a thousand people each in the medium world, and how many of those
+    /// were challenged or refused.
+    pub cgnat_logins: u64,
+    pub cgnat_login_challenges: u64,
+    pub cgnat_login_refusals: u64,
+}
+
+/// Whether an address is in the shared address space carriers use for CGNAT.
+fn is_cgnat(ip: &str) -> bool {
+    ip.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|a| a.octets()[0] == 100 && (a.octets()[1] & 0xc0) == 64)
 }
 
 /// A ground-truth record: written to its own file, never sent to the engine.
@@ -109,6 +121,11 @@ impl Score {
         if kind == "login.attempt" {
             h.login_events += 1;
             h.login_challenges += u64::from(challenged);
+            if event["actor"]["ip"].as_str().is_some_and(is_cgnat) {
+                h.cgnat_logins += 1;
+                h.cgnat_login_challenges += u64::from(challenged);
+                h.cgnat_login_refusals += u64::from(refused);
+            }
         } else if MONEY.contains(&kind) {
             h.money_events += 1;
             h.money_challenges += u64::from(challenged);

@@ -140,6 +140,9 @@ impl std::fmt::Debug for Sim<'_> {
     }
 }
 
+/// Where a run hands each event it sends.
+pub type Sink<'w> = Box<dyn FnMut(&Json) + 'w>;
+
 /// A world, a defender, and the actors that live in it.
 pub struct Sim<'w> {
     world: &'w mut World,
@@ -149,7 +152,7 @@ pub struct Sim<'w> {
     ids: Ids,
     pub score: Score,
     /// Sees every event sent, in order, when set.
-    pub sink: Option<Box<dyn FnMut(&Json) + 'w>>,
+    pub sink: Option<Sink<'w>>,
 }
 
 impl<'w> Sim<'w> {

@@ -49,7 +49,7 @@ fn reload_on_sighup_publish_from_the_cli_and_revoke_keys() {
     copy_dir(Path::new(DEFAULT_PACK), &pack);
     let key = create_key(&data, "read,admin");
     let server = Server::start(&data, &log, &["--rules", pack.to_str().expect("utf8")]);
-    assert_eq!(current_version(&server.url, &key), "2026.11.23-2");
+    assert_eq!(current_version(&server.url, &key), "2026.11.23-4");
 
     set_version(&pack, "hup-2");
     let pid = server.child.id().to_string();

@@ -148,9 +148,34 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             }),
             _ => baseline.defender(&config.pack),
         };
-        let r = sekimori_sim::run_with(&config, baseline, defender, record, &mut |f| {
-            bar.set_position((f * 1000.0) as u64)
-        })?;
+        let mut events_out = match (&a.events, record) {
+            (Some(path), true) => Some(std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            )),
+            _ => None,
+        };
+        let mut write_error: Option<std::io::Error> = None;
+        let mut sink = |e: &serde_json::Value| {
+            if let (Some(w), None) = (events_out.as_mut(), &write_error) {
+                if let Err(err) = writeln!(w, "{e}") {
+                    write_error = Some(err);
+                }
+            }
+        };
+        let r = sekimori_sim::run_streaming(
+            &config,
+            baseline,
+            defender,
+            record.then_some(&mut sink as &mut dyn FnMut(&serde_json::Value)),
+            &mut |f| bar.set_position((f * 1000.0) as u64),
+        )?;
+        if let Some(err) = write_error {
+            return Err(anyhow!("writing the events: {err}"));
+        }
+        if let Some(mut w) = events_out {
+            w.flush()?;
+        }
         if errors.get() > 0 {
             return Err(anyhow!(
                 "{} events got no decision from {}",
@@ -159,16 +184,6 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
             ));
         }
         let secs = started.elapsed().as_secs_f64();
-        if let (Some(path), Some(sent)) = (&a.events, &r.sent) {
-            let mut w = std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("creating {}", path.display()))?,
-            );
-            for e in sent {
-                writeln!(w, "{e}")?;
-            }
-            w.flush()?;
-        }
         bar.finish();
         if !r.score.invalid_events.is_empty() {
             return Err(anyhow!(
