@@ -34,7 +34,7 @@ fn the_same_seed_gives_the_same_scorecard_and_another_seed_does_not() {
 }
 
 #[test]
-fn with_no_defense_every_scenario_loses_money_and_sekimori_stops_the_reverse_brute_force() {
+fn with_no_defense_every_scenario_loses_money_and_sekimori_stops_the_takeovers() {
     let card = scorecard(&config(1), |r| {
         assert!(
             r.score.invalid_events.is_empty(),
@@ -59,15 +59,45 @@ fn with_no_defense_every_scenario_loses_money_and_sekimori_stops_the_reverse_bru
     );
     assert!(stolen("docomo-koza", "sekimori") * 10 < stolen("docomo-koza", "none"));
     assert!(stolen("coincheck-key", "sekimori") < stolen("coincheck-key", "none"));
+    // Issue 4's bar (measured at medium size in the scorecards): the default
+    // pack stops at least 99% of what each takeover scenario steals undefended.
+    for s in [
+        "docomo-koza",
+        "crypto-stuffing-2018",
+        "password-spray",
+        "phishing-ato",
+        "7pay",
+        "sbi",
+        "mitb",
+    ] {
+        assert!(
+            stolen(s, "sekimori") * 100 <= stolen(s, "none"),
+            "{s}: sekimori let {} of {} through",
+            stolen(s, "sekimori"),
+            stolen(s, "none")
+        );
+    }
     let honest = card
         .honest
         .iter()
         .find(|h| h.baseline == "sekimori")
         .expect("row");
     assert!(
-        honest.deny_rate < 0.01,
+        honest.deny_rate < 0.0005,
         "honest people are rarely refused: {}",
         honest.deny_rate
+    );
+    // Two days of history leave more people unknown than medium's seven, so
+    // the bar here is looser than the medium scorecard's 1%.
+    assert!(
+        honest.login_challenge_rate < 0.02,
+        "honest logins are rarely stepped up: {}",
+        honest.login_challenge_rate
+    );
+    assert!(honest.cgnat_logins > 0);
+    assert_eq!(
+        honest.cgnat_login_refused_rate, 0.0,
+        "CGNAT users keep working"
     );
 }
 
