@@ -128,13 +128,14 @@ pub async fn totp_enroll(
     let req: AccountAt = body(req).await?;
     let at = account_at(&app, &req.account, &req.at)?;
     let su = &app.stepup;
-    let _lock = su.lock(&req.account).await;
-    let mut record = su.load(&app, &req.account).await?;
-    let uri = record
-        .state
-        .enroll_totp(&su.sealer, &req.account, &su.issuer, at, &mut rand::rng())
-        .map_err(enroll_error)?;
-    su.save(&app, &req.account, &record).await?;
+    let uri = su
+        .update(&app, &req.account, |record| {
+            record
+                .state
+                .enroll_totp(&su.sealer, &req.account, &su.issuer, at, &mut rand::rng())
+                .map_err(enroll_error)
+        })
+        .await?;
     Ok(Json(
         json!({"account": req.account, "method": "totp", "otpauth_uri": uri.expose()}),
     ))
@@ -148,13 +149,14 @@ pub async fn ocra_enroll(
     let req: AccountAt = body(req).await?;
     let at = account_at(&app, &req.account, &req.at)?;
     let su = &app.stepup;
-    let _lock = su.lock(&req.account).await;
-    let mut record = su.load(&app, &req.account).await?;
-    let key = record
-        .state
-        .enroll_ocra(&su.sealer, &req.account, at, &mut rand::rng())
-        .map_err(enroll_error)?;
-    su.save(&app, &req.account, &record).await?;
+    let key = su
+        .update(&app, &req.account, |record| {
+            record
+                .state
+                .enroll_ocra(&su.sealer, &req.account, at, &mut rand::rng())
+                .map_err(enroll_error)
+        })
+        .await?;
     let key_hex = key.to_hex();
     Ok(Json(json!({"account": req.account, "method": "txsign",
         "device_key_hex": key_hex.as_str(), "suite": TX_OCRA_SUITE})))
@@ -177,22 +179,23 @@ pub async fn tx_challenge(
     let at = account_at(&app, &req.account, &req.at)?;
     req.transaction.check("transaction")?;
     let tx = req.transaction.for_account(&req.account);
-    let su = &app.stepup;
-    let _lock = su.lock(&req.account).await;
-    let mut record = su.load(&app, &req.account).await?;
-    let challenge = record
-        .state
-        .issue_tx_challenge(&tx, at, &mut rand::rng())
-        .map_err(|e| match e {
-            StepUpError::NotEnrolled => ApiError::new(
-                "not_enrolled",
-                "the account has no transaction-signing device; enroll with /v1/stepup/ocra/enroll",
-            )
-            .at("account"),
-            StepUpError::TooManyOpenChallenges => too_many_challenges(),
-            other => ApiError::internal(other),
-        })?;
-    su.save(&app, &req.account, &record).await?;
+    let challenge = app
+        .stepup
+        .update(&app, &req.account, |record| {
+            record
+                .state
+                .issue_tx_challenge(&tx, at, &mut rand::rng())
+                .map_err(|e| match e {
+                    StepUpError::NotEnrolled => ApiError::new(
+                        "not_enrolled",
+                        "the account has no transaction-signing device; enroll with /v1/stepup/ocra/enroll",
+                    )
+                    .at("account"),
+                    StepUpError::TooManyOpenChallenges => too_many_challenges(),
+                    other => ApiError::internal(other),
+                })
+        })
+        .await?;
     Ok(Json(json!({
         "challenge_id": challenge.id(),
         "question": challenge.question(),
@@ -227,26 +230,28 @@ pub async fn register_start(
     let at = account_at(&app, &req.account, &req.at)?;
     text("user_name", &req.user_name, 64)?;
     let su = &app.stepup;
-    let _lock = su.lock(&req.account).await;
-    let mut record = su.load(&app, &req.account).await?;
-    if record.passkeys.len() >= MAX_PASSKEYS {
-        return Err(ApiError::new(
-            "too_many_passkeys",
-            format!("an account may register at most {MAX_PASSKEYS} passkeys"),
-        )
-        .at("account"));
-    }
-    if record.open_ceremonies_at(at) >= MAX_OPEN_CEREMONIES {
-        return Err(too_many_challenges());
-    }
-    let (options, state) = su
-        .passkeys
-        .start_register(&req.account, &req.user_name, &record.passkeys)
-        .map_err(ApiError::internal)?;
-    let id = state.ceremony_id().to_string();
     let expires = at.saturating_add(CEREMONY_TTL_MS);
-    insert_ceremony(&mut record, &id, CeremonyKind::Register, expires, &state)?;
-    su.save(&app, &req.account, &record).await?;
+    let (options, id) = su
+        .update(&app, &req.account, |record| {
+            if record.passkeys.len() >= MAX_PASSKEYS {
+                return Err(ApiError::new(
+                    "too_many_passkeys",
+                    format!("an account may register at most {MAX_PASSKEYS} passkeys"),
+                )
+                .at("account"));
+            }
+            if record.open_ceremonies_at(at) >= MAX_OPEN_CEREMONIES {
+                return Err(too_many_challenges());
+            }
+            let (options, state) = su
+                .passkeys
+                .start_register(&req.account, &req.user_name, &record.passkeys)
+                .map_err(ApiError::internal)?;
+            let id = state.ceremony_id().to_string();
+            insert_ceremony(record, &id, CeremonyKind::Register, expires, &state)?;
+            Ok((options, id))
+        })
+        .await?;
     Ok(Json(json!({"ceremony_id": id, "options": options,
         "expires_at": format_rfc3339_ms(expires)})))
 }
@@ -377,30 +382,32 @@ pub async fn auth_start(
         tx.check("transaction")?;
     }
     let su = &app.stepup;
-    let _lock = su.lock(&req.account).await;
-    let mut record = su.load(&app, &req.account).await?;
-    if record.passkeys.is_empty() {
-        return Err(ApiError::new(
-            "not_enrolled",
-            "the account has no passkey; register one with /v1/stepup/webauthn/register/start",
-        )
-        .at("account"));
-    }
-    if record.open_ceremonies_at(at) >= MAX_OPEN_CEREMONIES {
-        return Err(too_many_challenges());
-    }
     let digest = req
         .transaction
         .as_ref()
         .map(|t| t.for_account(&req.account).digest());
-    let (options, state) = su
-        .passkeys
-        .start_auth(&req.account, &record.passkeys, digest)
-        .map_err(ApiError::internal)?;
-    let id = state.ceremony_id().to_string();
     let expires = at.saturating_add(CEREMONY_TTL_MS);
-    insert_ceremony(&mut record, &id, CeremonyKind::Auth, expires, &state)?;
-    su.save(&app, &req.account, &record).await?;
+    let (options, id) = su
+        .update(&app, &req.account, |record| {
+            if record.passkeys.is_empty() {
+                return Err(ApiError::new(
+                    "not_enrolled",
+                    "the account has no passkey; register one with /v1/stepup/webauthn/register/start",
+                )
+                .at("account"));
+            }
+            if record.open_ceremonies_at(at) >= MAX_OPEN_CEREMONIES {
+                return Err(too_many_challenges());
+            }
+            let (options, state) = su
+                .passkeys
+                .start_auth(&req.account, &record.passkeys, digest)
+                .map_err(ApiError::internal)?;
+            let id = state.ceremony_id().to_string();
+            insert_ceremony(record, &id, CeremonyKind::Auth, expires, &state)?;
+            Ok((options, id))
+        })
+        .await?;
     let mut out = json!({"ceremony_id": id, "options": options,
         "expires_at": format_rfc3339_ms(expires)});
     if let Some(tx) = &req.transaction {

@@ -276,6 +276,22 @@ impl StepUp {
         self.persist(app, vec![StepUp::entry(account, record)?])
             .await
     }
+
+    /// Under the account's lock: loads its record, applies `change`, and
+    /// answers only once the changed record is durable. A `change` that fails
+    /// writes nothing.
+    pub async fn update<T>(
+        &self,
+        app: &App,
+        account: &str,
+        change: impl FnOnce(&mut AccountRecord) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let _lock = self.lock(account).await;
+        let mut record = self.load(app, account).await?;
+        let out = change(&mut record)?;
+        self.save(app, account, &record).await?;
+        Ok(out)
+    }
 }
 
 /// Maps a TOTP verification error to a reason code, or a server error.
