@@ -163,7 +163,13 @@ impl Engine {
             reasons.push(self.place_holds(i, event, &mut errors));
         }
         let score = enforced.iter().map(|&i| self.pack.rules[i].score).sum();
-        self.settle_risk(event, &view, action, std::mem::take(&mut values.learn));
+        self.settle_risk(
+            event,
+            &view,
+            action,
+            &methods,
+            std::mem::take(&mut values.learn),
+        );
         self.state.events += 1;
         Decision {
             event_id: event.id.clone(),
@@ -191,6 +197,7 @@ impl Engine {
         event: &Event,
         view: &serde_json::Value,
         action: Action,
+        methods: &[sekimori_event::MfaMethod],
         learn: Vec<(usize, u128, crate::risk::Values)>,
     ) {
         for (fi, subject, values) in learn {
@@ -199,15 +206,27 @@ impl Engine {
             };
             match action {
                 Action::Allow => store.learn(subject, &values, 1, event.at_ms),
-                Action::Challenge => store.hold(subject, values, event.at_ms),
+                Action::Challenge => store.hold(
+                    subject,
+                    crate::risk::Parked {
+                        event: xxhash_rust::xxh3::xxh3_64(event.id.as_bytes()),
+                        at_ms: event.at_ms,
+                        methods: methods.to_vec(),
+                        values,
+                    },
+                ),
                 _ => {}
             }
         }
         let sekimori_event::Body::MfaResult(r) = &event.body else {
             return;
         };
-        let passed = r.result == sekimori_event::MfaOutcome::Success;
-        let weight = if r.method.is_strong() { 3 } else { 1 };
+        let Some(for_event) = &r.for_event else {
+            return; // a step-up that names no event teaches nothing
+        };
+        let for_event = xxhash_rust::xxh3::xxh3_64(for_event.as_bytes());
+        // A result that is itself refused (a freeze or deny in force) teaches nothing.
+        let passed = r.result == sekimori_event::MfaOutcome::Success && action < Action::Review;
         let no_features = serde_json::Value::Object(serde_json::Map::new());
         let vars = Vars::new(view, &no_features, &self.lists);
         for f in self.pack.features.iter().filter(|f| f.risk.is_some()) {
@@ -216,7 +235,7 @@ impl Engine {
                 continue;
             };
             if let Some(subject) = crate::view::key_hash(&parts) {
-                store.settle(subject, passed, weight, event.at_ms);
+                store.settle(subject, for_event, r.method, passed, event.at_ms);
             }
         }
     }

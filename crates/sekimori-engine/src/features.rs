@@ -121,8 +121,11 @@ fn risk(
     for levels in attributes {
         let mut hashes = Vec::with_capacity(levels.len());
         for level in levels {
+            // A missing value is a value of its own ("none"), not the end
+            // of the hierarchy: a client that leaves out its device or
+            // country must not look neutral.
             match level.eval(vars)? {
-                Json::Null => break,
+                Json::Null => hashes.push(value_hash(&Json::String("\u{0}none".into()))),
                 v => hashes.push(value_hash(&v)),
             }
         }

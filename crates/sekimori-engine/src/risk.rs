@@ -23,11 +23,14 @@
 //! familiar. Integers keep decisions exact and replays byte-identical.
 //!
 //! Learning happens after the decision, never before the score is read: an
-//! allowed login teaches the profile at once; a challenged one waits until
-//! the service reports `mfa.result` for the account, and a strong factor
-//! (TOTP, passkey, transaction signing) teaches it three times as much (the
-//! device becomes trusted); a failed or missing step-up teaches nothing, so
-//! an attacker's own attempts never make their device look familiar.
+//! allowed login teaches the profile at once; a challenged one is parked
+//! until the service reports the `mfa.result` that names it (`for_event`),
+//! with one of the methods the challenge offered, within 15 minutes, and not
+//! itself refused. A strong factor (TOTP, passkey, transaction signing)
+//! teaches three times as much (the device becomes trusted). A failed,
+//! missing or unrelated step-up teaches nothing, so an attacker's own
+//! attempts never make their device look familiar, and neither does the
+//! holder passing a step-up for something else.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -35,8 +38,11 @@ use xxhash_rust::xxh3::xxh3_64;
 
 /// How long a challenged login waits for its `mfa.result`.
 pub(crate) const PENDING_MS: i64 = 15 * 60_000;
-/// Values remembered per subject; past this the rarest are forgotten.
+/// Values remembered per subject; past this the rarest, then the oldest, are
+/// forgotten.
 const PROFILE_CAP: usize = 96;
+/// Challenged logins parked per subject; a newer one pushes out the oldest.
+const PENDING_CAP: usize = 4;
 
 /// The value hashes of one event, per hierarchy, up to the first null.
 pub(crate) type Values = Vec<Vec<u64>>;
@@ -49,16 +55,35 @@ struct Tally {
     distinct: u64,
 }
 
+/// What a subject has used under one parent.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct Seen {
+    count: u32,
+    last_ms: i64,
+    parent: u64,
+}
+
+/// A challenged event waiting for the step-up result that names it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Parked {
+    /// Hash of the challenged event's id.
+    pub event: u64,
+    pub at_ms: i64,
+    /// The methods the challenge offered.
+    pub methods: Vec<sekimori_event::MfaMethod>,
+    pub values: Values,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 struct Profile {
     /// Event time of the last login learned or scored.
     last_ms: i64,
-    /// Node (hierarchy, level, parent, value) -> count.
-    nodes: BTreeMap<u64, u32>,
-    /// Parent node -> totals under it.
+    /// Node (hierarchy, level, parent, value) -> use.
+    nodes: BTreeMap<u64, Seen>,
+    /// Parent node -> totals under it (only parents some kept node sits under).
     parents: BTreeMap<u64, Tally>,
-    /// A challenged login waiting for its step-up result.
-    pending: Option<(i64, Values)>,
+    /// Challenged events waiting for their step-up results, oldest first.
+    pending: Vec<Parked>,
 }
 
 /// One risk feature's state: the population and every subject's profile.
@@ -124,7 +149,7 @@ impl RiskStore {
                 let Some(mine) = profile.parents.get(&parent) else {
                     break; // never under this parent: back off, ratio 1
                 };
-                let c_u = profile.nodes.get(&n).copied().unwrap_or(0) as f64;
+                let c_u = profile.nodes.get(&n).map_or(0.0, |s| f64::from(s.count));
                 let (n_u, d_u) = (mine.total as f64, mine.distinct as f64);
                 let p_u = (c_u + d_u * p_g) / (n_u + d_u);
                 total += (p_g / p_u).log10();
@@ -144,9 +169,10 @@ impl RiskStore {
                 let known = self.nodes.contains_key(&n);
                 if known || self.nodes.len() < node_cap {
                     let tally = self.parents.entry(parent).or_default();
-                    tally.total += u64::from(weight);
+                    tally.total = tally.total.saturating_add(u64::from(weight));
                     tally.distinct += u64::from(!known);
-                    *self.nodes.entry(n).or_default() += u64::from(weight);
+                    let count = self.nodes.entry(n).or_default();
+                    *count = count.saturating_add(u64::from(weight));
                 }
             }
         }
@@ -154,46 +180,78 @@ impl RiskStore {
         profile.last_ms = profile.last_ms.max(at_ms);
         for (h, vals) in values.iter().enumerate() {
             for (parent, n) in path(h, vals) {
-                let count = profile.nodes.entry(n).or_default();
-                let new = *count == 0;
-                *count += weight;
+                let seen = profile.nodes.entry(n).or_insert(Seen {
+                    count: 0,
+                    last_ms: at_ms,
+                    parent,
+                });
+                let new = seen.count == 0;
+                seen.count = seen.count.saturating_add(weight);
+                seen.last_ms = seen.last_ms.max(at_ms);
                 let tally = profile.parents.entry(parent).or_default();
-                tally.total += u64::from(weight);
+                tally.total = tally.total.saturating_add(u64::from(weight));
                 tally.distinct += u64::from(new);
             }
         }
         if profile.nodes.len() > PROFILE_CAP {
-            // Forget the rarest values; totals keep their mass, which only
-            // makes the remaining values look a little less familiar.
-            let mut by_count: Vec<(u32, u64)> =
-                profile.nodes.iter().map(|(k, c)| (*c, *k)).collect();
-            by_count.sort_unstable();
-            for (_, k) in by_count.iter().take(profile.nodes.len() - PROFILE_CAP) {
+            // Forget the rarest values, the oldest first among equals, never
+            // one just used; then the parents nothing kept sits under. Totals
+            // keep their mass, which only makes the remaining values look a
+            // little less familiar.
+            let mut order: Vec<(u32, i64, u64)> = profile
+                .nodes
+                .iter()
+                .filter(|(_, s)| s.last_ms < at_ms)
+                .map(|(k, s)| (s.count, s.last_ms, *k))
+                .collect();
+            order.sort_unstable();
+            let excess = profile.nodes.len() - PROFILE_CAP;
+            for (_, _, k) in order.iter().take(excess) {
                 profile.nodes.remove(k);
             }
+            let kept: std::collections::BTreeSet<u64> =
+                profile.nodes.values().map(|s| s.parent).collect();
+            profile.parents.retain(|p, _| kept.contains(p));
         }
         self.evict();
     }
 
-    /// Parks a challenged login until its step-up result arrives.
-    pub fn hold(&mut self, subject: u128, values: Values, at_ms: i64) {
+    /// Parks a challenged event until the step-up result naming it arrives.
+    pub fn hold(&mut self, subject: u128, parked: Parked) {
         let profile = self.profiles.entry(subject).or_default();
-        profile.last_ms = profile.last_ms.max(at_ms);
-        profile.pending = Some((at_ms, values));
+        profile.last_ms = profile.last_ms.max(parked.at_ms);
+        profile
+            .pending
+            .retain(|p| parked.at_ms.saturating_sub(p.at_ms) <= PENDING_MS);
+        if profile.pending.len() >= PENDING_CAP {
+            profile.pending.remove(0);
+        }
+        profile.pending.push(parked);
         self.evict();
     }
 
-    /// The step-up for `subject` ended: learn the parked login if it passed
-    /// within [`PENDING_MS`], else drop it.
-    pub fn settle(&mut self, subject: u128, passed: bool, weight: u32, at_ms: i64) {
+    /// A step-up result for `subject` names the challenged event `event`:
+    /// that event is unparked, and learned if the step-up passed with one of
+    /// the offered methods within [`PENDING_MS`] after it.
+    pub fn settle(
+        &mut self,
+        subject: u128,
+        event: u64,
+        method: sekimori_event::MfaMethod,
+        passed: bool,
+        at_ms: i64,
+    ) {
         let Some(profile) = self.profiles.get_mut(&subject) else {
             return;
         };
-        let Some((since, values)) = profile.pending.take() else {
+        let Some(i) = profile.pending.iter().position(|p| p.event == event) else {
             return;
         };
-        if passed && at_ms.saturating_sub(since) <= PENDING_MS {
-            self.learn(subject, &values, weight, at_ms);
+        let parked = profile.pending.remove(i);
+        let elapsed = at_ms.saturating_sub(parked.at_ms);
+        if passed && (0..=PENDING_MS).contains(&elapsed) && parked.methods.contains(&method) {
+            let weight = if method.is_strong() { 3 } else { 1 };
+            self.learn(subject, &parked.values, weight, at_ms);
         }
     }
 
@@ -220,6 +278,7 @@ impl RiskStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sekimori_event::MfaMethod;
 
     fn v(network: &[u64], device: u64) -> Values {
         vec![network.to_vec(), vec![device]]
@@ -260,23 +319,49 @@ mod tests {
         assert!((90..=110).contains(&only_network), "{only_network}");
     }
 
+    fn parked(event: u64, at_ms: i64, values: &Values) -> Parked {
+        Parked {
+            event,
+            at_ms,
+            methods: vec![MfaMethod::Webauthn, MfaMethod::Totp],
+            values: values.clone(),
+        }
+    }
+
     #[test]
-    fn a_challenged_login_is_learned_only_when_the_step_up_passes() {
+    fn a_challenged_login_is_learned_only_when_its_own_step_up_passes() {
         let mut s = RiskStore::new(100);
         for i in 0..5 {
             s.learn(1, &v(&[1, 7, 70], 9), 1, i);
         }
         let attacker = v(&[1, 8, 80], 666);
         let before = s.score(1, &attacker);
-        s.hold(1, attacker.clone(), 10);
-        s.settle(1, false, 3, 20);
-        assert_eq!(s.score(1, &attacker), before);
-        s.hold(1, attacker.clone(), 30);
-        s.settle(1, true, 3, 30 + PENDING_MS + 1);
+        s.hold(1, parked(10, 10, &attacker));
+        s.settle(1, 10, MfaMethod::Totp, false, 20);
+        assert_eq!(s.score(1, &attacker), before, "failed");
+        s.hold(1, parked(30, 30, &attacker));
+        s.settle(1, 30, MfaMethod::Totp, true, 30 + PENDING_MS + 1);
         assert_eq!(s.score(1, &attacker), before, "too late to count");
-        s.hold(1, attacker.clone(), 40);
-        s.settle(1, true, 3, 50);
+        s.hold(1, parked(40, 40 + PENDING_MS * 2, &attacker));
+        s.settle(1, 99, MfaMethod::Txsign, true, 41 + PENDING_MS * 2);
+        assert_eq!(s.score(1, &attacker), before, "the holder passed something else");
+        s.settle(1, 40, MfaMethod::Sms, true, 42 + PENDING_MS * 2);
+        assert_eq!(s.score(1, &attacker), before, "a method the challenge did not offer");
+        s.hold(1, parked(50, 50 + PENDING_MS * 4, &attacker));
+        s.settle(1, 50, MfaMethod::Webauthn, true, 60 + PENDING_MS * 4);
         assert!(s.score(1, &attacker) < before);
+    }
+
+    #[test]
+    fn a_profile_keeps_its_cap_and_the_newest_value() {
+        let mut s = RiskStore::new(100);
+        for i in 0..500u64 {
+            s.learn(1, &v(&[1, i, i * 10], i), 1, i as i64);
+        }
+        let p = &s.profiles[&1];
+        assert!(p.nodes.len() <= PROFILE_CAP);
+        assert!(p.parents.len() <= PROFILE_CAP + 2, "{}", p.parents.len());
+        assert!(s.score(1, &v(&[1, 499, 4990], 499)) < 0, "just used, still known");
     }
 
     #[test]

@@ -164,11 +164,28 @@ body_struct!(
 );
 body_struct!(
     /// `mfa.challenge`: a second factor or step-up was requested.
-    MfaChallenge { account: String, method: MfaMethod, challenge_id: String }
+    MfaChallenge {
+        account: String,
+        method: MfaMethod,
+        challenge_id: String,
+        /// The id of the event whose `challenge` decision asked for this step-up.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_event: Option<String>,
+    }
 );
 body_struct!(
     /// `mfa.result`: how a challenge ended.
-    MfaResult { account: String, method: MfaMethod, challenge_id: String, result: MfaOutcome }
+    MfaResult {
+        account: String,
+        method: MfaMethod,
+        challenge_id: String,
+        result: MfaOutcome,
+        /// The id of the event whose `challenge` decision asked for this
+        /// step-up. Only a passed step-up that names its event teaches the
+        /// engine's login-risk profiles that event's client.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        for_event: Option<String>,
+    }
 );
 body_struct!(
     /// `account.open`: a new account at the service.

@@ -40,6 +40,8 @@ pub struct Ctx<'a> {
     sink: Option<&'a mut (dyn FnMut(&Json) + 'a)>,
     /// Offset of the last event sent in this step: a challenge follows it.
     last_offset_ms: i64,
+    /// Id of the last event sent: a challenge names it (`for_event`).
+    last_event_id: String,
 }
 
 impl Ctx<'_> {
@@ -47,7 +49,9 @@ impl Ctx<'_> {
     pub fn send(&mut self, origin: Origin, offset_ms: i64, mut event: Json) -> Verdict {
         self.last_offset_ms = offset_ms;
         let at = self.now_ms + offset_ms;
-        event["id"] = json!(self.ids.event());
+        let id = self.ids.event();
+        self.last_event_id.clone_from(&id);
+        event["id"] = json!(id);
         event["at"] = json!(format_rfc3339_ms(at));
         if let Some(sink) = self.sink.as_deref_mut() {
             sink(&event);
@@ -109,7 +113,8 @@ impl Ctx<'_> {
                 };
                 let after = self.last_offset_ms;
                 let challenge_id = format!("ch-{:012x}", rng.u64() >> 16);
-                let base = json!({"service": service, "account": account, "method": method, "challenge_id": challenge_id});
+                let base = json!({"service": service, "account": account, "method": method,
+            "challenge_id": challenge_id, "for_event": self.last_event_id});
                 let mut c = base.clone();
                 c["type"] = json!("mfa.challenge");
                 self.send(origin, after + 1_000, c);
@@ -191,6 +196,7 @@ impl<'w> Sim<'w> {
                 ids: &mut self.ids,
                 sink: self.sink.as_deref_mut().map(|s| s as &mut dyn FnMut(&Json)),
                 last_offset_ms: 0,
+                last_event_id: String::new(),
             };
             if let Some(next) = self.actors[idx].step(&mut ctx) {
                 seq += 1;

@@ -79,6 +79,9 @@ pub enum TotpError {
     /// The code is valid for a step at or before the last accepted one: a replay.
     #[error("code already used")]
     Replayed,
+    /// Too many failures in a row: every code is refused for a while.
+    #[error("too many failed codes; try again later")]
+    Throttled,
     /// The seed could not be unsealed.
     #[error(transparent)]
     Seal(#[from] SealError),

@@ -81,7 +81,10 @@ pub use ocra::{OcraInput, OcraSuite, QuestionFormat, TimeStep};
 pub use otp::{hotp, totp, Algorithm};
 pub use secret::{SealedSecret, Sealer, SecretBytes};
 pub use state::{OcraDevice, StepUpState, MAX_OPEN_CHALLENGES_PER_ACCOUNT};
-pub use totp_verifier::{OtpauthUri, TotpEnrollment, TotpParams, TOTP_SEED_LEN, TOTP_WINDOW};
+pub use totp_verifier::{
+    OtpauthUri, TotpEnrollment, TotpParams, TOTP_LOCK_MS, TOTP_MAX_FAILURES, TOTP_SEED_LEN,
+    TOTP_WINDOW,
+};
 pub use txsign::{
     device_response, tx_question, webauthn_challenge_bytes, Transaction, TxChallenge,
     TX_CHALLENGE_TTL_MS, TX_DEVICE_KEY_LEN, TX_ENCODING_VERSION, TX_MAX_FAILURES, TX_OCRA_SUITE,

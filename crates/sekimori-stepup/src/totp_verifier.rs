@@ -27,6 +27,12 @@ pub const TOTP_SEED_LEN: usize = 20;
 
 /// Accepted clock drift in steps on either side of the current one.
 pub const TOTP_WINDOW: u64 = 1;
+/// Consecutive failures after which an enrollment refuses every code for
+/// [`TOTP_LOCK_MS`] after the last failure (RFC 4226 section 7.3: throttle,
+/// so that guessing a 6-digit code stays out of reach).
+pub const TOTP_MAX_FAILURES: u32 = 5;
+/// How long the throttle lasts after the last failure, in event time.
+pub const TOTP_LOCK_MS: i64 = 15 * 60_000;
 
 /// TOTP parameters of an enrollment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,9 +158,12 @@ pub struct TotpEnrollment {
     pub last_used_step: Option<u64>,
     /// Event time of enrollment.
     pub enrolled_at_ms: i64,
-    /// Failed verifications since the last success (for the caller's throttling / risk rules;
-    /// this crate does not lock out on its own).
+    /// Failed verifications since the last success. From [`TOTP_MAX_FAILURES`] on, every code
+    /// is refused until [`TOTP_LOCK_MS`] after the last failure.
     pub failed_attempts: u32,
+    /// Event time of the last failed verification.
+    #[serde(default)]
+    pub last_failure_ms: i64,
 }
 
 impl TotpEnrollment {
@@ -180,6 +189,7 @@ impl TotpEnrollment {
                 last_used_step: None,
                 enrolled_at_ms: now_ms,
                 failed_attempts: 0,
+                last_failure_ms: 0,
             },
             uri,
         ))
@@ -194,14 +204,26 @@ impl TotpEnrollment {
         code: &str,
         now_ms: i64,
     ) -> Result<u64, TotpError> {
-        let result = self.check(sealer, binding, code, now_ms);
+        let throttled = self.failed_attempts >= TOTP_MAX_FAILURES
+            && now_ms.saturating_sub(self.last_failure_ms) < TOTP_LOCK_MS;
+        let result = if throttled {
+            Err(TotpError::Throttled)
+        } else {
+            self.check(sealer, binding, code, now_ms)
+        };
         match result {
             Ok(step) => {
                 self.last_used_step = Some(step);
                 self.failed_attempts = 0;
             }
-            Err(TotpError::MalformedCode | TotpError::WrongCode | TotpError::Replayed) => {
+            Err(
+                TotpError::MalformedCode
+                | TotpError::WrongCode
+                | TotpError::Replayed
+                | TotpError::Throttled,
+            ) => {
                 self.failed_attempts = self.failed_attempts.saturating_add(1);
+                self.last_failure_ms = self.last_failure_ms.max(now_ms);
             }
             Err(_) => {}
         }

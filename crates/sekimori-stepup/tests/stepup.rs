@@ -420,3 +420,54 @@ fn state_is_deterministic_and_survives_serde() {
         Ok(())
     );
 }
+
+#[test]
+fn totp_guessing_is_throttled_after_five_failures() {
+    use sekimori_stepup::{TotpEnrollment, TotpError, TotpParams, TOTP_LOCK_MS};
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let sealer = sekimori_stepup::Sealer::new(&[9u8; 32]);
+    let now = 1_700_000_000_000i64;
+    let (mut e, uri) = TotpEnrollment::create(
+        &sealer,
+        "totp/acct",
+        "sekimori",
+        "acct",
+        TotpParams::default(),
+        now,
+        &mut rng,
+    )
+    .expect("enroll");
+    let secret = uri
+        .expose()
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .expect("secret in the URI")
+        .to_string();
+    let seed = totp_rs::Secret::Encoded(secret).to_bytes().expect("base32");
+    let code_at = |ms: i64| {
+        sekimori_stepup::otp::totp(
+            sekimori_stepup::otp::Algorithm::Sha1,
+            &seed,
+            (ms / 1000) as u64,
+            30,
+            6,
+        )
+        .expect("code")
+    };
+    for i in 0..5 {
+        let wrong = if code_at(now) == "000000" { "111111" } else { "000000" };
+        assert_eq!(
+            e.verify(&sealer, "totp/acct", wrong, now + i),
+            Err(TotpError::WrongCode)
+        );
+    }
+    let later = now + 60_000;
+    assert_eq!(
+        e.verify(&sealer, "totp/acct", &code_at(later), later),
+        Err(TotpError::Throttled),
+        "the right code is refused while throttled"
+    );
+    let after = later + TOTP_LOCK_MS;
+    assert!(e.verify(&sealer, "totp/acct", &code_at(after), after).is_ok());
+}

@@ -115,8 +115,14 @@ impl Validate for Body {
         }
         match self {
             Body::LoginAttempt(b) => login(b),
-            Body::MfaChallenge(b) => text("challenge_id", &b.challenge_id, 128),
-            Body::MfaResult(b) => text("challenge_id", &b.challenge_id, 128),
+            Body::MfaChallenge(b) => {
+                text("challenge_id", &b.challenge_id, 128)?;
+                opt_text("for_event", &b.for_event, 128)
+            }
+            Body::MfaResult(b) => {
+                text("challenge_id", &b.challenge_id, 128)?;
+                opt_text("for_event", &b.for_event, 128)
+            }
             Body::AccountOpen(b) => {
                 opt_text("holder_name", &b.holder_name, 128)?;
                 opt_text("email_domain", &b.email_domain, 253)?;

@@ -125,6 +125,10 @@ pub async fn totp_enroll(
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
+    detached(totp_enroll_inner(app, req)).await
+}
+
+async fn totp_enroll_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError> {
     let req: AccountAt = body(req).await?;
     let at = account_at(&app, &req.account, &req.at)?;
     let su = &app.stepup;
@@ -146,6 +150,10 @@ pub async fn ocra_enroll(
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
+    detached(ocra_enroll_inner(app, req)).await
+}
+
+async fn ocra_enroll_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError> {
     let req: AccountAt = body(req).await?;
     let at = account_at(&app, &req.account, &req.at)?;
     let su = &app.stepup;
@@ -175,6 +183,10 @@ pub async fn tx_challenge(
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
+    detached(tx_challenge_inner(app, req)).await
+}
+
+async fn tx_challenge_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError> {
     let req: TxChallengeBody = body(req).await?;
     let at = account_at(&app, &req.account, &req.at)?;
     req.transaction.check("transaction")?;
@@ -205,6 +217,15 @@ pub async fn tx_challenge(
     })))
 }
 
+/// Runs a step-up handler on its own task, so a client that disconnects
+/// cannot cancel it between consuming a challenge and making that durable
+/// (the account lock would be released with the write still in flight).
+async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work).await.map_err(ApiError::internal)?
+}
+
 fn too_many_challenges() -> ApiError {
     ApiError::new(
         "too_many_challenges",
@@ -226,6 +247,10 @@ pub async fn register_start(
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
+    detached(register_start_inner(app, req)).await
+}
+
+async fn register_start_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError> {
     let req: RegisterStartBody = body(req).await?;
     let at = account_at(&app, &req.account, &req.at)?;
     text("user_name", &req.user_name, 64)?;
@@ -289,6 +314,10 @@ pub async fn register_finish(
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
+    detached(register_finish_inner(app, req)).await
+}
+
+async fn register_finish_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError> {
     let req: RegisterFinishBody = body(req).await?;
     let at = account_at(&app, &req.account, &req.at)?;
     let su = &app.stepup;
@@ -376,6 +405,10 @@ pub async fn auth_start(
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
+    detached(auth_start_inner(app, req)).await
+}
+
+async fn auth_start_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError> {
     let req: AuthStartBody = body(req).await?;
     let at = account_at(&app, &req.account, &req.at)?;
     if let Some(tx) = &req.transaction {
@@ -432,6 +465,10 @@ pub async fn otp_send(
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
+    detached(otp_send_inner(app, req)).await
+}
+
+async fn otp_send_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError> {
     let req: OtpSendBody = body(req).await?;
     let at = account_at(&app, &req.account, &req.at)?;
     let Some(url) = app.stepup.webhook.clone() else {
@@ -506,6 +543,11 @@ pub struct VerifyBody {
     transaction: Option<TxBody>,
     #[serde(default)]
     actor: Option<Value>,
+    /// The id of the event whose `challenge` decision asked for this step-up;
+    /// copied into the `mfa.result`, so a pass teaches the login-risk profile
+    /// that event's client (and nothing else does).
+    #[serde(default)]
+    for_event: Option<String>,
 }
 
 /// Which optional fields each method needs (`true`), takes (`None`) or refuses (`false`).
@@ -554,6 +596,10 @@ pub async fn verify(
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
+    detached(verify_inner(app, req)).await
+}
+
+async fn verify_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError> {
     let mut req: VerifyBody = body(req).await?;
     let at = account_at(&app, &req.account, &req.at)?;
     check_fields(&req)?;
@@ -566,6 +612,9 @@ pub async fn verify(
         "challenge_id": challenge_id, "result": "failure"});
     if let Some(actor) = req.actor.take() {
         doc["actor"] = actor;
+    }
+    if let Some(for_event) = req.for_event.take() {
+        doc["for_event"] = json!(for_event);
     }
     let mut event = sekimori_event::decode_value(doc)?;
     let code = code.as_ref().map_or("", |c| c.as_str());

@@ -301,6 +301,7 @@ pub fn totp_reason(e: StepUpError) -> Result<Outcome, ApiError> {
         StepUpError::NotEnrolled => Ok(Outcome::failure("not_enrolled")),
         StepUpError::Totp(T::WrongCode | T::MalformedCode) => Ok(Outcome::failure("wrong_code")),
         StepUpError::Totp(T::Replayed) => Ok(Outcome::failure("replayed")),
+        StepUpError::Totp(T::Throttled) => Ok(Outcome::failure("too_many_failures")),
         other => Err(sealed_failure(other)),
     }
 }
