@@ -344,9 +344,17 @@ mod tests {
         assert_eq!(s.score(1, &attacker), before, "too late to count");
         s.hold(1, parked(40, 40 + PENDING_MS * 2, &attacker));
         s.settle(1, 99, MfaMethod::Txsign, true, 41 + PENDING_MS * 2);
-        assert_eq!(s.score(1, &attacker), before, "the holder passed something else");
+        assert_eq!(
+            s.score(1, &attacker),
+            before,
+            "the holder passed something else"
+        );
         s.settle(1, 40, MfaMethod::Sms, true, 42 + PENDING_MS * 2);
-        assert_eq!(s.score(1, &attacker), before, "a method the challenge did not offer");
+        assert_eq!(
+            s.score(1, &attacker),
+            before,
+            "a method the challenge did not offer"
+        );
         s.hold(1, parked(50, 50 + PENDING_MS * 4, &attacker));
         s.settle(1, 50, MfaMethod::Webauthn, true, 60 + PENDING_MS * 4);
         assert!(s.score(1, &attacker) < before);
@@ -361,7 +369,10 @@ mod tests {
         let p = &s.profiles[&1];
         assert!(p.nodes.len() <= PROFILE_CAP);
         assert!(p.parents.len() <= PROFILE_CAP + 2, "{}", p.parents.len());
-        assert!(s.score(1, &v(&[1, 499, 4990], 499)) < 0, "just used, still known");
+        assert!(
+            s.score(1, &v(&[1, 499, 4990], 499)) < 0,
+            "just used, still known"
+        );
     }
 
     #[test]

@@ -456,7 +456,11 @@ fn totp_guessing_is_throttled_after_five_failures() {
         .expect("code")
     };
     for i in 0..5 {
-        let wrong = if code_at(now) == "000000" { "111111" } else { "000000" };
+        let wrong = if code_at(now) == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
         assert_eq!(
             e.verify(&sealer, "totp/acct", wrong, now + i),
             Err(TotpError::WrongCode)
@@ -469,5 +473,7 @@ fn totp_guessing_is_throttled_after_five_failures() {
         "the right code is refused while throttled"
     );
     let after = later + TOTP_LOCK_MS;
-    assert!(e.verify(&sealer, "totp/acct", &code_at(after), after).is_ok());
+    assert!(e
+        .verify(&sealer, "totp/acct", &code_at(after), after)
+        .is_ok());
 }
