@@ -64,28 +64,11 @@ fn error(b: &Value) -> (Option<&str>, Option<&str>) {
 }
 
 /// RFC 4648 base32 without padding (the otpauth `secret`).
-fn base32(s: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut n, mut out) = (0u32, 0u32, Vec::new());
-    for c in s.bytes().filter(|&c| c != b'=') {
-        let v = ALPHABET.iter().position(|&a| a == c).expect("base32") as u32;
-        bits = (bits << 5) | v;
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    out
-}
-
 fn seed_of(uri: &str) -> Vec<u8> {
-    let secret = uri
-        .split(['?', '&'])
-        .find_map(|p| p.strip_prefix("secret="))
-        .expect("secret parameter");
-    base32(secret)
+    sekimori_stepup::seed_from_otpauth_uri(uri)
+        .expect("seed")
+        .expose()
+        .to_vec()
 }
 
 fn totp_code(seed: &[u8], seconds: i64) -> String {

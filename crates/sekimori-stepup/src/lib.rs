@@ -82,8 +82,8 @@ pub use otp::{hotp, totp, Algorithm};
 pub use secret::{SealedSecret, Sealer, SecretBytes};
 pub use state::{OcraDevice, StepUpState, MAX_OPEN_CHALLENGES_PER_ACCOUNT};
 pub use totp_verifier::{
-    OtpauthUri, TotpEnrollment, TotpParams, TOTP_LOCK_MS, TOTP_MAX_FAILURES, TOTP_SEED_LEN,
-    TOTP_WINDOW,
+    seed_from_otpauth_uri, OtpauthUri, TotpEnrollment, TotpParams, TOTP_LOCK_MS, TOTP_MAX_FAILURES,
+    TOTP_SEED_LEN, TOTP_WINDOW,
 };
 pub use txsign::{
     device_response, tx_question, webauthn_challenge_bytes, Transaction, TxChallenge,

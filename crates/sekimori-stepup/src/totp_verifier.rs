@@ -270,6 +270,18 @@ impl TotpEnrollment {
     }
 }
 
+/// The seed in an `otpauth://` URI, decoded as an authenticator app decodes
+/// it (for reference clients and tests); `None` without a valid `secret`.
+pub fn seed_from_otpauth_uri(uri: &str) -> Option<SecretBytes> {
+    let secret = uri
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("secret="))?;
+    totp_rs::Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .ok()
+        .map(SecretBytes::new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,28 +292,10 @@ mod tests {
     const T0_MS: i64 = 1_700_000_000_000; // step 56_666_666, 20 s into it
 
     fn seed_from_uri(uri: &OtpauthUri) -> Vec<u8> {
-        // test-only base32 decode (RFC 4648 alphabet, no padding)
-        let s = uri.expose();
-        let start = s.find("secret=").expect("secret") + 7;
-        let b32 = &s[start..start + s[start..].find('&').expect("&")];
-        let mut bits = 0u32;
-        let mut n = 0;
-        let mut out = Vec::new();
-        for c in b32.bytes() {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'2'..=b'7' => c - b'2' + 26,
-                _ => panic!("bad base32"),
-            };
-            bits = (bits << 5) | u32::from(v);
-            n += 5;
-            if n >= 8 {
-                n -= 8;
-                out.push((bits >> n) as u8);
-                bits &= (1 << n) - 1;
-            }
-        }
-        out
+        seed_from_otpauth_uri(uri.expose())
+            .expect("seed")
+            .expose()
+            .to_vec()
     }
 
     fn setup() -> (Sealer, TotpEnrollment, Vec<u8>) {

@@ -171,30 +171,11 @@ fn four_failures_then_right_code_succeeds() {
 
 // ------------------------------------------------------------ StepUpState
 
-fn base32_decode(s: &str) -> Vec<u8> {
-    let (mut bits, mut n, mut out) = (0u32, 0u32, Vec::new());
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => panic!("bad base32 {c}"),
-        };
-        bits = (bits << 5) | u32::from(v);
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    out
-}
-
 fn seed_of(uri: &OtpauthUri) -> Vec<u8> {
-    let text = uri.expose();
-    let start = text.find("secret=").expect("secret") + "secret=".len();
-    let end = start + text[start..].find('&').expect("&");
-    base32_decode(&text[start..end])
+    sekimori_stepup::seed_from_otpauth_uri(uri.expose())
+        .expect("seed")
+        .expose()
+        .to_vec()
 }
 
 fn totp_code(seed: &[u8], ms: i64) -> String {
@@ -437,14 +418,7 @@ fn totp_guessing_is_throttled_after_five_failures() {
         &mut rng,
     )
     .expect("enroll");
-    let secret = uri
-        .expose()
-        .split("secret=")
-        .nth(1)
-        .and_then(|s| s.split('&').next())
-        .expect("secret in the URI")
-        .to_string();
-    let seed = totp_rs::Secret::Encoded(secret).to_bytes().expect("base32");
+    let seed = seed_of(&uri);
     let code_at = |ms: i64| {
         sekimori_stepup::otp::totp(
             sekimori_stepup::otp::Algorithm::Sha1,
