@@ -34,6 +34,8 @@ pub struct AppConfig {
     pub max_future_skew_ms: i64,
     /// The rule-pack directory to reload on SIGHUP or `POST /v1/packs/reload`.
     pub rules_dir: Option<PathBuf>,
+    /// Overrides the pack's `settings.time_budget_ms` when set.
+    pub time_budget_ms: Option<u64>,
 }
 
 /// The services around the engine: step-up, secret checks, ASN enrichment.
@@ -173,14 +175,18 @@ impl App {
         }
         self.check_skew(&event)?;
         let pack = self.live_pack();
-        let budget = Duration::from_millis(pack.settings.time_budget_ms);
+        let budget_ms = self
+            .config
+            .time_budget_ms
+            .unwrap_or(pack.settings.time_budget_ms);
+        let budget = Duration::from_millis(budget_ms);
         let app = Arc::clone(self);
         let fallback_event = event.clone();
         let task = tokio::spawn(async move { app.decide_durably(event).await });
         let answer = match tokio::time::timeout(budget, task).await {
             Ok(Ok(result)) => result?,
             Ok(Err(join)) => return Err(ApiError::internal(join)),
-            Err(_) => fallback(&pack, &fallback_event),
+            Err(_) => fallback(&pack, budget_ms, &fallback_event),
         };
         if !answer.duplicate {
             telemetry::decision(&answer.decision, start.elapsed(), answer.degraded.is_some());
@@ -352,7 +358,7 @@ impl App {
 }
 
 /// The answer when the time budget ran out: the pack's fallback for the type.
-fn fallback(pack: &Pack, event: &Event) -> Answer {
+fn fallback(pack: &Pack, budget_ms: u64, event: &Event) -> Answer {
     let action = pack.settings.fallback_for(event.kind);
     let reason = Reason {
         rule: "budget.fallback".into(),
@@ -360,7 +366,7 @@ fn fallback(pack: &Pack, event: &Event) -> Answer {
         score: 0,
         reason: format!(
             "no decision within the {} ms budget; the pack's fallback for {} applies",
-            pack.settings.time_budget_ms, event.kind
+            budget_ms, event.kind
         ),
         shadow: false,
         methods: Vec::new(),
@@ -420,7 +426,7 @@ mod tests {
             body["at"] = json!("2026-01-01T00:00:00Z");
             body["service"] = json!("s");
             let event = sekimori_event::decode_value(body).expect("valid");
-            let answer = fallback(&pack, &event);
+            let answer = fallback(&pack, pack.settings.time_budget_ms, &event);
             assert_eq!(answer.decision.action, want, "{}", event.kind);
             assert_eq!(
                 (answer.durable, answer.degraded),

@@ -23,6 +23,9 @@ pub struct ServeConfig {
     /// Snapshot the engine every this many events.
     pub snapshot_every: u64,
     pub max_future_skew_ms: i64,
+    /// Overrides the pack's `settings.time_budget_ms` (slow or shared
+    /// hardware; the tests, whose debug builds share two cores).
+    pub time_budget_ms: Option<u64>,
     /// WebAuthn relying party: the domain passkeys are scoped to.
     pub rp_id: String,
     /// The exact origin of the pages that run WebAuthn ceremonies.
@@ -52,6 +55,7 @@ impl ServeConfig {
             rules,
             snapshot_every: 100_000,
             max_future_skew_ms: 300_000,
+            time_budget_ms: None,
             rp_id: DEFAULT_RP_ID.into(),
             rp_origin: DEFAULT_RP_ORIGIN.into(),
             rp_name: DEFAULT_RP_NAME.into(),
@@ -88,6 +92,7 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
     let app_config = AppConfig {
         max_future_skew_ms: config.max_future_skew_ms,
         rules_dir: config.rules.clone(),
+        time_budget_ms: config.time_budget_ms,
     };
     let services = services(config)?;
     Ok(App::new(

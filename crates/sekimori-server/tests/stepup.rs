@@ -963,19 +963,15 @@ async fn secrets_check_breached_strong_and_pin() {
     }
 
     let (s, text) = {
-        let req = axum::http::Request::builder()
-            .uri("/v1/secrets/range/5BAA6")
-            .header("authorization", format!("Bearer {}", h.ingest))
-            .body(axum::body::Body::empty())
-            .expect("request");
-        let resp = tower::ServiceExt::oneshot(h.router.clone(), req)
-            .await
-            .expect("infallible");
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        (status, String::from_utf8(bytes.to_vec()).expect("utf8"))
+        let (status, bytes) = h
+            .call_raw(
+                Method::GET,
+                "/v1/secrets/range/5BAA6",
+                Some(&h.ingest),
+                Value::Null,
+            )
+            .await;
+        (status, String::from_utf8(bytes).expect("utf8"))
     };
     assert_eq!(s, StatusCode::OK);
     assert!(text.contains("1E4C9B93F3F0682250B6CF8331B7EE68FD8:"));

@@ -22,12 +22,17 @@ pub struct Harness {
     pub config: ServeConfig,
 }
 
+/// A test server's config. Its decisions get a 10 s budget instead of the
+/// pack's 50 ms: debug builds of parallel tests on two cores would otherwise
+/// sometimes answer the fallback, and a test would see `allow` for a `deny`.
 pub fn config(dir: &Path, rules: Option<PathBuf>) -> ServeConfig {
-    ServeConfig::new(
+    let mut c = ServeConfig::new(
         dir.to_path_buf(),
         "127.0.0.1:0".parse().expect("addr"),
         rules,
-    )
+    );
+    c.time_budget_ms = Some(10_000);
+    c
 }
 
 impl Harness {
@@ -102,6 +107,21 @@ impl Harness {
         key: Option<&str>,
         body: Value,
     ) -> (StatusCode, Value) {
+        let (status, bytes) = self.call_raw(method, path, key, body).await;
+        (
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// The same, with the answer's body as bytes (for non-JSON answers).
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Value,
+    ) -> (StatusCode, Vec<u8>) {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(k) = key {
             req = req.header("authorization", format!("Bearer {k}"));
@@ -121,10 +141,7 @@ impl Harness {
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
             .await
             .expect("body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        (status, bytes.to_vec())
     }
 
     pub async fn event(&self, event: Value) -> (StatusCode, Value) {
