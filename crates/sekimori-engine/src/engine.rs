@@ -163,6 +163,10 @@ impl Engine {
             reasons.push(self.place_holds(i, event, &mut errors));
         }
         let score = enforced.iter().map(|&i| self.pack.rules[i].score).sum();
+        let deferred = std::mem::take(&mut values.deferred);
+        if action == Action::Allow {
+            FeatureValues::commit_allowed(deferred, &self.pack, &mut self.state);
+        }
         self.settle_risk(
             event,
             &view,

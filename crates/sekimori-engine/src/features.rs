@@ -17,6 +17,9 @@ pub(crate) struct FeatureValues {
     /// Risk features this event may teach once it is decided:
     /// (feature index, subject, attribute values).
     pub learn: Vec<(usize, u128, Values)>,
+    /// Updates of `counts: allowed` features, applied only if the event is
+    /// allowed: (feature index, key, observation).
+    pub deferred: Vec<(usize, u128, Obs)>,
 }
 
 impl FeatureValues {
@@ -73,7 +76,15 @@ impl FeatureValues {
                     None
                 }
             };
-            let read = key.map(|k| store.apply(k, obs, now));
+            let read = match (f.counts, key, obs) {
+                (sekimori_rules::Counts::Allowed, Some(k), obs) => {
+                    if let Some(o) = obs {
+                        out.deferred.push((fi, k, o));
+                    }
+                    Some(store.read(k, now))
+                }
+                (_, key, obs) => key.map(|k| store.apply(k, obs, now)),
+            };
             done.push(fi);
             if plan.reads.contains(&fi) {
                 out.read.insert(f.name.clone(), to_json(read, f));
@@ -88,6 +99,16 @@ impl FeatureValues {
             out.read.insert(f.name.clone(), to_json(read, f));
         }
         out
+    }
+
+    /// Applies the deferred updates of `counts: allowed` features.
+    pub fn commit_allowed(deferred: Vec<(usize, u128, Obs)>, pack: &Pack, state: &mut State) {
+        let now = state.watermark_ms;
+        for (fi, key, obs) in deferred {
+            if let Some(store) = state.stores.get_mut(&pack.features[fi].spec_digest) {
+                store.apply(key, Some(obs), now);
+            }
+        }
     }
 
     /// The values as a JSON object, for the rules.

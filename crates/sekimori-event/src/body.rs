@@ -282,9 +282,13 @@ body_struct!(
         request_id: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tx_hash: Option<String>,
-        /// Hot-wallet balance before this outflow, when known.
+        /// Hot-wallet balance of this asset before this outflow, when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         hot_balance_minor: Option<i64>,
+        /// Cold-storage balance of this asset, when known: with the hot
+        /// balance, the share kept hot.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cold_balance_minor: Option<i64>,
     }
 );
 body_struct!(

@@ -52,6 +52,8 @@ pub struct Feature {
     /// For `aggregate: risk`, the attribute hierarchies (coarsest first); the
     /// engine keeps a profile store instead of a window store.
     pub risk: Option<Vec<Vec<Expr>>>,
+    /// Whether only allowed events update it.
+    pub counts: crate::source::Counts,
     /// Digest of everything that shapes this feature's state: a new pack keeps
     /// the state of a feature whose spec digest is unchanged.
     pub spec_digest: u64,

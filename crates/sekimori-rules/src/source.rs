@@ -93,8 +93,29 @@ pub struct FeatureSource {
     /// compared under a coarser value the key has used before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<Vec<String>>,
+    /// Which events count: `all` (the default: every event the filter lets
+    /// through, whatever its decision) or `allowed` (only events decided
+    /// `allow`: the update waits for the decision, and the value this event
+    /// reads leaves the event itself out).
+    #[serde(default, skip_serializing_if = "Counts::is_all")]
+    pub counts: Counts,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// Which events a feature counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Counts {
+    #[default]
+    All,
+    Allowed,
+}
+
+impl Counts {
+    pub fn is_all(&self) -> bool {
+        *self == Counts::All
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

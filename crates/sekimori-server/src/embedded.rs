@@ -7,6 +7,10 @@ use sekimori_rules::{load_embedded, LoadError, PackSource};
 /// Every file of `rules/default/`, path relative to it.
 pub const DEFAULT_PACK_FILES: &[(&str, &str)] = &[
     (
+        "custody.yaml",
+        include_str!("../../../rules/default/custody.yaml"),
+    ),
+    (
         "holds.yaml",
         include_str!("../../../rules/default/holds.yaml"),
     ),

@@ -319,10 +319,14 @@ impl HonestPerson {
             "amount_minor": sat, "currency": "BTC", "destination": {"kind": "crypto", "address": address}});
         if self.act(ctx, e, account, "exchange") {
             ctx.world.people[self.who].btc_sat -= sat;
-            // The exchange pays it out of its hot wallet; the chain watcher sees it.
-            let seen = json!({"type": "wallet.outflow", "service": "chain-watch", "actor": crate::attack::CHAIN_WATCHER.clone(),
-                "wallet": "hot-btc-x", "stage": "on_chain", "amount_minor": sat, "currency": "BTC", "address": address});
-            ctx.send(HONEST, 120_000, seen);
+            // The exchange's custody desk pays it from the hot wallet.
+            let queued_ms = ctx.now_ms;
+            ctx.world.payouts.push(crate::desk::Payout {
+                account: account.to_string(),
+                sat,
+                address,
+                queued_ms,
+            });
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod attack;
 pub mod chart;
 mod data;
 pub mod defender;
+pub mod desk;
 mod honest;
 mod ids;
 mod life;
@@ -127,6 +128,7 @@ pub fn run_streaming(
     for (at, attacker) in attackers {
         sim.add(at, attacker);
     }
+    sim.add(start, Box::new(desk::Desk::new(rng.fork("custody-desk"))));
     sim.run(&mut |at| progress((at - start) as f64 / span));
     Ok(Run {
         baseline,

@@ -32,6 +32,15 @@ pub struct HonestRow {
     pub cgnat_logins: u64,
     pub cgnat_login_challenge_rate: f64,
     pub cgnat_login_refused_rate: f64,
+    /// The exchange's custody events (not people's actions): how many, how
+    /// many sekimori held for review or refused, and the honest payouts it
+    /// delayed (allow-list delay, quorum): count, yen and mean wait in minutes.
+    pub custody_events: u64,
+    pub custody_holds: u64,
+    pub custody_refusals: u64,
+    pub custody_delayed_payouts: u64,
+    pub custody_delayed_jpy: i64,
+    pub custody_mean_delay_min: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,6 +101,16 @@ impl Scorecard {
             cgnat_logins: h.cgnat_logins,
             cgnat_login_challenge_rate: rate(h.cgnat_login_challenges, h.cgnat_logins),
             cgnat_login_refused_rate: rate(h.cgnat_login_refusals, h.cgnat_logins),
+            custody_events: h.custody_events,
+            custody_holds: h.custody_holds,
+            custody_refusals: h.custody_refusals,
+            custody_delayed_payouts: h.custody_delayed_payouts,
+            custody_delayed_jpy: h.custody_delayed_jpy,
+            custody_mean_delay_min: h
+                .custody_delay_ms
+                .checked_div(h.custody_delayed_payouts as i64)
+                .unwrap_or(0)
+                / 60_000,
         });
     }
 
@@ -139,6 +158,21 @@ impl Scorecard {
                 h.cgnat_logins,
                 h.cgnat_login_challenge_rate,
                 h.cgnat_login_refused_rate
+            );
+        }
+        let _ = writeln!(md, "\n## Honest custody (the exchange's payouts)\n\n| baseline | custody events | held | refused | payouts delayed | delayed ¥ | mean delay |");
+        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for h in &self.honest {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} min |",
+                h.baseline,
+                h.custody_events,
+                h.custody_holds,
+                h.custody_refusals,
+                h.custody_delayed_payouts,
+                yen(h.custody_delayed_jpy),
+                h.custody_mean_delay_min
             );
         }
         md

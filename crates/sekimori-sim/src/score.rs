@@ -52,6 +52,17 @@ pub struct Honest {
     pub cgnat_logins: u64,
     pub cgnat_login_challenges: u64,
     pub cgnat_login_refusals: u64,
+    /// The exchange's own custody events (requests, approvals, signing and
+    /// chain reports): not a person's action, so counted apart.
+    pub custody_events: u64,
+    /// Custody events held for review (allow-list delay, quorum) or refused.
+    pub custody_holds: u64,
+    pub custody_refusals: u64,
+    /// Payouts that waited because sekimori held them, their yen, and the
+    /// total wait from the customer's withdrawal to signing.
+    pub custody_delayed_payouts: u64,
+    pub custody_delayed_jpy: i64,
+    pub custody_delay_ms: i64,
 }
 
 /// Whether an address is in the shared address space carriers use for CGNAT.
@@ -77,13 +88,12 @@ pub struct Score {
     pub invalid_events: Vec<String>,
 }
 
-const MONEY: &[&str] = &[
-    "charge",
-    "transfer",
-    "purchase",
-    "withdrawal",
-    "wallet.outflow",
+const MONEY: &[&str] = &["charge", "transfer", "purchase", "withdrawal"];
+
+const CUSTODY: &[&str] = &[
     "withdrawal.request",
+    "withdrawal.approval",
+    "wallet.outflow",
 ];
 
 impl Score {
@@ -114,6 +124,12 @@ impl Score {
             return; // the service's own reports of a challenge, not an action
         }
         let h = &mut self.honest;
+        if CUSTODY.contains(&kind) {
+            h.custody_events += 1;
+            h.custody_holds += u64::from(verdict.action == Action::Review);
+            h.custody_refusals += u64::from(verdict.action > Action::Review);
+            return;
+        }
         h.events += 1;
         let challenged = verdict.action == Action::Challenge;
         let refused = verdict.action >= Action::Review;
@@ -138,6 +154,14 @@ impl Score {
                 };
             }
         }
+    }
+
+    /// An honest payout the custody desk could only sign after waiting.
+    pub fn custody_delay(&mut self, jpy: i64, waited_ms: i64) {
+        let h = &mut self.honest;
+        h.custody_delayed_payouts += 1;
+        h.custody_delayed_jpy += jpy;
+        h.custody_delay_ms += waited_ms;
     }
 
     /// Registers an attack on the books: money the attacker goes after.

@@ -201,8 +201,13 @@ fn outflow(b: &WalletOutflow) -> Result<(), DecodeError> {
     text("address", &b.address, 128)?;
     opt_text("request_id", &b.request_id, 128)?;
     opt_text("tx_hash", &b.tx_hash, 128)?;
-    match b.hot_balance_minor {
-        Some(v) if v < 0 => Err(bad("hot_balance_minor", "must not be negative")),
-        _ => Ok(()),
+    for (field, v) in [
+        ("hot_balance_minor", b.hot_balance_minor),
+        ("cold_balance_minor", b.cold_balance_minor),
+    ] {
+        if v.is_some_and(|v| v < 0) {
+            return Err(bad(field, "must not be negative"));
+        }
     }
+    Ok(())
 }

@@ -85,8 +85,15 @@ pub(crate) fn features(
             f.aggregate,
             &config,
             &f.attributes,
+            f.counts,
         ))
         .unwrap_or_default();
+        if f.counts == crate::source::Counts::Allowed && f.aggregate == AggregateName::Risk {
+            p.add(
+                &loc,
+                "a risk profile already learns only from allowed or stepped-up events: drop `counts`",
+            );
+        }
         out.push(Feature {
             name: f.name.clone(),
             on,
@@ -95,6 +102,7 @@ pub(crate) fn features(
             of,
             config,
             risk,
+            counts: f.counts,
             spec_digest: xxh3_64(&spec),
         });
     }

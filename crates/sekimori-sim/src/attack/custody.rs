@@ -132,12 +132,14 @@ pub fn coincheck_signer(rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor>)> {
     vec![(onset, Box::new(d) as Box<dyn Actor>)]
 }
 
-/// 24 transfers of about 249 BTC, five minutes apart: a two-hour drain.
+/// 24 transfers of about 249 BTC, five minutes apart: a two-hour drain by
+/// intruders on the hot-wallet servers (Tech Bureau: the servers were
+/// accessed from 17:00 to 19:00), who send through the wallet's own signer.
 pub fn zaif(rng: Rng, onset: i64) -> Vec<(i64, Box<dyn Actor>)> {
     let plan = (0..24).map(|_| (24_858_333_333, 300_000)).collect();
     let d = Drain {
         origin: Origin::Attack("zaif"),
-        stage: "on_chain",
+        stage: "signing",
         rng,
         currency: "BTC",
         wallet: "hot-btc-z",
