@@ -164,9 +164,7 @@ impl Engine {
         }
         let score = enforced.iter().map(|&i| self.pack.rules[i].score).sum();
         let deferred = std::mem::take(&mut values.deferred);
-        if action == Action::Allow {
-            FeatureValues::commit_allowed(deferred, &self.pack, &mut self.state);
-        }
+        FeatureValues::commit(deferred, action, &self.pack, &mut self.state);
         self.settle_risk(
             event,
             &view,

@@ -17,8 +17,8 @@ pub(crate) struct FeatureValues {
     /// Risk features this event may teach once it is decided:
     /// (feature index, subject, attribute values).
     pub learn: Vec<(usize, u128, Values)>,
-    /// Updates of `counts: allowed` features, applied only if the event is
-    /// allowed: (feature index, key, observation).
+    /// Updates of `counts: allowed | unrefused` features, applied once the
+    /// decision admits them: (feature index, key, observation).
     pub deferred: Vec<(usize, u128, Obs)>,
 }
 
@@ -77,7 +77,11 @@ impl FeatureValues {
                 }
             };
             let read = match (f.counts, key, obs) {
-                (sekimori_rules::Counts::Allowed, Some(k), obs) => {
+                (
+                    sekimori_rules::Counts::Allowed | sekimori_rules::Counts::Unrefused,
+                    Some(k),
+                    obs,
+                ) => {
                     if let Some(o) = obs {
                         out.deferred.push((fi, k, o));
                     }
@@ -101,11 +105,20 @@ impl FeatureValues {
         out
     }
 
-    /// Applies the deferred updates of `counts: allowed` features.
-    pub fn commit_allowed(deferred: Vec<(usize, u128, Obs)>, pack: &Pack, state: &mut State) {
+    /// Applies the deferred updates the decision `action` admits.
+    pub fn commit(
+        deferred: Vec<(usize, u128, Obs)>,
+        action: sekimori_rules::Action,
+        pack: &Pack,
+        state: &mut State,
+    ) {
         let now = state.watermark_ms;
         for (fi, key, obs) in deferred {
-            if let Some(store) = state.stores.get_mut(&pack.features[fi].spec_digest) {
+            let f = &pack.features[fi];
+            if !f.counts.admits(action) {
+                continue;
+            }
+            if let Some(store) = state.stores.get_mut(&f.spec_digest) {
                 store.apply(key, Some(obs), now);
             }
         }

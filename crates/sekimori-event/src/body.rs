@@ -222,6 +222,10 @@ body_struct!(
         bank: BankAccount,
         /// What the bank verified when the link was made.
         verified: Vec<Verification>,
+        /// The service's own holder's name, as it verified it (KYC), to
+        /// compare with the bank's `bank.holder_name` (`name_match`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        holder_name: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         result: Option<Outcome>,
     }

@@ -94,9 +94,10 @@ pub struct FeatureSource {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<Vec<String>>,
     /// Which events count: `all` (the default: every event the filter lets
-    /// through, whatever its decision) or `allowed` (only events decided
-    /// `allow`: the update waits for the decision, and the value this event
-    /// reads leaves the event itself out).
+    /// through, whatever its decision), `allowed` (only events decided
+    /// `allow`) or `unrefused` (`allow` or `challenge`). For the last two the
+    /// update waits for the decision, and the value this event reads leaves
+    /// the event itself out.
     #[serde(default, skip_serializing_if = "Counts::is_all")]
     pub counts: Counts,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,11 +111,21 @@ pub enum Counts {
     #[default]
     All,
     Allowed,
+    Unrefused,
 }
 
 impl Counts {
     pub fn is_all(&self) -> bool {
         *self == Counts::All
+    }
+
+    /// Whether an event decided `action` counts.
+    pub fn admits(self, action: crate::Action) -> bool {
+        match self {
+            Counts::All => true,
+            Counts::Allowed => action == crate::Action::Allow,
+            Counts::Unrefused => action <= crate::Action::Challenge,
+        }
     }
 }
 

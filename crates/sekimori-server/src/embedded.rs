@@ -15,8 +15,16 @@ pub const DEFAULT_PACK_FILES: &[(&str, &str)] = &[
         include_str!("../../../rules/default/holds.yaml"),
     ),
     (
+        "links.yaml",
+        include_str!("../../../rules/default/links.yaml"),
+    ),
+    (
         "login.yaml",
         include_str!("../../../rules/default/login.yaml"),
+    ),
+    (
+        "mules.yaml",
+        include_str!("../../../rules/default/mules.yaml"),
     ),
     (
         "pack.yaml",
@@ -25,6 +33,10 @@ pub const DEFAULT_PACK_FILES: &[(&str, &str)] = &[
     (
         "payments.yaml",
         include_str!("../../../rules/default/payments.yaml"),
+    ),
+    (
+        "purchases.yaml",
+        include_str!("../../../rules/default/purchases.yaml"),
     ),
     (
         "takeover.yaml",

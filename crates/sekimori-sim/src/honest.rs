@@ -118,7 +118,7 @@ impl HonestPerson {
             };
             let e = json!({"type": "link.bank", "service": "wallet", "actor": who, "account": wallet,
                 "bank": {"bank_code": bank.code, "branch": acct.branch, "number": acct.number, "holder_name": p.holder_kana},
-                "verified": verified, "result": "success"});
+                "holder_name": p.holder_kana, "verified": verified, "result": "success"});
             self.linked = self.act(ctx, e, wallet, "wallet");
             if !self.linked {
                 return;

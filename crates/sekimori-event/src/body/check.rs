@@ -142,7 +142,10 @@ impl Validate for Body {
             }
             Body::DeviceBind(b) => text("device", &b.device, 128),
             Body::LinkBank(b) if b.verified.len() > 10 => Err(bad("verified", "at most 10 items")),
-            Body::LinkBank(b) => b.bank.validate().map_err(|e| e.under("bank")),
+            Body::LinkBank(b) => {
+                opt_text("holder_name", &b.holder_name, 128)?;
+                b.bank.validate().map_err(|e| e.under("bank"))
+            }
             Body::PayeeAdd(b) => {
                 opt_text("payee_id", &b.payee_id, 128)?;
                 b.destination.validate().map_err(|e| e.under("destination"))

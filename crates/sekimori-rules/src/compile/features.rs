@@ -88,7 +88,7 @@ pub(crate) fn features(
             f.counts,
         ))
         .unwrap_or_default();
-        if f.counts == crate::source::Counts::Allowed && f.aggregate == AggregateName::Risk {
+        if !f.counts.is_all() && f.aggregate == AggregateName::Risk {
             p.add(
                 &loc,
                 "a risk profile already learns only from allowed or stepped-up events: drop `counts`",

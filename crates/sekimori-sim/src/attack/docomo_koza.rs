@@ -141,7 +141,7 @@ impl KozaAttacker {
         ctx.send(origin, 5_000, open);
         let link = json!({"type": "link.bank", "service": "wallet", "actor": who, "account": wallet,
             "bank": {"bank_code": code, "branch": branch, "number": number, "holder_name": holder},
-            "verified": ["pin"], "result": "success"});
+            "holder_name": holder, "verified": ["pin"], "result": "success"});
         let v = ctx.send(origin, 60_000, link);
         if !ctx.goes_through(origin, &v, &wallet, "wallet", &mut self.rng, &|_| false) {
             return;
