@@ -99,5 +99,9 @@ pub fn split_bill(ctx: &mut Ctx<'_>, rng: &mut Rng, wallet: &str, actor: &Json) 
     let amount = 1_000 + 500 * rng.range(0, 8) as i64;
     let e = json!({"type": "transfer", "service": "wallet", "actor": actor, "account": wallet,
         "amount_minor": amount, "currency": "JPY", "destination": {"kind": "account", "account": to}});
-    ctx.send(Origin::Honest, 15_000, e);
+    let v = ctx.send(Origin::Honest, 15_000, e);
+    if ctx.now_ms >= ctx.world.start_ms {
+        ctx.score.honest.fan_in_transfers += 1;
+        ctx.score.honest.fan_in_flagged += u64::from(v.action != sekimori_rules::Action::Allow);
+    }
 }

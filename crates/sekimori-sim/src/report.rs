@@ -41,6 +41,10 @@ pub struct HonestRow {
     pub custody_delayed_payouts: u64,
     pub custody_delayed_jpy: i64,
     pub custody_mean_delay_min: i64,
+    /// Honest fan-in (split bills into a collector's wallet): transfers, and
+    /// the share sekimori challenged or held.
+    pub fan_in_transfers: u64,
+    pub fan_in_flagged_rate: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -111,6 +115,8 @@ impl Scorecard {
                 .checked_div(h.custody_delayed_payouts as i64)
                 .unwrap_or(0)
                 / 60_000,
+            fan_in_transfers: h.fan_in_transfers,
+            fan_in_flagged_rate: rate(h.fan_in_flagged, h.fan_in_transfers),
         });
     }
 
@@ -160,19 +166,24 @@ impl Scorecard {
                 h.cgnat_login_refused_rate
             );
         }
-        let _ = writeln!(md, "\n## Honest custody (the exchange's payouts)\n\n| baseline | custody events | held | refused | payouts delayed | delayed ¥ | mean delay |");
-        let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        let _ = writeln!(md, "\n## Honest custody and fan-in\n\nCustody: the exchange's own payout events (requests, approvals, signing, chain reports), held for review (allow-list delay, quorum) or refused, and the payouts that waited. Fan-in: split bills paid into a collector's wallet by many friends.\n\n| baseline | custody events | held | refused | payouts delayed | delayed ¥ | mean delay | fan-in transfers | fan-in flagged |");
+        let _ = writeln!(
+            md,
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
         for h in &self.honest {
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} min |",
+                "| {} | {} | {} | {} | {} | {} | {} min | {} | {:.4} |",
                 h.baseline,
                 h.custody_events,
                 h.custody_holds,
                 h.custody_refusals,
                 h.custody_delayed_payouts,
                 yen(h.custody_delayed_jpy),
-                h.custody_mean_delay_min
+                h.custody_mean_delay_min,
+                h.fan_in_transfers,
+                h.fan_in_flagged_rate
             );
         }
         md

@@ -63,6 +63,10 @@ pub struct Honest {
     pub custody_delayed_payouts: u64,
     pub custody_delayed_jpy: i64,
     pub custody_delay_ms: i64,
+    /// Honest fan-in: split-bill transfers from many friends into one
+    /// collector's wallet, and how many of them sekimori challenged or held.
+    pub fan_in_transfers: u64,
+    pub fan_in_flagged: u64,
 }
 
 /// Whether an address is in the shared address space carriers use for CGNAT.
