@@ -284,6 +284,11 @@ body_struct!(
         /// The withdrawal request this outflow claims to fulfil.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         request_id: Option<String>,
+        /// The customer account the request pays out from, when the signer
+        /// knows it: a freeze of that account (a "not me" report) then holds
+        /// the outflow too.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tx_hash: Option<String>,
         /// Hot-wallet balance of this asset before this outflow, when known.
@@ -338,7 +343,8 @@ impl Body {
             Body::Withdrawal(b) => Some(&b.account),
             Body::WithdrawalRequest(b) => Some(&b.account),
             Body::ReportNotMe(b) => Some(&b.account),
-            Body::WalletOutflow(_) | Body::WithdrawalApproval(_) => None,
+            Body::WalletOutflow(b) => b.account.as_deref(),
+            Body::WithdrawalApproval(_) => None,
         }
     }
 }

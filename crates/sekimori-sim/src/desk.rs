@@ -107,6 +107,7 @@ impl Desk {
         let (hot, cold) = Self::balances(ctx);
         let base = json!({"type": "wallet.outflow", "wallet": WALLET, "amount_minor": p.payout.sat,
             "currency": "BTC", "address": p.payout.address, "request_id": p.request_id,
+            "account": p.payout.account,
             "hot_balance_minor": hot, "cold_balance_minor": cold});
         let mut signing = base.clone();
         signing["stage"] = json!("signing");

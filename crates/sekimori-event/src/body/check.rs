@@ -203,6 +203,7 @@ fn outflow(b: &WalletOutflow) -> Result<(), DecodeError> {
     money::check(b.amount_minor, &b.currency)?;
     text("address", &b.address, 128)?;
     opt_text("request_id", &b.request_id, 128)?;
+    opt_text("account", &b.account, 128)?;
     opt_text("tx_hash", &b.tx_hash, 128)?;
     for (field, v) in [
         ("hot_balance_minor", b.hot_balance_minor),
