@@ -106,6 +106,15 @@ impl HoldKey {
         HoldKey { scope, key }
     }
 
+    /// Whether `action` can hold this key: `freeze` an account, `halt` any
+    /// other scope.
+    pub fn fits(&self, action: Action) -> bool {
+        match self.scope {
+            HoldScope::Account => action == Action::Freeze,
+            _ => action == Action::Halt,
+        }
+    }
+
     /// `account`, `service`, `asset`, `wallet` or `bank`.
     pub fn scope_name(&self) -> &'static str {
         match self.scope {

@@ -76,6 +76,28 @@ impl Engine {
         self.state.holds.lift(key)
     }
 
+    /// Places an operator's hold (the API's kill switch): `freeze` on an
+    /// account, `halt` on a service, asset, wallet or bank. An existing hold
+    /// on the key is kept, not overwritten: `Ok(false)`. `at_ms` is the
+    /// request time the log entry carries, never a clock read here.
+    pub fn place_hold(
+        &mut self,
+        key: HoldKey,
+        action: Action,
+        by: &str,
+        reason: &str,
+        at_ms: i64,
+    ) -> Result<bool, String> {
+        if !key.fits(action) {
+            return Err(format!(
+                "a {} hold cannot be `{action:?}`: freeze holds an account, halt a service, asset, wallet or bank",
+                key.scope_name()
+            ));
+        }
+        let hold = Hold::operator(action, by, reason, at_ms);
+        Ok(self.state.holds.place(key, hold))
+    }
+
     pub fn holds(&self) -> &Holds {
         &self.state.holds
     }
@@ -264,6 +286,8 @@ impl Engine {
                 rule: rule.name.clone(),
                 event_id: event.id.clone(),
                 since_ms: event.at_ms,
+                by: None,
+                reason: None,
             };
             self.state.holds.place(k.clone(), hold);
         }

@@ -4,7 +4,7 @@
 
 use crate::decision::{Decision, HoldKey};
 use crate::engine::Engine;
-use sekimori_rules::Pack;
+use sekimori_rules::{Action, Pack};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use std::collections::BTreeSet;
@@ -26,6 +26,16 @@ pub enum Entry {
         name: String,
         items: Vec<String>,
         by: String,
+    },
+    /// An operator placed a freeze or halt through the API (a kill switch).
+    /// `at` is the request's wall-clock time (RFC 3339), read from here on
+    /// replay, never from a clock.
+    Place {
+        hold: HoldKey,
+        action: Action,
+        by: String,
+        reason: String,
+        at: String,
     },
     /// An operator lifted a freeze or halt.
     Lift {
@@ -77,6 +87,19 @@ impl Engine {
             Entry::List { name, items, .. } => {
                 let items: BTreeSet<String> = items.iter().cloned().collect();
                 self.set_list(name, items)?;
+            }
+            Entry::Place {
+                hold,
+                action,
+                by,
+                reason,
+                at,
+            } => {
+                let at_ms = sekimori_event::parse_rfc3339_ms(at)
+                    .ok_or_else(|| format!("hold placement time `{at}` is not RFC 3339"))?;
+                // Placed only when no hold was in force when it was logged;
+                // the same holds are in force on replay.
+                self.place_hold(hold.clone(), *action, by, reason, at_ms)?;
             }
             Entry::Lift { hold, .. } => {
                 self.lift_hold(hold);

@@ -1,6 +1,7 @@
 //! Freezes and halts in force. A `freeze` or `halt` decision puts a hold in
-//! place; every later event it covers is answered with the same action until
-//! an operator lifts it. Holds are state, restored like feature windows.
+//! place, and so can an operator (`Entry::Place`, the API's kill switch);
+//! every later event it covers is answered with the same action until an
+//! operator lifts it. Holds are state, restored like feature windows.
 
 use crate::decision::{HoldKey, HoldScope, Reason};
 use crate::view::{account_of, scope_value};
@@ -9,13 +10,41 @@ use sekimori_rules::{Action, HaltScope};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Why a hold is in force.
+/// Why a hold is in force. A rule's hold names the rule and the event; an
+/// operator's hold names the operator (`by`, the API key's name) and `reason`.
+///
+/// Snapshots are postcard, which has no field names: every field is always
+/// written (no `skip_serializing_if`), and a new field means a new snapshot
+/// version (see `state.rs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {
     pub action: Action,
+    /// The rule that placed it; empty for an operator's hold.
     pub rule: String,
+    /// The event whose decision placed it; empty for an operator's hold.
     pub event_id: String,
+    /// Event time for a rule's hold; the logged request time for an operator's.
     pub since_ms: i64,
+    /// The operator who placed it (an API key's name); `None` for a rule's hold.
+    #[serde(default)]
+    pub by: Option<String>,
+    /// Why the operator placed it; `None` for a rule's hold.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl Hold {
+    /// A hold an operator placed.
+    pub fn operator(action: Action, by: &str, reason: &str, since_ms: i64) -> Hold {
+        Hold {
+            action,
+            rule: String::new(),
+            event_id: String::new(),
+            since_ms,
+            by: Some(by.to_string()),
+            reason: Some(reason.to_string()),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,8 +79,21 @@ impl Holds {
             .collect()
     }
 
-    pub fn place(&mut self, key: HoldKey, hold: Hold) {
-        self.active.entry(key).or_insert(hold);
+    /// Places a hold unless one is already in force on the key (the first
+    /// one stays); true when placed.
+    pub fn place(&mut self, key: HoldKey, hold: Hold) -> bool {
+        match self.active.entry(key) {
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(hold);
+                true
+            }
+            std::collections::btree_map::Entry::Occupied(_) => false,
+        }
+    }
+
+    /// The hold in force on a key.
+    pub fn get(&self, key: &HoldKey) -> Option<&Hold> {
+        self.active.get(key)
     }
 
     /// Lifts a hold; false when none was in force.
@@ -69,20 +111,83 @@ fn reason(key: HoldKey, hold: &Hold) -> Reason {
         HoldScope::Account => "hold.account_frozen".to_string(),
         _ => format!("hold.{}_halted", key.scope_name()),
     };
+    let since = sekimori_event::format_rfc3339_ms(hold.since_ms);
+    let reason = match (&hold.by, &hold.reason) {
+        (Some(by), why) => format!(
+            "{} `{}` held since {} by operator `{}` ({}) until an operator lifts it",
+            key.scope_name(),
+            key.key,
+            since,
+            by,
+            why.as_deref().unwrap_or("no reason recorded")
+        ),
+        (None, _) => format!(
+            "{} `{}` held since {} by rule `{}` (event {}) until an operator lifts it",
+            key.scope_name(),
+            key.key,
+            since,
+            hold.rule,
+            hold.event_id
+        ),
+    };
     Reason {
         rule,
         action: hold.action,
         score: 0,
-        reason: format!(
-            "{} `{}` held since {} by rule `{}` (event {}) until an operator lifts it",
-            key.scope_name(),
-            key.key,
-            sekimori_event::format_rfc3339_ms(hold.since_ms),
-            hold.rule,
-            hold.event_id
-        ),
+        reason,
         shadow: false,
         methods: Vec::new(),
         hold: Some(key),
+    }
+}
+
+/// Holds as snapshot version 2 wrote them (before `by` and `reason`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct HoldsV2 {
+    active: BTreeMap<HoldKey, HoldV2>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct HoldV2 {
+    action: Action,
+    rule: String,
+    event_id: String,
+    since_ms: i64,
+}
+
+impl From<HoldsV2> for Holds {
+    fn from(old: HoldsV2) -> Holds {
+        let active = old
+            .active
+            .into_iter()
+            .map(|(k, h)| {
+                let hold = Hold {
+                    action: h.action,
+                    rule: h.rule,
+                    event_id: h.event_id,
+                    since_ms: h.since_ms,
+                    by: None,
+                    reason: None,
+                };
+                (k, hold)
+            })
+            .collect();
+        Holds { active }
+    }
+}
+
+#[cfg(test)]
+impl HoldsV2 {
+    /// A version-2 hold, for the snapshot compatibility test.
+    pub(crate) fn with(key: HoldKey, action: Action, rule: &str, since_ms: i64) -> HoldsV2 {
+        let hold = HoldV2 {
+            action,
+            rule: rule.into(),
+            event_id: "e1".into(),
+            since_ms,
+        };
+        HoldsV2 {
+            active: BTreeMap::from([(key, hold)]),
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Everything the engine remembers between events, and its snapshot form.
 
-use crate::holds::Holds;
+use crate::holds::{Holds, HoldsV2};
 use crate::risk::RiskStore;
 use sekimori_rules::{ListValues, Pack};
 use sekimori_window::FeatureStore;
@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Snapshot format version, the first byte of every snapshot.
-const SNAPSHOT_VERSION: u8 = 2;
+/// Snapshot format version, the first byte of every snapshot. Version 3
+/// added `by` and `reason` to holds (operator holds); version 2 snapshots
+/// still restore (their holds have neither).
+const SNAPSHOT_VERSION: u8 = 3;
+const SNAPSHOT_V2: u8 = 2;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct State {
@@ -99,7 +102,12 @@ impl State {
             Some((&SNAPSHOT_VERSION, rest)) => {
                 postcard::from_bytes(rest).map_err(|e| format!("snapshot does not decode: {e}"))
             }
-            Some((v, _)) => Err(format!("snapshot version {v}, expected {SNAPSHOT_VERSION}")),
+            Some((&SNAPSHOT_V2, rest)) => postcard::from_bytes::<StateV2>(rest)
+                .map(State::from)
+                .map_err(|e| format!("version-2 snapshot does not decode: {e}")),
+            Some((v, _)) => Err(format!(
+                "snapshot version {v}, expected {SNAPSHOT_V2} or {SNAPSHOT_VERSION}"
+            )),
             None => Err("empty snapshot".into()),
         }
     }
@@ -119,5 +127,58 @@ impl State {
         parts.push(xxh3_64(&rest));
         let bytes: Vec<u8> = parts.iter().flat_map(|p| p.to_le_bytes()).collect();
         xxh3_64(&bytes)
+    }
+}
+
+/// The state as snapshot version 2 wrote it: the same fields, in the same
+/// order, with holds before `by` and `reason`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StateV2 {
+    watermark_ms: i64,
+    events: u64,
+    stores: BTreeMap<u64, FeatureStore>,
+    risk: BTreeMap<u64, RiskStore>,
+    holds: HoldsV2,
+    api_lists: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl From<StateV2> for State {
+    fn from(old: StateV2) -> State {
+        State {
+            watermark_ms: old.watermark_ms,
+            events: old.events,
+            stores: old.stores,
+            risk: old.risk,
+            holds: old.holds.into(),
+            api_lists: old.api_lists,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::HoldKey;
+    use sekimori_rules::Action;
+
+    #[test]
+    fn a_version_2_snapshot_still_restores() {
+        let old = StateV2 {
+            watermark_ms: 7,
+            events: 3,
+            holds: HoldsV2::with(HoldKey::account("vic"), Action::Freeze, "not_me", 5),
+            api_lists: BTreeMap::from([("l".to_string(), BTreeSet::from(["x".to_string()]))]),
+            ..StateV2::default()
+        };
+        let mut bytes = vec![SNAPSHOT_V2];
+        bytes.extend(postcard::to_stdvec(&old).expect("encodes"));
+        let state = State::from_bytes(&bytes).expect("decodes");
+        assert_eq!((state.watermark_ms, state.events), (7, 3));
+        let hold = state.holds.get(&HoldKey::account("vic")).expect("hold");
+        assert_eq!((hold.rule.as_str(), hold.by.as_deref()), ("not_me", None));
+        assert_eq!(state.api_lists.len(), 1);
+        let again = State::from_bytes(&state.to_bytes()).expect("round trip");
+        assert_eq!(again, state);
+        assert!(State::from_bytes(&[9, 0]).is_err_and(|e| e.contains("version 9")));
     }
 }

@@ -10,10 +10,11 @@
 use crate::error::ApiError;
 use crate::keys::KeyRing;
 use crate::ledger::{Durable, Ledger, LedgerError};
+use crate::notices::{placed_holds, Notices};
 use crate::telemetry;
-use sekimori_engine::{Decision, PackRef, Reason};
+use sekimori_engine::{Decision, HoldKey, PackRef, Reason};
 use sekimori_event::{format_rfc3339_ms, Event};
-use sekimori_rules::Pack;
+use sekimori_rules::{Action, Pack};
 use sekimori_store::Store;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -38,13 +39,16 @@ pub struct AppConfig {
     pub time_budget_ms: Option<u64>,
 }
 
-/// The services around the engine: step-up, secret checks, ASN enrichment.
+/// The services around the engine: step-up, secret checks, ASN enrichment,
+/// webhook notices.
 #[derive(Debug)]
 pub struct Services {
     pub stepup: crate::stepup::StepUp,
     pub secrets: Arc<sekimori_secrets::Checker>,
     /// Fills `actor.asn` from `actor.ip` before an event is decided.
     pub asn: Option<sekimori_geo::AsnDb>,
+    /// Holder notices and hold alerts (`--notify-url`).
+    pub notices: Option<Notices>,
 }
 
 /// The answer to one ingested event.
@@ -70,6 +74,8 @@ pub struct App {
     pub stepup: crate::stepup::StepUp,
     pub secrets: Arc<sekimori_secrets::Checker>,
     pub asn: Option<sekimori_geo::AsnDb>,
+    /// Holder notices and hold alerts, sent once a decision is durable.
+    pub notices: Option<Notices>,
     /// Decided but not yet durable, by event id.
     in_flight: Mutex<HashMap<String, Decision>>,
     live: RwLock<Arc<Pack>>,
@@ -90,6 +96,7 @@ impl App {
             stepup: services.stepup,
             secrets: services.secrets,
             asn: services.asn,
+            notices: services.notices,
             in_flight: Mutex::new(HashMap::new()),
             live,
             failed: AtomicBool::new(false),
@@ -196,24 +203,63 @@ impl App {
 
     /// Decides (or finds the original decision) and waits until it is durable.
     async fn decide_durably(self: Arc<Self>, event: Event) -> Result<Answer, ApiError> {
-        let (decision, durable) = {
+        let (decision, durable, placed) = {
             let mut ledger = self.ledger.lock().await;
             if let Some(answer) = self.original(&ledger, &event.id)? {
                 return Ok(answer);
             }
             self.admit()?;
             let (decision, durable) = ledger.decide(&event);
+            let placed = self.placed(&ledger, &event, &decision);
             self.in_flight_map()
                 .insert(event.id.clone(), decision.clone());
-            (decision, durable)
+            (decision, durable, placed)
         };
         self.settle_event(&event.id, durable).await?;
+        self.notify(&event, &decision, &placed);
         Ok(Answer {
             decision,
             duplicate: false,
             durable: true,
             degraded: None,
         })
+    }
+
+    /// The holds a decision just placed, when notices are on (under the ledger lock).
+    fn placed(
+        &self,
+        ledger: &Ledger,
+        event: &Event,
+        decision: &Decision,
+    ) -> Vec<(HoldKey, Action)> {
+        match &self.notices {
+            Some(_) => placed_holds(ledger.engine(), event, decision),
+            None => Vec::new(),
+        }
+    }
+
+    /// Queues the notices of a durable decision (never blocks).
+    fn notify(&self, event: &Event, decision: &Decision, placed: &[(HoldKey, Action)]) {
+        if let Some(n) = &self.notices {
+            n.decided(event, decision, placed);
+        }
+    }
+
+    /// Stops the notifier, giving queued notices `grace` (graceful shutdown).
+    pub async fn shutdown_notices(self: &Arc<Self>, grace: Duration) {
+        if self.notices.is_none() {
+            return;
+        }
+        let app = Arc::clone(self);
+        let stopped = tokio::task::spawn_blocking(move || {
+            if let Some(n) = &app.notices {
+                n.shutdown(grace);
+            }
+        })
+        .await;
+        if let Err(e) = stopped {
+            tracing::error!(error = %e, "notifier shutdown failed");
+        }
     }
 
     /// Waits for a decided event's entry, then releases its pending slot and in-flight entry.
@@ -289,6 +335,7 @@ impl App {
                         Err(e) => waits.push(Err(e)),
                         Ok(()) => {
                             let (decision, durable) = ledger.decide(event);
+                            let placed = self.placed(&ledger, event, &decision);
                             self.in_flight_map()
                                 .insert(event.id.clone(), decision.clone());
                             let answer = Answer {
@@ -297,7 +344,7 @@ impl App {
                                 durable: true,
                                 degraded: None,
                             };
-                            waits.push(Ok((answer, Some(durable))));
+                            waits.push(Ok((answer, Some((durable, placed)))));
                         }
                     },
                 }
@@ -308,14 +355,17 @@ impl App {
         let app = Arc::clone(self);
         let settle = tokio::spawn(async move {
             let mut out = Vec::with_capacity(waits.len());
-            for w in waits {
+            for (w, event) in waits.into_iter().zip(&events) {
                 out.push(match w {
                     Err(e) => Err(e),
                     Ok((answer, None)) => Ok(answer),
-                    Ok((answer, Some(durable))) => app
-                        .settle_event(&answer.decision.event_id, durable)
-                        .await
-                        .map(|()| answer),
+                    Ok((answer, Some((durable, placed)))) => {
+                        let settled = app.settle_event(&answer.decision.event_id, durable).await;
+                        if settled.is_ok() {
+                            app.notify(event, &answer.decision, &placed);
+                        }
+                        settled.map(|()| answer)
+                    }
                 });
             }
             out

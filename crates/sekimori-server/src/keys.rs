@@ -21,8 +21,11 @@ pub enum Scope {
     Ingest,
     /// Read decisions, packs, lists, holds.
     Read,
-    /// Publish packs, edit lists, lift holds.
+    /// Publish packs, edit lists, place and lift holds.
     Admin,
+    /// Vote on withdrawals: post `withdrawal.approval` events whose
+    /// `approver` is the key's own name (and, without `ingest`, nothing else).
+    Approve,
 }
 
 impl Scope {
@@ -31,6 +34,7 @@ impl Scope {
             "ingest" => Some(Scope::Ingest),
             "read" => Some(Scope::Read),
             "admin" => Some(Scope::Admin),
+            "approve" => Some(Scope::Approve),
             _ => None,
         }
     }
@@ -153,6 +157,15 @@ impl KeyRing {
 
     /// Checks a presented key for a scope; returns the key's name.
     pub fn check(&self, presented: &str, scope: Scope) -> Result<String, AuthFailure> {
+        let (name, scopes) = self.authenticate(presented)?;
+        if !scopes.contains(&scope) {
+            return Err(AuthFailure::MissingScope(scope));
+        }
+        Ok(name)
+    }
+
+    /// Checks a presented key; returns its name and scopes.
+    pub fn authenticate(&self, presented: &str) -> Result<(String, Vec<Scope>), AuthFailure> {
         let (id, secret) = presented
             .strip_prefix("sk_")
             .and_then(|rest| rest.split_once('_'))
@@ -165,10 +178,7 @@ impl KeyRing {
         if !constant_time_eq(hash_hex(secret).as_bytes(), k.secret_sha256.as_bytes()) {
             return Err(AuthFailure::Invalid);
         }
-        if !k.scopes.contains(&scope) {
-            return Err(AuthFailure::MissingScope(scope));
-        }
-        Ok(k.name.clone())
+        Ok((k.name.clone(), k.scopes.clone()))
     }
 
     fn current(&self) -> Vec<KeyRecord> {

@@ -6,7 +6,7 @@
 
 use sekimori_engine::{Decision, Engine, Entry, HoldKey};
 use sekimori_event::Event;
-use sekimori_rules::{compile, Pack, PackError, PackSource};
+use sekimori_rules::{compile, Action, Pack, PackError, PackSource};
 use sekimori_store::{Op, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -217,6 +217,35 @@ impl Ledger {
         Ok(self.append(None, &entry))
     }
 
+    /// Places an operator's hold (freeze an account, halt anything else) as
+    /// of `at_ms`, the request's wall-clock time, which the entry records so
+    /// a replay never reads a clock. `Ok(None)` when a hold is already in
+    /// force on the key (it is kept); `Err` when the action does not fit the
+    /// scope. Nothing is logged unless it was placed.
+    pub fn place(
+        &mut self,
+        hold: HoldKey,
+        action: Action,
+        by: &str,
+        reason: &str,
+        at_ms: i64,
+    ) -> Result<Option<Durable>, String> {
+        if !self
+            .engine
+            .place_hold(hold.clone(), action, by, reason, at_ms)?
+        {
+            return Ok(None);
+        }
+        let entry = Entry::Place {
+            hold,
+            action,
+            by: by.into(),
+            reason: reason.into(),
+            at: sekimori_event::format_rfc3339_ms(at_ms),
+        };
+        Ok(Some(self.append(None, &entry)))
+    }
+
     /// Lifts a hold; `None` when no such hold was in force.
     pub fn lift(&mut self, hold: HoldKey, by: &str, reason: &str) -> Option<Durable> {
         if !self.engine.lift_hold(&hold) {
@@ -301,8 +330,13 @@ fn split_snapshot(bytes: &[u8]) -> Result<(&str, &[u8]), LedgerError> {
 
 /// Audit timestamps only; never an input to a decision.
 pub fn wall_clock_rfc3339() -> String {
-    let ms = std::time::SystemTime::now()
+    sekimori_event::format_rfc3339_ms(wall_clock_ms())
+}
+
+/// The wall clock in Unix milliseconds: audit timestamps, and the time of an
+/// operator's hold, which its log entry records (replay reads the entry).
+pub fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    sekimori_event::format_rfc3339_ms(ms)
+        .map_or(0, |d| d.as_millis() as i64)
 }

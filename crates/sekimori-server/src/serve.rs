@@ -40,6 +40,10 @@ pub struct ServeConfig {
     pub asn_db: Option<PathBuf>,
     /// An HIBP corpus (file or range directory); default: the shipped one.
     pub breach_corpus: Option<PathBuf>,
+    /// The webhook for holder notices and hold alerts (`http://`); none: no notices.
+    pub notify_url: Option<String>,
+    /// The file holding the webhook's HMAC secret (never a flag value).
+    pub notify_secret_file: Option<PathBuf>,
 }
 
 /// The default relying party id, origin and name (the default listen address).
@@ -63,6 +67,8 @@ impl ServeConfig {
             otp_webhook: None,
             asn_db: None,
             breach_corpus: None,
+            notify_url: None,
+            notify_secret_file: None,
         }
     }
 }
@@ -145,7 +151,26 @@ fn services(config: &ServeConfig) -> anyhow::Result<Services> {
         stepup,
         secrets,
         asn,
+        notices: notices(config)?,
     })
+}
+
+/// The webhook notifier, when `--notify-url` is given (with its secret file).
+fn notices(config: &ServeConfig) -> anyhow::Result<Option<crate::notices::Notices>> {
+    let (url, file) = match (&config.notify_url, &config.notify_secret_file) {
+        (None, None) => return Ok(None),
+        (Some(url), Some(file)) => (url, file),
+        (Some(_), None) => return Err(anyhow!("--notify-url needs --notify-secret-file")),
+        (None, Some(_)) => return Err(anyhow!("--notify-secret-file needs --notify-url")),
+    };
+    let secret = crate::notices::read_secret_file(file)?;
+    let notices = crate::notices::Notices::start(url, secret.to_vec(), &config.data_dir)
+        .map_err(|e| anyhow!("--notify-url: {e}"))?;
+    tracing::info!(
+        dead_letter = %config.data_dir.join(crate::notices::DEAD_LETTER_FILE).display(),
+        "webhook notices on"
+    );
+    Ok(Some(notices))
 }
 
 /// The checker over the shipped corpus, parsed once per process.
@@ -183,7 +208,9 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shutting down: writing a snapshot");
-    app.snapshot().await?;
+    let snapshot = app.snapshot().await;
+    app.shutdown_notices(crate::notices::SHUTDOWN_GRACE).await;
+    snapshot?;
     Ok(())
 }
 

@@ -51,3 +51,19 @@ pub fn store_stats(commits: u64, ops: u64) {
     gauge!("sekimori_store_commits_total").set(commits as f64);
     gauge!("sekimori_store_ops_total").set(ops as f64);
 }
+
+/// A notice was refused before queueing (not in the dead-letter log).
+pub fn notice_refused(id: &str, kind: &str, error: &dyn std::fmt::Display) {
+    counter!("sekimori_notices_refused_total").increment(1);
+    tracing::error!(id, kind, error = %error, "notice refused; it was not sent");
+}
+
+/// Webhook notice counters, refreshed when /metrics is scraped.
+pub fn notice_stats(s: sekimori_notify::StatsSnapshot) {
+    gauge!("sekimori_notices_queued_total").set(s.queued as f64);
+    gauge!("sekimori_notices_delivered_total").set(s.delivered as f64);
+    gauge!("sekimori_notices_retried_total").set(s.retried as f64);
+    gauge!("sekimori_notices_dead_lettered_total").set(s.dead_lettered as f64);
+    gauge!("sekimori_notices_pending").set(s.pending as f64);
+    gauge!("sekimori_notices_lost_total").set(s.lost as f64);
+}

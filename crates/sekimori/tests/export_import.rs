@@ -34,6 +34,11 @@ fn export_then_import_rebuilds_the_same_state() {
         "{:?}",
         resp.body_mut().read_to_string()
     );
+    let freeze = serde_json::json!({"hold": {"scope": "account", "key": "acct-3"},
+        "action": "freeze", "reason": "holder reported a stolen phone"});
+    let (status, placed) =
+        post(&a, &format!("{}/v1/holds", server.url), &key, &freeze).expect("answer");
+    assert_eq!(status, 200, "{placed}");
     send(120..200);
     let running = run(&[
         "export",

@@ -48,8 +48,9 @@ fn reload_on_sighup_publish_from_the_cli_and_revoke_keys() {
     );
     copy_dir(Path::new(DEFAULT_PACK), &pack);
     let key = create_key(&data, "read,admin");
+    set_version(&pack, "hup-1");
     let server = Server::start(&data, &log, &["--rules", pack.to_str().expect("utf8")]);
-    assert_eq!(current_version(&server.url, &key), "2026.11.23-4");
+    assert_eq!(current_version(&server.url, &key), "hup-1");
 
     set_version(&pack, "hup-2");
     let pid = server.child.id().to_string();

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{create_key, run, Server};
+use common::{create_key, create_named_key, run, Server};
 
 #[test]
 fn simulate_against_a_running_server() {
@@ -13,6 +13,11 @@ fn simulate_against_a_running_server() {
         dir.path().join("sim"),
     );
     let key = create_key(&data, "ingest");
+    // The custody desk's approvers each vote with their own `approve` key.
+    let approvers: Vec<String> = ["ops-aiko", "ops-kenji", "ops-mei"]
+        .iter()
+        .map(|name| format!("{name}={}", create_named_key(&data, name, "approve")))
+        .collect();
     let server = Server::start(&data, &log, &[]);
     let started = std::time::Instant::now();
     let o = run(&[
@@ -29,6 +34,12 @@ fn simulate_against_a_running_server() {
         &key,
         "--out",
         out.to_str().expect("utf8"),
+        "--approver-key",
+        &approvers[0],
+        "--approver-key",
+        &approvers[1],
+        "--approver-key",
+        &approvers[2],
     ]);
     server.kill();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

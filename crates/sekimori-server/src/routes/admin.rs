@@ -1,6 +1,8 @@
 //! Rule packs, lists and holds.
 
-use super::{parse_json, read_body, AdminScope, Auth, ReadScope, MAX_ADMIN_BODY_BYTES};
+use super::{
+    parse_json, parse_quiet, read_body, AdminScope, Auth, ReadScope, MAX_ADMIN_BODY_BYTES,
+};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::ledger::{pack_record, LedgerError};
@@ -8,8 +10,8 @@ use crate::publish::{check_pack, publish, PublishOutcome};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::Json;
-use sekimori_engine::HoldKey;
-use sekimori_rules::{load_pack, PackSource};
+use sekimori_engine::{Hold, HoldKey, HoldScope};
+use sekimori_rules::{load_pack, Action, PackSource};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -163,12 +165,141 @@ pub async fn holds(_: Auth<ReadScope>, State(app): State<Arc<App>>) -> Json<Valu
         .engine()
         .holds()
         .list()
-        .map(|(k, h)| {
-            json!({"hold": k, "action": h.action, "rule": h.rule, "event_id": h.event_id,
-                             "since": sekimori_event::format_rfc3339_ms(h.since_ms)})
-        })
+        .map(|(k, h)| hold_json(k, h))
         .collect();
     Json(json!({"holds": holds}))
+}
+
+/// A hold in force: a rule's names its rule and event, an operator's who
+/// placed it and why. `since` is the event time, or the placement time.
+fn hold_json(key: &HoldKey, h: &Hold) -> Value {
+    let since = sekimori_event::format_rfc3339_ms(h.since_ms);
+    match &h.by {
+        Some(by) => json!({"hold": key, "action": h.action, "by": by, "reason": h.reason,
+                           "since": since}),
+        None => json!({"hold": key, "action": h.action, "rule": h.rule, "event_id": h.event_id,
+                       "since": since}),
+    }
+}
+
+/// The most characters a hold's `reason` may have (it is quoted in every
+/// decision the hold answers).
+pub const MAX_HOLD_REASON_CHARS: usize = 512;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceBody {
+    hold: HoldKey,
+    action: PlaceAction,
+    reason: String,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum PlaceAction {
+    Halt,
+    Freeze,
+}
+
+/// `POST /v1/holds`: an operator's kill switch. Places a freeze (account) or
+/// halt (service, asset, wallet, bank) exactly as a rule's would: every later
+/// event it covers gets that action until `POST /v1/holds/lift`.
+pub async fn place_hold(
+    Auth(by, _): Auth<AdminScope>,
+    State(app): State<Arc<App>>,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let body: PlaceBody = parse_quiet(&read_body(body, MAX_ADMIN_BODY_BYTES).await?)?;
+    let action = match body.action {
+        PlaceAction::Halt => Action::Halt,
+        PlaceAction::Freeze => Action::Freeze,
+    };
+    check_reason(&body.reason)?;
+    check_hold_key(&body.hold)?;
+    if !body.hold.fits(action) {
+        return Err(ApiError::new(
+            "invalid_hold_action",
+            "`freeze` holds an account; `halt` holds a service, asset, wallet or bank",
+        )
+        .at("action"));
+    }
+    let at_ms = crate::ledger::wall_clock_ms();
+    let placed = {
+        let mut ledger = app.ledger.lock().await;
+        if !app.is_ready() {
+            return Err(ApiError::new(
+                "store_failed",
+                "the durable log failed; the server accepts nothing until restarted",
+            ));
+        }
+        match ledger.place(body.hold.clone(), action, &by, &body.reason, at_ms) {
+            Ok(Some(durable)) => Ok(durable),
+            Ok(None) => Err(ledger
+                .engine()
+                .holds()
+                .get(&body.hold)
+                .map_or(Value::Null, |h| hold_json(&body.hold, h))),
+            Err(e) => return Err(ApiError::new("invalid_hold_action", e).at("action")),
+        }
+    };
+    let durable = placed.map_err(|existing| {
+        ApiError::new(
+            "hold_exists",
+            "a hold is already in force on this key; lift it first to place another",
+        )
+        .at("hold")
+        .details(existing)
+    })?;
+    app.settle(durable).await?;
+    if let Some(n) = &app.notices {
+        n.operator_hold(&body.hold, action, &by, &body.reason, at_ms);
+    }
+    let since = sekimori_event::format_rfc3339_ms(at_ms);
+    Ok(Json(
+        json!({"placed": body.hold, "action": action, "by": by, "reason": body.reason, "since": since}),
+    ))
+}
+
+fn check_reason(reason: &str) -> Result<(), ApiError> {
+    let bad = |m: &str| Err(ApiError::new("invalid_value", m).at("reason"));
+    if reason.trim().is_empty() {
+        return bad(
+            "say why the hold is placed: it is recorded and quoted in every decision it answers",
+        );
+    }
+    if reason.chars().count() > MAX_HOLD_REASON_CHARS || reason.chars().any(char::is_control) {
+        return bad("at most 512 characters, no control characters");
+    }
+    Ok(())
+}
+
+/// A key that events can match: an asset is a currency code, a bank a
+/// 4-digit bank code, anything else 1 to 256 characters of text.
+fn check_hold_key(hold: &HoldKey) -> Result<(), ApiError> {
+    let k = hold.key.as_str();
+    let (ok, form) = match hold.scope {
+        HoldScope::Asset => (
+            (2..=12).contains(&k.len())
+                && k.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+            "an asset is a currency code: 2 to 12 upper-case letters or digits",
+        ),
+        HoldScope::Bank => (
+            k.len() == 4 && k.bytes().all(|b| b.is_ascii_digit()),
+            "a bank is its 4-digit bank code",
+        ),
+        _ => (
+            (1..=256).contains(&k.chars().count())
+                && k.trim() == k
+                && !k.chars().any(char::is_control),
+            "1 to 256 characters, no control characters or edge spaces",
+        ),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::new("invalid_value", form).at("hold.key"))
+    }
 }
 
 #[derive(Deserialize)]

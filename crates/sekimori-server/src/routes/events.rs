@@ -1,7 +1,7 @@
 //! `POST /v1/events`, `POST /v1/events/batch`, `GET /v1/decisions/{event_id}`.
 
 use super::{
-    read_body, Auth, IngestScope, ReadScope, MAX_BATCH_BODY_BYTES, MAX_BATCH_EVENTS,
+    read_body, Auth, EventAuth, ReadScope, MAX_BATCH_BODY_BYTES, MAX_BATCH_EVENTS,
     MAX_EVENT_BODY_BYTES,
 };
 use crate::app::App;
@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 pub async fn post_event(
-    _: Auth<IngestScope>,
+    auth: EventAuth,
     State(app): State<Arc<App>>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -24,13 +24,16 @@ pub async fn post_event(
         telemetry::rejected(e.code, &e.path);
         ApiError::from(e)
     })?;
+    auth.permits(&event).inspect_err(|e| {
+        telemetry::rejected(e.code, e.path.as_deref().unwrap_or_default());
+    })?;
     app.enrich(&mut event);
     let answer = app.ingest(event).await?;
     Ok(Json(json!(answer)))
 }
 
 pub async fn post_batch(
-    _: Auth<IngestScope>,
+    auth: EventAuth,
     State(app): State<Arc<App>>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -66,11 +69,18 @@ pub async fn post_batch(
             continue;
         }
         match sekimori_event::decode_value(item.clone()) {
-            Ok(mut e) => {
-                app.enrich(&mut e);
-                slots.push(Ok(events.len()));
-                events.push(e);
-            }
+            Ok(mut e) => match auth.permits(&e) {
+                Ok(()) => {
+                    app.enrich(&mut e);
+                    slots.push(Ok(events.len()));
+                    events.push(e);
+                }
+                Err(mut refused) => {
+                    let path = refused.path.take().unwrap_or_default();
+                    telemetry::rejected(refused.code, &path);
+                    slots.push(Err(refused.at(format!("events[{i}].{path}"))));
+                }
+            },
             Err(e) => {
                 telemetry::rejected(e.code, &e.path);
                 let path = if e.path.is_empty() {

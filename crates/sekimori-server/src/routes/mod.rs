@@ -53,6 +53,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/lists/{name}"),
     ("put", "/v1/lists/{name}"),
     ("get", "/v1/holds"),
+    ("post", "/v1/holds"),
     ("post", "/v1/holds/lift"),
     ("post", "/v1/stepup/totp/enroll"),
     ("post", "/v1/stepup/ocra/enroll"),
@@ -87,7 +88,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/lists/{name}",
             get(admin::get_list).put(admin::put_list),
         )
-        .route("/v1/holds", get(admin::holds))
+        .route("/v1/holds", get(admin::holds).post(admin::place_hold))
         .route("/v1/holds/lift", post(admin::lift_hold))
         .route("/v1/stepup/totp/enroll", post(stepup::totp_enroll))
         .route("/v1/stepup/ocra/enroll", post(stepup::ocra_enroll))
@@ -123,6 +124,9 @@ async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
 async fn metrics(_: Auth<ReadScope>, State(app): State<Arc<App>>) -> impl IntoResponse {
     let stats = app.store.stats();
     crate::telemetry::store_stats(stats.commits, stats.ops);
+    if let Some(n) = &app.notices {
+        crate::telemetry::notice_stats(n.stats());
+    }
     app.metrics.as_ref().map(|h| h.render()).unwrap_or_default()
 }
 
@@ -247,16 +251,7 @@ impl<S: ScopeMarker + Send> FromRequestParts<Arc<App>> for Auth<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
-        let Some(key) = header.and_then(|h| h.strip_prefix("Bearer ")) else {
-            return Err(ApiError::new(
-                "missing_api_key",
-                "send `Authorization: Bearer <api key>`; create keys with `sekimori keys create`",
-            ));
-        };
+        let key = bearer(parts)?;
         // Reading decisions is also open to ingest keys: a key is a service's
         // credential, and any ingest key may read any decision (decisions are
         // not yet tied to the key or service that sent the event).
@@ -269,14 +264,97 @@ impl<S: ScopeMarker + Send> FromRequestParts<Arc<App>> for Auth<S> {
             {
                 Ok(Auth("ingest".into(), PhantomData))
             }
-            Err(AuthFailure::Invalid) => Err(ApiError::new(
-                "invalid_api_key",
-                "the API key is unknown or revoked",
-            )),
-            Err(AuthFailure::MissingScope(s)) => Err(ApiError::new(
-                "insufficient_scope",
-                format!("this route needs a key with the `{s:?}` scope").to_lowercase(),
-            )),
+            Err(e) => Err(auth_error(e)),
         }
+    }
+}
+
+/// The presented API key.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    header
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::new(
+                "missing_api_key",
+                "send `Authorization: Bearer <api key>`; create keys with `sekimori keys create`",
+            )
+        })
+}
+
+fn auth_error(e: AuthFailure) -> ApiError {
+    match e {
+        AuthFailure::Invalid => {
+            ApiError::new("invalid_api_key", "the API key is unknown or revoked")
+        }
+        AuthFailure::MissingScope(s) => ApiError::new(
+            "insufficient_scope",
+            format!("this route needs a key with the `{s:?}` scope").to_lowercase(),
+        ),
+    }
+}
+
+/// A caller allowed to post events: a key with the `ingest` scope, or with
+/// the `approve` scope, which may post only `withdrawal.approval` events and
+/// only in its own name. Every approval needs an `approve` key whose name is
+/// the event's `approver`, so a stolen ingest key (an intruder on the signer
+/// host) cannot forge the other approvers' votes.
+#[derive(Debug)]
+pub struct EventAuth {
+    /// The key's name: the only approver it may vote as.
+    pub name: String,
+    pub ingest: bool,
+    pub approve: bool,
+}
+
+impl EventAuth {
+    /// Whether this key may post `event`; the error's path is the field's
+    /// within the event (`approver`, `type`).
+    pub fn permits(&self, event: &sekimori_event::Event) -> Result<(), ApiError> {
+        match &event.body {
+            sekimori_event::Body::WithdrawalApproval(_) if !self.approve => Err(ApiError::new(
+                "approver_scope_required",
+                "a withdrawal.approval needs the approver's own key, with the `approve` scope",
+            )
+            .at("approver")),
+            sekimori_event::Body::WithdrawalApproval(b) if b.approver != self.name => {
+                Err(ApiError::new(
+                    "approver_mismatch",
+                    "`approver` must be the name of the key that posts the approval",
+                )
+                .at("approver"))
+            }
+            sekimori_event::Body::WithdrawalApproval(_) => Ok(()),
+            _ if self.ingest => Ok(()),
+            _ => Err(ApiError::new(
+                "insufficient_scope",
+                "an `approve` key may post withdrawal.approval events only; other events need the `ingest` scope",
+            )
+            .at("type")),
+        }
+    }
+}
+
+impl FromRequestParts<Arc<App>> for EventAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let key = bearer(parts)?;
+        let (name, scopes) = app.keys.authenticate(key).map_err(auth_error)?;
+        let (ingest, approve) = (
+            scopes.contains(&Scope::Ingest),
+            scopes.contains(&Scope::Approve),
+        );
+        if !ingest && !approve {
+            return Err(auth_error(AuthFailure::MissingScope(Scope::Ingest)));
+        }
+        Ok(EventAuth {
+            name,
+            ingest,
+            approve,
+        })
     }
 }

@@ -100,6 +100,44 @@ impl Harness {
         }
     }
 
+    /// The same server with its metrics rendered at `/metrics` (a
+    /// process-wide Prometheus recorder, installed once per test binary).
+    pub async fn with_metrics(self) -> Harness {
+        static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+            std::sync::OnceLock::new();
+        let handle = HANDLE
+            .get_or_init(|| {
+                let recorder =
+                    metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+                let handle = recorder.handle();
+                metrics::set_global_recorder(recorder).expect("first recorder");
+                handle
+            })
+            .clone();
+        let Harness {
+            dir,
+            app,
+            router,
+            admin,
+            ingest,
+            read,
+            config,
+        } = self;
+        drop(router);
+        let app = app.with_metrics(handle);
+        assert!(app.metrics.is_some(), "the harness held the only reference");
+        let router = routes::router(Arc::clone(&app));
+        Harness {
+            dir,
+            app,
+            router,
+            admin,
+            ingest,
+            read,
+            config,
+        }
+    }
+
     pub async fn call(
         &self,
         method: Method,

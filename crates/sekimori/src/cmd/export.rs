@@ -117,6 +117,23 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
                 l.set_list(name, items.iter().cloned().collect(), by)
                     .map_err(|e| anyhow!("{}: {e}", at()))?,
             ),
+            (
+                Entry::Place {
+                    hold,
+                    action,
+                    by,
+                    reason,
+                    at: placed_at,
+                },
+                Some(l),
+            ) => {
+                let at_ms = sekimori_event::parse_rfc3339_ms(placed_at)
+                    .ok_or_else(|| anyhow!("{}: `at` is not RFC 3339", at()))?;
+                let placed = l
+                    .place(hold.clone(), *action, by, reason, at_ms)
+                    .map_err(|e| anyhow!("{}: {e}", at()))?;
+                pending.extend(placed);
+            }
             (Entry::Lift { hold, by, reason }, Some(l)) => {
                 pending.extend(l.lift(hold.clone(), by, reason))
             }

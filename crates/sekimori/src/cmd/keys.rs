@@ -9,7 +9,9 @@ pub enum Command {
     Create {
         #[arg(long)]
         name: String,
-        /// Comma-separated: ingest, read, admin.
+        /// Comma-separated: ingest, read, admin, approve. An `approve` key
+        /// posts `withdrawal.approval` events in its own name (`--name` is
+        /// the approver); alone, it may post nothing else.
         #[arg(long, default_value = "ingest,read")]
         scopes: String,
         #[arg(long)]
@@ -34,8 +36,9 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             let scopes = scopes
                 .split(',')
                 .map(|s| {
-                    Scope::parse(s.trim())
-                        .ok_or_else(|| anyhow!("unknown scope `{s}`: use ingest, read, admin"))
+                    Scope::parse(s.trim()).ok_or_else(|| {
+                        anyhow!("unknown scope `{s}`: use ingest, read, admin, approve")
+                    })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             let (record, key) = create_key(&crate::data_dir(data), &name, scopes)?;

@@ -45,6 +45,16 @@ pub struct Args {
     /// range files. Default: the shipped data/hibp/common.txt.
     #[arg(long, value_name = "PATH")]
     breach_corpus: Option<PathBuf>,
+    /// Where holder notices (charges, bank links, payees, credential changes,
+    /// withdrawals, transfers, "not me" reports) and hold alerts are POSTed,
+    /// signed (an http:// relay). Needs --notify-secret-file. Undelivered
+    /// notices go to DATA/notices-dead-letter.jsonl.
+    #[arg(long, value_name = "URL", requires = "notify_secret_file")]
+    notify_url: Option<String>,
+    /// The file holding the webhook's HMAC-SHA256 secret (its bytes, less a
+    /// trailing newline). A file, never a flag value: flags show in `ps`.
+    #[arg(long, value_name = "FILE", requires = "notify_url")]
+    notify_secret_file: Option<PathBuf>,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -57,6 +67,8 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     config.otp_webhook = a.otp_webhook;
     config.asn_db = a.asn_db;
     config.breach_corpus = a.breach_corpus;
+    config.notify_url = a.notify_url;
+    config.notify_secret_file = a.notify_secret_file;
     let data = config.data_dir.display().to_string();
     // Rule evaluation recurses; expressions are bounded in depth, and roomy
     // worker stacks keep a wide margin (only touched pages are committed).

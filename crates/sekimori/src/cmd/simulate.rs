@@ -35,6 +35,12 @@ pub struct Args {
     /// An ingest-scoped API key for --url (or set SEKIMORI_API_KEY).
     #[arg(long, env = "SEKIMORI_API_KEY", hide_env_values = true)]
     key: Option<String>,
+    /// With --url: an approver's own `approve`-scoped key, as NAME=KEY
+    /// (repeat per approver). The custody desk's `withdrawal.approval`
+    /// events by NAME go with it: the server accepts an approval only from
+    /// the approver's own key.
+    #[arg(long = "approver-key", value_name = "NAME=KEY")]
+    approver_keys: Vec<String>,
     /// `all`, or baselines separated by commas (none, per-account-lockout,
     /// per-ip-bucket, sekimori).
     #[arg(long, default_value = "all")]
@@ -51,15 +57,24 @@ struct HttpDefender {
     agent: ureq::Agent,
     endpoint: String,
     key: String,
+    /// Approver name -> that approver's key, for `withdrawal.approval`.
+    approvers: std::collections::HashMap<String, String>,
     errors: std::rc::Rc<std::cell::Cell<u64>>,
 }
 
 impl Defender for HttpDefender {
     fn decide(&mut self, event: &sekimori_event::Event) -> Verdict {
+        let key = match &event.body {
+            sekimori_event::Body::WithdrawalApproval(b) => self.approvers.get(&b.approver),
+            _ => None,
+        };
         let answer = self
             .agent
             .post(&self.endpoint)
-            .header("authorization", &format!("Bearer {}", self.key))
+            .header(
+                "authorization",
+                &format!("Bearer {}", key.unwrap_or(&self.key)),
+            )
             .send_json(event)
             .ok()
             .and_then(|mut r| r.body_mut().read_json::<serde_json::Value>().ok());
@@ -77,6 +92,18 @@ impl Defender for HttpDefender {
             }
         })
     }
+}
+
+/// `--approver-key NAME=KEY` values, by name.
+fn approver_keys(args: &[String]) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    args.iter()
+        .map(|a| {
+            a.split_once('=')
+                .filter(|(name, key)| !name.is_empty() && !key.is_empty())
+                .map(|(name, key)| (name.to_string(), key.to_string()))
+                .ok_or_else(|| anyhow!("--approver-key takes NAME=KEY"))
+        })
+        .collect()
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -144,6 +171,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     .key
                     .clone()
                     .ok_or_else(|| anyhow!("--url needs --key (an ingest key)"))?,
+                approvers: approver_keys(&a.approver_keys)?,
                 errors: std::rc::Rc::clone(&errors),
             }),
             _ => baseline.defender(&config.pack),

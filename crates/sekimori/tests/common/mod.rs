@@ -15,11 +15,16 @@ pub fn run(args: &[&str]) -> Output {
 
 /// Creates an API key in `data` and returns it.
 pub fn create_key(data: &Path, scopes: &str) -> String {
+    create_named_key(data, "test", scopes)
+}
+
+/// Creates an API key named `name` in `data` and returns it.
+pub fn create_named_key(data: &Path, name: &str, scopes: &str) -> String {
     let out = run(&[
         "keys",
         "create",
         "--name",
-        "test",
+        name,
         "--scopes",
         scopes,
         "--data",
