@@ -171,13 +171,14 @@ impl Desk {
 
 impl Actor for Desk {
     fn step(&mut self, ctx: &mut Ctx<'_>) -> Option<i64> {
-        if ctx.now_ms < ctx.world.start_ms {
-            // Before sekimori stood in front of custody the exchange paid
-            // these itself (a shadow-mode engine would have halted the wallet
-            // on the first payout whose request it held, and the halt would
-            // outlive the history).
-            ctx.world.payouts.clear();
-            return Some(ctx.world.start_ms);
+        // Payouts queued before sekimori stood in front of custody the
+        // exchange paid itself (a shadow-mode engine would have halted the
+        // wallet on the first payout whose request it held, and the halt
+        // would outlive the history).
+        let start_ms = ctx.world.start_ms;
+        ctx.world.payouts.retain(|p| p.queued_ms >= start_ms);
+        if ctx.now_ms < start_ms {
+            return Some(start_ms);
         }
         for payout in std::mem::take(&mut ctx.world.payouts) {
             self.next_id += 1;
