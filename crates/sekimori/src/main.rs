@@ -30,6 +30,9 @@ enum Command {
     /// Create, list or revoke API keys (works while the server runs).
     #[command(subcommand)]
     Keys(cmd::keys::Command),
+    /// Benchmarks: replay, http, memory, scaling, ingest, redis.
+    #[command(subcommand)]
+    Bench(cmd::bench::Command),
     /// Run the world simulator: every scenario against every baseline.
     Simulate(cmd::simulate::Args),
     /// Write the durable log as JSONL (stop the server first).
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         Command::Replay(a) => cmd::replay::run(a),
         Command::Rules(c) => cmd::rules::run(c),
         Command::Keys(c) => cmd::keys::run(c),
+        Command::Bench(c) => cmd::bench::run(c),
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Export(a) => cmd::export::export(a),
         Command::Import(a) => cmd::export::import(a),

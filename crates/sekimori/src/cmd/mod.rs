@@ -1,3 +1,4 @@
+pub mod bench;
 pub mod export;
 pub mod keys;
 pub mod replay;

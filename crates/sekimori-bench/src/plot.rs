@@ -1,0 +1,1 @@
+//! PNG plots of latency distributions and scaling curves (plotters).

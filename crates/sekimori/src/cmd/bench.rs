@@ -1,0 +1,33 @@
+//! `sekimori bench ...`: the project's own benchmarks (crate `sekimori-bench`).
+
+use sekimori_bench::{http_load, ingest, memory, redis_baseline, replay, scaling};
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Replay throughput: a simulator world through the embedded engine with
+    /// the default pack, on one core and on two.
+    Replay(replay::Args),
+    /// HTTP decision latency under an open-loop load (p50/p99/p999 per rate).
+    Http(http_load::Args),
+    /// Memory per tracked (entity, feature) window; totals at 1 M and 10 M entities.
+    Memory(memory::Args),
+    /// Cost growth: events/s against the number of rules and of tracked entities.
+    Scaling(scaling::Args),
+    /// Durable ingest throughput (group commit into the embedded store).
+    Ingest(ingest::Args),
+    /// The same windowed counters kept in a local redis-server, same events.
+    Redis(redis_baseline::Args),
+}
+
+pub fn run(c: Command) -> anyhow::Result<ExitCode> {
+    match c {
+        Command::Replay(a) => replay::run(a)?,
+        Command::Http(a) => http_load::run(a)?,
+        Command::Memory(a) => memory::run(a)?,
+        Command::Scaling(a) => scaling::run(a)?,
+        Command::Ingest(a) => ingest::run(a)?,
+        Command::Redis(a) => redis_baseline::run(a)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
