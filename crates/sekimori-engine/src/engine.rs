@@ -141,7 +141,7 @@ impl Engine {
             effective_ms,
             &mut errors,
         );
-        let features_json = values.json();
+        let features_json = values.take_json();
         let vars = Vars::new(&view, &features_json, &self.lists);
         let mut reasons = self.state.holds.covering(event);
         let mut fired = Vec::new();
@@ -203,7 +203,7 @@ impl Engine {
             methods,
             score,
             reasons,
-            features: values.read_map(),
+            features: FeatureValues::into_record(features_json),
             pack: PackRef {
                 name: self.pack.name().into(),
                 version: self.pack.version().into(),

@@ -4,7 +4,7 @@
 use crate::decision::EvalError;
 use crate::risk::Values;
 use crate::state::State;
-use crate::view::{key_hash, value_hash};
+use crate::view::value_hash;
 use sekimori_rules::{Feature, ListValues, Pack, Plan, Vars};
 use sekimori_window::{Aggregate, Obs, ObsValue, Read, Reading};
 use serde_json::{Map, Value as Json};
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 /// The values read for one decision, by feature name.
 #[derive(Debug, Default)]
 pub(crate) struct FeatureValues {
-    read: BTreeMap<String, Json>,
+    read: Map<String, Json>,
     /// Risk features this event may teach once it is decided:
     /// (feature index, subject, attribute values).
     pub learn: Vec<(usize, u128, Values)>,
@@ -124,19 +124,18 @@ impl FeatureValues {
         }
     }
 
-    /// The values as a JSON object, for the rules.
-    pub fn json(&self) -> Json {
-        Json::Object(
-            self.read
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        )
+    /// The values as a JSON object, for the rules (taken out, not copied:
+    /// give it back to [`FeatureValues::into_record`]).
+    pub fn take_json(&mut self) -> Json {
+        Json::Object(std::mem::take(&mut self.read))
     }
 
-    /// The values for the decision record.
-    pub fn read_map(self) -> BTreeMap<String, Json> {
-        self.read
+    /// The values for the decision record, from the object `take_json` gave.
+    pub fn into_record(json: Json) -> BTreeMap<String, Json> {
+        match json {
+            Json::Object(m) => m.into_iter().collect(),
+            _ => BTreeMap::new(),
+        }
     }
 }
 
@@ -158,9 +157,9 @@ fn risk(
             // A missing value is a value of its own ("none"), not the end
             // of the hierarchy: a client that leaves out its device or
             // country must not look neutral.
-            match level.eval(vars)? {
-                Json::Null => hashes.push(value_hash(&Json::String("\u{0}none".into()))),
-                v => hashes.push(value_hash(&v)),
+            match level.eval_cow(vars)?.as_ref() {
+                Json::Null => hashes.push(xxhash_rust::xxh3::xxh3_64("\u{0}none".as_bytes())),
+                v => hashes.push(value_hash(v)),
             }
         }
         values.push(hashes);
@@ -185,8 +184,7 @@ fn feature_error(f: &Feature, error: String) -> EvalError {
 
 /// The hashed group-by key, `None` when a part is null or missing.
 fn feature_key(f: &Feature, vars: &Vars<'_>) -> Result<Option<u128>, String> {
-    let parts: Result<Vec<Json>, String> = f.key.iter().map(|k| k.eval(vars)).collect();
-    Ok(key_hash(&parts?))
+    crate::view::key_hash_of(f.key.iter().map(|k| k.eval_cow(vars)))
 }
 
 /// What this event contributes, or `None` when the filter rejects it or the
@@ -202,9 +200,9 @@ fn observation(f: &Feature, vars: &Vars<'_>, at_ms: i64) -> Result<Option<Obs>, 
             Json::Null => return Ok(None),
             v => ObsValue::Int(v.as_i64().ok_or("`of` must be an integer")?),
         },
-        (Aggregate::DistinctCount { .. }, Some(of)) => match of.eval(vars)? {
+        (Aggregate::DistinctCount { .. }, Some(of)) => match of.eval_cow(vars)?.as_ref() {
             Json::Null => return Ok(None),
-            v => ObsValue::Hash(value_hash(&v)),
+            v => ObsValue::Hash(value_hash(v)),
         },
         _ => ObsValue::None,
     };

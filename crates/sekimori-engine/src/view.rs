@@ -58,11 +58,35 @@ pub fn ip_net(ip: IpAddr) -> String {
 }
 
 /// Text of a key part or distinct value: strings raw, anything else as JSON.
-fn text(v: &Json) -> String {
+fn text(v: &Json) -> std::borrow::Cow<'_, str> {
     match v {
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
+        Json::String(s) => std::borrow::Cow::Borrowed(s),
+        other => std::borrow::Cow::Owned(other.to_string()),
     }
+}
+
+/// [`key_hash`] of the parts the key expressions give, hashed as they come
+/// (no joined string): the first evaluation error, else `None` when a part
+/// is null, else the same hash `key_hash` gives.
+pub fn key_hash_of<'a>(
+    parts: impl Iterator<Item = Result<std::borrow::Cow<'a, Json>, String>>,
+) -> Result<Option<u128>, String> {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut null = false;
+    for (i, part) in parts.enumerate() {
+        let part = part?;
+        if part.is_null() {
+            null = true;
+        }
+        if null {
+            continue; // still evaluated: a later part's error is reported
+        }
+        if i > 0 {
+            hasher.update("\u{1f}".as_bytes());
+        }
+        hasher.update(text(&part).as_bytes());
+    }
+    Ok((!null).then(|| hasher.digest128()))
 }
 
 /// Hashes the parts of a group-by key; `None` when any part is null (no key).
@@ -70,7 +94,7 @@ pub fn key_hash(parts: &[Json]) -> Option<u128> {
     if parts.iter().any(Json::is_null) {
         return None;
     }
-    let joined: Vec<String> = parts.iter().map(text).collect();
+    let joined: Vec<std::borrow::Cow<'_, str>> = parts.iter().map(text).collect();
     Some(xxh3_128(joined.join("\u{1f}").as_bytes()))
 }
 
@@ -151,5 +175,29 @@ mod tests {
             key_hash(&[json!("ab")])
         );
         assert_eq!(key_hash(&[json!(1)]), key_hash(&[json!("1")]));
+    }
+
+    #[test]
+    fn streamed_keys_hash_as_joined_ones() {
+        let ok = |parts: &[Json]| {
+            key_hash_of(parts.iter().map(|p| Ok(std::borrow::Cow::Borrowed(p)))).expect("no error")
+        };
+        for parts in [
+            vec![json!("a")],
+            vec![json!("bank"), json!("acct-1")],
+            vec![json!("x"), json!(12), json!("bank:0001-100-7")],
+            vec![json!("a"), Json::Null],
+            vec![json!(""), json!("")],
+        ] {
+            assert_eq!(ok(&parts), key_hash(&parts), "{parts:?}");
+        }
+        let err = key_hash_of(
+            [
+                Ok(std::borrow::Cow::Owned(Json::Null)),
+                Err("boom".to_string()),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(err, Err("boom".to_string()));
     }
 }

@@ -1,6 +1,7 @@
 //! The one module that touches the `cel` crate: compile, inspect and evaluate
 //! CEL expressions. An upgrade of `cel` changes this file only.
 
+use crate::fast::Fallback;
 use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
 use cel::common::types::{CelInt, CelNull, CelString, DYN_TYPE};
 use cel::common::value::{CowVal, Val};
@@ -9,7 +10,7 @@ use cel::{Context, Env, ExecutionError, Program, Value};
 use sekimori_names::{NameMatch, Verdict};
 use serde_json::Value as Json;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
 /// The most bytes of source one expression may have.
@@ -73,6 +74,8 @@ pub struct Expr {
     source: String,
     program: Program,
     path: Option<Vec<String>>,
+    /// The same expression for the fast evaluator, when it is in its subset.
+    fast: Option<crate::fast::Fast>,
 }
 
 /// What an expression reads, found by walking its syntax tree.
@@ -116,10 +119,12 @@ impl Expr {
             ));
         }
         let path = field_path(program.expression());
+        let fast = crate::fast::compile(program.expression());
         let expr = Expr {
             source: source.to_string(),
             program,
             path,
+            fast,
         };
         Ok((expr, walk.refs))
     }
@@ -134,12 +139,71 @@ impl Expr {
         if let Some(path) = &self.path {
             return Ok(lookup(vars.event_json, path).cloned().unwrap_or(Json::Null));
         }
+        if let Ok(v) = self
+            .fast(vars)
+            .and_then(|v| crate::fast::to_json(v).ok_or(Fallback))
+        {
+            #[cfg(debug_assertions)]
+            self.cross_check(vars, &v);
+            return Ok(v);
+        }
         let value = self.run(vars)?;
         Ok(to_json(&value))
     }
 
+    /// Like [`Expr::eval`], borrowing the value when the expression is a
+    /// plain field path of the event.
+    pub fn eval_cow<'a>(&self, vars: &Vars<'a>) -> Result<std::borrow::Cow<'a, Json>, String> {
+        if let Some(path) = &self.path {
+            return Ok(lookup(vars.event_json, path).map_or(
+                std::borrow::Cow::Owned(Json::Null),
+                std::borrow::Cow::Borrowed,
+            ));
+        }
+        self.eval(vars).map(std::borrow::Cow::Owned)
+    }
+
+    /// Whether the fast evaluator handles this expression (else every
+    /// evaluation runs the interpreter).
+    pub fn is_fast(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// Evaluates with the interpreter only, never the fast evaluator: the
+    /// reference the fast one is tested against.
+    pub fn eval_interpreted(&self, vars: &Vars<'_>) -> Result<Json, String> {
+        self.run(vars).map(|v| to_json(&v))
+    }
+
+    /// Debug builds (every test) check each fast answer against the
+    /// interpreter's: the fast evaluator must never change a decision.
+    #[cfg(debug_assertions)]
+    fn cross_check(&self, vars: &Vars<'_>, fast: &Json) {
+        let slow = self.eval_interpreted(vars);
+        assert_eq!(
+            slow.as_ref(),
+            Ok(fast),
+            "the fast evaluator disagrees with the interpreter on `{}`",
+            self.source
+        );
+    }
+
+    fn fast<'a>(&'a self, vars: &Vars<'a>) -> Result<crate::fast::V<'a>, Fallback> {
+        let fast = self.fast.as_ref().ok_or(Fallback)?;
+        fast.eval(&crate::fast::Inputs {
+            event: vars.event_json,
+            features: vars.features,
+            lists: &vars.lists.1,
+        })
+    }
+
     /// Evaluates a condition; anything but a boolean is an error.
     pub fn eval_bool(&self, vars: &Vars<'_>) -> Result<bool, String> {
+        if let Ok(crate::fast::V::Bool(b)) = self.fast(vars) {
+            #[cfg(debug_assertions)]
+            self.cross_check(vars, &Json::Bool(b));
+            return Ok(b);
+        }
         match self.run(vars)? {
             Value::Bool(b) => Ok(b),
             other => Err(format!("evaluated to {:?}, not a boolean", other.type_of())),
@@ -194,14 +258,17 @@ impl std::fmt::Debug for Vars<'_> {
     }
 }
 
-/// Named sets, as a CEL map of item -> true so `x in lists.name` is a hash lookup.
+/// Named sets, as a CEL map of item -> true so `x in lists.name` is a hash
+/// lookup, and as plain sets for the fast evaluator.
 #[derive(Clone, Debug)]
-pub struct ListValues(Value);
+pub struct ListValues(Value, Arc<HashMap<String, HashSet<String>>>);
 
 impl ListValues {
     pub fn new<'a>(lists: impl IntoIterator<Item = (&'a str, &'a BTreeSet<String>)>) -> Self {
         let mut outer: HashMap<Key, Value> = HashMap::new();
+        let mut sets = HashMap::new();
         for (name, items) in lists {
+            sets.insert(name.to_string(), items.iter().cloned().collect());
             let set: HashMap<Key, Value> = items
                 .iter()
                 .map(|i| (Key::String(Arc::new(i.clone())), Value::Bool(true)))
@@ -211,7 +278,7 @@ impl ListValues {
                 Value::Map(set.into()),
             );
         }
-        ListValues(Value::Map(outer.into()))
+        ListValues(Value::Map(outer.into()), Arc::new(sets))
     }
 }
 
@@ -479,14 +546,19 @@ fn name_compare(f: &str, args: &[CowVal<'_, '_>]) -> Result<Option<NameMatch>, E
     let (Some(a), Some(b)) = (name_arg(f, a.as_ref())?, name_arg(f, b.as_ref())?) else {
         return Ok(None);
     };
+    Ok(Some(compare_names(a, b)))
+}
+
+/// Compares two names as `name_match` does, the length cap included.
+pub(crate) fn compare_names(a: &str, b: &str) -> NameMatch {
     if !comparable(a) || !comparable(b) {
-        return Ok(Some(NameMatch {
+        return NameMatch {
             score: 0,
             verdict: Verdict::Different,
             reason: "name too long to compare",
-        }));
+        };
     }
-    Ok(Some(compare_cached(a, b)))
+    compare_cached(a, b)
 }
 
 /// [`sekimori_names::compare`], remembering the last pair compared on this
@@ -526,7 +598,7 @@ fn name_match_verdict<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v
 }
 
 /// The wire name of a verdict, lower snake case.
-fn verdict_name(v: Verdict) -> &'static str {
+pub(crate) fn verdict_name(v: Verdict) -> &'static str {
     match v {
         Verdict::Exact => "exact",
         Verdict::Equivalent => "equivalent",

@@ -14,6 +14,7 @@ mod action;
 mod compile;
 mod duration;
 mod expr;
+mod fast;
 mod fields;
 mod load;
 mod pack;

@@ -1,7 +1,5 @@
 //! Serialization: keys are written sorted (deterministic bytes) and validated on load.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::state::KeyState;
@@ -54,7 +52,8 @@ impl TryFrom<Snapshot> for FeatureStore {
                 s.config.max_keys
             )));
         }
-        let mut keys = HashMap::with_capacity(s.keys.len());
+        let mut keys =
+            crate::store::Keys::with_capacity_and_hasher(s.keys.len(), Default::default());
         for (key, state) in s.keys {
             if !state.state.is_valid_for(&s.config) {
                 return Err(invalid(format!(

@@ -11,13 +11,18 @@ use crate::state::{empty_read, Input, KeyState, State};
 use crate::window::Span;
 use crate::{Aggregate, FeatureConfig, Key, Obs, Read, Window, WindowError};
 
+/// The tracked keys. Keys are already xxh3 hashes, so the map hashes them
+/// with foldhash (fast, and seeded per process so crafted keys cannot pile
+/// into one bucket) rather than SipHash.
+pub(crate) type Keys = HashMap<Key, KeyState, foldhash::fast::RandomState>;
+
 /// Windowed aggregate state of one feature for every tracked key. See the crate docs.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "Snapshot")]
 pub struct FeatureStore {
     pub(crate) config: FeatureConfig,
     /// Iteration order of this map never influences a result (see crate docs).
-    pub(crate) keys: HashMap<Key, KeyState>,
+    pub(crate) keys: Keys,
     pub(crate) last_sweep_ms: Option<i64>,
     pub(crate) evicted_total: u64,
 }
@@ -28,7 +33,7 @@ impl FeatureStore {
         config.validate()?;
         Ok(FeatureStore {
             config,
-            keys: HashMap::new(),
+            keys: Keys::default(),
             last_sweep_ms: None,
             evicted_total: 0,
         })

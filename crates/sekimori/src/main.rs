@@ -41,6 +41,12 @@ enum Command {
     Import(cmd::export::ImportArgs),
 }
 
+/// mimalloc instead of the system allocator: decisions allocate many small,
+/// short-lived values, and glibc's malloc spent a quarter of the replay
+/// profile in its free lists (see bench/results/).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Where the server keeps its data unless told otherwise.
 pub const DEFAULT_DATA_DIR: &str = "./sekimori-data";
 

@@ -1,0 +1,432 @@
+//! The fast evaluator: the CEL a rule pack is made of, compiled once into a
+//! tree that reads the event's JSON, the feature values and the pack's lists
+//! in place, with no conversion into interpreter values and no allocation for
+//! the usual comparison.
+//!
+//! It never decides a case it is not sure of. Anything outside the common
+//! subset (comprehensions, bytes, durations, mixed-type arithmetic or
+//! comparison, overflow, a missing key, any error at all) answers
+//! [`Fallback`], and the caller runs the `cel` interpreter instead, so the
+//! result, error text included, is always the interpreter's. An expression
+//! with a construct the compiler does not know is never compiled here
+//! ([`compile`] returns `None`) and always runs in the interpreter. A test
+//! over the default pack and a simulated world checks that both agree.
+
+use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
+use serde_json::Value as Json;
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+
+/// The expression cannot be answered here: ask the interpreter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fallback;
+
+type Res<'a> = Result<V<'a>, Fallback>;
+
+/// A compiled expression.
+#[derive(Debug)]
+pub(crate) enum Fast {
+    Lit(Lit),
+    /// `event.a.b`.
+    Event(Vec<String>),
+    /// `has(event.a.b)`: the parent path, then the field.
+    HasEvent(Vec<String>, String),
+    /// `features.name`.
+    Feature(String),
+    /// `lists.name`.
+    List(String),
+    Not(Box<Fast>),
+    Neg(Box<Fast>),
+    And(Box<Fast>, Box<Fast>),
+    Or(Box<Fast>, Box<Fast>),
+    Cond(Box<Fast>, Box<Fast>, Box<Fast>),
+    Cmp(Cmp, Box<Fast>, Box<Fast>),
+    Arith(Arith, Box<Fast>, Box<Fast>),
+    In(Box<Fast>, Box<Fast>),
+    Index(Box<Fast>, Box<Fast>),
+    Size(Box<Fast>),
+    /// A map literal with string keys and literal values.
+    Map(HashMap<String, Lit>),
+    /// A list literal of literals.
+    ListLit(Vec<Lit>),
+    /// `name_match(a, b)` (`verdict == false`) or `name_match_verdict(a, b)`.
+    Name(bool, Box<Fast>, Box<Fast>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Lit {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Double(f64),
+    Str(String),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Arith {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+/// A value during evaluation, borrowed from the inputs where it can be.
+#[derive(Debug, Clone)]
+pub(crate) enum V<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Double(f64),
+    Str(Cow<'a, str>),
+    /// A JSON array or object of the event or the features.
+    Json(&'a Json),
+    Map(&'a HashMap<String, Lit>),
+    ListLit(&'a [Lit]),
+    Set(&'a HashSet<String>),
+}
+
+/// What the fast evaluator reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Inputs<'a> {
+    pub event: &'a Json,
+    pub features: &'a Json,
+    pub lists: &'a HashMap<String, HashSet<String>>,
+}
+
+/// Compiles the subset; `None` for anything else.
+pub(crate) fn compile(e: &IdedExpr) -> Option<Fast> {
+    Some(match &e.expr {
+        Node::Literal(l) => Fast::Lit(literal(l)?),
+        Node::Select(s) => {
+            let (root, mut path) = chain(&s.operand)?;
+            if s.test {
+                return (root == "event").then(|| Fast::HasEvent(path, s.field.clone()));
+            }
+            path.push(s.field.clone());
+            match (root.as_str(), path.as_slice()) {
+                ("event", _) => Fast::Event(path),
+                ("features", [name]) => Fast::Feature(name.clone()),
+                ("lists", [name]) => Fast::List(name.clone()),
+                _ => return None,
+            }
+        }
+        Node::List(l) if l.optional_indices.is_empty() => Fast::ListLit(
+            l.elements
+                .iter()
+                .map(|x| match &x.expr {
+                    Node::Literal(l) => literal(l),
+                    _ => None,
+                })
+                .collect::<Option<_>>()?,
+        ),
+        Node::Map(m) => {
+            let mut out = HashMap::new();
+            for entry in &m.entries {
+                let EntryExpr::MapEntry(me) = &entry.expr else {
+                    return None;
+                };
+                let (Node::Literal(LiteralValue::String(k)), Node::Literal(v)) =
+                    (&me.key.expr, &me.value.expr)
+                else {
+                    return None;
+                };
+                if me.optional || out.insert(k.inner().to_string(), literal(v)?).is_some() {
+                    return None; // a repeated key is the interpreter's error to report
+                }
+            }
+            Fast::Map(out)
+        }
+        Node::Call(c) => {
+            if c.target.is_some() {
+                return None;
+            }
+            let arg = |i: usize| c.args.get(i).and_then(compile).map(Box::new);
+            match (c.func_name.as_str(), c.args.len()) {
+                ("!_", 1) => Fast::Not(arg(0)?),
+                ("-_", 1) => Fast::Neg(arg(0)?),
+                ("size", 1) => Fast::Size(arg(0)?),
+                ("_&&_", 2) => Fast::And(arg(0)?, arg(1)?),
+                ("_||_", 2) => Fast::Or(arg(0)?, arg(1)?),
+                ("_?_:_", 3) => Fast::Cond(arg(0)?, arg(1)?, arg(2)?),
+                ("@in", 2) => Fast::In(arg(0)?, arg(1)?),
+                ("_[_]", 2) => Fast::Index(arg(0)?, arg(1)?),
+                ("name_match", 2) => Fast::Name(false, arg(0)?, arg(1)?),
+                ("name_match_verdict", 2) => Fast::Name(true, arg(0)?, arg(1)?),
+                (op, 2) => {
+                    let cmp = match op {
+                        "_==_" => Some(Cmp::Eq),
+                        "_!=_" => Some(Cmp::Ne),
+                        "_<_" => Some(Cmp::Lt),
+                        "_<=_" => Some(Cmp::Le),
+                        "_>_" => Some(Cmp::Gt),
+                        "_>=_" => Some(Cmp::Ge),
+                        _ => None,
+                    };
+                    if let Some(cmp) = cmp {
+                        return Some(Fast::Cmp(cmp, arg(0)?, arg(1)?));
+                    }
+                    let arith = match op {
+                        "_+_" => Arith::Add,
+                        "_-_" => Arith::Sub,
+                        "_*_" => Arith::Mul,
+                        "_/_" => Arith::Div,
+                        "_%_" => Arith::Rem,
+                        _ => return None,
+                    };
+                    Fast::Arith(arith, arg(0)?, arg(1)?)
+                }
+                _ => return None,
+            }
+        }
+        _ => return None,
+    })
+}
+
+fn literal(l: &LiteralValue) -> Option<Lit> {
+    Some(match l {
+        LiteralValue::Null => Lit::Null,
+        LiteralValue::Boolean(b) => Lit::Bool(*b.inner()),
+        LiteralValue::Int(i) => Lit::Int(*i.inner()),
+        LiteralValue::UInt(u) => Lit::UInt(*u.inner()),
+        LiteralValue::Double(d) => Lit::Double(*d.inner()),
+        LiteralValue::String(s) => Lit::Str(s.inner().to_string()),
+        LiteralValue::Bytes(_) => return None,
+    })
+}
+
+/// `root.f1.f2` as (root, [f1, f2]).
+fn chain(e: &IdedExpr) -> Option<(String, Vec<String>)> {
+    match &e.expr {
+        Node::Ident(name) => Some((name.clone(), Vec::new())),
+        Node::Select(s) if !s.test => {
+            let (root, mut path) = chain(&s.operand)?;
+            path.push(s.field.clone());
+            Some((root, path))
+        }
+        _ => None,
+    }
+}
+
+impl Lit {
+    fn value(&self) -> V<'_> {
+        match self {
+            Lit::Null => V::Null,
+            Lit::Bool(b) => V::Bool(*b),
+            Lit::Int(i) => V::Int(*i),
+            Lit::UInt(u) => V::UInt(*u),
+            Lit::Double(d) => V::Double(*d),
+            Lit::Str(s) => V::Str(Cow::Borrowed(s)),
+        }
+    }
+}
+
+/// A JSON value as the interpreter sees it (`from_json` in `expr`).
+fn from_json(j: &Json) -> V<'_> {
+    match j {
+        Json::Null => V::Null,
+        Json::Bool(b) => V::Bool(*b),
+        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => V::Int(i),
+            (None, Some(u)) => V::UInt(u),
+            _ => V::Double(n.as_f64().unwrap_or(0.0)),
+        },
+        Json::String(s) => V::Str(Cow::Borrowed(s)),
+        Json::Array(_) | Json::Object(_) => V::Json(j),
+    }
+}
+
+fn walk<'a>(root: &'a Json, path: &[String]) -> Result<&'a Json, Fallback> {
+    path.iter().try_fold(root, |v, k| match v {
+        Json::Object(m) => m.get(k.as_str()).ok_or(Fallback),
+        _ => Err(Fallback),
+    })
+}
+
+impl Fast {
+    pub(crate) fn eval<'a>(&'a self, inp: &Inputs<'a>) -> Res<'a> {
+        match self {
+            Fast::Lit(l) => Ok(l.value()),
+            Fast::Event(path) => walk(inp.event, path).map(from_json),
+            Fast::HasEvent(parent, field) => match walk(inp.event, parent)? {
+                Json::Object(m) => Ok(V::Bool(m.contains_key(field.as_str()))),
+                _ => Err(Fallback),
+            },
+            Fast::Feature(name) => match inp.features {
+                Json::Object(m) => m.get(name.as_str()).map(from_json).ok_or(Fallback),
+                _ => Err(Fallback),
+            },
+            Fast::List(name) => inp.lists.get(name).map(V::Set).ok_or(Fallback),
+            Fast::Map(m) => Ok(V::Map(m)),
+            Fast::ListLit(l) => Ok(V::ListLit(l)),
+            Fast::Not(x) => match x.eval(inp)? {
+                V::Bool(b) => Ok(V::Bool(!b)),
+                _ => Err(Fallback),
+            },
+            Fast::Neg(x) => match x.eval(inp)? {
+                V::Int(i) => i.checked_neg().map(V::Int).ok_or(Fallback),
+                _ => Err(Fallback),
+            },
+            Fast::And(a, b) => match a.eval(inp)? {
+                V::Bool(false) => Ok(V::Bool(false)),
+                V::Bool(true) => match b.eval(inp)? {
+                    V::Bool(r) => Ok(V::Bool(r)),
+                    _ => Err(Fallback),
+                },
+                _ => Err(Fallback),
+            },
+            Fast::Or(a, b) => match a.eval(inp)? {
+                V::Bool(true) => Ok(V::Bool(true)),
+                V::Bool(false) => match b.eval(inp)? {
+                    V::Bool(r) => Ok(V::Bool(r)),
+                    _ => Err(Fallback),
+                },
+                _ => Err(Fallback),
+            },
+            Fast::Cond(c, a, b) => match c.eval(inp)? {
+                V::Bool(true) => a.eval(inp),
+                V::Bool(false) => b.eval(inp),
+                _ => Err(Fallback),
+            },
+            Fast::Cmp(op, a, b) => compare(*op, &a.eval(inp)?, &b.eval(inp)?).map(V::Bool),
+            Fast::Arith(op, a, b) => arith(*op, a.eval(inp)?, b.eval(inp)?),
+            Fast::In(a, b) => {
+                let x = a.eval(inp)?;
+                match (&x, b.eval(inp)?) {
+                    (V::Str(s), V::Set(set)) => Ok(V::Bool(set.contains(s.as_ref()))),
+                    (V::Str(s), V::Map(m)) => Ok(V::Bool(m.contains_key(s.as_ref()))),
+                    (V::Str(s), V::Json(Json::Object(m))) => {
+                        Ok(V::Bool(m.contains_key(s.as_ref())))
+                    }
+                    (_, V::ListLit(items)) => {
+                        let mut found = false;
+                        for item in items {
+                            if compare(Cmp::Eq, &x, &item.value())? {
+                                found = true;
+                                break;
+                            }
+                        }
+                        Ok(V::Bool(found))
+                    }
+                    _ => Err(Fallback),
+                }
+            }
+            Fast::Index(a, b) => match (a.eval(inp)?, b.eval(inp)?) {
+                (V::Map(m), V::Str(k)) => m.get(k.as_ref()).map(Lit::value).ok_or(Fallback),
+                (V::Json(Json::Object(m)), V::Str(k)) => {
+                    m.get(k.as_ref()).map(from_json).ok_or(Fallback)
+                }
+                (V::Json(Json::Array(items)), V::Int(i)) => usize::try_from(i)
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .map(from_json)
+                    .ok_or(Fallback),
+                (V::ListLit(items), V::Int(i)) => usize::try_from(i)
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .map(Lit::value)
+                    .ok_or(Fallback),
+                _ => Err(Fallback),
+            },
+            Fast::Size(x) => {
+                let n = match x.eval(inp)? {
+                    V::Json(Json::Array(a)) => a.len(),
+                    V::Json(Json::Object(m)) => m.len(),
+                    V::ListLit(l) => l.len(),
+                    V::Map(m) => m.len(),
+                    _ => return Err(Fallback),
+                };
+                i64::try_from(n).map(V::Int).map_err(|_| Fallback)
+            }
+            Fast::Name(verdict, a, b) => {
+                let name = |v: V<'a>| match v {
+                    V::Str(s) => Ok(Some(s)),
+                    V::Null => Ok(None),
+                    _ => Err(Fallback),
+                };
+                let (a, b) = (name(a.eval(inp)?)?, name(b.eval(inp)?)?);
+                let m = match (&a, &b) {
+                    (Some(a), Some(b)) => Some(crate::expr::compare_names(a, b)),
+                    _ => None,
+                };
+                Ok(match (verdict, m) {
+                    (false, m) => V::Int(m.map_or(0, |m| i64::from(m.score))),
+                    (true, None) => V::Str(Cow::Borrowed("unknown")),
+                    (true, Some(m)) => V::Str(Cow::Borrowed(crate::expr::verdict_name(m.verdict))),
+                })
+            }
+        }
+    }
+}
+
+/// Comparison of two values of one kind; `null` equals only `null`.
+/// Anything else (mixed numbers, lists, maps) is the interpreter's.
+fn compare(op: Cmp, a: &V<'_>, b: &V<'_>) -> Result<bool, Fallback> {
+    let ord = match (a, b) {
+        (V::Int(x), V::Int(y)) => x.cmp(y),
+        (V::UInt(x), V::UInt(y)) => x.cmp(y),
+        (V::Str(x), V::Str(y)) => x.as_ref().cmp(y.as_ref()),
+        (V::Bool(x), V::Bool(y)) => x.cmp(y),
+        (V::Null, V::Null) if matches!(op, Cmp::Eq | Cmp::Ne) => Ordering::Equal,
+        (V::Null, V::Int(_) | V::Str(_) | V::Bool(_) | V::UInt(_))
+        | (V::Int(_) | V::Str(_) | V::Bool(_) | V::UInt(_), V::Null)
+            if matches!(op, Cmp::Eq | Cmp::Ne) =>
+        {
+            return Ok(matches!(op, Cmp::Ne));
+        }
+        _ => return Err(Fallback),
+    };
+    Ok(match op {
+        Cmp::Eq => ord == Ordering::Equal,
+        Cmp::Ne => ord != Ordering::Equal,
+        Cmp::Lt => ord == Ordering::Less,
+        Cmp::Le => ord != Ordering::Greater,
+        Cmp::Gt => ord == Ordering::Greater,
+        Cmp::Ge => ord != Ordering::Less,
+    })
+}
+
+/// Integer arithmetic and string concatenation; overflow, division by zero
+/// and anything else are the interpreter's.
+fn arith<'a>(op: Arith, a: V<'a>, b: V<'a>) -> Res<'a> {
+    match (op, a, b) {
+        (Arith::Add, V::Str(x), V::Str(y)) => Ok(V::Str(Cow::Owned(x.into_owned() + &y))),
+        (op, V::Int(x), V::Int(y)) => match op {
+            Arith::Add => x.checked_add(y),
+            Arith::Sub => x.checked_sub(y),
+            Arith::Mul => x.checked_mul(y),
+            Arith::Div => x.checked_div(y),
+            Arith::Rem => x.checked_rem(y),
+        }
+        .map(V::Int)
+        .ok_or(Fallback),
+        _ => Err(Fallback),
+    }
+}
+
+/// The JSON of a result, as `to_json` in `expr` gives it; `None` for a
+/// value the interpreter's conversion should produce.
+pub(crate) fn to_json(v: V<'_>) -> Option<Json> {
+    Some(match v {
+        V::Null => Json::Null,
+        V::Bool(b) => Json::Bool(b),
+        V::Int(i) => Json::from(i),
+        V::UInt(u) => Json::from(u),
+        V::Double(d) => serde_json::Number::from_f64(d).map_or(Json::Null, Json::Number),
+        V::Str(s) => Json::String(s.into_owned()),
+        _ => return None,
+    })
+}
