@@ -1,11 +1,283 @@
-//! (being written)
+//! `sekimori bench replay`: a simulator world's events through the embedded
+//! engine and a rule pack (the default one unless `--rules`), timed.
+//!
+//! Three passes over the same JSON lines, each with a fresh engine:
+//! 1. one core, the whole path: decode a line, decide it;
+//! 2. one core, split: decode every line (timed), then decide every decoded
+//!    event (timed): the engine's own rate, without the JSON parser;
+//! 3. two cores: one thread decodes, the other decides, batches between them
+//!    over a bounded channel. The engine itself is one thread by design (its
+//!    `&mut self` makes each event's read-and-update atomic), so the second
+//!    core can only take the decoding.
+//!
+//! Every pass must reach the same decisions (their actions are tallied and
+//! compared), so no pass can skip work.
 
+use crate::events::Source;
+use anyhow::{anyhow, bail, Context};
+use sekimori_engine::Engine;
+use sekimori_event::Event;
+use sekimori_rules::{Action, Pack};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Options of `sekimori bench replay`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
-    pub source: crate::events::Source,
+    pub source: Source,
+    /// Rule-pack directory (default: the embedded default pack).
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Write `replay.json` here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
-pub fn run(_a: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not built yet")
+/// What one pass measured.
+#[derive(Debug, Clone)]
+pub struct Pass {
+    pub seconds: f64,
+    pub actions: BTreeMap<String, u64>,
+}
+
+impl Pass {
+    fn rate(&self, n: usize) -> f64 {
+        n as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// Events decoded and sent to the deciding thread at a time.
+const BATCH: usize = 1024;
+
+/// Compiles the pack at `dir`, or the embedded default pack.
+pub fn pack(dir: Option<&std::path::Path>) -> anyhow::Result<Arc<Pack>> {
+    let source = match dir {
+        Some(d) => sekimori_rules::load_pack(d)
+            .with_context(|| format!("loading rule pack {}", d.display()))?,
+        None => sekimori_server::embedded::default_pack()?,
+    };
+    let pack = sekimori_rules::compile(source)
+        .map_err(|e| anyhow!("the rule pack does not compile: {e:?}"))?;
+    Ok(Arc::new(pack))
+}
+
+fn tally(actions: &mut BTreeMap<String, u64>, a: Action) {
+    *actions.entry(format!("{a:?}").to_lowercase()).or_default() += 1;
+}
+
+fn decode(i: usize, line: &str) -> anyhow::Result<Event> {
+    sekimori_event::decode(line.as_bytes()).map_err(|e| anyhow!("event {}: {e}", i + 1))
+}
+
+/// Pass 1: decode and decide, line by line, on this thread.
+pub fn one_core(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<Pass> {
+    let mut engine = Engine::new(Arc::clone(pack));
+    let mut actions = BTreeMap::new();
+    let start = Instant::now();
+    for (i, line) in lines.iter().enumerate() {
+        let event = decode(i, line)?;
+        tally(&mut actions, engine.decide(&event).action);
+    }
+    Ok(Pass {
+        seconds: start.elapsed().as_secs_f64(),
+        actions,
+    })
+}
+
+/// Pass 2: decode everything (first number), then decide everything (second).
+pub fn split(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<(f64, Pass)> {
+    let start = Instant::now();
+    let events: Vec<Event> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| decode(i, l))
+        .collect::<anyhow::Result<_>>()?;
+    let decode_s = start.elapsed().as_secs_f64();
+    let mut engine = Engine::new(Arc::clone(pack));
+    let mut actions = BTreeMap::new();
+    let start = Instant::now();
+    for event in &events {
+        tally(&mut actions, engine.decide(event).action);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    drop(events);
+    Ok((decode_s, Pass { seconds, actions }))
+}
+
+/// Pass 3: a decoding thread feeds the deciding one.
+pub fn two_cores(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<Pass> {
+    let (tx, rx) = sync_channel::<anyhow::Result<Vec<Event>>>(16);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for (b, chunk) in lines.chunks(BATCH).enumerate() {
+                let batch = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| decode(b * BATCH + i, l))
+                    .collect::<anyhow::Result<Vec<_>>>();
+                let failed = batch.is_err();
+                if tx.send(batch).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let mut engine = Engine::new(Arc::clone(pack));
+        let mut actions = BTreeMap::new();
+        for batch in rx {
+            for event in &batch? {
+                tally(&mut actions, engine.decide(event).action);
+            }
+        }
+        Ok(Pass {
+            seconds: start.elapsed().as_secs_f64(),
+            actions,
+        })
+    })
+}
+
+fn thousands(x: f64) -> String {
+    let s = format!("{:.0}", x.max(0.0));
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Runs the benchmark; the last line printed ends in `N events/s`.
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let pack = pack(a.rules.as_deref())?;
+    eprintln!("generating the events ({})...", a.source.describe());
+    let t = Instant::now();
+    let lines = a.source.lines()?;
+    let n = lines.len();
+    if n == 0 {
+        bail!("no events");
+    }
+    let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
+    eprintln!(
+        "{n} events ({:.0} MB of JSON) in {:.1} s; pack {} {}: {} features, {} rules",
+        bytes as f64 / 1e6,
+        t.elapsed().as_secs_f64(),
+        pack.name(),
+        pack.version(),
+        pack.features.len(),
+        pack.rules.len()
+    );
+    let one = one_core(&pack, &lines)?;
+    println!(
+        "1 core, decode + decide:   {:>10} events/s ({:.1} s)",
+        thousands(one.rate(n)),
+        one.seconds
+    );
+    let (decode_s, decide) = split(&pack, &lines)?;
+    println!(
+        "1 core, decode only:       {:>10} events/s ({:.1} s, {:.0} MB/s)",
+        thousands(n as f64 / decode_s),
+        decode_s,
+        bytes as f64 / 1e6 / decode_s
+    );
+    println!(
+        "1 core, decide only:       {:>10} events/s ({:.1} s, {:.2} µs an event)",
+        thousands(decide.rate(n)),
+        decide.seconds,
+        decide.seconds * 1e6 / n as f64
+    );
+    let two = two_cores(&pack, &lines)?;
+    println!(
+        "2 cores, decode ∥ decide:  {:>10} events/s ({:.1} s)",
+        thousands(two.rate(n)),
+        two.seconds
+    );
+    if one.actions != decide.actions || one.actions != two.actions {
+        bail!(
+            "the passes disagree: {:?} / {:?} / {:?}",
+            one.actions,
+            decide.actions,
+            two.actions
+        );
+    }
+    println!("decisions (every pass): {:?}", one.actions);
+    if let Some(dir) = &a.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let doc = json!({
+            "source": a.source.describe(),
+            "events": n,
+            "json_bytes": bytes,
+            "pack": {"name": pack.name(), "version": pack.version(),
+                     "features": pack.features.len(), "rules": pack.rules.len()},
+            "one_core": {"seconds": one.seconds, "events_per_s": one.rate(n)},
+            "decode_only": {"seconds": decode_s, "events_per_s": n as f64 / decode_s},
+            "decide_only": {"seconds": decide.seconds, "events_per_s": decide.rate(n)},
+            "two_cores": {"seconds": two.seconds, "events_per_s": two.rate(n)},
+            "actions": one.actions,
+        });
+        let path = dir.join("replay.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "replay {} ({n} events, pack {} {}): 1 core {} events/s; 2 cores {} events/s",
+        a.source.describe(),
+        pack.name(),
+        pack.version(),
+        thousands(one.rate(n)),
+        thousands(two.rate(n))
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines() -> Vec<String> {
+        (0..300)
+            .map(|i| {
+                json!({"id": format!("e{i}"), "type": "login.attempt",
+                       "at": sekimori_event::format_rfc3339_ms(1_780_000_000_000 + i * 1000),
+                       "service": "bank", "account": format!("a{}", i % 7), "factor": "password",
+                       "result": if i % 3 == 0 { "failure" } else { "success" },
+                       "actor": {"ip": format!("198.51.100.{}", i % 5), "device": "d1"}})
+                .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_pass_reaches_the_same_decisions() {
+        let pack = pack(None).expect("default pack");
+        let lines = lines();
+        let one = one_core(&pack, &lines).expect("one core");
+        let (_, split) = split(&pack, &lines).expect("split");
+        let two = two_cores(&pack, &lines).expect("two cores");
+        assert_eq!(one.actions.values().sum::<u64>(), 300);
+        assert_eq!(one.actions, split.actions);
+        assert_eq!(one.actions, two.actions);
+    }
+
+    #[test]
+    fn a_bad_line_is_named() {
+        let pack = pack(None).expect("default pack");
+        let mut lines = lines();
+        lines[0] = "{\"type\": \"nope\"}".into();
+        let err = two_cores(&pack, &lines).expect_err("bad line").to_string();
+        assert!(err.contains("event 1"), "{err}");
+        assert!(one_core(&pack, &lines).is_err());
+    }
+
+    #[test]
+    fn numbers_get_separators() {
+        assert_eq!(thousands(1234567.4), "1,234,567");
+        assert_eq!(thousands(999.0), "999");
+    }
 }

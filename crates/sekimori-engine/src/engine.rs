@@ -111,6 +111,15 @@ impl Engine {
         self.state.events
     }
 
+    /// How much the feature windows hold: (tracked (key, feature) windows,
+    /// the stores' own estimate of their bytes). Risk profiles not included.
+    pub fn window_footprint(&self) -> (usize, usize) {
+        self.state
+            .stores
+            .values()
+            .fold((0, 0), |(n, b), s| (n + s.len(), b + s.approx_bytes()))
+    }
+
     /// Serialises the state for a snapshot.
     pub fn snapshot(&self) -> Vec<u8> {
         self.state.to_bytes()
