@@ -142,7 +142,7 @@ fn window_case(name: &str, keys: u64, obs: u64) -> anyhow::Result<Json> {
 }
 
 /// Synthetic traffic for `n` entities, as event JSON.
-fn entity_events(i: u64) -> [Json; 2] {
+pub(crate) fn entity_events(i: u64) -> [Json; 2] {
     let at =
         |k: u64| sekimori_event::format_rfc3339_ms(T0 + i64::try_from(i * 2 + k).unwrap_or(0) * 10);
     let ip = format!("10.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255);
