@@ -14,7 +14,6 @@ mod action;
 mod compile;
 mod duration;
 mod expr;
-mod fast;
 mod fields;
 mod load;
 mod pack;

@@ -1,12 +1,16 @@
 //! The one module that touches the `cel` crate: compile, inspect and evaluate
-//! CEL expressions. An upgrade of `cel` changes this file only.
+//! CEL expressions. An upgrade of `cel` changes this module only (this file
+//! and `fast`, the evaluator of the common subset that falls back to the
+//! interpreter).
 
-use crate::fast::Fallback;
+mod fast;
+
 use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
 use cel::common::types::{CelInt, CelNull, CelString, DYN_TYPE};
 use cel::common::value::{CowVal, Val};
 use cel::objects::Key;
 use cel::{Context, Env, ExecutionError, Program, Value};
+use fast::Fallback;
 use sekimori_names::{NameMatch, Verdict};
 use serde_json::Value as Json;
 use std::cell::RefCell;
@@ -75,7 +79,7 @@ pub struct Expr {
     program: Program,
     path: Option<Vec<String>>,
     /// The same expression for the fast evaluator, when it is in its subset.
-    fast: Option<crate::fast::Fast>,
+    fast: Option<fast::Fast>,
 }
 
 /// What an expression reads, found by walking its syntax tree.
@@ -119,7 +123,7 @@ impl Expr {
             ));
         }
         let path = field_path(program.expression());
-        let fast = crate::fast::compile(program.expression());
+        let fast = fast::compile(program.expression());
         let expr = Expr {
             source: source.to_string(),
             program,
@@ -141,7 +145,7 @@ impl Expr {
         }
         if let Ok(v) = self
             .fast(vars)
-            .and_then(|v| crate::fast::to_json(v).ok_or(Fallback))
+            .and_then(|v| fast::to_json(v).ok_or(Fallback))
         {
             #[cfg(debug_assertions)]
             self.cross_check(vars, &v);
@@ -188,9 +192,9 @@ impl Expr {
         );
     }
 
-    fn fast<'a>(&'a self, vars: &Vars<'a>) -> Result<crate::fast::V<'a>, Fallback> {
+    fn fast<'a>(&'a self, vars: &Vars<'a>) -> Result<fast::V<'a>, Fallback> {
         let fast = self.fast.as_ref().ok_or(Fallback)?;
-        fast.eval(&crate::fast::Inputs {
+        fast.eval(&fast::Inputs {
             event: vars.event_json,
             features: vars.features,
             lists: &vars.lists.1,
@@ -199,7 +203,7 @@ impl Expr {
 
     /// Evaluates a condition; anything but a boolean is an error.
     pub fn eval_bool(&self, vars: &Vars<'_>) -> Result<bool, String> {
-        if let Ok(crate::fast::V::Bool(b)) = self.fast(vars) {
+        if let Ok(fast::V::Bool(b)) = self.fast(vars) {
             #[cfg(debug_assertions)]
             self.cross_check(vars, &Json::Bool(b));
             return Ok(b);

@@ -359,13 +359,13 @@ impl Fast {
                 };
                 let (a, b) = (name(a.eval(inp)?)?, name(b.eval(inp)?)?);
                 let m = match (&a, &b) {
-                    (Some(a), Some(b)) => Some(crate::expr::compare_names(a, b)),
+                    (Some(a), Some(b)) => Some(super::compare_names(a, b)),
                     _ => None,
                 };
                 Ok(match (verdict, m) {
                     (false, m) => V::Int(m.map_or(0, |m| i64::from(m.score))),
                     (true, None) => V::Str(Cow::Borrowed("unknown")),
-                    (true, Some(m)) => V::Str(Cow::Borrowed(crate::expr::verdict_name(m.verdict))),
+                    (true, Some(m)) => V::Str(Cow::Borrowed(super::verdict_name(m.verdict))),
                 })
             }
         }
