@@ -342,6 +342,7 @@ fn draw(
         let mut chart = ChartBuilder::on(&root)
             .caption(title, text(22))
             .margin(20)
+            .margin_right(50)
             .x_label_area_size(55)
             .y_label_area_size(80)
             .build_cartesian_2d(x_axis, y_axis)

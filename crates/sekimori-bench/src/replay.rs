@@ -246,6 +246,7 @@ mod tests {
                 json!({"id": format!("e{i}"), "type": "login.attempt",
                        "at": sekimori_event::format_rfc3339_ms(1_780_000_000_000 + i * 1000),
                        "service": "bank", "account": format!("a{}", i % 7), "factor": "password",
+                       "secret_fp": format!("k1:{:064x}", i % 11),
                        "result": if i % 3 == 0 { "failure" } else { "success" },
                        "actor": {"ip": format!("198.51.100.{}", i % 5), "device": "d1"}})
                 .to_string()
