@@ -32,7 +32,7 @@ $BIN simulate --size medium --seed 7 --baseline none --out "$(dirname "$EVENTS")
 run scaling $BIN bench scaling --events "$EVENTS" --limit 300000 --out "$OUT"
 run memory  $BIN bench memory --out "$OUT"
 run ingest  $BIN bench ingest --events "$EVENTS" --out "$OUT"
-run http    $BIN bench http --events "$EVENTS" --out "$OUT"
+SEKIMORI_LOG=error run http $BIN bench http --events "$EVENTS" --rates 1000,2000,4000,6000,8000,12000 --out "$OUT"
 run redis   $BIN bench redis --events "$EVENTS" --out "$OUT"
 SEKIMORI_BIN=$BIN run crowdsec bash bench/crowdsec/run.sh
 cp bench/crowdsec/results.md "$OUT/crowdsec.md"
