@@ -159,23 +159,56 @@ pub(crate) fn entity_events(i: u64) -> [Json; 2] {
     ]
 }
 
-/// One engine-total case, in this process.
-fn engine_case(entities: u64) -> anyhow::Result<Json> {
+/// Total memory of this machine, bytes.
+fn mem_total_bytes() -> anyhow::Result<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").context("reading /proc/meminfo")?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| anyhow!("no MemTotal in /proc/meminfo"))
+}
+
+/// One engine-total case, in this process. The resident set is sampled at
+/// every tenth of the way; the run stops early, and says so, if it would
+/// take more than `max_rss` (the machine's memory is the limit, not a
+/// crash).
+fn engine_case(entities: u64, max_rss: u64) -> anyhow::Result<Json> {
     let pack = crate::replay::pack(None)?;
     let before = rss_bytes()?;
     let mut engine = Engine::new(pack);
     let start = Instant::now();
+    let step = (entities / 10).max(1);
+    let mut curve = Vec::new();
+    let mut reached = 0;
     for i in 0..entities {
         for e in entity_events(i) {
             let event = sekimori_event::decode_value(e).map_err(|e| anyhow!("{e}"))?;
             engine.decide(&event);
         }
+        reached = i + 1;
+        if reached % step == 0 {
+            let rss = rss_bytes()?;
+            curve.push(
+                json!({"entities": reached, "rss_bytes": rss.saturating_sub(before),
+                              "tracked_windows": engine.window_footprint().0}),
+            );
+            eprintln!(
+                "{reached} entities: {} MB",
+                rss.saturating_sub(before) / 1_000_000
+            );
+            if rss > max_rss {
+                break;
+            }
+        }
     }
+    let entities = reached;
     let seconds = start.elapsed().as_secs_f64();
     let after = rss_bytes()?;
     let (windows, estimated) = engine.window_footprint();
     Ok(json!({
-        "entities": entities, "events": entities * 2, "seconds": seconds,
+        "entities": entities, "events": entities * 2, "seconds": seconds, "curve": curve,
+        "stopped_at_memory_limit": after > max_rss,
         "rss_bytes": after.saturating_sub(before),
         "tracked_windows": windows,
         "estimated_window_bytes": estimated,
@@ -205,7 +238,7 @@ fn in_child(case: &str, a: &Args) -> anyhow::Result<Json> {
 pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(case) = &a.case {
         let result = match case.strip_prefix("engine:") {
-            Some(n) => engine_case(n.parse().context("engine:N")?)?,
+            Some(n) => engine_case(n.parse().context("engine:N")?, mem_total_bytes()? / 10 * 7)?,
             None => window_case(case, a.keys, a.obs)?,
         };
         println!("{result}");
@@ -229,8 +262,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     println!("engine with the default pack (a login and a transfer per entity):");
     for n in &a.entities {
         let r = in_child(&format!("engine:{n}"), &a)?;
+        if r["stopped_at_memory_limit"].as_bool() == Some(true) {
+            println!(
+                "  {n:>9} entities: stopped at {} entities, past 70% of this machine's memory",
+                r["entities"]
+            );
+        }
         println!(
-            "  {n:>9} entities: {:>7.0} MB resident, {} tracked windows, {:.0} bytes a window, {:.0} bytes an entity ({:.0} s to fill)",
+            "  {:>9} entities: {:>7.0} MB resident, {} tracked windows, {:.0} bytes a window, {:.0} bytes an entity ({:.0} s to fill)",
+            r["entities"],
             r["rss_bytes"].as_f64().unwrap_or(0.0) / 1e6,
             r["tracked_windows"],
             r["rss_bytes_per_window"].as_f64().unwrap_or(0.0),

@@ -21,8 +21,15 @@ fn main() {
     let source = sekimori_rules::load_pack(std::path::Path::new(&args[2])).expect("pack");
     let pack = sekimori_rules::compile(source).expect("compiles");
     let mut engine = Engine::new(Arc::new(pack));
+    let keep = args.len() > 3;
+    let mut decisions = Vec::new();
     let start = Instant::now();
-    let decisions: Vec<_> = events.iter().map(|e| engine.decide(e)).collect();
+    for e in &events {
+        let d = engine.decide(e);
+        if keep {
+            decisions.push(d);
+        }
+    }
     let s = start.elapsed().as_secs_f64();
     eprintln!(
         "{} events in {s:.3} s: {:.0} events/s",
