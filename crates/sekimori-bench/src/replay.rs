@@ -5,17 +5,18 @@
 //! 1. one core, the whole path: decode a line, decide it;
 //! 2. one core, split: decode every line (timed), then decide every decoded
 //!    event (timed): the engine's own rate, without the JSON parser;
-//! 3. two cores: one thread decodes, the other decides, batches between them
-//!    over a bounded channel. The engine itself is one thread by design (its
-//!    `&mut self` makes each event's read-and-update atomic), so the second
-//!    core can only take the decoding.
+//! 3. two cores: one thread decodes and prepares (builds each event's JSON),
+//!    the other decides, batches between them over a bounded channel. The
+//!    engine itself is one thread by design (its `&mut self` makes each
+//!    event's read-and-update atomic), so the second core can only take the
+//!    work that needs no engine.
 //!
 //! Every pass must reach the same decisions (their actions are tallied and
 //! compared), so no pass can skip work.
 
 use crate::events::Source;
 use anyhow::{anyhow, bail, Context};
-use sekimori_engine::Engine;
+use sekimori_engine::{Engine, Prepared};
 use sekimori_event::Event;
 use sekimori_rules::{Action, Pack};
 use serde_json::json;
@@ -109,9 +110,13 @@ pub fn split(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<(f64, Pass)> 
     Ok((decode_s, Pass { seconds, actions }))
 }
 
-/// Pass 3: a decoding thread feeds the deciding one.
+/// Pass 3: a preparing thread feeds the deciding one. The first thread
+/// decodes each line and builds its JSON ([`Prepared`]: pure work that needs
+/// no engine); the second only decides. Spent batches go back to the first
+/// thread to be freed there, where they were allocated.
 pub fn two_cores(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<Pass> {
-    let (tx, rx) = sync_channel::<anyhow::Result<Vec<Event>>>(16);
+    let (tx, rx) = sync_channel::<anyhow::Result<Vec<Prepared>>>(16);
+    let (spent_tx, spent_rx) = sync_channel::<Vec<Prepared>>(16);
     let start = Instant::now();
     std::thread::scope(|s| {
         s.spawn(move || {
@@ -119,21 +124,32 @@ pub fn two_cores(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<Pass> {
                 let batch = chunk
                     .iter()
                     .enumerate()
-                    .map(|(i, l)| decode(b * BATCH + i, l))
+                    .map(|(i, l)| decode(b * BATCH + i, l).map(Prepared::new))
                     .collect::<anyhow::Result<Vec<_>>>();
                 let failed = batch.is_err();
                 if tx.send(batch).is_err() || failed {
                     return;
                 }
+                while let Ok(spent) = spent_rx.try_recv() {
+                    drop(spent);
+                }
+            }
+            drop(tx);
+            for spent in spent_rx {
+                drop(spent);
             }
         });
         let mut engine = Engine::new(Arc::clone(pack));
         let mut actions = BTreeMap::new();
         for batch in rx {
-            for event in &batch? {
-                tally(&mut actions, engine.decide(event).action);
+            let batch = batch?;
+            for prepared in &batch {
+                tally(&mut actions, engine.decide_prepared(prepared).action);
             }
+            // A full return channel means the other thread is busy: free here.
+            drop(spent_tx.try_send(batch));
         }
+        drop(spent_tx);
         Ok(Pass {
             seconds: start.elapsed().as_secs_f64(),
             actions,
@@ -194,7 +210,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     );
     let two = two_cores(&pack, &lines)?;
     println!(
-        "2 cores, decode ∥ decide:  {:>10} events/s ({:.1} s)",
+        "2 cores, decode+prepare ∥ decide: {:>10} events/s ({:.1} s)",
         thousands(two.rate(n)),
         two.seconds
     );

@@ -4,7 +4,6 @@ use sekimori_event::MfaMethod;
 use sekimori_rules::{Action, HaltScope};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use std::collections::BTreeMap;
 
 /// One decision. Serialized with a fixed field order, so the same events give
 /// byte-identical decision logs.
@@ -23,7 +22,7 @@ pub struct Decision {
     /// Every rule that fired, enforced and shadow, in pack order, and any hold that applied.
     pub reasons: Vec<Reason>,
     /// The value of every feature the evaluated rules read (null: no data or no key).
-    pub features: BTreeMap<String, Json>,
+    pub features: serde_json::Map<String, Json>,
     pub pack: PackRef,
     /// The event arrived later than the allowed lateness; its time was clamped.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

@@ -4,7 +4,7 @@ use crate::decision::{Decision, EvalError, HoldKey, PackRef, Reason};
 use crate::features::FeatureValues;
 use crate::holds::{Hold, Holds};
 use crate::state::State;
-use crate::view::{account_of, event_view, scope_value};
+use crate::view::{account_of, event_view, scope_value, Prepared};
 use sekimori_event::{format_rfc3339_ms, Event};
 use sekimori_rules::{combine, Action, ListValues, Pack, Vars, Verdict};
 use std::collections::BTreeSet;
@@ -132,13 +132,22 @@ impl Engine {
 
     /// Decides one event and updates all state it touches.
     pub fn decide(&mut self, event: &Event) -> Decision {
+        self.decide_with_view(event, &event_view(event))
+    }
+
+    /// [`Engine::decide`] for an event whose JSON was built beforehand: the
+    /// same decision, byte for byte, with less work under `&mut self`.
+    pub fn decide_prepared(&mut self, prepared: &Prepared) -> Decision {
+        self.decide_with_view(prepared.event(), prepared.view())
+    }
+
+    fn decide_with_view(&mut self, event: &Event, view: &serde_json::Value) -> Decision {
         let late = self
             .state
             .advance(event.at_ms, self.pack.settings.lateness_ms);
         let effective_ms = self
             .state
             .effective_time(event.at_ms, self.pack.settings.lateness_ms);
-        let view = event_view(event);
         let plan = self.pack.plan(event.kind);
         let mut errors = Vec::new();
         let mut values = FeatureValues::compute(
@@ -146,12 +155,12 @@ impl Engine {
             &mut self.state,
             plan,
             &self.lists,
-            &view,
+            view,
             effective_ms,
             &mut errors,
         );
         let features_json = values.take_json();
-        let vars = Vars::new(&view, &features_json, &self.lists);
+        let vars = Vars::new(view, &features_json, &self.lists);
         let mut reasons = self.state.holds.covering(event);
         let mut fired = Vec::new();
         for &i in &plan.rules {
@@ -198,7 +207,7 @@ impl Engine {
         FeatureValues::commit(deferred, action, &self.pack, &mut self.state);
         self.settle_risk(
             event,
-            &view,
+            view,
             action,
             &methods,
             std::mem::take(&mut values.learn),

@@ -8,7 +8,6 @@ use crate::view::value_hash;
 use sekimori_rules::{Feature, ListValues, Pack, Plan, Vars};
 use sekimori_window::{Aggregate, Obs, ObsValue, Read, Reading};
 use serde_json::{Map, Value as Json};
-use std::collections::BTreeMap;
 
 /// The values read for one decision, by feature name.
 #[derive(Debug, Default)]
@@ -131,10 +130,10 @@ impl FeatureValues {
     }
 
     /// The values for the decision record, from the object `take_json` gave.
-    pub fn into_record(json: Json) -> BTreeMap<String, Json> {
+    pub fn into_record(json: Json) -> Map<String, Json> {
         match json {
-            Json::Object(m) => m.into_iter().collect(),
-            _ => BTreeMap::new(),
+            Json::Object(m) => m,
+            _ => Map::new(),
         }
     }
 }

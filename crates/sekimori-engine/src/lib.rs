@@ -20,4 +20,4 @@ pub use engine::Engine;
 pub use entry::Entry;
 pub use holds::{Hold, Holds};
 pub use pack_test::{run_pack_tests, TestOutcome};
-pub use view::{event_view, ip_net};
+pub use view::{event_view, ip_net, Prepared};

@@ -210,3 +210,49 @@ fn snapshots_carry_holds_and_api_lists() {
         "the hold survives the snapshot"
     );
 }
+
+/// Every example event (one of each type), twice over so that state is read.
+fn example_events() -> Vec<Event> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/events");
+    let mut out = Vec::new();
+    for name in ["accounts.jsonl", "money.jsonl", "custody.jsonl"] {
+        let text = std::fs::read_to_string(dir.join(name)).expect("examples");
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            out.push(sekimori_event::decode(line.as_bytes()).expect("valid example"));
+        }
+    }
+    let again: Vec<Event> = out
+        .iter()
+        .map(|e| {
+            let mut e = e.clone();
+            e.id = format!("{}-again", e.id);
+            e
+        })
+        .collect();
+    out.extend(again);
+    out
+}
+
+#[test]
+fn a_prepared_event_is_decided_as_the_event_itself() {
+    let events = example_events();
+    assert!(events.len() >= 38, "{} examples", events.len());
+    let p = pack(default_source());
+    let (mut plain, mut prepared) = (Engine::new(Arc::clone(&p)), Engine::new(p));
+    let mut actions = std::collections::BTreeSet::new();
+    for e in &events {
+        let ready = sekimori_engine::Prepared::new(e.clone());
+        assert_eq!(ready.canonical(), &e.to_json(), "{}", e.id);
+        assert_eq!(ready.view(), &sekimori_engine::event_view(e), "{}", e.id);
+        let a = plain.decide(e);
+        actions.insert(a.action);
+        let b = prepared.decide_prepared(&ready);
+        let json = |d| serde_json::to_string(&d).expect("json");
+        assert_eq!(json(a), json(b), "{}", e.id);
+    }
+    assert_eq!(plain.state_digest(), prepared.state_digest());
+    assert!(
+        actions.len() > 1,
+        "the examples reach one action only: {actions:?}"
+    );
+}

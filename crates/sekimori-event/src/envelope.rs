@@ -113,8 +113,26 @@ pub fn format_rfc3339_ms(ms: i64) -> String {
     let ms = ms.clamp(MIN_AT_MS, MAX_AT_MS);
     let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-    );
-    t.format(&format).unwrap_or_default()
+    // The calendar is `time`'s; only the digits are written here (a format
+    // description costs more than the rest of this function: every decision
+    // formats its time).
+    let (year, month, day) = t.to_calendar_date();
+    let (hour, minute, second, milli) = t.to_hms_milli();
+    let mut out = String::with_capacity(24);
+    let mut digits = |n: u32, width: u32, sep: char| {
+        for p in (0..width).rev() {
+            let d = (n / 10u32.pow(p)) % 10;
+            out.push(char::from(b'0' + d as u8));
+        }
+        out.push(sep);
+    };
+    // The clamp above keeps the year in 1970..=9999.
+    digits(year.unsigned_abs(), 4, '-');
+    digits(u32::from(u8::from(month)), 2, '-');
+    digits(u32::from(day), 2, 'T');
+    digits(u32::from(hour), 2, ':');
+    digits(u32::from(minute), 2, ':');
+    digits(u32::from(second), 2, '.');
+    digits(u32::from(milli), 3, 'Z');
+    out
 }

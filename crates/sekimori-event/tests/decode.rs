@@ -247,6 +247,17 @@ proptest! {
     }
 
     #[test]
+    fn times_format_as_the_time_crate_formats_them(ms in -1_000_000i64..=sekimori_event::MAX_AT_MS + 1_000_000) {
+        let clamped = ms.clamp(sekimori_event::MIN_AT_MS, sekimori_event::MAX_AT_MS);
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(clamped) * 1_000_000)
+            .expect("in range");
+        let format = time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+        );
+        prop_assert_eq!(sekimori_event::format_rfc3339_ms(ms), t.format(&format).expect("formats"));
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
         if let Err(e) = decode(&bytes) {
             prop_assert!(CODES.contains(&e.code));
@@ -273,5 +284,18 @@ proptest! {
             let root = e.path.split(['.', '[']).next().unwrap_or_default();
             prop_assert_eq!(root, target[0].as_str(), "path {} does not point into {:?}", e.path, target);
         }
+    }
+}
+
+#[test]
+fn times_at_and_past_the_bounds_format_clamped() {
+    for (ms, want) in [
+        (i64::MIN, "1970-01-01T00:00:00.000Z"),
+        (sekimori_event::MIN_AT_MS, "1970-01-01T00:00:00.000Z"),
+        (1_700_000_000_123, "2023-11-14T22:13:20.123Z"),
+        (sekimori_event::MAX_AT_MS, "9999-12-31T23:59:59.999Z"),
+        (i64::MAX, "9999-12-31T23:59:59.999Z"),
+    ] {
+        assert_eq!(sekimori_event::format_rfc3339_ms(ms), want, "{ms}");
     }
 }

@@ -12,7 +12,7 @@ use crate::keys::KeyRing;
 use crate::ledger::{Durable, Ledger, LedgerError};
 use crate::notices::{placed_holds, Notices};
 use crate::telemetry;
-use sekimori_engine::{Decision, HoldKey, PackRef, Reason};
+use sekimori_engine::{Decision, HoldKey, PackRef, Prepared, Reason};
 use sekimori_event::{format_rfc3339_ms, Event};
 use sekimori_rules::{Action, Pack};
 use sekimori_store::Store;
@@ -203,13 +203,15 @@ impl App {
 
     /// Decides (or finds the original decision) and waits until it is durable.
     async fn decide_durably(self: Arc<Self>, event: Event) -> Result<Answer, ApiError> {
+        let prepared = Prepared::new(event);
+        let event = prepared.event();
         let (decision, durable, placed) = {
             let mut ledger = self.ledger.lock().await;
             if let Some(answer) = self.original(&ledger, &event.id)? {
                 return Ok(answer);
             }
             self.admit()?;
-            let (decision, durable) = ledger.decide(&event);
+            let (decision, durable) = ledger.decide(&prepared);
             let placed = self.placed(&ledger, &event, &decision);
             self.in_flight_map()
                 .insert(event.id.clone(), decision.clone());
@@ -317,9 +319,11 @@ impl App {
     ) -> Vec<Result<Answer, ApiError>> {
         let start = Instant::now();
         let mut waits = Vec::with_capacity(events.len());
+        let events: Vec<Prepared> = events.into_iter().map(Prepared::new).collect();
         {
             let mut ledger = self.ledger.lock().await;
-            for event in &events {
+            for prepared in &events {
+                let event = prepared.event();
                 if !self.is_ready() {
                     waits.push(Err(ApiError::new("store_failed", "the durable log failed")));
                     continue;
@@ -334,7 +338,7 @@ impl App {
                     Ok(None) => match self.admit() {
                         Err(e) => waits.push(Err(e)),
                         Ok(()) => {
-                            let (decision, durable) = ledger.decide(event);
+                            let (decision, durable) = ledger.decide(prepared);
                             let placed = self.placed(&ledger, event, &decision);
                             self.in_flight_map()
                                 .insert(event.id.clone(), decision.clone());
@@ -355,7 +359,7 @@ impl App {
         let app = Arc::clone(self);
         let settle = tokio::spawn(async move {
             let mut out = Vec::with_capacity(waits.len());
-            for (w, event) in waits.into_iter().zip(&events) {
+            for (w, event) in waits.into_iter().zip(events.iter().map(Prepared::event)) {
                 out.push(match w {
                     Err(e) => Err(e),
                     Ok((answer, None)) => Ok(answer),

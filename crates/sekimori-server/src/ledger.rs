@@ -4,8 +4,7 @@
 //! exclusively (one mutex), so log order is decision order and a restart that
 //! replays the log rebuilds the same state.
 
-use sekimori_engine::{Decision, Engine, Entry, HoldKey};
-use sekimori_event::Event;
+use sekimori_engine::{Decision, Engine, Entry, HoldKey, Prepared};
 use sekimori_rules::{compile, Action, Pack, PackError, PackSource};
 use sekimori_store::{Op, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -140,11 +139,13 @@ impl Ledger {
         })
     }
 
-    /// Decides an event and logs it with its decision.
-    pub fn decide(&mut self, event: &Event) -> (Decision, Durable) {
-        let decision = self.engine.decide(event);
+    /// Decides an event and logs it with its decision. The event's JSON was
+    /// built beforehand ([`Prepared`]), outside whatever lock guards the ledger.
+    pub fn decide(&mut self, prepared: &Prepared) -> (Decision, Durable) {
+        let event = prepared.event();
+        let decision = self.engine.decide_prepared(prepared);
         let entry = Entry::Event {
-            event: event.to_json(),
+            event: prepared.canonical().clone(),
             decision: decision.clone(),
         };
         let durable = self.append(Some(event.id.clone()), &entry);

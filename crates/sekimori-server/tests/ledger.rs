@@ -17,7 +17,7 @@ fn an_unusable_snapshot_falls_back_to_the_whole_log() {
             "id": format!("e{i}"), "type": "report.not_me", "at": "2026-01-01T00:00:00Z",
             "service": "w", "account": format!("a{}", i % 3)}))
         .expect("event");
-        wait(ledger.decide(&event).1).expect("durable");
+        wait(ledger.decide(&sekimori_engine::Prepared::new(event)).1).expect("durable");
     }
     let digest = ledger.engine().state_digest();
     let last = store.last_seq().expect("seq");

@@ -108,7 +108,7 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
             (Entry::Event { event, decision }, Some(l)) => {
                 let e = sekimori_event::decode_value(event.clone())
                     .map_err(|e| anyhow!("{}: {e}", at()))?;
-                let (again, durable) = l.decide(&e);
+                let (again, durable) = l.decide(&sekimori_engine::Prepared::new(e));
                 mismatches += u64::from(&again != decision);
                 pending.push(durable);
                 events += 1;
