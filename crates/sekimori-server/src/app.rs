@@ -212,13 +212,13 @@ impl App {
             }
             self.admit()?;
             let (decision, durable) = ledger.decide(&prepared);
-            let placed = self.placed(&ledger, &event, &decision);
+            let placed = self.placed(&ledger, event, &decision);
             self.in_flight_map()
                 .insert(event.id.clone(), decision.clone());
             (decision, durable, placed)
         };
         self.settle_event(&event.id, durable).await?;
-        self.notify(&event, &decision, &placed);
+        self.notify(event, &decision, &placed);
         Ok(Answer {
             decision,
             duplicate: false,
