@@ -43,10 +43,6 @@ impl Prepared {
     pub fn view(&self) -> &Json {
         &self.view
     }
-
-    pub fn into_event(self) -> Event {
-        self.event
-    }
 }
 
 /// Canonical JSON with `at_ms` and `actor.ip_net` added, and `actor` and
