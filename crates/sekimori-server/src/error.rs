@@ -57,6 +57,7 @@ pub const CODES: &[(&str, &str, u16)] = &[
     ("no_otp_sender", "conflict", 409),
     ("no_corpus", "conflict", 409),
     ("too_many_challenges", "rate_limited", 429),
+    ("engine_busy", "rate_limited", 429),
     ("otp_delivery_failed", "unavailable", 502),
     ("corpus_unavailable", "unavailable", 503),
     ("overloaded", "unavailable", 503),
@@ -132,6 +133,13 @@ impl From<DecodeError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (_, status) = self.kind_and_status();
-        (status, Json(self.body())).into_response()
+        let mut response = (status, Json(self.body())).into_response();
+        // Load shedding and backpressure: tell the caller when to come back.
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        }
+        response
     }
 }
