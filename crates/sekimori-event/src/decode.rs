@@ -1,7 +1,8 @@
 //! JSON in, validated [`Event`] out, or a [`DecodeError`] naming the field.
 
 use crate::body::Validate;
-use crate::error::{join_path, DecodeError};
+use crate::error::{join_path, render_path, DecodeError};
+use crate::names::field_name;
 use crate::secret::reject_secrets;
 use crate::*;
 use serde::de::DeserializeOwned;
@@ -21,17 +22,12 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             format!("an event may be at most {MAX_EVENT_BYTES} bytes"),
         ));
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
-        DecodeError::new(
-            "invalid_json",
-            "",
-            format!("not valid JSON at line {} column {}", e.line(), e.column()),
-        )
-    })?;
-    decode_value(value)
+    decode_value(crate::json::parse_unique(bytes)?)
 }
 
-/// Decodes one event from a parsed JSON value.
+/// Decodes one event from a parsed JSON value. A parsed value has lost any
+/// repeated key (the last one won): parse bytes with [`decode`] or
+/// [`parse_unique`](crate::parse_unique), which refuse them.
 pub fn decode_value(value: Value) -> Result<Event, DecodeError> {
     let Value::Object(mut map) = value else {
         return Err(DecodeError::new(
@@ -44,11 +40,11 @@ pub fn decode_value(value: Value) -> Result<Event, DecodeError> {
         if is_secret_field_name(key) {
             return Err(DecodeError::new(
                 "secret_in_clear",
-                key.as_str(),
+                field_name(key),
                 "this field would carry a secret in the clear; send only the keyed fingerprint",
             ));
         }
-        reject_secrets(child, key)?;
+        reject_secrets(child, &field_name(key))?;
     }
     let kind_name = take_string(&mut map, "type")?;
     let kind = EventKind::parse(&kind_name).ok_or_else(|| {
@@ -120,11 +116,8 @@ fn body(kind: EventKind, map: Map<String, Value>) -> Result<Body, DecodeError> {
 
 /// Deserializes with the failing path tracked; messages are redacted.
 fn typed<T: DeserializeOwned>(value: Value) -> Result<T, DecodeError> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
-        let path = err.path().to_string();
-        let path = if path == "." { String::new() } else { path };
-        explain(&path, &err.inner().to_string())
-    })
+    serde_path_to_error::deserialize(value)
+        .map_err(|err| explain(&render_path(err.path()), &err.inner().to_string()))
 }
 
 /// Turns a serde message into a code, a precise path and a sentence that never
@@ -133,7 +126,7 @@ fn explain(path: &str, msg: &str) -> DecodeError {
     let quoted = |prefix: &str| {
         msg.strip_prefix(prefix)
             .and_then(|rest| rest.split('`').next())
-            .map(str::to_string)
+            .map(|name| field_name(name).into_owned())
     };
     let expected = msg
         .rsplit_once(", expected ")
@@ -253,28 +246,62 @@ fn check_attrs(attrs: Map<String, Value>) -> Result<Map<String, Value>, DecodeEr
         ));
     }
     for (key, value) in &attrs {
-        if key.is_empty() || key.len() > 64 {
-            return Err(DecodeError::new(
-                "invalid_value",
-                join_path("attrs", key),
-                "field names are 1 to 64 bytes",
-            ));
-        }
-        if depth(value) > MAX_ATTR_DEPTH {
-            return Err(DecodeError::new(
-                "too_large",
-                join_path("attrs", key),
-                format!("nested deeper than {MAX_ATTR_DEPTH}"),
-            ));
-        }
+        let here = join_path("attrs", &field_name(key));
+        check_attr_name(key, &here)?;
+        check_attr_value(value, &here, &here, 1)?;
     }
     Ok(attrs)
 }
 
-fn depth(v: &Value) -> usize {
-    match v {
-        Value::Object(m) => 1 + m.values().map(depth).max().unwrap_or(0),
-        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
-        _ => 0,
+/// Every field name in `attrs`, at any depth, is 1 to 64 bytes.
+fn check_attr_name(key: &str, path: &str) -> Result<(), DecodeError> {
+    if key.is_empty() || key.len() > 64 {
+        return Err(DecodeError::new(
+            "invalid_value",
+            path,
+            "field names are 1 to 64 bytes",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the names inside `value` (at `path`) and its nesting: a container
+/// at `level` deeper than [`MAX_ATTR_DEPTH`] is `too_large` at `top`, the
+/// top-level attribute. The walk never goes deeper than the limit.
+fn check_attr_value(value: &Value, top: &str, path: &str, level: usize) -> Result<(), DecodeError> {
+    let too_deep = || {
+        DecodeError::new(
+            "too_large",
+            top,
+            format!("nested deeper than {MAX_ATTR_DEPTH}"),
+        )
+    };
+    match value {
+        Value::Object(map) => {
+            if level > MAX_ATTR_DEPTH {
+                return Err(too_deep());
+            }
+            for (key, child) in map {
+                let bad_name = key.is_empty() || key.len() > 64;
+                if bad_name || child.is_object() || child.is_array() {
+                    let here = join_path(path, &field_name(key));
+                    check_attr_name(key, &here)?;
+                    check_attr_value(child, top, &here, level + 1)?;
+                }
+            }
+            Ok(())
+        }
+        Value::Array(items) => {
+            if level > MAX_ATTR_DEPTH {
+                return Err(too_deep());
+            }
+            for (i, child) in items.iter().enumerate() {
+                if child.is_object() || child.is_array() {
+                    check_attr_value(child, top, &format!("{path}[{i}]"), level + 1)?;
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }

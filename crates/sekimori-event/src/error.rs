@@ -12,6 +12,7 @@ pub const DECODE_CODES: &[&str] = &[
     "unknown_event_type",
     "secret_in_clear",
     "too_large",
+    "duplicate_field",
 ];
 
 /// Why an event was rejected. `code` is stable (see docs/errors.md); `path` names
@@ -39,6 +40,18 @@ impl DecodeError {
         self.path = join_path(parent, &self.path);
         self
     }
+}
+
+/// A `serde_path_to_error` path in the form of [`DecodeError::path`], each
+/// field name shown as [`field_name`](crate::field_name) shows it.
+pub fn render_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter().fold(String::new(), |out, seg| match seg {
+        Segment::Seq { index } => format!("{out}[{index}]"),
+        Segment::Map { key } => join_path(&out, &crate::field_name(key)),
+        Segment::Enum { variant } => join_path(&out, &crate::field_name(variant)),
+        Segment::Unknown => join_path(&out, "?"),
+    })
 }
 
 /// Joins a parent path and a child path (`a` + `b` = `a.b`, `a` + `[1]` = `a[1]`).

@@ -6,7 +6,9 @@
 //! unknown event types and unknown fields are rejected with the path of the
 //! offending field; free-form extras belong under `attrs`. Any field whose name
 //! says it holds a secret in the clear (`password`, `pin`, `otp`, ...), anywhere
-//! in the event, rejects the whole event before anything is stored.
+//! in the event, rejects the whole event before anything is stored; so does a
+//! key repeated in one object (`duplicate_field`). Error paths show at most
+//! [`MAX_NAME_IN_PATH`] bytes of a field name and never a control character.
 //!
 //! Money is always an integer count of minor units (`amount_minor`: yen,
 //! satoshi, micro-XEM) beside a `currency` or asset code; never a float.
@@ -16,14 +18,18 @@ mod body;
 mod decode;
 mod envelope;
 mod error;
+mod json;
 mod kind;
+mod names;
 mod schema;
 mod secret;
 
 pub use body::*;
 pub use decode::{decode, decode_value, MAX_EVENT_BYTES};
 pub use envelope::{format_rfc3339_ms, parse_rfc3339_ms, Actor, Event, MAX_AT_MS, MIN_AT_MS};
-pub use error::{DecodeError, DECODE_CODES};
+pub use error::{render_path, DecodeError, DECODE_CODES};
+pub use json::{check_unique, duplicate_field, parse_unique};
 pub use kind::EventKind;
+pub use names::{field_name, MAX_NAME_IN_PATH};
 pub use schema::json_schema;
 pub use secret::is_secret_field_name;

@@ -1,7 +1,10 @@
 //! Secrets in the clear are refused: sekimori sees only keyed fingerprints.
 
 use crate::error::{join_path, DecodeError};
+use crate::names::{field_name, is_invisible};
 use serde_json::Value;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
 
 /// Field names (lower-cased, `_`, `-` and `.` removed) that hold a secret.
 const EXACT: &[&str] = &[
@@ -47,12 +50,30 @@ const CONTAINS: &[&str] = &[
 const ENDS: &[&str] = &["pin", "otp", "cvv", "cvv2", "cvc", "secret", "token"];
 
 /// True when a field of this name would carry a secret in the clear.
+///
+/// The name is compared after compatibility decomposition (NFKD: full-width
+/// `ｐｉｎ` is `pin`), with invisible characters (zero-width spaces and
+/// joiners, soft hyphens, bidi controls, ...) and combining marks removed,
+/// lower-cased, and without `_`, `-`, `.` or white space.
 pub fn is_secret_field_name(name: &str) -> bool {
-    let norm: String = name
-        .chars()
-        .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
-        .flat_map(char::to_lowercase)
-        .collect();
+    let norm: String = if name.is_ascii() {
+        name.chars()
+            .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    } else {
+        name.nfkd()
+            .flat_map(char::to_lowercase)
+            .nfkd()
+            .filter(|&c| {
+                !(matches!(c, '_' | '-' | '.')
+                    || c.is_whitespace()
+                    || c.is_control()
+                    || is_invisible(c)
+                    || is_combining_mark(c))
+            })
+            .collect()
+    };
     EXACT.contains(&norm.as_str())
         || CONTAINS.iter().any(|f| norm.contains(f))
         || ENDS.iter().any(|e| norm.ends_with(e))
@@ -63,16 +84,17 @@ pub(crate) fn reject_secrets(value: &Value, path: &str) -> Result<(), DecodeErro
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                let here = join_path(path, key);
                 if is_secret_field_name(key) {
                     return Err(DecodeError::new(
                         "secret_in_clear",
-                        here,
+                        join_path(path, &field_name(key)),
                         "this field would carry a secret in the clear; send only the keyed \
                          fingerprint in `secret_fp` (see docs/events.md)",
                     ));
                 }
-                reject_secrets(child, &here)?;
+                if child.is_object() || child.is_array() {
+                    reject_secrets(child, &join_path(path, &field_name(key)))?;
+                }
             }
             Ok(())
         }
