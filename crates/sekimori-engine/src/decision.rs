@@ -1,7 +1,7 @@
 //! The answer for one event, with everything needed to explain it.
 
 use sekimori_event::MfaMethod;
-use sekimori_rules::{Action, HaltScope};
+use sekimori_rules::{Action, HaltScope, RuleAction};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
@@ -17,7 +17,7 @@ pub struct Decision {
     /// For `challenge`: the methods the service may use.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<MfaMethod>,
-    /// Sum of the scores of the enforced rules that fired.
+    /// Sum of the scores of the enforced rules that fired (`flag` rules included).
     pub score: i64,
     /// Every rule that fired, enforced and shadow, in pack order, and any hold that applied.
     pub reasons: Vec<Reason>,
@@ -37,7 +37,8 @@ pub struct Decision {
 pub struct Reason {
     /// The rule name, or `hold.account_frozen` / `hold.<scope>_halted` for holds.
     pub rule: String,
-    pub action: Action,
+    /// The rule's action (`flag` for a rule that only informs), or the hold's.
+    pub action: RuleAction,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub score: i64,
     pub reason: String,

@@ -179,12 +179,15 @@ impl Engine {
             .copied()
             .filter(|&i| !self.pack.rules[i].shadow)
             .collect();
-        let held = reasons.iter().map(|r| r.action).max();
+        let held = reasons.iter().filter_map(|r| r.action.verdict()).max();
+        // `flag` rules take no part (combine leaves them out); a guard's
+        // verdict is never overridden by an allow.
         let combined = combine(enforced.iter().map(|&i| {
             let r = &self.pack.rules[i];
             Verdict {
                 action: r.action,
                 methods: &r.methods,
+                guard: r.guard,
             }
         }));
         let action = held.map_or(combined.action, |h| h.max(combined.action));
@@ -204,7 +207,8 @@ impl Engine {
         }
         let score = enforced.iter().map(|&i| self.pack.rules[i].score).sum();
         let deferred = std::mem::take(&mut values.deferred);
-        FeatureValues::commit(deferred, action, &self.pack, &mut self.state);
+        let parked = FeatureValues::commit(deferred, action, &self.pack, &mut self.state);
+        self.settle_admissions(event, action, &methods, parked, effective_ms);
         self.settle_risk(
             event,
             view,
@@ -229,6 +233,64 @@ impl Engine {
             late,
             errors,
         }
+    }
+
+    /// `counts: allowed` updates of a challenged event wait for its step-up
+    /// (see `admit`): parked here, and applied when an `mfa.result` that
+    /// passed names the event.
+    fn settle_admissions(
+        &mut self,
+        event: &Event,
+        action: Action,
+        methods: &[sekimori_event::MfaMethod],
+        parked: Vec<crate::admit::Update>,
+        effective_ms: i64,
+    ) {
+        let horizon_ms = self
+            .state
+            .watermark_ms
+            .saturating_sub(self.pack.settings.lateness_ms)
+            .saturating_sub(crate::admit::PENDING_MS);
+        let subject = account_of(event).and_then(|account| {
+            crate::view::key_hash(&[
+                serde_json::Value::from(event.service.as_str()),
+                serde_json::Value::from(account),
+            ])
+        });
+        if !parked.is_empty() {
+            // An event without an account cannot be named by a step-up: its
+            // updates are dropped.
+            if let Some(subject) = subject {
+                let parked = crate::admit::Parked {
+                    at_ms: event.at_ms,
+                    methods: methods.to_vec(),
+                    updates: parked,
+                };
+                let id = xxhash_rust::xxh3::xxh3_64(event.id.as_bytes());
+                self.state.admissions.park(subject, id, parked, horizon_ms);
+            }
+        }
+        let sekimori_event::Body::MfaResult(r) = &event.body else {
+            return;
+        };
+        let (Some(for_event), Some(subject)) = (&r.for_event, subject) else {
+            return;
+        };
+        if self.state.admissions.is_empty() {
+            return;
+        }
+        let for_event = xxhash_rust::xxh3::xxh3_64(for_event.as_bytes());
+        // A result that is itself refused (a freeze or deny in force) admits nothing.
+        let passed = r.result == sekimori_event::MfaOutcome::Success && action < Action::Review;
+        let updates = self.state.admissions.settle(
+            subject,
+            for_event,
+            r.method,
+            passed,
+            event.at_ms,
+            horizon_ms,
+        );
+        FeatureValues::admit(updates, effective_ms, &mut self.state);
     }
 
     /// Teaches risk profiles after the decision: an allowed event at once, a
@@ -285,22 +347,24 @@ impl Engine {
     /// The reason for a fired rule; an enforced freeze or halt also places its hold.
     fn place_holds(&mut self, i: usize, event: &Event, errors: &mut Vec<EvalError>) -> Reason {
         let rule = &self.pack.rules[i];
-        let key = match (rule.action, rule.halt) {
-            (Action::Freeze, _) => account_of(event).map(HoldKey::account),
-            (Action::Halt, Some(scope)) => {
+        let verdict = rule.action.verdict();
+        let key = match (verdict, rule.halt) {
+            (Some(Action::Freeze), _) => account_of(event).map(HoldKey::account),
+            (Some(Action::Halt), Some(scope)) => {
                 scope_value(event, scope).map(|v| HoldKey::for_halt(scope, v))
             }
             _ => None,
         };
-        if key.is_none() && rule.action >= Action::Freeze {
+        let holds = matches!(verdict, Some(Action::Freeze | Action::Halt));
+        if key.is_none() && holds {
             errors.push(EvalError {
                 source: format!("rule {}", rule.name),
                 error: "this event has no value for the hold's scope; nothing was held".into(),
             });
         }
-        if let (Some(k), false) = (&key, rule.shadow) {
+        if let (Some(k), Some(action), false) = (&key, verdict, rule.shadow) {
             let hold = Hold {
-                action: rule.action,
+                action,
                 rule: rule.name.clone(),
                 event_id: event.id.clone(),
                 since_ms: event.at_ms,

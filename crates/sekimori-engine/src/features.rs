@@ -104,20 +104,45 @@ impl FeatureValues {
         out
     }
 
-    /// Applies the deferred updates the decision `action` admits.
+    /// Applies the deferred updates the decision `action` admits. For a
+    /// `challenge`, returns the `counts: allowed` updates instead, to be
+    /// parked until the step-up passes (see `admit`).
     pub fn commit(
         deferred: Vec<(usize, u128, Obs)>,
         action: sekimori_rules::Action,
         pack: &Pack,
         state: &mut State,
-    ) {
+    ) -> Vec<crate::admit::Update> {
         let now = state.watermark_ms;
+        let mut parked = Vec::new();
         for (fi, key, obs) in deferred {
             let f = &pack.features[fi];
             if !f.counts.admits(action) {
+                if action == sekimori_rules::Action::Challenge
+                    && f.counts == sekimori_rules::Counts::Allowed
+                {
+                    parked.push((f.spec_digest, key, obs.value.into()));
+                }
                 continue;
             }
             if let Some(store) = state.stores.get_mut(&f.spec_digest) {
+                store.apply(key, Some(obs), now);
+            }
+        }
+        parked
+    }
+
+    /// Applies the updates of a challenged event whose step-up passed, at
+    /// `at_ms` (the step-up result's effective time). A feature the live
+    /// pack no longer keeps is skipped.
+    pub fn admit(updates: Vec<crate::admit::Update>, at_ms: i64, state: &mut State) {
+        let now = state.watermark_ms;
+        for (digest, key, value) in updates {
+            if let Some(store) = state.stores.get_mut(&digest) {
+                let obs = Obs {
+                    at_ms,
+                    value: value.into(),
+                };
                 store.apply(key, Some(obs), now);
             }
         }

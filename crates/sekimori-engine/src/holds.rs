@@ -132,7 +132,7 @@ fn reason(key: HoldKey, hold: &Hold) -> Reason {
     };
     Reason {
         rule,
-        action: hold.action,
+        action: hold.action.into(),
         score: 0,
         reason,
         shadow: false,

@@ -5,6 +5,7 @@
 //! are shells around it; the simulator and `sekimori replay` drive the very
 //! same code.
 
+mod admit;
 mod decision;
 mod engine;
 mod entry;

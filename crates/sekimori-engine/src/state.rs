@@ -1,5 +1,6 @@
 //! Everything the engine remembers between events, and its snapshot form.
 
+use crate::admit::Admissions;
 use crate::holds::{Holds, HoldsV2};
 use crate::risk::RiskStore;
 use sekimori_rules::{ListValues, Pack};
@@ -8,10 +9,13 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Snapshot format version, the first byte of every snapshot. Version 3
-/// added `by` and `reason` to holds (operator holds); version 2 snapshots
-/// still restore (their holds have neither).
-const SNAPSHOT_VERSION: u8 = 3;
+/// Snapshot format version, the first byte of every snapshot. Version 4
+/// added `admissions` (challenged events' `counts: allowed` updates waiting
+/// for their step-up); version 3 added `by` and `reason` to holds (operator
+/// holds). Version 2 and 3 snapshots still restore (with no admission
+/// parked, and a version 2 hold with neither `by` nor `reason`).
+const SNAPSHOT_VERSION: u8 = 4;
+const SNAPSHOT_V3: u8 = 3;
 const SNAPSHOT_V2: u8 = 2;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -27,6 +31,8 @@ pub(crate) struct State {
     pub holds: Holds,
     /// List items added through the API, by list name.
     pub api_lists: BTreeMap<String, BTreeSet<String>>,
+    /// Challenged events' `counts: allowed` updates, waiting for their step-up.
+    pub admissions: Admissions,
 }
 
 impl State {
@@ -102,11 +108,14 @@ impl State {
             Some((&SNAPSHOT_VERSION, rest)) => {
                 postcard::from_bytes(rest).map_err(|e| format!("snapshot does not decode: {e}"))
             }
+            Some((&SNAPSHOT_V3, rest)) => postcard::from_bytes::<StateV3>(rest)
+                .map(State::from)
+                .map_err(|e| format!("version-3 snapshot does not decode: {e}")),
             Some((&SNAPSHOT_V2, rest)) => postcard::from_bytes::<StateV2>(rest)
                 .map(State::from)
                 .map_err(|e| format!("version-2 snapshot does not decode: {e}")),
             Some((v, _)) => Err(format!(
-                "snapshot version {v}, expected {SNAPSHOT_V2} or {SNAPSHOT_VERSION}"
+                "snapshot version {v}, expected {SNAPSHOT_V2} to {SNAPSHOT_VERSION}"
             )),
             None => Err("empty snapshot".into()),
         }
@@ -125,8 +134,41 @@ impl State {
         let rest = postcard::to_stdvec(&(&self.holds, &self.api_lists))
             .unwrap_or_else(|e| e.to_string().into_bytes());
         parts.push(xxh3_64(&rest));
+        if !self.admissions.is_empty() {
+            // Only when something is parked: a state without any digests as
+            // it did before admissions existed.
+            let parked = postcard::to_stdvec(&self.admissions)
+                .unwrap_or_else(|e| e.to_string().into_bytes());
+            parts.push(xxh3_64(&parked));
+        }
         let bytes: Vec<u8> = parts.iter().flat_map(|p| p.to_le_bytes()).collect();
         xxh3_64(&bytes)
+    }
+}
+
+/// The state as snapshot version 3 wrote it: the same fields, in the same
+/// order, before `admissions`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StateV3 {
+    watermark_ms: i64,
+    events: u64,
+    stores: BTreeMap<u64, FeatureStore>,
+    risk: BTreeMap<u64, RiskStore>,
+    holds: Holds,
+    api_lists: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl From<StateV3> for State {
+    fn from(old: StateV3) -> State {
+        State {
+            watermark_ms: old.watermark_ms,
+            events: old.events,
+            stores: old.stores,
+            risk: old.risk,
+            holds: old.holds,
+            api_lists: old.api_lists,
+            admissions: Admissions::default(),
+        }
     }
 }
 
@@ -151,6 +193,7 @@ impl From<StateV2> for State {
             risk: old.risk,
             holds: old.holds.into(),
             api_lists: old.api_lists,
+            admissions: Admissions::default(),
         }
     }
 }
@@ -180,5 +223,51 @@ mod tests {
         let again = State::from_bytes(&state.to_bytes()).expect("round trip");
         assert_eq!(again, state);
         assert!(State::from_bytes(&[9, 0]).is_err_and(|e| e.contains("version 9")));
+    }
+
+    #[test]
+    fn a_version_3_snapshot_still_restores() {
+        let mut holds = Holds::default();
+        holds.place(
+            HoldKey::account("vic"),
+            crate::holds::Hold::operator(Action::Freeze, "ops", "called in", 5),
+        );
+        let old = StateV3 {
+            watermark_ms: 11,
+            events: 4,
+            holds,
+            api_lists: BTreeMap::from([("l".to_string(), BTreeSet::from(["x".to_string()]))]),
+            ..StateV3::default()
+        };
+        let mut bytes = vec![SNAPSHOT_V3];
+        bytes.extend(postcard::to_stdvec(&old).expect("encodes"));
+        let state = State::from_bytes(&bytes).expect("decodes");
+        assert_eq!((state.watermark_ms, state.events), (11, 4));
+        let hold = state.holds.get(&HoldKey::account("vic")).expect("hold");
+        assert_eq!(hold.by.as_deref(), Some("ops"));
+        assert!(state.admissions.is_empty());
+        assert_eq!(state.to_bytes()[0], SNAPSHOT_VERSION);
+        let again = State::from_bytes(&state.to_bytes()).expect("round trip");
+        assert_eq!(again, state);
+    }
+
+    #[test]
+    fn parked_admissions_survive_a_snapshot() {
+        let mut state = State::default();
+        state.admissions.park(
+            3,
+            4,
+            crate::admit::Parked {
+                at_ms: 10,
+                methods: vec![sekimori_event::MfaMethod::Totp],
+                updates: vec![(1, 2, crate::admit::Value::Int(5))],
+            },
+            0,
+        );
+        let empty_digest = State::default().digest();
+        assert_ne!(state.digest(), empty_digest);
+        let again = State::from_bytes(&state.to_bytes()).expect("round trip");
+        assert_eq!(again, state);
+        assert_eq!(again.digest(), state.digest());
     }
 }

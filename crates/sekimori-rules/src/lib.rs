@@ -19,8 +19,8 @@ mod load;
 mod pack;
 mod source;
 
-pub use action::{combine, Action, Combined, HaltScope, Verdict};
-pub use compile::{compile, PackError, MAX_FEATURES, MAX_RULES};
+pub use action::{combine, Action, Combined, HaltScope, RuleAction, Verdict};
+pub use compile::{compile, fallback_methods, PackError, MAX_FEATURES, MAX_RULES, VOUCHING};
 pub use duration::parse_ms;
 pub use expr::{
     lookup, Expr, ListValues, Refs, Vars, MAX_EXPR_BRACKETS, MAX_EXPR_BYTES, MAX_EXPR_DEPTH,

@@ -1,6 +1,6 @@
 //! The compiled, validated pack the engine runs.
 
-use crate::action::{Action, HaltScope};
+use crate::action::{Action, HaltScope, RuleAction};
 use crate::expr::{Expr, ListValues};
 use crate::source::PackSource;
 use sekimori_event::{EventKind, MfaMethod};
@@ -65,12 +65,15 @@ pub struct Rule {
     pub name: String,
     pub on: BTreeSet<EventKind>,
     pub when: Expr,
-    pub action: Action,
+    /// What it does when it fires; `flag` only adds its reason and score.
+    pub action: RuleAction,
     pub methods: Vec<MfaMethod>,
     pub halt: Option<HaltScope>,
     pub score: i64,
     pub reason: String,
     pub shadow: bool,
+    /// A money guard: an `allow` never overrides its verdict.
+    pub guard: bool,
     /// Indices into [`Pack::features`] of the features this rule reads.
     pub reads: Vec<usize>,
 }

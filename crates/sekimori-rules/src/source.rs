@@ -2,7 +2,7 @@
 //! The merged, self-contained [`PackSource`] (list files inlined) is what is
 //! published, stored and versioned.
 
-use crate::action::{Action, HaltScope};
+use crate::action::{Action, HaltScope, RuleAction};
 use sekimori_event::MfaMethod;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -149,7 +149,9 @@ pub struct RuleSource {
     pub name: String,
     pub on: Vec<String>,
     pub when: String,
-    pub action: Action,
+    /// `allow`, `flag` (adds its reason and score, decides nothing),
+    /// `challenge`, `review`, `deny`, `freeze` or `halt`.
+    pub action: RuleAction,
     /// For `challenge`: the methods that satisfy this rule.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<MfaMethod>,
@@ -162,6 +164,11 @@ pub struct RuleSource {
     /// Evaluated and recorded, never enforced.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub shadow: bool,
+    /// A money guard (custody quorum, approver rejections, reconciliation,
+    /// caps): no `allow` rule may override it. A pack in which an enforced
+    /// `allow` rule shares an event type with a guard does not compile.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guard: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }

@@ -416,7 +416,7 @@ fn fallback(pack: &Pack, budget_ms: u64, event: &Event) -> Answer {
     let action = pack.settings.fallback_for(event.kind);
     let reason = Reason {
         rule: "budget.fallback".into(),
-        action,
+        action: action.into(),
         score: 0,
         reason: format!(
             "no decision within the {} ms budget; the pack's fallback for {} applies",

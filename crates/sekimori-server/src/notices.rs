@@ -198,8 +198,8 @@ pub fn placed_holds(engine: &Engine, event: &Event, decision: &Decision) -> Vec<
             .holds()
             .get(key)
             .is_some_and(|h| h.by.is_none() && h.event_id == event.id);
-        if new {
-            out.push((key.clone(), r.action));
+        if let (true, Some(action)) = (new, r.action.verdict()) {
+            out.push((key.clone(), action));
         }
     }
     out
