@@ -17,6 +17,7 @@ pub const CODES: &[(&str, &str, u16)] = &[
     ("unknown_field", "invalid_request", 400),
     ("unknown_event_type", "invalid_request", 400),
     ("secret_in_clear", "invalid_request", 400),
+    ("duplicate_field", "invalid_request", 400),
     ("too_large", "invalid_request", 413),
     ("body_too_large", "invalid_request", 413),
     ("batch_too_large", "invalid_request", 413),

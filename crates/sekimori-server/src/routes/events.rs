@@ -38,14 +38,25 @@ pub async fn post_batch(
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let bytes = read_body(body, MAX_BATCH_BODY_BYTES).await?;
-    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::new(
-            "invalid_json",
-            format!("not valid JSON at line {} column {}", e.line(), e.column()),
-        )
-    })?;
-    let Some(items) = doc.get("events").and_then(Value::as_array) else {
-        return Err(ApiError::new("missing_field", "send {\"events\": [ ... ]}").at("events"));
+    // Each item stays raw bytes, decoded like a single event: a key repeated
+    // inside an item is that item's `duplicate_field`.
+    #[derive(serde::Deserialize)]
+    struct Batch<'a> {
+        #[serde(borrow)]
+        events: Vec<&'a serde_json::value::RawValue>,
+    }
+    let items = match serde_json::from_slice::<Batch>(&bytes) {
+        Ok(batch) => batch.events,
+        Err(e) if e.is_syntax() || e.is_eof() => {
+            let at = format!("not valid JSON at line {} column {}", e.line(), e.column());
+            return Err(ApiError::new("invalid_json", at));
+        }
+        Err(e) if e.to_string().starts_with("duplicate field") => {
+            return Err(sekimori_event::duplicate_field("events").into());
+        }
+        Err(_) => {
+            return Err(ApiError::new("missing_field", "send {\"events\": [ ... ]}").at("events"))
+        }
     };
     if items.len() > MAX_BATCH_EVENTS {
         return Err(ApiError::new(
@@ -57,18 +68,7 @@ pub async fn post_batch(
     let mut slots: Vec<Result<usize, ApiError>> = Vec::with_capacity(items.len());
     let mut events = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let size = serde_json::to_vec(item).map_or(usize::MAX, |v| v.len());
-        if size > sekimori_event::MAX_EVENT_BYTES {
-            let msg = format!(
-                "an event may be at most {} bytes",
-                sekimori_event::MAX_EVENT_BYTES
-            );
-            slots.push(Err(
-                ApiError::new("too_large", msg).at(format!("events[{i}]"))
-            ));
-            continue;
-        }
-        match sekimori_event::decode_value(item.clone()) {
+        match sekimori_event::decode(item.get().as_bytes()) {
             Ok(mut e) => match auth.permits(&e) {
                 Ok(()) => {
                     app.enrich(&mut e);

@@ -147,13 +147,15 @@ pub(crate) async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiErro
 /// Parses a JSON object body into `T` without ever echoing a value: for
 /// bodies that carry secrets (codes, passwords, PINs). Errors carry the same
 /// codes as events (`invalid_json`, `invalid_type`, `missing_field`,
-/// `unknown_field`, `invalid_value`) and the field's path.
+/// `unknown_field`, `invalid_value`, `duplicate_field`) and the field's path.
 pub(crate) fn parse_quiet<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::new(
-            "invalid_json",
-            format!("not valid JSON at line {} column {}", e.line(), e.column()),
-        )
+    let value = sekimori_event::parse_unique(bytes).map_err(|e| {
+        let path = (!e.path.is_empty()).then(|| e.path.clone());
+        let err = ApiError::new(e.code, e.message);
+        match path {
+            Some(p) => err.at(p),
+            None => err,
+        }
     })?;
     from_value_quiet(value)
 }
@@ -169,8 +171,10 @@ pub(crate) fn from_value_quiet<T: serde::de::DeserializeOwned>(
         ));
     }
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        quiet_error(if path == "." { "" } else { &path }, &e.inner().to_string())
+        quiet_error(
+            &sekimori_event::render_path(e.path()),
+            &e.inner().to_string(),
+        )
     })
 }
 
@@ -210,16 +214,28 @@ fn quiet_error(path: &str, msg: &str) -> ApiError {
     ApiError::new("invalid_value", m).at(path)
 }
 
-/// Parses a JSON body into `T`, naming the failing field.
+/// Parses a JSON body into `T`, naming the failing field. A key repeated in
+/// one object, at any depth, is `duplicate_field` with its path.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Err(e) = sekimori_event::check_unique(bytes) {
+        if e.code == "duplicate_field" {
+            return Err(e.into());
+        }
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        ApiError::new("invalid_value", e.inner().to_string()).at(if path == "." {
-            String::new()
-        } else {
-            path
-        })
+        let msg = e.inner().to_string();
+        // serde quotes an unknown field's name: show it as paths do.
+        let msg = match msg
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+        {
+            Some((name, rest)) => {
+                format!("unknown field `{}`{rest}", sekimori_event::field_name(name))
+            }
+            None => msg,
+        };
+        ApiError::new("invalid_value", msg).at(sekimori_event::render_path(e.path()))
     })
 }
 
