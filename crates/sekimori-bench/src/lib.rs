@@ -8,6 +8,7 @@ pub mod events;
 pub mod http_load;
 pub mod ingest;
 pub mod memory;
+pub mod overload;
 pub mod plot;
 pub mod redis_baseline;
 pub mod replay;

@@ -19,7 +19,7 @@ use sekimori_store::Store;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,107 @@ use std::time::{Duration, Instant};
 /// `overloaded` before they are decided (below the store's queue bound, so the
 /// store never refuses an append and the engine never runs ahead of the log).
 pub const MAX_PENDING: usize = 50_000;
+
+/// Batches admitted to the engine at once; more wait up to [`BULK_WAIT`],
+/// then are shed with `engine_busy`.
+pub const MAX_BULK: usize = 2;
+/// How long a batch waits for admission before it is shed.
+pub const BULK_WAIT: Duration = Duration::from_secs(1);
+/// How long one batch may take to be decided; the events not decided by then
+/// are answered `engine_busy` (not decided, not stored: send them again).
+pub const BATCH_DEADLINE: Duration = Duration::from_secs(10);
+/// A single event is shed when the decisions queued before it would take more
+/// than this share of the time budget (in percent).
+pub const SHED_AT_BUDGET_PERCENT: u64 = 50;
+/// How long the server's own step-up outcome (`mfa.result` from
+/// `/v1/stepup/verify`) waits for its decision: it is never answered with a
+/// fallback, since a degraded answer must never release a parked event.
+pub const VOUCHING_WAIT: Duration = Duration::from_secs(30);
+
+/// Admission to the engine. Single events go before bulk work: a batch
+/// releases the engine lock before each of its events whenever a single event
+/// waits (the lock is fair, so the waiting single goes first). Load is shed
+/// before answers degrade: a batch that cannot be admitted, and a single
+/// event whose wait would pass half the time budget, are refused with
+/// `engine_busy` (429) and are neither decided nor stored.
+#[derive(Debug)]
+pub struct Admission {
+    /// Single events admitted and not yet decided.
+    singles: AtomicUsize,
+    /// Batches deciding or waiting for the lock.
+    bulk: tokio::sync::Semaphore,
+    /// Moving average of one decision's time under the lock, in nanoseconds.
+    decide_ns: AtomicU64,
+}
+
+impl Default for Admission {
+    fn default() -> Self {
+        Admission {
+            singles: AtomicUsize::new(0),
+            bulk: tokio::sync::Semaphore::new(MAX_BULK),
+            decide_ns: AtomicU64::new(20_000),
+        }
+    }
+}
+
+impl Admission {
+    /// Admits one single event, or sheds it when the queue ahead of it would
+    /// take more than [`SHED_AT_BUDGET_PERCENT`] of `budget`. `shed: false`
+    /// admits it whatever the queue (the server's own step-up outcomes).
+    fn enter_single(self: &Arc<Self>, budget: Duration, shed: bool) -> Result<Single, ApiError> {
+        let ahead = self.singles.fetch_add(1, Ordering::SeqCst) as u64;
+        let wait_ns = ahead.saturating_mul(self.decide_ns.load(Ordering::Relaxed));
+        let limit_ns = (budget.as_nanos() as u64).saturating_mul(SHED_AT_BUDGET_PERCENT) / 100;
+        let ticket = Single(Arc::clone(self));
+        if shed && wait_ns > limit_ns {
+            telemetry::shed("single");
+            return Err(engine_busy(
+                "the engine is saturated; this event was not decided or stored",
+            ));
+        }
+        Ok(ticket)
+    }
+
+    /// Whether a single event waits for the engine.
+    fn single_waiting(&self) -> bool {
+        self.singles.load(Ordering::SeqCst) > 0
+    }
+
+    /// Folds one decision's time into the moving average (1/16 weight).
+    fn observe(&self, took: Duration) {
+        let sample = took.as_nanos().min(u128::from(u64::MAX)) as u64;
+        let old = self.decide_ns.load(Ordering::Relaxed);
+        let new = old - old / 16 + sample / 16;
+        self.decide_ns.store(new.max(1), Ordering::Relaxed);
+    }
+}
+
+/// One admitted single event; counts as waiting until dropped.
+#[derive(Debug)]
+struct Single(Arc<Admission>);
+
+impl Drop for Single {
+    fn drop(&mut self) {
+        self.0.singles.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn engine_busy(msg: &str) -> ApiError {
+    ApiError::new(
+        "engine_busy",
+        format!("{msg}; retry with the same id after Retry-After"),
+    )
+}
+
+/// How long an ingest may wait for its decision, and what answers past that.
+#[derive(Clone, Copy, Debug)]
+pub enum Wait {
+    /// The pack's time budget; past it, the pack's fallback for the type.
+    Budget,
+    /// Never a fallback: wait up to this long for the engine's own decision,
+    /// then fail with `overloaded`. Not shed either.
+    Decision(Duration),
+}
 
 /// Settings of the server shell (not of the decision logic).
 #[derive(Clone, Debug)]
@@ -59,7 +160,10 @@ pub struct Answer {
     pub duplicate: bool,
     /// The event and decision are on disk.
     pub durable: bool,
-    /// Set when the time budget ran out and the pack's fallback was answered.
+    /// Set when the answer was given before the decision was durable:
+    /// `time_budget_exceeded` (the engine had not decided in time: the
+    /// pack's fallback for the type was answered) or `not_yet_durable` (the
+    /// engine's own decision, answered before its fsync finished).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub degraded: Option<&'static str>,
 }
@@ -78,6 +182,7 @@ pub struct App {
     pub notices: Option<Notices>,
     /// Decided but not yet durable, by event id.
     in_flight: Mutex<HashMap<String, Decision>>,
+    admission: Arc<Admission>,
     live: RwLock<Arc<Pack>>,
     failed: AtomicBool,
     pending: AtomicUsize,
@@ -98,6 +203,7 @@ impl App {
             asn: services.asn,
             notices: services.notices,
             in_flight: Mutex::new(HashMap::new()),
+            admission: Arc::new(Admission::default()),
             live,
             failed: AtomicBool::new(false),
             pending: AtomicUsize::new(0),
@@ -173,6 +279,18 @@ impl App {
 
     /// Ingests one event within the pack's time budget.
     pub async fn ingest(self: &Arc<Self>, event: Event) -> Result<Answer, ApiError> {
+        self.ingest_with(event, Wait::Budget).await
+    }
+
+    /// Ingests one event. With [`Wait::Budget`], past the pack's time budget
+    /// the answer is the engine's decision if it was made (`not_yet_durable`)
+    /// and otherwise the pack's fallback for the type (`time_budget_exceeded`);
+    /// the event is still decided and logged.
+    pub async fn ingest_with(
+        self: &Arc<Self>,
+        event: Event,
+        wait: Wait,
+    ) -> Result<Answer, ApiError> {
         let start = Instant::now();
         if !self.is_ready() {
             return Err(ApiError::new(
@@ -186,23 +304,52 @@ impl App {
             .config
             .time_budget_ms
             .unwrap_or(pack.settings.time_budget_ms);
-        let budget = Duration::from_millis(budget_ms);
+        let budget = match wait {
+            Wait::Budget => Duration::from_millis(budget_ms),
+            Wait::Decision(d) => d,
+        };
+        let ticket = self
+            .admission
+            .enter_single(budget, matches!(wait, Wait::Budget))?;
         let app = Arc::clone(self);
         let fallback_event = event.clone();
-        let task = tokio::spawn(async move { app.decide_durably(event).await });
+        let (decided_tx, mut decided_rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move { app.decide_durably(event, ticket, decided_tx).await });
         let answer = match tokio::time::timeout(budget, task).await {
             Ok(Ok(result)) => result?,
             Ok(Err(join)) => return Err(ApiError::internal(join)),
-            Err(_) => fallback(&pack, budget_ms, &fallback_event),
+            Err(_) => match (decided_rx.try_recv(), wait) {
+                // Decided, not yet on disk: the engine's own answer.
+                (Ok(decision), _) => Answer {
+                    decision,
+                    duplicate: false,
+                    durable: false,
+                    degraded: Some("not_yet_durable"),
+                },
+                (Err(_), Wait::Budget) => fallback(&pack, budget_ms, &fallback_event),
+                (Err(_), Wait::Decision(_)) => {
+                    return Err(ApiError::new(
+                        "overloaded",
+                        "the engine did not decide in time; the event will still be decided: read it with GET /v1/decisions/{event_id}",
+                    ))
+                }
+            },
         };
         if !answer.duplicate {
-            telemetry::decision(&answer.decision, start.elapsed(), answer.degraded.is_some());
+            telemetry::decision(&answer.decision, start.elapsed(), answer.degraded);
         }
         Ok(answer)
     }
 
     /// Decides (or finds the original decision) and waits until it is durable.
-    async fn decide_durably(self: Arc<Self>, event: Event) -> Result<Answer, ApiError> {
+    /// The decision goes to `decided` as soon as it is made, so a caller past
+    /// its budget answers the engine's decision rather than a fallback.
+    async fn decide_durably(
+        self: Arc<Self>,
+        event: Event,
+        ticket: Single,
+        decided: tokio::sync::oneshot::Sender<Decision>,
+    ) -> Result<Answer, ApiError> {
         let prepared = Prepared::new(event);
         let event = prepared.event();
         let (decision, durable, placed) = {
@@ -211,12 +358,16 @@ impl App {
                 return Ok(answer);
             }
             self.admit()?;
+            let took = Instant::now();
             let (decision, durable) = ledger.decide(&prepared);
+            self.admission.observe(took.elapsed());
+            drop(ticket);
             let placed = self.placed(&ledger, event, &decision);
             self.in_flight_map()
                 .insert(event.id.clone(), decision.clone());
             (decision, durable, placed)
         };
+        let _ = decided.send(decision.clone());
         self.settle_event(&event.id, durable).await?;
         self.notify(event, &decision, &placed);
         Ok(Answer {
@@ -312,20 +463,46 @@ impl App {
         }
     }
 
-    /// Ingests a batch in order under one lock, then waits for all of it.
+    /// Ingests a batch in order, then waits for all of it. The batch yields
+    /// the engine to every single event that waits (before each of its own
+    /// events); it is shed (`engine_busy`) when [`MAX_BULK`] batches are
+    /// already admitted for longer than [`BULK_WAIT`], and the events it has
+    /// not decided within [`BATCH_DEADLINE`] are answered `engine_busy`.
     pub async fn ingest_batch(
         self: &Arc<Self>,
         events: Vec<Event>,
     ) -> Vec<Result<Answer, ApiError>> {
         let start = Instant::now();
+        let admitted = tokio::time::timeout(BULK_WAIT, self.admission.bulk.acquire()).await;
+        let Ok(Ok(_permit)) = admitted else {
+            telemetry::shed("batch");
+            return events
+                .iter()
+                .map(|_| Err(engine_busy("too many batches wait for the engine; this event was not decided or stored")))
+                .collect();
+        };
+        let deadline = start + BATCH_DEADLINE;
         let mut waits = Vec::with_capacity(events.len());
         let events: Vec<Prepared> = events.into_iter().map(Prepared::new).collect();
         {
             let mut ledger = self.ledger.lock().await;
-            for prepared in &events {
+            for (i, prepared) in events.iter().enumerate() {
                 let event = prepared.event();
+                if i > 0 && self.admission.single_waiting() {
+                    // The lock is fair: whoever waits for it goes first.
+                    drop(ledger);
+                    tokio::task::yield_now().await;
+                    ledger = self.ledger.lock().await;
+                }
                 if !self.is_ready() {
                     waits.push(Err(ApiError::new("store_failed", "the durable log failed")));
+                    continue;
+                }
+                if Instant::now() > deadline {
+                    telemetry::shed("batch_deadline");
+                    waits.push(Err(engine_busy(
+                        "the batch ran out of time behind other work; this event was not decided or stored",
+                    )));
                     continue;
                 }
                 if let Err(e) = self.check_skew(event) {
@@ -338,7 +515,9 @@ impl App {
                     Ok(None) => match self.admit() {
                         Err(e) => waits.push(Err(e)),
                         Ok(()) => {
+                            let took = Instant::now();
                             let (decision, durable) = ledger.decide(prepared);
+                            self.admission.observe(took.elapsed());
                             let placed = self.placed(&ledger, event, &decision);
                             self.in_flight_map()
                                 .insert(event.id.clone(), decision.clone());
@@ -376,7 +555,7 @@ impl App {
         });
         let out = settle.await.unwrap_or_default();
         for answer in out.iter().flatten().filter(|a| !a.duplicate) {
-            telemetry::decision(&answer.decision, start.elapsed(), false);
+            telemetry::decision(&answer.decision, start.elapsed(), None);
         }
         out
     }
@@ -413,7 +592,17 @@ impl App {
 
 /// The answer when the time budget ran out: the pack's fallback for the type.
 fn fallback(pack: &Pack, budget_ms: u64, event: &Event) -> Answer {
-    let action = pack.settings.fallback_for(event.kind);
+    let mut action = pack.settings.fallback_for(event.kind);
+    let mut methods = Vec::new();
+    if action == Action::Challenge {
+        // The methods the pack's own rules step this type up with; a pack
+        // that has none for the type (only possible through `default`)
+        // holds the event for review instead.
+        methods = sekimori_rules::fallback_methods(&pack.rules, event.kind);
+        if methods.is_empty() {
+            action = Action::Review;
+        }
+    }
     let reason = Reason {
         rule: "budget.fallback".into(),
         action: action.into(),
@@ -423,7 +612,7 @@ fn fallback(pack: &Pack, budget_ms: u64, event: &Event) -> Answer {
             budget_ms, event.kind
         ),
         shadow: false,
-        methods: Vec::new(),
+        methods: methods.clone(),
         hold: None,
     };
     let decision = Decision {
@@ -431,7 +620,7 @@ fn fallback(pack: &Pack, budget_ms: u64, event: &Event) -> Answer {
         event_type: event.kind.as_str().into(),
         at: format_rfc3339_ms(event.at_ms),
         action,
-        methods: Vec::new(),
+        methods,
         score: 0,
         reasons: vec![reason],
         features: Default::default(),
@@ -462,7 +651,12 @@ mod tests {
         let cases = [
             (
                 json!({"type": "login.attempt", "account": "a", "factor": "passkey", "result": "success"}),
-                Action::Allow,
+                Action::Challenge,
+            ),
+            (
+                json!({"type": "mfa.result", "account": "a", "method": "totp", "challenge_id": "c",
+                    "result": "success"}),
+                Action::Review,
             ),
             (
                 json!({"type": "wallet.outflow", "wallet": "w", "stage": "signing", "amount_minor": 1,
@@ -487,6 +681,13 @@ mod tests {
                 (false, Some("time_budget_exceeded"))
             );
             assert_eq!(answer.decision.reasons[0].rule, "budget.fallback");
+            // A challenge offers the methods the pack's own rules step the type up with.
+            assert_eq!(
+                answer.decision.methods.is_empty(),
+                want != Action::Challenge,
+                "{}",
+                event.kind
+            );
         }
     }
 }

@@ -6,21 +6,32 @@ use sekimori_engine::Decision;
 use std::time::Duration;
 
 /// A decision was returned (durable or fallback).
-pub fn decision(d: &Decision, elapsed: Duration, fallback: bool) {
+pub fn decision(d: &Decision, elapsed: Duration, degraded: Option<&'static str>) {
     let labels = [
         ("type", d.event_type.clone()),
         ("action", format!("{:?}", d.action).to_lowercase()),
     ];
     counter!("sekimori_decisions_total", &labels).increment(1);
     histogram!("sekimori_decision_seconds").record(elapsed.as_secs_f64());
-    if fallback {
-        counter!("sekimori_decision_fallbacks_total", "type" => d.event_type.clone()).increment(1);
-        tracing::warn!(event_id = %d.event_id, action = ?d.action, "time budget exceeded; fallback decision returned");
+    if let Some(why) = degraded {
+        counter!("sekimori_decisions_degraded_total", "type" => d.event_type.clone(), "reason" => why)
+            .increment(1);
+        if why == "time_budget_exceeded" {
+            counter!("sekimori_decision_fallbacks_total", "type" => d.event_type.clone())
+                .increment(1);
+            tracing::warn!(event_id = %d.event_id, action = ?d.action, "time budget exceeded; fallback decision returned");
+        }
     }
     if !d.errors.is_empty() {
         counter!("sekimori_rule_errors_total").increment(d.errors.len() as u64);
         tracing::warn!(event_id = %d.event_id, errors = d.errors.len(), "rule or feature evaluation errors");
     }
+}
+
+/// Load was shed before the engine decided it (`engine_busy`): `what` is
+/// `single`, `batch` or `batch_deadline`.
+pub fn shed(what: &'static str) {
+    counter!("sekimori_load_shed_total", "what" => what).increment(1);
 }
 
 /// An event was refused. Only the code and the path are logged, never values.

@@ -63,6 +63,7 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
         .map(|(i, f)| (f.name.as_str(), i))
         .collect();
     let rules = rules::rules(&source.rules, &known, &index, &lists, &mut p);
+    check_challenge_fallbacks(&settings, &rules, &mut p);
     check_tests(&source, &mut p);
     if !p.0.is_empty() {
         return Err(p.0);
@@ -130,6 +131,9 @@ fn check_meta(s: &PackSource, p: &mut Problems) {
     }
 }
 
+/// Event types that vouch for a person or a payment: their fallback may not be `allow`.
+pub const VOUCHING: &[EventKind] = &[EventKind::MfaResult, EventKind::WithdrawalApproval];
+
 fn settings(s: &SettingsSource, p: &mut Problems) -> Settings {
     let lateness_ms = match s.lateness.as_deref().map(parse_ms) {
         None => 300_000,
@@ -150,10 +154,21 @@ fn settings(s: &SettingsSource, p: &mut Problems) -> Settings {
     let mut fallback = BTreeMap::new();
     let mut default_fallback = Action::Review;
     for (name, action) in &s.fallback {
-        if *action > Action::Deny || *action == Action::Challenge {
+        if *action > Action::Deny {
             p.add(
                 "settings",
-                format!("fallback for `{name}` may be allow, review or deny"),
+                format!("fallback for `{name}` may be allow, challenge, review or deny"),
+            );
+        }
+        // A degraded answer must never vouch for someone: an `mfa.result`
+        // or `withdrawal.approval` answered `allow` without the engine's
+        // decision could release a parked event or pass a quorum.
+        if *action == Action::Allow && VOUCHING.iter().any(|k| k.as_str() == name) {
+            p.add(
+                "settings",
+                format!(
+                    "fallback for `{name}` may not be allow: a degraded answer must never release a parked event or count as a vote"
+                ),
             );
         }
         match (name.as_str(), EventKind::parse(name)) {
@@ -167,11 +182,49 @@ fn settings(s: &SettingsSource, p: &mut Problems) -> Settings {
             ),
         }
     }
+    if default_fallback == Action::Allow {
+        // `default: allow` never reaches the types that vouch for someone.
+        for kind in VOUCHING {
+            fallback.entry(*kind).or_insert(Action::Review);
+        }
+    }
     Settings {
         lateness_ms,
         time_budget_ms,
         fallback,
         default_fallback,
+    }
+}
+
+/// The step-up methods a `challenge` fallback offers for `kind`: every method
+/// an enforced `challenge` rule on that type offers, in the methods' order.
+/// Empty when no rule steps this type up (the fallback then cannot be a
+/// challenge; see [`check_challenge_fallbacks`]).
+pub fn fallback_methods(rules: &[Rule], kind: EventKind) -> Vec<sekimori_event::MfaMethod> {
+    let mut methods: Vec<sekimori_event::MfaMethod> = rules
+        .iter()
+        .filter(|r| {
+            !r.shadow && r.action.verdict() == Some(Action::Challenge) && r.on.contains(&kind)
+        })
+        .flat_map(|r| r.methods.iter().copied())
+        .collect();
+    methods.sort();
+    methods.dedup();
+    methods
+}
+
+/// A `challenge` fallback needs methods to offer: some enforced rule on that
+/// type must step up.
+fn check_challenge_fallbacks(settings: &Settings, rules: &[Rule], p: &mut Problems) {
+    for (kind, action) in &settings.fallback {
+        if *action == Action::Challenge && fallback_methods(rules, *kind).is_empty() {
+            p.add(
+                "settings",
+                format!(
+                    "fallback for `{kind}` is challenge, but no enforced rule on {kind} offers a step-up method to challenge with; choose review or deny"
+                ),
+            );
+        }
     }
 }
 

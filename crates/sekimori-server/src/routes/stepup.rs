@@ -623,7 +623,10 @@ async fn verify_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError>
         r.result = outcome.result;
     }
     app.enrich(&mut event);
-    let answer = app.ingest(event).await?;
+    // Never a fallback: a degraded answer must not release a parked event.
+    let answer = app
+        .ingest_with(event, crate::app::Wait::Decision(crate::app::VOUCHING_WAIT))
+        .await?;
     let mut out = json!({
         "result": if outcome.result == MfaOutcome::Success { "success" } else { "failure" },
         "method": req.method,

@@ -1,6 +1,6 @@
 //! `sekimori bench ...`: the project's own benchmarks (crate `sekimori-bench`).
 
-use sekimori_bench::{http_load, ingest, memory, redis_baseline, replay, scaling};
+use sekimori_bench::{http_load, ingest, memory, overload, redis_baseline, replay, scaling};
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
@@ -18,6 +18,9 @@ pub enum Command {
     Ingest(ingest::Args),
     /// The same windowed counters kept in a local redis-server, same events.
     Redis(redis_baseline::Args),
+    /// A batch flood at several times capacity beside a single-event brute
+    /// force: shedding, single-decision latency, answers against the log.
+    Overload(overload::Args),
 }
 
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
@@ -28,6 +31,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
         Command::Scaling(a) => scaling::run(a)?,
         Command::Ingest(a) => ingest::run(a)?,
         Command::Redis(a) => redis_baseline::run(a)?,
+        Command::Overload(a) => overload::run(a)?,
     }
     Ok(ExitCode::SUCCESS)
 }
