@@ -21,6 +21,7 @@ pub const CODES: &[(&str, &str, u16)] = &[
     ("too_large", "invalid_request", 413),
     ("body_too_large", "invalid_request", 413),
     ("batch_too_large", "invalid_request", 413),
+    ("body_timeout", "invalid_request", 408),
     ("event_in_future", "invalid_request", 422),
     ("invalid_pack", "invalid_request", 422),
     ("pack_tests_failed", "invalid_request", 422),

@@ -1,5 +1,14 @@
 //! Boot and run: open the data directory, restore the engine, bind, serve,
 //! reload the pack on SIGHUP, and snapshot on SIGINT/SIGTERM.
+//!
+//! Connections are bounded (see docs/api.md, "Connections"): a request head
+//! must arrive within `header_read_timeout` (hyper's timer, which also runs
+//! while a kept-alive connection waits for its next request), a request body
+//! within `body_read_timeout` of its head (`body_timeout`, 408, and the
+//! connection closes), and a connection that moves no byte for `idle_timeout`
+//! while none of its requests is being handled is closed (a client that
+//! stops reading its answer). At `max_connections` open connections the
+//! server stops accepting: new ones wait in the kernel's listen backlog.
 
 use crate::app::{App, AppConfig, Services};
 use crate::embedded::default_pack;
@@ -12,6 +21,7 @@ use sekimori_store::Store;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
@@ -44,7 +54,25 @@ pub struct ServeConfig {
     pub notify_url: Option<String>,
     /// The file holding the webhook's HMAC secret (never a flag value).
     pub notify_secret_file: Option<PathBuf>,
+    /// A request head must arrive complete within this, counted from when the
+    /// server starts waiting for it (a new connection, or a kept-alive one
+    /// after its last answer).
+    pub header_read_timeout: Duration,
+    /// A request body must arrive complete within this after its head.
+    pub body_read_timeout: Duration,
+    /// A connection that reads and writes nothing for this long, while none
+    /// of its requests is being handled, is closed.
+    pub idle_timeout: Duration,
+    /// The most connections open at once; past it, new connections wait in
+    /// the listen backlog until one closes.
+    pub max_connections: usize,
 }
+
+/// Defaults of the connection limits.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 
 /// The default relying party id, origin and name (the default listen address).
 pub const DEFAULT_RP_ID: &str = "localhost";
@@ -69,6 +97,10 @@ impl ServeConfig {
             breach_corpus: None,
             notify_url: None,
             notify_secret_file: None,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -199,14 +231,20 @@ pub async fn serve(
         Some(handle) => app.with_metrics(handle),
         None => app,
     };
+    let limits = Limits::of(&config)?;
+    raise_open_file_limit(limits.max_connections);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     on_bound(listener.local_addr()?, &app);
     tokio::spawn(reload_on_hup(Arc::clone(&app)));
-    axum::serve(listener, crate::routes::router(Arc::clone(&app)))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    conn::run(
+        listener,
+        crate::routes::router(Arc::clone(&app)),
+        limits,
+        shutdown_signal(),
+    )
+    .await;
     tracing::info!("shutting down: writing a snapshot");
     let snapshot = app.snapshot().await;
     app.shutdown_notices(crate::notices::SHUTDOWN_GRACE).await;
@@ -252,6 +290,386 @@ async fn reload_on_hup(app: Arc<App>) {
             },
             Ok(Err(e)) => tracing::error!(error = %e, "SIGHUP reload: the pack does not load"),
             Err(e) => tracing::error!(error = %e, "SIGHUP reload failed"),
+        }
+    }
+}
+
+/// The connection limits of a running server.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    header: Duration,
+    body: Duration,
+    idle: Duration,
+    max_connections: usize,
+}
+
+impl Limits {
+    fn of(c: &ServeConfig) -> anyhow::Result<Limits> {
+        let positive = [
+            ("--header-timeout", c.header_read_timeout),
+            ("--body-timeout", c.body_read_timeout),
+            ("--idle-timeout", c.idle_timeout),
+        ];
+        if let Some((flag, _)) = positive.iter().find(|(_, d)| d.is_zero()) {
+            return Err(anyhow!("{flag} must be more than zero"));
+        }
+        if c.max_connections == 0 || c.max_connections > u32::MAX as usize {
+            return Err(anyhow!("--max-connections must be 1 to {}", u32::MAX));
+        }
+        Ok(Limits {
+            header: c.header_read_timeout,
+            body: c.body_read_timeout,
+            idle: c.idle_timeout,
+            max_connections: c.max_connections,
+        })
+    }
+}
+
+/// Raises the soft open-file limit toward the hard one when
+/// `max_connections` (plus room for the store, the log and the listener)
+/// would not fit, and warns when it still does not.
+fn raise_open_file_limit(max_connections: usize) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let want = max_connections as u64 + 256;
+    let limit = getrlimit(Resource::Nofile);
+    let soft = limit.current.unwrap_or(u64::MAX);
+    if soft >= want {
+        return;
+    }
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    let raised = want.min(hard);
+    let new = rustix::process::Rlimit {
+        current: Some(raised),
+        maximum: limit.maximum,
+    };
+    let now = if raised > soft && setrlimit(Resource::Nofile, new).is_ok() {
+        raised
+    } else {
+        soft
+    };
+    if now < want {
+        tracing::warn!(
+            open_file_limit = now,
+            max_connections,
+            "the open-file limit is below --max-connections; past it, accepting fails \
+             until a connection closes (raise `ulimit -n` or lower --max-connections)"
+        );
+    }
+}
+
+/// The accept loop and each connection's life.
+mod conn {
+    use super::Limits;
+    use crate::error::ApiError;
+    use axum::body::Bytes;
+    use axum::http::{header, HeaderValue, Request};
+    use axum::response::{IntoResponse, Response};
+    use axum::Router;
+    use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use std::convert::Infallible;
+    use std::future::Future;
+    use std::pin::{pin, Pin};
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll};
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+    use tower::ServiceExt;
+
+    /// Accepts connections until `shutdown`, at most `max_connections` open
+    /// at once; then asks every connection to finish its request and close,
+    /// and waits for them.
+    pub(super) async fn run(
+        listener: TcpListener,
+        router: Router,
+        limits: Limits,
+        shutdown: impl Future<Output = ()>,
+    ) {
+        let permits = Arc::new(Semaphore::new(limits.max_connections));
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut shutdown = pin!(shutdown);
+        let mut warned: Option<Instant> = None;
+        loop {
+            let permit = match Arc::clone(&permits).try_acquire_owned() {
+                Ok(p) => p,
+                Err(_) => {
+                    if warned.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                        warned = Some(Instant::now());
+                        tracing::warn!(
+                            max_connections = limits.max_connections,
+                            "connection limit reached; new connections wait in the listen backlog"
+                        );
+                    }
+                    tokio::select! {
+                        p = Arc::clone(&permits).acquire_owned() => match p {
+                            Ok(p) => p,
+                            Err(_) => break,
+                        },
+                        () = &mut shutdown => break,
+                    }
+                }
+            };
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors, or a connection reset
+                        // before it was accepted: wait a little, go on.
+                        tracing::warn!(error = %e, "accepting a connection failed");
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_millis(50)) => continue,
+                            () = &mut shutdown => break,
+                        }
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            tokio::spawn(connection(
+                stream,
+                router.clone(),
+                limits,
+                permit,
+                stop_rx.clone(),
+            ));
+        }
+        drop(listener);
+        let _ = stop_tx.send(true);
+        // Every open connection holds a permit: all of them back means all closed.
+        let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+        let _ = permits.acquire_many(all).await;
+    }
+
+    /// When the connection last moved a byte, and how many of its requests
+    /// are being handled.
+    struct Activity {
+        start: Instant,
+        last_ms: AtomicU64,
+        busy: AtomicUsize,
+    }
+
+    impl Activity {
+        fn touch(&self) {
+            let ms = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+            self.last_ms.store(ms, Ordering::Relaxed);
+        }
+
+        fn idle_for(&self) -> Duration {
+            let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+            self.start.elapsed().saturating_sub(last)
+        }
+    }
+
+    /// Marks a request as being handled while it lives.
+    struct Busy(Arc<Activity>);
+
+    impl Busy {
+        fn new(a: &Arc<Activity>) -> Busy {
+            a.busy.fetch_add(1, Ordering::AcqRel);
+            Busy(Arc::clone(a))
+        }
+    }
+
+    impl Drop for Busy {
+        fn drop(&mut self) {
+            self.0.touch();
+            self.0.busy.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    async fn connection(
+        stream: TcpStream,
+        router: Router,
+        limits: Limits,
+        _permit: OwnedSemaphorePermit,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let activity = Arc::new(Activity {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            busy: AtomicUsize::new(0),
+        });
+        let io = TokioIo::new(Watched {
+            inner: stream,
+            activity: Arc::clone(&activity),
+        });
+        let in_service = Arc::clone(&activity);
+        let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+            let router = router.clone();
+            let busy = Busy::new(&in_service);
+            async move {
+                let timed_out = Arc::new(AtomicBool::new(false));
+                let req = req.map(|body| {
+                    axum::body::Body::new(TimedBody {
+                        inner: body,
+                        deadline: Box::pin(tokio::time::sleep(limits.body)),
+                        timed_out: Arc::clone(&timed_out),
+                    })
+                });
+                let response = match router.oneshot(req).await {
+                    Ok(r) => r,
+                    Err(never) => match never {},
+                };
+                drop(busy);
+                Ok::<_, Infallible>(if timed_out.load(Ordering::Acquire) {
+                    body_timeout(limits.body)
+                } else {
+                    response
+                })
+            }
+        });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header);
+        let mut conn = pin!(builder.serve_connection(io, service));
+        let mut stopping = false;
+        loop {
+            let wait = limits.idle.saturating_sub(activity.idle_for());
+            tokio::select! {
+                done = conn.as_mut() => {
+                    if let Err(e) = done {
+                        tracing::debug!(error = %e, "connection closed");
+                    }
+                    return;
+                }
+                changed = stop.changed(), if !stopping => {
+                    stopping = true;
+                    if changed.is_ok() {
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+                () = tokio::time::sleep(wait.max(Duration::from_millis(10))) => {
+                    let idle = activity.idle_for() >= limits.idle;
+                    if idle && activity.busy.load(Ordering::Acquire) == 0 {
+                        tracing::debug!("idle connection closed");
+                        return;
+                    }
+                    if idle {
+                        // A request is being handled: look again later.
+                        activity.touch();
+                    }
+                }
+            }
+        }
+    }
+
+    /// The answer when a request body did not arrive in time; the connection
+    /// closes after it.
+    fn body_timeout(limit: Duration) -> Response {
+        let mut response = ApiError::new(
+            "body_timeout",
+            format!(
+                "the request body did not arrive within {} s of its head",
+                limit.as_secs_f64()
+            ),
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+    }
+
+    /// A request body that fails once its deadline passes before its end.
+    struct TimedBody {
+        inner: Incoming,
+        deadline: Pin<Box<tokio::time::Sleep>>,
+        timed_out: Arc<AtomicBool>,
+    }
+
+    impl HttpBody for TimedBody {
+        type Data = Bytes;
+        type Error = Box<dyn std::error::Error + Send + Sync>;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            let this = &mut *self;
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+                Poll::Pending => {
+                    if this.deadline.as_mut().poll(cx).is_ready() {
+                        this.timed_out.store(true, Ordering::Release);
+                        Poll::Ready(Some(Err("the request body did not arrive in time".into())))
+                    } else {
+                        Poll::Pending
+                    }
+                }
+            }
+        }
+
+        fn is_end_stream(&self) -> bool {
+            self.inner.is_end_stream()
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            self.inner.size_hint()
+        }
+    }
+
+    /// The socket, noting every byte read or written.
+    struct Watched {
+        inner: TcpStream,
+        activity: Arc<Activity>,
+    }
+
+    impl AsyncRead for Watched {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            let before = buf.filled().len();
+            let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+            if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+                self.activity.touch();
+            }
+            polled
+        }
+    }
+
+    impl AsyncWrite for Watched {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<std::io::Result<usize>> {
+            let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+            if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+                self.activity.touch();
+            }
+            polled
+        }
+
+        fn poll_write_vectored(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            bufs: &[std::io::IoSlice<'_>],
+        ) -> Poll<std::io::Result<usize>> {
+            let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+            if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+                self.activity.touch();
+            }
+            polled
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            self.inner.is_write_vectored()
+        }
+
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_flush(cx)
+        }
+
+        fn poll_shutdown(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            Pin::new(&mut self.inner).poll_shutdown(cx)
         }
     }
 }

@@ -2,6 +2,7 @@ use sekimori_server::{serve, ServeConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -55,6 +56,29 @@ pub struct Args {
     /// trailing newline). A file, never a flag value: flags show in `ps`.
     #[arg(long, value_name = "FILE", requires = "notify_url")]
     notify_secret_file: Option<PathBuf>,
+    /// Seconds a client has to send a complete request head, from when the
+    /// server starts waiting for it (a new connection, or a kept-alive one
+    /// after its last answer); then the connection is closed.
+    #[arg(long, value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a request body has to arrive complete after its head; then
+    /// the answer is `body_timeout` (408) and the connection closes.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout: u64,
+    /// Seconds a connection may move no byte while none of its requests is
+    /// being handled (a client that stops reading its answer); then it is
+    /// closed.
+    #[arg(long, value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+    /// The most connections open at once; past it, new connections wait in
+    /// the listen backlog until one closes. The open-file limit is raised to
+    /// fit it when the hard limit allows.
+    #[arg(long, value_name = "N", default_value_t = 4096,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -69,6 +93,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     config.breach_corpus = a.breach_corpus;
     config.notify_url = a.notify_url;
     config.notify_secret_file = a.notify_secret_file;
+    config.header_read_timeout = Duration::from_secs(a.header_timeout);
+    config.body_read_timeout = Duration::from_secs(a.body_timeout);
+    config.idle_timeout = Duration::from_secs(a.idle_timeout);
+    config.max_connections = usize::try_from(a.max_connections)?;
     let data = config.data_dir.display().to_string();
     // Rule evaluation recurses; expressions are bounded in depth, and roomy
     // worker stacks keep a wide margin (only touched pages are committed).
