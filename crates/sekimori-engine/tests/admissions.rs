@@ -141,7 +141,8 @@ fn a_late_or_refused_step_up_admits_nothing() {
     ));
     let d = engine.decide(&mfa_result("m1", "x-1", "p1", "success", T0 + 20_000));
     assert_eq!(d.action, Action::Freeze);
-    assert!(engine.snapshot().len() < 4_096 * 64);
+    let d = engine.decide(&request("r1", "x-1", "bc1qholder", T0 + 3 * DAY_MS));
+    assert_eq!(d.features["address_listed_at"], Value::Null);
 }
 
 /// A pack with a deny rule, a flag and (optionally) an allow on transfers.

@@ -94,10 +94,12 @@ pub struct FeatureSource {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<Vec<String>>,
     /// Which events count: `all` (the default: every event the filter lets
-    /// through, whatever its decision), `allowed` (only events decided
-    /// `allow`) or `unrefused` (`allow` or `challenge`). For the last two the
-    /// update waits for the decision, and the value this event reads leaves
-    /// the event itself out.
+    /// through, whatever its decision), `allowed` (events decided `allow`,
+    /// and challenged events once their step-up passed, applied when the
+    /// passing `mfa.result` arrives) or `unrefused` (`allow` or `challenge`,
+    /// whatever the step-up's outcome). For the last two the update waits for
+    /// the decision, and the value this event reads leaves the event itself
+    /// out.
     #[serde(default, skip_serializing_if = "Counts::is_all")]
     pub counts: Counts,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -119,7 +121,8 @@ impl Counts {
         *self == Counts::All
     }
 
-    /// Whether an event decided `action` counts.
+    /// Whether an event decided `action` counts at once (a challenged event
+    /// of an `allowed` feature waits for its step-up: see the engine).
     pub fn admits(self, action: crate::Action) -> bool {
         match self {
             Counts::All => true,
