@@ -97,6 +97,16 @@ fn a_parked_admission_survives_a_snapshot_and_replays_the_same() {
     let events = story();
     let mut whole = Engine::new(Arc::clone(&p));
     let expected = run(&mut whole, &events);
+    assert!(
+        expected[3].contains(r#""action":"allow""#),
+        "{}",
+        expected[3]
+    );
+    assert!(
+        expected[4].contains("address_not_yet_locked_in"),
+        "{}",
+        expected[4]
+    );
     // Snapshot while both payee.adds wait for their step-ups.
     let mut first = Engine::new(Arc::clone(&p));
     let mut got = run(&mut first, &events[..2]);
