@@ -82,11 +82,25 @@ pub fn read_keys(dir: &Path) -> Result<Vec<KeyRecord>, KeyError> {
 }
 
 fn write_keys(dir: &Path, keys: &[KeyRecord]) -> Result<(), KeyError> {
-    std::fs::create_dir_all(dir).map_err(|e| file_err(dir, e))?;
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    // The data directory is private (0700) and keys.json 0600.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| file_err(dir, e))?;
     let path = dir.join(KEYS_FILE);
     let tmp = dir.join(format!("{KEYS_FILE}.tmp"));
     let bytes = serde_json::to_vec_pretty(keys).map_err(|e| file_err(&path, e))?;
-    std::fs::write(&tmp, bytes).map_err(|e| file_err(&tmp, e))?;
+    let _ = std::fs::remove_file(&tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(&bytes))
+        .map_err(|e| file_err(&tmp, e))?;
     std::fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(|e| file_err(&tmp, e))?;

@@ -111,6 +111,13 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
         Store::open(&config.data_dir)
             .with_context(|| format!("opening {}", config.data_dir.display()))?,
     );
+    if let Some(mode) = store.loose_permissions() {
+        tracing::warn!(
+            path = %config.data_dir.display(),
+            mode = format!("{mode:o}"),
+            "the data directory is open to group or others; chmod 700 it (it holds every event and the keys)"
+        );
+    }
     let source = match &config.rules {
         Some(dir) => load_pack(dir)?,
         None => default_pack()?,
@@ -196,6 +203,17 @@ fn notices(config: &ServeConfig) -> anyhow::Result<Option<crate::notices::Notice
         (None, Some(_)) => return Err(anyhow!("--notify-secret-file needs --notify-url")),
     };
     let secret = crate::notices::read_secret_file(file)?;
+    // The dead-letter log holds notices (account ids, amounts): private.
+    let dead_letter = config.data_dir.join(crate::notices::DEAD_LETTER_FILE);
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600)
+            .open(&dead_letter)
+            .with_context(|| format!("creating {}", dead_letter.display()))?;
+    }
     let notices = crate::notices::Notices::start(url, secret.to_vec(), &config.data_dir)
         .map_err(|e| anyhow!("--notify-url: {e}"))?;
     tracing::info!(

@@ -50,7 +50,16 @@ fn check_contents(bytes: &[u8]) -> Result<(), StoreError> {
 fn write_format(dir: &Path) -> Result<(), StoreError> {
     let tmp = dir.join(format!("{FORMAT_FILE}.tmp"));
     let path = dir.join(FORMAT_FILE);
-    let mut file = File::create(&tmp).map_err(StoreError::io(&tmp))?;
+    let mut file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(StoreError::io(&tmp))?
+    };
     file.write_all(format!("{}\n", format_line()).as_bytes())
         .and_then(|()| file.sync_all())
         .map_err(StoreError::io(&tmp))?;

@@ -14,6 +14,10 @@
 //!   recorded in the META table under `"format_version"` ([`META_FORMAT_VERSION`]) and
 //!   checked on open; callers must not overwrite that key.
 //!
+//! A directory the store creates is mode 0700, and the files it creates in it 0600
+//! (the log holds every event). An existing directory is left as it is;
+//! [`Store::loose_permissions`] reports it when group or others may enter it.
+//!
 //! Only one [`Store`] may have a directory open at a time, across processes and within
 //! one: redb locks the database file and a second open fails with [`StoreError::Locked`].
 //!
@@ -112,6 +116,7 @@ pub struct Store {
     tx: Option<SyncSender<Request>>,
     writer: Option<JoinHandle<()>>,
     shared: Arc<Shared>,
+    loose: Option<u32>,
 }
 
 impl std::fmt::Debug for Store {
@@ -128,10 +133,16 @@ impl Store {
     /// Opens (or creates) the data directory `dir`. See the [crate docs](crate) for the
     /// format check and locking.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
+        create_private_dir(dir)?;
+        let loose = loose_mode(dir);
         let db_path = dir.join(DB_FILE);
         let db_exists = db_path.try_exists().map_err(StoreError::io(&db_path))?;
         format::check_or_create(dir, db_exists)?;
+        if !db_exists {
+            // redb creates its file with the process umask: make it private
+            // before anything is written to it.
+            private_file(&db_path).map_err(StoreError::io(&db_path))?;
+        }
         let db = Arc::new(open_db(&db_path)?);
         tables::init(&db)?;
         let last = read::last_seq(&db)?;
@@ -148,7 +159,14 @@ impl Store {
             tx: Some(tx),
             writer: Some(handle),
             shared,
+            loose,
         })
+    }
+
+    /// The mode of the data directory when it was already there and group or
+    /// others may use it (the caller warns: it is not changed).
+    pub fn loose_permissions(&self) -> Option<u32> {
+        self.loose
     }
 
     /// Queues one op. The receiver resolves once the op's transaction has committed
@@ -232,4 +250,33 @@ fn open_db(path: &Path) -> Result<Database, StoreError> {
         }),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Creates `dir` (and missing parents) with mode 0700.
+pub fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(StoreError::io(dir))
+}
+
+/// The mode of `dir` when group or others have any access to it.
+pub fn loose_mode(dir: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+/// Creates `path` empty with mode 0600 if it does not exist.
+pub(crate) fn private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
 }
