@@ -68,13 +68,29 @@ pub struct EvalError {
     pub error: String,
 }
 
-/// What a freeze or halt holds: an account, or a scope of the business.
-/// On the wire: `{"scope": "account", "key": "w-9"}`.
+/// What a freeze or halt holds: an account, or a scope of the business, of
+/// one service (tenant). On the wire:
+/// `{"service": "netbank", "scope": "account", "key": "w-9"}`.
+///
+/// Services are tenants: account `w-9` of `netbank` is not account `w-9` of
+/// `qr-pay`, and a hold one service's events place never covers another's.
+/// [`EVERY_SERVICE`] (`*`) covers every service: an operator's global kill
+/// switch (an unbound admin key), and every hold placed before holds had a
+/// service (log entries and snapshots from then restore as such).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HoldKey {
+    #[serde(default = "every_service")]
+    pub service: String,
     pub scope: HoldScope,
     pub key: String,
+}
+
+/// The service of a hold that covers every service.
+pub const EVERY_SERVICE: &str = "*";
+
+fn every_service() -> String {
+    EVERY_SERVICE.to_string()
 }
 
 /// The kinds of hold: a frozen account, or a halted service, asset, wallet or bank.
@@ -89,21 +105,39 @@ pub enum HoldScope {
 }
 
 impl HoldKey {
-    pub fn account(key: impl Into<String>) -> HoldKey {
+    /// Account `key` of `service`.
+    pub fn account(service: impl Into<String>, key: impl Into<String>) -> HoldKey {
         HoldKey {
+            service: service.into(),
             scope: HoldScope::Account,
             key: key.into(),
         }
     }
 
-    pub fn for_halt(scope: HaltScope, key: String) -> HoldKey {
+    /// A halt of `key` in `scope`, of `service`.
+    pub fn for_halt(service: impl Into<String>, scope: HaltScope, key: String) -> HoldKey {
         let scope = match scope {
             HaltScope::Service => HoldScope::Service,
             HaltScope::Asset => HoldScope::Asset,
             HaltScope::Wallet => HoldScope::Wallet,
             HaltScope::Bank => HoldScope::Bank,
         };
-        HoldKey { scope, key }
+        HoldKey {
+            service: service.into(),
+            scope,
+            key,
+        }
+    }
+
+    /// The same hold, of every service.
+    pub fn everywhere(mut self) -> HoldKey {
+        self.service = EVERY_SERVICE.to_string();
+        self
+    }
+
+    /// Whether this hold belongs to every service.
+    pub fn is_everywhere(&self) -> bool {
+        self.service == EVERY_SERVICE
     }
 
     /// Whether `action` can hold this key: `freeze` an account, `halt` any

@@ -349,10 +349,11 @@ impl Engine {
         let rule = &self.pack.rules[i];
         let verdict = rule.action.verdict();
         let key = match (verdict, rule.halt) {
-            (Some(Action::Freeze), _) => account_of(event).map(HoldKey::account),
-            (Some(Action::Halt), Some(scope)) => {
-                scope_value(event, scope).map(|v| HoldKey::for_halt(scope, v))
+            (Some(Action::Freeze), _) => {
+                account_of(event).map(|a| HoldKey::account(event.service.as_str(), a))
             }
+            (Some(Action::Halt), Some(scope)) => scope_value(event, scope)
+                .map(|v| HoldKey::for_halt(event.service.as_str(), scope, v)),
             _ => None,
         };
         let holds = matches!(verdict, Some(Action::Freeze | Action::Halt));

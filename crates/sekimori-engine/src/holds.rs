@@ -67,13 +67,16 @@ impl Holds {
         }
         let mut keys = Vec::new();
         if let Some(acct) = account_of(event) {
-            keys.push(HoldKey::account(acct));
+            keys.push(HoldKey::account(event.service.as_str(), acct));
         }
         for scope in SCOPES {
             if let Some(v) = scope_value(event, scope) {
-                keys.push(HoldKey::for_halt(scope, v));
+                keys.push(HoldKey::for_halt(event.service.as_str(), scope, v));
             }
         }
+        // This service's holds, then the ones of every service.
+        let everywhere: Vec<HoldKey> = keys.iter().map(|k| k.clone().everywhere()).collect();
+        keys.extend(everywhere);
         keys.into_iter()
             .filter_map(|k| self.active.get(&k).map(|h| reason(k, h)))
             .collect()
@@ -141,10 +144,58 @@ fn reason(key: HoldKey, hold: &Hold) -> Reason {
     }
 }
 
+/// A hold's key as snapshots up to version 4 wrote it, before holds had a
+/// service: it restores as a hold of every service, which is what it was.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub(crate) struct HoldKeyV4 {
+    scope: crate::decision::HoldScope,
+    key: String,
+}
+
+impl From<HoldKeyV4> for HoldKey {
+    fn from(old: HoldKeyV4) -> HoldKey {
+        HoldKey {
+            service: crate::decision::EVERY_SERVICE.to_string(),
+            scope: old.scope,
+            key: old.key,
+        }
+    }
+}
+
+/// Holds as snapshot versions 3 and 4 wrote them (keys without a service).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct HoldsV4 {
+    active: BTreeMap<HoldKeyV4, Hold>,
+}
+
+impl From<HoldsV4> for Holds {
+    fn from(old: HoldsV4) -> Holds {
+        Holds {
+            active: old.active.into_iter().map(|(k, h)| (k.into(), h)).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+impl HoldsV4 {
+    /// A version-4 hold, for the snapshot compatibility tests.
+    pub(crate) fn with(scope: crate::decision::HoldScope, key: &str, hold: Hold) -> HoldsV4 {
+        HoldsV4 {
+            active: BTreeMap::from([(
+                HoldKeyV4 {
+                    scope,
+                    key: key.into(),
+                },
+                hold,
+            )]),
+        }
+    }
+}
+
 /// Holds as snapshot version 2 wrote them (before `by` and `reason`).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub(crate) struct HoldsV2 {
-    active: BTreeMap<HoldKey, HoldV2>,
+    active: BTreeMap<HoldKeyV4, HoldV2>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -169,7 +220,7 @@ impl From<HoldsV2> for Holds {
                     by: None,
                     reason: None,
                 };
-                (k, hold)
+                (k.into(), hold)
             })
             .collect();
         Holds { active }
@@ -179,7 +230,17 @@ impl From<HoldsV2> for Holds {
 #[cfg(test)]
 impl HoldsV2 {
     /// A version-2 hold, for the snapshot compatibility test.
-    pub(crate) fn with(key: HoldKey, action: Action, rule: &str, since_ms: i64) -> HoldsV2 {
+    pub(crate) fn with(
+        scope: crate::decision::HoldScope,
+        key: &str,
+        action: Action,
+        rule: &str,
+        since_ms: i64,
+    ) -> HoldsV2 {
+        let key = HoldKeyV4 {
+            scope,
+            key: key.into(),
+        };
         let hold = HoldV2 {
             action,
             rule: rule.into(),

@@ -16,7 +16,7 @@ mod risk;
 mod state;
 mod view;
 
-pub use decision::{Decision, EvalError, HoldKey, HoldScope, PackRef, Reason};
+pub use decision::{Decision, EvalError, HoldKey, HoldScope, PackRef, Reason, EVERY_SERVICE};
 pub use engine::Engine;
 pub use entry::Entry;
 pub use holds::{Hold, Holds};

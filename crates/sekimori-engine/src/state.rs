@@ -1,7 +1,7 @@
 //! Everything the engine remembers between events, and its snapshot form.
 
 use crate::admit::Admissions;
-use crate::holds::{Holds, HoldsV2};
+use crate::holds::{Holds, HoldsV2, HoldsV4};
 use crate::risk::RiskStore;
 use sekimori_rules::{ListValues, Pack};
 use sekimori_window::FeatureStore;
@@ -9,12 +9,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Snapshot format version, the first byte of every snapshot. Version 4
+/// Snapshot format version, the first byte of every snapshot. Version 5
+/// gave hold keys a service (tenant; older holds restore as holds of every
+/// service, which is what they were). Version 4
 /// added `admissions` (challenged events' `counts: allowed` updates waiting
 /// for their step-up); version 3 added `by` and `reason` to holds (operator
 /// holds). Version 2 and 3 snapshots still restore (with no admission
 /// parked, and a version 2 hold with neither `by` nor `reason`).
-const SNAPSHOT_VERSION: u8 = 4;
+const SNAPSHOT_VERSION: u8 = 5;
+const SNAPSHOT_V4: u8 = 4;
 const SNAPSHOT_V3: u8 = 3;
 const SNAPSHOT_V2: u8 = 2;
 
@@ -108,6 +111,9 @@ impl State {
             Some((&SNAPSHOT_VERSION, rest)) => {
                 postcard::from_bytes(rest).map_err(|e| format!("snapshot does not decode: {e}"))
             }
+            Some((&SNAPSHOT_V4, rest)) => postcard::from_bytes::<StateV4>(rest)
+                .map(State::from)
+                .map_err(|e| format!("version-4 snapshot does not decode: {e}")),
             Some((&SNAPSHOT_V3, rest)) => postcard::from_bytes::<StateV3>(rest)
                 .map(State::from)
                 .map_err(|e| format!("version-3 snapshot does not decode: {e}")),
@@ -146,6 +152,33 @@ impl State {
     }
 }
 
+/// The state as snapshot version 4 wrote it: the same fields, in the same
+/// order, with hold keys without a service.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StateV4 {
+    watermark_ms: i64,
+    events: u64,
+    stores: BTreeMap<u64, FeatureStore>,
+    risk: BTreeMap<u64, RiskStore>,
+    holds: HoldsV4,
+    api_lists: BTreeMap<String, BTreeSet<String>>,
+    admissions: Admissions,
+}
+
+impl From<StateV4> for State {
+    fn from(old: StateV4) -> State {
+        State {
+            watermark_ms: old.watermark_ms,
+            events: old.events,
+            stores: old.stores,
+            risk: old.risk,
+            holds: old.holds.into(),
+            api_lists: old.api_lists,
+            admissions: old.admissions,
+        }
+    }
+}
+
 /// The state as snapshot version 3 wrote it: the same fields, in the same
 /// order, before `admissions`.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -154,7 +187,7 @@ struct StateV3 {
     events: u64,
     stores: BTreeMap<u64, FeatureStore>,
     risk: BTreeMap<u64, RiskStore>,
-    holds: Holds,
+    holds: HoldsV4,
     api_lists: BTreeMap<String, BTreeSet<String>>,
 }
 
@@ -165,7 +198,7 @@ impl From<StateV3> for State {
             events: old.events,
             stores: old.stores,
             risk: old.risk,
-            holds: old.holds,
+            holds: old.holds.into(),
             api_lists: old.api_lists,
             admissions: Admissions::default(),
         }
@@ -201,7 +234,7 @@ impl From<StateV2> for State {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decision::HoldKey;
+    use crate::decision::{HoldKey, HoldScope};
     use sekimori_rules::Action;
 
     #[test]
@@ -209,7 +242,7 @@ mod tests {
         let old = StateV2 {
             watermark_ms: 7,
             events: 3,
-            holds: HoldsV2::with(HoldKey::account("vic"), Action::Freeze, "not_me", 5),
+            holds: HoldsV2::with(HoldScope::Account, "vic", Action::Freeze, "not_me", 5),
             api_lists: BTreeMap::from([("l".to_string(), BTreeSet::from(["x".to_string()]))]),
             ..StateV2::default()
         };
@@ -217,7 +250,11 @@ mod tests {
         bytes.extend(postcard::to_stdvec(&old).expect("encodes"));
         let state = State::from_bytes(&bytes).expect("decodes");
         assert_eq!((state.watermark_ms, state.events), (7, 3));
-        let hold = state.holds.get(&HoldKey::account("vic")).expect("hold");
+        // A hold from before services covers every service.
+        let hold = state
+            .holds
+            .get(&HoldKey::account("*", "vic"))
+            .expect("hold");
         assert_eq!((hold.rule.as_str(), hold.by.as_deref()), ("not_me", None));
         assert_eq!(state.api_lists.len(), 1);
         let again = State::from_bytes(&state.to_bytes()).expect("round trip");
@@ -227,9 +264,9 @@ mod tests {
 
     #[test]
     fn a_version_3_snapshot_still_restores() {
-        let mut holds = Holds::default();
-        holds.place(
-            HoldKey::account("vic"),
+        let holds = HoldsV4::with(
+            HoldScope::Account,
+            "vic",
             crate::holds::Hold::operator(Action::Freeze, "ops", "called in", 5),
         );
         let old = StateV3 {
@@ -243,10 +280,39 @@ mod tests {
         bytes.extend(postcard::to_stdvec(&old).expect("encodes"));
         let state = State::from_bytes(&bytes).expect("decodes");
         assert_eq!((state.watermark_ms, state.events), (11, 4));
-        let hold = state.holds.get(&HoldKey::account("vic")).expect("hold");
+        let hold = state
+            .holds
+            .get(&HoldKey::account("*", "vic"))
+            .expect("hold");
         assert_eq!(hold.by.as_deref(), Some("ops"));
         assert!(state.admissions.is_empty());
         assert_eq!(state.to_bytes()[0], SNAPSHOT_VERSION);
+        let again = State::from_bytes(&state.to_bytes()).expect("round trip");
+        assert_eq!(again, state);
+    }
+
+    #[test]
+    fn a_version_4_snapshot_still_restores_with_holds_of_every_service() {
+        let old = StateV4 {
+            watermark_ms: 13,
+            events: 5,
+            holds: HoldsV4::with(
+                HoldScope::Wallet,
+                "hot-1",
+                crate::holds::Hold::operator(Action::Halt, "ops", "drill", 6),
+            ),
+            ..StateV4::default()
+        };
+        let mut bytes = vec![SNAPSHOT_V4];
+        bytes.extend(postcard::to_stdvec(&old).expect("encodes"));
+        let state = State::from_bytes(&bytes).expect("decodes");
+        assert_eq!((state.watermark_ms, state.events), (13, 5));
+        let key = HoldKey {
+            service: "*".into(),
+            scope: HoldScope::Wallet,
+            key: "hot-1".into(),
+        };
+        assert!(state.holds.get(&key).is_some());
         let again = State::from_bytes(&state.to_bytes()).expect("round trip");
         assert_eq!(again, state);
     }

@@ -136,7 +136,7 @@ fn api_list_items_take_effect_and_holds_stick_until_lifted() {
     let d = engine.decide(&login("l3", "198.51.100.9"));
     assert_eq!(d.action, Action::Freeze);
     assert_eq!(d.reasons[0].rule, "hold.account_frozen");
-    assert!(engine.lift_hold(&HoldKey::account("a1")));
+    assert!(engine.lift_hold(&HoldKey::account("w", "a1")));
     assert_eq!(
         engine.decide(&login("l4", "198.51.100.9")).action,
         Action::Allow

@@ -15,6 +15,7 @@ fn pack() -> Arc<Pack> {
 
 fn asset(code: &str) -> HoldKey {
     HoldKey {
+        service: "w".into(),
         scope: HoldScope::Asset,
         key: code.into(),
     }
@@ -67,14 +68,14 @@ fn freeze_is_for_accounts_and_halt_for_the_rest() {
         .place_hold(asset("BTC"), Action::Freeze, "ops", "x", 0)
         .is_err());
     assert!(engine
-        .place_hold(HoldKey::account("a1"), Action::Halt, "ops", "x", 0)
+        .place_hold(HoldKey::account("w", "a1"), Action::Halt, "ops", "x", 0)
         .is_err());
     assert!(engine
         .place_hold(asset("BTC"), Action::Deny, "ops", "x", 0)
         .is_err());
     assert_eq!(engine.holds().list().count(), 0);
     assert_eq!(
-        engine.place_hold(HoldKey::account("a1"), Action::Freeze, "ops", "x", 0),
+        engine.place_hold(HoldKey::account("w", "a1"), Action::Freeze, "ops", "x", 0),
         Ok(true)
     );
 }
@@ -110,4 +111,62 @@ fn a_logged_placement_replays_and_survives_a_snapshot() {
         at: "yesterday".into(),
     };
     assert!(Engine::new(pack()).replay_entry(&bad, &mut loader).is_err());
+}
+
+/// Issue 12.2: services are tenants. A "not me" at one service freezes that
+/// service's account only; a wallet.outflow at one service halts only its
+/// wallet; a hold of every service (`*`, the operator's) covers them all.
+#[test]
+fn holds_stay_within_their_service() {
+    let mut engine = Engine::new(pack());
+    let ev = |v: serde_json::Value| decode_value(v).expect("valid");
+    let not_me = ev(
+        json!({"id": "n1", "type": "report.not_me", "at": "2026-01-01T00:00:00Z",
+        "service": "qr-pay", "account": "cust-42"}),
+    );
+    assert_eq!(engine.decide(&not_me).action, Action::Freeze);
+    let login = |id: &str, service: &str| {
+        ev(
+            json!({"id": id, "type": "login.attempt", "at": "2026-01-01T00:01:00Z",
+            "service": service, "account": "cust-42", "factor": "passkey", "result": "success",
+            "actor": {"ip": "198.51.100.7", "device": "d1"}}),
+        )
+    };
+    assert_eq!(engine.decide(&login("l1", "qr-pay")).action, Action::Freeze);
+    for (id, other) in [("l2", "exchange"), ("l3", "netbank")] {
+        let d = engine.decide(&login(id, other));
+        assert!(
+            d.reasons.iter().all(|r| r.rule != "hold.account_frozen"),
+            "{other}'s cust-42 is another customer: {d:?}"
+        );
+    }
+    // An outflow nothing explains halts that service's wallet, not another's.
+    let outflow = |id: &str, service: &str| {
+        ev(
+            json!({"id": id, "type": "wallet.outflow", "at": "2026-01-01T00:02:00Z",
+            "service": service, "wallet": "hot-1", "stage": "signing", "amount_minor": 5,
+            "currency": "XEM", "address": "NADDR", "request_id": id}),
+        )
+    };
+    assert_eq!(engine.decide(&outflow("o1", "qr-pay")).action, Action::Halt);
+    let held = engine
+        .holds()
+        .list()
+        .map(|(k, _)| k.clone())
+        .collect::<Vec<_>>();
+    assert!(held.iter().all(|k| k.service == "qr-pay"), "{held:?}");
+    // The operator's hold of every service covers every service.
+    engine
+        .place_hold(
+            HoldKey::account("*", "cust-42"),
+            Action::Freeze,
+            "ops",
+            "court order",
+            1_767_225_700_000,
+        )
+        .expect("fits");
+    assert_eq!(
+        engine.decide(&login("l4", "netbank")).action,
+        Action::Freeze
+    );
 }

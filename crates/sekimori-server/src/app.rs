@@ -180,8 +180,8 @@ pub struct App {
     pub asn: Option<sekimori_geo::AsnDb>,
     /// Holder notices and hold alerts, sent once a decision is durable.
     pub notices: Option<Notices>,
-    /// Decided but not yet durable, by event id.
-    in_flight: Mutex<HashMap<String, Decision>>,
+    /// Decided but not yet durable, by event id: the event's service and decision.
+    in_flight: Mutex<HashMap<String, (String, Decision)>>,
     admission: Arc<Admission>,
     live: RwLock<Arc<Pack>>,
     failed: AtomicBool,
@@ -354,7 +354,7 @@ impl App {
         let event = prepared.event();
         let (decision, durable, placed) = {
             let mut ledger = self.ledger.lock().await;
-            if let Some(answer) = self.original(&ledger, &event.id)? {
+            if let Some(answer) = self.original(&ledger, event)? {
                 return Ok(answer);
             }
             self.admit()?;
@@ -364,7 +364,7 @@ impl App {
             drop(ticket);
             let placed = self.placed(&ledger, event, &decision);
             self.in_flight_map()
-                .insert(event.id.clone(), decision.clone());
+                .insert(event.id.clone(), (event.service.clone(), decision.clone()));
             (decision, durable, placed)
         };
         let _ = decided.send(decision.clone());
@@ -438,29 +438,36 @@ impl App {
         ))
     }
 
-    /// The original decision for a repeated id: in flight or on disk.
-    fn original(&self, ledger: &Ledger, id: &str) -> Result<Option<Answer>, ApiError> {
-        if let Some(d) = self.in_flight_map().get(id) {
-            telemetry::duplicate();
-            return Ok(Some(Answer {
-                decision: d.clone(),
-                duplicate: true,
-                durable: false,
-                degraded: None,
-            }));
+    /// The original decision for a repeated id: in flight or on disk. An id
+    /// another service used is refused (`event_id_taken`): its decision is
+    /// that service's, and never answered to another.
+    fn original(&self, ledger: &Ledger, event: &Event) -> Result<Option<Answer>, ApiError> {
+        let (found, durable) = match self.in_flight_map().get(&event.id) {
+            Some(d) => (Some(d.clone()), false),
+            None => (
+                ledger
+                    .logged_decision(&event.id)
+                    .map_err(ApiError::internal)?,
+                true,
+            ),
+        };
+        let Some((service, decision)) = found else {
+            return Ok(None);
+        };
+        if service != event.service {
+            return Err(ApiError::new(
+                "event_id_taken",
+                "another service already sent an event with this id; ids are unique across services (prefix them with your service)",
+            )
+            .at("id"));
         }
-        match ledger.logged_decision(id).map_err(ApiError::internal)? {
-            Some(d) => {
-                telemetry::duplicate();
-                Ok(Some(Answer {
-                    decision: d,
-                    duplicate: true,
-                    durable: true,
-                    degraded: None,
-                }))
-            }
-            None => Ok(None),
-        }
+        telemetry::duplicate();
+        Ok(Some(Answer {
+            decision,
+            duplicate: true,
+            durable,
+            degraded: None,
+        }))
     }
 
     /// Ingests a batch in order, then waits for all of it. The batch yields
@@ -509,7 +516,7 @@ impl App {
                     waits.push(Err(e));
                     continue;
                 }
-                match self.original(&ledger, &event.id) {
+                match self.original(&ledger, event) {
                     Ok(Some(answer)) => waits.push(Ok((answer, None))),
                     Err(e) => waits.push(Err(e)),
                     Ok(None) => match self.admit() {
@@ -519,8 +526,10 @@ impl App {
                             let (decision, durable) = ledger.decide(prepared);
                             self.admission.observe(took.elapsed());
                             let placed = self.placed(&ledger, event, &decision);
-                            self.in_flight_map()
-                                .insert(event.id.clone(), decision.clone());
+                            self.in_flight_map().insert(
+                                event.id.clone(),
+                                (event.service.clone(), decision.clone()),
+                            );
                             let answer = Answer {
                                 decision,
                                 duplicate: false,
@@ -572,7 +581,7 @@ impl App {
         Ok(())
     }
 
-    fn in_flight_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Decision>> {
+    fn in_flight_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Decision)>> {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -26,6 +26,14 @@ pub enum Scope {
     /// Vote on withdrawals: post `withdrawal.approval` events whose
     /// `approver` is the key's own name (and, without `ingest`, nothing else).
     Approve,
+    /// With `ingest`: post `wallet.outflow` events (the signer and the chain
+    /// watcher of a custodian service), which can halt a hot wallet or an
+    /// asset of that service.
+    Custody,
+    /// With `ingest`: post `mfa.result` events through `/v1/events`, for a
+    /// service that runs its own MFA. Without it only the server's own
+    /// `/v1/stepup/verify` reports step-up outcomes.
+    Stepup,
 }
 
 impl Scope {
@@ -35,6 +43,8 @@ impl Scope {
             "read" => Some(Scope::Read),
             "admin" => Some(Scope::Admin),
             "approve" => Some(Scope::Approve),
+            "custody" => Some(Scope::Custody),
+            "stepup" => Some(Scope::Stepup),
             _ => None,
         }
     }
@@ -50,7 +60,40 @@ pub struct KeyRecord {
     pub created_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<String>,
+    /// The services (tenants) this key speaks for: it may send their events,
+    /// read their decisions and holds, and nothing of any other service.
+    /// `None` (a record without the field) speaks for every service: an
+    /// operator's admin key, or a single-tenant deployment's key created with
+    /// `--all-services`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services: Option<Vec<String>>,
 }
+
+/// Who presented a key: its name, scopes and the services it speaks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub name: String,
+    pub scopes: Vec<Scope>,
+    /// `None`: every service.
+    pub services: Option<Vec<String>>,
+}
+
+impl Principal {
+    /// Whether this key may speak for `service`.
+    pub fn speaks_for(&self, service: &str) -> bool {
+        self.services
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|x| x == service))
+    }
+
+    /// Whether this key speaks for every service.
+    pub fn unbound(&self) -> bool {
+        self.services.is_none()
+    }
+}
+
+/// The longest key name and service name.
+pub const MAX_NAME: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
@@ -58,6 +101,8 @@ pub enum KeyError {
     File { path: String, message: String },
     #[error("no key with id {0}")]
     NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 fn file_err(path: &Path, e: impl ToString) -> KeyError {
@@ -107,12 +152,45 @@ fn write_keys(dir: &Path, keys: &[KeyRecord]) -> Result<(), KeyError> {
     std::fs::rename(&tmp, &path).map_err(|e| file_err(&path, e))
 }
 
-/// Creates a key; returns its record and the full key, shown once.
+/// Creates a key that speaks for every service; returns its record and the
+/// full key, shown once. See [`create_key_for`].
 pub fn create_key(
     dir: &Path,
     name: &str,
     scopes: Vec<Scope>,
 ) -> Result<(KeyRecord, String), KeyError> {
+    create_key_for(dir, name, scopes, None)
+}
+
+/// Creates a key bound to `services` (`None`: every service). Names are
+/// unique among active keys, 1 to 64 characters with no control characters
+/// or surrounding spaces; so are service names.
+pub fn create_key_for(
+    dir: &Path,
+    name: &str,
+    scopes: Vec<Scope>,
+    services: Option<Vec<String>>,
+) -> Result<(KeyRecord, String), KeyError> {
+    check_name("key name", name)?;
+    if let Some(list) = &services {
+        if list.is_empty() {
+            return Err(KeyError::Invalid(
+                "name at least one service, or none for a key that speaks for every service".into(),
+            ));
+        }
+        for s in list {
+            check_name("service name", s)?;
+        }
+    }
+    let mut keys = read_keys(dir)?;
+    if keys
+        .iter()
+        .any(|k| k.revoked_at.is_none() && k.name == name)
+    {
+        return Err(KeyError::Invalid(format!(
+            "an active key is already named `{name}`; names are unique (revoke it first)"
+        )));
+    }
     let mut rng = rand::rng();
     let mut id = [0u8; 8];
     let mut secret = [0u8; 32];
@@ -126,11 +204,29 @@ pub fn create_key(
         secret_sha256: hash_hex(&secret),
         created_at: crate::ledger::wall_clock_rfc3339(),
         revoked_at: None,
+        services: services.map(|mut s| {
+            s.sort();
+            s.dedup();
+            s
+        }),
     };
-    let mut keys = read_keys(dir)?;
     keys.push(record.clone());
     write_keys(dir, &keys)?;
     Ok((record, format!("sk_{id}_{secret}")))
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), KeyError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name.trim() == name
+        && !name.chars().any(char::is_control);
+    if ok {
+        Ok(())
+    } else {
+        Err(KeyError::Invalid(format!(
+            "a {what} is 1 to {MAX_NAME} bytes, without control characters or surrounding spaces"
+        )))
+    }
 }
 
 /// Marks a key revoked.
@@ -170,16 +266,16 @@ impl KeyRing {
     }
 
     /// Checks a presented key for a scope; returns the key's name.
-    pub fn check(&self, presented: &str, scope: Scope) -> Result<String, AuthFailure> {
-        let (name, scopes) = self.authenticate(presented)?;
-        if !scopes.contains(&scope) {
+    pub fn check(&self, presented: &str, scope: Scope) -> Result<Principal, AuthFailure> {
+        let who = self.authenticate(presented)?;
+        if !who.scopes.contains(&scope) {
             return Err(AuthFailure::MissingScope(scope));
         }
-        Ok(name)
+        Ok(who)
     }
 
-    /// Checks a presented key; returns its name and scopes.
-    pub fn authenticate(&self, presented: &str) -> Result<(String, Vec<Scope>), AuthFailure> {
+    /// Checks a presented key; returns who it is.
+    pub fn authenticate(&self, presented: &str) -> Result<Principal, AuthFailure> {
         let (id, secret) = presented
             .strip_prefix("sk_")
             .and_then(|rest| rest.split_once('_'))
@@ -192,7 +288,11 @@ impl KeyRing {
         if !constant_time_eq(hash_hex(secret).as_bytes(), k.secret_sha256.as_bytes()) {
             return Err(AuthFailure::Invalid);
         }
-        Ok((k.name.clone(), k.scopes.clone()))
+        Ok(Principal {
+            name: k.name.clone(),
+            scopes: k.scopes.clone(),
+            services: k.services.clone(),
+        })
     }
 
     fn current(&self) -> Vec<KeyRecord> {

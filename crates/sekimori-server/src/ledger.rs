@@ -263,7 +263,10 @@ impl Ledger {
     }
 
     /// The logged decision for an event id, if it is durable.
-    pub fn logged_decision(&self, event_id: &str) -> Result<Option<Decision>, LedgerError> {
+    pub fn logged_decision(
+        &self,
+        event_id: &str,
+    ) -> Result<Option<(String, Decision)>, LedgerError> {
         logged_decision(&self.store, event_id)
     }
 
@@ -281,8 +284,12 @@ pub fn wait(durable: Durable) -> Result<(), LedgerError> {
         .map_err(LedgerError::from)
 }
 
-/// Reads a logged decision straight from the store (no ledger lock needed).
-pub fn logged_decision(store: &Store, event_id: &str) -> Result<Option<Decision>, LedgerError> {
+/// Reads a logged decision and its event's service straight from the store
+/// (no ledger lock needed).
+pub fn logged_decision(
+    store: &Store,
+    event_id: &str,
+) -> Result<Option<(String, Decision)>, LedgerError> {
     let Some(seq) = store.seq_of_event(event_id)? else {
         return Ok(None);
     };
@@ -290,7 +297,10 @@ pub fn logged_decision(store: &Store, event_id: &str) -> Result<Option<Decision>
         .get(seq)?
         .ok_or_else(|| LedgerError::Corrupt(format!("index names missing entry {seq}")))?;
     match Entry::from_bytes(&bytes).map_err(LedgerError::Corrupt)? {
-        Entry::Event { decision, .. } => Ok(Some(decision)),
+        Entry::Event { event, decision } => {
+            let service = event["service"].as_str().unwrap_or_default().to_string();
+            Ok(Some((service, decision)))
+        }
         _ => Err(LedgerError::Corrupt(format!("entry {seq} is not an event"))),
     }
 }

@@ -331,10 +331,10 @@ async fn lists_and_holds_through_the_api() {
         .await;
     assert_eq!(
         holds["holds"][0]["hold"],
-        json!({"scope": "account", "key": "vic"})
+        json!({"service": "w", "scope": "account", "key": "vic"})
     );
-    let lift =
-        json!({"hold": {"scope": "account", "key": "vic"}, "reason": "holder verified at branch"});
+    let lift = json!({"hold": {"service": "w", "scope": "account", "key": "vic"},
+        "reason": "holder verified at branch"});
     assert_eq!(
         h.call(Method::POST, "/v1/holds/lift", Some(&h.admin), lift.clone())
             .await

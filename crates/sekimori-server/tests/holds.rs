@@ -42,7 +42,7 @@ async fn an_asset_halt_placed_through_the_api_holds_across_restarts_until_lifted
     assert_eq!(
         (&b["placed"], &b["action"], &b["by"]),
         (
-            &json!({"scope": "asset", "key": "XEM"}),
+            &json!({"service": "*", "scope": "asset", "key": "XEM"}),
             &json!("halt"),
             &json!("admin")
         )

@@ -160,7 +160,7 @@ async fn decisions_and_holds_are_notified_signed_after_they_are_durable() {
     );
     assert_eq!(
         alert["summary"]["hold"],
-        json!({"scope": "account", "key": "acct-7"})
+        json!({"service": "wallet", "scope": "account", "key": "acct-7"})
     );
     assert_eq!(alert["summary"]["rule"], json!("holder_says_not_me"));
     assert_eq!(got["ch-2"]["action"], json!("freeze"));

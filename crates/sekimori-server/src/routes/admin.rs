@@ -5,6 +5,7 @@ use super::{
 };
 use crate::app::App;
 use crate::error::ApiError;
+use crate::keys::Principal;
 use crate::ledger::{pack_record, LedgerError};
 use crate::publish::{check_pack, publish, PublishOutcome};
 use axum::body::Body;
@@ -21,6 +22,27 @@ fn store_err(e: LedgerError) -> ApiError {
     ApiError::internal(e)
 }
 
+/// Packs and lists decide for every service: only a key that speaks for
+/// every service (the operator's) may change them.
+fn operator_only(who: &Principal) -> Result<(), ApiError> {
+    if who.unbound() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        "service_not_permitted",
+        "packs and lists decide for every service: change them with the operator's key, one not bound to services",
+    ))
+}
+
+/// A hold of a service this key speaks for; `*` (every service) only for a
+/// key that speaks for every service.
+fn permit_hold(who: &Principal, hold: &HoldKey) -> Result<(), ApiError> {
+    if hold.is_everywhere() {
+        return operator_only(who).map_err(|e| e.at("hold.service"));
+    }
+    super::permit_service(who, &hold.service, "hold.service")
+}
+
 pub async fn validate_pack(_: Auth<AdminScope>, body: Body) -> Result<Json<Value>, ApiError> {
     let source: PackSource = parse_json(&read_body(body, MAX_ADMIN_BODY_BYTES).await?)?;
     let (pack, tests) = tokio::task::spawn_blocking(move || check_pack(source))
@@ -33,18 +55,21 @@ pub async fn validate_pack(_: Auth<AdminScope>, body: Body) -> Result<Json<Value
 }
 
 pub async fn publish_pack(
-    Auth(by, _): Auth<AdminScope>,
+    Auth(who, _): Auth<AdminScope>,
     State(app): State<Arc<App>>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    operator_only(&who)?;
     let source: PackSource = parse_json(&read_body(body, MAX_ADMIN_BODY_BYTES).await?)?;
-    outcome_json(publish(&app, source, &by).await?)
+    outcome_json(publish(&app, source, &who.name).await?)
 }
 
 pub async fn reload_pack(
-    Auth(by, _): Auth<AdminScope>,
+    Auth(who, _): Auth<AdminScope>,
     State(app): State<Arc<App>>,
 ) -> Result<Json<Value>, ApiError> {
+    operator_only(&who)?;
+    let by = &who.name;
     let Some(dir) = app.config.rules_dir.clone() else {
         return Err(ApiError::new(
             "no_rules_dir",
@@ -132,11 +157,13 @@ struct ListBody {
 }
 
 pub async fn put_list(
-    Auth(by, _): Auth<AdminScope>,
+    Auth(who, _): Auth<AdminScope>,
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    operator_only(&who)?;
+    let by = who.name;
     let body: ListBody = parse_json(&read_body(body, MAX_ADMIN_BODY_BYTES).await?)?;
     if let Some(i) = body
         .items
@@ -159,12 +186,15 @@ pub async fn put_list(
     Ok(Json(json!({"name": name, "api_items": count})))
 }
 
-pub async fn holds(_: Auth<ReadScope>, State(app): State<Arc<App>>) -> Json<Value> {
+/// The holds in force on the services this key speaks for (with those of
+/// every service, which cover them too).
+pub async fn holds(Auth(who, _): Auth<ReadScope>, State(app): State<Arc<App>>) -> Json<Value> {
     let ledger = app.ledger.lock().await;
     let holds: Vec<Value> = ledger
         .engine()
         .holds()
         .list()
+        .filter(|(k, _)| k.is_everywhere() || who.speaks_for(&k.service))
         .map(|(k, h)| hold_json(k, h))
         .collect();
     Json(json!({"holds": holds}))
@@ -205,11 +235,13 @@ enum PlaceAction {
 /// halt (service, asset, wallet, bank) exactly as a rule's would: every later
 /// event it covers gets that action until `POST /v1/holds/lift`.
 pub async fn place_hold(
-    Auth(by, _): Auth<AdminScope>,
+    Auth(who, _): Auth<AdminScope>,
     State(app): State<Arc<App>>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let body: PlaceBody = parse_quiet(&read_body(body, MAX_ADMIN_BODY_BYTES).await?)?;
+    permit_hold(&who, &body.hold)?;
+    let by = who.name;
     let action = match body.action {
         PlaceAction::Halt => Action::Halt,
         PlaceAction::Freeze => Action::Freeze,
@@ -310,11 +342,13 @@ struct LiftBody {
 }
 
 pub async fn lift_hold(
-    Auth(by, _): Auth<AdminScope>,
+    Auth(who, _): Auth<AdminScope>,
     State(app): State<Arc<App>>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
-    let body: LiftBody = parse_json(&read_body(body, MAX_ADMIN_BODY_BYTES).await?)?;
+    let body: LiftBody = parse_quiet(&read_body(body, MAX_ADMIN_BODY_BYTES).await?)?;
+    permit_hold(&who, &body.hold)?;
+    let by = who.name;
     if body.reason.trim().is_empty() {
         return Err(ApiError::new(
             "invalid_value",

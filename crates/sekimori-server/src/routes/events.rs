@@ -117,8 +117,10 @@ pub async fn post_batch(
     ))
 }
 
+/// A decision of a service the key speaks for; another service's answers
+/// `decision_not_found`, as if it did not exist.
 pub async fn get_decision(
-    _: Auth<ReadScope>,
+    auth: Auth<ReadScope>,
     State(app): State<Arc<App>>,
     Path(event_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
@@ -129,8 +131,10 @@ pub async fn get_decision(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     match found {
-        Some(d) => Ok(Json(json!({"decision": d, "durable": true}))),
-        None => Err(ApiError::new(
+        Some((service, d)) if auth.0.speaks_for(&service) => {
+            Ok(Json(json!({"decision": d, "durable": true})))
+        }
+        _ => Err(ApiError::new(
             "decision_not_found",
             "no durable decision for this event id",
         )

@@ -8,7 +8,7 @@ mod stepup;
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::keys::{AuthFailure, Scope};
+use crate::keys::{AuthFailure, Principal, Scope};
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -259,30 +259,51 @@ impl ScopeMarker for AdminScope {
     const SCOPE: Scope = Scope::Admin;
 }
 
-/// A caller authenticated for scope `S`; holds the key's name.
+/// A caller authenticated for scope `S`: who the key is, its scopes and the
+/// services (tenants) it speaks for.
 #[derive(Debug)]
-pub struct Auth<S>(pub String, PhantomData<S>);
+pub struct Auth<S>(pub Principal, PhantomData<S>);
+
+impl<S> Auth<S> {
+    /// Refuses a service this key does not speak for (403
+    /// `service_not_permitted` at `path`).
+    pub fn permit_service(&self, service: &str, path: &str) -> Result<(), ApiError> {
+        permit_service(&self.0, service, path)
+    }
+}
 
 impl<S: ScopeMarker + Send> FromRequestParts<Arc<App>> for Auth<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
         let key = bearer(parts)?;
-        // Reading decisions is also open to ingest keys: a key is a service's
-        // credential, and any ingest key may read any decision (decisions are
-        // not yet tied to the key or service that sent the event).
+        // Reading decisions is also open to ingest keys: a service reads the
+        // decisions of its own events (the route checks the service).
         let extra = (S::SCOPE == Scope::Read && parts.uri.path().starts_with("/v1/decisions/"))
             .then_some(Scope::Ingest);
         match app.keys.check(key, S::SCOPE) {
-            Ok(name) => Ok(Auth(name, PhantomData)),
-            Err(AuthFailure::MissingScope(_))
-                if extra.is_some_and(|s| app.keys.check(key, s).is_ok()) =>
-            {
-                Ok(Auth("ingest".into(), PhantomData))
+            Ok(who) => Ok(Auth(who, PhantomData)),
+            Err(AuthFailure::MissingScope(_)) if extra.is_some() => {
+                match app.keys.check(key, Scope::Ingest) {
+                    Ok(who) => Ok(Auth(who, PhantomData)),
+                    Err(e) => Err(auth_error(e)),
+                }
             }
             Err(e) => Err(auth_error(e)),
         }
     }
+}
+
+/// Refuses a service `who` does not speak for.
+pub(crate) fn permit_service(who: &Principal, service: &str, path: &str) -> Result<(), ApiError> {
+    if who.speaks_for(service) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        "service_not_permitted",
+        "this key does not speak for this service; each key is bound to the services named when it was created",
+    )
+    .at(path))
 }
 
 /// The presented API key.
@@ -317,39 +338,51 @@ fn auth_error(e: AuthFailure) -> ApiError {
 /// the `approve` scope, which may post only `withdrawal.approval` events and
 /// only in its own name. Every approval needs an `approve` key whose name is
 /// the event's `approver`, so a stolen ingest key (an intruder on the signer
-/// host) cannot forge the other approvers' votes.
+/// host) cannot forge the other approvers' votes. Every event must be of a
+/// service the key speaks for; a `wallet.outflow` (what the signer and the
+/// chain watcher report, which can halt a hot wallet or a whole asset) needs
+/// the `custody` scope; an `mfa.result` (which vouches for a person) the
+/// `stepup` scope.
 #[derive(Debug)]
 pub struct EventAuth {
-    /// The key's name: the only approver it may vote as.
-    pub name: String,
-    pub ingest: bool,
-    pub approve: bool,
+    pub who: Principal,
 }
 
 impl EventAuth {
     /// Whether this key may post `event`; the error's path is the field's
-    /// within the event (`approver`, `type`).
+    /// within the event (`service`, `approver`, `type`).
     pub fn permits(&self, event: &sekimori_event::Event) -> Result<(), ApiError> {
+        use sekimori_event::Body;
+        permit_service(&self.who, &event.service, "service")?;
+        let has = |s: Scope| self.who.scopes.contains(&s);
         match &event.body {
-            sekimori_event::Body::WithdrawalApproval(_) if !self.approve => Err(ApiError::new(
+            Body::WithdrawalApproval(_) if !has(Scope::Approve) => Err(ApiError::new(
                 "approver_scope_required",
                 "a withdrawal.approval needs the approver's own key, with the `approve` scope",
             )
             .at("approver")),
-            sekimori_event::Body::WithdrawalApproval(b) if b.approver != self.name => {
-                Err(ApiError::new(
-                    "approver_mismatch",
-                    "`approver` must be the name of the key that posts the approval",
-                )
-                .at("approver"))
-            }
-            sekimori_event::Body::WithdrawalApproval(_) => Ok(()),
-            _ if self.ingest => Ok(()),
-            _ => Err(ApiError::new(
+            Body::WithdrawalApproval(b) if b.approver != self.who.name => Err(ApiError::new(
+                "approver_mismatch",
+                "`approver` must be the name of the key that posts the approval",
+            )
+            .at("approver")),
+            Body::WithdrawalApproval(_) => Ok(()),
+            _ if !has(Scope::Ingest) => Err(ApiError::new(
                 "insufficient_scope",
                 "an `approve` key may post withdrawal.approval events only; other events need the `ingest` scope",
             )
             .at("type")),
+            Body::WalletOutflow(_) if !has(Scope::Custody) => Err(ApiError::new(
+                "custody_scope_required",
+                "a wallet.outflow can halt a hot wallet or an asset: it needs a key with the `custody` scope, bound to the custodian service",
+            )
+            .at("type")),
+            Body::MfaResult(_) if !has(Scope::Stepup) => Err(ApiError::new(
+                "stepup_scope_required",
+                "an mfa.result vouches for a person: the server's own /v1/stepup/verify sends it; a service that runs its own MFA needs a key with the `stepup` scope",
+            )
+            .at("type")),
+            _ => Ok(()),
         }
     }
 }
@@ -359,18 +392,10 @@ impl FromRequestParts<Arc<App>> for EventAuth {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
         let key = bearer(parts)?;
-        let (name, scopes) = app.keys.authenticate(key).map_err(auth_error)?;
-        let (ingest, approve) = (
-            scopes.contains(&Scope::Ingest),
-            scopes.contains(&Scope::Approve),
-        );
-        if !ingest && !approve {
+        let who = app.keys.authenticate(key).map_err(auth_error)?;
+        if !who.scopes.contains(&Scope::Ingest) && !who.scopes.contains(&Scope::Approve) {
             return Err(auth_error(AuthFailure::MissingScope(Scope::Ingest)));
         }
-        Ok(EventAuth {
-            name,
-            ingest,
-            approve,
-        })
+        Ok(EventAuth { who })
     }
 }

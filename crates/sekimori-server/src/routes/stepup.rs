@@ -461,15 +461,20 @@ pub struct OtpSendBody {
 }
 
 pub async fn otp_send(
-    _: Auth<IngestScope>,
+    auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
-    detached(otp_send_inner(app, req)).await
+    detached(otp_send_inner(app, auth, req)).await
 }
 
-async fn otp_send_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError> {
+async fn otp_send_inner(
+    app: Arc<App>,
+    auth: Auth<IngestScope>,
+    req: Body,
+) -> Result<Json<Value>, ApiError> {
     let req: OtpSendBody = body(req).await?;
+    auth.permit_service(&req.service, "service")?;
     let at = account_at(&app, &req.account, &req.at)?;
     let Some(url) = app.stepup.webhook.clone() else {
         return Err(ApiError::new(
@@ -592,15 +597,20 @@ fn check_fields(req: &VerifyBody) -> Result<(), ApiError> {
 }
 
 pub async fn verify(
-    _: Auth<IngestScope>,
+    auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
-    detached(verify_inner(app, req)).await
+    detached(verify_inner(app, auth, req)).await
 }
 
-async fn verify_inner(app: Arc<App>, req: Body) -> Result<Json<Value>, ApiError> {
+async fn verify_inner(
+    app: Arc<App>,
+    auth: Auth<IngestScope>,
+    req: Body,
+) -> Result<Json<Value>, ApiError> {
     let mut req: VerifyBody = body(req).await?;
+    auth.permit_service(&req.service, "service")?;
     let at = account_at(&app, &req.account, &req.at)?;
     check_fields(&req)?;
     let code = req.code.take().map(Zeroizing::new);

@@ -1,5 +1,5 @@
 use anyhow::anyhow;
-use sekimori_server::keys::{create_key, read_keys, revoke_key, Scope};
+use sekimori_server::keys::{create_key_for, read_keys, revoke_key, Scope};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -14,6 +14,15 @@ pub enum Command {
         /// the approver); alone, it may post nothing else.
         #[arg(long, default_value = "ingest,read")]
         scopes: String,
+        /// Comma-separated services (tenants) the key speaks for: it may
+        /// send their events and read their decisions and holds, nothing of
+        /// any other service. Required unless the key is an operator's
+        /// (`admin` scope) or `--all-services` is given.
+        #[arg(long, conflicts_with = "all_services")]
+        services: Option<String>,
+        /// The key speaks for every service (a single-tenant deployment).
+        #[arg(long)]
+        all_services: bool,
         #[arg(long)]
         data: Option<PathBuf>,
     },
@@ -32,18 +41,37 @@ pub enum Command {
 
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
-        Command::Create { name, scopes, data } => {
+        Command::Create {
+            name,
+            scopes,
+            services,
+            all_services,
+            data,
+        } => {
             let scopes = scopes
                 .split(',')
                 .map(|s| {
                     Scope::parse(s.trim()).ok_or_else(|| {
-                        anyhow!("unknown scope `{s}`: use ingest, read, admin, approve")
+                        anyhow!(
+                            "unknown scope `{s}`: use ingest, read, admin, approve, custody, stepup"
+                        )
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            let (record, key) = create_key(&crate::data_dir(data), &name, scopes)?;
+            let services: Option<Vec<String>> =
+                services.map(|s| s.split(',').map(|x| x.trim().to_string()).collect());
+            if services.is_none() && !all_services && !scopes.contains(&Scope::Admin) {
+                return Err(anyhow!(
+                    "name the services this key speaks for with --services a,b (or --all-services for a single-tenant deployment)"
+                ));
+            }
+            let (record, key) = create_key_for(&crate::data_dir(data), &name, scopes, services)?;
+            let bound = record
+                .services
+                .as_ref()
+                .map_or("every service".to_string(), |s| s.join(", "));
             eprintln!(
-                "created key {} ({}) with scopes {:?}; it is shown once:",
+                "created key {} ({}) with scopes {:?} for {bound}; it is shown once:",
                 record.id, record.name, record.scopes
             );
             println!("{key}");
@@ -54,9 +82,10 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
                     .revoked_at
                     .as_deref()
                     .map_or("active".to_string(), |t| format!("revoked {t}"));
+                let services = k.services.as_ref().map_or("*".to_string(), |s| s.join(","));
                 println!(
-                    "{}  {:<20} {:?}  created {}  {}",
-                    k.id, k.name, k.scopes, k.created_at, state
+                    "{}  {:<20} {:?}  services {}  created {}  {}",
+                    k.id, k.name, k.scopes, services, k.created_at, state
                 );
             }
         }
