@@ -12,7 +12,9 @@ fn simulate_against_a_running_server() {
         dir.path().join("server.log"),
         dir.path().join("sim"),
     );
-    let key = create_key(&data, "ingest");
+    // The simulated services report their hot wallets' outflows (custody)
+    // and run their own MFA (stepup), as a real exchange and bank would.
+    let key = create_key(&data, "ingest,custody,stepup");
     // The custody desk's approvers each vote with their own `approve` key.
     let approvers: Vec<String> = ["ops-aiko", "ops-kenji", "ops-mei"]
         .iter()

@@ -32,7 +32,9 @@ pub struct Args {
     /// in-process engine (give it a fresh data directory).
     #[arg(long)]
     url: Option<String>,
-    /// An ingest-scoped API key for --url (or set SEKIMORI_API_KEY).
+    /// An API key for --url (or set SEKIMORI_API_KEY) with the scopes
+    /// `ingest,custody,stepup`: the simulated services report their hot
+    /// wallets' outflows and run their own MFA.
     #[arg(long, env = "SEKIMORI_API_KEY", hide_env_values = true)]
     key: Option<String>,
     /// With --url: an approver's own `approve`-scoped key, as NAME=KEY

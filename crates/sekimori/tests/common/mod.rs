@@ -27,6 +27,8 @@ pub fn create_named_key(data: &Path, name: &str, scopes: &str) -> String {
         name,
         "--scopes",
         scopes,
+        // The tests run one deployment whose keys speak for every service.
+        "--all-services",
         "--data",
         data.to_str().expect("utf8"),
     ]);
