@@ -52,7 +52,15 @@ pub fn pack_with_rules(n: usize) -> anyhow::Result<PackSource> {
             r
         })
         .collect();
-    source.tests.clear(); // the pack's tests name the original rules only
+    // The pack's tests name the original rules only.
+    source.tests.clear();
+    // A cut pack may have lost the rules that step a type up, which a
+    // `challenge` fallback needs; hold those types for review instead.
+    for action in source.settings.fallback.values_mut() {
+        if *action == sekimori_rules::Action::Challenge {
+            *action = sekimori_rules::Action::Review;
+        }
+    }
     Ok(source)
 }
 
