@@ -481,7 +481,7 @@ impl App {
     ) -> Vec<Result<Answer, ApiError>> {
         let start = Instant::now();
         let admitted = tokio::time::timeout(BULK_WAIT, self.admission.bulk.acquire()).await;
-        let Ok(Ok(_permit)) = admitted else {
+        let Ok(Ok(permit)) = admitted else {
             telemetry::shed("batch");
             return events
                 .iter()
@@ -542,6 +542,8 @@ impl App {
                 }
             }
         }
+        // Deciding is over: the next batch may start while this one waits for the disk.
+        drop(permit);
         // Settle in a task of its own: if the client goes away, the pending
         // slots and in-flight entries are still released.
         let app = Arc::clone(self);
