@@ -74,3 +74,16 @@ pub(crate) fn btree_bytes<T>(len: usize) -> usize {
     let nodes = leaves + leaves.div_ceil(8) - usize::from(leaves == 1);
     nodes * (11 * size_of::<T>() + 16)
 }
+
+/// Accounted heap bytes of a `Vec<T>` holding `len` items: a function of the
+/// length only (never of the capacity, which differs between a live store and
+/// one restored from a snapshot), modelling the growth of a vector filled one
+/// push at a time: 1, then 4, 8, 16, ... slots.
+pub(crate) fn vec_model_bytes<T>(len: usize) -> u64 {
+    let slots = match len {
+        0 => 0,
+        1 => 1,
+        n => n.next_power_of_two().max(4),
+    };
+    (slots * size_of::<T>()) as u64
+}

@@ -144,6 +144,18 @@ impl SlidingDistinct {
         }
     }
 
+    /// Accounted heap bytes (a function of the logical content).
+    pub fn accounted(&self) -> u64 {
+        match self {
+            SlidingDistinct::Exact(ex) => {
+                (btree_bytes::<(ValueHash, i64)>(ex.latest.len())
+                    + btree_bytes::<(i64, ValueHash)>(ex.order.len())) as u64
+                    + ex.counts.accounted()
+            }
+            SlidingDistinct::Approx(hll) => hll.accounted(),
+        }
+    }
+
     pub fn digest(&self, d: &mut Digest) {
         match self {
             SlidingDistinct::Exact(ex) => {
@@ -215,6 +227,14 @@ impl EverDistinct {
         match self {
             EverDistinct::Exact(set) => btree_bytes::<ValueHash>(set.len()),
             EverDistinct::Approx(regs) => vec_bytes::<u8>(regs.capacity()),
+        }
+    }
+
+    /// Accounted heap bytes (a function of the logical content).
+    pub fn accounted(&self) -> u64 {
+        match self {
+            EverDistinct::Exact(set) => btree_bytes::<ValueHash>(set.len()) as u64,
+            EverDistinct::Approx(_) => HLL_REGISTERS as u64,
         }
     }
 

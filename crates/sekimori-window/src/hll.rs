@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{vec_bytes, Digest};
+use crate::digest::{vec_bytes, vec_model_bytes, Digest};
 use crate::window::Span;
 
 /// HLL precision: the number of hash bits selecting the register.
@@ -175,6 +175,11 @@ impl SlidingHll {
 
     pub fn heap_bytes(&self) -> usize {
         vec_bytes::<u64>(self.pairs.capacity())
+    }
+
+    /// Accounted heap bytes (a function of the number of pairs).
+    pub fn accounted(&self) -> u64 {
+        vec_model_bytes::<u64>(self.pairs.len())
     }
 
     /// Digests absolute (register, bucket, rho) triples, independent of `base`.

@@ -77,6 +77,15 @@
 //! the counters an active attacker is driving (they are recent) and drops stale ones;
 //! refusing new keys instead would let a flood of fresh keys blind every later key.
 //!
+//! Every store also keeps an *accounting* of its footprint,
+//! [`FeatureStore::accounted_bytes`]: per key a hash-table slot at a load
+//! factor of one half plus its heap state, modelled from lengths (never from
+//! capacities, so a store restored from a snapshot accounts the same bytes).
+//! It is updated by every change, so reading it costs nothing. An engine-wide
+//! memory budget reads it and evicts with [`FeatureStore::evict_through`]
+//! (every key last observed at or before a time), choosing the time from
+//! [`FeatureStore::for_each_age`]; both depend only on event times.
+//!
 //! ## Determinism
 //!
 //! Results depend only on the sequence of calls. Keys live in a std `HashMap` (its

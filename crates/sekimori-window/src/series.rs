@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::digest::{vec_bytes, Digest};
+use crate::digest::{vec_bytes, vec_model_bytes, Digest};
 
 /// Value stored in a bucket cell; fed to the digest word by word.
 pub(crate) trait Cell: Copy {
@@ -127,6 +127,11 @@ impl<T: Cell> Series<T> {
 
     pub fn heap_bytes(&self) -> usize {
         vec_bytes::<(i64, T)>(self.cells.capacity())
+    }
+
+    /// Accounted heap bytes (a function of the number of cells).
+    pub fn accounted(&self) -> u64 {
+        vec_model_bytes::<(i64, T)>(self.cells.len())
     }
 
     pub fn digest(&self, d: &mut Digest) {

@@ -64,6 +64,7 @@ impl TryFrom<Snapshot> for FeatureStore {
                 return Err(invalid(format!("key {key:#x} appears twice")));
             }
         }
+        store.accounted = keys.values().map(KeyState::accounted).sum();
         store.keys = keys;
         store.last_sweep_ms = s.last_sweep_ms;
         store.evicted_total = s.evicted_total;

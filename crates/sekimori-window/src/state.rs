@@ -203,6 +203,20 @@ impl State {
         }
     }
 
+    /// Accounted heap bytes: a function of the logical state only (lengths,
+    /// never capacities), so a store restored from a snapshot accounts the
+    /// same bytes as the store it was taken from.
+    pub fn accounted(&self) -> u64 {
+        match self {
+            State::Count(s) => s.accounted(),
+            State::Sum(s) => s.accounted(),
+            State::Low(s) | State::High(s) => s.accounted(),
+            State::Distinct(d) => std::mem::size_of::<SlidingDistinct>() as u64 + d.accounted(),
+            State::EverDistinct(d) => std::mem::size_of::<EverDistinct>() as u64 + d.accounted(),
+            _ => 0,
+        }
+    }
+
     pub fn digest(&self, d: &mut Digest) {
         match self {
             State::Count(s) => s.digest(d),
@@ -222,4 +236,17 @@ impl State {
 pub(crate) struct KeyState {
     pub last_at: i64,
     pub state: State,
+}
+
+/// Accounted bytes of one tracked key besides its heap allocations: its slot
+/// in the hash table (entry and control byte) at a load factor of one half,
+/// which covers the table's slack between growths (7/16 to 7/8 full).
+pub(crate) const KEY_SLOT_BYTES: u64 =
+    2 * (std::mem::size_of::<(crate::Key, KeyState)>() as u64 + 1);
+
+impl KeyState {
+    /// Accounted bytes of this key: its table slot and its heap state.
+    pub fn accounted(&self) -> u64 {
+        KEY_SLOT_BYTES + self.state.accounted()
+    }
 }

@@ -25,6 +25,9 @@ pub struct FeatureStore {
     pub(crate) keys: Keys,
     pub(crate) last_sweep_ms: Option<i64>,
     pub(crate) evicted_total: u64,
+    /// The sum of every key's [`KeyState::accounted`] bytes, kept up to date
+    /// by every change (never serialized: a function of the keys).
+    pub(crate) accounted: u64,
 }
 
 impl FeatureStore {
@@ -36,6 +39,7 @@ impl FeatureStore {
             keys: Keys::default(),
             last_sweep_ms: None,
             evicted_total: 0,
+            accounted: 0,
         })
     }
 
@@ -60,10 +64,19 @@ impl FeatureStore {
             self.make_room(now_ms, &span);
         }
         let config = self.config;
-        let entry = self.keys.entry(key).or_insert_with(|| KeyState {
-            last_at: at,
-            state: State::new(&config),
-        });
+        let (entry, bytes_before) = match self.keys.entry(key) {
+            std::collections::hash_map::Entry::Occupied(o) => {
+                let bytes = o.get().accounted();
+                (o.into_mut(), bytes)
+            }
+            std::collections::hash_map::Entry::Vacant(v) => (
+                v.insert(KeyState {
+                    last_at: at,
+                    state: State::new(&config),
+                }),
+                0,
+            ),
+        };
         entry.last_at = entry.last_at.max(at);
         entry.state.prune(span.cutoff);
         let limit = match config.aggregate {
@@ -71,6 +84,8 @@ impl FeatureStore {
             _ => 0,
         };
         entry.state.observe(span.bucket(at), input, limit, &span);
+        let bytes_after = entry.accounted();
+        self.accounted = self.accounted.saturating_sub(bytes_before) + bytes_after;
         before.unwrap_or_else(|| self.read(key, now_ms))
     }
 
@@ -94,6 +109,56 @@ impl FeatureStore {
     /// Keys evicted so far because `max_keys` was reached.
     pub fn evicted_total(&self) -> u64 {
         self.evicted_total
+    }
+
+    /// Accounted bytes of every tracked key (a hash-table slot each, see [`FeatureStore::key_slot_bytes`], and their heap state):
+    /// kept up to date by every change, so reading it costs nothing. A
+    /// function of the logical state only, so equal stores (a live one and
+    /// its restored snapshot) account equal bytes.
+    pub fn accounted_bytes(&self) -> u64 {
+        self.accounted
+    }
+
+    /// The accounted bytes of one tracked key besides its heap allocations:
+    /// a hash-table slot at a load factor of one half.
+    pub fn key_slot_bytes() -> u64 {
+        crate::state::KEY_SLOT_BYTES
+    }
+
+    /// [`FeatureStore::accounted_bytes`] recomputed by walking every key
+    /// (tests and consistency checks).
+    pub fn recount_bytes(&self) -> u64 {
+        self.keys.values().map(KeyState::accounted).sum()
+    }
+
+    /// Calls `f(last_at, bytes)` for every tracked key: the key's latest
+    /// (clamped) event time and its accounted bytes. The order is
+    /// unspecified: use it only for order-independent results (totals,
+    /// histograms).
+    pub fn for_each_age(&self, mut f: impl FnMut(i64, u64)) {
+        for k in self.keys.values() {
+            f(k.last_at, k.accounted());
+        }
+    }
+
+    /// Forgets every key last observed at or before `last_at` (a memory
+    /// budget's eviction): returns (keys, accounted bytes) forgotten. Which
+    /// keys go depends only on their times, never on the map's order. Not
+    /// counted in [`FeatureStore::evicted_total`], which counts the
+    /// `max_keys` cap only.
+    pub fn evict_through(&mut self, last_at: i64) -> (u64, u64) {
+        let (mut keys, mut bytes) = (0u64, 0u64);
+        self.keys.retain(|_, k| {
+            if k.last_at > last_at {
+                return true;
+            }
+            keys += 1;
+            bytes += k.accounted();
+            false
+        });
+        self.accounted = self.accounted.saturating_sub(bytes);
+        self.shrink_if_sparse();
+        (keys, bytes)
     }
 
     /// Order-independent digest of the whole logical state (keys in sorted order).
@@ -154,14 +219,25 @@ impl FeatureStore {
         if self.config.window == Window::Ever {
             return;
         }
+        let mut accounted = 0u64;
         self.keys.retain(|_, k| {
             k.state.prune(span.cutoff);
-            k.state.is_live(span.cutoff)
+            let live = k.state.is_live(span.cutoff);
+            if live {
+                accounted += k.accounted();
+            }
+            live
         });
+        self.accounted = accounted;
+        self.shrink_if_sparse();
+        self.last_sweep_ms = Some(now_ms);
+    }
+
+    /// Gives memory back once the table is mostly empty.
+    fn shrink_if_sparse(&mut self) {
         if self.keys.capacity() > 64 && self.keys.len() * 4 < self.keys.capacity() {
             self.keys.shrink_to(self.keys.len() * 2);
         }
-        self.last_sweep_ms = Some(now_ms);
     }
 
     /// Makes space for one new key: sweep, then evict the least recently observed keys
@@ -183,7 +259,9 @@ impl FeatureStore {
         }
         order.select_nth_unstable(step - 1);
         for (_, key) in &order[..step] {
-            self.keys.remove(key);
+            if let Some(k) = self.keys.remove(key) {
+                self.accounted = self.accounted.saturating_sub(k.accounted());
+            }
         }
         self.evicted_total += step as u64;
     }
