@@ -61,6 +61,20 @@ pub fn decode_value(value: Value) -> Result<Event, DecodeError> {
         .ok_or_else(|| DecodeError::new("invalid_value", "at", "must be an RFC 3339 timestamp"))?;
     let service = take_string(&mut map, "service")?;
     check_service(&service)?;
+    let customer = match map.remove("customer") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) => {
+            crate::body::check_text("customer", &c, 128)?;
+            Some(c)
+        }
+        Some(_) => {
+            return Err(DecodeError::new(
+                "invalid_type",
+                "customer",
+                "must be a string",
+            ))
+        }
+    };
     let mut actor = match map.remove("actor") {
         Some(v) => typed::<Actor>(v).map_err(|e| e.under("actor"))?,
         None => Actor::default(),
@@ -86,6 +100,7 @@ pub fn decode_value(value: Value) -> Result<Event, DecodeError> {
         kind,
         at_ms,
         service,
+        customer,
         actor,
         body,
         attrs,

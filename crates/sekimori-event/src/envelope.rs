@@ -18,6 +18,11 @@ pub struct Event {
     pub at_ms: i64,
     /// Which service emitted it: `[a-z0-9._-]{1,64}`.
     pub service: String,
+    /// A customer id that several services share for the same person (a
+    /// group's common ID), sent when the service knows it. Services are
+    /// tenants: without it, account `a` of one service is not account `a`
+    /// of another; a pack that links services keys its features on this.
+    pub customer: Option<String>,
     pub actor: Actor,
     pub body: Body,
     /// Free-form extras; never read by built-in logic, readable by rules.
@@ -61,6 +66,8 @@ struct Wire<'a> {
     kind: &'static str,
     at: String,
     service: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer: &'a Option<String>,
     #[serde(skip_serializing_if = "Actor::is_empty")]
     actor: &'a Actor,
     #[serde(flatten)]
@@ -76,6 +83,7 @@ impl Serialize for Event {
             kind: self.kind.as_str(),
             at: format_rfc3339_ms(self.at_ms),
             service: &self.service,
+            customer: &self.customer,
             actor: &self.actor,
             body: &self.body,
             attrs: &self.attrs,

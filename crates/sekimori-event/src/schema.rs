@@ -71,6 +71,11 @@ fn with_envelope(kind: EventKind, mut body: Value, defs: &mut Map<String, Value>
         "service".into(),
         json!({"type": "string", "pattern": "^[a-z0-9._-]{1,64}$"}),
     );
+    props.insert(
+        "customer".into(),
+        json!({"type": "string", "minLength": 1, "maxLength": 128,
+               "description": "A customer id several services share for the same person; packs that link services key on it."}),
+    );
     props.insert("actor".into(), json!({"$ref": "#/$defs/Actor"}));
     props.insert(
         "attrs".into(),
