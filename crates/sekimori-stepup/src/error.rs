@@ -79,9 +79,18 @@ pub enum TotpError {
     /// The code is valid for a step at or before the last accepted one: a replay.
     #[error("code already used")]
     Replayed,
-    /// Too many failures in a row: every code is refused for a while.
+    /// Too many failures in a row (of this client, or of the account from a
+    /// client that never passed): refused, unchecked, until the back-off ends.
     #[error("too many failed codes; try again later")]
     Throttled,
+    /// [`TOTP_LOCK_AFTER`](crate::TOTP_LOCK_AFTER) consecutive failures: every
+    /// code is refused until the enrollment is reset.
+    #[error("too many failed codes; the enrollment is locked until reset")]
+    Locked,
+    /// The request's `at` is further from the server clock than the TOTP
+    /// window allows.
+    #[error("request time too far from the server clock")]
+    ClockSkew,
     /// The seed could not be unsealed.
     #[error(transparent)]
     Seal(#[from] SealError),
@@ -99,6 +108,9 @@ pub enum TxError {
     /// The challenge was already answered successfully (single use).
     #[error("challenge already used")]
     Used,
+    /// The request's `at` is earlier than the challenge's issue `at`.
+    #[error("request time before the challenge was issued")]
+    BeforeIssue,
     /// The challenge has seen the maximum number of failures and is dead.
     #[error("too many failed attempts")]
     TooManyFailures,

@@ -68,13 +68,25 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod account;
+pub mod code;
 pub mod error;
 pub mod ocra;
 pub mod otp;
 pub mod secret;
 pub mod state;
+pub mod time;
 pub mod totp_verifier;
 pub mod txsign;
+
+pub use account::{
+    AccountRecord, Ceremony, CeremonyKind, Method, ProofRefusal, RecentPass, CEREMONY_TTL_MS,
+    MAX_OPEN_CEREMONIES, MAX_PASSES, MAX_PASSKEYS, PASS_TTL_MS,
+};
+pub use code::{
+    Channel, OtpHasher, OtpRefusal, PendingOtp, MAX_OPEN_OTPS, OTP_MAX_FAILURES, OTP_TTL_MS,
+};
+pub use time::{check_window, Now, TimeRefusal};
 
 pub use error::{OcraError, OtpError, SealError, StepUpError, TotpError, TxError};
 pub use ocra::{OcraInput, OcraSuite, QuestionFormat, TimeStep};
@@ -82,8 +94,9 @@ pub use otp::{hotp, totp, Algorithm};
 pub use secret::{SealedSecret, Sealer, SecretBytes};
 pub use state::{OcraDevice, StepUpState, MAX_OPEN_CHALLENGES_PER_ACCOUNT};
 pub use totp_verifier::{
-    seed_from_otpauth_uri, OtpauthUri, TotpEnrollment, TotpParams, TOTP_LOCK_MS, TOTP_MAX_FAILURES,
-    TOTP_SEED_LEN, TOTP_WINDOW,
+    client_key, seed_from_otpauth_uri, totp_backoff_ms, OtpauthUri, TotpClient, TotpEnrollment,
+    TotpParams, TOTP_BACKOFF_MAX_MS, TOTP_LOCK_AFTER, TOTP_LOCK_MS, TOTP_MAX_CLIENTS,
+    TOTP_MAX_FAILURES, TOTP_SEED_LEN, TOTP_WINDOW,
 };
 pub use txsign::{
     device_response, tx_question, webauthn_challenge_bytes, Transaction, TxChallenge,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::StepUpError;
 use crate::secret::{SealedSecret, Sealer, SecretBytes};
+use crate::time::Now;
 use crate::totp_verifier::{check_label, OtpauthUri, TotpEnrollment, TotpParams};
 use crate::txsign::{Transaction, TxChallenge, TX_DEVICE_KEY_LEN, TX_OCRA_SUITE};
 
@@ -46,12 +47,46 @@ pub struct StepUpState {
     totp: BTreeMap<String, TotpEnrollment>,
     ocra: BTreeMap<String, OcraDevice>,
     challenges: BTreeMap<String, TxChallenge>,
+    /// The service (tenant) whose accounts these are, when known: it is part
+    /// of every seal binding (`totp/<service>/<account>`), so a sealed seed
+    /// moved to another service's record does not open. `None`: a state
+    /// written before records were kept per service (bindings
+    /// `totp/<account>`, as they were sealed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
 }
 
 impl StepUpState {
     /// An empty state.
     pub fn new() -> StepUpState {
         StepUpState::default()
+    }
+
+    /// An empty state for accounts of `service`.
+    pub fn for_service(service: &str) -> StepUpState {
+        StepUpState {
+            scope: Some(service.to_string()),
+            ..StepUpState::default()
+        }
+    }
+
+    /// The service of this state, if it was made for one.
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
+    }
+
+    fn totp_binding(&self, account: &str) -> String {
+        match &self.scope {
+            Some(service) => format!("totp/{service}/{account}"),
+            None => totp_binding(account),
+        }
+    }
+
+    fn ocra_binding(&self, account: &str) -> String {
+        match &self.scope {
+            Some(service) => format!("ocra/{service}/{account}"),
+            None => ocra_binding(account),
+        }
     }
 
     /// Enrolls `account` for TOTP with [`TotpParams::default`] (SHA-1, 6 digits, 30 s) and
@@ -74,7 +109,7 @@ impl StepUpState {
         }
         let (enrollment, uri) = TotpEnrollment::create(
             sealer,
-            &totp_binding(account),
+            &self.totp_binding(account),
             issuer,
             account,
             TotpParams::default(),
@@ -90,18 +125,45 @@ impl StepUpState {
         self.totp.remove(account).is_some()
     }
 
-    /// Verifies a TOTP code for `account` at event time `now_ms` (current step ±1, each code
-    /// once, see [`TotpEnrollment::verify`]).
+    /// Verifies a TOTP code for `account` at `now` (current step ±1, each code
+    /// once, see [`TotpEnrollment::verify`]) from an anonymous client.
     pub fn verify_totp(
         &mut self,
         sealer: &Sealer,
         account: &str,
         code: &str,
-        now_ms: i64,
+        now: impl Into<Now>,
     ) -> Result<(), StepUpError> {
+        self.verify_totp_from(sealer, account, code, now, None)
+    }
+
+    /// [`verify_totp`](Self::verify_totp) from `client` (a
+    /// [`client_key`](crate::client_key)), throttled per client and per
+    /// account (see [`TotpEnrollment::verify_from`]).
+    pub fn verify_totp_from(
+        &mut self,
+        sealer: &Sealer,
+        account: &str,
+        code: &str,
+        now: impl Into<Now>,
+        client: Option<&str>,
+    ) -> Result<(), StepUpError> {
+        let binding = self.totp_binding(account);
         let enrollment = self.totp.get_mut(account).ok_or(StepUpError::NotEnrolled)?;
-        enrollment.verify(sealer, &totp_binding(account), code, now_ms)?;
+        enrollment.verify_from(sealer, &binding, code, now, client)?;
         Ok(())
+    }
+
+    /// Clears the TOTP failure counts and back-offs of `account` (an
+    /// operator's reset); returns whether it is enrolled.
+    pub fn reset_totp_throttle(&mut self, account: &str) -> bool {
+        match self.totp.get_mut(account) {
+            Some(e) => {
+                e.reset_throttle();
+                true
+            }
+            None => false,
+        }
     }
 
     /// The account's TOTP enrollment (sealed seed and replay state), if any.
@@ -124,7 +186,7 @@ impl StepUpState {
             return Err(StepUpError::AlreadyEnrolled);
         }
         let key = SecretBytes::random(TX_DEVICE_KEY_LEN, rng);
-        let sealed_key = sealer.seal(&ocra_binding(account), &key, rng)?;
+        let sealed_key = sealer.seal(&self.ocra_binding(account), &key, rng)?;
         self.ocra.insert(
             account.to_owned(),
             OcraDevice {
@@ -154,9 +216,10 @@ impl StepUpState {
     pub fn issue_tx_challenge(
         &mut self,
         tx: &Transaction,
-        now_ms: i64,
+        now: impl Into<Now>,
         rng: &mut impl CryptoRng,
     ) -> Result<TxChallenge, StepUpError> {
+        let now_ms: Now = now.into();
         if !self.ocra.contains_key(&tx.account) {
             return Err(StepUpError::NotEnrolled);
         }
@@ -191,24 +254,33 @@ impl StepUpState {
         challenge_id: &str,
         presented: &Transaction,
         code: &str,
-        now_ms: i64,
+        now: impl Into<Now>,
     ) -> Result<(), StepUpError> {
         let challenge = self
             .challenges
-            .get_mut(challenge_id)
+            .get(challenge_id)
             .ok_or(StepUpError::UnknownChallenge)?;
         let device = self
             .ocra
             .get(&challenge.account)
             .ok_or(StepUpError::NotEnrolled)?;
-        let key = sealer.open(&ocra_binding(&challenge.account), &device.sealed_key)?;
-        challenge.verify(key.expose(), presented, code, now_ms)?;
+        let key = sealer.open(&self.ocra_binding(&challenge.account), &device.sealed_key);
+        let challenge = self
+            .challenges
+            .get_mut(challenge_id)
+            .ok_or(StepUpError::UnknownChallenge)?;
+        challenge.verify(key?.expose(), presented, code, now)?;
         Ok(())
     }
 
     /// The challenge with this id, if still held.
     pub fn challenge(&self, challenge_id: &str) -> Option<&TxChallenge> {
         self.challenges.get(challenge_id)
+    }
+
+    /// The challenge with this id, to change (record its `for_event`).
+    pub fn challenge_mut(&mut self, challenge_id: &str) -> Option<&mut TxChallenge> {
+        self.challenges.get_mut(challenge_id)
     }
 
     /// Number of challenges held (open or not yet pruned).
@@ -219,9 +291,10 @@ impl StepUpState {
     /// Prunes every challenge that can no longer succeed at `now_ms` (expired, used, or out
     /// of attempts); returns how many were removed. After pruning, verifying a pruned id
     /// yields [`StepUpError::UnknownChallenge`].
-    pub fn expire(&mut self, now_ms: i64) -> usize {
+    pub fn expire(&mut self, now: impl Into<Now>) -> usize {
+        let now = now.into();
         let before = self.challenges.len();
-        self.challenges.retain(|_, c| !c.is_dead(now_ms));
+        self.challenges.retain(|_, c| !c.is_dead(now));
         before - self.challenges.len()
     }
 }

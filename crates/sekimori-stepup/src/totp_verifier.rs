@@ -21,18 +21,73 @@ use zeroize::Zeroizing;
 use crate::error::{OtpError, StepUpError, TotpError};
 use crate::otp::{totp_at_step, unix_seconds, Algorithm};
 use crate::secret::{SealedSecret, Sealer, SecretBytes};
+use crate::time::Now;
 
 /// Seed length drawn at enrollment (160 bits, RFC 4226 §4 recommendation).
 pub const TOTP_SEED_LEN: usize = 20;
 
-/// Accepted clock drift in steps on either side of the current one.
+/// Accepted clock drift in steps on either side of the current one. The
+/// same allowance bounds the request's `at` against the server clock: a
+/// verification whose `|at - server| > TOTP_WINDOW * step` is refused
+/// ([`TotpError::ClockSkew`]).
 pub const TOTP_WINDOW: u64 = 1;
-/// Consecutive failures after which an enrollment refuses every code for
-/// [`TOTP_LOCK_MS`] after the last failure (RFC 4226 section 7.3: throttle,
-/// so that guessing a 6-digit code stays out of reach).
+/// Consecutive failures (of one client, or of the account) tolerated before
+/// the back-off starts.
 pub const TOTP_MAX_FAILURES: u32 = 5;
-/// How long the throttle lasts after the last failure, in event time.
-pub const TOTP_LOCK_MS: i64 = 15 * 60_000;
+/// The first back-off, after [`TOTP_MAX_FAILURES`] failures; it doubles with
+/// every further failure up to [`TOTP_BACKOFF_MAX_MS`] (server time).
+pub const TOTP_LOCK_MS: i64 = 60_000;
+/// The longest back-off.
+pub const TOTP_BACKOFF_MAX_MS: i64 = 60 * 60_000;
+/// Consecutive failures of the account (from every client) after which the
+/// enrollment refuses every code until it is reset (NIST SP 800-63B 5.2.2:
+/// at most 100 consecutive failed attempts per account).
+pub const TOTP_LOCK_AFTER: u32 = 100;
+/// Clients remembered per enrollment (those that passed are kept first).
+pub const TOTP_MAX_CLIENTS: usize = 32;
+
+/// The back-off after `failures` consecutive failures (0 below
+/// [`TOTP_MAX_FAILURES`]).
+pub fn totp_backoff_ms(failures: u32) -> i64 {
+    if failures < TOTP_MAX_FAILURES {
+        return 0;
+    }
+    let doublings = (failures - TOTP_MAX_FAILURES).min(16);
+    TOTP_LOCK_MS
+        .saturating_mul(1i64 << doublings)
+        .min(TOTP_BACKOFF_MAX_MS)
+}
+
+/// One client's standing with an enrollment (a client is the request's
+/// device, else its IP, hashed).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotpClient {
+    /// Consecutive failures of this client.
+    pub failures: u32,
+    /// Server time of its last failure.
+    pub last_failure_ms: i64,
+    /// It passed before for this account: the account-wide back-off does
+    /// not apply to it (its own back-off does).
+    pub familiar: bool,
+    /// Server time it was last seen (for eviction).
+    pub last_seen_ms: i64,
+}
+
+/// The stored name of a client: SHA-256 of its kind and id, 16 bytes hex.
+pub fn client_key(device: Option<&str>, ip: Option<&str>) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let (kind, id) = match (device, ip) {
+        (Some(d), _) => ("device", d),
+        (None, Some(ip)) => ("ip", ip),
+        (None, None) => return None,
+    };
+    let mut h = Sha256::new();
+    h.update(b"sekimori-totp-client-v1\0");
+    h.update(kind.as_bytes());
+    h.update([0u8]);
+    h.update(id.as_bytes());
+    Some(hex::encode(&h.finalize()[..16]))
+}
 
 /// TOTP parameters of an enrollment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,12 +213,17 @@ pub struct TotpEnrollment {
     pub last_used_step: Option<u64>,
     /// Event time of enrollment.
     pub enrolled_at_ms: i64,
-    /// Failed verifications since the last success. From [`TOTP_MAX_FAILURES`] on, every code
-    /// is refused until [`TOTP_LOCK_MS`] after the last failure.
+    /// Consecutive failed verifications of the account (every client) since
+    /// the last success. From [`TOTP_MAX_FAILURES`] on, clients that never
+    /// passed wait [`totp_backoff_ms`] after the last failure; from
+    /// [`TOTP_LOCK_AFTER`] on every code is refused until a reset.
     pub failed_attempts: u32,
-    /// Event time of the last failed verification.
+    /// Server time of the last failed verification.
     #[serde(default)]
     pub last_failure_ms: i64,
+    /// Per-client standing, by [`client_key`]; at most [`TOTP_MAX_CLIENTS`].
+    #[serde(default)]
+    pub clients: std::collections::BTreeMap<String, TotpClient>,
 }
 
 impl TotpEnrollment {
@@ -190,44 +250,121 @@ impl TotpEnrollment {
                 enrolled_at_ms: now_ms,
                 failed_attempts: 0,
                 last_failure_ms: 0,
+                clients: Default::default(),
             },
             uri,
         ))
     }
 
-    /// Verifies `code` at event time `now_ms`. On success records the matched step (so the
-    /// code cannot be used again) and returns it. Every refusal increments `failed_attempts`.
+    /// Verifies `code` at `now` for an anonymous client (see
+    /// [`verify_from`](Self::verify_from)).
     pub fn verify(
         &mut self,
         sealer: &Sealer,
         binding: &str,
         code: &str,
-        now_ms: i64,
+        now: impl Into<Now>,
     ) -> Result<u64, TotpError> {
-        let throttled = self.failed_attempts >= TOTP_MAX_FAILURES
-            && now_ms.saturating_sub(self.last_failure_ms) < TOTP_LOCK_MS;
-        let result = if throttled {
-            Err(TotpError::Throttled)
-        } else {
-            self.check(sealer, binding, code, now_ms)
+        self.verify_from(sealer, binding, code, now, None)
+    }
+
+    /// Verifies `code` at `now` from `client` (a [`client_key`]). On success
+    /// records the matched step (so the code cannot be used again), clears
+    /// the failure counts and marks the client familiar; returns the step.
+    ///
+    /// Refused without looking at the code (and without counting a
+    /// failure): [`TotpError::ClockSkew`] when `at` is more than the window
+    /// from the server clock; [`TotpError::Locked`] from [`TOTP_LOCK_AFTER`]
+    /// consecutive failures; [`TotpError::Throttled`] while the client's own
+    /// back-off runs, or the account's for a client that never passed. A
+    /// wrong, malformed or replayed code counts one failure for the client
+    /// and the account. Back-offs are in server time.
+    pub fn verify_from(
+        &mut self,
+        sealer: &Sealer,
+        binding: &str,
+        code: &str,
+        now: impl Into<Now>,
+        client: Option<&str>,
+    ) -> Result<u64, TotpError> {
+        let now = now.into();
+        let allowance_ms = i64::try_from(TOTP_WINDOW.saturating_mul(self.params.step_seconds))
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000);
+        if now.skew_ms() > allowance_ms {
+            return Err(TotpError::ClockSkew);
+        }
+        if self.failed_attempts >= TOTP_LOCK_AFTER {
+            return Err(TotpError::Locked);
+        }
+        let standing = client.and_then(|c| self.clients.get(c)).cloned();
+        let familiar = standing.as_ref().is_some_and(|c| c.familiar);
+        let backing_off = |failures: u32, last_failure_ms: i64| {
+            let wait = totp_backoff_ms(failures);
+            wait > 0 && now.server_ms < last_failure_ms.saturating_add(wait)
         };
-        match result {
+        if standing
+            .as_ref()
+            .is_some_and(|c| backing_off(c.failures, c.last_failure_ms))
+        {
+            return Err(TotpError::Throttled);
+        }
+        if !familiar && backing_off(self.failed_attempts, self.last_failure_ms) {
+            return Err(TotpError::Throttled);
+        }
+        let result = self.check(sealer, binding, code, now.at_ms);
+        match &result {
             Ok(step) => {
-                self.last_used_step = Some(step);
+                self.last_used_step = Some(*step);
                 self.failed_attempts = 0;
+                if let Some(c) = self.client_mut(client, now.server_ms) {
+                    c.failures = 0;
+                    c.familiar = true;
+                }
             }
-            Err(
-                TotpError::MalformedCode
-                | TotpError::WrongCode
-                | TotpError::Replayed
-                | TotpError::Throttled,
-            ) => {
+            Err(TotpError::MalformedCode | TotpError::WrongCode | TotpError::Replayed) => {
                 self.failed_attempts = self.failed_attempts.saturating_add(1);
-                self.last_failure_ms = self.last_failure_ms.max(now_ms);
+                self.last_failure_ms = self.last_failure_ms.max(now.server_ms);
+                if let Some(c) = self.client_mut(client, now.server_ms) {
+                    c.failures = c.failures.saturating_add(1);
+                    c.last_failure_ms = c.last_failure_ms.max(now.server_ms);
+                }
             }
             Err(_) => {}
         }
         result
+    }
+
+    /// Clears the failure counts and back-offs (an operator's reset); the
+    /// clients that passed stay familiar.
+    pub fn reset_throttle(&mut self) {
+        self.failed_attempts = 0;
+        self.last_failure_ms = 0;
+        self.clients.retain(|_, c| c.familiar);
+        for c in self.clients.values_mut() {
+            c.failures = 0;
+            c.last_failure_ms = 0;
+        }
+    }
+
+    /// The client's standing, created if new (evicting, when full, the
+    /// least recently seen client that never passed, else the least
+    /// recently seen).
+    fn client_mut(&mut self, client: Option<&str>, server_ms: i64) -> Option<&mut TotpClient> {
+        let key = client?;
+        if !self.clients.contains_key(key) && self.clients.len() >= TOTP_MAX_CLIENTS {
+            let victim = self
+                .clients
+                .iter()
+                .min_by_key(|(k, c)| (c.familiar, c.last_seen_ms, (*k).clone()))
+                .map(|(k, _)| k.clone());
+            if let Some(v) = victim {
+                self.clients.remove(&v);
+            }
+        }
+        let c = self.clients.entry(key.to_string()).or_default();
+        c.last_seen_ms = c.last_seen_ms.max(server_ms);
+        Some(c)
     }
 
     fn check(

@@ -34,7 +34,9 @@
 //! ## Verification
 //!
 //! [`TxChallenge::verify`] checks, in order: already used → [`TxError::Used`]; 5 failures →
-//! [`TxError::TooManyFailures`]; `now_ms >= issued_at_ms + 5 min` → [`TxError::Expired`];
+//! [`TxError::TooManyFailures`]; an `at` before the issue's `at` → [`TxError::BeforeIssue`];
+//! 5 minutes past issue by the request's `at` **or by the server clock** (see
+//! [`crate::time`]) → [`TxError::Expired`], for good (the challenge is marked expired);
 //! presented transaction's digest differs → [`TxError::TransactionChanged`] (a failure);
 //! wrong code → [`TxError::WrongCode`] (a failure). Success marks the challenge used.
 
@@ -46,6 +48,7 @@ use subtle::ConstantTimeEq;
 use crate::error::{OcraError, TxError};
 use crate::ocra::{self, ct_eq_str, OcraInput, OcraSuite};
 use crate::secret::len_u32;
+use crate::time::{check_window, Now, TimeRefusal};
 
 /// Version tag at the start of the canonical transaction encoding.
 pub const TX_ENCODING_VERSION: &str = "sekimori-tx-v1";
@@ -197,21 +200,39 @@ pub struct TxChallenge {
     pub failures: u8,
     /// Whether a correct code was already accepted.
     pub used: bool,
+    /// The server's wall-clock time at issue; from `issued_server_ms + 5 min`
+    /// on the challenge is expired whatever the request's `at` says. Records
+    /// written before it was kept read 0: expired.
+    #[serde(default)]
+    pub issued_server_ms: i64,
+    /// Once found expired, expired for good.
+    #[serde(default)]
+    pub expired: bool,
+    /// The event (id) whose `challenge` decision this transaction answers,
+    /// when the caller named it at issue: a pass may vouch for that event
+    /// only (the server checked at issue that its account, amount, currency
+    /// and payee are this transaction's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_event: Option<String>,
 }
 
 impl TxChallenge {
-    /// Issues a challenge for `tx` at event time `now_ms` with a nonce from `rng`.
-    pub fn issue(tx: &Transaction, now_ms: i64, rng: &mut impl CryptoRng) -> TxChallenge {
+    /// Issues a challenge for `tx` at `now` with a nonce from `rng`.
+    pub fn issue(tx: &Transaction, now: impl Into<Now>, rng: &mut impl CryptoRng) -> TxChallenge {
+        let now = now.into();
         let mut nonce = [0u8; 16];
         rng.fill_bytes(&mut nonce);
         TxChallenge {
             nonce,
             account: tx.account.clone(),
             tx_digest: tx.digest(),
-            issued_at_ms: now_ms,
-            expires_at_ms: now_ms.saturating_add(TX_CHALLENGE_TTL_MS),
+            issued_at_ms: now.at_ms,
+            expires_at_ms: now.at_ms.saturating_add(TX_CHALLENGE_TTL_MS),
             failures: 0,
             used: false,
+            issued_server_ms: now.server_ms,
+            expired: false,
+            for_event: None,
         }
     }
 
@@ -230,9 +251,21 @@ impl TxChallenge {
         webauthn_challenge_bytes(&self.tx_digest, &self.nonce)
     }
 
-    /// Whether the challenge can no longer succeed at `now_ms` (used, dead or expired).
-    pub fn is_dead(&self, now_ms: i64) -> bool {
-        self.used || self.failures >= TX_MAX_FAILURES || now_ms >= self.expires_at_ms
+    /// Whether the challenge can no longer succeed at `now` (used, dead or expired).
+    pub fn is_dead(&self, now: impl Into<Now>) -> bool {
+        self.used
+            || self.failures >= TX_MAX_FAILURES
+            || self.expired
+            || self.window(now.into()) == Err(TimeRefusal::Expired)
+    }
+
+    fn window(&self, now: Now) -> Result<(), TimeRefusal> {
+        check_window(
+            self.issued_at_ms,
+            self.issued_server_ms,
+            TX_CHALLENGE_TTL_MS,
+            now,
+        )
     }
 
     /// Verifies `code` for the `presented` transaction under the device key (see the module
@@ -242,7 +275,7 @@ impl TxChallenge {
         device_key: &[u8],
         presented: &Transaction,
         code: &str,
-        now_ms: i64,
+        now: impl Into<Now>,
     ) -> Result<(), TxError> {
         if self.used {
             return Err(TxError::Used);
@@ -250,8 +283,16 @@ impl TxChallenge {
         if self.failures >= TX_MAX_FAILURES {
             return Err(TxError::TooManyFailures);
         }
-        if now_ms >= self.expires_at_ms {
+        if self.expired {
             return Err(TxError::Expired);
+        }
+        match self.window(now.into()) {
+            Ok(()) => {}
+            Err(TimeRefusal::BeforeIssue) => return Err(TxError::BeforeIssue),
+            Err(TimeRefusal::Expired) => {
+                self.expired = true;
+                return Err(TxError::Expired);
+            }
         }
         if !bool::from(presented.digest().ct_eq(&self.tx_digest)) {
             self.failures = self.failures.saturating_add(1);
@@ -351,6 +392,9 @@ mod tests {
             expires_at_ms: 300_001,
             failures: 2,
             used: false,
+            issued_server_ms: 1,
+            expired: false,
+            for_event: Some("t-1".into()),
         };
         let json = serde_json::to_string(&c).expect("ser");
         assert!(json.contains(&"ab".repeat(16)));
