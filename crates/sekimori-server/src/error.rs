@@ -57,6 +57,8 @@ pub const CODES: &[(&str, &str, u16)] = &[
     ("event_id_taken", "conflict", 409),
     ("already_enrolled", "conflict", 409),
     ("not_enrolled", "conflict", 409),
+    ("for_event_mismatch", "conflict", 409),
+    ("proof_required", "auth", 403),
     ("too_many_passkeys", "conflict", 409),
     ("credential_exists", "conflict", 409),
     ("challenge_expired", "conflict", 409),

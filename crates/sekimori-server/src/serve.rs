@@ -46,6 +46,9 @@ pub struct ServeConfig {
     pub stepup_key: Option<PathBuf>,
     /// Where SMS / e-mail codes are POSTed (`http://`); none: `no_otp_sender`.
     pub otp_webhook: Option<String>,
+    /// The service whose step-up records were written before records were
+    /// kept per service (they are migrated on first read); none: not read.
+    pub stepup_legacy_service: Option<String>,
     /// A MaxMind-format ASN database to fill `actor.asn` from `actor.ip`.
     pub asn_db: Option<PathBuf>,
     /// An HIBP corpus (file or range directory); default: the shipped one.
@@ -93,6 +96,7 @@ impl ServeConfig {
             rp_name: DEFAULT_RP_NAME.into(),
             stepup_key: None,
             otp_webhook: None,
+            stepup_legacy_service: None,
             asn_db: None,
             breach_corpus: None,
             notify_url: None,
@@ -139,7 +143,7 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
         rules_dir: config.rules.clone(),
         time_budget_ms: config.time_budget_ms,
     };
-    let services = services(config)?;
+    let services = services(config, ledger.store())?;
     Ok(App::new(
         ledger,
         KeyRing::new(&config.data_dir),
@@ -149,7 +153,7 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
 }
 
 /// Step-up, secret checks and ASN enrichment, from the configuration.
-fn services(config: &ServeConfig) -> anyhow::Result<Services> {
+fn services(config: &ServeConfig, store: &Arc<Store>) -> anyhow::Result<Services> {
     let key = crate::stepup::key::load_or_create(&config.data_dir, config.stepup_key.as_deref())?;
     crate::stepup::key::check(&key)?;
     if config.rp_name.is_empty() || config.rp_name.contains(':') {
@@ -163,11 +167,18 @@ fn services(config: &ServeConfig) -> anyhow::Result<Services> {
     if let Some(url) = &config.otp_webhook {
         crate::stepup::otp::check_webhook_url(url).map_err(|e| anyhow!(e))?;
     }
+    if let Some(s) = &config.stepup_legacy_service {
+        if s.is_empty() || s.contains('/') {
+            return Err(anyhow!("--stepup-legacy-service must be a service name"));
+        }
+    }
     let stepup = crate::stepup::StepUp::new(
         &key,
         passkeys,
         config.rp_name.clone(),
         config.otp_webhook.clone(),
+        Arc::clone(store),
+        config.stepup_legacy_service.clone(),
     );
     let secrets = match &config.breach_corpus {
         Some(path) => {

@@ -17,7 +17,28 @@ fn at(seconds: i64) -> String {
 }
 
 impl Harness {
+    /// Posts a step-up request as service `bank` (unless it names one), with
+    /// the server's step-up clock pinned at the request's `at`.
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let at = body["at"]
+            .as_str()
+            .and_then(sekimori_event::parse_rfc3339_ms);
+        self.post_on(path, body, at).await
+    }
+
+    /// The same with the server clock at `server_ms` (when given).
+    async fn post_on(
+        &self,
+        path: &str,
+        mut body: Value,
+        server_ms: Option<i64>,
+    ) -> (StatusCode, Value) {
+        if let Some(ms) = server_ms {
+            self.app.stepup.clock.set(ms);
+        }
+        if path.starts_with("/v1/stepup/") && body.is_object() && body.get("service").is_none() {
+            body["service"] = json!("bank");
+        }
         self.call(Method::POST, path, Some(&self.ingest), body)
             .await
     }

@@ -63,6 +63,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/stepup/webauthn/auth/start"),
     ("post", "/v1/stepup/otp/send"),
     ("post", "/v1/stepup/verify"),
+    ("post", "/v1/stepup/enrollments/remove"),
+    ("post", "/v1/stepup/enrollments/reset"),
     ("post", "/v1/secrets/check"),
     ("get", "/v1/secrets/range/{prefix}"),
 ];
@@ -104,6 +106,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/stepup/webauthn/auth/start", post(stepup::auth_start))
         .route("/v1/stepup/otp/send", post(stepup::otp_send))
         .route("/v1/stepup/verify", post(stepup::verify))
+        .route(
+            "/v1/stepup/enrollments/remove",
+            post(stepup::remove_enrollment),
+        )
+        .route(
+            "/v1/stepup/enrollments/reset",
+            post(stepup::reset_enrollment),
+        )
         .route("/v1/secrets/check", post(secrets::check))
         .route("/v1/secrets/range/{prefix}", get(secrets::range))
         .fallback(|| async { ApiError::new("not_found", "no such route; see /openapi.json") })

@@ -1,98 +1,67 @@
 //! Step-up authentication behind `/v1/stepup/*`: TOTP, transaction signing
 //! (OCRA with dynamic linking), passkeys, and SMS / e-mail codes.
 //!
+//! The domain rules (records, verification per method, code hashing,
+//! throttling, the two clocks, proofs for enrollment changes) are
+//! `sekimori-stepup`'s, a pure library. This module is their I/O: the
+//! store, the per-account locks, the wall clock and the random source. It
+//! does not know the [`App`](crate::app::App): it holds the store itself.
+//!
 //! # Persistence
 //!
-//! Everything is kept per account, in one record of the store's `stepup`
-//! table (`account/<account>`, JSON): the account's [`StepUpState`] (sealed
-//! TOTP seed, sealed OCRA device key, open transaction challenges), its
-//! passkeys, its pending WebAuthn ceremonies (with their time limit) and its
-//! sent SMS / e-mail codes (hashes only). `credential/<hex id>` maps each
-//! registered passkey to its account, so one credential cannot be registered
-//! twice.
+//! Everything is kept per (service, account), in one record of the store's
+//! `stepup` table (`tenant/<service>/<account>`, JSON, an
+//! [`AccountRecord`]). Services are tenants: account `cust-42` of `netbank`
+//! and of `qr-pay` are two records, and the seal bindings name the service
+//! too. `credential/<hex id>` maps each registered passkey to its owner, so
+//! one credential cannot be registered twice.
+//!
+//! Records written before records were kept per service (`account/<account>`)
+//! belong to the service named by `--stepup-legacy-service`: a request of
+//! that service migrates one on first read (the move is written with the
+//! request's change, in one transaction). Without the flag they are not
+//! read: nobody can tell which tenant an old record was for, and adopting it
+//! for whichever service asks first would hand one tenant's seeds to another.
 //!
 //! Every operation on an account holds that account's lock, reads the record
 //! from the store, changes a copy, submits the new record to the group-commit
 //! writer and waits for the fsync before it answers and lets the next
 //! operation on the account in. A verification that fails is written too (its
 //! failure count, a consumed ceremony), so a restart forgets nothing and never
-//! re-opens a used challenge. Nothing is held in memory between requests, so
-//! the state survives a restart by construction. Records are not log entries:
-//! `sekimori export` does not carry them (the `mfa.result` events the
-//! verifications produce are in the log).
+//! re-opens a used challenge. Records are not log entries: `sekimori export`
+//! does not carry them (the `mfa.result` and `credential.change` events are
+//! in the log).
 //!
-//! Time is the request's `at` (checked against the clock like an event's),
-//! never the wall clock. Randomness (seeds, nonces, codes, ids) comes from the
-//! operating system's generator.
+//! Time: the request's `at` (checked against the clock like an event's) and
+//! the server's wall clock ([`Clock`]) both bound every challenge (see
+//! [`sekimori_stepup::time`]). Randomness (seeds, nonces, codes, ids) comes
+//! from the operating system's generator.
 
 pub mod key;
 pub mod otp;
 
-use crate::app::App;
 use crate::error::ApiError;
-use otp::{Channel, OtpHasher, OtpRefusal, PendingOtp};
+use otp::{Channel, OtpHasher, OtpRefusal};
 use sekimori_event::MfaOutcome;
-use sekimori_stepup::{Sealer, StepUpError, StepUpState, Transaction, TxError};
+use sekimori_stepup::{Method, Now, Sealer, StepUpError, Transaction, TxError};
+use sekimori_store::{Store, StoreError};
 use sekimori_webauthn::{Passkey, Passkeys};
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedMutexGuard, Semaphore};
 
-/// How long a WebAuthn ceremony stays open (the browser's default timeout).
-pub const CEREMONY_TTL_MS: i64 = 5 * 60 * 1000;
-/// Ceremonies an account may have open at once.
-pub const MAX_OPEN_CEREMONIES: usize = 8;
-/// Passkeys an account may register.
-pub const MAX_PASSKEYS: usize = 10;
+pub use sekimori_stepup::{
+    Ceremony, CeremonyKind, CEREMONY_TTL_MS, MAX_OPEN_CEREMONIES, MAX_PASSKEYS,
+};
+
 /// Step-up writes that may wait for the disk at once; with the events'
 /// `MAX_PENDING` this stays below the store's queue, so the store never
 /// refuses one.
 pub const MAX_PENDING_WRITES: usize = 1024;
 
-/// One account's step-up record.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct AccountRecord {
-    #[serde(default)]
-    pub state: StepUpState,
-    #[serde(default)]
-    pub passkeys: Vec<Passkey>,
-    /// Open WebAuthn ceremonies by id (the hex challenge).
-    #[serde(default)]
-    pub ceremonies: BTreeMap<String, Ceremony>,
-    /// Sent SMS / e-mail codes by challenge id.
-    #[serde(default)]
-    pub otps: BTreeMap<String, PendingOtp>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CeremonyKind {
-    Register,
-    Auth,
-}
-
-/// A pending WebAuthn ceremony: webauthn-rs's state as JSON text, with its time limit.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Ceremony {
-    pub kind: CeremonyKind,
-    pub expires_at_ms: i64,
-    pub state: String,
-}
-
-impl AccountRecord {
-    /// Drops expired ceremonies; how many stay open.
-    pub fn open_ceremonies_at(&mut self, now_ms: i64) -> usize {
-        self.ceremonies.retain(|_, c| now_ms < c.expires_at_ms);
-        self.ceremonies.len()
-    }
-
-    /// Drops dead codes; how many stay open.
-    pub fn open_otps_at(&mut self, now_ms: i64) -> usize {
-        self.otps.retain(|_, o| !o.is_dead(now_ms));
-        self.otps.len()
-    }
-}
+/// One (service, account)'s step-up record.
+pub type AccountRecord = sekimori_stepup::AccountRecord<Passkey>;
 
 /// How a verification ended: the `mfa.result` outcome and the reason code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,7 +91,51 @@ impl Outcome {
     }
 }
 
-/// The step-up service: secrets, relying party, webhook, per-account locks.
+/// The server's wall clock for step-up, in milliseconds. Tests (in process)
+/// may pin it with [`Clock::set`]; nothing over HTTP can.
+#[derive(Debug)]
+pub struct Clock {
+    fixed: AtomicI64,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock {
+            fixed: AtomicI64::new(i64::MIN),
+        }
+    }
+}
+
+impl Clock {
+    /// The current time: the pinned one, else the system clock.
+    pub fn now_ms(&self) -> i64 {
+        match self.fixed.load(Ordering::SeqCst) {
+            i64::MIN => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+            ms => ms,
+        }
+    }
+
+    /// Pins the clock at `ms` (tests).
+    pub fn set(&self, ms: i64) {
+        self.fixed.store(ms, Ordering::SeqCst);
+    }
+
+    /// Moves a pinned clock on by `ms` (tests).
+    pub fn advance(&self, ms: i64) {
+        let _ = self
+            .fixed
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                (t != i64::MIN).then(|| t.saturating_add(ms))
+            });
+    }
+}
+
+type Locks = Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>;
+
+/// The step-up service: secrets, relying party, webhook, store, clock,
+/// per-account locks.
 pub struct StepUp {
     pub sealer: Sealer,
     pub otp: OtpHasher,
@@ -130,7 +143,11 @@ pub struct StepUp {
     /// The TOTP issuer shown by authenticator apps (`--rp-name`).
     pub issuer: String,
     pub webhook: Option<String>,
-    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
+    /// The service that owns records written before they were kept per service.
+    pub legacy_service: Option<String>,
+    pub clock: Clock,
+    store: Arc<Store>,
+    locks: Locks,
     /// Serializes passkey registrations (the credential index spans accounts).
     register: tokio::sync::Mutex<()>,
     writes: Semaphore,
@@ -143,21 +160,22 @@ impl std::fmt::Debug for StepUp {
             .field("origin", &self.passkeys.origin().as_str())
             .field("issuer", &self.issuer)
             .field("webhook", &self.webhook.is_some())
+            .field("legacy_service", &self.legacy_service)
             .finish_non_exhaustive()
     }
 }
 
 /// Holds one account's lock; forgets the lock when nobody else wants it.
 pub struct AccountGuard {
-    locks: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
-    account: String,
+    locks: Locks,
+    key: String,
     guard: Option<OwnedMutexGuard<()>>,
 }
 
 impl std::fmt::Debug for AccountGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccountGuard")
-            .field("account", &self.account)
+            .field("key", &self.key)
             .finish()
     }
 }
@@ -167,15 +185,21 @@ impl Drop for AccountGuard {
         let mut map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         drop(self.guard.take());
         if map
-            .get(&self.account)
+            .get(&self.key)
             .is_some_and(|l| Arc::strong_count(l) == 1)
         {
-            map.remove(&self.account);
+            map.remove(&self.key);
         }
     }
 }
 
-pub fn record_key(account: &str) -> String {
+/// The store key of a (service, account)'s record. Service names have no `/`.
+pub fn record_key(service: &str, account: &str) -> String {
+    format!("tenant/{service}/{account}")
+}
+
+/// The key records had before they were kept per service.
+pub fn legacy_record_key(account: &str) -> String {
     format!("account/{account}")
 }
 
@@ -186,12 +210,22 @@ pub fn credential_key(id: &[u8]) -> String {
 /// A record to write (`None` deletes).
 pub type Entry = (String, Option<Vec<u8>>);
 
+/// A loaded record and where it came from.
+#[derive(Debug)]
+pub struct Loaded {
+    pub record: AccountRecord,
+    /// Read from the legacy key: delete it when the record is written.
+    pub legacy: bool,
+}
+
 impl StepUp {
     pub fn new(
         master: &[u8; 32],
         passkeys: Passkeys,
         issuer: String,
         webhook: Option<String>,
+        store: Arc<Store>,
+        legacy_service: Option<String>,
     ) -> StepUp {
         StepUp {
             sealer: Sealer::new(master),
@@ -199,22 +233,31 @@ impl StepUp {
             passkeys,
             issuer,
             webhook,
+            legacy_service,
+            clock: Clock::default(),
+            store,
             locks: Arc::default(),
             register: tokio::sync::Mutex::new(()),
             writes: Semaphore::new(MAX_PENDING_WRITES),
         }
     }
 
-    /// Takes the account's lock (waits for the operation before it).
-    pub async fn lock(&self, account: &str) -> AccountGuard {
+    /// The time of a request at `at_ms`, now.
+    pub fn now(&self, at_ms: i64) -> Now {
+        Now::new(at_ms, self.clock.now_ms())
+    }
+
+    /// Takes the (service, account)'s lock (waits for the operation before it).
+    pub async fn lock(&self, service: &str, account: &str) -> AccountGuard {
+        let key = record_key(service, account);
         let lock = {
             let mut map = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(map.entry(account.to_string()).or_default())
+            Arc::clone(map.entry(key.clone()).or_default())
         };
         let guard = lock.lock_owned().await;
         AccountGuard {
             locks: Arc::clone(&self.locks),
-            account: account.to_string(),
+            key,
             guard: Some(guard),
         }
     }
@@ -225,36 +268,62 @@ impl StepUp {
     }
 
     /// Reads a record (committed data only).
-    pub async fn read(&self, app: &App, key: String) -> Result<Option<Vec<u8>>, ApiError> {
-        let store = Arc::clone(&app.store);
+    pub async fn read(&self, key: String) -> Result<Option<Vec<u8>>, ApiError> {
+        let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || store.stepup(&key))
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)
     }
 
-    /// Reads an account's record (empty when it has none). Hold its lock.
-    pub async fn load(&self, app: &App, account: &str) -> Result<AccountRecord, ApiError> {
-        match self.read(app, record_key(account)).await? {
-            Some(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| ApiError::internal(format!("step-up record unreadable: {e}"))),
-            None => Ok(AccountRecord::default()),
+    /// Reads a (service, account)'s record (empty when it has none; a legacy
+    /// record for the legacy service). Hold its lock.
+    pub async fn load(&self, service: &str, account: &str) -> Result<Loaded, ApiError> {
+        let parse = |bytes: &[u8]| -> Result<AccountRecord, ApiError> {
+            serde_json::from_slice(bytes)
+                .map_err(|e| ApiError::internal(format!("step-up record unreadable: {e}")))
+        };
+        if let Some(bytes) = self.read(record_key(service, account)).await? {
+            return Ok(Loaded {
+                record: parse(&bytes)?,
+                legacy: false,
+            });
         }
+        if self.legacy_service.as_deref() == Some(service) {
+            if let Some(bytes) = self.read(legacy_record_key(account)).await? {
+                return Ok(Loaded {
+                    record: parse(&bytes)?,
+                    legacy: true,
+                });
+            }
+        }
+        Ok(Loaded {
+            record: AccountRecord::for_service(service),
+            legacy: false,
+        })
     }
 
-    /// The write of an account's record.
-    pub fn entry(account: &str, record: &AccountRecord) -> Result<Entry, ApiError> {
-        let bytes = serde_json::to_vec(record).map_err(ApiError::internal)?;
-        Ok((record_key(account), Some(bytes)))
+    /// The writes of a (service, account)'s record (and the removal of the
+    /// legacy record it came from).
+    pub fn entries(service: &str, account: &str, loaded: &Loaded) -> Result<Vec<Entry>, ApiError> {
+        let bytes = serde_json::to_vec(&loaded.record).map_err(ApiError::internal)?;
+        let mut out = vec![(record_key(service, account), Some(bytes))];
+        if loaded.legacy {
+            out.push((legacy_record_key(account), None));
+        }
+        Ok(out)
     }
 
     /// Writes records in one transaction and waits until they are durable.
-    pub async fn persist(&self, app: &App, entries: Vec<Entry>) -> Result<(), ApiError> {
-        if !app.is_ready() {
-            return Err(ApiError::new(
+    pub async fn persist(&self, entries: Vec<Entry>) -> Result<(), ApiError> {
+        let failed = || {
+            ApiError::new(
                 "store_failed",
                 "the durable log failed; the server accepts nothing until restarted",
-            ));
+            )
+        };
+        if self.store.is_failed() {
+            return Err(failed());
         }
         let Ok(_permit) = self.writes.try_acquire() else {
             return Err(ApiError::new(
@@ -262,18 +331,29 @@ impl StepUp {
                 "too many step-up writes wait for the disk; retry",
             ));
         };
-        let durable = app.store.submit(sekimori_store::Op::StepUp { entries });
-        app.settle(durable).await
+        let durable = self.store.submit(sekimori_store::Op::StepUp { entries });
+        match durable.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(StoreError::Overloaded)) => Err(ApiError::new(
+                "overloaded",
+                "too many writes wait for the disk; retry",
+            )),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "a step-up write failed");
+                Err(failed())
+            }
+            Err(_) => Err(failed()),
+        }
     }
 
-    /// Saves one account's record and waits for the disk.
+    /// Saves one (service, account)'s record and waits for the disk.
     pub async fn save(
         &self,
-        app: &App,
+        service: &str,
         account: &str,
-        record: &AccountRecord,
+        loaded: &Loaded,
     ) -> Result<(), ApiError> {
-        self.persist(app, vec![StepUp::entry(account, record)?])
+        self.persist(StepUp::entries(service, account, loaded)?)
             .await
     }
 
@@ -282,16 +362,88 @@ impl StepUp {
     /// writes nothing.
     pub async fn update<T>(
         &self,
-        app: &App,
+        service: &str,
         account: &str,
         change: impl FnOnce(&mut AccountRecord) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let _lock = self.lock(account).await;
-        let mut record = self.load(app, account).await?;
-        let out = change(&mut record)?;
-        self.save(app, account, &record).await?;
+        let _lock = self.lock(service, account).await;
+        let mut loaded = self.load(service, account).await?;
+        let out = change(&mut loaded.record)?;
+        self.save(service, account, &loaded).await?;
         Ok(out)
     }
+
+    /// The logged event with this id, as the log holds it (`None`: not
+    /// logged, or not yet durable).
+    pub async fn logged_event(&self, id: &str) -> Result<Option<serde_json::Value>, ApiError> {
+        let store = Arc::clone(&self.store);
+        let id = id.to_string();
+        tokio::task::spawn_blocking(move || -> Result<Option<serde_json::Value>, String> {
+            let Some(seq) = store.seq_of_event(&id).map_err(|e| e.to_string())? else {
+                return Ok(None);
+            };
+            let Some(bytes) = store.get(seq).map_err(|e| e.to_string())? else {
+                return Ok(None);
+            };
+            match sekimori_engine::Entry::from_bytes(&bytes).map_err(|e| e.to_string())? {
+                sekimori_engine::Entry::Event { event, .. } => Ok(Some(event)),
+                _ => Ok(None),
+            }
+        })
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+    }
+}
+
+/// The transaction a logged money event asks for, as transaction signing
+/// encodes it: (service, payer account, amount, currency, canonical payee).
+/// Payees: `bank:<bank_code>-<branch>-<number>`, `crypto:<address>` (or
+/// `crypto:<network>:<address>`), `account:<id>`, `atm:<id>` (or `atm`),
+/// `merchant:<merchant>` for a purchase. Events without one: `None`.
+pub fn event_transaction(event: &serde_json::Value) -> Option<(String, Transaction)> {
+    let kind = event.get("type")?.as_str()?;
+    let payee = match kind {
+        "transfer" | "withdrawal" | "withdrawal.request" => {
+            let d = event.get("destination")?;
+            let s = |k: &str| d.get(k).and_then(|v| v.as_str());
+            match s("kind")? {
+                "bank" => format!("bank:{}-{}-{}", s("bank_code")?, s("branch")?, s("number")?),
+                "crypto" => match s("network") {
+                    Some(n) => format!("crypto:{n}:{}", s("address")?),
+                    None => format!("crypto:{}", s("address")?),
+                },
+                "account" => format!("account:{}", s("account")?),
+                "atm" => match s("atm_id") {
+                    Some(a) => format!("atm:{a}"),
+                    None => "atm".to_string(),
+                },
+                _ => return None,
+            }
+        }
+        "purchase" => format!("merchant:{}", event.get("merchant")?.as_str()?),
+        _ => return None,
+    };
+    let tx = Transaction {
+        account: event.get("account")?.as_str()?.to_string(),
+        amount_minor: event.get("amount_minor")?.as_i64()?,
+        currency: event.get("currency")?.as_str()?.to_string(),
+        payee,
+    };
+    Some((event.get("service")?.as_str()?.to_string(), tx))
+}
+
+/// The library's method of an event method (`push` has no verifier).
+pub fn method_of(m: sekimori_event::MfaMethod) -> Option<Method> {
+    use sekimori_event::MfaMethod as M;
+    Some(match m {
+        M::Totp => Method::Totp,
+        M::Txsign => Method::Txsign,
+        M::Webauthn => Method::Webauthn,
+        M::Sms => Method::Sms,
+        M::Email => Method::Email,
+        M::Push => return None,
+    })
 }
 
 /// Maps a TOTP verification error to a reason code, or a server error.
@@ -302,6 +454,8 @@ pub fn totp_reason(e: StepUpError) -> Result<Outcome, ApiError> {
         StepUpError::Totp(T::WrongCode | T::MalformedCode) => Ok(Outcome::failure("wrong_code")),
         StepUpError::Totp(T::Replayed) => Ok(Outcome::failure("replayed")),
         StepUpError::Totp(T::Throttled) => Ok(Outcome::failure("too_many_failures")),
+        StepUpError::Totp(T::Locked) => Ok(Outcome::failure("locked")),
+        StepUpError::Totp(T::ClockSkew) => Ok(Outcome::failure("clock_skew")),
         other => Err(sealed_failure(other)),
     }
 }
@@ -315,6 +469,7 @@ pub fn tx_reason(e: StepUpError) -> Result<Outcome, ApiError> {
             TxError::TransactionChanged => "tx_changed",
             TxError::Expired => "expired",
             TxError::Used => "used",
+            TxError::BeforeIssue => "before_issue",
             TxError::TooManyFailures => "too_many_failures",
             TxError::WrongCode => "wrong_code",
         })),
@@ -341,6 +496,7 @@ pub fn otp_reason(r: OtpRefusal) -> Outcome {
         OtpRefusal::Used => "used",
         OtpRefusal::TooManyFailures => "too_many_failures",
         OtpRefusal::Expired => "expired",
+        OtpRefusal::BeforeIssue => "before_issue",
         OtpRefusal::WrongCode => "wrong_code",
     })
 }

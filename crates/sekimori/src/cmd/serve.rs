@@ -38,6 +38,11 @@ pub struct Args {
     /// provider). Without it, /v1/stepup/otp/send answers `no_otp_sender`.
     #[arg(long, value_name = "URL")]
     otp_webhook: Option<String>,
+    /// The service that owns step-up records written before they were kept
+    /// per service (a single-tenant deployment's service); they move under
+    /// it on first use. Without it they are not read.
+    #[arg(long, value_name = "SERVICE")]
+    stepup_legacy_service: Option<String>,
     /// A MaxMind-format ASN database (GeoLite2-ASN): events with an
     /// `actor.ip` and no `actor.asn` get the ASN before they are decided.
     #[arg(long, value_name = "FILE")]
@@ -89,6 +94,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     config.rp_name = a.rp_name;
     config.stepup_key = a.stepup_key;
     config.otp_webhook = a.otp_webhook;
+    config.stepup_legacy_service = a.stepup_legacy_service;
     config.asn_db = a.asn_db;
     config.breach_corpus = a.breach_corpus;
     config.notify_url = a.notify_url;
