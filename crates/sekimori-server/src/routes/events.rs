@@ -41,6 +41,7 @@ pub async fn post_batch(
     // Each item stays raw bytes, decoded like a single event: a key repeated
     // inside an item is that item's `duplicate_field`.
     #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct Batch<'a> {
         #[serde(borrow)]
         events: Vec<&'a serde_json::value::RawValue>,
@@ -53,6 +54,17 @@ pub async fn post_batch(
         }
         Err(e) if e.to_string().starts_with("duplicate field") => {
             return Err(sekimori_event::duplicate_field("events").into());
+        }
+        Err(e) if e.to_string().starts_with("unknown field") => {
+            // The name serde quotes, bounded and escaped like every path.
+            let text = e.to_string();
+            let name = text.split('`').nth(1).unwrap_or_default();
+            let path = sekimori_event::field_name(name);
+            return Err(ApiError::new(
+                "unknown_field",
+                "a batch is {\"events\": [ ... ]} and nothing else",
+            )
+            .at(path));
         }
         Err(_) => {
             return Err(ApiError::new("missing_field", "send {\"events\": [ ... ]}").at("events"))

@@ -227,14 +227,35 @@ fn quiet_error(path: &str, msg: &str) -> ApiError {
 /// Parses a JSON body into `T`, naming the failing field. A key repeated in
 /// one object, at any depth, is `duplicate_field` with its path.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if let Err(e) = sekimori_event::check_unique(bytes) {
-        if e.code == "duplicate_field" {
-            return Err(e.into());
-        }
-    }
+    // Not JSON, or a key given twice: refused before any field is read
+    // (a streaming parse would report the first unknown field instead).
+    sekimori_event::check_unique(bytes).map_err(ApiError::from)?;
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let msg = e.inner().to_string();
+        // Every error carries the documented code (docs/errors.md): bad
+        // JSON, a missing or unknown field, a wrong type; the rest are
+        // values the field does not accept.
+        let code = if e.inner().is_syntax() || e.inner().is_eof() {
+            "invalid_json"
+        } else if msg.starts_with("missing field") {
+            "missing_field"
+        } else if msg.starts_with("unknown field") {
+            "unknown_field"
+        } else if msg.starts_with("invalid type") {
+            "invalid_type"
+        } else {
+            "invalid_value"
+        };
+        if code == "missing_field" {
+            let field = msg.split('`').nth(1).unwrap_or_default();
+            let parent = sekimori_event::render_path(e.path());
+            let path = match parent.as_str() {
+                "" | "." => sekimori_event::field_name(field).into_owned(),
+                p => format!("{p}.{}", sekimori_event::field_name(field)),
+            };
+            return ApiError::new(code, "required field is missing").at(path);
+        }
         // serde quotes an unknown field's name: show it as paths do.
         let msg = match msg
             .strip_prefix("unknown field `")
@@ -245,7 +266,7 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result
             }
             None => msg,
         };
-        ApiError::new("invalid_value", msg).at(sekimori_event::render_path(e.path()))
+        ApiError::new(code, msg).at(sekimori_event::render_path(e.path()))
     })
 }
 

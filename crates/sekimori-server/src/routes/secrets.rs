@@ -20,12 +20,8 @@ pub const SHIPPED_CORPUS: &[u8] = include_bytes!("../../../../data/hibp/common.t
 /// Reads `{"kind": "password" | "pin", ...}` with field paths (the library's
 /// internally tagged enum would lose them).
 fn parse_request(bytes: &[u8]) -> Result<CheckRequest, ApiError> {
-    let mut doc: Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::new(
-            "invalid_json",
-            format!("not valid JSON at line {} column {}", e.line(), e.column()),
-        )
-    })?;
+    // A key given twice is refused (`duplicate_field`), as on every body.
+    let mut doc: Value = sekimori_event::parse_unique(bytes).map_err(ApiError::from)?;
     let Some(map) = doc.as_object_mut() else {
         return Err(ApiError::new(
             "invalid_type",
