@@ -44,6 +44,22 @@ pub struct Ctx<'a> {
     last_event_id: String,
 }
 
+/// The services of one group that share their customers' ID (7iD: the
+/// wallet and the QR payment app). Their integrations send that ID as the
+/// event's `customer`, so a reset at one and a purchase at the other are one
+/// person's; every other service is a tenant of its own.
+pub const GROUP_ID_SERVICES: &[&str] = &["wallet", "qr-pay"];
+
+/// Adds `customer` to an event of a group service that names an account.
+fn link_group_id(event: &mut Json) {
+    let grouped = event["service"]
+        .as_str()
+        .is_some_and(|s| GROUP_ID_SERVICES.contains(&s));
+    if let (true, Some(account)) = (grouped, event["account"].as_str()) {
+        event["customer"] = json!(account.to_string());
+    }
+}
+
 impl Ctx<'_> {
     /// Sends one event `offset_ms` after now and returns the verdict.
     pub fn send(&mut self, origin: Origin, offset_ms: i64, mut event: Json) -> Verdict {
@@ -53,6 +69,7 @@ impl Ctx<'_> {
         self.last_event_id.clone_from(&id);
         event["id"] = json!(id);
         event["at"] = json!(format_rfc3339_ms(at));
+        link_group_id(&mut event);
         if let Some(sink) = self.sink.as_deref_mut() {
             sink(&event);
         }
