@@ -73,6 +73,21 @@ pub(crate) struct Admissions {
     parked: BTreeMap<(u128, u64), Parked>,
     /// The same keys in event-time order, for expiry and the cap.
     by_time: BTreeSet<(i64, u128, u64)>,
+    /// Accounted bytes of everything parked, kept up to date; not
+    /// serialized ([`Admissions::recount`] after a restore).
+    #[serde(skip)]
+    bytes: u64,
+}
+
+impl Parked {
+    /// Accounted bytes of one parked admission: its entries in both maps
+    /// and its vectors, from their lengths.
+    fn accounted(&self) -> u64 {
+        let entry = (16 + 8 + std::mem::size_of::<Parked>()) * 3 / 2 + 8;
+        let by_time = (8 + 16 + 8) * 3 / 2 + 8;
+        (entry + by_time + self.methods.len() + self.updates.len() * std::mem::size_of::<Update>())
+            as u64
+    }
 }
 
 impl Admissions {
@@ -85,20 +100,61 @@ impl Admissions {
         self.parked.len()
     }
 
+    /// Recomputes the accounted bytes (after a restore).
+    pub fn recount(&mut self) {
+        self.bytes = self.parked.values().map(Parked::accounted).sum();
+    }
+
+    /// Accounted bytes of everything parked: O(1).
+    pub fn accounted_bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Calls `f(at_ms, bytes)` for every parked admission (any order).
+    pub fn for_each_age(&self, mut f: impl FnMut(i64, u64)) {
+        for p in self.parked.values() {
+            f(p.at_ms, p.accounted());
+        }
+    }
+
+    /// Forgets every admission parked at or before `at_ms` (a memory
+    /// budget's eviction: it grants nothing, the fail-closed way); returns
+    /// (admissions, bytes) forgotten.
+    pub fn evict_through(&mut self, at_ms: i64) -> (u64, u64) {
+        let (mut n, before) = (0, self.bytes);
+        while let Some(&(t, s, e)) = self.by_time.first() {
+            if t > at_ms {
+                break;
+            }
+            self.by_time.pop_first();
+            self.forget(s, e);
+            n += 1;
+        }
+        (n, before.saturating_sub(self.bytes))
+    }
+
+    fn forget(&mut self, subject: u128, event: u64) -> Option<Parked> {
+        let p = self.parked.remove(&(subject, event))?;
+        self.bytes = self.bytes.saturating_sub(p.accounted());
+        Some(p)
+    }
+
     /// Parks a challenged event's updates until its step-up result arrives.
     /// `horizon_ms`: admissions parked before it can no longer settle.
     pub fn park(&mut self, subject: u128, event: u64, parked: Parked, horizon_ms: i64) {
         self.expire(horizon_ms);
         let at_ms = parked.at_ms;
+        self.bytes += parked.accounted();
         if let Some(old) = self.parked.insert((subject, event), parked) {
             self.by_time.remove(&(old.at_ms, subject, event));
+            self.bytes = self.bytes.saturating_sub(old.accounted());
         }
         self.by_time.insert((at_ms, subject, event));
         while self.parked.len() > MAX_PARKED {
             let Some((_, s, e)) = self.by_time.pop_first() else {
                 break;
             };
-            self.parked.remove(&(s, e));
+            self.forget(s, e);
         }
     }
 
@@ -115,7 +171,7 @@ impl Admissions {
         horizon_ms: i64,
     ) -> Vec<Update> {
         self.expire(horizon_ms);
-        let Some(parked) = self.parked.remove(&(subject, event)) else {
+        let Some(parked) = self.forget(subject, event) else {
             return Vec::new();
         };
         self.by_time.remove(&(parked.at_ms, subject, event));
@@ -135,7 +191,7 @@ impl Admissions {
                 break;
             }
             self.by_time.pop_first();
-            self.parked.remove(&(s, e));
+            self.forget(s, e);
         }
     }
 }

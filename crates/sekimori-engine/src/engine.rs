@@ -20,6 +20,18 @@ pub struct Engine {
     state: State,
     /// Pack lists with the items added through the API, as CEL values.
     lists: ListValues,
+    /// Accounted bytes of the API list items (pinned: never evicted).
+    list_bytes: u64,
+}
+
+/// Accounted bytes of the API-managed list items.
+fn list_bytes(state: &State) -> u64 {
+    state
+        .api_lists
+        .values()
+        .flatten()
+        .map(|item| item.len() as u64 + 64)
+        .sum()
 }
 
 impl Engine {
@@ -27,7 +39,12 @@ impl Engine {
         let mut state = State::default();
         state.sync_stores(&pack);
         let lists = state.list_values(&pack);
-        Engine { pack, state, lists }
+        Engine {
+            pack,
+            state,
+            lists,
+            list_bytes: 0,
+        }
     }
 
     /// Rebuilds an engine from a snapshot taken under the same pack.
@@ -35,7 +52,13 @@ impl Engine {
         let mut state = State::from_bytes(snapshot)?;
         state.sync_stores(&pack);
         let lists = state.list_values(&pack);
-        Ok(Engine { pack, state, lists })
+        let list_bytes = list_bytes(&state);
+        Ok(Engine {
+            pack,
+            state,
+            lists,
+            list_bytes,
+        })
     }
 
     pub fn pack(&self) -> &Arc<Pack> {
@@ -47,7 +70,38 @@ impl Engine {
     pub fn set_pack(&mut self, pack: Arc<Pack>) {
         self.state.sync_stores(&pack);
         self.lists = self.state.list_values(&pack);
+        self.list_bytes = list_bytes(&self.state);
         self.pack = pack;
+    }
+
+    /// Sets the memory budget of the engine's state, in bytes (`None`:
+    /// unbounded, only each feature's `max_keys` caps). Lowering it evicts
+    /// at once. The budget changes decisions, so it is decision state: in
+    /// snapshots, and logged (`Entry::Pack`'s `memory_budget`) so a replay
+    /// uses the value the live engine used from the same point on.
+    pub fn set_memory_budget(&mut self, bytes: Option<u64>) {
+        self.state.budget.bytes = bytes;
+        self.state.enforce_budget(self.list_bytes);
+    }
+
+    /// The memory budget in bytes, `None` when unbounded.
+    pub fn memory_budget(&self) -> Option<u64> {
+        self.state.budget.bytes
+    }
+
+    /// The memory accounting: accounted bytes (cheap: one read per store),
+    /// the budget and the evictions so far per kind (see [`crate::MEMORY_KINDS`]).
+    pub fn memory(&self) -> crate::MemoryStats {
+        let pinned = self.state.pinned_bytes(self.list_bytes);
+        let b = &self.state.budget;
+        crate::MemoryStats {
+            budget_bytes: b.bytes,
+            accounted_bytes: self.state.evictable_bytes() + pinned,
+            pinned_bytes: pinned,
+            evicted: b.evicted,
+            evicted_bytes: b.evicted_bytes,
+            runs: b.runs,
+        }
     }
 
     /// Replaces the API-managed items of a list declared by the pack.
@@ -57,6 +111,7 @@ impl Engine {
         }
         self.state.api_lists.insert(name.to_string(), items);
         self.lists = self.state.list_values(&self.pack);
+        self.list_bytes = list_bytes(&self.state);
         Ok(())
     }
 
@@ -217,6 +272,9 @@ impl Engine {
             std::mem::take(&mut values.learn),
         );
         self.state.events += 1;
+        // After the decision and every update it made: the next event
+        // decides within the budget.
+        self.state.enforce_budget(self.list_bytes);
         Decision {
             event_id: event.id.clone(),
             event_type: event.kind.as_str().to_string(),

@@ -15,11 +15,18 @@ use std::sync::Arc;
 pub enum Entry {
     /// An accepted event (canonical JSON) and the decision returned for it.
     Event { event: Json, decision: Decision },
-    /// A rule pack went live.
+    /// A rule pack went live; with `memory_budget`, also the memory budget
+    /// the engine decides under from here on (`0`: unbounded). A server
+    /// that starts with another budget than its engine holds logs the live
+    /// pack again with the new budget: pack and budget together are the
+    /// decision configuration, and a replay applies both at the same point.
+    /// Absent (older logs, or unchanged): the budget stays as it was.
     Pack {
         name: String,
         version: String,
         digest: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        memory_budget: Option<u64>,
     },
     /// The API-managed items of a list were replaced.
     List {
@@ -73,11 +80,17 @@ impl Engine {
                 }
             }
             Entry::Pack {
-                version, digest, ..
+                version,
+                digest,
+                memory_budget,
+                ..
             } => {
                 let pack = load_pack(version)?;
                 let stored = pack.digest.clone();
                 self.set_pack(pack);
+                if let Some(bytes) = memory_budget {
+                    self.set_memory_budget((*bytes > 0).then_some(*bytes));
+                }
                 if stored != *digest {
                     return Err(format!(
                         "pack {version} is stored with digest {stored}, but {digest} went live"

@@ -104,6 +104,15 @@ impl Holds {
         self.active.remove(key).is_some()
     }
 
+    /// Holds in force.
+    pub fn len(&self) -> usize {
+        self.active.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.active.is_empty()
+    }
+
     pub fn list(&self) -> impl Iterator<Item = (&HoldKey, &Hold)> {
         self.active.iter()
     }

@@ -6,6 +6,7 @@
 //! same code.
 
 mod admit;
+mod budget;
 mod decision;
 mod engine;
 mod entry;
@@ -16,6 +17,7 @@ mod risk;
 mod state;
 mod view;
 
+pub use budget::{MemoryStats, KINDS as MEMORY_KINDS};
 pub use decision::{Decision, EvalError, HoldKey, HoldScope, PackRef, Reason, EVERY_SERVICE};
 pub use engine::Engine;
 pub use entry::Entry;

@@ -86,13 +86,118 @@ struct Profile {
     pending: Vec<Parked>,
 }
 
+/// One population value: how often it was learned, when last, and the node
+/// it sits under (to take it out of its parent's tally when it is evicted).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct PopNode {
+    count: u64,
+    last_ms: i64,
+    parent: u64,
+}
+
 /// One risk feature's state: the population and every subject's profile.
+///
+/// Snapshots are postcard: a new field here means a new snapshot version
+/// (see `state.rs`; [`RiskStoreV5`] is the form before population nodes
+/// carried their time and parent).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RiskStore {
+    max_keys: usize,
+    nodes: BTreeMap<u64, PopNode>,
+    parents: BTreeMap<u64, Tally>,
+    profiles: BTreeMap<u128, Profile>,
+    /// Accounted bytes of every profile, kept up to date by every change;
+    /// not serialized ([`RiskStore::recount`] after a restore).
+    #[serde(skip)]
+    profile_bytes: u64,
+}
+
+/// A risk store as snapshot versions 2 to 5 wrote it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct RiskStoreV5 {
     max_keys: usize,
     nodes: BTreeMap<u64, u64>,
     parents: BTreeMap<u64, Tally>,
     profiles: BTreeMap<u128, Profile>,
+}
+
+impl RiskStoreV5 {
+    /// The current form. Old population values did not record when they
+    /// were last learned nor their parent: they count as learned at
+    /// `as_of_ms` (the snapshot's watermark), and their parent is found
+    /// from the profiles that use them (a value no profile keeps any more
+    /// has no known parent: evicting it leaves its parent's tally as is).
+    pub fn upgrade(self, as_of_ms: i64) -> RiskStore {
+        let mut parent_of: BTreeMap<u64, u64> = BTreeMap::new();
+        for p in self.profiles.values() {
+            for (n, seen) in &p.nodes {
+                parent_of.insert(*n, seen.parent);
+            }
+        }
+        let nodes = self
+            .nodes
+            .into_iter()
+            .map(|(n, count)| {
+                let parent = parent_of.get(&n).copied().unwrap_or(NO_PARENT);
+                let node = PopNode {
+                    count,
+                    last_ms: as_of_ms,
+                    parent,
+                };
+                (n, node)
+            })
+            .collect();
+        let mut store = RiskStore {
+            max_keys: self.max_keys,
+            nodes,
+            parents: self.parents,
+            profiles: self.profiles,
+            profile_bytes: 0,
+        };
+        store.recount();
+        store
+    }
+}
+
+/// The parent of a population value whose parent is not known (restored
+/// from a snapshot before version 6).
+const NO_PARENT: u64 = 0;
+
+/// Accounted bytes of one entry of a `BTreeMap<K, V>`: the key and value in
+/// nodes of 11 slots about two-thirds full, plus a share of node headers.
+const fn btree_entry<K, V>() -> u64 {
+    ((std::mem::size_of::<K>() + std::mem::size_of::<V>()) * 3 / 2 + 8) as u64
+}
+
+/// Accounted bytes of one population value and of one population parent.
+pub(crate) const POP_NODE_BYTES: u64 = btree_entry::<u64, PopNode>();
+const POP_PARENT_BYTES: u64 = btree_entry::<u64, Tally>();
+
+impl Profile {
+    /// Accounted bytes of this profile, its entry in the map included: a
+    /// function of its content's lengths only.
+    fn accounted(&self) -> u64 {
+        let pending: u64 = self
+            .pending
+            .iter()
+            .map(|p| {
+                let values: usize = p.values.iter().map(|v| 24 + v.len() * 8).sum();
+                (std::mem::size_of::<Parked>() + p.methods.len() + values) as u64
+            })
+            .sum();
+        btree_entry::<u128, Profile>()
+            + self.nodes.len() as u64 * btree_entry::<u64, Seen>()
+            + self.parents.len() as u64 * btree_entry::<u64, Tally>()
+            + pending
+    }
+}
+
+/// What a budget eviction took from a risk store.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct RiskEvicted {
+    pub profiles: u64,
+    pub values: u64,
+    pub bytes: u64,
 }
 
 fn node(parent: u64, hierarchy: usize, level: usize, value: u64) -> u64 {
@@ -132,7 +237,69 @@ impl RiskStore {
             nodes: BTreeMap::new(),
             parents: BTreeMap::new(),
             profiles: BTreeMap::new(),
+            profile_bytes: 0,
         }
+    }
+
+    /// Recomputes the profiles' accounted bytes (after a restore).
+    pub fn recount(&mut self) {
+        self.profile_bytes = self.profiles.values().map(Profile::accounted).sum();
+    }
+
+    /// Accounted bytes of the profiles and the population: O(1).
+    pub fn accounted_bytes(&self) -> u64 {
+        self.profile_bytes
+            + self.nodes.len() as u64 * POP_NODE_BYTES
+            + self.parents.len() as u64 * POP_PARENT_BYTES
+    }
+
+    /// Calls `f(last_ms, bytes)` for every profile and every population
+    /// value (a value's bytes include a share of its parent's tally). Order
+    /// unspecified: for order-independent results only.
+    pub fn for_each_age(&self, mut f: impl FnMut(i64, u64)) {
+        for p in self.profiles.values() {
+            f(p.last_ms, p.accounted());
+        }
+        for n in self.nodes.values() {
+            f(n.last_ms, POP_NODE_BYTES);
+        }
+    }
+
+    /// Forgets every profile last seen, and every population value last
+    /// learned, at or before `last_ms` (a memory budget's eviction). An
+    /// evicted value leaves its parent's tally as if it had never been
+    /// learned, so the population stays a consistent estimate.
+    pub fn evict_through(&mut self, last_ms: i64) -> RiskEvicted {
+        let mut out = RiskEvicted::default();
+        let before = self.accounted_bytes();
+        self.profiles.retain(|_, p| {
+            if p.last_ms > last_ms {
+                return true;
+            }
+            out.profiles += 1;
+            self.profile_bytes = self.profile_bytes.saturating_sub(p.accounted());
+            false
+        });
+        let mut gone: Vec<(u64, u64)> = Vec::new();
+        self.nodes.retain(|_, n| {
+            if n.last_ms > last_ms {
+                return true;
+            }
+            gone.push((n.parent, n.count));
+            false
+        });
+        out.values = gone.len() as u64;
+        for (parent, count) in gone {
+            if let Some(t) = self.parents.get_mut(&parent) {
+                t.total = t.total.saturating_sub(count);
+                t.distinct = t.distinct.saturating_sub(1);
+                if t.distinct == 0 {
+                    self.parents.remove(&parent);
+                }
+            }
+        }
+        out.bytes = before.saturating_sub(self.accounted_bytes());
+        out
     }
 
     /// The score of `values` for `subject`, in hundredths of log10.
@@ -144,7 +311,7 @@ impl RiskStore {
         for (h, vals) in values.iter().enumerate() {
             for (parent, n) in path(h, vals) {
                 let pop = self.parents.get(&parent).cloned().unwrap_or_default();
-                let c = self.nodes.get(&n).copied().unwrap_or(0);
+                let c = self.nodes.get(&n).map_or(0, |p| p.count);
                 let p_g = (c as f64 + 1.0) / ((pop.total + pop.distinct) as f64 + 1.0);
                 let Some(mine) = profile.parents.get(&parent) else {
                     break; // never under this parent: back off, ratio 1
@@ -171,12 +338,19 @@ impl RiskStore {
                     let tally = self.parents.entry(parent).or_default();
                     tally.total = tally.total.saturating_add(u64::from(weight));
                     tally.distinct += u64::from(!known);
-                    let count = self.nodes.entry(n).or_default();
-                    *count = count.saturating_add(u64::from(weight));
+                    let pop = self.nodes.entry(n).or_insert(PopNode {
+                        count: 0,
+                        last_ms: at_ms,
+                        parent,
+                    });
+                    pop.count = pop.count.saturating_add(u64::from(weight));
+                    pop.last_ms = pop.last_ms.max(at_ms);
                 }
             }
         }
+        let known = self.profiles.contains_key(&subject);
         let profile = self.profiles.entry(subject).or_default();
+        let bytes_before = if known { profile.accounted() } else { 0 };
         profile.last_ms = profile.last_ms.max(at_ms);
         for (h, vals) in values.iter().enumerate() {
             for (parent, n) in path(h, vals) {
@@ -213,12 +387,15 @@ impl RiskStore {
                 profile.nodes.values().map(|s| s.parent).collect();
             profile.parents.retain(|p, _| kept.contains(p));
         }
+        self.profile_bytes = self.profile_bytes.saturating_sub(bytes_before) + profile.accounted();
         self.evict();
     }
 
     /// Parks a challenged event until the step-up result naming it arrives.
     pub fn hold(&mut self, subject: u128, parked: Parked) {
+        let known = self.profiles.contains_key(&subject);
         let profile = self.profiles.entry(subject).or_default();
+        let bytes_before = if known { profile.accounted() } else { 0 };
         profile.last_ms = profile.last_ms.max(parked.at_ms);
         profile
             .pending
@@ -227,6 +404,7 @@ impl RiskStore {
             profile.pending.remove(0);
         }
         profile.pending.push(parked);
+        self.profile_bytes = self.profile_bytes.saturating_sub(bytes_before) + profile.accounted();
         self.evict();
     }
 
@@ -247,7 +425,9 @@ impl RiskStore {
         let Some(i) = profile.pending.iter().position(|p| p.event == event) else {
             return;
         };
+        let bytes_before = profile.accounted();
         let parked = profile.pending.remove(i);
+        self.profile_bytes = self.profile_bytes.saturating_sub(bytes_before) + profile.accounted();
         let elapsed = at_ms.saturating_sub(parked.at_ms);
         if passed && (0..=PENDING_MS).contains(&elapsed) && parked.methods.contains(&method) {
             let weight = if method.is_strong() { 3 } else { 1 };
@@ -265,7 +445,9 @@ impl RiskStore {
             self.profiles.iter().map(|(k, p)| (p.last_ms, *k)).collect();
         by_age.sort_unstable();
         for (_, k) in by_age.into_iter().take(excess) {
-            self.profiles.remove(&k);
+            if let Some(p) = self.profiles.remove(&k) {
+                self.profile_bytes = self.profile_bytes.saturating_sub(p.accounted());
+            }
         }
     }
 
@@ -373,6 +555,43 @@ mod tests {
             s.score(1, &v(&[1, 499, 4990], 499)) < 0,
             "just used, still known"
         );
+    }
+
+    #[test]
+    fn accounting_follows_every_change_and_eviction_keeps_the_population_consistent() {
+        let mut s = RiskStore::new(16);
+        for k in 0..40u128 {
+            let at = k as i64 * 1_000;
+            s.learn(k, &v(&[1, k as u64 % 3, k as u64], 100 + k as u64), 1, at);
+            s.hold(k % 5, parked(k as u64, at, &v(&[2], 7)));
+            s.settle(
+                k % 5,
+                k as u64 - k as u64 % 2,
+                MfaMethod::Totp,
+                true,
+                at + 1,
+            );
+        }
+        let incremental = s.profile_bytes;
+        s.recount();
+        assert_eq!(incremental, s.profile_bytes);
+        assert!(s.accounted_bytes() > 0);
+        let before = s.accounted_bytes();
+        let gone = s.evict_through(30_000);
+        assert!(gone.profiles > 0 && gone.values > 0, "{gone:?}");
+        assert_eq!(s.accounted_bytes(), before - gone.bytes);
+        assert!(s.profiles.values().all(|p| p.last_ms > 30_000));
+        assert!(s.nodes.values().all(|n| n.last_ms > 30_000));
+        // Every parent's tally still sums its remaining children.
+        for (parent, tally) in &s.parents {
+            let children: Vec<&PopNode> =
+                s.nodes.values().filter(|n| n.parent == *parent).collect();
+            assert_eq!(tally.distinct, children.len() as u64);
+            assert_eq!(tally.total, children.iter().map(|n| n.count).sum::<u64>());
+        }
+        let incremental = s.profile_bytes;
+        s.recount();
+        assert_eq!(incremental, s.profile_bytes);
     }
 
     #[test]

@@ -1,22 +1,27 @@
 //! Everything the engine remembers between events, and its snapshot form.
 
 use crate::admit::Admissions;
+use crate::budget::Budget;
 use crate::holds::{Holds, HoldsV2, HoldsV4};
-use crate::risk::RiskStore;
+use crate::risk::{RiskStore, RiskStoreV5};
 use sekimori_rules::{ListValues, Pack};
 use sekimori_window::FeatureStore;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Snapshot format version, the first byte of every snapshot. Version 5
+/// Snapshot format version, the first byte of every snapshot. Version 6
+/// added the memory budget (`budget`) and population values' times and
+/// parents in risk stores (older risk stores restore with their values
+/// learned at the snapshot's watermark). Version 5
 /// gave hold keys a service (tenant; older holds restore as holds of every
 /// service, which is what they were). Version 4
 /// added `admissions` (challenged events' `counts: allowed` updates waiting
 /// for their step-up); version 3 added `by` and `reason` to holds (operator
 /// holds). Version 2 and 3 snapshots still restore (with no admission
 /// parked, and a version 2 hold with neither `by` nor `reason`).
-const SNAPSHOT_VERSION: u8 = 5;
+const SNAPSHOT_VERSION: u8 = 6;
+const SNAPSHOT_V5: u8 = 5;
 const SNAPSHOT_V4: u8 = 4;
 const SNAPSHOT_V3: u8 = 3;
 const SNAPSHOT_V2: u8 = 2;
@@ -36,6 +41,12 @@ pub(crate) struct State {
     pub api_lists: BTreeMap<String, BTreeSet<String>>,
     /// Challenged events' `counts: allowed` updates, waiting for their step-up.
     pub admissions: Admissions,
+    /// The memory budget and what it evicted.
+    pub budget: Budget,
+    /// The eviction kind of each feature store, by spec digest (from the
+    /// pack: not serialized, set by `sync_stores`).
+    #[serde(skip)]
+    pub kinds: BTreeMap<u64, usize>,
 }
 
 impl State {
@@ -76,6 +87,12 @@ impl State {
                 .entry(digest)
                 .or_insert_with(|| RiskStore::new(max_keys));
         }
+        self.kinds = pack
+            .features
+            .iter()
+            .filter(|f| f.risk.is_none())
+            .map(|f| (f.spec_digest, crate::budget::kind_of(f)))
+            .collect();
         self.stores.retain(|digest, _| wanted.contains_key(digest));
         for (digest, config) in wanted {
             if let (std::collections::btree_map::Entry::Vacant(slot), Ok(store)) =
@@ -107,10 +124,23 @@ impl State {
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<State, String> {
+        let mut state = State::decode(bytes)?;
+        // Accounting is not serialized: it is a function of the content.
+        for store in state.risk.values_mut() {
+            store.recount();
+        }
+        state.admissions.recount();
+        Ok(state)
+    }
+
+    fn decode(bytes: &[u8]) -> Result<State, String> {
         match bytes.split_first() {
             Some((&SNAPSHOT_VERSION, rest)) => {
                 postcard::from_bytes(rest).map_err(|e| format!("snapshot does not decode: {e}"))
             }
+            Some((&SNAPSHOT_V5, rest)) => postcard::from_bytes::<StateV5>(rest)
+                .map(State::from)
+                .map_err(|e| format!("version-5 snapshot does not decode: {e}")),
             Some((&SNAPSHOT_V4, rest)) => postcard::from_bytes::<StateV4>(rest)
                 .map(State::from)
                 .map_err(|e| format!("version-4 snapshot does not decode: {e}")),
@@ -140,6 +170,13 @@ impl State {
         let rest = postcard::to_stdvec(&(&self.holds, &self.api_lists))
             .unwrap_or_else(|e| e.to_string().into_bytes());
         parts.push(xxh3_64(&rest));
+        if self.budget != Budget::default() {
+            // Only once a budget was set: a state without one digests as
+            // it did before budgets existed.
+            let budget =
+                postcard::to_stdvec(&self.budget).unwrap_or_else(|e| e.to_string().into_bytes());
+            parts.push(xxh3_64(&budget));
+        }
         if !self.admissions.is_empty() {
             // Only when something is parked: a state without any digests as
             // it did before admissions existed.
@@ -152,6 +189,42 @@ impl State {
     }
 }
 
+/// Risk stores as snapshot versions 2 to 5 wrote them, upgraded as of the
+/// snapshot's watermark.
+fn upgrade_risk(risk: BTreeMap<u64, RiskStoreV5>, as_of_ms: i64) -> BTreeMap<u64, RiskStore> {
+    risk.into_iter()
+        .map(|(digest, store)| (digest, store.upgrade(as_of_ms)))
+        .collect()
+}
+
+/// The state as snapshot version 5 wrote it: the same fields, in the same
+/// order, before `budget`, with risk stores of version 5.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StateV5 {
+    watermark_ms: i64,
+    events: u64,
+    stores: BTreeMap<u64, FeatureStore>,
+    risk: BTreeMap<u64, RiskStoreV5>,
+    holds: Holds,
+    api_lists: BTreeMap<String, BTreeSet<String>>,
+    admissions: Admissions,
+}
+
+impl From<StateV5> for State {
+    fn from(old: StateV5) -> State {
+        State {
+            watermark_ms: old.watermark_ms,
+            events: old.events,
+            stores: old.stores,
+            risk: upgrade_risk(old.risk, old.watermark_ms),
+            holds: old.holds,
+            api_lists: old.api_lists,
+            admissions: old.admissions,
+            ..State::default()
+        }
+    }
+}
+
 /// The state as snapshot version 4 wrote it: the same fields, in the same
 /// order, with hold keys without a service.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -159,7 +232,7 @@ struct StateV4 {
     watermark_ms: i64,
     events: u64,
     stores: BTreeMap<u64, FeatureStore>,
-    risk: BTreeMap<u64, RiskStore>,
+    risk: BTreeMap<u64, RiskStoreV5>,
     holds: HoldsV4,
     api_lists: BTreeMap<String, BTreeSet<String>>,
     admissions: Admissions,
@@ -171,10 +244,11 @@ impl From<StateV4> for State {
             watermark_ms: old.watermark_ms,
             events: old.events,
             stores: old.stores,
-            risk: old.risk,
+            risk: upgrade_risk(old.risk, old.watermark_ms),
             holds: old.holds.into(),
             api_lists: old.api_lists,
             admissions: old.admissions,
+            ..State::default()
         }
     }
 }
@@ -186,7 +260,7 @@ struct StateV3 {
     watermark_ms: i64,
     events: u64,
     stores: BTreeMap<u64, FeatureStore>,
-    risk: BTreeMap<u64, RiskStore>,
+    risk: BTreeMap<u64, RiskStoreV5>,
     holds: HoldsV4,
     api_lists: BTreeMap<String, BTreeSet<String>>,
 }
@@ -197,10 +271,10 @@ impl From<StateV3> for State {
             watermark_ms: old.watermark_ms,
             events: old.events,
             stores: old.stores,
-            risk: old.risk,
+            risk: upgrade_risk(old.risk, old.watermark_ms),
             holds: old.holds.into(),
             api_lists: old.api_lists,
-            admissions: Admissions::default(),
+            ..State::default()
         }
     }
 }
@@ -212,7 +286,7 @@ struct StateV2 {
     watermark_ms: i64,
     events: u64,
     stores: BTreeMap<u64, FeatureStore>,
-    risk: BTreeMap<u64, RiskStore>,
+    risk: BTreeMap<u64, RiskStoreV5>,
     holds: HoldsV2,
     api_lists: BTreeMap<String, BTreeSet<String>>,
 }
@@ -223,10 +297,10 @@ impl From<StateV2> for State {
             watermark_ms: old.watermark_ms,
             events: old.events,
             stores: old.stores,
-            risk: old.risk,
+            risk: upgrade_risk(old.risk, old.watermark_ms),
             holds: old.holds.into(),
             api_lists: old.api_lists,
-            admissions: Admissions::default(),
+            ..State::default()
         }
     }
 }

@@ -48,6 +48,8 @@ pub struct Ledger {
     published: BTreeMap<String, String>,
     /// Decisions that differed when the log was replayed at open.
     pub replay_mismatches: u64,
+    /// The engine's memory accounting as last reported to telemetry.
+    memory: sekimori_engine::MemoryStats,
 }
 
 impl Ledger {
@@ -68,7 +70,9 @@ impl Ledger {
     }
 
     fn fresh(store: Arc<Store>, engine: Engine, next_seq: u64, snapshot_every: u64) -> Ledger {
+        let memory = engine.memory();
         Ledger {
+            memory,
             store,
             engine,
             next_seq,
@@ -144,6 +148,7 @@ impl Ledger {
     pub fn decide(&mut self, prepared: &Prepared) -> (Decision, Durable) {
         let event = prepared.event();
         let decision = self.engine.decide_prepared(prepared);
+        self.report_memory();
         let entry = Entry::Event {
             event: prepared.canonical().clone(),
             decision: decision.clone(),
@@ -196,10 +201,40 @@ impl Ledger {
             name: pack.name().into(),
             version: pack.version().into(),
             digest: pack.digest.clone(),
+            memory_budget: None,
         };
         let durable = self.append(None, &entry);
         self.engine.set_pack(Arc::clone(pack));
         Ok(durable)
+    }
+
+    /// Reports the engine's memory accounting and budget evictions.
+    fn report_memory(&mut self) {
+        let now = self.engine.memory();
+        crate::telemetry::engine_memory(&now, &self.memory);
+        self.memory = now;
+    }
+
+    /// Makes `bytes` the engine's memory budget (`None`: unbounded). The
+    /// budget changes decisions (what is evicted), so a change is logged:
+    /// the live pack's entry again, carrying the new budget, which a replay
+    /// applies at the same point. `None` (nothing logged) when the engine
+    /// already decides under this budget, as after a restart with the same
+    /// `--max-memory`.
+    pub fn set_memory_budget(&mut self, bytes: Option<u64>) -> Option<Durable> {
+        if self.engine.memory_budget() == bytes {
+            return None;
+        }
+        self.engine.set_memory_budget(bytes);
+        self.report_memory();
+        let pack = Arc::clone(self.engine.pack());
+        let entry = Entry::Pack {
+            name: pack.name().into(),
+            version: pack.version().into(),
+            digest: pack.digest.clone(),
+            memory_budget: Some(bytes.unwrap_or(0)),
+        };
+        Some(self.append(None, &entry))
     }
 
     /// Replaces the API-managed items of a list.

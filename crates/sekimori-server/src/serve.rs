@@ -69,6 +69,10 @@ pub struct ServeConfig {
     /// The most connections open at once; past it, new connections wait in
     /// the listen backlog until one closes.
     pub max_connections: usize,
+    /// The memory budget of the engine's state in bytes (`None`: unbounded,
+    /// only each feature's `max_keys` caps). A value other than the one the
+    /// engine holds is logged (see `Ledger::set_memory_budget`).
+    pub max_memory: Option<u64>,
 }
 
 /// Defaults of the connection limits.
@@ -105,6 +109,7 @@ impl ServeConfig {
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_memory: None,
         }
     }
 }
@@ -137,6 +142,13 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
     }
     if config.rules.is_some() && ledger.engine().pack().digest != initial.digest {
         wait(ledger.publish(&initial, "serve --rules")?)?;
+    }
+    if let Some(durable) = ledger.set_memory_budget(config.max_memory) {
+        wait(durable)?;
+        tracing::info!(
+            max_memory = config.max_memory,
+            "memory budget changed; logged with the live pack"
+        );
     }
     let app_config = AppConfig {
         max_future_skew_ms: config.max_future_skew_ms,
