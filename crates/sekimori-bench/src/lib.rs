@@ -4,6 +4,7 @@
 //! distribution or a curve) for `bench/results/`. Nothing here is timed by
 //! CI; CI only builds it.
 
+pub mod budget;
 pub mod events;
 pub mod http_load;
 pub mod ingest;

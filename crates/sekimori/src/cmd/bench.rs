@@ -1,6 +1,8 @@
 //! `sekimori bench ...`: the project's own benchmarks (crate `sekimori-bench`).
 
-use sekimori_bench::{http_load, ingest, memory, overload, redis_baseline, replay, scaling};
+use sekimori_bench::{
+    budget, http_load, ingest, memory, overload, redis_baseline, replay, scaling,
+};
 use std::process::ExitCode;
 
 #[derive(clap::Subcommand)]
@@ -12,6 +14,10 @@ pub enum Command {
     Http(http_load::Args),
     /// Memory per tracked (entity, feature) window; totals at 1 M and 10 M entities.
     Memory(memory::Args),
+    /// A flood of fresh entities under a memory budget: resident set and
+    /// accounted bytes against the budget, evictions, and whether a reverse
+    /// brute force during the flood is still denied.
+    Budget(budget::Args),
     /// Cost growth: events/s against the number of rules and of tracked entities.
     Scaling(scaling::Args),
     /// Durable ingest throughput (group commit into the embedded store).
@@ -28,6 +34,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
         Command::Replay(a) => replay::run(a)?,
         Command::Http(a) => http_load::run(a)?,
         Command::Memory(a) => memory::run(a)?,
+        Command::Budget(a) => budget::run(a)?,
         Command::Scaling(a) => scaling::run(a)?,
         Command::Ingest(a) => ingest::run(a)?,
         Command::Redis(a) => redis_baseline::run(a)?,

@@ -84,6 +84,71 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 4096,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// The memory budget of the engine's state (feature windows, login-risk
+    /// profiles, parked admissions): e.g. `2GiB`, `512MiB`, or `none` for
+    /// no budget. Past it the least recently touched state is evicted
+    /// (allow-list entries last, holds never). Default: half of this
+    /// machine's memory (MemTotal). A change is logged, so replays evict
+    /// the same way.
+    #[arg(long, value_name = "SIZE", value_parser = parse_max_memory)]
+    max_memory: Option<MaxMemory>,
+}
+
+/// `--max-memory`: bytes, or no budget.
+#[derive(Clone, Copy, Debug)]
+struct MaxMemory(Option<u64>);
+
+/// Parses `none`, or a size: a number with an optional unit (`B`, `KiB`,
+/// `MiB`, `GiB`, `TiB`, or decimal `KB`, `MB`, `GB`, `TB`); at least 8 MiB.
+fn parse_max_memory(s: &str) -> Result<MaxMemory, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("none") {
+        return Ok(MaxMemory(None));
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size such as 2GiB or 512MiB"))?;
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        "t" | "tib" => 1 << 40,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` (use KiB, MiB, GiB, TiB, or none)"
+            ))
+        }
+    };
+    let bytes = n
+        .checked_mul(scale)
+        .ok_or_else(|| format!("`{s}` is too large"))?;
+    if bytes < 8 << 20 {
+        return Err(format!("`{s}` is below the smallest budget, 8MiB"));
+    }
+    Ok(MaxMemory(Some(bytes)))
+}
+
+/// The default budget: half of MemTotal (the rest for the log's cache, the
+/// allocator's slack and everything else on the host); none if
+/// /proc/meminfo cannot be read.
+fn default_max_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = info
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024 / 2)
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
@@ -103,6 +168,10 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     config.body_read_timeout = Duration::from_secs(a.body_timeout);
     config.idle_timeout = Duration::from_secs(a.idle_timeout);
     config.max_connections = usize::try_from(a.max_connections)?;
+    config.max_memory = match a.max_memory {
+        Some(MaxMemory(bytes)) => bytes,
+        None => default_max_memory(),
+    };
     let data = config.data_dir.display().to_string();
     // Rule evaluation recurses; expressions are bounded in depth, and roomy
     // worker stacks keep a wide margin (only touched pages are committed).
@@ -119,4 +188,22 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         );
     }))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_memory_sizes_parse() {
+        let bytes = |s: &str| parse_max_memory(s).map(|m| m.0);
+        assert_eq!(bytes("2GiB"), Ok(Some(2 << 30)));
+        assert_eq!(bytes("512MiB"), Ok(Some(512 << 20)));
+        assert_eq!(bytes("1gb"), Ok(Some(1_000_000_000)));
+        assert_eq!(bytes("none"), Ok(None));
+        assert!(bytes("1MiB").is_err(), "below 8 MiB");
+        assert!(bytes("2 parsecs").is_err());
+        assert!(bytes("99999999999TiB").is_err());
+        assert!(default_max_memory().is_some_and(|b| b > 8 << 20));
+    }
 }

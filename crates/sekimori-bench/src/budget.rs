@@ -1,0 +1,163 @@
+//! `sekimori bench budget`: a flood of fresh entities through the real
+//! engine and the default pack under a memory budget (`--max-memory`), with
+//! the resident set (`/proc/self/statm`) and the engine's accounted bytes
+//! sampled along the way, against the budget.
+//!
+//! Each entity is one account that logs in once from its own device and
+//! address and sends one transfer to its own payee (the traffic of `bench
+//! memory`'s engine totals, where 1 M entities took 3.4 GB unbounded). In
+//! the last tenth of the flood a reverse brute force tries one PIN against a
+//! new account every `--spray-gap` entities; the bench reports whether the
+//! engine still denied it (the budget must not blind the rules).
+//!
+//! Run it in a release build: `cargo run --release -p sekimori -- bench
+//! budget --entities 1000000 --max-memory 512MiB --out DIR`.
+
+use crate::memory::{entity_events, rss_bytes};
+use anyhow::{anyhow, Context};
+use sekimori_engine::{Engine, MEMORY_KINDS};
+use sekimori_rules::Action;
+use serde_json::{json, Value as Json};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Options of `sekimori bench budget`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Fresh entities in the flood.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub entities: u64,
+    /// The engine's memory budget, bytes (e.g. 536870912 for 512 MiB).
+    #[arg(long, default_value_t = 512 << 20)]
+    pub max_memory: u64,
+    /// Flood entities between two attempts of the reverse brute force.
+    #[arg(long, default_value_t = 1_000)]
+    pub spray_gap: u64,
+    /// Write `budget.json` here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+const T0: i64 = 1_780_000_000_000;
+
+/// One attempt of the reverse brute force: one PIN against account `n`.
+fn spray(n: u64, at_ms: i64) -> anyhow::Result<sekimori_event::Event> {
+    sekimori_event::decode_value(json!({
+        "id": format!("spray-{n}"), "type": "login.attempt",
+        "at": sekimori_event::format_rfc3339_ms(at_ms),
+        "service": "bank", "account": format!("victim-{n}"), "factor": "pin",
+        "result": "failure",
+        "secret_fp": "k1:81dc9bdb52d04dc20036dbd8313ed055aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "actor": {"ip": format!("198.51.100.{}", n % 200), "device": format!("bot-{n}")}}))
+    .map_err(|e| anyhow!("{e}"))
+}
+
+/// Runs the benchmark.
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let pack = crate::replay::pack(None)?;
+    let before = rss_bytes()?;
+    let mut engine = Engine::new(pack);
+    engine.set_memory_budget(Some(a.max_memory));
+    let start = Instant::now();
+    let step = (a.entities / 20).max(1);
+    let spray_from = a.entities - a.entities / 10;
+    let (mut curve, mut peak_rss, mut peak_accounted) = (Vec::new(), 0u64, 0u64);
+    let (mut sprays, mut denied_from) = (0u64, None);
+    let mut events = 0u64;
+    for i in 0..a.entities {
+        for e in entity_events(i) {
+            let event = sekimori_event::decode_value(e).map_err(|e| anyhow!("{e}"))?;
+            engine.decide(&event);
+            events += 1;
+        }
+        if i >= spray_from && (i - spray_from).is_multiple_of(a.spray_gap.max(1)) {
+            // Entity i's events are 10 ms apart from entity i+1's.
+            let at = T0 + i64::try_from(i * 2 + 1).unwrap_or(0) * 10 + 5;
+            let d = engine.decide(&spray(sprays, at)?);
+            events += 1;
+            if d.action == Action::Deny && denied_from.is_none() {
+                denied_from = Some(sprays + 1);
+            }
+            sprays += 1;
+        }
+        let m = engine.memory();
+        peak_accounted = peak_accounted.max(m.accounted_bytes);
+        if (i + 1).is_multiple_of(step) {
+            let rss = rss_bytes()?.saturating_sub(before);
+            peak_rss = peak_rss.max(rss);
+            eprintln!(
+                "{:>9} entities: {:>6} MB resident, {:>6} MB accounted, budget {} MB",
+                i + 1,
+                rss / 1_000_000,
+                m.accounted_bytes / 1_000_000,
+                a.max_memory / 1_000_000
+            );
+            curve.push(json!({"entities": i + 1, "rss_bytes": rss,
+                              "accounted_bytes": m.accounted_bytes}));
+        }
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let m = engine.memory();
+    let rss = rss_bytes()?.saturating_sub(before);
+    let evicted: serde_json::Map<String, Json> = MEMORY_KINDS
+        .iter()
+        .zip(m.evicted)
+        .map(|(k, n)| ((*k).to_string(), Json::from(n)))
+        .collect();
+    let result = json!({
+        "entities": a.entities, "events": events, "seconds": seconds,
+        "events_per_second": events as f64 / seconds,
+        "budget_bytes": a.max_memory,
+        "accounted_bytes": m.accounted_bytes, "peak_accounted_bytes": peak_accounted,
+        "rss_bytes": rss, "peak_rss_bytes": peak_rss,
+        "peak_rss_over_budget": peak_rss as f64 / a.max_memory as f64,
+        "budget_runs": m.runs, "evicted": evicted,
+        "spray_attempts": sprays, "spray_denied_from_attempt": denied_from,
+        "curve": curve,
+    });
+    println!(
+        "{} entities ({} events) in {:.0} s, {:.0} events/s, under a budget of {} MB:",
+        a.entities,
+        events,
+        seconds,
+        events as f64 / seconds,
+        a.max_memory / 1_000_000
+    );
+    println!(
+        "  accounted {} MB (peak {} MB); resident {} MB (peak {} MB, {:.2} of the budget); {} budget runs",
+        m.accounted_bytes / 1_000_000,
+        peak_accounted / 1_000_000,
+        rss / 1_000_000,
+        peak_rss / 1_000_000,
+        peak_rss as f64 / a.max_memory as f64,
+        m.runs
+    );
+    println!("  evicted: {}", Json::Object(evicted.clone()));
+    match denied_from {
+        Some(n) => println!("  reverse brute force: {sprays} attempts, denied from attempt {n}"),
+        None => println!("  reverse brute force: {sprays} attempts, NEVER denied"),
+    }
+    if let Some(dir) = &a.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join("budget.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&result)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_flood_runs_within_its_budget() {
+        run(Args {
+            entities: 600,
+            max_memory: 1 << 20,
+            spray_gap: 5,
+            out: None,
+        })
+        .expect("runs");
+    }
+}
