@@ -94,15 +94,37 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
         }
         let entry: Entry = serde_json::from_value(value).with_context(at)?;
         match (&entry, ledger.as_mut()) {
-            (Entry::Pack { version, .. }, None) => {
-                ledger = Some(Ledger::open(
+            (
+                Entry::Pack {
+                    version,
+                    memory_budget,
+                    ..
+                },
+                None,
+            ) => {
+                let mut l = Ledger::open(
                     Arc::clone(&store),
                     pack(&sources, version).with_context(at)?,
                     100_000,
-                )?);
+                )?;
+                // The memory budget the log was decided under (0: none).
+                if let Some(bytes) = memory_budget {
+                    pending.extend(l.set_memory_budget((*bytes > 0).then_some(*bytes)));
+                }
+                ledger = Some(l);
             }
-            (Entry::Pack { version, .. }, Some(l)) => {
-                pending.push(l.publish(&pack(&sources, version).with_context(at)?, "import")?)
+            (
+                Entry::Pack {
+                    version,
+                    memory_budget,
+                    ..
+                },
+                Some(l),
+            ) => {
+                pending.push(l.publish(&pack(&sources, version).with_context(at)?, "import")?);
+                if let Some(bytes) = memory_budget {
+                    pending.extend(l.set_memory_budget((*bytes > 0).then_some(*bytes)));
+                }
             }
             (_, None) => bail!("{}: an entry before any rule pack", at()),
             (Entry::Event { event, decision }, Some(l)) => {
