@@ -273,10 +273,15 @@ async fn run_async(server: Arc<Server>, a: Args) -> anyhow::Result<Report> {
                 let (server, decided, shed) =
                     (Arc::clone(&server), Arc::clone(&decided), Arc::clone(&shed));
                 tasks.push(tokio::spawn(async move {
-                    let (_, body) = server
+                    let (status, body) = server
                         .post("/v1/events/batch", batch_body(first, batch, now_ms()))
                         .await;
-                    tally_batch(&body, &decided, &shed);
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        // Shed whole, before it was read.
+                        shed.fetch_add(batch as u64, Ordering::Relaxed);
+                    } else {
+                        tally_batch(&body, &decided, &shed);
+                    }
                 }));
                 sent += 1;
                 tokio::time::sleep_until((start + interval * sent as u32).into()).await;

@@ -55,7 +55,7 @@ pub struct Admission {
     /// Single events admitted and not yet decided.
     singles: AtomicUsize,
     /// Batches deciding or waiting for the lock.
-    bulk: tokio::sync::Semaphore,
+    bulk: Arc<tokio::sync::Semaphore>,
     /// Moving average of one decision's time under the lock, in nanoseconds.
     decide_ns: AtomicU64,
 }
@@ -64,7 +64,7 @@ impl Default for Admission {
     fn default() -> Self {
         Admission {
             singles: AtomicUsize::new(0),
-            bulk: tokio::sync::Semaphore::new(MAX_BULK),
+            bulk: Arc::new(tokio::sync::Semaphore::new(MAX_BULK)),
             decide_ns: AtomicU64::new(20_000),
         }
     }
@@ -100,6 +100,14 @@ impl Admission {
         let new = old - old / 16 + sample / 16;
         self.decide_ns.store(new.max(1), Ordering::Relaxed);
     }
+}
+
+/// A batch's admission to the engine ([`App::admit_batch`]); released when
+/// the batch is decided.
+#[derive(Debug)]
+pub struct BatchPermit {
+    /// Held, never read: dropping it admits the next batch.
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// One admitted single event; counts as waiting until dropped.
@@ -477,20 +485,12 @@ impl App {
     /// not decided within [`BATCH_DEADLINE`] are answered `engine_busy`.
     pub async fn ingest_batch(
         self: &Arc<Self>,
-        events: Vec<Event>,
+        events: Vec<Prepared>,
+        permit: BatchPermit,
     ) -> Vec<Result<Answer, ApiError>> {
         let start = Instant::now();
-        let admitted = tokio::time::timeout(BULK_WAIT, self.admission.bulk.acquire()).await;
-        let Ok(Ok(permit)) = admitted else {
-            telemetry::shed("batch");
-            return events
-                .iter()
-                .map(|_| Err(engine_busy("too many batches wait for the engine; this event was not decided or stored")))
-                .collect();
-        };
         let deadline = start + BATCH_DEADLINE;
         let mut waits = Vec::with_capacity(events.len());
-        let events: Vec<Prepared> = events.into_iter().map(Prepared::new).collect();
         {
             let mut ledger = self.ledger.lock().await;
             for (i, prepared) in events.iter().enumerate() {
@@ -569,6 +569,23 @@ impl App {
             telemetry::decision(&answer.decision, start.elapsed(), None);
         }
         out
+    }
+
+    /// Admits one batch to the engine, or sheds it (`engine_busy`) when
+    /// [`MAX_BULK`] batches are admitted for longer than [`BULK_WAIT`]. The
+    /// route asks before it reads or decodes the body, so a shed batch costs
+    /// next to nothing.
+    pub async fn admit_batch(&self) -> Result<BatchPermit, ApiError> {
+        let bulk = Arc::clone(&self.admission.bulk);
+        match tokio::time::timeout(BULK_WAIT, bulk.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(BatchPermit { _permit: permit }),
+            _ => {
+                telemetry::shed("batch");
+                Err(engine_busy(
+                    "too many batches wait for the engine; nothing of this batch was decided or stored",
+                ))
+            }
+        }
     }
 
     /// Counts one more pending event, or refuses it when too many wait.

@@ -11,6 +11,7 @@ use crate::telemetry;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::Json;
+use sekimori_engine::Prepared;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -37,7 +38,49 @@ pub async fn post_batch(
     State(app): State<Arc<App>>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
+    // Admission first: a batch shed under load costs no reading or decoding.
+    let permit = app.admit_batch().await?;
     let bytes = read_body(body, MAX_BATCH_BODY_BYTES).await?;
+    // Decoding a large batch is CPU work: off the async workers, so single
+    // events keep being served while it runs.
+    let decoder = Arc::clone(&app);
+    let (slots, events) =
+        tokio::task::spawn_blocking(move || decode_batch(&decoder, &auth, &bytes))
+            .await
+            .map_err(ApiError::internal)??;
+    let mut answers: Vec<Option<Result<_, ApiError>>> = app
+        .ingest_batch(events, permit)
+        .await
+        .into_iter()
+        .map(Some)
+        .collect();
+    let results: Vec<Value> = slots
+        .into_iter()
+        .map(
+            |slot| match slot.map(|k| answers.get_mut(k).and_then(Option::take)) {
+                Ok(Some(Ok(answer))) => json!(answer),
+                Ok(Some(Err(e))) | Err(e) => e.body(),
+                Ok(None) => ApiError::internal("batch slot answered twice").body(),
+            },
+        )
+        .collect();
+    let accepted = results
+        .iter()
+        .filter(|r| r.get("decision").is_some())
+        .count();
+    Ok(Json(
+        json!({"accepted": accepted, "rejected": results.len() - accepted, "results": results}),
+    ))
+}
+
+/// Decodes a batch body: one slot per item (an index into the events, or
+/// the item's error) and the accepted events, prepared for the engine.
+#[allow(clippy::type_complexity)]
+fn decode_batch(
+    app: &App,
+    auth: &EventAuth,
+    bytes: &[u8],
+) -> Result<(Vec<Result<usize, ApiError>>, Vec<Prepared>), ApiError> {
     // Each item stays raw bytes, decoded like a single event: a key repeated
     // inside an item is that item's `duplicate_field`.
     #[derive(serde::Deserialize)]
@@ -46,7 +89,7 @@ pub async fn post_batch(
         #[serde(borrow)]
         events: Vec<&'a serde_json::value::RawValue>,
     }
-    let items = match serde_json::from_slice::<Batch>(&bytes) {
+    let items = match serde_json::from_slice::<Batch>(bytes) {
         Ok(batch) => batch.events,
         Err(e) if e.is_syntax() || e.is_eof() => {
             let at = format!("not valid JSON at line {} column {}", e.line(), e.column());
@@ -85,7 +128,7 @@ pub async fn post_batch(
                 Ok(()) => {
                     app.enrich(&mut e);
                     slots.push(Ok(events.len()));
-                    events.push(e);
+                    events.push(Prepared::new(e));
                 }
                 Err(mut refused) => {
                     let path = refused.path.take().unwrap_or_default();
@@ -104,29 +147,7 @@ pub async fn post_batch(
             }
         }
     }
-    let mut answers: Vec<Option<Result<_, ApiError>>> = app
-        .ingest_batch(events)
-        .await
-        .into_iter()
-        .map(Some)
-        .collect();
-    let results: Vec<Value> = slots
-        .into_iter()
-        .map(
-            |slot| match slot.map(|k| answers.get_mut(k).and_then(Option::take)) {
-                Ok(Some(Ok(answer))) => json!(answer),
-                Ok(Some(Err(e))) | Err(e) => e.body(),
-                Ok(None) => ApiError::internal("batch slot answered twice").body(),
-            },
-        )
-        .collect();
-    let accepted = results
-        .iter()
-        .filter(|r| r.get("decision").is_some())
-        .count();
-    Ok(Json(
-        json!({"accepted": accepted, "rejected": results.len() - accepted, "results": results}),
-    ))
+    Ok((slots, events))
 }
 
 /// A decision of a service the key speaks for; another service's answers
