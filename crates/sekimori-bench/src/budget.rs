@@ -27,7 +27,8 @@ pub struct Args {
     /// Fresh entities in the flood.
     #[arg(long, default_value_t = 1_000_000)]
     pub entities: u64,
-    /// The engine's memory budget, bytes (e.g. 536870912 for 512 MiB).
+    /// `--max-memory`, bytes (e.g. 536870912 for 512 MiB); the engine's
+    /// accounted budget is two thirds of it, as in `serve`.
     #[arg(long, default_value_t = 512 << 20)]
     pub max_memory: u64,
     /// Flood entities between two attempts of the reverse brute force.
@@ -57,7 +58,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let pack = crate::replay::pack(None)?;
     let before = rss_bytes()?;
     let mut engine = Engine::new(pack);
-    engine.set_memory_budget(Some(a.max_memory));
+    // As `serve --max-memory`: the engine accounts two thirds of it.
+    engine.set_memory_budget(Some(sekimori_server::engine_budget(a.max_memory)));
     let start = Instant::now();
     let step = (a.entities / 20).max(1);
     let spray_from = a.entities - a.entities / 10;

@@ -21,4 +21,6 @@ mod serve;
 pub mod stepup;
 pub mod telemetry;
 
-pub use serve::{open_app, serve, ServeConfig, DEFAULT_RP_ID, DEFAULT_RP_NAME, DEFAULT_RP_ORIGIN};
+pub use serve::{
+    engine_budget, open_app, serve, ServeConfig, DEFAULT_RP_ID, DEFAULT_RP_NAME, DEFAULT_RP_ORIGIN,
+};

@@ -69,10 +69,20 @@ pub struct ServeConfig {
     /// The most connections open at once; past it, new connections wait in
     /// the listen backlog until one closes.
     pub max_connections: usize,
-    /// The memory budget of the engine's state in bytes (`None`: unbounded,
-    /// only each feature's `max_keys` caps). A value other than the one the
-    /// engine holds is logged (see `Ledger::set_memory_budget`).
+    /// The memory the engine's state may take, in bytes (`None`: unbounded,
+    /// only each feature's `max_keys` caps); the engine's accounted budget is
+    /// [`engine_budget`] of it. A value other than the one the engine holds
+    /// is logged (see `Ledger::set_memory_budget`).
     pub max_memory: Option<u64>,
+}
+
+/// The engine's state budget for a process given `max_memory` bytes: two
+/// thirds of it. The engine accounts its state from lengths (deterministic,
+/// the same after a restore); hash tables that doubled and the allocator add
+/// up to ~40% on top (bench/results/2026-12-05-budget.md measured 1.39x at
+/// peak), so the resident set stays under `--max-memory`.
+pub fn engine_budget(max_memory: u64) -> u64 {
+    max_memory / 3 * 2
 }
 
 /// Defaults of the connection limits.
@@ -143,7 +153,7 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
     if config.rules.is_some() && ledger.engine().pack().digest != initial.digest {
         wait(ledger.publish(&initial, "serve --rules")?)?;
     }
-    if let Some(durable) = ledger.set_memory_budget(config.max_memory) {
+    if let Some(durable) = ledger.set_memory_budget(config.max_memory.map(engine_budget)) {
         wait(durable)?;
         tracing::info!(
             max_memory = config.max_memory,
