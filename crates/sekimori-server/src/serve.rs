@@ -46,6 +46,9 @@ pub struct ServeConfig {
     pub stepup_key: Option<PathBuf>,
     /// Where SMS / e-mail codes are POSTed (`http://`); none: `no_otp_sender`.
     pub otp_webhook: Option<String>,
+    /// The file holding the HMAC secret SMS / e-mail code deliveries are
+    /// signed with (`Sekimori-Signature`); `notify_secret_file` when unset.
+    pub otp_webhook_secret_file: Option<PathBuf>,
     /// The service whose step-up records were written before records were
     /// kept per service (they are migrated on first read); none: not read.
     pub stepup_legacy_service: Option<String>,
@@ -110,6 +113,7 @@ impl ServeConfig {
             rp_name: DEFAULT_RP_NAME.into(),
             stepup_key: None,
             otp_webhook: None,
+            otp_webhook_secret_file: None,
             stepup_legacy_service: None,
             asn_db: None,
             breach_corpus: None,
@@ -186,9 +190,22 @@ fn services(config: &ServeConfig, store: &Arc<Store>) -> anyhow::Result<Services
     let passkeys =
         sekimori_webauthn::Passkeys::new(&config.rp_id, &config.rp_origin, &config.rp_name)
             .map_err(|e| anyhow!("--rp-id / --rp-origin: {e}"))?;
-    if let Some(url) = &config.otp_webhook {
-        crate::stepup::otp::check_webhook_url(url).map_err(|e| anyhow!(e))?;
-    }
+    let otp_webhook = match &config.otp_webhook {
+        None => None,
+        Some(url) => {
+            crate::stepup::otp::check_webhook_url(url).map_err(|e| anyhow!(e))?;
+            // Codes go out signed: with their own secret, or the notices'.
+            let file = config
+                .otp_webhook_secret_file
+                .as_ref()
+                .or(config.notify_secret_file.as_ref())
+                .ok_or_else(|| {
+                    anyhow!("--otp-webhook needs --otp-webhook-secret-file (or --notify-secret-file): codes are sent signed")
+                })?;
+            let secret = crate::notices::read_secret_file(file)?;
+            Some(crate::stepup::otp::OtpWebhook::new(url.clone(), secret))
+        }
+    };
     if let Some(s) = &config.stepup_legacy_service {
         if s.is_empty() || s.contains('/') {
             return Err(anyhow!("--stepup-legacy-service must be a service name"));
@@ -198,7 +215,7 @@ fn services(config: &ServeConfig, store: &Arc<Store>) -> anyhow::Result<Services
         &key,
         passkeys,
         config.rp_name.clone(),
-        config.otp_webhook.clone(),
+        otp_webhook,
         Arc::clone(store),
         config.stepup_legacy_service.clone(),
     );

@@ -568,19 +568,38 @@ async fn step_up_state_survives_a_restart() {
     );
 }
 
-/// A webhook receiver on 127.0.0.1: the codes it was sent, and a route that fails.
+/// The secret the test relay shares with the server.
+const RELAY_SECRET: &[u8] = b"relay-secret-for-tests";
+
+/// A webhook receiver on 127.0.0.1: the codes it was sent (only those whose
+/// `Sekimori-Signature` verifies under [`RELAY_SECRET`]; others get 401), and
+/// a route that fails.
 async fn webhook() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let app = axum::Router::new()
         .route(
             "/otp",
-            axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
-                let tx = tx.clone();
-                async move {
-                    let _ = tx.send(v);
-                    StatusCode::NO_CONTENT
-                }
-            }),
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let tx = tx.clone();
+                    async move {
+                        let signature = headers
+                            .get(sekimori_notify::SIGNATURE_HEADER)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs() as i64);
+                        if sekimori_notify::verify(RELAY_SECRET, signature, &body, now, 300)
+                            .is_err()
+                        {
+                            return StatusCode::UNAUTHORIZED;
+                        }
+                        let _ = tx.send(serde_json::from_slice(&body).unwrap_or(Value::Null));
+                        StatusCode::NO_CONTENT
+                    }
+                },
+            ),
         )
         .route(
             "/down",
@@ -592,6 +611,19 @@ async fn webhook() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}"), rx)
+}
+
+/// A harness whose codes go to `url`, signed with `secret`.
+async fn with_relay(url: String, secret: &[u8]) -> (Harness, tempfile::NamedTempFile) {
+    let file = tempfile::NamedTempFile::new().expect("secret file");
+    std::fs::write(file.path(), secret).expect("write secret");
+    let path = file.path().to_path_buf();
+    let h = Harness::with_config(|c| {
+        c.otp_webhook = Some(url);
+        c.otp_webhook_secret_file = Some(path);
+    })
+    .await;
+    (h, file)
 }
 
 fn send(account: &str, channel: &str, seconds: i64) -> Value {
@@ -615,7 +647,15 @@ async fn sms_codes_go_through_the_webhook_and_verify_once() {
 
     let (base, mut sent) = webhook().await;
     let url = format!("{base}/otp");
-    let h = Harness::with_config(|c| c.otp_webhook = Some(url)).await;
+    // A server with another secret: the relay refuses its unsigned-for-it code.
+    let (h, _secret) = with_relay(url.clone(), b"not-the-relay-secret").await;
+    let (s, b) = h.post("/v1/stepup/otp/send", send("ivy", "sms", 0)).await;
+    assert_eq!(
+        (s.as_u16(), error(&b).0),
+        (502, Some("otp_delivery_failed")),
+        "{b}"
+    );
+    let (h, _secret) = with_relay(url, RELAY_SECRET).await;
     let (s, b) = h.post("/v1/stepup/otp/send", send("ivy", "sms", 0)).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["sent"], true);
@@ -695,7 +735,7 @@ async fn sms_codes_go_through_the_webhook_and_verify_once() {
 
     // A failing webhook is reported, without the code.
     let url = format!("{base}/down");
-    let h = Harness::with_config(|c| c.otp_webhook = Some(url)).await;
+    let (h, _secret) = with_relay(url, RELAY_SECRET).await;
     let (s, b) = h.post("/v1/stepup/otp/send", send("ivy", "sms", 0)).await;
     assert_eq!(
         (s.as_u16(), error(&b).0),
@@ -1093,4 +1133,18 @@ async fn asn_is_filled_from_the_ip_before_the_event_is_logged() {
     e["actor"] = json!({"ip": "100.64.1.2"});
     h.event(e).await;
     assert!(h.logged_event("asn-5").await["actor"].get("asn").is_none());
+}
+
+/// Codes go out signed: a server with a code relay and no secret to sign
+/// with does not start.
+#[test]
+fn an_otp_webhook_without_a_secret_does_not_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut c = common::config(dir.path(), None);
+    c.otp_webhook = Some("http://127.0.0.1:9/otp".into());
+    let refused = sekimori_server::open_app(&c).expect_err("refused");
+    assert!(
+        refused.to_string().contains("--otp-webhook-secret-file"),
+        "{refused}"
+    );
 }

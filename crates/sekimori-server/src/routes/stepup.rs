@@ -621,7 +621,8 @@ async fn otp_send_inner(
         "code": code.as_str(), "expires_at": expires_at, "challenge_id": challenge_id,
         "service": req.service});
     drop(code);
-    let delivered = tokio::task::spawn_blocking(move || otp::deliver(&url, &payload))
+    let id = challenge_id.clone();
+    let delivered = tokio::task::spawn_blocking(move || otp::deliver(&url, &id, &payload))
         .await
         .map_err(ApiError::internal)?;
     if let Err(why) = delivered {

@@ -142,7 +142,8 @@ pub struct StepUp {
     pub passkeys: Passkeys,
     /// The TOTP issuer shown by authenticator apps (`--rp-name`).
     pub issuer: String,
-    pub webhook: Option<String>,
+    /// Where SMS / e-mail codes go, signed (`--otp-webhook`).
+    pub webhook: Option<otp::OtpWebhook>,
     /// The service that owns records written before they were kept per service.
     pub legacy_service: Option<String>,
     pub clock: Clock,
@@ -223,7 +224,7 @@ impl StepUp {
         master: &[u8; 32],
         passkeys: Passkeys,
         issuer: String,
-        webhook: Option<String>,
+        webhook: Option<otp::OtpWebhook>,
         store: Arc<Store>,
         legacy_service: Option<String>,
     ) -> StepUp {

@@ -38,6 +38,10 @@ pub struct Args {
     /// provider). Without it, /v1/stepup/otp/send answers `no_otp_sender`.
     #[arg(long, value_name = "URL")]
     otp_webhook: Option<String>,
+    /// The file holding the HMAC-SHA256 secret code deliveries are signed
+    /// with (`Sekimori-Signature`, as notices); default: --notify-secret-file.
+    #[arg(long, value_name = "FILE", requires = "otp_webhook")]
+    otp_webhook_secret_file: Option<PathBuf>,
     /// The service that owns step-up records written before they were kept
     /// per service (a single-tenant deployment's service); they move under
     /// it on first use. Without it they are not read.
@@ -159,6 +163,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     config.rp_name = a.rp_name;
     config.stepup_key = a.stepup_key;
     config.otp_webhook = a.otp_webhook;
+    config.otp_webhook_secret_file = a.otp_webhook_secret_file;
     config.stepup_legacy_service = a.stepup_legacy_service;
     config.asn_db = a.asn_db;
     config.breach_corpus = a.breach_corpus;
