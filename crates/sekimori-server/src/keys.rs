@@ -62,11 +62,29 @@ pub struct KeyRecord {
     pub revoked_at: Option<String>,
     /// The services (tenants) this key speaks for: it may send their events,
     /// read their decisions and holds, and nothing of any other service.
-    /// `None` (a record without the field) speaks for every service: an
-    /// operator's admin key, or a single-tenant deployment's key created with
-    /// `--all-services`.
+    /// `["*"]` ([`EVERY_SERVICE`]): every service (an operator's key, or a
+    /// single-tenant deployment's key created with `--all-services`).
+    /// A record without the field was written before keys were bound: an
+    /// admin key of then speaks for every service, any other key for none
+    /// (it must be created again with `--services`), so an upgrade never
+    /// widens what a service's key may touch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub services: Option<Vec<String>>,
+}
+
+/// The `services` entry of a key that speaks for every service.
+pub const EVERY_SERVICE: &str = "*";
+
+impl KeyRecord {
+    /// The services this key speaks for; `None`: every service.
+    pub fn speaks_for_services(&self) -> Option<Vec<String>> {
+        match &self.services {
+            Some(s) if s.iter().any(|x| x == EVERY_SERVICE) => None,
+            Some(s) => Some(s.clone()),
+            None if self.scopes.contains(&Scope::Admin) => None,
+            None => Some(Vec::new()),
+        }
+    }
 }
 
 /// Who presented a key: its name, scopes and the services it speaks for.
@@ -204,11 +222,14 @@ pub fn create_key_for(
         secret_sha256: hash_hex(&secret),
         created_at: crate::ledger::wall_clock_rfc3339(),
         revoked_at: None,
-        services: services.map(|mut s| {
-            s.sort();
-            s.dedup();
-            s
-        }),
+        services: Some(services.map_or_else(
+            || vec![EVERY_SERVICE.to_string()],
+            |mut s| {
+                s.sort();
+                s.dedup();
+                s
+            },
+        )),
     };
     keys.push(record.clone());
     write_keys(dir, &keys)?;
@@ -291,7 +312,7 @@ impl KeyRing {
         Ok(Principal {
             name: k.name.clone(),
             scopes: k.scopes.clone(),
-            services: k.services.clone(),
+            services: k.speaks_for_services(),
         })
     }
 

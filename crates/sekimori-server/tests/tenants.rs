@@ -221,3 +221,33 @@ fn key_names_are_unique_and_not_empty() {
     assert!(again.is_err_and(|e| e.to_string().contains("already named")));
     assert!(create_key_for(dir.path(), "svc", vec![Scope::Ingest], Some(vec![])).is_err());
 }
+
+/// A key written before keys were bound (no `services` in keys.json): an
+/// upgrade never widens it. A service's key speaks for no service until it
+/// is created again with `--services`; an admin key stays the operator's.
+#[tokio::test]
+async fn keys_from_before_binding_are_not_widened_by_an_upgrade() {
+    let h = Harness::new().await;
+    let path = h.dir.path().join(sekimori_server::keys::KEYS_FILE);
+    let mut records: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("keys.json")).expect("json");
+    for r in records.as_array_mut().expect("array") {
+        r.as_object_mut().expect("record").remove("services");
+    }
+    // A rename, as `sekimori keys` writes: the server sees a new file.
+    let tmp = h.dir.path().join("keys.json.new");
+    std::fs::write(&tmp, serde_json::to_vec(&records).expect("bytes")).expect("write");
+    std::fs::rename(&tmp, &path).expect("rename");
+    let (s, b) = post(&h, &h.ingest, login("old-1", "netbank")).await;
+    assert_eq!(
+        (s, code(&b).0),
+        (StatusCode::FORBIDDEN, Some("service_not_permitted")),
+        "{b}"
+    );
+    let global = json!({"hold": {"service": "*", "scope": "asset", "key": "BTC"},
+        "action": "halt", "reason": "drill"});
+    let (s, b) = h
+        .call(Method::POST, "/v1/holds", Some(&h.admin), global)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}

@@ -120,7 +120,7 @@ impl Desk {
         ctx.world.hot_wallets.insert(WALLET, hot - p.payout.sat);
         let mut seen = base;
         seen["stage"] = json!("on_chain");
-        seen["service"] = json!("chain-watch");
+        seen["service"] = json!("exchange");
         seen["actor"] = crate::attack::CHAIN_WATCHER.clone();
         seen["tx_hash"] = json!(format!("{:064x}", u128::from(self.rng.u64())));
         ctx.send(Origin::Honest, 120_000, seen);

@@ -1060,7 +1060,9 @@ async fn remove_inner(
     let answer = app
         .ingest_with(event, crate::app::Wait::Decision(crate::app::VOUCHING_WAIT))
         .await?;
-    let removed = answer.decision.action < Action::Deny;
+    // Only an allowed change removes a factor: a review or a step-up of the
+    // removal itself is not a yes.
+    let removed = answer.decision.action == Action::Allow;
     if removed {
         let (_, gone) = trial.remove(account, method);
         loaded.record = trial;

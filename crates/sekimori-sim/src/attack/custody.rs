@@ -69,7 +69,7 @@ impl Actor for Drain {
             "N{:039X}",
             u128::from(self.rng.u64()) << 64 | u128::from(self.rng.u64())
         );
-        let e = json!({"type": "wallet.outflow", "service": "chain-watch", "actor": super::CHAIN_WATCHER.clone(),
+        let e = json!({"type": "wallet.outflow", "service": "exchange", "actor": super::CHAIN_WATCHER.clone(),
             "wallet": self.wallet, "stage": self.stage, "amount_minor": amount, "currency": self.currency,
             "address": &address[..40], "hot_balance_minor": balance});
         let v = ctx.send(self.origin, 0, e);

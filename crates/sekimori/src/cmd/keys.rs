@@ -67,8 +67,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             }
             let (record, key) = create_key_for(&crate::data_dir(data), &name, scopes, services)?;
             let bound = record
-                .services
-                .as_ref()
+                .speaks_for_services()
                 .map_or("every service".to_string(), |s| s.join(", "));
             eprintln!(
                 "created key {} ({}) with scopes {:?} for {bound}; it is shown once:",
@@ -82,7 +81,14 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
                     .revoked_at
                     .as_deref()
                     .map_or("active".to_string(), |t| format!("revoked {t}"));
-                let services = k.services.as_ref().map_or("*".to_string(), |s| s.join(","));
+                let services = match k.speaks_for_services() {
+                    None => "*".to_string(),
+                    Some(s) if s.is_empty() => {
+                        "none (created before keys were bound: create it again with --services)"
+                            .to_string()
+                    }
+                    Some(s) => s.join(","),
+                };
                 println!(
                     "{}  {:<20} {:?}  services {}  created {}  {}",
                     k.id, k.name, k.scopes, services, k.created_at, state
