@@ -592,7 +592,10 @@ async fn otp_send_inner(
     let mut event = sekimori_event::decode_value(doc)?;
     app.enrich(&mut event);
     let answer = app.ingest(event).await?;
-    if answer.decision.action >= Action::Deny {
+    // No code on a refusal, nor on the budget's fallback: the engine has not
+    // said yes (a code costs money and can be pumped). Ask again.
+    let guessed = answer.degraded == Some("time_budget_exceeded");
+    if answer.decision.action >= Action::Deny || guessed {
         return Ok(Json(json!({"sent": false, "challenge_id": challenge_id,
             "channel": req.channel.as_str(), "event_id": event_id, "decision": answer.decision,
             "durable": answer.durable})));
@@ -1158,7 +1161,10 @@ async fn reset_inner(
             None,
         )?;
         app.enrich(&mut event);
-        let answer = app.ingest(event).await?;
+        // The audit record of an operator's change is never shed under load.
+        let answer = app
+            .ingest_with(event, crate::app::Wait::Decision(crate::app::VOUCHING_WAIT))
+            .await?;
         events.push(json!({"event_id": event_id, "decision": answer.decision,
             "durable": answer.durable}));
     }
