@@ -3,36 +3,9 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use common::Harness;
 use serde_json::Value;
-use tower::ServiceExt;
-
-/// Sends raw bytes (serde_json values cannot hold a repeated key).
-async fn raw(
-    h: &Harness,
-    method: Method,
-    path: &str,
-    key: &str,
-    body: &str,
-) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {key}"))
-        .body(Body::from(body.to_string()))
-        .expect("request");
-    let resp = h.router.clone().oneshot(req).await.expect("infallible");
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
 
 fn transfer(id: &str, fields: &str) -> String {
     format!(
@@ -53,7 +26,9 @@ fn code_and_path(b: &Value) -> (&str, &str) {
 async fn a_single_event_with_a_repeated_key_is_refused_and_not_stored() {
     let h = Harness::new().await;
     let body = transfer("dup-1", r#","amount_minor":1,"amount_minor":99999999"#);
-    let (status, b) = raw(&h, Method::POST, "/v1/events", &h.ingest, &body).await;
+    let (status, b) = h
+        .call_text(Method::POST, "/v1/events", &h.ingest, &body)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
     assert_eq!(
         code_and_path(&b),
@@ -81,7 +56,9 @@ async fn a_batch_refuses_only_the_item_with_a_repeated_key() {
         r#","amount_minor":1000,"attrs":{"a":{"b":1,"b":2}}"#,
     );
     let body = format!(r#"{{"events":[{good},{bad}]}}"#);
-    let (status, b) = raw(&h, Method::POST, "/v1/events/batch", &h.ingest, &body).await;
+    let (status, b) = h
+        .call_text(Method::POST, "/v1/events/batch", &h.ingest, &body)
+        .await;
     assert_eq!(status, StatusCode::OK, "{b}");
     assert_eq!(b["accepted"], 1, "{b}");
     assert!(b["results"][0].get("decision").is_some(), "{b}");
@@ -92,7 +69,9 @@ async fn a_batch_refuses_only_the_item_with_a_repeated_key() {
     );
     // Two `events` arrays: the whole batch is refused.
     let body = format!(r#"{{"events":[{good}],"events":[]}}"#);
-    let (status, b) = raw(&h, Method::POST, "/v1/events/batch", &h.ingest, &body).await;
+    let (status, b) = h
+        .call_text(Method::POST, "/v1/events/batch", &h.ingest, &body)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
     assert_eq!(code_and_path(&b), ("duplicate_field", "events"), "{b}");
 }
@@ -102,17 +81,21 @@ async fn other_json_bodies_refuse_repeated_keys() {
     let h = Harness::new().await;
     // parse_quiet (holds), nested.
     let body = r#"{"hold":{"scope":"asset","key":"XEM","key":"BTC"},"action":"halt","reason":"r"}"#;
-    let (status, b) = raw(&h, Method::POST, "/v1/holds", &h.admin, body).await;
+    let (status, b) = h.call_text(Method::POST, "/v1/holds", &h.admin, body).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
     assert_eq!(code_and_path(&b), ("duplicate_field", "hold.key"), "{b}");
     // parse_json (hold lift).
     let body = r#"{"hold":{"scope":"asset","key":"XEM"},"reason":"a","reason":"b"}"#;
-    let (status, b) = raw(&h, Method::POST, "/v1/holds/lift", &h.admin, body).await;
+    let (status, b) = h
+        .call_text(Method::POST, "/v1/holds/lift", &h.admin, body)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
     assert_eq!(code_and_path(&b), ("duplicate_field", "reason"), "{b}");
     // Step-up bodies (parse_quiet).
     let body = r#"{"account":"b-1","account":"b-2","at":"2026-11-20T13:05:00Z"}"#;
-    let (status, b) = raw(&h, Method::POST, "/v1/stepup/totp/enroll", &h.ingest, body).await;
+    let (status, b) = h
+        .call_text(Method::POST, "/v1/stepup/totp/enroll", &h.ingest, body)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
     assert_eq!(code_and_path(&b), ("duplicate_field", "account"), "{b}");
 }
@@ -123,7 +106,9 @@ async fn hostile_names_are_cut_in_error_paths() {
     // `\u001b` in the JSON text: an ESC character in the name.
     let name = format!("\\u001b[2J{}", "y".repeat(5000));
     let body = transfer("long-1", &format!(r#","amount_minor":1,"{name}":1"#));
-    let (status, b) = raw(&h, Method::POST, "/v1/events", &h.ingest, &body).await;
+    let (status, b) = h
+        .call_text(Method::POST, "/v1/events", &h.ingest, &body)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
     let (code, path) = code_and_path(&b);
     assert_eq!(code, "unknown_field", "{b}");
@@ -132,7 +117,9 @@ async fn hostile_names_are_cut_in_error_paths() {
     let body = format!(
         r#"{{"hold":{{"scope":"asset","key":"XEM","{name}":1}},"action":"halt","reason":"r"}}"#
     );
-    let (status, b) = raw(&h, Method::POST, "/v1/holds", &h.admin, &body).await;
+    let (status, b) = h
+        .call_text(Method::POST, "/v1/holds", &h.admin, &body)
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{b}");
     let path = b["error"]["path"].as_str().unwrap_or_default();
     assert!(

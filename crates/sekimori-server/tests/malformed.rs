@@ -46,31 +46,6 @@ fn documented(route: &str, status: StatusCode, body: &Value) -> (String, Option<
     (code.to_string(), e["path"].as_str().map(str::to_string))
 }
 
-async fn raw(
-    h: &Harness,
-    method: Method,
-    path: &str,
-    key: &str,
-    body: &str,
-) -> (StatusCode, Value) {
-    use tower::ServiceExt;
-    let req = axum::http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("authorization", format!("Bearer {key}"))
-        .body(axum::body::Body::from(body.to_string()))
-        .expect("request");
-    let Ok(resp) = h.router.clone().oneshot(req).await;
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
-
 #[tokio::test]
 async fn every_route_answers_malformed_bodies_with_a_documented_error_and_its_path() {
     let h = Harness::new().await;
@@ -88,12 +63,16 @@ async fn every_route_answers_malformed_bodies_with_a_documented_error_and_its_pa
     for (method, path) in routes {
         let route = format!("{method} {path}");
         // Not JSON.
-        let (s, b) = raw(&h, method.clone(), &path, &key, "{\"events\": [").await;
+        let (s, b) = h
+            .call_text(method.clone(), &path, &key, "{\"events\": [")
+            .await;
         let (code, _) = documented(&route, s, &b);
         assert_eq!(code, "invalid_json", "{route}: {b}");
         // A key given twice: refused at its path, never "last one wins"
         // (the batch route has no field `k` at all).
-        let (s, b) = raw(&h, method.clone(), &path, &key, r#"{"k": 1, "k": 2}"#).await;
+        let (s, b) = h
+            .call_text(method.clone(), &path, &key, r#"{"k": 1, "k": 2}"#)
+            .await;
         let (code, at) = documented(&route, s, &b);
         assert!(
             ["duplicate_field", "unknown_field"].contains(&code.as_str())
@@ -102,7 +81,7 @@ async fn every_route_answers_malformed_bodies_with_a_documented_error_and_its_pa
         );
         let dup = r#"{"events": [], "events": []}"#;
         if path == "/v1/events/batch" {
-            let (s, b) = raw(&h, method.clone(), &path, &key, dup).await;
+            let (s, b) = h.call_text(method.clone(), &path, &key, dup).await;
             assert_eq!(
                 documented(&route, s, &b).0,
                 "duplicate_field",
@@ -110,14 +89,14 @@ async fn every_route_answers_malformed_bodies_with_a_documented_error_and_its_pa
             );
         }
         // The wrong JSON type for the whole body.
-        let (s, b) = raw(&h, method.clone(), &path, &key, "[1, 2]").await;
+        let (s, b) = h.call_text(method.clone(), &path, &key, "[1, 2]").await;
         let (code, _) = documented(&route, s, &b);
         assert!(
             ["invalid_type", "missing_field", "invalid_value"].contains(&code.as_str()),
             "{route}: {b}"
         );
         // An empty object: every route with a required field names it.
-        let (s, b) = raw(&h, method.clone(), &path, &key, "{}").await;
+        let (s, b) = h.call_text(method.clone(), &path, &key, "{}").await;
         if s.is_client_error() {
             let (code, at) = documented(&route, s, &b);
             if code == "missing_field" {
