@@ -563,27 +563,9 @@ async fn legacy_records_are_adopted_only_by_the_legacy_service() {
         "without the flag no service adopts it: {b}"
     );
 
-    let Harness {
-        dir,
-        app,
-        router,
-        admin,
-        ingest,
-        read,
-        mut config,
-    } = h;
-    config.stepup_legacy_service = Some("bank".into());
-    let h = Harness {
-        dir,
-        app,
-        router,
-        admin,
-        ingest,
-        read,
-        config,
-    }
-    .restart()
-    .await;
+    let h = h
+        .restart_with(|c| c.stepup_legacy_service = Some("bank".into()))
+        .await;
     let (_, b) = post(&h, "/v1/stepup/verify", body, T0_MS + 60_000).await;
     assert_eq!(b["result"], "success", "{b}");
     assert!(

@@ -68,6 +68,12 @@ impl Harness {
 
     /// Stops the server and starts it again on the same data directory.
     pub async fn restart(self) -> Harness {
+        self.restart_with(|_| {}).await
+    }
+
+    /// Stops the server and starts it again on the same data directory with
+    /// its configuration adjusted by `f`.
+    pub async fn restart_with(self, f: impl FnOnce(&mut ServeConfig)) -> Harness {
         let Harness {
             dir,
             app,
@@ -75,8 +81,9 @@ impl Harness {
             admin,
             ingest,
             read,
-            config,
+            mut config,
         } = self;
+        f(&mut config);
         drop(router);
         // A decision answered past its time budget still finishes in a task
         // that holds the app (and so the store's file lock): wait for it.
