@@ -81,6 +81,7 @@ pub fn decode_value(value: Value) -> Result<Event, DecodeError> {
     };
     // `::ffff:203.0.113.9` is the IPv4 client 203.0.113.9.
     actor.ip = actor.ip.map(|ip| ip.to_canonical());
+    canonical_actor(&mut actor);
     check_actor(&actor)?;
     let attrs = match map.remove("attrs") {
         Some(Value::Object(attrs)) => check_attrs(attrs)?,
@@ -93,7 +94,10 @@ pub fn decode_value(value: Value) -> Result<Event, DecodeError> {
         }
         None => Map::new(),
     };
-    let body = body(kind, map)?;
+    let mut body = body(kind, map)?;
+    if let Body::LoginAttempt(b) = &mut body {
+        b.account = canonical_claim(&b.account, MAX_CLAIM_CHARS);
+    }
     body.validate()?;
     Ok(Event {
         id,
@@ -227,15 +231,31 @@ fn check_service(s: &str) -> Result<(), DecodeError> {
     }
 }
 
+/// Characters kept of a claimed account, device or session id (longer ones
+/// keep a prefix and a digest: see [`canonical_claim`]).
+pub const MAX_CLAIM_CHARS: usize = 128;
+/// Characters kept of a user agent.
+pub const MAX_USER_AGENT_CHARS: usize = 512;
+
+/// The fields of `actor` a client makes up (its device and session ids, its
+/// user agent) are never refused: they take their canonical form, and an
+/// empty or blank one is absent.
+fn canonical_actor(a: &mut Actor) {
+    for (value, max) in [
+        (&mut a.device, MAX_CLAIM_CHARS),
+        (&mut a.session, MAX_CLAIM_CHARS),
+        (&mut a.user_agent, MAX_USER_AGENT_CHARS),
+    ] {
+        *value = value
+            .take()
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| canonical_claim(&v, max));
+    }
+}
+
 fn check_actor(a: &Actor) -> Result<(), DecodeError> {
     use crate::body::check_text as text;
-    let fields = [
-        ("account", &a.account, 128),
-        ("device", &a.device, 128),
-        ("user_agent", &a.user_agent, 512),
-        ("session", &a.session, 128),
-    ];
-    for (name, value, max) in fields {
+    for (name, value, max) in [("account", &a.account, 128)] {
         if let Some(v) = value {
             text(name, v, max).map_err(|e| e.under("actor"))?;
         }

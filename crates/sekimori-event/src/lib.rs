@@ -15,6 +15,7 @@
 //! Time is the event's own `at`, kept as milliseconds since the Unix epoch.
 
 mod body;
+mod claimed;
 mod decode;
 mod envelope;
 mod error;
@@ -25,6 +26,7 @@ mod schema;
 mod secret;
 
 pub use body::*;
+pub use claimed::canonical_claim;
 pub use decode::{decode, decode_value, MAX_EVENT_BYTES};
 pub use envelope::{format_rfc3339_ms, parse_rfc3339_ms, Actor, Event, MAX_AT_MS, MIN_AT_MS};
 pub use error::{render_path, DecodeError, DECODE_CODES};

@@ -167,13 +167,11 @@ fn messages_never_echo_rejected_values() {
 }
 
 #[test]
-fn password_login_needs_a_fingerprint_in_the_right_form() {
+fn a_password_login_may_leave_the_secret_unknown_but_a_fingerprint_has_its_form() {
     let mut login = json!({"id":"l1","type":"login.attempt","at":"2026-11-20T00:00:00Z","service":"s",
         "account":"a","factor":"pin","result":"failure"});
-    assert_eq!(
-        decode_value(login.clone()).expect_err("no fp").path,
-        "secret_fp"
-    );
+    let unknown = decode_value(login.clone()).expect("secret unknown (an sshd log)");
+    assert!(unknown.to_json().get("secret_fp").is_none());
     login["secret_fp"] = json!("k1:1234");
     assert_eq!(
         decode_value(login.clone()).expect_err("short").code,
@@ -181,6 +179,41 @@ fn password_login_needs_a_fingerprint_in_the_right_form() {
     );
     login["secret_fp"] = json!(format!("k1:{}", "ab".repeat(32)));
     assert!(decode_value(login).is_ok());
+}
+
+#[test]
+fn a_claimed_account_is_whatever_was_typed_kept_canonical() {
+    let login = |account: Value| {
+        json!({"id":"l1","type":"login.attempt","at":"2026-11-20T00:00:00Z","service":"s",
+            "account":account,"factor":"password","result":"failure",
+            "actor":{"ip":"198.51.100.7","user_agent":"SSH-2.0-Go\r\n\t","device":" ","session":"x\u{0}y"}})
+    };
+    let typed = [
+        ("", ""),
+        ("root", "root"),
+        ("ro\tot", r"ro\u{0009}ot"),
+        ("  admin", r"\u{0020}\u{0020}admin"),
+        ("管理者", "管理者"),
+    ];
+    for (raw, kept) in typed {
+        let e = decode_value(login(json!(raw))).unwrap_or_else(|e| panic!("{raw:?}: {e}"));
+        assert_eq!(e.body.account(), Some(kept), "{raw:?}");
+        // The canonical form decodes to itself: a replay gives the same keys.
+        let again = decode_value(e.to_json()).expect("canonical decodes");
+        assert_eq!(again.to_json(), e.to_json());
+        assert_eq!(
+            again.actor.user_agent.as_deref(),
+            Some(r"SSH-2.0-Go\u{000D}\u{000A}\u{0009}")
+        );
+        assert_eq!(again.actor.device, None, "a blank device id is no device");
+        assert_eq!(again.actor.session.as_deref(), Some(r"x\u{0000}y"));
+    }
+    let long = decode_value(login(json!("a".repeat(5000)))).expect("long claim");
+    assert_eq!(long.body.account().map(|a| a.chars().count()), Some(128));
+    // Other events' accounts are the service's own ids and stay strict.
+    let mut transfer = base();
+    transfer["account"] = json!("b\t1");
+    assert_eq!(decode_value(transfer).expect_err("strict").path, "account");
 }
 
 #[test]

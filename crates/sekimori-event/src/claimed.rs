@@ -1,0 +1,122 @@
+//! Text an attacker types: a login's claimed account, a user agent, a device
+//! or session id a client made up. A real service sends whatever arrived —
+//! empty, with tabs or escape sequences, hundreds of characters, any
+//! Unicode — and refusing it would make the attack invisible: a refused event
+//! updates no counter. So such text is never refused; it is kept in one
+//! canonical form, the same however often it is canonicalised (a replay of
+//! the log decodes the canonical form again and must get it back unchanged):
+//!
+//! 1. Unicode NFC (canonically equivalent spellings are one value);
+//! 2. every control character, invisible character (zero-width spaces and
+//!    joiners, bidi controls, ...) and leading or trailing white space is
+//!    written as `\u{XXXX}`, so the value can be printed and logged safely
+//!    and two claims that differ only there stay two claims;
+//! 3. a value longer than its bound keeps a prefix and `…` and 16 hex digits
+//!    of the SHA-256 of the whole escaped value: distinct long values stay
+//!    distinct, and memory per value stays bounded.
+
+use crate::names::is_invisible;
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+use unicode_normalization::{is_nfc, UnicodeNormalization};
+
+/// Hex digits of the digest kept in a shortened value.
+const DIGEST_HEX: usize = 16;
+
+/// The canonical form of attacker-typed text, at most `max` characters
+/// (`max` must leave room for the digest: at least 32).
+pub fn canonical_claim(raw: &str, max: usize) -> String {
+    debug_assert!(max >= 2 * DIGEST_HEX);
+    let nfc: String = if is_nfc(raw) {
+        raw.to_string()
+    } else {
+        raw.nfc().collect()
+    };
+    let escaped = escape(&nfc);
+    if escaped.chars().count() <= max {
+        return escaped;
+    }
+    let keep = max - DIGEST_HEX - 1;
+    let mut short: String = escaped.chars().take(keep).collect();
+    // A cut must not leave edge white space (it would be escaped next time).
+    while short.ends_with(char::is_whitespace) {
+        short.pop();
+    }
+    let digest = Sha256::digest(escaped.as_bytes());
+    short.push('…');
+    for b in &digest[..DIGEST_HEX / 2] {
+        let _ = write!(short, "{b:02x}");
+    }
+    short
+}
+
+/// True when `c` is written as `\u{XXXX}` wherever it stands.
+fn hidden(c: char) -> bool {
+    c.is_control() || is_invisible(c)
+}
+
+fn escape(s: &str) -> String {
+    let lead = s.len() - s.trim_start().len();
+    let tail = s.trim_end().len().max(lead);
+    let mut out = String::with_capacity(s.len());
+    for (i, c) in s.char_indices() {
+        let edge = c.is_whitespace() && (i < lead || i >= tail);
+        if edge || hidden(c) {
+            let _ = write!(out, "\\u{{{:04X}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn printable_claims_are_kept_as_typed() {
+        for s in ["root", "admin", "山田 太郎", "user@example.com", "a\\b", ""] {
+            assert_eq!(canonical_claim(s, 128), s);
+        }
+    }
+
+    #[test]
+    fn controls_invisibles_and_edge_spaces_are_escaped() {
+        assert_eq!(canonical_claim("ro\tot", 128), "ro\\u{0009}ot");
+        assert_eq!(canonical_claim(" admin ", 128), "\\u{0020}admin\\u{0020}");
+        assert_eq!(canonical_claim("ad\u{200b}min", 128), "ad\\u{200B}min");
+        assert_eq!(canonical_claim("\u{1b}[2J", 128), "\\u{001B}[2J");
+        assert_eq!(canonical_claim("   ", 128), "\\u{0020}\\u{0020}\\u{0020}");
+        assert_eq!(canonical_claim("\u{3000}x", 128), "\\u{3000}x");
+    }
+
+    #[test]
+    fn equivalent_spellings_are_one_claim() {
+        // "é" precomposed and as e + combining acute.
+        assert_eq!(canonical_claim("caf\u{e9}", 128), canonical_claim("cafe\u{301}", 128));
+    }
+
+    #[test]
+    fn long_claims_keep_a_prefix_and_a_digest() {
+        let a = "x".repeat(500);
+        let b = format!("{}y", "x".repeat(499));
+        let (ca, cb) = (canonical_claim(&a, 128), canonical_claim(&b, 128));
+        assert_eq!(ca.chars().count(), 128);
+        assert!(ca.starts_with(&"x".repeat(111)));
+        assert_ne!(ca, cb, "two long claims with one prefix stay two claims");
+        assert_eq!(canonical_claim(&ca, 128), ca);
+    }
+
+    proptest! {
+        #[test]
+        fn canonical_is_bounded_printable_and_stable(s in "\\PC{0,40}|[\\x00-\\x20 a\u{200b}\u{301}é]{0,300}|.{0,200}") {
+            let c = canonical_claim(&s, 64);
+            prop_assert!(c.chars().count() <= 64);
+            prop_assert!(!c.chars().any(hidden));
+            prop_assert_eq!(c.trim(), c.as_str());
+            prop_assert_eq!(canonical_claim(&c, 64), c.clone());
+        }
+    }
+}
