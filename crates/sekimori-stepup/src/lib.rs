@@ -76,6 +76,8 @@ pub mod otp;
 pub mod secret;
 pub mod state;
 pub mod time;
+pub mod totp_throttle;
+pub mod totp_uri;
 pub mod totp_verifier;
 pub mod txsign;
 

@@ -11,8 +11,6 @@
 //! * The current step is `floor(now_ms / 1000) / step_seconds` from the event time the caller
 //!   passes in, so replaying a log of events decides exactly as the live run did.
 
-use std::fmt;
-
 use rand::CryptoRng;
 use serde::{Deserialize, Serialize};
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
@@ -22,6 +20,12 @@ use crate::error::{OtpError, StepUpError, TotpError};
 use crate::otp::{totp_at_step, unix_seconds, Algorithm};
 use crate::secret::{SealedSecret, Sealer, SecretBytes};
 use crate::time::Now;
+pub use crate::totp_throttle::{
+    client_key, totp_backoff_ms, TotpClient, TOTP_BACKOFF_MAX_MS, TOTP_LOCK_AFTER, TOTP_LOCK_MS,
+    TOTP_MAX_CLIENTS, TOTP_MAX_FAILURES,
+};
+pub(crate) use crate::totp_uri::check_label;
+pub use crate::totp_uri::{otpauth_uri, seed_from_otpauth_uri, OtpauthUri};
 
 /// Seed length drawn at enrollment (160 bits, RFC 4226 §4 recommendation).
 pub const TOTP_SEED_LEN: usize = 20;
@@ -31,63 +35,6 @@ pub const TOTP_SEED_LEN: usize = 20;
 /// verification whose `|at - server| > TOTP_WINDOW * step` is refused
 /// ([`TotpError::ClockSkew`]).
 pub const TOTP_WINDOW: u64 = 1;
-/// Consecutive failures (of one client, or of the account) tolerated before
-/// the back-off starts.
-pub const TOTP_MAX_FAILURES: u32 = 5;
-/// The first back-off, after [`TOTP_MAX_FAILURES`] failures; it doubles with
-/// every further failure up to [`TOTP_BACKOFF_MAX_MS`] (server time).
-pub const TOTP_LOCK_MS: i64 = 60_000;
-/// The longest back-off.
-pub const TOTP_BACKOFF_MAX_MS: i64 = 60 * 60_000;
-/// Consecutive failures of the account (from every client) after which the
-/// enrollment refuses every code until it is reset (NIST SP 800-63B 5.2.2:
-/// at most 100 consecutive failed attempts per account).
-pub const TOTP_LOCK_AFTER: u32 = 100;
-/// Clients remembered per enrollment (those that passed are kept first).
-pub const TOTP_MAX_CLIENTS: usize = 32;
-
-/// The back-off after `failures` consecutive failures (0 below
-/// [`TOTP_MAX_FAILURES`]).
-pub fn totp_backoff_ms(failures: u32) -> i64 {
-    if failures < TOTP_MAX_FAILURES {
-        return 0;
-    }
-    let doublings = (failures - TOTP_MAX_FAILURES).min(16);
-    TOTP_LOCK_MS
-        .saturating_mul(1i64 << doublings)
-        .min(TOTP_BACKOFF_MAX_MS)
-}
-
-/// One client's standing with an enrollment (a client is the request's
-/// device, else its IP, hashed).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TotpClient {
-    /// Consecutive failures of this client.
-    pub failures: u32,
-    /// Server time of its last failure.
-    pub last_failure_ms: i64,
-    /// It passed before for this account: the account-wide back-off does
-    /// not apply to it (its own back-off does).
-    pub familiar: bool,
-    /// Server time it was last seen (for eviction).
-    pub last_seen_ms: i64,
-}
-
-/// The stored name of a client: SHA-256 of its kind and id, 16 bytes hex.
-pub fn client_key(device: Option<&str>, ip: Option<&str>) -> Option<String> {
-    use sha2::{Digest, Sha256};
-    let (kind, id) = match (device, ip) {
-        (Some(d), _) => ("device", d),
-        (None, Some(ip)) => ("ip", ip),
-        (None, None) => return None,
-    };
-    let mut h = Sha256::new();
-    h.update(b"sekimori-totp-client-v1\0");
-    h.update(kind.as_bytes());
-    h.update([0u8]);
-    h.update(id.as_bytes());
-    Some(hex::encode(&h.finalize()[..16]))
-}
 
 /// TOTP parameters of an enrollment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,7 +59,7 @@ impl Default for TotpParams {
 }
 
 impl TotpParams {
-    fn validate(&self) -> Result<(), OtpError> {
+    pub(crate) fn validate(&self) -> Result<(), OtpError> {
         if !(6..=8).contains(&self.digits) {
             return Err(OtpError::InvalidDigits(self.digits));
         }
@@ -130,78 +77,6 @@ impl TotpParams {
         Ok(unix_seconds(now_ms)? / self.step_seconds)
     }
 }
-
-/// The `otpauth://totp/...` provisioning URI. It contains the seed, so it is zeroized on
-/// drop and its `Debug` prints `<redacted>`; show it to the user once (QR code) and drop it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct OtpauthUri(Zeroizing<String>);
-
-impl OtpauthUri {
-    /// The URI text.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for OtpauthUri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("OtpauthUri(<redacted>)")
-    }
-}
-
-/// RFC 3986 percent-encoding of everything but unreserved characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Checks an otpauth label part: non-empty, no `:` (the issuer/account separator), no control characters.
-pub(crate) fn check_label(s: &str) -> Result<(), StepUpError> {
-    if s.is_empty() || s.contains(':') || s.chars().any(char::is_control) {
-        return Err(StepUpError::InvalidLabel);
-    }
-    Ok(())
-}
-
-/// Builds the Key-URI-format provisioning URI
-/// `otpauth://totp/ISSUER:ACCOUNT?secret=BASE32&issuer=ISSUER&algorithm=A&digits=D&period=P`
-/// (label parts percent-encoded, base32 without padding via `totp-rs`).
-pub fn otpauth_uri(
-    issuer: &str,
-    account: &str,
-    seed: &SecretBytes,
-    params: &TotpParams,
-) -> Result<OtpauthUri, StepUpError> {
-    check_label(issuer)?;
-    check_label(account)?;
-    params.validate()?;
-    let engine = totp_rs::TOTP::new_unchecked(
-        params.algorithm.to_totp_rs(),
-        usize::from(params.digits),
-        0,
-        params.step_seconds,
-        seed.expose().to_vec(),
-    );
-    let secret = Zeroizing::new(engine.get_secret_base32());
-    let issuer = percent_encode(issuer);
-    let uri = format!(
-        "otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}&algorithm={alg}&digits={digits}&period={period}",
-        account = percent_encode(account),
-        secret = secret.as_str(),
-        alg = params.algorithm.name(),
-        digits = params.digits,
-        period = params.step_seconds,
-    );
-    Ok(OtpauthUri(Zeroizing::new(uri)))
-}
-
 /// One account's TOTP enrollment as stored: the sealed seed and the replay state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotpEnrollment {
@@ -406,19 +281,6 @@ impl TotpEnrollment {
         }
     }
 }
-
-/// The seed in an `otpauth://` URI, decoded as an authenticator app decodes
-/// it (for reference clients and tests); `None` without a valid `secret`.
-pub fn seed_from_otpauth_uri(uri: &str) -> Option<SecretBytes> {
-    let secret = uri
-        .split(['?', '&'])
-        .find_map(|p| p.strip_prefix("secret="))?;
-    totp_rs::Secret::Encoded(secret.to_string())
-        .to_bytes()
-        .ok()
-        .map(SecretBytes::new)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,19 +37,26 @@
 //! [`sekimori_stepup::time`]). Randomness (seeds, nonces, codes, ids) comes
 //! from the operating system's generator.
 
+mod clock;
 pub mod key;
 pub mod otp;
+mod outcome;
+mod transaction;
 
 use crate::error::ApiError;
-use otp::{Channel, OtpHasher, OtpRefusal};
-use sekimori_event::MfaOutcome;
-use sekimori_stepup::{Method, Now, Sealer, StepUpError, Transaction, TxError};
+use otp::OtpHasher;
+use sekimori_stepup::{Now, Sealer};
 use sekimori_store::{Store, StoreError};
 use sekimori_webauthn::{Passkey, Passkeys};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{OwnedMutexGuard, Semaphore};
+
+pub use clock::Clock;
+pub use outcome::{
+    channel_method, method_of, otp_reason, totp_reason, tx_reason, webauthn_reason, Outcome,
+};
+pub use transaction::{event_transaction, transaction};
 
 pub use sekimori_stepup::{
     Ceremony, CeremonyKind, CEREMONY_TTL_MS, MAX_OPEN_CEREMONIES, MAX_PASSKEYS,
@@ -62,76 +69,6 @@ pub const MAX_PENDING_WRITES: usize = 1024;
 
 /// One (service, account)'s step-up record.
 pub type AccountRecord = sekimori_stepup::AccountRecord<Passkey>;
-
-/// How a verification ended: the `mfa.result` outcome and the reason code.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Outcome {
-    pub result: MfaOutcome,
-    pub reason: Option<&'static str>,
-}
-
-impl Outcome {
-    pub fn success() -> Outcome {
-        Outcome {
-            result: MfaOutcome::Success,
-            reason: None,
-        }
-    }
-
-    pub fn failure(reason: &'static str) -> Outcome {
-        let result = if reason == "expired" {
-            MfaOutcome::Expired
-        } else {
-            MfaOutcome::Failure
-        };
-        Outcome {
-            result,
-            reason: Some(reason),
-        }
-    }
-}
-
-/// The server's wall clock for step-up, in milliseconds. Tests (in process)
-/// may pin it with [`Clock::set`]; nothing over HTTP can.
-#[derive(Debug)]
-pub struct Clock {
-    fixed: AtomicI64,
-}
-
-impl Default for Clock {
-    fn default() -> Self {
-        Clock {
-            fixed: AtomicI64::new(i64::MIN),
-        }
-    }
-}
-
-impl Clock {
-    /// The current time: the pinned one, else the system clock.
-    pub fn now_ms(&self) -> i64 {
-        match self.fixed.load(Ordering::SeqCst) {
-            i64::MIN => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
-            ms => ms,
-        }
-    }
-
-    /// Pins the clock at `ms` (tests).
-    pub fn set(&self, ms: i64) {
-        self.fixed.store(ms, Ordering::SeqCst);
-    }
-
-    /// Moves a pinned clock on by `ms` (tests).
-    pub fn advance(&self, ms: i64) {
-        let _ = self
-            .fixed
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
-                (t != i64::MIN).then(|| t.saturating_add(ms))
-            });
-    }
-}
-
 type Locks = Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>;
 
 /// The step-up service: secrets, relying party, webhook, store, clock,
@@ -394,137 +331,5 @@ impl StepUp {
         .await
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)
-    }
-}
-
-/// The transaction a logged money event asks for, as transaction signing
-/// encodes it: (service, payer account, amount, currency, canonical payee).
-/// Payees: `bank:<bank_code>-<branch>-<number>`, `crypto:<address>` (or
-/// `crypto:<network>:<address>`), `account:<id>`, `atm:<id>` (or `atm`),
-/// `merchant:<merchant>` for a purchase. Events without one: `None`.
-pub fn event_transaction(event: &serde_json::Value) -> Option<(String, Transaction)> {
-    let kind = event.get("type")?.as_str()?;
-    let payee = match kind {
-        "transfer" | "withdrawal" | "withdrawal.request" => {
-            let d = event.get("destination")?;
-            let s = |k: &str| d.get(k).and_then(|v| v.as_str());
-            match s("kind")? {
-                "bank" => format!("bank:{}-{}-{}", s("bank_code")?, s("branch")?, s("number")?),
-                "crypto" => match s("network") {
-                    Some(n) => format!("crypto:{n}:{}", s("address")?),
-                    None => format!("crypto:{}", s("address")?),
-                },
-                "account" => format!("account:{}", s("account")?),
-                "atm" => match s("atm_id") {
-                    Some(a) => format!("atm:{a}"),
-                    None => "atm".to_string(),
-                },
-                _ => return None,
-            }
-        }
-        "purchase" => format!("merchant:{}", event.get("merchant")?.as_str()?),
-        _ => return None,
-    };
-    let tx = Transaction {
-        account: event.get("account")?.as_str()?.to_string(),
-        amount_minor: event.get("amount_minor")?.as_i64()?,
-        currency: event.get("currency")?.as_str()?.to_string(),
-        payee,
-    };
-    Some((event.get("service")?.as_str()?.to_string(), tx))
-}
-
-/// The library's method of an event method (`push` has no verifier).
-pub fn method_of(m: sekimori_event::MfaMethod) -> Option<Method> {
-    use sekimori_event::MfaMethod as M;
-    Some(match m {
-        M::Totp => Method::Totp,
-        M::Txsign => Method::Txsign,
-        M::Webauthn => Method::Webauthn,
-        M::Sms => Method::Sms,
-        M::Email => Method::Email,
-        M::Push => return None,
-    })
-}
-
-/// Maps a TOTP verification error to a reason code, or a server error.
-pub fn totp_reason(e: StepUpError) -> Result<Outcome, ApiError> {
-    use sekimori_stepup::TotpError as T;
-    match e {
-        StepUpError::NotEnrolled => Ok(Outcome::failure("not_enrolled")),
-        StepUpError::Totp(T::WrongCode | T::MalformedCode) => Ok(Outcome::failure("wrong_code")),
-        StepUpError::Totp(T::Replayed) => Ok(Outcome::failure("replayed")),
-        StepUpError::Totp(T::Throttled) => Ok(Outcome::failure("too_many_failures")),
-        StepUpError::Totp(T::Locked) => Ok(Outcome::failure("locked")),
-        StepUpError::Totp(T::ClockSkew) => Ok(Outcome::failure("clock_skew")),
-        other => Err(sealed_failure(other)),
-    }
-}
-
-/// Maps a transaction-signing verification error to a reason code.
-pub fn tx_reason(e: StepUpError) -> Result<Outcome, ApiError> {
-    match e {
-        StepUpError::NotEnrolled => Ok(Outcome::failure("not_enrolled")),
-        StepUpError::UnknownChallenge => Ok(Outcome::failure("unknown_challenge")),
-        StepUpError::Tx(t) => Ok(Outcome::failure(match t {
-            TxError::TransactionChanged => "tx_changed",
-            TxError::Expired => "expired",
-            TxError::Used => "used",
-            TxError::BeforeIssue => "before_issue",
-            TxError::TooManyFailures => "too_many_failures",
-            TxError::WrongCode => "wrong_code",
-        })),
-        other => Err(sealed_failure(other)),
-    }
-}
-
-/// Maps a WebAuthn finish error to a reason code.
-pub fn webauthn_reason(e: sekimori_webauthn::Error) -> Result<Outcome, ApiError> {
-    use sekimori_webauthn::Error as E;
-    match e {
-        E::TransactionMismatch { .. } => Ok(Outcome::failure("tx_changed")),
-        E::CounterNotIncreased { .. } => Ok(Outcome::failure("replayed")),
-        E::UnknownCredential => Ok(Outcome::failure("unknown_credential")),
-        E::NoCredentials => Ok(Outcome::failure("not_enrolled")),
-        E::Webauthn(_) => Ok(Outcome::failure("invalid_assertion")),
-        E::Config(c) => Err(ApiError::internal(c)),
-    }
-}
-
-/// Maps an SMS / e-mail code refusal to a reason code.
-pub fn otp_reason(r: OtpRefusal) -> Outcome {
-    Outcome::failure(match r {
-        OtpRefusal::Used => "used",
-        OtpRefusal::TooManyFailures => "too_many_failures",
-        OtpRefusal::Expired => "expired",
-        OtpRefusal::BeforeIssue => "before_issue",
-        OtpRefusal::WrongCode => "wrong_code",
-    })
-}
-
-/// A secret that does not open under the master key: the key was replaced.
-fn sealed_failure(e: StepUpError) -> ApiError {
-    tracing::error!(error = %e, "a sealed step-up secret does not open: was the step-up key replaced?");
-    ApiError::new(
-        "internal",
-        "a stored step-up secret does not open under this server's step-up key",
-    )
-}
-
-/// The transaction a request names, with the account as payer.
-pub fn transaction(account: &str, amount_minor: i64, currency: &str, payee: &str) -> Transaction {
-    Transaction {
-        account: account.to_string(),
-        amount_minor,
-        currency: currency.to_string(),
-        payee: payee.to_string(),
-    }
-}
-
-/// Whether a method counts as strong (see `MfaMethod::is_strong`).
-pub fn channel_method(c: Channel) -> sekimori_event::MfaMethod {
-    match c {
-        Channel::Sms => sekimori_event::MfaMethod::Sms,
-        Channel::Email => sekimori_event::MfaMethod::Email,
     }
 }
