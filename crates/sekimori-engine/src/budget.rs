@@ -70,8 +70,11 @@ pub(crate) const ADMISSION: usize = 5;
 
 /// How fast each kind ages (see the module docs).
 const WEIGHTS: [i64; 6] = [1, 1, 32, 1, 1, 32];
-/// Effective ages are kept in units of 1/32 ms so every weight divides.
-const SCALE: i64 = 32;
+/// How much slower a repeated entry (the protected tier: two observations
+/// or more) ages than one seen once (probation), whatever its kind.
+pub(crate) const REPEATED: i64 = 16;
+/// Effective ages are kept in units of 1/512 ms so every weight divides.
+const SCALE: i64 = 32 * REPEATED;
 
 /// Accounted bytes of one hold (its key, strings and map entry).
 pub(crate) const HOLD_BYTES: u64 = 256;
@@ -129,17 +132,22 @@ pub(crate) fn kind_of(f: &Feature) -> usize {
     }
 }
 
+/// The weight of an entry of `kind` in its tier.
+fn weight(kind: usize, repeated: bool) -> i64 {
+    WEIGHTS[kind] * if repeated { REPEATED } else { 1 }
+}
+
 /// The effective age of an entry of `kind` last touched at `at_ms`, in
-/// 1/32 ms.
-fn effective_age(kind: usize, now_ms: i64, at_ms: i64) -> i64 {
+/// 1/512 ms.
+fn effective_age(kind: usize, repeated: bool, now_ms: i64, at_ms: i64) -> i64 {
     let age = now_ms.saturating_sub(at_ms).max(0);
-    age.saturating_mul(SCALE / WEIGHTS[kind])
+    age.saturating_mul(SCALE / weight(kind, repeated))
 }
 
 /// The latest event time an entry of `kind` may have been touched at to be
 /// evicted at effective age `threshold` (its effective age is at least it).
-fn evict_through(kind: usize, now_ms: i64, threshold: i64) -> i64 {
-    let per = SCALE / WEIGHTS[kind];
+fn evict_through(kind: usize, repeated: bool, now_ms: i64, threshold: i64) -> i64 {
+    let per = SCALE / weight(kind, repeated);
     // age * per >= threshold  <=>  age >= ceil(threshold / per)
     let min_age = threshold.saturating_add(per - 1) / per;
     now_ms.saturating_sub(min_age)
@@ -164,14 +172,15 @@ impl State {
         let now = self.watermark_ms;
         for (digest, store) in &self.stores {
             let kind = self.kinds.get(digest).copied().unwrap_or(WINDOW);
-            store.for_each_age(|at, b| f(effective_age(kind, now, at), b));
+            store.for_each_tiered_age(|at, b, r| f(effective_age(kind, r, now, at), b));
         }
         for store in self.risk.values() {
             // Profiles and values share a weight.
-            store.for_each_age(|at, b| f(effective_age(RISK_PROFILE, now, at), b));
+            store.for_each_age(|at, b, r| f(effective_age(RISK_PROFILE, r, now, at), b));
         }
+        // A parked admission is one observation: probation, at its weight.
         self.admissions
-            .for_each_age(|at, b| f(effective_age(ADMISSION, now, at), b));
+            .for_each_age(|at, b| f(effective_age(ADMISSION, false, now, at), b));
     }
 
     /// Keeps the state within the budget: when over it, evicts the entries
@@ -245,12 +254,18 @@ impl State {
         let now = self.watermark_ms;
         for (digest, store) in self.stores.iter_mut() {
             let kind = self.kinds.get(digest).copied().unwrap_or(WINDOW);
-            let (n, b) = store.evict_through(evict_through(kind, now, threshold));
+            let (n, b) = store.evict_tiered(
+                evict_through(kind, false, now, threshold),
+                evict_through(kind, true, now, threshold),
+            );
             self.budget.evicted[kind] += n;
             self.budget.evicted_bytes[kind] += b;
         }
         for store in self.risk.values_mut() {
-            let gone = store.evict_through(evict_through(RISK_PROFILE, now, threshold));
+            let gone = store.evict_through(
+                evict_through(RISK_PROFILE, false, now, threshold),
+                evict_through(RISK_PROFILE, true, now, threshold),
+            );
             self.budget.evicted[RISK_PROFILE] += gone.profiles;
             self.budget.evicted[RISK_VALUE] += gone.values;
             // Bytes are split by count (profiles and values age together).
@@ -262,7 +277,7 @@ impl State {
         }
         let (n, b) = self
             .admissions
-            .evict_through(evict_through(ADMISSION, now, threshold));
+            .evict_through(evict_through(ADMISSION, false, now, threshold));
         self.budget.evicted[ADMISSION] += n;
         self.budget.evicted_bytes[ADMISSION] += b;
     }
@@ -278,20 +293,27 @@ mod tests {
         // A counter an hour old ranks with a grant 32 hours old.
         let h = 3_600_000;
         assert_eq!(
-            effective_age(COUNTER, 40 * h, 39 * h),
-            effective_age(GRANT, 40 * h, 8 * h)
+            effective_age(COUNTER, false, 40 * h, 39 * h),
+            effective_age(GRANT, false, 40 * h, 8 * h)
+        );
+        // A repeated counter an hour old ranks with a fresh one 225 s old.
+        assert_eq!(
+            effective_age(COUNTER, true, 40 * h, 39 * h),
+            effective_age(COUNTER, false, 40 * h, 40 * h - 225_000)
         );
         for kind in 0..6 {
-            for threshold in [0, 1, 63, 64, 65, 12_345_678] {
-                let t = evict_through(kind, now, threshold);
-                assert!(
-                    effective_age(kind, now, t) >= threshold,
-                    "{kind} {threshold}"
-                );
-                assert!(
-                    effective_age(kind, now, t + 1) < threshold || threshold == 0,
-                    "{kind} {threshold}: the latest such time"
-                );
+            for repeated in [false, true] {
+                for threshold in [0, 1, 63, 64, 65, 511, 512, 513, 12_345_678] {
+                    let t = evict_through(kind, repeated, now, threshold);
+                    assert!(
+                        effective_age(kind, repeated, now, t) >= threshold,
+                        "{kind} {threshold}"
+                    );
+                    assert!(
+                        effective_age(kind, repeated, now, t + 1) < threshold || threshold == 0,
+                        "{kind} {threshold}: the latest such time"
+                    );
+                }
             }
         }
     }

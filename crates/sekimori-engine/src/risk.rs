@@ -190,6 +190,12 @@ impl Profile {
             + self.parents.len() as u64 * btree_entry::<u64, Tally>()
             + pending
     }
+
+    /// True once some value was used twice: the profile has left the
+    /// memory budget's probation tier (see `budget`).
+    fn repeated(&self) -> bool {
+        self.nodes.values().any(|s| s.count >= 2)
+    }
 }
 
 /// What a budget eviction took from a risk store.
@@ -253,27 +259,31 @@ impl RiskStore {
             + self.parents.len() as u64 * POP_PARENT_BYTES
     }
 
-    /// Calls `f(last_ms, bytes)` for every profile and every population
-    /// value (a value's bytes include a share of its parent's tally). Order
+    /// Calls `f(last_ms, bytes, repeated)` for every profile and every
+    /// population value (a value's bytes include a share of its parent's
+    /// tally); `repeated`: some value of the profile was used twice, the
+    /// population value was learned twice (see `budget`'s tiers). Order
     /// unspecified: for order-independent results only.
-    pub fn for_each_age(&self, mut f: impl FnMut(i64, u64)) {
+    pub fn for_each_age(&self, mut f: impl FnMut(i64, u64, bool)) {
         for p in self.profiles.values() {
-            f(p.last_ms, p.accounted());
+            f(p.last_ms, p.accounted(), p.repeated());
         }
         for n in self.nodes.values() {
-            f(n.last_ms, POP_NODE_BYTES);
+            f(n.last_ms, POP_NODE_BYTES, n.count >= 2);
         }
     }
 
     /// Forgets every profile last seen, and every population value last
-    /// learned, at or before `last_ms` (a memory budget's eviction). An
-    /// evicted value leaves its parent's tally as if it had never been
+    /// learned, at or before `single_ms`, or `repeated_ms` for the repeated
+    /// ones (see [`RiskStore::for_each_age`]; a memory budget's eviction).
+    /// An evicted value leaves its parent's tally as if it had never been
     /// learned, so the population stays a consistent estimate.
-    pub fn evict_through(&mut self, last_ms: i64) -> RiskEvicted {
+    pub fn evict_through(&mut self, single_ms: i64, repeated_ms: i64) -> RiskEvicted {
+        let through = |repeated: bool| if repeated { repeated_ms } else { single_ms };
         let mut out = RiskEvicted::default();
         let before = self.accounted_bytes();
         self.profiles.retain(|_, p| {
-            if p.last_ms > last_ms {
+            if p.last_ms > through(p.repeated()) {
                 return true;
             }
             out.profiles += 1;
@@ -282,7 +292,7 @@ impl RiskStore {
         });
         let mut gone: Vec<(u64, u64)> = Vec::new();
         self.nodes.retain(|_, n| {
-            if n.last_ms > last_ms {
+            if n.last_ms > through(n.count >= 2) {
                 return true;
             }
             gone.push((n.parent, n.count));
@@ -577,7 +587,7 @@ mod tests {
         assert_eq!(incremental, s.profile_bytes);
         assert!(s.accounted_bytes() > 0);
         let before = s.accounted_bytes();
-        let gone = s.evict_through(30_000);
+        let gone = s.evict_through(30_000, 30_000);
         assert!(gone.profiles > 0 && gone.values > 0, "{gone:?}");
         assert_eq!(s.accounted_bytes(), before - gone.bytes);
         assert!(s.profiles.values().all(|p| p.last_ms > 30_000));

@@ -287,3 +287,67 @@ fn holds_are_never_evicted() {
     assert!(engine.holds().get(&key).is_some());
     assert!(engine.memory().pinned_bytes > 0);
 }
+
+/// One guess of a low-and-slow password attack on one account: a
+/// different password each time, from one client.
+fn guess(n: u64, at_ms: i64) -> Event {
+    decode_value(json!({
+        "id": format!("guess-{n}"), "type": "login.attempt", "at": format_rfc3339_ms(at_ms),
+        "service": "bank", "account": "holder", "factor": "password", "result": "failure",
+        "secret_fp": format!("k1:{:064x}", 0xdead_0000 + n),
+        "actor": {"ip": "203.0.113.7", "device": "guesser"}}))
+    .expect("valid event")
+}
+
+/// A password guess a minute on one account for 12 minutes; from just
+/// after the second guess, a flood of fresh entities (one every 100 ms,
+/// 600 between two guesses, twice what a 1 MiB budget holds) tries to
+/// push the account's failure counter out so its count restarts at zero.
+/// Returns the 1-based attempt first challenged or refused, and the
+/// failure count each guess read.
+fn slow_attack(flood_on: bool) -> (Option<usize>, Vec<i64>, Engine) {
+    let mut engine = Engine::new(default_pack());
+    engine.set_memory_budget(Some(1 << 20));
+    let (mut first, mut counts) = (None, Vec::new());
+    let mut i = 0u64;
+    for n in 0..12u64 {
+        let at = T0 + n as i64 * 60_000;
+        let d = engine.decide(&guess(n, at));
+        counts.push(
+            d.features["login_failures_per_account_15m"]
+                .as_i64()
+                .unwrap_or(-1),
+        );
+        if first.is_none() && d.action >= Action::Challenge {
+            first = Some(n as usize + 1);
+        }
+        if flood_on && n >= 1 {
+            for k in 0..600 {
+                for e in flood(i, at + 100 * (k + 1)) {
+                    engine.decide(&e);
+                }
+                i += 1;
+            }
+        }
+    }
+    (first, counts, engine)
+}
+
+#[test]
+fn a_flood_of_fresh_keys_does_not_reset_a_slow_attack_in_progress() {
+    let (alone, alone_counts, _) = slow_attack(false);
+    assert_eq!(alone, Some(10), "{alone_counts:?}");
+    let (flooded, counts, engine) = slow_attack(true);
+    let m = engine.memory();
+    assert!(
+        m.runs > 0 && m.evicted[0] > 0,
+        "the flood must force evictions of login counters: {m:?}"
+    );
+    // Before the tiers, every guess after the flood began read a count of
+    // one: the counter was evicted between two guesses, and the attack was
+    // never challenged.
+    assert_eq!(flooded, alone, "counts read under the flood: {counts:?}");
+    assert_eq!(counts, alone_counts);
+    // The flood's own single-use keys went instead.
+    assert!(m.accounted_bytes <= 1 << 20);
+}

@@ -68,6 +68,14 @@ pub(crate) enum SlidingDistinct {
 }
 
 impl SlidingDistinct {
+    /// True once two distinct values are retained (or the key is a sketch).
+    pub fn repeated(&self) -> bool {
+        match self {
+            SlidingDistinct::Exact(e) => e.latest.len() >= 2,
+            SlidingDistinct::Approx(_) => true,
+        }
+    }
+
     pub fn new() -> SlidingDistinct {
         SlidingDistinct::Exact(SlidingExact::default())
     }
@@ -183,6 +191,14 @@ pub(crate) enum EverDistinct {
 }
 
 impl EverDistinct {
+    /// True once two distinct values are kept (or the key is a sketch).
+    pub fn repeated(&self) -> bool {
+        match self {
+            EverDistinct::Exact(set) => set.len() >= 2,
+            EverDistinct::Approx(_) => true,
+        }
+    }
+
     pub fn new() -> EverDistinct {
         EverDistinct::Exact(BTreeSet::new())
     }

@@ -116,6 +116,11 @@ impl<T: Cell> Series<T> {
         }
     }
 
+    /// Number of non-empty buckets.
+    pub fn cells(&self) -> usize {
+        self.cells.len()
+    }
+
     /// True if any cell is at or above `cutoff`.
     pub fn is_live(&self, cutoff: i64) -> bool {
         self.cells.last().is_some_and(|c| c.0 >= cutoff)

@@ -217,6 +217,26 @@ impl State {
         }
     }
 
+    /// True when the retained state holds at least two observations
+    /// (a count of two, two buckets, two distinct values): the key has
+    /// earned its way out of the memory budget's probation tier. Derived
+    /// from the state, so a restored snapshot ranks keys as the live store
+    /// did. `Ever` sums, minima and maxima keep one value and cannot tell:
+    /// they stay in probation.
+    pub fn repeated(&self) -> bool {
+        match self {
+            State::Count(s) => {
+                s.cells() >= 2 || s.range(i64::MIN, i64::MAX).iter().any(|c| c.1 >= 2)
+            }
+            State::Sum(s) => s.cells() >= 2,
+            State::Low(s) | State::High(s) => s.cells() >= 2,
+            State::Distinct(d) => d.repeated(),
+            State::EverCount(c) => *c >= 2,
+            State::EverSum(_) | State::EverLow(_) | State::EverHigh(_) => false,
+            State::EverDistinct(d) => d.repeated(),
+        }
+    }
+
     pub fn digest(&self, d: &mut Digest) {
         match self {
             State::Count(s) => s.digest(d),

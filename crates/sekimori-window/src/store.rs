@@ -136,8 +136,17 @@ impl FeatureStore {
     /// unspecified: use it only for order-independent results (totals,
     /// histograms).
     pub fn for_each_age(&self, mut f: impl FnMut(i64, u64)) {
+        self.for_each_tiered_age(|at, bytes, _| f(at, bytes));
+    }
+
+    /// [`FeatureStore::for_each_age`] with each key's tier: `true` when its
+    /// retained state holds at least two observations (a count of two, two
+    /// buckets, two distinct values), `false` for a key seen once (the
+    /// probation tier a flood of fresh keys lives in). The tier is derived
+    /// from the state, so a restored snapshot ranks keys the same way.
+    pub fn for_each_tiered_age(&self, mut f: impl FnMut(i64, u64, bool)) {
         for k in self.keys.values() {
-            f(k.last_at, k.accounted());
+            f(k.last_at, k.accounted(), k.state.repeated());
         }
     }
 
@@ -147,9 +156,23 @@ impl FeatureStore {
     /// counted in [`FeatureStore::evicted_total`], which counts the
     /// `max_keys` cap only.
     pub fn evict_through(&mut self, last_at: i64) -> (u64, u64) {
+        self.evict_tiered(last_at, last_at)
+    }
+
+    /// Forgets every key seen once last observed at or before `single_through`
+    /// and every repeated key (see [`FeatureStore::for_each_tiered_age`])
+    /// last observed at or before `repeated_through`: returns (keys,
+    /// accounted bytes) forgotten. Depends only on the keys' times and
+    /// states, never on the map's order.
+    pub fn evict_tiered(&mut self, single_through: i64, repeated_through: i64) -> (u64, u64) {
         let (mut keys, mut bytes) = (0u64, 0u64);
         self.keys.retain(|_, k| {
-            if k.last_at > last_at {
+            let through = if k.state.repeated() {
+                repeated_through
+            } else {
+                single_through
+            };
+            if k.last_at > through {
                 return true;
             }
             keys += 1;
