@@ -15,8 +15,11 @@ mod compile;
 mod duration;
 mod expr;
 mod fields;
+mod lint;
 mod load;
+mod money;
 mod pack;
+mod params;
 mod source;
 
 pub use action::{combine, Action, Combined, HaltScope, RuleAction, Verdict};
@@ -27,6 +30,9 @@ pub use expr::{
     MAX_EXPR_NODES,
 };
 pub use fields::{DERIVED_ACTOR, DERIVED_COUNTERPARTY, DERIVED_TOP};
-pub use load::{load_embedded, load_pack, LoadError};
+pub use lint::{lint, Lint};
+pub use load::{load_embedded, load_pack, rule_files, LoadError};
+pub use money::{convert_down, crypto_exponent, iso_exponent, parse_amount, parse_rate, Rate};
 pub use pack::{Feature, Pack, Plan, Rule, Settings};
+pub use params::{exponent, Param, Params};
 pub use source::*;

@@ -4,10 +4,13 @@
 //! of the pack; exactly one part holds `pack:` (name and version) and at most
 //! one `settings:`; `features`, `lists`, `rules` and `tests` are concatenated.
 //! A list's `file:` is read relative to the YAML file that names it and
-//! inlined, so the loaded [`PackSource`] is self-contained.
+//! inlined, so the loaded [`PackSource`] is self-contained. Any part may
+//! declare `params` (each name once in the pack); at most one holds `money`.
+//! A bad param or money entry is reported with the file that declares it.
 
 use crate::source::*;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
@@ -25,6 +28,9 @@ pub enum LoadError {
 struct Part {
     pack: Option<PackMeta>,
     settings: Option<SettingsSource>,
+    money: Option<MoneySource>,
+    #[serde(default)]
+    params: BTreeMap<String, ParamSource>,
     #[serde(default)]
     features: Vec<FeatureSource>,
     #[serde(default)]
@@ -79,8 +85,10 @@ fn assemble(
     parts: Vec<(PathBuf, String)>,
     read: &dyn Fn(&Path) -> Result<String, LoadError>,
 ) -> Result<PackSource, LoadError> {
-    let (mut meta, mut settings) = (None, None);
+    let (mut meta, mut settings, mut money) = (None, None, None);
     let mut src = Part::default();
+    // Which file declared each param, and the money section.
+    let mut origin: BTreeMap<String, PathBuf> = BTreeMap::new();
     for (file, text) in &parts {
         let mut part = parse_part(file, text)?;
         let base = file.parent().unwrap_or(Path::new(""));
@@ -103,20 +111,104 @@ fn assemble(
                 )));
             }
         }
+        if let Some(m) = part.money {
+            if money.replace(m).is_some() {
+                return Err(LoadError::Pack(format!(
+                    "{}: a second `money:`",
+                    file.display()
+                )));
+            }
+            origin.insert("money".into(), file.clone());
+        }
+        for (name, param) in part.params {
+            if let Some(first) = origin.get(&format!("param `{name}`")) {
+                return Err(LoadError::Pack(format!(
+                    "{}: param `{name}` is declared in {} already",
+                    file.display(),
+                    first.display()
+                )));
+            }
+            origin.insert(format!("param `{name}`"), file.clone());
+            src.params.insert(name, param);
+        }
         src.features.extend(part.features);
         src.lists.extend(part.lists);
         src.rules.extend(part.rules);
         src.tests.extend(part.tests);
     }
     let pack = meta.ok_or_else(|| LoadError::Pack(String::new()))?;
+    let money = money.unwrap_or_default();
+    check_params(&money, &src.params, &origin)?;
     Ok(PackSource {
         pack,
         settings: settings.unwrap_or_default(),
+        money,
+        params: src.params,
         features: src.features,
         lists: src.lists,
         rules: src.rules,
         tests: src.tests,
     })
+}
+
+/// Compiles the params as the pack's compile will, so that each problem
+/// can name the file that declares the param (compiling a published JSON
+/// pack reports the same problems without a file).
+fn check_params(
+    money: &MoneySource,
+    params: &BTreeMap<String, ParamSource>,
+    origin: &BTreeMap<String, PathBuf>,
+) -> Result<(), LoadError> {
+    let mut p = crate::compile::Problems::default();
+    crate::params::compile(money, params, &mut p);
+    let errors = p.into_errors();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|e| match origin.get(&e.location) {
+            Some(file) => format!("{}: {e}", file.display()),
+            None => e.to_string(),
+        })
+        .collect();
+    Err(LoadError::Pack(lines.join("\n")))
+}
+
+/// The file each rule and feature of a pack directory is declared in
+/// (`rule \`name\`` or `feature \`name\`` → path), for messages such as
+/// the lint's. Files that do not parse are skipped: loading reports them.
+pub fn rule_files(path: &Path) -> BTreeMap<String, PathBuf> {
+    #[derive(Deserialize)]
+    struct Named {
+        name: String,
+    }
+    #[derive(Deserialize, Default)]
+    struct Names {
+        #[serde(default)]
+        rules: Vec<Named>,
+        #[serde(default)]
+        features: Vec<Named>,
+    }
+    let files = if path.is_dir() {
+        yaml_files(path).unwrap_or_default()
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut out = BTreeMap::new();
+    for file in files {
+        let Ok(text) = read_text(&file) else { continue };
+        let names: Names = serde_norway::from_str(&text).unwrap_or_default();
+        for r in names.rules {
+            out.entry(format!("rule `{}`", r.name))
+                .or_insert(file.clone());
+        }
+        for f in names.features {
+            out.entry(format!("feature `{}`", f.name))
+                .or_insert(file.clone());
+        }
+    }
+    out
 }
 
 fn file_err(path: &Path, message: impl Into<String>) -> LoadError {

@@ -19,6 +19,8 @@ pub struct Pack {
     pub rules: Vec<Rule>,
     pub lists: BTreeMap<String, BTreeSet<String>>,
     pub list_values: ListValues,
+    /// The params, compiled (rules read them as constants).
+    pub params: crate::params::Params,
     pub(crate) plans: BTreeMap<EventKind, Plan>,
 }
 

@@ -14,6 +14,14 @@ pub struct PackSource {
     pub pack: PackMeta,
     #[serde(default)]
     pub settings: SettingsSource,
+    /// Currencies: the reference currency, operator rates, assets beyond ISO
+    /// 4217, and what an amount in a currency nothing prices counts as.
+    #[serde(default, skip_serializing_if = "MoneySource::is_empty")]
+    pub money: MoneySource,
+    /// Named values rules read as `params.name`: amounts per currency,
+    /// durations, counts and ratios (see docs/rules.md, Params).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, ParamSource>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features: Vec<FeatureSource>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -47,6 +55,66 @@ pub struct SettingsSource {
     /// `default` mapped to an action (`allow` is fail-open).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fallback: BTreeMap<String, Action>,
+}
+
+/// The pack's currencies.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoneySource {
+    /// The currency `rates` are quoted in (`JPY`). An amount param that lists
+    /// it is converted into every currency with a rate that it does not list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// Reference units one unit of the currency is worth, as an exact decimal
+    /// string (`USD: "150.25"`): the operator keeps these current.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub rates: BTreeMap<String, String>,
+    /// Assets beyond ISO 4217 and the built-in crypto list, with the decimals
+    /// their amounts are counted in (`XYM: 6`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub assets: BTreeMap<String, u32>,
+    /// What an amount in a currency that a param neither lists nor can
+    /// convert counts as.
+    #[serde(default, skip_serializing_if = "UnknownCurrency::is_default")]
+    pub unknown_currency: UnknownCurrency,
+}
+
+impl MoneySource {
+    pub fn is_empty(&self) -> bool {
+        self == &MoneySource::default()
+    }
+}
+
+/// What a money comparison answers for a currency it cannot price.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnknownCurrency {
+    /// The amount counts as past every threshold: `amount_at_least` and
+    /// `amount_over` are true, `amount_under` false, so a money rule fires
+    /// (fail safe) until the operator adds an amount or a rate.
+    #[default]
+    Exceeds,
+}
+
+impl UnknownCurrency {
+    pub fn is_default(&self) -> bool {
+        *self == UnknownCurrency::default()
+    }
+}
+
+/// One param, its type as its only key: `{amount: {JPY: "200000", USD:
+/// "1500"}}`, `{duration: 48h}`, `{count: 5}` or `{ratio: "15%"}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ParamSource {
+    /// Major units per currency, as decimal strings.
+    Amount(BTreeMap<String, String>),
+    /// `500ms`, `30s`, `15m`, `48h`, `30d`: milliseconds in CEL.
+    Duration(String),
+    /// A whole number.
+    Count(i64),
+    /// `"15%"`, `"2.5%"` or `"25bp"`: basis points in CEL (`"15%"` is 1500).
+    Ratio(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

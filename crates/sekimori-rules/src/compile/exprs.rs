@@ -3,6 +3,7 @@
 use super::Problems;
 use crate::expr::{Expr, Refs};
 use crate::fields::KnownFields;
+use crate::params::Params;
 use sekimori_event::EventKind;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,7 +33,19 @@ pub(crate) fn expr(
     loc: &str,
     p: &mut Problems,
 ) -> Option<(Expr, Refs)> {
-    match Expr::compile(src) {
+    let compiled = match ctx.params {
+        Some(params) => Expr::compile_with(src, params),
+        None => Expr::compile(src).map_err(|e| {
+            if e.starts_with("reads unknown param") || e.contains("money function") {
+                "reads a param, but only rules may (a feature's state is kept across packs \
+                 by its definition, not by the params' values)"
+                    .to_string()
+            } else {
+                e
+            }
+        }),
+    };
+    match compiled {
         Err(e) => {
             p.add(loc, format!("{what} {e}"));
             None
@@ -49,6 +62,8 @@ pub(crate) struct ExprContext<'a> {
     pub kinds: &'a BTreeSet<EventKind>,
     pub features: Option<&'a BTreeMap<&'a str, usize>>,
     pub lists: &'a BTreeMap<String, BTreeSet<String>>,
+    /// The pack's params, for rules; `None` where params may not be read.
+    pub params: Option<&'a Params>,
 }
 
 impl ExprContext<'_> {

@@ -32,6 +32,7 @@ pub(crate) fn features(
             kinds: &on,
             features: None,
             lists,
+            params: None,
         };
         let filter = f
             .filter

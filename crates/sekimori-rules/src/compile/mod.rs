@@ -41,6 +41,15 @@ impl Problems {
             problem: problem.into(),
         });
     }
+
+    pub(crate) fn into_errors(self) -> Vec<PackError> {
+        self.0
+    }
+
+    #[cfg(test)]
+    pub(crate) fn into_strings(self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
 }
 
 /// Compiles a self-contained source into a [`Pack`], or every problem found.
@@ -50,6 +59,7 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
     check_meta(&source, &mut p);
     let settings = settings(&source.settings, &mut p);
     let lists = lists(&source.lists, &mut p);
+    let params = crate::params::compile(&source.money, &source.params, &mut p);
     let features = features::features(
         &source.features,
         &known,
@@ -62,7 +72,7 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
         .enumerate()
         .map(|(i, f)| (f.name.as_str(), i))
         .collect();
-    let rules = rules::rules(&source.rules, &known, &index, &lists, &mut p);
+    let rules = rules::rules(&source.rules, &known, &index, &lists, &params, &mut p);
     check_challenge_fallbacks(&settings, &rules, &mut p);
     check_tests(&source, &mut p);
     if !p.0.is_empty() {
@@ -82,6 +92,7 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
         rules,
         lists,
         list_values,
+        params,
         plans,
     })
 }

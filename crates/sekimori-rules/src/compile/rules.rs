@@ -6,6 +6,7 @@ use super::{check_name, Problems};
 use crate::action::RuleAction;
 use crate::fields::KnownFields;
 use crate::pack::Rule;
+use crate::params::Params;
 use crate::source::RuleSource;
 use sekimori_event::{EventKind, MfaMethod};
 use std::collections::{BTreeMap, BTreeSet};
@@ -15,6 +16,7 @@ pub(crate) fn rules(
     known: &KnownFields,
     index: &BTreeMap<&str, usize>,
     lists: &BTreeMap<String, BTreeSet<String>>,
+    params: &Params,
     p: &mut Problems,
 ) -> Vec<Rule> {
     let mut out: Vec<Rule> = Vec::new();
@@ -39,6 +41,7 @@ pub(crate) fn rules(
             kinds: &on,
             features: Some(index),
             lists,
+            params: Some(params),
         };
         let Some((when, refs)) = expr(&r.when, "when", &ctx, &loc, p) else {
             continue;

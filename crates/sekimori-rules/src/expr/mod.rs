@@ -3,13 +3,17 @@
 //! and `fast`, the evaluator of the common subset that falls back to the
 //! interpreter).
 
+mod currency;
 mod fast;
+pub(crate) mod params;
+
+pub(crate) use currency::currency_literals;
 
 use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
 use cel::common::types::{CelInt, CelNull, CelString, DYN_TYPE};
 use cel::common::value::{CowVal, Val};
 use cel::objects::Key;
-use cel::{Context, Env, ExecutionError, Program, Value};
+use cel::{Context, Env, ExecutionError, Value};
 use fast::Fallback;
 use sekimori_names::{NameMatch, Verdict};
 use serde_json::Value as Json;
@@ -31,8 +35,9 @@ pub const MAX_EXPR_DEPTH: usize = 32;
 /// bracket level, so this is bounded tighter than the tree depth.
 pub const MAX_EXPR_BRACKETS: usize = 8;
 
-/// The variables an expression may read.
-pub const ROOTS: &[&str] = &["event", "features", "lists"];
+/// The variables an expression may read (`params` is replaced by the
+/// params' values when the pack compiles).
+pub const ROOTS: &[&str] = &["event", "features", "lists", "params"];
 
 /// The longest holder name, in characters, that `name_match` and
 /// `name_match_verdict` compare, both as written and once normalized
@@ -76,7 +81,8 @@ fn env() -> &'static Arc<Env> {
 #[derive(Debug)]
 pub struct Expr {
     source: String,
-    program: Program,
+    /// The parsed expression, every `params.name` replaced by its value.
+    expression: IdedExpr,
     path: Option<Vec<String>>,
     /// The same expression for the fast evaluator, when it is in its subset.
     fast: Option<fast::Fast>,
@@ -92,8 +98,18 @@ pub struct Refs {
 }
 
 impl Expr {
-    /// Parses and checks one expression: size bounds and only known root variables.
+    /// Parses and checks one expression: size bounds and only known root
+    /// variables. It may not read params.
     pub fn compile(source: &str) -> Result<(Expr, Refs), String> {
+        Self::compile_with(source, &crate::params::Params::default())
+    }
+
+    /// [`Expr::compile`], replacing every `params.name` with the pack's
+    /// value (see `expr::params`).
+    pub fn compile_with(
+        source: &str,
+        params: &crate::params::Params,
+    ) -> Result<(Expr, Refs), String> {
         if source.len() > MAX_EXPR_BYTES {
             return Err(format!("expression is longer than {MAX_EXPR_BYTES} bytes"));
         }
@@ -111,8 +127,10 @@ impl Expr {
         let program = env()
             .compile(source)
             .map_err(|e| format!("does not parse: {}", e.to_string().replace('\n', "; ")))?;
+        let mut expression = program.expression().clone();
+        params::substitute(&mut expression, params)?;
         let mut walk = Walk::default();
-        walk.node(program.expression(), &mut Vec::new(), 1)?;
+        walk.node(&expression, &mut Vec::new(), 1)?;
         if walk.nodes > MAX_EXPR_NODES {
             return Err(format!("expression has more than {MAX_EXPR_NODES} nodes"));
         }
@@ -122,11 +140,11 @@ impl Expr {
                  in a chain is a level): use `x in [a, b, c]`, or split the rule"
             ));
         }
-        let path = field_path(program.expression());
-        let fast = fast::compile(program.expression());
+        let path = field_path(&expression);
+        let fast = fast::compile(&expression);
         let expr = Expr {
             source: source.to_string(),
-            program,
+            expression,
             path,
             fast,
         };
@@ -220,7 +238,7 @@ impl Expr {
         ctx.add_variable_from_value("event", event.clone());
         ctx.add_variable_from_value("features", features.clone());
         ctx.add_variable_from_value("lists", lists.clone());
-        self.program.execute(&ctx).map_err(|e| e.to_string())
+        Value::resolve(&self.expression, &ctx).map_err(|e| e.to_string())
     }
 }
 
@@ -453,6 +471,7 @@ impl Walk {
             ("features", Some(f)) => self.refs.features.insert(f),
             ("lists", Some(l)) => self.refs.lists.insert(l),
             ("event", _) => self.refs.event_paths.insert(path.to_vec()),
+            ("params", _) => return Err("read a param as `params.name`".into()),
             ("features" | "lists", None) => {
                 return Err(format!(
                     "read `{root}` by name (`{root}.name` or `{root}['name']`)"
