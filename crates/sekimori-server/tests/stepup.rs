@@ -344,13 +344,12 @@ async fn transaction_signing_is_bound_to_amount_and_payee_and_single_use() {
 
 const ORIGIN: &str = "http://localhost:7878";
 
-async fn register_passkey(h: &Harness, dev: &mut SoftPasskey, account: &str) {
-    let (s, b) = h
-        .post(
-            "/v1/stepup/webauthn/register/start",
-            json!({"account": account, "user_name": "Alice", "at": at(0)}),
-        )
-        .await;
+async fn register_passkey(h: &Harness, dev: &mut SoftPasskey, account: &str, proof: Option<&str>) {
+    let mut start = json!({"account": account, "user_name": "Alice", "at": at(0)});
+    if let Some(p) = proof {
+        start["proof_event"] = json!(p);
+    }
+    let (s, b) = h.post("/v1/stepup/webauthn/register/start", start).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let options: CreationChallengeResponse =
         serde_json::from_value(b["options"].clone()).expect("creation options");
@@ -415,7 +414,7 @@ async fn passkey_register_and_transaction_bound_step_up_round_trip() {
         (StatusCode::CONFLICT, Some("not_enrolled"))
     );
     let mut dev = SoftPasskey::new(true);
-    register_passkey(&h, &mut dev, "erin").await;
+    register_passkey(&h, &mut dev, "erin", None).await;
 
     let payee = "bank:0001-123-4567890";
     let (ceremony, credential) = passkey_assertion(&h, &mut dev, "erin", Some(tx(payee))).await;
@@ -513,11 +512,34 @@ async fn a_registration_answer_is_single_use_and_checked() {
 async fn step_up_state_survives_a_restart() {
     let h = Harness::new().await;
     let seed = enroll_totp(&h, "hana").await;
-    let key = enroll_ocra(&h, "hana").await;
+    // Each further factor is added with a pass of one the account has.
+    let (_, b) = h
+        .post(
+            "/v1/stepup/verify",
+            verify_totp("hana", &totp_code(&seed, 0), 0),
+        )
+        .await;
+    let (s, b) = h
+        .post(
+            "/v1/stepup/ocra/enroll",
+            json!({"account": "hana", "at": at(0), "proof_event": b["event_id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let key = hex::decode(b["device_key_hex"].as_str().expect("key")).expect("hex");
     let payee = "bank:0001-123-4567890";
+    let proof_id = tx_challenge(&h, "hana", payee, 0).await;
+    let code = device_code(&key, "hana", payee, &proof_id);
+    let (_, b) = h
+        .post(
+            "/v1/stepup/verify",
+            verify_tx("hana", &proof_id, &code, payee, 0),
+        )
+        .await;
+    assert_eq!(b["result"], "success", "{b}");
     let id = tx_challenge(&h, "hana", payee, 10).await;
     let mut dev = SoftPasskey::new(true);
-    register_passkey(&h, &mut dev, "hana").await;
+    register_passkey(&h, &mut dev, "hana", b["event_id"].as_str()).await;
     let (ceremony, credential) = passkey_assertion(&h, &mut dev, "hana", None).await;
     let first = totp_code(&seed, 30);
     let (_, b) = h

@@ -95,6 +95,22 @@ async fn enroll_totp(h: &Harness, service: &str, account: &str) -> Vec<u8> {
         .to_vec()
 }
 
+/// Enrolls at `seconds` (the server clock with it), with a proof when given.
+async fn enroll_at(
+    h: &Harness,
+    method: &str,
+    account: &str,
+    seconds: i64,
+    proof: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut body = json!({"account": account, "at": at(seconds), "service": "bank"});
+    if let Some(p) = proof {
+        body["proof_event"] = json!(p);
+    }
+    let path = format!("/v1/stepup/{method}/enroll");
+    post(h, &path, body, T0_MS + seconds * 1000).await
+}
+
 fn totp_code(seed: &[u8], seconds: i64) -> String {
     let unix = u64::try_from(T0_MS / 1000 + seconds).expect("positive");
     sekimori_stepup::totp(Algorithm::Sha1, seed, unix, 30, 6).expect("totp")
@@ -387,8 +403,19 @@ async fn an_admin_resets_a_totp_locked_by_a_hundred_failures() {
 async fn removing_an_enrollment_needs_another_factor_and_is_logged() {
     let h = Harness::new().await;
     let seed = enroll_totp(&h, "bank", "wen").await;
-    let key = enroll_ocra(&h, "wen").await;
     let ms = |s: i64| T0_MS + s * 1000;
+    // A second factor is added with a pass of the first.
+    let (_, b) = post(
+        &h,
+        "/v1/stepup/verify",
+        verify_totp("wen", &totp_code(&seed, 10), 10, "d-1"),
+        ms(10),
+    )
+    .await;
+    assert_eq!(b["result"], "success", "{b}");
+    let (s, b) = enroll_at(&h, "ocra", "wen", 15, b["event_id"].as_str()).await;
+    assert_eq!((s, &b["enrolled"]), (StatusCode::OK, &json!(true)), "{b}");
+    let key = hex::decode(b["device_key_hex"].as_str().expect("key")).expect("hex");
     let (_, b) = post(
         &h,
         "/v1/stepup/verify",
@@ -491,7 +518,25 @@ async fn removing_an_enrollment_needs_another_factor_and_is_logged() {
     )
     .await;
     assert_eq!(b["reason_code"], "not_enrolled", "{b}");
-    enroll_totp(&h, "bank", "wen").await;
+    // TOTP again: wen still has the device, so it takes a pass of it.
+    let (s, b) = enroll_at(&h, "totp", "wen", 100, None).await;
+    assert_eq!(
+        (s, error(&b)),
+        (StatusCode::FORBIDDEN, Some("proof_required")),
+        "{b}"
+    );
+    let (_, b) = challenge(&h, "wen", 1, payee_a(), None, 100, ms(100)).await;
+    let id = b["challenge_id"].as_str().expect("id").to_string();
+    let code = sign(&key, "wen", 1, payee_a(), &id);
+    let (_, b) = post(
+        &h,
+        "/v1/stepup/verify",
+        verify_tx("wen", &id, &code, 1, payee_a(), 100, None),
+        ms(100),
+    )
+    .await;
+    let (s, b) = enroll_at(&h, "totp", "wen", 100, b["event_id"].as_str()).await;
+    assert_eq!((s, &b["enrolled"]), (StatusCode::OK, &json!(true)), "{b}");
 }
 
 #[tokio::test]

@@ -58,6 +58,15 @@ impl Method {
             Method::Email => "email",
         }
     }
+
+    /// The `credential` a `credential.change` of this method's enrollment
+    /// names: `passkey` for passkeys, `otp_seed` for the others.
+    pub fn credential(self) -> &'static str {
+        match self {
+            Method::Webauthn => "passkey",
+            _ => "otp_seed",
+        }
+    }
 }
 
 /// Which WebAuthn ceremony.
@@ -86,6 +95,10 @@ pub struct Ceremony {
     /// The server clock at issue (0 in older records: expired).
     #[serde(default)]
     pub issued_server_ms: i64,
+    /// A registration opened with a proof (the passed step-up it used up),
+    /// so its finish may add a passkey to an account that has a factor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof_event: Option<String>,
 }
 
 impl Ceremony {
@@ -97,6 +110,7 @@ impl Ceremony {
             state,
             issued_at_ms: now.at_ms,
             issued_server_ms: now.server_ms,
+            proof_event: None,
         }
     }
 
@@ -145,8 +159,12 @@ pub enum ProofRefusal {
     /// The proof is of the method being removed: a second factor must be
     /// another one.
     SameMethod,
-    /// A weak method (SMS, e-mail) cannot remove a strong one.
+    /// A weak method (SMS, e-mail) cannot remove a strong one, nor prove a
+    /// new enrollment.
     TooWeak,
+    /// The proof's method is no longer enrolled (an enrollment proof must
+    /// be a step-up of a factor the account still has).
+    Withdrawn,
 }
 
 /// One (service, account)'s step-up record.
@@ -254,6 +272,51 @@ impl<P> AccountRecord<P> {
         Ok(pass.clone())
     }
 
+    /// The strong factors `account` has enrolled: a TOTP seed, a
+    /// transaction-signing device, passkeys (SMS and e-mail are not
+    /// enrollments).
+    pub fn factors(&self, account: &str) -> Vec<Method> {
+        let mut out = Vec::new();
+        if self.state.totp_enrollment(account).is_some() {
+            out.push(Method::Totp);
+        }
+        if self.state.ocra_device(account).is_some() {
+            out.push(Method::Txsign);
+        }
+        if !self.passkeys.is_empty() {
+            out.push(Method::Webauthn);
+        }
+        out
+    }
+
+    /// Uses the passed step-up `event_id` as the proof for enrolling
+    /// another factor: a strong method `account` still has enrolled, at most
+    /// [`PASS_TTL_MS`] old (by `at` and the server clock), once.
+    pub fn take_enrollment_pass(
+        &mut self,
+        account: &str,
+        event_id: &str,
+        now: Now,
+    ) -> Result<RecentPass, ProofRefusal> {
+        let factors = self.factors(account);
+        let pass = self
+            .passes
+            .iter_mut()
+            .find(|p| p.event_id == event_id && !p.used)
+            .ok_or(ProofRefusal::Unknown)?;
+        if check_window(pass.at_ms, pass.server_ms, PASS_TTL_MS, now).is_err() {
+            return Err(ProofRefusal::Expired);
+        }
+        if !pass.method.is_strong() {
+            return Err(ProofRefusal::TooWeak);
+        }
+        if !factors.contains(&pass.method) {
+            return Err(ProofRefusal::Withdrawn);
+        }
+        pass.used = true;
+        Ok(pass.clone())
+    }
+
     /// Removes the enrollment of `method` for `account` (TOTP seed, OCRA
     /// device with its challenges, every passkey and ceremony, or the open
     /// codes of a channel); whether there was one. Removing passkeys
@@ -284,6 +347,7 @@ impl<P> AccountRecord<P> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::SeedableRng;
 
     #[test]
     fn a_pass_proves_one_change_of_another_method_briefly() {
@@ -310,6 +374,33 @@ mod tests {
             Err(ProofRefusal::Unknown)
         );
         assert!(r.take_pass("e-sms", Method::Email, t).is_ok());
+    }
+
+    #[test]
+    fn an_enrollment_is_proven_by_a_recent_strong_pass_of_a_factor_still_enrolled() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(3);
+        let sealer = crate::Sealer::new(&[7; 32]);
+        let mut r: AccountRecord<()> = AccountRecord::for_service("bank");
+        assert!(r.factors("ann").is_empty());
+        r.state
+            .enroll_ocra(&sealer, "ann", 1_000_000, &mut rng)
+            .expect("ocra");
+        assert_eq!(r.factors("ann"), vec![Method::Txsign]);
+        let t = Now::new(1_000_000, 5_000_000);
+        r.record_pass("e-sms", Method::Sms, t);
+        r.record_pass("e-tx", Method::Txsign, t);
+        r.record_pass("e-totp", Method::Totp, t);
+        let take = |r: &mut AccountRecord<()>, id: &str, now: Now| {
+            r.take_enrollment_pass("ann", id, now).map(|p| p.method)
+        };
+        assert_eq!(take(&mut r, "e-sms", t), Err(ProofRefusal::TooWeak));
+        // a pass of a factor the account no longer has
+        assert_eq!(take(&mut r, "e-totp", t), Err(ProofRefusal::Withdrawn));
+        let late = Now::new(1_000_000 + PASS_TTL_MS, 5_000_000);
+        assert_eq!(take(&mut r, "e-tx", late), Err(ProofRefusal::Expired));
+        assert_eq!(take(&mut r, "e-tx", t), Ok(Method::Txsign));
+        assert_eq!(take(&mut r, "e-tx", t), Err(ProofRefusal::Unknown));
+        assert_eq!(take(&mut r, "e-other", t), Err(ProofRefusal::Unknown));
     }
 
     #[test]

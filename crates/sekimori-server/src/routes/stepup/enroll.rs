@@ -1,6 +1,7 @@
 //! Enrollment: TOTP, transaction-signing devices and passkey registration.
 
-use super::{account_at, body, check_service, detached, text, too_many_challenges, AccountAt};
+use super::change::{allowed, enroll_event, enrollment_proof, log_change};
+use super::{account_at, body, check_service, detached, text, too_many_challenges};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::{Auth, IngestScope};
@@ -11,7 +12,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::Json;
 use sekimori_event::format_rfc3339_ms;
-use sekimori_stepup::{Now, StepUpError, TimeRefusal, TX_OCRA_SUITE};
+use sekimori_stepup::{Method, Now, StepUpError, TimeRefusal, TX_OCRA_SUITE};
 use sekimori_webauthn::{RegState, RegisterPublicKeyCredential};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -32,40 +33,27 @@ fn enroll_error(e: StepUpError) -> ApiError {
     }
 }
 
+/// An enrollment request: a first factor needs no proof (onboarding);
+/// another one needs `proof_event`, a step-up of a factor the account has
+/// that passed within 5 minutes.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollBody {
+    account: String,
+    at: String,
+    service: String,
+    #[serde(default)]
+    proof_event: Option<String>,
+    #[serde(default)]
+    actor: Option<Value>,
+}
+
 pub async fn totp_enroll(
     auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
-    detached(totp_enroll_inner(app, auth, req)).await
-}
-
-async fn totp_enroll_inner(
-    app: Arc<App>,
-    auth: Auth<IngestScope>,
-    req: Body,
-) -> Result<Json<Value>, ApiError> {
-    let req: AccountAt = body(req).await?;
-    check_service(&auth, &req.service)?;
-    let now = account_at(&app, &req.account, &req.at)?;
-    let su = &app.stepup;
-    let uri = su
-        .update(&req.service, &req.account, |record| {
-            record
-                .state
-                .enroll_totp(
-                    &su.sealer,
-                    &req.account,
-                    &su.issuer,
-                    now.at_ms,
-                    &mut rand::rng(),
-                )
-                .map_err(enroll_error)
-        })
-        .await?;
-    Ok(Json(
-        json!({"account": req.account, "method": "totp", "otpauth_uri": uri.expose()}),
-    ))
+    detached(enroll_inner(app, auth, req, Method::Totp)).await
 }
 
 pub async fn ocra_enroll(
@@ -73,29 +61,82 @@ pub async fn ocra_enroll(
     State(app): State<Arc<App>>,
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
-    detached(ocra_enroll_inner(app, auth, req)).await
+    detached(enroll_inner(app, auth, req, Method::Txsign)).await
 }
 
-async fn ocra_enroll_inner(
+/// TOTP or a transaction-signing device: under the account's lock, the
+/// factor is added to a copy of the record (`already_enrolled` first), the
+/// proof checked on it, the `credential.change` logged, and the copy stored
+/// only when the engine allows the change; the secret is answered only then.
+async fn enroll_inner(
     app: Arc<App>,
     auth: Auth<IngestScope>,
     req: Body,
+    method: Method,
 ) -> Result<Json<Value>, ApiError> {
-    let req: AccountAt = body(req).await?;
+    let req: EnrollBody = body(req).await?;
     check_service(&auth, &req.service)?;
     let now = account_at(&app, &req.account, &req.at)?;
+    if let Some(p) = &req.proof_event {
+        text("proof_event", p, 128)?;
+    }
+    let (service, account) = (req.service.as_str(), req.account.as_str());
     let su = &app.stepup;
-    let key = su
-        .update(&req.service, &req.account, |record| {
-            record
-                .state
-                .enroll_ocra(&su.sealer, &req.account, now.at_ms, &mut rand::rng())
-                .map_err(enroll_error)
-        })
-        .await?;
-    let key_hex = key.to_hex();
-    Ok(Json(json!({"account": req.account, "method": "txsign",
-        "device_key_hex": key_hex.as_str(), "suite": TX_OCRA_SUITE})))
+    let _lock = su.lock(service, account).await;
+    let mut loaded = su.load(service, account).await?;
+    let mut trial = loaded.record.clone();
+    if trial.factors(account).contains(&method) {
+        return Err(enroll_error(StepUpError::AlreadyEnrolled));
+    }
+    let first = enrollment_proof(&mut trial, account, req.proof_event.as_deref(), now)?;
+    let mut out = json!({"account": account, "method": method.as_str()});
+    // The secret stays in its zeroizing type until the change is allowed.
+    let (mut uri, mut key) = (None, None);
+    match method {
+        Method::Totp => {
+            uri = Some(
+                trial
+                    .state
+                    .enroll_totp(&su.sealer, account, &su.issuer, now.at_ms, &mut rand::rng())
+                    .map_err(enroll_error)?,
+            );
+        }
+        _ => {
+            key = Some(
+                trial
+                    .state
+                    .enroll_ocra(&su.sealer, account, now.at_ms, &mut rand::rng())
+                    .map_err(enroll_error)?,
+            );
+        }
+    }
+    let (event_id, event) = enroll_event(
+        service,
+        account,
+        &req.at,
+        method,
+        first,
+        req.proof_event.as_deref(),
+        req.actor.clone(),
+    )?;
+    let answer = log_change(&app, event).await?;
+    let enrolled = allowed(&answer);
+    if enrolled {
+        loaded.record = trial;
+        su.save(service, account, &loaded).await?;
+        if let Some(uri) = uri.take() {
+            out["otpauth_uri"] = json!(uri.expose());
+        }
+        if let Some(key) = key.take() {
+            out["device_key_hex"] = json!(key.to_hex().as_str());
+            out["suite"] = json!(TX_OCRA_SUITE);
+        }
+    }
+    out["enrolled"] = json!(enrolled);
+    out["event_id"] = json!(event_id);
+    out["decision"] = json!(answer.decision);
+    out["durable"] = json!(answer.durable);
+    Ok(Json(out))
 }
 
 #[derive(Deserialize)]
@@ -105,6 +146,10 @@ pub struct RegisterStartBody {
     user_name: String,
     at: String,
     service: String,
+    /// Needed when the account has a factor: see [`EnrollBody`]; used up
+    /// by the start, the ceremony keeps it.
+    #[serde(default)]
+    proof_event: Option<String>,
 }
 
 pub async fn register_start(
@@ -124,6 +169,9 @@ async fn register_start_inner(
     check_service(&auth, &req.service)?;
     let now = account_at(&app, &req.account, &req.at)?;
     text("user_name", &req.user_name, 64)?;
+    if let Some(p) = &req.proof_event {
+        text("proof_event", p, 128)?;
+    }
     let su = &app.stepup;
     let (options, id, expires) = su
         .update(&req.service, &req.account, |record| {
@@ -137,12 +185,16 @@ async fn register_start_inner(
             if record.open_ceremonies_at(now) >= MAX_OPEN_CEREMONIES {
                 return Err(too_many_challenges());
             }
+            let first = enrollment_proof(record, &req.account, req.proof_event.as_deref(), now)?;
             let (options, state) = su
                 .passkeys
                 .start_register(&req.account, &req.user_name, &record.passkeys)
                 .map_err(ApiError::internal)?;
             let id = state.ceremony_id().to_string();
             let expires = insert_ceremony(record, &id, CeremonyKind::Register, now, &state)?;
+            if let Some(c) = record.ceremonies.get_mut(&id).filter(|_| !first) {
+                c.proof_event.clone_from(&req.proof_event);
+            }
             Ok((options, id, expires))
         })
         .await?;
@@ -173,6 +225,8 @@ pub struct RegisterFinishBody {
     credential: RegisterPublicKeyCredential,
     at: String,
     service: String,
+    #[serde(default)]
+    actor: Option<Value>,
 }
 
 pub async fn register_finish(
@@ -193,7 +247,6 @@ async fn register_finish_inner(
     let now = account_at(&app, &req.account, &req.at)?;
     let (service, account) = (req.service.as_str(), req.account.as_str());
     let su = &app.stepup;
-    let _registrations = su.lock_registrations().await;
     let _lock = su.lock(service, account).await;
     let mut loaded = su.load(service, account).await?;
     // Taken, not read: a ceremony is single use, whatever its outcome.
@@ -224,22 +277,55 @@ async fn register_finish_inner(
         Err(e) => return Err(ApiError::internal(e)),
     };
     let index_key = crate::stepup::credential_key(passkey.cred_id().as_ref());
+    let credential_exists = || {
+        ApiError::new("credential_exists", "this passkey is already registered").at("credential")
+    };
     if su.read(index_key.clone()).await?.is_some() {
         su.save(service, account, &loaded).await?;
-        return Err(
-            ApiError::new("credential_exists", "this passkey is already registered")
-                .at("credential"),
-        );
+        return Err(credential_exists());
     }
-    let credential_id = json!(passkey.cred_id());
+    // A factor added since an unproven start (the account's first) needs a proof.
+    let first = loaded.record.factors(account).is_empty();
+    if !first && ceremony.proof_event.is_none() {
+        su.save(service, account, &loaded).await?;
+        return Err(ApiError::new(
+            "proof_required",
+            "the account has a factor since this registration started: start again with proof_event",
+        )
+        .at("ceremony_id"));
+    }
+    let (event_id, event) = enroll_event(
+        service,
+        account,
+        &req.at,
+        Method::Webauthn,
+        first,
+        ceremony.proof_event.as_deref(),
+        req.actor.clone(),
+    )?;
+    let answer = log_change(&app, event).await?;
+    let mut out = json!({"account": req.account, "event_id": event_id,
+        "decision": answer.decision, "durable": answer.durable});
+    if !allowed(&answer) {
+        su.save(service, account, &loaded).await?;
+        out["registered"] = json!(false);
+        out["passkeys"] = json!(loaded.record.passkeys.len());
+        return Ok(Json(out));
+    }
+    // The credential index spans accounts: checked again under its lock.
+    let _registrations = su.lock_registrations().await;
+    if su.read(index_key.clone()).await?.is_some() {
+        su.save(service, account, &loaded).await?;
+        return Err(credential_exists());
+    }
+    out["credential_id"] = json!(passkey.cred_id());
     loaded.record.passkeys.push(passkey);
     let mut entries = StepUp::entries(service, account, &loaded)?;
     entries.push((index_key, Some(format!("{service}/{account}").into_bytes())));
     su.persist(entries).await?;
-    Ok(Json(
-        json!({"account": req.account, "credential_id": credential_id,
-        "passkeys": loaded.record.passkeys.len()}),
-    ))
+    out["registered"] = json!(true);
+    out["passkeys"] = json!(loaded.record.passkeys.len());
+    Ok(Json(out))
 }
 
 fn take_ceremony(

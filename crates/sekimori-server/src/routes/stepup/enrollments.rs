@@ -1,6 +1,7 @@
 //! Removing (holder, with a second factor) and resetting (operator) enrollments.
 
-use super::{account_at, body, check_service, detached, new_event_id, text};
+use super::change::{change_event, proof_error};
+use super::{account_at, body, check_service, detached, text};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::routes::{AdminScope, Auth, IngestScope};
@@ -10,7 +11,7 @@ use axum::extract::State;
 use axum::Json;
 use sekimori_event::MfaMethod;
 use sekimori_rules::Action;
-use sekimori_stepup::{Method, ProofRefusal};
+use sekimori_stepup::Method;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -26,13 +27,6 @@ fn removable(m: MfaMethod, path: &str) -> Result<Method, ApiError> {
             "only totp, txsign and webauthn are enrollments",
         )
         .at(path)),
-    }
-}
-
-fn credential_of(m: Method) -> &'static str {
-    match m {
-        Method::Webauthn => "passkey",
-        _ => "otp_seed",
     }
 }
 
@@ -58,26 +52,6 @@ pub async fn remove_enrollment(
     req: Body,
 ) -> Result<Json<Value>, ApiError> {
     detached(remove_inner(app, auth, req)).await
-}
-
-/// The `credential.change` event of an enrollment change.
-fn change_event(
-    service: &str,
-    account: &str,
-    at: &str,
-    method: Method,
-    channel: &str,
-    attrs: Value,
-    actor: Option<Value>,
-) -> Result<(String, sekimori_event::Event), ApiError> {
-    let event_id = new_event_id();
-    let mut doc = json!({"id": event_id, "type": "credential.change", "at": at,
-        "service": service, "account": account, "credential": credential_of(method),
-        "channel": channel, "result": "success", "attrs": attrs});
-    if let Some(actor) = actor {
-        doc["actor"] = actor;
-    }
-    Ok((event_id, sekimori_event::decode_value(doc)?))
 }
 
 async fn remove_inner(
@@ -106,17 +80,9 @@ async fn remove_inner(
     let mut loaded = su.load(service, account).await?;
     // Checked on a copy: nothing is consumed unless the change goes through.
     let mut trial = loaded.record.clone();
-    if let Err(why) = trial.take_pass(&req.proof_event, method, now) {
-        let msg = match why {
-            ProofRefusal::Unknown => {
-                "no passed step-up with this event id for this account (or it was used)"
-            }
-            ProofRefusal::Expired => "the proof is older than 5 minutes",
-            ProofRefusal::SameMethod => "the proof must be a step-up of another method",
-            ProofRefusal::TooWeak => "an SMS or e-mail code cannot remove a strong method",
-        };
-        return Err(ApiError::new("proof_required", msg).at("proof_event"));
-    }
+    trial
+        .take_pass(&req.proof_event, method, now)
+        .map_err(proof_error)?;
     let (found, _) = trial.clone().remove(account, method);
     if !found {
         return Err(

@@ -4,6 +4,7 @@
 //! The rules are `sekimori-stepup`'s; the I/O is [`crate::stepup`]'s.
 
 mod challenge;
+mod change;
 mod enroll;
 mod enrollments;
 mod verify;
@@ -53,14 +54,6 @@ fn new_event_id() -> String {
 
 async fn body<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, ApiError> {
     parse_quiet(&read_body(body, MAX_STEPUP_BODY_BYTES).await?)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountAt {
-    account: String,
-    at: String,
-    service: String,
 }
 
 /// Checks a request's `service`: the event vocabulary's form, and one the key speaks for.
