@@ -105,7 +105,7 @@ impl UnknownCurrency {
 /// One param, its type as its only key: `{amount: {JPY: "200000", USD:
 /// "1500"}}`, `{duration: 48h}`, `{count: 5}` or `{ratio: "15%"}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "ParamRepr", into = "ParamRepr")]
 pub enum ParamSource {
     /// Major units per currency, as decimal strings.
     Amount(BTreeMap<String, String>),
@@ -115,6 +115,52 @@ pub enum ParamSource {
     Count(i64),
     /// `"15%"`, `"2.5%"` or `"25bp"`: basis points in CEL (`"15%"` is 1500).
     Ratio(String),
+}
+
+/// A param as written: a map with exactly one of these keys (YAML would
+/// otherwise want a tag, `!duration 48h`, for an enum).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ParamRepr {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    amount: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    duration: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    count: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ratio: Option<String>,
+}
+
+impl TryFrom<ParamRepr> for ParamSource {
+    type Error = String;
+
+    fn try_from(r: ParamRepr) -> Result<Self, String> {
+        match (r.amount, r.duration, r.count, r.ratio) {
+            (Some(a), None, None, None) => Ok(ParamSource::Amount(a)),
+            (None, Some(d), None, None) => Ok(ParamSource::Duration(d)),
+            (None, None, Some(c), None) => Ok(ParamSource::Count(c)),
+            (None, None, None, Some(r)) => Ok(ParamSource::Ratio(r)),
+            _ => Err(
+                "a param is one of {amount: {CUR: \"1.00\", ...}}, {duration: 48h}, \
+                      {count: 5} or {ratio: \"15%\"}"
+                    .into(),
+            ),
+        }
+    }
+}
+
+impl From<ParamSource> for ParamRepr {
+    fn from(p: ParamSource) -> Self {
+        let mut r = ParamRepr::default();
+        match p {
+            ParamSource::Amount(a) => r.amount = Some(a),
+            ParamSource::Duration(d) => r.duration = Some(d),
+            ParamSource::Count(c) => r.count = Some(c),
+            ParamSource::Ratio(x) => r.ratio = Some(x),
+        }
+        r
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
