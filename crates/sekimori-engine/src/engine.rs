@@ -309,12 +309,8 @@ impl Engine {
             .watermark_ms
             .saturating_sub(self.pack.settings.lateness_ms)
             .saturating_sub(crate::admit::PENDING_MS);
-        let subject = account_of(event).and_then(|account| {
-            crate::view::key_hash(&[
-                serde_json::Value::from(event.service.as_str()),
-                serde_json::Value::from(account),
-            ])
-        });
+        let subject = account_of(event)
+            .and_then(|account| crate::admit::Subject::of(&event.service, account));
         if !parked.is_empty() {
             // An event without an account cannot be named by a step-up: its
             // updates are dropped.
@@ -325,7 +321,9 @@ impl Engine {
                     updates: parked,
                 };
                 let id = xxhash_rust::xxh3::xxh3_64(event.id.as_bytes());
-                self.state.admissions.park(subject, id, parked, horizon_ms);
+                self.state
+                    .admissions
+                    .park(subject.key, id, parked, horizon_ms);
             }
         }
         let sekimori_event::Body::MfaResult(r) = &event.body else {
