@@ -128,7 +128,7 @@ async fn submitter(
             };
             let op = Op::Append {
                 seq: s.next_seq,
-                event_id: Some(event_id),
+                event: Some(sekimori_store::EventKey::new("bench", event_id)),
                 bytes: r.bytes.clone(),
             };
             s.next_seq += 1;

@@ -34,6 +34,18 @@ fn list_bytes(state: &State) -> u64 {
         .sum()
 }
 
+/// The engine's state as of one moment ([`Engine::snapshot_copy`]), owned
+/// and independent of the engine: serialise it on another thread.
+#[derive(Debug)]
+pub struct StateCopy(State);
+
+impl StateCopy {
+    /// The snapshot bytes, as [`Engine::snapshot`] gives them.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.to_bytes()
+    }
+}
+
 impl Engine {
     pub fn new(pack: Arc<Pack>) -> Engine {
         let mut state = State::default();
@@ -178,6 +190,15 @@ impl Engine {
     /// Serialises the state for a snapshot.
     pub fn snapshot(&self) -> Vec<u8> {
         self.state.to_bytes()
+    }
+
+    /// A copy of the state as of now, to serialise elsewhere (off whatever
+    /// lock guards the engine): [`StateCopy::to_bytes`] gives exactly the
+    /// bytes [`Engine::snapshot`] gave at the time of the copy. The copy is
+    /// a plain clone (no serialisation, no sorting), several times cheaper
+    /// than the snapshot itself.
+    pub fn snapshot_copy(&self) -> StateCopy {
+        StateCopy(self.state.clone())
     }
 
     /// Order-independent digest of all state: equal digests, equal engines.

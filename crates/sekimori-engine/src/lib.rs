@@ -19,7 +19,7 @@ mod view;
 
 pub use budget::{MemoryStats, KINDS as MEMORY_KINDS};
 pub use decision::{Decision, EvalError, HoldKey, HoldScope, PackRef, Reason, EVERY_SERVICE};
-pub use engine::Engine;
+pub use engine::{Engine, StateCopy};
 pub use entry::Entry;
 pub use holds::{Hold, Holds};
 pub use pack_test::{run_pack_tests, TestOutcome};

@@ -188,8 +188,9 @@ pub struct App {
     pub asn: Option<sekimori_geo::AsnDb>,
     /// Holder notices and hold alerts, sent once a decision is durable.
     pub notices: Option<Notices>,
-    /// Decided but not yet durable, by event id: the event's service and decision.
-    in_flight: Mutex<HashMap<String, (String, Decision)>>,
+    /// Decided but not yet durable, by (service, event id): ids are unique
+    /// within a service only.
+    in_flight: Mutex<HashMap<(String, String), Decision>>,
     admission: Arc<Admission>,
     live: RwLock<Arc<Pack>>,
     failed: AtomicBool,
@@ -372,11 +373,11 @@ impl App {
             drop(ticket);
             let placed = self.placed(&ledger, event, &decision);
             self.in_flight_map()
-                .insert(event.id.clone(), (event.service.clone(), decision.clone()));
+                .insert(in_flight_key(event), decision.clone());
             (decision, durable, placed)
         };
         let _ = decided.send(decision.clone());
-        self.settle_event(&event.id, durable).await?;
+        self.settle_event(in_flight_key(event), durable).await?;
         self.notify(event, &decision, &placed);
         Ok(Answer {
             decision,
@@ -424,10 +425,10 @@ impl App {
     }
 
     /// Waits for a decided event's entry, then releases its pending slot and in-flight entry.
-    async fn settle_event(&self, id: &str, durable: Durable) -> Result<(), ApiError> {
+    async fn settle_event(&self, key: (String, String), durable: Durable) -> Result<(), ApiError> {
         let result = self.settle(durable).await;
         self.pending.fetch_sub(1, Ordering::SeqCst);
-        self.in_flight_map().remove(id);
+        self.in_flight_map().remove(&key);
         result
     }
 
@@ -446,29 +447,24 @@ impl App {
         ))
     }
 
-    /// The original decision for a repeated id: in flight or on disk. An id
-    /// another service used is refused (`event_id_taken`): its decision is
-    /// that service's, and never answered to another.
+    /// The original decision for an id this event's service sent before: in
+    /// flight or on disk. Ids are unique within a service: another service's
+    /// event with the same id is another event, and its decision is never
+    /// answered here.
     fn original(&self, ledger: &Ledger, event: &Event) -> Result<Option<Answer>, ApiError> {
-        let (found, durable) = match self.in_flight_map().get(&event.id) {
-            Some(d) => (Some(d.clone()), false),
+        let in_flight = self.in_flight_map().get(&in_flight_key(event)).cloned();
+        let (found, durable) = match in_flight {
+            Some(d) => (Some(d), false),
             None => (
                 ledger
-                    .logged_decision(&event.id)
+                    .logged_decision(&event.service, &event.id)
                     .map_err(ApiError::internal)?,
                 true,
             ),
         };
-        let Some((service, decision)) = found else {
+        let Some(decision) = found else {
             return Ok(None);
         };
-        if service != event.service {
-            return Err(ApiError::new(
-                "event_id_taken",
-                "another service already sent an event with this id; ids are unique across services (prefix them with your service)",
-            )
-            .at("id"));
-        }
         telemetry::duplicate();
         Ok(Some(Answer {
             decision,
@@ -526,10 +522,8 @@ impl App {
                             let (decision, durable) = ledger.decide(prepared);
                             self.admission.observe(took.elapsed());
                             let placed = self.placed(&ledger, event, &decision);
-                            self.in_flight_map().insert(
-                                event.id.clone(),
-                                (event.service.clone(), decision.clone()),
-                            );
+                            self.in_flight_map()
+                                .insert(in_flight_key(event), decision.clone());
                             let answer = Answer {
                                 decision,
                                 duplicate: false,
@@ -554,7 +548,7 @@ impl App {
                     Err(e) => Err(e),
                     Ok((answer, None)) => Ok(answer),
                     Ok((answer, Some((durable, placed)))) => {
-                        let settled = app.settle_event(&answer.decision.event_id, durable).await;
+                        let settled = app.settle_event(in_flight_key(event), durable).await;
                         if settled.is_ok() {
                             app.notify(event, &answer.decision, &placed);
                         }
@@ -600,7 +594,7 @@ impl App {
         Ok(())
     }
 
-    fn in_flight_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Decision)>> {
+    fn in_flight_map(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Decision>> {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -616,6 +610,11 @@ impl App {
             .map_err(|_| sekimori_store::StoreError::Failed)?
             .map_err(LedgerError::from)
     }
+}
+
+/// An event's key in the in-flight table: (service, id).
+fn in_flight_key(event: &Event) -> (String, String) {
+    (event.service.clone(), event.id.clone())
 }
 
 /// The answer when the time budget ran out: the pack's fallback for the type.

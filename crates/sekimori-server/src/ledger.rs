@@ -6,9 +6,10 @@
 
 use sekimori_engine::{Decision, Engine, Entry, HoldKey, Prepared};
 use sekimori_rules::{compile, Action, Pack, PackError, PackSource};
-use sekimori_store::{Op, Store, StoreError};
+use sekimori_store::{EventKey, Op, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::oneshot;
 
@@ -50,6 +51,10 @@ pub struct Ledger {
     pub replay_mismatches: u64,
     /// The engine's memory accounting as last reported to telemetry.
     memory: sekimori_engine::MemoryStats,
+    /// Set while a periodic snapshot is being serialised off the lock: the
+    /// next one waits for it (one state copy at a time, and snapshots reach
+    /// the store in seq order).
+    snapshotting: Arc<AtomicBool>,
 }
 
 impl Ledger {
@@ -80,6 +85,7 @@ impl Ledger {
             since_snapshot: 0,
             published: BTreeMap::new(),
             replay_mismatches: 0,
+            snapshotting: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -133,12 +139,12 @@ impl Ledger {
         &self.store
     }
 
-    fn append(&mut self, event_id: Option<String>, entry: &Entry) -> Durable {
+    fn append(&mut self, event: Option<EventKey>, entry: &Entry) -> Durable {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.store.submit(Op::Append {
             seq,
-            event_id,
+            event,
             bytes: entry.to_bytes(),
         })
     }
@@ -153,24 +159,55 @@ impl Ledger {
             event: prepared.canonical().clone(),
             decision: decision.clone(),
         };
-        let durable = self.append(Some(event.id.clone()), &entry);
+        let key = EventKey::new(event.service.as_str(), event.id.as_str());
+        let durable = self.append(Some(key), &entry);
         self.since_snapshot += 1;
-        if self.since_snapshot >= self.snapshot_every {
+        // A snapshot still being written delays the next (it is only replay time).
+        if self.since_snapshot >= self.snapshot_every && !self.snapshotting.load(Ordering::Acquire)
+        {
             drop(self.snapshot());
         }
         (decision, durable)
     }
 
-    /// Writes a snapshot of the engine as of the last appended entry.
+    /// Writes a snapshot of the engine as of the last appended entry. Under
+    /// `&mut self` (the ledger lock) only the state is copied; a thread of
+    /// its own serialises the copy and submits it behind the entries it
+    /// covers, so deciding goes on meanwhile. The receiver resolves once
+    /// the snapshot is durable. Snapshots reach the store in seq order: the
+    /// caller's next one waits for this one's thread (see `snapshotting`).
     pub fn snapshot(&mut self) -> Durable {
         self.since_snapshot = 0;
-        let mut bytes = self.engine.pack().version().as_bytes().to_vec();
-        bytes.push(b'\n');
-        bytes.extend(self.engine.snapshot());
-        self.store.submit(Op::Snapshot {
-            seq: self.next_seq - 1,
-            bytes,
-        })
+        let seq = self.next_seq - 1;
+        let version = self.engine.pack().version().to_string();
+        let copy = self.engine.snapshot_copy();
+        // An earlier snapshot still being written goes first.
+        while self.snapshotting.swap(true, Ordering::AcqRel) {
+            std::thread::yield_now();
+        }
+        let (tx, rx) = oneshot::channel();
+        let store = Arc::clone(&self.store);
+        let busy = Arc::clone(&self.snapshotting);
+        let spawned = std::thread::Builder::new()
+            .name("sekimori-snapshot".into())
+            .spawn(move || {
+                let mut bytes = version.into_bytes();
+                bytes.push(b'\n');
+                bytes.extend(copy.to_bytes());
+                // Freeing the copy is slow too: not on the deciding thread either.
+                drop(copy);
+                let done = store.submit(Op::Snapshot { seq, bytes });
+                busy.store(false, Ordering::Release);
+                let _ = tx.send(done.blocking_recv().unwrap_or(Err(StoreError::Failed)));
+            });
+        if let Err(e) = spawned {
+            self.snapshotting.store(false, Ordering::Release);
+            tracing::error!(error = %e, "no thread for the snapshot; none written");
+            let (tx, rx) = oneshot::channel();
+            let _ = tx.send(Err(StoreError::Failed));
+            return rx;
+        }
+        rx
     }
 
     /// Makes a compiled pack live and records it. A version is immutable: one
@@ -297,12 +334,13 @@ impl Ledger {
         ))
     }
 
-    /// The logged decision for an event id, if it is durable.
+    /// The logged decision for `service`'s event `event_id`, if it is durable.
     pub fn logged_decision(
         &self,
+        service: &str,
         event_id: &str,
-    ) -> Result<Option<(String, Decision)>, LedgerError> {
-        logged_decision(&self.store, event_id)
+    ) -> Result<Option<Decision>, LedgerError> {
+        logged_decision(&self.store, service, event_id)
     }
 
     /// The stored record of a pack version.
@@ -319,15 +357,42 @@ pub fn wait(durable: Durable) -> Result<(), LedgerError> {
         .map_err(LedgerError::from)
 }
 
-/// Reads a logged decision and its event's service straight from the store
-/// (no ledger lock needed).
+/// Reads the logged decision of `service`'s event `event_id` straight from
+/// the store (no ledger lock needed). Ids are unique within a service only:
+/// another service's event with the same id is another event.
 pub fn logged_decision(
     store: &Store,
+    service: &str,
     event_id: &str,
-) -> Result<Option<(String, Decision)>, LedgerError> {
-    let Some(seq) = store.seq_of_event(event_id)? else {
+) -> Result<Option<Decision>, LedgerError> {
+    let Some(seq) = store.seq_of_service_event(service, event_id)? else {
         return Ok(None);
     };
+    // A format-1 index entry may be another service's: checked here.
+    Ok(logged_at(store, seq)?
+        .filter(|(s, _)| s == service)
+        .map(|(_, d)| d))
+}
+
+/// Every logged decision for an event id, with its event's service: one
+/// per service that used the id.
+pub fn logged_decisions(
+    store: &Store,
+    event_id: &str,
+) -> Result<Vec<(String, Decision)>, LedgerError> {
+    let mut out = Vec::new();
+    for seq in store.seqs_of_event(event_id)? {
+        if let Some(found) = logged_at(store, seq)? {
+            if !out.iter().any(|(s, _)| *s == found.0) {
+                out.push(found);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The event's service and decision of the log entry at `seq`.
+fn logged_at(store: &Store, seq: u64) -> Result<Option<(String, Decision)>, LedgerError> {
     let bytes = store
         .get(seq)?
         .ok_or_else(|| LedgerError::Corrupt(format!("index names missing entry {seq}")))?;

@@ -88,13 +88,74 @@ async fn a_key_speaks_only_for_its_services() {
         (StatusCode::NOT_FOUND, Some("decision_not_found"))
     );
 
-    // An id another service used is not answered with its decision.
+    // Ids are unique within a service: another service's use of an id is
+    // another event with its own decision (qr-pay's account is frozen,
+    // exchange's is not), never the first one's answer nor a refusal.
     let (s, b) = post(&h, &ex, login("q1", "exchange")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["duplicate"], json!(false), "{b}");
+    assert_ne!(b["decision"]["action"], json!("freeze"), "{b}");
+    let ex_action = b["decision"]["action"].clone();
+    // A repeat from each service gets that service's original decision.
+    let (_, b) = post(&h, &ex, login("q1", "exchange")).await;
+    assert_eq!(
+        (&b["duplicate"], &b["decision"]["action"]),
+        (&json!(true), &ex_action)
+    );
+    let (_, b) = post(&h, &qr, login("q1", "qr-pay")).await;
+    assert_eq!(
+        (&b["duplicate"], &b["decision"]["action"]),
+        (&json!(true), &json!("freeze"))
+    );
+    // Each reads its own decision of q1.
+    for (k, want) in [(&qr, json!("freeze")), (&ex, ex_action.clone())] {
+        let (s, b) = h
+            .call(Method::GET, "/v1/decisions/q1", Some(k), Value::Null)
+            .await;
+        assert_eq!(
+            (s, &b["decision"]["action"]),
+            (StatusCode::OK, &want),
+            "{b}"
+        );
+    }
+    // A key of both services names the one it means.
+    let both = key(&h, "both", vec![Scope::Read], &["qr-pay", "exchange"]);
+    let (s, b) = h
+        .call(Method::GET, "/v1/decisions/q1", Some(&both), Value::Null)
+        .await;
     assert_eq!(
         (s, code(&b)),
-        (StatusCode::CONFLICT, (Some("event_id_taken"), Some("id")))
+        (
+            StatusCode::BAD_REQUEST,
+            (Some("missing_field"), Some("service"))
+        )
     );
-    assert!(b.get("decision").is_none());
+    let (s, b) = h
+        .call(
+            Method::GET,
+            "/v1/decisions/q1?service=exchange",
+            Some(&both),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (s, &b["decision"]["action"]),
+        (StatusCode::OK, &ex_action),
+        "{b}"
+    );
+    // Naming a service the key does not speak for reads as absent.
+    let (s, b) = h
+        .call(
+            Method::GET,
+            "/v1/decisions/q1?service=qr-pay",
+            Some(&ex),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(
+        (s, code(&b).0),
+        (StatusCode::NOT_FOUND, Some("decision_not_found"))
+    );
 }
 
 #[tokio::test]

@@ -5,8 +5,14 @@ use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::path::Path;
 
-/// The on-disk format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The on-disk format version this build writes. Version 2 indexes events by
+/// (service, id) (the `events` table); this build also opens version 1 (ids
+/// unique across services, `event_index`) and upgrades it in place, keeping
+/// the old index for reading. A build that knows only version 1 refuses a
+/// version-2 directory, which it would read with half an index.
+pub const FORMAT_VERSION: u32 = 2;
+/// The format before events were indexed per service.
+pub(crate) const FORMAT_VERSION_1: u32 = 1;
 
 /// Name of the plain-text version file inside the data directory.
 pub const FORMAT_FILE: &str = "FORMAT";
@@ -23,7 +29,11 @@ pub(crate) fn format_line() -> String {
 pub(crate) fn check_or_create(dir: &Path, db_exists: bool) -> Result<(), StoreError> {
     let path = dir.join(FORMAT_FILE);
     match fs::read(&path) {
-        Ok(bytes) => check_contents(&bytes),
+        Ok(bytes) => match check_contents(&bytes)? {
+            Some(_) => Ok(()),
+            // Format 1 upgrades in place (the database follows in `tables::init`).
+            None => write_format(dir),
+        },
         Err(e) if e.kind() == ErrorKind::NotFound && db_exists => Err(StoreError::Format {
             found: format!("no {FORMAT_FILE} file next to an existing database"),
             expected: format_line(),
@@ -33,11 +43,14 @@ pub(crate) fn check_or_create(dir: &Path, db_exists: bool) -> Result<(), StoreEr
     }
 }
 
-fn check_contents(bytes: &[u8]) -> Result<(), StoreError> {
+/// `Some(())` for the current format, `None` for format 1 (to upgrade).
+fn check_contents(bytes: &[u8]) -> Result<Option<()>, StoreError> {
     let text = String::from_utf8_lossy(bytes);
     let found = text.trim_end();
     if found == format_line() {
-        Ok(())
+        Ok(Some(()))
+    } else if found == format!("sekimori-data {FORMAT_VERSION_1}") {
+        Ok(None)
     } else {
         Err(StoreError::Format {
             found: found.to_string(),

@@ -7,9 +7,10 @@
 //! [`Store::open`] takes a directory (created if missing) holding:
 //!
 //! - `sekimori.redb` — the redb database ([`DB_FILE`]);
-//! - `FORMAT` — a plain-text file holding `sekimori-data 1\n`, the on-disk format version
+//! - `FORMAT` — a plain-text file holding `sekimori-data 2\n`, the on-disk format version
 //!   ([`FORMAT_VERSION`]). It is written (atomically, fsynced) on the first open of a fresh
-//!   directory. An open refuses with [`StoreError::Format`] when the file holds another
+//!   directory, and rewritten when a format-1 directory is upgraded (format 1 indexed event
+//!   ids across services; its `event_index` stays and is read, never written). An open refuses with [`StoreError::Format`] when the file holds another
 //!   version, or when it is missing next to an existing database. The same version is also
 //!   recorded in the META table under `"format_version"` ([`META_FORMAT_VERSION`]) and
 //!   checked on open; callers must not overwrite that key.
@@ -26,7 +27,8 @@
 //! | table         | key            | value          | contents                               |
 //! |---------------|----------------|----------------|----------------------------------------|
 //! | `log`         | `u64` seq      | bytes          | the append-only log, seqs `1..=last`    |
-//! | `event_index` | `&str` event id| `u64` seq      | the record carrying each event id      |
+//! | `events`      | `(&str, &str)` (id, service) | `u64` seq | the record carrying each event (format 2) |
+//! | `event_index` | `&str` event id| `u64` seq      | format 1's index, read only (ids were global) |
 //! | `meta`        | `&str`         | bytes          | small settings (e.g. current pack)     |
 //! | `packs`       | `&str` version | bytes          | rule-pack history                      |
 //! | `snapshot`    | `"current"`    | `(u64, bytes)` | engine state as of a seq; replaced     |
@@ -35,8 +37,8 @@
 //! Log seqs are assigned by the caller and must be contiguous: an append must carry exactly
 //! `last_seq() + 1` (counting appends queued before it). A gap or a repeat is an invariant
 //! violation of the caller; that op is rejected with [`StoreError::Sequence`] and not
-//! written, while the other ops of its batch proceed. An event id appended twice points at
-//! the newer seq; the caller is expected to deduplicate.
+//! written, while the other ops of its batch proceed. An event key ([`EventKey`]: service
+//! and id) appended twice points at the newer seq; the caller is expected to deduplicate.
 //!
 //! # Group commit
 //!
@@ -81,7 +83,7 @@ pub use error::StoreError;
 pub use format::{FORMAT_FILE, FORMAT_VERSION};
 pub use read::{LogIter, SCAN_CHUNK};
 pub use tables::META_FORMAT_VERSION;
-pub use writer::{Op, MAX_BATCH_BYTES, MAX_BATCH_OPS};
+pub use writer::{EventKey, Op, MAX_BATCH_BYTES, MAX_BATCH_OPS};
 
 use redb::{Database, DatabaseError};
 use std::path::{Path, PathBuf};

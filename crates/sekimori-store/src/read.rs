@@ -1,6 +1,6 @@
 //! Read transactions: point lookups, listings and the paged log scan.
 
-use crate::tables::{EVENT_INDEX, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY, STEPUP};
+use crate::tables::{EVENTS, EVENT_INDEX, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY, STEPUP};
 use crate::{Store, StoreError};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::VecDeque;
@@ -33,12 +33,51 @@ impl Store {
         Ok(value)
     }
 
-    /// The seq of the log record carrying `event_id`.
-    pub fn seq_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
+    /// The seq of the log record carrying the event `id` of `service`.
+    ///
+    /// A directory written before format 2 indexed ids alone (unique across
+    /// services then): an id found only in that index gives its seq whatever
+    /// the service, and **the caller checks the record's service**.
+    pub fn seq_of_service_event(&self, service: &str, id: &str) -> Result<Option<u64>, StoreError> {
         let txn = self.db.begin_read()?;
-        let table = txn.open_table(EVENT_INDEX)?;
-        let seq = table.get(event_id)?.map(|v| v.value());
+        let events = txn.open_table(EVENTS)?;
+        if let Some(seq) = events.get((id, service))? {
+            return Ok(Some(seq.value()));
+        }
+        let legacy = txn.open_table(EVENT_INDEX)?;
+        let seq = legacy.get(id)?.map(|v| v.value());
         Ok(seq)
+    }
+
+    /// The seqs of every log record carrying an event `id`, whatever its
+    /// service (each service's, ascending by service name, then the format-1
+    /// index's, which may repeat one of them). The caller reads each
+    /// record's service.
+    pub fn seqs_of_event(&self, id: &str) -> Result<Vec<u64>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let events = txn.open_table(EVENTS)?;
+        let mut seqs = Vec::new();
+        for row in events.range((id, "")..)? {
+            let (k, v) = row?;
+            if k.value().0 != id {
+                break;
+            }
+            seqs.push(v.value());
+        }
+        let legacy = txn.open_table(EVENT_INDEX)?;
+        if let Some(seq) = legacy.get(id)? {
+            if !seqs.contains(&seq.value()) {
+                seqs.push(seq.value());
+            }
+        }
+        Ok(seqs)
+    }
+
+    /// The seq of a log record carrying an event `id` of any service (the
+    /// first of [`Store::seqs_of_event`]). Ids are unique only within a
+    /// service: prefer [`Store::seq_of_service_event`].
+    pub fn seq_of_event(&self, id: &str) -> Result<Option<u64>, StoreError> {
+        Ok(self.seqs_of_event(id)?.first().copied())
     }
 
     /// Iterates the log in ascending seq order from `from_seq` (inclusive), reading

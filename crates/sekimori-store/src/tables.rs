@@ -1,12 +1,17 @@
 //! redb table definitions and the one-time initialisation done at open.
 
-use crate::format::{format_line, FORMAT_VERSION};
+use crate::format::{format_line, FORMAT_VERSION, FORMAT_VERSION_1};
 use crate::StoreError;
 use redb::{Database, Durability, ReadableTable, TableDefinition};
 
 /// The append-only log: seq -> record bytes.
 pub(crate) const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");
-/// event id -> seq of the log record carrying it.
+/// (event id, service) -> seq of the log record carrying it (format 2 on).
+/// Keyed by id first so that every service's use of an id is one range.
+pub(crate) const EVENTS: TableDefinition<(&str, &str), u64> = TableDefinition::new("events");
+/// Format 1's index, event id -> seq, from when ids were unique across
+/// services: read (never written) so that a directory written then keeps
+/// its duplicates; the record carries the service, which the caller checks.
 pub(crate) const EVENT_INDEX: TableDefinition<&str, u64> = TableDefinition::new("event_index");
 /// Small settings.
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
@@ -23,13 +28,15 @@ pub(crate) const SNAPSHOT_KEY: &str = "current";
 pub const META_FORMAT_VERSION: &str = "format_version";
 
 /// Creates every table (so that read transactions never meet a missing one) and checks or
-/// records the format version in META. Commits durably.
+/// records the format version in META; a format-1 database is upgraded (its `event_index`
+/// stays, read only). Commits durably.
 pub(crate) fn init(db: &Database) -> Result<(), StoreError> {
     let mut txn = db.begin_write()?;
     txn.set_durability(Durability::Immediate)?;
     {
         txn.open_table(LOG)?;
         txn.open_table(EVENT_INDEX)?;
+        txn.open_table(EVENTS)?;
         txn.open_table(PACKS)?;
         txn.open_table(SNAPSHOT)?;
         txn.open_table(STEPUP)?;
@@ -39,14 +46,15 @@ pub(crate) fn init(db: &Database) -> Result<(), StoreError> {
             .get(META_FORMAT_VERSION)?
             .map(|v| String::from_utf8_lossy(v.value()).into_owned());
         match found {
-            Some(found) if found != expected => {
+            Some(found) if found == expected => {}
+            Some(found) if found != FORMAT_VERSION_1.to_string() => {
                 return Err(StoreError::Format {
                     found: format!("META {META_FORMAT_VERSION} = {found}"),
                     expected: format_line(),
                 });
             }
-            Some(_) => {}
-            None => {
+            // Fresh, or format 1: the new index starts empty beside the old one.
+            _ => {
                 meta.insert(META_FORMAT_VERSION, expected.as_bytes())?;
             }
         }

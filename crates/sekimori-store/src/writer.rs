@@ -1,6 +1,6 @@
 //! The writer thread: group commit of queued ops.
 
-use crate::tables::{EVENT_INDEX, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY, STEPUP};
+use crate::tables::{EVENTS, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY, STEPUP};
 use crate::StoreError;
 use redb::{Database, Durability, Table, WriteTransaction};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,12 +17,13 @@ pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Op {
     /// Append a log record. `seq` must be exactly `last_seq() + 1` at the time the op is
-    /// applied; `event_id`, when given, is indexed (a repeated id points at the newest seq).
+    /// applied; `event`, when given, is indexed by (service, id) (a repeated key points at
+    /// the newest seq).
     Append {
         /// The record's sequence number, assigned by the caller.
         seq: u64,
-        /// The id of the event the record carries, if any.
-        event_id: Option<String>,
+        /// The service and id of the event the record carries, if any.
+        event: Option<EventKey>,
         /// The record.
         bytes: Vec<u8>,
     },
@@ -52,6 +53,25 @@ pub enum Op {
         /// (key, new value or `None` to delete).
         entries: Vec<(String, Option<Vec<u8>>)>,
     },
+}
+
+/// What identifies an event: its id within its service (the same id from two
+/// services is two events).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventKey {
+    /// The service (tenant) that sent the event.
+    pub service: String,
+    /// The caller-supplied id, unique within the service.
+    pub id: String,
+}
+
+impl EventKey {
+    pub fn new(service: impl Into<String>, id: impl Into<String>) -> EventKey {
+        EventKey {
+            service: service.into(),
+            id: id.into(),
+        }
+    }
 }
 
 impl Op {
@@ -230,7 +250,7 @@ fn reply_all(replies: Vec<Reply>, err: &StoreError) {
 /// The tables of one write transaction, opened once per batch.
 struct Tables<'t> {
     log: Table<'t, u64, &'static [u8]>,
-    events: Table<'t, &'static str, u64>,
+    events: Table<'t, (&'static str, &'static str), u64>,
     meta: Table<'t, &'static str, &'static [u8]>,
     packs: Table<'t, &'static str, &'static [u8]>,
     snapshot: Table<'t, &'static str, (u64, &'static [u8])>,
@@ -240,7 +260,7 @@ struct Tables<'t> {
 fn apply_all(txn: &WriteTransaction, ops: &[&Op]) -> Result<(), StoreError> {
     let mut t = Tables {
         log: txn.open_table(LOG)?,
-        events: txn.open_table(EVENT_INDEX)?,
+        events: txn.open_table(EVENTS)?,
         meta: txn.open_table(META)?,
         packs: txn.open_table(PACKS)?,
         snapshot: txn.open_table(SNAPSHOT)?,
@@ -255,14 +275,11 @@ fn apply_all(txn: &WriteTransaction, ops: &[&Op]) -> Result<(), StoreError> {
 impl Tables<'_> {
     fn apply(&mut self, op: &Op) -> Result<(), StoreError> {
         match op {
-            Op::Append {
-                seq,
-                event_id,
-                bytes,
-            } => {
+            Op::Append { seq, event, bytes } => {
                 self.log.insert(*seq, bytes.as_slice())?;
-                if let Some(id) = event_id {
-                    self.events.insert(id.as_str(), *seq)?;
+                if let Some(e) = event {
+                    self.events
+                        .insert((e.id.as_str(), e.service.as_str()), *seq)?;
                 }
             }
             Op::Snapshot { seq, bytes } => {

@@ -36,7 +36,7 @@ fn crash_child_writer() {
         while pending.len() < IN_FLIGHT {
             let op = Op::Append {
                 seq: next,
-                event_id: Some(format!("evt-{next}")),
+                event: Some(sekimori_store::EventKey::new("s", format!("evt-{next}"))),
                 bytes: record(next),
             };
             pending.push_back((next, store.submit(op)));

@@ -6,7 +6,7 @@ use tokio::sync::oneshot::Receiver;
 fn append(seq: u64) -> Op {
     Op::Append {
         seq,
-        event_id: Some(format!("evt-{seq}")),
+        event: Some(sekimori_store::EventKey::new("s", format!("evt-{seq}"))),
         bytes: record(seq),
     }
 }
@@ -58,7 +58,7 @@ fn append_reopen_round_trip() {
         store
             .submit_blocking(Op::Append {
                 seq: n + 1,
-                event_id: None,
+                event: None,
                 bytes: vec![],
             })
             .expect("append without id");
@@ -153,7 +153,7 @@ fn sequence_gap_and_repeat_are_rejected() {
     );
     let repeat = store.submit_blocking(Op::Append {
         seq: 2,
-        event_id: Some("other".into()),
+        event: Some(sekimori_store::EventKey::new("s", "other")),
         bytes: b"overwrite".to_vec(),
     });
     assert!(

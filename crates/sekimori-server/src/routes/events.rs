@@ -6,10 +6,11 @@ use super::{
 };
 use crate::app::App;
 use crate::error::ApiError;
-use crate::ledger::logged_decision;
+use crate::ledger::{logged_decision, logged_decisions};
 use crate::telemetry;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::Json;
 use sekimori_engine::Prepared;
 use serde_json::{json, Value};
@@ -150,27 +151,66 @@ fn decode_batch(
     Ok((slots, events))
 }
 
-/// A decision of a service the key speaks for; another service's answers
-/// `decision_not_found`, as if it did not exist.
+/// `GET /v1/decisions/{event_id}?service=S`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionQuery {
+    /// The service whose event this is; needed only when the key speaks for
+    /// several services that each sent an event with this id.
+    service: Option<String>,
+}
+
+/// A decision of a service the key speaks for. Ids are unique within a
+/// service: the event is looked up among the caller's services only (or the
+/// one `?service=` names), and another service's event of the same id
+/// answers `decision_not_found`, as if it did not exist.
 pub async fn get_decision(
     auth: Auth<ReadScope>,
     State(app): State<Arc<App>>,
     Path(event_id): Path<String>,
+    query: Result<Query<DecisionQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|_| {
+        ApiError::new(
+            "invalid_value",
+            "the only query parameter is `service`, given at most once",
+        )
+        .at("service")
+    })?;
+    let not_found = || {
+        ApiError::new(
+            "decision_not_found",
+            "no durable decision for this event id of your service",
+        )
+        .at("event_id")
+    };
     let store = Arc::clone(&app.store);
     let id = event_id.clone();
-    let found = tokio::task::spawn_blocking(move || logged_decision(&store, &id))
+    let found: Vec<(String, sekimori_engine::Decision)> = match query.service {
+        Some(service) if !auth.0.speaks_for(&service) => return Err(not_found()),
+        Some(service) => tokio::task::spawn_blocking(move || {
+            logged_decision(&store, &service, &id).map(|d| d.map(|d| (service, d)))
+        })
         .await
         .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    match found {
-        Some((service, d)) if auth.0.speaks_for(&service) => {
-            Ok(Json(json!({"decision": d, "durable": true})))
-        }
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .collect(),
+        None => tokio::task::spawn_blocking(move || logged_decisions(&store, &id))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .filter(|(service, _)| auth.0.speaks_for(service))
+            .collect(),
+    };
+    match found.as_slice() {
+        [] => Err(not_found()),
+        [(_, d)] => Ok(Json(json!({"decision": d, "durable": true}))),
         _ => Err(ApiError::new(
-            "decision_not_found",
-            "no durable decision for this event id",
+            "missing_field",
+            "several of your services sent an event with this id: name one with ?service=",
         )
-        .at("event_id")),
+        .at("service")),
     }
 }
