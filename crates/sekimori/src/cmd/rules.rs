@@ -26,6 +26,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
     match c {
         Command::Check { pack } => {
             let p = compiled(&pack)?;
+            lint(&pack, &p);
             println!(
                 "ok: {} {} ({} features, {} rules, {} lists)",
                 p.name(),
@@ -38,6 +39,18 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Test { pack } => test(pack),
         Command::Publish { pack, url, key } => publish(pack, &url, &key),
+    }
+}
+
+/// Prints the pack's lint warnings (they do not fail the check), each with
+/// the file that declares the rule or feature.
+fn lint(path: &Path, pack: &Pack) {
+    let files = sekimori_rules::rule_files(path);
+    for l in sekimori_rules::lint(&pack.source) {
+        match files.get(&l.location) {
+            Some(file) => eprintln!("warning: {}: {l}", file.display()),
+            None => eprintln!("warning: {l}"),
+        }
     }
 }
 
