@@ -5,6 +5,8 @@
 //! CI; CI only builds it.
 
 pub mod budget;
+pub mod cowrie;
+pub mod devset;
 pub mod events;
 pub mod http_load;
 pub mod ingest;

@@ -95,7 +95,10 @@ mod tests {
     #[test]
     fn equivalent_spellings_are_one_claim() {
         // "é" precomposed and as e + combining acute.
-        assert_eq!(canonical_claim("caf\u{e9}", 128), canonical_claim("cafe\u{301}", 128));
+        assert_eq!(
+            canonical_claim("caf\u{e9}", 128),
+            canonical_claim("cafe\u{301}", 128)
+        );
     }
 
     #[test]

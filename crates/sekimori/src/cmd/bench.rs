@@ -1,7 +1,7 @@
 //! `sekimori bench ...`: the project's own benchmarks (crate `sekimori-bench`).
 
 use sekimori_bench::{
-    budget, http_load, ingest, memory, overload, redis_baseline, replay, scaling,
+    budget, devset, http_load, ingest, memory, overload, redis_baseline, replay, scaling,
 };
 use std::process::ExitCode;
 
@@ -27,6 +27,9 @@ pub enum Command {
     /// A batch flood at several times capacity beside a single-event brute
     /// force: shedding, single-decision latency, answers against the log.
     Overload(overload::Args),
+    /// The dev set's real SSH attacker log (Cowrie, 2017) through the pack,
+    /// beside honest controls: when each busy address and password was stopped.
+    Cowrie(devset::Args),
 }
 
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
@@ -39,6 +42,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => ingest::run(a)?,
         Command::Redis(a) => redis_baseline::run(a)?,
         Command::Overload(a) => overload::run(a)?,
+        Command::Cowrie(a) => devset::run(a)?,
     }
     Ok(ExitCode::SUCCESS)
 }
