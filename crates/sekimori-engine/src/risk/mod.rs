@@ -36,6 +36,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use xxhash_rust::xxh3::xxh3_64;
 
+mod budget;
+mod compat;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use budget::POP_NODE_BYTES;
+pub(crate) use compat::RiskStoreV5;
+
 /// How long a challenged login waits for its `mfa.result`.
 pub(crate) const PENDING_MS: i64 = 15 * 60_000;
 /// Values remembered per subject; past this the rarest, then the oldest, are
@@ -112,100 +120,6 @@ pub(crate) struct RiskStore {
     profile_bytes: u64,
 }
 
-/// A risk store as snapshot versions 2 to 5 wrote it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct RiskStoreV5 {
-    max_keys: usize,
-    nodes: BTreeMap<u64, u64>,
-    parents: BTreeMap<u64, Tally>,
-    profiles: BTreeMap<u128, Profile>,
-}
-
-impl RiskStoreV5 {
-    /// The current form. Old population values did not record when they
-    /// were last learned nor their parent: they count as learned at
-    /// `as_of_ms` (the snapshot's watermark), and their parent is found
-    /// from the profiles that use them (a value no profile keeps any more
-    /// has no known parent: evicting it leaves its parent's tally as is).
-    pub fn upgrade(self, as_of_ms: i64) -> RiskStore {
-        let mut parent_of: BTreeMap<u64, u64> = BTreeMap::new();
-        for p in self.profiles.values() {
-            for (n, seen) in &p.nodes {
-                parent_of.insert(*n, seen.parent);
-            }
-        }
-        let nodes = self
-            .nodes
-            .into_iter()
-            .map(|(n, count)| {
-                let parent = parent_of.get(&n).copied().unwrap_or(NO_PARENT);
-                let node = PopNode {
-                    count,
-                    last_ms: as_of_ms,
-                    parent,
-                };
-                (n, node)
-            })
-            .collect();
-        let mut store = RiskStore {
-            max_keys: self.max_keys,
-            nodes,
-            parents: self.parents,
-            profiles: self.profiles,
-            profile_bytes: 0,
-        };
-        store.recount();
-        store
-    }
-}
-
-/// The parent of a population value whose parent is not known (restored
-/// from a snapshot before version 6).
-const NO_PARENT: u64 = 0;
-
-/// Accounted bytes of one entry of a `BTreeMap<K, V>`: the key and value in
-/// nodes of 11 slots about two-thirds full, plus a share of node headers.
-const fn btree_entry<K, V>() -> u64 {
-    ((std::mem::size_of::<K>() + std::mem::size_of::<V>()) * 3 / 2 + 8) as u64
-}
-
-/// Accounted bytes of one population value and of one population parent.
-pub(crate) const POP_NODE_BYTES: u64 = btree_entry::<u64, PopNode>();
-const POP_PARENT_BYTES: u64 = btree_entry::<u64, Tally>();
-
-impl Profile {
-    /// Accounted bytes of this profile, its entry in the map included: a
-    /// function of its content's lengths only.
-    fn accounted(&self) -> u64 {
-        let pending: u64 = self
-            .pending
-            .iter()
-            .map(|p| {
-                let values: usize = p.values.iter().map(|v| 24 + v.len() * 8).sum();
-                (std::mem::size_of::<Parked>() + p.methods.len() + values) as u64
-            })
-            .sum();
-        btree_entry::<u128, Profile>()
-            + self.nodes.len() as u64 * btree_entry::<u64, Seen>()
-            + self.parents.len() as u64 * btree_entry::<u64, Tally>()
-            + pending
-    }
-
-    /// True once some value was used twice: the profile has left the
-    /// memory budget's probation tier (see `budget`).
-    fn repeated(&self) -> bool {
-        self.nodes.values().any(|s| s.count >= 2)
-    }
-}
-
-/// What a budget eviction took from a risk store.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct RiskEvicted {
-    pub profiles: u64,
-    pub values: u64,
-    pub bytes: u64,
-}
-
 fn node(parent: u64, hierarchy: usize, level: usize, value: u64) -> u64 {
     let mut b = [0u8; 26];
     b[..8].copy_from_slice(&parent.to_le_bytes());
@@ -245,71 +159,6 @@ impl RiskStore {
             profiles: BTreeMap::new(),
             profile_bytes: 0,
         }
-    }
-
-    /// Recomputes the profiles' accounted bytes (after a restore).
-    pub fn recount(&mut self) {
-        self.profile_bytes = self.profiles.values().map(Profile::accounted).sum();
-    }
-
-    /// Accounted bytes of the profiles and the population: O(1).
-    pub fn accounted_bytes(&self) -> u64 {
-        self.profile_bytes
-            + self.nodes.len() as u64 * POP_NODE_BYTES
-            + self.parents.len() as u64 * POP_PARENT_BYTES
-    }
-
-    /// Calls `f(last_ms, bytes, repeated)` for every profile and every
-    /// population value (a value's bytes include a share of its parent's
-    /// tally); `repeated`: some value of the profile was used twice, the
-    /// population value was learned twice (see `budget`'s tiers). Order
-    /// unspecified: for order-independent results only.
-    pub fn for_each_age(&self, mut f: impl FnMut(i64, u64, bool)) {
-        for p in self.profiles.values() {
-            f(p.last_ms, p.accounted(), p.repeated());
-        }
-        for n in self.nodes.values() {
-            f(n.last_ms, POP_NODE_BYTES, n.count >= 2);
-        }
-    }
-
-    /// Forgets every profile last seen, and every population value last
-    /// learned, at or before `single_ms`, or `repeated_ms` for the repeated
-    /// ones (see [`RiskStore::for_each_age`]; a memory budget's eviction).
-    /// An evicted value leaves its parent's tally as if it had never been
-    /// learned, so the population stays a consistent estimate.
-    pub fn evict_through(&mut self, single_ms: i64, repeated_ms: i64) -> RiskEvicted {
-        let through = |repeated: bool| if repeated { repeated_ms } else { single_ms };
-        let mut out = RiskEvicted::default();
-        let before = self.accounted_bytes();
-        self.profiles.retain(|_, p| {
-            if p.last_ms > through(p.repeated()) {
-                return true;
-            }
-            out.profiles += 1;
-            self.profile_bytes = self.profile_bytes.saturating_sub(p.accounted());
-            false
-        });
-        let mut gone: Vec<(u64, u64)> = Vec::new();
-        self.nodes.retain(|_, n| {
-            if n.last_ms > through(n.count >= 2) {
-                return true;
-            }
-            gone.push((n.parent, n.count));
-            false
-        });
-        out.values = gone.len() as u64;
-        for (parent, count) in gone {
-            if let Some(t) = self.parents.get_mut(&parent) {
-                t.total = t.total.saturating_sub(count);
-                t.distinct = t.distinct.saturating_sub(1);
-                if t.distinct == 0 {
-                    self.parents.remove(&parent);
-                }
-            }
-        }
-        out.bytes = before.saturating_sub(self.accounted_bytes());
-        out
     }
 
     /// The score of `values` for `subject`, in hundredths of log10.
@@ -464,154 +313,5 @@ impl RiskStore {
     /// Order-independent digest for `Engine::state_digest`.
     pub fn state_digest(&self) -> u64 {
         xxh3_64(&postcard::to_stdvec(self).unwrap_or_default())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use sekimori_event::MfaMethod;
-
-    fn v(network: &[u64], device: u64) -> Values {
-        vec![network.to_vec(), vec![device]]
-    }
-
-    #[test]
-    fn no_history_is_neutral() {
-        let s = RiskStore::new(100);
-        assert_eq!(s.score(1, &v(&[1, 2, 3], 9)), 0);
-    }
-
-    #[test]
-    fn familiar_is_negative_and_new_device_is_positive() {
-        let mut s = RiskStore::new(100);
-        // A population: 50 other accounts on their own devices and networks.
-        for other in 2..52u128 {
-            s.learn(
-                other,
-                &v(&[1, other as u64 % 3, other as u64], 1000 + other as u64),
-                1,
-                0,
-            );
-        }
-        for i in 0..9 {
-            s.learn(1, &v(&[1, 7, 70], 9), 1, i);
-        }
-        let familiar = s.score(1, &v(&[1, 7, 70], 9));
-        let new_device = s.score(1, &v(&[1, 7, 70], 10));
-        let new_everything = s.score(1, &v(&[1, 8, 80], 10));
-        assert!(familiar < -100, "familiar {familiar}");
-        assert!(
-            new_device < familiar + 300 && new_device > familiar,
-            "{new_device}"
-        );
-        assert!(new_everything >= 150, "new everything {new_everything}");
-        // A new ASN counts once: the finer levels under it add nothing.
-        let only_network = s.score(1, &vec![vec![1, 8, 80], vec![]]);
-        assert!((90..=110).contains(&only_network), "{only_network}");
-    }
-
-    fn parked(event: u64, at_ms: i64, values: &Values) -> Parked {
-        Parked {
-            event,
-            at_ms,
-            methods: vec![MfaMethod::Webauthn, MfaMethod::Totp],
-            values: values.clone(),
-        }
-    }
-
-    #[test]
-    fn a_challenged_login_is_learned_only_when_its_own_step_up_passes() {
-        let mut s = RiskStore::new(100);
-        for i in 0..5 {
-            s.learn(1, &v(&[1, 7, 70], 9), 1, i);
-        }
-        let attacker = v(&[1, 8, 80], 666);
-        let before = s.score(1, &attacker);
-        s.hold(1, parked(10, 10, &attacker));
-        s.settle(1, 10, MfaMethod::Totp, false, 20);
-        assert_eq!(s.score(1, &attacker), before, "failed");
-        s.hold(1, parked(30, 30, &attacker));
-        s.settle(1, 30, MfaMethod::Totp, true, 30 + PENDING_MS + 1);
-        assert_eq!(s.score(1, &attacker), before, "too late to count");
-        s.hold(1, parked(40, 40 + PENDING_MS * 2, &attacker));
-        s.settle(1, 99, MfaMethod::Txsign, true, 41 + PENDING_MS * 2);
-        assert_eq!(
-            s.score(1, &attacker),
-            before,
-            "the holder passed something else"
-        );
-        s.settle(1, 40, MfaMethod::Sms, true, 42 + PENDING_MS * 2);
-        assert_eq!(
-            s.score(1, &attacker),
-            before,
-            "a method the challenge did not offer"
-        );
-        s.hold(1, parked(50, 50 + PENDING_MS * 4, &attacker));
-        s.settle(1, 50, MfaMethod::Webauthn, true, 60 + PENDING_MS * 4);
-        assert!(s.score(1, &attacker) < before);
-    }
-
-    #[test]
-    fn a_profile_keeps_its_cap_and_the_newest_value() {
-        let mut s = RiskStore::new(100);
-        for i in 0..500u64 {
-            s.learn(1, &v(&[1, i, i * 10], i), 1, i as i64);
-        }
-        let p = &s.profiles[&1];
-        assert!(p.nodes.len() <= PROFILE_CAP);
-        assert!(p.parents.len() <= PROFILE_CAP + 2, "{}", p.parents.len());
-        assert!(
-            s.score(1, &v(&[1, 499, 4990], 499)) < 0,
-            "just used, still known"
-        );
-    }
-
-    #[test]
-    fn accounting_follows_every_change_and_eviction_keeps_the_population_consistent() {
-        let mut s = RiskStore::new(16);
-        for k in 0..40u128 {
-            let at = k as i64 * 1_000;
-            s.learn(k, &v(&[1, k as u64 % 3, k as u64], 100 + k as u64), 1, at);
-            s.hold(k % 5, parked(k as u64, at, &v(&[2], 7)));
-            s.settle(
-                k % 5,
-                k as u64 - k as u64 % 2,
-                MfaMethod::Totp,
-                true,
-                at + 1,
-            );
-        }
-        let incremental = s.profile_bytes;
-        s.recount();
-        assert_eq!(incremental, s.profile_bytes);
-        assert!(s.accounted_bytes() > 0);
-        let before = s.accounted_bytes();
-        let gone = s.evict_through(30_000, 30_000);
-        assert!(gone.profiles > 0 && gone.values > 0, "{gone:?}");
-        assert_eq!(s.accounted_bytes(), before - gone.bytes);
-        assert!(s.profiles.values().all(|p| p.last_ms > 30_000));
-        assert!(s.nodes.values().all(|n| n.last_ms > 30_000));
-        // Every parent's tally still sums its remaining children.
-        for (parent, tally) in &s.parents {
-            let children: Vec<&PopNode> =
-                s.nodes.values().filter(|n| n.parent == *parent).collect();
-            assert_eq!(tally.distinct, children.len() as u64);
-            assert_eq!(tally.total, children.iter().map(|n| n.count).sum::<u64>());
-        }
-        let incremental = s.profile_bytes;
-        s.recount();
-        assert_eq!(incremental, s.profile_bytes);
-    }
-
-    #[test]
-    fn profiles_are_capped_oldest_first() {
-        let mut s = RiskStore::new(16);
-        for k in 0..40u128 {
-            s.learn(k, &v(&[1], 1), 1, k as i64);
-        }
-        assert!(s.profiles.len() <= 16);
-        assert!(s.profiles.contains_key(&39));
-        assert!(!s.profiles.contains_key(&0));
     }
 }

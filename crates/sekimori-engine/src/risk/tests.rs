@@ -1,0 +1,146 @@
+//! Unit tests of the login-risk store.
+
+use super::*;
+use sekimori_event::MfaMethod;
+
+fn v(network: &[u64], device: u64) -> Values {
+    vec![network.to_vec(), vec![device]]
+}
+
+#[test]
+fn no_history_is_neutral() {
+    let s = RiskStore::new(100);
+    assert_eq!(s.score(1, &v(&[1, 2, 3], 9)), 0);
+}
+
+#[test]
+fn familiar_is_negative_and_new_device_is_positive() {
+    let mut s = RiskStore::new(100);
+    // A population: 50 other accounts on their own devices and networks.
+    for other in 2..52u128 {
+        s.learn(
+            other,
+            &v(&[1, other as u64 % 3, other as u64], 1000 + other as u64),
+            1,
+            0,
+        );
+    }
+    for i in 0..9 {
+        s.learn(1, &v(&[1, 7, 70], 9), 1, i);
+    }
+    let familiar = s.score(1, &v(&[1, 7, 70], 9));
+    let new_device = s.score(1, &v(&[1, 7, 70], 10));
+    let new_everything = s.score(1, &v(&[1, 8, 80], 10));
+    assert!(familiar < -100, "familiar {familiar}");
+    assert!(
+        new_device < familiar + 300 && new_device > familiar,
+        "{new_device}"
+    );
+    assert!(new_everything >= 150, "new everything {new_everything}");
+    // A new ASN counts once: the finer levels under it add nothing.
+    let only_network = s.score(1, &vec![vec![1, 8, 80], vec![]]);
+    assert!((90..=110).contains(&only_network), "{only_network}");
+}
+
+fn parked(event: u64, at_ms: i64, values: &Values) -> Parked {
+    Parked {
+        event,
+        at_ms,
+        methods: vec![MfaMethod::Webauthn, MfaMethod::Totp],
+        values: values.clone(),
+    }
+}
+
+#[test]
+fn a_challenged_login_is_learned_only_when_its_own_step_up_passes() {
+    let mut s = RiskStore::new(100);
+    for i in 0..5 {
+        s.learn(1, &v(&[1, 7, 70], 9), 1, i);
+    }
+    let attacker = v(&[1, 8, 80], 666);
+    let before = s.score(1, &attacker);
+    s.hold(1, parked(10, 10, &attacker));
+    s.settle(1, 10, MfaMethod::Totp, false, 20);
+    assert_eq!(s.score(1, &attacker), before, "failed");
+    s.hold(1, parked(30, 30, &attacker));
+    s.settle(1, 30, MfaMethod::Totp, true, 30 + PENDING_MS + 1);
+    assert_eq!(s.score(1, &attacker), before, "too late to count");
+    s.hold(1, parked(40, 40 + PENDING_MS * 2, &attacker));
+    s.settle(1, 99, MfaMethod::Txsign, true, 41 + PENDING_MS * 2);
+    assert_eq!(
+        s.score(1, &attacker),
+        before,
+        "the holder passed something else"
+    );
+    s.settle(1, 40, MfaMethod::Sms, true, 42 + PENDING_MS * 2);
+    assert_eq!(
+        s.score(1, &attacker),
+        before,
+        "a method the challenge did not offer"
+    );
+    s.hold(1, parked(50, 50 + PENDING_MS * 4, &attacker));
+    s.settle(1, 50, MfaMethod::Webauthn, true, 60 + PENDING_MS * 4);
+    assert!(s.score(1, &attacker) < before);
+}
+
+#[test]
+fn a_profile_keeps_its_cap_and_the_newest_value() {
+    let mut s = RiskStore::new(100);
+    for i in 0..500u64 {
+        s.learn(1, &v(&[1, i, i * 10], i), 1, i as i64);
+    }
+    let p = &s.profiles[&1];
+    assert!(p.nodes.len() <= PROFILE_CAP);
+    assert!(p.parents.len() <= PROFILE_CAP + 2, "{}", p.parents.len());
+    assert!(
+        s.score(1, &v(&[1, 499, 4990], 499)) < 0,
+        "just used, still known"
+    );
+}
+
+#[test]
+fn accounting_follows_every_change_and_eviction_keeps_the_population_consistent() {
+    let mut s = RiskStore::new(16);
+    for k in 0..40u128 {
+        let at = k as i64 * 1_000;
+        s.learn(k, &v(&[1, k as u64 % 3, k as u64], 100 + k as u64), 1, at);
+        s.hold(k % 5, parked(k as u64, at, &v(&[2], 7)));
+        s.settle(
+            k % 5,
+            k as u64 - k as u64 % 2,
+            MfaMethod::Totp,
+            true,
+            at + 1,
+        );
+    }
+    let incremental = s.profile_bytes;
+    s.recount();
+    assert_eq!(incremental, s.profile_bytes);
+    assert!(s.accounted_bytes() > 0);
+    let before = s.accounted_bytes();
+    let gone = s.evict_through(30_000, 30_000);
+    assert!(gone.profiles > 0 && gone.values > 0, "{gone:?}");
+    assert_eq!(s.accounted_bytes(), before - gone.bytes);
+    assert!(s.profiles.values().all(|p| p.last_ms > 30_000));
+    assert!(s.nodes.values().all(|n| n.last_ms > 30_000));
+    // Every parent's tally still sums its remaining children.
+    for (parent, tally) in &s.parents {
+        let children: Vec<&PopNode> = s.nodes.values().filter(|n| n.parent == *parent).collect();
+        assert_eq!(tally.distinct, children.len() as u64);
+        assert_eq!(tally.total, children.iter().map(|n| n.count).sum::<u64>());
+    }
+    let incremental = s.profile_bytes;
+    s.recount();
+    assert_eq!(incremental, s.profile_bytes);
+}
+
+#[test]
+fn profiles_are_capped_oldest_first() {
+    let mut s = RiskStore::new(16);
+    for k in 0..40u128 {
+        s.learn(k, &v(&[1], 1), 1, k as i64);
+    }
+    assert!(s.profiles.len() <= 16);
+    assert!(s.profiles.contains_key(&39));
+    assert!(!s.profiles.contains_key(&0));
+}
