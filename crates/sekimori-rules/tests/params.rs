@@ -162,3 +162,57 @@ fn a_pack_without_params_serializes_as_before() {
         "{text}"
     );
 }
+
+#[test]
+fn loading_names_the_file_of_a_bad_param() {
+    let files = [
+        (
+            "pack.yaml",
+            "pack: {name: t, version: '1'}\nmoney: {reference: JPY}\n",
+        ),
+        (
+            "payments.yaml",
+            "params:\n  large: {amount: {JPY: \"1.5\", USD: \"10\"}}\n  window: {duration: 2w}\n",
+        ),
+    ];
+    let err = sekimori_rules::load_embedded(&files)
+        .expect_err("a bad amount")
+        .to_string();
+    assert!(
+        err.contains("payments.yaml: param `large`: JPY: `1.5` has 1 decimals, but JPY has 0"),
+        "{err}"
+    );
+    assert!(err.contains("payments.yaml: param `window`: `2w`"), "{err}");
+}
+
+#[test]
+fn a_param_declared_in_two_files_names_both() {
+    let files = [
+        (
+            "a.yaml",
+            "pack: {name: t, version: '1'}\nparams:\n  n: {count: 1}\n",
+        ),
+        ("b.yaml", "params:\n  n: {count: 2}\n"),
+    ];
+    let err = sekimori_rules::load_embedded(&files)
+        .expect_err("declared twice")
+        .to_string();
+    assert_eq!(err, "b.yaml: param `n` is declared in a.yaml already");
+}
+
+#[test]
+fn a_param_has_exactly_one_type() {
+    let files = [(
+        "a.yaml",
+        "pack: {name: t, version: '1'}\nparams:\n  n: {count: 1, duration: 1h}\n",
+    )];
+    let err = sekimori_rules::load_embedded(&files)
+        .expect_err("two types")
+        .to_string();
+    assert!(err.contains("a param is one of"), "{err}");
+    let files = [(
+        "a.yaml",
+        "pack: {name: t, version: '1'}\nparams:\n  n: {weight: 1}\n",
+    )];
+    assert!(sekimori_rules::load_embedded(&files).is_err());
+}
