@@ -8,7 +8,11 @@
 //! connection closes), and a connection that moves no byte for `idle_timeout`
 //! while none of its requests is being handled is closed (a client that
 //! stops reading its answer). At `max_connections` open connections the
-//! server stops accepting: new ones wait in the kernel's listen backlog.
+//! server stops accepting: new ones wait in the kernel's listen backlog. One
+//! peer (an IPv4 address, an IPv6 /64) may hold at most
+//! `max_connections_per_peer` of them: past it its new connections are
+//! closed at once (counted as refused), so one client cannot take every
+//! slot and leave the others in the backlog.
 
 use crate::app::{App, AppConfig, Services};
 use crate::embedded::default_pack;
@@ -72,6 +76,9 @@ pub struct ServeConfig {
     /// The most connections open at once; past it, new connections wait in
     /// the listen backlog until one closes.
     pub max_connections: usize,
+    /// The most connections one peer (an IPv4 address, an IPv6 /64) may
+    /// hold open; past it its new connections are closed at once.
+    pub max_connections_per_peer: usize,
     /// The memory the engine's state may take, in bytes (`None`: unbounded,
     /// only each feature's `max_keys` caps); the engine's accounted budget is
     /// [`engine_budget`] of it. A value other than the one the engine holds
@@ -93,6 +100,11 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// A quarter of the default cap: sekimori's clients are the services'
+/// backends, each a connection pool of tens to hundreds; four peers at this
+/// cap cannot leave a fifth in the backlog. A proxy in front (every
+/// connection from its address) needs it raised to `--max-connections`.
+pub const DEFAULT_MAX_CONNECTIONS_PER_PEER: usize = 1024;
 
 /// The default relying party id, origin and name (the default listen address).
 pub const DEFAULT_RP_ID: &str = "localhost";
@@ -123,6 +135,7 @@ impl ServeConfig {
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_connections_per_peer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
             max_memory: None,
         }
     }
@@ -320,10 +333,18 @@ pub async fn serve(
     Ok(())
 }
 
+/// The process's Prometheus recorder, installed by the first server; every
+/// server of the process renders it (metrics are process-wide).
 fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
-    let handle = recorder.handle();
-    metrics::set_global_recorder(recorder).ok().map(|_| handle)
+    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok().map(|_| handle)
+        })
+        .clone()
 }
 
 async fn shutdown_signal() {
@@ -369,6 +390,7 @@ struct Limits {
     body: Duration,
     idle: Duration,
     max_connections: usize,
+    per_peer: usize,
 }
 
 impl Limits {
@@ -384,11 +406,15 @@ impl Limits {
         if c.max_connections == 0 || c.max_connections > u32::MAX as usize {
             return Err(anyhow!("--max-connections must be 1 to {}", u32::MAX));
         }
+        if c.max_connections_per_peer == 0 {
+            return Err(anyhow!("--max-connections-per-peer must be at least 1"));
+        }
         Ok(Limits {
             header: c.header_read_timeout,
             body: c.body_read_timeout,
             idle: c.idle_timeout,
             max_connections: c.max_connections,
+            per_peer: c.max_connections_per_peer.min(c.max_connections),
         })
     }
 }
@@ -447,6 +473,62 @@ mod conn {
     use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
     use tower::ServiceExt;
 
+    /// Open connections per peer: an IPv4 address, or an IPv6 /64 (one
+    /// host's usual allocation: per address, a v6 client would have 2^64).
+    struct Peers {
+        cap: usize,
+        open: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+    }
+
+    /// One open connection: its peer's count and the open gauge, given
+    /// back when it closes.
+    struct Slot {
+        peers: Arc<Peers>,
+        peer: std::net::IpAddr,
+    }
+
+    impl Peers {
+        fn key(ip: std::net::IpAddr) -> std::net::IpAddr {
+            use std::net::{IpAddr, Ipv6Addr};
+            match ip {
+                IpAddr::V4(v4) => IpAddr::V4(v4),
+                IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                    Some(v4) => IpAddr::V4(v4),
+                    None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !(u128::from(u64::MAX)))),
+                },
+            }
+        }
+
+        /// A slot for a connection from `ip`, or `None` at its cap.
+        fn claim(self: &Arc<Peers>, ip: std::net::IpAddr) -> Option<Slot> {
+            let peer = Peers::key(ip);
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            let n = open.entry(peer).or_insert(0);
+            if *n >= self.cap {
+                return None;
+            }
+            *n += 1;
+            crate::telemetry::connection_opened();
+            Some(Slot {
+                peers: Arc::clone(self),
+                peer,
+            })
+        }
+    }
+
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            let mut open = self.peers.open.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = open.get_mut(&self.peer) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    open.remove(&self.peer);
+                }
+            }
+            crate::telemetry::connection_closed();
+        }
+    }
+
     /// Accepts connections until `shutdown`, at most `max_connections` open
     /// at once; then asks every connection to finish its request and close,
     /// and waits for them.
@@ -457,6 +539,10 @@ mod conn {
         shutdown: impl Future<Output = ()>,
     ) {
         let permits = Arc::new(Semaphore::new(limits.max_connections));
+        let peers = Arc::new(Peers {
+            cap: limits.per_peer,
+            open: Default::default(),
+        });
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut shutdown = pin!(shutdown);
         let mut warned: Option<Instant> = None;
@@ -464,6 +550,7 @@ mod conn {
             let permit = match Arc::clone(&permits).try_acquire_owned() {
                 Ok(p) => p,
                 Err(_) => {
+                    crate::telemetry::connection_cap_reached();
                     if warned.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
                         warned = Some(Instant::now());
                         tracing::warn!(
@@ -480,12 +567,22 @@ mod conn {
                     }
                 }
             };
-            let stream = tokio::select! {
+            let (stream, slot) = tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok((stream, from)) => match peers.claim(from.ip()) {
+                        Some(slot) => (stream, slot),
+                        None => {
+                            // Closed at once (its permit goes back): the
+                            // peer holds its share already.
+                            crate::telemetry::connection_refused("per_peer");
+                            drop(stream);
+                            continue;
+                        }
+                    },
                     Err(e) => {
                         // Out of file descriptors, or a connection reset
                         // before it was accepted: wait a little, go on.
+                        crate::telemetry::connection_refused("accept_failed");
                         tracing::warn!(error = %e, "accepting a connection failed");
                         tokio::select! {
                             () = tokio::time::sleep(Duration::from_millis(50)) => continue,
@@ -499,7 +596,7 @@ mod conn {
                 stream,
                 router.clone(),
                 limits,
-                permit,
+                (permit, slot),
                 stop_rx.clone(),
             ));
         }
@@ -551,7 +648,7 @@ mod conn {
         stream: TcpStream,
         router: Router,
         limits: Limits,
-        _permit: OwnedSemaphorePermit,
+        _held: (OwnedSemaphorePermit, Slot),
         mut stop: watch::Receiver<bool>,
     ) {
         let activity = Arc::new(Activity {

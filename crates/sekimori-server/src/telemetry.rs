@@ -40,6 +40,32 @@ pub fn rejected(code: &str, path: &str) {
     tracing::info!(code, path, "event rejected");
 }
 
+/// A connection was accepted: the open-connections gauge goes up.
+pub fn connection_opened() {
+    gauge!("sekimori_connections_open").increment(1.0);
+}
+
+/// A connection closed.
+pub fn connection_closed() {
+    gauge!("sekimori_connections_open").decrement(1.0);
+}
+
+/// A connection was refused: `per_peer` (its peer held its share, closed at
+/// once) or `accept_failed` (the accept itself failed: out of descriptors,
+/// reset before it was accepted).
+pub fn connection_refused(reason: &'static str) {
+    counter!("sekimori_connections_refused_total", "reason" => reason).increment(1);
+    if reason == "per_peer" {
+        tracing::debug!("connection refused: its peer is at --max-connections-per-peer");
+    }
+}
+
+/// The accept loop found every one of `--max-connections` open: new
+/// connections wait in the listen backlog until one closes.
+pub fn connection_cap_reached() {
+    counter!("sekimori_connection_cap_reached_total").increment(1);
+}
+
 /// A duplicate event id was answered with the original decision.
 pub fn duplicate() {
     counter!("sekimori_duplicate_events_total").increment(1);

@@ -1,7 +1,9 @@
 //! Connection limits on a real socket (127.0.0.1 only): slow request heads
 //! are closed after the header timeout while other clients are served, the
-//! connection cap holds, a stalled body gets `body_timeout`, and an idle
-//! kept-alive connection is closed.
+//! connection cap holds, a stalled body gets `body_timeout`, an idle
+//! kept-alive connection is closed, and one peer past its share of
+//! connections is refused while the others are served (with the
+//! connection metrics).
 
 mod common;
 
@@ -37,10 +39,16 @@ fn fit_open_files(n: u64) {
 /// Starts the server on 127.0.0.1:0 in this runtime; returns its address and
 /// the data directory (kept alive by the caller).
 async fn start(f: impl FnOnce(&mut ServeConfig)) -> (SocketAddr, tempfile::TempDir, String) {
+    start_with(vec![Scope::Ingest], f).await
+}
+
+/// [`start`] with a key of `scopes`.
+async fn start_with(
+    scopes: Vec<Scope>,
+    f: impl FnOnce(&mut ServeConfig),
+) -> (SocketAddr, tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let key = create_key(dir.path(), "ingest", vec![Scope::Ingest])
-        .expect("key")
-        .1;
+    let key = create_key(dir.path(), "test", scopes).expect("key").1;
     let mut config = common::config(dir.path(), None);
     f(&mut config);
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -204,4 +212,91 @@ async fn an_idle_kept_alive_connection_is_closed() {
     let answered = Instant::now();
     let closed = closed_after(vec![(s, answered)], PATIENCE).await;
     assert!(closed[0] >= idle - Duration::from_millis(100), "{closed:?}");
+}
+
+/// A connection to `addr` from the loopback address `from` (all of
+/// 127.0.0.0/8 is this host: each is another peer to the server).
+async fn connect_from(from: [u8; 4], addr: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::from((from, 0)))
+        .expect("bind a loopback address");
+    socket.connect(addr).await.expect("connect")
+}
+
+/// One request on a fresh connection from `from`; the whole answer (empty
+/// when the server closed the connection without one).
+async fn call_from(from: [u8; 4], addr: SocketAddr, head: &str) -> String {
+    let mut s = connect_from(from, addr).await;
+    // The write may fail on a connection the server already closed.
+    let _ = s.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, s.read_to_end(&mut answer))
+        .await
+        .expect("answered or closed");
+    String::from_utf8_lossy(&answer).to_string()
+}
+
+/// The value of the metric line that starts with `name` (0 when absent).
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_peer_past_its_share_is_refused_and_the_others_are_served() {
+    fit_open_files(4096);
+    let (addr, _dir, key) = start_with(vec![Scope::Read], |c| {
+        c.header_read_timeout = Duration::from_secs(2);
+        c.max_connections = 100;
+        c.max_connections_per_peer = 20;
+    })
+    .await;
+    let healthz = "GET /healthz HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n";
+    let metrics = format!(
+        "GET /metrics HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {key}\r\n\
+         connection: close\r\n\r\n"
+    );
+    let read = |text: &str, name: &str| metric(text, name);
+    let before = call_from([127, 0, 0, 3], addr, &metrics).await;
+    assert!(before.starts_with("HTTP/1.1 200"), "{before}");
+    // One peer opens its share of slow heads (the harness's loopback
+    // clients are one peer to the server).
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut s = connect_from([127, 0, 0, 2], addr).await;
+        s.write_all(b"GET /healthz HTTP/1.1\r\nhost: te")
+            .await
+            .expect("write");
+        slow.push((s, Instant::now()));
+    }
+    // Its next connections are closed at once, with no answer.
+    for _ in 0..5 {
+        let began = Instant::now();
+        let answer = call_from([127, 0, 0, 2], addr, healthz).await;
+        assert_eq!(answer, "", "the peer past its share was served");
+        assert!(
+            began.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            began.elapsed()
+        );
+    }
+    // Another peer is served meanwhile: it was not left in the backlog.
+    let other = call_from([127, 0, 0, 4], addr, healthz).await;
+    assert!(other.starts_with("HTTP/1.1 200"), "{other}");
+    // The metrics count the refusals by reason and the open connections.
+    // (Metrics are process-wide and other tests run alongside: at least.)
+    let after = call_from([127, 0, 0, 3], addr, &metrics).await;
+    let refused = "sekimori_connections_refused_total{reason=\"per_peer\"}";
+    assert!(
+        read(&after, refused) >= read(&before, refused) + 5.0,
+        "{after}"
+    );
+    assert!(read(&after, "sekimori_connections_open") >= 21.0, "{after}");
+    // Once the slow ones are closed by the header timeout, the peer is
+    // served again.
+    closed_after(slow, Duration::from_secs(30)).await;
+    let again = call_from([127, 0, 0, 2], addr, healthz).await;
+    assert!(again.starts_with("HTTP/1.1 200"), "{again}");
 }

@@ -88,6 +88,12 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 4096,
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// The most connections one peer (an IPv4 address, an IPv6 /64) may
+    /// hold open; past it its new connections are closed at once. Raise it
+    /// to --max-connections behind a proxy (every connection from its address).
+    #[arg(long, value_name = "N", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections_per_peer: u64,
     /// The memory budget of the engine's state (feature windows, login-risk
     /// profiles, parked admissions): e.g. `2GiB`, `512MiB`, or `none` for
     /// no budget. Past it the least recently touched state is evicted
@@ -173,6 +179,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     config.body_read_timeout = Duration::from_secs(a.body_timeout);
     config.idle_timeout = Duration::from_secs(a.idle_timeout);
     config.max_connections = usize::try_from(a.max_connections)?;
+    config.max_connections_per_peer = usize::try_from(a.max_connections_per_peer)?;
     config.max_memory = match a.max_memory {
         Some(MaxMemory(bytes)) => bytes,
         None => default_max_memory(),
