@@ -57,6 +57,7 @@ pub const CODES: &[(&str, &str, u16)] = &[
     ("event_id_taken", "conflict", 409),
     ("already_enrolled", "conflict", 409),
     ("not_enrolled", "conflict", 409),
+    ("totp_locked", "conflict", 409),
     ("for_event_mismatch", "conflict", 409),
     ("proof_required", "auth", 403),
     ("too_many_passkeys", "conflict", 409),
@@ -66,6 +67,8 @@ pub const CODES: &[(&str, &str, u16)] = &[
     ("no_corpus", "conflict", 409),
     ("too_many_challenges", "rate_limited", 429),
     ("engine_busy", "rate_limited", 429),
+    ("totp_throttled", "rate_limited", 429),
+    ("stepup_busy", "rate_limited", 429),
     ("otp_delivery_failed", "unavailable", 502),
     ("corpus_unavailable", "unavailable", 503),
     ("overloaded", "unavailable", 503),
@@ -144,9 +147,15 @@ impl IntoResponse for ApiError {
         let mut response = (status, Json(self.body())).into_response();
         // Load shedding and backpressure: tell the caller when to come back.
         if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
-            response
-                .headers_mut()
-                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+            // An error that knows when (`details.retry_after_s`) says so.
+            let secs = self
+                .details
+                .as_ref()
+                .and_then(|d| d["retry_after_s"].as_u64())
+                .unwrap_or(1);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert("retry-after", v);
+            }
         }
         response
     }

@@ -169,23 +169,8 @@ impl TotpEnrollment {
         if now.skew_ms() > allowance_ms {
             return Err(TotpError::ClockSkew);
         }
-        if self.failed_attempts >= TOTP_LOCK_AFTER {
-            return Err(TotpError::Locked);
-        }
-        let standing = client.and_then(|c| self.clients.get(c)).cloned();
-        let familiar = standing.as_ref().is_some_and(|c| c.familiar);
-        let backing_off = |failures: u32, last_failure_ms: i64| {
-            let wait = totp_backoff_ms(failures);
-            wait > 0 && now.server_ms < last_failure_ms.saturating_add(wait)
-        };
-        if standing
-            .as_ref()
-            .is_some_and(|c| backing_off(c.failures, c.last_failure_ms))
-        {
-            return Err(TotpError::Throttled);
-        }
-        if !familiar && backing_off(self.failed_attempts, self.last_failure_ms) {
-            return Err(TotpError::Throttled);
+        if let Some((refusal, _)) = self.refusal(now, client) {
+            return Err(refusal);
         }
         let result = self.check(sealer, binding, code, now.at_ms);
         match &result {
@@ -208,6 +193,34 @@ impl TotpEnrollment {
             Err(_) => {}
         }
         result
+    }
+
+    /// Whether a code from `client` at `now` would be refused unchecked:
+    /// [`TotpError::Locked`] from [`TOTP_LOCK_AFTER`] consecutive failures,
+    /// [`TotpError::Throttled`] (with the server time it ends) while the
+    /// client's own back-off runs, or the account's for a client that never
+    /// passed (a familiar client skips the account's back-off). `None`: the
+    /// code would be checked.
+    pub fn refusal(&self, now: Now, client: Option<&str>) -> Option<(TotpError, Option<i64>)> {
+        if self.failed_attempts >= TOTP_LOCK_AFTER {
+            return Some((TotpError::Locked, None));
+        }
+        let standing = client.and_then(|c| self.clients.get(c));
+        let until = |failures: u32, last_failure_ms: i64| {
+            let wait = totp_backoff_ms(failures);
+            let end = last_failure_ms.saturating_add(wait);
+            (wait > 0 && now.server_ms < end).then_some(end)
+        };
+        if let Some(end) = standing.and_then(|c| until(c.failures, c.last_failure_ms)) {
+            return Some((TotpError::Throttled, Some(end)));
+        }
+        let familiar = standing.is_some_and(|c| c.familiar);
+        if !familiar {
+            if let Some(end) = until(self.failed_attempts, self.last_failure_ms) {
+                return Some((TotpError::Throttled, Some(end)));
+            }
+        }
+        None
     }
 
     /// Clears the failure counts and back-offs (an operator's reset); the

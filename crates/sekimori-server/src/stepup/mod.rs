@@ -38,6 +38,7 @@
 //! from the operating system's generator.
 
 mod clock;
+pub mod gate;
 pub mod key;
 pub mod otp;
 mod outcome;
@@ -89,6 +90,8 @@ pub struct StepUp {
     /// Serializes passkey registrations (the credential index spans accounts).
     register: tokio::sync::Mutex<()>,
     writes: Semaphore,
+    /// The bound on verifications in flight.
+    pub verify_gate: gate::VerifyGate,
 }
 
 impl std::fmt::Debug for StepUp {
@@ -177,6 +180,7 @@ impl StepUp {
             locks: Arc::default(),
             register: tokio::sync::Mutex::new(()),
             writes: Semaphore::new(MAX_PENDING_WRITES),
+            verify_gate: gate::VerifyGate::default(),
         }
     }
 

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::Json;
 use sekimori_event::{MfaMethod, MfaOutcome};
-use sekimori_stepup::{Now, TimeRefusal};
+use sekimori_stepup::{Method, Now, TimeRefusal, TotpError};
 use sekimori_webauthn::{AuthState, PublicKeyCredential};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -100,6 +100,17 @@ async fn verify_inner(
 ) -> Result<Json<Value>, ApiError> {
     let mut req: VerifyBody = body(req).await?;
     auth.permit_service(&req.service, "service")?;
+    // Bounded before anything is read, checked or ingested.
+    let _permit = app
+        .stepup
+        .verify_gate
+        .enter(&auth.0.name, &req.service, &req.account)
+        .ok_or_else(|| {
+            ApiError::new(
+                "stepup_busy",
+                "too many verifications in flight for this key or account; retry after Retry-After",
+            )
+        })?;
     let now = account_at(&app, &req.account, &req.at)?;
     check_fields(&req)?;
     if let Some(e) = &req.for_event {
@@ -191,6 +202,52 @@ async fn vouch_for(
     }
 }
 
+/// Refuses, before any event is built or anything consumed, a verification
+/// that could only fail: an account not enrolled for a strong method, a
+/// TOTP enrollment locked, or backing off for this client (the NIST
+/// back-off: a familiar client skips the account's). Such refusals are not
+/// ingested, so a flood of them costs the engine nothing.
+fn admit(
+    record: &AccountRecord,
+    account: &str,
+    method: MfaMethod,
+    now: Now,
+    client: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(m) = method_of(method).filter(|m| m.is_strong()) else {
+        return Ok(());
+    };
+    if !record.factors(account).contains(&m) {
+        return Err(ApiError::new(
+            "not_enrolled",
+            "the account is not enrolled for this method; nothing was checked or logged",
+        )
+        .at("method"));
+    }
+    let refusal = record
+        .state
+        .totp_enrollment(account)
+        .filter(|_| m == Method::Totp)
+        .and_then(|e| e.refusal(now, client));
+    match refusal {
+        Some((TotpError::Locked, _)) => Err(ApiError::new(
+            "totp_locked",
+            "100 consecutive failures: TOTP is locked until an operator reset; nothing was checked or logged",
+        )
+        .at("account")),
+        Some((_, until)) => {
+            let secs = until.map_or(1, |u| (u.saturating_sub(now.server_ms) + 999) / 1000).max(1);
+            Err(ApiError::new(
+                "totp_throttled",
+                "this client (or, for a client that never passed, the account) is backing off after failed codes; nothing was checked or logged",
+            )
+            .at("account")
+            .details(serde_json::json!({"retry_after_s": secs})))
+        }
+        None => Ok(()),
+    }
+}
+
 /// Runs the method's check under the account's lock and makes every change durable.
 async fn verify_method(
     app: &App,
@@ -208,6 +265,7 @@ async fn verify_method(
     let mut loaded = su.load(service, account).await?;
     let before = serde_json::to_vec(&loaded.record).map_err(ApiError::internal)?;
     let record = &mut loaded.record;
+    admit(record, account, req.method, now, client)?;
     // The event this step-up may vouch for, checked before anything is consumed.
     let bound = match req.method {
         MfaMethod::Txsign => record
