@@ -241,7 +241,20 @@ body_struct!(
 );
 body_struct!(
     /// `charge`: a top-up of the wallet from a linked bank account.
-    Charge { account: String, amount_minor: i64, currency: String, source: Destination }
+    Charge {
+        account: String,
+        amount_minor: i64,
+        currency: String,
+        source: Destination,
+        /// The wallet's balance in this currency before this top-up, when
+        /// known (minor units, >= 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        balance_before_minor: Option<i64>,
+        /// The source (bank) account's balance before this top-up, when the
+        /// service knows it (minor units, >= 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_balance_before_minor: Option<i64>,
+    }
 );
 body_struct!(
     /// `transfer`: money sent to another account or bank account.
@@ -252,6 +265,14 @@ body_struct!(
         destination: Destination,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         payee_id: Option<String>,
+        /// The debited account's balance in this currency before this
+        /// movement, when the service knows it (minor units, >= 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        balance_before_minor: Option<i64>,
+        /// The credited account's balance in this currency before this
+        /// movement, when the service knows it (minor units, >= 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        destination_balance_before_minor: Option<i64>,
     }
 );
 body_struct!(
@@ -267,11 +288,28 @@ body_struct!(
         sku: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         category: Option<String>,
+        /// The debited account's balance in this currency before this
+        /// movement, when the service knows it (minor units, >= 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        balance_before_minor: Option<i64>,
     }
 );
 body_struct!(
     /// `withdrawal`: money out to a bank account, ATM cash or a crypto address.
-    Withdrawal { account: String, amount_minor: i64, currency: String, destination: Destination }
+    Withdrawal {
+        account: String,
+        amount_minor: i64,
+        currency: String,
+        destination: Destination,
+        /// The debited account's balance in this currency before this
+        /// movement, when the service knows it (minor units, >= 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        balance_before_minor: Option<i64>,
+        /// The credited account's balance in this currency before this
+        /// movement, when the service knows it (minor units, >= 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        destination_balance_before_minor: Option<i64>,
+    }
 );
 body_struct!(
     /// `wallet.outflow`: custody; an outflow from a hot wallet.
@@ -308,6 +346,10 @@ body_struct!(
         amount_minor: i64,
         currency: String,
         destination: Destination,
+        /// The debited account's balance in this currency before this
+        /// movement, when the service knows it (minor units, >= 0).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        balance_before_minor: Option<i64>,
     }
 );
 body_struct!(

@@ -155,22 +155,41 @@ impl Validate for Body {
             }
             Body::Charge(b) => {
                 money::check(b.amount_minor, &b.currency)?;
+                balances(&[
+                    ("balance_before_minor", b.balance_before_minor),
+                    ("source_balance_before_minor", b.source_balance_before_minor),
+                ])?;
                 b.source.validate().map_err(|e| e.under("source"))
             }
             Body::Transfer(b) => {
                 money::check(b.amount_minor, &b.currency)?;
+                balances(&[
+                    ("balance_before_minor", b.balance_before_minor),
+                    (
+                        "destination_balance_before_minor",
+                        b.destination_balance_before_minor,
+                    ),
+                ])?;
                 opt_text("payee_id", &b.payee_id, 128)?;
                 b.destination.validate().map_err(|e| e.under("destination"))
             }
             Body::Purchase(b) => purchase(b),
             Body::Withdrawal(b) => {
                 money::check(b.amount_minor, &b.currency)?;
+                balances(&[
+                    ("balance_before_minor", b.balance_before_minor),
+                    (
+                        "destination_balance_before_minor",
+                        b.destination_balance_before_minor,
+                    ),
+                ])?;
                 b.destination.validate().map_err(|e| e.under("destination"))
             }
             Body::WalletOutflow(b) => outflow(b),
             Body::WithdrawalRequest(b) => {
                 text("request_id", &b.request_id, 128)?;
                 money::check(b.amount_minor, &b.currency)?;
+                balances(&[("balance_before_minor", b.balance_before_minor)])?;
                 b.destination.validate().map_err(|e| e.under("destination"))
             }
             Body::WithdrawalApproval(b) => {
@@ -192,6 +211,7 @@ fn login(b: &LoginAttempt) -> Result<(), DecodeError> {
 
 fn purchase(b: &Purchase) -> Result<(), DecodeError> {
     money::check(b.amount_minor, &b.currency)?;
+    balances(&[("balance_before_minor", b.balance_before_minor)])?;
     text("merchant", &b.merchant, 128)?;
     opt_text("store", &b.store, 128)?;
     opt_text("sku", &b.sku, 128)?;
@@ -205,13 +225,18 @@ fn outflow(b: &WalletOutflow) -> Result<(), DecodeError> {
     opt_text("request_id", &b.request_id, 128)?;
     opt_text("account", &b.account, 128)?;
     opt_text("tx_hash", &b.tx_hash, 128)?;
-    for (field, v) in [
+    balances(&[
         ("hot_balance_minor", b.hot_balance_minor),
         ("cold_balance_minor", b.cold_balance_minor),
-    ] {
-        if v.is_some_and(|v| v < 0) {
-            return Err(bad(field, "must not be negative"));
-        }
+    ])
+}
+
+/// Balances are minor units of the event's currency, never negative (an
+/// overdrawn account reports 0; an amount above the balance is a credit
+/// line and is not refused).
+fn balances(fields: &[(&str, Option<i64>)]) -> Result<(), DecodeError> {
+    match fields.iter().find(|(_, v)| v.is_some_and(|v| v < 0)) {
+        Some((field, _)) => Err(bad(field, "must not be negative")),
+        None => Ok(()),
     }
-    Ok(())
 }
