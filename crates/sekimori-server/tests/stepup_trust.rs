@@ -628,3 +628,28 @@ async fn legacy_records_are_adopted_only_by_the_legacy_service() {
         .expect("read")
         .is_some());
 }
+
+#[tokio::test]
+async fn for_event_is_the_services_own_event_when_another_service_used_the_id() {
+    let h = Harness::new().await;
+    enroll_ocra(&h, "b-2002").await;
+    // Service `aaa` logs `t-same` first (ids are unique per service only).
+    let (s, b) = h
+        .event(
+            json!({"id": "t-same", "type": "login.attempt", "at": at(4), "service": "aaa",
+            "account": "b-2002", "factor": "passkey", "result": "success"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = h
+        .event(json!({"id": "t-same", "type": "transfer", "at": at(5), "service": "bank",
+            "actor": {"device": "dev-x", "ip": "198.51.100.23"}, "account": "b-2002",
+            "amount_minor": 900_000, "currency": "JPY",
+            "destination": {"kind": "bank", "bank_code": "0009", "branch": "456", "number": "7654321"}}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // The bank's challenge for its own `t-same` binds the bank's transfer.
+    let (s, b) = challenge(&h, "b-2002", 900_000, payee_a(), Some("t-same"), 10, S0_MS).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["for_event"], "t-same");
+}

@@ -315,20 +315,34 @@ impl StepUp {
         Ok(out)
     }
 
-    /// The logged event with this id, as the log holds it (`None`: not
-    /// logged, or not yet durable).
-    pub async fn logged_event(&self, id: &str) -> Result<Option<serde_json::Value>, ApiError> {
+    /// The logged event `id` of `service`, as the log holds it (`None`: not
+    /// logged by that service, or not yet durable). Ids are unique per
+    /// service: another service's event with the same id is not this one.
+    pub async fn logged_event(
+        &self,
+        service: &str,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, ApiError> {
         let store = Arc::clone(&self.store);
-        let id = id.to_string();
+        let (service, id) = (service.to_string(), id.to_string());
         tokio::task::spawn_blocking(move || -> Result<Option<serde_json::Value>, String> {
-            let Some(seq) = store.seq_of_event(&id).map_err(|e| e.to_string())? else {
+            let seq = store
+                .seq_of_service_event(&service, &id)
+                .map_err(|e| e.to_string())?;
+            let Some(seq) = seq else {
                 return Ok(None);
             };
             let Some(bytes) = store.get(seq).map_err(|e| e.to_string())? else {
                 return Ok(None);
             };
             match sekimori_engine::Entry::from_bytes(&bytes).map_err(|e| e.to_string())? {
-                sekimori_engine::Entry::Event { event, .. } => Ok(Some(event)),
+                // A format-1 index finds the id whatever its service.
+                sekimori_engine::Entry::Event { event, .. }
+                    if event.get("service").and_then(serde_json::Value::as_str)
+                        == Some(service.as_str()) =>
+                {
+                    Ok(Some(event))
+                }
                 _ => Ok(None),
             }
         })

@@ -49,7 +49,7 @@ pub(super) async fn event_is_transaction(
     for_event: &str,
     tx: &sekimori_stepup::Transaction,
 ) -> Result<bool, ApiError> {
-    let Some(event) = app.stepup.logged_event(for_event).await? else {
+    let Some(event) = app.stepup.logged_event(service, for_event).await? else {
         return Ok(false);
     };
     Ok(event_transaction(&event).is_some_and(|(s, t)| s == service && t.digest() == tx.digest()))
