@@ -8,7 +8,13 @@
 //! memory`'s engine totals, where 1 M entities took 3.4 GB unbounded). In
 //! the last tenth of the flood a reverse brute force tries one PIN against a
 //! new account every `--spray-gap` entities; the bench reports whether the
-//! engine still denied it (the budget must not blind the rules).
+//! engine still denied it (the budget must not blind the rules). A slow
+//! password guess on one account (one a minute of event time, the pack
+//! challenges the 10th within 15 minutes), two guesses in before the flood
+//! begins and one every 3,000 entities (60 s) through it, reports the guess
+//! first challenged or refused: the flood must not reset its counter.
+//! Between two guesses the flood brings 3,000 entities; a budget that holds
+//! fewer (`--max-memory 8MiB` holds about 1,500) is the test.
 //!
 //! Run it in a release build: `cargo run --release -p sekimori -- bench
 //! budget --entities 1000000 --max-memory 512MiB --out DIR`.
@@ -53,6 +59,23 @@ fn spray(n: u64, at_ms: i64) -> anyhow::Result<sekimori_event::Event> {
     .map_err(|e| anyhow!("{e}"))
 }
 
+/// One guess of the slow attack: a new password on one account.
+fn guess(n: u64, at_ms: i64) -> anyhow::Result<sekimori_event::Event> {
+    sekimori_event::decode_value(json!({
+        "id": format!("guess-{n}"), "type": "login.attempt",
+        "at": sekimori_event::format_rfc3339_ms(at_ms),
+        "service": "bank", "account": "slow-victim", "factor": "password",
+        "result": "failure", "secret_fp": format!("k1:{:064x}", 0xdead_0000u64 + n),
+        "actor": {"ip": "203.0.113.7", "device": "guesser"}}))
+    .map_err(|e| anyhow!("{e}"))
+}
+
+/// Entities between two guesses of the slow attack: 60 s of the flood's
+/// event time (an entity every 20 ms).
+const GUESS_GAP: u64 = 3_000;
+/// A guess the pack challenges (10 failures on one account in 15 minutes).
+const GUESS_STOPPED_ALONE: u64 = 10;
+
 /// Runs the benchmark.
 pub fn run(a: Args) -> anyhow::Result<()> {
     let pack = crate::replay::pack(None)?;
@@ -66,7 +89,24 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let (mut curve, mut peak_rss, mut peak_accounted) = (Vec::new(), 0u64, 0u64);
     let (mut sprays, mut denied_from) = (0u64, None);
     let mut events = 0u64;
+    // The slow attack is two guesses in when the flood begins.
+    let (mut guesses, mut guess_stopped) = (0u64, None);
+    let mut slow = |engine: &mut Engine, at: i64| -> anyhow::Result<()> {
+        let d = engine.decide(&guess(guesses, at)?);
+        guesses += 1;
+        if d.action >= Action::Challenge && guess_stopped.is_none() {
+            guess_stopped = Some(guesses);
+        }
+        Ok(())
+    };
+    slow(&mut engine, T0 - 120_000)?;
+    slow(&mut engine, T0 - 60_000)?;
+    events += 2;
     for i in 0..a.entities {
+        if i > 0 && i.is_multiple_of(GUESS_GAP) {
+            slow(&mut engine, T0 + i64::try_from(i * 2).unwrap_or(0) * 10 - 1)?;
+            events += 1;
+        }
         for e in entity_events(i) {
             let event = sekimori_event::decode_value(e).map_err(|e| anyhow!("{e}"))?;
             engine.decide(&event);
@@ -115,6 +155,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "peak_rss_over_budget": peak_rss as f64 / a.max_memory as f64,
         "budget_runs": m.runs, "evicted": evicted,
         "spray_attempts": sprays, "spray_denied_from_attempt": denied_from,
+        "slow_guesses": guesses, "slow_stopped_from_guess": guess_stopped,
+        "slow_stopped_from_guess_without_flood": GUESS_STOPPED_ALONE,
         "curve": curve,
     });
     println!(
@@ -139,6 +181,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         Some(n) => println!("  reverse brute force: {sprays} attempts, denied from attempt {n}"),
         None => println!("  reverse brute force: {sprays} attempts, NEVER denied"),
     }
+    match guess_stopped {
+        Some(n) => println!(
+            "  slow password guess (1/min on one account): {guesses} guesses, challenged from guess {n} \
+             ({GUESS_STOPPED_ALONE} without the flood)"
+        ),
+        None => println!(
+            "  slow password guess (1/min on one account): {guesses} guesses, NEVER challenged \
+             ({GUESS_STOPPED_ALONE} without the flood)"
+        ),
+    }
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let path = dir.join("budget.json");
@@ -155,7 +207,7 @@ mod tests {
     #[test]
     fn a_small_flood_runs_within_its_budget() {
         run(Args {
-            entities: 600,
+            entities: 3_100,
             max_memory: 1 << 20,
             spray_gap: 5,
             out: None,
