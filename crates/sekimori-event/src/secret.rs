@@ -45,6 +45,12 @@ const CONTAINS: &[&str] = &[
     "privatekey",
     "mnemonic",
     "seedphrase",
+    // Japanese: password, PIN ("secret number"), private key, verification code.
+    "パスワード",
+    "暗証",
+    "秘密鍵",
+    "認証コード",
+    "確認コード",
 ];
 /// Endings that mark a secret (`new_pin`, `card_pin`, `sms_otp`, `client_secret`, `id_token`).
 const ENDS: &[&str] = &["pin", "otp", "cvv", "cvv2", "cvc", "secret", "token"];
@@ -74,9 +80,50 @@ pub fn is_secret_field_name(name: &str) -> bool {
             })
             .collect()
     };
-    EXACT.contains(&norm.as_str())
-        || CONTAINS.iter().any(|f| norm.contains(f))
-        || ENDS.iter().any(|e| norm.ends_with(e))
+    if matches_secret(&norm) {
+        return true;
+    }
+    // A name in another script that looks like a secret name (Cyrillic
+    // `раss`, Greek `ΡΙΝ`): compare confusable skeletons (Unicode TR39) of
+    // the name, as sent and lower-cased, with those of every word, in lower
+    // and upper case (an upper-case Greek iota looks like `I`, not `i`).
+    !name.is_ascii() && {
+        let sent: String = name.chars().filter(|&c| !ignorable(c)).collect();
+        let names = [confusable(&sent), confusable(&norm)];
+        names
+            .iter()
+            .any(|n| matches_secret_by(n, |w| [confusable(w), confusable(&w.to_uppercase())]))
+    }
+}
+
+fn ignorable(c: char) -> bool {
+    matches!(c, '_' | '-' | '.')
+        || c.is_whitespace()
+        || c.is_control()
+        || is_invisible(c)
+        || is_combining_mark(c)
+}
+
+fn matches_secret(norm: &str) -> bool {
+    matches_secret_by(norm, |w| [w.to_string(), w.to_string()])
+}
+
+/// Whether `norm` is, contains or ends in a secret word, each word taken in
+/// the forms `form` gives.
+fn matches_secret_by(norm: &str, form: impl Fn(&str) -> [String; 2]) -> bool {
+    let any = |words: &[&str], test: &dyn Fn(&str) -> bool| {
+        words.iter().any(|w| form(w).iter().any(|f| test(f)))
+    };
+    any(EXACT, &|f| norm == f)
+        || any(CONTAINS, &|f| norm.contains(f))
+        || any(ENDS, &|f| norm.ends_with(f))
+}
+
+/// The TR39 skeleton, lower-cased.
+fn confusable(s: &str) -> String {
+    unicode_security::confusable_detection::skeleton(s)
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 /// Walks the whole document and rejects the first secret-named field.
@@ -122,6 +169,18 @@ mod tests {
             "seedPhrase",
         ] {
             assert!(is_secret_field_name(yes), "{yes}");
+        }
+        for homoglyph in [
+            "раssword",
+            "ΡΙΝ",
+            "ріn",
+            "аpi_kеy",
+            "ѕеcrеt",
+            "ログインパスワード",
+            "暗証番号",
+            "ﾊﾟｽﾜｰﾄﾞ",
+        ] {
+            assert!(is_secret_field_name(homoglyph), "{homoglyph}");
         }
         for no in [
             "secret_fp",
