@@ -41,9 +41,9 @@ pub trait Defender {
 pub enum Baseline {
     /// The services' own controls at the time of the incidents, nothing more.
     None,
-    /// Keycloak's default brute-force detection: per account only.
+    /// An account lockout (Active Directory, CIS benchmark policy): per account only.
     PerAccountLockout,
-    /// A CrowdSec-style leaky bucket of failed logins per IP.
+    /// fail2ban's sshd jail defaults: failed logins per address, a timed ban.
     PerIpBucket,
     /// sekimori with a rule pack.
     Sekimori,
@@ -96,75 +96,192 @@ impl Defender for Sekimori {
     }
 }
 
-/// Keycloak defaults: 30 failures lock the account for 15 minutes; the count
-/// resets after 12 hours without failure.
+/// An account lockout as Active Directory enforces it with the CIS
+/// benchmark's policy (Account lockout threshold 5 invalid logon attempts,
+/// Account lockout duration 15 minutes, Reset account lockout counter after
+/// 15 minutes): the fifth failure within 15 minutes of the one before locks
+/// the account for 15 minutes, during which every login to it is refused,
+/// the right password too; a success resets the count.
 #[derive(Default)]
 struct Lockout {
-    accounts: HashMap<String, (u32, i64, i64)>, // failures, last failure, locked until
+    accounts: HashMap<String, LockState>,
 }
 
-const LOCKOUT_FAILURES: u32 = 30;
-const LOCKOUT_MS: i64 = 15 * 60_000;
-const LOCKOUT_RESET_MS: i64 = 12 * 3_600_000;
+#[derive(Default)]
+struct LockState {
+    failures: u32,
+    last_failure_ms: i64,
+    locked_until_ms: i64,
+}
+
+pub const LOCKOUT_THRESHOLD: u32 = 5;
+pub const LOCKOUT_MS: i64 = 15 * 60_000;
+pub const LOCKOUT_RESET_MS: i64 = 15 * 60_000;
 
 impl Defender for Lockout {
     fn decide(&mut self, event: &Event) -> Verdict {
         let Body::LoginAttempt(login) = &event.body else {
             return Verdict::allow();
         };
-        let entry = self
-            .accounts
-            .entry(login.account.clone())
-            .or_insert((0, 0, 0));
-        if event.at_ms < entry.2 {
+        let s = self.accounts.entry(login.account.clone()).or_default();
+        if event.at_ms < s.locked_until_ms {
             return Verdict::deny();
         }
         if login.result == Outcome::Success {
-            *entry = (0, 0, 0);
+            s.failures = 0;
             return Verdict::allow();
         }
-        if event.at_ms - entry.1 > LOCKOUT_RESET_MS {
-            entry.0 = 0;
+        if event.at_ms - s.last_failure_ms >= LOCKOUT_RESET_MS {
+            s.failures = 0;
         }
-        entry.0 += 1;
-        entry.1 = event.at_ms;
-        if entry.0 >= LOCKOUT_FAILURES {
-            entry.2 = event.at_ms + LOCKOUT_MS;
-            entry.0 = 0;
+        s.failures += 1;
+        s.last_failure_ms = event.at_ms;
+        if s.failures >= LOCKOUT_THRESHOLD {
+            s.locked_until_ms = event.at_ms + LOCKOUT_MS;
+            s.failures = 0;
         }
         Verdict::allow()
     }
 }
 
-/// CrowdSec's ssh-bf shape: a bucket of 5 failed logins per IP leaking one
-/// every 10 s; overflow bans the IP for 4 hours (every event from it).
+/// fail2ban's `sshd` jail with its defaults (`maxretry = 5`, `findtime =
+/// 10m`, `bantime = 10m`), watching the services' failed logins: the fifth
+/// failure from one address within 10 minutes bans the address for 10
+/// minutes, and a banned address gets nothing through (a firewall drop: every
+/// event from it is refused, whoever is behind it).
 #[derive(Default)]
 struct IpBucket {
-    ips: HashMap<String, (f64, i64, i64)>, // level, last update, banned until
+    ips: HashMap<std::net::IpAddr, BanState>,
 }
+
+#[derive(Default)]
+struct BanState {
+    failures: std::collections::VecDeque<i64>,
+    banned_until_ms: i64,
+}
+
+pub const BAN_MAXRETRY: usize = 5;
+pub const BAN_FINDTIME_MS: i64 = 10 * 60_000;
+pub const BAN_MS: i64 = 10 * 60_000;
 
 impl Defender for IpBucket {
     fn decide(&mut self, event: &Event) -> Verdict {
         let Some(ip) = event.actor.ip else {
             return Verdict::allow();
         };
-        let entry = self
-            .ips
-            .entry(ip.to_string())
-            .or_insert((0.0, event.at_ms, 0));
-        if event.at_ms < entry.2 {
+        let s = self.ips.entry(ip).or_default();
+        if event.at_ms < s.banned_until_ms {
             return Verdict::deny();
         }
         let failed = matches!(&event.body, Body::LoginAttempt(l) if l.result == Outcome::Failure);
         if failed {
-            let leaked = (event.at_ms - entry.1).max(0) as f64 / 10_000.0;
-            entry.0 = (entry.0 - leaked).max(0.0) + 1.0;
-            entry.1 = event.at_ms;
-            if entry.0 > 5.0 {
-                entry.2 = event.at_ms + 4 * 3_600_000;
-                entry.0 = 0.0;
+            while s
+                .failures
+                .front()
+                .is_some_and(|&t| event.at_ms - t >= BAN_FINDTIME_MS)
+            {
+                s.failures.pop_front();
+            }
+            s.failures.push_back(event.at_ms);
+            if s.failures.len() >= BAN_MAXRETRY {
+                s.banned_until_ms = event.at_ms + BAN_MS;
+                s.failures.clear();
             }
         }
         Verdict::allow()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn login(at_s: i64, account: &str, ip: &str, ok: bool) -> Event {
+        let mut e = json!({"id": format!("e{at_s}{account}{ip}"), "type": "login.attempt",
+            "at": sekimori_event::format_rfc3339_ms(1_782_259_200_000 + at_s * 1000),
+            "service": "s", "account": account, "actor": {"ip": ip}, "factor": "password",
+            "secret_fp": format!("k1:{}", "0".repeat(64)), "result": if ok { "success" } else { "failure" }});
+        if !ok {
+            e["failure_reason"] = json!("bad_secret");
+        }
+        sekimori_event::decode_value(e).expect("valid")
+    }
+
+    #[test]
+    fn the_lockout_locks_at_the_fifth_failure_for_fifteen_minutes() {
+        let mut d = Lockout::default();
+        for i in 0..4 {
+            assert_eq!(
+                d.decide(&login(i * 60, "a", "10.0.0.1", false)),
+                Verdict::allow()
+            );
+        }
+        assert_eq!(
+            d.decide(&login(300, "a", "10.0.0.2", false)),
+            Verdict::allow()
+        );
+        // Locked: the holder's right password is refused too, until 15 min.
+        assert_eq!(
+            d.decide(&login(400, "a", "10.0.0.3", true)),
+            Verdict::deny()
+        );
+        assert_eq!(
+            d.decide(&login(300 + 899, "a", "10.0.0.3", true)),
+            Verdict::deny()
+        );
+        assert_eq!(
+            d.decide(&login(300 + 900, "a", "10.0.0.3", true)),
+            Verdict::allow()
+        );
+        // Failures 15 minutes apart never add up.
+        for i in 0..10 {
+            let at = 2_000 + i * 900;
+            assert_eq!(
+                d.decide(&login(at, "b", "10.0.0.1", false)),
+                Verdict::allow()
+            );
+        }
+    }
+
+    #[test]
+    fn fail2ban_bans_an_address_at_five_failures_in_ten_minutes() {
+        let mut d = IpBucket::default();
+        for i in 0..4 {
+            let account = format!("u{i}");
+            assert_eq!(
+                d.decide(&login(i * 100, &account, "10.0.0.9", false)),
+                Verdict::allow()
+            );
+        }
+        assert_eq!(
+            d.decide(&login(500, "u5", "10.0.0.9", false)),
+            Verdict::allow()
+        );
+        // Banned: everyone behind the address, for 10 minutes.
+        assert_eq!(
+            d.decide(&login(501, "honest", "10.0.0.9", true)),
+            Verdict::deny()
+        );
+        assert_eq!(
+            d.decide(&login(1_099, "honest", "10.0.0.9", true)),
+            Verdict::deny()
+        );
+        assert_eq!(
+            d.decide(&login(1_100, "honest", "10.0.0.9", true)),
+            Verdict::allow()
+        );
+        assert_eq!(
+            d.decide(&login(1_100, "x", "10.0.0.8", true)),
+            Verdict::allow()
+        );
+        // Four failures every ten minutes stay under it.
+        for i in 0..20 {
+            let at = 5_000 + i * 150;
+            assert_eq!(
+                d.decide(&login(at, "v", "10.0.0.7", false)),
+                Verdict::allow()
+            );
+        }
     }
 }

@@ -162,9 +162,11 @@ impl HonestPerson {
             if ctx.world.people[self.who].wallet_balance_jpy < amount {
                 break;
             }
-            let e = json!({"type": "purchase", "service": "qr-pay", "actor": who, "account": wallet,
+            let mut e = json!({"type": "purchase", "service": "qr-pay", "actor": who, "account": wallet,
                 "amount_minor": amount, "currency": "JPY", "merchant": "conv-seven",
                 "store": store(&mut self.rng), "sku": sku, "category": category});
+            let before = ctx.world.people[self.who].wallet_balance_jpy;
+            crate::integration::balance(&mut e, before);
             if self.act(ctx, e, wallet, "qr-pay") {
                 ctx.world.people[self.who].wallet_balance_jpy -= amount;
             }
@@ -249,8 +251,9 @@ impl HonestPerson {
                 return;
             }
         }
-        let e = json!({"type": "transfer", "service": "netbank", "actor": who, "account": login_id,
+        let mut e = json!({"type": "transfer", "service": "netbank", "actor": who, "account": login_id,
             "amount_minor": amount, "currency": "JPY", "destination": dest});
+        crate::integration::balance(&mut e, ctx.world.accounts[from].balance_jpy);
         if self.act(ctx, e, &login_id, "netbank") {
             ctx.world.accounts[from].balance_jpy -= amount;
             ctx.world.accounts[to].balance_jpy += amount;
@@ -263,9 +266,10 @@ impl HonestPerson {
         if ctx.world.accounts[from].balance_jpy < amount {
             return;
         }
-        let e = json!({"type": "withdrawal", "service": "bank-atm", "actor": {"account": login_id},
+        let mut e = json!({"type": "withdrawal", "service": "bank-atm", "actor": {"account": login_id},
             "account": login_id, "amount_minor": amount, "currency": "JPY",
             "destination": {"kind": "atm", "atm_id": format!("atm-{:04}", self.rng.range(0, 900))}});
+        crate::integration::balance(&mut e, ctx.world.accounts[from].balance_jpy);
         if ctx.send(HONEST, 0, e).action == sekimori_rules::Action::Allow {
             ctx.world.accounts[from].balance_jpy -= amount;
         }
@@ -284,8 +288,9 @@ impl HonestPerson {
         if amount <= 0 {
             return;
         }
-        let e = json!({"type": "withdrawal", "service": "broker", "actor": actor(p, true), "account": account,
+        let mut e = json!({"type": "withdrawal", "service": "broker", "actor": actor(p, true), "account": account,
             "amount_minor": amount, "currency": "JPY", "destination": dest});
+        crate::integration::balance(&mut e, p.broker_jpy);
         if self.act(ctx, e, account, "broker") {
             ctx.world.people[self.who].broker_jpy -= amount;
         }
@@ -315,8 +320,9 @@ impl HonestPerson {
         if sat < 100_000 {
             return; // nothing worth withdrawing (or taken over and drained)
         }
-        let e = json!({"type": "withdrawal", "service": "exchange", "actor": who, "account": account,
+        let mut e = json!({"type": "withdrawal", "service": "exchange", "actor": who, "account": account,
             "amount_minor": sat, "currency": "BTC", "destination": {"kind": "crypto", "address": address}});
+        crate::integration::balance(&mut e, btc_sat);
         if self.act(ctx, e, account, "exchange") {
             ctx.world.people[self.who].btc_sat -= sat;
             // The exchange's custody desk pays it from the hot wallet.
@@ -342,7 +348,7 @@ fn store(rng: &mut Rng) -> String {
 }
 
 /// A plausible typo: a dropped last character, a doubled one, or a wrong one.
-fn typo_of(password: &str, rng: &mut Rng) -> String {
+pub(crate) fn typo_of(password: &str, rng: &mut Rng) -> String {
     let mut chars: Vec<char> = password.chars().collect();
     if chars.is_empty() {
         return "x".into();
@@ -392,6 +398,9 @@ impl Actor for HonestPerson {
                 self.broker_day(ctx, broker.as_deref().unwrap_or_default())
             }
             _ => {}
+        }
+        if ctx.world.people[self.who].neobank.is_some() && self.rng.chance(0.25) {
+            crate::neobank::day(ctx, &mut self.rng, self.who);
         }
         let mean_h = if elderly { 24 } else { 10 };
         Some(ctx.now_ms + self.rng.exp_ms(mean_h * 3_600_000) as i64)

@@ -17,7 +17,9 @@ pub mod defender;
 pub mod desk;
 mod honest;
 mod ids;
+pub mod integration;
 mod life;
+mod neobank;
 mod net;
 pub mod report;
 mod rng;
@@ -27,6 +29,7 @@ pub mod world;
 
 pub use attack::SCENARIOS;
 pub use defender::{Baseline, Defender, Verdict};
+pub use integration::WorldKind;
 pub use report::Scorecard;
 pub use score::Score;
 pub use world::Size;
@@ -104,8 +107,20 @@ pub fn run_streaming(
     sink: Option<&mut dyn FnMut(&Json)>,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Run, SimError> {
+    run_streaming_in(config, WorldKind::Dense, baseline, defender, sink, progress)
+}
+
+/// The same in a world of the given kind (`--world sparse`).
+pub fn run_streaming_in(
+    config: &Config,
+    kind: WorldKind,
+    baseline: Baseline,
+    defender: Box<dyn Defender>,
+    sink: Option<&mut dyn FnMut(&Json)>,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Run, SimError> {
     let mut rng = rng::Rng::new(config.seed);
-    let mut world = world::World::build(config.size, &mut rng);
+    let mut world = world::World::build_kind(config.size, kind, &mut rng);
     let people = honest::spawn(&world, &mut rng);
     let mut attackers = Vec::new();
     for name in &config.scenarios {
@@ -138,11 +153,22 @@ pub fn run_streaming(
 }
 
 /// Runs every baseline and builds the scorecard.
-pub fn scorecard(config: &Config, mut on_run: impl FnMut(&Run)) -> Result<Scorecard, SimError> {
+pub fn scorecard(config: &Config, on_run: impl FnMut(&Run)) -> Result<Scorecard, SimError> {
+    scorecard_in(config, WorldKind::Dense, on_run)
+}
+
+/// The same in a world of the given kind.
+pub fn scorecard_in(
+    config: &Config,
+    kind: WorldKind,
+    mut on_run: impl FnMut(&Run),
+) -> Result<Scorecard, SimError> {
     let rule_pack = format!("{} {}", config.pack.name(), config.pack.version());
     let mut card = Scorecard::new(config.seed, config.size, rule_pack);
+    card.world = kind;
     for baseline in Baseline::ALL {
-        let r = run(config, baseline, false, &mut |_| {})?;
+        let defender = baseline.defender(&config.pack);
+        let r = run_streaming_in(config, kind, baseline, defender, None, &mut |_| {})?;
         card.add(baseline, &config.scenarios, &r.score);
         on_run(&r);
     }

@@ -2,8 +2,13 @@
 //! ground truth, kept in its own file.
 
 use crate::defender::Baseline;
+use crate::integration::WorldKind;
 use crate::score::Score;
 use crate::world::Size;
+
+fn is_dense(k: &WorldKind) -> bool {
+    *k == WorldKind::Dense
+}
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -51,6 +56,10 @@ pub struct HonestRow {
 pub struct Scorecard {
     pub seed: u64,
     pub size: Size,
+    /// Dense or sparse (left out of the JSON for the dense world, so older
+    /// scorecards keep their shape).
+    #[serde(skip_serializing_if = "is_dense")]
+    pub world: WorldKind,
     pub rule_pack: String,
     pub rows: Vec<Row>,
     pub honest: Vec<HonestRow>,
@@ -70,6 +79,7 @@ impl Scorecard {
         Scorecard {
             seed,
             size,
+            world: WorldKind::Dense,
             rule_pack,
             rows: Vec::new(),
             honest: Vec::new(),
@@ -124,8 +134,11 @@ impl Scorecard {
         let mut md = String::new();
         let _ = writeln!(
             md,
-            "# Scorecard\n\nseed {}, size {:?}, rule pack {}\n",
-            self.seed, self.size, self.rule_pack
+            "# Scorecard\n\nseed {}, size {:?}, world {}, rule pack {}\n",
+            self.seed,
+            self.size,
+            self.world.name(),
+            self.rule_pack
         );
         let _ = writeln!(md, "## Attacks\n\n| scenario | baseline | targeted ¥ | stolen ¥ | victims | first block after |");
         let _ = writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: |");

@@ -154,6 +154,7 @@ impl Score {
                 h.delayed_jpy += match event["currency"].as_str() {
                     Some("BTC") => sat_to_jpy(amount),
                     Some("XEM") => xem_micro_to_jpy(amount),
+                    Some("USD") => crate::integration::cents_to_jpy(amount),
                     _ => amount,
                 };
             }

@@ -4,6 +4,7 @@
 
 use crate::defender::{Defender, Verdict};
 use crate::ids::Ids;
+use crate::integration::WorldKind;
 use crate::rng::Rng;
 use crate::score::Score;
 use crate::world::World;
@@ -62,7 +63,23 @@ fn link_group_id(event: &mut Json) {
 
 impl Ctx<'_> {
     /// Sends one event `offset_ms` after now and returns the verdict.
-    pub fn send(&mut self, origin: Origin, offset_ms: i64, mut event: Json) -> Verdict {
+    pub fn send(&mut self, origin: Origin, offset_ms: i64, event: Json) -> Verdict {
+        let mut event = match self.world.kind {
+            WorldKind::Dense => event,
+            WorldKind::Sparse => match crate::integration::sparse(event) {
+                Some(e) => e,
+                // Not something this integration has: nothing is sent.
+                None => return Verdict::allow(),
+            },
+        };
+        if event["type"] == "login.attempt" && event["result"] == "success" {
+            if let Some(account) = event["account"].as_str() {
+                // Someone has logged in to it: it has a history now.
+                if !self.world.logged_in.contains(account) {
+                    self.world.logged_in.insert(account.to_string());
+                }
+            }
+        }
         self.last_offset_ms = offset_ms;
         let at = self.now_ms + offset_ms;
         let id = self.ids.event();

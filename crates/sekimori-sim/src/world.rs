@@ -116,6 +116,10 @@ pub struct Person {
     pub abroad: bool,
     /// `YYYY-MM-DD`; some PINs are made from it.
     pub birth: String,
+    /// Account at the neobank (a dollar account whose integration sends no
+    /// device id) and its balance in US cents, if any.
+    pub neobank: Option<String>,
+    pub usd_cents: i64,
     /// Born before 1960: fewer actions, more typos, one device for years.
     pub elderly: bool,
     /// Opens their wallet account on the first day (a launch-day rush).
@@ -126,6 +130,12 @@ pub struct Person {
 #[derive(Debug)]
 pub struct World {
     pub size: Size,
+    /// Dense (the seed incidents' services) or sparse (thin integrations).
+    pub kind: crate::integration::WorldKind,
+    /// Accounts a successful login was sent for so far. Simulator state only: it lets
+    /// an attacker aim at accounts nobody has logged in to yet (fresh
+    /// sign-ups from a leaked list), never goes to the engine.
+    pub logged_in: std::collections::HashSet<String>,
     /// Honest people start here; the engine is in shadow until `start_ms`.
     pub history_ms: i64,
     /// The measured period (and every attack) starts here.
@@ -147,7 +157,7 @@ pub struct World {
     pub payouts: Vec<crate::desk::Payout>,
 }
 
-const FAMILY: &[&str] = &[
+pub(crate) const FAMILY: &[&str] = &[
     "ﾔﾏﾀﾞ",
     "ｽｽﾞｷ",
     "ﾀﾅｶ",
@@ -159,7 +169,7 @@ const FAMILY: &[&str] = &[
     "ｺﾊﾞﾔｼ",
     "ｶﾄｳ",
 ];
-const GIVEN: &[&str] = &[
+pub(crate) const GIVEN: &[&str] = &[
     "ﾀﾛｳ",
     "ﾊﾅｺ",
     "ｲﾁﾛｳ",
@@ -177,6 +187,12 @@ pub const START_MS: i64 = 1_782_259_200_000;
 
 impl World {
     pub fn build(size: Size, rng: &mut Rng) -> World {
+        World::build_kind(size, crate::integration::WorldKind::Dense, rng)
+    }
+
+    /// A world of the given kind. The sparse world has one day of history
+    /// whatever its size (a service that has just switched sekimori on).
+    pub fn build_kind(size: Size, kind: crate::integration::WorldKind, rng: &mut Rng) -> World {
         let mut rng = rng.fork("world");
         let banks = (0..35)
             .map(|i| Bank {
@@ -245,6 +261,8 @@ impl World {
                 elderly: birth_year < 1960,
                 birth,
                 new_signup: rng.chance(0.05),
+                neobank: None,
+                usd_cents: 0,
             });
         }
         let collectors = people
@@ -252,6 +270,19 @@ impl World {
             .filter_map(|p| p.wallet.clone())
             .filter(|_| rng.chance(0.03))
             .collect();
+        // One in eight keeps a dollar account at the neobank: $300-15,000.
+        // Drawn last, so the rest of the world is the same as without it.
+        let mut nb = rng.fork("neobank");
+        for p in &mut people {
+            if nb.chance(0.125) {
+                p.neobank = Some(ids::account(&mut nb, "n"));
+                p.usd_cents = 30_000 + nb.range(0, 1_470_000) as i64;
+            }
+        }
+        let history_days = match kind {
+            crate::integration::WorldKind::Dense => size.history_days(),
+            crate::integration::WorldKind::Sparse => 1,
+        };
         World {
             cold_wallets: [
                 ("hot-xem-a", 0),
@@ -263,7 +294,9 @@ impl World {
             .collect(),
             collectors,
             size,
-            history_ms: START_MS - size.history_days() * 86_400_000,
+            kind,
+            logged_in: std::collections::HashSet::new(),
+            history_ms: START_MS - history_days * 86_400_000,
             start_ms: START_MS,
             end_ms: START_MS + size.days() * 86_400_000,
             banks,

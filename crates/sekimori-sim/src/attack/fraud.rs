@@ -15,18 +15,18 @@ use serde_json::{json, Value as Json};
 /// Codes that are not bound to the transaction: malware or a phishing relay
 /// passes them; a transaction-signing code for the real payee, or a passkey
 /// bound to the site, it cannot.
-fn relayable(m: MfaMethod) -> bool {
+pub(crate) fn relayable(m: MfaMethod) -> bool {
     !matches!(m, MfaMethod::Txsign | MfaMethod::Webauthn)
 }
 
-fn bank_dest(world: &World, account: usize) -> Json {
+pub(crate) fn bank_dest(world: &World, account: usize) -> Json {
     let a = &world.accounts[account];
     json!({"kind": "bank", "bank_code": world.banks[a.bank].code, "branch": a.branch, "number": a.number})
 }
 
 /// Victims, chosen as accounts with enough money, and mule accounts (in other
 /// people's names, bought or opened with their papers).
-fn victims_and_mules(
+pub(crate) fn victims_and_mules(
     world: &World,
     rng: &mut Rng,
     victims: usize,
@@ -57,8 +57,9 @@ fn transfer(
         return false; // nothing left to take
     }
     let login_id = ctx.world.accounts[from].login_id(&ctx.world.banks);
-    let e = json!({"type": "transfer", "service": "netbank", "actor": who, "account": login_id,
+    let mut e = json!({"type": "transfer", "service": "netbank", "actor": who, "account": login_id,
         "amount_minor": amount, "currency": "JPY", "destination": bank_dest(ctx.world, to)});
+    crate::integration::balance(&mut e, ctx.world.accounts[from].balance_jpy);
     let v = ctx.send(origin, offset, e);
     let ok = ctx.goes_through(origin, &v, &login_id, "netbank", rng, &relayable);
     if ok {
@@ -210,9 +211,10 @@ impl Actor for Mules {
         let mule = self.mules[i];
         let login_id = ctx.world.accounts[mule].login_id(&ctx.world.banks);
         ctx.score.targeted("mules", ATM_LIMIT_JPY);
-        let e = json!({"type": "withdrawal", "service": "bank-atm", "actor": {"account": login_id},
+        let mut e = json!({"type": "withdrawal", "service": "bank-atm", "actor": {"account": login_id},
             "account": login_id, "amount_minor": ATM_LIMIT_JPY, "currency": "JPY",
             "destination": {"kind": "atm", "atm_id": format!("atm-{:04}", self.rng.range(0, 900))}});
+        crate::integration::balance(&mut e, ctx.world.accounts[mule].balance_jpy);
         let v = ctx.send(MULES, 0, e);
         if v.action == sekimori_rules::Action::Allow {
             ctx.world.accounts[mule].balance_jpy -= ATM_LIMIT_JPY;

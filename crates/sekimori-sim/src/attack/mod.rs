@@ -3,10 +3,15 @@
 //! generators as honest people, and acts on the engine's answers.
 
 mod custody;
+mod cycle_ring;
 mod docomo_koza;
+mod first_in;
 mod fraud;
+mod scanner;
 mod sevenpay;
+mod structuring;
 mod takeover;
+mod usd_drain;
 
 use crate::ids;
 use crate::net;
@@ -33,6 +38,11 @@ pub const SCENARIOS: &[&str] = &[
     "password-spray",
     "phishing-ato",
     "docomo-koza-slow",
+    "scanner-rotation",
+    "first-in-bot",
+    "usd-drain",
+    "cycle-ring",
+    "structuring",
 ];
 
 /// The attackers of one scenario, each with its first action time.
@@ -52,6 +62,11 @@ pub fn spawn(name: &str, world: &World, seed: u64) -> Option<Vec<(i64, Box<dyn A
         "mules" => fraud::mules(world, rng, onset),
         "phishing-ato" => fraud::phishing_ato(world, rng, onset),
         "zaif" => custody::zaif(rng, onset),
+        "scanner-rotation" => scanner::spawn(world, rng, onset),
+        "first-in-bot" => first_in::spawn(world, rng, onset),
+        "usd-drain" => usd_drain::spawn(world, rng, onset),
+        "cycle-ring" => cycle_ring::spawn(world, rng, onset),
+        "structuring" => structuring::spawn(world, rng, onset),
         _ => return None,
     })
 }
@@ -92,8 +107,9 @@ pub(crate) fn drain_exchange(
     let sat = ctx.world.people[who].btc_sat;
     let jpy = crate::score::sat_to_jpy(sat);
     ctx.score.targeted(scenario, jpy);
-    let w = json!({"type": "withdrawal", "service": "exchange", "actor": who_actor, "account": account,
+    let mut w = json!({"type": "withdrawal", "service": "exchange", "actor": who_actor, "account": account,
         "amount_minor": sat, "currency": "BTC", "destination": {"kind": "crypto", "address": address}});
+    crate::integration::balance(&mut w, sat);
     let v = ctx.send(origin, 120_000, w);
     if ctx.goes_through(origin, &v, &account, "exchange", rng, &|_| false) {
         ctx.world.people[who].btc_sat = 0;

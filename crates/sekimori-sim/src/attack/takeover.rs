@@ -166,8 +166,9 @@ impl Actor for Sbi {
         if ctx.goes_through(SBI, &v, &account, "broker", &mut self.rng, &|_| false) {
             let amount = ctx.world.people[who_idx].broker_jpy;
             ctx.score.targeted("sbi", amount);
-            let w = serde_json::json!({"type": "withdrawal", "service": "broker", "actor": who, "account": account,
+            let mut w = serde_json::json!({"type": "withdrawal", "service": "broker", "actor": who, "account": account,
                 "amount_minor": amount, "currency": "JPY", "destination": dest});
+            crate::integration::balance(&mut w, amount);
             let v = ctx.send(SBI, 180_000, w);
             if ctx.goes_through(SBI, &v, &account, "broker", &mut self.rng, &|_| false) {
                 ctx.world.people[who_idx].broker_jpy = 0;

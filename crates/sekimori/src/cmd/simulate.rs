@@ -1,7 +1,9 @@
 use anyhow::{anyhow, Context};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use sekimori_rules::compile;
-use sekimori_sim::{chart, Baseline, Config, Defender, Scorecard, Size, Verdict, SCENARIOS};
+use sekimori_sim::{
+    chart, Baseline, Config, Defender, Scorecard, Size, Verdict, WorldKind, SCENARIOS,
+};
 
 /// Scenarios whose cumulative loss over time gets a chart.
 const CUSTODY: &[&str] = &["coincheck-key", "coincheck-signer", "zaif"];
@@ -17,6 +19,11 @@ pub struct Args {
     /// small (tests, CI), medium (scorecards) or large (performance).
     #[arg(long, default_value = "small")]
     size: String,
+    /// dense (the seed incidents' services: device ids, ASNs, a week of
+    /// history, yen) or sparse (no device ids, no ASN, one day of history,
+    /// US dollars).
+    #[arg(long, default_value = "dense")]
+    world: String,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// `all`, or scenario names separated by commas.
@@ -110,6 +117,7 @@ fn approver_keys(args: &[String]) -> anyhow::Result<std::collections::HashMap<St
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     let size = Size::parse(&a.size).ok_or_else(|| anyhow!("--size is small, medium or large"))?;
+    let world = WorldKind::parse(&a.world).ok_or_else(|| anyhow!("--world is dense or sparse"))?;
     let scenarios: Vec<String> = if a.scenario == "all" {
         SCENARIOS.iter().map(|s| s.to_string()).collect()
     } else {
@@ -149,6 +157,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         size,
         format!("{} {}", config.pack.name(), config.pack.version()),
     );
+    card.world = world;
     let mut timing = Vec::new();
     let mut truth =
         std::io::BufWriter::new(std::fs::File::create(a.out.join("ground_truth.jsonl"))?);
@@ -193,8 +202,9 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 }
             }
         };
-        let r = sekimori_sim::run_streaming(
+        let r = sekimori_sim::run_streaming_in(
             &config,
+            world,
             baseline,
             defender,
             record.then_some(&mut sink as &mut dyn FnMut(&serde_json::Value)),
