@@ -229,6 +229,7 @@ fn code(a: Aggregate) -> i64 {
         Aggregate::Max => 5,
         Aggregate::FirstSeen => 6,
         Aggregate::LastSeen => 7,
+        Aggregate::Graph => 8,
     }
 }
 

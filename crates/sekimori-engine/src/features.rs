@@ -61,6 +61,18 @@ impl FeatureValues {
             let Some(store) = state.stores.get_mut(&f.spec_digest) else {
                 continue;
             };
+            if f.config.aggregate == Aggregate::Graph {
+                done.push(fi);
+                let read = crate::graph::apply(f, store, &vars, view, effective_ms, now)
+                    .unwrap_or_else(|e| {
+                        errors.push(feature_error(f, e));
+                        Json::Null
+                    });
+                if plan.reads.contains(&fi) {
+                    out.read.insert(f.name.clone(), read);
+                }
+                continue;
+            }
             let key = match feature_key(f, &vars) {
                 Ok(k) => k,
                 Err(e) => {
@@ -95,6 +107,13 @@ impl FeatureValues {
         }
         for &fi in plan.reads.iter().filter(|fi| !done.contains(fi)) {
             let f = &pack.features[fi];
+            if let (Aggregate::Graph, Some(store)) =
+                (f.config.aggregate, state.stores.get(&f.spec_digest))
+            {
+                let read = crate::graph::read(f, store, &vars, now);
+                out.read.insert(f.name.clone(), read);
+                continue;
+            }
             let read = match (feature_key(f, &vars), state.stores.get(&f.spec_digest)) {
                 (Ok(Some(k)), Some(store)) => Some(store.read(k, now)),
                 _ => None,

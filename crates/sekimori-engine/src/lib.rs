@@ -11,6 +11,7 @@ mod decision;
 mod engine;
 mod entry;
 mod features;
+mod graph;
 mod holds;
 mod pack_test;
 mod risk;

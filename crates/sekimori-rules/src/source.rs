@@ -177,6 +177,10 @@ pub enum AggregateName {
     /// event's `attributes` are under the whole population than under the
     /// key's own history, in hundredths of a decimal log (see docs/rules.md).
     Risk,
+    /// The transfer graph: `key` is the sending node, `of` a list of the
+    /// receiving node's key parts; readings are an object of fan-out,
+    /// fan-in, pass-through and cycle facts (see docs/rules.md, Graph).
+    Graph,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

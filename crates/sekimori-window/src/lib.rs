@@ -59,6 +59,20 @@
 //! mode. `Ever` windows use the same scheme with a plain HLL (nothing expires).
 //! `exact_limit` is at most 100 000.
 //!
+//! ## Graph
+//!
+//! [`Aggregate::Graph`] makes each key a node of a transfer graph, updated by
+//! [`FeatureStore::apply_edge`] (two keys, an amount, a time) and read by
+//! [`FeatureStore::read_node`]; [`FeatureStore::apply`] ignores it. A node keeps
+//! its [`EDGE_CAP`] most recent edges out and in (oldest evicted) and the
+//! distinct-counterparty counts of its [`PERIOD_CAP`] most recent active
+//! periods (a period is the window's resolution); both are pruned with the
+//! window. [`GraphRead`] gives fans relative to the node's busiest earlier
+//! period, trailing sums received and sent, pass-through hops (a hop passes
+//! on at least [`PASS_THROUGH_BP`] of what arrived) and the shortest cycle
+//! the edge closes: breadth-first over earlier edges in time order, at most
+//! [`MAX_CYCLE`] long and [`VISIT_CAP`] nodes scanned per event.
+//!
 //! ## Memory, retention and the key cap
 //!
 //! Buckets are sparse: a key stores only its non-empty buckets, sorted by index, and
@@ -96,9 +110,12 @@
 
 mod digest;
 mod distinct;
+mod edges;
 mod error;
+mod graph;
 mod hll;
 mod series;
+mod shards;
 mod snapshot;
 mod state;
 mod store;
@@ -107,6 +124,7 @@ mod window;
 use serde::{Deserialize, Serialize};
 
 pub use error::WindowError;
+pub use graph::{GraphRead, EDGE_CAP, MAX_CYCLE, PASS_THROUGH_BP, PERIOD_CAP, VISIT_CAP};
 pub use hll::{HLL_PRECISION, HLL_REGISTERS};
 pub use store::FeatureStore;
 pub use window::{MAX_BUCKETS, MAX_EXACT_LIMIT, MAX_LENGTH_MS, MIN_RESOLUTION_MS};
@@ -150,6 +168,9 @@ pub enum Aggregate {
     FirstSeen,
     /// Latest event time in the window, excluding the current event.
     LastSeen,
+    /// The transfer graph: each key is a node, updated by
+    /// [`FeatureStore::apply_edge`] (see "Graph" above). Sliding windows only.
+    Graph,
 }
 
 /// Configuration of one feature store.

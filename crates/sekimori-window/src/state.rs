@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 use crate::distinct::{EverDistinct, SlidingDistinct};
+use crate::graph::Node;
 use crate::series::{saturate, Series, Wide};
 use crate::window::Span;
 use crate::{Aggregate, FeatureConfig, ObsValue, Read, Reading, ValueHash, Window};
@@ -48,13 +49,20 @@ pub(crate) enum State {
     EverLow(Option<i64>),
     EverHigh(Option<i64>),
     EverDistinct(Box<EverDistinct>),
+    /// A node of the transfer graph (sliding windows only; updated through
+    /// `FeatureStore::apply_edge`, never by `observe`).
+    Graph(Box<Node>),
 }
 
 /// The empty reading of an aggregate (untracked key or nothing in the window).
 pub(crate) fn empty_read(aggregate: Aggregate) -> Read {
     let reading = match aggregate {
         Aggregate::Count | Aggregate::Sum | Aggregate::DistinctCount { .. } => Reading::Int(0),
-        _ => Reading::Null,
+        Aggregate::Graph
+        | Aggregate::Min
+        | Aggregate::Max
+        | Aggregate::FirstSeen
+        | Aggregate::LastSeen => Reading::Null,
     };
     Read {
         reading,
@@ -91,6 +99,7 @@ impl State {
             (Aggregate::DistinctCount { .. }, true) => {
                 State::EverDistinct(Box::new(EverDistinct::new()))
             }
+            (Aggregate::Graph, _) => State::Graph(Box::default()),
         }
     }
 
@@ -151,16 +160,19 @@ impl State {
                     approximate,
                 }
             }
+            State::Graph(_) => exact(Reading::Null),
         }
     }
 
-    /// Drops buckets below `cutoff` (no-op for `Ever`).
-    pub fn prune(&mut self, cutoff: i64) {
+    /// Drops buckets below `span.cutoff` (no-op for `Ever`).
+    pub fn prune(&mut self, span: &Span) {
+        let cutoff = span.cutoff;
         match self {
             State::Count(s) => s.prune(cutoff),
             State::Sum(s) => s.prune(cutoff),
             State::Low(s) | State::High(s) => s.prune(cutoff),
             State::Distinct(d) => d.prune(cutoff),
+            State::Graph(n) => n.prune(span),
             _ => {}
         }
     }
@@ -172,6 +184,7 @@ impl State {
             State::Sum(s) => s.is_live(cutoff),
             State::Low(s) | State::High(s) => s.is_live(cutoff),
             State::Distinct(d) => d.is_live(cutoff),
+            State::Graph(n) => n.is_live(),
             _ => true,
         }
     }
@@ -188,6 +201,7 @@ impl State {
             State::Low(s) | State::High(s) => s.is_sorted(),
             State::Distinct(d) => d.is_valid(),
             State::EverDistinct(d) => d.is_valid(),
+            State::Graph(n) => n.is_valid(),
             _ => true,
         }
     }
@@ -199,6 +213,7 @@ impl State {
             State::Low(s) | State::High(s) => s.heap_bytes(),
             State::Distinct(d) => std::mem::size_of::<SlidingDistinct>() + d.heap_bytes(),
             State::EverDistinct(d) => std::mem::size_of::<EverDistinct>() + d.heap_bytes(),
+            State::Graph(n) => n.heap_bytes(),
             _ => 0,
         }
     }
@@ -213,6 +228,7 @@ impl State {
             State::Low(s) | State::High(s) => s.accounted(),
             State::Distinct(d) => std::mem::size_of::<SlidingDistinct>() as u64 + d.accounted(),
             State::EverDistinct(d) => std::mem::size_of::<EverDistinct>() as u64 + d.accounted(),
+            State::Graph(n) => n.accounted(),
             _ => 0,
         }
     }
@@ -234,6 +250,7 @@ impl State {
             State::EverCount(c) => *c >= 2,
             State::EverSum(_) | State::EverLow(_) | State::EverHigh(_) => false,
             State::EverDistinct(d) => d.repeated(),
+            State::Graph(n) => n.repeated(),
         }
     }
 
@@ -247,6 +264,7 @@ impl State {
             State::EverSum(w) => d.u128(w.get() as u128),
             State::EverLow(m) | State::EverHigh(m) => d.opt(*m),
             State::EverDistinct(x) => x.digest(d),
+            State::Graph(n) => n.digest(d),
         }
     }
 }

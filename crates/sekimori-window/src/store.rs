@@ -1,6 +1,5 @@
 //! `FeatureStore`: the keyed map of per-key states, sweeping and the key cap.
 
-use std::collections::HashMap;
 use std::mem::size_of;
 
 use serde::Deserialize;
@@ -11,10 +10,11 @@ use crate::state::{empty_read, Input, KeyState, State};
 use crate::window::Span;
 use crate::{Aggregate, FeatureConfig, Key, Obs, Read, Window, WindowError};
 
-/// The tracked keys. Keys are already xxh3 hashes, so the map hashes them
-/// with foldhash (fast, and seeded per process so crafted keys cannot pile
-/// into one bucket) rather than SipHash.
-pub(crate) type Keys = HashMap<Key, KeyState, foldhash::fast::RandomState>;
+/// The tracked keys: copy-on-write shards of hash maps (see `shards`), so
+/// a clone copies pointers only. Keys are already xxh3 hashes, so the maps
+/// hash them with foldhash (fast, and seeded per process so crafted keys
+/// cannot pile into one bucket) rather than SipHash.
+pub(crate) use crate::shards::Keys;
 
 /// Windowed aggregate state of one feature for every tracked key. See the crate docs.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -60,25 +60,18 @@ impl FeatureStore {
             return self.read(key, now_ms);
         };
         let before = (self.config.aggregate == Aggregate::LastSeen).then(|| self.read(key, now_ms));
-        if !self.keys.contains_key(&key) {
+        let known = self.keys.contains_key(&key);
+        if !known {
             self.make_room(now_ms, &span);
         }
         let config = self.config;
-        let (entry, bytes_before) = match self.keys.entry(key) {
-            std::collections::hash_map::Entry::Occupied(o) => {
-                let bytes = o.get().accounted();
-                (o.into_mut(), bytes)
-            }
-            std::collections::hash_map::Entry::Vacant(v) => (
-                v.insert(KeyState {
-                    last_at: at,
-                    state: State::new(&config),
-                }),
-                0,
-            ),
-        };
+        let entry = self.keys.entry(key).or_insert_with(|| KeyState {
+            last_at: at,
+            state: State::new(&config),
+        });
+        let bytes_before = if known { entry.accounted() } else { 0 };
         entry.last_at = entry.last_at.max(at);
-        entry.state.prune(span.cutoff);
+        entry.state.prune(&span);
         let limit = match config.aggregate {
             Aggregate::DistinctCount { exact_limit } => exact_limit,
             _ => 0,
@@ -165,22 +158,15 @@ impl FeatureStore {
     /// accounted bytes) forgotten. Depends only on the keys' times and
     /// states, never on the map's order.
     pub fn evict_tiered(&mut self, single_through: i64, repeated_through: i64) -> (u64, u64) {
-        let (mut keys, mut bytes) = (0u64, 0u64);
-        self.keys.retain(|_, k| {
+        let (keys, bytes) = self.keys.remove_where(|k| {
             let through = if k.state.repeated() {
                 repeated_through
             } else {
                 single_through
             };
-            if k.last_at > through {
-                return true;
-            }
-            keys += 1;
-            bytes += k.accounted();
-            false
+            k.last_at <= through
         });
         self.accounted = self.accounted.saturating_sub(bytes);
-        self.shrink_if_sparse();
         (keys, bytes)
     }
 
@@ -199,10 +185,12 @@ impl FeatureStore {
         d.finish()
     }
 
-    /// Approximate bytes used: the struct, the hash table (entries and control bytes at
-    /// its full capacity) and every per-key heap allocation at its capacity.
+    /// Approximate bytes used: the struct, the shard pointers, the hash tables
+    /// (entries and control bytes at their full capacity) and every per-key
+    /// heap allocation at its capacity.
     pub fn approx_bytes(&self) -> usize {
-        let table = table_bytes::<(Key, KeyState)>(self.keys.capacity());
+        let table = table_bytes::<(Key, KeyState)>(self.keys.capacity())
+            + crate::shards::SHARDS * size_of::<usize>();
         let heap: usize = self.keys.values().map(|k| k.state.heap_bytes()).sum();
         size_of::<FeatureStore>() + table + heap
     }
@@ -220,7 +208,7 @@ impl FeatureStore {
         Input::of(self.config.aggregate, at, obs.value).map(|i| (at, i))
     }
 
-    fn maybe_sweep(&mut self, now_ms: i64, span: &Span) {
+    pub(crate) fn maybe_sweep(&mut self, now_ms: i64, span: &Span) {
         let Window::Sliding {
             length_ms,
             resolution_ms,
@@ -244,7 +232,7 @@ impl FeatureStore {
         }
         let mut accounted = 0u64;
         self.keys.retain(|_, k| {
-            k.state.prune(span.cutoff);
+            k.state.prune(span);
             let live = k.state.is_live(span.cutoff);
             if live {
                 accounted += k.accounted();
@@ -252,20 +240,12 @@ impl FeatureStore {
             live
         });
         self.accounted = accounted;
-        self.shrink_if_sparse();
         self.last_sweep_ms = Some(now_ms);
-    }
-
-    /// Gives memory back once the table is mostly empty.
-    fn shrink_if_sparse(&mut self) {
-        if self.keys.capacity() > 64 && self.keys.len() * 4 < self.keys.capacity() {
-            self.keys.shrink_to(self.keys.len() * 2);
-        }
     }
 
     /// Makes space for one new key: sweep, then evict the least recently observed keys
     /// (ties: smaller key first), `max_keys / 16` at a time (at least one).
-    fn make_room(&mut self, now_ms: i64, span: &Span) {
+    pub(crate) fn make_room(&mut self, now_ms: i64, span: &Span) {
         let cap = self.config.max_keys;
         if self.keys.len() < cap {
             return;
@@ -310,6 +290,7 @@ fn digest_config(c: &FeatureConfig, d: &mut Digest) {
         Aggregate::DistinctCount { exact_limit } => (5, exact_limit),
         Aggregate::FirstSeen => (6, 0),
         Aggregate::LastSeen => (7, 0),
+        Aggregate::Graph => (8, 0),
     };
     d.u64(tag);
     d.u64(u64::from(limit));

@@ -66,6 +66,8 @@ impl Oracle {
                 hashes.dedup();
                 Reading::Int(hashes.len() as i64)
             }
+            // Updated only through `apply_edge` (tests/graph.rs).
+            Aggregate::Graph => Reading::Null,
         }
     }
 

@@ -54,6 +54,7 @@ pub(crate) fn features(
                 | AggregateName::Min
                 | AggregateName::Max
                 | AggregateName::DistinctCount
+                | AggregateName::Graph
         );
         let of = match (&f.of, needs_of) {
             (Some(s), true) => expr(s, "of", &ctx, &loc, p).map(|x| x.0),
@@ -68,7 +69,10 @@ pub(crate) fn features(
                 None
             }
             (Some(_), false) => {
-                p.add(&loc, "`of` is only for sum, min, max and distinct_count");
+                p.add(
+                    &loc,
+                    "`of` is only for sum, min, max, distinct_count and graph",
+                );
                 None
             }
             (None, false) => None,
@@ -89,6 +93,9 @@ pub(crate) fn features(
             f.counts,
         ))
         .unwrap_or_default();
+        if f.aggregate == AggregateName::Graph {
+            graph_checks(f, &loc, p);
+        }
         if !f.counts.is_all() && f.aggregate == AggregateName::Risk {
             p.add(
                 &loc,
@@ -108,6 +115,23 @@ pub(crate) fn features(
         });
     }
     out
+}
+
+/// A graph keeps every edge (its state is both ends' history), over a
+/// sliding window whose resolution is the period fans are counted in.
+fn graph_checks(f: &FeatureSource, loc: &str, p: &mut Problems) {
+    if !f.counts.is_all() {
+        p.add(loc, "a graph records every edge: drop `counts`");
+    }
+    if f.window == "ever" {
+        p.add(
+            loc,
+            "a graph needs a sliding window (its resolution is the period fans are counted in)",
+        );
+    }
+    if f.exact_limit.is_some() {
+        p.add(loc, "`exact_limit` is only for distinct_count");
+    }
 }
 
 /// The attribute hierarchies of a `risk` feature; `attributes` anywhere else
@@ -184,6 +208,7 @@ fn feature_config(
         AggregateName::DistinctCount => Aggregate::DistinctCount { exact_limit },
         AggregateName::FirstSeen => Aggregate::FirstSeen,
         AggregateName::LastSeen | AggregateName::Risk => Aggregate::LastSeen,
+        AggregateName::Graph => Aggregate::Graph,
     };
     let max_keys = f.max_keys.unwrap_or(DEFAULT_MAX_KEYS);
     if !(1..=100_000_000).contains(&max_keys) {

@@ -32,8 +32,8 @@ pub(crate) enum Fast {
     Event(Vec<String>),
     /// `has(event.a.b)`: the parent path, then the field.
     HasEvent(Vec<String>, String),
-    /// `features.name`.
-    Feature(String),
+    /// `features.name` (or `features.name.field` of an object reading).
+    Feature(Vec<String>),
     /// `lists.name`.
     List(String),
     Not(Box<Fast>),
@@ -119,7 +119,7 @@ pub(crate) fn compile(e: &IdedExpr) -> Option<Fast> {
             path.push(s.field.clone());
             match (root.as_str(), path.as_slice()) {
                 ("event", _) => Fast::Event(path),
-                ("features", [name]) => Fast::Feature(name.clone()),
+                ("features", [_, ..]) => Fast::Feature(path),
                 ("lists", [name]) => Fast::List(name.clone()),
                 _ => return None,
             }
@@ -265,10 +265,7 @@ impl Fast {
                 Json::Object(m) => Ok(V::Bool(m.contains_key(field.as_str()))),
                 _ => Err(Fallback),
             },
-            Fast::Feature(name) => match inp.features {
-                Json::Object(m) => m.get(name.as_str()).map(from_json).ok_or(Fallback),
-                _ => Err(Fallback),
-            },
+            Fast::Feature(path) => walk(inp.features, path).map(from_json),
             Fast::List(name) => inp.lists.get(name).map(V::Set).ok_or(Fallback),
             Fast::Map(m) => Ok(V::Map(m)),
             Fast::ListLit(l) => Ok(V::ListLit(l)),

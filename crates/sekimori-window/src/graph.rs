@@ -1,0 +1,283 @@
+//! The transfer graph ([`crate::Aggregate::Graph`]): per node (an account,
+//! keyed like any feature key) a bounded list of its most recent edges out
+//! and in, and a short history of how many distinct counterparties it had per
+//! period. See the crate docs, "Graph", for the readings and their bounds.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+use crate::digest::Digest;
+use crate::window::Span;
+use crate::Key;
+
+/// Edges kept per node and direction; past it the oldest goes.
+pub const EDGE_CAP: usize = 32;
+/// Periods of counterparty counts kept per node (the most recent active ones).
+pub const PERIOD_CAP: usize = 32;
+/// Longest cycle searched for, closing edge included.
+pub const MAX_CYCLE: usize = 6;
+/// Nodes whose edges one cycle search may scan (so at most
+/// `VISIT_CAP * EDGE_CAP` edges per event).
+pub const VISIT_CAP: usize = 256;
+/// The share (basis points) of what a node received within a period that it
+/// must send on within that period for the hop to count as pass-through.
+pub const PASS_THROUGH_BP: i64 = 9_000;
+
+/// One edge as one of its ends keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Edge {
+    /// The node at the other end.
+    pub peer: Key,
+    /// Event time (clamped), milliseconds.
+    pub at_ms: i64,
+    /// The amount moved, minor units (0 when the event has none).
+    pub amount: i64,
+    /// The sender's pass-through chain length when it sent this edge.
+    pub hops: u8,
+}
+
+/// Distinct counterparties of a node in one period.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Period {
+    pub index: i64,
+    pub out: u16,
+    pub inn: u16,
+}
+
+/// One node of the graph. Edges are sorted by (time, peer).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Node {
+    pub out: Vec<Edge>,
+    pub inn: Vec<Edge>,
+    pub periods: Vec<Period>,
+}
+
+/// What a graph feature reads for one edge `source -> destination`, after
+/// the edge was applied (see the crate docs, "Graph").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct GraphRead {
+    /// Distinct nodes the source sent to in the current period.
+    pub fan_out: i64,
+    /// The most it sent to in any earlier period of the window (0 without history).
+    pub fan_out_usual: i64,
+    /// Distinct nodes the source received from in the current period.
+    pub fan_in: i64,
+    /// The most it received from in any earlier period of the window.
+    pub fan_in_usual: i64,
+    /// Distinct nodes the destination received from in the current period.
+    pub dest_fan_in: i64,
+    /// The most the destination received from in any earlier period.
+    pub dest_fan_in_usual: i64,
+    /// Earlier periods of the window in which the source sent or received.
+    pub history: i64,
+    /// What the source received over the last period (trailing, by time).
+    pub received: i64,
+    /// What it sent over the last period, this edge included.
+    pub sent: i64,
+    /// `sent` as a share of `received`, basis points (0 when nothing was
+    /// received, at most 100,000).
+    pub passed_share: i64,
+    /// When the source last received money (before or at this edge).
+    pub funded_at: Option<i64>,
+    /// Consecutive pass-through hops ending with this edge (0: the source
+    /// did not pass on what it received).
+    pub hops: i64,
+    /// Length of the shortest cycle this edge closes (0: none found).
+    pub cycle: i64,
+}
+
+impl Node {
+    pub fn prune(&mut self, span: &Span) {
+        let cutoff = span.cutoff;
+        self.out.retain(|e| span.bucket(e.at_ms) >= cutoff);
+        self.inn.retain(|e| span.bucket(e.at_ms) >= cutoff);
+        self.periods.retain(|p| p.index >= cutoff);
+    }
+
+    pub fn is_live(&self) -> bool {
+        !(self.out.is_empty() && self.inn.is_empty() && self.periods.is_empty())
+    }
+
+    pub fn repeated(&self) -> bool {
+        self.out.len() + self.inn.len() >= 2 || self.periods.len() >= 2
+    }
+
+    pub fn accounted(&self) -> u64 {
+        let edges = (self.out.len() + self.inn.len()) * std::mem::size_of::<Edge>();
+        let periods = self.periods.len() * std::mem::size_of::<Period>();
+        (std::mem::size_of::<Node>() + edges + periods) as u64
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Node>()
+            + (self.out.capacity() + self.inn.capacity()) * std::mem::size_of::<Edge>()
+            + self.periods.capacity() * std::mem::size_of::<Period>()
+    }
+
+    pub fn is_valid(&self) -> bool {
+        let sorted = |v: &[Edge]| {
+            v.windows(2)
+                .all(|w| (w[0].at_ms, w[0].peer) <= (w[1].at_ms, w[1].peer))
+        };
+        self.out.len() <= EDGE_CAP
+            && self.inn.len() <= EDGE_CAP
+            && self.periods.len() <= PERIOD_CAP
+            && sorted(&self.out)
+            && sorted(&self.inn)
+            && self.periods.windows(2).all(|w| w[0].index < w[1].index)
+    }
+
+    pub fn digest(&self, d: &mut Digest) {
+        for list in [&self.out, &self.inn] {
+            d.u64(list.len() as u64);
+            for e in list {
+                d.u128(e.peer);
+                d.i64(e.at_ms);
+                d.i64(e.amount);
+                d.u64(u64::from(e.hops));
+            }
+        }
+        d.u64(self.periods.len() as u64);
+        for p in &self.periods {
+            d.i64(p.index);
+            d.u64(u64::from(p.out));
+            d.u64(u64::from(p.inn));
+        }
+    }
+
+    /// Adds an edge to `out` (or `inn`), counting a counterparty new to its
+    /// period, and evicts the oldest edge past [`EDGE_CAP`].
+    pub fn add(&mut self, outgoing: bool, edge: Edge, span: &Span) {
+        let period = span.bucket(edge.at_ms);
+        let list = if outgoing {
+            &mut self.out
+        } else {
+            &mut self.inn
+        };
+        let seen = list
+            .iter()
+            .any(|e| e.peer == edge.peer && span.bucket(e.at_ms) == period);
+        let at = list.partition_point(|e| (e.at_ms, e.peer) <= (edge.at_ms, edge.peer));
+        list.insert(at, edge);
+        if list.len() > EDGE_CAP {
+            list.remove(0);
+        }
+        if seen {
+            return;
+        }
+        let slot = match self.periods.binary_search_by_key(&period, |p| p.index) {
+            Ok(i) => i,
+            Err(i) => {
+                self.periods.insert(
+                    i,
+                    Period {
+                        index: period,
+                        out: 0,
+                        inn: 0,
+                    },
+                );
+                i
+            }
+        };
+        let p = &mut self.periods[slot];
+        if outgoing {
+            p.out = p.out.saturating_add(1);
+        } else {
+            p.inn = p.inn.saturating_add(1);
+        }
+        if self.periods.len() > PERIOD_CAP {
+            self.periods.remove(0);
+        }
+    }
+
+    /// (this period's count, the largest earlier one in the window, earlier
+    /// active periods) for `out` or `inn`.
+    pub fn fan(&self, outgoing: bool, period: i64, span: &Span) -> (i64, i64, i64) {
+        let pick = |p: &Period| i64::from(if outgoing { p.out } else { p.inn });
+        let mut now = 0;
+        let mut usual = 0;
+        let mut history = 0;
+        for p in &self.periods {
+            if p.index == period {
+                now = pick(p);
+            } else if p.index < period && p.index >= span.start {
+                usual = usual.max(pick(p));
+                history += 1;
+            }
+        }
+        (now, usual, history)
+    }
+
+    /// Sum of amounts and largest hop count of the edges at times in
+    /// `(from, to]`, and the latest time at or before `to`.
+    pub fn trailing(&self, outgoing: bool, from: i64, to: i64) -> (i128, u8, Option<i64>) {
+        let list = if outgoing { &self.out } else { &self.inn };
+        let mut sum = 0i128;
+        let mut hops = 0u8;
+        let mut latest = None;
+        for e in list.iter().filter(|e| e.at_ms <= to) {
+            latest = Some(e.at_ms);
+            if e.at_ms > from {
+                sum += i128::from(e.amount);
+                hops = hops.max(e.hops);
+            }
+        }
+        (sum, hops, latest)
+    }
+}
+
+/// Whether `amount` is within a factor of two of `closing` (the same money
+/// going round, less fees).
+fn comparable(amount: i64, closing: i64) -> bool {
+    let (a, c) = (i128::from(amount), i128::from(closing));
+    a * 2 >= c && a <= c * 2
+}
+
+/// The shortest cycle `source -> destination` closes: a path of earlier
+/// edges from `destination` back to `source`, each no earlier than the one
+/// before it, all at or after `since_ms` and at or before `at_ms`, each
+/// moving an amount within a factor of two of `amount`; its length counts
+/// the closing edge. Breadth-first by hops (so the shortest is found
+/// first), a node re-entered only when reached earlier than before, at most
+/// [`VISIT_CAP`] nodes scanned; 0 when none is found within the bounds.
+/// Deterministic: edges are scanned in their stored order.
+pub(crate) fn shortest_cycle<'a>(
+    node: impl Fn(Key) -> Option<&'a Node>,
+    source: Key,
+    destination: Key,
+    amount: i64,
+    since_ms: i64,
+    at_ms: i64,
+) -> i64 {
+    let mut best: BTreeMap<Key, i64> = BTreeMap::new();
+    let mut frontier = vec![(destination, since_ms)];
+    best.insert(destination, since_ms);
+    let mut visits = 0usize;
+    for depth in 1..MAX_CYCLE {
+        let mut next = Vec::new();
+        for &(key, arrived) in &frontier {
+            if visits == VISIT_CAP {
+                return 0;
+            }
+            visits += 1;
+            let Some(n) = node(key) else { continue };
+            for e in &n.out {
+                if e.at_ms < arrived || e.at_ms > at_ms || !comparable(e.amount, amount) {
+                    continue;
+                }
+                if e.peer == source {
+                    return depth as i64 + 1;
+                }
+                if best.get(&e.peer).is_none_or(|&t| e.at_ms < t) {
+                    best.insert(e.peer, e.at_ms);
+                    next.push((e.peer, e.at_ms));
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    0
+}
