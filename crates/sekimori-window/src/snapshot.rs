@@ -52,8 +52,7 @@ impl TryFrom<Snapshot> for FeatureStore {
                 s.config.max_keys
             )));
         }
-        let mut keys =
-            crate::store::Keys::with_capacity_and_hasher(s.keys.len(), Default::default());
+        let mut keys = crate::store::Keys::default();
         for (key, state) in s.keys {
             if !state.state.is_valid_for(&s.config) {
                 return Err(invalid(format!(
