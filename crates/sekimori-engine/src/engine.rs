@@ -195,8 +195,10 @@ impl Engine {
     /// A copy of the state as of now, to serialise elsewhere (off whatever
     /// lock guards the engine): [`StateCopy::to_bytes`] gives exactly the
     /// bytes [`Engine::snapshot`] gave at the time of the copy. The copy is
-    /// a plain clone (no serialisation, no sorting), several times cheaper
-    /// than the snapshot itself.
+    /// a clone that shares the big per-key maps (feature windows, risk
+    /// profiles and population values) as copy-on-write shards: it copies
+    /// pointers, and a later write clones only the shard it touches, so
+    /// nothing decided after the copy reaches it.
     pub fn snapshot_copy(&self) -> StateCopy {
         StateCopy(self.state.clone())
     }

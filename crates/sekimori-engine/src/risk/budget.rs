@@ -82,22 +82,20 @@ impl RiskStore {
         let through = |repeated: bool| if repeated { repeated_ms } else { single_ms };
         let mut out = RiskEvicted::default();
         let before = self.accounted_bytes();
-        self.profiles.retain(|_, p| {
-            if p.last_ms > through(p.repeated()) {
-                return true;
-            }
-            out.profiles += 1;
-            self.profile_bytes = self.profile_bytes.saturating_sub(p.accounted());
-            false
-        });
+        let mut profile_bytes = 0u64;
+        self.profiles.remove_where(
+            |p| p.last_ms <= through(p.repeated()),
+            |_, p| {
+                out.profiles += 1;
+                profile_bytes += p.accounted();
+            },
+        );
+        self.profile_bytes = self.profile_bytes.saturating_sub(profile_bytes);
         let mut gone: Vec<(u64, u64)> = Vec::new();
-        self.nodes.retain(|_, n| {
-            if n.last_ms > through(n.count >= 2) {
-                return true;
-            }
-            gone.push((n.parent, n.count));
-            false
-        });
+        self.nodes.remove_where(
+            |n| n.last_ms <= through(n.count >= 2),
+            |_, n| gone.push((n.parent, n.count)),
+        );
         out.values = gone.len() as u64;
         for (parent, count) in gone {
             if let Some(t) = self.parents.get_mut(&parent) {

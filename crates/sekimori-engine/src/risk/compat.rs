@@ -42,8 +42,8 @@ impl RiskStoreV5 {
         let mut store = RiskStore {
             max_keys: self.max_keys,
             nodes,
-            parents: self.parents,
-            profiles: self.profiles,
+            parents: self.parents.into(),
+            profiles: self.profiles.into(),
             profile_bytes: 0,
         };
         store.recount();

@@ -38,11 +38,13 @@ use xxhash_rust::xxh3::xxh3_64;
 
 mod budget;
 mod compat;
+mod cow;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use budget::POP_NODE_BYTES;
 pub(crate) use compat::RiskStoreV5;
+use cow::CowMap;
 
 /// How long a challenged login waits for its `mfa.result`.
 pub(crate) const PENDING_MS: i64 = 15 * 60_000;
@@ -105,15 +107,18 @@ struct PopNode {
 
 /// One risk feature's state: the population and every subject's profile.
 ///
+/// The three maps are copy-on-write shards ([`CowMap`]): a clone (the
+/// engine's snapshot copy) shares them, serialized as plain `BTreeMap`s.
+///
 /// Snapshots are postcard: a new field here means a new snapshot version
 /// (see `state.rs`; [`RiskStoreV5`] is the form before population nodes
 /// carried their time and parent).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RiskStore {
     max_keys: usize,
-    nodes: BTreeMap<u64, PopNode>,
-    parents: BTreeMap<u64, Tally>,
-    profiles: BTreeMap<u128, Profile>,
+    nodes: CowMap<u64, PopNode>,
+    parents: CowMap<u64, Tally>,
+    profiles: CowMap<u128, Profile>,
     /// Accounted bytes of every profile, kept up to date by every change;
     /// not serialized ([`RiskStore::recount`] after a restore).
     #[serde(skip)]
@@ -154,9 +159,9 @@ impl RiskStore {
     pub fn new(max_keys: usize) -> RiskStore {
         RiskStore {
             max_keys,
-            nodes: BTreeMap::new(),
-            parents: BTreeMap::new(),
-            profiles: BTreeMap::new(),
+            nodes: CowMap::new(),
+            parents: CowMap::new(),
+            profiles: CowMap::new(),
             profile_bytes: 0,
         }
     }
@@ -194,10 +199,10 @@ impl RiskStore {
             for (parent, n) in path(h, vals) {
                 let known = self.nodes.contains_key(&n);
                 if known || self.nodes.len() < node_cap {
-                    let tally = self.parents.entry(parent).or_default();
+                    let tally = self.parents.get_or_insert_with(parent, Tally::default);
                     tally.total = tally.total.saturating_add(u64::from(weight));
                     tally.distinct += u64::from(!known);
-                    let pop = self.nodes.entry(n).or_insert(PopNode {
+                    let pop = self.nodes.get_or_insert_with(n, || PopNode {
                         count: 0,
                         last_ms: at_ms,
                         parent,
@@ -208,7 +213,7 @@ impl RiskStore {
             }
         }
         let known = self.profiles.contains_key(&subject);
-        let profile = self.profiles.entry(subject).or_default();
+        let profile = self.profiles.get_or_insert_with(subject, Profile::default);
         let bytes_before = if known { profile.accounted() } else { 0 };
         profile.last_ms = profile.last_ms.max(at_ms);
         for (h, vals) in values.iter().enumerate() {
@@ -253,7 +258,7 @@ impl RiskStore {
     /// Parks a challenged event until the step-up result naming it arrives.
     pub fn hold(&mut self, subject: u128, parked: Parked) {
         let known = self.profiles.contains_key(&subject);
-        let profile = self.profiles.entry(subject).or_default();
+        let profile = self.profiles.get_or_insert_with(subject, Profile::default);
         let bytes_before = if known { profile.accounted() } else { 0 };
         profile.last_ms = profile.last_ms.max(parked.at_ms);
         profile

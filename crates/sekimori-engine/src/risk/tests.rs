@@ -89,7 +89,7 @@ fn a_profile_keeps_its_cap_and_the_newest_value() {
     for i in 0..500u64 {
         s.learn(1, &v(&[1, i, i * 10], i), 1, i as i64);
     }
-    let p = &s.profiles[&1];
+    let p = s.profiles.get(&1).expect("profile 1");
     assert!(p.nodes.len() <= PROFILE_CAP);
     assert!(p.parents.len() <= PROFILE_CAP + 2, "{}", p.parents.len());
     assert!(
@@ -124,7 +124,7 @@ fn accounting_follows_every_change_and_eviction_keeps_the_population_consistent(
     assert!(s.profiles.values().all(|p| p.last_ms > 30_000));
     assert!(s.nodes.values().all(|n| n.last_ms > 30_000));
     // Every parent's tally still sums its remaining children.
-    for (parent, tally) in &s.parents {
+    for (parent, tally) in s.parents.iter() {
         let children: Vec<&PopNode> = s.nodes.values().filter(|n| n.parent == *parent).collect();
         assert_eq!(tally.distinct, children.len() as u64);
         assert_eq!(tally.total, children.iter().map(|n| n.count).sum::<u64>());
@@ -143,4 +143,42 @@ fn profiles_are_capped_oldest_first() {
     assert!(s.profiles.len() <= 16);
     assert!(s.profiles.contains_key(&39));
     assert!(!s.profiles.contains_key(&0));
+}
+
+#[test]
+fn a_copy_keeps_its_state_through_later_writes_and_serializes_as_before() {
+    let mut s = RiskStore::new(400);
+    for k in 0..300u128 {
+        let at = k as i64 * 1_000;
+        s.learn(k, &v(&[1, k as u64 % 7, k as u64], 100 + k as u64), 1, at);
+        s.hold(k % 9, parked(k as u64, at, &v(&[2], 7)));
+    }
+    let bytes = postcard::to_stdvec(&s).expect("serializes");
+    // The old form: the same maps as plain BTreeMaps, byte for byte.
+    let plain = |m: &CowMap<u128, Profile>| -> BTreeMap<u128, Profile> {
+        m.iter().map(|(k, p)| (*k, p.clone())).collect()
+    };
+    assert_eq!(
+        postcard::to_stdvec(&s.profiles).expect("serializes"),
+        postcard::to_stdvec(&plain(&s.profiles)).expect("serializes")
+    );
+    let copy = s.clone();
+    assert!(s.profiles.shared_shards() > 0 && s.nodes.shared_shards() > 0);
+    // Later writes: learning, parking, settling, the cap, a budget eviction.
+    for k in 250..700u128 {
+        let at = 400_000 + k as i64 * 1_000;
+        s.learn(k, &v(&[1, 3, k as u64], 5), 3, at);
+        s.hold(k % 11, parked(k as u64, at, &v(&[2], 8)));
+        s.settle(k % 11, k as u64, MfaMethod::Totp, true, at + 1);
+    }
+    s.evict_through(800_000, 700_000);
+    assert_ne!(postcard::to_stdvec(&s).expect("serializes"), bytes);
+    assert_eq!(postcard::to_stdvec(&copy).expect("serializes"), bytes);
+    let mut restored: RiskStore = postcard::from_bytes(&bytes).expect("restores");
+    restored.recount();
+    assert_eq!(restored, copy);
+    assert_eq!(restored.accounted_bytes(), copy.accounted_bytes());
+    let mut recounted = copy.clone();
+    recounted.recount();
+    assert_eq!(recounted.accounted_bytes(), copy.accounted_bytes());
 }

@@ -1,0 +1,192 @@
+//! `CowMap`: a sorted map as copy-on-write shards, so the engine's snapshot
+//! copy (taken under the ledger lock) copies pointers only.
+//!
+//! Keys are spread over [`SHARDS`] `BTreeMap`s behind `Arc`s by a fixed
+//! function of the key (keys are already hashes). A write to a shard still
+//! shared with a copy clones that one shard first (`Arc::make_mut`), so the
+//! copy keeps the state as of the clone. Serialized exactly as one
+//! `BTreeMap` (entries in key order), so snapshots are unchanged.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Shards per map.
+pub(crate) const SHARDS: usize = 256;
+
+/// A key's shard: a fixed mix of its bits (the keys are hashes already).
+pub(crate) trait ShardKey: Ord + Copy {
+    fn shard(&self) -> usize;
+}
+
+fn pick(x: u64) -> usize {
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARDS.trailing_zeros())) as usize
+}
+
+impl ShardKey for u64 {
+    fn shard(&self) -> usize {
+        pick(*self)
+    }
+}
+
+impl ShardKey for u128 {
+    fn shard(&self) -> usize {
+        pick((*self as u64) ^ ((*self >> 64) as u64))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct CowMap<K, V> {
+    /// `None` until the shard's first entry.
+    shards: Vec<Option<Arc<BTreeMap<K, V>>>>,
+    len: usize,
+}
+
+impl<K: ShardKey, V: Clone> Default for CowMap<K, V> {
+    fn default() -> Self {
+        CowMap {
+            shards: vec![None; SHARDS],
+            len: 0,
+        }
+    }
+}
+
+impl<K: ShardKey, V: Clone> CowMap<K, V> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `key`'s shard, unshared (cloned if a copy still holds it).
+    fn shard_mut(&mut self, key: &K) -> &mut BTreeMap<K, V> {
+        Arc::make_mut(self.shards[key.shard()].get_or_insert_with(Default::default))
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn get(&self, key: &K) -> Option<&V> {
+        self.shards[key.shard()].as_ref()?.get(key)
+    }
+
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The mutable value of `key`, if any (unshares its shard only then).
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        if !self.contains_key(key) {
+            return None;
+        }
+        self.shard_mut(key).get_mut(key)
+    }
+
+    /// The value of `key`, inserting `f()` first if there is none.
+    pub fn get_or_insert_with(&mut self, key: K, f: impl FnOnce() -> V) -> &mut V {
+        let shard = Arc::make_mut(self.shards[key.shard()].get_or_insert_with(Default::default));
+        let len = &mut self.len;
+        shard.entry(key).or_insert_with(|| {
+            *len += 1;
+            f()
+        })
+    }
+
+    pub fn remove(&mut self, key: &K) -> Option<V> {
+        if !self.contains_key(key) {
+            return None;
+        }
+        let old = self.shard_mut(key).remove(key);
+        self.len -= usize::from(old.is_some());
+        old
+    }
+
+    /// Every value, in no particular order.
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.shards.iter().flatten().flat_map(|s| s.values())
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.shards.iter().flatten().flat_map(|s| s.iter())
+    }
+
+    /// Every entry in key order (serialization, digests).
+    pub fn sorted(&self) -> Vec<(&K, &V)> {
+        let mut all: Vec<(&K, &V)> = self.iter().collect();
+        all.sort_unstable_by_key(|e| *e.0);
+        all
+    }
+
+    /// Removes the entries `drop` (a pure test) is true of, passing each to
+    /// `gone`; a shard nothing goes from stays shared with any copy.
+    pub fn remove_where(&mut self, drop: impl Fn(&V) -> bool, mut gone: impl FnMut(&K, &V)) {
+        for slot in &mut self.shards {
+            let Some(shard) = slot else { continue };
+            if !shard.values().any(&drop) {
+                continue;
+            }
+            let shard = Arc::make_mut(shard);
+            let before = shard.len();
+            shard.retain(|k, v| {
+                let out = drop(v);
+                if out {
+                    gone(k, v);
+                }
+                !out
+            });
+            self.len -= before - shard.len();
+            if shard.is_empty() {
+                *slot = None;
+            }
+        }
+    }
+
+    /// Shards a copy still shares (tests).
+    #[cfg(test)]
+    pub fn shared_shards(&self) -> usize {
+        let shared = |s: &&Arc<BTreeMap<K, V>>| Arc::strong_count(s) > 1;
+        self.shards.iter().flatten().filter(shared).count()
+    }
+}
+
+impl<K: ShardKey, V: Clone> FromIterator<(K, V)> for CowMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut map = CowMap::new();
+        for (k, v) in iter {
+            if map.shard_mut(&k).insert(k, v).is_none() {
+                map.len += 1;
+            }
+        }
+        map
+    }
+}
+
+impl<K: ShardKey, V: Clone> From<BTreeMap<K, V>> for CowMap<K, V> {
+    fn from(m: BTreeMap<K, V>) -> Self {
+        m.into_iter().collect()
+    }
+}
+
+impl<K: ShardKey, V: Clone + PartialEq> PartialEq for CowMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl<K: ShardKey + Serialize, V: Clone + Serialize> Serialize for CowMap<K, V> {
+    /// As a `BTreeMap` of the same entries: byte-identical snapshots.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.sorted())
+    }
+}
+
+impl<'de, K, V> Deserialize<'de> for CowMap<K, V>
+where
+    K: ShardKey + Deserialize<'de>,
+    V: Clone + Deserialize<'de>,
+{
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(BTreeMap::<K, V>::deserialize(d)?.into())
+    }
+}
