@@ -46,6 +46,8 @@ pub(crate) enum Fast {
     In(Box<Fast>, Box<Fast>),
     Index(Box<Fast>, Box<Fast>),
     Size(Box<Fast>),
+    /// `string(x)` of an integer or a string (an ASN against a list of strings).
+    ToStr(Box<Fast>),
     /// A map literal with string keys and literal values.
     Map(HashMap<String, Lit>),
     /// A list literal of literals.
@@ -159,6 +161,7 @@ pub(crate) fn compile(e: &IdedExpr) -> Option<Fast> {
                 ("!_", 1) => Fast::Not(arg(0)?),
                 ("-_", 1) => Fast::Neg(arg(0)?),
                 ("size", 1) => Fast::Size(arg(0)?),
+                ("string", 1) => Fast::ToStr(arg(0)?),
                 ("_&&_", 2) => Fast::And(arg(0)?, arg(1)?),
                 ("_||_", 2) => Fast::Or(arg(0)?, arg(1)?),
                 ("_?_:_", 3) => Fast::Cond(arg(0)?, arg(1)?, arg(2)?),
@@ -269,6 +272,12 @@ impl Fast {
             Fast::List(name) => inp.lists.get(name).map(V::Set).ok_or(Fallback),
             Fast::Map(m) => Ok(V::Map(m)),
             Fast::ListLit(l) => Ok(V::ListLit(l)),
+            Fast::ToStr(x) => match x.eval(inp)? {
+                V::Int(i) => Ok(V::Str(Cow::Owned(i.to_string()))),
+                V::UInt(u) => Ok(V::Str(Cow::Owned(u.to_string()))),
+                s @ V::Str(_) => Ok(s),
+                _ => Err(Fallback),
+            },
             Fast::Not(x) => match x.eval(inp)? {
                 V::Bool(b) => Ok(V::Bool(!b)),
                 _ => Err(Fallback),
