@@ -103,6 +103,10 @@ impl Firsts {
 pub struct Report {
     pub attack_logins: usize,
     pub attack_actions: BTreeMap<String, u64>,
+    /// Attack logins the honeypot accepted, and of those the ones allowed
+    /// (a real service would have let them in).
+    pub attack_successes: usize,
+    pub attack_successes_allowed: usize,
     pub addresses: BTreeMap<String, Firsts>,
     pub passwords: BTreeMap<String, Firsts>,
     pub addresses_stopped: usize,
@@ -269,6 +273,11 @@ pub fn evaluate(args: &Args) -> anyhow::Result<Report> {
                     .attack_actions
                     .entry(format!("{:?}", d.action).to_lowercase())
                     .or_default() += 1;
+                if matches!(&event.body, sekimori_event::Body::LoginAttempt(b) if b.result == sekimori_event::Outcome::Success)
+                {
+                    report.attack_successes += 1;
+                    report.attack_successes_allowed += usize::from(d.action == Action::Allow);
+                }
                 per_ip.entry(ip.clone()).or_default().record(d.action);
                 per_pw.entry(password.clone()).or_default().record(d.action);
                 pw_ips
@@ -355,6 +364,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!(
         "attack logins: {}  actions: {:?}",
         r.attack_logins, r.attack_actions
+    );
+    println!(
+        "accepted by the honeypot: {}, of which allowed: {}",
+        r.attack_successes, r.attack_successes_allowed
     );
     println!(
         "addresses with >= {STOP_BEFORE} attempts stopped before their {STOP_BEFORE}th: {} of {}",
