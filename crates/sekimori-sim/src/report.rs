@@ -50,6 +50,18 @@ pub struct HonestRow {
     /// the share sekimori challenged or held.
     pub fan_in_transfers: u64,
     pub fan_in_flagged_rate: f64,
+    /// Honest logins and money actions per service: how many, and the
+    /// share challenged and refused.
+    pub by_service: Vec<ServiceRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServiceRow {
+    pub service: String,
+    pub class: &'static str,
+    pub events: u64,
+    pub challenge_rate: f64,
+    pub refused_rate: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -127,6 +139,17 @@ impl Scorecard {
                 / 60_000,
             fan_in_transfers: h.fan_in_transfers,
             fan_in_flagged_rate: rate(h.fan_in_flagged, h.fan_in_transfers),
+            by_service: h
+                .by_service
+                .iter()
+                .map(|((service, class), [n, c, r])| ServiceRow {
+                    service: service.clone(),
+                    class,
+                    events: *n,
+                    challenge_rate: rate(*c, *n),
+                    refused_rate: rate(*r, *n),
+                })
+                .collect(),
         });
     }
 
@@ -140,6 +163,13 @@ impl Scorecard {
             self.world.name(),
             self.rule_pack
         );
+        if self.world == WorldKind::Sparse {
+            let _ = writeln!(
+                md,
+                "The services send US dollars; every amount here is in yen at ¥{} per dollar.\n",
+                crate::integration::JPY_PER_USD
+            );
+        }
         let _ = writeln!(md, "## Attacks\n\n| scenario | baseline | targeted ¥ | stolen ¥ | victims | first block after |");
         let _ = writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: |");
         for r in &self.rows {
@@ -198,6 +228,17 @@ impl Scorecard {
                 h.fan_in_transfers,
                 h.fan_in_flagged_rate
             );
+        }
+        let _ = writeln!(md, "\n## Honest friction by service\n\nHonest people's logins and money actions (charges, transfers, purchases, withdrawals) per service: the share challenged and refused.\n\n| baseline | service | kind | actions | challenged | refused |");
+        let _ = writeln!(md, "| --- | --- | --- | ---: | ---: | ---: |");
+        for h in &self.honest {
+            for r in &h.by_service {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {:.4} | {:.4} |",
+                    h.baseline, r.service, r.class, r.events, r.challenge_rate, r.refused_rate
+                );
+            }
         }
         md
     }

@@ -67,6 +67,8 @@ pub struct Honest {
     /// collector's wallet, and how many of them sekimori challenged or held.
     pub fan_in_transfers: u64,
     pub fan_in_flagged: u64,
+    /// Per (service, login or money): actions, challenged, refused.
+    pub by_service: BTreeMap<(String, &'static str), [u64; 3]>,
 }
 
 /// Whether an address is in the shared address space carriers use for CGNAT.
@@ -138,6 +140,18 @@ impl Score {
         let challenged = verdict.action == Action::Challenge;
         let refused = verdict.action >= Action::Review;
         h.refused += u64::from(refused);
+        let class = match kind {
+            "login.attempt" => Some("login"),
+            k if MONEY.contains(&k) => Some("money"),
+            _ => None,
+        };
+        if let Some(class) = class {
+            let service = event["service"].as_str().unwrap_or_default().to_string();
+            let row = h.by_service.entry((service, class)).or_default();
+            row[0] += 1;
+            row[1] += u64::from(challenged);
+            row[2] += u64::from(refused);
+        }
         if kind == "login.attempt" {
             h.login_events += 1;
             h.login_challenges += u64::from(challenged);
