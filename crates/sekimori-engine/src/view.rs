@@ -45,7 +45,7 @@ impl Prepared {
     }
 }
 
-/// Canonical JSON with `at_ms` and `actor.ip_net` added, and `actor` and
+/// Canonical JSON with `at_ms`, `actor.ip_net` and `actor.ip_host` added, and `actor` and
 /// `attrs` always present (possibly empty) so `has(event.actor.ip)` works.
 pub fn event_view(event: &Event) -> Json {
     view_of(event, event.to_json())
@@ -62,6 +62,7 @@ fn view_of(event: &Event, canonical: Json) -> Json {
     }
     if let Some(ip) = event.actor.ip {
         v["actor"]["ip_net"] = json!(ip_net(ip));
+        v["actor"]["ip_host"] = json!(ip_host(ip));
     }
     for party in ["destination", "source"] {
         if let Some(id) = v.get(party).and_then(counterparty_id) {
@@ -81,6 +82,22 @@ fn counterparty_id(d: &Json) -> Option<String> {
         "account" => format!("account:{}", s("account")),
         _ => return None,
     })
+}
+
+/// One client host: an IPv4 address itself, or the /64 of an IPv6 address
+/// (one subscriber's prefix: a client rotating addresses within its /64 is
+/// one host), as text.
+pub fn ip_host(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!(
+                "{}/64",
+                std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0)
+            )
+        }
+    }
 }
 
 /// The /24 of an IPv4 address or the /48 of an IPv6 address, as CIDR text.

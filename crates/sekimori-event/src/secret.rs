@@ -23,6 +23,11 @@ const EXACT: &[&str] = &[
     "seed",
     "apikey",
     "apisecret",
+    "pw",
+    "userpass",
+    "mfacode",
+    "totpcode",
+    "2facode",
     "token",
     "accesstoken",
     "refreshtoken",
@@ -51,6 +56,20 @@ const CONTAINS: &[&str] = &[
     "秘密鍵",
     "認証コード",
     "確認コード",
+    "パスコード",
+    "合言葉",
+    "暗唱",
+    "セキュリティコード",
+    "pin番号",
+    "pinコード",
+    // Other languages' "password".
+    "passwort",
+    "kennwort",
+    "contraseña",
+    "пароль",
+    "密码",
+    "密碼",
+    "비밀번호",
 ];
 /// Endings that mark a secret (`new_pin`, `card_pin`, `sms_otp`, `client_secret`, `id_token`).
 const ENDS: &[&str] = &["pin", "otp", "cvv", "cvv2", "cvc", "secret", "token"];
@@ -62,7 +81,30 @@ const ENDS: &[&str] = &["pin", "otp", "cvv", "cvv2", "cvc", "secret", "token"];
 /// joiners, soft hyphens, bidi controls, ...) and combining marks removed,
 /// lower-cased, and without `_`, `-`, `.` or white space.
 pub fn is_secret_field_name(name: &str) -> bool {
-    let norm: String = if name.is_ascii() {
+    let norm = normalise(name);
+    if name.is_ascii() {
+        return matches_secret_by(&norm, |w| [w.to_string(), w.to_string()]);
+    }
+    // Words compared in the same form as the name (a name sent in NFD, or
+    // half-width, is the same word).
+    if matches_secret_by(&norm, |w| [normalise(w), normalise(w)]) {
+        return true;
+    }
+    // A name in another script that looks like a secret name (Cyrillic
+    // `раss`, Greek `ΡΙΝ`): compare confusable skeletons (Unicode TR39) of
+    // the name, as sent and lower-cased, with those of every word, in lower
+    // and upper case (an upper-case Greek iota looks like `I`, not `i`).
+    let sent: String = name.chars().filter(|&c| !ignorable(c)).collect();
+    let names = [confusable(&sent), confusable(&norm)];
+    names
+        .iter()
+        .any(|n| matches_secret_by(n, |w| [confusable(w), confusable(&w.to_uppercase())]))
+}
+
+/// Lower-cased, without separators; beyond ASCII also in compatibility form
+/// (NFKD) without invisible characters or combining marks.
+fn normalise(name: &str) -> String {
+    if name.is_ascii() {
         name.chars()
             .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
             .map(|c| c.to_ascii_lowercase())
@@ -71,41 +113,22 @@ pub fn is_secret_field_name(name: &str) -> bool {
         name.nfkd()
             .flat_map(char::to_lowercase)
             .nfkd()
-            .filter(|&c| {
-                !(matches!(c, '_' | '-' | '.')
-                    || c.is_whitespace()
-                    || c.is_control()
-                    || is_invisible(c)
-                    || is_combining_mark(c))
-            })
+            .filter(|&c| !ignorable(c))
             .collect()
-    };
-    if matches_secret(&norm) {
-        return true;
-    }
-    // A name in another script that looks like a secret name (Cyrillic
-    // `раss`, Greek `ΡΙΝ`): compare confusable skeletons (Unicode TR39) of
-    // the name, as sent and lower-cased, with those of every word, in lower
-    // and upper case (an upper-case Greek iota looks like `I`, not `i`).
-    !name.is_ascii() && {
-        let sent: String = name.chars().filter(|&c| !ignorable(c)).collect();
-        let names = [confusable(&sent), confusable(&norm)];
-        names
-            .iter()
-            .any(|n| matches_secret_by(n, |w| [confusable(w), confusable(&w.to_uppercase())]))
     }
 }
 
 fn ignorable(c: char) -> bool {
-    matches!(c, '_' | '-' | '.')
-        || c.is_whitespace()
+    // Separators: ASCII, the Unicode hyphens and dashes, minus signs, and the
+    // katakana middle dot (full- and half-width).
+    matches!(
+        c,
+        '_' | '-' | '.' | '\u{2010}'
+            ..='\u{2015}' | '\u{2212}' | '\u{30FB}' | '\u{FF0D}' | '\u{FF65}' | '\u{FE63}'
+    ) || c.is_whitespace()
         || c.is_control()
         || is_invisible(c)
         || is_combining_mark(c)
-}
-
-fn matches_secret(norm: &str) -> bool {
-    matches_secret_by(norm, |w| [w.to_string(), w.to_string()])
 }
 
 /// Whether `norm` is, contains or ends in a secret word, each word taken in

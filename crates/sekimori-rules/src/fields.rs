@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Fields the engine adds to every event's view: `at_ms` (event time in ms).
 pub const DERIVED_TOP: &[&str] = &["at_ms"];
-/// Fields the engine adds to `actor`: `ip_net` (the /24 of an IPv4 or /48 of an IPv6 address).
-pub const DERIVED_ACTOR: &[&str] = &["ip_net"];
+/// Fields the engine adds to `actor`: `ip_net` (the /24 of an IPv4 or /48 of
+/// an IPv6 address) and `ip_host` (an IPv4 address, or the /64 of an IPv6 one).
+pub const DERIVED_ACTOR: &[&str] = &["ip_net", "ip_host"];
 /// Fields the engine adds to `destination` and `source`: `id`, one canonical
 /// string per counterparty (`bank:0005-123-4567890`, `crypto:<address>`,
 /// `atm:<id>`, `account:<id>`), to key features on.
