@@ -11,8 +11,16 @@ pub const DEFAULT_PACK_FILES: &[(&str, &str)] = &[
         include_str!("../../../rules/default/custody.yaml"),
     ),
     (
+        "drain.yaml",
+        include_str!("../../../rules/default/drain.yaml"),
+    ),
+    (
         "holds.yaml",
         include_str!("../../../rules/default/holds.yaml"),
+    ),
+    (
+        "laundering.yaml",
+        include_str!("../../../rules/default/laundering.yaml"),
     ),
     (
         "links.yaml",

@@ -228,3 +228,31 @@ async fn a_stranger_cannot_keep_the_holder_of_a_dormant_account_out() {
         .expect("enrolled");
     assert_eq!(totp.failed_attempts, 1);
 }
+
+#[tokio::test]
+async fn verifications_that_can_only_fail_take_no_place_in_flight() {
+    let h = Harness::new().await;
+    // The account `nobody` (no factor) is busy, its lock held. A stranger's
+    // verifications for it are refused at once, before they take a place in
+    // flight or wait for the lock: they never crowd out a holder.
+    let guard = h.app.stepup.lock("bank", "nobody").await;
+    let strangers = async {
+        let mut answers = Vec::new();
+        for i in 0..5 {
+            let body = verify("nobody", "000000", 30, &format!("x-{i}"));
+            answers.push(post(&h, "/v1/stepup/verify", body, 30).await);
+        }
+        answers
+    };
+    let answers = tokio::time::timeout(std::time::Duration::from_secs(20), strangers)
+        .await
+        .expect("refused without waiting for the account's lock");
+    drop(guard);
+    for (s, b) in answers {
+        assert_eq!(
+            (s, error(&b)),
+            (StatusCode::CONFLICT, Some("not_enrolled")),
+            "{b}"
+        );
+    }
+}

@@ -100,17 +100,6 @@ async fn verify_inner(
 ) -> Result<Json<Value>, ApiError> {
     let mut req: VerifyBody = body(req).await?;
     auth.permit_service(&req.service, "service")?;
-    // Bounded before anything is read, checked or ingested.
-    let _permit = app
-        .stepup
-        .verify_gate
-        .enter(&auth.0.name, &req.service, &req.account)
-        .ok_or_else(|| {
-            ApiError::new(
-                "stepup_busy",
-                "too many verifications in flight for this key or account; retry after Retry-After",
-            )
-        })?;
     let now = account_at(&app, &req.account, &req.at)?;
     check_fields(&req)?;
     if let Some(e) = &req.for_event {
@@ -131,6 +120,24 @@ async fn verify_inner(
         event.actor.device.as_deref(),
         event.actor.ip.map(|ip| ip.to_string()).as_deref(),
     );
+    // A verification that can only fail (not enrolled, locked, this client
+    // backing off) is refused before it takes a place in flight, so a
+    // stranger's stream of them never crowds out the holder (checked again
+    // under the account's lock below).
+    let record = app.stepup.load(&req.service, &req.account).await?.record;
+    admit(&record, &req.account, req.method, now, client.as_deref())?;
+    drop(record);
+    // Bounded before the account's lock is waited for and anything ingested.
+    let _permit = app
+        .stepup
+        .verify_gate
+        .enter(&auth.0.name, &req.service, &req.account)
+        .ok_or_else(|| {
+            ApiError::new(
+                "stepup_busy",
+                "too many verifications in flight for this key or account; retry after Retry-After",
+            )
+        })?;
     let code = code.as_ref().map_or("", |c| c.as_str());
     let checked = verify_method(
         &app,
