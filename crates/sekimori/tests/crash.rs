@@ -36,6 +36,11 @@ fn client(
                 acked.lock().expect("lock").insert(id);
             }
             Some((200, _)) => {} // past the time budget: not acknowledged
+            // Shed under load (a loaded CI machine): not decided, not
+            // stored, not acknowledged; a real client backs off and retries.
+            Some((429, b)) if b["error"]["code"] == "engine_busy" => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
             Some((status, b)) => panic!("unexpected {status}: {b}"),
         }
     }
