@@ -62,22 +62,6 @@ impl Harness {
         }
         panic!("no durable decision for {id}");
     }
-
-    /// The event as the log holds it.
-    async fn logged_event(&self, id: &str) -> Value {
-        self.durable_decision(id).await;
-        let seq = self
-            .app
-            .store
-            .seq_of_event(id)
-            .expect("index")
-            .expect("logged");
-        let bytes = self.app.store.get(seq).expect("read").expect("entry");
-        match sekimori_engine::Entry::from_bytes(&bytes).expect("entry") {
-            sekimori_engine::Entry::Event { event, .. } => event,
-            _ => panic!("not an event"),
-        }
-    }
 }
 
 fn error(b: &Value) -> (Option<&str>, Option<&str>) {

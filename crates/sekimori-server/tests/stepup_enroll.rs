@@ -62,21 +62,6 @@ async fn pass_totp(h: &Harness, account: &str, seed: &[u8], seconds: i64) -> Val
     b
 }
 
-async fn logged_event(h: &Harness, id: &str) -> Value {
-    for _ in 0..1000 {
-        if let Some(seq) = h.app.store.seq_of_event(id).expect("index") {
-            let bytes = h.app.store.get(seq).expect("read").expect("entry");
-            if let sekimori_engine::Entry::Event { event, .. } =
-                sekimori_engine::Entry::from_bytes(&bytes).expect("entry")
-            {
-                return event;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("{id} not logged");
-}
-
 /// The number of `credential.change` events logged so far.
 fn changes_logged(h: &Harness) -> usize {
     let mut n = 0;
@@ -103,7 +88,7 @@ async fn adding_a_factor_needs_a_recent_pass_of_one_the_account_has_and_is_logge
         .expect("seed")
         .expose()
         .to_vec();
-    let first = logged_event(&h, b["event_id"].as_str().expect("id")).await;
+    let first = h.logged_event(b["event_id"].as_str().expect("id")).await;
     assert_eq!(
         (&first["type"], &first["credential"], &first["attrs"]),
         (
@@ -169,7 +154,7 @@ async fn adding_a_factor_needs_a_recent_pass_of_one_the_account_has_and_is_logge
     let (s, b) = enroll(&h, "ocra", "mia", 95, ms(95), proof.as_str()).await;
     assert_eq!((s, &b["enrolled"]), (StatusCode::OK, &json!(true)), "{b}");
     assert_eq!(b["device_key_hex"].as_str().map(str::len), Some(64), "{b}");
-    let change = logged_event(&h, b["event_id"].as_str().expect("id")).await;
+    let change = h.logged_event(b["event_id"].as_str().expect("id")).await;
     assert_eq!(
         change["attrs"],
         json!({"change": "enroll", "method": "txsign", "by": "holder", "first": false,
@@ -226,7 +211,7 @@ async fn a_factor_is_stored_only_when_the_engine_allows_the_change() {
     assert_eq!(b["enrolled"], false, "{b}");
     assert_ne!(b["decision"]["action"], "allow", "{b}");
     assert!(b.get("device_key_hex").is_none(), "no key leaves: {b}");
-    let change = logged_event(&h, b["event_id"].as_str().expect("id")).await;
+    let change = h.logged_event(b["event_id"].as_str().expect("id")).await;
     assert_eq!(change["type"], "credential.change");
     // Nothing stored, and the proof is not used up by a refused change.
     let (s, b) = post(

@@ -31,21 +31,6 @@ fn error(b: &Value) -> Option<&str> {
     b["error"]["code"].as_str()
 }
 
-async fn logged_event(h: &Harness, id: &str) -> Value {
-    for _ in 0..1000 {
-        if let Some(seq) = h.app.store.seq_of_event(id).expect("index") {
-            let bytes = h.app.store.get(seq).expect("read").expect("entry");
-            if let sekimori_engine::Entry::Event { event, .. } =
-                sekimori_engine::Entry::from_bytes(&bytes).expect("entry")
-            {
-                return event;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("{id} not logged");
-}
-
 fn payee_a() -> &'static str {
     "bank:0009-456-7654321"
 }
@@ -240,7 +225,7 @@ async fn a_code_for_one_yen_to_b_does_not_vouch_for_a_big_transfer_to_a() {
         (&json!("failure"), &json!("wrong_event")),
         "{b}"
     );
-    let logged = logged_event(&h, b["event_id"].as_str().expect("id")).await;
+    let logged = h.logged_event(b["event_id"].as_str().expect("id")).await;
     assert!(logged.get("for_event").is_none(), "{logged}");
     // The code was not consumed: it still passes for its own transaction (naming nothing).
     let body = verify_tx("b-2001", &id, &code, 1, payee_b, 25, None);
@@ -277,7 +262,7 @@ async fn a_code_for_one_yen_to_b_does_not_vouch_for_a_big_transfer_to_a() {
     let body = verify_tx("b-2001", &id, &code, 900_000, payee_a(), 41, None);
     let (_, b) = post(&h, "/v1/stepup/verify", body, S0_MS + 31_000).await;
     assert_eq!(b["result"], "success", "{b}");
-    let logged = logged_event(&h, b["event_id"].as_str().expect("id")).await;
+    let logged = h.logged_event(b["event_id"].as_str().expect("id")).await;
     assert_eq!(logged["for_event"], "t-big", "{logged}");
 }
 
@@ -385,7 +370,9 @@ async fn an_admin_resets_a_totp_locked_by_a_hundred_failures() {
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["throttle_reset"], true);
-    let change = logged_event(&h, b["events"][0]["event_id"].as_str().expect("id")).await;
+    let change = h
+        .logged_event(b["events"][0]["event_id"].as_str().expect("id"))
+        .await;
     assert_eq!(
         (&change["type"], &change["attrs"]["change"]),
         (&json!("credential.change"), &json!("reset"))
@@ -486,7 +473,7 @@ async fn removing_an_enrollment_needs_another_factor_and_is_logged() {
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["removed"], true, "{b}");
-    let change = logged_event(&h, b["event_id"].as_str().expect("id")).await;
+    let change = h.logged_event(b["event_id"].as_str().expect("id")).await;
     assert_eq!(
         (
             &change["type"],

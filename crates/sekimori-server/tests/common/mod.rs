@@ -221,6 +221,21 @@ impl Harness {
         self.call(Method::POST, "/v1/events", Some(&self.ingest), event)
             .await
     }
+
+    /// The event `id` as the log holds it, once it is there (at most 10 s).
+    pub async fn logged_event(&self, id: &str) -> Value {
+        for _ in 0..1000 {
+            if let Some(seq) = self.app.store.seq_of_event(id).expect("index") {
+                let bytes = self.app.store.get(seq).expect("read").expect("entry");
+                match sekimori_engine::Entry::from_bytes(&bytes).expect("entry") {
+                    sekimori_engine::Entry::Event { event, .. } => return event,
+                    _ => panic!("{id} is not an event"),
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{id} not logged");
+    }
 }
 
 /// Opens the app off the async threads (it blocks on I/O).
