@@ -154,12 +154,21 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
             "the data directory is open to group or others; chmod 700 it (it holds every event and the keys)"
         );
     }
-    let source = match &config.rules {
-        Some(dir) => load_pack(dir)?,
-        None => default_pack()?,
+    // An operator's pack must pass its inline tests before it goes live. The
+    // embedded default pack passed them when this binary was tested (the test
+    // suite runs them and checks the embedded copy equals rules/default), so
+    // a start only compiles it: its tests cost seconds in a debug build.
+    let initial = match &config.rules {
+        Some(dir) => {
+            check_pack(load_pack(dir)?)
+                .map_err(|e| anyhow!("rule pack refused: {}", e.body()))?
+                .0
+        }
+        None => Arc::new(
+            sekimori_rules::compile(default_pack()?)
+                .map_err(|e| anyhow!("the embedded default pack does not compile: {e:?}"))?,
+        ),
     };
-    let (initial, _) =
-        check_pack(source).map_err(|e| anyhow!("rule pack refused: {}", e.body()))?;
     let mut ledger = Ledger::open(store, Arc::clone(&initial), config.snapshot_every)?;
     if ledger.replay_mismatches > 0 {
         tracing::warn!(
