@@ -33,6 +33,13 @@ impl Verdict {
 
 pub trait Defender {
     fn decide(&mut self, event: &Event) -> Verdict;
+
+    /// The enforced rules behind the last decision when it was not an
+    /// allow (names, pack order), for the scorecard's friction by rule. A
+    /// defender that cannot tell (a baseline, a server over HTTP) says none.
+    fn rules(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Which defender a run uses.
@@ -71,7 +78,7 @@ impl Baseline {
             Baseline::None => Box::new(AllowAll),
             Baseline::PerAccountLockout => Box::new(Lockout::default()),
             Baseline::PerIpBucket => Box::new(IpBucket::default()),
-            Baseline::Sekimori => Box::new(Sekimori(Engine::new(Arc::clone(pack)))),
+            Baseline::Sekimori => Box::new(Sekimori(Engine::new(Arc::clone(pack)), Vec::new())),
         }
     }
 }
@@ -84,15 +91,29 @@ impl Defender for AllowAll {
     }
 }
 
-struct Sekimori(Engine);
+/// The engine, and the enforced rules behind its last decision.
+struct Sekimori(Engine, Vec<String>);
 
 impl Defender for Sekimori {
     fn decide(&mut self, event: &Event) -> Verdict {
         let d = self.0.decide(event);
+        self.1.clear();
+        if d.action != Action::Allow {
+            self.1.extend(
+                d.reasons
+                    .iter()
+                    .filter(|r| !r.shadow && r.action.verdict().is_some_and(|a| a != Action::Allow))
+                    .map(|r| r.rule.clone()),
+            );
+        }
         Verdict {
             action: d.action,
             methods: d.methods,
         }
+    }
+
+    fn rules(&self) -> Vec<String> {
+        self.1.clone()
     }
 }
 

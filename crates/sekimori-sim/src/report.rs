@@ -53,6 +53,28 @@ pub struct HonestRow {
     /// Honest logins and money actions per service: how many, and the
     /// share challenged and refused.
     pub by_service: Vec<ServiceRow>,
+    /// Per enforced rule: the honest logins and money actions it challenged
+    /// and refused (counts; a decision two rules made counts under both).
+    pub by_rule: Vec<RuleRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleRow {
+    pub rule: String,
+    pub class: &'static str,
+    pub challenged: u64,
+    pub refused: u64,
+}
+
+/// Per scenario and enforced rule: the attack's events the rule challenged
+/// and refused (a challenge stops an attacker only without the factor).
+#[derive(Debug, Serialize)]
+pub struct AttackRuleRow {
+    pub scenario: String,
+    pub baseline: &'static str,
+    pub rule: String,
+    pub challenged: u64,
+    pub refused: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -75,6 +97,7 @@ pub struct Scorecard {
     pub rule_pack: String,
     pub rows: Vec<Row>,
     pub honest: Vec<HonestRow>,
+    pub attack_rules: Vec<AttackRuleRow>,
 }
 
 /// A rate rounded to six decimals, so the JSON is stable across platforms.
@@ -95,6 +118,7 @@ impl Scorecard {
             rule_pack,
             rows: Vec::new(),
             honest: Vec::new(),
+            attack_rules: Vec::new(),
         }
     }
 
@@ -113,6 +137,15 @@ impl Scorecard {
                 victims: a.victims.len(),
                 first_block_after_s,
             });
+            for (rule, [c, r]) in &a.by_rule {
+                self.attack_rules.push(AttackRuleRow {
+                    scenario: s.clone(),
+                    baseline: baseline.name(),
+                    rule: rule.clone(),
+                    challenged: *c,
+                    refused: *r,
+                });
+            }
         }
         let h = &score.honest;
         self.honest.push(HonestRow {
@@ -148,6 +181,16 @@ impl Scorecard {
                     events: *n,
                     challenge_rate: rate(*c, *n),
                     refused_rate: rate(*r, *n),
+                })
+                .collect(),
+            by_rule: h
+                .by_rule
+                .iter()
+                .map(|((rule, class), [c, r])| RuleRow {
+                    rule: rule.clone(),
+                    class,
+                    challenged: *c,
+                    refused: *r,
                 })
                 .collect(),
         });
@@ -239,6 +282,26 @@ impl Scorecard {
                     h.baseline, r.service, r.class, r.events, r.challenge_rate, r.refused_rate
                 );
             }
+        }
+        let _ = writeln!(md, "\n## Honest friction by rule\n\nThe enforced rules behind each honest login or money action that was challenged or refused (a decision two rules made counts under both; only sekimori names its rules).\n\n| baseline | rule | kind | challenged | refused |");
+        let _ = writeln!(md, "| --- | --- | --- | ---: | ---: |");
+        for h in &self.honest {
+            for r in &h.by_rule {
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} |",
+                    h.baseline, r.rule, r.class, r.challenged, r.refused
+                );
+            }
+        }
+        let _ = writeln!(md, "\n## Attack events by rule\n\nPer scenario, the enforced rules behind the attack's events that were challenged or refused (an attacker with the factor passes a challenge).\n\n| scenario | baseline | rule | challenged | refused |");
+        let _ = writeln!(md, "| --- | --- | --- | ---: | ---: |");
+        for r in &self.attack_rules {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                r.scenario, r.baseline, r.rule, r.challenged, r.refused
+            );
         }
         md
     }

@@ -32,6 +32,8 @@ pub struct Attack {
     pub victims: BTreeSet<String>,
     pub onset_ms: Option<i64>,
     pub first_block_ms: Option<i64>,
+    /// Per rule: this scenario's events it challenged and refused.
+    pub by_rule: BTreeMap<String, [u64; 2]>,
     /// Stolen yen over time, for the loss curves.
     pub losses: Vec<(i64, i64)>,
 }
@@ -69,6 +71,9 @@ pub struct Honest {
     pub fan_in_flagged: u64,
     /// Per (service, login or money): actions, challenged, refused.
     pub by_service: BTreeMap<(String, &'static str), [u64; 3]>,
+    /// Per (rule, login or money): honest actions it challenged and refused
+    /// (a decision with two rules counts under both).
+    pub by_rule: BTreeMap<(String, &'static str), [u64; 2]>,
 }
 
 /// Whether an address is in the shared address space carriers use for CGNAT.
@@ -103,12 +108,24 @@ const CUSTODY: &[&str] = &[
 ];
 
 impl Score {
-    pub(crate) fn observe(&mut self, origin: Origin, event: &Json, verdict: &Verdict, at_ms: i64) {
+    pub(crate) fn observe(
+        &mut self,
+        origin: Origin,
+        event: &Json,
+        verdict: &Verdict,
+        rules: &[String],
+        at_ms: i64,
+    ) {
         let kind = event["type"].as_str().unwrap_or_default();
         match origin {
-            Origin::Honest => self.honest_event(kind, event, verdict),
+            Origin::Honest => self.honest_event(kind, event, verdict, rules),
             Origin::Attack(scenario) => {
                 let a = self.attacks.entry(scenario).or_default();
+                for rule in rules {
+                    let row = a.by_rule.entry(rule.clone()).or_default();
+                    row[0] += u64::from(verdict.action == Action::Challenge);
+                    row[1] += u64::from(verdict.action >= Action::Review);
+                }
                 a.onset_ms.get_or_insert(at_ms);
                 // A refusal blocks; a challenge only if the attacker fails it
                 // (recorded by `Ctx::goes_through` through `blocked`).
@@ -125,7 +142,7 @@ impl Score {
         }
     }
 
-    fn honest_event(&mut self, kind: &str, event: &Json, verdict: &Verdict) {
+    fn honest_event(&mut self, kind: &str, event: &Json, verdict: &Verdict, rules: &[String]) {
         if kind.starts_with("mfa.") {
             return; // the service's own reports of a challenge, not an action
         }
@@ -155,6 +172,11 @@ impl Score {
             row[0] += 1;
             row[1] += u64::from(challenged);
             row[2] += u64::from(refused);
+            for rule in rules {
+                let row = h.by_rule.entry((rule.clone(), class)).or_default();
+                row[0] += u64::from(challenged);
+                row[1] += u64::from(refused);
+            }
         }
         if kind == "login.attempt" {
             h.login_events += 1;

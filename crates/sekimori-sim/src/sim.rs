@@ -101,7 +101,8 @@ impl Ctx<'_> {
             // History: the defender sees everything but enforces nothing yet.
             return Verdict::allow();
         }
-        self.score.observe(origin, &event, &verdict, at);
+        let rules = self.defender.rules();
+        self.score.observe(origin, &event, &verdict, &rules, at);
         verdict
     }
 

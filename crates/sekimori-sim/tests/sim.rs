@@ -88,14 +88,14 @@ fn with_no_defense_every_scenario_loses_money_and_sekimori_stops_the_takeovers()
         honest.deny_rate
     );
     // Two days of history leave more people unknown than medium's seven, so
-    // the bar here is looser than the medium scorecard's 1%. Since issue 13,
-    // `scanner-rotation`'s failures make the exchange's service-wide failure
-    // ratio a stuffing wave, and 41% of honest exchange logins are stepped up
-    // while it lasts (0.033 in all; 0.0002 with no attack running): see
-    // docs/scorecards/small-seed1.md. Issue 13's bar (0.005) is not met; this
-    // guards only against getting worse than today.
+    // the bar here is looser than issue 13's 0.005. Measured with pack
+    // 2026.12.05-11: 0.026 (0.033 before it), almost all of it logins with
+    // no history at the service from a device never seen before, while
+    // `scanner-rotation` sprays the 25 commonest passwords across the
+    // exchange (the per-secret rules and the attacked-account rule); see
+    // docs/scorecards/small-seed1.md, "Honest friction by rule".
     assert!(
-        honest.login_challenge_rate < 0.04,
+        honest.login_challenge_rate < 0.03,
         "honest logins are rarely stepped up: {}",
         honest.login_challenge_rate
     );
