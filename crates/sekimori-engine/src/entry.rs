@@ -50,6 +50,36 @@ pub enum Entry {
         by: String,
         reason: String,
     },
+    /// An analyst's action in the workbench (`sekimori-workbench`): who
+    /// (`by`, the analyst's login), when (`at`, the server's wall clock,
+    /// RFC 3339), what (`act`, the workbench's own typed action: a claim, a
+    /// note, an approval or decline of a held event, a case closed...) and
+    /// why. The engine keeps no state from it: replay skips it. An analyst's
+    /// change of decision state (a hold lifted, a list edited) is logged as
+    /// its own `Place` / `Lift` / `List` entry beside this one.
+    Analyst {
+        by: String,
+        at: String,
+        act: Json,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        why: String,
+    },
+    /// A label on one event of `service`: an analyst's disposition
+    /// (`confirmed_fraud`, `false_positive`, `legitimate`,
+    /// `unable_to_verify`) or what the service learnt later
+    /// (`chargeback`, `dispute`, `customer_confirmed`, `customer_denied`).
+    /// `by` is the analyst or the API key's name, `at` the server's wall
+    /// clock (RFC 3339). Feedback for rule quality and backtests; the engine
+    /// keeps no state from it.
+    Label {
+        service: String,
+        event_id: String,
+        label: String,
+        by: String,
+        at: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        note: String,
+    },
 }
 
 impl Entry {
@@ -117,6 +147,8 @@ impl Engine {
             Entry::Lift { hold, .. } => {
                 self.lift_hold(hold);
             }
+            // Audit and feedback only: no decision state.
+            Entry::Analyst { .. } | Entry::Label { .. } => {}
         }
         Ok(())
     }

@@ -4,8 +4,8 @@
 
 use anyhow::{anyhow, bail, Context};
 use sekimori_engine::Entry;
+use sekimori_ledger::{pack_record, wait, Durable, Ledger};
 use sekimori_rules::{compile, Pack, PackSource};
-use sekimori_server::ledger::{pack_record, wait, Durable, Ledger};
 use sekimori_store::{Store, StoreError};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -158,6 +158,11 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
             }
             (Entry::Lift { hold, by, reason }, Some(l)) => {
                 pending.extend(l.lift(hold.clone(), by, reason))
+            }
+            // The workbench's audit entries (issue 14): not importable until
+            // the ledger appends them; refused rather than dropped.
+            (Entry::Analyst { .. } | Entry::Label { .. }, Some(_)) => {
+                bail!("{}: analyst and label entries cannot be imported yet", at())
             }
         }
         if pending.len() >= 4096 {

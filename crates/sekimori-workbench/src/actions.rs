@@ -1,0 +1,245 @@
+//! What an analyst can do, one function each, shared by the HTML pages and
+//! the REST API. Each checks against the index as of the log's end, then
+//! appends its entries through the ledger (durable before it answers).
+
+use crate::acts::{is_label, Act, Disposition};
+use crate::analysts::{AnalystInfo, Role};
+use crate::error::WbError;
+use crate::queue::{next_case, Filter};
+use crate::sessions::Session;
+use crate::workbench::Workbench;
+use sekimori_engine::Entry;
+use sekimori_notify::Notice;
+use serde_json::json;
+
+/// The longest note, reason or label note, in bytes.
+pub const MAX_TEXT: usize = 4_096;
+
+fn text(path: &str, s: &str, required: bool) -> Result<String, WbError> {
+    let s = s.trim();
+    if s.len() > MAX_TEXT {
+        return Err(WbError::invalid(path, format!("at most {MAX_TEXT} bytes")));
+    }
+    if required && s.is_empty() {
+        return Err(WbError::invalid(path, "required"));
+    }
+    Ok(s.to_string())
+}
+
+impl Workbench {
+    fn now_rfc3339(&self) -> String {
+        sekimori_event::format_rfc3339_ms(self.now_ms())
+    }
+
+    /// Logs `act` by `who` with `why`, then brings the index up to it.
+    pub(crate) async fn record(&self, who: &str, act: &Act, why: &str) -> Result<(), WbError> {
+        let act = serde_json::to_value(act).map_err(|e| WbError::Storage(e.to_string()))?;
+        self.append(Entry::Analyst {
+            by: who.into(),
+            at: self.now_rfc3339(),
+            act,
+            why: why.into(),
+        })
+        .await?;
+        self.catch_up().map(drop)
+    }
+
+    /// Refuses a case that is missing, closed, or held by someone else now.
+    fn check_case(&self, who: &str, case: u64) -> Result<(), WbError> {
+        let index = self.catch_up()?;
+        let c = index.case(case).ok_or(WbError::NotFound("case"))?;
+        if !c.is_open() {
+            return Err(WbError::Conflict("the case is closed".into()));
+        }
+        match c.claimed_by(self.now_ms()) {
+            Some(other) if other != who => {
+                Err(WbError::Conflict(format!("the case is claimed by {other}")))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Claims a case (a lock for [`crate::CLAIM_MS`]; renewed if already
+    /// the caller's).
+    pub async fn claim(&self, s: &Session, case: u64) -> Result<(), WbError> {
+        self.check_case(&s.login, case)?;
+        self.record(&s.login, &Act::Claim { case }, "").await
+    }
+
+    pub async fn release(&self, s: &Session, case: u64) -> Result<(), WbError> {
+        self.check_case(&s.login, case)?;
+        self.record(&s.login, &Act::Release { case }, "").await
+    }
+
+    pub async fn note(&self, s: &Session, case: u64, note: &str) -> Result<(), WbError> {
+        let note = text("note", note, true)?;
+        let exists = self.catch_up()?.case(case).is_some();
+        if !exists {
+            return Err(WbError::NotFound("case"));
+        }
+        self.record(&s.login, &Act::Note { case }, &note).await
+    }
+
+    /// Claims the top of the caller's queue; `None` when it is empty.
+    pub async fn next(&self, s: &Session, filter: &Filter) -> Result<Option<u64>, WbError> {
+        let found = next_case(&*self.catch_up()?, &s.login, filter, self.now_ms());
+        let Some(case) = found else {
+            return Ok(None);
+        };
+        self.claim(s, case).await?;
+        Ok(Some(case))
+    }
+
+    /// Approves or declines a held event of the case: logged, then the
+    /// service is told by a signed webhook (`review.approved` /
+    /// `review.declined`) and releases or cancels the payment itself.
+    pub async fn decide(
+        &self,
+        s: &Session,
+        case: u64,
+        event_id: &str,
+        approve: bool,
+        reason: &str,
+    ) -> Result<(), WbError> {
+        let reason = text("reason", reason, true)?;
+        self.check_case(&s.login, case)?;
+        let (service, entity, event_type) = {
+            let index = self.catch_up()?;
+            let c = index.case(case).ok_or(WbError::NotFound("case"))?;
+            let e = c
+                .events
+                .iter()
+                .find(|e| e.event_id == event_id)
+                .ok_or(WbError::NotFound("event in this case"))?;
+            if !e.is_held() {
+                return Err(WbError::Conflict(
+                    "only an event held for review, not yet decided, can be approved or declined"
+                        .into(),
+                ));
+            }
+            (c.service.clone(), c.entity.clone(), e.event_type.clone())
+        };
+        let act = if approve {
+            Act::Approve {
+                case,
+                service: service.clone(),
+                event_id: event_id.into(),
+            }
+        } else {
+            Act::Decline {
+                case,
+                service: service.clone(),
+                event_id: event_id.into(),
+            }
+        };
+        self.record(&s.login, &act, &reason).await?;
+        let kind = if approve {
+            "review.approved"
+        } else {
+            "review.declined"
+        };
+        self.host.notify(Notice {
+            id: format!("review:{}:{}", case, event_id),
+            kind: kind.into(),
+            account: Some(entity),
+            service,
+            at: self.now_rfc3339(),
+            action: if approve { "allow" } else { "deny" }.into(),
+            summary: json!({"event_id": event_id, "event_type": event_type,
+                            "case": case, "by": s.login}),
+        });
+        Ok(())
+    }
+
+    /// Closes a case with a disposition and a required note; each of its
+    /// events is labelled with the disposition.
+    pub async fn close(
+        &self,
+        s: &Session,
+        case: u64,
+        disposition: Disposition,
+        note: &str,
+    ) -> Result<(), WbError> {
+        let note = text("note", note, true)?;
+        self.check_case(&s.login, case)?;
+        let (service, events) = {
+            let index = self.catch_up()?;
+            let c = index.case(case).ok_or(WbError::NotFound("case"))?;
+            let ids: Vec<String> = c.events.iter().map(|e| e.event_id.clone()).collect();
+            (c.service.clone(), ids)
+        };
+        for event_id in events {
+            self.append(Entry::Label {
+                service: service.clone(),
+                event_id,
+                label: disposition.name().into(),
+                by: s.login.clone(),
+                at: self.now_rfc3339(),
+                note: String::new(),
+            })
+            .await?;
+        }
+        self.record(&s.login, &Act::Close { case, disposition }, &note)
+            .await
+    }
+
+    /// An admin creates an analyst; returns the TOTP provisioning URI (shown once).
+    pub async fn create_analyst(
+        &self,
+        s: &Session,
+        login: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<(AnalystInfo, sekimori_stepup::totp_uri::OtpauthUri), WbError> {
+        if s.role != Role::Admin {
+            return Err(WbError::Forbidden("admin"));
+        }
+        let made = self
+            .analysts
+            .create(login, role, password, &s.login, self.now_ms())?;
+        let act = Act::CreateAnalyst {
+            login: login.into(),
+            role,
+        };
+        self.record(&s.login, &act, "").await?;
+        Ok(made)
+    }
+
+    /// A service's label on one of its events (`POST /v1/labels`).
+    pub async fn label(
+        &self,
+        key_name: &str,
+        service: &str,
+        event_id: &str,
+        label: &str,
+        note: &str,
+    ) -> Result<(), WbError> {
+        if !is_label(label) {
+            return Err(WbError::invalid(
+                "label",
+                "one of chargeback, dispute, customer_confirmed, customer_denied, confirmed_fraud, false_positive, legitimate, unable_to_verify",
+            ));
+        }
+        if event_id.is_empty() || event_id.len() > 256 {
+            return Err(WbError::invalid("event_id", "1-256 bytes"));
+        }
+        let note = text("note", note, false)?;
+        let logged = self
+            .store
+            .seq_of_service_event(service, event_id)
+            .map_err(|e| WbError::Storage(e.to_string()))?;
+        if logged.is_none() {
+            return Err(WbError::NotFound("event of this service"));
+        }
+        self.append(Entry::Label {
+            service: service.into(),
+            event_id: event_id.into(),
+            label: label.into(),
+            by: key_name.into(),
+            at: self.now_rfc3339(),
+            note,
+        })
+        .await?;
+        self.catch_up().map(drop)
+    }
+}

@@ -1,0 +1,411 @@
+//! Analyst accounts, apart from API keys: `<data>/analysts.json` (mode
+//! 0600), so `sekimori users create` works while the server runs, as
+//! `keys.json` does. A record holds the password only as an argon2id PHC
+//! string and the TOTP seed only sealed (ChaCha20-Poly1305, via
+//! `sekimori-stepup`) under `<data>/analysts.key`, bound to the login; the
+//! seed leaves the process once, in the provisioning URI shown at creation.
+
+use crate::error::WbError;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use sekimori_stepup::totp_uri::OtpauthUri;
+use sekimori_stepup::{Now, Sealer, TotpEnrollment, TotpError, TotpParams};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use zeroize::Zeroizing;
+
+pub const ANALYSTS_FILE: &str = "analysts.json";
+pub const ANALYSTS_KEY_FILE: &str = "analysts.key";
+/// The shortest and longest password accepted.
+pub const MIN_PASSWORD: usize = 12;
+pub const MAX_PASSWORD: usize = 256;
+/// Password failures of one login before it backs off (then 2^n seconds,
+/// at most an hour, in server time).
+pub const PASSWORD_FREE_FAILURES: u32 = 5;
+/// The most analysts; the file is read whole.
+pub const MAX_ANALYSTS: usize = 10_000;
+/// The issuer an authenticator app shows.
+pub const TOTP_ISSUER: &str = "sekimori workbench";
+
+/// What an analyst may do. Supervisors also release money and lift holds;
+/// admins also create analysts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Analyst,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "analyst" => Some(Role::Analyst),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Analyst => "analyst",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// One stored analyst.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AnalystRecord {
+    pub login: String,
+    pub role: Role,
+    /// argon2id, PHC string format (salt and parameters inside).
+    pub password: String,
+    pub totp: TotpEnrollment,
+    pub created_at: String,
+    pub created_by: String,
+    #[serde(default)]
+    pub password_failures: u32,
+    #[serde(default)]
+    pub last_password_failure_ms: i64,
+}
+
+/// What is shown of an analyst: never a hash or a seal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AnalystInfo {
+    pub login: String,
+    pub role: Role,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl From<&AnalystRecord> for AnalystInfo {
+    fn from(r: &AnalystRecord) -> Self {
+        AnalystInfo {
+            login: r.login.clone(),
+            role: r.role,
+            created_at: r.created_at.clone(),
+            created_by: r.created_by.clone(),
+        }
+    }
+}
+
+/// The analysts of one data directory.
+pub struct Analysts {
+    dir: PathBuf,
+    sealer: Sealer,
+    /// Serialises this process's read-modify-write of the file.
+    lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for Analysts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Analysts").field("dir", &self.dir).finish()
+    }
+}
+
+impl Analysts {
+    /// Opens the analysts of `dir`, creating the sealing key on first use.
+    pub fn open(dir: &Path) -> Result<Analysts, WbError> {
+        let key = read_or_create_key(&dir.join(ANALYSTS_KEY_FILE))?;
+        Ok(Analysts {
+            dir: dir.to_path_buf(),
+            sealer: Sealer::new(&key),
+            lock: Mutex::new(()),
+        })
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.join(ANALYSTS_FILE)
+    }
+
+    fn read(&self) -> Result<Vec<AnalystRecord>, WbError> {
+        match std::fs::read(self.path()) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| WbError::Storage(format!("{ANALYSTS_FILE}: {e}"))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(WbError::Storage(format!("{ANALYSTS_FILE}: {e}"))),
+        }
+    }
+
+    fn write(&self, records: &[AnalystRecord]) -> Result<(), WbError> {
+        let bytes = serde_json::to_vec_pretty(records)
+            .map_err(|e| WbError::Storage(format!("{ANALYSTS_FILE}: {e}")))?;
+        write_private(&self.path(), &bytes)
+    }
+
+    /// Every analyst, by login.
+    pub fn list(&self) -> Result<Vec<AnalystInfo>, WbError> {
+        let mut out: Vec<AnalystInfo> = self.read()?.iter().map(AnalystInfo::from).collect();
+        out.sort_by(|a, b| a.login.cmp(&b.login));
+        Ok(out)
+    }
+
+    /// Creates an analyst; returns the TOTP provisioning URI, the only time
+    /// the seed is shown.
+    pub fn create(
+        &self,
+        login: &str,
+        role: Role,
+        password: &str,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<(AnalystInfo, OtpauthUri), WbError> {
+        check_login(login)?;
+        check_password(password)?;
+        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut records = self.read()?;
+        if records.iter().any(|r| r.login == login) {
+            return Err(WbError::invalid(
+                "login",
+                "an analyst with this login exists",
+            ));
+        }
+        if records.len() >= MAX_ANALYSTS {
+            return Err(WbError::invalid("login", "too many analysts"));
+        }
+        let (totp, uri) = TotpEnrollment::create(
+            &self.sealer,
+            &binding(login),
+            TOTP_ISSUER,
+            login,
+            TotpParams::default(),
+            now_ms,
+            &mut rand::rng(),
+        )
+        .map_err(|e| WbError::Storage(format!("TOTP enrollment: {e}")))?;
+        let record = AnalystRecord {
+            login: login.into(),
+            role,
+            password: hash_password(password)?,
+            totp,
+            created_at: sekimori_event::format_rfc3339_ms(now_ms),
+            created_by: by.into(),
+            password_failures: 0,
+            last_password_failure_ms: 0,
+        };
+        let info = AnalystInfo::from(&record);
+        records.push(record);
+        self.write(&records)?;
+        Ok((info, uri))
+    }
+
+    /// Checks a password and a TOTP code at server time `now_ms`. Every
+    /// refusal is the same `sign_in_failed` to the caller (no telling a
+    /// wrong login from a wrong password), except a back-off in force.
+    pub fn verify(
+        &self,
+        login: &str,
+        password: &str,
+        code: &str,
+        now_ms: i64,
+    ) -> Result<AnalystInfo, WbError> {
+        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut records = self.read()?;
+        let Some(i) = records.iter().position(|r| r.login == login) else {
+            // The same work as for a real login, so timing tells nothing.
+            let _ = verify_password(dummy_hash(), password);
+            return Err(WbError::SignInFailed);
+        };
+        let r = &mut records[i];
+        if r.password_failures >= PASSWORD_FREE_FAILURES {
+            let n = (r.password_failures - PASSWORD_FREE_FAILURES).min(12);
+            let wait_ms = (1000i64 << n).min(3_600_000);
+            if now_ms < r.last_password_failure_ms.saturating_add(wait_ms) {
+                return Err(WbError::Throttled);
+            }
+        }
+        if !verify_password(&r.password, password) {
+            r.password_failures = r.password_failures.saturating_add(1);
+            r.last_password_failure_ms = now_ms;
+            self.write(&records)?;
+            return Err(WbError::SignInFailed);
+        }
+        let checked = r
+            .totp
+            .verify(&self.sealer, &binding(login), code, Now::from(now_ms));
+        let result = match checked {
+            Ok(_) => {
+                r.password_failures = 0;
+                Ok(AnalystInfo::from(&*r))
+            }
+            Err(TotpError::Throttled | TotpError::Locked) => Err(WbError::Throttled),
+            Err(_) => Err(WbError::SignInFailed),
+        };
+        // The TOTP state moved either way (last step used, failures).
+        self.write(&records)?;
+        result
+    }
+}
+
+fn binding(login: &str) -> String {
+    format!("workbench-analyst/{login}")
+}
+
+fn check_login(login: &str) -> Result<(), WbError> {
+    let ok = !login.is_empty()
+        && login.len() <= 64
+        && login
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(WbError::invalid(
+            "login",
+            "1-64 characters: letters, digits, `.`, `_`, `-`, `@`",
+        ))
+    }
+}
+
+fn check_password(password: &str) -> Result<(), WbError> {
+    let n = password.chars().count();
+    if (MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        Ok(())
+    } else {
+        Err(WbError::invalid(
+            "password",
+            format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+        ))
+    }
+}
+
+/// An argon2id hash of a random password nobody has, verified against
+/// when the login is unknown (drawn once per process).
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let mut pw = [0u8; 24];
+        rand::rng().fill_bytes(&mut pw);
+        hash_password(&hex::encode(pw)).unwrap_or_default()
+    })
+}
+
+fn hash_password(password: &str) -> Result<String, WbError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| WbError::Storage(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| WbError::Storage(format!("password hash: {e}")))
+}
+
+fn verify_password(phc: &str, password: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// The 32-byte sealing key: read, or drawn and written 0600 on first use.
+fn read_or_create_key(path: &Path) -> Result<Zeroizing<[u8; 32]>, WbError> {
+    let mut key = Zeroizing::new([0u8; 32]);
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.len() == 32 => {
+            key.copy_from_slice(&bytes);
+            Ok(key)
+        }
+        Ok(_) => Err(WbError::Storage(format!(
+            "{}: the key file must hold 32 bytes",
+            path.display()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            rand::rng().fill_bytes(key.as_mut());
+            write_private(path, key.as_ref())?;
+            Ok(key)
+        }
+        Err(e) => Err(WbError::Storage(format!("{}: {e}", path.display()))),
+    }
+}
+
+/// Writes `bytes` to `path` atomically (a temporary file renamed over it), mode 0600.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), WbError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let io = |e: std::io::Error| WbError::Storage(format!("{}: {e}", path.display()));
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The current code of a provisioning URI, as an authenticator app computes it.
+    pub(crate) fn code_now(uri: &OtpauthUri, now_ms: i64) -> String {
+        crate::testing::totp_code(uri.expose(), now_ms)
+    }
+
+    #[test]
+    fn create_then_sign_in_with_password_and_code() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = Analysts::open(dir.path()).expect("open");
+        let now = 1_780_000_000_000;
+        let (info, uri) = a
+            .create("aiko", Role::Admin, "correct horse battery", "cli", now)
+            .expect("create");
+        assert_eq!(info.role, Role::Admin);
+        let stored = std::fs::read_to_string(dir.path().join(ANALYSTS_FILE)).expect("file");
+        assert!(
+            !stored.contains("correct horse"),
+            "no password in the clear"
+        );
+        let seed = uri.expose().split("secret=").nth(1).expect("secret");
+        let seed = seed.split('&').next().expect("seed");
+        assert!(!stored.contains(seed), "no seed in the clear");
+        let wrong = a.verify("aiko", "wrong password!!", &code_now(&uri, now), now);
+        assert!(matches!(wrong, Err(WbError::SignInFailed)));
+        let ok = a.verify("aiko", "correct horse battery", &code_now(&uri, now), now);
+        assert_eq!(ok.expect("signs in").login, "aiko");
+        // The same code again is a replay.
+        let again = a.verify("aiko", "correct horse battery", &code_now(&uri, now), now);
+        assert!(again.is_err());
+        assert!(a
+            .create("aiko", Role::Analyst, "another password", "cli", now)
+            .is_err());
+        assert!(a.create("bo", Role::Analyst, "short", "cli", now).is_err());
+    }
+
+    #[test]
+    fn password_failures_back_off() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = Analysts::open(dir.path()).expect("open");
+        let now = 1_780_000_000_000;
+        let (_, uri) = a
+            .create("ken", Role::Analyst, "correct horse battery", "cli", now)
+            .expect("create");
+        for _ in 0..PASSWORD_FREE_FAILURES {
+            let r = a.verify("ken", "not the password", "000000", now);
+            assert!(matches!(r, Err(WbError::SignInFailed)));
+        }
+        let code = code_now(&uri, now + 500);
+        let r = a.verify("ken", "correct horse battery", &code, now + 500);
+        assert!(matches!(r, Err(WbError::Throttled)), "{r:?}");
+        let later = now + 60_000;
+        let r = a.verify(
+            "ken",
+            "correct horse battery",
+            &code_now(&uri, later),
+            later,
+        );
+        assert!(r.is_ok(), "{r:?}");
+    }
+}

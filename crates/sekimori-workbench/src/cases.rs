@@ -1,0 +1,444 @@
+//! The case index, derived from the log and nothing else: rebuilt by
+//! replaying every entry at start ([`Index::apply`] in seq order) and kept
+//! in step by applying each entry appended since. Same log, same cases.
+//!
+//! A decision of `review`, `deny`, `freeze` or `halt`, or any
+//! `report.not_me`, opens a case or joins the open case of the same
+//! (service, entity, [`Family`]): one open case per entity and family, new
+//! hits appended (Unit21's alert dedupe). A case's id is the seq of the
+//! entry that opened it.
+
+use crate::acts::{Act, Disposition};
+use sekimori_engine::{Decision, Entry};
+use sekimori_rules::{Action, RuleAction};
+use serde::Serialize;
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+/// The events kept per case (more are counted in `more_events`).
+pub const MAX_CASE_EVENTS: usize = 1_000;
+/// The events kept per account for its timeline (the most recent).
+pub const TIMELINE_EVENTS: usize = 200;
+/// The notes and history items kept per case.
+pub const MAX_CASE_ITEMS: usize = 1_000;
+/// The most cases the index holds; past it no case opens (counted).
+pub const MAX_CASES: usize = 1_000_000;
+
+/// The rule family of a case: the domain of the event types its rules read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Logins, step-up, credential changes, device binds, account openings.
+    Access,
+    /// Transfers, charges, withdrawals, purchases, payees, bank links.
+    Money,
+    /// Withdrawal requests and approvals, hot-wallet outflows.
+    Custody,
+    /// A holder's "not me".
+    Report,
+}
+
+impl Family {
+    pub fn of(event_type: &str) -> Family {
+        match event_type {
+            "report.not_me" => Family::Report,
+            "withdrawal.request" | "withdrawal.approval" | "wallet.outflow" => Family::Custody,
+            "transfer" | "charge" | "withdrawal" | "purchase" | "payee.add" | "link.bank" => {
+                Family::Money
+            }
+            _ => Family::Access,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Access => "access",
+            Family::Money => "money",
+            Family::Custody => "custody",
+            Family::Report => "report",
+        }
+    }
+}
+
+/// What an analyst decided about a held event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub approved: bool,
+    pub by: String,
+    pub at: String,
+}
+
+/// One event of a case.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseEvent {
+    pub seq: u64,
+    pub event_id: String,
+    pub event_type: String,
+    pub at_ms: i64,
+    pub action: Action,
+    pub score: i64,
+    /// The enforced rules that fired.
+    pub rules: Vec<String>,
+    pub amount_minor: Option<i64>,
+    pub currency: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+}
+
+impl CaseEvent {
+    /// Held for an analyst: decided `review` and not yet approved or declined.
+    pub fn is_held(&self) -> bool {
+        self.action == Action::Review && self.outcome.is_none()
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Claim {
+    pub by: String,
+    pub at_ms: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Closed {
+    pub disposition: Disposition,
+    pub by: String,
+    pub at: String,
+    pub note: String,
+}
+
+/// One item of a case's history (every analyst action and label on it).
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryItem {
+    pub seq: u64,
+    pub by: String,
+    pub at: String,
+    pub what: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub why: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Case {
+    pub id: u64,
+    pub service: String,
+    /// The account, else the held scope and key, else the service.
+    pub entity: String,
+    pub family: Family,
+    /// The event time of the first event.
+    pub opened_ms: i64,
+    pub events: Vec<CaseEvent>,
+    pub more_events: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<Closed>,
+    pub notes: Vec<HistoryItem>,
+    pub history: Vec<HistoryItem>,
+}
+
+impl Case {
+    pub fn is_open(&self) -> bool {
+        self.closed.is_none()
+    }
+
+    /// Who holds the case at server time `now_ms` (a claim lapses after
+    /// [`crate::CLAIM_MS`]).
+    pub fn claimed_by(&self, now_ms: i64) -> Option<&str> {
+        self.claim
+            .as_ref()
+            .filter(|c| now_ms < c.at_ms.saturating_add(crate::CLAIM_MS))
+            .map(|c| c.by.as_str())
+    }
+
+    /// The money of the events not let through and not yet decided by an
+    /// analyst, per currency.
+    pub fn money_at_risk(&self) -> BTreeMap<String, i64> {
+        let mut out = BTreeMap::new();
+        for e in &self.events {
+            if e.outcome.is_some() || e.action == Action::Allow {
+                continue;
+            }
+            if let (Some(a), Some(c)) = (e.amount_minor, &e.currency) {
+                let sum: &mut i64 = out.entry(c.clone()).or_default();
+                *sum = sum.saturating_add(a);
+            }
+        }
+        out
+    }
+
+    pub fn max_score(&self) -> i64 {
+        self.events.iter().map(|e| e.score).max().unwrap_or(0)
+    }
+
+    /// The strongest action among its events.
+    pub fn top_action(&self) -> Action {
+        self.events
+            .iter()
+            .map(|e| e.action)
+            .max_by_key(|a| action_weight(*a))
+            .unwrap_or(Action::Review)
+    }
+}
+
+/// Priority points of an action: holds first, then money held for review.
+pub fn action_weight(a: Action) -> i64 {
+    match a {
+        Action::Halt | Action::Freeze => 30,
+        Action::Review => 20,
+        Action::Deny => 5,
+        Action::Challenge | Action::Allow => 0,
+    }
+}
+
+/// Every case, with the lookups the workbench needs.
+#[derive(Debug, Default)]
+pub struct Index {
+    /// The last log seq applied.
+    pub last_seq: u64,
+    cases: BTreeMap<u64, Case>,
+    open: HashMap<(String, String, Family), u64>,
+    /// (service, event id) -> case, for the events in a case.
+    by_event: HashMap<(String, String), u64>,
+    /// (service, account) -> seqs of its latest events.
+    timeline: HashMap<(String, String), VecDeque<u64>>,
+    /// (service, event id) -> labels (label, by).
+    labels: HashMap<(String, String), Vec<(String, String)>>,
+    /// Cases not opened because the index was full.
+    pub overflow: u64,
+    /// Analyst entries whose act did not decode (a newer workbench's).
+    pub unknown_acts: u64,
+}
+
+impl Index {
+    pub fn case(&self, id: u64) -> Option<&Case> {
+        self.cases.get(&id)
+    }
+
+    pub fn cases(&self) -> impl Iterator<Item = &Case> {
+        self.cases.values()
+    }
+
+    pub fn open_count(&self) -> usize {
+        self.open.len()
+    }
+
+    pub fn case_of_event(&self, service: &str, event_id: &str) -> Option<u64> {
+        self.by_event
+            .get(&(service.to_string(), event_id.to_string()))
+            .copied()
+    }
+
+    pub fn timeline(&self, service: &str, account: &str) -> Vec<u64> {
+        self.timeline
+            .get(&(service.to_string(), account.to_string()))
+            .map(|q| q.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn labels(&self, service: &str, event_id: &str) -> &[(String, String)] {
+        self.labels
+            .get(&(service.to_string(), event_id.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Applies the entry at `seq` (the next after `last_seq`).
+    pub fn apply(&mut self, seq: u64, entry: &Entry) {
+        self.last_seq = seq;
+        match entry {
+            Entry::Event { event, decision } => self.apply_event(seq, event, decision),
+            Entry::Analyst { by, at, act, why } => {
+                match serde_json::from_value::<Act>(act.clone()) {
+                    Ok(act) => self.apply_act(seq, by, at, &act, why),
+                    Err(_) => self.unknown_acts += 1,
+                }
+            }
+            Entry::Label {
+                service,
+                event_id,
+                label,
+                by,
+                at,
+                note,
+            } => {
+                let key = (service.clone(), event_id.clone());
+                let list = self.labels.entry(key.clone()).or_default();
+                if list.len() < MAX_CASE_ITEMS {
+                    list.push((label.clone(), by.clone()));
+                }
+                if let Some(case) = self
+                    .by_event
+                    .get(&key)
+                    .and_then(|id| self.cases.get_mut(id))
+                {
+                    push_bounded(
+                        &mut case.history,
+                        HistoryItem {
+                            seq,
+                            by: by.clone(),
+                            at: at.clone(),
+                            what: format!("label {label} on {event_id}"),
+                            why: note.clone(),
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_event(&mut self, seq: u64, event: &Json, decision: &Decision) {
+        let s = |k: &str| event.get(k).and_then(Json::as_str);
+        let service = s("service").unwrap_or_default().to_string();
+        let account = s("account")
+            .or_else(|| event.pointer("/actor/account").and_then(Json::as_str))
+            .map(String::from);
+        if let Some(acct) = &account {
+            let q = self
+                .timeline
+                .entry((service.clone(), acct.clone()))
+                .or_default();
+            if q.len() >= TIMELINE_EVENTS {
+                q.pop_front();
+            }
+            q.push_back(seq);
+        }
+        let kind = s("type").unwrap_or_default();
+        let opens = matches!(
+            decision.action,
+            Action::Review | Action::Deny | Action::Freeze | Action::Halt
+        ) || kind == "report.not_me";
+        if !opens {
+            return;
+        }
+        let entity = account.unwrap_or_else(|| held_key(decision).unwrap_or(service.clone()));
+        let family = Family::of(kind);
+        let at_ms = sekimori_event::parse_rfc3339_ms(&decision.at).unwrap_or(0);
+        let ce = CaseEvent {
+            seq,
+            event_id: decision.event_id.clone(),
+            event_type: kind.to_string(),
+            at_ms,
+            action: decision.action,
+            score: decision.score,
+            rules: decision
+                .reasons
+                .iter()
+                .filter(|r| !r.shadow && r.action != RuleAction::Flag)
+                .map(|r| r.rule.clone())
+                .collect(),
+            amount_minor: event.get("amount_minor").and_then(Json::as_i64),
+            currency: s("currency").map(String::from),
+            outcome: None,
+        };
+        let key = (service.clone(), entity.clone(), family);
+        let id = match self.open.get(&key) {
+            Some(id) => *id,
+            None if self.cases.len() >= MAX_CASES => {
+                self.overflow += 1;
+                return;
+            }
+            None => {
+                self.cases.insert(
+                    seq,
+                    Case {
+                        id: seq,
+                        service: service.clone(),
+                        entity,
+                        family,
+                        opened_ms: at_ms,
+                        events: Vec::new(),
+                        more_events: 0,
+                        claim: None,
+                        closed: None,
+                        notes: Vec::new(),
+                        history: Vec::new(),
+                    },
+                );
+                self.open.insert(key, seq);
+                seq
+            }
+        };
+        self.by_event
+            .insert((service, decision.event_id.clone()), id);
+        if let Some(case) = self.cases.get_mut(&id) {
+            if case.events.len() < MAX_CASE_EVENTS {
+                case.events.push(ce);
+            } else {
+                case.more_events += 1;
+            }
+        }
+    }
+
+    fn apply_act(&mut self, seq: u64, by: &str, at: &str, act: &Act, why: &str) {
+        let Some(case) = act.case().and_then(|id| self.cases.get_mut(&id)) else {
+            return;
+        };
+        let at_ms = sekimori_event::parse_rfc3339_ms(at).unwrap_or(0);
+        let item = HistoryItem {
+            seq,
+            by: by.into(),
+            at: at.into(),
+            what: describe(act),
+            why: why.into(),
+        };
+        match act {
+            Act::Claim { .. } => {
+                case.claim = Some(Claim {
+                    by: by.into(),
+                    at_ms,
+                })
+            }
+            Act::Release { .. } => case.claim = None,
+            Act::Note { .. } => push_bounded(&mut case.notes, item.clone()),
+            Act::Approve { event_id, .. } | Act::Decline { event_id, .. } => {
+                let approved = matches!(act, Act::Approve { .. });
+                if let Some(e) = case.events.iter_mut().find(|e| e.event_id == *event_id) {
+                    e.outcome = Some(Outcome {
+                        approved,
+                        by: by.into(),
+                        at: at.into(),
+                    });
+                }
+            }
+            Act::Close { disposition, .. } => {
+                case.closed = Some(Closed {
+                    disposition: *disposition,
+                    by: by.into(),
+                    at: at.into(),
+                    note: why.into(),
+                });
+                case.claim = None;
+                let key = (case.service.clone(), case.entity.clone(), case.family);
+                if self.open.get(&key) == Some(&case.id) {
+                    self.open.remove(&key);
+                }
+            }
+            _ => {}
+        }
+        push_bounded(&mut case.history, item);
+    }
+}
+
+fn push_bounded(list: &mut Vec<HistoryItem>, item: HistoryItem) {
+    if list.len() < MAX_CASE_ITEMS {
+        list.push(item);
+    }
+}
+
+/// `scope:key` of the first hold a decision names.
+fn held_key(decision: &Decision) -> Option<String> {
+    decision
+        .reasons
+        .iter()
+        .find_map(|r| r.hold.as_ref())
+        .map(|h| format!("{}:{}", h.scope_name(), h.key))
+}
+
+fn describe(act: &Act) -> String {
+    match act {
+        Act::Approve { event_id, .. } => format!("approve {event_id}"),
+        Act::Decline { event_id, .. } => format!("decline {event_id}"),
+        Act::Close { disposition, .. } => format!("close as {}", disposition.name()),
+        other => other.name().to_string(),
+    }
+}

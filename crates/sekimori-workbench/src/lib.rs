@@ -1,0 +1,42 @@
+//! `sekimori-workbench`: the analyst's half of sekimori. A review queue,
+//! cases, approve / decline of held events, dispositions and labels, served
+//! as server-rendered HTML (maud, with htmx vendored and embedded) and as a
+//! REST API by the same `sekimori serve`.
+//!
+//! - [`analysts`]: analyst accounts apart from API keys (argon2id password,
+//!   TOTP seed sealed), `<data>/analysts.json`.
+//! - [`sessions`]: cookie / bearer sessions, only token hashes kept, idle
+//!   and absolute expiry in server time, per-session CSRF tokens.
+//! - [`cases`]: the case index, derived from the log alone ([`Index::apply`]
+//!   over every entry); [`queue`]: priority, filters, claims, next.
+//! - [`acts`]: what an analyst does, logged as `Entry::Analyst`; labels as
+//!   `Entry::Label`. Every action goes through the ledger ([`Host::append`]).
+//! - [`web`]: the axum router (`/ui/...`, `/v1/cases...`, `/v1/labels`).
+//!
+//! The crate never depends on the server: the server implements [`Host`]
+//! and merges [`router`] into its own.
+
+pub mod actions;
+pub mod acts;
+pub mod analysts;
+pub mod cases;
+pub mod error;
+pub mod host;
+pub mod i18n;
+pub mod money;
+pub mod pages;
+pub mod queue;
+pub mod sessions;
+pub mod testing;
+pub mod timefmt;
+pub mod web;
+mod workbench;
+
+pub use cases::Index;
+pub use error::WbError;
+pub use host::{BoxFuture, Host};
+pub use web::{router, HTMX_VERSION, ROUTES};
+pub use workbench::{system_clock, Clock, Config, Workbench};
+
+/// How long a claim hides a case from the other analysts (server time).
+pub const CLAIM_MS: i64 = 60 * 60_000;

@@ -1,0 +1,181 @@
+//! The router: pages under `/ui/`, the API under `/v1/`, the embedded
+//! assets, and security headers on every answer.
+
+mod api;
+pub mod auth;
+mod ui;
+mod view;
+
+use crate::acts::Act;
+use crate::error::WbError;
+use crate::i18n::Locale;
+use crate::sessions::Session;
+use crate::workbench::Workbench;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Redirect};
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+/// The largest form or JSON body the workbench reads.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The htmx release embedded (see `assets/README.md`).
+pub const HTMX_VERSION: &str = "2.0.11";
+static HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
+static CSS: &str = include_str!("../../assets/workbench.css");
+static JS: &str = include_str!("../../assets/workbench.js");
+
+/// Every route, as (method, path).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/ui"),
+    ("get", "/ui/"),
+    ("get", "/ui/login"),
+    ("post", "/ui/login"),
+    ("post", "/ui/logout"),
+    ("post", "/ui/logout-everywhere"),
+    ("post", "/ui/prefs"),
+    ("get", "/ui/queue"),
+    ("post", "/ui/next"),
+    ("get", "/ui/cases/{id}"),
+    ("post", "/ui/cases/{id}/claim"),
+    ("post", "/ui/cases/{id}/release"),
+    ("post", "/ui/cases/{id}/note"),
+    ("post", "/ui/cases/{id}/decide"),
+    ("post", "/ui/cases/{id}/close"),
+    ("get", "/ui/analysts"),
+    ("post", "/ui/analysts"),
+    ("get", "/ui/assets/htmx.min.js"),
+    ("get", "/ui/assets/workbench.css"),
+    ("get", "/ui/assets/workbench.js"),
+    ("post", "/v1/workbench/sessions"),
+    ("post", "/v1/workbench/sessions/end-all"),
+    ("get", "/v1/cases"),
+    ("post", "/v1/cases/next"),
+    ("get", "/v1/cases/{id}"),
+    ("post", "/v1/cases/{id}/claim"),
+    ("post", "/v1/cases/{id}/release"),
+    ("post", "/v1/cases/{id}/notes"),
+    ("post", "/v1/cases/{id}/decide"),
+    ("post", "/v1/cases/{id}/close"),
+    ("get", "/v1/analysts"),
+    ("post", "/v1/analysts"),
+    ("post", "/v1/labels"),
+];
+
+/// The workbench's routes, with its state; no fallback, so the server can
+/// merge it into its own router.
+pub fn router(wb: Arc<Workbench>) -> Router {
+    Router::new()
+        .route("/ui", get(|| async { Redirect::to("/ui/queue") }))
+        .route("/ui/", get(|| async { Redirect::to("/ui/queue") }))
+        .route("/ui/login", get(ui::sign_in_page).post(ui::sign_in))
+        .route("/ui/logout", post(ui::sign_out))
+        .route("/ui/logout-everywhere", post(ui::sign_out_everywhere))
+        .route("/ui/prefs", post(ui::prefs))
+        .route("/ui/queue", get(ui::queue_page))
+        .route("/ui/next", post(ui::next))
+        .route("/ui/cases/{id}", get(ui::case_page))
+        .route("/ui/cases/{id}/claim", post(ui::claim))
+        .route("/ui/cases/{id}/release", post(ui::release))
+        .route("/ui/cases/{id}/note", post(ui::note))
+        .route("/ui/cases/{id}/decide", post(ui::decide))
+        .route("/ui/cases/{id}/close", post(ui::close))
+        .route(
+            "/ui/analysts",
+            get(ui::analysts_page).post(ui::create_analyst),
+        )
+        .route(
+            "/ui/assets/htmx.min.js",
+            get(|| async { asset("text/javascript", HTMX) }),
+        )
+        .route(
+            "/ui/assets/workbench.css",
+            get(|| async { asset("text/css", CSS.as_bytes()) }),
+        )
+        .route(
+            "/ui/assets/workbench.js",
+            get(|| async { asset("text/javascript", JS.as_bytes()) }),
+        )
+        .route("/v1/workbench/sessions", post(api::sign_in))
+        .route(
+            "/v1/workbench/sessions/end-all",
+            post(api::sign_out_everywhere),
+        )
+        .route("/v1/cases", get(api::cases))
+        .route("/v1/cases/next", post(api::next))
+        .route("/v1/cases/{id}", get(api::case))
+        .route("/v1/cases/{id}/claim", post(api::claim))
+        .route("/v1/cases/{id}/release", post(api::release))
+        .route("/v1/cases/{id}/notes", post(api::note))
+        .route("/v1/cases/{id}/decide", post(api::decide))
+        .route("/v1/cases/{id}/close", post(api::close))
+        .route("/v1/analysts", get(api::analysts).post(api::create_analyst))
+        .route("/v1/labels", post(api::label))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(wb)
+}
+
+fn asset(content_type: &'static str, bytes: &'static [u8]) -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        bytes,
+    )
+}
+
+/// No framing, no sniffing, no referrer, scripts and styles from here only,
+/// and pages never cached (they show case data).
+async fn security_headers(mut res: axum::response::Response) -> axum::response::Response {
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
+        h.entry(k).or_insert(HeaderValue::from_static(v));
+    };
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "no-referrer");
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    );
+    set(h, header::CACHE_CONTROL, "no-store");
+    res
+}
+
+/// Signs an analyst in (argon2 off the async threads), starts a session
+/// and logs the sign-in.
+pub(crate) async fn sign_in(
+    wb: &Arc<Workbench>,
+    login: &str,
+    password: &str,
+    code: &str,
+    locale: Locale,
+) -> Result<(String, Session), WbError> {
+    let (w, l, p, c) = (
+        Arc::clone(wb),
+        login.to_string(),
+        zeroize::Zeroizing::new(password.to_string()),
+        code.to_string(),
+    );
+    let now = wb.now_ms();
+    let info = tokio::task::spawn_blocking(move || w.analysts.verify(&l, &p, &c, now))
+        .await
+        .map_err(|e| WbError::Storage(e.to_string()))??;
+    let (token, session) =
+        wb.sessions
+            .create(&info.login, info.role, locale, &wb.config.default_tz, now);
+    wb.record(&info.login, &Act::SignIn, "").await?;
+    Ok((token, session))
+}
+
+/// Ends every session of `login` and logs it.
+pub(crate) async fn sign_out_everywhere(wb: &Workbench, login: &str) -> Result<usize, WbError> {
+    let n = wb.sessions.end_all(login);
+    wb.record(login, &Act::SignOutEverywhere, "").await?;
+    Ok(n)
+}

@@ -1,0 +1,341 @@
+//! An in-process workbench over a real store and engine: events are decided
+//! by the embedded default pack and logged as the server logs them; the
+//! host appends analyst entries after them, collects notices and knows one
+//! API key.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use sekimori_engine::{Engine, Entry};
+use sekimori_notify::Notice;
+use sekimori_store::{EventKey, Op, Store};
+use sekimori_workbench::analysts::Role;
+use sekimori_workbench::{BoxFuture, Config, Host, WbError, Workbench};
+use serde_json::Value;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use tower::ServiceExt;
+
+pub const LABEL_KEY: &str = "sk_test_labels";
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Debug)]
+pub struct TestHost {
+    pub store: Arc<Store>,
+    pub engine: Mutex<(Engine, u64)>,
+    pub notices: Mutex<Vec<Notice>>,
+}
+
+impl TestHost {
+    fn submit(&self, key: Option<EventKey>, entry: &Entry) -> sekimori_ledger_like::Durable {
+        let mut g = self.engine.lock().expect("lock");
+        g.1 += 1;
+        self.store.submit(Op::Append {
+            seq: g.1,
+            event: key,
+            bytes: entry.to_bytes(),
+        })
+    }
+}
+
+mod sekimori_ledger_like {
+    pub type Durable = tokio::sync::oneshot::Receiver<Result<(), sekimori_store::StoreError>>;
+}
+
+impl Host for TestHost {
+    fn append(&self, entry: Entry) -> BoxFuture<'_, Result<(), WbError>> {
+        let rx = self.submit(None, &entry);
+        Box::pin(async move {
+            rx.await
+                .map_err(|e| WbError::Storage(e.to_string()))?
+                .map_err(|e| WbError::Storage(e.to_string()))
+        })
+    }
+
+    fn notify(&self, notice: Notice) -> bool {
+        self.notices.lock().expect("lock").push(notice);
+        true
+    }
+
+    fn label_key(&self, bearer: &str, service: &str) -> Result<String, WbError> {
+        if bearer == LABEL_KEY && service == "netbank" {
+            Ok("labels".into())
+        } else {
+            Err(WbError::BadKey)
+        }
+    }
+}
+
+pub struct Bench {
+    pub dir: tempfile::TempDir,
+    pub host: Arc<TestHost>,
+    pub wb: Arc<Workbench>,
+    pub router: Router,
+    pub clock: Arc<AtomicI64>,
+}
+
+/// 2026-12-05T09:00:00Z, the server clock the tests start at.
+pub const T0: i64 = 1_796_461_200_000;
+
+impl Bench {
+    pub fn new() -> Bench {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
+        let source = sekimori_rules::embedded::default_pack().expect("embedded pack");
+        let pack = Arc::new(sekimori_rules::compile(source).expect("compiles"));
+        let host = Arc::new(TestHost {
+            store: Arc::clone(&store),
+            engine: Mutex::new((Engine::new(pack), 0)),
+            notices: Mutex::new(Vec::new()),
+        });
+        let clock = Arc::new(AtomicI64::new(T0));
+        let c = Arc::clone(&clock);
+        let config = Config {
+            secure_cookies: false,
+            default_tz: "Asia/Tokyo".into(),
+            clock: Arc::new(move || c.load(Ordering::SeqCst)),
+        };
+        let wb = Workbench::open(store, host.clone(), dir.path(), config).expect("workbench");
+        let router = sekimori_workbench::router(Arc::clone(&wb));
+        Bench {
+            dir,
+            host,
+            wb,
+            router,
+            clock,
+        }
+    }
+
+    /// A second workbench over the same store: its index is rebuilt from the log.
+    pub fn reopen(b: &Bench) -> Arc<Workbench> {
+        let c = Arc::clone(&b.clock);
+        let config = Config {
+            secure_cookies: false,
+            default_tz: "UTC".into(),
+            clock: Arc::new(move || c.load(Ordering::SeqCst)),
+        };
+        Workbench::open(
+            Arc::clone(&b.host.store),
+            b.host.clone(),
+            b.dir.path(),
+            config,
+        )
+        .expect("reopen")
+    }
+
+    pub fn advance(&self, ms: i64) {
+        self.clock.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+
+    /// Decides `event` with the engine and logs it; returns the decision's action.
+    pub async fn event(&self, event: Value) -> String {
+        let e = sekimori_event::decode_value(event).expect("event decodes");
+        let rx = {
+            let mut g = self.host.engine.lock().expect("lock");
+            let prepared = sekimori_engine::Prepared::new(e);
+            let decision = g.0.decide_prepared(&prepared);
+            let key = EventKey::new(
+                prepared.event().service.as_str(),
+                prepared.event().id.as_str(),
+            );
+            let entry = Entry::Event {
+                event: prepared.canonical().clone(),
+                decision: decision.clone(),
+            };
+            g.1 += 1;
+            let rx = self.host.store.submit(Op::Append {
+                seq: g.1,
+                event: Some(key),
+                bytes: entry.to_bytes(),
+            });
+            (rx, format!("{:?}", decision.action).to_lowercase())
+        };
+        rx.0.await.expect("written").expect("durable");
+        rx.1
+    }
+
+    /// The reverse brute force of the README's tour: one PIN on 8 accounts.
+    pub async fn brute_force(&self) -> String {
+        let mut last = String::new();
+        for i in 1..=8 {
+            last = self
+                .event(serde_json::json!({
+                    "id": format!("tour-{i}"), "type": "login.attempt",
+                    "at": format!("2026-11-23T02:00:0{i}Z"), "service": "netbank",
+                    "actor": {"ip": format!("198.51.100.{i}")}, "account": format!("acct-00{i}"),
+                    "factor": "pin", "result": "failure",
+                    "secret_fp": "k1:81dc9bdb52d04dc20036dbd8313ed055aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}))
+                .await;
+        }
+        last
+    }
+
+    /// Creates an analyst; returns the provisioning URI.
+    pub fn analyst(&self, login: &str, role: Role) -> String {
+        let (_, uri) = self
+            .wb
+            .analysts()
+            .create(login, role, PASSWORD, "test", self.now())
+            .expect("create analyst");
+        uri.expose().to_string()
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let res = self.router.clone().oneshot(req).await.expect("answers");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024)
+            .await
+            .expect("body");
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    pub async fn get(
+        &self,
+        path: &str,
+        cookie: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let req = Request::get(path)
+            .header(header::COOKIE, cookie)
+            .body(Body::empty())
+            .expect("request");
+        self.send(req).await
+    }
+
+    pub async fn post_form(
+        &self,
+        path: &str,
+        cookie: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let req = Request::post(path)
+            .header(header::COOKIE, cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .expect("request");
+        self.send(req).await
+    }
+
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        bearer: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if !bearer.is_empty() {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {bearer}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .expect("request");
+        let (status, _, text) = self.send(req).await;
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// Signs in through the page; returns the session cookie and the CSRF token.
+    pub async fn sign_in(&self, login: &str, uri: &str) -> (String, String) {
+        let (_, headers, page) = self.get("/ui/login", "").await;
+        let pre_cookie = set_cookie(&headers, "sekimori_signin").expect("pre-session cookie");
+        let pre = hidden(&page, "csrf").expect("csrf field");
+        let code = sekimori_workbench::testing::totp_code(uri, self.now());
+        let (status, headers, body) = self
+            .post_form(
+                "/ui/login",
+                &format!("sekimori_signin={pre_cookie}"),
+                &[
+                    ("csrf", &pre),
+                    ("lang", "en"),
+                    ("login", login),
+                    ("password", PASSWORD),
+                    ("code", &code),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "sign-in: {body}");
+        let token = set_cookie(&headers, "sekimori_session").expect("session cookie");
+        let cookie = format!("sekimori_session={token}");
+        let (_, _, queue) = self.get("/ui/queue", &cookie).await;
+        let csrf = hidden(&queue, "csrf").expect("csrf on the queue page");
+        // The next sign-in of the same analyst needs the next TOTP step.
+        self.advance(30_000);
+        (cookie, csrf)
+    }
+
+    /// Signs in through the API; returns the bearer token.
+    pub async fn api_sign_in(&self, login: &str, uri: &str) -> String {
+        let code = sekimori_workbench::testing::totp_code(uri, self.now());
+        let (status, body) = self
+            .api(
+                "POST",
+                "/v1/workbench/sessions",
+                "",
+                Some(serde_json::json!({"login": login, "password": PASSWORD, "code": code})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        self.advance(30_000);
+        body["token"].as_str().expect("token").to_string()
+    }
+}
+
+pub fn enc(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The value of cookie `name` set by an answer.
+pub fn set_cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| {
+            v.strip_prefix(&format!("{name}="))
+                .map(|r| r.split(';').next().unwrap_or("").to_string())
+        })
+}
+
+/// The full `Set-Cookie` line of cookie `name`.
+pub fn set_cookie_line(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(String::from)
+}
+
+/// The value of the first hidden input named `name` on a page.
+pub fn hidden(page: &str, name: &str) -> Option<String> {
+    let at = page.find(&format!(r#"name="{name}" value=""#))?;
+    let rest = &page[at + name.len() + 15..];
+    Some(rest.split('"').next()?.to_string())
+}

@@ -1,0 +1,508 @@
+//! The workbench in process: pages and API over a real store and engine.
+
+mod harness;
+
+use axum::http::StatusCode;
+use harness::{hidden, set_cookie_line, Bench, LABEL_KEY};
+use sekimori_workbench::analysts::Role;
+use sekimori_workbench::sessions::IDLE_MS;
+use sekimori_workbench::CLAIM_MS;
+use serde_json::json;
+
+/// A password reset, then a transfer of 95% of the balance: held for review.
+async fn held_transfer(b: &Bench) -> String {
+    b.event(
+        json!({"id": "reset-1", "type": "credential.change", "service": "netbank",
+        "account": "acct-900", "credential": "password", "channel": "email_link",
+        "at": "2026-11-23T03:00:00Z"}),
+    )
+    .await;
+    b.event(json!({"id": "xfer-1", "type": "transfer", "service": "netbank",
+        "account": "acct-900", "amount_minor": 950000, "currency": "JPY",
+        "balance_before_minor": 1000000, "at": "2026-11-23T04:00:00Z",
+        "destination": {"kind": "bank", "bank_code": "0009", "branch": "200", "number": "7100001"}}))
+        .await
+}
+
+fn case_ids(page: &str) -> Vec<u64> {
+    page.split(r#"data-case=""#)
+        .skip(1)
+        .filter_map(|s| s.split('"').next()?.parse().ok())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_held_transfer_is_worked_from_queue_to_decline_and_close() {
+    let b = Bench::new();
+    assert_eq!(b.brute_force().await, "deny");
+    assert_eq!(held_transfer(&b).await, "review");
+    let uri = b.analyst("aiko", Role::Analyst);
+    let (cookie, csrf) = b.sign_in("aiko", &uri).await;
+
+    let (status, _, queue) = b.get("/ui/queue", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    let ids = case_ids(&queue);
+    assert_eq!(
+        ids.len(),
+        2,
+        "the brute force's case and the transfer's: {queue}"
+    );
+    assert!(
+        queue.contains("JPY 950,000"),
+        "money at risk with its currency"
+    );
+    assert!(queue.contains("acct-900") && queue.contains("acct-008"));
+    // The held money comes first.
+    let (_, _, first) = b.get(&format!("/ui/cases/{}", ids[0]), &cookie).await;
+    assert!(
+        first.contains("xfer-1"),
+        "the transfer's case leads the queue"
+    );
+
+    let (status, headers, _) = b.post_form("/ui/next", &cookie, &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let at = headers["location"].to_str().expect("location").to_string();
+    assert_eq!(at, format!("/ui/cases/{}", ids[0]));
+    let (_, _, page) = b.get(&at, &cookie).await;
+    assert!(page.contains("drain_after_credential_change"), "the rule");
+    assert!(page.contains("balance_peak_24h"), "the feature values");
+    assert!(page.contains("credential.change"), "the account's timeline");
+    assert!(
+        page.contains(r#"value="decline""#),
+        "the held event can be declined"
+    );
+
+    let (status, _, body) = b
+        .post_form(
+            &format!("{at}/decide"),
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("event_id", "xfer-1"),
+                ("outcome", "decline"),
+                ("reason", "holder did not make it"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let notices = b.host.notices.lock().expect("lock").clone();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].kind, "review.declined");
+    assert_eq!(notices[0].service, "netbank");
+    assert_eq!(notices[0].summary["event_id"], "xfer-1");
+    // Declined once: not again.
+    let (status, _, _) = b
+        .post_form(
+            &format!("{at}/decide"),
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("event_id", "xfer-1"),
+                ("outcome", "approve"),
+                ("reason", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Closing needs a note; then every event is labelled and "next" follows.
+    let (status, _, _) = b
+        .post_form(
+            &format!("{at}/close"),
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("disposition", "confirmed_fraud"),
+                ("note", "  "),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, headers, _) = b
+        .post_form(
+            &format!("{at}/close"),
+            &cookie,
+            &[
+                ("csrf", &csrf),
+                ("disposition", "confirmed_fraud"),
+                ("note", "holder confirmed by phone"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers["location"],
+        format!("/ui/cases/{}", ids[1]).as_str(),
+        "auto-advance"
+    );
+    let (_, _, closed) = b.get(&at, &cookie).await;
+    assert!(closed.contains("Confirmed fraud") && closed.contains("xfer-1: confirmed_fraud"));
+
+    // The log holds it all, and a fresh index from the log agrees.
+    let again = Bench::reopen(&b);
+    let index = again.catch_up().expect("index");
+    let case = index.case(ids[0]).expect("case");
+    assert!(!case.is_open());
+    assert_eq!(
+        case.events[0].outcome.as_ref().map(|o| o.approved),
+        Some(false)
+    );
+    assert!(case
+        .history
+        .iter()
+        .any(|h| h.what == "decline xfer-1" && h.by == "aiko"));
+}
+
+#[tokio::test]
+async fn every_post_needs_the_sessions_csrf_token() {
+    let b = Bench::new();
+    held_transfer(&b).await;
+    let uri = b.analyst("aiko", Role::Analyst);
+    let (cookie, csrf) = b.sign_in("aiko", &uri).await;
+    for (path, form) in [
+        ("/ui/next", vec![]),
+        ("/ui/logout", vec![]),
+        ("/ui/prefs", vec![("lang", "ja"), ("tz", "UTC")]),
+    ] {
+        let mut bad = form.clone();
+        bad.push(("csrf", "0000"));
+        let (status, _, _) = b.post_form(path, &cookie, &bad).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path} with a wrong token");
+        let (status, _, _) = b.post_form(path, &cookie, &form).await;
+        assert_ne!(status, StatusCode::SEE_OTHER, "{path} without a token");
+    }
+    let (status, _, _) = b.post_form("/ui/next", &cookie, &[("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the right token works");
+    // Sign-in needs its own pre-session token too.
+    let code = sekimori_workbench::testing::totp_code(&uri, b.now());
+    let (status, _, _) = b
+        .post_form(
+            "/ui/login",
+            "sekimori_signin=abc",
+            &[
+                ("csrf", "abd"),
+                ("lang", "en"),
+                ("login", "aiko"),
+                ("password", harness::PASSWORD),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_and_everywhere() {
+    let b = Bench::new();
+    let uri = b.analyst("aiko", Role::Analyst);
+    let (cookie, csrf) = b.sign_in("aiko", &uri).await;
+    let (status, _, _) = b.get("/ui/queue", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    b.advance(IDLE_MS + 1);
+    let (status, headers, _) = b.get("/ui/queue", &cookie).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "idle session expired");
+    assert_eq!(headers["location"], "/ui/login");
+
+    let (a, _) = b.sign_in("aiko", &uri).await;
+    let (c, csrf_c) = b.sign_in("aiko", &uri).await;
+    let _ = csrf;
+    let (status, _, _) = b
+        .post_form("/ui/logout-everywhere", &c, &[("csrf", &csrf_c)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    for cookie in [&a, &c] {
+        let (status, _, _) = b.get("/ui/queue", cookie).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "signed out everywhere");
+    }
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_httponly_strict_and_never_the_stored_form() {
+    let b = Bench::new();
+    let uri = b.analyst("aiko", Role::Analyst);
+    let (_, headers, page) = b.get("/ui/login", "").await;
+    let pre = harness::set_cookie(&headers, "sekimori_signin").expect("pre cookie");
+    let csrf = hidden(&page, "csrf").expect("csrf");
+    let code = sekimori_workbench::testing::totp_code(&uri, b.now());
+    let (_, headers, _) = b
+        .post_form(
+            "/ui/login",
+            &format!("sekimori_signin={pre}"),
+            &[
+                ("csrf", &csrf),
+                ("lang", "en"),
+                ("login", "aiko"),
+                ("password", harness::PASSWORD),
+                ("code", &code),
+            ],
+        )
+        .await;
+    let line = set_cookie_line(&headers, "sekimori_session").expect("cookie");
+    assert!(
+        line.contains("HttpOnly") && line.contains("SameSite=Strict"),
+        "{line}"
+    );
+    assert!(!line.contains("Secure"), "loopback http: not Secure");
+    let token = harness::set_cookie(&headers, "sekimori_session").expect("token");
+    let stored = std::fs::read_to_string(b.dir.path().join("analysts.json")).expect("file");
+    assert!(!stored.contains(&token) && !stored.contains(harness::PASSWORD));
+    // A wrong code is the same refusal as a wrong password.
+    let (_, headers, page) = b.get("/ui/login", "").await;
+    let pre = harness::set_cookie(&headers, "sekimori_signin").expect("pre cookie");
+    let csrf = hidden(&page, "csrf").expect("csrf");
+    let (status, _, body) = b
+        .post_form(
+            "/ui/login",
+            &format!("sekimori_signin={pre}"),
+            &[
+                ("csrf", &csrf),
+                ("lang", "en"),
+                ("login", "aiko"),
+                ("password", harness::PASSWORD),
+                ("code", "000000"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("Sign-in failed"));
+}
+
+#[tokio::test]
+async fn a_claim_hides_the_case_from_others_for_an_hour() {
+    let b = Bench::new();
+    held_transfer(&b).await;
+    let ua = b.analyst("aiko", Role::Analyst);
+    let ub = b.analyst("bo", Role::Analyst);
+    let (ca, csrf_a) = b.sign_in("aiko", &ua).await;
+    let (cb, csrf_b) = b.sign_in("bo", &ub).await;
+    let (_, _, q) = b.get("/ui/queue", &cb).await;
+    let id = case_ids(&q)[0];
+    let (status, _, _) = b
+        .post_form(&format!("/ui/cases/{id}/claim"), &ca, &[("csrf", &csrf_a)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, q) = b.get("/ui/queue", &cb).await;
+    assert!(
+        case_ids(&q).is_empty(),
+        "hidden from bo while aiko holds it"
+    );
+    let (_, _, q) = b.get("/ui/queue", &ca).await;
+    assert_eq!(case_ids(&q), vec![id], "aiko still sees her own");
+    let (status, _, _) = b
+        .post_form(&format!("/ui/cases/{id}/claim"), &cb, &[("csrf", &csrf_b)])
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _, _) = b
+        .post_form(
+            &format!("/ui/cases/{id}/close"),
+            &cb,
+            &[
+                ("csrf", &csrf_b),
+                ("disposition", "legitimate"),
+                ("note", "mine now"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "no closing someone else's case"
+    );
+    b.advance(CLAIM_MS);
+    let (cb, csrf_b) = b.sign_in("bo", &ub).await;
+    let (_, _, q) = b.get("/ui/queue", &cb).await;
+    assert_eq!(case_ids(&q), vec![id], "the claim lapsed after 60 minutes");
+    let (status, _, _) = b
+        .post_form(&format!("/ui/cases/{id}/claim"), &cb, &[("csrf", &csrf_b)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn pages_speak_japanese_and_show_times_in_the_analysts_zone() {
+    let b = Bench::new();
+    held_transfer(&b).await;
+    let (_, _, login) = b.get("/ui/login?lang=ja", "").await;
+    assert!(login.contains(r#"lang="ja""#) && login.contains("サインイン"));
+    let uri = b.analyst("aiko", Role::Analyst);
+    let (cookie, csrf) = b.sign_in("aiko", &uri).await;
+    let (_, _, q) = b.get("/ui/queue", &cookie).await;
+    assert!(q.contains("Queue") && q.contains("Money at risk"));
+    let (status, _, _) = b
+        .post_form(
+            "/ui/prefs",
+            &cookie,
+            &[("csrf", &csrf), ("lang", "ja"), ("tz", "Asia/Tokyo")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, q) = b.get("/ui/queue", &cookie).await;
+    assert!(q.contains("キュー") && q.contains("リスク金額") && q.contains("JPY 950,000"));
+    let id = case_ids(&q)[0];
+    let (_, _, page) = b.get(&format!("/ui/cases/{id}"), &cookie).await;
+    assert!(page.contains("2026-11-23 13:00:00 JST"), "04:00Z in Tokyo");
+    b.post_form(
+        "/ui/prefs",
+        &cookie,
+        &[("csrf", &csrf), ("lang", "en"), ("tz", "UTC")],
+    )
+    .await;
+    let (_, _, page) = b.get(&format!("/ui/cases/{id}"), &cookie).await;
+    assert!(page.contains("2026-11-23 04:00:00 UTC"));
+    let (status, _, _) = b
+        .post_form(
+            "/ui/prefs",
+            &cookie,
+            &[("csrf", &csrf), ("lang", "fr"), ("tz", "UTC")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_api_does_what_the_pages_do() {
+    let b = Bench::new();
+    held_transfer(&b).await;
+    let admin = b.analyst("root", Role::Admin);
+    let token = b.api_sign_in("root", &admin).await;
+    let (status, _) = b.api("GET", "/v1/cases", "", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = b.api("GET", "/v1/cases", &token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = body["cases"][0]["id"].as_u64().expect("id");
+    assert_eq!(body["cases"][0]["money_at_risk"]["JPY"], 950000);
+    let (status, body) = b.api("POST", "/v1/cases/next", &token, None).await;
+    assert_eq!((status, body["case"].as_u64()), (StatusCode::OK, Some(id)));
+    let (status, _) = b
+        .api(
+            "POST",
+            &format!("/v1/cases/{id}/decide"),
+            &token,
+            Some(json!({"event_id": "xfer-1", "outcome": "approve", "reason": "holder confirmed"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        b.host.notices.lock().expect("lock")[0].kind,
+        "review.approved"
+    );
+    let (status, _) = b
+        .api(
+            "POST",
+            &format!("/v1/cases/{id}/notes"),
+            &token,
+            Some(json!({"note": "called the holder"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = b.api("GET", &format!("/v1/cases/{id}"), &token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["case"]["notes"][0]["why"], "called the holder");
+    assert!(body["decisions"][0][1]["reasons"].is_array());
+    let (status, _) = b
+        .api(
+            "POST",
+            &format!("/v1/cases/{id}/close"),
+            &token,
+            Some(json!({"disposition": "legitimate", "note": "the holder's own transfer"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // An admin creates an analyst through the API; the seed is in the answer only.
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/analysts",
+            &token,
+            Some(json!({"login": "ken", "role": "supervisor", "password": harness::PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["otpauth_uri"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("otpauth://totp/")));
+    let ken = b
+        .api_sign_in("ken", body["otpauth_uri"].as_str().expect("uri"))
+        .await;
+    let (status, _) = b
+        .api(
+            "POST",
+            "/v1/analysts",
+            &ken,
+            Some(json!({"login": "x", "role": "admin", "password": "another long password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only admins create analysts");
+    // Sign out everywhere ends the API session too.
+    let (status, _) = b
+        .api("POST", "/v1/workbench/sessions/end-all", &token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = b.api("GET", "/v1/cases", &token, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn services_post_labels_with_their_api_key() {
+    let b = Bench::new();
+    held_transfer(&b).await;
+    let label = json!({"service": "netbank", "event_id": "xfer-1", "label": "chargeback"});
+    let (status, _) = b
+        .api("POST", "/v1/labels", "sk_wrong", Some(label.clone()))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = b.api("POST", "/v1/labels", LABEL_KEY, Some(label)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/labels",
+            LABEL_KEY,
+            Some(json!({"service": "netbank", "event_id": "xfer-1", "label": "fraud"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["path"], "label");
+    let (status, _) = b
+        .api(
+            "POST",
+            "/v1/labels",
+            LABEL_KEY,
+            Some(json!({"service": "netbank", "event_id": "never-sent", "label": "dispute"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let index = b.wb.catch_up().expect("index");
+    assert_eq!(
+        index.labels("netbank", "xfer-1"),
+        &[("chargeback".to_string(), "labels".to_string())]
+    );
+}
+
+#[tokio::test]
+async fn the_queue_filters_by_service_rule_action_and_age() {
+    let b = Bench::new();
+    b.brute_force().await;
+    held_transfer(&b).await;
+    let uri = b.analyst("aiko", Role::Analyst);
+    let (cookie, _) = b.sign_in("aiko", &uri).await;
+    let count = |q: String| case_ids(&q).len();
+    let (_, _, q) = b.get("/ui/queue?action=review", &cookie).await;
+    assert_eq!(count(q), 1);
+    let (_, _, q) = b
+        .get("/ui/queue?rule=secret_tried_across_accounts", &cookie)
+        .await;
+    assert_eq!(count(q), 1);
+    let (_, _, q) = b.get("/ui/queue?service=qr-pay", &cookie).await;
+    assert_eq!(count(q), 0);
+    let (_, _, q) = b.get("/ui/queue?min_age_hours=10000", &cookie).await;
+    assert_eq!(count(q), 0);
+    let (_, _, q) = b
+        .get("/ui/queue?service=&rule=&action=&min_age_hours=", &cookie)
+        .await;
+    assert_eq!(count(q), 2, "empty fields are 'any'");
+    let (status, _, _) = b.get("/ui/queue?action=fly", &cookie).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (_, headers, _) = b.get("/ui/assets/htmx.min.js", &cookie).await;
+    assert_eq!(headers["content-type"], "text/javascript");
+}
