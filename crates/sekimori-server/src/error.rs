@@ -6,75 +6,158 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use sekimori_event::DecodeError;
-use serde_json::json;
 
-/// Every error code the API returns: (code, type, status).
-pub const CODES: &[(&str, &str, u16)] = &[
-    ("invalid_json", "invalid_request", 400),
-    ("invalid_type", "invalid_request", 400),
-    ("invalid_value", "invalid_request", 400),
-    ("missing_field", "invalid_request", 400),
-    ("unknown_field", "invalid_request", 400),
-    ("unknown_event_type", "invalid_request", 400),
-    ("secret_in_clear", "invalid_request", 400),
-    ("duplicate_field", "invalid_request", 400),
-    ("too_large", "invalid_request", 413),
-    ("body_too_large", "invalid_request", 413),
-    ("batch_too_large", "invalid_request", 413),
-    ("body_timeout", "invalid_request", 408),
-    ("event_in_future", "invalid_request", 422),
-    ("invalid_pack", "invalid_request", 422),
-    ("pack_tests_failed", "invalid_request", 422),
-    ("invalid_list", "invalid_request", 422),
-    ("invalid_hold_action", "invalid_request", 422),
-    ("invalid_credential", "invalid_request", 400),
-    ("invalid_prefix", "invalid_request", 400),
-    ("ambiguous", "invalid_request", 400),
-    ("missing_secret", "invalid_request", 400),
-    ("user_inputs_need_secret", "invalid_request", 400),
-    ("empty_secret", "invalid_request", 400),
-    ("too_long", "invalid_request", 400),
-    ("too_many_user_inputs", "invalid_request", 400),
-    ("user_input_too_long", "invalid_request", 400),
-    ("invalid_pin", "invalid_request", 400),
-    ("invalid_birth_date", "invalid_request", 400),
-    ("missing_api_key", "auth", 401),
-    ("invalid_api_key", "auth", 401),
-    ("insufficient_scope", "auth", 403),
-    ("approver_scope_required", "auth", 403),
-    ("approver_mismatch", "auth", 403),
-    ("service_not_permitted", "auth", 403),
-    ("custody_scope_required", "auth", 403),
-    ("stepup_scope_required", "auth", 403),
-    ("not_found", "not_found", 404),
-    ("decision_not_found", "not_found", 404),
-    ("list_not_found", "not_found", 404),
-    ("hold_not_found", "not_found", 404),
-    ("challenge_not_found", "not_found", 404),
-    ("no_rules_dir", "conflict", 409),
-    ("pack_version_exists", "conflict", 409),
-    ("hold_exists", "conflict", 409),
-    ("event_id_taken", "conflict", 409),
-    ("already_enrolled", "conflict", 409),
-    ("not_enrolled", "conflict", 409),
-    ("totp_locked", "conflict", 409),
-    ("for_event_mismatch", "conflict", 409),
-    ("proof_required", "auth", 403),
-    ("too_many_passkeys", "conflict", 409),
-    ("credential_exists", "conflict", 409),
-    ("challenge_expired", "conflict", 409),
-    ("no_otp_sender", "conflict", 409),
-    ("no_corpus", "conflict", 409),
-    ("too_many_challenges", "rate_limited", 429),
-    ("engine_busy", "rate_limited", 429),
-    ("totp_throttled", "rate_limited", 429),
-    ("stepup_busy", "rate_limited", 429),
-    ("otp_delivery_failed", "unavailable", 502),
-    ("corpus_unavailable", "unavailable", 503),
-    ("overloaded", "unavailable", 503),
-    ("store_failed", "unavailable", 503),
-    ("internal", "internal", 500),
-];
+/// The kind of an error (`type` in the body): what the caller can do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    InvalidRequest,
+    Auth,
+    NotFound,
+    Conflict,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::Auth => "auth",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Internal => "internal",
+        }
+    }
+}
+
+/// Declares [`ErrorCode`]: every code with its kind and HTTP status, in one
+/// table, from which [`CODES`], the OpenAPI error schema and the check of
+/// docs/errors.md all come.
+macro_rules! error_codes {
+    ($($variant:ident = $code:literal, $kind:ident, $status:literal;)*) => {
+        /// Every error code the API returns. Codes are stable: new ones may be
+        /// added, existing ones keep their meaning (docs/errors.md).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of docs/errors.md's table.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code as it appears in the body (`"invalid_json"`).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+
+            pub const fn kind(self) -> ErrorKind {
+                match self {
+                    $(ErrorCode::$variant => ErrorKind::$kind,)*
+                }
+            }
+
+            /// The HTTP status answered with this code.
+            pub const fn status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)*
+                }
+            }
+
+            /// The code named `code`, if there is one.
+            pub fn from_code(code: &str) -> Option<ErrorCode> {
+                match code {
+                    $($code => Some(ErrorCode::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
+        /// Every error code the API returns: (code, type, status).
+        pub const CODES: &[(&str, &str, u16)] = &[
+            $(($code, ErrorKind::$kind.as_str(), $status),)*
+        ];
+    };
+}
+
+error_codes! {
+    InvalidJson = "invalid_json", InvalidRequest, 400;
+    InvalidType = "invalid_type", InvalidRequest, 400;
+    InvalidValue = "invalid_value", InvalidRequest, 400;
+    MissingField = "missing_field", InvalidRequest, 400;
+    UnknownField = "unknown_field", InvalidRequest, 400;
+    UnknownEventType = "unknown_event_type", InvalidRequest, 400;
+    SecretInClear = "secret_in_clear", InvalidRequest, 400;
+    DuplicateField = "duplicate_field", InvalidRequest, 400;
+    TooLarge = "too_large", InvalidRequest, 413;
+    BodyTooLarge = "body_too_large", InvalidRequest, 413;
+    BodyTimeout = "body_timeout", InvalidRequest, 408;
+    BatchTooLarge = "batch_too_large", InvalidRequest, 413;
+    EventInFuture = "event_in_future", InvalidRequest, 422;
+    InvalidPack = "invalid_pack", InvalidRequest, 422;
+    PackTestsFailed = "pack_tests_failed", InvalidRequest, 422;
+    InvalidList = "invalid_list", InvalidRequest, 422;
+    InvalidHoldAction = "invalid_hold_action", InvalidRequest, 422;
+    InvalidCredential = "invalid_credential", InvalidRequest, 400;
+    InvalidPrefix = "invalid_prefix", InvalidRequest, 400;
+    Ambiguous = "ambiguous", InvalidRequest, 400;
+    MissingSecret = "missing_secret", InvalidRequest, 400;
+    UserInputsNeedSecret = "user_inputs_need_secret", InvalidRequest, 400;
+    EmptySecret = "empty_secret", InvalidRequest, 400;
+    TooLong = "too_long", InvalidRequest, 400;
+    TooManyUserInputs = "too_many_user_inputs", InvalidRequest, 400;
+    UserInputTooLong = "user_input_too_long", InvalidRequest, 400;
+    InvalidPin = "invalid_pin", InvalidRequest, 400;
+    InvalidBirthDate = "invalid_birth_date", InvalidRequest, 400;
+    MissingApiKey = "missing_api_key", Auth, 401;
+    InvalidApiKey = "invalid_api_key", Auth, 401;
+    InsufficientScope = "insufficient_scope", Auth, 403;
+    ApproverScopeRequired = "approver_scope_required", Auth, 403;
+    ApproverMismatch = "approver_mismatch", Auth, 403;
+    ServiceNotPermitted = "service_not_permitted", Auth, 403;
+    CustodyScopeRequired = "custody_scope_required", Auth, 403;
+    StepupScopeRequired = "stepup_scope_required", Auth, 403;
+    ProofRequired = "proof_required", Auth, 403;
+    NotFound = "not_found", NotFound, 404;
+    DecisionNotFound = "decision_not_found", NotFound, 404;
+    ListNotFound = "list_not_found", NotFound, 404;
+    HoldNotFound = "hold_not_found", NotFound, 404;
+    ChallengeNotFound = "challenge_not_found", NotFound, 404;
+    NoRulesDir = "no_rules_dir", Conflict, 409;
+    PackVersionExists = "pack_version_exists", Conflict, 409;
+    EventIdTaken = "event_id_taken", Conflict, 409;
+    HoldExists = "hold_exists", Conflict, 409;
+    AlreadyEnrolled = "already_enrolled", Conflict, 409;
+    NotEnrolled = "not_enrolled", Conflict, 409;
+    TotpLocked = "totp_locked", Conflict, 409;
+    ForEventMismatch = "for_event_mismatch", Conflict, 409;
+    TooManyPasskeys = "too_many_passkeys", Conflict, 409;
+    CredentialExists = "credential_exists", Conflict, 409;
+    ChallengeExpired = "challenge_expired", Conflict, 409;
+    NoOtpSender = "no_otp_sender", Conflict, 409;
+    NoCorpus = "no_corpus", Conflict, 409;
+    TooManyChallenges = "too_many_challenges", RateLimited, 429;
+    EngineBusy = "engine_busy", RateLimited, 429;
+    TotpThrottled = "totp_throttled", RateLimited, 429;
+    StepupBusy = "stepup_busy", RateLimited, 429;
+    Overloaded = "overloaded", Unavailable, 503;
+    OtpDeliveryFailed = "otp_delivery_failed", Unavailable, 502;
+    CorpusUnavailable = "corpus_unavailable", Unavailable, 503;
+    StoreFailed = "store_failed", Unavailable, 503;
+    Internal = "internal", Internal, 500;
+}
+
+impl From<ErrorCode> for &'static str {
+    fn from(c: ErrorCode) -> &'static str {
+        c.as_str()
+    }
+}
 
 /// An error response: `{"error": {"code", "type", "message", "path"?, "details"?}}`.
 #[derive(Debug)]
@@ -86,9 +169,11 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> ApiError {
+    /// An error with `code`: an [`ErrorCode`], or its text (codes that
+    /// come from other crates, such as the event decoder's).
+    pub fn new(code: impl Into<&'static str>, message: impl Into<String>) -> ApiError {
         ApiError {
-            code,
+            code: code.into(),
             message: message.into(),
             path: None,
             details: None,
@@ -111,27 +196,66 @@ impl ApiError {
     }
 
     fn kind_and_status(&self) -> (&'static str, StatusCode) {
-        let (_, kind, status) = CODES
-            .iter()
-            .find(|(c, _, _)| *c == self.code)
-            .copied()
-            .unwrap_or(("", "internal", 500));
+        // A code outside the table is a bug: answered as `internal`'s kind
+        // and status (a test checks every code the server names is in it).
+        let code = ErrorCode::from_code(self.code).unwrap_or(ErrorCode::Internal);
         (
-            kind,
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code.kind().as_str(),
+            StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         )
     }
 
-    pub fn body(&self) -> serde_json::Value {
+    /// The typed body: `{"error": {...}}`.
+    pub fn body(&self) -> ErrorBody {
         let (kind, _) = self.kind_and_status();
-        let mut e = json!({"code": self.code, "type": kind, "message": self.message});
-        if let Some(p) = &self.path {
-            e["path"] = json!(p);
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                kind,
+                message: self.message.clone(),
+                path: self.path.clone(),
+                details: self.details.clone(),
+            },
         }
-        if let Some(d) = &self.details {
-            e["details"] = d.clone();
+    }
+}
+
+/// The body of every error answer.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// One error: a stable code, its kind, what to change, and where.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// The stable code (docs/errors.md).
+    #[schema(value_type = crate::routes::openapi::ErrorCodeSchema)]
+    pub code: &'static str,
+    /// The code's kind.
+    #[serde(rename = "type")]
+    #[schema(value_type = ErrorKind)]
+    pub kind: &'static str,
+    /// What to change. Never repeats the rejected value.
+    pub message: String,
+    /// The offending field: dots for object fields, brackets for array
+    /// items (`actor.ip`, `events[3].amount_minor`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// More about some errors: the problems of a pack, the hold in force,
+    /// `retry_after_s`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
+}
+
+impl std::fmt::Display for ErrorBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match serde_json::to_string(self) {
+            Ok(s) => f.write_str(&s),
+            Err(_) => f.write_str(self.error.code),
         }
-        json!({ "error": e })
     }
 }
 

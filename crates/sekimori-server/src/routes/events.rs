@@ -1,9 +1,11 @@
 //! `POST /v1/events`, `POST /v1/events/batch`, `GET /v1/decisions/{event_id}`.
 
+use super::answers::{AnswerDoc, BatchAnswer, BatchItem, DecisionAnswer};
 use super::{
     read_body, Auth, EventAuth, ReadScope, MAX_BATCH_BODY_BYTES, MAX_BATCH_EVENTS,
     MAX_EVENT_BODY_BYTES,
 };
+use crate::app::Answer;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::ledger::{logged_decision, logged_decisions};
@@ -13,14 +15,18 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use sekimori_engine::Prepared;
-use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// One event in, its decision out: durable before acknowledged, idempotent
+/// on (service, id).
+#[utoipa::path(post, path = "/v1/events", tag = "events",
+    request_body(content = crate::routes::openapi::EventSchema, description = "One event (docs/events.md); at most 64 KiB, body at most 1 MiB"),
+    responses((status = 200, description = "The decision (the original one, with `duplicate: true`, for an id sent before)", body = AnswerDoc)))]
 pub async fn post_event(
     auth: EventAuth,
     State(app): State<Arc<App>>,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Answer>, ApiError> {
     let bytes = read_body(body, MAX_EVENT_BODY_BYTES).await?;
     let mut event = sekimori_event::decode(&bytes).map_err(|e| {
         telemetry::rejected(e.code, &e.path);
@@ -31,14 +37,28 @@ pub async fn post_event(
     })?;
     app.enrich(&mut event);
     let answer = app.ingest(event).await?;
-    Ok(Json(json!(answer)))
+    Ok(Json(answer))
 }
 
+/// The body of a batch.
+#[allow(dead_code)] // described in the OpenAPI document, never built
+#[derive(Debug, utoipa::ToSchema)]
+pub struct BatchBody {
+    /// At most 1,000 events.
+    #[schema(value_type = Vec<crate::routes::openapi::EventSchema>, max_items = 1000)]
+    pub events: Vec<()>,
+}
+
+/// Up to 1,000 events, decided in order; one result per input, good events
+/// accepted even when others are refused.
+#[utoipa::path(post, path = "/v1/events/batch", tag = "events",
+    request_body(content = BatchBody, description = "`{\"events\": [...]}`, body at most 16 MiB"),
+    responses((status = 200, description = "One result per input: an answer, or an error whose path starts with `events[i]`", body = BatchAnswer)))]
 pub async fn post_batch(
     auth: EventAuth,
     State(app): State<Arc<App>>,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BatchAnswer>, ApiError> {
     // Admission first: a batch shed under load costs no reading or decoding.
     let permit = app.admit_batch().await?;
     let bytes = read_body(body, MAX_BATCH_BODY_BYTES).await?;
@@ -55,23 +75,27 @@ pub async fn post_batch(
         .into_iter()
         .map(Some)
         .collect();
-    let results: Vec<Value> = slots
+    let results: Vec<BatchItem> = slots
         .into_iter()
         .map(
             |slot| match slot.map(|k| answers.get_mut(k).and_then(Option::take)) {
-                Ok(Some(Ok(answer))) => json!(answer),
-                Ok(Some(Err(e))) | Err(e) => e.body(),
-                Ok(None) => ApiError::internal("batch slot answered twice").body(),
+                Ok(Some(Ok(answer))) => BatchItem::Answer(answer),
+                Ok(Some(Err(e))) | Err(e) => BatchItem::Error(e.body()),
+                Ok(None) => {
+                    BatchItem::Error(ApiError::internal("batch slot answered twice").body())
+                }
             },
         )
         .collect();
     let accepted = results
         .iter()
-        .filter(|r| r.get("decision").is_some())
+        .filter(|r| matches!(r, BatchItem::Answer(_)))
         .count();
-    Ok(Json(
-        json!({"accepted": accepted, "rejected": results.len() - accepted, "results": results}),
-    ))
+    Ok(Json(BatchAnswer {
+        accepted,
+        rejected: results.len() - accepted,
+        results,
+    }))
 }
 
 /// Decodes a batch body: one slot per item (an index into the events, or
@@ -152,11 +176,13 @@ fn decode_batch(
 }
 
 /// `GET /v1/decisions/{event_id}?service=S`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct DecisionQuery {
     /// The service whose event this is; needed only when the key speaks for
     /// several services that each sent an event with this id.
+    #[param(value_type = Option<crate::routes::openapi::Service>)]
     service: Option<String>,
 }
 
@@ -164,12 +190,15 @@ pub struct DecisionQuery {
 /// service: the event is looked up among the caller's services only (or the
 /// one `?service=` names), and another service's event of the same id
 /// answers `decision_not_found`, as if it did not exist.
+#[utoipa::path(get, path = "/v1/decisions/{event_id}", tag = "events",
+    params(("event_id" = String, Path, description = "The event's id"), DecisionQuery),
+    responses((status = 200, description = "The durable decision", body = DecisionAnswer)))]
 pub async fn get_decision(
     auth: Auth<ReadScope>,
     State(app): State<Arc<App>>,
     Path(event_id): Path<String>,
     query: Result<Query<DecisionQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DecisionAnswer>, ApiError> {
     let Query(query) = query.map_err(|_| {
         ApiError::new(
             "invalid_value",
@@ -206,7 +235,10 @@ pub async fn get_decision(
     };
     match found.as_slice() {
         [] => Err(not_found()),
-        [(_, d)] => Ok(Json(json!({"decision": d, "durable": true}))),
+        [(_, d)] => Ok(Json(DecisionAnswer {
+            decision: d.clone(),
+            durable: true,
+        })),
         _ => Err(ApiError::new(
             "missing_field",
             "several of your services sent an event with this id: name one with ?service=",

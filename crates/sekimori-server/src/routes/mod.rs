@@ -1,10 +1,14 @@
 //! The HTTP surface. Every route but `/healthz` and `/readyz` needs an API key
 //! (`Authorization: Bearer sk_...`) with the route's scope.
 
-mod admin;
-mod events;
-mod secrets;
-mod stepup;
+pub(crate) mod admin;
+pub mod answers;
+pub(crate) mod events;
+/// The OpenAPI document (kept beside the routes it describes).
+#[path = "../openapi.rs"]
+pub mod openapi;
+pub(crate) mod secrets;
+pub(crate) mod stepup;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -16,7 +20,6 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::json;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
@@ -32,10 +35,8 @@ pub const MAX_ADMIN_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 pub use secrets::SHIPPED_CORPUS;
 
-/// The OpenAPI document served at `/openapi.json`.
-pub const OPENAPI: &str = include_str!("../../openapi.json");
-
-/// Every route, as (method, path) — kept in step with the OpenAPI document by a test.
+/// Every route, as (method, path): the OpenAPI document describes exactly
+/// these (a test), and each one is routed (another).
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
@@ -71,7 +72,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
@@ -120,28 +121,49 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, description = "The process is up", body = answers::Status)))]
+pub(crate) async fn healthz() -> Json<answers::Status> {
+    Json(answers::Status { status: "ok" })
+}
+
+/// Whether the server accepts events: 503 once the durable log has failed
+/// (until a restart).
+#[utoipa::path(get, path = "/readyz", tag = "operations", responses(
+    (status = 200, description = "Ready", body = answers::Status),
+    (status = 503, description = "The durable log failed; the server accepts nothing until restarted", body = answers::Status)))]
+pub(crate) async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
     if app.is_ready() {
-        (StatusCode::OK, Json(json!({"status": "ready"})))
+        (StatusCode::OK, Json(answers::Status { status: "ready" }))
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "failed"})),
+            Json(answers::Status { status: "failed" }),
         )
     }
 }
 
-async fn metrics(_: Auth<ReadScope>, State(app): State<Arc<App>>) -> impl IntoResponse {
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses(
+    (status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String)))]
+pub(crate) async fn metrics(_: Auth<ReadScope>, State(app): State<Arc<App>>) -> impl IntoResponse {
     let stats = app.store.stats();
     crate::telemetry::store_stats(stats.commits, stats.ops);
     if let Some(n) = &app.notices {
         crate::telemetry::notice_stats(n.stats());
     }
-    app.metrics.as_ref().map(|h| h.render()).unwrap_or_default()
+    let text = app.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
+    ([("content-type", "text/plain; version=0.0.4")], text)
 }
 
-async fn openapi(_: Auth<ReadScope>) -> impl IntoResponse {
-    ([("content-type", "application/json")], OPENAPI)
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", responses(
+    (status = 200, description = "The OpenAPI 3.1 document of this server", content_type = "application/json", body = Object)))]
+pub(crate) async fn openapi(_: Auth<ReadScope>) -> impl IntoResponse {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let text = TEXT.get_or_init(openapi::document_text).as_str();
+    ([("content-type", "application/json")], text)
 }
 
 /// Reads a body up to `limit` bytes.

@@ -1,5 +1,6 @@
 //! Challenges: transaction challenges, passkey assertions and SMS / e-mail codes.
 
+use super::answers::{Ceremony, OtpSent, TxChallenge};
 use super::enroll::insert_ceremony;
 use super::{
     account_at, body, check_service, detached, new_event_id, random_hex, text, too_many_challenges,
@@ -20,25 +21,44 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TxChallengeBody {
+    #[schema(value_type = crate::routes::openapi::Account)]
     account: String,
+    #[schema(value_type = crate::routes::openapi::At)]
     at: String,
+    #[schema(value_type = crate::routes::openapi::Service)]
     service: String,
     transaction: TxBody,
     /// The event whose `challenge` decision this transaction answers: it
     /// must be this service's logged event for this very transaction, and a
     /// pass then vouches for it only.
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::EventRef>)]
     for_event: Option<String>,
 }
 
+/// The channel of a code.
+#[allow(dead_code)] // described in the OpenAPI document, never built
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = Channel)]
+pub enum ChannelDoc {
+    Sms,
+    Email,
+}
+
+/// Issues a transaction-signing challenge (OCRA) bound to the account,
+/// amount, currency and payee.
+#[utoipa::path(post, path = "/v1/stepup/tx/challenge", tag = "stepup",
+    request_body(content = TxChallengeBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "The challenge", body = TxChallenge)))]
 pub async fn tx_challenge(
     auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TxChallenge>, ApiError> {
     detached(tx_challenge_inner(app, auth, req)).await
 }
 
@@ -67,7 +87,7 @@ async fn tx_challenge_inner(
     app: Arc<App>,
     auth: Auth<IngestScope>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TxChallenge>, ApiError> {
     let req: TxChallengeBody = body(req).await?;
     check_service(&auth, &req.service)?;
     let now = account_at(&app, &req.account, &req.at)?;
@@ -101,34 +121,38 @@ async fn tx_challenge_inner(
             Ok(challenge)
         })
         .await?;
-    let mut out = json!({
-        "challenge_id": challenge.id(),
-        "question": challenge.question(),
-        "suite": TX_OCRA_SUITE,
-        "expires_at": format_rfc3339_ms(challenge.expires_at_ms),
-        "transaction": req.transaction.json(),
-    });
-    if let Some(e) = &challenge.for_event {
-        out["for_event"] = json!(e);
-    }
-    Ok(Json(out))
+    Ok(Json(TxChallenge {
+        challenge_id: challenge.id().to_string(),
+        question: challenge.question().to_string(),
+        suite: TX_OCRA_SUITE,
+        expires_at: format_rfc3339_ms(challenge.expires_at_ms),
+        transaction: req.transaction.answer(),
+        for_event: challenge.for_event.clone(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthStartBody {
+    #[schema(value_type = crate::routes::openapi::Account)]
     account: String,
+    #[schema(value_type = crate::routes::openapi::At)]
     at: String,
+    #[schema(value_type = crate::routes::openapi::Service)]
     service: String,
     #[serde(default)]
     transaction: Option<TxBody>,
 }
 
+/// Starts a passkey assertion, optionally bound to a transaction.
+#[utoipa::path(post, path = "/v1/stepup/webauthn/auth/start", tag = "stepup",
+    request_body(content = AuthStartBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "The ceremony", body = Ceremony)))]
 pub async fn auth_start(
     auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Ceremony>, ApiError> {
     detached(auth_start_inner(app, auth, req)).await
 }
 
@@ -136,7 +160,7 @@ async fn auth_start_inner(
     app: Arc<App>,
     auth: Auth<IngestScope>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Ceremony>, ApiError> {
     let req: AuthStartBody = body(req).await?;
     check_service(&auth, &req.service)?;
     let now = account_at(&app, &req.account, &req.at)?;
@@ -169,30 +193,40 @@ async fn auth_start_inner(
             Ok((options, id, expires))
         })
         .await?;
-    let mut out = json!({"ceremony_id": id, "options": options,
-        "expires_at": format_rfc3339_ms(expires)});
-    if let Some(tx) = &req.transaction {
-        out["transaction"] = tx.json();
-    }
-    Ok(Json(out))
+    Ok(Json(Ceremony {
+        ceremony_id: id,
+        options: serde_json::to_value(options).map_err(ApiError::internal)?,
+        expires_at: format_rfc3339_ms(expires),
+        transaction: req.transaction.as_ref().map(TxBody::answer),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OtpSendBody {
+    #[schema(value_type = crate::routes::openapi::Account)]
     account: String,
+    #[schema(value_type = ChannelDoc)]
     channel: Channel,
+    #[schema(value_type = crate::routes::openapi::At)]
     at: String,
+    #[schema(value_type = crate::routes::openapi::Service)]
     service: String,
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::ActorSchema>)]
     actor: Option<Value>,
 }
 
+/// Sends an SMS / e-mail code through `--otp-webhook`, after the engine
+/// decided its `mfa.challenge` event.
+#[utoipa::path(post, path = "/v1/stepup/otp/send", tag = "stepup",
+    request_body(content = OtpSendBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Sent, or refused by the engine (`sent: false`)", body = OtpSent)))]
 pub async fn otp_send(
     auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OtpSent>, ApiError> {
     detached(otp_send_inner(app, auth, req)).await
 }
 
@@ -200,7 +234,7 @@ async fn otp_send_inner(
     app: Arc<App>,
     auth: Auth<IngestScope>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OtpSent>, ApiError> {
     let req: OtpSendBody = body(req).await?;
     auth.permit_service(&req.service, "service")?;
     let now = account_at(&app, &req.account, &req.at)?;
@@ -225,9 +259,15 @@ async fn otp_send_inner(
     // said yes (a code costs money and can be pumped). Ask again.
     let guessed = answer.degraded == Some("time_budget_exceeded");
     if answer.decision.action >= Action::Deny || guessed {
-        return Ok(Json(json!({"sent": false, "challenge_id": challenge_id,
-            "channel": req.channel.as_str(), "event_id": event_id, "decision": answer.decision,
-            "durable": answer.durable})));
+        return Ok(Json(OtpSent {
+            sent: false,
+            challenge_id,
+            channel: req.channel.as_str(),
+            expires_at: None,
+            event_id,
+            decision: answer.decision,
+            durable: answer.durable,
+        }));
     }
     let su = &app.stepup;
     let (code, expires_at_ms) = {
@@ -264,7 +304,13 @@ async fn otp_send_inner(
             format!("the code was not delivered: {why}"),
         ));
     }
-    Ok(Json(json!({"sent": true, "challenge_id": challenge_id,
-        "channel": req.channel.as_str(), "expires_at": expires_at, "event_id": event_id,
-        "decision": answer.decision, "durable": answer.durable})))
+    Ok(Json(OtpSent {
+        sent: true,
+        challenge_id,
+        channel: req.channel.as_str(),
+        expires_at: Some(expires_at),
+        event_id,
+        decision: answer.decision,
+        durable: answer.durable,
+    }))
 }

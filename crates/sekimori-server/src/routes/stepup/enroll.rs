@@ -1,5 +1,6 @@
 //! Enrollment: TOTP, transaction-signing devices and passkey registration.
 
+use super::answers::{Ceremony as CeremonyAnswer, Enrolled, Registered};
 use super::change::{allowed, enroll_event, enrollment_proof, log_change};
 use super::{account_at, body, check_service, detached, text, too_many_challenges};
 use crate::app::App;
@@ -15,7 +16,7 @@ use sekimori_event::format_rfc3339_ms;
 use sekimori_stepup::{Method, Now, StepUpError, TimeRefusal, TX_OCRA_SUITE};
 use sekimori_webauthn::{RegState, RegisterPublicKeyCredential};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::sync::Arc;
 
 fn enroll_error(e: StepUpError) -> ApiError {
@@ -36,31 +37,44 @@ fn enroll_error(e: StepUpError) -> ApiError {
 /// An enrollment request: a first factor needs no proof (onboarding);
 /// another one needs `proof_event`, a step-up of a factor the account has
 /// that passed within 5 minutes.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollBody {
+    #[schema(value_type = crate::routes::openapi::Account)]
     account: String,
+    #[schema(value_type = crate::routes::openapi::At)]
     at: String,
+    #[schema(value_type = crate::routes::openapi::Service)]
     service: String,
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::EventRef>)]
     proof_event: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::ActorSchema>)]
     actor: Option<Value>,
 }
 
+/// Enrolls TOTP (SHA-1, 6 digits, 30 s); a second factor needs `proof_event`.
+#[utoipa::path(post, path = "/v1/stepup/totp/enroll", tag = "stepup",
+    request_body(content = EnrollBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Enrolled (the secret, once), or refused by the engine (`enrolled: false`)", body = Enrolled)))]
 pub async fn totp_enroll(
     auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Enrolled>, ApiError> {
     detached(enroll_inner(app, auth, req, Method::Totp)).await
 }
 
+/// Provisions a transaction-signing device (OCRA-1:HOTP-SHA256-8:QH64); a second factor needs `proof_event`.
+#[utoipa::path(post, path = "/v1/stepup/ocra/enroll", tag = "stepup",
+    request_body(content = EnrollBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Enrolled (the secret, once), or refused by the engine (`enrolled: false`)", body = Enrolled)))]
 pub async fn ocra_enroll(
     auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Enrolled>, ApiError> {
     detached(enroll_inner(app, auth, req, Method::Txsign)).await
 }
 
@@ -73,7 +87,7 @@ async fn enroll_inner(
     auth: Auth<IngestScope>,
     req: Body,
     method: Method,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Enrolled>, ApiError> {
     let req: EnrollBody = body(req).await?;
     check_service(&auth, &req.service)?;
     let now = account_at(&app, &req.account, &req.at)?;
@@ -89,7 +103,7 @@ async fn enroll_inner(
         return Err(enroll_error(StepUpError::AlreadyEnrolled));
     }
     let first = enrollment_proof(&mut trial, account, req.proof_event.as_deref(), now)?;
-    let mut out = json!({"account": account, "method": method.as_str()});
+    let (mut otpauth_uri, mut device_key_hex, mut suite) = (None, None, None);
     // The secret stays in its zeroizing type until the change is allowed.
     let (mut uri, mut key) = (None, None);
     match method {
@@ -125,38 +139,58 @@ async fn enroll_inner(
         loaded.record = trial;
         su.save(service, account, &loaded).await?;
         if let Some(uri) = uri.take() {
-            out["otpauth_uri"] = json!(uri.expose());
+            otpauth_uri = Some(uri.expose().to_string());
         }
         if let Some(key) = key.take() {
-            out["device_key_hex"] = json!(key.to_hex().as_str());
-            out["suite"] = json!(TX_OCRA_SUITE);
+            device_key_hex = Some(key.to_hex().as_str().to_string());
+            suite = Some(TX_OCRA_SUITE);
         }
     }
-    out["enrolled"] = json!(enrolled);
-    out["event_id"] = json!(event_id);
-    out["decision"] = json!(answer.decision);
-    out["durable"] = json!(answer.durable);
-    Ok(Json(out))
+    Ok(Json(Enrolled {
+        account: account.to_string(),
+        method: method.as_str(),
+        otpauth_uri,
+        device_key_hex,
+        suite,
+        enrolled,
+        event_id,
+        decision: answer.decision,
+        durable: answer.durable,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterStartBody {
+    #[schema(value_type = crate::routes::openapi::Account)]
     account: String,
+    /// Shown by the authenticator: 1 to 64 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"^[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$"
+    )]
     user_name: String,
+    #[schema(value_type = crate::routes::openapi::At)]
     at: String,
+    #[schema(value_type = crate::routes::openapi::Service)]
     service: String,
     /// Needed when the account has a factor: see [`EnrollBody`]; used up
     /// by the start, the ceremony keeps it.
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::EventRef>)]
     proof_event: Option<String>,
 }
 
+/// Starts a passkey registration; a second factor needs `proof_event`.
+#[utoipa::path(post, path = "/v1/stepup/webauthn/register/start", tag = "stepup",
+    request_body(content = RegisterStartBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "The ceremony", body = CeremonyAnswer)))]
 pub async fn register_start(
     auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CeremonyAnswer>, ApiError> {
     detached(register_start_inner(app, auth, req)).await
 }
 
@@ -164,7 +198,7 @@ async fn register_start_inner(
     app: Arc<App>,
     auth: Auth<IngestScope>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CeremonyAnswer>, ApiError> {
     let req: RegisterStartBody = body(req).await?;
     check_service(&auth, &req.service)?;
     let now = account_at(&app, &req.account, &req.at)?;
@@ -198,8 +232,12 @@ async fn register_start_inner(
             Ok((options, id, expires))
         })
         .await?;
-    Ok(Json(json!({"ceremony_id": id, "options": options,
-        "expires_at": format_rfc3339_ms(expires)})))
+    Ok(Json(CeremonyAnswer {
+        ceremony_id: id,
+        options: serde_json::to_value(options).map_err(ApiError::internal)?,
+        expires_at: format_rfc3339_ms(expires),
+        transaction: None,
+    }))
 }
 
 /// Stores a ceremony; its `at` expiry.
@@ -217,23 +255,33 @@ pub(super) fn insert_ceremony<T: serde::Serialize>(
     Ok(expires)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterFinishBody {
+    #[schema(value_type = crate::routes::openapi::Account)]
     account: String,
     ceremony_id: String,
+    /// The PublicKeyCredential `navigator.credentials.create()` gave, as JSON.
+    #[schema(value_type = Object)]
     credential: RegisterPublicKeyCredential,
+    #[schema(value_type = crate::routes::openapi::At)]
     at: String,
+    #[schema(value_type = crate::routes::openapi::Service)]
     service: String,
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::ActorSchema>)]
     actor: Option<Value>,
 }
 
+/// Finishes a passkey registration (the ceremony is used up whatever the outcome).
+#[utoipa::path(post, path = "/v1/stepup/webauthn/register/finish", tag = "stepup",
+    request_body(content = RegisterFinishBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Registered, or refused by the engine (`registered: false`)", body = Registered)))]
 pub async fn register_finish(
     auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Registered>, ApiError> {
     detached(register_finish_inner(app, auth, req)).await
 }
 
@@ -241,7 +289,7 @@ async fn register_finish_inner(
     app: Arc<App>,
     auth: Auth<IngestScope>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Registered>, ApiError> {
     let req: RegisterFinishBody = body(req).await?;
     check_service(&auth, &req.service)?;
     let now = account_at(&app, &req.account, &req.at)?;
@@ -304,12 +352,18 @@ async fn register_finish_inner(
         req.actor.clone(),
     )?;
     let answer = log_change(&app, event).await?;
-    let mut out = json!({"account": req.account, "event_id": event_id,
-        "decision": answer.decision, "durable": answer.durable});
-    if !allowed(&answer) {
+    let allowed = allowed(&answer);
+    let mut out = Registered {
+        account: req.account.clone(),
+        event_id,
+        decision: answer.decision,
+        durable: answer.durable,
+        registered: false,
+        passkeys: loaded.record.passkeys.len(),
+        credential_id: None,
+    };
+    if !allowed {
         su.save(service, account, &loaded).await?;
-        out["registered"] = json!(false);
-        out["passkeys"] = json!(loaded.record.passkeys.len());
         return Ok(Json(out));
     }
     // The credential index spans accounts: checked again under its lock.
@@ -318,13 +372,18 @@ async fn register_finish_inner(
         su.save(service, account, &loaded).await?;
         return Err(credential_exists());
     }
-    out["credential_id"] = json!(passkey.cred_id());
+    out.credential_id = Some(
+        serde_json::to_value(passkey.cred_id())
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    );
     loaded.record.passkeys.push(passkey);
     let mut entries = StepUp::entries(service, account, &loaded)?;
     entries.push((index_key, Some(format!("{service}/{account}").into_bytes())));
     su.persist(entries).await?;
-    out["registered"] = json!(true);
-    out["passkeys"] = json!(loaded.record.passkeys.len());
+    out.registered = true;
+    out.passkeys = loaded.record.passkeys.len();
     Ok(Json(out))
 }
 

@@ -1,5 +1,6 @@
 //! Removing (holder, with a second factor) and resetting (operator) enrollments.
 
+use super::answers::{ChangeLogged, Removed, Reset};
 use super::change::{change_event, proof_error};
 use super::{account_at, body, check_service, detached, text};
 use crate::app::App;
@@ -16,6 +17,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
+/// A method that is an enrollment.
+#[allow(dead_code)] // described in the OpenAPI document, never built
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentMethod {
+    Totp,
+    Txsign,
+    Webauthn,
+}
+
 /// The methods whose enrollment can be removed.
 fn removable(m: MfaMethod, path: &str) -> Result<Method, ApiError> {
     match m {
@@ -30,27 +41,36 @@ fn removable(m: MfaMethod, path: &str) -> Result<Method, ApiError> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveBody {
+    #[schema(value_type = crate::routes::openapi::Account)]
     account: String,
+    #[schema(value_type = crate::routes::openapi::At)]
     at: String,
+    #[schema(value_type = crate::routes::openapi::Service)]
     service: String,
+    #[schema(value_type = EnrollmentMethod)]
     method: MfaMethod,
     /// The `event_id` of a step-up of another method that passed for this
     /// account within 5 minutes (`/v1/stepup/verify`'s answer); single use.
+    #[schema(value_type = crate::routes::openapi::EventRef)]
     proof_event: String,
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::ActorSchema>)]
     actor: Option<Value>,
 }
 
 /// `POST /v1/stepup/enrollments/remove`: the holder removes an enrollment,
 /// proven by a recent step-up of another method.
+#[utoipa::path(post, path = "/v1/stepup/enrollments/remove", tag = "stepup",
+    request_body(content = RemoveBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Removed, or kept because the engine did not allow it (`removed: false`)", body = Removed)))]
 pub async fn remove_enrollment(
     auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Removed>, ApiError> {
     detached(remove_inner(app, auth, req)).await
 }
 
@@ -58,7 +78,7 @@ async fn remove_inner(
     app: Arc<App>,
     auth: Auth<IngestScope>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Removed>, ApiError> {
     let req: RemoveBody = body(req).await?;
     check_service(&auth, &req.service)?;
     let now = account_at(&app, &req.account, &req.at)?;
@@ -105,32 +125,48 @@ async fn remove_inner(
         }
         su.persist(entries).await?;
     }
-    Ok(Json(
-        json!({"removed": removed, "account": req.account, "method": method.as_str(),
-        "event_id": event_id, "decision": answer.decision, "durable": answer.durable}),
-    ))
+    Ok(Json(Removed {
+        removed,
+        account: req.account,
+        method: method.as_str(),
+        event_id,
+        decision: answer.decision,
+        durable: answer.durable,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetBody {
+    #[schema(value_type = crate::routes::openapi::Account)]
     account: String,
+    #[schema(value_type = crate::routes::openapi::At)]
     at: String,
+    #[schema(value_type = crate::routes::openapi::Service)]
     service: String,
     /// Enrollments to remove (may be empty: only the TOTP throttle is reset).
     #[serde(default)]
+    #[schema(value_type = Vec<EnrollmentMethod>)]
     remove: Vec<MfaMethod>,
-    /// Why (kept in the `credential.change` event).
+    /// Why (kept in the `credential.change` event): 1 to 256 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = r"^[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]([^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?$"
+    )]
     reason: String,
 }
 
 /// `POST /v1/stepup/enrollments/reset` (admin): clears the TOTP throttle
 /// and lock, and removes the listed enrollments, without a proof.
+#[utoipa::path(post, path = "/v1/stepup/enrollments/reset", tag = "stepup",
+    request_body(content = ResetBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Reset", body = Reset)))]
 pub async fn reset_enrollment(
     auth: Auth<AdminScope>,
     State(app): State<Arc<App>>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Reset>, ApiError> {
     detached(reset_inner(app, auth, req)).await
 }
 
@@ -138,7 +174,7 @@ async fn reset_inner(
     app: Arc<App>,
     auth: Auth<AdminScope>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Reset>, ApiError> {
     let req: ResetBody = body(req).await?;
     check_service(&auth, &req.service)?;
     account_at(&app, &req.account, &req.at)?;
@@ -195,11 +231,16 @@ async fn reset_inner(
         let answer = app
             .ingest_with(event, crate::app::Wait::Decision(crate::app::VOUCHING_WAIT))
             .await?;
-        events.push(json!({"event_id": event_id, "decision": answer.decision,
-            "durable": answer.durable}));
+        events.push(ChangeLogged {
+            event_id,
+            decision: answer.decision,
+            durable: answer.durable,
+        });
     }
-    Ok(Json(
-        json!({"account": req.account, "throttle_reset": throttle_reset,
-        "removed": removed, "events": events}),
-    ))
+    Ok(Json(Reset {
+        account: req.account,
+        throttle_reset,
+        removed,
+        events,
+    }))
 }

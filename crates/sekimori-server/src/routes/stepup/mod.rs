@@ -3,11 +3,12 @@
 //! change with a `credential.change` event, that the server ingests itself.
 //! The rules are `sekimori-stepup`'s; the I/O is [`crate::stepup`]'s.
 
-mod challenge;
+pub mod answers;
+pub(crate) mod challenge;
 mod change;
-mod enroll;
-mod enrollments;
-mod verify;
+pub(crate) mod enroll;
+pub(crate) mod enrollments;
+pub(crate) mod verify;
 
 pub use challenge::{auth_start, otp_send, tx_challenge};
 pub use enroll::{ocra_enroll, register_finish, register_start, totp_enroll};
@@ -22,7 +23,6 @@ use axum::body::Body;
 use rand::RngCore;
 use sekimori_stepup::Now;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 /// An identifier or label: 1..=max characters, no control characters, no edge spaces.
 fn text(path: &str, s: &str, max: usize) -> Result<(), ApiError> {
@@ -73,11 +73,22 @@ fn check_service<S>(auth: &Auth<S>, service: &str) -> Result<(), ApiError> {
 }
 
 /// A payment as the request names it; the payer is the request's account.
-#[derive(Clone, Deserialize)]
+/// Bound into the challenge: any change refuses the code.
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = Transaction)]
 pub struct TxBody {
+    /// Minor units (yen, cents); not negative.
+    #[schema(minimum = 0)]
     amount_minor: i64,
+    #[schema(value_type = crate::routes::openapi::Currency)]
     currency: String,
+    /// The canonical payee, e.g. `bank:0001-123-4567890`, `crypto:<address>`.
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = r"^[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$"
+    )]
     payee: String,
 }
 
@@ -105,8 +116,12 @@ impl TxBody {
         transaction(account, self.amount_minor, &self.currency, &self.payee)
     }
 
-    fn json(&self) -> Value {
-        json!({"amount_minor": self.amount_minor, "currency": self.currency, "payee": self.payee})
+    fn answer(&self) -> answers::TxAnswer {
+        answers::TxAnswer {
+            amount_minor: self.amount_minor,
+            currency: self.currency.clone(),
+            payee: self.payee.clone(),
+        }
     }
 }
 

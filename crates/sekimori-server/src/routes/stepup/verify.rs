@@ -1,5 +1,6 @@
 //! `POST /v1/stepup/verify`: checks a step-up and ingests its `mfa.result`.
 
+use super::answers::Verified;
 use super::challenge::event_is_transaction;
 use super::{account_at, body, detached, new_event_id, text, TxBody};
 use crate::app::App;
@@ -20,27 +21,40 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
+    #[schema(value_type = crate::routes::openapi::Account)]
     account: String,
+    #[schema(value_type = crate::routes::openapi::At)]
     at: String,
+    #[schema(value_type = VerifyMethod)]
     method: MfaMethod,
+    #[schema(value_type = crate::routes::openapi::Service)]
     service: String,
+    /// `txsign`: the challenge id; `webauthn`: the ceremony id;
+    /// `sms` / `email`: from `otp/send`; `totp`: optional.
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::EventRef>)]
     challenge_id: Option<String>,
+    /// `totp`, `txsign`, `sms`, `email`: the code.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 64)]
     code: Option<String>,
+    /// `webauthn`: the PublicKeyCredential from `navigator.credentials.get()`.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     credential: Option<PublicKeyCredential>,
     #[serde(default)]
     transaction: Option<TxBody>,
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::ActorSchema>)]
     actor: Option<Value>,
     /// The id of the event whose `challenge` decision asked for this step-up;
     /// copied into the `mfa.result`, so a pass teaches the login-risk profile
     /// that event's client (and nothing else does).
     #[serde(default)]
+    #[schema(value_type = Option<crate::routes::openapi::EventRef>)]
     for_event: Option<String>,
 }
 
@@ -85,11 +99,29 @@ fn check_fields(req: &VerifyBody) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A method the server verifies (`push` has no server-side verifier).
+#[allow(dead_code)] // described in the OpenAPI document, never built
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyMethod {
+    Totp,
+    Txsign,
+    Webauthn,
+    Sms,
+    Email,
+}
+
+/// Completes a challenge and ingests its `mfa.result`. Which of
+/// `challenge_id`, `code`, `credential` and `transaction` a method needs or
+/// refuses: docs/api.md, Verify (`missing_field`, `unknown_field`).
+#[utoipa::path(post, path = "/v1/stepup/verify", tag = "stepup",
+    request_body(content = VerifyBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "The outcome: a failure is `result: failure` with a `reason_code`, not an error", body = Verified)))]
 pub async fn verify(
     auth: Auth<IngestScope>,
     State(app): State<Arc<App>>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Verified>, ApiError> {
     detached(verify_inner(app, auth, req)).await
 }
 
@@ -97,7 +129,7 @@ async fn verify_inner(
     app: Arc<App>,
     auth: Auth<IngestScope>,
     req: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Verified>, ApiError> {
     let mut req: VerifyBody = body(req).await?;
     auth.permit_service(&req.service, "service")?;
     let now = account_at(&app, &req.account, &req.at)?;
@@ -159,19 +191,20 @@ async fn verify_inner(
         .ingest_with(event, crate::app::Wait::Decision(crate::app::VOUCHING_WAIT))
         .await?;
     let outcome = checked.outcome;
-    let mut out = json!({
-        "result": if outcome.result == MfaOutcome::Success { "success" } else { "failure" },
-        "method": req.method,
-        "strong": req.method.is_strong(),
-        "challenge_id": challenge_id,
-        "event_id": event_id,
-        "decision": answer.decision,
-        "durable": answer.durable,
-    });
-    if let Some(reason) = outcome.reason {
-        out["reason_code"] = json!(reason);
-    }
-    Ok(Json(out))
+    Ok(Json(Verified {
+        result: if outcome.result == MfaOutcome::Success {
+            "success"
+        } else {
+            "failure"
+        },
+        reason_code: outcome.reason,
+        method: req.method,
+        strong: req.method.is_strong(),
+        challenge_id,
+        event_id,
+        decision: answer.decision,
+        durable: answer.durable,
+    }))
 }
 
 /// What a verification found, and the event the `mfa.result` may vouch for.
