@@ -66,7 +66,7 @@ pub fn read_lines(path: &Path) -> anyhow::Result<Vec<String>> {
 /// Runs the undefended simulator world and returns every event it sent.
 pub fn simulate(size: &str, seed: u64) -> anyhow::Result<Vec<String>> {
     let size = Size::parse(size).ok_or_else(|| anyhow!("--size is small, medium or large"))?;
-    let pack = sekimori_rules::compile(sekimori_server::embedded::default_pack()?)
+    let pack = sekimori_rules::compile(sekimori_rules::embedded::default_pack()?)
         .map_err(|e| anyhow!("the default pack does not compile: {e:?}"))?;
     let config = Config {
         size,

@@ -1024,7 +1024,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     drop(lines);
     let n = events.len();
     let pack = Arc::new(
-        sekimori_rules::compile(sekimori_server::embedded::default_pack()?)
+        sekimori_rules::compile(sekimori_rules::embedded::default_pack()?)
             .map_err(|e| anyhow!("the default pack does not compile: {e:?}"))?,
     );
     println!(

@@ -60,7 +60,7 @@ pub fn pack(dir: Option<&std::path::Path>) -> anyhow::Result<Arc<Pack>> {
     let source = match dir {
         Some(d) => sekimori_rules::load_pack(d)
             .with_context(|| format!("loading rule pack {}", d.display()))?,
-        None => sekimori_server::embedded::default_pack()?,
+        None => sekimori_rules::embedded::default_pack()?,
     };
     let pack = sekimori_rules::compile(source)
         .map_err(|e| anyhow!("the rule pack does not compile: {e:?}"))?;

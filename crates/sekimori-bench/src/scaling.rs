@@ -37,7 +37,7 @@ pub struct Args {
 
 /// The default pack with its rules cycled to `n`: copies renamed and shadow.
 pub fn pack_with_rules(n: usize) -> anyhow::Result<PackSource> {
-    let mut source = sekimori_server::embedded::default_pack()?;
+    let mut source = sekimori_rules::embedded::default_pack()?;
     let originals = std::mem::take(&mut source.rules);
     if originals.is_empty() {
         return Err(anyhow!("the default pack has no rules"));
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn rule_counts_compile_and_copies_are_shadow() {
-        let default = sekimori_server::embedded::default_pack().expect("default pack");
+        let default = sekimori_rules::embedded::default_pack().expect("default pack");
         let own = default.rules.iter().filter(|r| !r.shadow).count();
         for n in [10, 100, 2 * default.rules.len()] {
             let source = pack_with_rules(n).expect("pack");

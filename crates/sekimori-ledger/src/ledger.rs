@@ -4,17 +4,17 @@
 //! exclusively (one mutex), so log order is decision order and a restart that
 //! replays the log rebuilds the same state.
 
+use crate::clock::wall_clock_rfc3339;
+use crate::log::{Durable, Log, Record};
+use crate::replica::Replica;
 use sekimori_engine::{Decision, Engine, Entry, HoldKey, Prepared};
 use sekimori_rules::{compile, Action, Pack, PackError, PackSource};
-use sekimori_store::{EventKey, Op, Store, StoreError};
+use sekimori_store::{EventKey, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use tokio::sync::oneshot;
-
-/// Resolves once the submitted entries are durable.
-pub type Durable = oneshot::Receiver<Result<(), StoreError>>;
 
 /// What PACKS stores for each version.
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,7 +40,11 @@ pub enum LedgerError {
 
 #[derive(Debug)]
 pub struct Ledger {
+    /// The node's own store: packs, the event index, step-up records. For
+    /// the embedded log it is the log too.
     store: Arc<Store>,
+    /// Where entries and snapshots go (and are read back from at open).
+    log: Arc<dyn Log>,
     engine: Engine,
     next_seq: u64,
     snapshot_every: u64,
@@ -66,19 +70,58 @@ impl Ledger {
         initial: Arc<Pack>,
         snapshot_every: u64,
     ) -> Result<Ledger, LedgerError> {
-        if store.last_seq()? > 0 {
-            return Ledger::restore(store, snapshot_every);
+        let log: Arc<dyn Log> = store.clone();
+        Ledger::open_on(store, log, initial, snapshot_every)
+    }
+
+    /// Opens the ledger on another [`Log`] (a replicated one), with `store`
+    /// as the node's own store of packs and the event index. The log must
+    /// already hold everything `store` does (a replica applies each entry
+    /// to its store as it reads it).
+    pub fn open_on(
+        store: Arc<Store>,
+        log: Arc<dyn Log>,
+        initial: Arc<Pack>,
+        snapshot_every: u64,
+    ) -> Result<Ledger, LedgerError> {
+        if log.last_seq()? > 0 {
+            return Ledger::restore(store, log, snapshot_every);
         }
-        let mut l = Ledger::fresh(store, Engine::new(Arc::clone(&initial)), 1, snapshot_every);
+        let mut l = Ledger::fresh(
+            store,
+            log,
+            Engine::new(Arc::clone(&initial)),
+            1,
+            snapshot_every,
+        );
         wait(l.publish(&initial, "initial")?)?;
         Ok(l)
     }
 
-    fn fresh(store: Arc<Store>, engine: Engine, next_seq: u64, snapshot_every: u64) -> Ledger {
+    /// A ledger over `engine`, whose state is the log up to `next_seq - 1`
+    /// (a replica that applied the log itself and now leads).
+    pub fn from_engine(
+        store: Arc<Store>,
+        log: Arc<dyn Log>,
+        engine: Engine,
+        next_seq: u64,
+        snapshot_every: u64,
+    ) -> Ledger {
+        Ledger::fresh(store, log, engine, next_seq, snapshot_every)
+    }
+
+    fn fresh(
+        store: Arc<Store>,
+        log: Arc<dyn Log>,
+        engine: Engine,
+        next_seq: u64,
+        snapshot_every: u64,
+    ) -> Ledger {
         let memory = engine.memory();
         Ledger {
             memory,
             store,
+            log,
             engine,
             next_seq,
             snapshot_every,
@@ -89,44 +132,19 @@ impl Ledger {
         }
     }
 
-    fn restore(store: Arc<Store>, snapshot_every: u64) -> Result<Ledger, LedgerError> {
-        let snapshot = store.snapshot()?;
-        let restored = snapshot.map(|(seq, bytes)| (seq, restore_snapshot(&store, &bytes)));
-        let (from, mut engine) = match restored {
-            Some((seq, Ok(engine))) => (seq + 1, Some(engine)),
-            Some((_, Err(e))) => {
-                // The log alone is enough: a snapshot only saves replay time.
-                tracing::warn!(error = %e, "snapshot unusable; replaying the whole log");
-                (1, None)
-            }
-            None => (1, None),
-        };
-        let mut mismatches = 0;
-        let mut last = from - 1;
-        for row in store.scan_from(from)? {
+    fn restore(
+        store: Arc<Store>,
+        log: Arc<dyn Log>,
+        snapshot_every: u64,
+    ) -> Result<Ledger, LedgerError> {
+        let mut replica = Replica::from_snapshot(&store, log.snapshot()?);
+        for row in log.read_from(replica.next_seq())? {
             let (seq, bytes) = row?;
-            let entry = Entry::from_bytes(&bytes).map_err(LedgerError::Corrupt)?;
-            let engine = match (&mut engine, &entry) {
-                (Some(e), _) => e,
-                (None, Entry::Pack { version, .. }) => {
-                    engine.insert(Engine::new(load_version(&store, version)?))
-                }
-                (None, _) => {
-                    return Err(LedgerError::Corrupt(format!(
-                        "log entry {seq} precedes any rule pack"
-                    )))
-                }
-            };
-            let mut loader = |v: &str| load_version(&store, v).map_err(|e| e.to_string());
-            if let Err(e) = engine.replay_entry(&entry, &mut loader) {
-                tracing::warn!(seq, error = %e, "replay differs from the logged decision");
-                mismatches += 1;
-            }
-            last = seq;
+            replica.apply(&store, seq, &bytes)?;
         }
-        let engine =
-            engine.ok_or_else(|| LedgerError::Corrupt("no rule pack in the log".into()))?;
-        let mut l = Ledger::fresh(store, engine, last + 1, snapshot_every);
+        let mismatches = replica.mismatches;
+        let (engine, next) = replica.into_engine()?;
+        let mut l = Ledger::fresh(store, log, engine, next, snapshot_every);
         l.replay_mismatches = mismatches;
         Ok(l)
     }
@@ -139,14 +157,28 @@ impl Ledger {
         &self.store
     }
 
+    /// The log entries go to.
+    pub fn log(&self) -> &Arc<dyn Log> {
+        &self.log
+    }
+
+    /// The sequence the next entry takes.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
     fn append(&mut self, event: Option<EventKey>, entry: &Entry) -> Durable {
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.store.submit(Op::Append {
-            seq,
+        self.append_record(Record {
             event,
             bytes: entry.to_bytes(),
+            pack: None,
         })
+    }
+
+    fn append_record(&mut self, record: Record) -> Durable {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.log.append(seq, record)
     }
 
     /// Decides an event and logs it with its decision. The event's JSON was
@@ -186,7 +218,7 @@ impl Ledger {
             std::thread::yield_now();
         }
         let (tx, rx) = oneshot::channel();
-        let store = Arc::clone(&self.store);
+        let log = Arc::clone(&self.log);
         let busy = Arc::clone(&self.snapshotting);
         let spawned = std::thread::Builder::new()
             .name("sekimori-snapshot".into())
@@ -196,7 +228,7 @@ impl Ledger {
                 bytes.extend(copy.to_bytes());
                 // Freeing the copy is slow too: not on the deciding thread either.
                 drop(copy);
-                let done = store.submit(Op::Snapshot { seq, bytes });
+                let done = log.put_snapshot(seq, bytes);
                 busy.store(false, Ordering::Release);
                 let _ = tx.send(done.blocking_recv().unwrap_or(Err(StoreError::Failed)));
             });
@@ -230,17 +262,17 @@ impl Ledger {
             by: by.to_string(),
         };
         let bytes = serde_json::to_vec(&record).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
-        drop(self.store.submit(Op::PutPack {
-            version: pack.version().to_string(),
-            bytes,
-        }));
         let entry = Entry::Pack {
             name: pack.name().into(),
             version: pack.version().into(),
             digest: pack.digest.clone(),
             memory_budget: None,
         };
-        let durable = self.append(None, &entry);
+        let durable = self.append_record(Record {
+            event: None,
+            bytes: entry.to_bytes(),
+            pack: Some((pack.version().to_string(), bytes)),
+        });
         self.engine.set_pack(Arc::clone(pack));
         Ok(durable)
     }
@@ -414,7 +446,7 @@ pub fn pack_record(store: &Store, version: &str) -> Result<Option<PackRecord>, L
         .map_err(|e| LedgerError::Corrupt(e.to_string()))
 }
 
-fn load_version(store: &Store, version: &str) -> Result<Arc<Pack>, LedgerError> {
+pub(crate) fn load_version(store: &Store, version: &str) -> Result<Arc<Pack>, LedgerError> {
     let record = pack_record(store, version)?.ok_or_else(|| {
         LedgerError::Corrupt(format!("pack {version} is named in the log but not stored"))
     })?;
@@ -423,7 +455,7 @@ fn load_version(store: &Store, version: &str) -> Result<Arc<Pack>, LedgerError> 
         .map_err(|e| LedgerError::StoredPack(version.into(), e))
 }
 
-fn restore_snapshot(store: &Store, bytes: &[u8]) -> Result<Engine, LedgerError> {
+pub(crate) fn restore_snapshot(store: &Store, bytes: &[u8]) -> Result<Engine, LedgerError> {
     let (version, state) = split_snapshot(bytes)?;
     let pack = load_version(store, version)?;
     Engine::restore(pack, state).map_err(LedgerError::Corrupt)
@@ -437,17 +469,4 @@ fn split_snapshot(bytes: &[u8]) -> Result<(&str, &[u8]), LedgerError> {
     let version =
         std::str::from_utf8(&bytes[..nl]).map_err(|e| LedgerError::Corrupt(e.to_string()))?;
     Ok((version, &bytes[nl + 1..]))
-}
-
-/// Audit timestamps only; never an input to a decision.
-pub fn wall_clock_rfc3339() -> String {
-    sekimori_event::format_rfc3339_ms(wall_clock_ms())
-}
-
-/// The wall clock in Unix milliseconds: audit timestamps, and the time of an
-/// operator's hold, which its log entry records (replay reads the entry).
-pub fn wall_clock_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -1,8 +1,9 @@
-//! The ledger restores from the log alone when its snapshot is unusable.
+//! The ledger restores from the log alone when its snapshot is unusable; a
+//! replica applying the log entry by entry reaches the same state.
 
+use sekimori_ledger::{wait, Ledger};
 use sekimori_rules::compile;
-use sekimori_server::embedded::default_pack;
-use sekimori_server::ledger::{wait, Ledger};
+use sekimori_rules::embedded::default_pack;
 use sekimori_store::{Op, Store};
 use std::sync::Arc;
 
@@ -36,4 +37,41 @@ fn an_unusable_snapshot_falls_back_to_the_whole_log() {
         3,
         "the freezes are back"
     );
+}
+
+#[test]
+fn a_replica_applying_the_log_in_order_reaches_the_ledgers_state() {
+    use sekimori_ledger::{Log, Replica};
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = Arc::new(Store::open(dir.path()).expect("store"));
+    let pack = Arc::new(compile(default_pack().expect("pack")).expect("compiles"));
+    let mut ledger = Ledger::open(Arc::clone(&store), Arc::clone(&pack), 1_000_000).expect("opens");
+    for i in 0..30 {
+        let event = sekimori_event::decode_value(serde_json::json!({
+            "id": format!("e{i}"), "type": "report.not_me", "at": "2026-01-01T00:00:00Z",
+            "service": "w", "account": format!("a{}", i % 4)}))
+        .expect("event");
+        wait(ledger.decide(&sekimori_engine::Prepared::new(event)).1).expect("durable");
+    }
+    let log: &dyn Log = store.as_ref();
+    assert_eq!(log.last_seq().expect("last"), ledger.next_seq() - 1);
+    let mut replica = Replica::empty();
+    let rows: Vec<_> = log
+        .read_from(1)
+        .expect("read")
+        .map(|r| r.expect("row"))
+        .collect();
+    // Out of order is refused: an entry may not skip one.
+    assert!(replica.apply(&store, 2, &rows[1].1).is_err());
+    for (seq, bytes) in &rows {
+        replica.apply(&store, *seq, bytes).expect("applies");
+    }
+    assert_eq!(replica.mismatches, 0);
+    assert_eq!(replica.last_seq(), ledger.next_seq() - 1);
+    assert_eq!(
+        replica.engine().expect("engine").state_digest(),
+        ledger.engine().state_digest()
+    );
+    // A replay of an entry already applied is refused too.
+    assert!(replica.apply(&store, rows[0].0, &rows[0].1).is_err());
 }

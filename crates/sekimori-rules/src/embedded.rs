@@ -2,7 +2,7 @@
 //! with it. `rules/default/` stays the source of truth; a test checks that
 //! this list embeds every file there.
 
-use sekimori_rules::{load_embedded, LoadError, PackSource};
+use crate::{load_embedded, LoadError, PackSource};
 
 /// Every file of `rules/default/`, path relative to it.
 pub const DEFAULT_PACK_FILES: &[(&str, &str)] = &[

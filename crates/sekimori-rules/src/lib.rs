@@ -13,6 +13,7 @@
 mod action;
 mod compile;
 mod duration;
+pub mod embedded;
 mod expr;
 mod fields;
 mod lint;

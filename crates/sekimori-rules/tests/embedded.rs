@@ -1,7 +1,7 @@
 //! The binary's embedded default pack is exactly `rules/default/`.
 
+use sekimori_rules::embedded::{default_pack, DEFAULT_PACK_FILES};
 use sekimori_rules::load_pack;
-use sekimori_server::embedded::{default_pack, DEFAULT_PACK_FILES};
 use std::path::Path;
 
 #[test]

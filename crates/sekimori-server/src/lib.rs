@@ -1,7 +1,7 @@
 //! The sekimori server: a thin shell of I/O around the pure engine.
 //!
-//! [`ledger::Ledger`] binds the engine to the durable log (decide, sequence,
-//! group-commit); [`app::App`] adds the in-flight table, the time budget and
+//! [`ledger::Ledger`] (the `sekimori-ledger` crate) binds the engine to the
+//! durable log (decide, sequence, append); [`app::App`] adds the in-flight table, the time budget and
 //! the API keys; [`routes`] is the HTTP surface (axum); [`serve`] boots it;
 //! [`stepup`] keeps the step-up methods (TOTP, transaction signing, passkeys,
 //! SMS / e-mail codes) durable in the store; [`notices`] sends holder
@@ -10,16 +10,20 @@
 //! check on event times and audit timestamps — never by a decision.
 
 pub mod app;
-pub mod embedded;
 pub mod error;
 pub mod keys;
-pub mod ledger;
 pub mod notices;
 pub mod publish;
 pub mod routes;
 mod serve;
 pub mod stepup;
 pub mod telemetry;
+
+/// The ledger (engine + log) lives in its own crate; this path stays for
+/// the server's modules and older callers.
+pub use sekimori_ledger as ledger;
+/// The embedded default pack lives with the rules.
+pub use sekimori_rules::embedded;
 
 pub use serve::{
     engine_budget, open_app, serve, ServeConfig, DEFAULT_RP_ID, DEFAULT_RP_NAME, DEFAULT_RP_ORIGIN,

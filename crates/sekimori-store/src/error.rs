@@ -52,6 +52,11 @@ pub enum StoreError {
     /// writes. Restarting the process recovers from what is on disk.
     #[error("store has failed and accepts no more writes; restart to recover from disk")]
     Failed,
+    /// A replicated log refused the append: another node leads the shard now
+    /// (its lease is lost, or the log holds another entry at this sequence).
+    /// Nothing of it was acknowledged; the node must follow, not lead.
+    #[error("this node no longer leads the shard: {0}")]
+    Fenced(String),
 }
 
 impl StoreError {

@@ -7,8 +7,8 @@ mod common;
 
 use common::{agent, create_key, get, login, post, Server};
 use sekimori_engine::{Engine, Entry};
+use sekimori_ledger::Ledger;
 use sekimori_rules::compile;
-use sekimori_server::ledger::Ledger;
 use sekimori_store::Store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,7 +97,7 @@ fn acknowledged_events_survive_sigkill_exactly_once() {
     let store = Arc::new(Store::open(&data).expect("store"));
     let mut seen: BTreeMap<String, u32> = BTreeMap::new();
     let pack = Arc::new(
-        compile(sekimori_server::embedded::default_pack().expect("pack")).expect("compiles"),
+        compile(sekimori_rules::embedded::default_pack().expect("pack")).expect("compiles"),
     );
     let mut clean = Engine::new(Arc::clone(&pack));
     for row in store.scan_from(1).expect("scan") {

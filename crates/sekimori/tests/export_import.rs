@@ -3,8 +3,8 @@
 mod common;
 
 use common::{agent, create_key, login, post, run, Server};
+use sekimori_ledger::Ledger;
 use sekimori_rules::compile;
-use sekimori_server::ledger::Ledger;
 use sekimori_store::Store;
 use std::sync::Arc;
 
@@ -75,7 +75,7 @@ fn export_then_import_rebuilds_the_same_state() {
     );
 
     let pack = Arc::new(
-        compile(sekimori_server::embedded::default_pack().expect("pack")).expect("compiles"),
+        compile(sekimori_rules::embedded::default_pack().expect("pack")).expect("compiles"),
     );
     let digest = |d: &std::path::Path| {
         let store = Arc::new(Store::open(d).expect("open"));

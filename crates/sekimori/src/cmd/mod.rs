@@ -14,6 +14,6 @@ use std::path::Path;
 pub fn pack_source(path: Option<&Path>) -> anyhow::Result<PackSource> {
     match path {
         Some(p) => load_pack(p).with_context(|| format!("loading rule pack {}", p.display())),
-        None => Ok(sekimori_server::embedded::default_pack()?),
+        None => Ok(sekimori_rules::embedded::default_pack()?),
     }
 }

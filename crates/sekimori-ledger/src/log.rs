@@ -1,0 +1,87 @@
+//! The log behind the ledger: an append-only sequence of entries with the
+//! snapshots that shorten its replay. [`Log`] is what the ledger needs of
+//! it; [`sekimori_store::Store`] (redb, group commit) is the embedded
+//! implementation, and a replicated one (a JetStream stream) sits behind
+//! the same trait.
+
+use sekimori_store::{EventKey, LogIter, Op, Store, StoreError};
+use std::fmt::Debug;
+use tokio::sync::oneshot;
+
+/// Resolves once the submitted entries are durable (for a replicated log:
+/// acknowledged by a quorum).
+pub type Durable = oneshot::Receiver<Result<(), StoreError>>;
+
+/// Entries read from a log, in sequence order.
+pub type Entries<'a> = Box<dyn Iterator<Item = Result<(u64, Vec<u8>), StoreError>> + Send + 'a>;
+
+/// One log entry as the ledger appends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The (service, id) of the event the entry carries, if any: the log's
+    /// index of decided events.
+    pub event: Option<EventKey>,
+    /// The serialized `sekimori_engine::Entry`.
+    pub bytes: Vec<u8>,
+    /// A rule pack published with this entry: its version and its stored
+    /// record (JSON of `PackRecord`), which a replica needs to compile it.
+    pub pack: Option<(String, Vec<u8>)>,
+}
+
+/// The ordered, durable log of a ledger.
+///
+/// Sequence numbers start at 1 and are contiguous. An append carries the
+/// sequence it must take: the log refuses it unless it is exactly the next
+/// one (counting appends still in flight), which is how a replicated log
+/// fences a writer that is no longer the leader. Appends resolve in
+/// submission order.
+pub trait Log: Send + Sync + Debug {
+    /// Appends `record` as entry `seq` (the log's last seq + 1 once the
+    /// appends before it land).
+    fn append(&self, seq: u64, record: Record) -> Durable;
+
+    /// The entries from `from` (inclusive) on.
+    fn read_from(&self, from: u64) -> Result<Entries<'_>, StoreError>;
+
+    /// The last durable sequence (0 for an empty log).
+    fn last_seq(&self) -> Result<u64, StoreError>;
+
+    /// Stores a snapshot of the state as of entry `seq` (behind the
+    /// appends already submitted).
+    fn put_snapshot(&self, seq: u64, bytes: Vec<u8>) -> Durable;
+
+    /// The latest snapshot and the sequence it covers.
+    fn snapshot(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+}
+
+/// The embedded log: redb, one fsynced group commit per batch.
+impl Log for Store {
+    fn append(&self, seq: u64, record: Record) -> Durable {
+        if let Some((version, bytes)) = record.pack {
+            // Queued before the entry naming it: the same batch or an earlier one.
+            drop(self.submit(Op::PutPack { version, bytes }));
+        }
+        self.submit(Op::Append {
+            seq,
+            event: record.event,
+            bytes: record.bytes,
+        })
+    }
+
+    fn read_from(&self, from: u64) -> Result<Entries<'_>, StoreError> {
+        let iter: LogIter = self.scan_from(from)?;
+        Ok(Box::new(iter))
+    }
+
+    fn last_seq(&self) -> Result<u64, StoreError> {
+        Store::last_seq(self)
+    }
+
+    fn put_snapshot(&self, seq: u64, bytes: Vec<u8>) -> Durable {
+        self.submit(Op::Snapshot { seq, bytes })
+    }
+
+    fn snapshot(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        Store::snapshot(self)
+    }
+}
