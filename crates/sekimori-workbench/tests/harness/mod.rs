@@ -26,6 +26,8 @@ pub struct TestHost {
     pub store: Arc<Store>,
     pub engine: Mutex<(Engine, u64)>,
     pub notices: Mutex<Vec<Notice>>,
+    /// A real signed webhook, when the test has a receiver.
+    pub notifier: Option<sekimori_notify::Notifier>,
 }
 
 impl TestHost {
@@ -55,6 +57,9 @@ impl Host for TestHost {
     }
 
     fn notify(&self, notice: Notice) -> bool {
+        if let Some(n) = &self.notifier {
+            n.send(notice.clone()).expect("queued");
+        }
         self.notices.lock().expect("lock").push(notice);
         true
     }
@@ -81,7 +86,24 @@ pub const T0: i64 = 1_796_461_200_000;
 
 impl Bench {
     pub fn new() -> Bench {
+        Bench::build(None)
+    }
+
+    /// A bench whose notices go to `url`, signed with `secret`.
+    pub fn with_webhook(url: &str, secret: &[u8]) -> Bench {
+        Bench::build(Some((url, secret)))
+    }
+
+    fn build(webhook: Option<(&str, &[u8])>) -> Bench {
         let dir = tempfile::tempdir().expect("tempdir");
+        let notifier = webhook.map(|(url, secret)| {
+            let config = sekimori_notify::NotifyConfig::new(
+                url,
+                secret.to_vec(),
+                dir.path().join("dead-letter.jsonl"),
+            );
+            sekimori_notify::Notifier::start(config).expect("notifier")
+        });
         let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
         let source = sekimori_rules::embedded::default_pack().expect("embedded pack");
         let pack = Arc::new(sekimori_rules::compile(source).expect("compiles"));
@@ -89,8 +111,13 @@ impl Bench {
             store: Arc::clone(&store),
             engine: Mutex::new((Engine::new(pack), 0)),
             notices: Mutex::new(Vec::new()),
+            notifier,
         });
-        let clock = Arc::new(AtomicI64::new(T0));
+        let clock = Arc::new(AtomicI64::new(if webhook.is_some() {
+            wall_ms()
+        } else {
+            T0
+        }));
         let c = Arc::clone(&clock);
         let config = Config {
             secure_cookies: false,
@@ -297,6 +324,11 @@ impl Bench {
         self.advance(30_000);
         body["token"].as_str().expect("token").to_string()
     }
+}
+
+/// The wall clock (a browser test signs in with real TOTP codes).
+pub fn wall_ms() -> i64 {
+    sekimori_workbench::system_clock()()
 }
 
 pub fn enc(s: &str) -> String {

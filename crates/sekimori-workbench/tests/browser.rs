@@ -1,0 +1,348 @@
+//! The workbench end to end in a real browser: Debian's headless Chromium
+//! driven over WebDriver (chromedriver, `fantoccini`) against the workbench
+//! served on a random loopback port, over a real store and the engine with
+//! the default pack, with a local webhook receiver. An analyst signs in,
+//! opens the queue, opens and claims the held transfer's case, declines the
+//! transfer (the receiver gets the signed `review.declined`), closes the case
+//! as confirmed fraud (its events labelled) and is taken to the next case,
+//! the brute force's.
+//!
+//! Without `chromium` and `chromedriver` on PATH this test fails, saying
+//! what to install; it never passes silently. Screenshots go to
+//! `$CARGO_TARGET_TMPDIR/ui/`, and to `docs/ui/` with
+//! `SEKIMORI_UPDATE_SCREENSHOTS=1`.
+
+mod harness;
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+use fantoccini::{ClientBuilder, Locator};
+use harness::{wall_ms, Bench, PASSWORD};
+use sekimori_workbench::analysts::Role;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SECRET: &[u8] = b"whsec_workbench_e2e";
+
+/// The browser's launch flags: nothing reaches beyond loopback.
+const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1100",
+];
+
+fn which(bin: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(bin))
+            .find(|p| p.is_file())
+    })
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// chromedriver, stopped when the test ends (also on a panic).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Received webhook notices: (headers, body).
+type Inbox = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+
+async fn receiver() -> (String, Inbox) {
+    let inbox: Inbox = Arc::default();
+    let i = Arc::clone(&inbox);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let i = Arc::clone(&i);
+            async move {
+                i.lock().expect("lock").push((headers, body));
+                "ok"
+            }
+        }),
+    );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", l.local_addr().expect("addr"));
+    tokio::spawn(async move { axum::serve(l, app).await });
+    (url, inbox)
+}
+
+async fn shot(c: &fantoccini::Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join(name), &png).expect("write");
+    if std::env::var_os("SEKIMORI_UPDATE_SCREENSHOTS").is_some() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui");
+        std::fs::create_dir_all(&docs).expect("docs/ui");
+        std::fs::write(docs.join(name), &png).expect("write");
+    }
+}
+
+async fn browser(
+    chromium: &Path,
+    driver: &Path,
+) -> (Driver, tempfile::TempDir, fantoccini::Client) {
+    let port = free_port();
+    let d = Driver(
+        Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let profile = tempfile::tempdir().expect("profile");
+    let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.path().display()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": chromium, "args": args}),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match ClientBuilder::new(connector.clone())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return (d, profile, c),
+            Err(e) if Instant::now() > deadline => panic!("chromedriver: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
+    let (chromium, driver) = match (which("chromium"), which("chromedriver")) {
+        (Some(c), Some(d)) => (c, d),
+        _ => panic!(
+            "the workbench's browser test needs Debian's Chromium and its WebDriver: \
+             `apt-get install -y chromium chromium-driver` (.ci/run does)"
+        ),
+    };
+    let (hook, inbox) = receiver().await;
+    let b = Bench::with_webhook(&hook, SECRET);
+    assert_eq!(b.brute_force().await, "deny");
+    b.event(
+        json!({"id": "reset-1", "type": "credential.change", "service": "netbank",
+        "account": "acct-900", "credential": "password", "channel": "email_link",
+        "at": "2026-11-23T03:00:00Z"}),
+    )
+    .await;
+    let held = b
+        .event(json!({"id": "xfer-1", "type": "transfer", "service": "netbank",
+            "account": "acct-900", "amount_minor": 950000, "currency": "JPY",
+            "balance_before_minor": 1000000, "at": "2026-11-23T04:00:00Z",
+            "destination": {"kind": "bank", "bank_code": "0009", "branch": "200", "number": "7100001"}}))
+        .await;
+    assert_eq!(held, "review");
+    let uri = b.analyst("aiko", Role::Admin);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let router = b.router.clone();
+    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let (_driver, _profile, c) = browser(&chromium, &driver).await;
+
+    // Sign in.
+    c.goto(&format!("{url}/ui/login"))
+        .await
+        .expect("login page");
+    let field = |id: &'static str| c.find(Locator::Id(id));
+    field("login")
+        .await
+        .expect("login")
+        .send_keys("aiko")
+        .await
+        .expect("type");
+    field("password")
+        .await
+        .expect("pw")
+        .send_keys(PASSWORD)
+        .await
+        .expect("type");
+    let code = sekimori_workbench::testing::totp_code(&uri, b.now());
+    field("code")
+        .await
+        .expect("code")
+        .send_keys(&code)
+        .await
+        .expect("type");
+    shot(&c, "01-sign-in.png").await;
+    c.find(Locator::Css("form.signin button[type=submit]"))
+        .await
+        .expect("button")
+        .click()
+        .await
+        .expect("submit");
+    c.wait()
+        .for_element(Locator::Id("queue-table"))
+        .await
+        .expect("the queue");
+    let rows = c.find_all(Locator::Css("tr.row")).await.expect("rows");
+    assert_eq!(
+        rows.len(),
+        2,
+        "two cases: the brute force's and the held transfer's"
+    );
+    let text = c
+        .find(Locator::Css("body"))
+        .await
+        .expect("body")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.contains("JPY 950,000"), "{text}");
+    shot(&c, "02-queue.png").await;
+
+    // Open the first case (the held money leads) and claim it.
+    c.find(Locator::Css("a.case-link"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("open");
+    c.wait()
+        .for_element(Locator::Id("claim"))
+        .await
+        .expect("claim button")
+        .click()
+        .await
+        .expect("claim");
+    c.wait()
+        .for_element(Locator::Id("release"))
+        .await
+        .expect("claimed");
+    let page = c.source().await.expect("source");
+    assert!(page.contains("drain_after_credential_change") && page.contains("xfer-1"));
+    shot(&c, "03-case.png").await;
+
+    // Decline the held transfer; the service's webhook hears of it, signed.
+    c.find(Locator::Id("reason-xfer-1"))
+        .await
+        .expect("reason")
+        .send_keys("the holder did not make this transfer")
+        .await
+        .expect("type");
+    c.find(Locator::Css("button.decline"))
+        .await
+        .expect("decline")
+        .click()
+        .await
+        .expect("decline");
+    c.wait()
+        .for_element(Locator::Css("p.outcome"))
+        .await
+        .expect("outcome shown");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let (headers, body, notice) = loop {
+        let found = inbox.lock().expect("lock").iter().find_map(|(h, b)| {
+            let v: Value = serde_json::from_slice(b).ok()?;
+            (v["kind"] == "review.declined").then(|| (h.clone(), b.clone(), v))
+        });
+        if let Some(n) = found {
+            break n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no review.declined webhook arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(notice["summary"]["event_id"], "xfer-1");
+    assert_eq!(notice["service"], "netbank");
+    let sig = headers[sekimori_notify::SIGNATURE_HEADER]
+        .to_str()
+        .expect("header");
+    sekimori_notify::verify(SECRET, sig, &body, wall_ms() / 1000, 300)
+        .expect("the webhook is signed with the service's secret");
+
+    // Close as confirmed fraud (a label on its events): on to the next case.
+    c.find(Locator::Id("disposition"))
+        .await
+        .expect("select")
+        .select_by_value("confirmed_fraud")
+        .await
+        .expect("choose");
+    c.find(Locator::Id("close-note"))
+        .await
+        .expect("note")
+        .send_keys("declined; the holder confirmed the takeover by phone")
+        .await
+        .expect("type");
+    shot(&c, "04-declined.png").await;
+    c.find(Locator::Id("close"))
+        .await
+        .expect("close")
+        .click()
+        .await
+        .expect("close");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !c.source().await.expect("source").contains("acct-008") {
+        assert!(Instant::now() < deadline, "the next case did not open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(c
+        .source()
+        .await
+        .expect("source")
+        .contains("secret_tried_across_accounts"));
+    shot(&c, "05-next-case.png").await;
+    {
+        let index = b.wb.catch_up().expect("index");
+        assert_eq!(
+            index.labels("netbank", "xfer-1"),
+            &[("confirmed_fraud".to_string(), "aiko".to_string())]
+        );
+    }
+
+    // The Japanese queue.
+    c.goto(&format!("{url}/ui/queue")).await.expect("queue");
+    c.find(Locator::Id("pref-lang"))
+        .await
+        .expect("lang")
+        .select_by_value("ja")
+        .await
+        .expect("ja");
+    c.find(Locator::Css("form.prefs button"))
+        .await
+        .expect("save")
+        .click()
+        .await
+        .expect("save");
+    c.wait()
+        .for_element(Locator::Css("html[lang=ja]"))
+        .await
+        .expect("Japanese");
+    shot(&c, "06-queue-ja.png").await;
+
+    c.close().await.expect("browser closes");
+    server.abort();
+}
