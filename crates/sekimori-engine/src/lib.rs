@@ -5,6 +5,14 @@
 //! are shells around it; the simulator and `sekimori replay` drive the very
 //! same code.
 
+// The decision path's guard (clippy.toml; ARCHITECTURE.md, invariants): no
+// float, clock, file, socket, thread or environment variable.
+#![deny(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    clippy::float_arithmetic
+)]
+
 mod admit;
 mod budget;
 mod decision;

@@ -14,11 +14,24 @@
 //! satoshi, micro-XEM) beside a `currency` or asset code; never a float.
 //! Time is the event's own `at`, kept as milliseconds since the Unix epoch.
 
+// The decision path's guard (clippy.toml; ARCHITECTURE.md, invariants): no
+// float, clock, file, socket, thread or environment variable.
+#![deny(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    clippy::float_arithmetic
+)]
+
 mod body;
 mod claimed;
 mod decode;
 mod envelope;
 mod error;
+// A JSON number with a fraction (only possible under `attrs`) is kept as the
+// document's number, parsed (correctly rounded) and never computed with, so
+// the log stores what was sent; whether a rule may read it is the rules
+// compiler's to decide (see ARCHITECTURE.md, invariants).
+#[allow(clippy::disallowed_types)]
 mod json;
 mod kind;
 mod names;

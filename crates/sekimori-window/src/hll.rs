@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::digest::{vec_bytes, vec_model_bytes, Digest};
+use crate::fixed::{log2_q32, round_shift, LN2_Q64};
 use crate::window::Span;
 
 /// HLL precision: the number of hash bits selecting the register.
@@ -34,27 +35,51 @@ pub(crate) fn split(hash: u64) -> (usize, u8) {
     (reg, rho as u8)
 }
 
-/// Standard HLL estimate with the small-range (linear counting) correction.
+/// Standard HLL estimate with the small-range (linear counting) correction,
+/// in integers only (the same answer on every machine):
+///
+/// - the raw estimate `alpha_m · m² / Σ 2^-reg` with
+///   `alpha_m = 0.7213 / (1 + 1.079 / m)` is computed as an exact rational
+///   (the sum is exact in units of 2^-64) and rounded to nearest;
+/// - linear counting `m · ln(m / zeros)` (when the raw estimate is at most
+///   `2.5 m` and a register is zero) is `m · ln 2 · (log2 m - log2 zeros)`
+///   with [`log2_q32`]: at most `m · ln 2 · 3e-8` ≈ 2e-5 (m = 1024) from
+///   the exact value before rounding.
+///
+/// So the estimate is the f64 formula's up to rounding at a half
+/// (`hll_tests.rs` checks both against an f64 reference). At most 4096
+/// registers (the sketch has [`HLL_REGISTERS`]); more would overflow the
+/// exact arithmetic and are read as the first 4096.
 pub(crate) fn estimate(regs: &[u8]) -> i64 {
-    let m = regs.len() as f64;
+    let regs = &regs[..regs.len().min(MAX_ESTIMATE_REGISTERS)];
     if regs.is_empty() {
         return 0;
     }
-    let alpha = 0.7213 / (1.0 + 1.079 / m);
-    let mut sum = 0.0f64;
-    let mut zeros = 0usize;
+    let m = regs.len() as u128;
+    // Σ 2^(64 - reg): exact, at most 4096 · 2^64 = 2^76.
+    let mut sum: u128 = 0;
+    let mut zeros: u128 = 0;
     for &r in regs {
-        sum += 1.0 / (1u64 << r.min(63)) as f64;
-        zeros += usize::from(r == 0);
+        sum += 1u128 << (64 - u32::from(r.min(64)));
+        zeros += u128::from(r == 0);
     }
-    let raw = alpha * m * m / sum;
-    let e = if raw <= 2.5 * m && zeros > 0 {
-        m * (m / zeros as f64).ln()
+    // alpha_m · m² = 7213 · m³ / (10 · (1000 m + 1079)); with the sum in
+    // units of 2^-64: raw = num / den.
+    let num = (7213 * m * m * m) << 64; // <= 2^113.8
+    let den = 10 * (1000 * m + 1079) * sum; // <= 2^101.3
+                                            // raw <= 2.5 m  <=>  2 num <= 5 m den
+    if zeros > 0 && 2 * num <= 5 * m * den {
+        let log_q32 = log2_q32(m) - log2_q32(zeros); // >= 0
+        let v = (m as i128) * i128::from(log_q32) * LN2_Q64 as i128; // Q96, <= 2^114
+        round_shift(v, 96) as i64
     } else {
-        raw
-    };
-    e.round() as i64
+        // Saturates as the f64 cast did (only registers no stream fills).
+        ((2 * num + den) / (2 * den)).min(i64::MAX as u128) as i64
+    }
 }
+
+/// The most registers [`estimate`] reads.
+const MAX_ESTIMATE_REGISTERS: usize = 4096;
 
 /// Packed pair: register (10 bits) | bucket relative to `base` (48 bits) | rho (6 bits).
 /// Sorting the packed words sorts by (register, bucket).

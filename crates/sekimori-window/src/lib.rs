@@ -108,10 +108,19 @@
 //! serialized form lists keys sorted, and [`FeatureStore::state_digest`] hashes the
 //! state in key order. A deserialized store is validated against its configuration.
 
+// The decision path's guard (clippy.toml; ARCHITECTURE.md, invariants): no
+// float, clock, file, socket, thread or environment variable.
+#![deny(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    clippy::float_arithmetic
+)]
+
 mod digest;
 mod distinct;
 mod edges;
 mod error;
+pub mod fixed;
 mod graph;
 mod hll;
 mod series;

@@ -20,7 +20,11 @@
 //! The reading is `round(100 · log10(ratio))` summed over hierarchies: 0 is
 //! neutral, +100 means ten times likelier under the population (an unseen
 //! device on an account seen 9 times on one device gives +100), negative is
-//! familiar. Integers keep decisions exact and replays byte-identical.
+//! familiar. It is computed in integers only ([`fixed`]: each ratio is a
+//! quotient of integer counts, its log2 a fixed-point number), so every
+//! machine gives the same score; it is within ±1 of the f64 formula, and
+//! equal to it unless the exact value lies within 1e-6 hundredths per level
+//! read of a half.
 //!
 //! Learning happens after the decision, never before the score is read: an
 //! allowed login teaches the profile at once; a challenged one is parked
@@ -39,6 +43,9 @@ use xxhash_rust::xxh3::xxh3_64;
 mod budget;
 mod compat;
 mod cow;
+mod fixed;
+#[cfg(test)]
+mod fixed_tests;
 #[cfg(test)]
 mod tests;
 
@@ -168,28 +175,39 @@ impl RiskStore {
 
     /// The score of `values` for `subject`, in hundredths of log10.
     pub fn score(&self, subject: u128, values: &Values) -> i64 {
+        fixed::hundredths(self.score_q32(subject, values))
+    }
+
+    /// The score as a sum of `2^32 · log2(ratio)` over the levels read
+    /// (see [`fixed`]), before it is scaled to hundredths of log10.
+    fn score_q32(&self, subject: u128, values: &Values) -> i64 {
         let Some(profile) = self.profiles.get(&subject) else {
             return 0;
         };
-        let mut total = 0.0f64;
+        let mut total: i64 = 0;
         for (h, vals) in values.iter().enumerate() {
             for (parent, n) in path(h, vals) {
-                let pop = self.parents.get(&parent).cloned().unwrap_or_default();
-                let c = self.nodes.get(&n).map_or(0, |p| p.count);
-                let p_g = (c as f64 + 1.0) / ((pop.total + pop.distinct) as f64 + 1.0);
                 let Some(mine) = profile.parents.get(&parent) else {
                     break; // never under this parent: back off, ratio 1
                 };
-                let c_u = profile.nodes.get(&n).map_or(0.0, |s| f64::from(s.count));
-                let (n_u, d_u) = (mine.total as f64, mine.distinct as f64);
-                let p_u = (c_u + d_u * p_g) / (n_u + d_u);
-                total += (p_g / p_u).log10();
-                if c_u == 0.0 {
+                let pop = self.parents.get(&parent).cloned().unwrap_or_default();
+                let c = self.nodes.get(&n).map_or(0, |p| p.count);
+                let c_u = profile.nodes.get(&n).map_or(0, |s| s.count);
+                let term = fixed::Term {
+                    c,
+                    pop_total: pop.total,
+                    pop_distinct: pop.distinct,
+                    c_u,
+                    n_u: mine.total,
+                    d_u: mine.distinct,
+                };
+                total = total.saturating_add(term.log2_ratio_q32());
+                if c_u == 0 {
                     break; // finer levels sit under a value this subject never used
                 }
             }
         }
-        (total * 100.0).round() as i64
+        total
     }
 
     /// Teaches `subject`'s profile and the population these values.
