@@ -51,7 +51,8 @@
 //! register keeps a list of future possible maxima, `(bucket, rho)` pairs; a new pair
 //! removes the pairs with an earlier-or-equal bucket and a smaller-or-equal rho, and the
 //! register's value for the window is the largest rho among its pairs inside the
-//! window. The standard HLL estimator with linear-counting small-range correction gives
+//! window. The standard HLL estimator with linear-counting small-range correction
+//! (computed in integers, [`fixed`]: the same on every machine) gives
 //! a relative standard error of `1.04 / sqrt(1024) ≈ 3.25%`; estimates are within 4
 //! standard errors (≈13%) of the truth with overwhelming probability, assuming the
 //! caller's value hash is a good 64-bit hash. While a key is in HLL mode its readings
