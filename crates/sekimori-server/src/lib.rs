@@ -18,6 +18,8 @@ pub mod routes;
 mod serve;
 pub mod stepup;
 pub mod telemetry;
+/// The analyst workbench (`sekimori-workbench`) mounted at `/ui/`.
+pub mod workbench;
 
 /// The ledger (engine + log) lives in its own crate; this path stays for
 /// the server's modules and older callers.

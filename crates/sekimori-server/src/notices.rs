@@ -97,6 +97,12 @@ impl Notices {
         });
     }
 
+    /// A notice of an analyst's action (`review.approved` /
+    /// `review.declined`), from the workbench.
+    pub fn analyst(&self, notice: Notice) {
+        self.send(notice);
+    }
+
     /// Stops taking notices and gives queued ones `grace` to be delivered;
     /// the rest go to the dead-letter log. Blocks: call it off async threads.
     pub fn shutdown(&self, grace: Duration) {

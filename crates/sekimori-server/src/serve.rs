@@ -322,6 +322,11 @@ pub async fn serve(
         None => app,
     };
     let limits = Limits::of(&config)?;
+    // The analyst workbench at /ui/ (its case index is built from the log).
+    let (a, dir) = (Arc::clone(&app), config.data_dir.clone());
+    let workbench =
+        tokio::task::spawn_blocking(move || crate::workbench::router(&a, config.listen, &dir))
+            .await??;
     raise_open_file_limit(limits.max_connections);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -330,7 +335,7 @@ pub async fn serve(
     tokio::spawn(reload_on_hup(Arc::clone(&app)));
     conn::run(
         listener,
-        crate::routes::router(Arc::clone(&app)),
+        crate::routes::router(Arc::clone(&app)).merge(workbench),
         limits,
         shutdown_signal(),
     )

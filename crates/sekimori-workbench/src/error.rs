@@ -27,6 +27,8 @@ pub enum WbError {
     BadKey,
     #[error("storage: {0}")]
     Storage(String),
+    #[error("{0}")]
+    Unavailable(&'static str),
 }
 
 impl WbError {
@@ -50,6 +52,7 @@ impl WbError {
             WbError::Conflict(_) => "conflict",
             WbError::BadKey => "invalid_api_key",
             WbError::Storage(_) => "storage_failed",
+            WbError::Unavailable(_) => "not_available",
         }
     }
 
@@ -63,7 +66,7 @@ impl WbError {
             WbError::Csrf | WbError::Forbidden(_) => StatusCode::FORBIDDEN,
             WbError::NotFound(_) => StatusCode::NOT_FOUND,
             WbError::Conflict(_) => StatusCode::CONFLICT,
-            WbError::Storage(_) => StatusCode::SERVICE_UNAVAILABLE,
+            WbError::Storage(_) | WbError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }

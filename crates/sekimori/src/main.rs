@@ -30,6 +30,9 @@ enum Command {
     /// Create, list or revoke API keys (works while the server runs).
     #[command(subcommand)]
     Keys(cmd::keys::Command),
+    /// Create or list the workbench's analysts (works while the server runs).
+    #[command(subcommand)]
+    Users(cmd::users::Command),
     /// Benchmarks: replay, http, memory, scaling, ingest, redis.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Replay(a) => cmd::replay::run(a),
         Command::Rules(c) => cmd::rules::run(c),
         Command::Keys(c) => cmd::keys::run(c),
+        Command::Users(c) => cmd::users::run(c),
         Command::Bench(c) => cmd::bench::run(c),
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Export(a) => cmd::export::export(a),

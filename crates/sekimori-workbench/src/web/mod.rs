@@ -169,7 +169,11 @@ pub(crate) async fn sign_in(
     let (token, session) =
         wb.sessions
             .create(&info.login, info.role, locale, &wb.config.default_tz, now);
-    wb.record(&info.login, &Act::SignIn, "").await?;
+    // Best effort: a host that cannot log analyst actions still lets an
+    // analyst in to read (every action that changes a case is refused there).
+    if let Err(e) = wb.record(&info.login, &Act::SignIn, "").await {
+        tracing::warn!(login = %info.login, error = %e, "sign-in not logged");
+    }
     Ok((token, session))
 }
 

@@ -5,6 +5,7 @@ pub mod replay;
 pub mod rules;
 pub mod serve;
 pub mod simulate;
+pub mod users;
 
 use anyhow::Context;
 use sekimori_rules::{load_pack, PackSource};
