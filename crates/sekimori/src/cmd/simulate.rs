@@ -60,6 +60,9 @@ pub struct Args {
     events: Option<PathBuf>,
 }
 
+/// How often an event shed with 429 is sent again before it counts as unanswered.
+const BUSY_RETRIES: u32 = 100;
+
 /// The sekimori baseline over HTTP: each event is `POST /v1/events`, exactly
 /// as a service would send it. A request that fails is counted, never allowed.
 struct HttpDefender {
@@ -77,16 +80,28 @@ impl Defender for HttpDefender {
             sekimori_event::Body::WithdrawalApproval(b) => self.approvers.get(&b.approver),
             _ => None,
         };
-        let answer = self
-            .agent
-            .post(&self.endpoint)
-            .header(
-                "authorization",
-                &format!("Bearer {}", key.unwrap_or(&self.key)),
-            )
-            .send_json(event)
-            .ok()
-            .and_then(|mut r| r.body_mut().read_json::<serde_json::Value>().ok());
+        let auth = format!("Bearer {}", key.unwrap_or(&self.key));
+        // A server that sheds load answers 429 `engine_busy`: the event was
+        // neither decided nor stored, so a real service backs off and sends
+        // it again with the same id, as this does (a bounded number of times).
+        let mut answer = None;
+        for attempt in 0..BUSY_RETRIES {
+            let reply = self
+                .agent
+                .post(&self.endpoint)
+                .header("authorization", &auth)
+                .send_json(event)
+                .ok();
+            let Some(mut reply) = reply else { break };
+            let status = reply.status().as_u16();
+            let body = reply.body_mut().read_json::<serde_json::Value>().ok();
+            if status == 429 && attempt + 1 < BUSY_RETRIES {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                continue;
+            }
+            answer = body;
+            break;
+        }
         let parsed = answer.as_ref().map(|a| &a["decision"]).and_then(|d| {
             let action = serde_json::from_value(d["action"].clone()).ok()?;
             let methods =
