@@ -1,0 +1,110 @@
+//! `sekimori serve` carries the workbench: `users create` makes an analyst
+//! while the server's data directory is in use, the analyst signs in with
+//! password and TOTP, and the tour's brute force is a case in the queue.
+
+mod common;
+
+use common::{agent, create_key, post, Server, BIN};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn users_create(data: &std::path::Path, login: &str) -> String {
+    let mut child = Command::new(BIN)
+        .args([
+            "users", "create", "--login", login, "--role", "admin", "--data",
+        ])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .expect("password");
+    let out = child.wait_with_output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn the_workbench_is_served_at_ui_with_the_tours_case() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
+    let key = create_key(&data, "ingest,read,admin");
+    let uri = users_create(&data, "aiko");
+    assert!(uri.starts_with("otpauth://totp/"), "{uri}");
+    let stored = std::fs::read_to_string(data.join("analysts.json")).expect("analysts");
+    assert!(!stored.contains(PASSWORD), "only the argon2 hash is kept");
+    let server = Server::start(&data, &log, &[]);
+    let a = agent();
+    for i in 1..=8 {
+        let e = json!({"id": format!("tour-{i}"), "type": "login.attempt",
+            "at": format!("2026-11-23T02:00:0{i}Z"), "service": "netbank",
+            "actor": {"ip": format!("198.51.100.{i}")}, "account": format!("acct-00{i}"),
+            "factor": "pin", "result": "failure",
+            "secret_fp": "k1:81dc9bdb52d04dc20036dbd8313ed055aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"});
+        let (status, _) = post(&a, &format!("{}/v1/events", server.url), &key, &e).expect("answer");
+        assert_eq!(status, 200);
+    }
+    let page = a
+        .get(&format!("{}/ui/login?lang=ja", server.url))
+        .call()
+        .expect("page")
+        .body_mut()
+        .read_to_string()
+        .expect("html");
+    assert!(page.contains("サインイン") && page.contains(r#"name="csrf""#));
+
+    let now = sekimori_workbench::system_clock()();
+    let code = sekimori_workbench::testing::totp_code(&uri, now);
+    let (status, session) = post(
+        &a,
+        &format!("{}/v1/workbench/sessions", server.url),
+        "",
+        &json!({"login": "aiko", "password": PASSWORD, "code": code}),
+    )
+    .expect("answer");
+    assert_eq!(status, 200, "{session}");
+    let token = session["token"].as_str().expect("token");
+    let (status, cases) = common::get(&a, &format!("{}/v1/cases", server.url), token);
+    assert_eq!(status, 200, "{cases}");
+    let list = cases["cases"].as_array().expect("cases");
+    assert_eq!(list.len(), 1, "{cases}");
+    assert_eq!(list[0]["entity"], "acct-008");
+    let id = list[0]["id"].as_u64().expect("id");
+    let (status, case): (u16, Value) =
+        common::get(&a, &format!("{}/v1/cases/{id}", server.url), token);
+    assert_eq!(status, 200);
+    assert_eq!(
+        case["decisions"][0][1]["reasons"][0]["rule"],
+        "secret_tried_across_accounts"
+    );
+    // Until the ledger appends analyst entries, actions are refused, never
+    // written around it.
+    let (status, body) = post(
+        &a,
+        &format!("{}/v1/cases/{id}/claim", server.url),
+        token,
+        &json!({}),
+    )
+    .expect("answer");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("not_available"))
+    );
+    server.kill();
+}
