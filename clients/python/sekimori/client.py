@@ -1,0 +1,302 @@
+"""The HTTP client: events in, decisions out, step-up, secret checks.
+
+Every operation here is one of the OpenAPI document's (``openapi.json`` at
+the repository's root; a test checks the client names no other). Errors are
+:class:`SekimoriError` with the server's stable ``code`` and the field's
+``path``.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+
+import httpx
+from urllib.parse import quote
+
+__all__ = ["Client", "SekimoriError", "BatchResult", "Json", "OPERATIONS"]
+
+Json = Dict[str, Any]
+
+# The operations this client calls, as (method, path template): each is in
+# openapi.json (tests/test_contract.py).
+OPERATIONS: Tuple[Tuple[str, str], ...] = (
+    ("post", "/v1/events"),
+    ("post", "/v1/events/batch"),
+    ("get", "/v1/decisions/{event_id}"),
+    ("post", "/v1/stepup/totp/enroll"),
+    ("post", "/v1/stepup/ocra/enroll"),
+    ("post", "/v1/stepup/tx/challenge"),
+    ("post", "/v1/stepup/webauthn/register/start"),
+    ("post", "/v1/stepup/webauthn/register/finish"),
+    ("post", "/v1/stepup/webauthn/auth/start"),
+    ("post", "/v1/stepup/otp/send"),
+    ("post", "/v1/stepup/verify"),
+    ("post", "/v1/stepup/enrollments/remove"),
+    ("post", "/v1/secrets/check"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+)
+
+# Codes after which the same request may be sent again (same event id):
+# nothing was decided or stored (docs/errors.md).
+RETRYABLE = frozenset({"engine_busy", "overloaded", "stepup_busy", "internal", "store_failed"})
+
+
+class SekimoriError(Exception):
+    """An error answer: ``code`` (docs/errors.md), ``type``, ``message``,
+    ``path`` (the offending field, e.g. ``events[3].amount_minor``), HTTP
+    ``status``, ``details`` and ``retry_after`` (seconds) when given."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int = 0,
+        type: str = "",
+        path: Optional[str] = None,
+        details: Any = None,
+        retry_after: Optional[float] = None,
+    ) -> None:
+        super().__init__(f"{code}{' at ' + path if path else ''}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.type = type
+        self.path = path
+        self.details = details
+        self.retry_after = retry_after
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any], status: int = 0, retry_after: Optional[float] = None) -> "SekimoriError":
+        e = body.get("error", {}) if isinstance(body, Mapping) else {}
+        return cls(
+            str(e.get("code", "unknown")),
+            str(e.get("message", "")),
+            status=status,
+            type=str(e.get("type", "")),
+            path=e.get("path"),
+            details=e.get("details"),
+            retry_after=retry_after,
+        )
+
+    @property
+    def retryable(self) -> bool:
+        return self.code in RETRYABLE
+
+
+@dataclass
+class BatchResult:
+    """A batch's answer: ``answers[i]`` is the i-th event's answer, or the
+    :class:`SekimoriError` refusing it (its ``path`` starts ``events[i]``)."""
+
+    accepted: int
+    rejected: int
+    answers: List[Union[Json, SekimoriError]] = field(default_factory=list)
+
+    def errors(self) -> List[Tuple[int, SekimoriError]]:
+        return [(i, a) for i, a in enumerate(self.answers) if isinstance(a, SekimoriError)]
+
+
+class Client:
+    """A sekimori client.
+
+    ``retries``: how many times a request that was not decided (a transport
+    failure, ``engine_busy``, ``overloaded``, ``stepup_busy``, ``internal``)
+    is sent again, after ``Retry-After`` or a capped exponential backoff.
+    Events are idempotent on (service, id): a retry never counts twice, and
+    an event answered before is answered again with ``duplicate: true``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        timeout: float = 10.0,
+        retries: int = 3,
+        backoff_s: float = 0.2,
+        max_backoff_s: float = 5.0,
+        transport: Optional[httpx.BaseTransport] = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"authorization": f"Bearer {api_key}", "user-agent": "sekimori-python/0.1"},
+            timeout=timeout,
+            transport=transport,
+        )
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:  # never the key
+        return f"Client({str(self._http.base_url)!r})"
+
+    # -- transport -----------------------------------------------------
+
+    def request(self, method: str, path: str, body: Optional[Json] = None, params: Optional[Mapping[str, str]] = None) -> Any:
+        """Sends one request with retries; answers the decoded JSON (or text)."""
+        attempt = 0
+        while True:
+            try:
+                r = self._http.request(method.upper(), path, json=body, params=params)
+            except httpx.TransportError as e:
+                if attempt >= self.retries:
+                    raise SekimoriError("unavailable", f"no answer from the server: {e}") from e
+                self._sleep(attempt, None)
+                attempt += 1
+                continue
+            if r.status_code < 400:
+                if r.headers.get("content-type", "").startswith("application/json"):
+                    return r.json()
+                return r.text
+            retry_after = _retry_after(r)
+            try:
+                err = SekimoriError.from_body(r.json(), r.status_code, retry_after)
+            except ValueError:
+                err = SekimoriError("unknown", r.text[:200], status=r.status_code)
+            if err.retryable and attempt < self.retries:
+                self._sleep(attempt, retry_after)
+                attempt += 1
+                continue
+            raise err
+
+    def _sleep(self, attempt: int, retry_after: Optional[float]) -> None:
+        if retry_after is not None:
+            delay = min(retry_after, self.max_backoff_s)
+        else:
+            delay = min(self.backoff_s * (2**attempt), self.max_backoff_s)
+            delay *= 0.5 + random.random() / 2
+        time.sleep(delay)
+
+    # -- events --------------------------------------------------------
+
+    def send_event(self, event: Json) -> Json:
+        """``POST /v1/events``: the answer ``{"decision", "duplicate",
+        "durable", "degraded"?}``. Retried with the same id."""
+        _refuse_secrets(event)
+        return self.request("post", "/v1/events", event)
+
+    def send_batch(self, events: Iterable[Json]) -> BatchResult:
+        """``POST /v1/events/batch`` (at most 1,000): one result per event,
+        in order; good events are accepted even when others are refused."""
+        events = list(events)
+        if len(events) > 1000:
+            raise ValueError("at most 1000 events a batch: split it")
+        for e in events:
+            _refuse_secrets(e)
+        answer = self.request("post", "/v1/events/batch", {"events": events})
+        results: List[Union[Json, SekimoriError]] = []
+        for item in answer["results"]:
+            if "error" in item:
+                results.append(SekimoriError.from_body(item))
+            else:
+                results.append(item)
+        return BatchResult(answer["accepted"], answer["rejected"], results)
+
+    def decision(self, event_id: str, service: Optional[str] = None) -> Json:
+        """``GET /v1/decisions/{event_id}``: a durable decision of the key's services."""
+        params = {"service": service} if service else None
+        return self.request("get", f"/v1/decisions/{quote(event_id, safe='')}", params=params)
+
+    # -- step-up -------------------------------------------------------
+
+    def enroll_totp(self, service: str, account: str, *, at: Optional[str] = None, proof_event: Optional[str] = None) -> Json:
+        return self.request("post", "/v1/stepup/totp/enroll", _drop_none(service=service, account=account, at=at or now_rfc3339(), proof_event=proof_event))
+
+    def enroll_ocra(self, service: str, account: str, *, at: Optional[str] = None, proof_event: Optional[str] = None) -> Json:
+        """Provisions a transaction-signing device: ``device_key_hex`` once."""
+        return self.request("post", "/v1/stepup/ocra/enroll", _drop_none(service=service, account=account, at=at or now_rfc3339(), proof_event=proof_event))
+
+    def tx_challenge(self, service: str, account: str, transaction: Mapping[str, Any], *, for_event: Optional[str] = None, at: Optional[str] = None) -> Json:
+        """A transaction-signing challenge: ``challenge_id`` and ``question``."""
+        return self.request(
+            "post",
+            "/v1/stepup/tx/challenge",
+            _drop_none(service=service, account=account, at=at or now_rfc3339(), transaction=dict(transaction), for_event=for_event),
+        )
+
+    def passkey_register_start(self, service: str, account: str, user_name: str, *, at: Optional[str] = None, proof_event: Optional[str] = None) -> Json:
+        return self.request("post", "/v1/stepup/webauthn/register/start", _drop_none(service=service, account=account, user_name=user_name, at=at or now_rfc3339(), proof_event=proof_event))
+
+    def passkey_register_finish(self, service: str, account: str, ceremony_id: str, credential: Json, *, at: Optional[str] = None) -> Json:
+        return self.request("post", "/v1/stepup/webauthn/register/finish", _drop_none(service=service, account=account, ceremony_id=ceremony_id, credential=credential, at=at or now_rfc3339()))
+
+    def passkey_auth_start(self, service: str, account: str, *, transaction: Optional[Mapping[str, Any]] = None, at: Optional[str] = None) -> Json:
+        """A passkey assertion; with ``transaction``, bound to it."""
+        return self.request("post", "/v1/stepup/webauthn/auth/start", _drop_none(service=service, account=account, at=at or now_rfc3339(), transaction=dict(transaction) if transaction else None))
+
+    def send_code(self, service: str, account: str, channel: str, *, actor: Optional[Json] = None, at: Optional[str] = None) -> Json:
+        return self.request("post", "/v1/stepup/otp/send", _drop_none(service=service, account=account, channel=channel, actor=actor, at=at or now_rfc3339()))
+
+    def verify(self, service: str, account: str, method: str, *, at: Optional[str] = None, **fields: Any) -> Json:
+        """``POST /v1/stepup/verify``: ``result`` ``success`` or ``failure``
+        (with ``reason_code``); a failure is an answer, not an error."""
+        return self.request("post", "/v1/stepup/verify", _drop_none(service=service, account=account, method=method, at=at or now_rfc3339(), **fields))
+
+    def remove_enrollment(self, service: str, account: str, method: str, proof_event: str, *, at: Optional[str] = None) -> Json:
+        return self.request("post", "/v1/stepup/enrollments/remove", _drop_none(service=service, account=account, method=method, proof_event=proof_event, at=at or now_rfc3339()))
+
+    # -- secrets and health ---------------------------------------------
+
+    def check_secret(self, body: Json) -> Json:
+        """``POST /v1/secrets/check``: the body is sent as given (a password or
+        PIN in the clear is checked and dropped by the server, never stored)."""
+        return self.request("post", "/v1/secrets/check", body)
+
+    def healthy(self) -> bool:
+        try:
+            return self.request("get", "/readyz").get("status") == "ready"
+        except SekimoriError:
+            return False
+
+
+def now_rfc3339() -> str:
+    """The current time, UTC, with milliseconds."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+
+
+def _drop_none(**kw: Any) -> Json:
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+def _retry_after(r: httpx.Response) -> Optional[float]:
+    v = r.headers.get("retry-after")
+    try:
+        return float(v) if v is not None else None
+    except ValueError:
+        return None
+
+
+_SECRET_WORDS = frozenset({"password", "passwd", "pwd", "pin", "otp", "passcode", "secret", "seed", "cvv", "cvc", "mnemonic"})
+
+
+def _words(name: str) -> List[str]:
+    return [w.lower() for w in re.split(r"[_\-\s.]+|(?<=[a-z])(?=[A-Z])", name) if w]
+
+
+def _refuse_secrets(event: Mapping[str, Any], path: str = "") -> None:
+    """A secret never goes into an event: send its fingerprint
+    (``secret_fp``). The server refuses such events too (``secret_in_clear``);
+    this refuses them before they leave the process."""
+    for k, v in event.items():
+        name = str(k).lower()
+        here = f"{path}.{k}" if path else k
+        if name not in ("secret_fp", "secret_common") and _SECRET_WORDS.intersection(_words(k)):
+            raise SekimoriError("secret_in_clear", "send only the keyed fingerprint secret_fp", path=here)
+        if isinstance(v, Mapping):
+            _refuse_secrets(v, here)
