@@ -77,6 +77,16 @@ fn with_no_defense_every_scenario_loses_money_and_sekimori_stops_the_takeovers()
             stolen(s, "none")
         );
     }
+    // usd-drain (a service with no device ids): 99.2% with pack
+    // 2026.12.05-12 (94.8% before: every client of such a service looked
+    // familiar to the login risk); what is left is the first transfer on
+    // accounts with no history.
+    assert!(
+        stolen("usd-drain", "sekimori") * 50 <= stolen("usd-drain", "none"),
+        "usd-drain: sekimori let {} of {} through",
+        stolen("usd-drain", "sekimori"),
+        stolen("usd-drain", "none")
+    );
     let honest = card
         .honest
         .iter()
