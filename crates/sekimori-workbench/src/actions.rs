@@ -102,6 +102,9 @@ impl Workbench {
         reason: &str,
     ) -> Result<(), WbError> {
         let reason = text("reason", reason, true)?;
+        if approve && s.role < Role::Supervisor {
+            return Err(WbError::Forbidden("supervisor"));
+        }
         self.check_case(&s.login, case)?;
         let (service, entity, event_type) = {
             let index = self.catch_up()?;
@@ -115,6 +118,11 @@ impl Workbench {
                 return Err(WbError::Conflict(
                     "only an event held for review, not yet decided, can be approved or declined"
                         .into(),
+                ));
+            }
+            if approve && e.approvals.contains(&s.login) {
+                return Err(WbError::Conflict(
+                    "you approved this already: a second supervisor approves (four eyes)".into(),
                 ));
             }
             (c.service.clone(), c.entity.clone(), e.event_type.clone())
@@ -133,6 +141,15 @@ impl Workbench {
             }
         };
         self.record(&s.login, &act, &reason).await?;
+        let decided = self
+            .catch_up()?
+            .case(case)
+            .and_then(|c| c.events.iter().find(|e| e.event_id == event_id))
+            .is_some_and(|e| e.outcome.is_some());
+        if !decided {
+            // The first of the four eyes: nothing is released yet.
+            return Ok(());
+        }
         let kind = if approve {
             "review.approved"
         } else {

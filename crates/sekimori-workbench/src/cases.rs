@@ -13,7 +13,7 @@ use sekimori_engine::{Decision, Entry};
 use sekimori_rules::{Action, RuleAction};
 use serde::Serialize;
 use serde_json::Value as Json;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// The events kept per case (more are counted in `more_events`).
 pub const MAX_CASE_EVENTS: usize = 1_000;
@@ -23,6 +23,9 @@ pub const TIMELINE_EVENTS: usize = 200;
 pub const MAX_CASE_ITEMS: usize = 1_000;
 /// The most cases the index holds; past it no case opens (counted).
 pub const MAX_CASES: usize = 1_000_000;
+/// Accounts remembered per shared device or address, and devices or
+/// addresses per account, for the linked-entities graph (the first seen).
+pub const MAX_LINKS: usize = 32;
 
 /// The rule family of a case: the domain of the event types its rules read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -83,6 +86,10 @@ pub struct CaseEvent {
     pub currency: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
+    /// Supervisors who approved it so far (four eyes: it is approved at
+    /// [`crate::APPROVERS`] distinct ones).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<String>,
 }
 
 impl CaseEvent {
@@ -203,6 +210,12 @@ pub struct Index {
     timeline: HashMap<(String, String), VecDeque<u64>>,
     /// (service, event id) -> labels (label, by).
     labels: HashMap<(String, String), Vec<(String, String)>>,
+    /// (service, `device:..` / `ip:..`) -> accounts seen with it.
+    shared: HashMap<(String, String), BTreeSet<String>>,
+    /// (service, account) -> its devices and addresses (`device:..`, `ip:..`).
+    attrs: HashMap<(String, String), BTreeSet<String>>,
+    /// (service, entity) -> its cases.
+    entity_cases: HashMap<(String, String), Vec<u64>>,
     /// Cases not opened because the index was full.
     pub overflow: u64,
     /// Analyst entries whose act did not decode (a newer workbench's).
@@ -239,6 +252,61 @@ impl Index {
         self.labels
             .get(&(service.to_string(), event_id.to_string()))
             .map_or(&[], Vec::as_slice)
+    }
+
+    fn link(&mut self, service: &str, account: &str, attr: String) {
+        let mine = self
+            .attrs
+            .entry((service.to_string(), account.to_string()))
+            .or_default();
+        if mine.len() >= MAX_LINKS && !mine.contains(&attr) {
+            return;
+        }
+        mine.insert(attr.clone());
+        let others = self.shared.entry((service.to_string(), attr)).or_default();
+        if others.len() < MAX_LINKS {
+            others.insert(account.to_string());
+        }
+    }
+
+    /// The accounts of `service` that share a device or an address with
+    /// `account`: (account, what they share), at most `limit`, in order.
+    pub fn linked(&self, service: &str, account: &str, limit: usize) -> Vec<(String, String)> {
+        let mut out: BTreeMap<String, String> = BTreeMap::new();
+        let Some(attrs) = self.attrs.get(&(service.to_string(), account.to_string())) else {
+            return Vec::new();
+        };
+        for attr in attrs {
+            let Some(accounts) = self.shared.get(&(service.to_string(), attr.clone())) else {
+                continue;
+            };
+            for a in accounts.iter().filter(|a| *a != account) {
+                if out.len() < limit || out.contains_key(a) {
+                    out.entry(a.clone()).or_insert_with(|| attr.clone());
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// What is known of an entity: `fraud` (a case closed as confirmed
+    /// fraud), `open` (an open case), `closed` (cases, none fraud) or `clean`.
+    pub fn standing(&self, service: &str, entity: &str) -> &'static str {
+        let ids = self
+            .entity_cases
+            .get(&(service.to_string(), entity.to_string()))
+            .map_or(&[][..], Vec::as_slice);
+        let cases = ids.iter().filter_map(|id| self.cases.get(id));
+        let mut standing = "clean";
+        for c in cases {
+            match &c.closed {
+                Some(cl) if cl.disposition == Disposition::ConfirmedFraud => return "fraud",
+                None => standing = "open",
+                Some(_) if standing == "clean" => standing = "closed",
+                Some(_) => {}
+            }
+        }
+        standing
     }
 
     /// Applies the entry at `seq` (the next after `last_seq`).
@@ -293,6 +361,11 @@ impl Index {
             .or_else(|| event.pointer("/actor/account").and_then(Json::as_str))
             .map(String::from);
         if let Some(acct) = &account {
+            for (kind, ptr) in [("device", "/actor/device"), ("ip", "/actor/ip")] {
+                if let Some(v) = event.pointer(ptr).and_then(Json::as_str) {
+                    self.link(&service, acct, format!("{kind}:{v}"));
+                }
+            }
             let q = self
                 .timeline
                 .entry((service.clone(), acct.clone()))
@@ -329,6 +402,7 @@ impl Index {
             amount_minor: event.get("amount_minor").and_then(Json::as_i64),
             currency: s("currency").map(String::from),
             outcome: None,
+            approvals: Vec::new(),
         };
         let key = (service.clone(), entity.clone(), family);
         let id = match self.open.get(&key) {
@@ -338,6 +412,10 @@ impl Index {
                 return;
             }
             None => {
+                self.entity_cases
+                    .entry((service.clone(), entity.clone()))
+                    .or_default()
+                    .push(seq);
                 self.cases.insert(
                     seq,
                     Case {
@@ -390,11 +468,26 @@ impl Index {
             }
             Act::Release { .. } => case.claim = None,
             Act::Note { .. } => push_bounded(&mut case.notes, item.clone()),
-            Act::Approve { event_id, .. } | Act::Decline { event_id, .. } => {
-                let approved = matches!(act, Act::Approve { .. });
-                if let Some(e) = case.events.iter_mut().find(|e| e.event_id == *event_id) {
+            Act::Approve { event_id, .. } => {
+                let held = case.events.iter_mut().find(|e| e.event_id == *event_id);
+                if let Some(e) = held.filter(|e| e.outcome.is_none()) {
+                    if !e.approvals.iter().any(|a| a == by) {
+                        e.approvals.push(by.into());
+                    }
+                    if e.approvals.len() >= crate::APPROVERS {
+                        e.outcome = Some(Outcome {
+                            approved: true,
+                            by: e.approvals.join(" + "),
+                            at: at.into(),
+                        });
+                    }
+                }
+            }
+            Act::Decline { event_id, .. } => {
+                let held = case.events.iter_mut().find(|e| e.event_id == *event_id);
+                if let Some(e) = held.filter(|e| e.outcome.is_none()) {
                     e.outcome = Some(Outcome {
-                        approved,
+                        approved: false,
                         by: by.into(),
                         at: at.into(),
                     });

@@ -113,6 +113,9 @@ pub struct Text {
     pub legitimate: &'static str,
     pub unable_to_verify: &'static str,
     pub sign_in_failed: &'static str,
+    pub linked: &'static str,
+    pub no_links: &'static str,
+    pub awaiting_second: &'static str,
 }
 
 impl Text {
@@ -192,6 +195,9 @@ pub static EN: Text = Text {
     legitimate: "Legitimate",
     unable_to_verify: "Unable to verify",
     sign_in_failed: "Sign-in failed: check the login, the password and the code.",
+    linked: "Linked accounts (shared device or address)",
+    no_links: "No other account shares a device or an address with this one.",
+    awaiting_second: "approved by one supervisor, awaiting a second",
 };
 
 pub static JA: Text = Text {
@@ -259,4 +265,7 @@ pub static JA: Text = Text {
     unable_to_verify: "確認不能",
     sign_in_failed:
         "サインインできませんでした。ログインID、パスワード、コードを確認してください。",
+    linked: "関連口座（端末・IPアドレスの共有）",
+    no_links: "端末やIPアドレスを共有する他の口座はありません。",
+    awaiting_second: "監督者1名が承認済み、2人目の承認待ち",
 };

@@ -40,3 +40,7 @@ pub use workbench::{system_clock, Clock, Config, Workbench};
 
 /// How long a claim hides a case from the other analysts (server time).
 pub const CLAIM_MS: i64 = 60 * 60_000;
+
+/// Distinct supervisors whose approval releases a held event (four eyes).
+/// Declining needs one analyst: refusing never releases money.
+pub const APPROVERS: usize = 2;

@@ -71,6 +71,10 @@ async fn a_held_transfer_is_worked_from_queue_to_decline_and_close() {
         page.contains(r#"value="decline""#),
         "the held event can be declined"
     );
+    assert!(
+        !page.contains(r#"value="approve""#),
+        "only supervisors approve (four eyes)"
+    );
 
     let (status, _, body) = b
         .post_form(
@@ -98,7 +102,7 @@ async fn a_held_transfer_is_worked_from_queue_to_decline_and_close() {
             &[
                 ("csrf", &csrf),
                 ("event_id", "xfer-1"),
-                ("outcome", "approve"),
+                ("outcome", "decline"),
                 ("reason", "x"),
             ],
         )
@@ -168,8 +172,9 @@ async fn every_post_needs_the_sessions_csrf_token() {
         bad.push(("csrf", "0000"));
         let (status, _, _) = b.post_form(path, &cookie, &bad).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path} with a wrong token");
-        let (status, _, _) = b.post_form(path, &cookie, &form).await;
-        assert_ne!(status, StatusCode::SEE_OTHER, "{path} without a token");
+        let (status, _, page) = b.post_form(path, &cookie, &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} without a token");
+        assert!(page.contains("required field is missing"), "{page}");
     }
     let (status, _, _) = b.post_form("/ui/next", &cookie, &[("csrf", &csrf)]).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "the right token works");
@@ -373,19 +378,44 @@ async fn the_api_does_what_the_pages_do() {
     assert_eq!(body["cases"][0]["money_at_risk"]["JPY"], 950000);
     let (status, body) = b.api("POST", "/v1/cases/next", &token, None).await;
     assert_eq!((status, body["case"].as_u64()), (StatusCode::OK, Some(id)));
+    // Four eyes: releasing money takes two distinct supervisors.
+    let approve = json!({"event_id": "xfer-1", "outcome": "approve", "reason": "holder confirmed"});
+    let decide = format!("/v1/cases/{id}/decide");
+    let (status, _) = b.api("POST", &decide, &token, Some(approve.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        b.host.notices.lock().expect("lock").is_empty(),
+        "one approval releases nothing"
+    );
+    let (status, _) = b.api("POST", &decide, &token, Some(approve.clone())).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "not twice by the same supervisor"
+    );
     let (status, _) = b
-        .api(
-            "POST",
-            &format!("/v1/cases/{id}/decide"),
-            &token,
-            Some(json!({"event_id": "xfer-1", "outcome": "approve", "reason": "holder confirmed"})),
-        )
+        .api("POST", &format!("/v1/cases/{id}/release"), &token, None)
         .await;
     assert_eq!(status, StatusCode::OK);
+    let analyst = b.analyst("bo", Role::Analyst);
+    let bo = b.api_sign_in("bo", &analyst).await;
+    let (status, _) = b.api("POST", &decide, &bo, Some(approve.clone())).await;
     assert_eq!(
-        b.host.notices.lock().expect("lock")[0].kind,
-        "review.approved"
+        status,
+        StatusCode::FORBIDDEN,
+        "an analyst does not release money"
     );
+    let second = b.analyst("mei", Role::Supervisor);
+    let mei = b.api_sign_in("mei", &second).await;
+    let (status, _) = b.api("POST", &decide, &mei, Some(approve)).await;
+    assert_eq!(status, StatusCode::OK);
+    let notices = b.host.notices.lock().expect("lock").clone();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].kind, "review.approved");
+    let (status, _) = b
+        .api("POST", &format!("/v1/cases/{id}/claim"), &token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
     let (status, _) = b
         .api(
             "POST",
@@ -433,6 +463,28 @@ async fn the_api_does_what_the_pages_do() {
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only admins create analysts");
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/analysts",
+            &token,
+            Some(json!({"login": "y", "role": "king", "password": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["path"], "role");
+    let (status, body) = b
+        .api(
+            "POST",
+            &format!("/v1/cases/{id}/notes"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["path"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("note"))
+    );
     // Sign out everywhere ends the API session too.
     let (status, _) = b
         .api("POST", "/v1/workbench/sessions/end-all", &token, None)
@@ -505,4 +557,56 @@ async fn the_queue_filters_by_service_rule_action_and_age() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, headers, _) = b.get("/ui/assets/htmx.min.js", &cookie).await;
     assert_eq!(headers["content-type"], "text/javascript");
+}
+
+#[tokio::test]
+async fn the_case_page_draws_accounts_that_share_a_device() {
+    let b = Bench::new();
+    b.event(
+        json!({"id": "l-1", "type": "login.attempt", "service": "netbank",
+        "at": "2026-11-23T01:00:00Z", "actor": {"ip": "203.0.113.77", "device": "d-77"},
+        "account": "acct-901", "factor": "password", "result": "success"}),
+    )
+    .await;
+    b.event(
+        json!({"id": "l-2", "type": "login.attempt", "service": "netbank",
+        "at": "2026-11-23T02:30:00Z", "actor": {"ip": "203.0.113.78", "device": "d-77"},
+        "account": "acct-900", "factor": "password", "result": "success"}),
+    )
+    .await;
+    held_transfer(&b).await;
+    let uri = b.analyst("aiko", Role::Analyst);
+    let (cookie, csrf) = b.sign_in("aiko", &uri).await;
+    let (_, _, q) = b.get("/ui/queue", &cookie).await;
+    let id = case_ids(&q)[0];
+    let (_, _, page) = b.get(&format!("/ui/cases/{id}"), &cookie).await;
+    assert!(page.contains("<svg") && page.contains("acct-901"), "{page}");
+    assert!(page.contains("device:d-77"));
+    assert!(
+        !page.contains("acct-008"),
+        "no link without a shared device or address"
+    );
+    b.post_form(
+        &format!("/ui/cases/{id}/claim"),
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    b.post_form(
+        &format!("/ui/cases/{id}/close"),
+        &cookie,
+        &[
+            ("csrf", &csrf),
+            ("disposition", "confirmed_fraud"),
+            ("note", "takeover"),
+        ],
+    )
+    .await;
+    let index = b.wb.catch_up().expect("index");
+    assert_eq!(index.standing("netbank", "acct-900"), "fraud");
+    assert_eq!(index.standing("netbank", "acct-901"), "clean");
+    assert_eq!(
+        index.linked("netbank", "acct-901", 10),
+        vec![("acct-900".to_string(), "device:d-77".to_string())]
+    );
 }

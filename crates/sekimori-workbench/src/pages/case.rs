@@ -4,6 +4,7 @@
 
 use super::{csrf, layout, when};
 use crate::acts::Disposition;
+use crate::analysts::Role;
 use crate::cases::{Case, CaseEvent};
 use crate::money::format_amount;
 use crate::sessions::Session;
@@ -35,6 +36,10 @@ pub struct CaseView {
     pub timeline: Vec<TimelineRow>,
     /// (event id, label, by).
     pub labels: Vec<(String, String, String)>,
+    /// What is known of the case's entity (`Index::standing`).
+    pub standing: &'static str,
+    /// Accounts sharing a device or an address with it.
+    pub linked: Vec<super::graph::Linked>,
 }
 
 fn amount(a: Option<i64>, c: &Option<String>) -> String {
@@ -86,6 +91,10 @@ pub fn page(s: &Session, v: &CaseView) -> Markup {
                     }
                 }
             }
+            h2 { (t.linked) }
+            @if v.linked.is_empty() { p { (t.no_links) } } @else {
+                (super::graph::graph(t.linked, &c.entity, v.standing, &v.linked))
+            }
             @if !v.labels.is_empty() {
                 h2 { (t.labels) }
                 ul.labels { @for (e, l, by) in &v.labels { li { (e) ": " (l) " (" (by) ")" } } }
@@ -126,7 +135,7 @@ fn decision(s: &Session, c: &Case, e: &CaseEvent, d: Option<&Decision>, mine: bo
             @if let Some(o) = &e.outcome {
                 p.outcome { (t.outcome) ": " @if o.approved { (t.approved) } @else { (t.declined) } " (" (o.by) ", " (o.at) ")" }
             } @else if e.is_held() {
-                p.held { (t.held) }
+                p.held { (t.held) @if !e.approvals.is_empty() { " · " (t.awaiting_second) ": " (e.approvals.join(", ")) } }
             }
             @if let Some(d) = d {
                 h4 { (t.reasons) }
@@ -140,7 +149,9 @@ fn decision(s: &Session, c: &Case, e: &CaseEvent, d: Option<&Decision>, mine: bo
                     input type="hidden" name="event_id" value=(e.event_id);
                     label for={ "reason-" (e.event_id) } { (t.reason) }
                     input id={ "reason-" (e.event_id) } name="reason" required maxlength="4096";
-                    button.approve type="submit" name="outcome" value="approve" { (t.approve) }
+                    @if s.role >= Role::Supervisor && !e.approvals.contains(&s.login) {
+                        button.approve type="submit" name="outcome" value="approve" { (t.approve) }
+                    }
                     button.decline type="submit" name="outcome" value="decline" { (t.decline) }
                 }
             }

@@ -3,6 +3,7 @@
 //! a label.
 
 pub mod case;
+pub mod graph;
 pub mod queue;
 
 use crate::analysts::{AnalystInfo, Role};

@@ -4,6 +4,7 @@
 //! services post labels with an API key.
 
 use super::auth::{bearer, ApiWho};
+use super::extract::ApiJson;
 use super::view::{case_view, parse_filter, QueueQuery};
 use crate::acts::Disposition;
 use crate::analysts::Role;
@@ -32,7 +33,7 @@ pub struct SignIn {
     code: String,
 }
 
-pub async fn sign_in(State(wb): Wb, Json(b): Json<SignIn>) -> Answer {
+pub async fn sign_in(State(wb): Wb, ApiJson(b): ApiJson<SignIn>) -> Answer {
     let (token, s) = super::sign_in(&wb, &b.login, &b.password, &b.code, Locale::En).await?;
     Ok(Json(json!({
         "token": token, "login": s.login, "role": s.role,
@@ -92,7 +93,12 @@ pub struct Note {
     note: String,
 }
 
-pub async fn note(State(wb): Wb, who: ApiWho, Path(id): Path<u64>, Json(b): Json<Note>) -> Answer {
+pub async fn note(
+    State(wb): Wb,
+    who: ApiWho,
+    Path(id): Path<u64>,
+    ApiJson(b): ApiJson<Note>,
+) -> Answer {
     wb.note(&who.session, id, &b.note).await?;
     Ok(Json(json!({ "case": id })))
 }
@@ -110,7 +116,7 @@ pub async fn decide(
     State(wb): Wb,
     who: ApiWho,
     Path(id): Path<u64>,
-    Json(b): Json<Decide>,
+    ApiJson(b): ApiJson<Decide>,
 ) -> Answer {
     let approve = match b.outcome.as_str() {
         "approve" => true,
@@ -135,7 +141,7 @@ pub async fn close(
     State(wb): Wb,
     who: ApiWho,
     Path(id): Path<u64>,
-    Json(b): Json<Close>,
+    ApiJson(b): ApiJson<Close>,
 ) -> Answer {
     wb.close(&who.session, id, b.disposition, &b.note).await?;
     Ok(Json(json!({ "case": id, "disposition": b.disposition })))
@@ -156,7 +162,7 @@ pub struct NewAnalyst {
     password: String,
 }
 
-pub async fn create_analyst(State(wb): Wb, who: ApiWho, Json(b): Json<NewAnalyst>) -> Answer {
+pub async fn create_analyst(State(wb): Wb, who: ApiWho, ApiJson(b): ApiJson<NewAnalyst>) -> Answer {
     let (info, uri) = wb
         .create_analyst(&who.session, &b.login, b.role, &b.password)
         .await?;
@@ -177,7 +183,7 @@ pub struct Label {
 
 /// `POST /v1/labels`: a service's label, with an API key (`ingest` scope,
 /// bound to the service).
-pub async fn label(State(wb): Wb, headers: HeaderMap, Json(b): Json<Label>) -> Answer {
+pub async fn label(State(wb): Wb, headers: HeaderMap, ApiJson(b): ApiJson<Label>) -> Answer {
     let key = bearer(&headers).ok_or(WbError::BadKey)?;
     let name = wb.host.label_key(&key, &b.service)?;
     wb.label(&name, &b.service, &b.event_id, &b.label, &b.note)

@@ -3,6 +3,7 @@
 
 mod api;
 pub mod auth;
+mod extract;
 mod ui;
 mod view;
 

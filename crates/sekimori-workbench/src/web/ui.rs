@@ -2,6 +2,7 @@
 //! token before anything else; errors show as a page.
 
 use super::auth::{cookie, pre_cookie, session_cookie, PageWho, PRE_COOKIE};
+use super::extract::PageForm;
 use super::view::{case_view, parse_filter, QueueQuery};
 use crate::acts::Disposition;
 use crate::analysts::Role;
@@ -14,7 +15,6 @@ use crate::workbench::Workbench;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use rand::RngCore;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -60,7 +60,11 @@ pub struct SignInForm {
     code: String,
 }
 
-pub async fn sign_in(State(wb): Wb, headers: HeaderMap, Form(f): Form<SignInForm>) -> Response {
+pub async fn sign_in(
+    State(wb): Wb,
+    headers: HeaderMap,
+    PageForm(f): PageForm<SignInForm>,
+) -> Response {
     let locale = Locale::parse(&f.lang).unwrap_or_default();
     let pre = cookie(&headers, PRE_COOKIE).unwrap_or_default();
     if pre.is_empty() || !same_token(&pre, &f.csrf) {
@@ -88,7 +92,7 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn sign_out(State(wb): Wb, who: PageWho, Form(f): Form<CsrfForm>) -> Response {
+pub async fn sign_out(State(wb): Wb, who: PageWho, PageForm(f): PageForm<CsrfForm>) -> Response {
     if let Err(e) = who.check_csrf(&f.csrf) {
         return page_error(Some(&who), e);
     }
@@ -100,7 +104,11 @@ pub async fn sign_out(State(wb): Wb, who: PageWho, Form(f): Form<CsrfForm>) -> R
         .into_response()
 }
 
-pub async fn sign_out_everywhere(State(wb): Wb, who: PageWho, Form(f): Form<CsrfForm>) -> Response {
+pub async fn sign_out_everywhere(
+    State(wb): Wb,
+    who: PageWho,
+    PageForm(f): PageForm<CsrfForm>,
+) -> Response {
     if let Err(e) = who.check_csrf(&f.csrf) {
         return page_error(Some(&who), e);
     }
@@ -121,7 +129,7 @@ pub struct PrefsForm {
     tz: String,
 }
 
-pub async fn prefs(State(wb): Wb, who: PageWho, Form(f): Form<PrefsForm>) -> Response {
+pub async fn prefs(State(wb): Wb, who: PageWho, PageForm(f): PageForm<PrefsForm>) -> Response {
     if let Err(e) = who.check_csrf(&f.csrf) {
         return page_error(Some(&who), e);
     }
@@ -149,7 +157,7 @@ pub async fn queue_page(State(wb): Wb, who: PageWho, Query(q): Query<QueueQuery>
     pages::queue::page(&who.session, &filter, &rows, now).into_response()
 }
 
-pub async fn next(State(wb): Wb, who: PageWho, Form(f): Form<CsrfForm>) -> Response {
+pub async fn next(State(wb): Wb, who: PageWho, PageForm(f): PageForm<CsrfForm>) -> Response {
     if let Err(e) = who.check_csrf(&f.csrf) {
         return page_error(Some(&who), e);
     }
@@ -175,7 +183,7 @@ pub async fn claim(
     State(wb): Wb,
     who: PageWho,
     Path(id): Path<u64>,
-    Form(f): Form<CsrfForm>,
+    PageForm(f): PageForm<CsrfForm>,
 ) -> Response {
     let r = match who.check_csrf(&f.csrf) {
         Ok(()) => wb.claim(&who.session, id).await,
@@ -188,7 +196,7 @@ pub async fn release(
     State(wb): Wb,
     who: PageWho,
     Path(id): Path<u64>,
-    Form(f): Form<CsrfForm>,
+    PageForm(f): PageForm<CsrfForm>,
 ) -> Response {
     let r = match who.check_csrf(&f.csrf) {
         Ok(()) => wb.release(&who.session, id).await,
@@ -210,7 +218,7 @@ pub async fn note(
     State(wb): Wb,
     who: PageWho,
     Path(id): Path<u64>,
-    Form(f): Form<NoteForm>,
+    PageForm(f): PageForm<NoteForm>,
 ) -> Response {
     let r = match who.check_csrf(&f.csrf) {
         Ok(()) => wb.note(&who.session, id, &f.note).await,
@@ -231,7 +239,7 @@ pub async fn decide(
     State(wb): Wb,
     who: PageWho,
     Path(id): Path<u64>,
-    Form(f): Form<DecideForm>,
+    PageForm(f): PageForm<DecideForm>,
 ) -> Response {
     let r = match (who.check_csrf(&f.csrf), f.outcome.as_str()) {
         (Err(e), _) => Err(e),
@@ -262,7 +270,7 @@ pub async fn close(
     State(wb): Wb,
     who: PageWho,
     Path(id): Path<u64>,
-    Form(f): Form<CloseForm>,
+    PageForm(f): PageForm<CloseForm>,
 ) -> Response {
     let r = match (who.check_csrf(&f.csrf), Disposition::parse(&f.disposition)) {
         (Err(e), _) => Err(e),
@@ -300,7 +308,11 @@ pub struct AnalystForm {
     password: String,
 }
 
-pub async fn create_analyst(State(wb): Wb, who: PageWho, Form(f): Form<AnalystForm>) -> Response {
+pub async fn create_analyst(
+    State(wb): Wb,
+    who: PageWho,
+    PageForm(f): PageForm<AnalystForm>,
+) -> Response {
     if let Err(e) = who.check_csrf(&f.csrf) {
         return page_error(Some(&who), e);
     }

@@ -3,6 +3,7 @@
 
 use crate::error::WbError;
 use crate::pages::case::{CaseView, TimelineRow};
+use crate::pages::graph::Linked;
 use crate::queue::{priority, Filter};
 use crate::workbench::Workbench;
 use sekimori_engine::Entry;
@@ -12,6 +13,8 @@ use serde_json::Value as Json;
 
 /// The timeline rows a case page shows (the account's latest events).
 pub const TIMELINE_ROWS: usize = 50;
+/// The linked accounts a case page draws.
+pub const LINKED_SHOWN: usize = 12;
 
 /// The queue's query string; empty fields are "any".
 #[derive(Debug, Default, Deserialize)]
@@ -50,7 +53,7 @@ pub fn parse_filter(q: QueueQuery) -> Result<Filter, WbError> {
 /// The case `id` with its logged decisions, the account's timeline and labels.
 pub fn case_view(wb: &Workbench, id: u64) -> Result<CaseView, WbError> {
     let now = wb.now_ms();
-    let (case, timeline_seqs, labels) = {
+    let (case, timeline_seqs, labels, standing, linked) = {
         let index = wb.catch_up()?;
         let case = index.case(id).ok_or(WbError::NotFound("case"))?.clone();
         let seqs = index.timeline(&case.service, &case.entity);
@@ -64,7 +67,17 @@ pub fn case_view(wb: &Workbench, id: u64) -> Result<CaseView, WbError> {
                     .map(|(l, by)| (e.event_id.clone(), l.clone(), by.clone()))
             })
             .collect();
-        (case, seqs, labels)
+        let standing = index.standing(&case.service, &case.entity);
+        let linked = index
+            .linked(&case.service, &case.entity, LINKED_SHOWN)
+            .into_iter()
+            .map(|(account, shared)| Linked {
+                standing: index.standing(&case.service, &account),
+                account,
+                shared,
+            })
+            .collect();
+        (case, seqs, labels, standing, linked)
     };
     let mut decisions = Vec::with_capacity(case.events.len());
     for e in &case.events {
@@ -98,5 +111,7 @@ pub fn case_view(wb: &Workbench, id: u64) -> Result<CaseView, WbError> {
         decisions,
         timeline,
         labels,
+        standing,
+        linked,
     })
 }
