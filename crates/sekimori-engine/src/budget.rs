@@ -22,6 +22,7 @@
 //! | `counter` | `counts: all` features fed only by login-side events (`login.attempt`, `mfa.challenge`, `mfa.result`, `credential.change`): cheap to relearn | 1 |
 //! | `window` | every other `counts: all` feature (money movement, mules, purchases, devices bound, accounts opened) | 1 |
 //! | `risk_profile`, `risk_value` | login-risk profiles and population values | 1 |
+//! | `window` (too) | entity profiles (`aggregate: amounts`, `hours`) | 1 |
 //! | `grant` | `counts: allowed` and `unrefused` features (allow-lists, accepted requests, approvals, listed addresses, payout destinations) | 32 |
 //! | `admission` | parked `counts: allowed` updates waiting for a step-up | 32 |
 //! | holds | freezes and halts | never evicted |
@@ -164,7 +165,8 @@ impl State {
     pub fn evictable_bytes(&self) -> u64 {
         let windows: u64 = self.stores.values().map(|s| s.accounted_bytes()).sum();
         let risk: u64 = self.risk.values().map(|s| s.accounted_bytes()).sum();
-        windows + risk + self.admissions.accounted_bytes()
+        let profiles: u64 = self.profiles.values().map(|s| s.accounted_bytes()).sum();
+        windows + risk + profiles + self.admissions.accounted_bytes()
     }
 
     /// Calls `f(effective age, bytes)` for every evictable entry.
@@ -177,6 +179,10 @@ impl State {
         for store in self.risk.values() {
             // Profiles and values share a weight.
             store.for_each_age(|at, b, r| f(effective_age(RISK_PROFILE, r, now, at), b));
+        }
+        // Entity profiles age as windows do (tiered: seen once or more).
+        for store in self.profiles.values() {
+            store.for_each_age(|at, b, r| f(effective_age(WINDOW, r, now, at), b));
         }
         // A parked admission is one observation: probation, at its weight.
         self.admissions
@@ -274,6 +280,14 @@ impl State {
                 .saturating_sub(gone.values * crate::risk::POP_NODE_BYTES);
             self.budget.evicted_bytes[RISK_PROFILE] += profile_share;
             self.budget.evicted_bytes[RISK_VALUE] += gone.bytes - profile_share;
+        }
+        for store in self.profiles.values_mut() {
+            let (n, b) = store.evict_through(
+                evict_through(WINDOW, false, now, threshold),
+                evict_through(WINDOW, true, now, threshold),
+            );
+            self.budget.evicted[WINDOW] += n;
+            self.budget.evicted_bytes[WINDOW] += b;
         }
         let (n, b) = self
             .admissions

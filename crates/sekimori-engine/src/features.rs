@@ -58,6 +58,18 @@ impl FeatureValues {
                 }
                 continue;
             }
+            if f.profile.is_some() {
+                done.push(fi);
+                let read = profile(f, state, &vars, effective_ms, Some(&mut out.deferred), fi)
+                    .unwrap_or_else(|e| {
+                        errors.push(feature_error(f, e));
+                        Json::Null
+                    });
+                if plan.reads.contains(&fi) {
+                    out.read.insert(f.name.clone(), read);
+                }
+                continue;
+            }
             let Some(store) = state.stores.get_mut(&f.spec_digest) else {
                 continue;
             };
@@ -107,6 +119,14 @@ impl FeatureValues {
         }
         for &fi in plan.reads.iter().filter(|fi| !done.contains(fi)) {
             let f = &pack.features[fi];
+            if f.profile.is_some() {
+                let read = profile(f, state, &vars, effective_ms, None, fi).unwrap_or_else(|e| {
+                    errors.push(feature_error(f, e));
+                    Json::Null
+                });
+                out.read.insert(f.name.clone(), read);
+                continue;
+            }
             if let (Aggregate::Graph, Some(store)) =
                 (f.config.aggregate, state.stores.get(&f.spec_digest))
             {
@@ -144,7 +164,9 @@ impl FeatureValues {
                 }
                 continue;
             }
-            if let Some(store) = state.stores.get_mut(&f.spec_digest) {
+            if let Some(store) = state.profiles.get_mut(&f.spec_digest) {
+                store.learn(key, obs_int(obs.value), obs.at_ms);
+            } else if let Some(store) = state.stores.get_mut(&f.spec_digest) {
                 store.apply(key, Some(obs), now);
             }
         }
@@ -157,7 +179,9 @@ impl FeatureValues {
     pub fn admit(updates: Vec<crate::admit::Update>, at_ms: i64, state: &mut State) {
         let now = state.watermark_ms;
         for (digest, key, value) in updates {
-            if let Some(store) = state.stores.get_mut(&digest) {
+            if let Some(store) = state.profiles.get_mut(&digest) {
+                store.learn(key, obs_int(value.into()), at_ms);
+            } else if let Some(store) = state.stores.get_mut(&digest) {
                 let obs = Obs {
                     at_ms,
                     value: value.into(),
@@ -216,6 +240,58 @@ fn risk(
         None => true,
     };
     Ok(Some((subject, values, score, learn)))
+}
+
+/// An entity profile (`amounts`, `hours`): reads where this event stands
+/// in the key's history, then learns it (at once for `counts: all`; else
+/// deferred, like a window's update, when `deferred` is given). A read
+/// without a key reads an empty history.
+fn profile(
+    f: &Feature,
+    state: &mut State,
+    vars: &Vars<'_>,
+    at_ms: i64,
+    deferred: Option<&mut Vec<(usize, u128, Obs)>>,
+    fi: usize,
+) -> Result<Json, String> {
+    let key = feature_key(f, vars)?;
+    let value = match &f.of {
+        Some(of) => match of.eval(vars)? {
+            Json::Null => None,
+            v => Some(v.as_i64().ok_or("`of` must be an integer")?),
+        },
+        None => None,
+    };
+    let Some(store) = state.profiles.get_mut(&f.spec_digest) else {
+        return Ok(Json::Null);
+    };
+    let Some(key) = key else {
+        return Ok(crate::profiles::ProfileStore::new(store.kind(), 1).read(0, value, at_ms));
+    };
+    let read = store.read(key, value, at_ms);
+    let Some(deferred) = deferred else {
+        return Ok(read);
+    };
+    let learns = match &f.filter {
+        Some(filter) => filter.eval_bool(vars)?,
+        None => true,
+    };
+    if learns && (value.is_some() || f.of.is_none()) {
+        if f.counts.is_all() {
+            store.learn(key, value, at_ms);
+        } else {
+            let value = value.map_or(ObsValue::None, ObsValue::Int);
+            deferred.push((fi, key, Obs { at_ms, value }));
+        }
+    }
+    Ok(read)
+}
+
+fn obs_int(v: ObsValue) -> Option<i64> {
+    match v {
+        ObsValue::Int(i) => Some(i),
+        _ => None,
+    }
 }
 
 fn feature_error(f: &Feature, error: String) -> EvalError {

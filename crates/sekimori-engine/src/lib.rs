@@ -22,6 +22,7 @@ mod features;
 mod graph;
 mod holds;
 mod pack_test;
+mod profiles;
 mod risk;
 mod state;
 mod view;

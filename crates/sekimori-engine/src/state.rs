@@ -3,6 +3,7 @@
 use crate::admit::Admissions;
 use crate::budget::Budget;
 use crate::holds::{Holds, HoldsV2, HoldsV4};
+use crate::profiles::ProfileStore;
 use crate::risk::{RiskStore, RiskStoreV5};
 use sekimori_rules::{ListValues, Pack};
 use sekimori_window::FeatureStore;
@@ -10,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Snapshot format version, the first byte of every snapshot. Version 6
+/// Snapshot format version, the first byte of every snapshot. Version 7
+/// added entity profiles (`profiles`: `aggregate: amounts | hours`). Version 6
 /// added the memory budget (`budget`) and population values' times and
 /// parents in risk stores (older risk stores restore with their values
 /// learned at the snapshot's watermark). Version 5
@@ -20,7 +22,8 @@ use xxhash_rust::xxh3::xxh3_64;
 /// for their step-up); version 3 added `by` and `reason` to holds (operator
 /// holds). Version 2 and 3 snapshots still restore (with no admission
 /// parked, and a version 2 hold with neither `by` nor `reason`).
-const SNAPSHOT_VERSION: u8 = 6;
+const SNAPSHOT_VERSION: u8 = 7;
+const SNAPSHOT_V6: u8 = 6;
 const SNAPSHOT_V5: u8 = 5;
 const SNAPSHOT_V4: u8 = 4;
 const SNAPSHOT_V3: u8 = 3;
@@ -43,6 +46,8 @@ pub(crate) struct State {
     pub admissions: Admissions,
     /// The memory budget and what it evicted.
     pub budget: Budget,
+    /// Entity profiles (amounts, hours of the week), by feature spec digest.
+    pub profiles: BTreeMap<u64, ProfileStore>,
     /// The eviction kind of each feature store, by spec digest (from the
     /// pack: not serialized, set by `sync_stores`).
     #[serde(skip)]
@@ -72,9 +77,20 @@ impl State {
         let wanted: BTreeMap<u64, _> = pack
             .features
             .iter()
-            .filter(|f| f.risk.is_none())
+            .filter(|f| f.risk.is_none() && f.profile.is_none())
             .map(|f| (f.spec_digest, f.config))
             .collect();
+        let kept: BTreeMap<u64, _> = pack
+            .features
+            .iter()
+            .filter_map(|f| f.profile.map(|k| (f.spec_digest, (k, f.config.max_keys))))
+            .collect();
+        self.profiles.retain(|digest, _| kept.contains_key(digest));
+        for (digest, (kind, max_keys)) in kept {
+            self.profiles
+                .entry(digest)
+                .or_insert_with(|| ProfileStore::new(kind, max_keys));
+        }
         let profiles: BTreeMap<u64, usize> = pack
             .features
             .iter()
@@ -90,7 +106,7 @@ impl State {
         self.kinds = pack
             .features
             .iter()
-            .filter(|f| f.risk.is_none())
+            .filter(|f| f.risk.is_none() && f.profile.is_none())
             .map(|f| (f.spec_digest, crate::budget::kind_of(f)))
             .collect();
         self.stores.retain(|digest, _| wanted.contains_key(digest));
@@ -138,6 +154,9 @@ impl State {
             Some((&SNAPSHOT_VERSION, rest)) => {
                 postcard::from_bytes(rest).map_err(|e| format!("snapshot does not decode: {e}"))
             }
+            Some((&SNAPSHOT_V6, rest)) => postcard::from_bytes::<StateV6>(rest)
+                .map(State::from)
+                .map_err(|e| format!("version-6 snapshot does not decode: {e}")),
             Some((&SNAPSHOT_V5, rest)) => postcard::from_bytes::<StateV5>(rest)
                 .map(State::from)
                 .map_err(|e| format!("version-5 snapshot does not decode: {e}")),
@@ -164,6 +183,12 @@ impl State {
             parts.push(store.state_digest());
         }
         for (digest, store) in &self.risk {
+            parts.push(*digest);
+            parts.push(store.state_digest());
+        }
+        for (digest, store) in &self.profiles {
+            // Only profile features add parts: a state without any digests
+            // as it did before profiles existed.
             parts.push(*digest);
             parts.push(store.state_digest());
         }
@@ -195,6 +220,36 @@ fn upgrade_risk(risk: BTreeMap<u64, RiskStoreV5>, as_of_ms: i64) -> BTreeMap<u64
     risk.into_iter()
         .map(|(digest, store)| (digest, store.upgrade(as_of_ms)))
         .collect()
+}
+
+/// The state as snapshot version 6 wrote it: the same fields, in the same
+/// order, before `profiles`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StateV6 {
+    watermark_ms: i64,
+    events: u64,
+    stores: BTreeMap<u64, FeatureStore>,
+    risk: BTreeMap<u64, RiskStore>,
+    holds: Holds,
+    api_lists: BTreeMap<String, BTreeSet<String>>,
+    admissions: Admissions,
+    budget: Budget,
+}
+
+impl From<StateV6> for State {
+    fn from(old: StateV6) -> State {
+        State {
+            watermark_ms: old.watermark_ms,
+            events: old.events,
+            stores: old.stores,
+            risk: old.risk,
+            holds: old.holds,
+            api_lists: old.api_lists,
+            admissions: old.admissions,
+            budget: old.budget,
+            ..State::default()
+        }
+    }
 }
 
 /// The state as snapshot version 5 wrote it: the same fields, in the same
@@ -389,6 +444,52 @@ mod tests {
         assert!(state.holds.get(&key).is_some());
         let again = State::from_bytes(&state.to_bytes()).expect("round trip");
         assert_eq!(again, state);
+    }
+
+    #[test]
+    fn a_version_6_snapshot_still_restores_without_profiles() {
+        let old = StateV6 {
+            watermark_ms: 17,
+            events: 6,
+            holds: HoldsV4::with(
+                HoldScope::Account,
+                "vic",
+                crate::holds::Hold::operator(Action::Freeze, "ops", "called in", 5),
+            )
+            .into(),
+            budget: Budget {
+                bytes: Some(1 << 20),
+                ..Budget::default()
+            },
+            ..StateV6::default()
+        };
+        let mut bytes = vec![SNAPSHOT_V6];
+        bytes.extend(postcard::to_stdvec(&old).expect("encodes"));
+        let state = State::from_bytes(&bytes).expect("decodes");
+        assert_eq!((state.watermark_ms, state.events), (17, 6));
+        assert_eq!(state.budget.bytes, Some(1 << 20));
+        assert!(state.profiles.is_empty());
+        assert_eq!(state.to_bytes()[0], SNAPSHOT_VERSION);
+        let again = State::from_bytes(&state.to_bytes()).expect("round trip");
+        assert_eq!(again, state);
+    }
+
+    #[test]
+    fn profiles_survive_a_snapshot_and_change_the_digest() {
+        let mut state = State::default();
+        let empty_digest = state.digest();
+        let mut store = ProfileStore::new(sekimori_rules::ProfileKind::Amounts, 100);
+        store.learn(5, Some(1_000), 10);
+        store.learn(5, Some(250_000), 20);
+        state.profiles.insert(9, store);
+        assert_ne!(state.digest(), empty_digest);
+        let again = State::from_bytes(&state.to_bytes()).expect("round trip");
+        assert_eq!(again, state);
+        assert_eq!(again.digest(), state.digest());
+        assert_eq!(
+            again.profiles[&9].accounted_bytes(),
+            state.profiles[&9].accounted_bytes()
+        );
     }
 
     #[test]

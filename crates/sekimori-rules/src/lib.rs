@@ -39,7 +39,9 @@ mod params;
 mod source;
 
 pub use action::{combine, Action, Combined, HaltScope, RuleAction, Verdict};
-pub use compile::{compile, fallback_methods, PackError, MAX_FEATURES, MAX_RULES, VOUCHING};
+pub use compile::{
+    compile, fallback_methods, PackError, MAX_CONDITIONS, MAX_FEATURES, MAX_RULES, VOUCHING,
+};
 pub use duration::parse_ms;
 pub use expr::{
     lookup, Expr, ListValues, Refs, Vars, MAX_EXPR_BRACKETS, MAX_EXPR_BYTES, MAX_EXPR_DEPTH,
@@ -49,6 +51,6 @@ pub use fields::{DERIVED_ACTOR, DERIVED_COUNTERPARTY, DERIVED_TOP};
 pub use lint::{lint, Lint};
 pub use load::{load_embedded, load_pack, rule_files, LoadError};
 pub use money::{convert_down, crypto_exponent, iso_exponent, parse_amount, parse_rate, Rate};
-pub use pack::{Feature, Pack, Plan, Rule, Settings};
+pub use pack::{Feature, Pack, Plan, ProfileKind, Rule, Settings};
 pub use params::{exponent, Param, Params};
 pub use source::*;

@@ -27,7 +27,9 @@ impl std::fmt::Display for Lint {
     }
 }
 
-/// Every warning for a pack, in pack order: rules, then features.
+/// Every warning for a pack, in pack order: rules, then features, then
+/// named conditions (a rule reading a condition is warned about once, at
+/// the condition).
 pub fn lint(source: &PackSource) -> Vec<Lint> {
     let mut out = Vec::new();
     let mut check = |location: String, what: &str, expr: &str| {
@@ -50,6 +52,9 @@ pub fn lint(source: &PackSource) -> Vec<Lint> {
         if let Some(filter) = &f.filter {
             check(format!("feature `{}`", f.name), "filter", filter);
         }
+    }
+    for (name, text) in &source.conditions {
+        check(format!("condition `{name}`"), "condition", text);
     }
     out
 }

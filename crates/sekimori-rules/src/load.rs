@@ -5,7 +5,8 @@
 //! one `settings:`; `features`, `lists`, `rules` and `tests` are concatenated.
 //! A list's `file:` is read relative to the YAML file that names it and
 //! inlined, so the loaded [`PackSource`] is self-contained. Any part may
-//! declare `params` (each name once in the pack); at most one holds `money`.
+//! declare `params` and `conditions` (each name once in the pack); at most
+//! one holds `money`.
 //! A bad param or money entry is reported with the file that declares it.
 
 use crate::source::*;
@@ -31,6 +32,8 @@ struct Part {
     money: Option<MoneySource>,
     #[serde(default)]
     params: BTreeMap<String, ParamSource>,
+    #[serde(default)]
+    conditions: BTreeMap<String, String>,
     #[serde(default)]
     features: Vec<FeatureSource>,
     #[serde(default)]
@@ -131,6 +134,17 @@ fn assemble(
             origin.insert(format!("param `{name}`"), file.clone());
             src.params.insert(name, param);
         }
+        for (name, condition) in part.conditions {
+            if let Some(first) = origin.get(&format!("condition `{name}`")) {
+                return Err(LoadError::Pack(format!(
+                    "{}: condition `{name}` is declared in {} already",
+                    file.display(),
+                    first.display()
+                )));
+            }
+            origin.insert(format!("condition `{name}`"), file.clone());
+            src.conditions.insert(name, condition);
+        }
         src.features.extend(part.features);
         src.lists.extend(part.lists);
         src.rules.extend(part.rules);
@@ -144,6 +158,7 @@ fn assemble(
         settings: settings.unwrap_or_default(),
         money,
         params: src.params,
+        conditions: src.conditions,
         features: src.features,
         lists: src.lists,
         rules: src.rules,

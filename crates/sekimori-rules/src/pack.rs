@@ -54,11 +54,24 @@ pub struct Feature {
     /// For `aggregate: risk`, the attribute hierarchies (coarsest first); the
     /// engine keeps a profile store instead of a window store.
     pub risk: Option<Vec<Vec<Expr>>>,
+    /// For `aggregate: amounts | hours`, the profile kept per key; the
+    /// engine keeps a profile store instead of a window store.
+    pub profile: Option<ProfileKind>,
     /// Whether only allowed events update it.
     pub counts: crate::source::Counts,
     /// Digest of everything that shapes this feature's state: a new pack keeps
     /// the state of a feature whose spec digest is unchanged.
     pub spec_digest: u64,
+}
+
+/// What an entity profile feature keeps per key (see docs/rules.md,
+/// Relative amounts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileKind {
+    /// A log-scale histogram of past amounts.
+    Amounts,
+    /// Counts of past activity per hour of the week.
+    Hours,
 }
 
 /// One declared rule.

@@ -22,6 +22,11 @@ pub struct PackSource {
     /// durations, counts and ratios (see docs/rules.md, Params).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, ParamSource>,
+    /// Named conditions: CEL expressions a rule's `when` or a feature's
+    /// `filter` reads as `conditions.name`, each written once (see
+    /// docs/rules.md, Conditions).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub conditions: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub features: Vec<FeatureSource>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -181,6 +186,12 @@ pub enum AggregateName {
     /// receiving node's key parts; readings are an object of fan-out,
     /// fan-in, pass-through and cycle facts (see docs/rules.md, Graph).
     Graph,
+    /// A bounded integer sketch of the key's past amounts (`of`): readings
+    /// place this amount among them (see docs/rules.md, Relative amounts).
+    Amounts,
+    /// The key's hour-of-week profile: how much of its past activity fell
+    /// in this event's hour of the week (see docs/rules.md, Relative amounts).
+    Hours,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -130,14 +130,49 @@ fn misuse_is_a_compile_error() {
 }
 
 #[test]
-fn features_may_not_read_params() {
-    let mut src = source("true");
-    src["features"] = json!([{"name": "f", "on": ["transfer"], "key": ["event.account"],
-        "filter": "event.amount_minor > params.senders", "aggregate": "count", "window": "1h"}]);
-    let errors = compile(serde_json::from_value(src).expect("ok")).expect_err("an error");
-    assert!(
-        errors[0].to_string().contains("only rules may"),
-        "{errors:?}"
+fn feature_keys_and_values_may_not_read_params() {
+    for (field, expr) in [
+        ("key", json!(["params.senders"])),
+        ("of", json!("params.senders")),
+    ] {
+        let mut src = source("true");
+        src["features"] = json!([{"name": "f", "on": ["transfer"], "key": ["event.account"],
+            "aggregate": "sum", "of": "event.amount_minor", "window": "1h"}]);
+        src["features"][0][field] = expr;
+        let errors = compile(serde_json::from_value(src).expect("ok")).expect_err("an error");
+        assert!(
+            errors[0].to_string().contains("only rules may"),
+            "{field}: {errors:?}"
+        );
+    }
+}
+
+/// A filter may read params (a band under a money threshold); the values
+/// it reads are part of the feature's spec, so a changed value starts the
+/// feature afresh, and a feature whose filter reads none keeps its spec.
+#[test]
+fn a_feature_filter_may_read_params_and_its_values_shape_the_spec() {
+    let digest = |senders: i64, filter: &str| {
+        let mut src = source("true");
+        src["params"]["senders"]["count"] = json!(senders);
+        src["features"] = json!([{"name": "f", "on": ["transfer"], "key": ["event.account"],
+            "filter": filter, "aggregate": "count", "window": "1h"}]);
+        let pack = compile(serde_json::from_value(src).expect("ok")).expect("compiles");
+        pack.features[0].spec_digest
+    };
+    let reads = "amount_at_least(event.amount_minor, event.currency, params.large) \
+                 && event.amount_minor > params.senders";
+    assert_ne!(
+        digest(5, reads),
+        digest(6, reads),
+        "a changed param starts it afresh"
+    );
+    assert_eq!(digest(5, reads), digest(5, reads));
+    let plain = "event.amount_minor > 5";
+    assert_eq!(
+        digest(5, plain),
+        digest(6, plain),
+        "a filter without params keeps its spec"
     );
 }
 

@@ -1,7 +1,7 @@
 //! `FeatureStore::apply_edge` and `read_node`: the transfer graph's updates
 //! and readings (the store's keys are its nodes).
 
-use crate::graph::{shortest_cycle, Edge, GraphRead, Node, PASS_THROUGH_BP};
+use crate::graph::{returned_cycle, shortest_cycle, Edge, GraphRead, Node, PASS_THROUGH_BP};
 use crate::state::{KeyState, State};
 use crate::window::Span;
 use crate::{Aggregate, FeatureStore, Key, Window};
@@ -45,6 +45,7 @@ impl FeatureStore {
             since,
             at,
         );
+        let cycled = returned_cycle(|k| self.node(k), source, at);
         // The source: what it received and sent over the last period.
         let from = at.saturating_sub(period_ms);
         let (received, in_hops, funded_at, (sent_before, _, _)) = match self.node(source) {
@@ -101,12 +102,14 @@ impl FeatureStore {
             funded_at,
             hops: i64::from(hops),
             cycle,
+            cycled,
         })
     }
 
     /// The readings of `key` as a source without a new edge (a graph
-    /// feature read on an event that does not update it): fans, history,
-    /// what it received and sent over the last period, when it was funded.
+    /// feature read on an event that does not update it, or an event
+    /// without a counterparty): fans, history, what it received and sent
+    /// over the last period, when it was funded, and `cycled`.
     /// `None` unless the aggregate is [`Aggregate::Graph`].
     pub fn read_node(&self, key: Key, now_ms: i64) -> Option<GraphRead> {
         if self.config.aggregate != Aggregate::Graph {
@@ -135,6 +138,7 @@ impl FeatureStore {
                 0
             },
             funded_at,
+            cycled: returned_cycle(|k| self.node(k), key, now_ms),
             ..GraphRead::default()
         })
     }

@@ -19,6 +19,8 @@ pub const MAX_CYCLE: usize = 6;
 /// Nodes whose edges one cycle search may scan (so at most
 /// `VISIT_CAP * EDGE_CAP` edges per event).
 pub const VISIT_CAP: usize = 256;
+/// A node's latest edges out whose return is searched for `cycled`.
+pub const CYCLED_EDGES: usize = 4;
 /// The share (basis points) of what a node received within a period that it
 /// must send on within that period for the hop to count as pass-through.
 pub const PASS_THROUGH_BP: i64 = 9_000;
@@ -84,6 +86,10 @@ pub struct GraphRead {
     pub hops: i64,
     /// Length of the shortest cycle this edge closes (0: none found).
     pub cycle: i64,
+    /// Length of the shortest cycle through the source that one of its
+    /// [`CYCLED_EDGES`] latest earlier edges out started and that has
+    /// closed since (the money it sent came back; 0: none found).
+    pub cycled: i64,
 }
 
 impl Node {
@@ -249,17 +255,62 @@ pub(crate) fn shortest_cycle<'a>(
     since_ms: i64,
     at_ms: i64,
 ) -> i64 {
+    let mut visits = VISIT_CAP;
+    search(
+        &node,
+        source,
+        destination,
+        amount,
+        since_ms,
+        at_ms,
+        &mut visits,
+    )
+}
+
+/// The shortest cycle through `source` that one of its
+/// [`CYCLED_EDGES`] latest edges out (newest first) started and that has
+/// closed by `at_ms`: a path back from that edge's receiver, no earlier
+/// than the edge, amounts comparable with it. All the searches share one
+/// budget of [`VISIT_CAP`] nodes; 0 when none is found within the bounds.
+pub(crate) fn returned_cycle<'a>(
+    node: impl Fn(Key) -> Option<&'a Node>,
+    source: Key,
+    at_ms: i64,
+) -> i64 {
+    let Some(n) = node(source) else { return 0 };
+    let mut visits = VISIT_CAP;
+    let mut best = 0;
+    for e in n.out.iter().rev().take(CYCLED_EDGES) {
+        let found = search(&node, source, e.peer, e.amount, e.at_ms, at_ms, &mut visits);
+        if found > 0 && (best == 0 || found < best) {
+            best = found;
+        }
+        if visits == 0 {
+            break;
+        }
+    }
+    best
+}
+
+fn search<'a>(
+    node: &impl Fn(Key) -> Option<&'a Node>,
+    source: Key,
+    destination: Key,
+    amount: i64,
+    since_ms: i64,
+    at_ms: i64,
+    visits: &mut usize,
+) -> i64 {
     let mut best: BTreeMap<Key, i64> = BTreeMap::new();
     let mut frontier = vec![(destination, since_ms)];
     best.insert(destination, since_ms);
-    let mut visits = 0usize;
     for depth in 1..MAX_CYCLE {
         let mut next = Vec::new();
         for &(key, arrived) in &frontier {
-            if visits == VISIT_CAP {
+            if *visits == 0 {
                 return 0;
             }
-            visits += 1;
+            *visits -= 1;
             let Some(n) = node(key) else { continue };
             for e in &n.out {
                 if e.at_ms < arrived || e.at_ms > at_ms || !comparable(e.amount, amount) {

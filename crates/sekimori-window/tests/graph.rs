@@ -253,3 +253,48 @@ fn other_aggregates_have_no_edges() {
     assert!(s.apply_edge(1, 2, 10, T0, T0).is_none());
     assert!(s.read_node(1, T0).is_none());
 }
+
+#[test]
+fn money_that_came_back_marks_its_sender_until_it_leaves_the_window() {
+    let mut s = store(1000);
+    edge(&mut s, 1, 2, 99_000, T0);
+    edge(&mut s, 2, 3, 98_500, T0 + H);
+    assert_eq!(
+        s.read_node(1, T0 + H).expect("graph").cycled,
+        0,
+        "not back yet"
+    );
+    // 3 -> 1 closes the ring: 1's money came back to it.
+    assert_eq!(edge(&mut s, 3, 1, 98_000, T0 + 2 * H).cycle, 3);
+    assert_eq!(s.read_node(1, T0 + 3 * H).expect("graph").cycled, 3);
+    // 1's next withdrawal (an edge out to a fresh node) still reads it.
+    assert_eq!(edge(&mut s, 1, 99, 97_000, T0 + 4 * H).cycled, 3);
+    // 2 and 3 are on the ring too: their edges out came back.
+    assert_eq!(
+        s.read_node(2, T0 + 4 * H).expect("graph").cycled,
+        0,
+        "2 -> 3 -> 1 is not back at 2"
+    );
+    // A node that only received is not marked.
+    assert_eq!(s.read_node(99, T0 + 4 * H).expect("graph").cycled, 0);
+    // Past the window the edges are pruned and the mark goes with them.
+    edge(&mut s, 7, 8, 1, T0 + 40 * D);
+    assert_eq!(s.read_node(1, T0 + 40 * D).expect("graph").cycled, 0);
+}
+
+#[test]
+fn back_and_forth_marks_a_cycle_of_two_and_unrelated_amounts_none() {
+    let mut s = store(1000);
+    edge(&mut s, 1, 2, 5_000, T0);
+    edge(&mut s, 2, 1, 5_000, T0 + H);
+    assert_eq!(s.read_node(1, T0 + H).expect("graph").cycled, 2);
+    let mut t = store(1000);
+    edge(&mut t, 1, 2, 5_000, T0);
+    edge(&mut t, 2, 3, 5_000, T0 + H);
+    edge(&mut t, 3, 1, 50_000, T0 + 2 * H);
+    assert_eq!(
+        t.read_node(1, T0 + 2 * H).expect("graph").cycled,
+        0,
+        "not the same money"
+    );
+}

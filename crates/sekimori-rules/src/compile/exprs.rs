@@ -57,6 +57,7 @@ pub(crate) fn expr(
     }
 }
 
+#[derive(Clone, Copy)]
 pub(crate) struct ExprContext<'a> {
     pub known: &'a KnownFields,
     pub kinds: &'a BTreeSet<EventKind>,

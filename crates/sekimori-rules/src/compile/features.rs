@@ -5,7 +5,8 @@ use super::{check_name, Problems};
 use crate::duration::parse_ms;
 use crate::expr::Expr;
 use crate::fields::KnownFields;
-use crate::pack::Feature;
+use crate::pack::{Feature, ProfileKind};
+use crate::params::Params;
 use crate::source::{AggregateName, FeatureSource};
 use sekimori_window::{Aggregate, FeatureConfig, FeatureStore, Window};
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +21,8 @@ pub(crate) fn features(
     known: &KnownFields,
     lists: &BTreeMap<String, BTreeSet<String>>,
     lateness_ms: i64,
+    params: &Params,
+    conditions: &BTreeMap<String, String>,
     p: &mut Problems,
 ) -> Vec<Feature> {
     let mut out: Vec<Feature> = Vec::new();
@@ -34,11 +37,36 @@ pub(crate) fn features(
             lists,
             params: None,
         };
-        let filter = f
+        // A filter may read params (a band under a money threshold): the
+        // values it reads are part of the feature's spec below, so a
+        // changed value starts the feature afresh.
+        let filter_ctx = ExprContext {
+            params: Some(params),
+            ..ctx
+        };
+        // Named conditions expand first; the spec then has the expanded
+        // text (only when it reads one: other specs are as before).
+        let filter_src = match f
             .filter
             .as_deref()
-            .and_then(|s| expr(s, "filter", &ctx, &loc, p))
+            .map(|s| super::conditions::expand(s, conditions))
+        {
+            Some(Ok(text)) => Some(text),
+            Some(Err(e)) => {
+                p.add(&loc, format!("filter {e}"));
+                None
+            }
+            None => None,
+        };
+        let expanded = filter_src
+            .as_ref()
+            .filter(|t| matches!(t, std::borrow::Cow::Owned(_)))
+            .map(|t| t.to_string());
+        let filter = filter_src
+            .as_deref()
+            .and_then(|s| expr(s, "filter", &filter_ctx, &loc, p))
             .map(|x| x.0);
+        let filter_params = filter_src.as_deref().and_then(|s| params_read(s, params));
         if f.key.is_empty() || f.key.len() > 4 {
             p.add(&loc, "key must have 1 to 4 parts");
         }
@@ -55,6 +83,7 @@ pub(crate) fn features(
                 | AggregateName::Max
                 | AggregateName::DistinctCount
                 | AggregateName::Graph
+                | AggregateName::Amounts
         );
         let of = match (&f.of, needs_of) {
             (Some(s), true) => expr(s, "of", &ctx, &loc, p).map(|x| x.0),
@@ -71,7 +100,7 @@ pub(crate) fn features(
             (Some(_), false) => {
                 p.add(
                     &loc,
-                    "`of` is only for sum, min, max, distinct_count and graph",
+                    "`of` is only for sum, min, max, distinct_count, graph and amounts",
                 );
                 None
             }
@@ -81,10 +110,10 @@ pub(crate) fn features(
         let Some(config) = feature_config(f, lateness_ms, &loc, p) else {
             continue;
         };
-        let spec = serde_json::to_vec(&(
+        let mut spec = serde_json::to_vec(&(
             &f.name,
             &f.on,
-            &f.filter,
+            expanded.as_ref().or(f.filter.as_ref()),
             &f.key,
             &f.of,
             f.aggregate,
@@ -93,9 +122,13 @@ pub(crate) fn features(
             f.counts,
         ))
         .unwrap_or_default();
+        if let Some(values) = &filter_params {
+            spec.extend(serde_json::to_vec(values).unwrap_or_default());
+        }
         if f.aggregate == AggregateName::Graph {
             graph_checks(f, &loc, p);
         }
+        let profile = profile_kind(f, &loc, p);
         if !f.counts.is_all() && f.aggregate == AggregateName::Risk {
             p.add(
                 &loc,
@@ -110,11 +143,63 @@ pub(crate) fn features(
             of,
             config,
             risk,
+            profile,
             counts: f.counts,
             spec_digest: xxh3_64(&spec),
         });
     }
     out
+}
+
+/// The values of the params an expression names (`params.x`), in name
+/// order: a feature's spec includes them, so its state is kept across packs
+/// only while they are unchanged. `None` when it names none (the spec of a
+/// feature without params is as before params existed).
+fn params_read(src: &str, params: &Params) -> Option<Vec<String>> {
+    let mut names = BTreeSet::new();
+    let mut rest = src;
+    while let Some(i) = rest.find("params.") {
+        let before = rest[..i].chars().next_back();
+        let tail = &rest[i + "params.".len()..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.') {
+            names.insert(&tail[..end]);
+        }
+        rest = &tail[end..];
+    }
+    if names.is_empty() {
+        return None;
+    }
+    Some(
+        names
+            .into_iter()
+            .map(|n| format!("{n}={:?}", params.get(n)))
+            .collect(),
+    )
+}
+
+/// The profile an `amounts` or `hours` feature keeps. Profiles remember
+/// without a time window (their counts halve past a bound instead), take no
+/// `exact_limit` nor `resolution`, and count only what the decision admits
+/// unless told otherwise.
+fn profile_kind(f: &FeatureSource, loc: &str, p: &mut Problems) -> Option<ProfileKind> {
+    let kind = match f.aggregate {
+        AggregateName::Amounts => ProfileKind::Amounts,
+        AggregateName::Hours => ProfileKind::Hours,
+        _ => return None,
+    };
+    if f.window != "ever" {
+        p.add(
+            loc,
+            "a profile keeps a bounded history without expiry (its counts halve): window must be `ever`",
+        );
+    }
+    if f.exact_limit.is_some() || f.resolution.is_some() {
+        p.add(loc, "`exact_limit` and `resolution` are not for profiles");
+    }
+    Some(kind)
 }
 
 /// A graph keeps every edge (its state is both ends' history), over a
@@ -207,7 +292,10 @@ fn feature_config(
         AggregateName::Max => Aggregate::Max,
         AggregateName::DistinctCount => Aggregate::DistinctCount { exact_limit },
         AggregateName::FirstSeen => Aggregate::FirstSeen,
-        AggregateName::LastSeen | AggregateName::Risk => Aggregate::LastSeen,
+        AggregateName::LastSeen
+        | AggregateName::Risk
+        | AggregateName::Amounts
+        | AggregateName::Hours => Aggregate::LastSeen,
         AggregateName::Graph => Aggregate::Graph,
     };
     let max_keys = f.max_keys.unwrap_or(DEFAULT_MAX_KEYS);

@@ -1,9 +1,12 @@
 //! Source to [`Pack`]: every problem is found and reported at once, each naming
 //! the feature, list, rule or test and what is wrong.
 
+mod conditions;
 mod exprs;
 mod features;
 mod rules;
+
+pub use conditions::MAX_CONDITIONS;
 
 use crate::action::Action;
 use crate::duration::parse_ms;
@@ -60,11 +63,14 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
     let settings = settings(&source.settings, &mut p);
     let lists = lists(&source.lists, &mut p);
     let params = crate::params::compile(&source.money, &source.params, &mut p);
+    conditions::check(&source.conditions, &mut p);
     let features = features::features(
         &source.features,
         &known,
         &lists,
         settings.lateness_ms,
+        &params,
+        &source.conditions,
         &mut p,
     );
     let index: BTreeMap<&str, usize> = features
@@ -72,7 +78,15 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
         .enumerate()
         .map(|(i, f)| (f.name.as_str(), i))
         .collect();
-    let rules = rules::rules(&source.rules, &known, &index, &lists, &params, &mut p);
+    let rules = rules::rules(
+        &source.rules,
+        &known,
+        &index,
+        &lists,
+        &params,
+        &source.conditions,
+        &mut p,
+    );
     check_challenge_fallbacks(&settings, &rules, &mut p);
     check_tests(&source, &mut p);
     if !p.0.is_empty() {

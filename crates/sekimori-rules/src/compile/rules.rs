@@ -17,6 +17,7 @@ pub(crate) fn rules(
     index: &BTreeMap<&str, usize>,
     lists: &BTreeMap<String, BTreeSet<String>>,
     params: &Params,
+    conditions: &BTreeMap<String, String>,
     p: &mut Problems,
 ) -> Vec<Rule> {
     let mut out: Vec<Rule> = Vec::new();
@@ -43,7 +44,14 @@ pub(crate) fn rules(
             lists,
             params: Some(params),
         };
-        let Some((when, refs)) = expr(&r.when, "when", &ctx, &loc, p) else {
+        let when_src = match super::conditions::expand(&r.when, conditions) {
+            Ok(text) => text,
+            Err(e) => {
+                p.add(&loc, format!("when {e}"));
+                continue;
+            }
+        };
+        let Some((when, refs)) = expr(&when_src, "when", &ctx, &loc, p) else {
             continue;
         };
         let reads = refs

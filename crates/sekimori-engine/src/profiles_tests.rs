@@ -1,0 +1,162 @@
+use super::*;
+
+#[test]
+fn buckets_are_quarter_octaves_in_order() {
+    assert_eq!(amount_bucket(0), 0);
+    assert_eq!(amount_bucket(-5), 0);
+    assert_eq!(amount_bucket(1), 1);
+    let mut last = 0;
+    for a in [
+        1i64,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        10,
+        12,
+        14,
+        16,
+        1_000,
+        199_000,
+        200_000,
+        i64::MAX,
+    ] {
+        let b = amount_bucket(a);
+        assert!(b >= last, "{a}");
+        last = b;
+        // The middle of an amount's bucket is within 25% of it.
+        let (m, x) = (i128::from(bucket_middle(b)), i128::from(a));
+        assert!(m * 4 >= x * 3 && m * 4 <= x * 5 + 4, "{a}: middle {m}");
+    }
+    // Quarter-octave steps: 160,000 and 199,000 are two buckets apart.
+    assert_ne!(amount_bucket(160_000), amount_bucket(199_000));
+    assert_eq!(amount_bucket(135_000), amount_bucket(160_000));
+    assert!(amount_bucket(i64::MAX) < 255);
+}
+
+#[test]
+fn week_slots_start_monday_utc() {
+    // 2026-01-05 was a Monday.
+    let monday = 1_767_571_200_000i64;
+    assert_eq!(week_slot(monday), 0);
+    assert_eq!(week_slot(monday + 25 * HOUR_MS), 25);
+    assert_eq!(week_slot(monday - 1), 167);
+    assert_eq!(week_slot(0), 72); // Thursday 1970-01-01 00:00
+}
+
+#[test]
+fn amounts_rank_this_amount_among_the_past() {
+    let mut s = ProfileStore::new(ProfileKind::Amounts, 100);
+    let empty = s.read(1, Some(5_000), 0);
+    assert_eq!(empty["history"], 0);
+    assert_eq!(empty["ratio"], 0);
+    for (i, a) in [3_000, 4_000, 5_000, 6_000, 4_500].into_iter().enumerate() {
+        s.learn(1, Some(a), i as i64);
+    }
+    let usual = s.read(1, Some(4_800), 10);
+    assert_eq!(usual["history"], 5);
+    let p = usual["percentile"].as_i64().expect("ok");
+    assert!((3_000..=7_000).contains(&p), "{usual}");
+    let r = usual["ratio"].as_i64().expect("ok");
+    assert!((8_000..=12_500).contains(&r), "{usual}");
+    let big = s.read(1, Some(199_000), 10);
+    assert_eq!(big["percentile"], 10_000);
+    assert!(big["ratio"].as_i64().expect("ok") >= 300_000, "{big}");
+    let small = s.read(1, Some(100), 10);
+    assert_eq!(small["percentile"], 0);
+    // Another key has no history.
+    assert_eq!(s.read(2, Some(4_800), 10)["history"], 0);
+}
+
+#[test]
+fn amounts_stay_bounded_and_halve() {
+    let mut s = ProfileStore::new(ProfileKind::Amounts, 100);
+    for i in 0..5_000i64 {
+        s.learn(1, Some(1 + (i * 7_919) % 1_000_000_007), i);
+    }
+    let p = s.get(1).expect("ok");
+    assert!(p.cells.len() <= AMOUNT_CELLS);
+    assert!(p.total() < HALVE_AT);
+    assert!(p.is_valid(ProfileKind::Amounts));
+    assert_eq!(s.accounted_bytes(), p.accounted());
+}
+
+#[test]
+fn hours_share_of_this_hour_of_the_week() {
+    let monday = 1_767_571_200_000i64;
+    let mut s = ProfileStore::new(ProfileKind::Hours, 100);
+    // Weekday evenings at 20:00 UTC for four weeks.
+    for week in 0..4 {
+        for day in 0..5 {
+            s.learn(
+                7,
+                None,
+                monday + (week * 7 + day) * 24 * HOUR_MS + 20 * HOUR_MS,
+            );
+        }
+    }
+    let usual = s.read(7, None, monday + 2 * 24 * HOUR_MS + 21 * HOUR_MS);
+    assert_eq!(usual["history"], 20);
+    assert_eq!(usual["share"], 2_000); // Wednesdays 20:00, within an hour
+    assert_eq!(usual["hour_share"], 10_000);
+    let night = s.read(7, None, monday + 6 * 24 * HOUR_MS + 4 * HOUR_MS);
+    assert_eq!(
+        (night["share"].as_i64(), night["hour_share"].as_i64()),
+        (Some(0), Some(0))
+    );
+    // The week wraps: Sunday 23:00 neighbours Monday 00:00.
+    let mut w = ProfileStore::new(ProfileKind::Hours, 10);
+    w.learn(1, None, monday);
+    assert_eq!(w.read(1, None, monday - HOUR_MS)["share"], 10_000);
+}
+
+#[test]
+fn the_cap_forgets_the_least_recent_keys_and_accounting_follows() {
+    let mut s = ProfileStore::new(ProfileKind::Amounts, 32);
+    for k in 0..40u128 {
+        s.learn(k, Some(100), k as i64);
+    }
+    assert!(s.len() <= 32);
+    assert!(s.get(0).is_none(), "the oldest went");
+    assert!(s.get(39).is_some());
+    let mut total = 0;
+    s.for_each_age(|_, b, _| total += b);
+    assert_eq!(total, s.accounted_bytes());
+    let (n, bytes) = s.evict_through(35, i64::MIN);
+    assert!(n > 0 && bytes > 0);
+    let mut left = 0;
+    s.for_each_age(|at, b, _| {
+        assert!(at > 35);
+        left += b;
+    });
+    assert_eq!(left, s.accounted_bytes());
+}
+
+#[test]
+fn serialized_in_key_order_and_restored_equal() {
+    let mut a = ProfileStore::new(ProfileKind::Hours, 1000);
+    let mut b = ProfileStore::new(ProfileKind::Hours, 1000);
+    let keys: Vec<u128> = (0..200u128)
+        .map(|k| k.wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835))
+        .collect();
+    for (i, k) in keys.iter().enumerate() {
+        a.learn(*k, None, i as i64 * HOUR_MS);
+    }
+    for (i, k) in keys.iter().enumerate() {
+        b.learn(*k, None, i as i64 * HOUR_MS);
+    }
+    assert_eq!(a.state_digest(), b.state_digest());
+    let bytes = postcard::to_stdvec(&a).expect("ok");
+    let back: ProfileStore = postcard::from_bytes(&bytes).expect("ok");
+    assert_eq!(back, a);
+    assert_eq!(back.state_digest(), a.state_digest());
+    assert_eq!(back.accounted_bytes(), a.accounted_bytes());
+    // A copy keeps its state through later learning.
+    let copy = a.clone();
+    a.learn(keys[0], None, 0);
+    assert_ne!(copy.state_digest(), a.state_digest());
+    assert_eq!(copy, back);
+}
