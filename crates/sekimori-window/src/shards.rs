@@ -19,7 +19,26 @@ use crate::Key;
 pub(crate) const SHARDS: usize = 1024;
 
 type Hasher = foldhash::fast::RandomState;
-type Shard = HashMap<Key, KeyState, Hasher>;
+type Shard = HashMap<Fp, KeyState, Hasher>;
+
+/// A key as the tables hold it: the same 128 bits as two words. A `u128` is
+/// 16-byte aligned, which pads every (key, state) slot from 56 to 64 bytes;
+/// two `u64`s are 8-byte aligned. The shard is still picked by the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Fp([u64; 2]);
+
+impl Fp {
+    fn of(key: Key) -> Fp {
+        Fp([key as u64, (key >> 64) as u64])
+    }
+
+    fn key(self) -> Key {
+        u128::from(self.0[0]) | (u128::from(self.0[1]) << 64)
+    }
+}
+
+/// One table slot: what the accounting counts per key.
+pub(crate) type Slot = (Fp, KeyState);
 
 /// The tracked keys of a store: a map from key to state, cheap to clone.
 #[derive(Clone, Debug)]
@@ -43,7 +62,7 @@ impl Default for Keys {
 
 /// A vacant or occupied key of [`Keys::entry`].
 pub(crate) struct Entry<'a> {
-    inner: hash_map::Entry<'a, Key, KeyState>,
+    inner: hash_map::Entry<'a, Fp, KeyState>,
     len: &'a mut usize,
 }
 
@@ -80,7 +99,7 @@ impl Keys {
     }
 
     pub fn get(&self, key: &Key) -> Option<&KeyState> {
-        self.shards[self.shard_of(key)].as_ref()?.get(key)
+        self.shards[self.shard_of(key)].as_ref()?.get(&Fp::of(*key))
     }
 
     pub fn contains_key(&self, key: &Key) -> bool {
@@ -91,14 +110,14 @@ impl Keys {
         let i = self.shard_of(&key);
         let shard = Arc::make_mut(self.shards[i].get_or_insert_with(Default::default));
         Entry {
-            inner: shard.entry(key),
+            inner: shard.entry(Fp::of(key)),
             len: &mut self.len,
         }
     }
 
     /// Inserts `state` under `key`, returning the state it replaces.
     pub fn insert(&mut self, key: Key, state: KeyState) -> Option<KeyState> {
-        let old = self.shard_mut(&key).insert(key, state);
+        let old = self.shard_mut(&key).insert(Fp::of(key), state);
         if old.is_none() {
             self.len += 1;
         }
@@ -108,10 +127,11 @@ impl Keys {
     pub fn remove(&mut self, key: &Key) -> Option<KeyState> {
         let i = self.shard_of(key);
         let shard = self.shards[i].as_mut()?;
-        if !shard.contains_key(key) {
+        let fp = Fp::of(*key);
+        if !shard.contains_key(&fp) {
             return None;
         }
-        let old = Arc::make_mut(shard).remove(key);
+        let old = Arc::make_mut(shard).remove(&fp);
         if old.is_some() {
             self.len -= 1;
         }
@@ -119,8 +139,11 @@ impl Keys {
     }
 
     /// Every (key, state), in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &KeyState)> {
-        self.shards.iter().flatten().flat_map(|s| s.iter())
+    pub fn iter(&self) -> impl Iterator<Item = (Key, &KeyState)> {
+        self.shards
+            .iter()
+            .flatten()
+            .flat_map(|s| s.iter().map(|(k, v)| (k.key(), v)))
     }
 
     /// Every state, in no particular order.
@@ -136,7 +159,7 @@ impl Keys {
         for slot in &mut self.shards {
             let Some(shard) = slot else { continue };
             let shard = Arc::make_mut(shard);
-            shard.retain(|k, v| keep(k, v));
+            shard.retain(|k, v| keep(&k.key(), v));
             len += shard.len();
             if shard.is_empty() {
                 *slot = None;
@@ -196,7 +219,7 @@ impl Keys {
 /// seeds do not matter).
 impl PartialEq for Keys {
     fn eq(&self, other: &Keys) -> bool {
-        self.len == other.len && self.iter().all(|(k, v)| other.get(k) == Some(v))
+        self.len == other.len && self.iter().all(|(k, v)| other.get(&k) == Some(v))
     }
 }
 

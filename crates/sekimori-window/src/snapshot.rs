@@ -8,7 +8,7 @@ use crate::{FeatureConfig, FeatureStore, Key, WindowError};
 #[derive(Serialize)]
 struct SnapshotRef<'a> {
     config: &'a FeatureConfig,
-    keys: Vec<(&'a Key, &'a KeyState)>,
+    keys: Vec<(Key, &'a KeyState)>,
     last_sweep_ms: Option<i64>,
     evicted_total: u64,
 }

@@ -279,8 +279,7 @@ pub(crate) struct KeyState {
 /// Accounted bytes of one tracked key besides its heap allocations: its slot
 /// in the hash table (entry and control byte) at a load factor of one half,
 /// which covers the table's slack between growths (7/16 to 7/8 full).
-pub(crate) const KEY_SLOT_BYTES: u64 =
-    2 * (std::mem::size_of::<(crate::Key, KeyState)>() as u64 + 1);
+pub(crate) const KEY_SLOT_BYTES: u64 = 2 * (std::mem::size_of::<crate::shards::Slot>() as u64 + 1);
 
 impl KeyState {
     /// Accounted bytes of this key: its table slot and its heap state.

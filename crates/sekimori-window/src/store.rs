@@ -178,7 +178,7 @@ impl FeatureStore {
         d.u64(self.evicted_total);
         d.u64(self.keys.len() as u64);
         for (key, k) in self.sorted_keys() {
-            d.u128(*key);
+            d.u128(key);
             d.i64(k.last_at);
             k.state.digest(&mut d);
         }
@@ -189,16 +189,16 @@ impl FeatureStore {
     /// (entries and control bytes at their full capacity) and every per-key
     /// heap allocation at its capacity.
     pub fn approx_bytes(&self) -> usize {
-        let table = table_bytes::<(Key, KeyState)>(self.keys.capacity())
+        let table = table_bytes::<crate::shards::Slot>(self.keys.capacity())
             + crate::shards::SHARDS * size_of::<usize>();
         let heap: usize = self.keys.values().map(|k| k.state.heap_bytes()).sum();
         size_of::<FeatureStore>() + table + heap
     }
 
     /// Entries sorted by key (the canonical order for digests and serialization).
-    pub(crate) fn sorted_keys(&self) -> Vec<(&Key, &KeyState)> {
+    pub(crate) fn sorted_keys(&self) -> Vec<(Key, &KeyState)> {
         let mut entries: Vec<_> = self.keys.iter().collect();
-        entries.sort_unstable_by_key(|e| *e.0);
+        entries.sort_unstable_by_key(|e| e.0);
         entries
     }
 
@@ -255,7 +255,7 @@ impl FeatureStore {
             return;
         }
         let step = (cap / 16).max(1).max(self.keys.len() + 1 - cap);
-        let mut order: Vec<(i64, Key)> = self.keys.iter().map(|(k, s)| (s.last_at, *k)).collect();
+        let mut order: Vec<(i64, Key)> = self.keys.iter().map(|(k, s)| (s.last_at, k)).collect();
         let step = step.min(order.len());
         if step == 0 {
             return;

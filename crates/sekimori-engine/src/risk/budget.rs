@@ -9,6 +9,16 @@ const fn btree_entry<K, V>() -> u64 {
     ((std::mem::size_of::<K>() + std::mem::size_of::<V>()) * 3 / 2 + 8) as u64
 }
 
+/// Accounted bytes of a `FlatMap<K, V>` of `len` entries: one allocation of
+/// exactly its length (it grows one slot at a time and shrinks when it
+/// forgets) and the allocator's header.
+fn flat_bytes<K, V>(len: usize) -> u64 {
+    if len == 0 {
+        return 0;
+    }
+    (len * std::mem::size_of::<(K, V)>() + 16) as u64
+}
+
 /// Accounted bytes of one population value and of one population parent.
 pub(crate) const POP_NODE_BYTES: u64 = btree_entry::<u64, PopNode>();
 pub(super) const POP_PARENT_BYTES: u64 = btree_entry::<u64, Tally>();
@@ -26,8 +36,8 @@ impl Profile {
             })
             .sum();
         btree_entry::<u128, Profile>()
-            + self.nodes.len() as u64 * btree_entry::<u64, Seen>()
-            + self.parents.len() as u64 * btree_entry::<u64, Tally>()
+            + flat_bytes::<u64, Seen>(self.nodes.len())
+            + flat_bytes::<u64, Tally>(self.parents.len())
             + pending
     }
 

@@ -22,7 +22,7 @@ impl RiskStoreV5 {
     pub fn upgrade(self, as_of_ms: i64) -> RiskStore {
         let mut parent_of: BTreeMap<u64, u64> = BTreeMap::new();
         for p in self.profiles.values() {
-            for (n, seen) in &p.nodes {
+            for (n, seen) in p.nodes.iter() {
                 parent_of.insert(*n, seen.parent);
             }
         }

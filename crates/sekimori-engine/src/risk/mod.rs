@@ -37,7 +37,6 @@
 //! holder passing a step-up for something else.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use xxhash_rust::xxh3::xxh3_64;
 
 mod budget;
@@ -46,12 +45,14 @@ mod cow;
 mod fixed;
 #[cfg(test)]
 mod fixed_tests;
+mod flat;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use budget::POP_NODE_BYTES;
 pub(crate) use compat::RiskStoreV5;
 use cow::CowMap;
+use flat::FlatMap;
 
 /// How long a challenged login waits for its `mfa.result`.
 pub(crate) const PENDING_MS: i64 = 15 * 60_000;
@@ -96,9 +97,9 @@ struct Profile {
     /// Event time of the last login learned or scored.
     last_ms: i64,
     /// Node (hierarchy, level, parent, value) -> use.
-    nodes: BTreeMap<u64, Seen>,
+    nodes: FlatMap<u64, Seen>,
     /// Parent node -> totals under it (only parents some kept node sits under).
-    parents: BTreeMap<u64, Tally>,
+    parents: FlatMap<u64, Tally>,
     /// Challenged events waiting for their step-up results, oldest first.
     pending: Vec<Parked>,
 }
@@ -236,7 +237,7 @@ impl RiskStore {
         profile.last_ms = profile.last_ms.max(at_ms);
         for (h, vals) in values.iter().enumerate() {
             for (parent, n) in path(h, vals) {
-                let seen = profile.nodes.entry(n).or_insert(Seen {
+                let seen = profile.nodes.get_or_insert_with(n, || Seen {
                     count: 0,
                     last_ms: at_ms,
                     parent,
@@ -244,7 +245,7 @@ impl RiskStore {
                 let new = seen.count == 0;
                 seen.count = seen.count.saturating_add(weight);
                 seen.last_ms = seen.last_ms.max(at_ms);
-                let tally = profile.parents.entry(parent).or_default();
+                let tally = profile.parents.get_or_insert_with(parent, Tally::default);
                 tally.total = tally.total.saturating_add(u64::from(weight));
                 tally.distinct += u64::from(new);
             }
@@ -262,9 +263,9 @@ impl RiskStore {
                 .collect();
             order.sort_unstable();
             let excess = profile.nodes.len() - PROFILE_CAP;
-            for (_, _, k) in order.iter().take(excess) {
-                profile.nodes.remove(k);
-            }
+            let forget: std::collections::BTreeSet<u64> =
+                order.iter().take(excess).map(|(_, _, k)| *k).collect();
+            profile.nodes.retain(|k, _| !forget.contains(k));
             let kept: std::collections::BTreeSet<u64> =
                 profile.nodes.values().map(|s| s.parent).collect();
             profile.parents.retain(|p, _| kept.contains(p));

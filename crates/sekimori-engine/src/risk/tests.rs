@@ -2,6 +2,7 @@
 
 use super::*;
 use sekimori_event::MfaMethod;
+use std::collections::BTreeMap;
 
 fn v(network: &[u64], device: u64) -> Values {
     vec![network.to_vec(), vec![device]]
