@@ -366,6 +366,19 @@ impl Ledger {
         ))
     }
 
+    /// Logs an entry that changes no engine state: an analyst's action or a
+    /// label. It takes the next sequence like every other entry, so the log
+    /// stays the one ordered record of everything that happened, and a
+    /// replay reads it back in place (the engine skips it). An entry that
+    /// carries engine state is refused: those have their own methods, which
+    /// apply the change before they log it.
+    pub fn append_audit(&mut self, entry: &Entry) -> Result<Durable, String> {
+        match entry {
+            Entry::Analyst { .. } | Entry::Label { .. } => Ok(self.append(None, entry)),
+            _ => Err("only an analyst's action or a label is logged as audit".into()),
+        }
+    }
+
     /// The logged decision for `service`'s event `event_id`, if it is durable.
     pub fn logged_decision(
         &self,

@@ -27,16 +27,23 @@ impl ServerHost {
 
 impl Host for ServerHost {
     fn append(&self, entry: Entry) -> BoxFuture<'_, Result<(), WbError>> {
-        // The ledger appends only the entries it makes itself (events,
-        // packs, lists, holds); an analyst's or a label's entry waits for a
-        // `Ledger::append_audit` in sekimori-ledger (docs/workbench.md,
-        // "Status"). Refused, never written around the ledger: a second
-        // writer would break the log's sequence.
-        drop(entry);
-        Box::pin(async {
-            Err(WbError::Unavailable(
-                "analyst actions are not logged by this server yet: the ledger has no append for them",
-            ))
+        // Through the ledger, which gives the entry the next sequence under
+        // its lock (a second writer would break the log's order), and
+        // answered only once durable, as an event is.
+        Box::pin(async move {
+            let app = self.app()?;
+            let durable = {
+                let mut ledger = app.ledger.lock().await;
+                if !app.is_ready() {
+                    return Err(WbError::Unavailable(
+                        "the durable log failed; the server accepts nothing until restarted",
+                    ));
+                }
+                ledger.append_audit(&entry).map_err(WbError::Storage)?
+            };
+            app.settle(durable)
+                .await
+                .map_err(|_| WbError::Unavailable("the durable log failed; this was not recorded"))
         })
     }
 

@@ -26,6 +26,10 @@ fn text(path: &str, s: &str, required: bool) -> Result<String, WbError> {
     Ok(s.to_string())
 }
 
+/// Approvals, declines and closes, one at a time in this process: each
+/// checks the case's state, appends, and notifies on what the log then says.
+static DECISIONS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 impl Workbench {
     fn now_rfc3339(&self) -> String {
         sekimori_event::format_rfc3339_ms(self.now_ms())
@@ -105,6 +109,10 @@ impl Workbench {
         if approve && s.role < Role::Supervisor {
             return Err(WbError::Forbidden("supervisor"));
         }
+        // From the check that the event is still held to the notice: one
+        // decision at a time, so a decline and a last approval racing on the
+        // same event never both pass the check and both notify the service.
+        let _one_at_a_time = DECISIONS.lock().await;
         self.check_case(&s.login, case)?;
         let (service, entity, event_type) = {
             let index = self.catch_up()?;
@@ -141,22 +149,25 @@ impl Workbench {
             }
         };
         self.record(&s.login, &act, &reason).await?;
-        let decided = self
+        let outcome = self
             .catch_up()?
             .case(case)
             .and_then(|c| c.events.iter().find(|e| e.event_id == event_id))
-            .is_some_and(|e| e.outcome.is_some());
-        if !decided {
+            .and_then(|e| e.outcome.clone());
+        let Some(outcome) = outcome else {
             // The first of the four eyes: nothing is released yet.
             return Ok(());
-        }
+        };
+        // What the log says happened (under the lock above, this act's own
+        // outcome), never what was asked.
+        let approve = outcome.approved;
         let kind = if approve {
             "review.approved"
         } else {
             "review.declined"
         };
         self.host.notify(Notice {
-            id: format!("review:{}:{}", case, event_id),
+            id: format!("review:{}:{}:{}", case, event_id, kind),
             kind: kind.into(),
             account: Some(entity),
             service,
@@ -178,6 +189,7 @@ impl Workbench {
         note: &str,
     ) -> Result<(), WbError> {
         let note = text("note", note, true)?;
+        let _one_at_a_time = DECISIONS.lock().await;
         self.check_case(&s.login, case)?;
         let (service, events) = {
             let index = self.catch_up()?;

@@ -93,8 +93,8 @@ fn the_workbench_is_served_at_ui_with_the_tours_case() {
         case["decisions"][0][1]["reasons"][0]["rule"],
         "secret_tried_across_accounts"
     );
-    // Until the ledger appends analyst entries, actions are refused, never
-    // written around it.
+    // Analyst actions go through the ledger: claimed, then closed with a
+    // disposition (a label on each of the case's events).
     let (status, body) = post(
         &a,
         &format!("{}/v1/cases/{id}/claim", server.url),
@@ -102,9 +102,51 @@ fn the_workbench_is_served_at_ui_with_the_tours_case() {
         &json!({}),
     )
     .expect("answer");
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (503, Some("not_available"))
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(
+        &a,
+        &format!("{}/v1/cases/{id}/close", server.url),
+        token,
+        &json!({"disposition": "confirmed_fraud", "note": "one PIN across eight accounts"}),
+    )
+    .expect("answer");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(
+        &a,
+        &format!("{}/v1/cases/{id}/close", server.url),
+        token,
+        &json!({"disposition": "legitimate", "note": "again"}),
+    )
+    .expect("answer");
+    assert_eq!(status, 409, "a closed case cannot be closed again: {body}");
+    server.kill();
+
+    // The case index is rebuilt from the log alone: after a restart the
+    // case is still closed, with its disposition.
+    let server = Server::start(&data, &log, &[]);
+    // A code of another time step than the first sign-in's (a used step is
+    // refused: replay).
+    let mut later = sekimori_workbench::system_clock()();
+    if later / 30_000 == now / 30_000 {
+        later += 30_000;
+    }
+    let (status, session) = post(
+        &a,
+        &format!("{}/v1/workbench/sessions", server.url),
+        "",
+        &json!({"login": "aiko", "password": PASSWORD,
+                "code": sekimori_workbench::testing::totp_code(&uri, later)}),
+    )
+    .expect("answer");
+    assert_eq!(status, 200, "{session}");
+    let token = session["token"].as_str().expect("token");
+    let (status, case): (u16, Value) =
+        common::get(&a, &format!("{}/v1/cases/{id}", server.url), token);
+    assert_eq!(status, 200, "{case}");
+    let text = case.to_string();
+    assert!(
+        text.contains("confirmed_fraud"),
+        "the disposition survived the restart: {text}"
     );
     server.kill();
 }
