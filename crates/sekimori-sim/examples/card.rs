@@ -56,13 +56,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     card.world = kind;
     for baseline in baselines {
         let started = std::time::Instant::now();
+        let mut shown = 0;
         let r = sekimori_sim::run_streaming_in(
             &config,
             kind,
             baseline,
             baseline.defender(&config.pack),
             None,
-            &mut |_| {},
+            &mut |f| {
+                let pct = (f * 100.0) as i32;
+                if pct >= shown + 5 {
+                    shown = pct;
+                    let s = started.elapsed().as_secs();
+                    eprintln!("{}: {pct}% after {s} s", baseline.name());
+                }
+            },
         )?;
         eprintln!(
             "{}: {:.0} s",
