@@ -2,7 +2,7 @@
 //! the REST API. Each checks against the index as of the log's end, then
 //! appends its entries through the ledger (durable before it answers).
 
-use crate::acts::{is_label, Act, Disposition};
+use crate::acts::{Act, Disposition};
 use crate::analysts::{AnalystInfo, Role};
 use crate::error::WbError;
 use crate::queue::{next_case, Filter};
@@ -194,6 +194,14 @@ impl Workbench {
         let (service, events) = {
             let index = self.catch_up()?;
             let c = index.case(case).ok_or(WbError::NotFound("case"))?;
+            // A held payment is released or cancelled by a decision, with its
+            // webhook; closing around it would leave the service waiting.
+            if c.events.iter().any(|e| e.is_held()) {
+                return Err(WbError::Conflict(
+                    "the case holds an event waiting for a decision: approve or decline it first"
+                        .into(),
+                ));
+            }
             let ids: Vec<String> = c.events.iter().map(|e| e.event_id.clone()).collect();
             (c.service.clone(), ids)
         };
@@ -243,10 +251,13 @@ impl Workbench {
         label: &str,
         note: &str,
     ) -> Result<(), WbError> {
-        if !is_label(label) {
+        // A service says what it learnt (a chargeback, the customer's word);
+        // a disposition is an analyst's verdict, never a key's: rule quality
+        // and backtests read them apart.
+        if !crate::acts::SERVICE_LABELS.contains(&label) {
             return Err(WbError::invalid(
                 "label",
-                "one of chargeback, dispute, customer_confirmed, customer_denied, confirmed_fraud, false_positive, legitimate, unable_to_verify",
+                "one of chargeback, dispute, customer_confirmed, customer_denied (a disposition is an analyst's, given when a case is closed)",
             ));
         }
         if event_id.is_empty() || event_id.len() > 256 {
@@ -264,7 +275,8 @@ impl Workbench {
             service: service.into(),
             event_id: event_id.into(),
             label: label.into(),
-            by: key_name.into(),
+            // Keys and analysts name themselves apart in the log.
+            by: format!("key:{key_name}"),
             at: self.now_rfc3339(),
             note,
         })

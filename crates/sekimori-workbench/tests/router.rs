@@ -515,6 +515,17 @@ async fn services_post_labels_with_their_api_key() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["path"], "label");
+    // A disposition is an analyst's verdict: a key cannot post one.
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/labels",
+            LABEL_KEY,
+            Some(json!({"service": "netbank", "event_id": "xfer-1", "label": "legitimate"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["path"], "label");
     let (status, _) = b
         .api(
             "POST",
@@ -527,7 +538,7 @@ async fn services_post_labels_with_their_api_key() {
     let index = b.wb.catch_up().expect("index");
     assert_eq!(
         index.labels("netbank", "xfer-1"),
-        &[("chargeback".to_string(), "labels".to_string())]
+        &[("chargeback".to_string(), "key:labels".to_string())]
     );
 }
 
@@ -592,16 +603,32 @@ async fn the_case_page_draws_accounts_that_share_a_device() {
         &[("csrf", &csrf)],
     )
     .await;
+    let close = [
+        ("csrf", csrf.as_str()),
+        ("disposition", "confirmed_fraud"),
+        ("note", "takeover"),
+    ];
+    let (status, _, _) = b
+        .post_form(&format!("/ui/cases/{id}/close"), &cookie, &close)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a case holding a payment is not closed around it"
+    );
     b.post_form(
-        &format!("/ui/cases/{id}/close"),
+        &format!("/ui/cases/{id}/decide"),
         &cookie,
         &[
             ("csrf", &csrf),
-            ("disposition", "confirmed_fraud"),
-            ("note", "takeover"),
+            ("event_id", "xfer-1"),
+            ("outcome", "decline"),
+            ("reason", "takeover"),
         ],
     )
     .await;
+    b.post_form(&format!("/ui/cases/{id}/close"), &cookie, &close)
+        .await;
     let index = b.wb.catch_up().expect("index");
     assert_eq!(index.standing("netbank", "acct-900"), "fraud");
     assert_eq!(index.standing("netbank", "acct-901"), "clean");
