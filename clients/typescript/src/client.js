@@ -140,7 +140,7 @@ export class Client {
   }
 
   /** POST /v1/events, retried with the same id (idempotent on service and id). */
-  sendEvent(event) {
+  async sendEvent(event) {
     refuseSecrets(event);
     return this.request("post", "/v1/events", event);
   }

@@ -246,7 +246,7 @@ pub struct ErrorDetail {
     /// More about some errors: the problems of a pack, the hold in force,
     /// `retry_after_s`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub details: Option<serde_json::Value>,
 }
 

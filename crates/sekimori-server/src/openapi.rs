@@ -19,7 +19,7 @@ pub const TEXT_PATTERN: &str = r"^[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\
 /// A service name (the event envelope's form).
 pub const SERVICE_PATTERN: &str = "^[a-z0-9._-]{1,64}$";
 /// RFC 3339 from 1970 on (the server's range: 1970 to 9999, UTC or an offset).
-pub const AT_PATTERN: &str = r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$";
+pub const AT_PATTERN: &str = r"^((19[7-9][0-9]|[2-9][0-9]{3})-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(19[7-9][0-9]|[2-9][0-9]{3})-(0[469]|11)-(0[1-9]|[12][0-9]|30)|(19[7-9][0-9]|[2-9][0-9]{3})-02-(0[1-9]|1[0-9]|2[0-8])|(19(7[26]|8[048]|9[26])|[2-9][0-9](0[48]|[2468][048]|[13579][26])|([2468][048]|[13579][26])00)-02-29)[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$";
 /// A currency or asset code.
 pub const CURRENCY_PATTERN: &str = "^[A-Z0-9]{2,12}$";
 
@@ -76,8 +76,8 @@ string_schema!(
     /// A request's own time.
     At,
     "The request's time, RFC 3339 (1970 to 9999). More than 5 minutes ahead of the server clock is `event_in_future` (422), which no schema can say.",
-    Some(20),
-    Some(40),
+    None,
+    None,
     Some(AT_PATTERN)
 );
 string_schema!(
@@ -91,9 +91,9 @@ string_schema!(
 string_schema!(
     /// An item of a list set through the API.
     ListItem,
-    "1 to 256 bytes (`invalid_list` otherwise; at most 64 characters are always within 256 bytes).",
+    "1 to 256 characters (`invalid_list` otherwise).",
     Some(1),
-    Some(64),
+    Some(256),
     None::<String>
 );
 string_schema!(
@@ -104,6 +104,62 @@ string_schema!(
     Some(256),
     None::<String>
 );
+
+string_schema!(
+    /// A label of at most 64 characters.
+    Text64,
+    "1 to 64 characters, no control characters or edge spaces.",
+    Some(1),
+    Some(64),
+    Some(TEXT_PATTERN)
+);
+string_schema!(
+    /// An identifier of at most 128 characters.
+    Text128,
+    "1 to 128 characters, no control characters or edge spaces.",
+    Some(1),
+    Some(128),
+    Some(TEXT_PATTERN)
+);
+string_schema!(
+    /// A text of at most 256 characters.
+    Text256,
+    "1 to 256 characters, no control characters or edge spaces.",
+    Some(1),
+    Some(256),
+    Some(TEXT_PATTERN)
+);
+string_schema!(
+    /// Why an operator places a hold.
+    HoldReason,
+    "1 to 512 characters, no control characters, not only white space: recorded and quoted in every decision the hold answers.",
+    Some(1),
+    Some(512),
+    Some(HOLD_REASON_PATTERN)
+);
+string_schema!(
+    /// Text that is not only white space.
+    NotBlank,
+    "Any text with at least one character that is not white space.",
+    Some(1),
+    None,
+    Some(NOT_BLANK_PATTERN)
+);
+string_schema!(
+    /// Binary data in a WebAuthn credential.
+    Base64Url,
+    "Unpadded base64url (as the browser's PublicKeyCredential.toJSON() writes it).",
+    None,
+    None,
+    Some(BASE64URL_PATTERN)
+);
+
+const HOLD_REASON_PATTERN: &str = r"^[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f]*$";
+const NOT_BLANK_PATTERN: &str =
+    r"[^\x09-\x0d\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+/// Canonical unpadded base64url (the unused bits of the last character zero).
+const BASE64URL_PATTERN: &str =
+    "^([A-Za-z0-9_-]{4})*([A-Za-z0-9_-][AQgw]|[A-Za-z0-9_-]{2}[AEIMQUYcgkosw048])?$";
 
 /// The error code, one of [`ErrorCode::ALL`].
 #[derive(Debug)]
@@ -144,6 +200,25 @@ macro_rules! event_schema {
 event_schema!(EventSchema, "Event");
 event_schema!(ActorSchema, "Actor");
 event_schema!(MfaMethodSchema, "MfaMethod");
+// Schemas written out by [`refine`]: conditions between fields and the
+// shapes of other crates' types.
+event_schema!(AttestationCredential, "AttestationCredential");
+event_schema!(AssertionCredential, "AssertionCredential");
+event_schema!(HoldKeyToPlace, "HoldKeyToPlace");
+event_schema!(HoldKeyToLift, "HoldKeyToLift");
+event_schema!(BatchItemSchema, "BatchEvent");
+
+/// The components [`document`] fills in itself.
+const PLACEHOLDERS: &[&str] = &[
+    "Event",
+    "Actor",
+    "MfaMethod",
+    "AttestationCredential",
+    "AssertionCredential",
+    "HoldKeyToPlace",
+    "HoldKeyToLift",
+    "BatchEvent",
+];
 
 #[derive(OpenApi)]
 #[openapi(
@@ -186,6 +261,8 @@ event_schema!(MfaMethodSchema, "MfaMethod");
         routes::secrets::range,
     ),
     components(schemas(
+        Base64Url,
+        Text256,
         crate::error::ErrorBody,
         answers::AnswerDoc,
         answers::BatchAnswer,
@@ -442,9 +519,142 @@ pub fn document_text() -> String {
 fn build() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
     inline_event_schema(&mut doc);
+    refine(&mut doc);
     add_security(&mut doc);
     add_errors(&mut doc);
     doc
+}
+
+/// Names the event schema and the server's own types both use (other than
+/// the placeholders the event schema fills): must be none, or one would
+/// overwrite the other in `components`.
+pub fn collisions() -> Vec<String> {
+    let server = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    let event = sekimori_event::json_schema();
+    let Some(defs) = event["$defs"].as_object() else {
+        return vec![];
+    };
+    defs.keys()
+        .filter(|k| !PLACEHOLDERS.contains(&k.as_str()))
+        .filter(|k| server["components"]["schemas"].get(k.as_str()).is_some())
+        .cloned()
+        .collect()
+}
+
+/// What JSON Schema can say and the derive cannot: which fields each
+/// verification method needs or refuses, which action fits which hold, the
+/// form of a hold's key by scope, and the WebAuthn credentials' shapes.
+fn refine(doc: &mut Value) {
+    let schemas = &mut doc["components"]["schemas"];
+    // POST /v1/stepup/verify: one condition per method (verify.rs's table).
+    let mut conditions = Vec::new();
+    for m in ["totp", "txsign", "webauthn", "sms", "email"] {
+        let method: sekimori_event::MfaMethod =
+            serde_json::from_value(json!(m)).unwrap_or(sekimori_event::MfaMethod::Push);
+        let Some(rules) = routes::stepup::verify::method_fields(method) else {
+            continue;
+        };
+        let mut required = vec![json!("method")];
+        let mut props = serde_json::Map::new();
+        for (name, rule) in routes::stepup::verify::METHOD_FIELDS.iter().zip(rules) {
+            match rule {
+                Some(true) => {
+                    required.push(json!(name));
+                    props.insert(name.to_string(), json!({"not": {"type": "null"}}));
+                }
+                Some(false) => {
+                    props.insert(name.to_string(), json!({"type": "null"}));
+                }
+                None => {}
+            }
+        }
+        conditions.push(json!({
+            "if": {"properties": {"method": {"const": m}}, "required": ["method"]},
+            "then": {"required": required, "properties": props}
+        }));
+    }
+    schemas["VerifyBody"]["allOf"] = Value::Array(conditions);
+    // POST /v1/holds: the key's form by scope, and the action by scope.
+    let text256 = json!({"$ref": "#/components/schemas/Text256"});
+    schemas["HoldKeyToPlace"] = json!({
+        "type": "object",
+        "description": "The key to hold: an asset is a currency code, a bank its 4-digit code, anything else 1 to 256 characters of text. `service` defaults to `*` (every service: only a key bound to no service).",
+        "additionalProperties": false,
+        "required": ["scope", "key"],
+        "properties": {
+            "service": {"type": "string", "pattern": r"^(\*|[a-z0-9._-]{1,64})$"},
+            "scope": {"enum": ["account", "service", "asset", "wallet", "bank"]},
+            "key": {"type": "string"}
+        },
+        "oneOf": [
+            {"properties": {"scope": {"const": "asset"}, "key": {"pattern": CURRENCY_PATTERN}}},
+            {"properties": {"scope": {"const": "bank"}, "key": {"pattern": "^[0-9]{4}$"}}},
+            {"properties": {"scope": {"enum": ["account", "service", "wallet"]}, "key": text256}}
+        ]
+    });
+    schemas["HoldKeyToLift"] = json!({
+        "type": "object",
+        "description": "A hold in force, as `GET /v1/holds` lists it; `service` defaults to `*`.",
+        "additionalProperties": false,
+        "required": ["scope", "key"],
+        "properties": {
+            "service": {"type": "string"},
+            "scope": {"enum": ["account", "service", "asset", "wallet", "bank"]},
+            "key": {"type": "string"}
+        }
+    });
+    schemas["PlaceBody"]["oneOf"] = json!([
+        {"properties": {"hold": {"properties": {"scope": {"const": "account"}}}, "action": {"const": "freeze"}}},
+        {"properties": {"hold": {"properties": {"scope": {"enum": ["service", "asset", "wallet", "bank"]}}}, "action": {"const": "halt"}}}
+    ]);
+    // A batch item: an event, or anything else (answered with its error).
+    schemas["BatchEvent"] = json!({
+        "description": "An event (docs/events.md). Any other value is accepted in the batch and answered with its error in `results` (path `events[i]...`).",
+        "anyOf": [{"$ref": "#/components/schemas/Event"}, {}]
+    });
+    // The WebAuthn credentials (webauthn-rs's serde forms).
+    let b64 = json!({"$ref": "#/components/schemas/Base64Url"});
+    schemas["AttestationCredential"] = json!({
+        "type": "object",
+        "description": "The PublicKeyCredential `navigator.credentials.create()` gave, as JSON (binary fields unpadded base64url).",
+        "required": ["id", "rawId", "response", "type"],
+        "properties": {
+            "id": {"type": "string"},
+            "rawId": b64,
+            "type": {"type": "string"},
+            "extensions": {"type": "object"},
+            "response": {
+                "type": "object",
+                "required": ["attestationObject", "clientDataJSON"],
+                "properties": {
+                    "attestationObject": b64,
+                    "clientDataJSON": b64,
+                    "transports": {"type": ["array", "null"], "items": {"type": "string"}}
+                }
+            }
+        }
+    });
+    schemas["AssertionCredential"] = json!({
+        "type": "object",
+        "description": "The PublicKeyCredential `navigator.credentials.get()` gave, as JSON (binary fields unpadded base64url).",
+        "required": ["id", "rawId", "response", "type"],
+        "properties": {
+            "id": {"type": "string"},
+            "rawId": b64,
+            "type": {"type": "string"},
+            "extensions": {"type": "object"},
+            "response": {
+                "type": "object",
+                "required": ["authenticatorData", "clientDataJSON", "signature"],
+                "properties": {
+                    "authenticatorData": b64,
+                    "clientDataJSON": b64,
+                    "signature": b64,
+                    "userHandle": {"anyOf": [b64, {"type": "null"}]}
+                }
+            }
+        }
+    });
 }
 
 /// Puts the event schema (draft 2020-12, from schemars) under

@@ -200,3 +200,8 @@ async fn served_document_is_the_generated_one() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(&body, openapi::document());
 }
+
+#[test]
+fn no_schema_name_is_used_twice() {
+    assert_eq!(openapi::collisions(), Vec::<String>::new());
+}

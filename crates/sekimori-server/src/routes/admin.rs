@@ -51,7 +51,6 @@ fn permit_hold(who: &Principal, hold: &HoldKey) -> Result<(), ApiError> {
 /// does not compile or whose tests fail (422 `invalid_pack`,
 /// `pack_tests_failed`, every problem in `details`).
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 #[schema(as = PackSource)]
 pub struct PackSourceDoc {
     pub pack: PackMetaDoc,
@@ -341,10 +340,11 @@ pub async fn put_list(
     if let Some(i) = body
         .items
         .iter()
-        .position(|s| s.is_empty() || s.len() > 256)
+        .position(|s| s.is_empty() || s.chars().count() > 256)
     {
         return Err(
-            ApiError::new("invalid_list", "items are 1 to 256 bytes").at(format!("items[{i}]"))
+            ApiError::new("invalid_list", "items are 1 to 256 characters")
+                .at(format!("items[{i}]")),
         );
     }
     let items: BTreeSet<String> = body.items.into_iter().collect();
@@ -438,15 +438,11 @@ pub const MAX_HOLD_REASON_CHARS: usize = 512;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceBody {
-    #[schema(value_type = HoldKeyDoc)]
+    #[schema(value_type = crate::routes::openapi::HoldKeyToPlace)]
     hold: HoldKey,
     action: PlaceAction,
     /// Why: recorded, and quoted in every decision the hold answers.
-    #[schema(
-        min_length = 1,
-        max_length = 512,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
-    )]
+    #[schema(value_type = crate::routes::openapi::HoldReason)]
     reason: String,
 }
 
@@ -558,6 +554,21 @@ fn check_reason(reason: &str) -> Result<(), ApiError> {
 /// A key that events can match: an asset is a currency code, a bank a
 /// 4-digit bank code, anything else 1 to 256 characters of text.
 fn check_hold_key(hold: &HoldKey) -> Result<(), ApiError> {
+    // A hold of a service no event can name would cover nothing: an
+    // operator's typo must not look like a kill switch in force.
+    let s = hold.service.as_str();
+    let service_ok = hold.is_everywhere()
+        || ((1..=64).contains(&s.len())
+            && s.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            }));
+    if !service_ok {
+        return Err(ApiError::new(
+            "invalid_value",
+            "`*` or a service: 1 to 64 of a-z, 0-9, `.`, `_`, `-`",
+        )
+        .at("hold.service"));
+    }
     let k = hold.key.as_str();
     let (ok, form) = match hold.scope {
         HoldScope::Asset => (
@@ -588,10 +599,10 @@ fn check_hold_key(hold: &HoldKey) -> Result<(), ApiError> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiftBody {
-    #[schema(value_type = HoldKeyDoc)]
+    #[schema(value_type = crate::routes::openapi::HoldKeyToLift)]
     hold: HoldKey,
     /// Why (recorded); not only white space.
-    #[schema(min_length = 1, pattern = r"\S")]
+    #[schema(value_type = crate::routes::openapi::NotBlank)]
     reason: String,
 }
 

@@ -56,16 +56,11 @@ pub enum HoldScopeDoc {
 pub struct HoldKeyDoc {
     /// The service the hold is of; `*`: every service (only a key bound to
     /// no service places or lifts those). Default `*`.
-    #[schema(pattern = r"^(\*|[a-z0-9._-]{1,64})$")]
     pub service: Option<String>,
     pub scope: HoldScopeDoc,
     /// An account id, a service, a currency code (`asset`: 2 to 12 of A-Z,
     /// 0-9), a wallet id, or a 4-digit bank code.
-    #[schema(
-        min_length = 1,
-        max_length = 256,
-        pattern = r"^[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$"
-    )]
+    #[schema(value_type = crate::routes::openapi::Text256)]
     pub key: String,
 }
 

@@ -43,9 +43,12 @@ pub async fn post_event(
 /// The body of a batch.
 #[allow(dead_code)] // described in the OpenAPI document, never built
 #[derive(Debug, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BatchBody {
-    /// At most 1,000 events.
-    #[schema(value_type = Vec<crate::routes::openapi::EventSchema>, max_items = 1000)]
+    /// At most 1,000 events. Each item is decoded alone: an item that is not
+    /// a valid event is answered with its error in `results` (the batch is
+    /// still 200), so the schema of an item is any JSON value.
+    #[schema(value_type = Vec<crate::routes::openapi::BatchItemSchema>, max_items = 1000)]
     pub events: Vec<()>,
 }
 

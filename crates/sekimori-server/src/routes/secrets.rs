@@ -80,8 +80,9 @@ pub struct PasswordRangeDoc {
     #[schema(pattern = "^[0-9A-Fa-f]{5}$")]
     sha1_prefix: String,
     /// Only with `secret`: empty here.
+    #[serde(default)]
     #[schema(max_items = 0)]
-    user_inputs: Option<Vec<String>>,
+    user_inputs: Vec<String>,
 }
 
 /// `kind: password` with the password itself: checked and dropped, never
@@ -96,8 +97,9 @@ pub struct PasswordSecretDoc {
     secret: String,
     /// The account name, e-mail address and display name: at most 16, each
     /// at most 256 characters.
-    #[schema(max_items = 16, value_type = Option<Vec<crate::routes::openapi::UserInput>>)]
-    user_inputs: Option<Vec<String>>,
+    #[serde(default)]
+    #[schema(max_items = 16, value_type = Vec<crate::routes::openapi::UserInput>)]
+    user_inputs: Vec<String>,
 }
 
 /// `kind: pin`.

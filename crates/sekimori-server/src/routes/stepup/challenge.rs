@@ -43,7 +43,7 @@ pub struct TxChallengeBody {
 #[allow(dead_code)] // described in the OpenAPI document, never built
 #[derive(serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
-#[schema(as = Channel)]
+#[schema(as = OtpChannel)]
 pub enum ChannelDoc {
     Sms,
     Email,
@@ -250,7 +250,7 @@ async fn otp_send_inner(
         "service": req.service, "account": req.account, "method": req.channel.as_str(),
         "challenge_id": challenge_id});
     if let Some(actor) = req.actor {
-        doc["actor"] = actor;
+        doc["actor"] = super::actor_object(actor)?;
     }
     let mut event = sekimori_event::decode_value(doc)?;
     app.enrich(&mut event);

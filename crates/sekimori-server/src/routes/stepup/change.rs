@@ -25,7 +25,7 @@ pub(super) fn change_event(
         "service": service, "account": account, "credential": method.credential(),
         "channel": channel, "result": "success", "attrs": attrs});
     if let Some(actor) = actor {
-        doc["actor"] = actor;
+        doc["actor"] = super::actor_object(actor)?;
     }
     Ok((event_id, sekimori_event::decode_value(doc)?))
 }

@@ -165,11 +165,7 @@ pub struct RegisterStartBody {
     #[schema(value_type = crate::routes::openapi::Account)]
     account: String,
     /// Shown by the authenticator: 1 to 64 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"^[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$"
-    )]
+    #[schema(value_type = crate::routes::openapi::Text64)]
     user_name: String,
     #[schema(value_type = crate::routes::openapi::At)]
     at: String,
@@ -262,7 +258,7 @@ pub struct RegisterFinishBody {
     account: String,
     ceremony_id: String,
     /// The PublicKeyCredential `navigator.credentials.create()` gave, as JSON.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::openapi::AttestationCredential)]
     credential: RegisterPublicKeyCredential,
     #[schema(value_type = crate::routes::openapi::At)]
     at: String,

@@ -149,11 +149,7 @@ pub struct ResetBody {
     #[schema(value_type = Vec<EnrollmentMethod>)]
     remove: Vec<MfaMethod>,
     /// Why (kept in the `credential.change` event): 1 to 256 characters.
-    #[schema(
-        min_length = 1,
-        max_length = 256,
-        pattern = r"^[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]([^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?$"
-    )]
+    #[schema(value_type = crate::routes::openapi::Text256)]
     reason: String,
 }
 

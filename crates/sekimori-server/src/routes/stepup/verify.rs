@@ -43,7 +43,7 @@ pub struct VerifyBody {
     code: Option<String>,
     /// `webauthn`: the PublicKeyCredential from `navigator.credentials.get()`.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::routes::openapi::AssertionCredential>)]
     credential: Option<PublicKeyCredential>,
     #[serde(default)]
     transaction: Option<TxBody>,
@@ -58,21 +58,31 @@ pub struct VerifyBody {
     for_event: Option<String>,
 }
 
-/// Which optional fields each method needs (`true`), takes (`None`) or refuses (`false`).
-fn check_fields(req: &VerifyBody) -> Result<(), ApiError> {
+/// The fields of a verification beyond the common ones, in this order.
+pub(crate) const METHOD_FIELDS: [&str; 4] = ["challenge_id", "code", "credential", "transaction"];
+
+/// Which of [`METHOD_FIELDS`] a method needs (`Some(true)`), takes
+/// (`None`) or refuses (`Some(false)`); `None` for a method with no
+/// server-side verifier (`push`). The OpenAPI document states the same table.
+pub(crate) fn method_fields(method: MfaMethod) -> Option<[Option<bool>; 4]> {
     use MfaMethod as M;
-    let (challenge, code, credential, transaction) = match req.method {
-        M::Totp => (None, Some(true), Some(false), Some(false)),
-        M::Txsign => (Some(true), Some(true), Some(false), Some(true)),
-        M::Webauthn => (Some(true), Some(false), Some(true), None),
-        M::Sms | M::Email => (Some(true), Some(true), Some(false), Some(false)),
-        M::Push => {
-            return Err(ApiError::new(
-                "invalid_value",
-                "push has no server-side verifier; report its outcome with an mfa.result event",
-            )
-            .at("method"))
-        }
+    Some(match method {
+        M::Totp => [None, Some(true), Some(false), Some(false)],
+        M::Txsign => [Some(true), Some(true), Some(false), Some(true)],
+        M::Webauthn => [Some(true), Some(false), Some(true), None],
+        M::Sms | M::Email => [Some(true), Some(true), Some(false), Some(false)],
+        M::Push => return None,
+    })
+}
+
+/// Which optional fields each method needs, takes or refuses.
+fn check_fields(req: &VerifyBody) -> Result<(), ApiError> {
+    let Some([challenge, code, credential, transaction]) = method_fields(req.method) else {
+        return Err(ApiError::new(
+            "invalid_value",
+            "push has no server-side verifier; report its outcome with an mfa.result event",
+        )
+        .at("method"));
     };
     let fields = [
         ("challenge_id", challenge, req.challenge_id.is_some()),
@@ -145,7 +155,7 @@ async fn verify_inner(
         "service": req.service, "account": req.account, "method": req.method,
         "challenge_id": challenge_id, "result": "failure"});
     if let Some(actor) = req.actor.take() {
-        doc["actor"] = actor;
+        doc["actor"] = super::actor_object(actor)?;
     }
     let mut event = sekimori_event::decode_value(doc)?;
     let client = sekimori_stepup::client_key(
