@@ -8,6 +8,8 @@
 //! [`clock`], for audit timestamps.
 
 pub mod clock;
+#[cfg(feature = "jetstream")]
+pub mod jetstream;
 mod ledger;
 pub mod log;
 mod replica;

@@ -10,6 +10,8 @@
 //! check on event times and audit timestamps — never by a decision.
 
 pub mod app;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod error;
 pub mod keys;
 pub mod notices;

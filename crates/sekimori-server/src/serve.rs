@@ -154,6 +154,13 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
             "the data directory is open to group or others; chmod 700 it (it holds every event and the keys)"
         );
     }
+    let initial = initial_pack(config)?;
+    let ledger = Ledger::open(store, Arc::clone(&initial), config.snapshot_every)?;
+    finish_app(config, ledger, initial)
+}
+
+/// The pack a start makes live: `--rules`, else the embedded default pack.
+pub(crate) fn initial_pack(config: &ServeConfig) -> anyhow::Result<Arc<sekimori_rules::Pack>> {
     // An operator's pack must pass its inline tests before it goes live. The
     // embedded default pack passed them when this binary was tested (the test
     // suite runs them and checks the embedded copy equals rules/default), so
@@ -169,7 +176,16 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
                 .map_err(|e| anyhow!("the embedded default pack does not compile: {e:?}"))?,
         ),
     };
-    let mut ledger = Ledger::open(store, Arc::clone(&initial), config.snapshot_every)?;
+    Ok(initial)
+}
+
+/// The app over an opened ledger: `--rules` made live if it is not, the
+/// memory budget logged if it changed, the services.
+pub(crate) fn finish_app(
+    config: &ServeConfig,
+    mut ledger: Ledger,
+    initial: Arc<sekimori_rules::Pack>,
+) -> anyhow::Result<Arc<App>> {
     if ledger.replay_mismatches > 0 {
         tracing::warn!(
             count = ledger.replay_mismatches,
@@ -201,7 +217,7 @@ pub fn open_app(config: &ServeConfig) -> anyhow::Result<Arc<App>> {
 }
 
 /// Step-up, secret checks and ASN enrichment, from the configuration.
-fn services(config: &ServeConfig, store: &Arc<Store>) -> anyhow::Result<Services> {
+pub(crate) fn services(config: &ServeConfig, store: &Arc<Store>) -> anyhow::Result<Services> {
     let key = crate::stepup::key::load_or_create(&config.data_dir, config.stepup_key.as_deref())?;
     crate::stepup::key::check(&key)?;
     if config.rp_name.is_empty() || config.rp_name.contains(':') {
@@ -349,7 +365,7 @@ pub async fn serve(
 
 /// The process's Prometheus recorder, installed by the first server; every
 /// server of the process renders it (metrics are process-wide).
-fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+pub(crate) fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
     static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
         std::sync::OnceLock::new();
     HANDLE
@@ -361,7 +377,7 @@ fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
         .clone()
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
         Ok(s) => s,
@@ -373,7 +389,7 @@ async fn shutdown_signal() {
     }
 }
 
-async fn reload_on_hup(app: Arc<App>) {
+pub(crate) async fn reload_on_hup(app: Arc<App>) {
     use tokio::signal::unix::{signal, SignalKind};
     let Ok(mut hup) = signal(SignalKind::hangup()) else {
         return;
@@ -399,16 +415,16 @@ async fn reload_on_hup(app: Arc<App>) {
 
 /// The connection limits of a running server.
 #[derive(Clone, Copy, Debug)]
-struct Limits {
+pub(crate) struct Limits {
     header: Duration,
     body: Duration,
     idle: Duration,
-    max_connections: usize,
+    pub(crate) max_connections: usize,
     per_peer: usize,
 }
 
 impl Limits {
-    fn of(c: &ServeConfig) -> anyhow::Result<Limits> {
+    pub(crate) fn of(c: &ServeConfig) -> anyhow::Result<Limits> {
         let positive = [
             ("--header-timeout", c.header_read_timeout),
             ("--body-timeout", c.body_read_timeout),
@@ -436,7 +452,7 @@ impl Limits {
 /// Raises the soft open-file limit toward the hard one when
 /// `max_connections` (plus room for the store, the log and the listener)
 /// would not fit, and warns when it still does not.
-fn raise_open_file_limit(max_connections: usize) {
+pub(crate) fn raise_open_file_limit(max_connections: usize) {
     use rustix::process::{getrlimit, setrlimit, Resource};
     let want = max_connections as u64 + 256;
     let limit = getrlimit(Resource::Nofile);
@@ -466,7 +482,7 @@ fn raise_open_file_limit(max_connections: usize) {
 }
 
 /// The accept loop and each connection's life.
-mod conn {
+pub(crate) mod conn {
     use super::Limits;
     use crate::error::ApiError;
     use axum::body::Bytes;
@@ -546,7 +562,7 @@ mod conn {
     /// Accepts connections until `shutdown`, at most `max_connections` open
     /// at once; then asks every connection to finish its request and close,
     /// and waits for them.
-    pub(super) async fn run(
+    pub(crate) async fn run(
         listener: TcpListener,
         router: Router,
         limits: Limits,

@@ -102,6 +102,36 @@ pub struct Args {
     /// the same way.
     #[arg(long, value_name = "SIZE", value_parser = parse_max_memory)]
     max_memory: Option<MaxMemory>,
+    /// Run as one node of a replicated shard: the NATS servers (comma-separated
+    /// URLs) holding the shard's JetStream stream. Without it, the embedded
+    /// single-node engine on redb.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "URLS", requires = "node")]
+    nats: Option<String>,
+    /// The shard (a stream of its own, one leader): letters, digits, - and _.
+    #[cfg(feature = "cluster")]
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        requires = "nats"
+    )]
+    shard: String,
+    /// This node's name, unique in the cluster.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "NAME", requires = "nats")]
+    node: Option<String>,
+    /// How long the shard's lease lives unrenewed: the longest the shard is
+    /// without a leader after its leader dies.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "MS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(500..=60_000))]
+    lease_ttl_ms: u64,
+    /// Replicas of the shard's stream and buckets (3 for a three-node NATS cluster).
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u64).range(1..=5))]
+    nats_replicas: u64,
 }
 
 /// `--max-memory`: bytes, or no budget.
@@ -191,6 +221,26 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         .enable_all()
         .thread_stack_size(16 * 1024 * 1024)
         .build()?;
+    #[cfg(feature = "cluster")]
+    if let (Some(nats), Some(node)) = (a.nats, a.node) {
+        let mut shard = sekimori_ledger::jetstream::ShardConfig::new(nats, a.shard, node);
+        shard.lease_ttl = Duration::from_millis(a.lease_ttl_ms);
+        shard.replicas = usize::try_from(a.nats_replicas)?;
+        shard.check().map_err(anyhow::Error::msg)?;
+        runtime.block_on(sekimori_server::cluster::serve_cluster(
+            config,
+            shard,
+            |addr, app| {
+                let pack = app.live_pack();
+                println!(
+                    "sekimori leading on http://{addr} (data {data}, pack {} {})",
+                    pack.name(),
+                    pack.version()
+                );
+            },
+        ))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     runtime.block_on(serve(config, |addr, app| {
         let pack = app.live_pack();
         println!(

@@ -1,0 +1,271 @@
+//! A three-node NATS cluster and sekimori nodes on loopback, in a temporary
+//! directory; every process is killed when the harness drops.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_sekimori");
+
+/// A free loopback port (bound, then released for the child to take).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Fails the test, clearly, when nats-server is not installed.
+pub fn nats_server() -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("nats-server"))
+            .find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "nats-server is not on PATH: the cluster tests need it \
+             (Debian: apt-get install -y nats-server; .ci/run installs it)"
+        )
+    })
+}
+
+pub struct Nats {
+    bin: PathBuf,
+    dir: PathBuf,
+    pub client: [u16; 3],
+    route: [u16; 3],
+    procs: [Option<Child>; 3],
+}
+
+impl Nats {
+    pub fn start(dir: &Path) -> Nats {
+        let mut n = Nats {
+            bin: nats_server(),
+            dir: dir.to_path_buf(),
+            client: [free_port(), free_port(), free_port()],
+            route: [free_port(), free_port(), free_port()],
+            procs: [None, None, None],
+        };
+        for i in 0..3 {
+            n.start_node(i);
+        }
+        n
+    }
+
+    pub fn urls(&self) -> String {
+        self.client
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn start_node(&mut self, i: usize) {
+        let routes: Vec<String> = (0..3)
+            .filter(|&j| j != i)
+            .map(|j| format!("nats://127.0.0.1:{}", self.route[j]))
+            .collect();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join(format!("nats{i}.log")))
+            .expect("log");
+        let child = Command::new(&self.bin)
+            .args(["-js", "-a", "127.0.0.1", "-p"])
+            .arg(self.client[i].to_string())
+            .args(["-n", &format!("n{i}"), "--cluster_name", "sekitest"])
+            .arg("--cluster")
+            .arg(format!("nats://127.0.0.1:{}", self.route[i]))
+            .arg("--routes")
+            .arg(routes.join(","))
+            .arg("-sd")
+            .arg(self.dir.join(format!("nats{i}")))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("nats-server starts");
+        self.procs[i] = Some(child);
+    }
+
+    pub fn kill_node(&mut self, i: usize) {
+        if let Some(mut c) = self.procs[i].take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        for i in 0..3 {
+            self.kill_node(i);
+        }
+    }
+}
+
+/// One sekimori node of the shard.
+pub struct Node {
+    pub name: String,
+    pub data: PathBuf,
+    pub port: u16,
+    log: PathBuf,
+    pub child: Option<Child>,
+}
+
+impl Node {
+    pub fn new(dir: &Path, name: &str) -> Node {
+        Node {
+            name: name.to_string(),
+            data: dir.join(name),
+            port: free_port(),
+            log: dir.join(format!("{name}.log")),
+            child: None,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the node and waits until it answers (as follower or leader).
+    pub fn start(&mut self, nats: &str, extra: &[&str]) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--data"])
+            .arg(&self.data)
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .args(["--nats", nats, "--node", &self.name, "--shard", "bank"])
+            .args(["--lease-ttl-ms", "1000"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawns");
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            // Drain the banners so the child never blocks on its stdout.
+            for line in BufReader::new(stdout).lines() {
+                if line.is_err() {
+                    return;
+                }
+            }
+        });
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.status().is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "node {} did not come up; see {}",
+                self.name,
+                self.log.display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Whether the process has exited (reaping it).
+    pub fn exited(&mut self) -> bool {
+        match &mut self.child {
+            Some(c) => matches!(c.try_wait(), Ok(Some(_))),
+            None => true,
+        }
+    }
+
+    /// `/v1/cluster`, when the node answers.
+    pub fn status(&self) -> Option<Value> {
+        let mut r = agent()
+            .get(&format!("{}/v1/cluster", self.url()))
+            .call()
+            .ok()?;
+        (r.status().as_u16() == 200)
+            .then(|| r.body_mut().read_json().ok())
+            .flatten()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+/// POSTs JSON; `None` when the connection fails.
+pub fn post(agent: &ureq::Agent, url: &str, key: &str, body: &Value) -> Option<(u16, Value)> {
+    let mut resp = agent
+        .post(url)
+        .header("authorization", &format!("Bearer {key}"))
+        .send_json(body)
+        .ok()?;
+    let status = resp.status().as_u16();
+    Some((status, resp.body_mut().read_json().unwrap_or(Value::Null)))
+}
+
+/// Creates one API key in the first node's data directory and copies the
+/// key file to the others (every node must accept the same keys).
+pub fn shared_key(nodes: &[&Node]) -> String {
+    let first = &nodes[0].data;
+    let out = Command::new(BIN)
+        .args(["keys", "create", "--name", "t", "--scopes", "ingest,read"])
+        .args(["--all-services", "--data"])
+        .arg(first)
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for n in &nodes[1..] {
+        std::fs::create_dir_all(&n.data).expect("dir");
+        std::fs::copy(first.join("keys.json"), n.data.join("keys.json")).expect("copy keys");
+    }
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string()
+}
+
+/// Sends `event` to `base` until it is acknowledged durable (a retry with the
+/// same id answers the original decision); the answer's decision.
+pub fn ack(agent: &ureq::Agent, base: &str, key: &str, event: &Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = post(agent, &format!("{base}/v1/events"), key, event);
+        if let Some((200, b)) = &answer {
+            if b["durable"] == serde_json::json!(true) {
+                return b["decision"].clone();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} not acknowledged by {base}: {answer:?}",
+            event["id"]
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
