@@ -53,8 +53,9 @@ PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=schemat
   --seed "$SEED" \
   --max-examples "$EXAMPLES" \
   --workers 1 \
+  --generation-database none \
   --no-color \
-  --report junit --report-dir "$WORK/report" \
+  --report junit --report-dir "${REPORT_DIR:-$ROOT/target/schemathesis}" \
   "$@"
 STATUS=$?
 set -e

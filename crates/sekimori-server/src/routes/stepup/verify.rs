@@ -39,7 +39,6 @@ pub struct VerifyBody {
     challenge_id: Option<String>,
     /// `totp`, `txsign`, `sms`, `email`: the code.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 64)]
     code: Option<String>,
     /// `webauthn`: the PublicKeyCredential from `navigator.credentials.get()`.
     #[serde(default)]
