@@ -41,6 +41,12 @@ pub use workbench::{system_clock, Clock, Config, Workbench};
 /// How long a claim hides a case from the other analysts (server time).
 pub const CLAIM_MS: i64 = 60 * 60_000;
 
+/// Password checks run at once (argon2id, 19 MiB each); a sign-in that
+/// waits longer than [`SIGN_IN_WAIT_MS`] for one is refused (429), so a
+/// flood of sign-ins costs bounded memory and threads.
+pub const MAX_SIGN_INS_IN_FLIGHT: usize = 4;
+pub const SIGN_IN_WAIT_MS: u64 = 2_000;
+
 /// Distinct supervisors whose approval releases a held event (four eyes).
 /// Declining needs one analyst: refusing never releases money.
 pub const APPROVERS: usize = 2;

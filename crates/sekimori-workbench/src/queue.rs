@@ -45,18 +45,41 @@ impl Filter {
     }
 }
 
-/// The priority of an open case at server time `now_ms`.
+/// The priority of an open case at server time `now_ms`. One pass over
+/// its events, allocating only for a case at risk in several currencies
+/// (it runs for every open case on every queue page).
 pub fn priority(case: &Case, now_ms: i64) -> i64 {
-    let money = case
-        .money_at_risk()
-        .iter()
-        .map(|(cur, amount)| i64::from(major_digits(*amount, cur)) * 10)
-        .max()
-        .unwrap_or(0);
+    let (mut score, mut action) = (0i64, 0i64);
+    let mut single: Option<(&str, i64)> = None;
+    let mut several = false;
+    for e in &case.events {
+        score = score.max(e.score);
+        action = action.max(action_weight(e.action));
+        if e.outcome.is_some() || e.action == Action::Allow {
+            continue;
+        }
+        if let (Some(a), Some(c)) = (e.amount_minor, e.currency.as_deref()) {
+            match &mut single {
+                None => single = Some((c, a)),
+                Some((cur, sum)) if *cur == c => *sum = sum.saturating_add(a),
+                Some(_) => several = true,
+            }
+        }
+    }
+    let digits = |(cur, amount): (&str, i64)| i64::from(major_digits(amount, cur)) * 10;
+    let money = if several {
+        let at_risk = case.money_at_risk();
+        at_risk
+            .iter()
+            .map(|(c, a)| digits((c.as_str(), *a)))
+            .max()
+            .unwrap_or(0)
+    } else {
+        single.map_or(0, digits)
+    };
     let waiting = ((now_ms - case.opened_ms) / 3_600_000).clamp(0, 48);
-    let score = case.max_score().clamp(0, 100);
     let report = if case.family == Family::Report { 25 } else { 0 };
-    money + waiting + score + action_weight(case.top_action()) + report
+    money + waiting + score.clamp(0, 100) + action + report
 }
 
 /// One row of the queue.
@@ -89,13 +112,18 @@ pub fn queue<'a>(
             }),
         })
         .collect();
-    rows.sort_by(|a, b| {
+    let order = |a: &Row<'_>, b: &Row<'_>| {
         b.priority
             .cmp(&a.priority)
             .then(a.case.opened_ms.cmp(&b.case.opened_ms))
             .then(a.case.id.cmp(&b.case.id))
-    });
-    rows.truncate(limit);
+    };
+    // The first `limit` in order without sorting the rest.
+    if limit < rows.len() {
+        rows.select_nth_unstable_by(limit, order);
+        rows.truncate(limit);
+    }
+    rows.sort_by(order);
     rows
 }
 
@@ -107,4 +135,80 @@ pub fn next_case(index: &Index, viewer: &str, filter: &Filter, now_ms: i64) -> O
         .find(|r| !r.mine)
         .or_else(|| rows.first())
         .map(|r| r.case.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::CaseEvent;
+
+    fn event(action: Action, amount: Option<(i64, &str)>, score: i64) -> CaseEvent {
+        CaseEvent {
+            seq: 1,
+            event_id: "e".into(),
+            event_type: "transfer".into(),
+            at_ms: 0,
+            action,
+            score,
+            rules: Vec::new(),
+            amount_minor: amount.map(|a| a.0),
+            currency: amount.map(|a| a.1.to_string()),
+            outcome: None,
+            approvals: Vec::new(),
+        }
+    }
+
+    fn case(events: Vec<CaseEvent>) -> Case {
+        Case {
+            id: 1,
+            service: "s".into(),
+            entity: "a".into(),
+            family: Family::Money,
+            opened_ms: 0,
+            events,
+            more_events: 0,
+            claim: None,
+            closed: None,
+            notes: Vec::new(),
+            history: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn priority_adds_money_waiting_score_and_action() {
+        let hour = 3_600_000;
+        // JPY 1,500,000 (7 digits: 70) + 3 h + score 60 + review 20.
+        let c = case(vec![event(Action::Review, Some((1_500_000, "JPY")), 60)]);
+        assert_eq!(priority(&c, 3 * hour), 70 + 3 + 60 + 20);
+        // Two currencies: the larger by digits; waiting capped at 48.
+        let c = case(vec![
+            event(Action::Review, Some((150_000, "USD")), 10),
+            event(Action::Freeze, Some((9_000, "JPY")), 0),
+        ]);
+        assert_eq!(priority(&c, 100 * hour), 40 + 48 + 10 + 30);
+        // Decided money is no longer at risk.
+        let mut decided = event(Action::Review, Some((1_500_000, "JPY")), 0);
+        decided.outcome = Some(crate::cases::Outcome {
+            approved: false,
+            by: "x".into(),
+            at: String::new(),
+        });
+        assert_eq!(priority(&case(vec![decided]), 0), 20);
+        assert_eq!(
+            priority(
+                &case(vec![event(Action::Review, Some((1_500_000, "JPY")), 0)]),
+                0
+            ),
+            c_money(1_500_000, "JPY") + 20
+        );
+    }
+
+    fn c_money(amount: i64, cur: &str) -> i64 {
+        let at_risk = case(vec![event(Action::Review, Some((amount, cur)), 0)]).money_at_risk();
+        at_risk
+            .iter()
+            .map(|(c, a)| i64::from(major_digits(*a, c)) * 10)
+            .max()
+            .unwrap_or(0)
+    }
 }

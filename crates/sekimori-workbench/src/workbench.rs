@@ -60,6 +60,8 @@ pub struct Workbench {
     pub(crate) sessions: Sessions,
     index: Mutex<Index>,
     pub(crate) config: Config,
+    /// Password checks in flight (each argon2id check takes 19 MiB).
+    pub(crate) sign_ins: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Workbench {
@@ -86,6 +88,7 @@ impl Workbench {
             sessions: Sessions::default(),
             index: Mutex::new(Index::default()),
             config,
+            sign_ins: tokio::sync::Semaphore::new(crate::MAX_SIGN_INS_IN_FLIGHT),
         };
         drop(wb.catch_up()?);
         Ok(Arc::new(wb))

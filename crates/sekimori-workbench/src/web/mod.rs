@@ -164,6 +164,11 @@ pub(crate) async fn sign_in(
         code.to_string(),
     );
     let now = wb.now_ms();
+    let wait = std::time::Duration::from_millis(crate::SIGN_IN_WAIT_MS);
+    let _permit = tokio::time::timeout(wait, wb.sign_ins.acquire())
+        .await
+        .map_err(|_| WbError::Throttled)?
+        .map_err(|_| WbError::Throttled)?;
     let info = tokio::task::spawn_blocking(move || w.analysts.verify(&l, &p, &c, now))
         .await
         .map_err(|e| WbError::Storage(e.to_string()))??;
