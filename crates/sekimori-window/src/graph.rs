@@ -19,8 +19,10 @@ pub const MAX_CYCLE: usize = 6;
 /// Nodes whose edges one cycle search may scan (so at most
 /// `VISIT_CAP * EDGE_CAP` edges per event).
 pub const VISIT_CAP: usize = 256;
-/// A node's latest edges out whose return is searched for `cycled`.
-pub const CYCLED_EDGES: usize = 4;
+/// A node's latest edges out whose return is searched for `cycled` (all it
+/// keeps: a ring member's small leftover hops must not hide the edge that
+/// came back; the searches share one budget of [`VISIT_CAP`] nodes).
+pub const CYCLED_EDGES: usize = EDGE_CAP;
 /// The share (basis points) of what a node received within a period that it
 /// must send on within that period for the hop to count as pass-through.
 pub const PASS_THROUGH_BP: i64 = 9_000;

@@ -107,6 +107,12 @@ fn the_search_is_bounded_in_a_dense_graph() {
     let r1 = edge(&mut s, 9, 10_000, 1000, t + 10);
     let r2 = edge(&mut again, 9, 10_000, 1000, t + 10);
     assert_eq!(r1, r2);
+    // So does the search for money that came back (every mesh node's
+    // latest edges out lead round it), within the same bounds.
+    let n1 = s.read_node(10_000, t + 20).expect("graph");
+    let n2 = again.read_node(10_000, t + 20).expect("graph");
+    assert_eq!(n1, n2);
+    assert!((0..=MAX_CYCLE as i64).contains(&n1.cycled), "{n1:?}");
 }
 
 #[test]
@@ -297,4 +303,17 @@ fn back_and_forth_marks_a_cycle_of_two_and_unrelated_amounts_none() {
         0,
         "not the same money"
     );
+}
+
+#[test]
+fn small_leftover_hops_do_not_hide_money_that_came_back() {
+    let mut s = store(1000);
+    edge(&mut s, 1, 2, 98_000, T0);
+    edge(&mut s, 2, 3, 97_500, T0 + H);
+    edge(&mut s, 3, 1, 97_000, T0 + 2 * H);
+    // Then 1 passes on small leftovers, more than a handful of times.
+    for k in 0..6 {
+        edge(&mut s, 1, 2, 300 + k, T0 + (3 + k) * H);
+    }
+    assert_eq!(s.read_node(1, T0 + 10 * H).expect("graph").cycled, 3);
 }
