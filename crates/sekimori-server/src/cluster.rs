@@ -109,6 +109,7 @@ pub async fn serve_cluster(
     let mut follower = Follower::open(cluster.clone(), Arc::clone(&store))
         .await
         .map_err(|e| anyhow!(e))?;
+    follower.snapshot_every = config.snapshot_every;
     let node = Arc::new(Node {
         shard: shard.shard.clone(),
         node: shard.node.clone(),

@@ -21,7 +21,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the decision server with its embedded store.
-    Serve(cmd::serve::Args),
+    Serve(Box<cmd::serve::Args>),
     /// Decide a JSONL event log offline with a fresh engine; deterministic.
     Replay(cmd::replay::Args),
     /// Test, check or publish a rule pack.
@@ -68,7 +68,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(a) => cmd::serve::run(a),
+        Command::Serve(a) => cmd::serve::run(*a),
         Command::Replay(a) => cmd::replay::run(a),
         Command::Rules(c) => cmd::rules::run(c),
         Command::Keys(c) => cmd::keys::run(c),

@@ -20,6 +20,10 @@ pub struct Follower {
     store: Arc<Store>,
     replica: Arc<Mutex<Replica>>,
     last_local: Option<Durable>,
+    /// A snapshot of the follower's own every this many entries applied
+    /// (a restart replays only what follows it).
+    pub snapshot_every: u64,
+    since_snapshot: u64,
     /// The sequence of the object-store snapshot this node started from,
     /// when it joined that way (entries up to it were copied, not applied).
     pub joined_from: Option<u64>,
@@ -44,6 +48,8 @@ impl Follower {
             store,
             replica: Arc::new(Mutex::new(local)),
             last_local: None,
+            snapshot_every: 100_000,
+            since_snapshot: 0,
             joined_from: None,
         };
         f.join_from_snapshot().await?;
@@ -123,9 +129,31 @@ impl Follower {
             event: record.event,
             bytes: record.bytes.clone(),
         }));
-        locked(&self.replica)
-            .apply(&self.store, seq, &record.bytes)
-            .map_err(|e| e.to_string())
+        let copy = {
+            let mut replica = locked(&self.replica);
+            replica
+                .apply(&self.store, seq, &record.bytes)
+                .map_err(|e| e.to_string())?;
+            self.since_snapshot += 1;
+            match replica.engine() {
+                Some(e) if self.since_snapshot >= self.snapshot_every => {
+                    self.since_snapshot = 0;
+                    Some((e.pack().version().to_string(), e.snapshot_copy()))
+                }
+                _ => None,
+            }
+        };
+        if let Some((version, copy)) = copy {
+            // Behind the entries it covers (submitted before it, in order).
+            let store = Arc::clone(&self.store);
+            tokio::task::spawn_blocking(move || {
+                let mut bytes = version.into_bytes();
+                bytes.push(b'\n');
+                bytes.extend(copy.to_bytes());
+                drop(store.submit(Op::Snapshot { seq, bytes }));
+            });
+        }
+        Ok(())
     }
 
     /// Applies every entry up to the stream's last sequence; returns it.

@@ -145,7 +145,7 @@ impl Cluster {
             .timeout(config.ack_timeout)
             .build(client.clone());
         // A cluster that has just started elects its JetStream leader first.
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             match Cluster::open(&config, &client, &js).await {
                 Ok((stream, leases, snapshots)) => {

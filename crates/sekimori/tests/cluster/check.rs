@@ -4,8 +4,9 @@
 
 use crate::harness::{agent, post, Node};
 use sekimori_engine::Entry;
-use sekimori_ledger::jetstream::{follow, Cluster, ShardConfig};
-use sekimori_store::Store;
+use sekimori_ledger::jetstream::{follow, wire, Cluster, ShardConfig};
+use sekimori_ledger::Replica;
+use sekimori_store::{Op, Store};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,6 +22,9 @@ pub fn login(id: &str, n: u64) -> Value {
 }
 
 pub type Decisions = BTreeMap<String, Vec<Value>>;
+
+/// Event id → every (seq, logged decision) carrying it.
+pub type Logged = BTreeMap<String, Vec<(u64, Value)>>;
 
 #[derive(Clone)]
 pub struct Clients {
@@ -119,10 +123,14 @@ impl Clients {
     }
 }
 
-/// The shard's stream, read by the test itself.
+/// The shard's stream, read by the test itself, and a clean replay of it
+/// (one engine from the first entry on, extended as the stream grows).
 pub struct Stream {
     rt: tokio::runtime::Runtime,
     cluster: Cluster,
+    _dir: tempfile::TempDir,
+    store: Arc<Store>,
+    replay: std::cell::RefCell<(Replica, Logged)>,
 }
 
 pub struct Replayed {
@@ -146,37 +154,64 @@ impl Stream {
                 "test-reader",
             )))
             .expect("connects");
-        Stream { rt, cluster }
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Arc::new(Store::open(dir.path()).expect("store"));
+        Stream {
+            rt,
+            cluster,
+            _dir: dir,
+            store,
+            replay: std::cell::RefCell::new((Replica::empty(), BTreeMap::new())),
+        }
     }
 
     pub fn last_seq(&self) -> u64 {
         self.rt.block_on(self.cluster.last_seq()).expect("last seq")
     }
 
-    /// A fresh engine over the whole stream.
+    /// The clean replay, extended to the stream's last entry.
     pub fn replay(&self) -> Replayed {
-        let dir = tempfile::tempdir().expect("tmp");
-        let store = Arc::new(Store::open(dir.path()).expect("store"));
-        let replica = self
-            .rt
-            .block_on(follow::replay_stream(&self.cluster, &store))
-            .expect("replays");
-        let mut events: BTreeMap<String, Vec<(u64, Value)>> = BTreeMap::new();
-        for row in store.scan_from(1).expect("scan") {
-            let (seq, bytes) = row.expect("row");
-            if let Ok(Entry::Event { event, decision }) = Entry::from_bytes(&bytes) {
+        let last = self.last_seq();
+        let mut guard = self.replay.borrow_mut();
+        let (replica, events) = &mut *guard;
+        let mut entries = Vec::new();
+        self.rt
+            .block_on(follow::read_range(
+                &self.cluster,
+                replica.next_seq(),
+                last,
+                |seq, payload| {
+                    entries.push((seq, wire::decode(payload)?));
+                    Ok(())
+                },
+            ))
+            .expect("reads the stream");
+        for (seq, record) in entries {
+            if let Some((version, bytes)) = record.pack {
+                self.store
+                    .submit_blocking(Op::PutPack { version, bytes })
+                    .expect("pack stored");
+            }
+            replica
+                .apply(&self.store, seq, &record.bytes)
+                .expect("applies");
+            if let Ok(Entry::Event { event, decision }) = Entry::from_bytes(&record.bytes) {
                 let id = event["id"].as_str().expect("id").to_string();
                 let d = serde_json::to_value(&decision).expect("json");
                 events.entry(id).or_default().push((seq, d));
             }
         }
+        assert_eq!(
+            replica.mismatches, 0,
+            "a logged decision replays differently"
+        );
         Replayed {
             last: replica.last_seq(),
             digest: format!(
                 "{:016x}",
                 replica.engine().expect("an engine").state_digest()
             ),
-            events,
+            events: events.clone(),
         }
     }
 

@@ -10,13 +10,19 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_sekimori");
 
-/// A free loopback port (bound, then released for the child to take).
+/// A free loopback port below the kernel's ephemeral range (so no outgoing
+/// connection takes it while a node is down and wants it back).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = std::process::id().wrapping_mul(7919);
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 15_000 + (base.wrapping_add(n.wrapping_mul(104_729)) % 17_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Fails the test, clearly, when nats-server is not installed.
@@ -162,6 +168,11 @@ impl Node {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(60);
         while self.status().is_none() {
+            if self.exited() {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(10).collect();
+                panic!("node {} exited at start: {tail:#?}", self.name);
+            }
             assert!(
                 Instant::now() < deadline,
                 "node {} did not come up; see {}",
