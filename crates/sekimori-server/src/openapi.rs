@@ -520,9 +520,32 @@ fn build() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
     inline_event_schema(&mut doc);
     refine(&mut doc);
+    add_links(&mut doc);
     add_security(&mut doc);
     add_errors(&mut doc);
     doc
+}
+
+/// Links between operations (for stateful tests and for readers): a
+/// transaction challenge is answered by a verification of that challenge
+/// and transaction.
+fn add_links(doc: &mut Value) {
+    let paths = &mut doc["paths"];
+    paths["/v1/stepup/tx/challenge"]["post"]["responses"]["200"]["links"] = json!({
+        "VerifyTheChallenge": {
+            "operationId": "verify",
+            "description": "Answer the challenge (the device's OCRA code over the question it recomputes).",
+            "requestBody": {
+                "account": "$request.body#/account",
+                "service": "$request.body#/service",
+                "at": "$request.body#/at",
+                "method": "txsign",
+                "challenge_id": "$response.body#/challenge_id",
+                "code": "00000000",
+                "transaction": "$response.body#/transaction"
+            }
+        }
+    });
 }
 
 /// Names the event schema and the server's own types both use (other than
