@@ -1,0 +1,62 @@
+//! Linked accounts: the devices and IP addresses each account used, the
+//! accounts seen with each, and what is known of an entity from its cases.
+
+use super::{Disposition, Index, MAX_LINKS};
+use std::collections::BTreeMap;
+
+impl Index {
+    pub(super) fn link(&mut self, service: &str, account: &str, attr: String) {
+        let mine = self
+            .attrs
+            .entry((service.to_string(), account.to_string()))
+            .or_default();
+        if mine.len() >= MAX_LINKS && !mine.contains(&attr) {
+            return;
+        }
+        mine.insert(attr.clone());
+        let others = self.shared.entry((service.to_string(), attr)).or_default();
+        if others.len() < MAX_LINKS {
+            others.insert(account.to_string());
+        }
+    }
+
+    /// The accounts of `service` that share a device or an address with
+    /// `account`: (account, what they share), at most `limit`, in order.
+    pub fn linked(&self, service: &str, account: &str, limit: usize) -> Vec<(String, String)> {
+        let mut out: BTreeMap<String, String> = BTreeMap::new();
+        let Some(attrs) = self.attrs.get(&(service.to_string(), account.to_string())) else {
+            return Vec::new();
+        };
+        for attr in attrs {
+            let Some(accounts) = self.shared.get(&(service.to_string(), attr.clone())) else {
+                continue;
+            };
+            for a in accounts.iter().filter(|a| *a != account) {
+                if out.len() < limit || out.contains_key(a) {
+                    out.entry(a.clone()).or_insert_with(|| attr.clone());
+                }
+            }
+        }
+        out.into_iter().collect()
+    }
+
+    /// What is known of an entity: `fraud` (a case closed as confirmed
+    /// fraud), `open` (an open case), `closed` (cases, none fraud) or `clean`.
+    pub fn standing(&self, service: &str, entity: &str) -> &'static str {
+        let ids = self
+            .entity_cases
+            .get(&(service.to_string(), entity.to_string()))
+            .map_or(&[][..], Vec::as_slice);
+        let cases = ids.iter().filter_map(|id| self.cases.get(id));
+        let mut standing = "clean";
+        for c in cases {
+            match &c.closed {
+                Some(cl) if cl.disposition == Disposition::ConfirmedFraud => return "fraud",
+                None => standing = "open",
+                Some(_) if standing == "clean" => standing = "closed",
+                Some(_) => {}
+            }
+        }
+        standing
+    }
+}

@@ -1,0 +1,181 @@
+//! The REST API does what the pages do; services post labels.
+
+use super::*;
+
+#[tokio::test]
+async fn the_api_does_what_the_pages_do() {
+    let b = Bench::new();
+    held_transfer(&b).await;
+    let admin = b.analyst("root", Role::Admin);
+    let token = b.api_sign_in("root", &admin).await;
+    let (status, _) = b.api("GET", "/v1/cases", "", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = b.api("GET", "/v1/cases", &token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let id = body["cases"][0]["id"].as_u64().expect("id");
+    assert_eq!(body["cases"][0]["money_at_risk"]["JPY"], 950000);
+    let (status, body) = b.api("POST", "/v1/cases/next", &token, None).await;
+    assert_eq!((status, body["case"].as_u64()), (StatusCode::OK, Some(id)));
+    // Four eyes: releasing money takes two distinct supervisors.
+    let approve = json!({"event_id": "xfer-1", "outcome": "approve", "reason": "holder confirmed"});
+    let decide = format!("/v1/cases/{id}/decide");
+    let (status, _) = b.api("POST", &decide, &token, Some(approve.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        b.host.notices.lock().expect("lock").is_empty(),
+        "one approval releases nothing"
+    );
+    let (status, _) = b.api("POST", &decide, &token, Some(approve.clone())).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "not twice by the same supervisor"
+    );
+    let (status, _) = b
+        .api("POST", &format!("/v1/cases/{id}/release"), &token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let analyst = b.analyst("bo", Role::Analyst);
+    let bo = b.api_sign_in("bo", &analyst).await;
+    let (status, _) = b.api("POST", &decide, &bo, Some(approve.clone())).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an analyst does not release money"
+    );
+    let second = b.analyst("mei", Role::Supervisor);
+    let mei = b.api_sign_in("mei", &second).await;
+    let (status, _) = b.api("POST", &decide, &mei, Some(approve)).await;
+    assert_eq!(status, StatusCode::OK);
+    let notices = b.host.notices.lock().expect("lock").clone();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].kind, "review.approved");
+    let (status, _) = b
+        .api("POST", &format!("/v1/cases/{id}/claim"), &token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = b
+        .api(
+            "POST",
+            &format!("/v1/cases/{id}/notes"),
+            &token,
+            Some(json!({"note": "called the holder"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = b.api("GET", &format!("/v1/cases/{id}"), &token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["case"]["notes"][0]["why"], "called the holder");
+    assert!(body["decisions"][0][1]["reasons"].is_array());
+    let (status, _) = b
+        .api(
+            "POST",
+            &format!("/v1/cases/{id}/close"),
+            &token,
+            Some(json!({"disposition": "legitimate", "note": "the holder's own transfer"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // An admin creates an analyst through the API; the seed is in the answer only.
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/analysts",
+            &token,
+            Some(json!({"login": "ken", "role": "supervisor", "password": harness::PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["otpauth_uri"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("otpauth://totp/")));
+    let ken = b
+        .api_sign_in("ken", body["otpauth_uri"].as_str().expect("uri"))
+        .await;
+    let (status, _) = b
+        .api(
+            "POST",
+            "/v1/analysts",
+            &ken,
+            Some(json!({"login": "x", "role": "admin", "password": "another long password"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only admins create analysts");
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/analysts",
+            &token,
+            Some(json!({"login": "y", "role": "king", "password": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["path"], "role");
+    let (status, body) = b
+        .api(
+            "POST",
+            &format!("/v1/cases/{id}/notes"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["path"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("note"))
+    );
+    // Sign out everywhere ends the API session too.
+    let (status, _) = b
+        .api("POST", "/v1/workbench/sessions/end-all", &token, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = b.api("GET", "/v1/cases", &token, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn services_post_labels_with_their_api_key() {
+    let b = Bench::new();
+    held_transfer(&b).await;
+    let label = json!({"service": "netbank", "event_id": "xfer-1", "label": "chargeback"});
+    let (status, _) = b
+        .api("POST", "/v1/labels", "sk_wrong", Some(label.clone()))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = b.api("POST", "/v1/labels", LABEL_KEY, Some(label)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/labels",
+            LABEL_KEY,
+            Some(json!({"service": "netbank", "event_id": "xfer-1", "label": "fraud"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["path"], "label");
+    // A disposition is an analyst's verdict: a key cannot post one.
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/labels",
+            LABEL_KEY,
+            Some(json!({"service": "netbank", "event_id": "xfer-1", "label": "legitimate"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["path"], "label");
+    let (status, _) = b
+        .api(
+            "POST",
+            "/v1/labels",
+            LABEL_KEY,
+            Some(json!({"service": "netbank", "event_id": "never-sent", "label": "dispute"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let index = b.wb.catch_up().expect("index");
+    assert_eq!(
+        index.labels("netbank", "xfer-1"),
+        &[("chargeback".to_string(), "key:labels".to_string())]
+    );
+}
