@@ -45,6 +45,7 @@ curl -fsS -H "Authorization: Bearer $KEY" "$URL/openapi.json" | cmp -s - "$ROOT/
   || { echo "the served document differs from openapi.json" >&2; exit 1; }
 
 set +e
+cd "$WORK"  # schemathesis keeps a cache in the working directory: not the repository
 PYTHONPATH="$ROOT/scripts${PYTHONPATH:+:$PYTHONPATH}" SCHEMATHESIS_HOOKS=schemathesis_hooks \
 "$ST" --config-file "$ROOT/scripts/schemathesis.toml" run "$ROOT/openapi.json" \
   --url "$URL" \

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from typing import Tuple
 
 import pytest
@@ -48,13 +49,23 @@ def test_login_decision_and_idempotent_retry(server: Tuple[str, str]) -> None:
     event = _login(f"py-{secrets.token_hex(4)}", "acct-py-1", keys.fingerprint("hunter2"))
     with _client(server) as c:
         answer = c.send_event(event)
-        assert answer["durable"] is True and answer["duplicate"] is False
+        # Past the time budget (a loaded machine) the answer comes before the
+        # fsync, marked degraded; otherwise it is durable.
+        assert answer["durable"] is True or answer.get("degraded") in ("not_yet_durable", "time_budget_exceeded")
+        assert answer["duplicate"] is False
         assert answer["decision"]["action"] in ("allow", "challenge", "review", "deny", "freeze", "halt")
         again = c.send_event(event)  # a retry with the same id counts once
         assert again["duplicate"] is True
-        assert again["decision"] == answer["decision"]
-        read = c.decision(event["id"])
-        assert read["decision"]["event_id"] == event["id"]
+        read = None
+        for _ in range(50):  # the logged decision, once durable
+            try:
+                read = c.decision(event["id"])
+                break
+            except SekimoriError as e:
+                assert e.code == "decision_not_found"
+                time.sleep(0.1)
+        assert read is not None and read["decision"]["event_id"] == event["id"]
+        assert again["decision"] == read["decision"]
 
 
 def test_errors_carry_code_and_path(server: Tuple[str, str]) -> None:

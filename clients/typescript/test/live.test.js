@@ -33,13 +33,22 @@ test("a login, its decision, and an idempotent retry", { skip }, async () => {
   const keys = new FingerprintKeys({ k1: randomBytes(32) }, "k1");
   const ev = login(`ts-${randomBytes(4).toString("hex")}`, "acct-ts-1", await keys.fingerprint("hunter2"));
   const a = await client.sendEvent(ev);
-  assert.equal(a.durable, true);
+  // Past the time budget (a loaded machine) the answer comes before the fsync, marked degraded.
+  assert.ok(a.durable === true || ["not_yet_durable", "time_budget_exceeded"].includes(a.degraded));
   assert.equal(a.duplicate, false);
-  const again = await client.sendEvent(ev);
+  const again = await client.sendEvent(ev); // a retry with the same id counts once
   assert.equal(again.duplicate, true);
-  assert.deepEqual(again.decision, a.decision);
-  const read = await client.decision(ev.id);
+  let read;
+  for (let i = 0; i < 50 && !read; i++) {
+    try {
+      read = await client.decision(ev.id); // the logged decision, once durable
+    } catch (e) {
+      assert.equal(e.code, "decision_not_found");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   assert.equal(read.decision.event_id, ev.id);
+  assert.deepEqual(again.decision, read.decision);
 });
 
 test("errors carry code and path", { skip }, async () => {
