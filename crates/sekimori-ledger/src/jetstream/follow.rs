@@ -230,8 +230,19 @@ impl Follower {
                             Ok(Some(lease)) => {
                                 tokio::spawn(Arc::clone(&lease).keep());
                                 drop(messages);
-                                self.catch_up().await?;
-                                return Ok(lease);
+                                // The stream may be slow to answer (a NATS
+                                // node just failed): keep trying while the
+                                // lease is this node's.
+                                loop {
+                                    match self.catch_up().await {
+                                        Ok(_) => return Ok(lease),
+                                        Err(e) if lease.is_lost() => return Err(e),
+                                        Err(e) => {
+                                            tracing::warn!(error = %e, "catching up before leading; retrying");
+                                            tokio::time::sleep(Duration::from_millis(200)).await;
+                                        }
+                                    }
+                                }
                             }
                             Ok(None) => {}
                             Err(e) => tracing::debug!(error = %e, "lease not taken"),

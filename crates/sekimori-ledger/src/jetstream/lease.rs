@@ -108,6 +108,27 @@ impl Lease {
             match renewed {
                 Ok(Ok(next)) => self.renewed(next, sent),
                 Ok(Err(e)) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                    // A renewal that timed out may have been stored after all:
+                    // the key then holds this node's name at a newer revision.
+                    match self.kv.entry(&self.key).await {
+                        Ok(Some(entry))
+                            if entry.operation == kv::Operation::Put
+                                && entry.value.as_ref() == self.node.as_bytes() =>
+                        {
+                            self.renewed(entry.revision, sent);
+                            continue;
+                        }
+                        Ok(Some(entry)) if entry.operation == kv::Operation::Put => {
+                            tracing::error!("another node took the shard's lease");
+                            self.lose();
+                            return;
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the lease could not be read");
+                            continue;
+                        }
+                    }
                     match self.kv.create(&self.key, value).await {
                         Ok(next) => {
                             tracing::warn!("the shard's lease had expired; taken again");
