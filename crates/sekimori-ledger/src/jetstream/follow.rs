@@ -52,7 +52,10 @@ impl Follower {
             since_snapshot: 0,
             joined_from: None,
         };
-        f.join_from_snapshot().await?;
+        // A snapshot only saves replay time: without one, follow from the store.
+        if let Err(e) = f.join_from_snapshot().await {
+            tracing::warn!(error = %e, "no snapshot from the object store; following from this node's store");
+        }
         Ok(f)
     }
 
