@@ -217,24 +217,7 @@ impl Drop for Node {
     }
 }
 
-pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(10)))
-        .build()
-        .into()
-}
-
-/// POSTs JSON; `None` when the connection fails.
-pub fn post(agent: &ureq::Agent, url: &str, key: &str, body: &Value) -> Option<(u16, Value)> {
-    let mut resp = agent
-        .post(url)
-        .header("authorization", &format!("Bearer {key}"))
-        .send_json(body)
-        .ok()?;
-    let status = resp.status().as_u16();
-    Some((status, resp.body_mut().read_json().unwrap_or(Value::Null)))
-}
+pub use crate::common::{agent, post};
 
 /// Creates one API key in the first node's data directory and copies the
 /// key file to the others (every node must accept the same keys).

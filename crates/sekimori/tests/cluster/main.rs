@@ -4,6 +4,8 @@
 #![cfg(feature = "cluster")]
 
 mod check;
+#[path = "../common/mod.rs"]
+mod common;
 mod harness;
 
 use check::{login, Clients, Stream};
