@@ -16,6 +16,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${SEKIMORI_BIN:-$ROOT/target/debug/sekimori}"
 ST="${SCHEMATHESIS:-schemathesis}"
+# A relative path is relative to where the script was started: the run below
+# changes directory.
+case "$ST" in /*) ;; */*) ST="$PWD/$ST" ;; esac
 EXAMPLES="${EXAMPLES:-30}"
 SEED="${SEED:-17}"
 WORK="$(mktemp -d)"
