@@ -34,9 +34,11 @@ enum Command {
     #[command(subcommand)]
     Users(cmd::users::Command),
     /// Benchmarks: replay, http, memory, scaling, ingest, redis.
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(cmd::bench::Command),
     /// Run the world simulator: every scenario against every baseline.
+    #[cfg(feature = "simulate")]
     Simulate(cmd::simulate::Args),
     /// Write the durable log as JSONL (stop the server first).
     Export(cmd::export::ExportArgs),
@@ -73,7 +75,9 @@ fn main() -> ExitCode {
         Command::Rules(c) => cmd::rules::run(c),
         Command::Keys(c) => cmd::keys::run(c),
         Command::Users(c) => cmd::users::run(c),
+        #[cfg(feature = "bench")]
         Command::Bench(c) => cmd::bench::run(c),
+        #[cfg(feature = "simulate")]
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Export(a) => cmd::export::export(a),
         Command::Import(a) => cmd::export::import(a),

@@ -1,9 +1,11 @@
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod export;
 pub mod keys;
 pub mod replay;
 pub mod rules;
 pub mod serve;
+#[cfg(feature = "simulate")]
 pub mod simulate;
 pub mod users;
 
