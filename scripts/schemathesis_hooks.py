@@ -25,24 +25,3 @@ def map_case(context, case):
     if case.body is not None and not isinstance(case.body, (bytes, str)):
         case.body = _integral(case.body)
     return case
-
-
-# Known open finding (not a schema question): sekimori-event's decoder reads a
-# JSON array in place of an object-typed field (`"actor": [null, null]`) as
-# the struct's fields in order, and accepts the event; the schema rightly
-# says object. Until the decoder refuses it (`invalid_type`), negative cases
-# that put an array where the event schema wants the actor object are not
-# sent, so the rest of the run still guards the endpoint. Remove this filter
-# with the decoder fix.
-_EVENT_PATHS = ("/v1/events", "/v1/events/batch")
-
-
-@schemathesis.hook
-def filter_case(context, case):
-    if case.operation.path not in _EVENT_PATHS or not isinstance(case.body, dict):
-        return True
-    events = case.body.get("events") if case.operation.path.endswith("batch") else [case.body]
-    for event in events if isinstance(events, list) else []:
-        if isinstance(event, dict) and isinstance(event.get("actor"), list):
-            return False
-    return True

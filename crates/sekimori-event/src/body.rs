@@ -236,6 +236,7 @@ body_struct!(
         account: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         payee_id: Option<String>,
+        #[serde(deserialize_with = "crate::strict::object")]
         destination: Destination,
     }
 );
@@ -245,6 +246,7 @@ body_struct!(
         account: String,
         amount_minor: i64,
         currency: String,
+        #[serde(deserialize_with = "crate::strict::object")]
         source: Destination,
         /// The wallet's balance in this currency before this top-up, when
         /// known (minor units, >= 0).
@@ -262,6 +264,7 @@ body_struct!(
         account: String,
         amount_minor: i64,
         currency: String,
+        #[serde(deserialize_with = "crate::strict::object")]
         destination: Destination,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         payee_id: Option<String>,
@@ -300,6 +303,7 @@ body_struct!(
         account: String,
         amount_minor: i64,
         currency: String,
+        #[serde(deserialize_with = "crate::strict::object")]
         destination: Destination,
         /// The debited account's balance in this currency before this
         /// movement, when the service knows it (minor units, >= 0).
@@ -345,6 +349,7 @@ body_struct!(
         account: String,
         amount_minor: i64,
         currency: String,
+        #[serde(deserialize_with = "crate::strict::object")]
         destination: Destination,
         /// The debited account's balance in this currency before this
         /// movement, when the service knows it (minor units, >= 0).

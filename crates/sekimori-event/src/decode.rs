@@ -133,9 +133,11 @@ fn body(kind: EventKind, map: Map<String, Value>) -> Result<Body, DecodeError> {
     })
 }
 
-/// Deserializes with the failing path tracked; messages are redacted.
+/// Deserializes with the failing path tracked; messages are redacted. A
+/// JSON array where the type has an object is `invalid_type` at its path
+/// ([`Strict`](crate::strict::Strict)): serde would read it positionally.
 fn typed<T: DeserializeOwned>(value: Value) -> Result<T, DecodeError> {
-    serde_path_to_error::deserialize(value)
+    serde_path_to_error::deserialize(crate::strict::Strict(value))
         .map_err(|err| explain(&render_path(err.path()), &err.inner().to_string()))
 }
 

@@ -332,3 +332,62 @@ fn times_at_and_past_the_bounds_format_clamped() {
         assert_eq!(sekimori_event::format_rfc3339_ms(ms), want, "{ms}");
     }
 }
+
+/// Every object of every example (the envelope's `actor`, a destination, a
+/// bank account, at any depth but inside free-form `attrs`), sent as the
+/// array of its values (serde's positional form of a struct), is refused as
+/// `invalid_type` at its path; the example itself decodes.
+#[test]
+fn an_array_where_an_object_belongs_is_refused_at_its_path() {
+    fn objects(v: &Value, path: String, out: &mut Vec<String>) {
+        if let Value::Object(map) = v {
+            if !path.is_empty() {
+                out.push(path.clone());
+            }
+            for (k, child) in map {
+                if path.is_empty() && k == "attrs" {
+                    continue;
+                }
+                let here = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                objects(child, here, out);
+            }
+        }
+    }
+    let mut checked = BTreeSet::new();
+    for example in examples() {
+        let mut paths = Vec::new();
+        objects(&example, String::new(), &mut paths);
+        for path in paths {
+            let mut v = example.clone();
+            let mut cur = &mut v;
+            for key in path.split('.') {
+                cur = cur.get_mut(key).expect("path exists");
+            }
+            let values: Vec<Value> = cur.as_object().expect("object").values().cloned().collect();
+            *cur = Value::Array(values);
+            let err = decode_value(v).expect_err("an array for an object");
+            assert_eq!(
+                (err.code, err.path.as_str()),
+                ("invalid_type", path.as_str()),
+                "{example}"
+            );
+            checked.insert(path);
+        }
+    }
+    // The examples reach every kind of object the vocabulary has.
+    for path in ["actor", "destination", "source", "bank"] {
+        assert!(checked.contains(path), "no example has {path}");
+    }
+    // An array as the whole event, or as attrs.
+    let mut v = base();
+    v["attrs"] = json!([1]);
+    assert_eq!(decode_value(v).expect_err("attrs").code, "invalid_type");
+    assert_eq!(
+        decode_value(json!([base()])).expect_err("array").code,
+        "invalid_type"
+    );
+}

@@ -88,13 +88,13 @@ async fn every_route_answers_malformed_bodies_with_a_documented_error_and_its_pa
                 "{route}: {b}"
             );
         }
-        // The wrong JSON type for the whole body.
-        let (s, b) = h.call_text(method.clone(), &path, &key, "[1, 2]").await;
-        let (code, _) = documented(&route, s, &b);
-        assert!(
-            ["invalid_type", "missing_field", "invalid_value"].contains(&code.as_str()),
-            "{route}: {b}"
-        );
+        // The wrong JSON type for the whole body: an array is never read as
+        // an object's fields in order (serde's positional form).
+        for body in ["[1, 2]", "[[]]", "[]"] {
+            let (s, b) = h.call_text(method.clone(), &path, &key, body).await;
+            let (code, _) = documented(&route, s, &b);
+            assert_eq!(code, "invalid_type", "{route} {body}: {b}");
+        }
         // An empty object: every route with a required field names it.
         let (s, b) = h.call_text(method.clone(), &path, &key, "{}").await;
         if s.is_client_error() {
@@ -104,4 +104,61 @@ async fn every_route_answers_malformed_bodies_with_a_documented_error_and_its_pa
             }
         }
     }
+}
+
+/// An array where a body has an object, below the top: `invalid_type` at
+/// that object's path (serde would read it positionally).
+#[tokio::test]
+async fn an_array_for_a_nested_object_is_refused_at_its_path() {
+    let h = Harness::new().await;
+    let all = vec![Scope::Ingest, Scope::Admin, Scope::Stepup];
+    let key = create_key(h.dir.path(), "everything", all).expect("key").1;
+    let at = "2026-11-20T13:05:00Z";
+    let cases = [
+        (
+            "/v1/events",
+            format!(
+                r#"{{"id":"e1","type":"login.attempt","at":"{at}","service":"s","actor":[null,"198.51.100.1"],"account":"a","factor":"password","result":"success"}}"#
+            ),
+            "actor",
+        ),
+        (
+            "/v1/events",
+            format!(
+                r#"{{"id":"e2","type":"transfer","at":"{at}","service":"s","account":"a","amount_minor":1,"currency":"JPY","destination":["bank","0001","001","1234567"]}}"#
+            ),
+            "destination",
+        ),
+        (
+            "/v1/holds",
+            r#"{"hold":["*","account","a"],"action":"freeze","reason":"r"}"#.to_string(),
+            "hold",
+        ),
+        (
+            "/v1/stepup/tx/challenge",
+            format!(
+                r#"{{"account":"a","at":"{at}","service":"s","transaction":[1,"JPY","bank:0001-001-1234567"]}}"#
+            ),
+            "transaction",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let (s, b) = h.call_text(Method::POST, path, &key, &body).await;
+        let (code, at) = documented(path, s, &b);
+        assert_eq!(
+            (code.as_str(), at.as_deref()),
+            ("invalid_type", Some(field)),
+            "{path}: {b}"
+        );
+    }
+    // In a batch, the item's own error, at its path.
+    let batch = format!(
+        r#"{{"events":[{{"id":"e3","type":"login.attempt","at":"{at}","service":"s","actor":[null],"account":"a","factor":"password","result":"success"}}]}}"#
+    );
+    let (s, b) = h
+        .call_text(Method::POST, "/v1/events/batch", &key, &batch)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["results"][0]["error"]["code"], "invalid_type", "{b}");
+    assert_eq!(b["results"][0]["error"]["path"], "events[0].actor", "{b}");
 }

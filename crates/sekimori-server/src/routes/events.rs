@@ -117,6 +117,13 @@ fn decode_batch(
         #[serde(borrow)]
         events: Vec<&'a serde_json::value::RawValue>,
     }
+    // serde would read `[[...]]` as the struct's one field, by position.
+    if bytes.trim_ascii_start().first() == Some(&b'[') {
+        return Err(ApiError::new(
+            "invalid_type",
+            "a batch is the object {\"events\": [ ... ]}, not an array",
+        ));
+    }
     let items = match serde_json::from_slice::<Batch>(bytes) {
         Ok(batch) => batch.events,
         Err(e) if e.is_syntax() || e.is_eof() => {

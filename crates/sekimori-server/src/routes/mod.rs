@@ -202,7 +202,7 @@ pub(crate) fn from_value_quiet<T: serde::de::DeserializeOwned>(
             "the body must be a JSON object",
         ));
     }
-    serde_path_to_error::deserialize(value).map_err(|e| {
+    serde_path_to_error::deserialize(sekimori_event::strict::Strict(value)).map_err(|e| {
         quiet_error(
             &sekimori_event::render_path(e.path()),
             &e.inner().to_string(),
@@ -247,13 +247,16 @@ fn quiet_error(path: &str, msg: &str) -> ApiError {
 }
 
 /// Parses a JSON body into `T`, naming the failing field. A key repeated in
-/// one object, at any depth, is `duplicate_field` with its path.
+/// one object, at any depth, is `duplicate_field` with its path; an array
+/// where `T` has an object is `invalid_type` at its path.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     // Not JSON, or a key given twice: refused before any field is read
     // (a streaming parse would report the first unknown field instead).
     sekimori_event::check_unique(bytes).map_err(ApiError::from)?;
+    // An array where the type has an object is `invalid_type` at its path
+    // (serde would read a struct's fields from it in order).
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    serde_path_to_error::deserialize(sekimori_event::strict::Strict(de)).map_err(|e| {
         let msg = e.inner().to_string();
         // Every error carries the documented code (docs/errors.md): bad
         // JSON, a missing or unknown field, a wrong type; the rest are
