@@ -1,0 +1,503 @@
+//! `sekimori bench http`: HTTP decision latency under an open-loop load.
+//!
+//! Request `i` of a rate step is due at `start + i / rate`, whatever happened
+//! to the requests before it: a dispatcher thread hands each request, at its
+//! due time, to an idle keep-alive connection of a pool (hyper, HTTP/1.1); if
+//! every connection is busy the request waits for one. Latency runs from the
+//! request's *due* time to the end of its answer, so a stall (of the server or
+//! of the generator) shows in the latency of every request it delayed instead
+//! of silently lowering the load (no coordinated omission). Latencies go into
+//! an HdrHistogram (microseconds); requests still unanswered when a step's
+//! grace period ends count as errors and are recorded at their latency so far
+//! (a lower bound).
+//!
+//! The server under test is, by default, the real sekimori server started in
+//! this process on 127.0.0.1 (a fresh temporary data directory and the
+//! embedded default pack for every rate, so every rate replays the same
+//! events into the same empty state); `--url` and `--key` target a running
+//! server instead.
+
+use crate::events::Source;
+use crate::plot;
+use anyhow::{anyhow, bail, Context};
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use sekimori_server::app::App;
+use sekimori_server::keys::{create_key, Scope};
+use sekimori_server::{open_app, routes, ServeConfig};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Arguments of `sekimori bench http`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Where the events come from.
+    #[command(flatten)]
+    pub source: Source,
+    /// Request rates to measure, in decisions per second, comma-separated.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1000,5000,10000,20000,50000"
+    )]
+    pub rates: Vec<u64>,
+    /// Measured seconds per rate.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// Warm-up seconds per rate, at the same rate, before measuring (not recorded).
+    #[arg(long, default_value_t = 2.0)]
+    pub warmup: f64,
+    /// Keep-alive HTTP/1.1 connections in the client's pool.
+    #[arg(long, default_value_t = 256)]
+    pub connections: usize,
+    /// Target this running server (`http://host:port`) instead of starting one.
+    #[arg(long, requires = "key")]
+    pub url: Option<String>,
+    /// The running server's API key (ingest scope), with `--url`.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// In-process server: overrides the pack's `settings.time_budget_ms`.
+    #[arg(long)]
+    pub time_budget_ms: Option<u64>,
+    /// Write http.json, http-latency.png and http-p99.png into this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// The largest latency recorded, in microseconds (one hour).
+const MAX_LATENCY_US: u64 = 3_600_000_000;
+/// How long a step may run past its last due request before what is still
+/// unanswered counts as timed out: at least this, at least the step's length.
+const MIN_GRACE: Duration = Duration::from_secs(5);
+
+/// An empty latency histogram (microseconds, 3 significant digits).
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("static histogram bounds are valid")
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+}
+
+/// When request `i` is due, as an offset from the step's start, at `rate`
+/// requests per second: exactly `i / rate` seconds, in nanoseconds.
+pub fn due_offset(i: u64, rate: u64) -> Duration {
+    let ns = u128::from(i) * 1_000_000_000 / u128::from(rate.max(1));
+    Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
+}
+
+/// The number of requests in `seconds` at `rate` per second (rounded up).
+pub fn requests_in(seconds: f64, rate: u64) -> u64 {
+    (seconds.max(0.0) * rate as f64).ceil() as u64
+}
+
+/// The usual summary of a latency histogram (microseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Summary {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// 99.99th percentile.
+    pub p9999: u64,
+    /// Largest.
+    pub max: u64,
+    /// Mean, rounded.
+    pub mean: u64,
+}
+
+impl Summary {
+    /// Extracts the summary from `h`.
+    pub fn of(h: &Histogram<u64>) -> Summary {
+        Summary {
+            count: h.len(),
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            p9999: h.value_at_quantile(0.9999),
+            max: h.max(),
+            mean: h.mean().round() as u64,
+        }
+    }
+}
+
+mod client;
+mod server;
+mod step;
+mod workload;
+
+use client::*;
+use server::*;
+pub(crate) use step::closed_loop;
+use step::*;
+use workload::*;
+
+fn parse_url(url: &str) -> anyhow::Result<(SocketAddr, String)> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow!("--url must start with http:// (no TLS here)"))?;
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() {
+        bail!("--url has no host");
+    }
+    let with_port = if authority.contains(':') {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&with_port)
+        .with_context(|| format!("resolving {with_port}"))?
+        .next()
+        .ok_or_else(|| anyhow!("{with_port} resolves to no address"))?;
+    Ok((addr, authority.to_string()))
+}
+
+fn bearer(key: &str) -> anyhow::Result<HeaderValue> {
+    HeaderValue::from_str(&format!("Bearer {key}")).context("the API key is not a valid header")
+}
+
+/// Runs `sekimori bench http`.
+pub fn run(a: Args) -> anyhow::Result<()> {
+    if a.rates.is_empty() || a.rates.contains(&0) {
+        bail!("--rates must be positive numbers");
+    }
+    if a.seconds <= 0.0 || a.warmup < 0.0 || a.connections == 0 {
+        bail!("--seconds and --connections must be positive, --warmup not negative");
+    }
+    let external = match (&a.url, &a.key) {
+        (Some(url), Some(key)) => Some((parse_url(url)?, key.clone())),
+        (Some(_), None) => bail!("--url needs --key"),
+        _ => None,
+    };
+    let lines = a.source.lines()?;
+    let workload = Workload::new(lines, external.is_none())?;
+    let client = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the client runtime")?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "sekimori bench http: open-loop POST /v1/events, {} ({} events{})",
+        a.source.describe(),
+        workload.templates.len(),
+        if workload.dropped > 0 {
+            format!(
+                ", {} withdrawal.approval dropped: they need their approver's own key",
+                workload.dropped
+            )
+        } else {
+            String::new()
+        }
+    );
+    match &external {
+        Some(((addr, _), _)) => println!(
+            "server: {addr} (already running; its machine, pack and durability are its own)"
+        ),
+        None => println!(
+            "server: in-process, 127.0.0.1, default pack, a fresh server and data dir per rate \
+             (each rate replays the same events from the start); every answer waits for its \
+             group commit's fsync"
+        ),
+    }
+    println!(
+        "load: {} keep-alive HTTP/1.1 connections, {} s warm-up + {} s measured per rate; \
+         latency from each request's scheduled send time; server and load generator share \
+         this machine's {cores} cores (1-min load average before the run: {})",
+        a.connections,
+        a.warmup,
+        a.seconds,
+        load_average().map_or("unknown".into(), |l| format!("{l:.2}"))
+    );
+    println!(
+        "achieved: answers within the time budget per second over the whole step; \
+         degraded: time-budget fallbacks (not errors); errors: HTTP errors, transport \
+         errors and requests unanswered at the step's deadline"
+    );
+    let tag = external.as_ref().map(|_| {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        format!("b{secs}")
+    });
+    let mut results = Vec::new();
+    for (step, &rate) in a.rates.iter().enumerate() {
+        let warm = requests_in(a.warmup, rate);
+        let total = warm + requests_in(a.seconds, rate);
+        let step_tag = tag.as_ref().map(|t| format!("{t}s{step}"));
+        let reqs = Arc::new(workload.requests(total, step_tag.as_deref())?);
+        let server = match &external {
+            Some(_) => None,
+            None => Some(Server::start(&workload.approvers, a.time_budget_ms)?),
+        };
+        let target = match (&external, &server) {
+            (Some(((addr, host), key)), _) => Target {
+                addr: *addr,
+                host: HeaderValue::from_str(host).context("--url host")?,
+                auth: Arc::new(vec![bearer(key)?]),
+            },
+            (None, Some(s)) => Target {
+                addr: s.addr,
+                host: HeaderValue::from_str(&s.addr.to_string()).context("server address")?,
+                auth: Arc::new(s.keys.iter().map(|k| bearer(k)).collect::<Result<_, _>>()?),
+            },
+            (None, None) => unreachable!("a server was started when no --url was given"),
+        };
+        let r = run_step(
+            &client,
+            &target,
+            reqs,
+            rate,
+            warm,
+            a.seconds,
+            a.connections,
+            server.as_ref(),
+        )?;
+        drop(server);
+        print_step(&r);
+        results.push(r);
+    }
+    if let Some(dir) = &a.out {
+        write_out(dir, &a, &workload, external.is_some(), &results)?;
+    }
+    Ok(())
+}
+
+fn print_step(r: &StepResult) {
+    let s = Summary::of(&r.tally.latency);
+    println!(
+        "rate {}/s: achieved {:.0}/s, p50 {} µs, p99 {} µs, p999 {} µs, max {} µs, errors {}, degraded {}{}",
+        r.rate,
+        r.achieved,
+        s.p50,
+        s.p99,
+        s.p999,
+        s.max,
+        r.tally.errors(),
+        r.tally.degraded,
+        if r.saturated() { " (saturated)" } else { "" }
+    );
+    let lag = Summary::of(&r.lag);
+    let mut detail = format!(
+        "    send lag p50 {} µs p99 {} µs (due time to hand-off to a connection)",
+        lag.p50, lag.p99
+    );
+    if let Some((commits, ops)) = r.commits {
+        if commits > 0 {
+            detail.push_str(&format!(
+                "; {commits} commits, {:.1} ops/commit",
+                ops as f64 / commits as f64
+            ));
+        }
+    }
+    if !r.cpu.is_empty() {
+        let parts: Vec<String> = r
+            .cpu
+            .iter()
+            .map(|(k, v)| format!("{k} {:.0}%", 100.0 * v / r.wall_s.max(1e-9)))
+            .collect();
+        detail.push_str(&format!("; CPU {}", parts.join(", ")));
+    }
+    println!("{detail}");
+    if r.tally.errors() > 0 {
+        let mut kinds: Vec<String> = r
+            .tally
+            .http_errors
+            .iter()
+            .map(|(s, n)| format!("HTTP {s}: {n}"))
+            .collect();
+        if r.tally.transport_errors > 0 {
+            kinds.push(format!("transport: {}", r.tally.transport_errors));
+        }
+        if r.tally.timeouts > 0 {
+            kinds.push(format!("unanswered at the deadline: {}", r.tally.timeouts));
+        }
+        println!("    errors: {}", kinds.join(", "));
+        if let Some(e) = &r.tally.first_error {
+            println!("    first error: {e}");
+        }
+    }
+}
+
+/// The latency at a fixed list of quantiles, as `{"0.99": µs, ...}`.
+fn quantiles(h: &Histogram<u64>) -> serde_json::Map<String, Value> {
+    const QS: [f64; 10] = [
+        0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0,
+    ];
+    QS.iter()
+        .map(|q| (q.to_string(), json!(h.value_at_quantile(*q))))
+        .collect()
+}
+
+fn write_out(
+    dir: &std::path::Path,
+    a: &Args,
+    workload: &Workload,
+    external: bool,
+    results: &[StepResult],
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let steps: Vec<Value> = results
+        .iter()
+        .map(|r| {
+            json!({
+                "rate": r.rate,
+                "requests": r.measured,
+                "achieved_per_s": r.achieved,
+                "saturated": r.saturated(),
+                "ok": r.tally.ok,
+                "degraded": r.tally.degraded,
+                "duplicates": r.tally.duplicates,
+                "errors": r.tally.errors(),
+                "http_errors": r.tally.http_errors.iter().map(|(s, n)| (s.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+                "transport_errors": r.tally.transport_errors,
+                "unanswered_at_deadline": r.tally.timeouts,
+                "first_error": r.tally.first_error,
+                "latency_us": Summary::of(&r.tally.latency),
+                "latency_us_at_quantile": quantiles(&r.tally.latency),
+                "send_lag_us": Summary::of(&r.lag),
+                "store_commits": r.commits.map(|c| c.0),
+                "store_ops": r.commits.map(|c| c.1),
+                "cpu_seconds": r.cpu,
+                "wall_seconds": r.wall_s,
+            })
+        })
+        .collect();
+    let doc = json!({
+        "benchmark": "http",
+        "source": a.source.describe(),
+        "events": workload.templates.len(),
+        "server": if external { a.url.clone().unwrap_or_default() } else { "in-process, fresh per rate".into() },
+        "connections": a.connections,
+        "warmup_seconds": a.warmup,
+        "seconds": a.seconds,
+        "time_budget_ms": a.time_budget_ms,
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "load_average_1min_at_end": load_average(),
+        "note": "open loop; latency from each request's scheduled send time; unanswered requests at the deadline are errors recorded at their latency so far; server and load generator share the machine",
+        "rates": steps,
+    });
+    let json_path = dir.join("http.json");
+    std::fs::write(
+        &json_path,
+        serde_json::to_string_pretty(&doc).context("encoding http.json")? + "\n",
+    )
+    .with_context(|| format!("writing {}", json_path.display()))?;
+    let series: Vec<(String, &Histogram<u64>)> = results
+        .iter()
+        .map(|r| (format!("{}/s", r.rate), &r.tally.latency))
+        .collect();
+    plot::latency_percentiles(
+        &dir.join("http-latency.png"),
+        "POST /v1/events latency by percentile (open loop), per request rate",
+        &series,
+    )?;
+    let pick = |f: fn(&Summary) -> u64| -> Vec<(f64, f64)> {
+        results
+            .iter()
+            .map(|r| (r.rate as f64, f(&Summary::of(&r.tally.latency)) as f64))
+            .collect()
+    };
+    let curves = vec![
+        ("p50".to_string(), pick(|s| s.p50)),
+        ("p99".to_string(), pick(|s| s.p99)),
+        ("p99.9".to_string(), pick(|s| s.p999)),
+    ];
+    plot::lines(
+        &dir.join("http-p99.png"),
+        "POST /v1/events latency against request rate (open loop)",
+        "requested rate (decisions/s)",
+        "latency (µs)",
+        true,
+        true,
+        &curves,
+    )?;
+    println!(
+        "wrote {}, http-latency.png, http-p99.png",
+        json_path.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_times_follow_the_rate() {
+        assert_eq!(due_offset(0, 1000), Duration::ZERO);
+        assert_eq!(due_offset(1, 1000), Duration::from_millis(1));
+        assert_eq!(due_offset(1000, 1000), Duration::from_secs(1));
+        assert_eq!(due_offset(3, 50_000), Duration::from_micros(60));
+        // No drift: request 10^9 at 3/s is due at exactly 333,333,333.33.. s.
+        assert_eq!(
+            due_offset(1_000_000_000, 3),
+            Duration::from_nanos(333_333_333_333_333_333)
+        );
+        assert_eq!(requests_in(10.0, 5000), 50_000);
+        assert_eq!(requests_in(0.5, 3), 2);
+    }
+
+    #[test]
+    fn summary_of_a_synthetic_histogram() {
+        let mut h = histogram();
+        for v in 1..=1000u64 {
+            h.record(v).expect("in range");
+        }
+        h.record(1_000_000).expect("in range");
+        let s = Summary::of(&h);
+        assert_eq!(s.count, 1001);
+        assert!((499..=501).contains(&s.p50), "{s:?}");
+        assert!((989..=991).contains(&s.p99), "{s:?}");
+        assert!(s.p999 >= 999 && s.p999 <= 1001, "{s:?}");
+        assert!(s.max >= 999_000, "{s:?}");
+    }
+
+    #[test]
+    fn timeouts_are_recorded_at_their_latency_so_far() {
+        let mut t = Tally::new();
+        let due = Instant::now();
+        t.timeout(Job { index: 7, due }, due + Duration::from_secs(2));
+        assert_eq!(t.timeouts, 1);
+        assert_eq!(t.errors(), 1);
+        assert!(t.latency.max() >= 1_999_000);
+    }
+
+    #[test]
+    fn laps_are_new_events_later_in_time() {
+        let lines = vec![
+            r#"{"id":"e1","type":"login.attempt","at":"2026-06-24T00:00:00.000Z","service":"bank"}"#.to_string(),
+            r#"{"id":"e2","type":"login.attempt","at":"2026-06-24T00:01:00.000Z","service":"bank"}"#.to_string(),
+            r#"{"id":"a1","type":"withdrawal.approval","at":"2026-06-24T00:02:00.000Z","service":"exchange","approver":"ops-mei"}"#.to_string(),
+        ];
+        let w = Workload::new(lines.clone(), true).expect("workload");
+        assert_eq!(w.approvers, ["ops-mei"]);
+        let reqs = w.requests(4, None).expect("requests");
+        assert_eq!(reqs[0].body, Bytes::from(lines[0].clone()));
+        assert_eq!(reqs[2].key, 1);
+        let lap: Value = serde_json::from_slice(&reqs[3].body).expect("json");
+        assert_eq!(lap["id"], "e1.L1");
+        assert_eq!(lap["at"], "2026-06-24T00:03:00.000Z");
+        let dropped = Workload::new(lines, false).expect("workload");
+        assert_eq!((dropped.templates.len(), dropped.dropped), (2, 1));
+        let tagged = dropped.requests(1, Some("b1s0")).expect("requests");
+        let v: Value = serde_json::from_slice(&tagged[0].body).expect("json");
+        assert_eq!(v["id"], "e1.b1s0");
+    }
+}
