@@ -15,13 +15,34 @@ use serde_json::json;
 /// The longest note, reason or label note, in bytes.
 pub const MAX_TEXT: usize = 4_096;
 
-fn text(path: &str, s: &str, required: bool) -> Result<String, WbError> {
+/// The most cases one analyst holds claimed at once: a claim hides a case
+/// from everyone else, so one analyst (or one stolen session) cannot hide
+/// the queue.
+pub const MAX_CLAIMS_PER_ANALYST: usize = 50;
+
+/// A note, reason or label note as logged: trimmed, at most [`MAX_TEXT`]
+/// bytes, line breaks as `\n` (a browser sends `\r\n`), tabs kept, and no
+/// other control character (refused: they would hide text in the audit
+/// log or a terminal).
+pub(crate) fn text(path: &str, s: &str, required: bool) -> Result<String, WbError> {
+    let s = s.replace("\r\n", "\n");
     let s = s.trim();
     if s.len() > MAX_TEXT {
         return Err(WbError::invalid(path, format!("at most {MAX_TEXT} bytes")));
     }
     if required && s.is_empty() {
         return Err(WbError::invalid(path, "required"));
+    }
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c)
+    };
+    if s.chars().any(hidden) {
+        return Err(WbError::invalid(
+            path,
+            "no control or bidirectional-override characters (line breaks and tabs are fine)",
+        ));
     }
     Ok(s.to_string())
 }
@@ -45,12 +66,12 @@ impl Workbench {
             why: why.into(),
         })
         .await?;
-        self.catch_up().map(drop)
+        self.sync().await.map(drop)
     }
 
     /// Refuses a case that is missing, closed, or held by someone else now.
-    fn check_case(&self, who: &str, case: u64) -> Result<(), WbError> {
-        let index = self.catch_up()?;
+    async fn check_case(&self, who: &str, case: u64) -> Result<(), WbError> {
+        let index = self.sync().await?;
         let c = index.case(case).ok_or(WbError::NotFound("case"))?;
         if !c.is_open() {
             return Err(WbError::Conflict("the case is closed".into()));
@@ -66,18 +87,28 @@ impl Workbench {
     /// Claims a case (a lock for [`crate::CLAIM_MS`]; renewed if already
     /// the caller's).
     pub async fn claim(&self, s: &Session, case: u64) -> Result<(), WbError> {
-        self.check_case(&s.login, case)?;
+        self.check_case(&s.login, case).await?;
+        {
+            let index = self.index();
+            let now = self.now_ms();
+            let mine = index.case(case).and_then(|c| c.claimed_by(now)) == Some(s.login.as_str());
+            if !mine && index.claims_of(&s.login, now) >= MAX_CLAIMS_PER_ANALYST {
+                return Err(WbError::Conflict(format!(
+                    "you hold {MAX_CLAIMS_PER_ANALYST} claims: release or close one first"
+                )));
+            }
+        }
         self.record(&s.login, &Act::Claim { case }, "").await
     }
 
     pub async fn release(&self, s: &Session, case: u64) -> Result<(), WbError> {
-        self.check_case(&s.login, case)?;
+        self.check_case(&s.login, case).await?;
         self.record(&s.login, &Act::Release { case }, "").await
     }
 
     pub async fn note(&self, s: &Session, case: u64, note: &str) -> Result<(), WbError> {
         let note = text("note", note, true)?;
-        let exists = self.catch_up()?.case(case).is_some();
+        let exists = self.sync().await?.case(case).is_some();
         if !exists {
             return Err(WbError::NotFound("case"));
         }
@@ -86,7 +117,7 @@ impl Workbench {
 
     /// Claims the top of the caller's queue; `None` when it is empty.
     pub async fn next(&self, s: &Session, filter: &Filter) -> Result<Option<u64>, WbError> {
-        let found = next_case(&*self.catch_up()?, &s.login, filter, self.now_ms());
+        let found = next_case(&*self.sync().await?, &s.login, filter, self.now_ms());
         let Some(case) = found else {
             return Ok(None);
         };
@@ -113,9 +144,9 @@ impl Workbench {
         // decision at a time, so a decline and a last approval racing on the
         // same event never both pass the check and both notify the service.
         let _one_at_a_time = DECISIONS.lock().await;
-        self.check_case(&s.login, case)?;
-        let (service, entity, event_type) = {
-            let index = self.catch_up()?;
+        self.check_case(&s.login, case).await?;
+        let (service, entity, event_type, approvals) = {
+            let index = self.sync().await?;
             let c = index.case(case).ok_or(WbError::NotFound("case"))?;
             let e = c
                 .events
@@ -133,24 +164,35 @@ impl Workbench {
                     "you approved this already: a second supervisor approves (four eyes)".into(),
                 ));
             }
-            (c.service.clone(), c.entity.clone(), e.event_type.clone())
+            (
+                c.service.clone(),
+                c.entity.clone(),
+                e.event_type.clone(),
+                e.approvals.clone(),
+            )
         };
+        if approve {
+            self.check_independent(&s.login, &approvals)?;
+        }
         let act = if approve {
             Act::Approve {
                 case,
                 service: service.clone(),
                 event_id: event_id.into(),
+                role: Some(s.role),
             }
         } else {
             Act::Decline {
                 case,
                 service: service.clone(),
                 event_id: event_id.into(),
+                role: Some(s.role),
             }
         };
         self.record(&s.login, &act, &reason).await?;
         let outcome = self
-            .catch_up()?
+            .sync()
+            .await?
             .case(case)
             .and_then(|c| c.events.iter().find(|e| e.event_id == event_id))
             .and_then(|e| e.outcome.clone());
@@ -190,9 +232,9 @@ impl Workbench {
     ) -> Result<(), WbError> {
         let note = text("note", note, true)?;
         let _one_at_a_time = DECISIONS.lock().await;
-        self.check_case(&s.login, case)?;
+        self.check_case(&s.login, case).await?;
         let (service, events) = {
-            let index = self.catch_up()?;
+            let index = self.sync().await?;
             let c = index.case(case).ok_or(WbError::NotFound("case"))?;
             // A held payment is released or cancelled by a decision, with its
             // webhook; closing around it would leave the service waiting.
@@ -281,6 +323,31 @@ impl Workbench {
             note,
         })
         .await?;
-        self.catch_up().map(drop)
+        self.sync().await.map(drop)
+    }
+
+    /// Four eyes: the approver must be a supervisor on record now (not
+    /// disabled) and independent of every earlier approver of the event
+    /// ([`crate::analysts::independent`]: neither created nor re-enrolled
+    /// the other in the last [`crate::analysts::FOUR_EYES_FRESH_DAYS`] days).
+    pub(crate) fn check_independent(&self, login: &str, earlier: &[String]) -> Result<(), WbError> {
+        let me = self
+            .analysts
+            .get(login)?
+            .filter(|a| !a.disabled && a.role >= Role::Supervisor)
+            .ok_or(WbError::Forbidden("supervisor"))?;
+        let now = self.now_ms();
+        for other in earlier {
+            let Some(first) = self.analysts.get(other)? else {
+                continue;
+            };
+            if !crate::analysts::independent(&first, &me, now) {
+                return Err(WbError::Conflict(format!(
+                    "four eyes: the second approver must be independent of {other} (a different analyst, neither created nor re-enrolled by the other in the last {} days)",
+                    crate::analysts::FOUR_EYES_FRESH_DAYS
+                )));
+            }
+        }
+        Ok(())
     }
 }

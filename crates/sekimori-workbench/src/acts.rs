@@ -22,6 +22,10 @@ pub enum Act {
         case: u64,
         service: String,
         event_id: String,
+        /// The approver's role when they approved (absent in entries
+        /// written before it was logged).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<crate::analysts::Role>,
     },
     /// A held event is refused: the service is told (`review.declined`)
     /// and cancels it.
@@ -29,6 +33,8 @@ pub enum Act {
         case: u64,
         service: String,
         event_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<crate::analysts::Role>,
     },
     /// The case is closed with a disposition; the note is `why`. Each of
     /// its events gets an `Entry::Label` with the disposition.
@@ -40,6 +46,51 @@ pub enum Act {
     },
     /// Signed in (password and TOTP).
     SignIn,
+    /// A sign-in that failed its password or code. The entry's `by` is
+    /// `anonymous`; `login` is what was typed (bounded, controls escaped;
+    /// the login may not exist), `address` the client's address (an IPv6
+    /// address as its /64), never the password or the code.
+    SignInFailed { login: String, address: String },
+    /// An admin disabled an analyst: their sessions end, they cannot sign in.
+    DisableAnalyst { login: String },
+    /// An admin enabled a disabled analyst again.
+    EnableAnalyst { login: String },
+    /// An admin reset an analyst's password and TOTP (a new enrolment).
+    ResetAnalyst { login: String },
+    /// A hold placed from the workbench (the engine's `Entry::Place` is
+    /// logged first, through the ledger).
+    PlaceHold {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case: Option<u64>,
+        hold: sekimori_engine::HoldKey,
+        action: sekimori_rules::Action,
+    },
+    /// The first supervisor asks for a hold to be lifted (four eyes: a
+    /// second, independent supervisor lifts it).
+    RequestLift {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case: Option<u64>,
+        hold: sekimori_engine::HoldKey,
+    },
+    /// The second supervisor lifted the hold (`Entry::Lift` logged first).
+    LiftHold {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case: Option<u64>,
+        hold: sekimori_engine::HoldKey,
+        /// Who asked for it (the first eyes).
+        requested_by: String,
+    },
+    /// An item added to a pack's list until `expires_at` (`Entry::List`
+    /// logged first, through the ledger).
+    ListAdd {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        case: Option<u64>,
+        list: String,
+        item: String,
+        expires_at: String,
+    },
+    /// An item the workbench added, taken off its list at its expiry.
+    ListExpire { list: String, item: String },
     /// Ended every session of the analyst.
     SignOutEverywhere,
 }
@@ -54,6 +105,10 @@ impl Act {
             | Act::Approve { case, .. }
             | Act::Decline { case, .. }
             | Act::Close { case, .. } => Some(*case),
+            Act::PlaceHold { case, .. }
+            | Act::RequestLift { case, .. }
+            | Act::LiftHold { case, .. }
+            | Act::ListAdd { case, .. } => *case,
             _ => None,
         }
     }
@@ -70,6 +125,15 @@ impl Act {
             Act::CreateAnalyst { .. } => "create_analyst",
             Act::SignIn => "sign_in",
             Act::SignOutEverywhere => "sign_out_everywhere",
+            Act::SignInFailed { .. } => "sign_in_failed",
+            Act::DisableAnalyst { .. } => "disable_analyst",
+            Act::EnableAnalyst { .. } => "enable_analyst",
+            Act::ResetAnalyst { .. } => "reset_analyst",
+            Act::PlaceHold { .. } => "place_hold",
+            Act::RequestLift { .. } => "request_lift",
+            Act::LiftHold { .. } => "lift_hold",
+            Act::ListAdd { .. } => "list_add",
+            Act::ListExpire { .. } => "list_expire",
         }
     }
 }
@@ -130,6 +194,7 @@ mod tests {
             case: 7,
             service: "netbank".into(),
             event_id: "t-1".into(),
+            role: None,
         };
         let json = serde_json::to_value(&act).expect("serializes");
         assert_eq!(json["type"], "decline");

@@ -21,9 +21,9 @@ pub const ANALYSTS_KEY_FILE: &str = "analysts.key";
 /// The shortest and longest password accepted.
 pub const MIN_PASSWORD: usize = 12;
 pub const MAX_PASSWORD: usize = 256;
-/// Password failures of one login before it backs off (then 2^n seconds,
-/// at most an hour, in server time).
-pub const PASSWORD_FREE_FAILURES: u32 = 5;
+/// Four eyes: two analysts are independent eyes unless one created or
+/// (re-)enrolled the other within this many days.
+pub const FOUR_EYES_FRESH_DAYS: i64 = 7;
 /// The most analysts; the file is read whole.
 pub const MAX_ANALYSTS: usize = 10_000;
 /// The issuer an authenticator app shows.
@@ -68,10 +68,15 @@ pub struct AnalystRecord {
     pub totp: TotpEnrollment,
     pub created_at: String,
     pub created_by: String,
+    /// Who last (re-)enrolled the password and TOTP, and when (a reset by
+    /// an admin); empty for an analyst never reset.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub enrolled_by: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub enrolled_at: String,
+    /// A disabled analyst cannot sign in.
     #[serde(default)]
-    pub password_failures: u32,
-    #[serde(default)]
-    pub last_password_failure_ms: i64,
+    pub disabled: bool,
 }
 
 /// What is shown of an analyst: never a hash or a seal.
@@ -81,6 +86,32 @@ pub struct AnalystInfo {
     pub role: Role,
     pub created_at: String,
     pub created_by: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub enrolled_by: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub enrolled_at: String,
+    pub disabled: bool,
+}
+
+impl AnalystInfo {
+    /// Whether `other` was created or (re-)enrolled by this analyst within
+    /// [`FOUR_EYES_FRESH_DAYS`] before `now_ms`.
+    fn made(&self, other: &AnalystInfo, now_ms: i64) -> bool {
+        let fresh = |at: &str| {
+            sekimori_event::parse_rfc3339_ms(at)
+                .is_some_and(|t| now_ms - t < FOUR_EYES_FRESH_DAYS * 86_400_000)
+        };
+        (other.created_by == self.login && fresh(&other.created_at))
+            || (other.enrolled_by == self.login && fresh(&other.enrolled_at))
+    }
+}
+
+/// Whether `a` and `b` may be the two eyes of one release: different
+/// analysts, neither of whom created or (re-)enrolled the other within
+/// [`FOUR_EYES_FRESH_DAYS`] (an admin who makes a second account for
+/// themselves cannot use it as the second eyes).
+pub fn independent(a: &AnalystInfo, b: &AnalystInfo, now_ms: i64) -> bool {
+    a.login != b.login && !a.made(b, now_ms) && !b.made(a, now_ms)
 }
 
 impl From<&AnalystRecord> for AnalystInfo {
@@ -90,6 +121,9 @@ impl From<&AnalystRecord> for AnalystInfo {
             role: r.role,
             created_at: r.created_at.clone(),
             created_by: r.created_by.clone(),
+            enrolled_by: r.enrolled_by.clone(),
+            enrolled_at: r.enrolled_at.clone(),
+            disabled: r.disabled,
         }
     }
 }
@@ -185,8 +219,9 @@ impl Analysts {
             totp,
             created_at: sekimori_event::format_rfc3339_ms(now_ms),
             created_by: by.into(),
-            password_failures: 0,
-            last_password_failure_ms: 0,
+            enrolled_by: String::new(),
+            enrolled_at: String::new(),
+            disabled: false,
         };
         let info = AnalystInfo::from(&record);
         records.push(record);
@@ -194,9 +229,71 @@ impl Analysts {
         Ok((info, uri))
     }
 
+    /// One analyst, by login.
+    pub fn get(&self, login: &str) -> Result<Option<AnalystInfo>, WbError> {
+        Ok(self
+            .read()?
+            .iter()
+            .find(|r| r.login == login)
+            .map(AnalystInfo::from))
+    }
+
+    /// Disables (or enables again) an analyst. Their sessions are ended by
+    /// the caller.
+    pub fn set_disabled(&self, login: &str, disabled: bool) -> Result<AnalystInfo, WbError> {
+        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut records = self.read()?;
+        let r = records
+            .iter_mut()
+            .find(|r| r.login == login)
+            .ok_or(WbError::NotFound("analyst"))?;
+        r.disabled = disabled;
+        let info = AnalystInfo::from(&*r);
+        self.write(&records)?;
+        Ok(info)
+    }
+
+    /// Resets an analyst's password and TOTP (a new seed, shown once in
+    /// the returned URI); `by` is recorded as who enrolled them.
+    pub fn reset(
+        &self,
+        login: &str,
+        password: &str,
+        by: &str,
+        now_ms: i64,
+    ) -> Result<(AnalystInfo, OtpauthUri), WbError> {
+        check_password(password)?;
+        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut records = self.read()?;
+        let r = records
+            .iter_mut()
+            .find(|r| r.login == login)
+            .ok_or(WbError::NotFound("analyst"))?;
+        let (totp, uri) = TotpEnrollment::create(
+            &self.sealer,
+            &binding(login),
+            TOTP_ISSUER,
+            login,
+            TotpParams::default(),
+            now_ms,
+            &mut rand::rng(),
+        )
+        .map_err(|e| WbError::Storage(format!("TOTP enrollment: {e}")))?;
+        r.password = hash_password(password)?;
+        r.totp = totp;
+        r.enrolled_by = by.into();
+        r.enrolled_at = sekimori_event::format_rfc3339_ms(now_ms);
+        let info = AnalystInfo::from(&*r);
+        self.write(&records)?;
+        Ok((info, uri))
+    }
+
     /// Checks a password and a TOTP code at server time `now_ms`. Every
-    /// refusal is the same `sign_in_failed` to the caller (no telling a
-    /// wrong login from a wrong password), except a back-off in force.
+    /// refusal is the same `sign_in_failed` (no telling a wrong login, a
+    /// disabled analyst or a wrong password apart), and an unknown login
+    /// costs the same argon2id check. A wrong password writes nothing (the
+    /// back-off is [`crate::throttle`]'s, in memory), so a known login is
+    /// not told by the time a write takes either.
     pub fn verify(
         &self,
         login: &str,
@@ -204,39 +301,33 @@ impl Analysts {
         code: &str,
         now_ms: i64,
     ) -> Result<AnalystInfo, WbError> {
-        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut records = self.read()?;
-        let Some(i) = records.iter().position(|r| r.login == login) else {
+        let records = {
+            let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+            self.read()?
+        };
+        let Some(r) = records.iter().find(|r| r.login == login) else {
             // The same work as for a real login, so timing tells nothing.
             let _ = verify_password(dummy_hash(), password);
             return Err(WbError::SignInFailed);
         };
-        let r = &mut records[i];
-        if r.password_failures >= PASSWORD_FREE_FAILURES {
-            let n = (r.password_failures - PASSWORD_FREE_FAILURES).min(12);
-            let wait_ms = (1000i64 << n).min(3_600_000);
-            if now_ms < r.last_password_failure_ms.saturating_add(wait_ms) {
-                return Err(WbError::Throttled);
-            }
-        }
-        if !verify_password(&r.password, password) {
-            r.password_failures = r.password_failures.saturating_add(1);
-            r.last_password_failure_ms = now_ms;
-            self.write(&records)?;
+        if !verify_password(&r.password, password) || r.disabled {
             return Err(WbError::SignInFailed);
         }
+        // The code: under the file's lock, on a fresh read (the TOTP state
+        // moves: last step used, failures).
+        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut records = self.read()?;
+        let Some(r) = records.iter_mut().find(|r| r.login == login) else {
+            return Err(WbError::SignInFailed);
+        };
         let checked = r
             .totp
             .verify(&self.sealer, &binding(login), code, Now::from(now_ms));
         let result = match checked {
-            Ok(_) => {
-                r.password_failures = 0;
-                Ok(AnalystInfo::from(&*r))
-            }
+            Ok(_) => Ok(AnalystInfo::from(&*r)),
             Err(TotpError::Throttled | TotpError::Locked) => Err(WbError::Throttled),
             Err(_) => Err(WbError::SignInFailed),
         };
-        // The TOTP state moved either way (last step used, failures).
         self.write(&records)?;
         result
     }
@@ -385,27 +476,61 @@ mod tests {
     }
 
     #[test]
-    fn password_failures_back_off() {
+    fn disabled_analysts_cannot_sign_in_and_a_reset_enrols_anew() {
         let dir = tempfile::tempdir().expect("tempdir");
         let a = Analysts::open(dir.path()).expect("open");
         let now = 1_780_000_000_000;
         let (_, uri) = a
             .create("ken", Role::Analyst, "correct horse battery", "cli", now)
             .expect("create");
-        for _ in 0..PASSWORD_FREE_FAILURES {
-            let r = a.verify("ken", "not the password", "000000", now);
-            assert!(matches!(r, Err(WbError::SignInFailed)));
-        }
-        let code = code_now(&uri, now + 500);
-        let r = a.verify("ken", "correct horse battery", &code, now + 500);
-        assert!(matches!(r, Err(WbError::Throttled)), "{r:?}");
-        let later = now + 60_000;
-        let r = a.verify(
+        a.set_disabled("ken", true).expect("disable");
+        let r = a.verify("ken", "correct horse battery", &code_now(&uri, now), now);
+        assert!(matches!(r, Err(WbError::SignInFailed)), "{r:?}");
+        a.set_disabled("ken", false).expect("enable");
+        let (info, new_uri) = a
+            .reset("ken", "another long password", "boss", now + 60_000)
+            .expect("reset");
+        assert_eq!(info.enrolled_by, "boss");
+        let later = now + 120_000;
+        let old = a.verify(
             "ken",
             "correct horse battery",
             &code_now(&uri, later),
             later,
         );
-        assert!(r.is_ok(), "{r:?}");
+        assert!(old.is_err(), "the old password no longer works");
+        let new = a.verify(
+            "ken",
+            "another long password",
+            &code_now(&new_uri, later),
+            later,
+        );
+        assert!(new.is_ok(), "{new:?}");
+    }
+
+    #[test]
+    fn an_analyst_is_not_independent_of_whom_they_made_recently() {
+        let day = 86_400_000;
+        let info = |login: &str, by: &str, at: i64| AnalystInfo {
+            login: login.into(),
+            role: Role::Supervisor,
+            created_at: sekimori_event::format_rfc3339_ms(at),
+            created_by: by.into(),
+            enrolled_by: String::new(),
+            enrolled_at: String::new(),
+            disabled: false,
+        };
+        let now = 1_780_000_000_000;
+        let admin = info("root", "cli", now - 100 * day);
+        let sock = info("root2", "root", now - day);
+        assert!(!independent(&admin, &sock, now), "made yesterday");
+        assert!(!independent(&sock, &admin, now), "either order");
+        assert!(!independent(&admin, &admin, now), "one person");
+        let old = info("ayu", "root", now - 30 * day);
+        assert!(independent(&admin, &old, now), "made a month ago");
+        let mut reset = old.clone();
+        reset.enrolled_by = "root".into();
+        reset.enrolled_at = sekimori_event::format_rfc3339_ms(now - day);
+        assert!(!independent(&admin, &reset, now), "re-enrolled yesterday");
     }
 }

@@ -28,6 +28,7 @@ pub mod pages;
 pub mod queue;
 pub mod sessions;
 pub mod testing;
+pub mod throttle;
 pub mod timefmt;
 pub mod web;
 mod workbench;

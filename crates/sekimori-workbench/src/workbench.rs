@@ -9,7 +9,16 @@ use crate::sessions::Sessions;
 use sekimori_engine::Entry;
 use sekimori_store::Store;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The most entries one catch-up step reads and decodes (on a blocking
+/// thread) before applying them under the index's write lock: the lock is
+/// held for a few milliseconds at a time, never for a whole backlog.
+pub const CATCH_UP_BATCH: usize = 1_000;
+/// The most entries a read that may not wait applies on its own thread.
+pub const INLINE_CATCH_UP: usize = 64;
+/// How often the background task looks for entries the server appended.
+pub const CATCH_UP_EVERY_MS: u64 = 250;
 
 /// The server's wall clock in Unix milliseconds (injected: tests move it).
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -32,6 +41,10 @@ pub struct Config {
     /// The zone new sessions show times in.
     pub default_tz: String,
     pub clock: Clock,
+    /// The most cases the index holds ([`crate::cases::DEFAULT_MAX_CASES`]
+    /// by default; see [`crate::cases::Index::with_cap`] for what happens
+    /// when it is full).
+    pub max_cases: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -39,6 +52,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("secure_cookies", &self.secure_cookies)
             .field("default_tz", &self.default_tz)
+            .field("max_cases", &self.max_cases)
             .finish()
     }
 }
@@ -49,6 +63,7 @@ impl Config {
             secure_cookies,
             default_tz: "Asia/Tokyo".into(),
             clock: system_clock(),
+            max_cases: crate::cases::DEFAULT_MAX_CASES,
         }
     }
 }
@@ -58,10 +73,16 @@ pub struct Workbench {
     pub(crate) store: Arc<Store>,
     pub(crate) analysts: Analysts,
     pub(crate) sessions: Sessions,
-    index: Mutex<Index>,
+    index: RwLock<Index>,
+    /// One catch-up at a time (each reads from the index's `last_seq`).
+    catching_up: tokio::sync::Mutex<()>,
+    /// Wakes the background catch-up.
+    behind: Arc<tokio::sync::Notify>,
     pub(crate) config: Config,
     /// Password checks in flight (each argon2id check takes 19 MiB).
     pub(crate) sign_ins: tokio::sync::Semaphore,
+    /// Sign-in back-off per (login, address), per address and per login.
+    pub(crate) throttle: crate::throttle::Throttle,
 }
 
 impl std::fmt::Debug for Workbench {
@@ -86,12 +107,19 @@ impl Workbench {
             store,
             analysts: Analysts::open(data_dir)?,
             sessions: Sessions::default(),
-            index: Mutex::new(Index::default()),
+            index: RwLock::new(Index::with_cap(config.max_cases)),
+            catching_up: tokio::sync::Mutex::new(()),
+            behind: Arc::new(tokio::sync::Notify::new()),
             config,
             sign_ins: tokio::sync::Semaphore::new(crate::MAX_SIGN_INS_IN_FLIGHT),
+            throttle: crate::throttle::Throttle::default(),
         };
-        drop(wb.catch_up()?);
-        Ok(Arc::new(wb))
+        wb.catch_up_blocking()?;
+        let wb = Arc::new(wb);
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(follow(Arc::downgrade(&wb), Arc::clone(&wb.behind)));
+        }
+        Ok(wb)
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -102,26 +130,82 @@ impl Workbench {
         &self.analysts
     }
 
-    /// Applies every durable entry after the last one applied; returns the
-    /// index, in step with the log.
-    pub fn catch_up(&self) -> Result<MutexGuard<'_, Index>, WbError> {
-        let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
-        let from = index.last_seq + 1;
-        let rows = self
-            .store
-            .scan_from(from)
-            .map_err(|e| WbError::Storage(e.to_string()))?;
-        for row in rows {
-            let (seq, bytes) = row.map_err(|e| WbError::Storage(e.to_string()))?;
-            match Entry::from_bytes(&bytes) {
-                Ok(entry) => index.apply(seq, &entry),
-                Err(e) => {
-                    tracing::warn!(seq, error = %e, "workbench skips an entry it cannot read");
-                    index.last_seq = seq;
-                }
+    /// The index as applied so far (no I/O; see [`Workbench::catch_up`]
+    /// to bring it to the log's end first). Never hold it across an await.
+    pub fn index(&self) -> RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn index_mut(&self) -> RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies every durable entry after the last one applied and returns
+    /// the index, in step with the log (every action runs this first). The log is read and decoded on a
+    /// blocking thread, a batch at a time, and only applying a decoded
+    /// batch takes the index's write lock: a long backlog never stalls the
+    /// async workers, and pages keep reading the index meanwhile.
+    pub async fn sync(&self) -> Result<RwLockReadGuard<'_, Index>, WbError> {
+        let _one = self.catching_up.lock().await;
+        loop {
+            let from = self.index().last_seq + 1;
+            let store = Arc::clone(&self.store);
+            let batch =
+                tokio::task::spawn_blocking(move || read_up_to(&store, from, CATCH_UP_BATCH))
+                    .await
+                    .map_err(|e| WbError::Storage(e.to_string()))??;
+            let done = batch.len() < CATCH_UP_BATCH;
+            self.apply_batch(batch);
+            if done {
+                return Ok(self.index());
             }
         }
-        Ok(index)
+    }
+
+    /// The index for a read that may not wait: applies at most
+    /// [`INLINE_CATCH_UP`] new entries on the calling thread (a few hundred
+    /// microseconds of reading and decoding); a longer backlog is left to
+    /// the background task ([`Workbench::sync`] on a blocking thread, woken
+    /// here) and the index is answered as applied so far.
+    pub fn catch_up(&self) -> Result<RwLockReadGuard<'_, Index>, WbError> {
+        if let Ok(_one) = self.catching_up.try_lock() {
+            let from = self.index().last_seq + 1;
+            let batch = read_up_to(&self.store, from, INLINE_CATCH_UP)?;
+            let behind = batch.len() == INLINE_CATCH_UP;
+            self.apply_batch(batch);
+            if !behind {
+                return Ok(self.index());
+            }
+        }
+        self.behind.notify_one();
+        Ok(self.index())
+    }
+
+    /// [`Workbench::sync`] on the calling thread (at start, off the
+    /// async workers).
+    pub fn catch_up_blocking(&self) -> Result<(), WbError> {
+        loop {
+            let from = self.index().last_seq + 1;
+            let batch = read_up_to(&self.store, from, CATCH_UP_BATCH)?;
+            let done = batch.len() < CATCH_UP_BATCH;
+            self.apply_batch(batch);
+            if done {
+                return Ok(());
+            }
+        }
+    }
+
+    fn apply_batch(&self, batch: Vec<(u64, Option<Entry>)>) {
+        let mut index = self.index_mut();
+        for (seq, entry) in batch {
+            if seq <= index.last_seq {
+                continue;
+            }
+            match entry {
+                Some(entry) => index.apply(seq, &entry),
+                None => index.last_seq = seq,
+            }
+        }
     }
 
     /// The logged entry at `seq`.
@@ -136,5 +220,40 @@ impl Workbench {
     /// Appends an entry through the host and waits until it is durable.
     pub(crate) async fn append(&self, entry: Entry) -> Result<(), WbError> {
         self.host.append(entry).await
+    }
+}
+
+/// At most `max` logged entries from `from`, decoded (`None`:
+/// an entry this workbench cannot read, skipped with a warning).
+fn read_up_to(store: &Store, from: u64, max: usize) -> Result<Vec<(u64, Option<Entry>)>, WbError> {
+    let rows = store
+        .scan_from(from)
+        .map_err(|e| WbError::Storage(e.to_string()))?;
+    let mut out = Vec::new();
+    for row in rows.take(max) {
+        let (seq, bytes) = row.map_err(|e| WbError::Storage(e.to_string()))?;
+        match Entry::from_bytes(&bytes) {
+            Ok(entry) => out.push((seq, Some(entry))),
+            Err(e) => {
+                tracing::warn!(seq, error = %e, "workbench skips an entry it cannot read");
+                out.push((seq, None));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The background catch-up: every [`CATCH_UP_EVERY_MS`], or when a read
+/// found a backlog, brings the index to the log's end off the async
+/// workers; ends with the workbench.
+async fn follow(wb: std::sync::Weak<Workbench>, behind: Arc<tokio::sync::Notify>) {
+    let every = std::time::Duration::from_millis(CATCH_UP_EVERY_MS);
+    loop {
+        let Some(w) = wb.upgrade() else { return };
+        if let Err(e) = w.sync().await.map(drop) {
+            tracing::warn!(error = %e, "workbench catch-up failed; retrying");
+        }
+        drop(w);
+        let _ = tokio::time::timeout(every, behind.notified()).await;
     }
 }

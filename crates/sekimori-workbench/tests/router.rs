@@ -4,6 +4,9 @@
 #[path = "router_parts/api.rs"]
 mod api;
 mod harness;
+/// The attacker's review's findings.
+#[path = "router_parts/security.rs"]
+mod security;
 
 use axum::http::StatusCode;
 use harness::{hidden, set_cookie_line, Bench, LABEL_KEY};

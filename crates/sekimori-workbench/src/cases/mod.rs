@@ -15,7 +15,12 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+mod cap;
 mod links;
+mod search;
+
+pub use cap::{case_must_be_kept, DEFAULT_MAX_CASES};
+pub use search::{SearchHit, MAX_TERM_CASES};
 
 /// The events kept per case (more are counted in `more_events`).
 pub const MAX_CASE_EVENTS: usize = 1_000;
@@ -23,8 +28,6 @@ pub const MAX_CASE_EVENTS: usize = 1_000;
 pub const TIMELINE_EVENTS: usize = 200;
 /// The notes and history items kept per case.
 pub const MAX_CASE_ITEMS: usize = 1_000;
-/// The most cases the index holds; past it no case opens (counted).
-pub const MAX_CASES: usize = 1_000_000;
 /// Accounts remembered per shared device or address, and devices or
 /// addresses per account, for the linked-entities graph (the first seen).
 pub const MAX_LINKS: usize = 32;
@@ -200,7 +203,7 @@ pub fn action_weight(a: Action) -> i64 {
 }
 
 /// Every case, with the lookups the workbench needs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Index {
     /// The last log seq applied.
     pub last_seq: u64,
@@ -218,13 +221,78 @@ pub struct Index {
     attrs: HashMap<(String, String), BTreeSet<String>>,
     /// (service, entity) -> its cases.
     entity_cases: HashMap<(String, String), Vec<u64>>,
-    /// Cases not opened because the index was full.
+    /// Cases not opened because the index was full (see [`cap`]).
     pub overflow: u64,
+    /// Closed cases dropped to make room for new ones.
+    pub evicted: u64,
+    /// The most cases held (configurable: [`Index::with_cap`]).
+    cap: usize,
+    /// Closed cases, oldest first: the first to go when the index is full.
+    closed_order: BTreeSet<u64>,
+    /// Analyst -> the cases they claimed last (a claim may have lapsed).
+    claimed: HashMap<String, BTreeSet<u64>>,
+    /// Search terms (`account:..`, `device:..`, `ip:..`, `payee:..`,
+    /// `event:..`) -> cases whose events carry them.
+    terms: HashMap<String, Vec<u64>>,
+    /// Every service seen (a handful).
+    services: BTreeSet<String>,
     /// Analyst entries whose act did not decode (a newer workbench's).
     pub unknown_acts: u64,
 }
 
+impl Default for Index {
+    fn default() -> Index {
+        Index::with_cap(DEFAULT_MAX_CASES)
+    }
+}
+
 impl Index {
+    /// An empty index holding at most `cap` cases.
+    pub fn with_cap(cap: usize) -> Index {
+        Index {
+            last_seq: 0,
+            cases: BTreeMap::new(),
+            open: HashMap::new(),
+            by_event: HashMap::new(),
+            timeline: HashMap::new(),
+            labels: HashMap::new(),
+            shared: HashMap::new(),
+            attrs: HashMap::new(),
+            entity_cases: HashMap::new(),
+            overflow: 0,
+            unknown_acts: 0,
+            evicted: 0,
+            cap: cap.max(1),
+            closed_order: BTreeSet::new(),
+            claimed: HashMap::new(),
+            terms: HashMap::new(),
+            services: BTreeSet::new(),
+        }
+    }
+
+    /// How many cases the index holds (open and closed).
+    pub fn len(&self) -> usize {
+        self.cases.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cases.is_empty()
+    }
+
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// The cases `login` holds claimed at server time `now_ms`.
+    pub fn claims_of(&self, login: &str, now_ms: i64) -> usize {
+        self.claimed.get(login).map_or(0, |ids| {
+            ids.iter()
+                .filter_map(|id| self.cases.get(id))
+                .filter(|c| c.is_open() && c.claimed_by(now_ms) == Some(login))
+                .count()
+        })
+    }
+
     pub fn case(&self, id: u64) -> Option<&Case> {
         self.cases.get(&id)
     }
@@ -304,6 +372,9 @@ impl Index {
     fn apply_event(&mut self, seq: u64, event: &Json, decision: &Decision) {
         let s = |k: &str| event.get(k).and_then(Json::as_str);
         let service = s("service").unwrap_or_default().to_string();
+        if !self.services.contains(&service) {
+            self.services.insert(service.clone());
+        }
         let account = s("account")
             .or_else(|| event.pointer("/actor/account").and_then(Json::as_str))
             .map(String::from);
@@ -331,6 +402,7 @@ impl Index {
             return;
         }
         let entity = account.unwrap_or_else(|| held_key(decision).unwrap_or(service.clone()));
+        let entity_term = entity.clone();
         let family = Family::of(kind);
         let at_ms = sekimori_event::parse_rfc3339_ms(&decision.at).unwrap_or(0);
         let ce = CaseEvent {
@@ -352,12 +424,9 @@ impl Index {
             approvals: Vec::new(),
         };
         let key = (service.clone(), entity.clone(), family);
-        let id = match self.open.get(&key) {
-            Some(id) => *id,
-            None if self.cases.len() >= MAX_CASES => {
-                self.overflow += 1;
-                return;
-            }
+        let id = match self.open.get(&key).copied() {
+            Some(id) => id,
+            None if !self.make_room(seq, kind, decision) => return,
             None => {
                 self.entity_cases
                     .entry((service.clone(), entity.clone()))
@@ -383,6 +452,7 @@ impl Index {
                 seq
             }
         };
+        self.index_terms(id, &entity_term, &decision.event_id, event);
         self.by_event
             .insert((service, decision.event_id.clone()), id);
         if let Some(case) = self.cases.get_mut(&id) {
@@ -408,12 +478,24 @@ impl Index {
         };
         match act {
             Act::Claim { .. } => {
+                if let Some(old) = case.claim.take() {
+                    if let Some(set) = self.claimed.get_mut(&old.by) {
+                        set.remove(&case.id);
+                    }
+                }
+                self.claimed.entry(by.into()).or_default().insert(case.id);
                 case.claim = Some(Claim {
                     by: by.into(),
                     at_ms,
                 })
             }
-            Act::Release { .. } => case.claim = None,
+            Act::Release { .. } => {
+                if let Some(old) = case.claim.take() {
+                    if let Some(set) = self.claimed.get_mut(&old.by) {
+                        set.remove(&case.id);
+                    }
+                }
+            }
             Act::Note { .. } => push_bounded(&mut case.notes, item.clone()),
             Act::Approve { event_id, .. } => {
                 let held = case.events.iter_mut().find(|e| e.event_id == *event_id);
@@ -447,7 +529,12 @@ impl Index {
                     at: at.into(),
                     note: why.into(),
                 });
-                case.claim = None;
+                if let Some(old) = case.claim.take() {
+                    if let Some(set) = self.claimed.get_mut(&old.by) {
+                        set.remove(&case.id);
+                    }
+                }
+                self.closed_order.insert(case.id);
                 let key = (case.service.clone(), case.entity.clone(), case.family);
                 if self.open.get(&key) == Some(&case.id) {
                     self.open.remove(&key);

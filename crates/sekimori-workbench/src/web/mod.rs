@@ -115,6 +115,7 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/v1/analysts", get(api::analysts).post(api::create_analyst))
         .route("/v1/labels", post(api::label))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(client_address))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(wb)
 }
@@ -148,8 +149,49 @@ async fn security_headers(mut res: axum::response::Response) -> axum::response::
     res
 }
 
+tokio::task_local! {
+    /// The client address of the request being handled ([`client_address`]).
+    static CLIENT: Option<String>;
+}
+
+/// Makes the connection's peer address (axum's `ConnectInfo`, when the
+/// server gives it) known to the handlers of this request, as
+/// [`crate::throttle::address_key`].
+async fn client_address(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let addr = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| crate::throttle::address_key(c.0.ip()));
+    CLIENT.scope(addr, next.run(req)).await
+}
+
+/// The client address of the current request, if the server gave it.
+pub(crate) fn client() -> Option<String> {
+    CLIENT.try_with(Clone::clone).ok().flatten()
+}
+
+/// A typed login as logged: at most 64 characters, controls escaped.
+fn printable(login: &str) -> String {
+    login
+        .chars()
+        .take(64)
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_unicode().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 /// Signs an analyst in (argon2 off the async threads), starts a session
-/// and logs the sign-in.
+/// and logs the sign-in; a failed one is counted ([`crate::throttle`]) and
+/// logged too (who was tried, from where, when; never the password).
 pub(crate) async fn sign_in(
     wb: &Arc<Workbench>,
     login: &str,
@@ -157,6 +199,18 @@ pub(crate) async fn sign_in(
     code: &str,
     locale: Locale,
 ) -> Result<(String, Session), WbError> {
+    let addr = client();
+    match wb.throttle.check(login, addr.as_deref(), wb.now_ms()) {
+        crate::throttle::Verdict::Wait => {
+            metrics::counter!("sekimori_workbench_sign_ins_total", "outcome" => "throttled")
+                .increment(1);
+            return Err(WbError::Throttled);
+        }
+        crate::throttle::Verdict::Go { delay_ms } if delay_ms > 0 => {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+        }
+        crate::throttle::Verdict::Go { .. } => {}
+    }
     let (w, l, p, c) = (
         Arc::clone(wb),
         login.to_string(),
@@ -169,9 +223,29 @@ pub(crate) async fn sign_in(
         .await
         .map_err(|_| WbError::Throttled)?
         .map_err(|_| WbError::Throttled)?;
-    let info = tokio::task::spawn_blocking(move || w.analysts.verify(&l, &p, &c, now))
+    let verified = tokio::task::spawn_blocking(move || w.analysts.verify(&l, &p, &c, now))
         .await
-        .map_err(|e| WbError::Storage(e.to_string()))??;
+        .map_err(|e| WbError::Storage(e.to_string()))?;
+    let info = match verified {
+        Ok(info) => info,
+        Err(e @ (WbError::SignInFailed | WbError::Throttled)) => {
+            wb.throttle.failed(login, addr.as_deref(), now);
+            metrics::counter!("sekimori_workbench_sign_ins_total", "outcome" => "failed")
+                .increment(1);
+            let act = Act::SignInFailed {
+                login: printable(login),
+                address: addr.clone().unwrap_or_else(|| "unknown".into()),
+            };
+            tracing::info!(login = %printable(login), address = ?addr, "workbench sign-in failed");
+            if let Err(le) = wb.record("anonymous", &act, "").await {
+                tracing::warn!(error = %le, "failed sign-in not logged");
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    wb.throttle.succeeded(&info.login, addr.as_deref());
+    metrics::counter!("sekimori_workbench_sign_ins_total", "outcome" => "signed_in").increment(1);
     let (token, session) =
         wb.sessions
             .create(&info.login, info.role, locale, &wb.config.default_tz, now);

@@ -149,7 +149,7 @@ pub async fn queue_page(State(wb): Wb, who: PageWho, Query(q): Query<QueueQuery>
         Err(e) => return page_error(Some(&who), e),
     };
     let now = wb.now_ms();
-    let index = match wb.catch_up() {
+    let index = match wb.sync().await {
         Ok(i) => i,
         Err(e) => return page_error(Some(&who), e),
     };

@@ -86,15 +86,23 @@ pub const T0: i64 = 1_796_461_200_000;
 
 impl Bench {
     pub fn new() -> Bench {
-        Bench::build(None)
+        Bench::build(None, sekimori_workbench::cases::DEFAULT_MAX_CASES)
+    }
+
+    /// A bench whose case index holds at most `cap` cases.
+    pub fn with_cap(cap: usize) -> Bench {
+        Bench::build(None, cap)
     }
 
     /// A bench whose notices go to `url`, signed with `secret`.
     pub fn with_webhook(url: &str, secret: &[u8]) -> Bench {
-        Bench::build(Some((url, secret)))
+        Bench::build(
+            Some((url, secret)),
+            sekimori_workbench::cases::DEFAULT_MAX_CASES,
+        )
     }
 
-    fn build(webhook: Option<(&str, &[u8])>) -> Bench {
+    fn build(webhook: Option<(&str, &[u8])>, max_cases: usize) -> Bench {
         let dir = tempfile::tempdir().expect("tempdir");
         let notifier = webhook.map(|(url, secret)| {
             let config = sekimori_notify::NotifyConfig::new(
@@ -123,6 +131,7 @@ impl Bench {
             secure_cookies: false,
             default_tz: "Asia/Tokyo".into(),
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
+            max_cases,
         };
         let wb = Workbench::open(store, host.clone(), dir.path(), config).expect("workbench");
         let router = sekimori_workbench::router(Arc::clone(&wb));
@@ -142,6 +151,7 @@ impl Bench {
             secure_cookies: false,
             default_tz: "UTC".into(),
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
+            max_cases: b.wb.index().cap(),
         };
         Workbench::open(
             Arc::clone(&b.host.store),
@@ -265,7 +275,23 @@ impl Bench {
         bearer: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
+        self.api_from(None, method, path, bearer, body).await
+    }
+
+    /// [`Bench::api`] from a client address (the server's `ConnectInfo`).
+    pub async fn api_from(
+        &self,
+        from: Option<&str>,
+        method: &str,
+        path: &str,
+        bearer: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder().method(method).uri(path);
+        if let Some(ip) = from {
+            let addr = std::net::SocketAddr::new(ip.parse().expect("ip"), 40_000);
+            req = req.extension(axum::extract::ConnectInfo(addr));
+        }
         if !bearer.is_empty() {
             req = req.header(header::AUTHORIZATION, format!("Bearer {bearer}"));
         }
@@ -370,4 +396,17 @@ pub fn hidden(page: &str, name: &str) -> Option<String> {
     let at = page.find(&format!(r#"name="{name}" value=""#))?;
     let rest = &page[at + name.len() + 15..];
     Some(rest.split('"').next()?.to_string())
+}
+
+/// Every logged entry, decoded.
+pub fn log_entries(b: &Bench) -> Vec<(u64, Entry)> {
+    b.host
+        .store
+        .scan_from(1)
+        .expect("scan")
+        .map(|r| {
+            let (seq, bytes) = r.expect("row");
+            (seq, Entry::from_bytes(&bytes).expect("entry"))
+        })
+        .collect()
 }
