@@ -80,6 +80,19 @@ pub enum Entry {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         note: String,
     },
+    /// Step-up records written (issue 15: replicated with the log): each
+    /// `(key, record)` is a record of the server's step-up table as the
+    /// store keeps it (JSON: seeds and device keys sealed, codes hashed,
+    /// challenge ids, deadlines, failure counts; never a secret in the
+    /// clear), `None` deleting it. `what` says which change it was
+    /// (`issued`, `passed`, `failed`, `enrolled`...). Every node applies the
+    /// writes to its own table in log order, so a challenge issued by one
+    /// leader is verified, once, by the next. The engine keeps no state from it.
+    #[serde(rename = "stepup")]
+    StepUp {
+        what: String,
+        writes: Vec<(String, Option<String>)>,
+    },
 }
 
 impl Entry {
@@ -148,7 +161,7 @@ impl Engine {
                 self.lift_hold(hold);
             }
             // Audit and feedback only: no decision state.
-            Entry::Analyst { .. } | Entry::Label { .. } => {}
+            Entry::Analyst { .. } | Entry::Label { .. } | Entry::StepUp { .. } => {}
         }
         Ok(())
     }

@@ -168,11 +168,7 @@ impl Ledger {
     }
 
     fn append(&mut self, event: Option<EventKey>, entry: &Entry) -> Durable {
-        self.append_record(Record {
-            event,
-            bytes: entry.to_bytes(),
-            pack: None,
-        })
+        self.append_record(Record::entry(event, entry.to_bytes()))
     }
 
     fn append_record(&mut self, record: Record) -> Durable {
@@ -272,6 +268,7 @@ impl Ledger {
             event: None,
             bytes: entry.to_bytes(),
             pack: Some((pack.version().to_string(), bytes)),
+            stepup: Vec::new(),
         });
         self.engine.set_pack(Arc::clone(pack));
         Ok(durable)
@@ -375,8 +372,48 @@ impl Ledger {
     pub fn append_audit(&mut self, entry: &Entry) -> Result<Durable, String> {
         match entry {
             Entry::Analyst { .. } | Entry::Label { .. } => Ok(self.append(None, entry)),
+            Entry::StepUp { what, writes } => {
+                let writes = writes
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_ref().map(|v| v.as_bytes().to_vec())))
+                    .collect();
+                self.append_stepup(what, writes)
+            }
             _ => Err("only an analyst's action or a label is logged as audit".into()),
         }
+    }
+
+    /// Logs step-up records written (`what`: the change, e.g. `issued`):
+    /// an `Entry::StepUp` that carries them, and every store that takes the
+    /// entry (this node's, a follower's, an import's) writes them into its
+    /// step-up table ahead of it. The engine keeps no state from them.
+    /// Records are JSON text; anything else is refused.
+    pub fn append_stepup(
+        &mut self,
+        what: &str,
+        writes: crate::log::StepUpWrites,
+    ) -> Result<Durable, String> {
+        let mut text = Vec::with_capacity(writes.len());
+        for (key, value) in &writes {
+            let value = match value {
+                Some(bytes) => Some(
+                    String::from_utf8(bytes.clone())
+                        .map_err(|_| format!("step-up record {key} is not UTF-8"))?,
+                ),
+                None => None,
+            };
+            text.push((key.clone(), value));
+        }
+        let entry = Entry::StepUp {
+            what: what.to_string(),
+            writes: text,
+        };
+        Ok(self.append_record(Record {
+            event: None,
+            bytes: entry.to_bytes(),
+            pack: None,
+            stepup: writes,
+        }))
     }
 
     /// The logged decision for `service`'s event `event_id`, if it is durable.

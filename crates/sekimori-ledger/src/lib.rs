@@ -17,5 +17,5 @@ pub mod telemetry;
 
 pub use clock::{wall_clock_ms, wall_clock_rfc3339, WallClock};
 pub use ledger::*;
-pub use log::{Durable, Entries, Log, Record};
+pub use log::{Durable, Entries, Log, Record, StepUpWrites};
 pub use replica::Replica;

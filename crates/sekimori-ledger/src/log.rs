@@ -26,6 +26,42 @@ pub struct Record {
     /// A rule pack published with this entry: its version and its stored
     /// record (JSON of `PackRecord`), which a replica needs to compile it.
     pub pack: Option<(String, Vec<u8>)>,
+    /// Step-up records written with this entry (an `Entry::StepUp`'s
+    /// writes, as bytes): every store that takes the entry writes them
+    /// into its step-up table first, in the same order.
+    pub stepup: StepUpWrites,
+}
+
+/// Writes to the step-up table: (key, new record or `None` to delete).
+pub type StepUpWrites = Vec<(String, Option<Vec<u8>>)>;
+
+impl Record {
+    /// An entry with nothing beside it.
+    pub fn entry(event: Option<EventKey>, bytes: Vec<u8>) -> Record {
+        Record {
+            event,
+            bytes,
+            pack: None,
+            stepup: Vec::new(),
+        }
+    }
+
+    /// Submits what this record carries beside its entry (a pack, step-up
+    /// records) to `store`, ahead of the entry itself.
+    pub fn submit_side_writes(&self, store: &Store) {
+        if let Some((version, bytes)) = &self.pack {
+            // Queued before the entry naming it: the same batch or an earlier one.
+            drop(store.submit(Op::PutPack {
+                version: version.clone(),
+                bytes: bytes.clone(),
+            }));
+        }
+        if !self.stepup.is_empty() {
+            drop(store.submit(Op::StepUp {
+                entries: self.stepup.clone(),
+            }));
+        }
+    }
 }
 
 /// The ordered, durable log of a ledger.
@@ -57,10 +93,7 @@ pub trait Log: Send + Sync + Debug {
 /// The embedded log: redb, one fsynced group commit per batch.
 impl Log for Store {
     fn append(&self, seq: u64, record: Record) -> Durable {
-        if let Some((version, bytes)) = record.pack {
-            // Queued before the entry naming it: the same batch or an earlier one.
-            drop(self.submit(Op::PutPack { version, bytes }));
-        }
+        record.submit_side_writes(self);
         self.submit(Op::Append {
             seq,
             event: record.event,

@@ -1,4 +1,4 @@
-//! The ledger's metrics: the engine's memory accounting.
+//! The ledger's metrics: the engine's memory accounting, stream trims.
 
 use metrics::{counter, gauge};
 
@@ -27,4 +27,10 @@ pub fn engine_memory(now: &sekimori_engine::MemoryStats, before: &sekimori_engin
         budget_bytes = now.budget_bytes,
         "memory budget enforced"
     );
+}
+
+/// The shard's stream was trimmed: the first sequence it keeps.
+pub fn stream_trimmed(first_kept: u64) {
+    gauge!("sekimori_stream_first_seq").set(first_kept as f64);
+    counter!("sekimori_stream_trims_total").increment(1);
 }

@@ -43,11 +43,10 @@ fn start_nats(dir: &std::path::Path) -> (Nats, String) {
 }
 
 fn record(id: &str) -> Record {
-    Record {
-        event: Some(EventKey::new("svc", id)),
-        bytes: format!("{{\"id\":\"{id}\"}}").into_bytes(),
-        pack: None,
-    }
+    Record::entry(
+        Some(EventKey::new("svc", id)),
+        format!("{{\"id\":\"{id}\"}}").into_bytes(),
+    )
 }
 
 async fn durable(d: sekimori_ledger::Durable) -> Result<(), StoreError> {

@@ -208,12 +208,17 @@ pub(crate) fn finish_app(
         time_budget_ms: config.time_budget_ms,
     };
     let services = services(config, ledger.store())?;
-    Ok(App::new(
-        ledger,
-        KeyRing::new(&config.data_dir),
-        app_config,
-        services,
-    ))
+    let app = App::new(ledger, KeyRing::new(&config.data_dir), app_config, services);
+    // Metrics first: the step-up service's hold on the app (below) is a
+    // weak reference, after which `with_metrics` cannot change the app.
+    let app = match install_metrics() {
+        Some(handle) => app.with_metrics(handle),
+        None => app,
+    };
+    // Step-up records are written through the ledger from here on: log
+    // entries, which every replica of a shard applies.
+    app.stepup.attach(Arc::downgrade(&app));
+    Ok(app)
 }
 
 /// Step-up, secret checks and ASN enrichment, from the configuration.

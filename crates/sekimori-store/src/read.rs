@@ -106,6 +106,12 @@ impl Store {
         self.get_bytes(STEPUP, key)
     }
 
+    /// Every step-up record, ordered by key (a replicated node's snapshot
+    /// carries them to a node that joins from it).
+    pub fn stepups(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.list(STEPUP)
+    }
+
     /// Every stored rule pack, ordered by version string.
     pub fn packs(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.list(PACKS)

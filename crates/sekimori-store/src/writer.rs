@@ -48,6 +48,14 @@ pub enum Op {
         /// The pack.
         bytes: Vec<u8>,
     },
+    /// The log continues at `seq` (at or after the next seq): a node of a
+    /// replicated shard joining a stream trimmed behind a snapshot has no
+    /// entries before the stream's first, and the snapshot it starts from
+    /// covers them. Writes nothing itself; the appends that follow do.
+    StartAt {
+        /// The seq of the next append.
+        seq: u64,
+    },
     /// Put (`Some`) or delete (`None`) step-up records, all in the same transaction.
     StepUp {
         /// (key, new value or `None` to delete).
@@ -85,6 +93,7 @@ impl Op {
                 .iter()
                 .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
                 .sum(),
+            Op::StartAt { .. } => 0,
         }
     }
 }
@@ -192,6 +201,15 @@ impl Writer {
                     next = seq.saturating_add(1);
                     Ok(Some(next))
                 }
+                // Only forward: entries the log holds are never skipped over.
+                Op::StartAt { seq } if *seq < next => Err(StoreError::Sequence {
+                    expected: next,
+                    got: *seq,
+                }),
+                Op::StartAt { seq } => {
+                    next = *seq;
+                    Ok(Some(next))
+                }
                 _ => Ok(None),
             });
         }
@@ -292,6 +310,7 @@ impl Tables<'_> {
             Op::PutPack { version, bytes } => {
                 self.packs.insert(version.as_str(), bytes.as_slice())?;
             }
+            Op::StartAt { .. } => {}
             Op::StepUp { entries } => {
                 for (key, value) in entries {
                     match value {

@@ -71,26 +71,40 @@ impl Follower {
 
     async fn join_from_snapshot(&mut self) -> Result<(), ClusterError> {
         let have = self.applied();
-        let Some((seq, pack, snapshot)) = download_snapshot(&self.cluster).await? else {
+        let Some(object) = download_snapshot(&self.cluster).await? else {
             return Ok(());
         };
+        let SnapshotObject {
+            seq,
+            pack: (version, record),
+            snapshot,
+            stepup,
+        } = object;
         if seq <= have {
             return Ok(());
         }
-        let (version, record) = pack;
         self.local(Op::PutPack {
             version,
             bytes: record,
         })
         .await?;
-        // The entries the snapshot covers: into the store, not the engine.
+        // The entries the snapshot covers that the stream still holds (it
+        // is trimmed behind snapshots): into the store, not the engine, for
+        // the index of decided events.
+        let first = self.cluster.first_seq().await?;
         let store = Arc::clone(&self.store);
+        // After what this node's log holds (a join cut short may have
+        // copied some), and from where the stream starts: the log skips
+        // the trimmed entries, which the snapshot covers.
+        let stored = store.last_seq().map_err(|e| e.to_string())?;
+        let from = (have + 1).max(first).max(stored + 1);
+        if from > stored + 1 {
+            self.local(Op::StartAt { seq: from }).await?;
+        }
         let mut last = None;
-        read_range(&self.cluster, have + 1, seq, |s, payload| {
+        read_range(&self.cluster, from, seq, |s, payload| {
             let record = wire::decode(payload)?;
-            if let Some((version, bytes)) = record.pack {
-                drop(store.submit(Op::PutPack { version, bytes }));
-            }
+            record.submit_side_writes(&store);
             last = Some(store.submit(Op::Append {
                 seq: s,
                 event: record.event,
@@ -101,6 +115,12 @@ impl Follower {
         .await?;
         if let Some(l) = last {
             settle(l).await?;
+        }
+        // The step-up records as of the snapshot's upload (at or after its
+        // seq): the tail rewrites any that changed since, in order.
+        if !stepup.is_empty() {
+            let entries = stepup.into_iter().map(|(k, v)| (k, Some(v))).collect();
+            self.local(Op::StepUp { entries }).await?;
         }
         let replica = Replica::from_snapshot(&self.store, Some((seq, snapshot.clone())));
         if replica.last_seq() != seq {
@@ -126,6 +146,12 @@ impl Follower {
         if let Some((version, bytes)) = record.pack.clone() {
             // Applying a pack entry reads the pack from the store.
             self.local(Op::PutPack { version, bytes }).await?;
+        }
+        if !record.stepup.is_empty() {
+            // The leader's step-up records, ahead of the entry, in order.
+            drop(self.store.submit(Op::StepUp {
+                entries: record.stepup.clone(),
+            }));
         }
         self.last_local = Some(self.store.submit(Op::Append {
             seq,
@@ -263,7 +289,9 @@ async fn settle(d: Durable) -> Result<(), ClusterError> {
         .map_err(|e| format!("the node's store: {e}"))
 }
 
-/// The engine as of the node's own store (its snapshot, then its log).
+/// The engine as of the node's own store (its snapshot, then its log up to
+/// a gap: entries after one were copied by a join from a trimmed stream
+/// that stopped before its snapshot was stored, and the join is redone).
 fn restore_local(store: &Store) -> Result<Replica, ClusterError> {
     let mut replica = Replica::from_snapshot(store, store.snapshot().map_err(|e| e.to_string())?);
     for row in store
@@ -271,6 +299,14 @@ fn restore_local(store: &Store) -> Result<Replica, ClusterError> {
         .map_err(|e| e.to_string())?
     {
         let (seq, bytes) = row.map_err(|e| e.to_string())?;
+        if seq != replica.next_seq() {
+            tracing::warn!(
+                applied = replica.last_seq(),
+                next = seq,
+                "this node's log has a gap; it rejoins from the object store's snapshot"
+            );
+            break;
+        }
         replica
             .apply(store, seq, &bytes)
             .map_err(|e| e.to_string())?;
@@ -322,12 +358,27 @@ pub async fn read_range(
     Ok(())
 }
 
-/// A snapshot from the object store: the sequence it covers, its pack
-/// (version and stored record) and the snapshot bytes.
-pub type SnapshotObject = (u64, (String, Vec<u8>), Vec<u8>);
+/// A snapshot from the object store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotObject {
+    /// The sequence the snapshot covers.
+    pub seq: u64,
+    /// Its pack: version and stored record (a new node has no other way to
+    /// the pack's source).
+    pub pack: (String, Vec<u8>),
+    /// The snapshot (the ledger's bytes: pack version, newline, state).
+    pub snapshot: Vec<u8>,
+    /// The uploading node's step-up records (as of the upload: at or after
+    /// `seq`). Empty in a format-1 object.
+    pub stepup: Vec<(String, Vec<u8>)>,
+}
 
-/// The object holding a snapshot: its sequence, the record of its pack (a
-/// new node has no other way to the pack's source) and the snapshot.
+/// Marks a format-2 object (format 1 starts with the sequence, which never
+/// reaches these bytes).
+const OBJECT_V2: &[u8; 8] = b"SKSNAP2\n";
+
+/// The object holding a snapshot: its sequence, the record of its pack,
+/// the node's step-up records and the snapshot.
 pub fn snapshot_object(store: &Store, seq: u64, snapshot: &[u8]) -> Result<Vec<u8>, String> {
     let nl = snapshot
         .iter()
@@ -338,25 +389,97 @@ pub fn snapshot_object(store: &Store, seq: u64, snapshot: &[u8]) -> Result<Vec<u
         .pack(version)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("pack {version} is not in the store yet"))?;
+    let stepup = store.stepups().map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(snapshot.len() + record.len() + 64);
+    out.extend(OBJECT_V2);
     out.extend(seq.to_le_bytes());
     out.extend((version.len() as u32).to_le_bytes());
     out.extend(version.as_bytes());
     out.extend((record.len() as u64).to_le_bytes());
     out.extend(&record);
+    out.extend((stepup.len() as u64).to_le_bytes());
+    for (k, v) in &stepup {
+        out.extend((k.len() as u32).to_le_bytes());
+        out.extend(k.as_bytes());
+        out.extend((v.len() as u64).to_le_bytes());
+        out.extend(v);
+    }
     out.extend(snapshot);
     Ok(out)
 }
 
-fn parse_snapshot_object(b: &[u8]) -> Option<SnapshotObject> {
-    let seq = u64::from_le_bytes(b.get(..8)?.try_into().ok()?);
-    let vlen = u32::from_le_bytes(b.get(8..12)?.try_into().ok()?) as usize;
-    let version = std::str::from_utf8(b.get(12..12 + vlen)?).ok()?.to_string();
-    let at = 12 + vlen;
-    let rlen = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?) as usize;
-    let record = b.get(at + 8..at + 8 + rlen)?.to_vec();
-    let snapshot = b.get(at + 8 + rlen..)?.to_vec();
-    Some((seq, (version, record), snapshot))
+/// Reads a length-prefixed field at `*at` (`n`: the prefix's width).
+fn field<'a>(b: &'a [u8], at: &mut usize, n: usize) -> Option<&'a [u8]> {
+    let mut len = [0u8; 8];
+    len[..n].copy_from_slice(b.get(*at..*at + n)?);
+    let len = usize::try_from(u64::from_le_bytes(len)).ok()?;
+    let start = *at + n;
+    let out = b.get(start..start.checked_add(len)?)?;
+    *at = start + len;
+    Some(out)
+}
+
+pub fn parse_snapshot_object(b: &[u8]) -> Option<SnapshotObject> {
+    let v2 = b.starts_with(OBJECT_V2);
+    let mut at = if v2 { OBJECT_V2.len() } else { 0 };
+    let seq = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
+    at += 8;
+    let version = std::str::from_utf8(field(b, &mut at, 4)?).ok()?.to_string();
+    let record = field(b, &mut at, 8)?.to_vec();
+    let mut stepup = Vec::new();
+    if v2 {
+        let n = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
+        at += 8;
+        for _ in 0..n {
+            let k = std::str::from_utf8(field(b, &mut at, 4)?).ok()?.to_string();
+            let v = field(b, &mut at, 8)?.to_vec();
+            stepup.push((k, v));
+        }
+    }
+    let snapshot = b.get(at..)?.to_vec();
+    Some(SnapshotObject {
+        seq,
+        pack: (version, record),
+        snapshot,
+        stepup,
+    })
+}
+
+/// Trims the shard's stream behind the object store's snapshot at
+/// `snapshot_seq`: purges every entry before `snapshot_seq + 1 - margin`
+/// (`margin`: [`ShardConfig::trim_margin`](super::ShardConfig)). Called by
+/// the leader once that snapshot is uploaded, so every purged entry is
+/// covered by it; the margin keeps what a live follower, restarting from
+/// its own (older) snapshot, and a duplicate retried late still need.
+/// Returns the first sequence the stream keeps from now on.
+pub async fn trim_behind(
+    cluster: &Cluster,
+    snapshot_seq: u64,
+    margin: u64,
+) -> Result<u64, ClusterError> {
+    let keep_from = snapshot_seq.saturating_add(1).saturating_sub(margin).max(1);
+    let first = cluster.first_seq().await?;
+    if keep_from <= first {
+        return Ok(first);
+    }
+    // The object store must hold a snapshot that covers what goes.
+    match download_snapshot(cluster).await? {
+        Some(o) if o.seq + 1 >= keep_from => {}
+        _ => return Err("no snapshot in the object store covers the entries to trim".into()),
+    }
+    cluster
+        .stream
+        .purge()
+        .sequence(keep_from)
+        .await
+        .map_err(|e| format!("trimming the stream: {e}"))?;
+    tracing::info!(
+        keep_from,
+        snapshot_seq,
+        "stream trimmed behind the snapshot"
+    );
+    crate::telemetry::stream_trimmed(keep_from);
+    Ok(keep_from)
 }
 
 /// Replaces the shard's snapshot in the object store.
@@ -384,7 +507,9 @@ pub async fn download_snapshot(cluster: &Cluster) -> Result<Option<SnapshotObjec
         .read_to_end(&mut bytes)
         .await
         .map_err(|e| format!("reading the snapshot: {e}"))?;
-    Ok(parse_snapshot_object(&bytes))
+    parse_snapshot_object(&bytes)
+        .map(Some)
+        .ok_or_else(|| "the object store's snapshot does not parse".to_string())
 }
 
 /// A fresh engine replaying the whole stream (tests and audits): the
@@ -400,8 +525,13 @@ pub async fn replay_stream(cluster: &Cluster, store: &Arc<Store>) -> Result<Repl
     })
     .await?;
     for (seq, record) in entries {
-        if let Some((version, bytes)) = record.pack {
+        if let Some((version, bytes)) = record.pack.clone() {
             settle(store.submit(Op::PutPack { version, bytes })).await?;
+        }
+        if !record.stepup.is_empty() {
+            drop(store.submit(Op::StepUp {
+                entries: record.stepup.clone(),
+            }));
         }
         replica
             .apply(store, seq, &record.bytes)
@@ -416,4 +546,52 @@ pub async fn replay_stream(cluster: &Cluster, store: &Arc<Store>) -> Result<Repl
         settle(w).await?;
     }
     Ok(replica)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_object_carries_its_pack_and_the_step_up_records() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Store::open(dir.path()).expect("store");
+        store
+            .submit_blocking(Op::PutPack {
+                version: "v1".into(),
+                bytes: b"{\"pack\":1}".to_vec(),
+            })
+            .expect("pack");
+        store
+            .submit_blocking(Op::StepUp {
+                entries: vec![
+                    ("tenant/b/a".into(), Some(b"{\"r\":1}".to_vec())),
+                    ("tenant/b/c".into(), Some(b"{}".to_vec())),
+                ],
+            })
+            .expect("records");
+        let object = snapshot_object(&store, 42, b"v1\nSTATE").expect("object");
+        let parsed = parse_snapshot_object(&object).expect("parses");
+        assert_eq!(parsed.seq, 42);
+        assert_eq!(parsed.pack, ("v1".into(), b"{\"pack\":1}".to_vec()));
+        assert_eq!(parsed.snapshot, b"v1\nSTATE".to_vec());
+        assert_eq!(parsed.stepup.len(), 2);
+        assert_eq!(
+            parsed.stepup[0],
+            ("tenant/b/a".into(), b"{\"r\":1}".to_vec())
+        );
+        // A format-1 object (no records) still parses.
+        let mut v1 = Vec::new();
+        v1.extend(7u64.to_le_bytes());
+        v1.extend(2u32.to_le_bytes());
+        v1.extend(b"v1");
+        v1.extend(2u64.to_le_bytes());
+        v1.extend(b"{}");
+        v1.extend(b"v1\nS");
+        let old = parse_snapshot_object(&v1).expect("v1 parses");
+        assert_eq!((old.seq, old.stepup.len()), (7, 0));
+        assert_eq!(old.snapshot, b"v1\nS".to_vec());
+        // Truncated: refused, not a panic.
+        assert!(parse_snapshot_object(&object[..20]).is_none());
+    }
 }

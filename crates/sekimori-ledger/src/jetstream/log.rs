@@ -269,6 +269,13 @@ impl Publisher {
                 Ok(object) => {
                     if let Err(e) = super::follow::upload_snapshot(&cluster, object).await {
                         tracing::warn!(error = %e, "snapshot not uploaded to the object store");
+                        return;
+                    }
+                    // Behind the uploaded snapshot, the stream is trimmed.
+                    if let Some(margin) = cluster.config.trim_margin {
+                        if let Err(e) = super::follow::trim_behind(&cluster, seq, margin).await {
+                            tracing::warn!(error = %e, "stream not trimmed");
+                        }
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "snapshot not uploaded"),
@@ -411,9 +418,7 @@ impl Publisher {
     /// The stream holds `p`: the node's own store gets it, and its waiter
     /// is answered once that is durable too.
     fn stored(&self, p: Pending) {
-        if let Some((version, bytes)) = p.record.pack {
-            drop(self.store.submit(Op::PutPack { version, bytes }));
-        }
+        p.record.submit_side_writes(&self.store);
         let local = self.store.submit(Op::Append {
             seq: p.seq,
             event: p.record.event,

@@ -22,6 +22,10 @@
 //!
 //! Snapshots go to the node's own store and to the `sekimori_snapshots`
 //! object store, from which a new node starts (plus the stream's tail).
+//! The object also carries the node's step-up records (their changes are
+//! log entries too, applied by every node), so a node that starts from it
+//! knows every challenge. Behind each uploaded snapshot the leader trims
+//! the stream, keeping [`ShardConfig::trim_margin`] entries before it.
 
 pub mod follow;
 pub mod lease;
@@ -58,7 +62,15 @@ pub struct ShardConfig {
     /// How long a publish waits for the stream's acknowledgement before it
     /// is retried.
     pub ack_timeout: Duration,
+    /// Entries kept in the stream behind the snapshot in the object store
+    /// (`None`: the stream is never trimmed). After each snapshot upload
+    /// the leader purges the entries before `snapshot - margin + 1`; see
+    /// [`follow::trim_behind`].
+    pub trim_margin: Option<u64>,
 }
+
+/// Entries kept behind the object store's snapshot by default.
+pub const DEFAULT_TRIM_MARGIN: u64 = 1_000_000;
 
 impl ShardConfig {
     pub fn new(nats: impl Into<String>, shard: impl Into<String>, node: impl Into<String>) -> Self {
@@ -69,6 +81,7 @@ impl ShardConfig {
             lease_ttl: Duration::from_secs(2),
             replicas: 3,
             ack_timeout: Duration::from_secs(1),
+            trim_margin: Some(DEFAULT_TRIM_MARGIN),
         }
     }
 
@@ -232,5 +245,16 @@ impl Cluster {
             .await
             .map_err(|e| err("reading the stream's state")(e.to_string()))?;
         Ok(info.state.last_sequence)
+    }
+
+    /// The stream's first sequence still held (1 until it is trimmed; the
+    /// last sequence + 1 when every entry was purged).
+    pub async fn first_seq(&self) -> Result<u64, ClusterError> {
+        let info = self
+            .stream
+            .get_info()
+            .await
+            .map_err(|e| err("reading the stream's state")(e.to_string()))?;
+        Ok(info.state.first_sequence.max(1))
     }
 }

@@ -1,13 +1,17 @@
-//! One log entry as a stream message: postcard of [`Wire`], a version
-//! first so a later format can be told apart.
+//! One log entry as a stream message: postcard of [`Wire`] (format 1) or
+//! [`WireV2`] (format 2: with step-up records), the format first so a
+//! later one can be told apart. An entry without step-up records is still
+//! written in format 1, so a node of the previous build reads it during a
+//! rolling upgrade.
 
-use crate::log::Record;
+use crate::log::{Record, StepUpWrites};
 use sekimori_store::EventKey;
 use serde::{Deserialize, Serialize};
 
 const VERSION: u8 = 1;
+const VERSION_STEPUP: u8 = 2;
 
-/// The message body of one entry.
+/// The message body of one entry (format 1).
 #[derive(Debug, Serialize, Deserialize)]
 struct Wire {
     version: u8,
@@ -19,35 +23,68 @@ struct Wire {
     entry: Vec<u8>,
 }
 
+/// Format 2: format 1 and the step-up records written with the entry.
+#[derive(Debug, Serialize, Deserialize)]
+struct WireV2 {
+    version: u8,
+    event: Option<(String, String)>,
+    pack: Option<(String, Vec<u8>)>,
+    entry: Vec<u8>,
+    stepup: StepUpWrites,
+}
+
 /// The message body of `record`.
 pub fn encode(record: &Record) -> Vec<u8> {
-    let wire = Wire {
-        version: VERSION,
-        event: record
-            .event
-            .as_ref()
-            .map(|k| (k.service.clone(), k.id.clone())),
+    let event = record
+        .event
+        .as_ref()
+        .map(|k| (k.service.clone(), k.id.clone()));
+    if record.stepup.is_empty() {
+        let wire = Wire {
+            version: VERSION,
+            event,
+            pack: record.pack.clone(),
+            entry: record.bytes.clone(),
+        };
+        return postcard::to_stdvec(&wire).unwrap_or_default();
+    }
+    let wire = WireV2 {
+        version: VERSION_STEPUP,
+        event,
         pack: record.pack.clone(),
         entry: record.bytes.clone(),
+        stepup: record.stepup.clone(),
     };
     postcard::to_stdvec(&wire).unwrap_or_default()
 }
 
 /// The record of a message body.
 pub fn decode(bytes: &[u8]) -> Result<Record, String> {
-    let wire: Wire =
-        postcard::from_bytes(bytes).map_err(|e| format!("stream entry does not decode: {e}"))?;
-    if wire.version != VERSION {
-        return Err(format!(
-            "stream entry of format {} (this build reads {VERSION})",
-            wire.version
-        ));
+    let bad = |e: postcard::Error| format!("stream entry does not decode: {e}");
+    match bytes.first() {
+        Some(&VERSION) => {
+            let wire: Wire = postcard::from_bytes(bytes).map_err(bad)?;
+            Ok(Record {
+                event: wire.event.map(|(s, i)| EventKey::new(s, i)),
+                bytes: wire.entry,
+                pack: wire.pack,
+                stepup: Vec::new(),
+            })
+        }
+        Some(&VERSION_STEPUP) => {
+            let wire: WireV2 = postcard::from_bytes(bytes).map_err(bad)?;
+            Ok(Record {
+                event: wire.event.map(|(s, i)| EventKey::new(s, i)),
+                bytes: wire.entry,
+                pack: wire.pack,
+                stepup: wire.stepup,
+            })
+        }
+        Some(v) => Err(format!(
+            "stream entry of format {v} (this build reads {VERSION} and {VERSION_STEPUP})"
+        )),
+        None => Err("stream entry is empty".into()),
     }
-    Ok(Record {
-        event: wire.event.map(|(s, i)| EventKey::new(s, i)),
-        bytes: wire.entry,
-        pack: wire.pack,
-    })
 }
 
 #[cfg(test)]
@@ -56,12 +93,23 @@ mod tests {
 
     #[test]
     fn a_record_round_trips_and_garbage_is_refused() {
-        let r = Record {
+        let mut r = Record {
             event: Some(EventKey::new("svc", "e1")),
             bytes: b"{\"x\":1}".to_vec(),
             pack: Some(("v1".into(), b"{}".to_vec())),
+            stepup: Vec::new(),
         };
-        assert_eq!(decode(&encode(&r)).expect("decodes"), r);
+        let v1 = encode(&r);
+        assert_eq!(v1[0], VERSION);
+        assert_eq!(decode(&v1).expect("decodes"), r);
+        r.stepup = vec![
+            ("tenant/svc/a".into(), Some(b"{\"r\":1}".to_vec())),
+            ("account/a".into(), None),
+        ];
+        let v2 = encode(&r);
+        assert_eq!(v2[0], VERSION_STEPUP);
+        assert_eq!(decode(&v2).expect("decodes"), r);
         assert!(decode(b"\x07garbage").is_err());
+        assert!(decode(b"").is_err());
     }
 }

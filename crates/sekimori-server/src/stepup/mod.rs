@@ -28,9 +28,10 @@
 //! writer and waits for the fsync before it answers and lets the next
 //! operation on the account in. A verification that fails is written too (its
 //! failure count, a consumed ceremony), so a restart forgets nothing and never
-//! re-opens a used challenge. Records are not log entries: `sekimori export`
-//! does not carry them (the `mfa.result` and `credential.change` events are
-//! in the log).
+//! re-opens a used challenge. Every write is also a log entry
+//! (`Entry::StepUp`, [`replicate`]): the ledger writes the records with it,
+//! a follower of a replicated shard applies them, `sekimori export` carries
+//! them and `import` writes them back.
 //!
 //! Time: the request's `at` (checked against the clock like an event's) and
 //! the server's wall clock ([`Clock`]) both bound every challenge (see
@@ -42,6 +43,7 @@ pub mod gate;
 pub mod key;
 pub mod otp;
 mod outcome;
+mod replicate;
 mod transaction;
 
 use crate::error::ApiError;
@@ -50,7 +52,7 @@ use sekimori_stepup::{Now, Sealer};
 use sekimori_store::{Store, StoreError};
 use sekimori_webauthn::{Passkey, Passkeys};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use tokio::sync::{OwnedMutexGuard, Semaphore};
 
 pub use clock::Clock;
@@ -59,6 +61,9 @@ pub use outcome::{
 };
 pub use transaction::{event_transaction, transaction};
 
+/// The domain library, for this crate's users (the binary's cluster tests
+/// compute a device's transaction code with it, as a device would).
+pub use sekimori_stepup as domain;
 pub use sekimori_stepup::{
     Ceremony, CeremonyKind, CEREMONY_TTL_MS, MAX_OPEN_CEREMONIES, MAX_PASSKEYS,
 };
@@ -92,6 +97,9 @@ pub struct StepUp {
     writes: Semaphore,
     /// The bound on verifications in flight.
     pub verify_gate: gate::VerifyGate,
+    /// The app whose ledger logs every write ([`replicate`]); unset only
+    /// before the app exists.
+    log: OnceLock<Weak<crate::app::App>>,
 }
 
 impl std::fmt::Debug for StepUp {
@@ -151,6 +159,14 @@ pub fn credential_key(id: &[u8]) -> String {
 /// A record to write (`None` deletes).
 pub type Entry = (String, Option<Vec<u8>>);
 
+/// The answer when the log (or this node's store) failed.
+fn failed() -> ApiError {
+    ApiError::new(
+        "store_failed",
+        "the durable log failed; the server accepts nothing until restarted",
+    )
+}
+
 /// A loaded record and where it came from.
 #[derive(Debug)]
 pub struct Loaded {
@@ -181,6 +197,7 @@ impl StepUp {
             register: tokio::sync::Mutex::new(()),
             writes: Semaphore::new(MAX_PENDING_WRITES),
             verify_gate: gate::VerifyGate::default(),
+            log: OnceLock::new(),
         }
     }
 
@@ -256,14 +273,10 @@ impl StepUp {
         Ok(out)
     }
 
-    /// Writes records in one transaction and waits until they are durable.
+    /// Writes records in one transaction and waits until they are durable:
+    /// through the log (an `Entry::StepUp`, see [`replicate`]) once the
+    /// app is attached, so every replica of the log holds them.
     pub async fn persist(&self, entries: Vec<Entry>) -> Result<(), ApiError> {
-        let failed = || {
-            ApiError::new(
-                "store_failed",
-                "the durable log failed; the server accepts nothing until restarted",
-            )
-        };
         if self.store.is_failed() {
             return Err(failed());
         }
@@ -273,6 +286,9 @@ impl StepUp {
                 "too many step-up writes wait for the disk; retry",
             ));
         };
+        if let Some(logged) = self.log_writes(&entries).await {
+            return logged;
+        }
         let durable = self.store.submit(sekimori_store::Op::StepUp { entries });
         match durable.await {
             Ok(Ok(())) => Ok(()),

@@ -159,12 +159,15 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
             (Entry::Lift { hold, by, reason }, Some(l)) => {
                 pending.extend(l.lift(hold.clone(), by, reason))
             }
-            // The workbench's audit entries (issue 14): in place, through
-            // the ledger (the engine keeps no state from them).
-            (Entry::Analyst { .. } | Entry::Label { .. }, Some(l)) => pending.push(
-                l.append_audit(&entry)
-                    .map_err(|e| anyhow!("{}: {e}", at()))?,
-            ),
+            // The workbench's audit entries (issue 14) and step-up records
+            // (issue 15): in place, through the ledger (the engine keeps no
+            // state from them; the ledger writes the step-up records back).
+            (Entry::Analyst { .. } | Entry::Label { .. } | Entry::StepUp { .. }, Some(l)) => {
+                pending.push(
+                    l.append_audit(&entry)
+                        .map_err(|e| anyhow!("{}: {e}", at()))?,
+                )
+            }
         }
         if pending.len() >= 4096 {
             pending.drain(..).try_for_each(wait)?;

@@ -132,6 +132,21 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 3,
           value_parser = clap::value_parser!(u64).range(1..=5))]
     nats_replicas: u64,
+    /// Entries kept in the shard's stream behind the latest snapshot in the
+    /// object store: after each snapshot the leader purges the entries
+    /// before `snapshot - N + 1`. Keep it above --snapshot-every (a
+    /// follower restarting from its own snapshot then still finds its tail
+    /// in the stream) and above the retries you want answered as
+    /// duplicates by a node that joins later.
+    #[cfg(feature = "cluster")]
+    #[arg(long, value_name = "N",
+          default_value_t = sekimori_ledger::jetstream::DEFAULT_TRIM_MARGIN,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    trim_margin: u64,
+    /// Never trim the shard's stream (it then keeps every entry).
+    #[cfg(feature = "cluster")]
+    #[arg(long, requires = "nats")]
+    no_trim: bool,
 }
 
 /// `--max-memory`: bytes, or no budget.
@@ -226,6 +241,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         let mut shard = sekimori_ledger::jetstream::ShardConfig::new(nats, a.shard, node);
         shard.lease_ttl = Duration::from_millis(a.lease_ttl_ms);
         shard.replicas = usize::try_from(a.nats_replicas)?;
+        shard.trim_margin = (!a.no_trim).then_some(a.trim_margin);
         shard.check().map_err(anyhow::Error::msg)?;
         runtime.block_on(sekimori_server::cluster::serve_cluster(
             config,

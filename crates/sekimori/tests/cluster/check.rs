@@ -165,6 +165,13 @@ impl Stream {
         }
     }
 
+    /// The first sequence the stream still holds (it is trimmed behind snapshots).
+    pub fn first_seq(&self) -> u64 {
+        self.rt
+            .block_on(self.cluster.first_seq())
+            .expect("first seq")
+    }
+
     pub fn last_seq(&self) -> u64 {
         self.rt.block_on(self.cluster.last_seq()).expect("last seq")
     }
@@ -215,6 +222,20 @@ impl Stream {
         }
     }
 
+    /// Every record the stream holds (from its first sequence), in order.
+    pub fn records(&self) -> Vec<(u64, sekimori_ledger::Record)> {
+        let last = self.last_seq();
+        let first = self.rt.block_on(self.cluster.first_seq()).expect("first");
+        let mut out = Vec::new();
+        self.rt
+            .block_on(follow::read_range(&self.cluster, first, last, |seq, p| {
+                out.push((seq, wire::decode(p)?));
+                Ok(())
+            }))
+            .expect("reads the stream");
+        out
+    }
+
     pub fn event_ids(&self) -> BTreeSet<String> {
         self.replay().events.into_keys().collect()
     }
@@ -227,8 +248,8 @@ impl Stream {
                 .rt
                 .block_on(follow::download_snapshot(&self.cluster))
                 .expect("reads");
-            if let Some((seq, _, _)) = got {
-                return seq;
+            if let Some(object) = got {
+                return object.seq;
             }
             assert!(Instant::now() < deadline, "no snapshot in the object store");
             std::thread::sleep(Duration::from_millis(100));

@@ -220,7 +220,9 @@ impl Drop for Node {
 pub use crate::common::{agent, post};
 
 /// Creates one API key in the first node's data directory and copies the
-/// key file to the others (every node must accept the same keys).
+/// key file to the others (every node must accept the same keys), and
+/// gives every node the same step-up key (each opens the sealed seeds the
+/// others logged).
 pub fn shared_key(nodes: &[&Node]) -> String {
     let first = &nodes[0].data;
     let out = Command::new(BIN)
@@ -237,6 +239,9 @@ pub fn shared_key(nodes: &[&Node]) -> String {
     for n in &nodes[1..] {
         std::fs::create_dir_all(&n.data).expect("dir");
         std::fs::copy(first.join("keys.json"), n.data.join("keys.json")).expect("copy keys");
+    }
+    for n in nodes {
+        shared_stepup_key(&n.data);
     }
     String::from_utf8(out.stdout)
         .expect("utf8")
@@ -262,4 +267,21 @@ pub fn ack(agent: &ureq::Agent, base: &str, key: &str, event: &Value) -> Value {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Writes the shard's step-up master key (a fixed test key, 64 hex digits,
+/// mode 0600) into a node's data directory, as an operator copies it.
+pub fn shared_stepup_key(data: &Path) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(data).expect("dir");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(data.join("stepup.key"))
+        .expect("stepup.key");
+    f.write_all(b"5e1f0a7c3b9d2e4f8a6c1b0d9e7f5a3c2b4d6e8f0a1c3e5b7d9f2a4c6e8b0d1f")
+        .expect("write");
 }

@@ -7,6 +7,7 @@ mod check;
 #[path = "../common/mod.rs"]
 mod common;
 mod harness;
+mod replicated;
 
 use check::{login, Clients, Stream};
 use harness::{ack, shared_key, Nats, Node};
@@ -19,18 +20,18 @@ const ROUNDS: usize = 20;
 /// without starving their leases.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
+pub(crate) fn serial() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn leader(nodes: &[Node]) -> Option<usize> {
+pub(crate) fn leader(nodes: &[Node]) -> Option<usize> {
     nodes.iter().position(|n| {
         n.status()
             .is_some_and(|s| s["role"] == "leader" && s["log"] == "ok")
     })
 }
 
-fn wait_leader(nodes: &[Node], within: Duration) -> usize {
+pub(crate) fn wait_leader(nodes: &[Node], within: Duration) -> usize {
     let deadline = Instant::now() + within;
     loop {
         if let Some(i) = leader(nodes) {
@@ -41,7 +42,7 @@ fn wait_leader(nodes: &[Node], within: Duration) -> usize {
     }
 }
 
-fn start_nodes(dir: &std::path::Path, nats: &Nats, n: usize) -> (Vec<Node>, String) {
+pub(crate) fn start_nodes(dir: &std::path::Path, nats: &Nats, n: usize) -> (Vec<Node>, String) {
     let mut nodes: Vec<Node> = (0..n).map(|i| Node::new(dir, &format!("s{i}"))).collect();
     let key = shared_key(&nodes.iter().collect::<Vec<_>>());
     for node in &mut nodes {
@@ -226,6 +227,7 @@ fn a_new_node_joins_from_the_snapshot_and_the_tail() {
         joiner.data.join("keys.json"),
     )
     .expect("keys");
+    harness::shared_stepup_key(&joiner.data);
     joiner.start(&nats.urls(), &["--snapshot-every", "50"]);
     let status = joiner.status().expect("status");
     let joined = status["joined_from"]
@@ -237,7 +239,7 @@ fn a_new_node_joins_from_the_snapshot_and_the_tail() {
 }
 
 /// A temporary directory; kept (and named) when SEKIMORI_KEEP_TEST_DIRS is set.
-fn test_dir() -> tempfile::TempDir {
+pub(crate) fn test_dir() -> tempfile::TempDir {
     let mut dir = tempfile::tempdir().expect("tmp");
     if std::env::var_os("SEKIMORI_KEEP_TEST_DIRS").is_some() {
         dir.disable_cleanup(true);
