@@ -5,9 +5,11 @@
 
 use crate::app::App;
 use crate::keys::Scope;
-use sekimori_engine::Entry;
+use sekimori_engine::{Entry, HoldKey};
 use sekimori_notify::Notice;
+use sekimori_rules::Action;
 use sekimori_workbench::{BoxFuture, Config, Host, WbError, Workbench};
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Weak};
@@ -23,6 +25,19 @@ impl ServerHost {
             .upgrade()
             .ok_or_else(|| WbError::Storage("the server is shutting down".into()))
     }
+}
+
+impl ServerHost {
+    /// Waits for entries the ledger submitted to be durable.
+    async fn settle(app: &App, durable: crate::ledger::Durable) -> Result<(), WbError> {
+        app.settle(durable)
+            .await
+            .map_err(|_| WbError::Unavailable("the durable log failed; this was not recorded"))
+    }
+}
+
+fn not_ready() -> WbError {
+    WbError::Unavailable("the durable log failed; the server accepts nothing until restarted")
 }
 
 impl Host for ServerHost {
@@ -68,6 +83,123 @@ impl Host for ServerHost {
         } else {
             Err(WbError::BadKey)
         }
+    }
+
+    fn place_hold(
+        &self,
+        hold: HoldKey,
+        action: Action,
+        by: String,
+        reason: String,
+    ) -> BoxFuture<'_, Result<bool, WbError>> {
+        // The same ledger call as `POST /v1/holds`: the engine's hold, its
+        // entry with who and why, the request's wall-clock time logged.
+        Box::pin(async move {
+            let app = self.app()?;
+            let at_ms = crate::ledger::wall_clock_ms();
+            let placed = {
+                let mut ledger = app.ledger.lock().await;
+                if !app.is_ready() {
+                    return Err(not_ready());
+                }
+                ledger
+                    .place(hold.clone(), action, &by, &reason, at_ms)
+                    .map_err(|e| WbError::invalid("action", e))?
+            };
+            let Some(durable) = placed else {
+                return Ok(false);
+            };
+            Self::settle(&app, durable).await?;
+            if let Some(n) = &app.notices {
+                n.operator_hold(&hold, action, &by, &reason, at_ms);
+            }
+            Ok(true)
+        })
+    }
+
+    fn lift_hold(
+        &self,
+        hold: HoldKey,
+        by: String,
+        reason: String,
+    ) -> BoxFuture<'_, Result<bool, WbError>> {
+        Box::pin(async move {
+            let app = self.app()?;
+            let lifted = {
+                let mut ledger = app.ledger.lock().await;
+                if !app.is_ready() {
+                    return Err(not_ready());
+                }
+                ledger.lift(hold, &by, &reason)
+            };
+            match lifted {
+                Some(durable) => Self::settle(&app, durable).await.map(|()| true),
+                None => Ok(false),
+            }
+        })
+    }
+
+    fn holds(&self, service: String) -> BoxFuture<'_, Vec<(HoldKey, Action, String)>> {
+        Box::pin(async move {
+            let Ok(app) = self.app() else {
+                return Vec::new();
+            };
+            let ledger = app.ledger.lock().await;
+            ledger
+                .engine()
+                .holds()
+                .list()
+                .filter(|(k, _)| k.is_everywhere() || k.service == service)
+                .map(|(k, h)| {
+                    (
+                        k.clone(),
+                        h.action,
+                        sekimori_event::format_rfc3339_ms(h.since_ms),
+                    )
+                })
+                .collect()
+        })
+    }
+
+    fn edit_list(
+        &self,
+        name: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+        by: String,
+    ) -> BoxFuture<'_, Result<(), WbError>> {
+        Box::pin(async move {
+            let app = self.app()?;
+            let durable = {
+                let mut ledger = app.ledger.lock().await;
+                if !app.is_ready() {
+                    return Err(not_ready());
+                }
+                let engine = ledger.engine();
+                let pack_items = engine.pack().lists.get(&name).cloned();
+                let (Some(all), Some(base)) = (engine.list(&name), pack_items) else {
+                    return Err(WbError::NotFound("list"));
+                };
+                // The API-managed items: the effective list less the pack's.
+                let mut api: BTreeSet<String> = all.difference(&base).cloned().collect();
+                for r in &remove {
+                    api.remove(r);
+                }
+                api.extend(add);
+                ledger.set_list(&name, api, &by).map_err(WbError::Storage)?
+            };
+            Self::settle(&app, durable).await
+        })
+    }
+
+    fn lists(&self) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            let Ok(app) = self.app() else {
+                return Vec::new();
+            };
+            let ledger = app.ledger.lock().await;
+            ledger.engine().pack().lists.keys().cloned().collect()
+        })
     }
 }
 

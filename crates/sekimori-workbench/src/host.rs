@@ -4,8 +4,9 @@
 //! key. The log itself is read straight from the store.
 
 use crate::error::WbError;
-use sekimori_engine::Entry;
+use sekimori_engine::{Entry, HoldKey};
 use sekimori_notify::Notice;
+use sekimori_rules::Action;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -26,4 +27,42 @@ pub trait Host: Send + Sync + 'static {
     /// `service` (the `ingest` scope, bound to the service); else
     /// [`WbError::BadKey`].
     fn label_key(&self, bearer: &str, service: &str) -> Result<String, WbError>;
+
+    /// Places a hold through the ledger (the engine's own hold, logged as
+    /// `Entry::Place` with `by` and `reason`, as `POST /v1/holds` does);
+    /// `Ok(false)` when a hold is already in force on the key.
+    fn place_hold(
+        &self,
+        hold: HoldKey,
+        action: Action,
+        by: String,
+        reason: String,
+    ) -> BoxFuture<'_, Result<bool, WbError>>;
+
+    /// Lifts a hold through the ledger (`Entry::Lift`); `Ok(false)` when
+    /// no such hold is in force.
+    fn lift_hold(
+        &self,
+        hold: HoldKey,
+        by: String,
+        reason: String,
+    ) -> BoxFuture<'_, Result<bool, WbError>>;
+
+    /// The holds in force on `service` (and those of every service), with
+    /// their action and since when (RFC 3339).
+    fn holds(&self, service: String) -> BoxFuture<'_, Vec<(HoldKey, Action, String)>>;
+
+    /// Adds and removes API-managed items of a list the live pack declares,
+    /// through the ledger (`Entry::List`, the whole API set, as
+    /// `PUT /v1/lists/{name}` writes it), read and written under one lock.
+    fn edit_list(
+        &self,
+        name: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+        by: String,
+    ) -> BoxFuture<'_, Result<(), WbError>>;
+
+    /// The lists the live pack declares.
+    fn lists(&self) -> BoxFuture<'_, Vec<String>>;
 }

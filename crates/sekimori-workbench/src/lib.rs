@@ -18,9 +18,12 @@
 
 pub mod actions;
 pub mod acts;
+mod admin_actions;
 pub mod analysts;
+pub mod bulk;
 pub mod cases;
 pub mod error;
+pub mod hold_actions;
 pub mod host;
 pub mod i18n;
 pub mod money;

@@ -252,6 +252,8 @@ async fn follow(wb: std::sync::Weak<Workbench>, behind: Arc<tokio::sync::Notify>
         let Some(w) = wb.upgrade() else { return };
         if let Err(e) = w.sync().await.map(drop) {
             tracing::warn!(error = %e, "workbench catch-up failed; retrying");
+        } else if let Err(e) = w.expire_list_items().await {
+            tracing::warn!(error = %e, "workbench list expiry failed; retrying");
         }
         drop(w);
         let _ = tokio::time::timeout(every, behind.notified()).await;

@@ -1,5 +1,8 @@
 //! The workbench in process: pages and API over a real store and engine.
 
+/// Part 4's hold, list, bulk, search and analyst actions.
+#[path = "router_parts/actions.rs"]
+mod actions;
 /// The same through the REST API.
 #[path = "router_parts/api.rs"]
 mod api;

@@ -16,10 +16,12 @@ use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 mod cap;
+mod holds;
 mod links;
-mod search;
+pub mod search;
 
 pub use cap::{case_must_be_kept, DEFAULT_MAX_CASES};
+pub use holds::{TimedItem, MAX_PENDING};
 pub use search::{SearchHit, MAX_TERM_CASES};
 
 /// The events kept per case (more are counted in `more_events`).
@@ -236,6 +238,10 @@ pub struct Index {
     terms: HashMap<String, Vec<u64>>,
     /// Every service seen (a handful).
     services: BTreeSet<String>,
+    /// Holds whose lift waits for a second supervisor: who asked.
+    lift_requests: holds::LiftRequests,
+    /// List items the workbench added, with their expiry.
+    timed_items: holds::TimedItems,
     /// Analyst entries whose act did not decode (a newer workbench's).
     pub unknown_acts: u64,
 }
@@ -267,6 +273,8 @@ impl Index {
             claimed: HashMap::new(),
             terms: HashMap::new(),
             services: BTreeSet::new(),
+            lift_requests: Default::default(),
+            timed_items: Default::default(),
         }
     }
 
@@ -331,7 +339,10 @@ impl Index {
             Entry::Event { event, decision } => self.apply_event(seq, event, decision),
             Entry::Analyst { by, at, act, why } => {
                 match serde_json::from_value::<Act>(act.clone()) {
-                    Ok(act) => self.apply_act(seq, by, at, &act, why),
+                    Ok(act) => {
+                        self.apply_global(by, &act);
+                        self.apply_act(seq, by, at, &act, why)
+                    }
                     Err(_) => self.unknown_acts += 1,
                 }
             }
@@ -563,6 +574,28 @@ fn held_key(decision: &Decision) -> Option<String> {
 
 fn describe(act: &Act) -> String {
     match act {
+        Act::PlaceHold { hold, action, .. } => format!(
+            "place {} on {} {}",
+            format!("{action:?}").to_lowercase(),
+            hold.scope_name(),
+            hold.key
+        ),
+        Act::RequestLift { hold, .. } => {
+            format!("ask to lift the hold on {} {}", hold.scope_name(), hold.key)
+        }
+        Act::LiftHold {
+            hold, requested_by, ..
+        } => format!(
+            "lift the hold on {} {} (asked by {requested_by})",
+            hold.scope_name(),
+            hold.key
+        ),
+        Act::ListAdd {
+            list,
+            item,
+            expires_at,
+            ..
+        } => format!("add {item} to list {list} until {expires_at}"),
         Act::Approve { event_id, .. } => format!("approve {event_id}"),
         Act::Decline { event_id, .. } => format!("decline {event_id}"),
         Act::Close { disposition, .. } => format!("close as {}", disposition.name()),

@@ -53,7 +53,11 @@ fn action_name<T: std::fmt::Debug>(a: T) -> String {
     format!("{a:?}").to_lowercase()
 }
 
-pub fn page(s: &Session, v: &CaseView) -> Markup {
+pub fn page(
+    s: &Session,
+    v: &CaseView,
+    holds: Option<&crate::web::api_actions::CaseHolds>,
+) -> Markup {
     let t = s.locale.text();
     let c = &v.case;
     let mine = v.claimed_by.as_deref() == Some(s.login.as_str());
@@ -68,7 +72,7 @@ pub fn page(s: &Session, v: &CaseView) -> Markup {
                 dt { (t.family) } dd { (c.family.name()) }
                 dt { (t.priority) } dd { (v.priority) }
                 dt { (t.money_at_risk) } dd { @for (cur, a) in c.money_at_risk() { (format_amount(a, &cur)) " " } }
-                dt { "status" } dd.status { @if let Some(cl) = &c.closed { (t.closed) " · " (t.disposition(cl.disposition)) } @else { (t.open) } }
+                dt { (t.status) } dd.status { @if let Some(cl) = &c.closed { (t.closed) " · " (t.disposition(cl.disposition)) } @else { (t.open) } }
                 dt { (t.claimed_by) } dd.claimed { (v.claimed_by.clone().unwrap_or_default()) }
             }
             @if c.is_open() {
@@ -82,6 +86,7 @@ pub fn page(s: &Session, v: &CaseView) -> Markup {
             }
             h2 { (t.decisions) }
             @for (e, d) in &v.decisions { (decision(s, c, e, d.as_ref(), mine)) }
+            @if let Some(h) = holds { (super::holds::section(s, c, h)) }
             h2 { (t.timeline) }
             table.timeline {
                 thead { tr { th scope="col" { (t.time) } th scope="col" { (t.kind) } th scope="col" { (t.event) } th scope="col" { (t.amount) } th scope="col" { (t.action) } } }

@@ -4,7 +4,9 @@
 
 pub mod case;
 pub mod graph;
+pub mod holds;
 pub mod queue;
+pub mod results;
 
 use crate::analysts::{AnalystInfo, Role};
 use crate::i18n::{Locale, Text, ZONES};
@@ -118,10 +120,31 @@ pub fn analysts(s: &Session, list: &[AnalystInfo], created: Option<(&str, &str)>
                 }
             }
             table {
-                thead { tr { th { (t.login) } th { (t.role) } th { (t.time) } th { "by" } } }
+                thead { tr {
+                    th scope="col" { (t.login) } th scope="col" { (t.role) } th scope="col" { (t.time) }
+                    th scope="col" { (t.created_by) } th scope="col" { (t.status) } th scope="col" { (t.action) }
+                } }
                 tbody {
                     @for a in list {
-                        tr { td { (a.login) } td { (a.role.name()) } td { (a.created_at) } td { (a.created_by) } }
+                        tr data-login=(a.login) {
+                            td { (a.login) } td { (a.role.name()) } td { (a.created_at) } td { (a.created_by) }
+                            td { @if a.disabled { (t.disabled) } @else { (t.active) } }
+                            td {
+                                @if a.login != s.login {
+                                    @if a.disabled {
+                                        form method="post" action={ "/ui/analysts/" (a.login) "/enable" } { (csrf(s)) button type="submit" aria-label={ (t.enable) " " (a.login) } { (t.enable) } }
+                                    } @else {
+                                        form method="post" action={ "/ui/analysts/" (a.login) "/disable" } { (csrf(s)) button type="submit" aria-label={ (t.disable) " " (a.login) } { (t.disable) } }
+                                    }
+                                    form method="post" action={ "/ui/analysts/" (a.login) "/reset" } {
+                                        (csrf(s))
+                                        label for={ "reset-" (a.login) } { (t.new_password) }
+                                        input id={ "reset-" (a.login) } name="password" type="password" autocomplete="new-password" minlength="12" required;
+                                        button type="submit" { (t.reset) }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }

@@ -40,7 +40,28 @@ pub fn page(s: &Session, filter: &Filter, rows: &[Row<'_>], now_ms: i64) -> Mark
                     button type="submit" { (t.filter) }
                 }
             }
+            (super::results::search_box(s, ""))
             p.hint { (t.keys_hint) }
+            form.bulk id="bulk-form" method="post" action="/ui/queue/bulk" {
+                (csrf(s))
+                fieldset {
+                    legend { (t.bulk) }
+                    label for="bulk-action" { (t.action) }
+                    select id="bulk-action" name="action" {
+                        option value="claim" { (t.claim) }
+                        option value="release" { (t.release) }
+                        option value="close" { (t.close_case) }
+                    }
+                    label for="bulk-disposition" { (t.disposition) }
+                    select id="bulk-disposition" name="disposition" {
+                        option value="" { "—" }
+                        @for d in crate::acts::Disposition::ALL { option value=(d.name()) { (t.disposition(d)) } }
+                    }
+                    label for="bulk-note" { (t.note_required) }
+                    input id="bulk-note" name="note" maxlength="4096";
+                    button id="bulk-apply" type="submit" { (t.bulk_apply) }
+                }
+            }
             (table(s, rows, now_ms))
         },
     )
@@ -52,6 +73,7 @@ pub fn table(s: &Session, rows: &[Row<'_>], now_ms: i64) -> Markup {
         table id="queue-table" aria-label=(t.queue) {
             thead {
                 tr {
+                    th scope="col" { (t.select) }
                     th scope="col" { (t.case) } th scope="col" { (t.priority) }
                     th scope="col" { (t.service) } th scope="col" { (t.account) }
                     th scope="col" { (t.family) } th scope="col" { (t.action) }
@@ -60,9 +82,10 @@ pub fn table(s: &Session, rows: &[Row<'_>], now_ms: i64) -> Markup {
                 }
             }
             tbody {
-                @if rows.is_empty() { tr { td colspan="10" { (t.no_cases) } } }
+                @if rows.is_empty() { tr { td colspan="11" { (t.no_cases) } } }
                 @for r in rows {
                     tr.row data-case=(r.case.id) {
+                        td { input.pick type="checkbox" name="case" value=(r.case.id) form="bulk-form" aria-label={ (t.select) " #" (r.case.id) }; }
                         td { a.case-link href={ "/ui/cases/" (r.case.id) } { "#" (r.case.id) } }
                         td { (r.priority) }
                         td { (r.case.service) }

@@ -2,9 +2,11 @@
 //! assets, and security headers on every answer.
 
 mod api;
+pub mod api_actions;
 pub mod auth;
 mod extract;
 mod ui;
+mod ui_actions;
 mod view;
 
 use crate::acts::Act;
@@ -47,6 +49,14 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/ui/cases/{id}/close"),
     ("get", "/ui/analysts"),
     ("post", "/ui/analysts"),
+    ("post", "/ui/cases/{id}/hold"),
+    ("post", "/ui/cases/{id}/lift"),
+    ("post", "/ui/cases/{id}/list"),
+    ("post", "/ui/queue/bulk"),
+    ("get", "/ui/search"),
+    ("post", "/ui/analysts/{login}/disable"),
+    ("post", "/ui/analysts/{login}/enable"),
+    ("post", "/ui/analysts/{login}/reset"),
     ("get", "/ui/assets/htmx.min.js"),
     ("get", "/ui/assets/workbench.css"),
     ("get", "/ui/assets/workbench.js"),
@@ -63,6 +73,15 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/analysts"),
     ("post", "/v1/analysts"),
     ("post", "/v1/labels"),
+    ("get", "/v1/cases/{id}/holds"),
+    ("post", "/v1/cases/{id}/holds"),
+    ("post", "/v1/cases/{id}/holds/lift"),
+    ("post", "/v1/cases/{id}/lists"),
+    ("post", "/v1/cases/bulk"),
+    ("get", "/v1/search"),
+    ("post", "/v1/analysts/{login}/disable"),
+    ("post", "/v1/analysts/{login}/enable"),
+    ("post", "/v1/analysts/{login}/reset"),
 ];
 
 /// The workbench's routes, with its state; no fallback, so the server can
@@ -114,6 +133,45 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/v1/cases/{id}/close", post(api::close))
         .route("/v1/analysts", get(api::analysts).post(api::create_analyst))
         .route("/v1/labels", post(api::label))
+        // Part 4's hold, list, bulk and search actions, and the admin's
+        // changes to analysts (api_actions; the pages in ui_actions).
+        .route(
+            "/v1/cases/{id}/holds",
+            get(api_actions::holds).post(api_actions::place_hold),
+        )
+        .route("/v1/cases/{id}/holds/lift", post(api_actions::lift_hold))
+        .route("/v1/cases/{id}/lists", post(api_actions::add_to_list))
+        .route("/v1/cases/bulk", post(api_actions::bulk))
+        .route("/v1/search", get(api_actions::search))
+        .route(
+            "/v1/analysts/{login}/disable",
+            post(api_actions::disable_analyst),
+        )
+        .route(
+            "/v1/analysts/{login}/enable",
+            post(api_actions::enable_analyst),
+        )
+        .route(
+            "/v1/analysts/{login}/reset",
+            post(api_actions::reset_analyst),
+        )
+        .route("/ui/cases/{id}/hold", post(ui_actions::place_hold))
+        .route("/ui/cases/{id}/lift", post(ui_actions::lift_hold))
+        .route("/ui/cases/{id}/list", post(ui_actions::add_to_list))
+        .route("/ui/queue/bulk", post(ui_actions::bulk))
+        .route("/ui/search", get(ui_actions::search))
+        .route(
+            "/ui/analysts/{login}/disable",
+            post(ui_actions::disable_analyst),
+        )
+        .route(
+            "/ui/analysts/{login}/enable",
+            post(ui_actions::enable_analyst),
+        )
+        .route(
+            "/ui/analysts/{login}/reset",
+            post(ui_actions::reset_analyst),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(client_address))
         .layer(axum::middleware::map_response(security_headers))

@@ -24,7 +24,7 @@ type Wb = State<Arc<Workbench>>;
 /// The most rows the queue page shows.
 pub const QUEUE_PAGE_ROWS: usize = 200;
 
-fn page_error(who: Option<&PageWho>, e: WbError) -> Response {
+pub(super) fn page_error(who: Option<&PageWho>, e: WbError) -> Response {
     let status = e.status();
     let body = pages::error_page(who.map(|w| &w.session), &e.to_string());
     (status, body).into_response()
@@ -169,13 +169,17 @@ pub async fn next(State(wb): Wb, who: PageWho, PageForm(f): PageForm<CsrfForm>) 
 }
 
 pub async fn case_page(State(wb): Wb, who: PageWho, Path(id): Path<u64>) -> Response {
+    if let Err(e) = wb.sync().await {
+        return page_error(Some(&who), e);
+    }
+    let holds = super::api_actions::case_holds(&wb, id).await.ok();
     match case_view(&wb, id) {
-        Ok(v) => pages::case::page(&who.session, &v).into_response(),
+        Ok(v) => pages::case::page(&who.session, &v, holds.as_ref()).into_response(),
         Err(e) => page_error(Some(&who), e),
     }
 }
 
-fn back(id: u64) -> Response {
+pub(super) fn back(id: u64) -> Response {
     Redirect::to(&format!("/ui/cases/{id}")).into_response()
 }
 

@@ -8,12 +8,14 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use sekimori_engine::{Engine, Entry};
+use sekimori_engine::{Engine, Entry, HoldKey};
 use sekimori_notify::Notice;
+use sekimori_rules::Action;
 use sekimori_store::{EventKey, Op, Store};
 use sekimori_workbench::analysts::Role;
 use sekimori_workbench::{BoxFuture, Config, Host, WbError, Workbench};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
@@ -70,6 +72,128 @@ impl Host for TestHost {
         } else {
             Err(WbError::BadKey)
         }
+    }
+
+    fn place_hold(
+        &self,
+        hold: HoldKey,
+        action: Action,
+        by: String,
+        reason: String,
+    ) -> BoxFuture<'_, Result<bool, WbError>> {
+        let at_ms = T0;
+        let placed = {
+            let mut g = self.engine.lock().expect("lock");
+            g.0.place_hold(hold.clone(), action, &by, &reason, at_ms)
+        };
+        Box::pin(async move {
+            match placed.map_err(|e| WbError::invalid("action", e))? {
+                false => Ok(false),
+                true => {
+                    let entry = Entry::Place {
+                        hold,
+                        action,
+                        by,
+                        reason,
+                        at: sekimori_event::format_rfc3339_ms(at_ms),
+                    };
+                    self.append_raw(entry).await.map(|()| true)
+                }
+            }
+        })
+    }
+
+    fn lift_hold(
+        &self,
+        hold: HoldKey,
+        by: String,
+        reason: String,
+    ) -> BoxFuture<'_, Result<bool, WbError>> {
+        let lifted = self.engine.lock().expect("lock").0.lift_hold(&hold);
+        Box::pin(async move {
+            if !lifted {
+                return Ok(false);
+            }
+            self.append_raw(Entry::Lift { hold, by, reason })
+                .await
+                .map(|()| true)
+        })
+    }
+
+    fn holds(&self, service: String) -> BoxFuture<'_, Vec<(HoldKey, Action, String)>> {
+        let g = self.engine.lock().expect("lock");
+        let out =
+            g.0.holds()
+                .list()
+                .filter(|(k, _)| k.is_everywhere() || k.service == service)
+                .map(|(k, h)| {
+                    (
+                        k.clone(),
+                        h.action,
+                        sekimori_event::format_rfc3339_ms(h.since_ms),
+                    )
+                })
+                .collect();
+        Box::pin(async move { out })
+    }
+
+    fn edit_list(
+        &self,
+        name: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+        by: String,
+    ) -> BoxFuture<'_, Result<(), WbError>> {
+        let set = {
+            let mut g = self.engine.lock().expect("lock");
+            let base = g.0.pack().lists.get(&name).cloned();
+            match (g.0.list(&name), base) {
+                (Some(all), Some(base)) => {
+                    let mut api: BTreeSet<String> = all.difference(&base).cloned().collect();
+                    for r in &remove {
+                        api.remove(r);
+                    }
+                    api.extend(add);
+                    g.0.set_list(&name, api.clone()).expect("declared");
+                    Some(api)
+                }
+                _ => None,
+            }
+        };
+        Box::pin(async move {
+            let Some(items) = set else {
+                return Err(WbError::NotFound("list"));
+            };
+            self.append_raw(Entry::List {
+                name,
+                items: items.into_iter().collect(),
+                by,
+            })
+            .await
+        })
+    }
+
+    fn lists(&self) -> BoxFuture<'_, Vec<String>> {
+        let names = self
+            .engine
+            .lock()
+            .expect("lock")
+            .0
+            .pack()
+            .lists
+            .keys()
+            .cloned()
+            .collect();
+        Box::pin(async move { names })
+    }
+}
+
+impl TestHost {
+    async fn append_raw(&self, entry: Entry) -> Result<(), WbError> {
+        let rx = self.submit(None, &entry);
+        rx.await
+            .map_err(|e| WbError::Storage(e.to_string()))?
+            .map_err(|e| WbError::Storage(e.to_string()))
     }
 }
 

@@ -1,0 +1,71 @@
+//! An admin's changes to analysts: disable, enable, reset (a new password
+//! and TOTP seed). Each is logged; a disable or a reset ends the analyst's
+//! sessions.
+
+use crate::acts::Act;
+use crate::analysts::Role;
+use crate::error::WbError;
+use crate::sessions::Session;
+use crate::workbench::Workbench;
+use sekimori_stepup::totp_uri::OtpauthUri;
+
+impl Workbench {
+    fn admin_on_other(s: &Session, login: &str) -> Result<(), WbError> {
+        if s.role != Role::Admin {
+            return Err(WbError::Forbidden("admin"));
+        }
+        if s.login == login {
+            return Err(WbError::Conflict(
+                "another admin changes your own account".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Disables (or enables) an analyst; returns the sessions ended.
+    pub async fn set_analyst_disabled(
+        &self,
+        s: &Session,
+        login: &str,
+        disabled: bool,
+    ) -> Result<usize, WbError> {
+        Self::admin_on_other(s, login)?;
+        self.analysts.set_disabled(login, disabled)?;
+        let ended = if disabled {
+            self.sessions.end_all(login)
+        } else {
+            0
+        };
+        let act = if disabled {
+            Act::DisableAnalyst {
+                login: login.into(),
+            }
+        } else {
+            Act::EnableAnalyst {
+                login: login.into(),
+            }
+        };
+        self.record(&s.login, &act, "").await?;
+        Ok(ended)
+    }
+
+    /// Resets an analyst's password and TOTP; returns the new provisioning
+    /// URI (shown once) and the sessions ended.
+    pub async fn reset_analyst(
+        &self,
+        s: &Session,
+        login: &str,
+        password: &str,
+    ) -> Result<(OtpauthUri, usize), WbError> {
+        Self::admin_on_other(s, login)?;
+        let (_, uri) = self
+            .analysts
+            .reset(login, password, &s.login, self.now_ms())?;
+        let ended = self.sessions.end_all(login);
+        let act = Act::ResetAnalyst {
+            login: login.into(),
+        };
+        self.record(&s.login, &act, "").await?;
+        Ok((uri, ended))
+    }
+}

@@ -1,0 +1,606 @@
+//! The REST side of the case actions added to part 4 of issue 14: holds
+//! (place, lift with four eyes, list), list items with an expiry, bulk
+//! actions on a selection, search, and the admin's disable / enable /
+//! reset of analysts. Analysts authenticate as for the rest of the API
+//! (`Authorization: Bearer ws_...`); every handler calls the same
+//! [`Workbench`] function as the pages, and each is annotated for the
+//! workbench's OpenAPI document.
+
+use super::auth::ApiWho;
+use super::extract::ApiJson;
+use crate::acts::Disposition;
+use crate::bulk::BulkOp;
+use crate::error::WbError;
+use crate::hold_actions::LiftOutcome;
+use crate::workbench::Workbench;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use sekimori_engine::HoldScope;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use utoipa::ToSchema;
+
+type Wb = State<Arc<Workbench>>;
+type Answer<T> = Result<Json<T>, WbError>;
+
+/// The most search hits one answer lists.
+pub const MAX_SEARCH_HITS: usize = 200;
+
+fn case_id(p: Result<Path<u64>, PathRejection>) -> Result<u64, WbError> {
+    p.map(|Path(id)| id)
+        .map_err(|_| WbError::invalid("id", "a case id (a whole number)"))
+}
+
+/// What a hold holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScopeName {
+    Account,
+    Service,
+    Asset,
+    Wallet,
+    Bank,
+}
+
+impl ScopeName {
+    pub fn scope(self) -> HoldScope {
+        match self {
+            ScopeName::Account => HoldScope::Account,
+            ScopeName::Service => HoldScope::Service,
+            ScopeName::Asset => HoldScope::Asset,
+            ScopeName::Wallet => HoldScope::Wallet,
+            ScopeName::Bank => HoldScope::Bank,
+        }
+    }
+
+    pub fn of(scope: HoldScope) -> ScopeName {
+        match scope {
+            HoldScope::Account => ScopeName::Account,
+            HoldScope::Service => ScopeName::Service,
+            HoldScope::Asset => ScopeName::Asset,
+            HoldScope::Wallet => ScopeName::Wallet,
+            HoldScope::Bank => ScopeName::Bank,
+        }
+    }
+}
+
+/// A hold's key: the service (`*`: every service), its scope and key.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct HoldRef {
+    pub service: String,
+    pub scope: ScopeName,
+    pub key: String,
+}
+
+impl HoldRef {
+    fn of(k: &sekimori_engine::HoldKey) -> HoldRef {
+        HoldRef {
+            service: k.service.clone(),
+            scope: ScopeName::of(k.scope),
+            key: k.key.clone(),
+        }
+    }
+}
+
+/// A hold to place from a case, on the case's service. `account` places a
+/// freeze (any analyst); any other scope a halt (a supervisor).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceHoldBody {
+    pub scope: ScopeName,
+    /// An account id, a service, an asset (currency code), a wallet or a
+    /// bank (4-digit code).
+    pub key: String,
+    /// Why: one line, at most 512 characters; logged and quoted in every
+    /// decision the hold answers.
+    pub reason: String,
+}
+
+/// A placed hold.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldPlaced {
+    pub case: u64,
+    pub hold: HoldRef,
+    /// `freeze` or `halt`.
+    pub action: String,
+}
+
+/// Places a hold through the ledger (`Entry::Place`, as `POST /v1/holds`),
+/// by `analyst:<login>`, with the reason; the case's history records it.
+/// 409 `conflict` when a hold is already in force on the key; 403
+/// `role_required` for a halt by an analyst.
+#[utoipa::path(post, path = "/v1/cases/{id}/holds", tag = "workbench",
+    params(("id" = u64, Path, description = "The case id")),
+    request_body(content = PlaceHoldBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Placed and durable", body = HoldPlaced)))]
+pub async fn place_hold(
+    State(wb): Wb,
+    who: ApiWho,
+    id: Result<Path<u64>, PathRejection>,
+    ApiJson(b): ApiJson<PlaceHoldBody>,
+) -> Answer<HoldPlaced> {
+    let case = case_id(id)?;
+    let (hold, action) = wb
+        .place_hold(&who.session, case, b.scope.scope(), &b.key, &b.reason)
+        .await?;
+    Ok(Json(HoldPlaced {
+        case,
+        hold: HoldRef::of(&hold),
+        action: format!("{action:?}").to_lowercase(),
+    }))
+}
+
+/// A hold to lift, and why.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LiftHoldBody {
+    pub scope: ScopeName,
+    pub key: String,
+    /// The hold's service: the case's (the default) or `*`.
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Why: one line, at most 512 characters.
+    pub reason: String,
+}
+
+/// What a lift did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldLift {
+    pub case: u64,
+    pub hold: HoldRef,
+    /// `requested`: the first supervisor asked, a second independent one
+    /// lifts; `lifted`: done (`Entry::Lift` durable).
+    pub outcome: String,
+}
+
+/// Lifts a hold with four eyes: the first supervisor's call asks for the
+/// lift, a second supervisor's (independent of the first) lifts it through
+/// the ledger. 404 `not_found` when no such hold is in force; 409
+/// `conflict` when the asker calls again or the second is not independent.
+#[utoipa::path(post, path = "/v1/cases/{id}/holds/lift", tag = "workbench",
+    params(("id" = u64, Path, description = "The case id")),
+    request_body(content = LiftHoldBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Asked for, or lifted", body = HoldLift)))]
+pub async fn lift_hold(
+    State(wb): Wb,
+    who: ApiWho,
+    id: Result<Path<u64>, PathRejection>,
+    ApiJson(b): ApiJson<LiftHoldBody>,
+) -> Answer<HoldLift> {
+    let case = case_id(id)?;
+    let outcome = wb
+        .lift_hold(
+            &who.session,
+            case,
+            b.scope.scope(),
+            &b.key,
+            b.service.as_deref(),
+            &b.reason,
+        )
+        .await?;
+    let service = match &b.service {
+        Some(s) => s.clone(),
+        None => wb
+            .sync()
+            .await?
+            .case(case)
+            .map(|c| c.service.clone())
+            .unwrap_or_default(),
+    };
+    Ok(Json(HoldLift {
+        case,
+        hold: HoldRef {
+            service,
+            scope: b.scope,
+            key: b.key,
+        },
+        outcome: match outcome {
+            LiftOutcome::Requested => "requested",
+            LiftOutcome::Lifted => "lifted",
+        }
+        .into(),
+    }))
+}
+
+/// A hold in force on the case's service.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HoldInForce {
+    pub hold: HoldRef,
+    /// `freeze` or `halt`.
+    pub action: String,
+    /// RFC 3339: the event's time (a rule's hold) or the placement time.
+    pub since: String,
+    /// Who asked for it to be lifted (waiting for a second supervisor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lift_requested_by: Option<String>,
+}
+
+/// A list item the workbench added, until its expiry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimedItemDoc {
+    pub list: String,
+    pub item: String,
+    pub expires_at: String,
+    /// The supervisor who added it.
+    pub by: String,
+}
+
+/// The holds on a case's service, the lists of the live pack, and the list
+/// items the workbench added.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseHolds {
+    pub case: u64,
+    pub holds: Vec<HoldInForce>,
+    pub lists: Vec<String>,
+    pub list_items: Vec<TimedItemDoc>,
+}
+
+/// What the case page's holds and lists section shows.
+pub async fn case_holds(wb: &Workbench, case: u64) -> Result<CaseHolds, WbError> {
+    let service = wb
+        .sync()
+        .await?
+        .case(case)
+        .ok_or(WbError::NotFound("case"))?
+        .service
+        .clone();
+    let holds = wb.host.holds(service).await;
+    let lists = wb.host.lists().await;
+    let index = wb.sync().await?;
+    Ok(CaseHolds {
+        case,
+        holds: holds
+            .into_iter()
+            .map(|(k, action, since)| HoldInForce {
+                lift_requested_by: index.lift_requested_by(&k).map(String::from),
+                hold: HoldRef::of(&k),
+                action: format!("{action:?}").to_lowercase(),
+                since,
+            })
+            .collect(),
+        lists,
+        list_items: index
+            .timed_items()
+            .into_iter()
+            .map(|t| TimedItemDoc {
+                expires_at: sekimori_event::format_rfc3339_ms(t.expires_ms),
+                list: t.list,
+                item: t.item,
+                by: t.by,
+            })
+            .collect(),
+    })
+}
+
+/// The holds in force on the case's service, the live pack's lists and
+/// the workbench's timed list items.
+#[utoipa::path(get, path = "/v1/cases/{id}/holds", tag = "workbench",
+    params(("id" = u64, Path, description = "The case id")),
+    responses((status = 200, description = "Holds and lists", body = CaseHolds)))]
+pub async fn holds(
+    State(wb): Wb,
+    _who: ApiWho,
+    id: Result<Path<u64>, PathRejection>,
+) -> Answer<CaseHolds> {
+    Ok(Json(case_holds(&wb, case_id(id)?).await?))
+}
+
+/// An item to add to a list of the live pack, for a time.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListAddBody {
+    /// A list the live pack declares.
+    pub list: String,
+    /// 1-256 characters (an account, a device, an address...).
+    pub item: String,
+    /// 1 to 2,160 (90 days).
+    #[schema(minimum = 1, maximum = 2160)]
+    pub expires_in_hours: u32,
+    /// Why: one line, at most 512 characters.
+    pub reason: String,
+}
+
+/// A list item added.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListAdded {
+    pub case: u64,
+    pub list: String,
+    pub item: String,
+    /// When the workbench takes it off the list (server time, RFC 3339).
+    pub expires_at: String,
+}
+
+/// Adds an item to a list of the live pack through the ledger
+/// (`Entry::List`, as `PUT /v1/lists/{name}`), until an expiry (a
+/// supervisor). 404 `not_found` for a list the pack does not declare.
+#[utoipa::path(post, path = "/v1/cases/{id}/lists", tag = "workbench",
+    params(("id" = u64, Path, description = "The case id")),
+    request_body(content = ListAddBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Added and durable", body = ListAdded)))]
+pub async fn add_to_list(
+    State(wb): Wb,
+    who: ApiWho,
+    id: Result<Path<u64>, PathRejection>,
+    ApiJson(b): ApiJson<ListAddBody>,
+) -> Answer<ListAdded> {
+    let case = case_id(id)?;
+    let expires_at = wb
+        .add_to_list(
+            &who.session,
+            case,
+            &b.list,
+            &b.item,
+            b.expires_in_hours,
+            &b.reason,
+        )
+        .await?;
+    Ok(Json(ListAdded {
+        case,
+        list: b.list,
+        item: b.item,
+        expires_at,
+    }))
+}
+
+/// What to do with each selected case.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    Claim,
+    Release,
+    Close,
+}
+
+/// A disposition (closing).
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkDisposition {
+    ConfirmedFraud,
+    FalsePositive,
+    Legitimate,
+    UnableToVerify,
+}
+
+/// A bulk action on up to 100 cases.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBody {
+    /// 1 to 100 case ids; a repeated id is done once.
+    pub cases: Vec<u64>,
+    pub action: BulkAction,
+    /// Required to close.
+    #[serde(default)]
+    pub disposition: Option<BulkDisposition>,
+    /// Required to close (the closing note of every case).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The result for one case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkItem {
+    pub case: u64,
+    pub ok: bool,
+    /// The stable error code when refused (`conflict`, `not_found`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Per-case results, in the order given.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResults {
+    pub results: Vec<BulkItem>,
+}
+
+/// Claims, releases or closes each selected case on its own: one refused
+/// case does not stop the others, and each has its result. A body that
+/// does not fit (no cases, over 100, closing without a disposition or a
+/// note) is 400 and nothing is done.
+#[utoipa::path(post, path = "/v1/cases/bulk", tag = "workbench",
+    request_body(content = BulkBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Per-case results", body = BulkResults)))]
+pub async fn bulk(
+    State(wb): Wb,
+    who: ApiWho,
+    ApiJson(b): ApiJson<BulkBody>,
+) -> Answer<BulkResults> {
+    let op = match b.action {
+        BulkAction::Claim => BulkOp::Claim,
+        BulkAction::Release => BulkOp::Release,
+        BulkAction::Close => BulkOp::Close,
+    };
+    let disposition = b.disposition.map(|d| match d {
+        BulkDisposition::ConfirmedFraud => Disposition::ConfirmedFraud,
+        BulkDisposition::FalsePositive => Disposition::FalsePositive,
+        BulkDisposition::Legitimate => Disposition::Legitimate,
+        BulkDisposition::UnableToVerify => Disposition::UnableToVerify,
+    });
+    let results = wb
+        .bulk(&who.session, &b.cases, op, disposition, &b.note)
+        .await?;
+    Ok(Json(BulkResults {
+        results: results
+            .into_iter()
+            .map(|r| BulkItem {
+                case: r.case,
+                ok: r.ok,
+                code: r.code.map(String::from),
+                message: r.message,
+            })
+            .collect(),
+    }))
+}
+
+/// The search's query string.
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    pub q: Option<String>,
+    pub kind: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// One case found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchHitDoc {
+    pub case: u64,
+    /// What matched: `event`, `account`, `device`, `ip` or `payee`.
+    pub matched: String,
+    pub service: String,
+    pub entity: String,
+    pub open: bool,
+    pub opened_at: String,
+}
+
+/// The cases found, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResults {
+    pub query: String,
+    pub hits: Vec<SearchHitDoc>,
+}
+
+/// The search: `kind` or, when absent, each of the kinds in turn.
+pub fn run_search(
+    wb: &Workbench,
+    index: &crate::cases::Index,
+    q: &str,
+    kind: Option<&str>,
+    limit: usize,
+) -> Result<SearchResults, WbError> {
+    let _ = wb;
+    if let Some(k) = kind {
+        if !crate::cases::search::KINDS.contains(&k) {
+            return Err(WbError::invalid(
+                "kind",
+                "event, account, device, ip or payee",
+            ));
+        }
+    }
+    let q = q.trim();
+    if q.chars().count() > 256 {
+        return Err(WbError::invalid("q", "at most 256 characters"));
+    }
+    let hits = index.search(q, kind, limit);
+    Ok(SearchResults {
+        query: q.to_string(),
+        hits: index
+            .hits(&hits)
+            .into_iter()
+            .map(|(c, matched)| SearchHitDoc {
+                case: c.id,
+                matched: matched.into(),
+                service: c.service.clone(),
+                entity: c.entity.clone(),
+                open: c.is_open(),
+                opened_at: sekimori_event::format_rfc3339_ms(c.opened_ms),
+            })
+            .collect(),
+    })
+}
+
+/// Cases by an account, a device, an IP address, a payee (payee id, bank
+/// account `bank-branch-number`, wallet address, ATM) or an event id,
+/// open and closed, newest first. Exact matches, from an index kept in
+/// step with the log.
+#[utoipa::path(get, path = "/v1/search", tag = "workbench",
+    params(
+        ("q" = String, Query, description = "The value to find (exact, at most 256 characters)"),
+        ("kind" = Option<String>, Query, description = "Only this kind: event, account, device, ip or payee"),
+        ("limit" = Option<u32>, Query, description = "At most this many hits (default 50, at most 200)", minimum = 0),
+    ),
+    responses((status = 200, description = "The cases found", body = SearchResults)))]
+pub async fn search(
+    State(wb): Wb,
+    _who: ApiWho,
+    q: Result<Query<SearchQuery>, QueryRejection>,
+) -> Answer<SearchResults> {
+    let Query(q) = q.map_err(|_| WbError::invalid("q", "q, kind and limit"))?;
+    let limit = q.limit.unwrap_or(50).min(MAX_SEARCH_HITS);
+    let kind = q.kind.as_deref().filter(|k| !k.is_empty());
+    let index = wb.sync().await?;
+    run_search(&wb, &index, q.q.as_deref().unwrap_or(""), kind, limit).map(Json)
+}
+
+/// An analyst after an admin's change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnalystState {
+    pub login: String,
+    pub disabled: bool,
+    /// The sessions ended (a disable signs the analyst out everywhere).
+    pub sessions_ended: usize,
+}
+
+/// Disables an analyst (an admin): they cannot sign in, and every session
+/// of theirs ends. Logged (`disable_analyst`).
+#[utoipa::path(post, path = "/v1/analysts/{login}/disable", tag = "workbench",
+    params(("login" = String, Path, description = "The analyst's login")),
+    responses((status = 200, description = "Disabled", body = AnalystState)))]
+pub async fn disable_analyst(
+    State(wb): Wb,
+    who: ApiWho,
+    Path(login): Path<String>,
+) -> Answer<AnalystState> {
+    let ended = wb.set_analyst_disabled(&who.session, &login, true).await?;
+    Ok(Json(AnalystState {
+        login,
+        disabled: true,
+        sessions_ended: ended,
+    }))
+}
+
+/// Enables a disabled analyst again (an admin). Logged (`enable_analyst`).
+#[utoipa::path(post, path = "/v1/analysts/{login}/enable", tag = "workbench",
+    params(("login" = String, Path, description = "The analyst's login")),
+    responses((status = 200, description = "Enabled", body = AnalystState)))]
+pub async fn enable_analyst(
+    State(wb): Wb,
+    who: ApiWho,
+    Path(login): Path<String>,
+) -> Answer<AnalystState> {
+    wb.set_analyst_disabled(&who.session, &login, false).await?;
+    Ok(Json(AnalystState {
+        login,
+        disabled: false,
+        sessions_ended: 0,
+    }))
+}
+
+/// A new password for a reset.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    /// 12 to 256 characters.
+    pub password: String,
+}
+
+/// A reset analyst: the new TOTP provisioning URI, shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnalystReset {
+    pub login: String,
+    pub otpauth_uri: String,
+    pub sessions_ended: usize,
+}
+
+/// Resets an analyst's password and TOTP (an admin): a new seed, every
+/// session of theirs ended; the admin is recorded as who enrolled them,
+/// so for 7 days the two cannot be each other's second eyes. Logged
+/// (`reset_analyst`, never the password or the seed).
+#[utoipa::path(post, path = "/v1/analysts/{login}/reset", tag = "workbench",
+    params(("login" = String, Path, description = "The analyst's login")),
+    request_body(content = ResetBody, description = "At most 64 KiB"),
+    responses((status = 200, description = "Reset", body = AnalystReset)))]
+pub async fn reset_analyst(
+    State(wb): Wb,
+    who: ApiWho,
+    Path(login): Path<String>,
+    ApiJson(b): ApiJson<ResetBody>,
+) -> Answer<AnalystReset> {
+    let (uri, ended) = wb.reset_analyst(&who.session, &login, &b.password).await?;
+    Ok(Json(AnalystReset {
+        login,
+        otpauth_uri: uri.expose().to_string(),
+        sessions_ended: ended,
+    }))
+}
