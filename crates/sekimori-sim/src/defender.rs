@@ -40,6 +40,11 @@ pub trait Defender {
     fn rules(&self) -> Vec<String> {
         Vec::new()
     }
+
+    /// A label the service or an analyst learnt about one of its events, as
+    /// a real service posts it (`POST /v1/labels`, or the ledger's append
+    /// behind it). The in-process engine keeps nothing from labels.
+    fn label(&mut self, _label: &crate::labels::Label) {}
 }
 
 /// Which defender a run uses.

@@ -18,6 +18,7 @@ pub mod desk;
 mod honest;
 mod ids;
 pub mod integration;
+pub mod labels;
 mod life;
 mod neobank;
 mod net;
@@ -30,6 +31,7 @@ pub mod world;
 pub use attack::SCENARIOS;
 pub use defender::{Baseline, Defender, Verdict};
 pub use integration::WorldKind;
+pub use labels::Label;
 pub use report::Scorecard;
 pub use score::Score;
 pub use world::Size;
@@ -133,7 +135,9 @@ pub fn run_streaming_in(
         world.history_ms,
         (world.end_ms - world.history_ms).max(1) as f64,
     );
+    let labeller = labels::Labeller::new(config.seed, &world);
     let mut sim = sim::Sim::new(&mut world, defender);
+    sim.labels = Some(labeller);
     if let Some(sink) = sink {
         sim.sink = Some(Box::new(sink));
     }

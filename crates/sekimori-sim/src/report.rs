@@ -86,6 +86,33 @@ pub struct ServiceRow {
     pub refused_rate: f64,
 }
 
+/// Labels the services and analysts posted during one baseline's run.
+#[derive(Debug, Serialize)]
+pub struct LabelRow {
+    pub baseline: &'static str,
+    pub label: &'static str,
+    pub posted: u64,
+    /// Saying the opposite of the truth.
+    pub wrong: u64,
+}
+
+/// An enforced rule as an operator sees it through the labels, beside the
+/// truth only the simulator knows.
+#[derive(Debug, Serialize)]
+pub struct RuleQualityRow {
+    pub baseline: &'static str,
+    pub rule: String,
+    /// Events it challenged or refused.
+    pub events: u64,
+    /// Of those, an attack's.
+    pub attack: u64,
+    pub true_precision: f64,
+    pub labelled_fraud: u64,
+    pub labelled_legitimate: u64,
+    /// Labelled fraud over labelled: what the operator measures.
+    pub labelled_precision: f64,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Scorecard {
     pub seed: u64,
@@ -98,6 +125,10 @@ pub struct Scorecard {
     pub rows: Vec<Row>,
     pub honest: Vec<HonestRow>,
     pub attack_rules: Vec<AttackRuleRow>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<LabelRow>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rule_quality: Vec<RuleQualityRow>,
 }
 
 /// A rate rounded to six decimals, so the JSON is stable across platforms.
@@ -118,11 +149,33 @@ impl Scorecard {
             rule_pack,
             rows: Vec::new(),
             honest: Vec::new(),
+            labels: Vec::new(),
+            rule_quality: Vec::new(),
             attack_rules: Vec::new(),
         }
     }
 
     pub fn add(&mut self, baseline: Baseline, scenarios: &[String], score: &Score) {
+        for (label, [posted, wrong]) in &score.labels {
+            self.labels.push(LabelRow {
+                baseline: baseline.name(),
+                label,
+                posted: *posted,
+                wrong: *wrong,
+            });
+        }
+        for (rule, [events, attack, lf, ll]) in &score.rule_labels {
+            self.rule_quality.push(RuleQualityRow {
+                baseline: baseline.name(),
+                rule: rule.clone(),
+                events: *events,
+                attack: *attack,
+                true_precision: rate(*attack, *events),
+                labelled_fraud: *lf,
+                labelled_legitimate: *ll,
+                labelled_precision: rate(*lf, lf + ll),
+            });
+        }
         for s in scenarios {
             let a = score.attacks.get(s.as_str()).cloned().unwrap_or_default();
             let first_block_after_s = match (a.onset_ms, a.first_block_ms) {
@@ -303,7 +356,47 @@ impl Scorecard {
                 r.scenario, r.baseline, r.rule, r.challenged, r.refused
             );
         }
+        self.labels_markdown(&mut md);
         md
+    }
+
+    /// Labels posted, and rule quality as the operator measures it from
+    /// them beside the truth.
+    fn labels_markdown(&self, md: &mut String) {
+        if self.labels.is_empty() {
+            return;
+        }
+        let _ = writeln!(md, "\n## Labels posted\n\nWhat services (chargebacks weeks later, the victim's \"not me\" days later, an honest customer's \"it was me\") and analysts (dispositions of held events, with errors) told the engine, late, through the labels path; `wrong` says the opposite of the truth.\n\n| baseline | label | posted | wrong |");
+        let _ = writeln!(md, "| --- | --- | ---: | ---: |");
+        for l in &self.labels {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} |",
+                l.baseline, l.label, l.posted, l.wrong
+            );
+        }
+        if self.rule_quality.is_empty() {
+            return;
+        }
+        let _ = writeln!(md, "\n## Rule quality as an operator sees it\n\nPer enforced rule behind a challenge or refusal: its events, how many were an attack's (truth), and what the labels say (fraud, legitimate; the rest unlabelled). `sekimori backtest` computes the labelled side from a stored log.\n\n| baseline | rule | events | attack | true precision | labelled fraud | labelled legitimate | labelled precision |");
+        let _ = writeln!(
+            md,
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for r in &self.rule_quality {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {:.4} | {} | {} | {:.4} |",
+                r.baseline,
+                r.rule,
+                r.events,
+                r.attack,
+                r.true_precision,
+                r.labelled_fraud,
+                r.labelled_legitimate,
+                r.labelled_precision
+            );
+        }
     }
 }
 

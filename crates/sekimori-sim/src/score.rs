@@ -97,6 +97,13 @@ pub struct Score {
     pub truth: Vec<Truth>,
     /// Events the simulator built that did not decode (a simulator bug if any).
     pub invalid_events: Vec<String>,
+    /// Labels posted, by label: how many, and how many said the opposite
+    /// of the truth.
+    pub labels: BTreeMap<&'static str, [u64; 2]>,
+    /// Per enforced rule behind a challenge or refusal: events, how many
+    /// were truly an attack's, and how many the labels later called fraud
+    /// and legitimate (rule quality as an operator sees it, beside the truth).
+    pub rule_labels: BTreeMap<String, [u64; 4]>,
 }
 
 const MONEY: &[&str] = &["charge", "transfer", "purchase", "withdrawal"];
@@ -199,6 +206,26 @@ impl Score {
                 };
             }
         }
+    }
+
+    /// The enforced rules behind one decision, its truth and its label to come.
+    pub(crate) fn rule_labels(&mut self, origin: Origin, rules: &[String], label: Option<&str>) {
+        let fraud = matches!(origin, Origin::Attack(_));
+        let says = label.and_then(crate::labels::says_fraud);
+        for rule in rules {
+            let row = self.rule_labels.entry(rule.clone()).or_default();
+            row[0] += 1;
+            row[1] += u64::from(fraud);
+            row[2] += u64::from(says == Some(true));
+            row[3] += u64::from(says == Some(false));
+        }
+    }
+
+    /// A label posted to the defender.
+    pub fn label(&mut self, label: &crate::labels::Label) {
+        let row = self.labels.entry(label.label).or_default();
+        row[0] += 1;
+        row[1] += u64::from(label.wrong);
     }
 
     /// An honest payout the custody desk could only sign after waiting.

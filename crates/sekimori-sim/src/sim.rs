@@ -5,6 +5,7 @@
 use crate::defender::{Defender, Verdict};
 use crate::ids::Ids;
 use crate::integration::WorldKind;
+use crate::labels::Labeller;
 use crate::rng::Rng;
 use crate::score::Score;
 use crate::world::World;
@@ -43,6 +44,8 @@ pub struct Ctx<'a> {
     last_offset_ms: i64,
     /// Id of the last event sent: a challenge names it (`for_event`).
     last_event_id: String,
+    /// What services and analysts will learn about the events, later.
+    labels: Option<&'a mut Labeller>,
 }
 
 /// The services of one group that share their customers' ID (7iD: the
@@ -103,6 +106,10 @@ impl Ctx<'_> {
         }
         let rules = self.defender.rules();
         self.score.observe(origin, &event, &verdict, &rules, at);
+        if let Some(labels) = self.labels.as_deref_mut() {
+            let label = labels.observe(origin, &event, &verdict, at);
+            self.score.rule_labels(origin, &rules, label);
+        }
         verdict
     }
 
@@ -193,6 +200,8 @@ pub struct Sim<'w> {
     pub score: Score,
     /// Sees every event sent, in order, when set.
     pub sink: Option<Sink<'w>>,
+    /// Posts labels to the defender as they are learnt, when set.
+    pub labels: Option<Labeller>,
 }
 
 impl<'w> Sim<'w> {
@@ -205,6 +214,7 @@ impl<'w> Sim<'w> {
             ids: Ids::default(),
             score: Score::default(),
             sink: None,
+            labels: None,
         }
     }
 
@@ -223,6 +233,7 @@ impl<'w> Sim<'w> {
                 break;
             }
             progress(at);
+            self.deliver_labels(at);
             let mut ctx = Ctx {
                 now_ms: at,
                 world: self.world,
@@ -232,11 +243,25 @@ impl<'w> Sim<'w> {
                 sink: self.sink.as_deref_mut().map(|s| s as &mut dyn FnMut(&Json)),
                 last_offset_ms: 0,
                 last_event_id: String::new(),
+                labels: self.labels.as_mut(),
             };
             if let Some(next) = self.actors[idx].step(&mut ctx) {
                 seq += 1;
                 self.queue.push(Reverse((next.max(at + 1), seq, idx)));
             }
+        }
+        // Chargebacks and late reports keep coming after the last event.
+        self.deliver_labels(i64::MAX);
+    }
+
+    /// Posts every label learnt by `now_ms`, in time order.
+    fn deliver_labels(&mut self, now_ms: i64) {
+        let Some(labeller) = self.labels.as_mut() else {
+            return;
+        };
+        for label in labeller.due(now_ms) {
+            self.score.label(&label);
+            self.defender.label(&label);
         }
     }
 }
