@@ -203,12 +203,31 @@ impl Host for ServerHost {
     }
 }
 
+/// The environment variable that sets the most cases the workbench's index
+/// holds (default [`sekimori_workbench::cases::DEFAULT_MAX_CASES`]).
+pub const MAX_CASES_ENV: &str = "SEKIMORI_WORKBENCH_MAX_CASES";
+
+/// The case cap from [`MAX_CASES_ENV`]; a value that is not a positive
+/// whole number stops the start (a typo must not silently mean the default).
+fn max_cases() -> anyhow::Result<usize> {
+    match std::env::var(MAX_CASES_ENV) {
+        Err(_) => Ok(sekimori_workbench::cases::DEFAULT_MAX_CASES),
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => anyhow::bail!("{MAX_CASES_ENV}={v:?}: a positive whole number of cases"),
+        },
+    }
+}
+
 /// The workbench's routes for `app` (the case index built from the whole
-/// log: blocking, call it off async threads). Cookies are `Secure` unless
-/// the server listens on a loopback address (plain HTTP there only).
+/// log: blocking, call it off async threads). Cookies are `Secure` (and
+/// the session cookie `__Host-` prefixed) unless the server listens on a
+/// loopback address (plain HTTP there only).
 pub fn router(app: &Arc<App>, listen: SocketAddr, data_dir: &Path) -> anyhow::Result<axum::Router> {
     let host: Arc<dyn Host> = Arc::new(ServerHost(Arc::downgrade(app)));
-    let config = Config::new(!listen.ip().is_loopback());
+    let mut config = Config::new(!listen.ip().is_loopback());
+    config.max_cases = max_cases()?;
+    tracing::info!(max_cases = config.max_cases, "workbench case index cap");
     let wb = Workbench::open(Arc::clone(&app.store), host, data_dir, config)
         .map_err(|e| anyhow::anyhow!("workbench: {e}"))?;
     Ok(sekimori_workbench::router(wb))

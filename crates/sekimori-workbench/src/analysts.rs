@@ -229,6 +229,23 @@ impl Analysts {
         Ok((info, uri))
     }
 
+    /// When analysts.json last changed (`None`: no file yet).
+    pub fn modified(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.path())
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    /// The logins of the disabled analysts.
+    pub fn disabled_logins(&self) -> Result<Vec<String>, WbError> {
+        Ok(self
+            .read()?
+            .into_iter()
+            .filter(|r| r.disabled)
+            .map(|r| r.login)
+            .collect())
+    }
+
     /// One analyst, by login.
     pub fn get(&self, login: &str) -> Result<Option<AnalystInfo>, WbError> {
         Ok(self

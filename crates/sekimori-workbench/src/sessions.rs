@@ -12,8 +12,12 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP on loopback.
 pub const SESSION_COOKIE: &str = "sekimori_session";
+/// The session cookie's name when cookies are `Secure`: the `__Host-`
+/// prefix makes a browser refuse it unless it is Secure, `Path=/` and
+/// without a `Domain`, so a sibling subdomain cannot set or shadow it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-sekimori_session";
 /// A session unused this long ends (server time).
 pub const IDLE_MS: i64 = 30 * 60_000;
 /// A session ends this long after sign-in, used or not.

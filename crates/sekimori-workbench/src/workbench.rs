@@ -248,8 +248,23 @@ fn read_up_to(store: &Store, from: u64, max: usize) -> Result<Vec<(u64, Option<E
 /// workers; ends with the workbench.
 async fn follow(wb: std::sync::Weak<Workbench>, behind: Arc<tokio::sync::Notify>) {
     let every = std::time::Duration::from_millis(CATCH_UP_EVERY_MS);
+    let mut seen = None;
     loop {
         let Some(w) = wb.upgrade() else { return };
+        // An analyst disabled by `sekimori users disable` (another process)
+        // loses their sessions here.
+        let modified = w.analysts.modified();
+        if modified != seen {
+            seen = modified;
+            match w.analysts.disabled_logins() {
+                Ok(logins) => {
+                    for login in logins {
+                        w.sessions.end_all(&login);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "workbench: analysts.json unreadable"),
+            }
+        }
         if let Err(e) = w.sync().await.map(drop) {
             tracing::warn!(error = %e, "workbench catch-up failed; retrying");
         } else if let Err(e) = w.expire_list_items().await {

@@ -2,7 +2,7 @@
 //! bearer token (REST), and the CSRF check of every page form.
 
 use crate::error::WbError;
-use crate::sessions::{same_token, Session, SESSION_COOKIE};
+use crate::sessions::{same_token, Session, SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use crate::workbench::Workbench;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -58,7 +58,7 @@ impl FromRequestParts<Arc<Workbench>> for PageWho {
         parts: &mut Parts,
         wb: &Arc<Workbench>,
     ) -> Result<Self, Self::Rejection> {
-        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(ToSignIn)?;
+        let token = cookie(&parts.headers, session_cookie_name(wb)).ok_or(ToSignIn)?;
         let session = wb.sessions.get(&token, wb.now_ms()).ok_or(ToSignIn)?;
         Ok(PageWho { token, session })
     }
@@ -96,8 +96,18 @@ pub fn bearer(headers: &HeaderMap) -> Option<String> {
         .map(String::from)
 }
 
+/// The session cookie's name: `__Host-` prefixed when cookies are Secure.
+pub fn session_cookie_name(wb: &Workbench) -> &'static str {
+    if wb.config.secure_cookies {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
 /// The `Set-Cookie` value of a session cookie (empty `token`: deleted).
 pub fn session_cookie(wb: &Workbench, token: &str) -> String {
+    let name = session_cookie_name(wb);
     let secure = if wb.config.secure_cookies {
         "; Secure"
     } else {
@@ -108,17 +118,28 @@ pub fn session_cookie(wb: &Workbench, token: &str) -> String {
     } else {
         format!("; Max-Age={}", crate::sessions::ABSOLUTE_MS / 1000)
     };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}{age}")
+    format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict{secure}{age}")
 }
 
 /// The pre-session cookie of the sign-in form (double-submit CSRF token).
 pub const PRE_COOKIE: &str = "sekimori_signin";
+/// Its name when cookies are Secure (`__Host-`: Secure, `Path=/`).
+pub const SECURE_PRE_COOKIE: &str = "__Host-sekimori_signin";
+
+pub fn pre_cookie_name(wb: &Workbench) -> &'static str {
+    if wb.config.secure_cookies {
+        SECURE_PRE_COOKIE
+    } else {
+        PRE_COOKIE
+    }
+}
 
 pub fn pre_cookie(wb: &Workbench, value: &str) -> String {
-    let secure = if wb.config.secure_cookies {
-        "; Secure"
+    if wb.config.secure_cookies {
+        format!(
+            "{SECURE_PRE_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age=3600"
+        )
     } else {
-        ""
-    };
-    format!("{PRE_COOKIE}={value}; Path=/ui; HttpOnly; SameSite=Strict{secure}; Max-Age=3600")
+        format!("{PRE_COOKIE}={value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=3600")
+    }
 }

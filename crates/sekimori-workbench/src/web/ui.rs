@@ -1,7 +1,7 @@
 //! The page handlers (`/ui/...`). Every POST checks the session's CSRF
 //! token before anything else; errors show as a page.
 
-use super::auth::{cookie, pre_cookie, session_cookie, PageWho, PRE_COOKIE};
+use super::auth::{cookie, pre_cookie, pre_cookie_name, session_cookie, PageWho};
 use super::extract::PageForm;
 use super::view::{case_view, parse_filter, QueueQuery};
 use crate::acts::Disposition;
@@ -66,7 +66,7 @@ pub async fn sign_in(
     PageForm(f): PageForm<SignInForm>,
 ) -> Response {
     let locale = Locale::parse(&f.lang).unwrap_or_default();
-    let pre = cookie(&headers, PRE_COOKIE).unwrap_or_default();
+    let pre = cookie(&headers, pre_cookie_name(&wb)).unwrap_or_default();
     if pre.is_empty() || !same_token(&pre, &f.csrf) {
         return page_error(None, WbError::Csrf);
     }

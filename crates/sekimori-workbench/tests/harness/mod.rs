@@ -218,6 +218,11 @@ impl Bench {
         Bench::build(None, cap)
     }
 
+    /// A bench whose cookies are Secure (a server not on loopback).
+    pub fn secure() -> Bench {
+        Bench::build(None, usize::MAX)
+    }
+
     /// A bench whose notices go to `url`, signed with `secret`.
     pub fn with_webhook(url: &str, secret: &[u8]) -> Bench {
         Bench::build(
@@ -252,7 +257,7 @@ impl Bench {
         }));
         let c = Arc::clone(&clock);
         let config = Config {
-            secure_cookies: false,
+            secure_cookies: max_cases == usize::MAX,
             default_tz: "Asia/Tokyo".into(),
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
             max_cases,

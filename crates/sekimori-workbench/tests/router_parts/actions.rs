@@ -382,3 +382,25 @@ async fn aiko_token(b: &Bench, uri: &str) -> String {
         .await;
     body["token"].as_str().unwrap_or_default().to_string()
 }
+
+#[tokio::test]
+async fn an_analyst_disabled_by_the_cli_loses_their_sessions() {
+    let b = Bench::new();
+    let a = b.analyst("aiko", Role::Analyst);
+    let aiko = b.api_sign_in("aiko", &a).await;
+    // As `sekimori users disable` does: analysts.json, not the server.
+    b.wb.analysts().set_disabled("aiko", true).expect("disable");
+    let mut status = StatusCode::OK;
+    for _ in 0..40 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        status = b.api("GET", "/v1/cases", &aiko, None).await.0;
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+    }
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the running server ended the session"
+    );
+}

@@ -275,3 +275,47 @@ async fn claims_are_bounded_and_notes_refuse_control_characters() {
         "line one\nline two"
     );
 }
+
+#[tokio::test]
+async fn secure_cookies_carry_the_host_prefix() {
+    let b = Bench::secure();
+    let uri = b.analyst("aiko", Role::Analyst);
+    let (_, headers, page) = b.get("/ui/login", "").await;
+    let pre = harness::set_cookie_line(&headers, "__Host-sekimori_signin").expect("pre cookie");
+    assert!(
+        pre.contains("; Path=/;") && pre.contains("; Secure"),
+        "{pre}"
+    );
+    let pre_value = harness::set_cookie(&headers, "__Host-sekimori_signin").expect("value");
+    let csrf = harness::hidden(&page, "csrf").expect("csrf");
+    let code = sekimori_workbench::testing::totp_code(&uri, b.now());
+    let (status, headers, _) = b
+        .post_form(
+            "/ui/login",
+            &format!("__Host-sekimori_signin={pre_value}"),
+            &[
+                ("csrf", &csrf),
+                ("lang", "en"),
+                ("login", "aiko"),
+                ("password", harness::PASSWORD),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let line = harness::set_cookie_line(&headers, "__Host-sekimori_session").expect("session");
+    assert!(line.contains("; Path=/;") && line.contains("; Secure") && !line.contains("Domain"));
+    let token = harness::set_cookie(&headers, "__Host-sekimori_session").expect("token");
+    let (status, _, _) = b
+        .get("/ui/queue", &format!("__Host-sekimori_session={token}"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = b
+        .get("/ui/queue", &format!("sekimori_session={token}"))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the unprefixed name is not read"
+    );
+}
