@@ -386,7 +386,7 @@ impl Scorecard {
         for r in &self.rule_quality {
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {:.4} | {} | {} | {:.4} |",
+                "| {} | {} | {} | {} | {:.4} | {} | {} | {} |",
                 r.baseline,
                 r.rule,
                 r.events,
@@ -394,7 +394,11 @@ impl Scorecard {
                 r.true_precision,
                 r.labelled_fraud,
                 r.labelled_legitimate,
-                r.labelled_precision
+                if r.labelled_fraud + r.labelled_legitimate == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{:.4}", r.labelled_precision)
+                }
             );
         }
     }

@@ -44,6 +44,8 @@ enum Command {
     Export(cmd::export::ExportArgs),
     /// Rebuild an empty data directory from an exported JSONL log.
     Import(cmd::export::ImportArgs),
+    /// Rule quality from the log's labels, and a candidate pack over a window.
+    Backtest(cmd::backtest::Args),
 }
 
 /// mimalloc instead of the system allocator: decisions allocate many small,
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => cmd::simulate::run(a),
         Command::Export(a) => cmd::export::export(a),
         Command::Import(a) => cmd::export::import(a),
+        Command::Backtest(a) => cmd::backtest::run_cmd(a),
     };
     match result {
         Ok(code) => code,

@@ -1,3 +1,4 @@
+pub mod backtest;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod export;

@@ -58,6 +58,12 @@ pub struct Args {
     /// (with `ground_truth.jsonl`, the input of bench/crowdsec).
     #[arg(long)]
     events: Option<PathBuf>,
+    /// Run the sekimori baseline through a ledger on this (new, empty) data
+    /// directory, as `serve` would store it: every event with its decision
+    /// and every label the services and analysts post, in time order. Read
+    /// it back with `sekimori backtest --data DIR`.
+    #[arg(long)]
+    data: Option<PathBuf>,
 }
 
 /// How often an event shed with 429 is sent again before it counts as unanswered.
@@ -116,6 +122,28 @@ impl Defender for HttpDefender {
             }
         })
     }
+
+    /// A service's label goes to `POST /v1/labels` with the service's key;
+    /// an analyst's disposition is given by closing a case in the
+    /// workbench, which a key cannot do, so it is not sent.
+    fn label(&mut self, label: &sekimori_sim::Label) {
+        if !label.by.starts_with("key:") {
+            return;
+        }
+        let endpoint = self.endpoint.replace("/v1/events", "/v1/labels");
+        let sent = self
+            .agent
+            .post(&endpoint)
+            .header("authorization", &format!("Bearer {}", self.key))
+            .send_json(
+                json!({"service": label.service, "event_id": label.event_id, "label": label.label}),
+            )
+            .ok()
+            .is_some_and(|r| r.status().is_success());
+        if !sent {
+            self.errors.set(self.errors.get() + 1);
+        }
+    }
 }
 
 /// `--approver-key NAME=KEY` values, by name.
@@ -131,6 +159,11 @@ fn approver_keys(args: &[String]) -> anyhow::Result<std::collections::HashMap<St
 }
 
 pub fn run(a: Args) -> anyhow::Result<ExitCode> {
+    if a.data.is_some() && a.url.is_some() {
+        return Err(anyhow!(
+            "--data writes the in-process engine's log; with --url the server keeps its own"
+        ));
+    }
     let size = Size::parse(&a.size).ok_or_else(|| anyhow!("--size is small, medium or large"))?;
     let world = WorldKind::parse(&a.world).ok_or_else(|| anyhow!("--world is dense or sparse"))?;
     let scenarios: Vec<String> = if a.scenario == "all" {
@@ -200,6 +233,14 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 approvers: approver_keys(&a.approver_keys)?,
                 errors: std::rc::Rc::clone(&errors),
             }),
+            (None, Baseline::Sekimori) if a.data.is_some() => {
+                let dir = a.data.as_deref().unwrap_or(std::path::Path::new("."));
+                Box::new(data::LedgerDefender::open(
+                    dir,
+                    &config.pack,
+                    std::rc::Rc::clone(&errors),
+                )?)
+            }
             _ => baseline.defender(&config.pack),
         };
         let mut events_out = match (&a.events, record) {
@@ -292,4 +333,121 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
     }
     eprintln!("scorecard -> {}", a.out.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--data DIR`: the sekimori baseline through a ledger on a data directory.
+mod data {
+    use anyhow::{anyhow, bail};
+    use sekimori_engine::{Entry, Prepared};
+    use sekimori_ledger::{Durable, Ledger};
+    use sekimori_rules::{Action, Pack};
+    use sekimori_sim::{Defender, Label, Verdict};
+    use sekimori_store::Store;
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    /// Appends between waits for durability: well under the store's queue.
+    const WAIT_EVERY: u64 = 4_096;
+
+    /// The engine bound to its log, as `serve` runs it: each event decided
+    /// and appended with its decision, each label appended as
+    /// `POST /v1/labels` (or an analyst's case close) appends it.
+    pub struct LedgerDefender {
+        ledger: Ledger,
+        last: Option<Durable>,
+        since_wait: u64,
+        rules: Vec<String>,
+        errors: Rc<Cell<u64>>,
+    }
+
+    impl LedgerDefender {
+        pub fn open(
+            dir: &std::path::Path,
+            pack: &Arc<Pack>,
+            errors: Rc<Cell<u64>>,
+        ) -> anyhow::Result<LedgerDefender> {
+            let store =
+                Arc::new(Store::open(dir).map_err(|e| anyhow!("opening {}: {e}", dir.display()))?);
+            if store.last_seq()? > 0 {
+                bail!(
+                    "{} already holds a log: give --data a new directory",
+                    dir.display()
+                );
+            }
+            let ledger = Ledger::open(store, Arc::clone(pack), 100_000)?;
+            Ok(LedgerDefender {
+                ledger,
+                last: None,
+                since_wait: 0,
+                rules: Vec::new(),
+                errors,
+            })
+        }
+
+        fn appended(&mut self, durable: Durable) {
+            self.since_wait += 1;
+            if self.since_wait < WAIT_EVERY {
+                self.last = Some(durable);
+                return;
+            }
+            // Appends resolve in order: the last one durable means all are.
+            self.since_wait = 0;
+            self.last = None;
+            if !matches!(durable.blocking_recv(), Ok(Ok(()))) {
+                self.errors.set(self.errors.get() + 1);
+            }
+        }
+    }
+
+    impl Drop for LedgerDefender {
+        fn drop(&mut self) {
+            if let Some(durable) = self.last.take() {
+                if !matches!(durable.blocking_recv(), Ok(Ok(()))) {
+                    eprintln!("error: the last entries of the simulated log were not written");
+                }
+            }
+        }
+    }
+
+    impl Defender for LedgerDefender {
+        fn decide(&mut self, event: &sekimori_event::Event) -> Verdict {
+            let (d, durable) = self.ledger.decide(&Prepared::new(event.clone()));
+            self.appended(durable);
+            self.rules.clear();
+            if d.action != Action::Allow {
+                self.rules.extend(
+                    d.reasons
+                        .iter()
+                        .filter(|r| {
+                            !r.shadow && r.action.verdict().is_some_and(|a| a != Action::Allow)
+                        })
+                        .map(|r| r.rule.clone()),
+                );
+            }
+            Verdict {
+                action: d.action,
+                methods: d.methods,
+            }
+        }
+
+        fn rules(&self) -> Vec<String> {
+            self.rules.clone()
+        }
+
+        fn label(&mut self, label: &Label) {
+            let entry = Entry::Label {
+                service: label.service.clone(),
+                event_id: label.event_id.clone(),
+                label: label.label.to_string(),
+                by: label.by.clone(),
+                at: sekimori_event::format_rfc3339_ms(label.at_ms),
+                note: String::new(),
+            };
+            match self.ledger.append_audit(&entry) {
+                Ok(durable) => self.appended(durable),
+                Err(_) => self.errors.set(self.errors.get() + 1),
+            }
+        }
+    }
 }
