@@ -343,29 +343,32 @@ pub async fn serve(
         None => app,
     };
     let limits = Limits::of(&config)?;
-    // The analyst workbench at /ui/ (its case index is built from the log).
-    let (a, dir) = (Arc::clone(&app), config.data_dir.clone());
-    let workbench =
-        tokio::task::spawn_blocking(move || crate::workbench::router(&a, config.listen, &dir))
-            .await??;
+    let router = app_router(&app, &config).await?;
     raise_open_file_limit(limits.max_connections);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     on_bound(listener.local_addr()?, &app);
     tokio::spawn(reload_on_hup(Arc::clone(&app)));
-    conn::run(
-        listener,
-        crate::routes::router(Arc::clone(&app)).merge(workbench),
-        limits,
-        shutdown_signal(),
-    )
-    .await;
+    conn::run(listener, router, limits, shutdown_signal()).await;
     tracing::info!("shutting down: writing a snapshot");
     let snapshot = app.snapshot().await;
     app.shutdown_notices(crate::notices::SHUTDOWN_GRACE).await;
     snapshot?;
     Ok(())
+}
+
+/// What a serving node answers: the API and the analyst workbench at
+/// `/ui/` (its case index is built from the log: off the async workers).
+/// The embedded server and a shard's leader serve the same.
+pub(crate) async fn app_router(
+    app: &Arc<App>,
+    config: &ServeConfig,
+) -> anyhow::Result<axum::Router> {
+    let (a, dir, listen) = (Arc::clone(app), config.data_dir.clone(), config.listen);
+    let workbench =
+        tokio::task::spawn_blocking(move || crate::workbench::router(&a, listen, &dir)).await??;
+    Ok(crate::routes::router(Arc::clone(app)).merge(workbench))
 }
 
 /// The process's Prometheus recorder, installed by the first server; every

@@ -285,3 +285,18 @@ pub fn shared_stepup_key(data: &Path) {
     f.write_all(b"5e1f0a7c3b9d2e4f8a6c1b0d9e7f5a3c2b4d6e8f0a1c3e5b7d9f2a4c6e8b0d1f")
         .expect("write");
 }
+
+/// Waits until every running node has applied the stream's last entry.
+pub fn wait_applied(nodes: &[Node], stream: &crate::check::Stream) {
+    let last = stream.last_seq();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for n in nodes.iter().filter(|n| n.child.is_some()) {
+        while n
+            .status()
+            .is_none_or(|s| s["applied_seq"].as_u64() < Some(last))
+        {
+            assert!(Instant::now() < deadline, "{} never applied {last}", n.name);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}

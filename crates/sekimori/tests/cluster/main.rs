@@ -3,6 +3,7 @@
 //! Every test fails, clearly, when `nats-server` is not installed.
 #![cfg(feature = "cluster")]
 
+mod analyst;
 mod check;
 #[path = "../common/mod.rs"]
 mod common;

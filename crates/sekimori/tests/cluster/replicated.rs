@@ -73,19 +73,8 @@ fn verify(nodes: &[Node], key: &str, account: &str, id: &str, code: &str) -> Val
     b
 }
 
-/// Waits until every running node has applied the stream's last entry.
 fn all_applied(nodes: &[Node], stream: &Stream) {
-    let last = stream.last_seq();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    for n in nodes.iter().filter(|n| n.child.is_some()) {
-        while n
-            .status()
-            .is_none_or(|s| s["applied_seq"].as_u64() < Some(last))
-        {
-            assert!(Instant::now() < deadline, "{} never applied {last}", n.name);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
+    harness::wait_applied(nodes, stream);
 }
 
 /// The `what` of every step-up entry in the stream, in order.
