@@ -1,0 +1,97 @@
+//! Analyst records: creation, sign-in, disable and reset, independence.
+
+use super::*;
+
+/// The current code of a provisioning URI, as an authenticator app computes it.
+pub(crate) fn code_now(uri: &OtpauthUri, now_ms: i64) -> String {
+    crate::testing::totp_code(uri.expose(), now_ms)
+}
+
+#[test]
+fn create_then_sign_in_with_password_and_code() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Analysts::open(dir.path()).expect("open");
+    let now = 1_780_000_000_000;
+    let (info, uri) = a
+        .create("aiko", Role::Admin, "correct horse battery", "cli", now)
+        .expect("create");
+    assert_eq!(info.role, Role::Admin);
+    let stored = std::fs::read_to_string(dir.path().join(ANALYSTS_FILE)).expect("file");
+    assert!(
+        !stored.contains("correct horse"),
+        "no password in the clear"
+    );
+    let seed = uri.expose().split("secret=").nth(1).expect("secret");
+    let seed = seed.split('&').next().expect("seed");
+    assert!(!stored.contains(seed), "no seed in the clear");
+    let wrong = a.verify("aiko", "wrong password!!", &code_now(&uri, now), now);
+    assert!(matches!(wrong, Err(WbError::SignInFailed)));
+    let ok = a.verify("aiko", "correct horse battery", &code_now(&uri, now), now);
+    assert_eq!(ok.expect("signs in").login, "aiko");
+    // The same code again is a replay.
+    let again = a.verify("aiko", "correct horse battery", &code_now(&uri, now), now);
+    assert!(again.is_err());
+    assert!(a
+        .create("aiko", Role::Analyst, "another password", "cli", now)
+        .is_err());
+    assert!(a.create("bo", Role::Analyst, "short", "cli", now).is_err());
+}
+
+#[test]
+fn disabled_analysts_cannot_sign_in_and_a_reset_enrols_anew() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Analysts::open(dir.path()).expect("open");
+    let now = 1_780_000_000_000;
+    let (_, uri) = a
+        .create("ken", Role::Analyst, "correct horse battery", "cli", now)
+        .expect("create");
+    a.set_disabled("ken", true).expect("disable");
+    let r = a.verify("ken", "correct horse battery", &code_now(&uri, now), now);
+    assert!(matches!(r, Err(WbError::SignInFailed)), "{r:?}");
+    a.set_disabled("ken", false).expect("enable");
+    let (info, new_uri) = a
+        .reset("ken", "another long password", "boss", now + 60_000)
+        .expect("reset");
+    assert_eq!(info.enrolled_by, "boss");
+    let later = now + 120_000;
+    let old = a.verify(
+        "ken",
+        "correct horse battery",
+        &code_now(&uri, later),
+        later,
+    );
+    assert!(old.is_err(), "the old password no longer works");
+    let new = a.verify(
+        "ken",
+        "another long password",
+        &code_now(&new_uri, later),
+        later,
+    );
+    assert!(new.is_ok(), "{new:?}");
+}
+
+#[test]
+fn an_analyst_is_not_independent_of_whom_they_made_recently() {
+    let day = 86_400_000;
+    let info = |login: &str, by: &str, at: i64| AnalystInfo {
+        login: login.into(),
+        role: Role::Supervisor,
+        created_at: sekimori_event::format_rfc3339_ms(at),
+        created_by: by.into(),
+        enrolled_by: String::new(),
+        enrolled_at: String::new(),
+        disabled: false,
+    };
+    let now = 1_780_000_000_000;
+    let admin = info("root", "cli", now - 100 * day);
+    let sock = info("root2", "root", now - day);
+    assert!(!independent(&admin, &sock, now), "made yesterday");
+    assert!(!independent(&sock, &admin, now), "either order");
+    assert!(!independent(&admin, &admin, now), "one person");
+    let old = info("ayu", "root", now - 30 * day);
+    assert!(independent(&admin, &old, now), "made a month ago");
+    let mut reset = old.clone();
+    reset.enrolled_by = "root".into();
+    reset.enrolled_at = sekimori_event::format_rfc3339_ms(now - day);
+    assert!(!independent(&admin, &reset, now), "re-enrolled yesterday");
+}
