@@ -242,3 +242,58 @@ pub fn report(w: &Words, r: &Report) -> Markup {
         }
     }
 }
+
+/// The stored pack versions, in version order.
+pub fn stored_versions(store: &sekimori_store::Store) -> Result<Vec<String>, crate::Error> {
+    Ok(store.packs()?.into_iter().map(|(v, _)| v).collect())
+}
+
+/// A stored pack version, compiled: the UI's candidate (never a path).
+pub fn stored_pack(
+    store: &sekimori_store::Store,
+    version: &str,
+) -> Result<std::sync::Arc<sekimori_rules::Pack>, crate::Error> {
+    let record = sekimori_ledger::pack_record(store, version)?
+        .ok_or_else(|| crate::Error::Window(format!("no stored pack `{version}`")))?;
+    sekimori_rules::compile(record.source)
+        .map(std::sync::Arc::new)
+        .map_err(|e| crate::Error::Corrupt(format!("stored pack {version}: {} errors", e.len())))
+}
+
+/// The whole page body for a query: the form, then the report or the
+/// error. `from` and `to` empty: the form alone. Blocks (it reads and
+/// may replay the log): call it on a blocking thread, one at a time.
+pub fn page_body(
+    store: &sekimori_store::Store,
+    w: &Words,
+    action_url: &str,
+    from: &str,
+    to: &str,
+    candidate: Option<&str>,
+) -> Markup {
+    let candidate = candidate.filter(|c| !c.is_empty());
+    let versions = stored_versions(store).unwrap_or_default();
+    let form = form(w, action_url, from, to, &versions, candidate);
+    if from.is_empty() && to.is_empty() {
+        return html! { h1 { (w.title) } (form) };
+    }
+    let result = crate::Window::parse(from, to).and_then(|window| {
+        let candidate = candidate.map(|v| stored_pack(store, v)).transpose()?;
+        crate::run(
+            store,
+            &crate::Request {
+                window,
+                candidate,
+                sample: 50,
+            },
+        )
+    });
+    html! {
+        h1 { (w.title) }
+        (form)
+        @match result {
+            Ok(r) => (report(w, &r)),
+            Err(e) => p.error role="alert" { (e.to_string()) },
+        }
+    }
+}

@@ -312,3 +312,71 @@ fn an_empty_window_reports_nothing_and_fails_nothing() {
     assert!(r.quality.packs.is_empty());
     assert_eq!(r.backtest.expect("a backtest").decided, 0);
 }
+
+#[test]
+fn the_page_shows_both_packs_and_escapes_what_services_sent() {
+    use sekimori_backtest::html;
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = world(dir.path());
+    let mut r = backtest(&store, pack("2", &["medium_transfer"]));
+    let b = r.backtest.as_mut().expect("a backtest");
+    b.sample[0].event_id = "<script>alert(1)</script>".into();
+    let en = html::report(&html::EN, &r).into_string();
+    assert!(en.contains("shadow_small") && en.contains(">shadow<"));
+    assert!(
+        en.contains("<th scope=\"row\">logged</th>") && en.contains("<th scope=\"row\">2</th>")
+    );
+    assert!(en.contains("50.00%") && en.contains("33.33%"));
+    assert!(!en.contains("<script>") && en.contains("&lt;script&gt;"));
+    let ja = html::report(&html::JA, &r).into_string();
+    assert!(ja.contains("適合率") && ja.contains("再現率"));
+    let form = html::form(
+        &html::JA,
+        "/ui/quality",
+        "2026-01-02",
+        "2026-01-03",
+        &["1".into()],
+        Some("1"),
+    )
+    .into_string();
+    assert!(form.contains("<label for=\"q-from\">") && form.contains("selected"));
+}
+
+#[test]
+fn the_page_backtests_a_stored_version_and_shows_errors_in_place() {
+    use sekimori_backtest::html;
+    let dir = tempfile::tempdir().expect("tmp");
+    let store = world(dir.path());
+    let empty = html::page_body(&store, &html::EN, "/ui/quality", "", "", None).into_string();
+    assert!(empty.contains("<option value=\"1\">1</option>") && !empty.contains("<table"));
+    let same = html::page_body(
+        &store,
+        &html::EN,
+        "/ui/quality",
+        "2026-01-02",
+        "2026-01-03",
+        Some("1"),
+    )
+    .into_string();
+    assert!(same.contains("0 / 6 decisions changed"), "{same}");
+    let bad = html::page_body(
+        &store,
+        &html::EN,
+        "/ui/quality",
+        "2026-01-02",
+        "2026-01-03",
+        Some("9"),
+    )
+    .into_string();
+    assert!(bad.contains("role=\"alert\"") && bad.contains("no stored pack"));
+    let backwards = html::page_body(
+        &store,
+        &html::JA,
+        "/ui/quality",
+        "2026-01-03",
+        "2026-01-02",
+        None,
+    )
+    .into_string();
+    assert!(backwards.contains("role=\"alert\""));
+}
