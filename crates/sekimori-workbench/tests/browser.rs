@@ -5,7 +5,8 @@
 //! opens the queue, opens and claims the held transfer's case, declines the
 //! transfer (the receiver gets the signed `review.declined`), closes the case
 //! as confirmed fraud (its events labelled) and is taken to the next case,
-//! the brute force's.
+//! the brute force's; then, in Japanese, finds the account with the search
+//! box and freezes it from its case page.
 //!
 //! Without `chromium` and `chromedriver` on PATH this test fails, saying
 //! what to install; it never passes silently. Screenshots go to
@@ -342,6 +343,61 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
         .await
         .expect("Japanese");
     shot(&c, "06-queue-ja.png").await;
+
+    // Search from the queue's box (in Japanese now), then freeze the
+    // account from its case page.
+    c.find(Locator::Id("search-q"))
+        .await
+        .expect("search box")
+        .send_keys("acct-900")
+        .await
+        .expect("type");
+    c.find(Locator::Css("form.search button"))
+        .await
+        .expect("search button")
+        .click()
+        .await
+        .expect("search");
+    c.wait()
+        .for_element(Locator::Id("search-results"))
+        .await
+        .expect("results");
+    let hits = c
+        .find_all(Locator::Css("#search-results tr.row"))
+        .await
+        .expect("rows");
+    assert_eq!(hits.len(), 1, "the transfer's case");
+    shot(&c, "07-search-ja.png").await;
+    c.find(Locator::Css("#search-results a.case-link"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("open");
+    c.wait()
+        .for_element(Locator::Id("hold-reason"))
+        .await
+        .expect("the hold form")
+        .send_keys("takeover confirmed by the holder")
+        .await
+        .expect("type");
+    c.find(Locator::Id("place-hold-button"))
+        .await
+        .expect("place")
+        .click()
+        .await
+        .expect("place");
+    c.wait()
+        .for_element(Locator::Css("table.holds-table"))
+        .await
+        .expect("the hold in force");
+    c.execute(
+        "document.getElementById('holds').scrollIntoView();",
+        Vec::new(),
+    )
+    .await
+    .expect("scroll");
+    shot(&c, "08-hold-ja.png").await;
 
     c.close().await.expect("browser closes");
     server.abort();
