@@ -319,3 +319,44 @@ async fn secure_cookies_carry_the_host_prefix() {
         "the unprefixed name is not read"
     );
 }
+
+#[tokio::test]
+async fn one_analyst_cannot_claim_the_whole_queue() {
+    let b = Bench::new();
+    b.brute_force().await;
+    let limit = sekimori_workbench::actions::MAX_CLAIMS_PER_ANALYST;
+    for n in 1..=limit as u32 {
+        assert_eq!(one_more_guess(&b, n).await, "deny");
+    }
+    let ids: Vec<u64> =
+        b.wb.sync()
+            .await
+            .expect("index")
+            .cases()
+            .map(|c| c.id)
+            .collect();
+    assert!(ids.len() > limit, "{} cases", ids.len());
+    let uri = b.analyst("aiko", Role::Analyst);
+    let token = b.api_sign_in("aiko", &uri).await;
+    let claim = |id: u64| format!("/v1/cases/{id}/claim");
+    for id in &ids[..limit] {
+        let (status, body) = b.api("POST", &claim(*id), &token, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, _) = b.api("POST", &claim(ids[limit]), &token, None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "past the claim limit");
+    // Renewing one's own claim is not a new one.
+    let (status, _) = b.api("POST", &claim(ids[0]), &token, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = b
+        .api(
+            "POST",
+            &format!("/v1/cases/{}/release", ids[0]),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = b.api("POST", &claim(ids[limit]), &token, None).await;
+    assert_eq!(status, StatusCode::OK, "room again after a release");
+}
