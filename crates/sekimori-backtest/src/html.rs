@@ -46,7 +46,7 @@ pub struct Words {
     pub candidate_rules: &'static str,
 }
 
-pub const EN: Words = Words {
+pub static EN: Words = Words {
     title: "Rule quality",
     from: "From",
     to: "To",
@@ -83,7 +83,7 @@ pub const EN: Words = Words {
     candidate_rules: "Candidate's rules",
 };
 
-pub const JA: Words = Words {
+pub static JA: Words = Words {
     title: "ルール品質",
     from: "開始",
     to: "終了",
