@@ -18,6 +18,9 @@ use zeroize::Zeroizing;
 
 pub const ANALYSTS_FILE: &str = "analysts.json";
 pub const ANALYSTS_KEY_FILE: &str = "analysts.key";
+/// The lock file every read-modify-write of `analysts.json` holds, across
+/// processes (`sekimori users ...` while the server runs).
+pub const ANALYSTS_LOCK_FILE: &str = "analysts.lock";
 /// The shortest and longest password accepted.
 pub const MIN_PASSWORD: usize = 12;
 pub const MAX_PASSWORD: usize = 256;
@@ -153,6 +156,24 @@ impl Analysts {
         })
     }
 
+    /// This process's lock and the exclusive file lock on
+    /// [`ANALYSTS_LOCK_FILE`], held while `analysts.json` is read, changed
+    /// and written back (another process waits; released on drop).
+    fn exclusive(&self) -> Result<(std::sync::MutexGuard<'_, ()>, std::fs::File), WbError> {
+        let serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let path = self.dir.join(ANALYSTS_LOCK_FILE);
+        let io = |e: std::io::Error| WbError::Storage(format!("{}: {e}", path.display()));
+        std::fs::create_dir_all(&self.dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok((serial, file))
+    }
+
     fn path(&self) -> PathBuf {
         self.dir.join(ANALYSTS_FILE)
     }
@@ -191,7 +212,7 @@ impl Analysts {
     ) -> Result<(AnalystInfo, OtpauthUri), WbError> {
         check_login(login)?;
         check_password(password)?;
-        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _serial = self.exclusive()?;
         let mut records = self.read()?;
         if records.iter().any(|r| r.login == login) {
             return Err(WbError::invalid(
@@ -258,7 +279,7 @@ impl Analysts {
     /// Disables (or enables again) an analyst. Their sessions are ended by
     /// the caller.
     pub fn set_disabled(&self, login: &str, disabled: bool) -> Result<AnalystInfo, WbError> {
-        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _serial = self.exclusive()?;
         let mut records = self.read()?;
         let r = records
             .iter_mut()
@@ -280,7 +301,7 @@ impl Analysts {
         now_ms: i64,
     ) -> Result<(AnalystInfo, OtpauthUri), WbError> {
         check_password(password)?;
-        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _serial = self.exclusive()?;
         let mut records = self.read()?;
         let r = records
             .iter_mut()
@@ -332,7 +353,7 @@ impl Analysts {
         }
         // The code: under the file's lock, on a fresh read (the TOTP state
         // moves: last step used, failures).
-        let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let _serial = self.exclusive()?;
         let mut records = self.read()?;
         let Some(r) = records.iter_mut().find(|r| r.login == login) else {
             return Err(WbError::SignInFailed);

@@ -95,3 +95,33 @@ fn an_analyst_is_not_independent_of_whom_they_made_recently() {
     reset.enrolled_at = sekimori_event::format_rfc3339_ms(now - day);
     assert!(!independent(&admin, &reset, now), "re-enrolled yesterday");
 }
+
+#[test]
+fn another_process_holding_the_lock_makes_a_change_wait() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.path().join(ANALYSTS_LOCK_FILE))
+        .expect("lock file");
+    lock.lock().expect("held, as `sekimori users` would");
+    let path = dir.path().to_path_buf();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = std::thread::spawn(move || {
+        let a = Analysts::open(&path).expect("open");
+        let r = a.create("ken", Role::Analyst, "correct horse battery", "cli", 1);
+        tx.send(r.is_ok()).expect("send");
+    });
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(300))
+            .is_err(),
+        "the create waits for the other process"
+    );
+    lock.unlock().expect("unlock");
+    assert_eq!(
+        rx.recv_timeout(std::time::Duration::from_secs(10)),
+        Ok(true)
+    );
+    t.join().expect("thread");
+}
