@@ -11,7 +11,11 @@ use futures_util::StreamExt;
 use sekimori_store::{Op, Store, StoreError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
+
+pub use super::snapshot::{
+    download_snapshot, parse_snapshot_object, snapshot_object, trim_behind, upload_snapshot,
+    SnapshotObject,
+};
 
 /// A node following its shard.
 #[derive(Debug)]
@@ -314,202 +318,92 @@ fn restore_local(store: &Store) -> Result<Replica, ClusterError> {
     Ok(replica)
 }
 
-/// Calls `f` on every stream entry `from..=to`, in order.
+/// How long [`read_range`] keeps retrying a stream that does not answer
+/// (its NATS nodes electing a leader after losing quorum).
+const READ_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Why a read stopped.
+enum ReadError {
+    /// The stream did not answer (no consumer, a message that did not
+    /// come, an error from NATS): read again from where it stopped.
+    Transient(ClusterError),
+    /// The entries are not there (trimmed) or `f` refused one.
+    Fatal(ClusterError),
+}
+
+/// Calls `f` on every stream entry `from..=to`, in order. A stream that
+/// does not answer (NATS nodes just back, electing the stream's leader) is
+/// read again from the next entry, with a fresh consumer, for up to
+/// [`READ_DEADLINE`]; entries missing from the stream (trimmed) are an error.
 pub async fn read_range(
     cluster: &Cluster,
     from: u64,
     to: u64,
     mut f: impl FnMut(u64, &[u8]) -> Result<(), ClusterError>,
 ) -> Result<(), ClusterError> {
-    if from > to {
+    let deadline = tokio::time::Instant::now() + READ_DEADLINE;
+    let mut expect = from;
+    loop {
+        match read_some(cluster, &mut expect, to, &mut f).await {
+            Ok(()) => return Ok(()),
+            Err(ReadError::Fatal(e)) => return Err(e),
+            Err(ReadError::Transient(e)) if tokio::time::Instant::now() >= deadline => {
+                return Err(e)
+            }
+            Err(ReadError::Transient(e)) => {
+                tracing::info!(error = %e, next = expect, "reading the stream again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+/// One consumer's read of `*expect..=to`; `*expect` advances past every
+/// entry given to `f`.
+async fn read_some(
+    cluster: &Cluster,
+    expect: &mut u64,
+    to: u64,
+    f: &mut impl FnMut(u64, &[u8]) -> Result<(), ClusterError>,
+) -> Result<(), ReadError> {
+    use ReadError::{Fatal, Transient};
+    if *expect > to {
         return Ok(());
     }
     let consumer = cluster
         .stream
         .create_consumer(pull::OrderedConfig {
             deliver_policy: DeliverPolicy::ByStartSequence {
-                start_sequence: from,
+                start_sequence: *expect,
             },
             ..Default::default()
         })
         .await
-        .map_err(|e| format!("reading the stream: {e}"))?;
+        .map_err(|e| Transient(format!("reading the stream: {e}")))?;
     let mut messages = consumer
         .messages()
         .await
-        .map_err(|e| format!("reading the stream: {e}"))?;
-    let mut expect = from;
-    while expect <= to {
-        let m = tokio::time::timeout(Duration::from_secs(10), messages.next())
+        .map_err(|e| Transient(format!("reading the stream: {e}")))?;
+    while *expect <= to {
+        let m = tokio::time::timeout(Duration::from_secs(5), messages.next())
             .await
-            .map_err(|_| format!("reading the stream: entry {expect} did not come"))?
-            .ok_or("reading the stream: it ended")?
-            .map_err(|e| format!("reading the stream: {e}"))?;
-        let seq = m.info().map_err(|e| e.to_string())?.stream_sequence;
-        if seq < expect {
+            .map_err(|_| Transient(format!("reading the stream: entry {expect} did not come")))?
+            .ok_or_else(|| Transient("reading the stream: it ended".into()))?
+            .map_err(|e| Transient(format!("reading the stream: {e}")))?;
+        let seq = m
+            .info()
+            .map_err(|e| Transient(format!("reading the stream: {e}")))?
+            .stream_sequence;
+        if seq < *expect {
             continue;
         }
-        if seq != expect {
-            return Err(format!("the stream skipped from {expect} to {seq}"));
+        if seq != *expect {
+            return Err(Fatal(format!("the stream skipped from {expect} to {seq}")));
         }
-        f(seq, &m.payload)?;
-        expect += 1;
+        f(seq, &m.payload).map_err(Fatal)?;
+        *expect += 1;
     }
     Ok(())
-}
-
-/// A snapshot from the object store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotObject {
-    /// The sequence the snapshot covers.
-    pub seq: u64,
-    /// Its pack: version and stored record (a new node has no other way to
-    /// the pack's source).
-    pub pack: (String, Vec<u8>),
-    /// The snapshot (the ledger's bytes: pack version, newline, state).
-    pub snapshot: Vec<u8>,
-    /// The uploading node's step-up records (as of the upload: at or after
-    /// `seq`). Empty in a format-1 object.
-    pub stepup: Vec<(String, Vec<u8>)>,
-}
-
-/// Marks a format-2 object (format 1 starts with the sequence, which never
-/// reaches these bytes).
-const OBJECT_V2: &[u8; 8] = b"SKSNAP2\n";
-
-/// The object holding a snapshot: its sequence, the record of its pack,
-/// the node's step-up records and the snapshot.
-pub fn snapshot_object(store: &Store, seq: u64, snapshot: &[u8]) -> Result<Vec<u8>, String> {
-    let nl = snapshot
-        .iter()
-        .position(|&b| b == b'\n')
-        .ok_or("snapshot without a pack version")?;
-    let version = std::str::from_utf8(&snapshot[..nl]).map_err(|e| e.to_string())?;
-    let record = store
-        .pack(version)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("pack {version} is not in the store yet"))?;
-    let stepup = store.stepups().map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(snapshot.len() + record.len() + 64);
-    out.extend(OBJECT_V2);
-    out.extend(seq.to_le_bytes());
-    out.extend((version.len() as u32).to_le_bytes());
-    out.extend(version.as_bytes());
-    out.extend((record.len() as u64).to_le_bytes());
-    out.extend(&record);
-    out.extend((stepup.len() as u64).to_le_bytes());
-    for (k, v) in &stepup {
-        out.extend((k.len() as u32).to_le_bytes());
-        out.extend(k.as_bytes());
-        out.extend((v.len() as u64).to_le_bytes());
-        out.extend(v);
-    }
-    out.extend(snapshot);
-    Ok(out)
-}
-
-/// Reads a length-prefixed field at `*at` (`n`: the prefix's width).
-fn field<'a>(b: &'a [u8], at: &mut usize, n: usize) -> Option<&'a [u8]> {
-    let mut len = [0u8; 8];
-    len[..n].copy_from_slice(b.get(*at..*at + n)?);
-    let len = usize::try_from(u64::from_le_bytes(len)).ok()?;
-    let start = *at + n;
-    let out = b.get(start..start.checked_add(len)?)?;
-    *at = start + len;
-    Some(out)
-}
-
-pub fn parse_snapshot_object(b: &[u8]) -> Option<SnapshotObject> {
-    let v2 = b.starts_with(OBJECT_V2);
-    let mut at = if v2 { OBJECT_V2.len() } else { 0 };
-    let seq = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
-    at += 8;
-    let version = std::str::from_utf8(field(b, &mut at, 4)?).ok()?.to_string();
-    let record = field(b, &mut at, 8)?.to_vec();
-    let mut stepup = Vec::new();
-    if v2 {
-        let n = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
-        at += 8;
-        for _ in 0..n {
-            let k = std::str::from_utf8(field(b, &mut at, 4)?).ok()?.to_string();
-            let v = field(b, &mut at, 8)?.to_vec();
-            stepup.push((k, v));
-        }
-    }
-    let snapshot = b.get(at..)?.to_vec();
-    Some(SnapshotObject {
-        seq,
-        pack: (version, record),
-        snapshot,
-        stepup,
-    })
-}
-
-/// Trims the shard's stream behind the object store's snapshot at
-/// `snapshot_seq`: purges every entry before `snapshot_seq + 1 - margin`
-/// (`margin`: [`ShardConfig::trim_margin`](super::ShardConfig)). Called by
-/// the leader once that snapshot is uploaded, so every purged entry is
-/// covered by it; the margin keeps what a live follower, restarting from
-/// its own (older) snapshot, and a duplicate retried late still need.
-/// Returns the first sequence the stream keeps from now on.
-pub async fn trim_behind(
-    cluster: &Cluster,
-    snapshot_seq: u64,
-    margin: u64,
-) -> Result<u64, ClusterError> {
-    let keep_from = snapshot_seq.saturating_add(1).saturating_sub(margin).max(1);
-    let first = cluster.first_seq().await?;
-    if keep_from <= first {
-        return Ok(first);
-    }
-    // The object store must hold a snapshot that covers what goes.
-    match download_snapshot(cluster).await? {
-        Some(o) if o.seq + 1 >= keep_from => {}
-        _ => return Err("no snapshot in the object store covers the entries to trim".into()),
-    }
-    cluster
-        .stream
-        .purge()
-        .sequence(keep_from)
-        .await
-        .map_err(|e| format!("trimming the stream: {e}"))?;
-    tracing::info!(
-        keep_from,
-        snapshot_seq,
-        "stream trimmed behind the snapshot"
-    );
-    crate::telemetry::stream_trimmed(keep_from);
-    Ok(keep_from)
-}
-
-/// Replaces the shard's snapshot in the object store.
-pub async fn upload_snapshot(cluster: &Cluster, object: Vec<u8>) -> Result<(), ClusterError> {
-    let mut reader = object.as_slice();
-    cluster
-        .snapshots
-        .put(cluster.config.shard.as_str(), &mut reader)
-        .await
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
-
-/// The shard's snapshot from the object store, if there is one.
-pub async fn download_snapshot(cluster: &Cluster) -> Result<Option<SnapshotObject>, ClusterError> {
-    let mut object = match cluster.snapshots.get(cluster.config.shard.as_str()).await {
-        Ok(o) => o,
-        Err(e) if e.kind() == async_nats::jetstream::object_store::GetErrorKind::NotFound => {
-            return Ok(None)
-        }
-        Err(e) => return Err(format!("reading the snapshot store: {e}")),
-    };
-    let mut bytes = Vec::new();
-    object
-        .read_to_end(&mut bytes)
-        .await
-        .map_err(|e| format!("reading the snapshot: {e}"))?;
-    parse_snapshot_object(&bytes)
-        .map(Some)
-        .ok_or_else(|| "the object store's snapshot does not parse".to_string())
 }
 
 /// A fresh engine replaying the whole stream (tests and audits): the
@@ -546,52 +440,4 @@ pub async fn replay_stream(cluster: &Cluster, store: &Arc<Store>) -> Result<Repl
         settle(w).await?;
     }
     Ok(replica)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_snapshot_object_carries_its_pack_and_the_step_up_records() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let store = Store::open(dir.path()).expect("store");
-        store
-            .submit_blocking(Op::PutPack {
-                version: "v1".into(),
-                bytes: b"{\"pack\":1}".to_vec(),
-            })
-            .expect("pack");
-        store
-            .submit_blocking(Op::StepUp {
-                entries: vec![
-                    ("tenant/b/a".into(), Some(b"{\"r\":1}".to_vec())),
-                    ("tenant/b/c".into(), Some(b"{}".to_vec())),
-                ],
-            })
-            .expect("records");
-        let object = snapshot_object(&store, 42, b"v1\nSTATE").expect("object");
-        let parsed = parse_snapshot_object(&object).expect("parses");
-        assert_eq!(parsed.seq, 42);
-        assert_eq!(parsed.pack, ("v1".into(), b"{\"pack\":1}".to_vec()));
-        assert_eq!(parsed.snapshot, b"v1\nSTATE".to_vec());
-        assert_eq!(parsed.stepup.len(), 2);
-        assert_eq!(
-            parsed.stepup[0],
-            ("tenant/b/a".into(), b"{\"r\":1}".to_vec())
-        );
-        // A format-1 object (no records) still parses.
-        let mut v1 = Vec::new();
-        v1.extend(7u64.to_le_bytes());
-        v1.extend(2u32.to_le_bytes());
-        v1.extend(b"v1");
-        v1.extend(2u64.to_le_bytes());
-        v1.extend(b"{}");
-        v1.extend(b"v1\nS");
-        let old = parse_snapshot_object(&v1).expect("v1 parses");
-        assert_eq!((old.seq, old.stepup.len()), (7, 0));
-        assert_eq!(old.snapshot, b"v1\nS".to_vec());
-        // Truncated: refused, not a panic.
-        assert!(parse_snapshot_object(&object[..20]).is_none());
-    }
 }

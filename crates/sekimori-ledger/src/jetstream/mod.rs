@@ -30,6 +30,7 @@
 pub mod follow;
 pub mod lease;
 pub mod log;
+pub mod snapshot;
 pub mod wire;
 
 use async_nats::jetstream::{self, kv, object_store, stream};
