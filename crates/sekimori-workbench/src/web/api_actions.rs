@@ -604,3 +604,68 @@ pub async fn reset_analyst(
         sessions_ended: ended,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi;
+
+    /// The handlers above as an OpenAPI document on their own: what the
+    /// workbench's document merges.
+    #[derive(OpenApi)]
+    #[openapi(paths(
+        super::place_hold,
+        super::lift_hold,
+        super::holds,
+        super::add_to_list,
+        super::bulk,
+        super::search,
+        super::disable_analyst,
+        super::enable_analyst,
+        super::reset_analyst
+    ))]
+    struct Doc;
+
+    #[test]
+    fn every_action_is_described_with_its_bodies() {
+        let doc = serde_json::to_value(Doc::openapi()).expect("serializes");
+        for (path, method) in crate::web::ROUTES
+            .iter()
+            .filter(|(_, p)| {
+                p.starts_with("/v1/")
+                    && (p.contains("/holds")
+                        || p.contains("/lists")
+                        || p.ends_with("/bulk")
+                        || p.starts_with("/v1/search")
+                        || p.starts_with("/v1/analysts/{login}"))
+            })
+            .map(|(m, p)| (*p, *m))
+        {
+            assert!(
+                doc["paths"][path][method].is_object(),
+                "{method} {path} is not in the document"
+            );
+        }
+        let schemas = &doc["components"]["schemas"];
+        for s in [
+            "PlaceHoldBody",
+            "HoldPlaced",
+            "LiftHoldBody",
+            "HoldLift",
+            "CaseHolds",
+            "ListAddBody",
+            "ListAdded",
+            "BulkBody",
+            "BulkResults",
+            "SearchResults",
+            "AnalystState",
+            "ResetBody",
+            "AnalystReset",
+        ] {
+            assert!(schemas[s].is_object(), "schema {s} missing");
+        }
+        assert_eq!(
+            doc["components"]["schemas"]["ScopeName"]["enum"],
+            serde_json::json!(["account", "service", "asset", "wallet", "bank"])
+        );
+    }
+}
