@@ -171,6 +171,7 @@ mod tests {
             closed: None,
             notes: Vec::new(),
             history: Vec::new(),
+            terms: Vec::new(),
         }
     }
 

@@ -76,6 +76,7 @@ impl Index {
             return;
         };
         self.evicted += 1;
+        self.unindex_terms(id, &case.terms);
         for e in &case.events {
             let key = (case.service.clone(), e.event_id.clone());
             if self.by_event.get(&key) == Some(&id) {

@@ -85,6 +85,10 @@ pub struct Case {
     pub closed: Option<Closed>,
     pub notes: Vec<HistoryItem>,
     pub history: Vec<HistoryItem>,
+    /// The search terms this case was indexed under (at most
+    /// [`super::search::TERMS_PER_CASE`]), so an eviction takes it out of them.
+    #[serde(skip)]
+    pub terms: Vec<String>,
 }
 
 impl Case {

@@ -325,6 +325,7 @@ impl Index {
                         closed: None,
                         notes: Vec::new(),
                         history: Vec::new(),
+                        terms: Vec::new(),
                     },
                 );
                 self.open.insert(key, seq);

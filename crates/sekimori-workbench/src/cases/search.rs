@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 
 /// Cases remembered per term (the latest are kept).
 pub const MAX_TERM_CASES: usize = 256;
+/// The distinct terms remembered per case for its eviction (past it, an
+/// evicted case's id stays in the other terms' lists, skipped by searches).
+pub const TERMS_PER_CASE: usize = 64;
 /// The kinds of term, in the order a search tries them.
 pub const KINDS: &[&str] = &["event", "account", "device", "ip", "payee"];
 
@@ -53,6 +56,11 @@ impl Index {
         }
         terms.extend(payees(event).into_iter().map(|p| format!("payee:{p}")));
         for t in terms {
+            if let Some(c) = self.cases.get_mut(&case) {
+                if c.terms.len() < TERMS_PER_CASE && !c.terms.contains(&t) {
+                    c.terms.push(t.clone());
+                }
+            }
             let ids = self.terms.entry(t).or_default();
             if ids.last() != Some(&case) && !ids.contains(&case) {
                 if ids.len() >= MAX_TERM_CASES {
@@ -98,6 +106,23 @@ impl Index {
             .take(limit)
             .map(|(case, matched)| SearchHit { case, matched })
             .collect()
+    }
+
+    /// Takes an evicted case out of the terms it was indexed under.
+    pub(super) fn unindex_terms(&mut self, case: u64, terms: &[String]) {
+        for t in terms {
+            if let Some(ids) = self.terms.get_mut(t) {
+                ids.retain(|x| *x != case);
+                if ids.is_empty() {
+                    self.terms.remove(t);
+                }
+            }
+        }
+    }
+
+    /// How many search terms the index holds.
+    pub fn term_count(&self) -> usize {
+        self.terms.len()
     }
 
     /// The cases of a search, for a listing.

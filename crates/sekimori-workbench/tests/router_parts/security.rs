@@ -165,6 +165,7 @@ async fn a_full_case_index_evicts_closed_cases_and_never_drops_a_held_one() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let terms_before = b.wb.index().term_count();
     assert_eq!(held_transfer_of(&b, 900).await, "review");
     {
         let index = b.wb.sync().await.expect("index");
@@ -174,6 +175,14 @@ async fn a_full_case_index_evicts_closed_cases_and_never_drops_a_held_one() {
             "the closed case made room"
         );
         assert!(index.case(oldest).is_none());
+        assert!(index.search("tour-8", None, 10).is_empty());
+        // Its 3 terms (event, account, address) went; the new case's 3
+        // (event, account, payee) came.
+        assert_eq!(
+            index.term_count(),
+            terms_before,
+            "the evicted case left the search index"
+        );
     }
     // Nothing closed is left: a held payment still opens (the reserve).
     assert_eq!(held_transfer_of(&b, 901).await, "review");
