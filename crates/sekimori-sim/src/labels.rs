@@ -49,10 +49,11 @@ pub struct Label {
     /// Who says so: `key:<service>` for a service, `analyst-sim` for a
     /// disposition.
     pub by: String,
-    /// Ground truth, for the scorecard only: whether the label says the
-    /// opposite of the truth (`unable_to_verify` says nothing).
-    pub wrong: bool,
 }
+
+/// A label and, for the scorecard only (never sent), whether it says the
+/// opposite of the truth (`unable_to_verify` says nothing).
+pub type Learnt = (Label, bool);
 
 /// Decides which labels each event will get, and hands them out when due.
 #[derive(Debug)]
@@ -61,7 +62,7 @@ pub struct Labeller {
     /// Accounts of real customers (bank logins, wallets, exchange, broker,
     /// neobank): money taken from them has someone to complain.
     customers: HashSet<String>,
-    pending: BinaryHeap<Reverse<(i64, u64, Label)>>,
+    pending: BinaryHeap<Reverse<(i64, u64, Learnt)>>,
     n: u64,
     /// The label the last observed event will get.
     scheduled: Option<&'static str>,
@@ -110,9 +111,9 @@ impl Labeller {
             event_id: event["id"].as_str().unwrap_or_default().to_string(),
             label,
             by,
-            wrong: says_fraud(label).is_some_and(|f| f != fraud),
         };
-        self.pending.push(Reverse((at_ms, self.n, l)));
+        let wrong = says_fraud(label).is_some_and(|f| f != fraud);
+        self.pending.push(Reverse((at_ms, self.n, (l, wrong))));
     }
 
     fn service_key(event: &Json) -> String {
@@ -214,7 +215,7 @@ impl Labeller {
     }
 
     /// The labels learnt by `now_ms`, in time order.
-    pub fn due(&mut self, now_ms: i64) -> Vec<Label> {
+    pub fn due(&mut self, now_ms: i64) -> Vec<Learnt> {
         let mut out = Vec::new();
         while self
             .pending
@@ -229,7 +230,7 @@ impl Labeller {
     }
 
     /// Every label still to come, in time order.
-    pub fn rest(&mut self) -> Vec<Label> {
+    pub fn rest(&mut self) -> Vec<Learnt> {
         self.due(i64::MAX)
     }
 }
@@ -267,7 +268,8 @@ mod tests {
             l.observe(Origin::Honest, &held, &verdict(Action::Review), at + i);
         }
         assert!(l.due(at + 1000).is_empty(), "nothing is known at once");
-        let all = l.rest();
+        let learnt = l.rest();
+        let all: Vec<Label> = learnt.iter().map(|(x, _)| x.clone()).collect();
         assert!(all.windows(2).all(|w| w[0].at_ms <= w[1].at_ms));
         let denied = all.iter().filter(|x| x.label == "customer_denied").count();
         assert!((250..350).contains(&denied), "{denied} of 400 at 75%");
@@ -275,12 +277,19 @@ mod tests {
         assert!(all
             .iter()
             .filter(|x| x.label == "customer_denied")
-            .all(|x| x.at_ms >= at + DAY && !x.wrong));
+            .all(|x| x.at_ms >= at + DAY));
         // Analysts: 80% worked, and some honest events called fraud.
-        let dispositions: Vec<&Label> = all.iter().filter(|x| x.by == "analyst-sim").collect();
+        let dispositions: Vec<&Learnt> = learnt
+            .iter()
+            .filter(|(x, _)| x.by == "analyst-sim")
+            .collect();
         assert!((280..360).contains(&dispositions.len()));
-        let wrong = dispositions.iter().filter(|x| x.wrong).count();
+        assert!(learnt
+            .iter()
+            .filter(|(x, _)| x.by != "analyst-sim")
+            .all(|(_, w)| !w));
+        let wrong = dispositions.iter().filter(|(_, w)| *w).count();
         assert!(wrong > 0 && wrong < 40, "{wrong}");
-        assert!(dispositions.iter().all(|x| x.at_ms >= at + HOUR));
+        assert!(dispositions.iter().all(|(x, _)| x.at_ms >= at + HOUR));
     }
 }

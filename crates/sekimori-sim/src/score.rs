@@ -222,10 +222,10 @@ impl Score {
     }
 
     /// A label posted to the defender.
-    pub fn label(&mut self, label: &crate::labels::Label) {
+    pub fn label(&mut self, label: &crate::labels::Label, wrong: bool) {
         let row = self.labels.entry(label.label).or_default();
         row[0] += 1;
-        row[1] += u64::from(label.wrong);
+        row[1] += u64::from(wrong);
     }
 
     /// An honest payout the custody desk could only sign after waiting.

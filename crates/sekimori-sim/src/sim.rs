@@ -259,8 +259,8 @@ impl<'w> Sim<'w> {
         let Some(labeller) = self.labels.as_mut() else {
             return;
         };
-        for label in labeller.due(now_ms) {
-            self.score.label(&label);
+        for (label, wrong) in labeller.due(now_ms) {
+            self.score.label(&label, wrong);
             self.defender.label(&label);
         }
     }

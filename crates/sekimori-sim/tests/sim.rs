@@ -2,9 +2,13 @@
 //! incidents cost money when nothing defends.
 
 use sekimori_rules::compile;
-use sekimori_sim::{run, scorecard, Baseline, Config, Size, SCENARIOS};
+use sekimori_sim::{
+    run, run_with, scorecard, Baseline, Config, Defender, Label, Size, Verdict, SCENARIOS,
+};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::sync::Arc;
 
 fn config(seed: u64) -> Config {
@@ -126,12 +130,52 @@ fn fields(v: &Value, key: &str, out: &mut Vec<(String, String)>) {
     }
 }
 
+/// The sekimori defender, recording every label it is given and the event
+/// time each event had when the label came.
+struct Recorder {
+    inner: Box<dyn Defender>,
+    newest_ms: i64,
+    labels: Rc<RefCell<Vec<(Label, i64)>>>,
+}
+
+impl Defender for Recorder {
+    fn decide(&mut self, event: &sekimori_event::Event) -> Verdict {
+        self.newest_ms = self.newest_ms.max(event.at_ms);
+        self.inner.decide(event)
+    }
+
+    fn rules(&self) -> Vec<String> {
+        self.inner.rules()
+    }
+
+    fn label(&mut self, label: &Label) {
+        self.labels
+            .borrow_mut()
+            .push((label.clone(), self.newest_ms));
+    }
+}
+
 #[test]
 fn the_engine_sees_no_ground_truth() {
-    let r = run(&config(3), Baseline::Sekimori, true, &mut |_| {}).expect("runs");
+    let c = config(3);
+    let labels = Rc::new(RefCell::new(Vec::new()));
+    let recorder = Recorder {
+        inner: Baseline::Sekimori.defender(&c.pack),
+        newest_ms: i64::MIN,
+        labels: Rc::clone(&labels),
+    };
+    let r = run_with(
+        &c,
+        Baseline::Sekimori,
+        Box::new(recorder),
+        true,
+        &mut |_| {},
+    )
+    .expect("runs");
     let sent = r.sent.expect("recorded");
     let attack_ids: BTreeSet<&str> = r.score.truth.iter().map(|t| t.event_id.as_str()).collect();
     assert!(!attack_ids.is_empty());
+    labels_are_late_partial_and_not_the_truth(&sent, &attack_ids, &labels.borrow());
     let truth_words = [
         "scenario", "attack", "victim", "stolen", "truth", "honest", "origin",
     ];
@@ -222,4 +266,64 @@ fn every_seed_builds_valid_events() {
             &r.score.invalid_events[..1]
         );
     }
+}
+
+/// Labels name events already sent, come later than them and in time
+/// order, through the service's or an analyst's name only, cover some of
+/// the attack and not all of it, and are sometimes wrong.
+fn labels_are_late_partial_and_not_the_truth(
+    sent: &[Value],
+    attack_ids: &BTreeSet<&str>,
+    labels: &[(Label, i64)],
+) {
+    assert!(!labels.is_empty(), "services and analysts report something");
+    let at: BTreeMap<(&str, &str), i64> = sent
+        .iter()
+        .map(|e| {
+            let t = sekimori_event::parse_rfc3339_ms(e["at"].as_str().expect("at")).expect("time");
+            (
+                (
+                    e["service"].as_str().expect("service"),
+                    e["id"].as_str().expect("id"),
+                ),
+                t,
+            )
+        })
+        .collect();
+    let mut last = i64::MIN;
+    let (mut fraud_on_honest, mut legit_on_attack, mut labelled_attack) = (0, 0, BTreeSet::new());
+    for (l, newest) in labels {
+        assert!(l.at_ms >= last, "labels come in time order");
+        last = l.at_ms;
+        let sent_at = at
+            .get(&(l.service.as_str(), l.event_id.as_str()))
+            .unwrap_or_else(|| panic!("label on an event never sent: {l:?}"));
+        assert!(l.at_ms > *sent_at, "a label comes after its event: {l:?}");
+        // Delivered when due: by then no event is further ahead of it than
+        // an actor's step reaches (the 5 minutes of allowed lateness).
+        assert!(*newest <= l.at_ms + 300_000, "delivered when due: {l:?}");
+        assert!(
+            l.by == "analyst-sim" || l.by == format!("key:{}", l.service),
+            "{l:?}"
+        );
+        let attack = attack_ids.contains(l.event_id.as_str());
+        if attack {
+            labelled_attack.insert(l.event_id.as_str());
+        }
+        match l.label {
+            "chargeback" | "customer_denied" | "confirmed_fraud" => {
+                fraud_on_honest += u64::from(!attack)
+            }
+            "customer_confirmed" | "legitimate" | "false_positive" => {
+                legit_on_attack += u64::from(attack)
+            }
+            "unable_to_verify" => {}
+            other => panic!("not a label of the vocabulary: {other}"),
+        }
+    }
+    assert!(!labelled_attack.is_empty() && labelled_attack.len() < attack_ids.len());
+    assert!(
+        fraud_on_honest + legit_on_attack > 0,
+        "labels are not the ground truth"
+    );
 }
