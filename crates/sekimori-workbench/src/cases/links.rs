@@ -1,8 +1,39 @@
-//! Linked accounts: the devices and IP addresses each account used, the
-//! accounts seen with each, and what is known of an entity from its cases.
+//! Linked accounts: the devices, IP addresses, secret fingerprints and
+//! payment destinations (a bank account, a wallet address) each account
+//! used, the accounts seen with each, and what is known of an entity from
+//! its cases.
 
 use super::{Disposition, Index, MAX_LINKS};
+use serde_json::Value as Json;
 use std::collections::BTreeMap;
+
+/// What an event links its account by: `device:..`, `ip:..`, `secret:..`
+/// (the secret's fingerprint: one password or PIN tried on many accounts),
+/// `bank:bank-branch-number` and `address:..` (where money went). An ATM
+/// or a payee id is not a link (shared by strangers, or the service's own
+/// per-account id).
+pub(super) fn attrs_of(event: &Json) -> Vec<String> {
+    let mut out = Vec::new();
+    let s = |p: &str| event.pointer(p).and_then(Json::as_str);
+    for (kind, ptr) in [
+        ("device", "/actor/device"),
+        ("ip", "/actor/ip"),
+        ("secret", "/secret_fp"),
+        ("address", "/destination/address"),
+    ] {
+        if let Some(v) = s(ptr) {
+            out.push(format!("{kind}:{v}"));
+        }
+    }
+    if let (Some(b), Some(br), Some(n)) = (
+        s("/destination/bank_code"),
+        s("/destination/branch"),
+        s("/destination/number"),
+    ) {
+        out.push(format!("bank:{b}-{br}-{n}"));
+    }
+    out
+}
 
 impl Index {
     pub(super) fn link(&mut self, service: &str, account: &str, attr: String) {

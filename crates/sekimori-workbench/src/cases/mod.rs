@@ -258,10 +258,8 @@ impl Index {
             .or_else(|| event.pointer("/actor/account").and_then(Json::as_str))
             .map(String::from);
         if let Some(acct) = &account {
-            for (kind, ptr) in [("device", "/actor/device"), ("ip", "/actor/ip")] {
-                if let Some(v) = event.pointer(ptr).and_then(Json::as_str) {
-                    self.link(&service, acct, format!("{kind}:{v}"));
-                }
+            for attr in links::attrs_of(event) {
+                self.link(&service, acct, attr);
             }
             let q = self
                 .timeline

@@ -42,7 +42,7 @@ pub fn graph(title: &str, center: &str, center_standing: &'static str, links: &[
                 @for (i, l) in links.iter().enumerate() {
                     @let (x, y) = at(i);
                     line x1=(cx) y1=(cy) x2=(format!("{x:.1}")) y2=(format!("{y:.1}")) stroke="#888" stroke-width="1.5" {}
-                    text x=(format!("{:.1}", (cx + x) / 2.0)) y=(format!("{:.1}", (cy + y) / 2.0 - 4.0)) font-size="10" fill="#333" text-anchor="middle" { (l.shared) }
+                    text x=(format!("{:.1}", (cx + x) / 2.0)) y=(format!("{:.1}", (cy + y) / 2.0 - 4.0)) font-size="10" fill="#333" text-anchor="middle" { (short(&l.shared)) }
                 }
                 circle cx=(cx) cy=(cy) r="16" fill=(colour(center_standing)) {}
                 text x=(cx) y=(format!("{:.1}", cy + 30.0)) font-size="13" font-weight="700" text-anchor="middle" fill="#111" { (center) }
@@ -58,5 +58,16 @@ pub fn graph(title: &str, center: &str, center_standing: &'static str, links: &[
                 }
             }
         }
+    }
+}
+
+/// A link's label in the drawing: long values (a secret's fingerprint)
+/// cut to 24 characters (the list below the drawing has them whole).
+fn short(s: &str) -> String {
+    if s.chars().count() <= 24 {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(23).collect();
+        format!("{head}…")
     }
 }

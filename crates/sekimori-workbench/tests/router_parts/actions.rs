@@ -404,3 +404,31 @@ async fn an_analyst_disabled_by_the_cli_loses_their_sessions() {
         "the running server ended the session"
     );
 }
+
+#[tokio::test]
+async fn accounts_are_linked_by_a_shared_secret_and_a_shared_bank_account() {
+    let b = Bench::new();
+    b.brute_force().await;
+    b.event(json!({"id": "t-777", "type": "transfer", "service": "netbank",
+        "account": "acct-777", "amount_minor": 1000, "currency": "JPY",
+        "at": "2026-11-23T03:30:00Z",
+        "destination": {"kind": "bank", "bank_code": "0009", "branch": "200", "number": "7100001"}}))
+        .await;
+    let id = transfer_case(&b).await;
+    let uri = b.analyst("aiko", Role::Analyst);
+    let (cookie, _) = b.sign_in("aiko", &uri).await;
+    let (_, _, page) = b.get(&format!("/ui/cases/{id}"), &cookie).await;
+    assert!(
+        page.contains("acct-777") && page.contains("bank:0009-200-7100001"),
+        "paid the same bank account"
+    );
+    let brute =
+        b.wb.index()
+            .case_of_event("netbank", "tour-8")
+            .expect("case");
+    let (_, _, page) = b.get(&format!("/ui/cases/{brute}"), &cookie).await;
+    assert!(
+        page.contains("acct-001") && page.contains("secret:k1:81dc9bdb"),
+        "the same PIN tried on both"
+    );
+}
