@@ -12,6 +12,8 @@
 use crate::app::App;
 use crate::ledger::jetstream::{Cluster, Follower, JetStreamLog, LogStatus, ShardConfig};
 use crate::ledger::{Ledger, Log, Replica};
+use crate::routes::answers::Status;
+use crate::routes::cluster::{self as cluster_routes, ClusterRole, ClusterStatus};
 use crate::serve::{self, ServeConfig};
 use anyhow::{anyhow, Context};
 use axum::extract::State;
@@ -20,7 +22,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use sekimori_store::Store;
-use serde_json::{json, Value};
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -35,33 +36,40 @@ struct Node {
 }
 
 impl Node {
-    async fn status(&self) -> Value {
+    async fn status(&self) -> ClusterStatus {
         match self.leader.get() {
             Some((app, log)) => {
                 let ledger = app.ledger.lock().await;
-                json!({
-                    "shard": self.shard, "node": self.node, "role": "leader",
-                    "applied_seq": ledger.next_seq() - 1,
-                    "state_digest": format!("{:016x}", ledger.engine().state_digest()),
-                    "log": log.status().as_str(),
-                    "term": log.lease().term(),
-                    "joined_from": self.joined_from,
-                })
+                ClusterStatus {
+                    shard: self.shard.clone(),
+                    node: self.node.clone(),
+                    role: ClusterRole::Leader,
+                    applied_seq: ledger.next_seq() - 1,
+                    state_digest: Some(format!("{:016x}", ledger.engine().state_digest())),
+                    log: Some(log.status().as_str()),
+                    term: Some(log.lease().term()),
+                    joined_from: self.joined_from,
+                }
             }
             None => {
                 let r = self.replica.lock().unwrap_or_else(|p| p.into_inner());
-                json!({
-                    "shard": self.shard, "node": self.node, "role": "follower",
-                    "applied_seq": r.last_seq(),
-                    "state_digest": r.engine().map(|e| format!("{:016x}", e.state_digest())),
-                    "joined_from": self.joined_from,
-                })
+                ClusterStatus {
+                    shard: self.shard.clone(),
+                    node: self.node.clone(),
+                    role: ClusterRole::Follower,
+                    applied_seq: r.last_seq(),
+                    state_digest: r.engine().map(|e| format!("{:016x}", e.state_digest())),
+                    log: None,
+                    term: None,
+                    joined_from: self.joined_from,
+                }
             }
         }
     }
 }
 
-async fn cluster_status(State(node): State<Arc<Node>>) -> Json<Value> {
+/// `GET /v1/cluster` (documented by `routes::cluster`).
+async fn cluster_status(State(node): State<Arc<Node>>) -> Json<ClusterStatus> {
     Json(node.status().await)
 }
 
@@ -69,18 +77,17 @@ fn follower_router(node: Arc<Node>) -> Router {
     let not_leader = move || async move {
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"error": {"code": "not_leader",
-                "message": "this node follows its shard; send to the shard's leader"}})),
+            Json(cluster_routes::not_leader()),
         )
     };
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .route("/healthz", get(|| async { Json(Status { status: "ok" }) }))
         .route(
             "/readyz",
             get(|| async {
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    Json(json!({"status": "follower"})),
+                    Json(Status { status: "follower" }),
                 )
                     .into_response()
             }),

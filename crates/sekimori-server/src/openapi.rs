@@ -259,6 +259,7 @@ const PLACEHOLDERS: &[&str] = &[
         routes::stepup::enrollments::reset_enrollment,
         routes::secrets::check,
         routes::secrets::range,
+        routes::cluster::cluster_status,
     ),
     components(schemas(
         Base64Url,
@@ -274,7 +275,7 @@ const PLACEHOLDERS: &[&str] = &[
         (name = "secrets", description = "Breached and weak passwords, guessable PINs"),
         (name = "packs", description = "Rule packs and lists"),
         (name = "holds", description = "Freezes and halts (kill switches)"),
-        (name = "operations", description = "Health, readiness, metrics, this document"),
+        (name = "operations", description = "Health, readiness, metrics, this document, a cluster node's state"),
     )
 )]
 struct ApiDoc;
@@ -315,7 +316,7 @@ fn operation_errors(method: &str, path: &str) -> Vec<ErrorCode> {
         E::StoreFailed,
     ];
     let mut codes: Vec<ErrorCode> = match (method, path) {
-        ("get", "/healthz") | ("get", "/readyz") => return vec![],
+        ("get", "/healthz") | ("get", "/readyz") | ("get", "/v1/cluster") => return vec![],
         ("get", "/metrics") | ("get", "/openapi.json") => vec![],
         ("post", "/v1/events") => [&body[..], &event[..]].concat(),
         ("post", "/v1/events/batch") => [
@@ -490,7 +491,7 @@ fn operation_errors(method: &str, path: &str) -> Vec<ErrorCode> {
 /// The scope each operation's key needs (a security requirement's "role").
 fn operation_scopes(method: &str, path: &str) -> Vec<&'static str> {
     match (method, path) {
-        ("get", "/healthz") | ("get", "/readyz") => vec![],
+        ("get", "/healthz") | ("get", "/readyz") | ("get", "/v1/cluster") => vec![],
         ("post", "/v1/events") | ("post", "/v1/events/batch") => vec!["ingest", "approve"],
         ("get", "/v1/decisions/{event_id}") => vec!["read", "ingest"],
         ("post", "/v1/stepup/enrollments/reset") => vec!["admin"],
@@ -523,7 +524,62 @@ fn build() -> Value {
     add_links(&mut doc);
     add_security(&mut doc);
     add_errors(&mut doc);
+    merge_workbench(&mut doc);
     doc
+}
+
+/// The workbench's REST routes (`sekimori_workbench::web::openapi::doc`):
+/// its operations come with their own security (an analyst's session, or
+/// an API key for labels) and error body (`WorkbenchError`), so they join
+/// after the server's own are complete. A name both define is an error of
+/// the build (checked by a test: [`workbench_collisions`]).
+fn merge_workbench(doc: &mut Value) {
+    let wb = sekimori_workbench::web::openapi::doc();
+    for (section, key) in [
+        ("paths", None),
+        ("components", Some("schemas")),
+        ("components", Some("securitySchemes")),
+    ] {
+        let from = match key {
+            Some(k) => &wb[section][k],
+            None => &wb[section],
+        };
+        let Some(from) = from.as_object() else {
+            continue;
+        };
+        for (name, item) in from {
+            let to = match key {
+                Some(k) => &mut doc[section][k],
+                None => &mut doc[section],
+            };
+            if to.get(name).is_none() {
+                to[name] = item.clone();
+            }
+        }
+    }
+    if let (Some(tags), Some(more)) = (doc["tags"].as_array_mut(), wb["tags"].as_array()) {
+        tags.extend(more.iter().cloned());
+    }
+}
+
+/// Names the workbench's part and the server's part of the document both
+/// define (paths and schemas): must be none.
+pub fn workbench_collisions() -> Vec<String> {
+    let wb = sekimori_workbench::web::openapi::doc();
+    let mut server = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    inline_event_schema(&mut server);
+    refine(&mut server);
+    let mut out = Vec::new();
+    for section in [&["paths"][..], &["components", "schemas"]] {
+        let get = |v: &Value| section.iter().fold(v.clone(), |v, k| v[*k].clone());
+        let (w, s) = (get(&wb), get(&server));
+        for name in w.as_object().into_iter().flatten().map(|(k, _)| k) {
+            if s.get(name).is_some() {
+                out.push(name.clone());
+            }
+        }
+    }
+    out
 }
 
 /// Links between operations (for stateful tests and for readers): a

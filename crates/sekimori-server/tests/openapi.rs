@@ -29,14 +29,82 @@ fn committed_document_is_current() {
     );
 }
 
-#[test]
-fn documents_exactly_the_routes() {
+/// The server's routes (with a cluster node's `/v1/cluster`) and the
+/// workbench's REST routes (its pages are not API).
+fn api_routes() -> Vec<(String, String)> {
     let mut routes: Vec<(String, String)> = sekimori_server::routes::ROUTES
         .iter()
+        .chain(
+            sekimori_workbench::ROUTES
+                .iter()
+                .filter(|(_, p)| p.starts_with("/v1/")),
+        )
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     routes.sort();
-    assert_eq!(openapi::operations(), routes);
+    routes
+}
+
+/// Served by the server's own router (the harness), not by the
+/// workbench's.
+fn server_route(path: &str) -> bool {
+    sekimori_server::routes::ROUTES
+        .iter()
+        .any(|(_, p)| *p == path)
+}
+
+#[test]
+fn documents_exactly_the_routes() {
+    assert_eq!(openapi::operations(), api_routes());
+}
+
+#[test]
+fn operation_ids_are_unique() {
+    let doc = openapi::document();
+    let mut seen = BTreeSet::new();
+    for (method, path) in openapi::operations() {
+        let id = doc["paths"][&path][&method]["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+        assert!(seen.insert(id.to_string()), "operationId {id} twice");
+    }
+}
+
+#[test]
+fn the_workbench_part_names_nothing_the_server_part_does() {
+    assert_eq!(openapi::workbench_collisions(), Vec::<String>::new());
+}
+
+/// The workbench's error body and codes: docs/errors.md's second table
+/// lists the workbench's codes (with their status) and a follower's
+/// `not_leader`.
+#[test]
+fn errors_md_lists_the_workbench_and_cluster_codes() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
+        .expect("docs/errors.md");
+    let section = doc
+        .split("\n## ")
+        .find(|s| s.starts_with("The workbench's API and cluster nodes"))
+        .expect("a section `## The workbench's API and cluster nodes`");
+    let mut rows: Vec<String> = section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.split(" | ").take(2).collect::<Vec<_>>().join(" | "))
+        .collect();
+    let mut want: Vec<String> = sekimori_workbench::web::openapi::ERROR_CODES
+        .iter()
+        .map(|(code, status)| format!("| `{code}` | {status}"))
+        .chain(["| `not_leader` | 503".to_string()])
+        .collect();
+    rows.sort();
+    want.sort();
+    assert_eq!(rows, want);
+    let schema = &openapi::document()["components"]["schemas"]["WorkbenchErrorCode"]["enum"];
+    let codes: Vec<&str> = sekimori_workbench::web::openapi::ERROR_CODES
+        .iter()
+        .map(|(c, _)| *c)
+        .collect();
+    assert_eq!(schema, &serde_json::json!(codes));
 }
 
 /// Every route the document names is routed (not the fallback's 404
@@ -45,6 +113,11 @@ fn documents_exactly_the_routes() {
 async fn every_documented_route_is_routed() {
     let h = Harness::new().await;
     for (method, path) in openapi::operations() {
+        // The workbench's (its own test), and a cluster node's (404
+        // `not_found` by design on this embedded server).
+        if !server_route(&path) || path == "/v1/cluster" {
+            continue;
+        }
         let path = path
             .replace("{event_id}", "no-such-event")
             .replace("{name}", "no_such_list")
@@ -103,9 +176,34 @@ fn every_operation_has_security_and_the_error_body() {
     let doc = openapi::document();
     for (method, path) in openapi::operations() {
         let op = &doc["paths"][&path][&method];
-        let open = path == "/healthz" || path == "/readyz";
+        let open = [
+            "/healthz",
+            "/readyz",
+            "/v1/cluster",
+            "/v1/workbench/sessions",
+        ]
+        .contains(&path.as_str());
         let security = op["security"].as_array().expect("security");
         assert_eq!(security.is_empty(), open, "{method} {path} security");
+        if !server_route(&path) || path == "/v1/cluster" {
+            // The workbench's and the cluster's: the error body on every
+            // error answer.
+            let errors: Vec<&Value> = op["responses"]
+                .as_object()
+                .expect("responses")
+                .iter()
+                .filter(|(s, _)| !s.starts_with('2'))
+                .map(|(_, r)| &r["content"]["application/json"]["schema"]["$ref"])
+                .collect();
+            let want = if path == "/v1/cluster" {
+                "#/components/schemas/Error"
+            } else {
+                "#/components/schemas/WorkbenchError"
+            };
+            assert!(!errors.is_empty(), "{method} {path} has no error answer");
+            assert!(errors.iter().all(|r| *r == want), "{method} {path}");
+            continue;
+        }
         if open {
             continue;
         }
@@ -144,7 +242,9 @@ fn the_error_schema_lists_every_code() {
 fn errors_md_is_the_error_enum() {
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/errors.md"))
         .expect("docs/errors.md");
-    let rows: Vec<String> = doc
+    // The first table (the server's ErrorCode); later sections have their own.
+    let main = doc.split("\n## ").next().unwrap_or_default();
+    let rows: Vec<String> = main
         .lines()
         .filter(|l| l.starts_with("| `"))
         .map(|l| l.split(" | ").take(3).collect::<Vec<_>>().join(" | "))

@@ -179,7 +179,8 @@ pub struct DecisionAnswer {
 /// `/healthz`, `/readyz`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Status {
-    /// `ok` (healthz), `ready` or `failed` (readyz).
-    #[schema(pattern = "^(ok|ready|failed)$")]
+    /// `ok` (healthz), `ready` or `failed` (readyz); `follower` (readyz of
+    /// a follower of a replicated shard).
+    #[schema(pattern = "^(ok|ready|failed|follower)$")]
     pub status: &'static str,
 }

@@ -3,6 +3,7 @@
 
 pub(crate) mod admin;
 pub mod answers;
+pub mod cluster;
 pub(crate) mod events;
 /// The OpenAPI document (kept beside the routes it describes).
 #[path = "../openapi.rs"]
@@ -68,6 +69,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/stepup/enrollments/reset"),
     ("post", "/v1/secrets/check"),
     ("get", "/v1/secrets/range/{prefix}"),
+    ("get", "/v1/cluster"),
 ];
 
 pub fn router(app: Arc<App>) -> Router {
@@ -117,8 +119,25 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/v1/secrets/check", post(secrets::check))
         .route("/v1/secrets/range/{prefix}", get(secrets::range))
-        .fallback(|| async { ApiError::new("not_found", "no such route; see /openapi.json") })
+        .fallback(fallback)
         .with_state(app)
+}
+
+/// No route: 404 `not_found`. `/v1/cluster` is a route of a cluster node
+/// only (`crate::cluster` merges it in): here a GET of it is 404 with that
+/// said, and another method 405, as for any route.
+async fn fallback(method: axum::http::Method, uri: axum::http::Uri) -> axum::response::Response {
+    if uri.path() == "/v1/cluster" {
+        if method == axum::http::Method::GET {
+            return cluster::not_a_cluster_node().await.into_response();
+        }
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(axum::http::header::ALLOW, "GET")],
+        )
+            .into_response();
+    }
+    ApiError::new("not_found", "no such route; see /openapi.json").into_response()
 }
 
 /// The process is up.

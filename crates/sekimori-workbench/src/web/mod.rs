@@ -2,6 +2,7 @@
 //! assets, and security headers on every answer.
 
 mod api;
+pub mod openapi;
 pub mod api_actions;
 pub mod auth;
 mod extract;
