@@ -244,6 +244,12 @@ impl Index {
                     );
                 }
             }
+            // A hold placed or lifted by anyone (the service API, a rule's
+            // lift) ends a lift that was asked for: a later hold on the same
+            // key needs its own two supervisors.
+            Entry::Place { hold, .. } | Entry::Lift { hold, .. } => {
+                self.lift_requests.remove(hold);
+            }
             _ => {}
         }
     }

@@ -432,3 +432,41 @@ async fn accounts_are_linked_by_a_shared_secret_and_a_shared_bank_account() {
         "the same PIN tried on both"
     );
 }
+
+#[tokio::test]
+async fn a_lift_asked_for_ends_when_the_hold_is_replaced() {
+    use sekimori_workbench::Host;
+    let b = Bench::new();
+    let id = transfer_case(&b).await;
+    let frozen = HoldKey::account("netbank", "acct-900");
+    let place = |by: &str| {
+        b.host.place_hold(
+            frozen.clone(),
+            sekimori_rules::Action::Freeze,
+            by.into(),
+            "operator".into(),
+        )
+    };
+    assert!(place("key:ops").await.expect("placed"));
+    let one = b.analyst("sup1", Role::Supervisor);
+    let sup1 = b.api_sign_in("sup1", &one).await;
+    let lift = format!("/v1/cases/{id}/holds/lift");
+    let body = json!({"scope": "account", "key": "acct-900", "reason": "verified"});
+    let (_, got) = b.api("POST", &lift, &sup1, Some(body.clone())).await;
+    assert_eq!(got["outcome"], "requested");
+    // The operator lifts it and places a new one through the service API.
+    let lifted = b
+        .host
+        .lift_hold(frozen.clone(), "key:ops".into(), "x".into())
+        .await;
+    assert!(lifted.expect("lifted"));
+    assert!(place("key:ops").await.expect("placed again"));
+    let two = b.analyst("sup2", Role::Supervisor);
+    let sup2 = b.api_sign_in("sup2", &two).await;
+    let (_, got) = b.api("POST", &lift, &sup2, Some(body)).await;
+    assert_eq!(
+        got["outcome"], "requested",
+        "the old request does not lift the new hold"
+    );
+    assert!(engine_holds(&b).contains(&frozen));
+}
