@@ -153,19 +153,26 @@ fn first_pass(store: &Store, window: Window) -> Result<(Labels, Bounds), Error> 
     for row in store.scan_from(1)? {
         let (seq, bytes) = row?;
         b.entries += 1;
-        if bytes.starts_with(br#"{"entry":"label""#) {
-            if let Entry::Label {
-                service,
-                event_id,
-                label,
-                ..
-            } = Entry::from_bytes(&bytes).map_err(Error::Corrupt)?
-            {
-                labels.add(&service, &event_id, &label);
+        // serde writes the tag first; anything else is decoded in full.
+        let tagged = bytes.starts_with(br#"{"entry":""#);
+        let at = if bytes.starts_with(br#"{"entry":"label""#) || !tagged {
+            match Entry::from_bytes(&bytes).map_err(Error::Corrupt)? {
+                Entry::Label {
+                    service,
+                    event_id,
+                    label,
+                    ..
+                } => {
+                    labels.add(&service, &event_id, &label);
+                    continue;
+                }
+                Entry::Event { decision, .. } => sekimori_event::parse_rfc3339_ms(&decision.at),
+                _ => None,
             }
-            continue;
-        }
-        let Some(at) = event_at(&bytes)? else {
+        } else {
+            event_at(&bytes)?
+        };
+        let Some(at) = at else {
             continue;
         };
         match b.first {
