@@ -82,9 +82,17 @@ fn label(ledger: &mut Ledger, id: &str, label: &str) {
 /// Labels: t0 chargeback, t1 customer_confirmed, t2 confirmed_fraud,
 /// t3 customer_denied, t5 legitimate, t4 none; d0 chargeback.
 fn world(dir: &std::path::Path) -> Arc<Store> {
+    world_with(dir, false)
+}
+
+/// The same, with a snapshot of the state after day 0 when `snapshot`.
+fn world_with(dir: &std::path::Path, snapshot: bool) -> Arc<Store> {
     let store = Arc::new(Store::open(dir).expect("store"));
     let mut ledger = Ledger::open(Arc::clone(&store), pack("1", &[]), 1_000_000).expect("opens");
     wait(ledger.decide(&transfer("d0", T0, 500_000)).1).expect("durable");
+    if snapshot {
+        wait(ledger.snapshot()).expect("snapshot written");
+    }
     let amounts = [200_000, 50_000, 20_000, 6_000, 1_000, 150_000];
     for (i, a) in amounts.iter().enumerate() {
         let id = format!("t{i}");
@@ -379,4 +387,24 @@ fn the_page_backtests_a_stored_version_and_shows_errors_in_place() {
     )
     .into_string();
     assert!(backwards.contains("role=\"alert\""));
+}
+
+#[test]
+fn a_snapshot_before_the_window_gives_the_same_backtest() {
+    let (a, b) = (
+        tempfile::tempdir().expect("tmp"),
+        tempfile::tempdir().expect("tmp"),
+    );
+    let plain = backtest(&world_with(a.path(), false), pack("2", &["big_transfer"]));
+    let snap = backtest(&world_with(b.path(), true), pack("2", &["big_transfer"]));
+    let (mut p, s) = (
+        plain.backtest.clone().expect("a backtest"),
+        snap.backtest.clone().expect("a backtest"),
+    );
+    assert!(s.state.contains("from the snapshot at 2"), "{}", s.state);
+    assert!(!p.state.contains("snapshot"), "{}", p.state);
+    assert_eq!(s.changed, 2);
+    p.state.clone_from(&s.state);
+    assert_eq!(p, s);
+    assert_eq!(plain.quality, snap.quality);
 }
