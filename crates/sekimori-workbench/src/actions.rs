@@ -9,8 +9,6 @@ use crate::queue::{next_case, Filter};
 use crate::sessions::Session;
 use crate::workbench::Workbench;
 use sekimori_engine::Entry;
-use sekimori_notify::Notice;
-use serde_json::json;
 
 /// The longest note, reason or label note, in bytes.
 pub const MAX_TEXT: usize = 4_096;
@@ -202,22 +200,16 @@ impl Workbench {
         };
         // What the log says happened (under the lock above, this act's own
         // outcome), never what was asked.
-        let approve = outcome.approved;
-        let kind = if approve {
-            "review.approved"
-        } else {
-            "review.declined"
-        };
-        self.host.notify(Notice {
-            id: format!("review:{}:{}:{}", case, event_id, kind),
-            kind: kind.into(),
-            account: Some(entity),
-            service,
-            at: self.now_rfc3339(),
-            action: if approve { "allow" } else { "deny" }.into(),
-            summary: json!({"event_id": event_id, "event_type": event_type,
-                            "case": case, "by": s.login}),
-        });
+        self.host.notify(crate::resend::outcome_notice(
+            case,
+            &service,
+            &entity,
+            event_id,
+            &event_type,
+            outcome.approved,
+            &s.login,
+            &self.now_rfc3339(),
+        ));
         Ok(())
     }
 

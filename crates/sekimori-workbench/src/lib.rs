@@ -29,6 +29,7 @@ pub mod i18n;
 pub mod money;
 pub mod pages;
 pub mod queue;
+pub mod resend;
 pub mod sessions;
 pub mod testing;
 pub mod throttle;

@@ -115,6 +115,7 @@ impl Workbench {
             throttle: crate::throttle::Throttle::default(),
         };
         wb.catch_up_blocking()?;
+        wb.resend_recent_outcomes();
         let wb = Arc::new(wb);
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
             rt.spawn(follow(Arc::downgrade(&wb), Arc::clone(&wb.behind)));

@@ -369,3 +369,40 @@ async fn one_analyst_cannot_claim_the_whole_queue() {
     let (status, _) = b.api("POST", &claim(ids[limit]), &token, None).await;
     assert_eq!(status, StatusCode::OK, "room again after a release");
 }
+
+#[tokio::test]
+async fn outcomes_are_notified_again_after_a_restart_with_the_same_id() {
+    let b = Bench::new();
+    held_transfer(&b).await;
+    let uri = b.analyst("aiko", Role::Analyst);
+    let token = b.api_sign_in("aiko", &uri).await;
+    let id =
+        b.wb.sync()
+            .await
+            .expect("index")
+            .case_of_event("netbank", "xfer-1")
+            .expect("case");
+    let (status, _) = b
+        .api(
+            "POST",
+            &format!("/v1/cases/{id}/decide"),
+            &token,
+            Some(json!({"event_id": "xfer-1", "outcome": "decline", "reason": "not the holder"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(b.host.notices.lock().expect("lock").len(), 1);
+    // A crash may have lost the queued notice: a restart sends it again.
+    let _again = Bench::reopen(&b);
+    let notices = b.host.notices.lock().expect("lock").clone();
+    assert_eq!(notices.len(), 2, "notified again at start");
+    assert_eq!(
+        notices[0].id, notices[1].id,
+        "the same id: the service drops a repeat"
+    );
+    assert_eq!(notices[1].kind, "review.declined");
+    // A day later it is not sent again.
+    b.advance(sekimori_workbench::resend::RESEND_WINDOW_MS + 1);
+    let _later = Bench::reopen(&b);
+    assert_eq!(b.host.notices.lock().expect("lock").len(), 2);
+}
