@@ -2,6 +2,7 @@
 defense engine (HTTP API and the integrator's helpers)."""
 
 from .client import BatchResult, Client, SekimoriError, now_rfc3339
+from .workbench import AnalystSession
 from .crypto import (
     TX_OCRA_SUITE,
     FingerprintKeys,
@@ -18,6 +19,7 @@ from .crypto import (
 )
 
 __all__ = [
+    "AnalystSession",
     "BatchResult",
     "Client",
     "SekimoriError",

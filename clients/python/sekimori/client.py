@@ -12,34 +12,85 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import httpx
 from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from .workbench import AnalystSession
 
 __all__ = ["Client", "SekimoriError", "BatchResult", "Json", "OPERATIONS"]
 
 Json = Dict[str, Any]
 
-# The operations this client calls, as (method, path template): each is in
-# openapi.json (tests/test_contract.py).
-OPERATIONS: Tuple[Tuple[str, str], ...] = (
-    ("post", "/v1/events"),
-    ("post", "/v1/events/batch"),
-    ("get", "/v1/decisions/{event_id}"),
-    ("post", "/v1/stepup/totp/enroll"),
-    ("post", "/v1/stepup/ocra/enroll"),
-    ("post", "/v1/stepup/tx/challenge"),
-    ("post", "/v1/stepup/webauthn/register/start"),
-    ("post", "/v1/stepup/webauthn/register/finish"),
-    ("post", "/v1/stepup/webauthn/auth/start"),
-    ("post", "/v1/stepup/otp/send"),
-    ("post", "/v1/stepup/verify"),
-    ("post", "/v1/stepup/enrollments/remove"),
-    ("post", "/v1/secrets/check"),
-    ("get", "/healthz"),
-    ("get", "/readyz"),
-)
+# Every operation of the document (openapi.json at the repository's root,
+# generated from the server's code), as {client method: (method, path)}: the
+# methods of :class:`Client` (an API key) and of
+# :class:`sekimori.workbench.AnalystSession` (an analyst's session).
+# tests/test_contract.py fails when the document has an operation no method
+# calls, or a method names one the document no longer has.
+OPERATIONS: Dict[str, Tuple[str, str]] = {
+    # health, metrics, the document, a cluster node
+    "alive": ("get", "/healthz"),
+    "healthy": ("get", "/readyz"),
+    "metrics": ("get", "/metrics"),
+    "openapi": ("get", "/openapi.json"),
+    "cluster_status": ("get", "/v1/cluster"),
+    # events and decisions
+    "send_event": ("post", "/v1/events"),
+    "send_batch": ("post", "/v1/events/batch"),
+    "decision": ("get", "/v1/decisions/{event_id}"),
+    # packs, lists, holds (admin and read keys)
+    "validate_pack": ("post", "/v1/packs/validate"),
+    "publish_pack": ("post", "/v1/packs"),
+    "pack_history": ("get", "/v1/packs"),
+    "current_pack": ("get", "/v1/packs/current"),
+    "reload_pack": ("post", "/v1/packs/reload"),
+    "lists": ("get", "/v1/lists"),
+    "get_list": ("get", "/v1/lists/{name}"),
+    "put_list": ("put", "/v1/lists/{name}"),
+    "holds": ("get", "/v1/holds"),
+    "place_hold": ("post", "/v1/holds"),
+    "lift_hold": ("post", "/v1/holds/lift"),
+    # step-up
+    "enroll_totp": ("post", "/v1/stepup/totp/enroll"),
+    "enroll_ocra": ("post", "/v1/stepup/ocra/enroll"),
+    "tx_challenge": ("post", "/v1/stepup/tx/challenge"),
+    "passkey_register_start": ("post", "/v1/stepup/webauthn/register/start"),
+    "passkey_register_finish": ("post", "/v1/stepup/webauthn/register/finish"),
+    "passkey_auth_start": ("post", "/v1/stepup/webauthn/auth/start"),
+    "send_code": ("post", "/v1/stepup/otp/send"),
+    "verify": ("post", "/v1/stepup/verify"),
+    "remove_enrollment": ("post", "/v1/stepup/enrollments/remove"),
+    "reset_enrollment": ("post", "/v1/stepup/enrollments/reset"),
+    # secrets
+    "check_secret": ("post", "/v1/secrets/check"),
+    "secret_range": ("get", "/v1/secrets/range/{prefix}"),
+    # the workbench: labels with a key, the rest with an analyst's session
+    "label": ("post", "/v1/labels"),
+    "sign_in_analyst": ("post", "/v1/workbench/sessions"),
+    "end_all_sessions": ("post", "/v1/workbench/sessions/end-all"),
+    "cases": ("get", "/v1/cases"),
+    "next_case": ("post", "/v1/cases/next"),
+    "case": ("get", "/v1/cases/{id}"),
+    "claim": ("post", "/v1/cases/{id}/claim"),
+    "release": ("post", "/v1/cases/{id}/release"),
+    "note": ("post", "/v1/cases/{id}/notes"),
+    "decide": ("post", "/v1/cases/{id}/decide"),
+    "close_case": ("post", "/v1/cases/{id}/close"),
+    "case_holds": ("get", "/v1/cases/{id}/holds"),
+    "hold_from_case": ("post", "/v1/cases/{id}/holds"),
+    "lift_from_case": ("post", "/v1/cases/{id}/holds/lift"),
+    "list_from_case": ("post", "/v1/cases/{id}/lists"),
+    "bulk": ("post", "/v1/cases/bulk"),
+    "search": ("get", "/v1/search"),
+    "analysts": ("get", "/v1/analysts"),
+    "create_analyst": ("post", "/v1/analysts"),
+    "disable_analyst": ("post", "/v1/analysts/{login}/disable"),
+    "enable_analyst": ("post", "/v1/analysts/{login}/enable"),
+    "reset_analyst": ("post", "/v1/analysts/{login}/reset"),
+}
 
 # Codes after which the same request may be sent again (same event id):
 # nothing was decided or stored (docs/errors.md).
@@ -250,18 +301,106 @@ class Client:
     def remove_enrollment(self, service: str, account: str, method: str, proof_event: str, *, at: Optional[str] = None) -> Json:
         return self.request("post", "/v1/stepup/enrollments/remove", _drop_none(service=service, account=account, method=method, proof_event=proof_event, at=at or now_rfc3339()))
 
-    # -- secrets and health ---------------------------------------------
+    def reset_enrollment(self, service: str, account: str, reason: str, *, remove: Optional[Iterable[str]] = None, at: Optional[str] = None) -> Json:
+        """``POST /v1/stepup/enrollments/reset`` (admin key): an operator
+        resets the account's TOTP throttle and removes the enrollments named
+        in ``remove`` (``totp``, ``ocra``, ``webauthn``)."""
+        return self.request(
+            "post",
+            "/v1/stepup/enrollments/reset",
+            _drop_none(service=service, account=account, reason=reason, remove=list(remove) if remove is not None else None, at=at or now_rfc3339()),
+        )
+
+    # -- packs, lists, holds --------------------------------------------
+
+    def validate_pack(self, source: Json) -> Json:
+        """``POST /v1/packs/validate``: compiles a pack source and runs its tests; publishes nothing."""
+        return self.request("post", "/v1/packs/validate", source)
+
+    def publish_pack(self, source: Json) -> Json:
+        """``POST /v1/packs``: compiles, tests and publishes a pack (admin key)."""
+        return self.request("post", "/v1/packs", source)
+
+    def pack_history(self) -> Json:
+        return self.request("get", "/v1/packs")
+
+    def current_pack(self) -> Json:
+        return self.request("get", "/v1/packs/current")
+
+    def reload_pack(self) -> Json:
+        """``POST /v1/packs/reload``: publishes the server's ``--rules`` directory."""
+        return self.request("post", "/v1/packs/reload")
+
+    def lists(self) -> Json:
+        return self.request("get", "/v1/lists")
+
+    def get_list(self, name: str) -> Json:
+        return self.request("get", f"/v1/lists/{quote(name, safe='')}")
+
+    def put_list(self, name: str, items: Iterable[str]) -> Json:
+        """``PUT /v1/lists/{name}``: replaces the list's API items."""
+        return self.request("put", f"/v1/lists/{quote(name, safe='')}", {"items": list(items)})
+
+    def holds(self) -> Json:
+        return self.request("get", "/v1/holds")
+
+    def place_hold(self, scope: str, key: str, action: str, reason: str, *, service: Optional[str] = None) -> Json:
+        """``POST /v1/holds``: a freeze (account) or halt (service, asset, wallet, bank)."""
+        return self.request("post", "/v1/holds", {"hold": _drop_none(scope=scope, key=key, service=service), "action": action, "reason": reason})
+
+    def lift_hold(self, scope: str, key: str, reason: str, *, service: Optional[str] = None) -> Json:
+        return self.request("post", "/v1/holds/lift", {"hold": _drop_none(scope=scope, key=key, service=service), "reason": reason})
+
+    # -- secrets, labels, health ----------------------------------------
 
     def check_secret(self, body: Json) -> Json:
         """``POST /v1/secrets/check``: the body is sent as given (a password or
         PIN in the clear is checked and dropped by the server, never stored)."""
         return self.request("post", "/v1/secrets/check", body)
 
+    def secret_range(self, prefix: str) -> str:
+        """``GET /v1/secrets/range/{prefix}``: HIBP ``SUFFIX:COUNT`` lines (k-anonymity)."""
+        return self.request("get", f"/v1/secrets/range/{quote(prefix, safe='')}")
+
+    def label(self, service: str, event_id: str, label: str, note: str = "") -> Json:
+        """``POST /v1/labels``: what the service learnt of its event
+        (``chargeback``, ``dispute``, ``customer_confirmed``, ``customer_denied``)."""
+        return self.request("post", "/v1/labels", {"service": service, "event_id": event_id, "label": label, "note": note})
+
+    def sign_in_analyst(self, login: str, password: str, code: str) -> "AnalystSession":
+        """``POST /v1/workbench/sessions``: an analyst's session (password and
+        the current TOTP code), for the workbench's case API."""
+        from .workbench import AnalystSession
+
+        answer = self.request("post", "/v1/workbench/sessions", {"login": login, "password": password, "code": code})
+        return AnalystSession(str(self._http.base_url), answer["token"], signed_in=answer, timeout=self._http.timeout.read or 10.0)
+
+    def alive(self) -> bool:
+        """``GET /healthz``: the process answers."""
+        try:
+            return self.request("get", "/healthz").get("status") == "ok"
+        except SekimoriError:
+            return False
+
     def healthy(self) -> bool:
+        """``GET /readyz``: the server accepts events."""
         try:
             return self.request("get", "/readyz").get("status") == "ready"
         except SekimoriError:
             return False
+
+    def metrics(self) -> str:
+        """``GET /metrics``: Prometheus text (read key)."""
+        return self.request("get", "/metrics")
+
+    def openapi(self) -> Json:
+        """``GET /openapi.json``: the document this client follows."""
+        return self.request("get", "/openapi.json")
+
+    def cluster_status(self) -> Json:
+        """``GET /v1/cluster``: a cluster node's shard, role and state
+        (404 ``not_found`` from a server that is not one)."""
+        return self.request("get", "/v1/cluster")
 
 
 def now_rfc3339() -> str:

@@ -29,6 +29,26 @@ def _binary() -> str:
     return b
 
 
+# url -> (binary, data directory) of the running server (for the analyst fixture).
+_SERVERS: dict = {}
+
+
+@pytest.fixture(scope="session")
+def analyst(server: Tuple[str, str]) -> Tuple[str, str]:
+    """(login, otpauth URI) of an admin analyst created with `sekimori users
+    create` in the running server's data directory (read at each sign-in);
+    its password is ANALYST_PASSWORD."""
+    binary, data = _SERVERS[server[0]]
+    uri = subprocess.run(
+        [binary, "users", "create", "--data", data, "--login", "py-admin", "--role", "admin"],
+        input=ANALYST_PASSWORD + "\n", check=True, capture_output=True, text=True,
+    ).stdout.strip()
+    return "py-admin", uri
+
+
+ANALYST_PASSWORD = "correct horse battery staple 17"
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[Tuple[str, str]]:
     """(base URL, API key with ingest, read, admin, approve, custody, stepup)."""
@@ -63,6 +83,7 @@ def server() -> Iterator[Tuple[str, str]]:
         # Keep draining the output so the server never blocks on a full pipe.
         threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
         try:
+            _SERVERS[url] = (binary, data)
             yield url, key
         finally:
             proc.terminate()

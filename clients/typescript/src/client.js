@@ -1,23 +1,66 @@
 // The HTTP client over fetch: events in, decisions out, step-up, secret
 // checks. Every operation is one of openapi.json's (a test checks it).
 
-export const OPERATIONS = [
-  ["post", "/v1/events"],
-  ["post", "/v1/events/batch"],
-  ["get", "/v1/decisions/{event_id}"],
-  ["post", "/v1/stepup/totp/enroll"],
-  ["post", "/v1/stepup/ocra/enroll"],
-  ["post", "/v1/stepup/tx/challenge"],
-  ["post", "/v1/stepup/webauthn/register/start"],
-  ["post", "/v1/stepup/webauthn/register/finish"],
-  ["post", "/v1/stepup/webauthn/auth/start"],
-  ["post", "/v1/stepup/otp/send"],
-  ["post", "/v1/stepup/verify"],
-  ["post", "/v1/stepup/enrollments/remove"],
-  ["post", "/v1/secrets/check"],
-  ["get", "/healthz"],
-  ["get", "/readyz"],
-];
+// Every operation of the document (openapi.json at the repository's root,
+// generated from the server's code), as {client method: [method, path]}: the
+// methods of Client (an API key) and of AnalystSession (an analyst's
+// session). test/contract.test.js fails when the document has an operation
+// no method calls, or a method names one the document no longer has.
+export const OPERATIONS = Object.freeze({
+  alive: ["get", "/healthz"],
+  healthy: ["get", "/readyz"],
+  metrics: ["get", "/metrics"],
+  openapi: ["get", "/openapi.json"],
+  clusterStatus: ["get", "/v1/cluster"],
+  sendEvent: ["post", "/v1/events"],
+  sendBatch: ["post", "/v1/events/batch"],
+  decision: ["get", "/v1/decisions/{event_id}"],
+  validatePack: ["post", "/v1/packs/validate"],
+  publishPack: ["post", "/v1/packs"],
+  packHistory: ["get", "/v1/packs"],
+  currentPack: ["get", "/v1/packs/current"],
+  reloadPack: ["post", "/v1/packs/reload"],
+  lists: ["get", "/v1/lists"],
+  getList: ["get", "/v1/lists/{name}"],
+  putList: ["put", "/v1/lists/{name}"],
+  holds: ["get", "/v1/holds"],
+  placeHold: ["post", "/v1/holds"],
+  liftHold: ["post", "/v1/holds/lift"],
+  enrollTotp: ["post", "/v1/stepup/totp/enroll"],
+  enrollOcra: ["post", "/v1/stepup/ocra/enroll"],
+  txChallenge: ["post", "/v1/stepup/tx/challenge"],
+  passkeyRegisterStart: ["post", "/v1/stepup/webauthn/register/start"],
+  passkeyRegisterFinish: ["post", "/v1/stepup/webauthn/register/finish"],
+  passkeyAuthStart: ["post", "/v1/stepup/webauthn/auth/start"],
+  sendCode: ["post", "/v1/stepup/otp/send"],
+  verify: ["post", "/v1/stepup/verify"],
+  removeEnrollment: ["post", "/v1/stepup/enrollments/remove"],
+  resetEnrollment: ["post", "/v1/stepup/enrollments/reset"],
+  checkSecret: ["post", "/v1/secrets/check"],
+  secretRange: ["get", "/v1/secrets/range/{prefix}"],
+  label: ["post", "/v1/labels"],
+  signInAnalyst: ["post", "/v1/workbench/sessions"],
+  endAllSessions: ["post", "/v1/workbench/sessions/end-all"],
+  cases: ["get", "/v1/cases"],
+  nextCase: ["post", "/v1/cases/next"],
+  case: ["get", "/v1/cases/{id}"],
+  claim: ["post", "/v1/cases/{id}/claim"],
+  release: ["post", "/v1/cases/{id}/release"],
+  note: ["post", "/v1/cases/{id}/notes"],
+  decide: ["post", "/v1/cases/{id}/decide"],
+  closeCase: ["post", "/v1/cases/{id}/close"],
+  caseHolds: ["get", "/v1/cases/{id}/holds"],
+  holdFromCase: ["post", "/v1/cases/{id}/holds"],
+  liftFromCase: ["post", "/v1/cases/{id}/holds/lift"],
+  listFromCase: ["post", "/v1/cases/{id}/lists"],
+  bulk: ["post", "/v1/cases/bulk"],
+  search: ["get", "/v1/search"],
+  analysts: ["get", "/v1/analysts"],
+  createAnalyst: ["post", "/v1/analysts"],
+  disableAnalyst: ["post", "/v1/analysts/{login}/disable"],
+  enableAnalyst: ["post", "/v1/analysts/{login}/enable"],
+  resetAnalyst: ["post", "/v1/analysts/{login}/reset"],
+});
 
 /** Codes after which the same request may be sent again: nothing was decided or stored. */
 export const RETRYABLE = new Set(["engine_busy", "overloaded", "stepup_busy", "internal", "store_failed"]);
@@ -199,8 +242,83 @@ export class Client {
     return this.request("post", "/v1/stepup/enrollments/remove", { service, account, method, proof_event: proofEvent, at: at ?? nowRfc3339() });
   }
 
+  /** POST /v1/stepup/enrollments/reset (admin key): resets the TOTP throttle, removes the enrollments named. */
+  resetEnrollment(service, account, reason, { remove, at } = {}) {
+    return this.request("post", "/v1/stepup/enrollments/reset", dropUndefined({ service, account, reason, remove, at: at ?? nowRfc3339() }));
+  }
+
+  validatePack(source) {
+    return this.request("post", "/v1/packs/validate", source);
+  }
+
+  publishPack(source) {
+    return this.request("post", "/v1/packs", source);
+  }
+
+  packHistory() {
+    return this.request("get", "/v1/packs");
+  }
+
+  currentPack() {
+    return this.request("get", "/v1/packs/current");
+  }
+
+  reloadPack() {
+    return this.request("post", "/v1/packs/reload");
+  }
+
+  lists() {
+    return this.request("get", "/v1/lists");
+  }
+
+  getList(name) {
+    return this.request("get", `/v1/lists/${encodeURIComponent(name)}`);
+  }
+
+  /** PUT /v1/lists/{name}: replaces the list's API items. */
+  putList(name, items) {
+    return this.request("put", `/v1/lists/${encodeURIComponent(name)}`, { items });
+  }
+
+  holds() {
+    return this.request("get", "/v1/holds");
+  }
+
+  /** POST /v1/holds: a freeze (account) or halt (service, asset, wallet, bank). */
+  placeHold(scope, key, action, reason, { service } = {}) {
+    return this.request("post", "/v1/holds", { hold: dropUndefined({ scope, key, service }), action, reason });
+  }
+
+  liftHold(scope, key, reason, { service } = {}) {
+    return this.request("post", "/v1/holds/lift", { hold: dropUndefined({ scope, key, service }), reason });
+  }
+
   checkSecret(body) {
     return this.request("post", "/v1/secrets/check", body);
+  }
+
+  /** GET /v1/secrets/range/{prefix}: HIBP `SUFFIX:COUNT` lines. */
+  secretRange(prefix) {
+    return this.request("get", `/v1/secrets/range/${encodeURIComponent(prefix)}`);
+  }
+
+  /** POST /v1/labels: chargeback, dispute, customer_confirmed or customer_denied. */
+  label(service, eventId, label, note = "") {
+    return this.request("post", "/v1/labels", { service, event_id: eventId, label, note });
+  }
+
+  /** POST /v1/workbench/sessions: an analyst's session for the case API. */
+  async signInAnalyst(login, password, code) {
+    const a = await this.request("post", "/v1/workbench/sessions", { login, password, code });
+    return new AnalystSession(this.baseUrl, a.token, { signedIn: a, fetch: this.fetch, timeoutMs: this.timeoutMs });
+  }
+
+  async alive() {
+    try {
+      return (await this.request("get", "/healthz")).status === "ok";
+    } catch {
+      return false;
+    }
   }
 
   async healthy() {
@@ -209,5 +327,129 @@ export class Client {
     } catch {
       return false;
     }
+  }
+
+  /** GET /metrics: Prometheus text. */
+  metrics() {
+    return this.request("get", "/metrics");
+  }
+
+  /** GET /openapi.json: the document this client follows. */
+  openapi() {
+    return this.request("get", "/openapi.json");
+  }
+
+  /** GET /v1/cluster: a cluster node's state (404 not_found from a server that is not one). */
+  clusterStatus() {
+    return this.request("get", "/v1/cluster");
+  }
+}
+
+function query(params) {
+  const q = new URLSearchParams(
+    Object.entries(params)
+      .filter(([, v]) => v !== undefined && v !== null)
+      .map(([k, v]) => [k, String(v)]),
+  ).toString();
+  return q ? `?${q}` : "";
+}
+
+const caseId = (id) => {
+  if (!Number.isSafeInteger(id) || id < 0) throw new RangeError("a case id is a whole number");
+  return id;
+};
+
+/** An analyst's session (the `ws_` token as the bearer): the workbench's case API. */
+export class AnalystSession extends Client {
+  constructor(baseUrl, token, { signedIn = {}, ...options } = {}) {
+    super(baseUrl, token, { retries: 0, ...options });
+    this.signedIn = signedIn;
+  }
+
+  toJSON() {
+    return { baseUrl: this.baseUrl, login: this.signedIn.login };
+  }
+
+  endAllSessions() {
+    return this.request("post", "/v1/workbench/sessions/end-all");
+  }
+
+  /** The review queue: `{cases, open}`. */
+  cases({ service, rule, action, minAgeHours, limit } = {}) {
+    return this.request("get", `/v1/cases${query({ service, rule, action, min_age_hours: minAgeHours, limit })}`);
+  }
+
+  /** Claims the next case; null when the queue is empty. */
+  async nextCase() {
+    return (await this.request("post", "/v1/cases/next")).case;
+  }
+
+  case(id) {
+    return this.request("get", `/v1/cases/${caseId(id)}`);
+  }
+
+  claim(id) {
+    return this.request("post", `/v1/cases/${caseId(id)}/claim`);
+  }
+
+  release(id) {
+    return this.request("post", `/v1/cases/${caseId(id)}/release`);
+  }
+
+  note(id, note) {
+    return this.request("post", `/v1/cases/${caseId(id)}/notes`, { note });
+  }
+
+  /** `outcome` approve (a supervisor; released at the second) or decline. */
+  decide(id, eventId, outcome, reason) {
+    return this.request("post", `/v1/cases/${caseId(id)}/decide`, { event_id: eventId, outcome, reason });
+  }
+
+  closeCase(id, disposition, note) {
+    return this.request("post", `/v1/cases/${caseId(id)}/close`, { disposition, note });
+  }
+
+  caseHolds(id) {
+    return this.request("get", `/v1/cases/${caseId(id)}/holds`);
+  }
+
+  holdFromCase(id, scope, key, reason) {
+    return this.request("post", `/v1/cases/${caseId(id)}/holds`, { scope, key, reason });
+  }
+
+  liftFromCase(id, scope, key, reason, { service } = {}) {
+    return this.request("post", `/v1/cases/${caseId(id)}/holds/lift`, dropUndefined({ scope, key, reason, service }));
+  }
+
+  listFromCase(id, list, item, expiresInHours, reason) {
+    return this.request("post", `/v1/cases/${caseId(id)}/lists`, { list, item, expires_in_hours: expiresInHours, reason });
+  }
+
+  bulk(cases, action, { disposition, note } = {}) {
+    return this.request("post", "/v1/cases/bulk", dropUndefined({ cases, action, disposition, note }));
+  }
+
+  search(q, { kind, limit } = {}) {
+    return this.request("get", `/v1/search${query({ q, kind, limit })}`);
+  }
+
+  analysts() {
+    return this.request("get", "/v1/analysts");
+  }
+
+  createAnalyst(login, role, password) {
+    return this.request("post", "/v1/analysts", { login, role, password });
+  }
+
+  disableAnalyst(login) {
+    return this.request("post", `/v1/analysts/${encodeURIComponent(login)}/disable`);
+  }
+
+  enableAnalyst(login) {
+    return this.request("post", `/v1/analysts/${encodeURIComponent(login)}/enable`);
+  }
+
+  resetAnalyst(login, password) {
+    return this.request("post", `/v1/analysts/${encodeURIComponent(login)}/reset`, { password });
   }
 }

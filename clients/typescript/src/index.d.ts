@@ -1,4 +1,6 @@
-// Hand-checked types of src/*.js (the shapes follow openapi.json).
+// Types of src/*.js (the shapes follow openapi.json); checked by tsc
+// (`npx -p typescript tsc -p clients/typescript/tsconfig.json`, in CI) over
+// test/types-example.ts.
 
 export type Json = { [key: string]: unknown };
 
@@ -52,7 +54,8 @@ export interface Transaction {
   payee: string;
 }
 
-export declare const OPERATIONS: ReadonlyArray<readonly [string, string]>;
+/** Every operation of openapi.json: {client method: [method, path]} (test/contract.test.js). */
+export declare const OPERATIONS: Readonly<{ [method in OperationMethod]: readonly [string, string] }>;
 export declare const RETRYABLE: ReadonlySet<string>;
 export declare function nowRfc3339(): string;
 
@@ -145,9 +148,118 @@ export declare class Client {
     fields?: { challenge_id?: string; code?: string; credential?: Json; transaction?: TxBody; actor?: Json; for_event?: string; at?: string },
   ): Promise<Verified>;
   removeEnrollment(service: string, account: string, method: "totp" | "txsign" | "webauthn", proofEvent: string, opts?: { at?: string }): Promise<Json>;
+  resetEnrollment(service: string, account: string, reason: string, opts?: { remove?: ("totp" | "ocra" | "webauthn")[]; at?: string }): Promise<Json>;
+  validatePack(source: Json): Promise<Json>;
+  publishPack(source: Json): Promise<Json>;
+  packHistory(): Promise<Json>;
+  currentPack(): Promise<Json>;
+  reloadPack(): Promise<Json>;
+  lists(): Promise<Json>;
+  getList(name: string): Promise<Json>;
+  putList(name: string, items: string[]): Promise<Json>;
+  holds(): Promise<Json>;
+  placeHold(scope: HoldScope, key: string, action: "freeze" | "halt", reason: string, opts?: { service?: string }): Promise<Json>;
+  liftHold(scope: HoldScope, key: string, reason: string, opts?: { service?: string }): Promise<Json>;
   checkSecret(body: Json): Promise<Json>;
+  secretRange(prefix: string): Promise<string>;
+  label(service: string, eventId: string, label: ServiceLabel, note?: string): Promise<{ service: string; event_id: string; label: ServiceLabel }>;
+  signInAnalyst(login: string, password: string, code: string): Promise<AnalystSession>;
+  alive(): Promise<boolean>;
   healthy(): Promise<boolean>;
+  metrics(): Promise<string>;
+  openapi(): Promise<Json>;
+  clusterStatus(): Promise<ClusterStatus>;
 }
+
+export type HoldScope = "account" | "service" | "asset" | "wallet" | "bank";
+export type ServiceLabel = "chargeback" | "dispute" | "customer_confirmed" | "customer_denied";
+export type AnalystRole = "analyst" | "supervisor" | "admin";
+export type Disposition = "confirmed_fraud" | "false_positive" | "legitimate" | "unable_to_verify";
+
+/** GET /v1/cluster. */
+export interface ClusterStatus {
+  shard: string;
+  node: string;
+  role: "leader" | "follower";
+  applied_seq: number;
+  state_digest: string | null;
+  log?: string;
+  term?: number;
+  joined_from: number | null;
+}
+
+/** POST /v1/workbench/sessions. */
+export interface SignedIn {
+  token: string;
+  login: string;
+  role: AnalystRole;
+  idle_timeout_s: number;
+  absolute_timeout_s: number;
+}
+
+/** One row of the review queue (GET /v1/cases). */
+export interface QueueRow {
+  id: number;
+  priority: number;
+  service: string;
+  entity: string;
+  family: "access" | "money" | "custody" | "report";
+  action: Action;
+  money_at_risk: { [currency: string]: number };
+  score: number;
+  opened_at: string;
+  claimed_by_me: boolean;
+  events: number;
+}
+
+export interface Analyst {
+  login: string;
+  role: AnalystRole;
+  created_at: string;
+  created_by: string;
+  enrolled_by?: string;
+  enrolled_at?: string;
+  disabled: boolean;
+}
+
+/** An analyst's session: the workbench's case API (the `ws_` token as the bearer). */
+export declare class AnalystSession extends Client {
+  constructor(baseUrl: string, token: string, options?: ClientOptions & { signedIn?: SignedIn });
+  readonly signedIn: SignedIn;
+  endAllSessions(): Promise<{ ended: number }>;
+  cases(filter?: { service?: string; rule?: string; action?: Action; minAgeHours?: number; limit?: number }): Promise<{ cases: QueueRow[]; open: number }>;
+  nextCase(): Promise<number | null>;
+  case(id: number): Promise<Json>;
+  claim(id: number): Promise<{ case: number; claimed_by: string }>;
+  release(id: number): Promise<{ case: number }>;
+  note(id: number, note: string): Promise<{ case: number }>;
+  decide(id: number, eventId: string, outcome: "approve" | "decline", reason: string): Promise<{ case: number; event_id: string; outcome: "approve" | "decline" }>;
+  closeCase(id: number, disposition: Disposition, note: string): Promise<{ case: number; disposition: Disposition }>;
+  caseHolds(id: number): Promise<Json>;
+  holdFromCase(id: number, scope: HoldScope, key: string, reason: string): Promise<Json>;
+  liftFromCase(id: number, scope: HoldScope, key: string, reason: string, opts?: { service?: string }): Promise<Json>;
+  listFromCase(id: number, list: string, item: string, expiresInHours: number, reason: string): Promise<Json>;
+  bulk(cases: number[], action: "claim" | "release" | "close", opts?: { disposition?: Disposition; note?: string }): Promise<Json>;
+  search(q: string, opts?: { kind?: "event" | "account" | "device" | "ip" | "payee"; limit?: number }): Promise<Json>;
+  analysts(): Promise<{ analysts: Analyst[] }>;
+  createAnalyst(login: string, role: AnalystRole, password: string): Promise<{ analyst: Analyst; otpauth_uri: string }>;
+  disableAnalyst(login: string): Promise<Json>;
+  enableAnalyst(login: string): Promise<Json>;
+  resetAnalyst(login: string, password: string): Promise<Json>;
+}
+
+/** The client methods, one per operation of openapi.json. */
+export type OperationMethod =
+  | "alive" | "healthy" | "metrics" | "openapi" | "clusterStatus"
+  | "sendEvent" | "sendBatch" | "decision"
+  | "validatePack" | "publishPack" | "packHistory" | "currentPack" | "reloadPack"
+  | "lists" | "getList" | "putList" | "holds" | "placeHold" | "liftHold"
+  | "enrollTotp" | "enrollOcra" | "txChallenge" | "passkeyRegisterStart" | "passkeyRegisterFinish"
+  | "passkeyAuthStart" | "sendCode" | "verify" | "removeEnrollment" | "resetEnrollment"
+  | "checkSecret" | "secretRange" | "label" | "signInAnalyst" | "endAllSessions"
+  | "cases" | "nextCase" | "case" | "claim" | "release" | "note" | "decide" | "closeCase"
+  | "caseHolds" | "holdFromCase" | "liftFromCase" | "listFromCase" | "bulk" | "search"
+  | "analysts" | "createAnalyst" | "disableAnalyst" | "enableAnalyst" | "resetAnalyst";
 
 export declare const TX_OCRA_SUITE: "OCRA-1:HOTP-SHA256-8:QH64";
 export type KeyBytes = Uint8Array | ArrayBuffer | string;

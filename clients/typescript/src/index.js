@@ -1,6 +1,6 @@
 // sekimori: the JavaScript/TypeScript client (ES modules, fetch and Web
 // Crypto only; types in index.d.ts).
-export { Client, SekimoriError, OPERATIONS, RETRYABLE, nowRfc3339 } from "./client.js";
+export { Client, AnalystSession, SekimoriError, OPERATIONS, RETRYABLE, nowRfc3339 } from "./client.js";
 export {
   TX_OCRA_SUITE,
   FingerprintKeys,

@@ -43,6 +43,8 @@ export async function startServer() {
   return {
     url,
     key,
+    binary: bin,
+    data,
     async stop() {
       const exited = new Promise((r) => proc.once("exit", r));
       proc.kill("SIGTERM");
