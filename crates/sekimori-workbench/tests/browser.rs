@@ -344,6 +344,22 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
         .expect("Japanese");
     shot(&c, "06-queue-ja.png").await;
 
+    // The keyboard: j goes to the first case, x ticks it for a bulk action.
+    c.active_element()
+        .await
+        .expect("focus")
+        .send_keys("jx")
+        .await
+        .expect("keys");
+    let ticked = c
+        .find(Locator::Css("input.pick"))
+        .await
+        .expect("checkbox")
+        .prop("checked")
+        .await
+        .expect("checked");
+    assert_eq!(ticked.as_deref(), Some("true"), "x ticks the focused case");
+
     // Search from the queue's box (in Japanese now), then freeze the
     // account from its case page.
     c.find(Locator::Id("search-q"))
