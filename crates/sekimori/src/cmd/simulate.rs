@@ -78,6 +78,7 @@ struct HttpDefender {
     /// Approver name -> that approver's key, for `withdrawal.approval`.
     approvers: std::collections::HashMap<String, String>,
     errors: std::rc::Rc<std::cell::Cell<u64>>,
+    label_errors: std::rc::Rc<std::cell::Cell<u64>>,
 }
 
 impl Defender for HttpDefender {
@@ -141,7 +142,9 @@ impl Defender for HttpDefender {
             .ok()
             .is_some_and(|r| r.status().is_success());
         if !sent {
-            self.errors.set(self.errors.get() + 1);
+            // A label is feedback, not a decision: counted and reported,
+            // never a reason to fail the run.
+            self.label_errors.set(self.label_errors.get() + 1);
         }
     }
 }
@@ -219,6 +222,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
         );
         let started = Instant::now();
         let errors = std::rc::Rc::new(std::cell::Cell::new(0));
+        let label_errors = std::rc::Rc::new(std::cell::Cell::new(0));
         let defender: Box<dyn Defender> = match (&a.url, baseline) {
             (Some(url), Baseline::Sekimori) => Box::new(HttpDefender {
                 agent: ureq::Agent::config_builder()
@@ -232,6 +236,7 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                     .ok_or_else(|| anyhow!("--url needs --key (an ingest key)"))?,
                 approvers: approver_keys(&a.approver_keys)?,
                 errors: std::rc::Rc::clone(&errors),
+                label_errors: std::rc::Rc::clone(&label_errors),
             }),
             (None, Baseline::Sekimori) if a.data.is_some() => {
                 let dir = a.data.as_deref().unwrap_or(std::path::Path::new("."));
@@ -278,6 +283,13 @@ pub fn run(a: Args) -> anyhow::Result<ExitCode> {
                 errors.get(),
                 a.url.as_deref().unwrap_or("")
             ));
+        }
+        if label_errors.get() > 0 {
+            eprintln!(
+                "warning: {} labels were not accepted by {}",
+                label_errors.get(),
+                a.url.as_deref().unwrap_or("")
+            );
         }
         let secs = started.elapsed().as_secs_f64();
         bar.finish();
