@@ -219,13 +219,33 @@ fn max_cases() -> anyhow::Result<usize> {
     }
 }
 
+/// Set to `1` when a TLS proxy on the same host serves the workbench from a
+/// loopback listener (cookies Secure and `__Host-` prefixed), or to `0` to
+/// serve plain HTTP beyond loopback (not advised); unset, cookies are
+/// Secure unless the server listens on a loopback address.
+pub const SECURE_COOKIES_ENV: &str = "SEKIMORI_WORKBENCH_SECURE_COOKIES";
+
+fn secure_cookies(listen: SocketAddr) -> anyhow::Result<bool> {
+    match std::env::var(SECURE_COOKIES_ENV).as_deref() {
+        Err(_) => Ok(!listen.ip().is_loopback()),
+        Ok("1") => Ok(true),
+        Ok("0") => {
+            if !listen.ip().is_loopback() {
+                tracing::warn!("workbench cookies are not Secure on a non-loopback listener ({SECURE_COOKIES_ENV}=0)");
+            }
+            Ok(false)
+        }
+        Ok(v) => anyhow::bail!("{SECURE_COOKIES_ENV}={v:?}: 1 or 0"),
+    }
+}
+
 /// The workbench's routes for `app` (the case index built from the whole
 /// log: blocking, call it off async threads). Cookies are `Secure` (and
 /// the session cookie `__Host-` prefixed) unless the server listens on a
-/// loopback address (plain HTTP there only).
+/// loopback address (plain HTTP there only), or as [`SECURE_COOKIES_ENV`] says.
 pub fn router(app: &Arc<App>, listen: SocketAddr, data_dir: &Path) -> anyhow::Result<axum::Router> {
     let host: Arc<dyn Host> = Arc::new(ServerHost(Arc::downgrade(app)));
-    let mut config = Config::new(!listen.ip().is_loopback());
+    let mut config = Config::new(secure_cookies(listen)?);
     config.max_cases = max_cases()?;
     tracing::info!(max_cases = config.max_cases, "workbench case index cap");
     let wb = Workbench::open(Arc::clone(&app.store), host, data_dir, config)
