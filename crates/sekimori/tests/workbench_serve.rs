@@ -1,6 +1,7 @@
 //! `sekimori serve` carries the workbench: `users create` makes an analyst
 //! while the server's data directory is in use, the analyst signs in with
-//! password and TOTP, and the tour's brute force is a case in the queue.
+//! password and TOTP, and the tour's brute force is a case in the queue;
+//! a hold and a list item placed from the case act in the engine.
 
 mod common;
 
@@ -12,9 +13,13 @@ use std::process::{Command, Stdio};
 const PASSWORD: &str = "correct horse battery";
 
 fn users_create(data: &std::path::Path, login: &str) -> String {
+    users_create_as(data, login, "admin")
+}
+
+fn users_create_as(data: &std::path::Path, login: &str, role: &str) -> String {
     let mut child = Command::new(BIN)
         .args([
-            "users", "create", "--login", login, "--role", "admin", "--data",
+            "users", "create", "--login", login, "--role", role, "--data",
         ])
         .arg(data)
         .stdin(Stdio::piped())
@@ -148,5 +153,111 @@ fn the_workbench_is_served_at_ui_with_the_tours_case() {
         text.contains("confirmed_fraud"),
         "the disposition survived the restart: {text}"
     );
+    server.kill();
+}
+
+fn sign_in(a: &ureq::Agent, url: &str, login: &str, uri: &str) -> String {
+    let code = sekimori_workbench::testing::totp_code(uri, sekimori_workbench::system_clock()());
+    let (status, session) = post(
+        a,
+        &format!("{url}/v1/workbench/sessions"),
+        "",
+        &json!({"login": login, "password": PASSWORD, "code": code}),
+    )
+    .expect("answer");
+    assert_eq!(status, 200, "{session}");
+    session["token"].as_str().expect("token").to_string()
+}
+
+#[test]
+fn holds_and_list_items_from_a_case_act_in_the_engine() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
+    let key = create_key(&data, "ingest,read,admin");
+    let aiko = users_create(&data, "aiko");
+    let mei = users_create_as(&data, "mei", "supervisor");
+    let server = Server::start(&data, &log, &[]);
+    let a = agent();
+    let url = server.url.clone();
+    for i in 1..=8 {
+        let e = json!({"id": format!("tour-{i}"), "type": "login.attempt",
+            "at": format!("2026-11-23T02:00:0{i}Z"), "service": "netbank",
+            "actor": {"ip": format!("198.51.100.{i}")}, "account": format!("acct-00{i}"),
+            "factor": "pin", "result": "failure",
+            "secret_fp": "k1:81dc9bdb52d04dc20036dbd8313ed055aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"});
+        let (status, _) = post(&a, &format!("{url}/v1/events"), &key, &e).expect("answer");
+        assert_eq!(status, 200);
+    }
+    let token = sign_in(&a, &url, "aiko", &aiko);
+    let (_, cases) = common::get(&a, &format!("{url}/v1/cases"), &token);
+    let id = cases["cases"][0]["id"].as_u64().expect("case");
+
+    // A freeze from the case is the engine's hold, by the analyst, with why.
+    let (status, body) = post(
+        &a,
+        &format!("{url}/v1/cases/{id}/holds"),
+        &token,
+        &json!({"scope": "account", "key": "acct-008", "reason": "PIN sprayed"}),
+    )
+    .expect("answer");
+    assert_eq!(status, 200, "{body}");
+    let (_, holds) = common::get(&a, &format!("{url}/v1/holds"), &key);
+    let held = holds["holds"].as_array().expect("holds").iter().any(|h| {
+        h["hold"]["key"] == "acct-008" && h["by"] == "analyst:aiko" && h["reason"] == "PIN sprayed"
+    });
+    assert!(held, "{holds}");
+
+    // A list item from the case: the engine refuses the address at once.
+    let (status, body) = post(
+        &a,
+        &format!("{url}/v1/cases/{id}/lists"),
+        &token,
+        &json!({"list": "blocked_ips", "item": "203.0.113.66", "expires_in_hours": 24,
+                "reason": "the sprayer's address"}),
+    )
+    .expect("answer");
+    assert_eq!(status, 200, "{body}");
+    let e = json!({"id": "after-list", "type": "login.attempt", "at": "2026-11-23T02:05:00Z",
+        "service": "netbank", "actor": {"ip": "203.0.113.66"}, "account": "acct-050",
+        "factor": "password", "result": "success"});
+    let (status, decision) = post(&a, &format!("{url}/v1/events"), &key, &e).expect("answer");
+    assert_eq!(status, 200);
+    assert_eq!(decision["decision"]["action"], "deny", "{decision}");
+    assert_eq!(decision["decision"]["reasons"][0]["rule"], "blocked_ip");
+
+    // Lifting takes two supervisors: aiko asks, mei (made by the CLI) lifts.
+    let lift = json!({"scope": "account", "key": "acct-008", "reason": "holder verified"});
+    let (status, body) = post(
+        &a,
+        &format!("{url}/v1/cases/{id}/holds/lift"),
+        &token,
+        &lift,
+    )
+    .expect("answer");
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("requested")),
+        "{body}"
+    );
+    let mei_token = sign_in(&a, &url, "mei", &mei);
+    let (status, body) = post(
+        &a,
+        &format!("{url}/v1/cases/{id}/holds/lift"),
+        &mei_token,
+        &lift,
+    )
+    .expect("answer");
+    assert_eq!(
+        (status, body["outcome"].as_str()),
+        (200, Some("lifted")),
+        "{body}"
+    );
+    let (_, holds) = common::get(&a, &format!("{url}/v1/holds"), &key);
+    let still = holds["holds"]
+        .as_array()
+        .expect("holds")
+        .iter()
+        .any(|h| h["hold"]["key"] == "acct-008" && h["by"].is_string());
+    assert!(!still, "lifted: {holds}");
     server.kill();
 }
