@@ -176,7 +176,7 @@ pub async fn serve_cluster(
         .with_context(|| format!("binding {}", config.listen))?;
     on_bound(listener.local_addr()?, &app);
     tokio::spawn(serve::reload_on_hup(Arc::clone(&app)));
-    let router = crate::routes::router(Arc::clone(&app)).merge(
+    let router = serve::app_router(&app, &config).await?.merge(
         Router::new()
             .route("/v1/cluster", get(cluster_status))
             .with_state(Arc::clone(&node)),
