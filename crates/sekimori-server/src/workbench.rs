@@ -219,6 +219,12 @@ fn max_cases() -> anyhow::Result<usize> {
     }
 }
 
+/// Set to `1` when every request comes through a proxy that appends the
+/// client's address to `X-Forwarded-For`: the workbench's sign-in back-off
+/// then keys on that address (else on the connection's peer, which
+/// `serve` does not pass on yet: only the per-login slow-down applies).
+pub const TRUST_FORWARDED_ENV: &str = "SEKIMORI_WORKBENCH_TRUST_FORWARDED_FOR";
+
 /// Set to `1` when a TLS proxy on the same host serves the workbench from a
 /// loopback listener (cookies Secure and `__Host-` prefixed), or to `0` to
 /// serve plain HTTP beyond loopback (not advised); unset, cookies are
@@ -247,6 +253,11 @@ pub fn router(app: &Arc<App>, listen: SocketAddr, data_dir: &Path) -> anyhow::Re
     let host: Arc<dyn Host> = Arc::new(ServerHost(Arc::downgrade(app)));
     let mut config = Config::new(secure_cookies(listen)?);
     config.max_cases = max_cases()?;
+    config.trust_forwarded_for = match std::env::var(TRUST_FORWARDED_ENV).as_deref() {
+        Err(_) | Ok("0") => false,
+        Ok("1") => true,
+        Ok(v) => anyhow::bail!("{TRUST_FORWARDED_ENV}={v:?}: 1 or 0"),
+    };
     tracing::info!(max_cases = config.max_cases, "workbench case index cap");
     let wb = Workbench::open(Arc::clone(&app.store), host, data_dir, config)
         .map_err(|e| anyhow::anyhow!("workbench: {e}"))?;

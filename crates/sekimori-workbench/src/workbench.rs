@@ -45,6 +45,11 @@ pub struct Config {
     /// by default; see [`crate::cases::Index::with_cap`] for what happens
     /// when it is full).
     pub max_cases: usize,
+    /// Take the client's address from the last `X-Forwarded-For` entry (the
+    /// one the proxy in front appended) instead of the connection's peer:
+    /// only when every request comes through that proxy, which must
+    /// overwrite or append the header (else a client could name any address).
+    pub trust_forwarded_for: bool,
 }
 
 impl std::fmt::Debug for Config {
@@ -53,6 +58,7 @@ impl std::fmt::Debug for Config {
             .field("secure_cookies", &self.secure_cookies)
             .field("default_tz", &self.default_tz)
             .field("max_cases", &self.max_cases)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .finish()
     }
 }
@@ -64,6 +70,7 @@ impl Config {
             default_tz: "Asia/Tokyo".into(),
             clock: system_clock(),
             max_cases: crate::cases::DEFAULT_MAX_CASES,
+            trust_forwarded_for: false,
         }
     }
 }

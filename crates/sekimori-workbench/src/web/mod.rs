@@ -2,10 +2,10 @@
 //! assets, and security headers on every answer.
 
 mod api;
-pub mod openapi;
 pub mod api_actions;
 pub mod auth;
 mod extract;
+pub mod openapi;
 mod ui;
 mod ui_actions;
 mod view;
@@ -174,7 +174,10 @@ pub fn router(wb: Arc<Workbench>) -> Router {
             post(ui_actions::reset_analyst),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(client_address))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&wb),
+            client_address,
+        ))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(wb)
 }
@@ -213,18 +216,35 @@ tokio::task_local! {
     static CLIENT: Option<String>;
 }
 
-/// Makes the connection's peer address (axum's `ConnectInfo`, when the
-/// server gives it) known to the handlers of this request, as
-/// [`crate::throttle::address_key`].
+/// Makes the client's address known to the handlers of this request, as
+/// [`crate::throttle::address_key`]: the connection's peer (axum's
+/// `ConnectInfo`, when the server gives it), or with
+/// [`crate::Config::trust_forwarded_for`] the last `X-Forwarded-For` entry.
 async fn client_address(
+    axum::extract::State(wb): axum::extract::State<Arc<Workbench>>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let addr = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| crate::throttle::address_key(c.0.ip()));
+    let ip = if wb.config.trust_forwarded_for {
+        forwarded_for(req.headers())
+    } else {
+        req.extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    };
+    let addr = ip.map(crate::throttle::address_key);
     CLIENT.scope(addr, next.run(req)).await
+}
+
+/// The last `X-Forwarded-For` entry: the one the trusted proxy appended.
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<std::net::IpAddr> {
+    let last = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .last()?;
+    last.trim().parse().ok()
 }
 
 /// The client address of the current request, if the server gave it.

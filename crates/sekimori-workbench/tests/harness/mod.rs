@@ -23,6 +23,17 @@ pub const PASSWORD: &str = "correct horse battery";
 mod host;
 pub use host::TestHost;
 
+/// How a bench's workbench is served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Loopback over plain HTTP.
+    Plain,
+    /// Secure cookies (a server not on loopback).
+    Secure,
+    /// Behind a proxy trusted for X-Forwarded-For.
+    Proxy,
+}
+
 pub struct Bench {
     pub dir: tempfile::TempDir,
     pub host: Arc<TestHost>,
@@ -36,17 +47,34 @@ pub const T0: i64 = 1_796_461_200_000;
 
 impl Bench {
     pub fn new() -> Bench {
-        Bench::build(None, sekimori_workbench::cases::DEFAULT_MAX_CASES)
+        Bench::build(
+            None,
+            sekimori_workbench::cases::DEFAULT_MAX_CASES,
+            Mode::Plain,
+        )
     }
 
     /// A bench whose case index holds at most `cap` cases.
     pub fn with_cap(cap: usize) -> Bench {
-        Bench::build(None, cap)
+        Bench::build(None, cap, Mode::Plain)
+    }
+
+    /// A bench behind a proxy: the client's address from X-Forwarded-For.
+    pub fn behind_proxy() -> Bench {
+        Bench::build(
+            None,
+            sekimori_workbench::cases::DEFAULT_MAX_CASES,
+            Mode::Proxy,
+        )
     }
 
     /// A bench whose cookies are Secure (a server not on loopback).
     pub fn secure() -> Bench {
-        Bench::build(None, usize::MAX)
+        Bench::build(
+            None,
+            sekimori_workbench::cases::DEFAULT_MAX_CASES,
+            Mode::Secure,
+        )
     }
 
     /// A bench whose notices go to `url`, signed with `secret`.
@@ -54,10 +82,11 @@ impl Bench {
         Bench::build(
             Some((url, secret)),
             sekimori_workbench::cases::DEFAULT_MAX_CASES,
+            Mode::Plain,
         )
     }
 
-    fn build(webhook: Option<(&str, &[u8])>, max_cases: usize) -> Bench {
+    fn build(webhook: Option<(&str, &[u8])>, max_cases: usize, mode: Mode) -> Bench {
         let dir = tempfile::tempdir().expect("tempdir");
         let notifier = webhook.map(|(url, secret)| {
             let config = sekimori_notify::NotifyConfig::new(
@@ -83,10 +112,11 @@ impl Bench {
         }));
         let c = Arc::clone(&clock);
         let config = Config {
-            secure_cookies: max_cases == usize::MAX,
+            secure_cookies: mode == Mode::Secure,
             default_tz: "Asia/Tokyo".into(),
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
             max_cases,
+            trust_forwarded_for: mode == Mode::Proxy,
         };
         let wb = Workbench::open(store, host.clone(), dir.path(), config).expect("workbench");
         let router = sekimori_workbench::router(Arc::clone(&wb));
@@ -107,6 +137,7 @@ impl Bench {
             default_tz: "UTC".into(),
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
             max_cases: b.wb.index().cap(),
+            trust_forwarded_for: false,
         };
         Workbench::open(
             Arc::clone(&b.host.store),

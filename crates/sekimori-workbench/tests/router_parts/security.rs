@@ -406,3 +406,31 @@ async fn outcomes_are_notified_again_after_a_restart_with_the_same_id() {
     let _later = Bench::reopen(&b);
     assert_eq!(b.host.notices.lock().expect("lock").len(), 2);
 }
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_address_is_the_clients() {
+    let b = Bench::behind_proxy();
+    let uri = b.analyst("aiko", Role::Analyst);
+    let attempt = |from: &'static str, password: &'static str| {
+        let code = sekimori_workbench::testing::totp_code(&uri, b.now());
+        let req = axum::http::Request::post("/v1/workbench/sessions")
+            .header(axum::http::header::CONTENT_TYPE, "application/json")
+            // A client's own header, then the proxy's appended entry.
+            .header("x-forwarded-for", format!("10.9.9.9, {from}"))
+            .body(axum::body::Body::from(
+                json!({"login": "aiko", "password": password, "code": code}).to_string(),
+            ))
+            .expect("request");
+        b.send(req)
+    };
+    let mut last = StatusCode::OK;
+    for _ in 0..7 {
+        last = attempt(ATTACKER, "not the password").await.0;
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(attempt(HOME, harness::PASSWORD).await.0, StatusCode::OK);
+    let logged = log_entries(&b)
+        .into_iter()
+        .any(|(_, e)| matches!(e, Entry::Analyst { act, .. } if act["address"] == ATTACKER));
+    assert!(logged, "the proxy's entry is the address logged");
+}
