@@ -27,6 +27,11 @@ type Answer<T> = Result<Json<T>, WbError>;
 /// The most search hits one answer lists.
 pub const MAX_SEARCH_HITS: usize = 200;
 
+fn login_of(p: Result<Path<String>, PathRejection>) -> Result<String, WbError> {
+    p.map(|Path(l)| l)
+        .map_err(|_| WbError::invalid("login", "an analyst's login"))
+}
+
 fn case_id(p: Result<Path<u64>, PathRejection>) -> Result<u64, WbError> {
     p.map(|Path(id)| id)
         .map_err(|_| WbError::invalid("id", "a case id (a whole number)"))
@@ -540,8 +545,9 @@ pub struct AnalystState {
 pub async fn disable_analyst(
     State(wb): Wb,
     who: ApiWho,
-    Path(login): Path<String>,
+    login: Result<Path<String>, PathRejection>,
 ) -> Answer<AnalystState> {
+    let login = login_of(login)?;
     let ended = wb.set_analyst_disabled(&who.session, &login, true).await?;
     Ok(Json(AnalystState {
         login,
@@ -557,8 +563,9 @@ pub async fn disable_analyst(
 pub async fn enable_analyst(
     State(wb): Wb,
     who: ApiWho,
-    Path(login): Path<String>,
+    login: Result<Path<String>, PathRejection>,
 ) -> Answer<AnalystState> {
+    let login = login_of(login)?;
     wb.set_analyst_disabled(&who.session, &login, false).await?;
     Ok(Json(AnalystState {
         login,
@@ -594,9 +601,10 @@ pub struct AnalystReset {
 pub async fn reset_analyst(
     State(wb): Wb,
     who: ApiWho,
-    Path(login): Path<String>,
+    login: Result<Path<String>, PathRejection>,
     ApiJson(b): ApiJson<ResetBody>,
 ) -> Answer<AnalystReset> {
+    let login = login_of(login)?;
     let (uri, ended) = wb.reset_analyst(&who.session, &login, &b.password).await?;
     Ok(Json(AnalystReset {
         login,
