@@ -129,9 +129,14 @@ impl Tally {
         }
     }
 
-    /// One decision and its event's class.
+    /// One decision and its event's class, under its pack version.
     pub fn add(&mut self, decision: &Decision, class: Option<Class>) {
-        let version = &decision.pack.version;
+        self.add_as(&decision.pack.version, decision, class);
+    }
+
+    /// The same, under the name `version` (e.g. every logged version as one).
+    pub fn add_as(&mut self, version: &str, decision: &Decision, class: Option<Class>) {
+        let version = &version.to_string();
         let v = self.versions.entry(version.clone()).or_default();
         let q = &mut v.q;
         q.events += 1;

@@ -342,10 +342,8 @@ impl Replay {
                 let service = service_of(event);
                 let class = labels.class(service, &decision.event_id);
                 self.out.decided += 1;
-                // Both sides under one name, so the two rows compare.
-                let mut logged = decision.clone();
-                logged.pack.version = "logged".into();
-                self.logged.add(&logged, class);
+                // Every logged version under one name, so the two rows compare.
+                self.logged.add_as("logged", decision, class);
                 self.candidate.add(&again, class);
                 if again.action != decision.action {
                     self.out.changed += 1;
