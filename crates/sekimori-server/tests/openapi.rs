@@ -305,3 +305,24 @@ async fn served_document_is_the_generated_one() {
 fn no_schema_name_is_used_twice() {
     assert_eq!(openapi::collisions(), Vec::<String>::new());
 }
+
+/// `/v1/cluster` on a server that is not a node of a shard: GET is the
+/// documented 404 `not_found` (in the `Error` body), another method 405.
+#[tokio::test]
+async fn cluster_route_of_an_embedded_server() {
+    let h = Harness::new().await;
+    let (status, body) = h.call(Method::GET, "/v1/cluster", None, Value::Null).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+    assert!(body["error"]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("replicated shard")));
+    let (status, _) = h.call(Method::POST, "/v1/cluster", None, Value::Null).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let doc = openapi::document();
+    assert!(doc["paths"]["/v1/cluster"]["get"]["responses"]["404"].is_object());
+    assert_eq!(
+        doc["paths"]["/v1/cluster"]["get"]["security"],
+        serde_json::json!([])
+    );
+}
