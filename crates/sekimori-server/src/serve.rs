@@ -605,10 +605,10 @@ pub(crate) mod conn {
                     }
                 }
             };
-            let (stream, slot) = tokio::select! {
+            let ((stream, from), slot) = tokio::select! {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, from)) => match peers.claim(from.ip()) {
-                        Some(slot) => (stream, slot),
+                        Some(slot) => ((stream, from), slot),
                         None => {
                             // Closed at once (its permit goes back): the
                             // peer holds its share already.
@@ -632,6 +632,7 @@ pub(crate) mod conn {
             };
             tokio::spawn(connection(
                 stream,
+                from,
                 router.clone(),
                 limits,
                 (permit, slot),
@@ -682,8 +683,11 @@ pub(crate) mod conn {
         }
     }
 
+    /// Serves one connection. Every request carries the peer's address as
+    /// axum's `ConnectInfo` (the workbench keys its sign-in back-off on it).
     async fn connection(
         stream: TcpStream,
+        from: std::net::SocketAddr,
         router: Router,
         limits: Limits,
         _held: (OwnedSemaphorePermit, Slot),
@@ -704,13 +708,14 @@ pub(crate) mod conn {
             let busy = Busy::new(&in_service);
             async move {
                 let timed_out = Arc::new(AtomicBool::new(false));
-                let req = req.map(|body| {
+                let mut req = req.map(|body| {
                     axum::body::Body::new(TimedBody {
                         inner: body,
                         deadline: Box::pin(tokio::time::sleep(limits.body)),
                         timed_out: Arc::clone(&timed_out),
                     })
                 });
+                req.extensions_mut().insert(axum::extract::ConnectInfo(from));
                 let response = match router.oneshot(req).await {
                     Ok(r) => r,
                     Err(never) => match never {},

@@ -122,3 +122,38 @@ pub fn login(id: &str, n: u64) -> Value {
            "account": format!("acct-{}", n % 17), "factor": "pin", "result": "failure",
            "secret_fp": format!("k1:{:064x}", n % 5), "actor": {"ip": format!("198.51.100.{}", n % 7)}})
 }
+
+/// The password [`users_create`] gives every analyst it makes.
+pub const ANALYST_PASSWORD: &str = "correct horse battery";
+
+/// `sekimori users create` with [`ANALYST_PASSWORD`] on stdin, as an
+/// operator runs it; returns the TOTP URI it prints.
+pub fn users_create(data: &Path, login: &str, role: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args([
+            "users", "create", "--login", login, "--role", role, "--data",
+        ])
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{ANALYST_PASSWORD}\n").as_bytes())
+        .expect("password");
+    let out = child.wait_with_output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string()
+}
