@@ -39,7 +39,7 @@ pub fn scope_of(name: &str) -> Option<HoldScope> {
 
 fn reason(r: &str) -> Result<String, WbError> {
     let r = crate::actions::text("reason", r, true)?;
-    if r.chars().count() > MAX_HOLD_REASON_CHARS || r.contains('\n') {
+    if r.chars().count() > MAX_HOLD_REASON_CHARS || r.contains(['\n', '\t']) {
         return Err(WbError::invalid(
             "reason",
             format!("one line of at most {MAX_HOLD_REASON_CHARS} characters"),
@@ -95,6 +95,7 @@ impl Workbench {
         key: &str,
         why: &str,
     ) -> Result<(HoldKey, Action), WbError> {
+        let service = self.case_service(case).await?;
         let why = reason(why)?;
         check_key(scope, key)?;
         let action = if scope == HoldScope::Account {
@@ -106,7 +107,7 @@ impl Workbench {
             Action::Halt
         };
         let hold = HoldKey {
-            service: self.case_service(case).await?,
+            service,
             scope,
             key: key.into(),
         };
@@ -140,11 +141,11 @@ impl Workbench {
         service: Option<&str>,
         why: &str,
     ) -> Result<LiftOutcome, WbError> {
+        let case_service = self.case_service(case).await?;
         if s.role < Role::Supervisor {
             return Err(WbError::Forbidden("supervisor"));
         }
         let why = reason(why)?;
-        let case_service = self.case_service(case).await?;
         // A case's page lifts its own service's holds, or a global one.
         let service = match service {
             None => case_service,
@@ -214,6 +215,7 @@ impl Workbench {
         hours: u32,
         why: &str,
     ) -> Result<String, WbError> {
+        self.case_service(case).await?;
         if s.role < Role::Supervisor {
             return Err(WbError::Forbidden("supervisor"));
         }
@@ -234,7 +236,6 @@ impl Workbench {
                 "1-256 characters, no controls or edge spaces",
             ));
         }
-        self.case_service(case).await?;
         self.host
             .edit_list(
                 list.into(),

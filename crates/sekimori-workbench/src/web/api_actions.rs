@@ -94,11 +94,21 @@ impl HoldRef {
 #[serde(deny_unknown_fields)]
 pub struct PlaceHoldBody {
     pub scope: ScopeName,
-    /// An account id, a service, an asset (currency code), a wallet or a
-    /// bank (4-digit code).
+    /// An account id, a service, an asset (currency code: 2-12 upper-case
+    /// letters or digits), a wallet or a bank (4-digit code).
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+    )]
     pub key: String,
     /// Why: one line, at most 512 characters; logged and quoted in every
     /// decision the hold answers.
+    #[schema(
+        min_length = 1,
+        max_length = 512,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069][^\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]*$"
+    )]
     pub reason: String,
 }
 
@@ -141,11 +151,21 @@ pub async fn place_hold(
 #[serde(deny_unknown_fields)]
 pub struct LiftHoldBody {
     pub scope: ScopeName,
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+    )]
     pub key: String,
     /// The hold's service: the case's (the default) or `*`.
     #[serde(default)]
     pub service: Option<String>,
     /// Why: one line, at most 512 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 512,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069][^\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]*$"
+    )]
     pub reason: String,
 }
 
@@ -296,13 +316,24 @@ pub async fn holds(
 #[serde(deny_unknown_fields)]
 pub struct ListAddBody {
     /// A list the live pack declares.
+    #[schema(min_length = 1)]
     pub list: String,
     /// 1-256 characters (an account, a device, an address...).
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = "^[^\\s\\x00-\\x1f\\x7f-\\x9f](?:[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f])?$"
+    )]
     pub item: String,
     /// 1 to 2,160 (90 days).
     #[schema(minimum = 1, maximum = 2160)]
     pub expires_in_hours: u32,
     /// Why: one line, at most 512 characters.
+    #[schema(
+        min_length = 1,
+        max_length = 512,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]*[^\\s\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069][^\\x00-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]*$"
+    )]
     pub reason: String,
 }
 
@@ -348,15 +379,6 @@ pub async fn add_to_list(
     }))
 }
 
-/// What to do with each selected case.
-#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum BulkAction {
-    Claim,
-    Release,
-    Close,
-}
-
 /// A disposition (closing).
 #[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -367,19 +389,27 @@ pub enum BulkDisposition {
     UnableToVerify,
 }
 
-/// A bulk action on up to 100 cases.
+/// A bulk action on 1 to 100 cases (a repeated id is done once): claim,
+/// release, or close with a disposition and a note (the closing note of
+/// every case).
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BulkBody {
-    /// 1 to 100 case ids; a repeated id is done once.
-    pub cases: Vec<u64>,
-    pub action: BulkAction,
-    /// Required to close.
-    #[serde(default)]
-    pub disposition: Option<BulkDisposition>,
-    /// Required to close (the closing note of every case).
-    #[serde(default)]
-    pub note: String,
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum BulkBody {
+    Claim {
+        #[schema(min_items = 1, max_items = 100, maximum = 9223372036854775807_u64)]
+        cases: Vec<u64>,
+    },
+    Release {
+        #[schema(min_items = 1, max_items = 100, maximum = 9223372036854775807_u64)]
+        cases: Vec<u64>,
+    },
+    Close {
+        #[schema(min_items = 1, max_items = 100, maximum = 9223372036854775807_u64)]
+        cases: Vec<u64>,
+        disposition: BulkDisposition,
+        #[schema(value_type = super::openapi::RequiredText)]
+        note: String,
+    },
 }
 
 /// The result for one case.
@@ -412,19 +442,26 @@ pub async fn bulk(
     who: ApiWho,
     ApiJson(b): ApiJson<BulkBody>,
 ) -> Answer<BulkResults> {
-    let op = match b.action {
-        BulkAction::Claim => BulkOp::Claim,
-        BulkAction::Release => BulkOp::Release,
-        BulkAction::Close => BulkOp::Close,
+    let (op, cases, disposition, note) = match b {
+        BulkBody::Claim { cases } => (BulkOp::Claim, cases, None, String::new()),
+        BulkBody::Release { cases } => (BulkOp::Release, cases, None, String::new()),
+        BulkBody::Close {
+            cases,
+            disposition,
+            note,
+        } => (BulkOp::Close, cases, Some(disposition), note),
     };
-    let disposition = b.disposition.map(|d| match d {
+    if let Some(i) = cases.iter().position(|c| i64::try_from(*c).is_err()) {
+        return Err(WbError::invalid(&format!("cases[{i}]"), "a case id"));
+    }
+    let disposition = disposition.map(|d| match d {
         BulkDisposition::ConfirmedFraud => Disposition::ConfirmedFraud,
         BulkDisposition::FalsePositive => Disposition::FalsePositive,
         BulkDisposition::Legitimate => Disposition::Legitimate,
         BulkDisposition::UnableToVerify => Disposition::UnableToVerify,
     });
     let results = wb
-        .bulk(&who.session, &b.cases, op, disposition, &b.note)
+        .bulk(&who.session, &cases, op, disposition, &note)
         .await?;
     Ok(Json(BulkResults {
         results: results
@@ -439,12 +476,23 @@ pub async fn bulk(
     }))
 }
 
+/// What a search value is.
+#[derive(Clone, Copy, Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchKind {
+    Event,
+    Account,
+    Device,
+    Ip,
+    Payee,
+}
+
 /// The search's query string.
 #[derive(Debug, Deserialize)]
 pub struct SearchQuery {
     pub q: Option<String>,
     pub kind: Option<String>,
-    pub limit: Option<usize>,
+    pub limit: Option<u32>,
 }
 
 /// One case found.
@@ -484,9 +532,6 @@ pub fn run_search(
         }
     }
     let q = q.trim();
-    if q.chars().count() > 256 {
-        return Err(WbError::invalid("q", "at most 256 characters"));
-    }
     let hits = index.search(q, kind, limit);
     Ok(SearchResults {
         query: q.to_string(),
@@ -511,8 +556,8 @@ pub fn run_search(
 /// step with the log.
 #[utoipa::path(get, path = "/v1/search", tag = "workbench",
     params(
-        ("q" = String, Query, description = "The value to find (exact, at most 256 characters)"),
-        ("kind" = Option<String>, Query, description = "Only this kind: event, account, device, ip or payee"),
+        ("q" = String, Query, description = "The value to find (exact)"),
+        ("kind" = Option<SearchKind>, Query, description = "Only this kind"),
         ("limit" = Option<u32>, Query, description = "At most this many hits (default 50, at most 200)", minimum = 0),
     ),
     responses((status = 200, description = "The cases found", body = SearchResults)))]
@@ -521,11 +566,19 @@ pub async fn search(
     _who: ApiWho,
     q: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Answer<SearchResults> {
-    let Query(q) = q.map_err(|_| WbError::invalid("q", "q, kind and limit"))?;
-    let limit = q.limit.unwrap_or(50).min(MAX_SEARCH_HITS);
+    let Query(q) = q.map_err(|_| {
+        WbError::invalid(
+            "q",
+            "q (required), kind (event, account, device, ip, payee) and limit (a whole number)",
+        )
+    })?;
+    let limit = q.limit.map_or(50, |l| l as usize).min(MAX_SEARCH_HITS);
     let kind = q.kind.as_deref().filter(|k| !k.is_empty());
+    let text =
+        q.q.as_deref()
+            .ok_or_else(|| WbError::invalid("q", "required"))?;
     let index = wb.sync().await?;
-    run_search(&wb, &index, q.q.as_deref().unwrap_or(""), kind, limit).map(Json)
+    run_search(&wb, &index, text, kind, limit).map(Json)
 }
 
 /// An analyst after an admin's change.
@@ -540,7 +593,7 @@ pub struct AnalystState {
 /// Disables an analyst (an admin): they cannot sign in, and every session
 /// of theirs ends. Logged (`disable_analyst`).
 #[utoipa::path(post, path = "/v1/analysts/{login}/disable", tag = "workbench",
-    params(("login" = String, Path, description = "The analyst's login")),
+    params(("login" = String, Path, description = "The analyst's login", pattern = "^[A-Za-z0-9._@-]{1,64}$")),
     responses((status = 200, description = "Disabled", body = AnalystState)))]
 pub async fn disable_analyst(
     State(wb): Wb,
@@ -558,7 +611,7 @@ pub async fn disable_analyst(
 
 /// Enables a disabled analyst again (an admin). Logged (`enable_analyst`).
 #[utoipa::path(post, path = "/v1/analysts/{login}/enable", tag = "workbench",
-    params(("login" = String, Path, description = "The analyst's login")),
+    params(("login" = String, Path, description = "The analyst's login", pattern = "^[A-Za-z0-9._@-]{1,64}$")),
     responses((status = 200, description = "Enabled", body = AnalystState)))]
 pub async fn enable_analyst(
     State(wb): Wb,
@@ -579,6 +632,7 @@ pub async fn enable_analyst(
 #[serde(deny_unknown_fields)]
 pub struct ResetBody {
     /// 12 to 256 characters.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
 }
 
@@ -595,7 +649,7 @@ pub struct AnalystReset {
 /// so for 7 days the two cannot be each other's second eyes. Logged
 /// (`reset_analyst`, never the password or the seed).
 #[utoipa::path(post, path = "/v1/analysts/{login}/reset", tag = "workbench",
-    params(("login" = String, Path, description = "The analyst's login")),
+    params(("login" = String, Path, description = "The analyst's login", pattern = "^[A-Za-z0-9._@-]{1,64}$")),
     request_body(content = ResetBody, description = "At most 64 KiB"),
     responses((status = 200, description = "Reset", body = AnalystReset)))]
 pub async fn reset_analyst(

@@ -21,7 +21,7 @@ pub struct TestHost {
 }
 
 impl TestHost {
-    fn submit(&self, key: Option<EventKey>, entry: &Entry) -> sekimori_ledger_like::Durable {
+    pub fn submit(&self, key: Option<EventKey>, entry: &Entry) -> sekimori_ledger_like::Durable {
         let mut g = self.engine.lock().expect("lock");
         g.1 += 1;
         self.store.submit(Op::Append {

@@ -6,7 +6,6 @@
 use super::*;
 use harness::log_entries;
 use sekimori_engine::Entry;
-use sekimori_workbench::Host;
 use std::sync::Arc;
 
 const HOME: &str = "192.0.2.10";
@@ -212,20 +211,31 @@ async fn held_transfer_of(b: &Bench, n: u32) -> String {
 async fn catching_up_a_long_log_leaves_the_async_workers_free() {
     let b = Bench::new();
     // Entries the index has not seen: labels straight into the log.
-    let mut pending = Vec::new();
-    for i in 0..3_000 {
-        pending.push(b.host.append(Entry::Label {
-            service: "netbank".into(),
-            event_id: format!("e-{i}"),
-            label: "dispute".into(),
-            by: "key:x".into(),
-            at: "2026-12-05T09:00:00Z".into(),
-            note: String::new(),
-        }));
-    }
-    for p in pending {
-        p.await.expect("durable");
-    }
+    // Written from another thread while this one (the runtime's only one)
+    // blocks, so the workbench's background catch-up cannot read them first.
+    let host = Arc::clone(&b.host);
+    std::thread::spawn(move || {
+        let pending: Vec<_> = (0..3_000)
+            .map(|i| {
+                host.submit(
+                    None,
+                    &Entry::Label {
+                        service: "netbank".into(),
+                        event_id: format!("e-{i}"),
+                        label: "dispute".into(),
+                        by: "key:x".into(),
+                        at: "2026-12-05T09:00:00Z".into(),
+                        note: String::new(),
+                    },
+                )
+            })
+            .collect();
+        for p in pending {
+            p.blocking_recv().expect("written").expect("durable");
+        }
+    })
+    .join()
+    .expect("writer");
     // A read that may not wait applies a bounded number on its own thread.
     let inline = b.wb.catch_up().expect("index").last_seq;
     assert!(inline < 3_000, "bounded inline catch-up: {inline}");
