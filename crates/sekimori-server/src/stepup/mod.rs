@@ -24,14 +24,17 @@
 //! for whichever service asks first would hand one tenant's seeds to another.
 //!
 //! Every operation on an account holds that account's lock, reads the record
-//! from the store, changes a copy, submits the new record to the group-commit
-//! writer and waits for the fsync before it answers and lets the next
-//! operation on the account in. A verification that fails is written too (its
-//! failure count, a consumed ceremony), so a restart forgets nothing and never
-//! re-opens a used challenge. Every write is also a log entry
-//! (`Entry::StepUp`, [`replicate`]): the ledger writes the records with it,
-//! a follower of a replicated shard applies them, `sekimori export` carries
-//! them and `import` writes them back.
+//! from the store, changes a copy, appends the new record to the log through
+//! the ledger (an `Entry::StepUp`, [`replicate`]; the ledger writes the
+//! record into the `stepup` table ahead of the entry) and waits until it is
+//! durable (for a replicated shard: in the stream and this node's store)
+//! before it answers and lets the next operation on the account in. A
+//! verification that fails is written too (its failure count, a consumed
+//! ceremony), so a restart, or the next leader, forgets nothing and never
+//! re-opens a used challenge. A follower applies the records in log order,
+//! `sekimori export` carries them and `import` writes them back. (Before
+//! the app is attached, as in unit tests that build a `StepUp` alone,
+//! records go straight to the store's group-commit writer.)
 //!
 //! Time: the request's `at` (checked against the clock like an event's) and
 //! the server's wall clock ([`Clock`]) both bound every challenge (see
