@@ -25,7 +25,7 @@
 //!
 //! Every operation on an account holds that account's lock, reads the record
 //! from the store, changes a copy, appends the new record to the log through
-//! the ledger (an `Entry::StepUp`, [`replicate`]; the ledger writes the
+//! the ledger (an `Entry::StepUp`, `replicate`; the ledger writes the
 //! record into the `stepup` table ahead of the entry) and waits until it is
 //! durable (for a replicated shard: in the stream and this node's store)
 //! before it answers and lets the next operation on the account in. A
@@ -100,7 +100,7 @@ pub struct StepUp {
     writes: Semaphore,
     /// The bound on verifications in flight.
     pub verify_gate: gate::VerifyGate,
-    /// The app whose ledger logs every write ([`replicate`]); unset only
+    /// The app whose ledger logs every write (`replicate`); unset only
     /// before the app exists.
     log: OnceLock<Weak<crate::app::App>>,
 }
@@ -277,7 +277,7 @@ impl StepUp {
     }
 
     /// Writes records in one transaction and waits until they are durable:
-    /// through the log (an `Entry::StepUp`, see [`replicate`]) once the
+    /// through the log (an `Entry::StepUp`, see `replicate`) once the
     /// app is attached, so every replica of the log holds them.
     pub async fn persist(&self, entries: Vec<Entry>) -> Result<(), ApiError> {
         if self.store.is_failed() {
