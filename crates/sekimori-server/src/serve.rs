@@ -715,7 +715,8 @@ pub(crate) mod conn {
                         timed_out: Arc::clone(&timed_out),
                     })
                 });
-                req.extensions_mut().insert(axum::extract::ConnectInfo(from));
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(from));
                 let response = match router.oneshot(req).await {
                     Ok(r) => r,
                     Err(never) => match never {},
