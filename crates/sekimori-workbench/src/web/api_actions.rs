@@ -392,8 +392,12 @@ pub enum BulkDisposition {
 /// A bulk action on 1 to 100 cases (a repeated id is done once): claim,
 /// release, or close with a disposition and a note (the closing note of
 /// every case).
+///
+/// Other fields are ignored (a tagged body's schema cannot close its
+/// variants; a misspelt `disposition` or `note` is still refused as
+/// missing).
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "action", rename_all = "snake_case")]
 pub enum BulkBody {
     Claim {
         #[schema(min_items = 1, max_items = 100, maximum = 9223372036854775807_u64)]
@@ -487,11 +491,29 @@ pub enum SearchKind {
     Payee,
 }
 
+impl SearchKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SearchKind::Event => "event",
+            SearchKind::Account => "account",
+            SearchKind::Device => "device",
+            SearchKind::Ip => "ip",
+            SearchKind::Payee => "payee",
+        }
+    }
+}
+
 /// The search's query string.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// The value to find (exact).
+    #[param(required = true)]
     pub q: Option<String>,
-    pub kind: Option<String>,
+    /// Only this kind.
+    #[param(inline)]
+    pub kind: Option<SearchKind>,
+    /// At most this many hits (default 50, at most 200).
     pub limit: Option<u32>,
 }
 
@@ -555,25 +577,27 @@ pub fn run_search(
 /// open and closed, newest first. Exact matches, from an index kept in
 /// step with the log.
 #[utoipa::path(get, path = "/v1/search", tag = "workbench",
-    params(
-        ("q" = String, Query, description = "The value to find (exact)"),
-        ("kind" = Option<SearchKind>, Query, description = "Only this kind"),
-        ("limit" = Option<u32>, Query, description = "At most this many hits (default 50, at most 200)", minimum = 0),
-    ),
+    params(SearchQuery),
     responses((status = 200, description = "The cases found", body = SearchResults)))]
 pub async fn search(
     State(wb): Wb,
     _who: ApiWho,
     q: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Answer<SearchResults> {
-    let Query(q) = q.map_err(|_| {
+    let Query(q) = q.map_err(|e| {
+        // The field the query string got wrong, never its value.
+        let text = e.body_text();
+        let path = ["kind", "limit"]
+            .into_iter()
+            .find(|f| text.contains(&format!("{f}:")) || text.contains(&format!("`{f}`")))
+            .unwrap_or("q");
         WbError::invalid(
-            "q",
-            "q (required), kind (event, account, device, ip, payee) and limit (a whole number)",
+            path,
+            "q (required), kind (event, account, device, ip or payee), limit (a whole number)",
         )
     })?;
     let limit = q.limit.map_or(50, |l| l as usize).min(MAX_SEARCH_HITS);
-    let kind = q.kind.as_deref().filter(|k| !k.is_empty());
+    let kind = q.kind.map(SearchKind::name);
     let text =
         q.q.as_deref()
             .ok_or_else(|| WbError::invalid("q", "required"))?;

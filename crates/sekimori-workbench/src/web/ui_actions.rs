@@ -148,7 +148,7 @@ pub async fn bulk(State(wb): Wb, who: PageWho, body: Bytes) -> Response {
 
 pub async fn search(State(wb): Wb, who: PageWho, Query(q): Query<SearchQuery>) -> Response {
     let limit = q.limit.map_or(100, |l| l as usize).min(MAX_SEARCH_HITS);
-    let kind = q.kind.as_deref().filter(|k| !k.is_empty());
+    let kind = q.kind.map(super::api_actions::SearchKind::name);
     let index = match wb.sync().await {
         Ok(i) => i,
         Err(e) => return page_error(Some(&who), e),
