@@ -24,6 +24,9 @@ use utoipa::ToSchema;
 type Wb = State<Arc<Workbench>>;
 type Answer<T> = Result<Json<T>, WbError>;
 
+/// The most holds a case's holds section lists.
+pub const MAX_CASE_HOLDS: usize = 100;
+
 /// The most search hits one answer lists.
 pub const MAX_SEARCH_HITS: usize = 200;
 
@@ -263,14 +266,21 @@ pub struct CaseHolds {
 
 /// What the case page's holds and lists section shows.
 pub async fn case_holds(wb: &Workbench, case: u64) -> Result<CaseHolds, WbError> {
-    let service = wb
-        .sync()
-        .await?
-        .case(case)
-        .ok_or(WbError::NotFound("case"))?
-        .service
-        .clone();
-    let holds = wb.host.holds(service).await;
+    let (service, entity) = {
+        let index = wb.sync().await?;
+        let c = index.case(case).ok_or(WbError::NotFound("case"))?;
+        (c.service.clone(), c.entity.clone())
+    };
+    // The case's own account's holds and the wider ones (service, asset,
+    // wallet, bank) of its service: never every frozen account.
+    let holds: Vec<_> = wb
+        .host
+        .holds(service)
+        .await
+        .into_iter()
+        .filter(|(k, _, _)| k.scope != HoldScope::Account || k.key == entity)
+        .take(MAX_CASE_HOLDS)
+        .collect();
     let lists = wb.host.lists().await;
     let index = wb.sync().await?;
     Ok(CaseHolds {
@@ -298,8 +308,9 @@ pub async fn case_holds(wb: &Workbench, case: u64) -> Result<CaseHolds, WbError>
     })
 }
 
-/// The holds in force on the case's service, the live pack's lists and
-/// the workbench's timed list items.
+/// The holds in force on the case's account and the wider holds (service,
+/// asset, wallet, bank) of its service (at most 100), the live pack's lists
+/// and the workbench's timed list items.
 #[utoipa::path(get, path = "/v1/cases/{id}/holds", tag = "workbench",
     params(("id" = u64, Path, description = "The case id")),
     responses((status = 200, description = "Holds and lists", body = CaseHolds)))]

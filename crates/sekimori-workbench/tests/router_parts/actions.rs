@@ -469,4 +469,26 @@ async fn a_lift_asked_for_ends_when_the_hold_is_replaced() {
         "the old request does not lift the new hold"
     );
     assert!(engine_holds(&b).contains(&frozen));
+    // Another account's freeze is not this case's business.
+    let other = HoldKey::account("netbank", "acct-555");
+    let placed = b
+        .host
+        .place_hold(
+            other,
+            sekimori_rules::Action::Freeze,
+            "key:ops".into(),
+            "elsewhere".into(),
+        )
+        .await;
+    assert!(placed.expect("placed"));
+    let (_, holds) = b
+        .api("GET", &format!("/v1/cases/{id}/holds"), &sup2, None)
+        .await;
+    let keys: Vec<&str> = holds["holds"]
+        .as_array()
+        .expect("holds")
+        .iter()
+        .filter_map(|h| h["hold"]["key"].as_str())
+        .collect();
+    assert_eq!(keys, ["acct-900"], "{holds}");
 }
