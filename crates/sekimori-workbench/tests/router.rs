@@ -7,6 +7,9 @@ mod actions;
 #[path = "router_parts/api.rs"]
 mod api;
 mod harness;
+/// Part 5's rule-quality page.
+#[path = "router_parts/quality.rs"]
+mod quality;
 /// The attacker's review's findings.
 #[path = "router_parts/security.rs"]
 mod security;

@@ -5,6 +5,7 @@
 pub mod case;
 pub mod graph;
 pub mod holds;
+pub mod quality;
 pub mod queue;
 pub mod results;
 
@@ -40,6 +41,7 @@ pub fn layout(locale: Locale, session: Option<&Session>, title: &str, body: Mark
                     @if let Some(s) = session {
                         nav aria-label="main" {
                             a href="/ui/queue" { (t.queue) }
+                            @if s.role >= Role::Supervisor { a href="/ui/quality" { (quality::words(s.locale).title) } }
                             @if s.role == Role::Admin { a href="/ui/analysts" { (t.analysts) } }
                         }
                         (prefs(t, s))

@@ -6,6 +6,7 @@ pub mod api_actions;
 pub mod auth;
 mod extract;
 pub mod openapi;
+mod quality;
 mod ui;
 mod ui_actions;
 mod view;
@@ -55,6 +56,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/ui/cases/{id}/list"),
     ("post", "/ui/queue/bulk"),
     ("get", "/ui/search"),
+    ("get", "/ui/quality"),
     ("post", "/ui/analysts/{login}/disable"),
     ("post", "/ui/analysts/{login}/enable"),
     ("post", "/ui/analysts/{login}/reset"),
@@ -161,6 +163,7 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         .route("/ui/cases/{id}/list", post(ui_actions::add_to_list))
         .route("/ui/queue/bulk", post(ui_actions::bulk))
         .route("/ui/search", get(ui_actions::search))
+        .merge(quality::routes())
         .route(
             "/ui/analysts/{login}/disable",
             post(ui_actions::disable_analyst),
