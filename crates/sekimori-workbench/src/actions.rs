@@ -319,9 +319,13 @@ impl Workbench {
     }
 
     /// Four eyes: the approver must be a supervisor on record now (not
-    /// disabled) and independent of every earlier approver of the event
-    /// ([`crate::analysts::independent`]: neither created nor re-enrolled
-    /// the other in the last [`crate::analysts::FOUR_EYES_FRESH_DAYS`] days).
+    /// disabled), not an account an analyst created or reset through the
+    /// workbench in the last [`crate::analysts::FOUR_EYES_FRESH_DAYS`] days
+    /// ([`made_by_an_analyst_recently`]: an admin who makes or resets two
+    /// supervisors would otherwise hold both eyes), and independent of every
+    /// earlier approver of the event, each of whom must still be an active
+    /// analyst ([`crate::analysts::independent`]: neither created nor
+    /// re-enrolled the other in those days).
     pub(crate) fn check_independent(&self, login: &str, earlier: &[String]) -> Result<(), WbError> {
         let me = self
             .analysts
@@ -329,17 +333,44 @@ impl Workbench {
             .filter(|a| !a.disabled && a.role >= Role::Supervisor)
             .ok_or(WbError::Forbidden("supervisor"))?;
         let now = self.now_ms();
+        let days = crate::analysts::FOUR_EYES_FRESH_DAYS;
+        if !earlier.is_empty() && made_by_an_analyst_recently(&me, now) {
+            return Err(WbError::Conflict(format!(
+                "four eyes: {login} was created or reset through the workbench in the last {days} days and cannot be the second eyes yet (an operator's `sekimori users create` is not subject to this)"
+            )));
+        }
         for other in earlier {
-            let Some(first) = self.analysts.get(other)? else {
-                continue;
-            };
+            let first = self
+                .analysts
+                .get(other)?
+                .filter(|a| !a.disabled)
+                .ok_or_else(|| {
+                    WbError::Conflict(format!(
+                        "four eyes: the first approver {other} is no longer an active analyst, so this approval cannot be the second eyes: decline the event, or have an admin enable {other} again"
+                    ))
+                })?;
             if !crate::analysts::independent(&first, &me, now) {
                 return Err(WbError::Conflict(format!(
-                    "four eyes: the second approver must be independent of {other} (a different analyst, neither created nor re-enrolled by the other in the last {} days)",
-                    crate::analysts::FOUR_EYES_FRESH_DAYS
+                    "four eyes: the second approver must be independent of {other} (a different analyst, neither created nor re-enrolled by the other in the last {days} days)"
                 )));
             }
         }
         Ok(())
     }
+}
+
+/// Who `sekimori users create` / `users reset` names as the maker: the
+/// operator at the machine, whose accounts the four-eyes freshness rule
+/// does not hold back (they could edit analysts.json anyway).
+pub const OPERATOR: &str = "cli";
+
+/// Whether an analyst (not the operator) created or (re-)enrolled `a` in
+/// the last [`crate::analysts::FOUR_EYES_FRESH_DAYS`] days.
+pub fn made_by_an_analyst_recently(a: &crate::analysts::AnalystInfo, now_ms: i64) -> bool {
+    let fresh = |at: &str| {
+        sekimori_event::parse_rfc3339_ms(at)
+            .is_some_and(|t| now_ms - t < crate::analysts::FOUR_EYES_FRESH_DAYS * 86_400_000)
+    };
+    (a.created_by != OPERATOR && fresh(&a.created_at))
+        || (!a.enrolled_by.is_empty() && a.enrolled_by != OPERATOR && fresh(&a.enrolled_at))
 }

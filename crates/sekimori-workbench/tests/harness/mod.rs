@@ -199,12 +199,19 @@ impl Bench {
         last
     }
 
-    /// Creates an analyst; returns the provisioning URI.
+    /// Creates an analyst as the operator's `sekimori users create` does;
+    /// returns the provisioning URI.
     pub fn analyst(&self, login: &str, role: Role) -> String {
         let (_, uri) = self
             .wb
             .analysts()
-            .create(login, role, PASSWORD, "test", self.now())
+            .create(
+                login,
+                role,
+                PASSWORD,
+                sekimori_workbench::actions::OPERATOR,
+                self.now(),
+            )
             .expect("create analyst");
         uri.expose().to_string()
     }
