@@ -121,6 +121,12 @@ impl Case {
         out
     }
 
+    /// Its kept events held for review and not yet decided (see also
+    /// [`super::Index::undecided_held`], which counts the ones not kept).
+    pub fn undecided_held(&self) -> u64 {
+        self.events.iter().filter(|e| e.is_held()).count() as u64
+    }
+
     pub fn max_score(&self) -> i64 {
         self.events.iter().map(|e| e.score).max().unwrap_or(0)
     }

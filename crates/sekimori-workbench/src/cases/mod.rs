@@ -21,12 +21,14 @@ mod holds;
 mod links;
 pub mod search;
 
-pub use cap::{case_must_be_kept, DEFAULT_MAX_CASES};
+pub use cap::{case_must_be_kept, DEFAULT_MAX_CASES, EVENT_IDS_PER_CASE, TERMS_PER_CAP_CASE};
 pub use case::{action_weight, Case, CaseEvent, Claim, Closed, HistoryItem, Outcome};
 pub use holds::{TimedItem, MAX_PENDING};
 pub use search::{SearchHit, MAX_TERM_CASES};
 
-/// The events kept per case (more are counted in `more_events`).
+/// The events kept per case (more are counted in `more_events`; an event
+/// held for review is always kept, in place of the oldest event not held:
+/// see [`cap`]).
 pub const MAX_CASE_EVENTS: usize = 1_000;
 /// The events kept per account for its timeline (the most recent).
 pub const TIMELINE_EVENTS: usize = 200;
@@ -99,6 +101,18 @@ pub struct Index {
     cap: usize,
     /// Closed cases, oldest first: the first to go when the index is full.
     closed_order: BTreeSet<u64>,
+    /// Open cases no analyst must act on (only plain denies), oldest
+    /// first: the next to go when a held event needs room.
+    low_open: BTreeSet<u64>,
+    /// Case -> its held events not kept (every kept event was held too):
+    /// still undecided, so the case cannot close.
+    held_unkept: HashMap<u64, u64>,
+    /// The most search terms and event ids indexed ([`cap`]).
+    max_terms: usize,
+    max_event_ids: usize,
+    /// Search terms and event ids not indexed because a bound was reached.
+    pub terms_dropped: u64,
+    pub event_ids_dropped: u64,
     /// Analyst -> the cases they claimed last (a claim may have lapsed).
     claimed: HashMap<String, BTreeSet<u64>>,
     /// Search terms (`account:..`, `device:..`, `ip:..`, `payee:..`,
@@ -138,6 +152,12 @@ impl Index {
             evicted: 0,
             cap: cap.max(1),
             closed_order: BTreeSet::new(),
+            low_open: BTreeSet::new(),
+            held_unkept: HashMap::new(),
+            max_terms: cap.max(1).saturating_mul(TERMS_PER_CAP_CASE),
+            max_event_ids: cap.max(1).saturating_mul(EVENT_IDS_PER_CASE),
+            terms_dropped: 0,
+            event_ids_dropped: 0,
             claimed: HashMap::new(),
             terms: HashMap::new(),
             services: BTreeSet::new(),
@@ -307,6 +327,7 @@ impl Index {
             approvals: Vec::new(),
         };
         let key = (service.clone(), entity.clone(), family);
+        let must_keep = case_must_be_kept(kind, decision);
         let id = match self.open.get(&key).copied() {
             Some(id) => id,
             None if !self.make_room(seq, kind, decision) => return,
@@ -333,18 +354,17 @@ impl Index {
                     },
                 );
                 self.open.insert(key, seq);
+                if !must_keep {
+                    self.low_open.insert(seq);
+                }
                 seq
             }
         };
-        self.index_terms(id, &entity_term, &decision.event_id, event);
-        self.by_event
-            .insert((service, decision.event_id.clone()), id);
-        if let Some(case) = self.cases.get_mut(&id) {
-            if case.events.len() < MAX_CASE_EVENTS {
-                case.events.push(ce);
-            } else {
-                case.more_events += 1;
-            }
+        if must_keep {
+            self.low_open.remove(&id);
+        }
+        if self.join(id, &service, ce) {
+            self.index_terms(id, &entity_term, event);
         }
     }
 
@@ -419,6 +439,7 @@ impl Index {
                     }
                 }
                 self.closed_order.insert(case.id);
+                self.low_open.remove(&case.id);
                 let key = (case.service.clone(), case.entity.clone(), case.family);
                 if self.open.get(&key) == Some(&case.id) {
                     self.open.remove(&key);
@@ -475,3 +496,6 @@ fn describe(act: &Act) -> String {
         other => other.name().to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 
 /// Cases remembered per term (the latest are kept).
 pub const MAX_TERM_CASES: usize = 256;
-/// The distinct terms remembered per case for its eviction (past it, an
-/// evicted case's id stays in the other terms' lists, skipped by searches).
+/// The distinct terms a case is indexed under (past it, an event's further
+/// terms are counted in `terms_dropped`, not indexed), so an eviction
+/// takes the case out of every term it is in.
 pub const TERMS_PER_CASE: usize = 64;
 /// The kinds of term, in the order a search tries them.
 pub const KINDS: &[&str] = &["event", "account", "device", "ip", "payee"];
@@ -47,8 +48,11 @@ fn payees(event: &Json) -> Vec<String> {
 }
 
 impl Index {
-    pub(super) fn index_terms(&mut self, case: u64, entity: &str, event_id: &str, event: &Json) {
-        let mut terms = vec![format!("event:{event_id}"), format!("account:{entity}")];
+    /// Indexes case `case` under an event's terms (its id is found through
+    /// the event -> case map instead), within [`TERMS_PER_CASE`] per case
+    /// and the index's bound on all terms.
+    pub(super) fn index_terms(&mut self, case: u64, entity: &str, event: &Json) {
+        let mut terms = vec![format!("account:{entity}")];
         for (kind, ptr) in [("device", "/actor/device"), ("ip", "/actor/ip")] {
             if let Some(v) = event.pointer(ptr).and_then(Json::as_str) {
                 terms.push(format!("{kind}:{v}"));
@@ -56,10 +60,19 @@ impl Index {
         }
         terms.extend(payees(event).into_iter().map(|p| format!("payee:{p}")));
         for t in terms {
-            if let Some(c) = self.cases.get_mut(&case) {
-                if c.terms.len() < TERMS_PER_CASE && !c.terms.contains(&t) {
-                    c.terms.push(t.clone());
+            let Some(c) = self.cases.get_mut(&case) else {
+                return;
+            };
+            if !c.terms.contains(&t) {
+                let room = c.terms.len() < TERMS_PER_CASE
+                    && (self.terms.len() < self.max_terms || self.terms.contains_key(&t));
+                if !room {
+                    self.terms_dropped += 1;
+                    metrics::counter!("sekimori_workbench_index_dropped_total", "what" => "term")
+                        .increment(1);
+                    continue;
                 }
+                c.terms.push(t.clone());
             }
             let ids = self.terms.entry(t).or_default();
             if ids.last() != Some(&case) && !ids.contains(&case) {
@@ -80,6 +93,14 @@ impl Index {
             return Vec::new();
         }
         for k in KINDS.iter().filter(|k| kind.is_none_or(|x| x == **k)) {
+            if *k == "event" {
+                for service in &self.services {
+                    if let Some(id) = self.by_event.get(&(service.clone(), q.to_string())) {
+                        found.entry(*id).or_insert(k);
+                    }
+                }
+                continue;
+            }
             for id in self.terms.get(&format!("{k}:{q}")).into_iter().flatten() {
                 found.entry(*id).or_insert(k);
             }

@@ -1,0 +1,176 @@
+//! The case index's bounds: one open case cannot grow it, a held event is
+//! never lost in a full case, and a full index makes room for a held case.
+
+use super::search::TERMS_PER_CASE;
+use super::{Index, MAX_CASE_EVENTS};
+use crate::acts::Act;
+use sekimori_engine::{Decision, Entry};
+use serde_json::{json, Value as Json};
+
+fn decision(id: &str, action: &str) -> Decision {
+    serde_json::from_value(json!({
+        "event_id": id, "event_type": "transfer", "at": "2026-12-05T10:00:00Z",
+        "action": action, "score": 10,
+        "reasons": [{"rule": "r", "action": action, "score": 10, "reason": "x"}],
+        "features": {}, "pack": {"name": "p", "version": "1"}
+    }))
+    .expect("decision")
+}
+
+/// A transfer of `account` from `device`, decided `action`.
+fn transfer(index: &mut Index, seq: u64, account: &str, device: &str, action: &str) {
+    let id = format!("ev-{seq}");
+    let event: Json = json!({
+        "id": id, "type": "transfer", "service": "bank", "account": account,
+        "at": "2026-12-05T10:00:00Z", "amount_minor": 1000, "currency": "JPY",
+        "actor": {"device": device, "ip": "203.0.113.7"}
+    });
+    index.apply(
+        seq,
+        &Entry::Event {
+            event,
+            decision: decision(&id, action),
+        },
+    );
+}
+
+fn act(index: &mut Index, seq: u64, act: Act) {
+    index.apply(
+        seq,
+        &Entry::Analyst {
+            by: "aiko".into(),
+            at: "2026-12-05T11:00:00Z".into(),
+            act: serde_json::to_value(act).expect("act"),
+            why: "checked".into(),
+        },
+    );
+}
+
+#[test]
+fn one_open_case_keeps_the_index_bounded() {
+    let mut index = Index::default();
+    // An account on a frozen or denied path retrying with fresh event ids
+    // and devices: 100k denies join its one open case.
+    for seq in 1..=100_000u64 {
+        transfer(&mut index, seq, "acct-1", &format!("dev-{seq}"), "deny");
+    }
+    assert_eq!(index.len(), 1);
+    let case = index.cases().next().expect("case");
+    assert_eq!(case.events.len(), MAX_CASE_EVENTS);
+    assert_eq!(case.more_events, 100_000 - MAX_CASE_EVENTS as u64);
+    assert_eq!(
+        index.event_id_count(),
+        MAX_CASE_EVENTS,
+        "one id per kept event"
+    );
+    // account + address + the first 62 devices.
+    assert_eq!(index.term_count(), TERMS_PER_CASE);
+    assert_eq!(case.terms.len(), TERMS_PER_CASE);
+    // Only the kept events' terms were tried: account, address and a device
+    // each, the first 62 devices indexed, the rest counted.
+    assert_eq!(
+        index.terms_dropped,
+        (MAX_CASE_EVENTS - (TERMS_PER_CASE - 2)) as u64
+    );
+    // What is indexed is still found; what is not is not.
+    assert_eq!(index.search("dev-1", Some("device"), 10).len(), 1);
+    assert_eq!(index.search("ev-1000", Some("event"), 10).len(), 1);
+    assert!(index.search("ev-1001", Some("event"), 10).is_empty());
+    assert!(index.search("dev-5000", Some("device"), 10).is_empty());
+}
+
+#[test]
+fn a_held_event_is_kept_in_a_full_case_and_counted_until_decided() {
+    let mut index = Index::default();
+    let mut seq = 0;
+    for _ in 0..MAX_CASE_EVENTS {
+        seq += 1;
+        transfer(&mut index, seq, "acct-1", "dev-1", "deny");
+    }
+    let id = index.cases().next().expect("case").id;
+    assert_eq!(index.undecided_held(id), 0);
+    seq += 1;
+    transfer(&mut index, seq, "acct-1", "dev-1", "review");
+    let held = format!("ev-{seq}");
+    let case = index.case(id).expect("case");
+    assert_eq!(case.events.len(), MAX_CASE_EVENTS);
+    assert!(case
+        .events
+        .iter()
+        .any(|e| e.event_id == held && e.is_held()));
+    assert!(
+        !case.events.iter().any(|e| e.event_id == "ev-1"),
+        "the oldest deny made room"
+    );
+    assert_eq!(case.more_events, 1);
+    assert_eq!(index.case_of_event("bank", &held), Some(id));
+    assert_eq!(index.case_of_event("bank", "ev-1"), None);
+    assert_eq!(index.event_id_count(), MAX_CASE_EVENTS);
+    assert_eq!(index.undecided_held(id), 1);
+    // Held events replace every deny; past that, one more is counted as
+    // held and not kept: the case still cannot close.
+    for _ in 0..MAX_CASE_EVENTS {
+        seq += 1;
+        transfer(&mut index, seq, "acct-1", "dev-1", "review");
+    }
+    let case = index.case(id).expect("case");
+    assert!(case.events.iter().all(|e| e.is_held()));
+    assert_eq!(case.undecided_held(), MAX_CASE_EVENTS as u64);
+    assert_eq!(index.undecided_held(id), MAX_CASE_EVENTS as u64 + 1);
+    // Deciding the kept ones leaves the one not kept: still not closable.
+    let kept: Vec<String> = case.events.iter().map(|e| e.event_id.clone()).collect();
+    for event_id in kept {
+        seq += 1;
+        act(
+            &mut index,
+            seq,
+            Act::Decline {
+                case: id,
+                service: "bank".into(),
+                event_id,
+                role: None,
+            },
+        );
+    }
+    assert_eq!(index.case(id).expect("case").undecided_held(), 0);
+    assert_eq!(index.undecided_held(id), 1);
+}
+
+#[test]
+fn a_full_index_evicts_an_open_deny_case_for_a_held_one_then_refuses() {
+    // Cap 2, reserve 1.
+    let mut index = Index::with_cap(2);
+    transfer(&mut index, 1, "a", "d", "deny");
+    transfer(&mut index, 2, "b", "d", "deny");
+    transfer(&mut index, 3, "c", "d", "review");
+    assert_eq!(index.len(), 3, "the reserve");
+    // A plain deny is refused, never evicting.
+    transfer(&mut index, 4, "x", "d", "deny");
+    assert_eq!((index.len(), index.overflow, index.evicted), (3, 1, 0));
+    // A held one takes the oldest open deny case's place.
+    transfer(&mut index, 5, "e", "d", "review");
+    assert_eq!((index.len(), index.evicted), (3, 1));
+    assert!(index.case(1).is_none());
+    assert!(index.case(5).is_some());
+    assert!(index.search("a", Some("account"), 10).is_empty());
+    assert_eq!(index.case_of_event("bank", "ev-1"), None);
+    // A deny case an analyst must act on since is not evicted: case 2
+    // gets a held event.
+    transfer(&mut index, 6, "b", "d", "review");
+    transfer(&mut index, 7, "f", "d", "review");
+    assert!(index.case(2).is_some(), "a case with a held event stays");
+    assert!(index.case(7).is_none(), "nothing evictable: refused");
+    assert_eq!((index.len(), index.overflow, index.evicted), (3, 2, 1));
+    // Account a opens afresh (its evicted case is no longer its open one).
+    act(
+        &mut index,
+        8,
+        Act::Close {
+            case: 3,
+            disposition: crate::acts::Disposition::FalsePositive,
+        },
+    );
+    transfer(&mut index, 9, "a", "d", "review");
+    assert!(index.case(9).is_some());
+    assert!(index.case(3).is_none(), "the closed case went first");
+}
