@@ -167,10 +167,10 @@ impl Host for ServerHost {
         add: Vec<String>,
         remove: Vec<String>,
         by: String,
-    ) -> BoxFuture<'_, Result<(), WbError>> {
+    ) -> BoxFuture<'_, Result<bool, WbError>> {
         Box::pin(async move {
             let app = self.app()?;
-            let durable = {
+            let (durable, added) = {
                 let mut ledger = app.ledger.lock().await;
                 if !app.is_ready() {
                     return Err(not_ready());
@@ -185,10 +185,14 @@ impl Host for ServerHost {
                 for r in &remove {
                     api.remove(r);
                 }
+                let added = add.iter().any(|a| !all.contains(a));
                 api.extend(add);
-                ledger.set_list(&name, api, &by).map_err(WbError::Storage)?
+                (
+                    ledger.set_list(&name, api, &by).map_err(WbError::Storage)?,
+                    added,
+                )
             };
-            Self::settle(&app, durable).await
+            Self::settle(&app, durable).await.map(|()| added)
         })
     }
 
@@ -221,9 +225,14 @@ fn max_cases() -> anyhow::Result<usize> {
 
 /// Set to `1` when every request comes through a proxy that appends the
 /// client's address to `X-Forwarded-For`: the workbench's sign-in back-off
-/// then keys on that address (else on the connection's peer, which
-/// `serve` does not pass on yet: only the per-login slow-down applies).
+/// then keys on that address (else on the connection's peer, which would
+/// be the proxy's own address for every client).
 pub const TRUST_FORWARDED_ENV: &str = "SEKIMORI_WORKBENCH_TRUST_FORWARDED_FOR";
+
+/// The lists analysts may add items to from a case, comma-separated
+/// (default `blocked_ips,known_mules`; empty: none). Refusal lists only:
+/// never a list that configures the pack or can relax a decision.
+pub const LISTS_ENV: &str = "SEKIMORI_WORKBENCH_LISTS";
 
 /// Set to `1` when a TLS proxy on the same host serves the workbench from a
 /// loopback listener (cookies Secure and `__Host-` prefixed), or to `0` to
@@ -258,7 +267,19 @@ pub fn router(app: &Arc<App>, listen: SocketAddr, data_dir: &Path) -> anyhow::Re
         Ok("1") => true,
         Ok(v) => anyhow::bail!("{TRUST_FORWARDED_ENV}={v:?}: 1 or 0"),
     };
-    tracing::info!(max_cases = config.max_cases, "workbench case index cap");
+    if let Ok(v) = std::env::var(LISTS_ENV) {
+        config.editable_lists = v
+            .split(',')
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect();
+    }
+    tracing::info!(
+        max_cases = config.max_cases,
+        editable_lists = ?config.editable_lists,
+        "workbench case index cap and the lists analysts may add to"
+    );
     let wb = Workbench::open(Arc::clone(&app.store), host, data_dir, config)
         .map_err(|e| anyhow::anyhow!("workbench: {e}"))?;
     Ok(sekimori_workbench::router(wb))

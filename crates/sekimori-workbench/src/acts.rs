@@ -88,6 +88,10 @@ pub enum Act {
         list: String,
         item: String,
         expires_at: String,
+        /// The item was on the list already (the pack's, or put there by the
+        /// API or an operator): its expiry never takes it off.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        already_listed: bool,
     },
     /// An item the workbench added, taken off its list at its expiry.
     ListExpire { list: String, item: String },

@@ -204,8 +204,12 @@ impl Workbench {
     }
 
     /// Adds `item` to the live pack's list `list` for `hours` (a
-    /// supervisor: a list may allow as well as refuse). Taken off at its
-    /// expiry by the background task ([`Workbench::expire_list_items`]).
+    /// supervisor), if `list` is one the workbench may edit
+    /// ([`crate::Config::editable_lists`]: refusal lists only; a list that
+    /// configures the pack, such as `linked_services`, or one that can allow,
+    /// is the operator's `PUT /v1/lists`). Taken off at its expiry by the
+    /// background task ([`Workbench::expire_list_items`]), unless it was on
+    /// the list before (the operator's entry is never lifted by an expiry).
     pub async fn add_to_list(
         &self,
         s: &Session,
@@ -220,6 +224,15 @@ impl Workbench {
             return Err(WbError::Forbidden("supervisor"));
         }
         let why = reason(why)?;
+        if !self.config.editable_lists.iter().any(|l| l == list) {
+            return Err(WbError::invalid(
+                "list",
+                format!(
+                    "the workbench adds only to {} (refusal lists; the operator edits the others with PUT /v1/lists)",
+                    self.config.editable_lists.join(", ")
+                ),
+            ));
+        }
         if !(1..=MAX_LIST_HOURS).contains(&hours) {
             return Err(WbError::invalid(
                 "expires_in_hours",
@@ -236,7 +249,9 @@ impl Workbench {
                 "1-256 characters, no controls or edge spaces",
             ));
         }
-        self.host
+        let ours = self.sync().await?.is_timed_item(list, item);
+        let added = self
+            .host
             .edit_list(
                 list.into(),
                 vec![item.into()],
@@ -251,6 +266,7 @@ impl Workbench {
             list: list.into(),
             item: item.into(),
             expires_at: expires_at.clone(),
+            already_listed: !added && !ours,
         };
         self.record(&s.login, &act, &why).await?;
         Ok(expires_at)

@@ -55,13 +55,15 @@ pub trait Host: Send + Sync + 'static {
     /// Adds and removes API-managed items of a list the live pack declares,
     /// through the ledger (`Entry::List`, the whole API set, as
     /// `PUT /v1/lists/{name}` writes it), read and written under one lock.
+    /// True when an item of `add` was not on the list (the pack's items or
+    /// the API's) before.
     fn edit_list(
         &self,
         name: String,
         add: Vec<String>,
         remove: Vec<String>,
         by: String,
-    ) -> BoxFuture<'_, Result<(), WbError>>;
+    ) -> BoxFuture<'_, Result<bool, WbError>>;
 
     /// The lists the live pack declares.
     fn lists(&self) -> BoxFuture<'_, Vec<String>>;

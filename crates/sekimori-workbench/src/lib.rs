@@ -41,7 +41,7 @@ pub use cases::Index;
 pub use error::WbError;
 pub use host::{BoxFuture, Host};
 pub use web::{router, HTMX_VERSION, ROUTES};
-pub use workbench::{system_clock, Clock, Config, Workbench};
+pub use workbench::{system_clock, Clock, Config, Workbench, DEFAULT_EDITABLE_LISTS};
 
 /// How long a claim hides a case from the other analysts (server time).
 pub const CLAIM_MS: i64 = 60 * 60_000;

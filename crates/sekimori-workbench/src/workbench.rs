@@ -50,7 +50,16 @@ pub struct Config {
     /// only when every request comes through that proxy, which must
     /// overwrite or append the header (else a client could name any address).
     pub trust_forwarded_for: bool,
+    /// The lists of the live pack an analyst may add items to from a case:
+    /// refusal lists only ([`DEFAULT_EDITABLE_LISTS`] by default). A list
+    /// that configures the pack (`linked_services`, `bank_services`) or can
+    /// relax a decision must never be here: one supervisor could otherwise
+    /// join tenants or allow what the pack refuses.
+    pub editable_lists: Vec<String>,
 }
+
+/// The default pack's refusal lists.
+pub const DEFAULT_EDITABLE_LISTS: &[&str] = &["blocked_ips", "known_mules"];
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -59,6 +68,7 @@ impl std::fmt::Debug for Config {
             .field("default_tz", &self.default_tz)
             .field("max_cases", &self.max_cases)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("editable_lists", &self.editable_lists)
             .finish()
     }
 }
@@ -71,6 +81,10 @@ impl Config {
             clock: system_clock(),
             max_cases: crate::cases::DEFAULT_MAX_CASES,
             trust_forwarded_for: false,
+            editable_lists: DEFAULT_EDITABLE_LISTS
+                .iter()
+                .map(|l| l.to_string())
+                .collect(),
         }
     }
 }

@@ -30,6 +30,10 @@ impl Index {
                 self.lift_requests.remove(hold);
             }
             Act::ListAdd {
+                already_listed: true,
+                ..
+            } => {}
+            Act::ListAdd {
                 list,
                 item,
                 expires_at,
@@ -65,6 +69,12 @@ impl Index {
                 by: by.clone(),
             })
             .collect()
+    }
+
+    /// Whether the workbench put `item` on `list` and its expiry is pending.
+    pub fn is_timed_item(&self, list: &str, item: &str) -> bool {
+        self.timed_items
+            .contains_key(&(list.to_string(), item.to_string()))
     }
 
     /// The timed items past their expiry at server time `now_ms`.

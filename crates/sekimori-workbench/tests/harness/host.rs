@@ -131,7 +131,8 @@ impl Host for TestHost {
         add: Vec<String>,
         remove: Vec<String>,
         by: String,
-    ) -> BoxFuture<'_, Result<(), WbError>> {
+    ) -> BoxFuture<'_, Result<bool, WbError>> {
+        let mut added = false;
         let set = {
             let mut g = self.engine.lock().expect("lock");
             let base = g.0.pack().lists.get(&name).cloned();
@@ -141,6 +142,7 @@ impl Host for TestHost {
                     for r in &remove {
                         api.remove(r);
                     }
+                    added = add.iter().any(|a| !all.contains(a));
                     api.extend(add);
                     g.0.set_list(&name, api.clone()).expect("declared");
                     Some(api)
@@ -158,6 +160,7 @@ impl Host for TestHost {
                 by,
             })
             .await
+            .map(|()| added)
         })
     }
 

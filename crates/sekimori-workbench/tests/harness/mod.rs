@@ -117,6 +117,7 @@ impl Bench {
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
             max_cases,
             trust_forwarded_for: mode == Mode::Proxy,
+            editable_lists: Config::new(false).editable_lists,
         };
         let wb = Workbench::open(store, host.clone(), dir.path(), config).expect("workbench");
         let router = sekimori_workbench::router(Arc::clone(&wb));
@@ -138,6 +139,7 @@ impl Bench {
             clock: Arc::new(move || c.load(Ordering::SeqCst)),
             max_cases: b.wb.index().cap(),
             trust_forwarded_for: false,
+            editable_lists: Config::new(false).editable_lists,
         };
         Workbench::open(
             Arc::clone(&b.host.store),
