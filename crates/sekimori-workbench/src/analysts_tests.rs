@@ -125,3 +125,87 @@ fn another_process_holding_the_lock_makes_a_change_wait() {
     );
     t.join().expect("thread");
 }
+
+/// A code none of the accepted steps (the current one, one either side) has.
+fn wrong_code(uri: &OtpauthUri, now_ms: i64) -> String {
+    let taken: Vec<String> = [-30_000, 0, 30_000]
+        .iter()
+        .map(|d| code_now(uri, now_ms + d))
+        .collect();
+    (0u32..)
+        .map(|n| format!("{n:06}"))
+        .find(|c| !taken.contains(c))
+        .expect("a code")
+}
+
+type Answer = Result<String, (axum::http::StatusCode, &'static str, String)>;
+
+fn answer(r: Result<AnalystInfo, WbError>) -> Answer {
+    r.map(|i| i.login)
+        .map_err(|e| (e.status(), e.code(), e.to_string()))
+}
+
+#[test]
+fn a_right_password_with_a_wrong_code_answers_as_a_wrong_password() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Analysts::open(dir.path()).expect("open");
+    let now = 1_780_000_000_000;
+    let (_, aiko) = a
+        .create("aiko", Role::Analyst, "correct horse battery", "cli", now)
+        .expect("create");
+    let (_, ken) = a
+        .create("ken", Role::Analyst, "correct horse battery", "cli", now)
+        .expect("create");
+    // An attacker trying each from a fresh address (the sign-in back-off
+    // per address never starts): the TOTP back-off must not tell them
+    // apart either.
+    let (mut wrong_password, mut right_password) = (Vec::new(), Vec::new());
+    for i in 0..12 {
+        let t = now + i * 1_000;
+        let code = code_now(&aiko, t);
+        let from = format!("198.51.100.{i}");
+        let r = a.verify_from("aiko", "not the password", &code, t, Some(&from));
+        wrong_password.push(answer(r));
+        let from = format!("198.51.101.{i}");
+        let code = wrong_code(&ken, t);
+        let r = a.verify_from("ken", "correct horse battery", &code, t, Some(&from));
+        right_password.push(answer(r));
+    }
+    assert_eq!(wrong_password, right_password);
+    let failed = answer(Err(WbError::SignInFailed));
+    assert!(wrong_password.iter().all(|r| *r == failed));
+}
+
+#[test]
+fn someone_with_the_password_cannot_lock_the_analyst_out_of_their_device() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = Analysts::open(dir.path()).expect("open");
+    let pw = "correct horse battery";
+    let now = 1_780_000_000_000;
+    let (_, uri) = a
+        .create("ken", Role::Analyst, pw, "cli", now)
+        .expect("create");
+    let home = "192.0.2.10";
+    a.verify_from("ken", pw, &code_now(&uri, now), now, Some(home))
+        .expect("signs in from home");
+    let mut t = now;
+    for i in 0..TOTP_LOCK_AFTER + 20 {
+        // Each past every back-off, so each code is checked.
+        t += 2 * 3_600_000;
+        let from = format!("203.0.113.{}", i % 200);
+        let r = a.verify_from("ken", pw, &wrong_code(&uri, t), t, Some(&from));
+        assert!(matches!(r, Err(WbError::SignInFailed)), "{r:?}");
+    }
+    // A stranger is still backed off account-wide...
+    let r = a.verify_from("ken", pw, &code_now(&uri, t), t, Some("198.51.100.9"));
+    assert!(matches!(r, Err(WbError::SignInFailed)), "{r:?}");
+    // ...the analyst's own device is not, nor locked.
+    let r = a.verify_from(
+        "ken",
+        pw,
+        &code_now(&uri, t + 30_000),
+        t + 30_000,
+        Some(home),
+    );
+    assert_eq!(r.expect("signs in").login, "ken");
+}
