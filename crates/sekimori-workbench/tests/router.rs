@@ -13,6 +13,8 @@ mod quality;
 /// The attacker's review's findings.
 #[path = "router_parts/security.rs"]
 mod security;
+#[path = "router_parts/sign_in_oracle.rs"]
+mod sign_in_oracle;
 
 use axum::http::StatusCode;
 use harness::{hidden, set_cookie_line, Bench, LABEL_KEY};
