@@ -5,10 +5,15 @@
 //! dispositions (`confirmed_fraud`, `false_positive`, `legitimate`,
 //! `unable_to_verify`) and services' labels (`chargeback`, `dispute`,
 //! `customer_confirmed`, `customer_denied`). An event with several labels
-//! takes the class of the **last** one in log order that has a class
-//! (`unable_to_verify` and unknown labels have none, so they never undo an
-//! earlier verdict): a later chargeback overturns an analyst's
-//! "legitimate", and an analyst who reviews a dispute has the last word.
+//! takes the class of the strongest, and among equals the **last** in log
+//! order, that has a class (`unable_to_verify` and unknown labels have
+//! none, so they never undo an earlier verdict). Strongest first: a
+//! `chargeback` (the money came back through the card network); an
+//! analyst's disposition; a service's `dispute`, `customer_denied` or
+//! `customer_confirmed`. So a later chargeback overturns an analyst's
+//! "legitimate", an analyst who reviews a dispute has the last word, and a
+//! service cannot undo an analyst's verdict with its own labels (one
+//! tenant labelling another rule's hits "it was me" to sink its precision).
 
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -43,10 +48,19 @@ pub fn class_of(label: &str) -> Option<Class> {
     }
 }
 
+/// How much a label's word weighs (see the module's documentation).
+fn strength(label: &str) -> u8 {
+    match label {
+        "chargeback" => 3,
+        "confirmed_fraud" | "false_positive" | "legitimate" => 2,
+        _ => 1,
+    }
+}
+
 /// Every label of a log, resolved per (service, event id).
 #[derive(Debug, Default, Clone)]
 pub struct Labels {
-    by_event: HashMap<(String, String), Class>,
+    by_event: HashMap<(String, String), (Class, u8)>,
     /// How many labels of each name the log holds.
     pub counts: BTreeMap<String, u64>,
     /// Events whose labels disagree (the last one counts).
@@ -61,8 +75,17 @@ impl Labels {
             return;
         };
         let key = (service.to_string(), event_id.to_string());
-        if let Some(before) = self.by_event.insert(key, class) {
-            self.conflicts += u64::from(before != class);
+        let strength = strength(label);
+        match self.by_event.get_mut(&key) {
+            None => {
+                self.by_event.insert(key, (class, strength));
+            }
+            Some(before) => {
+                self.conflicts += u64::from(before.0 != class);
+                if strength >= before.1 {
+                    *before = (class, strength);
+                }
+            }
         }
     }
 
@@ -71,7 +94,7 @@ impl Labels {
         // Looked up without allocating: the map's key is a pair of Strings.
         self.by_event
             .get(&(service.to_string(), event_id.to_string()))
-            .copied()
+            .map(|c| c.0)
     }
 
     /// Events with a class.
@@ -84,7 +107,7 @@ impl Labels {
         let fraud = self
             .by_event
             .values()
-            .filter(|c| **c == Class::Fraud)
+            .filter(|c| c.0 == Class::Fraud)
             .count() as u64;
         (fraud, self.by_event.len() as u64 - fraud)
     }
@@ -108,5 +131,21 @@ mod tests {
         assert_eq!(l.class("t", "e2"), None);
         assert_eq!(l.by_class(), (1, 1));
         assert_eq!(l.counts["unable_to_verify"], 1);
+        // A service's own labels do not undo an analyst's verdict; a
+        // chargeback does.
+        l.add("s", "e3", "confirmed_fraud");
+        l.add("s", "e3", "customer_confirmed");
+        assert_eq!(l.class("s", "e3"), Some(Class::Fraud));
+        l.add("s", "e4", "legitimate");
+        l.add("s", "e4", "customer_denied");
+        assert_eq!(l.class("s", "e4"), Some(Class::Legitimate));
+        l.add("s", "e4", "chargeback");
+        assert_eq!(l.class("s", "e4"), Some(Class::Fraud));
+        l.add("s", "e4", "false_positive");
+        assert_eq!(
+            l.class("s", "e4"),
+            Some(Class::Fraud),
+            "an analyst does not undo a chargeback"
+        );
     }
 }
