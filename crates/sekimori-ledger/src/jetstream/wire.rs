@@ -73,6 +73,7 @@ pub fn decode(bytes: &[u8]) -> Result<Record, String> {
         }
         Some(&VERSION_STEPUP) => {
             let wire: WireV2 = postcard::from_bytes(bytes).map_err(bad)?;
+            check_stepup_writes(&wire.entry, &wire.stepup)?;
             Ok(Record {
                 event: wire.event.map(|(s, i)| EventKey::new(s, i)),
                 bytes: wire.entry,
@@ -85,6 +86,36 @@ pub fn decode(bytes: &[u8]) -> Result<Record, String> {
         )),
         None => Err("stream entry is empty".into()),
     }
+}
+
+/// The step-up table prefixes a record may be written under.
+const STEPUP_PREFIXES: &[&str] = &["tenant/", "account/", "credential/", "totp/", "ocra/"];
+
+/// A format-2 message's step-up writes are exactly those its entry carries
+/// (an `Entry::StepUp`, which `sekimori export` shows), under the step-up
+/// table's own prefixes: writes riding on another kind of entry, or
+/// differing from the entry's, are refused, so no hidden write reaches a
+/// follower's step-up table.
+fn check_stepup_writes(entry: &[u8], writes: &StepUpWrites) -> Result<(), String> {
+    let refused = |why: &str| Err(format!("stream entry's step-up writes refused: {why}"));
+    let Ok(sekimori_engine::Entry::StepUp {
+        writes: carried, ..
+    }) = sekimori_engine::Entry::from_bytes(entry)
+    else {
+        return refused("the entry is not a step-up entry");
+    };
+    if carried.len() != writes.len() {
+        return refused("they differ from the entry's");
+    }
+    for ((ck, cv), (wk, wv)) in carried.iter().zip(writes) {
+        if ck != wk || cv.as_ref().map(|v| v.as_bytes()) != wv.as_deref() {
+            return refused("they differ from the entry's");
+        }
+        if !STEPUP_PREFIXES.iter().any(|p| wk.starts_with(p)) {
+            return refused("a key outside the step-up table's prefixes");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -106,10 +137,66 @@ mod tests {
             ("tenant/svc/a".into(), Some(b"{\"r\":1}".to_vec())),
             ("account/a".into(), None),
         ];
+        r.bytes = stepup_entry(&r.stepup);
         let v2 = encode(&r);
         assert_eq!(v2[0], VERSION_STEPUP);
         assert_eq!(decode(&v2).expect("decodes"), r);
         assert!(decode(b"\x07garbage").is_err());
         assert!(decode(b"").is_err());
+    }
+
+    fn stepup_entry(writes: &StepUpWrites) -> Vec<u8> {
+        sekimori_engine::Entry::StepUp {
+            what: "issued".into(),
+            writes: writes
+                .iter()
+                .map(|(k, v)| {
+                    let text = v
+                        .as_ref()
+                        .map(|v| String::from_utf8(v.clone()).expect("utf8"));
+                    (k.clone(), text)
+                })
+                .collect(),
+        }
+        .to_bytes()
+    }
+
+    /// Whoever can publish to the stream cannot hide step-up writes behind
+    /// another entry, or write other records than the entry shows.
+    #[test]
+    fn step_up_writes_must_be_the_entrys_own() {
+        let writes: StepUpWrites = vec![("account/victim".into(), None)];
+        let analyst = sekimori_engine::Entry::Analyst {
+            by: "aiko".into(),
+            act: serde_json::json!({"type": "note"}),
+            why: "n".into(),
+            at: "2026-11-23T00:00:00Z".into(),
+        };
+        let hidden = Record {
+            event: None,
+            bytes: analyst.to_bytes(),
+            pack: None,
+            stepup: writes.clone(),
+        };
+        assert!(
+            decode(&encode(&hidden)).is_err(),
+            "writes behind an analyst entry"
+        );
+        let mut other = hidden.clone();
+        other.bytes = stepup_entry(&vec![("account/someone".into(), None)]);
+        assert!(
+            decode(&encode(&other)).is_err(),
+            "writes the entry does not show"
+        );
+        let mut outside = hidden.clone();
+        outside.stepup = vec![("meta/leader".into(), None)];
+        outside.bytes = stepup_entry(&outside.stepup);
+        assert!(
+            decode(&encode(&outside)).is_err(),
+            "a key outside the table's prefixes"
+        );
+        let mut fine = hidden;
+        fine.bytes = stepup_entry(&fine.stepup);
+        assert_eq!(decode(&encode(&fine)).expect("decodes"), fine);
     }
 }
