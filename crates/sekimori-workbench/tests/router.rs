@@ -7,6 +7,8 @@ mod actions;
 #[path = "router_parts/api.rs"]
 mod api;
 mod harness;
+#[path = "router_parts/held_past_cap.rs"]
+mod held_past_cap;
 /// Part 5's rule-quality page.
 #[path = "router_parts/quality.rs"]
 mod quality;
