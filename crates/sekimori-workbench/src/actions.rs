@@ -230,7 +230,7 @@ impl Workbench {
             let c = index.case(case).ok_or(WbError::NotFound("case"))?;
             // A held payment is released or cancelled by a decision, with its
             // webhook; closing around it would leave the service waiting.
-            if c.events.iter().any(|e| e.is_held()) {
+            if index.undecided_held(case) > 0 {
                 return Err(WbError::Conflict(
                     "the case holds an event waiting for a decision: approve or decline it first"
                         .into(),

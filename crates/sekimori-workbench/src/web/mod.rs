@@ -293,11 +293,12 @@ pub(crate) async fn sign_in(
         }
         crate::throttle::Verdict::Go { .. } => {}
     }
-    let (w, l, p, c) = (
+    let (w, l, p, c, a) = (
         Arc::clone(wb),
         login.to_string(),
         zeroize::Zeroizing::new(password.to_string()),
         code.to_string(),
+        addr.clone(),
     );
     let now = wb.now_ms();
     let wait = std::time::Duration::from_millis(crate::SIGN_IN_WAIT_MS);
@@ -305,9 +306,10 @@ pub(crate) async fn sign_in(
         .await
         .map_err(|_| WbError::Throttled)?
         .map_err(|_| WbError::Throttled)?;
-    let verified = tokio::task::spawn_blocking(move || w.analysts.verify(&l, &p, &c, now))
-        .await
-        .map_err(|e| WbError::Storage(e.to_string()))?;
+    let verified =
+        tokio::task::spawn_blocking(move || w.analysts.verify_from(&l, &p, &c, now, a.as_deref()))
+            .await
+            .map_err(|e| WbError::Storage(e.to_string()))?;
     let info = match verified {
         Ok(info) => info,
         Err(e @ (WbError::SignInFailed | WbError::Throttled)) => {

@@ -175,8 +175,8 @@ async fn a_full_case_index_evicts_closed_cases_and_never_drops_a_held_one() {
         );
         assert!(index.case(oldest).is_none());
         assert!(index.search("tour-8", None, 10).is_empty());
-        // Its 3 terms (event, account, address) went; the new case's 3
-        // (event, account, payee) came.
+        // Its terms (account, address) went; the new case's (account,
+        // payee) came: event ids are found through the event map.
         assert_eq!(
             index.term_count(),
             terms_before,
