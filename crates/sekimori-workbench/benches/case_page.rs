@@ -348,6 +348,19 @@ fn case_page(bencher: Bencher) {
     let (status, html) = w.page(&format!("/ui/cases/{}", w.cases[0]));
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains(&w.accounts[0]), "the page names the account");
+    // What the page carries: the account's latest events (about
+    // entries / ACCOUNTS of them, at most 50) and the linked accounts
+    // (three share its device, seven its address).
+    let rows = html.matches("<td>e-").count();
+    let linked = html.matches(r#"r="11""#).count();
+    let expect_rows = (entries() / ACCOUNTS / 2).min(40) as usize;
+    assert!(rows >= expect_rows, "{rows} timeline rows");
+    assert!(linked >= 3, "{linked} linked accounts drawn");
+    eprintln!(
+        "case page of {}: {rows} event rows, {linked} linked accounts drawn, {} bytes",
+        w.accounts[0],
+        html.len()
+    );
     let mut k = 0;
     bencher.bench_local(|| {
         k = (k + 1) % w.cases.len();
