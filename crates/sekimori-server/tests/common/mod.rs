@@ -94,7 +94,25 @@ impl Harness {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
         drop(app);
-        let app = open(config.clone()).await;
+        // The store's file lock goes with the last holder of the store, which
+        // a task finishing its work (a notice, a step-up write) may still be
+        // for a moment after the app's last reference: retry a locked store
+        // for a while, as an operator's restart would.
+        let mut tries = 0;
+        let app = loop {
+            let c = config.clone();
+            match tokio::task::spawn_blocking(move || open_app(&c))
+                .await
+                .expect("join")
+            {
+                Ok(app) => break app,
+                Err(e) if tries < 200 && format!("{e:#}").contains("is locked") => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                }
+                Err(e) => panic!("reopening: {e:#}"),
+            }
+        };
         let router = routes::router(Arc::clone(&app));
         Harness {
             dir,
@@ -107,42 +125,15 @@ impl Harness {
         }
     }
 
-    /// The same server with its metrics rendered at `/metrics` (a
-    /// process-wide Prometheus recorder, installed once per test binary).
+    /// The same server with its metrics rendered at `/metrics`: `open_app`
+    /// installs the process-wide Prometheus recorder (once per process) and
+    /// gives every app its handle, as `sekimori serve` does.
     pub async fn with_metrics(self) -> Harness {
-        static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
-            std::sync::OnceLock::new();
-        let handle = HANDLE
-            .get_or_init(|| {
-                let recorder =
-                    metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
-                let handle = recorder.handle();
-                metrics::set_global_recorder(recorder).expect("first recorder");
-                handle
-            })
-            .clone();
-        let Harness {
-            dir,
-            app,
-            router,
-            admin,
-            ingest,
-            read,
-            config,
-        } = self;
-        drop(router);
-        let app = app.with_metrics(handle);
-        assert!(app.metrics.is_some(), "the harness held the only reference");
-        let router = routes::router(Arc::clone(&app));
-        Harness {
-            dir,
-            app,
-            router,
-            admin,
-            ingest,
-            read,
-            config,
-        }
+        assert!(
+            self.app.metrics.is_some(),
+            "open_app gave the app the recorder's handle"
+        );
+        self
     }
 
     pub async fn call(

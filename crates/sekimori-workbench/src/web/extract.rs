@@ -42,7 +42,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, WbError> {
         let body = bytes(req, state).await?;
-        let de = &mut serde_json::Deserializer::from_slice(&body);
+        // Every body of the API is a JSON object: a top-level array (which an
+        // internally tagged body, read through `deserialize_any`, would take
+        // for the values of its fields) is refused before decoding.
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(WbError::invalid("", "the body must be a JSON object"));
+        }
+        // An array where an object belongs is refused at its path, at any
+        // depth (serde would read a struct from the array of its values).
+        let de = sekimori_event::strict::Strict(&mut serde_json::Deserializer::from_slice(&body));
         serde_path_to_error::deserialize(de)
             .map(ApiJson)
             .map_err(|e| quiet(e.path().to_string(), e.inner()))

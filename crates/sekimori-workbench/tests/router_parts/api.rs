@@ -179,3 +179,23 @@ async fn services_post_labels_with_their_api_key() {
         &[("chargeback".to_string(), "key:labels".to_string())]
     );
 }
+
+/// Every body is a JSON object: an array, which serde would read as the
+/// values of a struct's fields (or of a tagged body's variant), is refused
+/// at its path, at the top and inside.
+#[tokio::test]
+async fn arrays_are_refused_where_objects_belong() {
+    let b = Bench::new();
+    let admin = b.analyst("root", Role::Admin);
+    let root = b.api_sign_in("root", &admin).await;
+    for (path, body) in [
+        ("/v1/cases/bulk", json!(["claim", [1]])),
+        ("/v1/cases/bulk", json!([])),
+        ("/v1/labels", json!([1, 2])),
+        ("/v1/workbench/sessions", json!(["root", "pw", "000000"])),
+    ] {
+        let (status, answer) = b.api("POST", path, &root, Some(body.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path} {body}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_value", "{answer}");
+    }
+}
