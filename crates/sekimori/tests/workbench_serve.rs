@@ -5,44 +5,17 @@
 
 mod common;
 
-use common::{agent, create_key, post, Server, BIN};
+use common::{agent, create_key, post, Server};
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
-const PASSWORD: &str = "correct horse battery";
+const PASSWORD: &str = common::ANALYST_PASSWORD;
 
 fn users_create(data: &std::path::Path, login: &str) -> String {
-    users_create_as(data, login, "admin")
+    common::users_create(data, login, "admin")
 }
 
 fn users_create_as(data: &std::path::Path, login: &str, role: &str) -> String {
-    let mut child = Command::new(BIN)
-        .args([
-            "users", "create", "--login", login, "--role", role, "--data",
-        ])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .expect("password");
-    let out = child.wait_with_output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string()
+    common::users_create(data, login, role)
 }
 
 #[test]

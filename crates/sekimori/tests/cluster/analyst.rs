@@ -5,50 +5,25 @@
 
 use crate::check::Stream;
 use crate::common::get;
-use crate::harness::{self, ack, agent, post, Nats, Node, BIN};
+use crate::harness::{self, ack, agent, post, Nats, Node};
 use crate::{serial, start_nodes, test_dir, wait_leader};
 use sekimori_engine::Entry;
 use serde_json::{json, Value};
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "correct horse battery";
+const PASSWORD: &str = crate::common::ANALYST_PASSWORD;
 
 /// `sekimori users create` in the first node's data directory; the other
 /// nodes get the same analysts file and seal key, as an operator copies
 /// them. Returns the analyst's TOTP URI.
 fn analyst(nodes: &[Node], login: &str) -> String {
-    let mut child = Command::new(BIN)
-        .args(["users", "create", "--login", login, "--role", "admin"])
-        .arg("--data")
-        .arg(&nodes[0].data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawns");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .expect("password");
-    let out = child.wait_with_output().expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let uri = crate::common::users_create(&nodes[0].data, login, "admin");
     for n in &nodes[1..] {
         for f in ["analysts.json", "analysts.key"] {
             std::fs::copy(nodes[0].data.join(f), n.data.join(f)).expect("copy");
         }
     }
-    String::from_utf8(out.stdout)
-        .expect("utf8")
-        .trim()
-        .to_string()
+    uri
 }
 
 /// Signs in on `node` with a TOTP code of a time step not used before
