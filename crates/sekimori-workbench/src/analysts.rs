@@ -408,6 +408,14 @@ fn binding(login: &str) -> String {
 }
 
 fn check_login(login: &str) -> Result<(), WbError> {
+    // The operator's mark as the maker of an account (`created_by`): an
+    // analyst named so would make accounts the four-eyes rule trusts.
+    if login.eq_ignore_ascii_case(crate::actions::OPERATOR) {
+        return Err(WbError::invalid(
+            "login",
+            "reserved: names the operator's `sekimori users` as a maker",
+        ));
+    }
     let ok = !login.is_empty()
         && login.len() <= 64
         && login

@@ -504,3 +504,28 @@ async fn two_supervisors_an_admin_just_made_are_not_four_eyes() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(b.host.notices.lock().expect("lock").len(), 1);
 }
+
+/// The operator's mark as an account's maker is not a login an admin can
+/// take: accounts made by an analyst named `cli` would pass for the
+/// operator's and be trusted as second eyes at once.
+#[tokio::test]
+async fn no_analyst_can_be_named_as_the_operator() {
+    let b = Bench::new();
+    let admin = b.analyst("root", Role::Admin);
+    let root = b.api_sign_in("root", &admin).await;
+    for login in ["cli", "CLI"] {
+        let (status, body) = b
+            .api(
+                "POST",
+                "/v1/analysts",
+                &root,
+                Some(json!({"login": login, "role": "admin", "password": harness::PASSWORD})),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"]["path"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("login")),
+            "{body}"
+        );
+    }
+}
