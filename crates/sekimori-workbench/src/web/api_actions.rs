@@ -358,9 +358,11 @@ pub struct ListAdded {
     pub expires_at: String,
 }
 
-/// Adds an item to a list of the live pack through the ledger
+/// Adds an item to a refusal list of the live pack through the ledger
 /// (`Entry::List`, as `PUT /v1/lists/{name}`), until an expiry (a
-/// supervisor). 404 `not_found` for a list the pack does not declare.
+/// supervisor). 400 `invalid_value` at `list` for a list the workbench may
+/// not edit (the operator's choice: `blocked_ips` and `known_mules` by
+/// default); 404 `not_found` for an allowed list the pack does not declare.
 #[utoipa::path(post, path = "/v1/cases/{id}/lists", tag = "workbench",
     params(("id" = u64, Path, description = "The case id")),
     request_body(content = ListAddBody, description = "At most 64 KiB"),
