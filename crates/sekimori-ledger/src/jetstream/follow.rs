@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use super::snapshot::{
-    download_snapshot, parse_snapshot_object, snapshot_object, trim_behind, upload_snapshot,
-    SnapshotObject,
+    download_snapshot, parse_snapshot_object, snapshot_object, stepup_join_writes, trim_behind,
+    upload_snapshot, SnapshotObject,
 };
 
 /// A node following its shard.
@@ -83,6 +83,7 @@ impl Follower {
             pack: (version, record),
             snapshot,
             stepup,
+            stepup_whole,
         } = object;
         if seq <= have {
             return Ok(());
@@ -122,9 +123,11 @@ impl Follower {
         }
         // The step-up records as of the snapshot's upload (at or after its
         // seq): the tail rewrites any that changed since, in order.
+        // Records deleted on the leader before the upload go too.
+        let local = store.stepups().map_err(|e| e.to_string())?;
+        let stepup = stepup_join_writes(local.into_iter().map(|(k, _)| k), stepup, stepup_whole);
         if !stepup.is_empty() {
-            let entries = stepup.into_iter().map(|(k, v)| (k, Some(v))).collect();
-            self.local(Op::StepUp { entries }).await?;
+            self.local(Op::StepUp { entries: stepup }).await?;
         }
         let replica = Replica::from_snapshot(&self.store, Some((seq, snapshot.clone())));
         if replica.last_seq() != seq {

@@ -19,6 +19,37 @@ pub struct SnapshotObject {
     /// The uploading node's step-up records (as of the upload: at or after
     /// `seq`). Empty in a format-1 object.
     pub stepup: Vec<(String, Vec<u8>)>,
+    /// `stepup` is the uploader's whole table (format 2), so a record it
+    /// lacks had been deleted by the upload; a format-1 object says nothing
+    /// of step-up records.
+    pub stepup_whole: bool,
+}
+
+/// The step-up writes a node joining from an object makes: every record the
+/// object holds (`stepup`), and, when it holds the whole table (`whole`), a
+/// delete for each record this node holds (`local`) that the object lacks. Such a
+/// record was deleted before the upload (this node's records all come from
+/// entries at or before its own sequence, behind the snapshot's), and the
+/// entry that deleted it may have been trimmed from the stream, so the tail
+/// would never delete it.
+pub fn stepup_join_writes(
+    local: impl IntoIterator<Item = String>,
+    stepup: Vec<(String, Vec<u8>)>,
+    whole: bool,
+) -> Vec<(String, Option<Vec<u8>>)> {
+    let mut writes: Vec<(String, Option<Vec<u8>>)> = Vec::new();
+    if whole {
+        let keep: std::collections::HashSet<&str> =
+            stepup.iter().map(|(k, _)| k.as_str()).collect();
+        writes.extend(
+            local
+                .into_iter()
+                .filter(|k| !keep.contains(k.as_str()))
+                .map(|k| (k, None)),
+        );
+    }
+    writes.extend(stepup.into_iter().map(|(k, v)| (k, Some(v))));
+    writes
 }
 
 /// Marks a format-2 object (format 1 starts with the sequence, which never
@@ -90,6 +121,7 @@ pub fn parse_snapshot_object(b: &[u8]) -> Option<SnapshotObject> {
         pack: (version, record),
         snapshot,
         stepup,
+        stepup_whole: v2,
     })
 }
 
@@ -189,6 +221,7 @@ mod tests {
         assert_eq!(parsed.pack, ("v1".into(), b"{\"pack\":1}".to_vec()));
         assert_eq!(parsed.snapshot, b"v1\nSTATE".to_vec());
         assert_eq!(parsed.stepup.len(), 2);
+        assert!(parsed.stepup_whole);
         assert_eq!(
             parsed.stepup[0],
             ("tenant/b/a".into(), b"{\"r\":1}".to_vec())
@@ -206,5 +239,29 @@ mod tests {
         assert_eq!(old.snapshot, b"v1\nS".to_vec());
         // Truncated: refused, not a panic.
         assert!(parse_snapshot_object(&object[..20]).is_none());
+    }
+
+    #[test]
+    fn a_joining_node_drops_records_the_whole_table_lacks() {
+        let local = || vec!["tenant/b/gone".to_string(), "tenant/b/kept".to_string()];
+        let object = vec![("tenant/b/kept".to_string(), b"new".to_vec())];
+        let writes = stepup_join_writes(local(), object.clone(), true);
+        assert_eq!(
+            writes,
+            vec![
+                ("tenant/b/gone".to_string(), None),
+                ("tenant/b/kept".to_string(), Some(b"new".to_vec())),
+            ]
+        );
+        // A format-1 object says nothing of deletes: nothing is dropped.
+        let writes = stepup_join_writes(local(), object, false);
+        assert_eq!(
+            writes,
+            vec![("tenant/b/kept".to_string(), Some(b"new".to_vec()))]
+        );
+        // A format-2 object with no records empties the table.
+        let writes = stepup_join_writes(local(), Vec::new(), true);
+        assert_eq!(writes.len(), 2);
+        assert!(writes.iter().all(|(_, v)| v.is_none()));
     }
 }
