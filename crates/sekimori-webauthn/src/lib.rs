@@ -95,8 +95,10 @@
 //!   text). A bare [`Passkey`] needs a self-describing format: postcard cannot decode it,
 //!   so wrap it with [`as_json_string`] inside a postcard record, or store it as JSON.
 mod error;
+pub mod signin;
 
 pub use error::{Error, Result};
+pub use signin::{SignInOutcome, SignInResponse, SignInState};
 pub use webauthn_rs::prelude::{
     CreationChallengeResponse, CredentialID, Passkey, PublicKeyCredential,
     RegisterPublicKeyCredential, RequestChallengeResponse, Url, Uuid, WebauthnError,
