@@ -85,6 +85,7 @@ OPERATIONS: Dict[str, Tuple[str, str]] = {
     "list_from_case": ("post", "/v1/cases/{id}/lists"),
     "bulk": ("post", "/v1/cases/bulk"),
     "search": ("get", "/v1/search"),
+    "quality": ("get", "/v1/quality"),
     "analysts": ("get", "/v1/analysts"),
     "create_analyst": ("post", "/v1/analysts"),
     "disable_analyst": ("post", "/v1/analysts/{login}/disable"),

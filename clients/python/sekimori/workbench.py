@@ -95,6 +95,14 @@ class AnalystSession(Client):
         """Cases by account, device, IP, payee or event id (exact)."""
         return self.request("get", "/v1/search", params=_drop_none(q=q, kind=kind, limit=None if limit is None else str(limit)))
 
+    # -- rule quality (supervisors) -------------------------------------
+
+    def quality(self, from_: str, to: str, *, service: Optional[str] = None, candidate: Optional[str] = None) -> Json:
+        """Rule quality over ``[from_, to)`` (RFC 3339 or YYYY-MM-DD) per
+        pack version, rule and service, or for one ``service``; with
+        ``candidate`` (a stored pack version) a backtest too."""
+        return self.request("get", "/v1/quality", params=_drop_none(**{"from": from_, "to": to}, service=service, candidate=candidate))
+
     # -- analysts (admins) ---------------------------------------------
 
     def analysts(self) -> Json:

@@ -55,6 +55,7 @@ export const OPERATIONS = Object.freeze({
   listFromCase: ["post", "/v1/cases/{id}/lists"],
   bulk: ["post", "/v1/cases/bulk"],
   search: ["get", "/v1/search"],
+  quality: ["get", "/v1/quality"],
   analysts: ["get", "/v1/analysts"],
   createAnalyst: ["post", "/v1/analysts"],
   disableAnalyst: ["post", "/v1/analysts/{login}/disable"],
@@ -431,6 +432,11 @@ export class AnalystSession extends Client {
 
   search(q, { kind, limit } = {}) {
     return this.request("get", `/v1/search${query({ q, kind, limit })}`);
+  }
+
+  /** Rule quality over [from, to) per pack, rule and service, or for one service; a backtest with a stored candidate version (supervisors). */
+  quality(from, to, { service, candidate } = {}) {
+    return this.request("get", `/v1/quality${query({ from, to, service, candidate })}`);
   }
 
   analysts() {

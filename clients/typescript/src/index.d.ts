@@ -241,6 +241,7 @@ export declare class AnalystSession extends Client {
   listFromCase(id: number, list: string, item: string, expiresInHours: number, reason: string): Promise<Json>;
   bulk(cases: number[], action: "claim" | "release" | "close", opts?: { disposition?: Disposition; note?: string }): Promise<Json>;
   search(q: string, opts?: { kind?: "event" | "account" | "device" | "ip" | "payee"; limit?: number }): Promise<Json>;
+  quality(from: string, to: string, opts?: { service?: string; candidate?: string }): Promise<Json>;
   analysts(): Promise<{ analysts: Analyst[] }>;
   createAnalyst(login: string, role: AnalystRole, password: string): Promise<{ analyst: Analyst; otpauth_uri: string }>;
   disableAnalyst(login: string): Promise<Json>;
@@ -258,7 +259,7 @@ export type OperationMethod =
   | "passkeyAuthStart" | "sendCode" | "verify" | "removeEnrollment" | "resetEnrollment"
   | "checkSecret" | "secretRange" | "label" | "signInAnalyst" | "endAllSessions"
   | "cases" | "nextCase" | "case" | "claim" | "release" | "note" | "decide" | "closeCase"
-  | "caseHolds" | "holdFromCase" | "liftFromCase" | "listFromCase" | "bulk" | "search"
+  | "caseHolds" | "holdFromCase" | "liftFromCase" | "listFromCase" | "bulk" | "search" | "quality"
   | "analysts" | "createAnalyst" | "disableAnalyst" | "enableAnalyst" | "resetAnalyst";
 
 export declare const TX_OCRA_SUITE: "OCRA-1:HOTP-SHA256-8:QH64";

@@ -2,7 +2,7 @@
 //! markup (escaped by default). The workbench wraps it in its own layout;
 //! its strings live here in English and Japanese.
 
-use crate::quality::{PackQuality, RuleQuality};
+use crate::quality::{PackQuality, RuleQuality, ServiceQuality};
 use crate::run::Report;
 use crate::text::{action, percent};
 use maud::{html, Markup};
@@ -44,6 +44,10 @@ pub struct Words {
     pub sample: &'static str,
     pub event: &'static str,
     pub candidate_rules: &'static str,
+    pub service: &'static str,
+    pub all_services: &'static str,
+    pub by_service: &'static str,
+    pub for_service: &'static str,
 }
 
 pub static EN: Words = Words {
@@ -81,6 +85,10 @@ pub static EN: Words = Words {
     sample: "Changed events",
     event: "Event",
     candidate_rules: "Candidate's rules",
+    service: "Service",
+    all_services: "all services",
+    by_service: "By service (each service's own events and labels)",
+    for_service: "Only the events and labels of service",
 };
 
 pub static JA: Words = Words {
@@ -118,7 +126,21 @@ pub static JA: Words = Words {
     sample: "変化したイベント",
     event: "イベント",
     candidate_rules: "候補パックのルール",
+    service: "サービス",
+    all_services: "全サービス",
+    by_service: "サービスごと（各サービス自身のイベントとラベル）",
+    for_service: "次のサービスのイベントとラベルのみ",
 };
+
+/// What the page was asked: the window, an optional stored pack version
+/// to backtest and an optional service (empty strings: not given).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PageQuery<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub candidate: Option<&'a str>,
+    pub service: Option<&'a str>,
+}
 
 /// The query form: window and an optional stored pack version to backtest.
 /// `action` is where it is submitted (GET), `versions` the stored packs.
@@ -130,12 +152,30 @@ pub fn form(
     versions: &[String],
     chosen: Option<&str>,
 ) -> Markup {
+    form_for(
+        w,
+        action_url,
+        &PageQuery {
+            from,
+            to,
+            candidate: chosen,
+            service: None,
+        },
+        versions,
+    )
+}
+
+/// The query form with every field of `q` filled in.
+pub fn form_for(w: &Words, action_url: &str, q: &PageQuery<'_>, versions: &[String]) -> Markup {
+    let (from, to, chosen) = (q.from, q.to, q.candidate);
     html! {
         form.quality method="get" action=(action_url) {
             label for="q-from" { (w.from) }
             input id="q-from" name="from" type="text" value=(from) placeholder="2026-06-24" required;
             label for="q-to" { (w.to) }
             input id="q-to" name="to" type="text" value=(to) placeholder="2026-06-25" required;
+            label for="q-service" { (w.service) }
+            input id="q-service" name="service" type="text" value=(q.service.unwrap_or_default()) placeholder=(w.all_services);
             label for="q-pack" { (w.candidate) }
             select id="q-pack" name="candidate" {
                 option value="" selected[chosen.is_none()] { (w.none) }
@@ -171,6 +211,30 @@ fn packs(w: &Words, rows: &[&PackQuality]) -> Markup {
     }
 }
 
+/// Each service's pack rows, service first.
+fn services(w: &Words, rows: &[ServiceQuality]) -> Markup {
+    html! {
+        table.by-service {
+            thead { tr {
+                th scope="col" { (w.service) } th scope="col" { (w.pack) } th scope="col" { (w.events) }
+                th scope="col" { (w.fraud) } th scope="col" { (w.legit) }
+                th scope="col" { (w.caught) } th scope="col" { "TP" } th scope="col" { "FP" }
+                th scope="col" { (w.missed) } th scope="col" { (w.precision) } th scope="col" { (w.recall) }
+                th scope="col" { (w.challenged) } th scope="col" { (w.refused) }
+            } }
+            tbody {
+                @for s in rows { @for q in &s.packs { tr {
+                    th scope="row" { code { (s.service) } } td { (q.version) } td { (q.events) }
+                    td { (q.labelled_fraud) } td { (q.labelled_legitimate) }
+                    td { (q.caught) } td { (q.true_positives) } td { (q.false_positives) }
+                    td { (q.misses) } td { (percent(q.precision_bp)) } td { (percent(q.recall_bp)) }
+                    td { (q.friction.challenged) } td { (q.friction.refused) }
+                } } }
+            }
+        }
+    }
+}
+
 fn rules(w: &Words, rows: &[RuleQuality]) -> Markup {
     html! {
         table {
@@ -200,11 +264,16 @@ pub fn report(w: &Words, r: &Report) -> Markup {
     html! {
         section.quality aria-label=(w.title) {
             p { (w.window) " [" (r.window.from) ", " (r.window.to) "): " (r.window.events) " " (w.events) }
+            @if let Some(s) = &r.service { p.service { (w.for_service) " " code { (s) } } }
             p { (w.labels) ": "
                 @for (name, n) in &r.labels.by_label { code { (name) } " " (n) "; " }
             }
             h2 { (w.by_pack) }
             (packs(w, &by_pack))
+            @if !r.services.is_empty() {
+                h2 { (w.by_service) }
+                (services(w, &r.services))
+            }
             h2 { (w.rules) }
             (rules(w, &r.quality.rules))
             @if let Some(b) = &r.backtest {
@@ -271,23 +340,58 @@ pub fn page_body(
     to: &str,
     candidate: Option<&str>,
 ) -> Markup {
-    let candidate = candidate.filter(|c| !c.is_empty());
-    let versions = stored_versions(store).unwrap_or_default();
-    let form = form(w, action_url, from, to, &versions, candidate);
-    if from.is_empty() && to.is_empty() {
-        return html! { h1 { (w.title) } (form) };
+    let q = PageQuery {
+        from,
+        to,
+        candidate,
+        service: None,
+    };
+    page_body_for(store, w, action_url, &q)
+}
+
+/// The report a query asks for (the page's and the REST API's): `None`
+/// when neither time is given.
+pub fn report_for(
+    store: &sekimori_store::Store,
+    q: &PageQuery<'_>,
+    sample: usize,
+) -> Option<Result<Report, crate::Error>> {
+    if q.from.is_empty() && q.to.is_empty() {
+        return None;
     }
-    let result = crate::Window::parse(from, to).and_then(|window| {
+    let candidate = q.candidate.filter(|c| !c.is_empty());
+    let service = q.service.map(str::trim).filter(|s| !s.is_empty());
+    Some(crate::Window::parse(q.from, q.to).and_then(|window| {
         let candidate = candidate.map(|v| stored_pack(store, v)).transpose()?;
         crate::run(
             store,
             &crate::Request {
                 window,
                 candidate,
-                sample: 50,
+                sample,
+                service: service.map(str::to_string),
             },
         )
-    });
+    }))
+}
+
+/// [`page_body`] for every field of a [`PageQuery`] (the service too).
+pub fn page_body_for(
+    store: &sekimori_store::Store,
+    w: &Words,
+    action_url: &str,
+    q: &PageQuery<'_>,
+) -> Markup {
+    let q = PageQuery {
+        candidate: q.candidate.filter(|c| !c.is_empty()),
+        service: q.service.map(str::trim).filter(|s| !s.is_empty()),
+        ..*q
+    };
+    let versions = stored_versions(store).unwrap_or_default();
+    let form = form_for(w, action_url, &q, &versions);
+    let Some(result) = report_for(store, &q, 50) else {
+        return html! { h1 { (w.title) } (form) };
+    };
     html! {
         h1 { (w.title) }
         (form)

@@ -19,8 +19,9 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
 /// What a label says about its event.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = LabelClass)]
 pub enum Class {
     Fraud,
     Legitimate,

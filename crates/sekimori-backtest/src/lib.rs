@@ -6,7 +6,9 @@
 //!   marked), the events each fired on that were later labelled fraud (true
 //!   positives) or legitimate (false positives), the events labelled fraud
 //!   that no enforced rule caught (misses), precision and recall in basis
-//!   points, and the friction on events not labelled fraud.
+//!   points, and the friction on events not labelled fraud; and the same
+//!   per service (each tenant's own precision, recall and friction), or
+//!   the whole report for one service ([`Request::service`]).
 //! - **Backtest** ([`run`] with a candidate pack): the window replayed with
 //!   the candidate from the state at its start, and what changed: how many
 //!   decisions, from what to what, which events (a bounded sample), and both
@@ -24,7 +26,9 @@ mod run;
 pub mod text;
 
 pub use labels::{class_of, Class, Labels};
-pub use quality::{bp, Friction, PackQuality, Quality, RuleQuality, Tally};
+pub use quality::{
+    bp, ByService, Friction, PackQuality, Quality, RuleQuality, ServiceQuality, Tally,
+};
 pub use run::{run, Backtest, Change, LabelInfo, Report, Request, Transition, WindowInfo};
 
 /// A window of event time, `[from_ms, to_ms)`.

@@ -15,7 +15,8 @@ pub fn bp(num: u64, den: u64) -> Option<u64> {
 }
 
 /// Challenges and refusals (review or worse) on events not labelled fraud.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = QualityFriction)]
 pub struct Friction {
     pub challenged: u64,
     pub refused: u64,
@@ -33,7 +34,8 @@ impl Friction {
 
 /// One pack version's decisions against the labels. An event is *caught*
 /// when its decision is not `allow` (challenge or worse).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = QualityPack)]
 pub struct PackQuality {
     pub version: String,
     pub events: u64,
@@ -54,7 +56,8 @@ pub struct PackQuality {
 }
 
 /// One rule of one pack version.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = QualityRule)]
 pub struct RuleQuality {
     pub version: String,
     pub rule: String,
@@ -79,8 +82,48 @@ pub struct RuleQuality {
     pub friction: Friction,
 }
 
+/// One service's decisions, per pack version: its own precision, recall
+/// and honest friction (what the other tenants' events do not dilute).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = QualityService)]
+pub struct ServiceQuality {
+    pub service: String,
+    pub packs: Vec<PackQuality>,
+}
+
+/// Per-service tallies: one [`Tally`] of pack rows per service seen.
+#[derive(Debug, Default)]
+pub struct ByService {
+    services: BTreeMap<String, Tally>,
+}
+
+impl ByService {
+    /// One decision of `service`'s event and its class.
+    pub fn add(&mut self, service: &str, decision: &Decision, class: Option<Class>) {
+        if let Some(t) = self.services.get_mut(service) {
+            t.add_pack_row(decision, class);
+            return;
+        }
+        let mut t = Tally::default();
+        t.add_pack_row(decision, class);
+        self.services.insert(service.to_string(), t);
+    }
+
+    /// The rows, by service name.
+    pub fn finish(self) -> Vec<ServiceQuality> {
+        self.services
+            .into_iter()
+            .map(|(service, t)| ServiceQuality {
+                service,
+                packs: t.finish().packs,
+            })
+            .collect()
+    }
+}
+
 /// The quality of a set of decisions: per pack version, then per rule.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = QualityTables)]
 pub struct Quality {
     pub packs: Vec<PackQuality>,
     /// By pack version, then the rules that fired most first, then by name.
@@ -136,8 +179,20 @@ impl Tally {
 
     /// The same, under the name `version` (e.g. every logged version as one).
     pub fn add_as(&mut self, version: &str, decision: &Decision, class: Option<Class>) {
-        let version = &version.to_string();
-        let v = self.versions.entry(version.clone()).or_default();
+        self.add_pack_row_as(version, decision, class);
+        self.add_rules_as(version, decision, class);
+    }
+
+    /// The decision in its pack version's row only (no rule rows).
+    fn add_pack_row(&mut self, decision: &Decision, class: Option<Class>) {
+        self.add_pack_row_as(&decision.pack.version, decision, class);
+    }
+
+    fn add_pack_row_as(&mut self, version: &str, decision: &Decision, class: Option<Class>) {
+        let v = match self.versions.get_mut(version) {
+            Some(v) => v,
+            None => self.versions.entry(version.to_string()).or_default(),
+        };
         let q = &mut v.q;
         q.events += 1;
         let caught = decision.action != Action::Allow;
@@ -163,6 +218,10 @@ impl Tally {
         if class != Some(Class::Fraud) {
             q.friction.add(decision.action);
         }
+    }
+
+    fn add_rules_as(&mut self, version: &str, decision: &Decision, class: Option<Class>) {
+        let version = &version.to_string();
         for r in &decision.reasons {
             let row = self
                 .rules

@@ -10,7 +10,7 @@
 //!    window decided again.
 
 use crate::labels::{Class, Labels};
-use crate::quality::{PackQuality, Quality, Tally};
+use crate::quality::{ByService, PackQuality, Quality, ServiceQuality, Tally};
 use crate::{Error, Window};
 use sekimori_engine::{Decision, Engine, Entry};
 use sekimori_ledger::{pack_record, Replica};
@@ -29,10 +29,14 @@ pub struct Request {
     pub candidate: Option<Arc<Pack>>,
     /// How many changed events to list (the first ones in log order).
     pub sample: usize,
+    /// Only this service's events and labels are counted (a backtest still
+    /// decides every event: the state is shared); `None`: every service.
+    pub service: Option<String>,
 }
 
 /// Where the window lies in the log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = QualityWindow)]
 pub struct WindowInfo {
     pub from: String,
     pub to: String,
@@ -41,13 +45,14 @@ pub struct WindowInfo {
     /// The entry after the window (the first event after it at or after
     /// `to`); `None`: the window runs to the end of the log.
     pub end_seq: Option<u64>,
-    /// Events in the window.
+    /// Events in the window (of the service, when the report is for one).
     pub events: u64,
     pub log_entries: u64,
 }
 
-/// The labels of the whole log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// The labels of the whole log (of the service, when the report is for one).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = QualityLabels)]
 pub struct LabelInfo {
     /// Label entries, by label.
     pub by_label: BTreeMap<String, u64>,
@@ -58,14 +63,19 @@ pub struct LabelInfo {
 }
 
 /// One event the candidate decides differently.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = BacktestChange)]
 pub struct Change {
     pub seq: u64,
     pub service: String,
     pub event_id: String,
     pub event_type: String,
     pub at: String,
+    /// The logged action (`allow`, `challenge`, `review`, `deny`, `freeze`, `halt`).
+    #[schema(value_type = String)]
     pub from: Action,
+    /// The candidate's action.
+    #[schema(value_type = String)]
     pub to: Action,
     pub label: Option<Class>,
     /// The enforced rules that fired, before and after (shadow rules apart).
@@ -74,9 +84,12 @@ pub struct Change {
 }
 
 /// How many decisions went from one action to another.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = BacktestTransition)]
 pub struct Transition {
+    #[schema(value_type = String)]
     pub from: Action,
+    #[schema(value_type = String)]
     pub to: Action,
     pub events: u64,
     pub fraud: u64,
@@ -85,7 +98,8 @@ pub struct Transition {
 }
 
 /// The candidate pack over the window.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = BacktestResult)]
 pub struct Backtest {
     pub name: String,
     pub version: String,
@@ -108,12 +122,19 @@ pub struct Backtest {
 }
 
 /// The whole answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = QualityReport)]
 pub struct Report {
     pub window: WindowInfo,
+    /// The service the report is for; `null`: every service together.
+    pub service: Option<String>,
     pub labels: LabelInfo,
-    /// The logged decisions, per pack version and rule.
+    /// The logged decisions, per pack version and rule (of the service,
+    /// when the report is for one).
     pub quality: Quality,
+    /// Per service, per pack version: each service's own precision, recall
+    /// and friction, by service name.
+    pub services: Vec<ServiceQuality>,
     pub backtest: Option<Backtest>,
 }
 
@@ -142,8 +163,12 @@ struct Bounds {
     entries: u64,
 }
 
-/// Pass 1: labels and the window's bounds.
-fn first_pass(store: &Store, window: Window) -> Result<(Labels, Bounds), Error> {
+/// Pass 1: labels (of `service` only, when given) and the window's bounds.
+fn first_pass(
+    store: &Store,
+    window: Window,
+    service: Option<&str>,
+) -> Result<(Labels, Bounds), Error> {
     let mut labels = Labels::default();
     let mut b = Bounds {
         first: None,
@@ -158,12 +183,14 @@ fn first_pass(store: &Store, window: Window) -> Result<(Labels, Bounds), Error> 
         let at = if bytes.starts_with(br#"{"entry":"label""#) || !tagged {
             match Entry::from_bytes(&bytes).map_err(Error::Corrupt)? {
                 Entry::Label {
-                    service,
+                    service: s,
                     event_id,
                     label,
                     ..
                 } => {
-                    labels.add(&service, &event_id, &label);
+                    if service.is_none_or(|want| want == s) {
+                        labels.add(&s, &event_id, &label);
+                    }
                     continue;
                 }
                 Entry::Event { decision, .. } => sekimori_event::parse_rfc3339_ms(&decision.at),
@@ -199,7 +226,8 @@ fn service_of(event: &serde_json::Value) -> &str {
 /// Rule quality of the logged decisions over `req.window`, and a backtest
 /// of `req.candidate` if given. Reads the store only.
 pub fn run(store: &Store, req: &Request) -> Result<Report, Error> {
-    let (labels, bounds) = first_pass(store, req.window)?;
+    let only = req.service.as_deref();
+    let (labels, bounds) = first_pass(store, req.window, only)?;
     let (fraud, legit) = labels.by_class();
     let label_info = LabelInfo {
         by_label: labels.counts.clone(),
@@ -216,12 +244,15 @@ pub fn run(store: &Store, req: &Request) -> Result<Report, Error> {
         log_entries: bounds.entries,
     };
     let mut tally = Tally::default();
+    let mut services = ByService::default();
     let Some(first) = bounds.first else {
         let backtest = req.candidate.as_ref().map(|c| empty_backtest(c));
         return Ok(Report {
             window: info,
+            service: req.service.clone(),
             labels: label_info,
             quality: tally.finish(),
+            services: services.finish(),
             backtest,
         });
     };
@@ -237,24 +268,30 @@ pub fn run(store: &Store, req: &Request) -> Result<Report, Error> {
         }
         let entry = Entry::from_bytes(&bytes).map_err(Error::Corrupt)?;
         if let Entry::Event { event, decision } = &entry {
-            info.events += 1;
-            let class = labels.class(service_of(event), &decision.event_id);
-            let version = &decision.pack.version;
-            if !tally.knows(version) {
-                if let Some(r) = pack_record(store, version)? {
-                    tally.learn_pack(version, &r.source.rules);
+            let service = service_of(event);
+            if only.is_none_or(|want| want == service) {
+                info.events += 1;
+                let class = labels.class(service, &decision.event_id);
+                let version = &decision.pack.version;
+                if !tally.knows(version) {
+                    if let Some(r) = pack_record(store, version)? {
+                        tally.learn_pack(version, &r.source.rules);
+                    }
                 }
+                tally.add(decision, class);
+                services.add(service, decision, class);
             }
-            tally.add(decision, class);
         }
         if let Some(bt) = bt.as_mut() {
-            bt.apply(seq, &entry, &labels, req.sample);
+            bt.apply(seq, &entry, &labels, req.sample, only);
         }
     }
     Ok(Report {
         window: info,
+        service: req.service.clone(),
         labels: label_info,
         quality: tally.finish(),
+        services: services.finish(),
         backtest: bt.map(Replay::finish),
     })
 }
@@ -331,7 +368,16 @@ impl Replay {
         })
     }
 
-    fn apply(&mut self, seq: u64, entry: &Entry, labels: &Labels, sample: usize) {
+    /// One entry of the window; with `only`, every event is decided (the
+    /// state is every service's) but only that service's are counted.
+    fn apply(
+        &mut self,
+        seq: u64,
+        entry: &Entry,
+        labels: &Labels,
+        sample: usize,
+        only: Option<&str>,
+    ) {
         match entry {
             Entry::Event { event, decision } => {
                 let Ok(e) = sekimori_event::decode_value(event.clone()) else {
@@ -340,6 +386,9 @@ impl Replay {
                 };
                 let again = self.engine.decide(&e);
                 let service = service_of(event);
+                if only.is_some_and(|want| want != service) {
+                    return;
+                }
                 let class = labels.class(service, &decision.event_id);
                 self.out.decided += 1;
                 // Every logged version under one name, so the two rows compare.

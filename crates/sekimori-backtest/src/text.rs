@@ -20,8 +20,11 @@ pub fn action(a: Action) -> &'static str {
 }
 
 fn pack_row(out: &mut String, q: &PackQuality) {
-    let _ = writeln!(
-        out,
+    let _ = writeln!(out, "{}", pack_row_text(q));
+}
+
+fn pack_row_text(q: &PackQuality) -> String {
+    format!(
         "{:<24} {:>9} {:>7} {:>7} {:>8} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}",
         q.version,
         q.events,
@@ -35,12 +38,15 @@ fn pack_row(out: &mut String, q: &PackQuality) {
         percent(q.recall_bp),
         q.friction.challenged,
         q.friction.refused
-    );
+    )
 }
 
 fn pack_header(out: &mut String) {
-    let _ = writeln!(
-        out,
+    let _ = writeln!(out, "{}", pack_header_text());
+}
+
+fn pack_header_text() -> String {
+    format!(
         "{:<24} {:>9} {:>7} {:>7} {:>8} {:>6} {:>6} {:>6} {:>9} {:>9} {:>10} {:>8}",
         "pack",
         "events",
@@ -54,7 +60,7 @@ fn pack_header(out: &mut String) {
         "recall",
         "challenged",
         "refused"
-    );
+    )
 }
 
 fn rule_rows(out: &mut String, rules: &[RuleQuality], limit: usize) {
@@ -190,6 +196,9 @@ pub fn render(r: &Report, rules: usize) -> String {
             .unwrap_or("end".into()),
         w.log_entries
     );
+    if let Some(s) = &r.service {
+        let _ = writeln!(out, "Service: {s} (its events and labels only)");
+    }
     let labels: Vec<String> = r
         .labels
         .by_label
@@ -212,6 +221,15 @@ pub fn render(r: &Report, rules: usize) -> String {
     pack_header(&mut out);
     for q in &r.quality.packs {
         pack_row(&mut out, q);
+    }
+    if !r.services.is_empty() {
+        let _ = writeln!(out, "\nBy service (each service's own events and labels):");
+        let _ = writeln!(out, "{:<24} {}", "service", pack_header_text());
+        for s in &r.services {
+            for q in &s.packs {
+                let _ = writeln!(out, "{:<24} {}", s.service, pack_row_text(q));
+            }
+        }
     }
     let _ = writeln!(out, "\nRules as logged:");
     rule_rows(&mut out, &r.quality.rules, rules);

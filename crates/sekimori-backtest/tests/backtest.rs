@@ -136,6 +136,7 @@ fn quality(store: &Store) -> Report {
             window: day1(),
             candidate: None,
             sample: 10,
+            service: None,
         },
     )
     .expect("runs")
@@ -213,6 +214,7 @@ fn backtest(store: &Store, candidate: Arc<Pack>) -> Report {
             window: day1(),
             candidate: Some(candidate),
             sample: 10,
+            service: None,
         },
     )
     .expect("runs")
@@ -313,6 +315,7 @@ fn an_empty_window_reports_nothing_and_fails_nothing() {
             },
             candidate: Some(pack("2", &[])),
             sample: 10,
+            service: None,
         },
     )
     .expect("runs");

@@ -82,6 +82,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/cases/{id}/lists"),
     ("post", "/v1/cases/bulk"),
     ("get", "/v1/search"),
+    ("get", "/v1/quality"),
     ("post", "/v1/analysts/{login}/disable"),
     ("post", "/v1/analysts/{login}/enable"),
     ("post", "/v1/analysts/{login}/reset"),

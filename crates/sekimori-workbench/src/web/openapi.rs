@@ -608,6 +608,8 @@ pub struct WorkbenchErrorDetail {
         super::api_actions::disable_analyst,
         super::api_actions::enable_analyst,
         super::api_actions::reset_analyst,
+        // Rule quality per service and backtests: /ui/quality's REST twin.
+        super::quality::api_quality,
     ),
     components(schemas(WorkbenchError)),
     tags((name = "workbench", description = "The analyst's workbench: sessions, the review queue, cases, analysts; labels from services")),

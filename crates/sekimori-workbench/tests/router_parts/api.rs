@@ -199,3 +199,102 @@ async fn arrays_are_refused_where_objects_belong() {
         assert_eq!(answer["error"]["code"], "invalid_value", "{answer}");
     }
 }
+
+/// `GET /v1/quality`: `/ui/quality`'s report as JSON, per service or for
+/// one, for supervisors; bad queries are 400 at their field.
+#[tokio::test]
+async fn rule_quality_per_service_over_the_api() {
+    let b = Bench::new();
+    held_transfer(&b).await;
+    b.event(json!({"id": "xfer-1", "type": "transfer", "service": "shop",
+        "account": "acct-1", "amount_minor": 500, "currency": "JPY",
+        "at": "2026-11-23T05:00:00Z",
+        "destination": {"kind": "bank", "bank_code": "0009", "branch": "200", "number": "7100002"}}))
+        .await;
+    let label = json!({"service": "netbank", "event_id": "xfer-1", "label": "chargeback"});
+    let (status, _) = b.api("POST", "/v1/labels", LABEL_KEY, Some(label)).await;
+    assert_eq!(status, StatusCode::OK);
+    let sue = b.analyst("sue", Role::Supervisor);
+    let sue = b.api_sign_in("sue", &sue).await;
+    let bo = b.analyst("bo", Role::Analyst);
+    let bo = b.api_sign_in("bo", &bo).await;
+    let window = "/v1/quality?from=2026-11-23&to=2026-11-24";
+
+    let (status, _) = b.api("GET", window, "", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = b.api("GET", window, &bo, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    let (status, all) = b.api("GET", window, &sue, None).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["service"], serde_json::Value::Null);
+    assert_eq!(all["window"]["events"], 3);
+    let services: Vec<&str> = all["services"]
+        .as_array()
+        .expect("services")
+        .iter()
+        .filter_map(|s| s["service"].as_str())
+        .collect();
+    assert_eq!(services, ["netbank", "shop"]);
+    // netbank's held transfer is caught and charged back; the shop's
+    // transfer of the same id is allowed and unlabelled.
+    let netbank = &all["services"][0]["packs"][0];
+    assert_eq!(
+        (&netbank["true_positives"], &netbank["precision_bp"]),
+        (&json!(1), &json!(10_000))
+    );
+    let shop = &all["services"][1]["packs"][0];
+    assert_eq!(
+        (&shop["events"], &shop["labelled_fraud"], &shop["caught"]),
+        (&json!(1), &json!(0), &json!(0))
+    );
+
+    let (status, one) = b
+        .api("GET", &format!("{window}&service=shop"), &sue, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(
+        (&one["service"], &one["window"]["events"]),
+        (&json!("shop"), &json!(1))
+    );
+    assert_eq!(
+        one["labels"]["by_label"],
+        json!({}),
+        "netbank's label is not the shop's"
+    );
+    assert_eq!(one["services"].as_array().map(Vec::len), Some(1));
+
+    for (query, path) in [
+        ("from=yesterday&to=2026-11-24", "from"),
+        ("from=2026-11-24&to=2026-11-23", "to"),
+        ("to=2026-11-24", "from"),
+    ] {
+        let (status, body) = b
+            .api("GET", &format!("/v1/quality?{query}"), &sue, None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(
+            (&body["error"]["code"], &body["error"]["path"]),
+            (&json!("invalid_value"), &json!(path)),
+            "{query}"
+        );
+        assert!(!body.to_string().contains("yesterday"), "never the value");
+    }
+    let long = "s".repeat(300);
+    let (status, body) = b
+        .api("GET", &format!("{window}&service={long}"), &sue, None)
+        .await;
+    assert_eq!(
+        (status, &body["error"]["path"]),
+        (StatusCode::BAD_REQUEST, &json!("service"))
+    );
+    let (status, body) = b
+        .api(
+            "GET",
+            &format!("{window}&candidate=no-such-version"),
+            &sue,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}

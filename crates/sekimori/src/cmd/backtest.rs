@@ -27,6 +27,11 @@ pub struct Args {
     /// End of the window (exclusive).
     #[arg(long)]
     to: String,
+    /// Only this service's events and labels (its own precision, recall and
+    /// friction); without it, every service together and a per-service
+    /// breakdown.
+    #[arg(long)]
+    service: Option<String>,
     /// The whole report as JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -66,6 +71,7 @@ pub fn run_cmd(a: Args) -> anyhow::Result<ExitCode> {
             window,
             candidate,
             sample: a.sample,
+            service: a.service,
         },
     )?;
     if a.json {
