@@ -45,6 +45,18 @@ pub trait Defender {
     /// a real service posts it (`POST /v1/labels`, or the ledger's append
     /// behind it). The in-process engine keeps nothing from labels.
     fn label(&mut self, _label: &crate::labels::Label) {}
+
+    /// What became of the last decision in the measured period: whose event
+    /// it was (ground truth, which never enters an event) and the verdict
+    /// the service acted on. For diagnostic defenders (`examples/friction`);
+    /// the defenders here keep nothing.
+    fn observed(
+        &mut self,
+        _origin: crate::sim::Origin,
+        _event: &serde_json::Value,
+        _verdict: &Verdict,
+    ) {
+    }
 }
 
 /// Which defender a run uses.

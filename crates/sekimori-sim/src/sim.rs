@@ -106,6 +106,7 @@ impl Ctx<'_> {
         }
         let rules = self.defender.rules();
         self.score.observe(origin, &event, &verdict, &rules, at);
+        self.defender.observed(origin, &event, &verdict);
         if let Some(labels) = self.labels.as_deref_mut() {
             let label = labels.observe(origin, &event, &verdict, at);
             self.score.rule_labels(origin, &rules, label);
