@@ -53,12 +53,13 @@ impl TryFrom<Snapshot> for FeatureStore {
             )));
         }
         let mut keys = crate::store::Keys::default();
-        for (key, state) in s.keys {
+        for (key, mut state) in s.keys {
             if !state.state.is_valid_for(&s.config) {
                 return Err(invalid(format!(
                     "state of key {key:#x} does not fit the config"
                 )));
             }
+            state.state.settle();
             if keys.insert(key, state).is_some() {
                 return Err(invalid(format!("key {key:#x} appears twice")));
             }

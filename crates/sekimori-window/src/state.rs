@@ -43,12 +43,12 @@ pub(crate) enum State {
     Sum(Series<Wide>),
     Low(Series<i64>),
     High(Series<i64>),
-    Distinct(Box<SlidingDistinct>),
+    Distinct(SlidingDistinct),
     EverCount(u64),
     EverSum(Wide),
     EverLow(Option<i64>),
     EverHigh(Option<i64>),
-    EverDistinct(Box<EverDistinct>),
+    EverDistinct(EverDistinct),
     /// A node of the transfer graph (sliding windows only; updated through
     /// `FeatureStore::apply_edge`, never by `observe`).
     Graph(Box<Node>),
@@ -89,16 +89,12 @@ impl State {
             (Aggregate::Sum, false) => State::Sum(Series::default()),
             (Aggregate::Min | Aggregate::FirstSeen, false) => State::Low(Series::default()),
             (Aggregate::Max | Aggregate::LastSeen, false) => State::High(Series::default()),
-            (Aggregate::DistinctCount { .. }, false) => {
-                State::Distinct(Box::new(SlidingDistinct::new()))
-            }
+            (Aggregate::DistinctCount { .. }, false) => State::Distinct(SlidingDistinct::new()),
             (Aggregate::Count, true) => State::EverCount(0),
             (Aggregate::Sum, true) => State::EverSum(Wide::default()),
             (Aggregate::Min | Aggregate::FirstSeen, true) => State::EverLow(None),
             (Aggregate::Max | Aggregate::LastSeen, true) => State::EverHigh(None),
-            (Aggregate::DistinctCount { .. }, true) => {
-                State::EverDistinct(Box::new(EverDistinct::new()))
-            }
+            (Aggregate::DistinctCount { .. }, true) => State::EverDistinct(EverDistinct::new()),
             (Aggregate::Graph, _) => State::Graph(Box::default()),
         }
     }
@@ -189,6 +185,14 @@ impl State {
         }
     }
 
+    /// Puts a restored state in the form its content calls for (see
+    /// `distinct`): call after [`State::is_valid_for`].
+    pub fn settle(&mut self) {
+        if let State::Distinct(d) = self {
+            d.settle();
+        }
+    }
+
     /// True if the variant fits `config` and its internal invariants hold.
     pub fn is_valid_for(&self, config: &FeatureConfig) -> bool {
         let fresh = State::new(config);
@@ -211,8 +215,8 @@ impl State {
             State::Count(s) => s.heap_bytes(),
             State::Sum(s) => s.heap_bytes(),
             State::Low(s) | State::High(s) => s.heap_bytes(),
-            State::Distinct(d) => std::mem::size_of::<SlidingDistinct>() + d.heap_bytes(),
-            State::EverDistinct(d) => std::mem::size_of::<EverDistinct>() + d.heap_bytes(),
+            State::Distinct(d) => d.heap_bytes(),
+            State::EverDistinct(d) => d.heap_bytes(),
             State::Graph(n) => n.heap_bytes(),
             _ => 0,
         }
@@ -226,8 +230,8 @@ impl State {
             State::Count(s) => s.accounted(),
             State::Sum(s) => s.accounted(),
             State::Low(s) | State::High(s) => s.accounted(),
-            State::Distinct(d) => std::mem::size_of::<SlidingDistinct>() as u64 + d.accounted(),
-            State::EverDistinct(d) => std::mem::size_of::<EverDistinct>() as u64 + d.accounted(),
+            State::Distinct(d) => d.accounted(),
+            State::EverDistinct(d) => d.accounted(),
             State::Graph(n) => n.accounted(),
             _ => 0,
         }
