@@ -275,8 +275,13 @@ pub fn router(app: &Arc<App>, listen: SocketAddr, data_dir: &Path) -> anyhow::Re
             .map(String::from)
             .collect();
     }
+    // Analysts' passkeys belong to the server's relying party (`--rp-id`,
+    // `--rp-origin`), the step-up passkeys' own.
+    config.passkeys = Some(app.stepup.passkeys.clone());
     tracing::info!(
         max_cases = config.max_cases,
+        passkeys_rp_id = app.stepup.passkeys.rp_id(),
+        passkeys_origin = app.stepup.passkeys.origin().as_str(),
         editable_lists = ?config.editable_lists,
         "workbench case index cap and the lists analysts may add to"
     );

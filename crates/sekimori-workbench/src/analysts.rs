@@ -80,6 +80,9 @@ pub struct AnalystRecord {
     /// A disabled analyst cannot sign in.
     #[serde(default)]
     pub disabled: bool,
+    /// Passkeys ([`crate::analyst_passkeys`]): public keys and counters only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passkeys: Vec<crate::analyst_passkeys::AnalystPasskey>,
 }
 
 /// What is shown of an analyst: never a hash or a seal.
@@ -94,6 +97,8 @@ pub struct AnalystInfo {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub enrolled_at: String,
     pub disabled: bool,
+    /// How many passkeys the analyst registered.
+    pub passkeys: usize,
 }
 
 impl AnalystInfo {
@@ -127,6 +132,7 @@ impl From<&AnalystRecord> for AnalystInfo {
             enrolled_by: r.enrolled_by.clone(),
             enrolled_at: r.enrolled_at.clone(),
             disabled: r.disabled,
+            passkeys: r.passkeys.len(),
         }
     }
 }
@@ -159,7 +165,9 @@ impl Analysts {
     /// This process's lock and the exclusive file lock on
     /// [`ANALYSTS_LOCK_FILE`], held while `analysts.json` is read, changed
     /// and written back (another process waits; released on drop).
-    fn exclusive(&self) -> Result<(std::sync::MutexGuard<'_, ()>, std::fs::File), WbError> {
+    pub(crate) fn exclusive(
+        &self,
+    ) -> Result<(std::sync::MutexGuard<'_, ()>, std::fs::File), WbError> {
         let serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
         let path = self.dir.join(ANALYSTS_LOCK_FILE);
         let io = |e: std::io::Error| WbError::Storage(format!("{}: {e}", path.display()));
@@ -178,7 +186,7 @@ impl Analysts {
         self.dir.join(ANALYSTS_FILE)
     }
 
-    fn read(&self) -> Result<Vec<AnalystRecord>, WbError> {
+    pub(crate) fn read(&self) -> Result<Vec<AnalystRecord>, WbError> {
         match std::fs::read(self.path()) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| WbError::Storage(format!("{ANALYSTS_FILE}: {e}"))),
@@ -187,7 +195,7 @@ impl Analysts {
         }
     }
 
-    fn write(&self, records: &[AnalystRecord]) -> Result<(), WbError> {
+    pub(crate) fn write(&self, records: &[AnalystRecord]) -> Result<(), WbError> {
         let bytes = serde_json::to_vec_pretty(records)
             .map_err(|e| WbError::Storage(format!("{ANALYSTS_FILE}: {e}")))?;
         write_private(&self.path(), &bytes)
@@ -243,6 +251,7 @@ impl Analysts {
             enrolled_by: String::new(),
             enrolled_at: String::new(),
             disabled: false,
+            passkeys: Vec::new(),
         };
         let info = AnalystInfo::from(&record);
         records.push(record);

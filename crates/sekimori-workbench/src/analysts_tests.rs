@@ -81,6 +81,7 @@ fn an_analyst_is_not_independent_of_whom_they_made_recently() {
         enrolled_by: String::new(),
         enrolled_at: String::new(),
         disabled: false,
+        passkeys: 0,
     };
     let now = 1_780_000_000_000;
     let admin = info("root", "cli", now - 100 * day);

@@ -374,3 +374,65 @@ pub static JA: Text = Text {
     active: "有効",
     created_by: "作成者",
 };
+
+/// The passkey strings (sign-in, registration, an admin's removal).
+#[derive(Debug)]
+pub struct PasskeyText {
+    pub passkeys: &'static str,
+    pub sign_in_with_passkey: &'static str,
+    pub or: &'static str,
+    pub login_optional: &'static str,
+    pub register: &'static str,
+    pub name: &'static str,
+    pub none_yet: &'static str,
+    pub added: &'static str,
+    pub remove_all: &'static str,
+    pub off: &'static str,
+    pub unsupported: &'static str,
+    pub failed: &'static str,
+    pub registered: &'static str,
+    pub help: &'static str,
+}
+
+impl Locale {
+    pub fn passkey_text(self) -> &'static PasskeyText {
+        match self {
+            Locale::En => &PASSKEY_EN,
+            Locale::Ja => &PASSKEY_JA,
+        }
+    }
+}
+
+pub static PASSKEY_EN: PasskeyText = PasskeyText {
+    passkeys: "Passkeys",
+    sign_in_with_passkey: "Sign in with a passkey",
+    or: "or",
+    login_optional: "Login (only for a passkey your device does not list by itself)",
+    register: "Register a passkey",
+    name: "Name",
+    none_yet: "No passkey yet.",
+    added: "Added",
+    remove_all: "Remove passkeys",
+    off: "Passkeys are off on this server (see --rp-id and --rp-origin).",
+    unsupported: "This browser cannot use passkeys here (it needs a secure page: HTTPS, or http://localhost).",
+    failed: "The passkey was not accepted.",
+    registered: "Passkey registered.",
+    help: "A passkey signs you in on its own, with your device's PIN or biometrics.",
+};
+
+pub static PASSKEY_JA: PasskeyText = PasskeyText {
+    passkeys: "パスキー",
+    sign_in_with_passkey: "パスキーでサインイン",
+    or: "または",
+    login_optional: "ログインID（端末が自動で表示しないパスキーの場合のみ）",
+    register: "パスキーを登録",
+    name: "名前",
+    none_yet: "パスキーはまだありません。",
+    added: "登録日時",
+    remove_all: "パスキーを削除",
+    off: "このサーバーではパスキーが無効です（--rp-id と --rp-origin を参照）。",
+    unsupported: "このブラウザーではここでパスキーを使えません（HTTPS または http://localhost のページが必要です）。",
+    failed: "パスキーが受け付けられませんでした。",
+    registered: "パスキーを登録しました。",
+    help: "パスキーは端末のPINまたは生体認証だけでサインインできます。",
+};

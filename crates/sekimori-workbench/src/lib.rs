@@ -19,9 +19,11 @@
 pub mod actions;
 pub mod acts;
 mod admin_actions;
+pub mod analyst_passkeys;
 pub mod analysts;
 pub mod bulk;
 pub mod cases;
+pub mod ceremonies;
 pub mod error;
 pub mod hold_actions;
 pub mod host;

@@ -56,6 +56,9 @@ pub struct Config {
     /// relax a decision must never be here: one supervisor could otherwise
     /// join tenants or allow what the pack refuses.
     pub editable_lists: Vec<String>,
+    /// The relying party analysts' passkeys belong to (the server's
+    /// `--rp-id` / `--rp-origin`); `None`: passkey sign-in is off.
+    pub passkeys: Option<sekimori_webauthn::Passkeys>,
 }
 
 /// The default pack's refusal lists.
@@ -69,6 +72,10 @@ impl std::fmt::Debug for Config {
             .field("max_cases", &self.max_cases)
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("editable_lists", &self.editable_lists)
+            .field(
+                "passkeys",
+                &self.passkeys.as_ref().map(|p| p.rp_id().to_string()),
+            )
             .finish()
     }
 }
@@ -85,6 +92,7 @@ impl Config {
                 .iter()
                 .map(|l| l.to_string())
                 .collect(),
+            passkeys: None,
         }
     }
 }
@@ -94,6 +102,8 @@ pub struct Workbench {
     pub(crate) store: Arc<Store>,
     pub(crate) analysts: Analysts,
     pub(crate) sessions: Sessions,
+    /// Passkey ceremonies in progress.
+    pub(crate) ceremonies: crate::ceremonies::Ceremonies,
     index: RwLock<Index>,
     /// One catch-up at a time (each reads from the index's `last_seq`).
     catching_up: tokio::sync::Mutex<()>,
@@ -128,6 +138,7 @@ impl Workbench {
             store,
             analysts: Analysts::open(data_dir)?,
             sessions: Sessions::default(),
+            ceremonies: Default::default(),
             index: RwLock::new(Index::with_cap(config.max_cases)),
             catching_up: tokio::sync::Mutex::new(()),
             behind: Arc::new(tokio::sync::Notify::new()),

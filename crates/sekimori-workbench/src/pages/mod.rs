@@ -5,6 +5,7 @@
 pub mod case;
 pub mod graph;
 pub mod holds;
+pub mod passkeys;
 pub mod quality;
 pub mod queue;
 pub mod results;
@@ -43,6 +44,7 @@ pub fn layout(locale: Locale, session: Option<&Session>, title: &str, body: Mark
                             a href="/ui/queue" { (t.queue) }
                             @if s.role >= Role::Supervisor { a href="/ui/quality" { (quality::words(s.locale).title) } }
                             @if s.role == Role::Admin { a href="/ui/analysts" { (t.analysts) } }
+                            a href="/ui/passkeys" { (locale.passkey_text().passkeys) }
                         }
                         (prefs(t, s))
                         span.who { (s.login) " (" (s.role.name()) ")" }
@@ -101,6 +103,7 @@ pub fn sign_in(locale: Locale, pre: &str, failed: Option<&str>) -> Markup {
                 input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6,8}" required;
                 button type="submit" { (t.sign_in) }
             }
+            (passkeys::sign_in_part(locale, pre))
         },
     )
 }
@@ -109,6 +112,7 @@ pub fn sign_in(locale: Locale, pre: &str, failed: Option<&str>) -> Markup {
 /// shows a new analyst's provisioning URI once.
 pub fn analysts(s: &Session, list: &[AnalystInfo], created: Option<(&str, &str)>) -> Markup {
     let t = s.locale.text();
+    let p = s.locale.passkey_text();
     layout(
         s.locale,
         Some(s),
@@ -124,13 +128,20 @@ pub fn analysts(s: &Session, list: &[AnalystInfo], created: Option<(&str, &str)>
             table {
                 thead { tr {
                     th scope="col" { (t.login) } th scope="col" { (t.role) } th scope="col" { (t.time) }
-                    th scope="col" { (t.created_by) } th scope="col" { (t.status) } th scope="col" { (t.action) }
+                    th scope="col" { (t.created_by) } th scope="col" { (t.status) }
+                    th scope="col" { (p.passkeys) } th scope="col" { (t.action) }
                 } }
                 tbody {
                     @for a in list {
                         tr data-login=(a.login) {
                             td { (a.login) } td { (a.role.name()) } td { (a.created_at) } td { (a.created_by) }
                             td { @if a.disabled { (t.disabled) } @else { (t.active) } }
+                            td {
+                                (a.passkeys)
+                                @if a.passkeys > 0 {
+                                    form method="post" action={ "/ui/analysts/" (a.login) "/passkeys/remove" } { (csrf(s)) button type="submit" aria-label={ (p.remove_all) " " (a.login) } { (p.remove_all) } }
+                                }
+                            }
                             td {
                                 @if a.login != s.login {
                                     @if a.disabled {

@@ -3,12 +3,15 @@
 
 mod api;
 pub mod api_actions;
+pub mod api_passkeys;
 pub mod auth;
 mod extract;
 pub mod openapi;
+mod passkeys;
 mod quality;
 mod ui;
 mod ui_actions;
+mod ui_passkeys;
 mod view;
 
 use crate::acts::Act;
@@ -31,6 +34,7 @@ pub const HTMX_VERSION: &str = "2.0.11";
 static HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
 static CSS: &str = include_str!("../../assets/workbench.css");
 static JS: &str = include_str!("../../assets/workbench.js");
+static PASSKEY_JS: &str = include_str!("../../assets/passkey.js");
 
 /// Every route, as (method, path).
 pub const ROUTES: &[(&str, &str)] = &[
@@ -63,6 +67,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/ui/assets/htmx.min.js"),
     ("get", "/ui/assets/workbench.css"),
     ("get", "/ui/assets/workbench.js"),
+    ("get", "/ui/assets/passkey.js"),
+    ("get", "/ui/passkeys"),
+    ("post", "/ui/passkeys/start"),
+    ("post", "/ui/passkeys/finish"),
+    ("post", "/ui/login/passkey/start"),
+    ("post", "/ui/login/passkey/finish"),
+    ("post", "/ui/analysts/{login}/passkeys/remove"),
     ("post", "/v1/workbench/sessions"),
     ("post", "/v1/workbench/sessions/end-all"),
     ("get", "/v1/cases"),
@@ -86,6 +97,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/analysts/{login}/disable"),
     ("post", "/v1/analysts/{login}/enable"),
     ("post", "/v1/analysts/{login}/reset"),
+    ("post", "/v1/workbench/passkeys/sign-in/start"),
+    ("post", "/v1/workbench/passkeys/sign-in/finish"),
+    ("get", "/v1/workbench/passkeys"),
+    ("post", "/v1/workbench/passkeys/register/start"),
+    ("post", "/v1/workbench/passkeys/register/finish"),
+    ("post", "/v1/analysts/{login}/passkeys/remove"),
 ];
 
 /// The workbench's routes, with its state; no fallback, so the server can
@@ -177,6 +194,7 @@ pub fn router(wb: Arc<Workbench>) -> Router {
             "/ui/analysts/{login}/reset",
             post(ui_actions::reset_analyst),
         )
+        .merge(passkey_routes())
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&wb),
@@ -184,6 +202,48 @@ pub fn router(wb: Arc<Workbench>) -> Router {
         ))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(wb)
+}
+
+/// Passkey sign-in, registration and removal: pages and API.
+fn passkey_routes() -> Router<Arc<Workbench>> {
+    Router::new()
+        .route(
+            "/ui/assets/passkey.js",
+            get(|| async { asset("text/javascript", PASSKEY_JS.as_bytes()) }),
+        )
+        .route("/ui/passkeys", get(ui_passkeys::passkeys_page))
+        .route("/ui/passkeys/start", post(ui_passkeys::register_start))
+        .route("/ui/passkeys/finish", post(ui_passkeys::register_finish))
+        .route("/ui/login/passkey/start", post(ui_passkeys::sign_in_start))
+        .route(
+            "/ui/login/passkey/finish",
+            post(ui_passkeys::sign_in_finish),
+        )
+        .route(
+            "/ui/analysts/{login}/passkeys/remove",
+            post(ui_passkeys::remove),
+        )
+        .route(
+            "/v1/workbench/passkeys/sign-in/start",
+            post(api_passkeys::sign_in_start),
+        )
+        .route(
+            "/v1/workbench/passkeys/sign-in/finish",
+            post(api_passkeys::sign_in_finish),
+        )
+        .route("/v1/workbench/passkeys", get(api_passkeys::list))
+        .route(
+            "/v1/workbench/passkeys/register/start",
+            post(api_passkeys::register_start),
+        )
+        .route(
+            "/v1/workbench/passkeys/register/finish",
+            post(api_passkeys::register_finish),
+        )
+        .route(
+            "/v1/analysts/{login}/passkeys/remove",
+            post(api_passkeys::remove),
+        )
 }
 
 fn asset(content_type: &'static str, bytes: &'static [u8]) -> impl IntoResponse {

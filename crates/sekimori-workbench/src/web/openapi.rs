@@ -608,6 +608,13 @@ pub struct WorkbenchErrorDetail {
         super::api_actions::disable_analyst,
         super::api_actions::enable_analyst,
         super::api_actions::reset_analyst,
+        // Analysts' passkeys (sign-in, registration, an admin's removal).
+        super::api_passkeys::sign_in_start,
+        super::api_passkeys::sign_in_finish,
+        super::api_passkeys::list,
+        super::api_passkeys::register_start,
+        super::api_passkeys::register_finish,
+        super::api_passkeys::remove,
         // Rule quality per service and backtests: /ui/quality's REST twin.
         super::quality::api_quality,
     ),
@@ -646,12 +653,46 @@ fn rename_schema(v: &mut Value, from: &str, to: &str) {
     walk(v, from, to);
 }
 
+/// The passkey bodies' WebAuthn parts: the credentials are the server's
+/// `AttestationCredential` / `AssertionCredential` schemas (the merged
+/// document has them), the options webauthn-rs's JSON.
+fn passkey_schemas(v: &mut Value) {
+    let schemas = &mut v["components"]["schemas"];
+    schemas["PasskeySignInFinish"]["properties"]["credential"] =
+        json!({"$ref": "#/components/schemas/AssertionCredential"});
+    schemas["PasskeyRegisterFinish"]["properties"]["credential"] =
+        json!({"$ref": "#/components/schemas/AttestationCredential"});
+    schemas["PasskeyCeremony"]["properties"]["options"] = json!({
+        "type": "object",
+        "description": "`{\"publicKey\": ...}`: PublicKeyCredentialCreationOptions or RequestOptions as JSON, binary fields unpadded base64url (webauthn-rs's form; PublicKeyCredential.parseCreationOptionsFromJSON / parseRequestOptionsFromJSON read `publicKey`).",
+        "required": ["publicKey"],
+        "properties": {"publicKey": {"type": "object"}}
+    });
+    schemas["PasskeyCeremony"]["properties"]["ceremony"]["pattern"] = json!("^[0-9a-f]{64}$");
+}
+
 /// The codes each operation can answer beyond bad input (`invalid_value`).
 fn operation_errors(method: &str, path: &str) -> Vec<&'static str> {
     let session = ["no_session", "storage_failed"];
     let mut codes: Vec<&'static str> = match (method, path) {
         ("post", "/v1/workbench/sessions") => {
             vec!["sign_in_failed", "sign_in_throttled", "storage_failed"]
+        }
+        ("post", "/v1/workbench/passkeys/sign-in/start") => {
+            vec!["not_found", "sign_in_throttled", "storage_failed"]
+        }
+        ("post", "/v1/workbench/passkeys/sign-in/finish") => vec![
+            "sign_in_failed",
+            "sign_in_throttled",
+            "not_found",
+            "storage_failed",
+        ],
+        ("get", "/v1/workbench/passkeys") => session.to_vec(),
+        ("post", "/v1/workbench/passkeys/register/start") => {
+            [&session[..], &["not_found", "conflict"]].concat()
+        }
+        ("post", "/v1/workbench/passkeys/register/finish") => {
+            [&session[..], &["not_found", "conflict", "role_required"]].concat()
         }
         ("post", "/v1/labels") => vec![
             "invalid_api_key",
@@ -673,6 +714,7 @@ fn operation_errors(method: &str, path: &str) -> Vec<&'static str> {
         ("post", "/v1/cases/next")
             | ("post", "/v1/workbench/sessions/end-all")
             | ("get", "/v1/analysts")
+            | ("get", "/v1/workbench/passkeys")
     ) {
         codes.insert(0, "invalid_value");
     }
@@ -721,6 +763,7 @@ pub fn doc() -> Value {
         "minItems": 3,
         "maxItems": 3
     });
+    passkey_schemas(&mut v);
     v["components"]["securitySchemes"] = json!({
         "workbench_session": {
             "type": "http",
@@ -739,7 +782,9 @@ pub fn doc() -> Value {
                     op["operationId"] = json!(format!("workbench_{id}"));
                 }
                 op["security"] = match (method.as_str(), path.as_str()) {
-                    ("post", "/v1/workbench/sessions") => json!([]),
+                    ("post", "/v1/workbench/sessions")
+                    | ("post", "/v1/workbench/passkeys/sign-in/start")
+                    | ("post", "/v1/workbench/passkeys/sign-in/finish") => json!([]),
                     ("post", "/v1/labels") => json!([{"bearer": ["ingest"]}]),
                     _ => json!([{"workbench_session": []}]),
                 };

@@ -42,6 +42,15 @@ pub struct Bench {
     pub clock: Arc<AtomicI64>,
 }
 
+/// The origin analysts' passkeys are bound to in the tests (the server's
+/// default `--rp-origin`).
+pub const RP_ORIGIN: &str = "http://localhost:7878";
+
+/// The tests' relying party: `localhost`, [`RP_ORIGIN`].
+pub fn relying_party() -> sekimori_webauthn::Passkeys {
+    sekimori_webauthn::Passkeys::new("localhost", RP_ORIGIN, "sekimori").expect("relying party")
+}
+
 /// 2026-12-05T09:00:00Z, the server clock the tests start at.
 pub const T0: i64 = 1_796_461_200_000;
 
@@ -118,6 +127,7 @@ impl Bench {
             max_cases,
             trust_forwarded_for: mode == Mode::Proxy,
             editable_lists: Config::new(false).editable_lists,
+            passkeys: Some(relying_party()),
         };
         let wb = Workbench::open(store, host.clone(), dir.path(), config).expect("workbench");
         let router = sekimori_workbench::router(Arc::clone(&wb));
@@ -140,6 +150,7 @@ impl Bench {
             max_cases: b.wb.index().cap(),
             trust_forwarded_for: false,
             editable_lists: Config::new(false).editable_lists,
+            passkeys: Some(relying_party()),
         };
         Workbench::open(
             Arc::clone(&b.host.store),

@@ -1,0 +1,191 @@
+//! Analysts' passkeys, stored with the analyst in `analysts.json`: the
+//! credential's public key, its signature counter and backup flags (the
+//! webauthn-rs `Passkey`), a name and when it was added; nothing secret.
+//! A credential id is held by at most one analyst. Signing in with one
+//! ([`Analysts::passkey_sign_in`]) checks and moves its counter under the
+//! file's lock, so two sign-ins with one assertion cannot both pass.
+
+use crate::analysts::{AnalystInfo, Analysts};
+use crate::error::WbError;
+use sekimori_webauthn::{Passkey, Passkeys, PublicKeyCredential, SignInResponse, SignInState};
+use serde::{Deserialize, Serialize};
+
+/// The most passkeys one analyst registers.
+pub const MAX_PASSKEYS_PER_ANALYST: usize = 10;
+/// The longest passkey name (characters).
+pub const MAX_PASSKEY_NAME: usize = 64;
+
+/// One registered passkey.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AnalystPasskey {
+    /// The credential id, hex.
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub passkey: Passkey,
+}
+
+/// What is shown of a passkey.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PasskeyInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+impl From<&AnalystPasskey> for PasskeyInfo {
+    fn from(p: &AnalystPasskey) -> Self {
+        PasskeyInfo {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            created_at: p.created_at.clone(),
+        }
+    }
+}
+
+/// A passkey's name: 1 to [`MAX_PASSKEY_NAME`] printable characters
+/// (blank: `passkey`).
+pub fn check_name(name: &str) -> Result<String, WbError> {
+    let name = name.trim();
+    if name.chars().count() > MAX_PASSKEY_NAME || name.chars().any(char::is_control) {
+        return Err(WbError::invalid(
+            "name",
+            format!("at most {MAX_PASSKEY_NAME} printable characters"),
+        ));
+    }
+    Ok(if name.is_empty() { "passkey" } else { name }.to_string())
+}
+
+impl Analysts {
+    /// The passkeys of `login` (`None`: no such analyst).
+    pub fn passkeys(&self, login: &str) -> Result<Option<Vec<PasskeyInfo>>, WbError> {
+        Ok(self
+            .read()?
+            .iter()
+            .find(|r| r.login == login)
+            .map(|r| r.passkeys.iter().map(PasskeyInfo::from).collect()))
+    }
+
+    /// The stored passkeys of an enabled `login`, for a ceremony's
+    /// `excludeCredentials` / `allowCredentials` (empty for anyone else).
+    pub fn credentials(&self, login: &str) -> Result<Vec<Passkey>, WbError> {
+        Ok(self
+            .read()?
+            .into_iter()
+            .find(|r| r.login == login && !r.disabled)
+            .map(|r| r.passkeys.into_iter().map(|p| p.passkey).collect())
+            .unwrap_or_default())
+    }
+
+    /// Stores a newly registered passkey with `login`. A credential id any
+    /// analyst already holds is 409 `conflict`.
+    pub fn add_passkey(
+        &self,
+        login: &str,
+        passkey: Passkey,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<PasskeyInfo, WbError> {
+        let name = check_name(name)?;
+        let id = hex::encode(passkey.cred_id());
+        let _serial = self.exclusive()?;
+        let mut records = self.read()?;
+        if records
+            .iter()
+            .any(|r| r.passkeys.iter().any(|p| p.id == id))
+        {
+            return Err(WbError::Conflict(
+                "this passkey is registered already".into(),
+            ));
+        }
+        let r = records
+            .iter_mut()
+            .find(|r| r.login == login)
+            .ok_or(WbError::NotFound("analyst"))?;
+        if r.disabled {
+            return Err(WbError::Forbidden("enabled analyst"));
+        }
+        if r.passkeys.len() >= MAX_PASSKEYS_PER_ANALYST {
+            return Err(WbError::Conflict(format!(
+                "at most {MAX_PASSKEYS_PER_ANALYST} passkeys per analyst"
+            )));
+        }
+        let stored = AnalystPasskey {
+            id,
+            name,
+            created_at: sekimori_event::format_rfc3339_ms(now_ms),
+            passkey,
+        };
+        let info = PasskeyInfo::from(&stored);
+        r.passkeys.push(stored);
+        self.write(&records)?;
+        Ok(info)
+    }
+
+    /// Removes the passkey `id` of `login`, or all of them (`None`);
+    /// returns how many went. An unknown analyst or passkey is 404.
+    pub fn remove_passkeys(&self, login: &str, id: Option<&str>) -> Result<usize, WbError> {
+        let _serial = self.exclusive()?;
+        let mut records = self.read()?;
+        let r = records
+            .iter_mut()
+            .find(|r| r.login == login)
+            .ok_or(WbError::NotFound("analyst"))?;
+        let before = r.passkeys.len();
+        match id {
+            Some(id) => r.passkeys.retain(|p| !p.id.eq_ignore_ascii_case(id)),
+            None => r.passkeys.clear(),
+        }
+        let removed = before - r.passkeys.len();
+        if id.is_some() && removed == 0 {
+            return Err(WbError::NotFound("passkey"));
+        }
+        if removed > 0 {
+            self.write(&records)?;
+        }
+        Ok(removed)
+    }
+
+    /// Signs in with a passkey assertion: finds the analyst holding the
+    /// credential (`hint`: the login typed, which must be the holder),
+    /// refuses a disabled one, has webauthn-rs verify the assertion against
+    /// the stored passkey and checks its counter, and stores the moved
+    /// counter; all under the file's lock. Every refusal is
+    /// `sign_in_failed`.
+    pub fn passkey_sign_in(
+        &self,
+        rp: &Passkeys,
+        state: SignInState,
+        response: &PublicKeyCredential,
+        hint: Option<&str>,
+    ) -> Result<AnalystInfo, WbError> {
+        let presented = SignInResponse::of(response).map_err(|_| WbError::SignInFailed)?;
+        let id = hex::encode(&presented.credential_id);
+        let _serial = self.exclusive()?;
+        let mut records = self.read()?;
+        let Some(r) = records
+            .iter_mut()
+            .find(|r| r.passkeys.iter().any(|p| p.id == id))
+        else {
+            return Err(WbError::SignInFailed);
+        };
+        if r.disabled || hint.is_some_and(|h| h != r.login) {
+            return Err(WbError::SignInFailed);
+        }
+        let handle = Passkeys::user_handle(&r.login);
+        let Some(stored) = r.passkeys.iter_mut().find(|p| p.id == id) else {
+            return Err(WbError::SignInFailed);
+        };
+        let outcome = rp
+            .finish_sign_in(state, response, handle, &mut stored.passkey)
+            .map_err(|e| {
+                tracing::info!(error = %e, "workbench passkey assertion refused");
+                WbError::SignInFailed
+            })?;
+        let info = AnalystInfo::from(&*r);
+        if outcome.passkey_changed {
+            self.write(&records)?;
+        }
+        Ok(info)
+    }
+}

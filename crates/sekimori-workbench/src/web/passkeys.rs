@@ -1,0 +1,272 @@
+//! Passkey sign-in and registration for analysts, shared by the pages
+//! (`/ui/login/passkey/...`, `/ui/passkeys/...`: JSON posted by
+//! `assets/passkey.js`, the CSRF token in `x-csrf-token`) and the REST API
+//! (`/v1/workbench/passkeys/...`). The relying party is the server's
+//! (`--rp-id`, `--rp-origin`). Every ceremony is held server-side
+//! ([`crate::ceremonies`]): bound to the session (registration), to the
+//! sign-in page's pre-session cookie (page sign-in) or to its own handle
+//! (API sign-in), five minutes of server time, used once.
+
+use super::{client, printable};
+use crate::acts::Act;
+use crate::analyst_passkeys::{check_name, PasskeyInfo};
+use crate::ceremonies::Pending;
+use crate::error::WbError;
+use crate::i18n::Locale;
+use crate::sessions::Session;
+use crate::throttle::Verdict;
+use crate::workbench::Workbench;
+use sekimori_webauthn::{
+    CreationChallengeResponse, CredentialID, Passkeys, PublicKeyCredential,
+    RegisterPublicKeyCredential, RequestChallengeResponse,
+};
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// The throttle's key for a passkey sign-in without a login typed.
+const NO_LOGIN: &str = "(passkey)";
+
+fn rp(wb: &Workbench) -> Result<&Passkeys, WbError> {
+    wb.config.passkeys.as_ref().ok_or(WbError::NotFound(
+        "passkey relying party (passkeys are off)",
+    ))
+}
+
+fn gone() -> WbError {
+    WbError::invalid(
+        "ceremony",
+        "no such ceremony: unknown, used, expired or another client's; start again",
+    )
+}
+
+/// A stand-in credential id for a login that has no passkey (or does not
+/// exist): stable per login within the process, so the sign-in options
+/// tell nothing about which logins exist.
+fn decoy(login: &str) -> CredentialID {
+    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    let secret = SECRET.get_or_init(|| {
+        let mut s = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut s);
+        s
+    });
+    Sha256::new()
+        .chain_update(secret)
+        .chain_update(login.as_bytes())
+        .finalize()
+        .to_vec()
+}
+
+fn throttle_key(hint: Option<&str>) -> &str {
+    hint.unwrap_or(NO_LOGIN)
+}
+
+/// Refuses an attempt from an address backing off (429), as the
+/// password path does; waits out the per-login slow-down.
+async fn throttle(wb: &Workbench, hint: Option<&str>) -> Result<(), WbError> {
+    match wb
+        .throttle
+        .check(throttle_key(hint), client().as_deref(), wb.now_ms())
+    {
+        Verdict::Wait => {
+            metrics::counter!("sekimori_workbench_sign_ins_total", "outcome" => "throttled")
+                .increment(1);
+            Err(WbError::Throttled)
+        }
+        Verdict::Go { delay_ms } if delay_ms > 0 => {
+            tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+            Ok(())
+        }
+        Verdict::Go { .. } => Ok(()),
+    }
+}
+
+/// Starts a passkey sign-in bound to `binding`: with a login typed
+/// (`hint`), its passkeys are listed (or a stand-in); without, the
+/// browser offers its discoverable passkeys. Returns the ceremony's
+/// handle and the options for `navigator.credentials.get()`.
+pub(crate) async fn start_sign_in(
+    wb: &Workbench,
+    binding: Option<&str>,
+    hint: Option<&str>,
+) -> Result<(String, RequestChallengeResponse), WbError> {
+    let rp = rp(wb)?;
+    let hint = hint.map(str::trim).filter(|h| !h.is_empty());
+    if hint.is_some_and(|h| h.len() > 64) {
+        return Err(WbError::invalid("login", "at most 64 characters"));
+    }
+    throttle(wb, hint).await?;
+    let allow: Vec<CredentialID> = match hint {
+        None => Vec::new(),
+        Some(login) => {
+            let ids: Vec<CredentialID> = wb
+                .analysts
+                .credentials(login)?
+                .iter()
+                .map(|p| p.cred_id().clone())
+                .collect();
+            if ids.is_empty() {
+                vec![decoy(login)]
+            } else {
+                ids
+            }
+        }
+    };
+    let (options, state) = rp
+        .start_sign_in(&allow)
+        .map_err(|e| WbError::Storage(format!("passkey sign-in: {e}")))?;
+    let pending = Pending::SignIn {
+        hint: hint.map(String::from),
+        state,
+    };
+    let now = wb.now_ms();
+    let handle = match binding {
+        Some(b) => wb.ceremonies.put(b, pending, now),
+        // The API: the handle is the client's only proof; bound to itself.
+        None => wb.ceremonies.put_self_bound(pending, now),
+    };
+    Ok((handle, options))
+}
+
+/// Finishes a passkey sign-in: the ceremony taken (once), the assertion
+/// verified against the analyst holding the credential, a session
+/// started. Every refusal of the assertion is 401 `sign_in_failed`,
+/// counted by the back-off and logged as a failed sign-in.
+pub(crate) async fn finish_sign_in(
+    wb: &Arc<Workbench>,
+    handle: &str,
+    binding: Option<&str>,
+    credential: PublicKeyCredential,
+    locale: Locale,
+) -> Result<(String, Session), WbError> {
+    rp(wb)?;
+    let now = wb.now_ms();
+    let taken = wb
+        .ceremonies
+        .take(handle, binding.unwrap_or(handle), now)
+        .ok_or_else(gone)?;
+    let Pending::SignIn { hint, state } = taken else {
+        return Err(gone());
+    };
+    throttle(wb, hint.as_deref()).await?;
+    let addr = client();
+    let (w, h) = (Arc::clone(wb), hint.clone());
+    let verified = tokio::task::spawn_blocking(move || {
+        let rp = rp(&w)?;
+        w.analysts
+            .passkey_sign_in(rp, state, &credential, h.as_deref())
+    })
+    .await
+    .map_err(|e| WbError::Storage(e.to_string()))?;
+    let info = match verified {
+        Ok(info) => info,
+        Err(WbError::SignInFailed) => {
+            let key = throttle_key(hint.as_deref());
+            wb.throttle.failed(key, addr.as_deref(), now);
+            metrics::counter!("sekimori_workbench_sign_ins_total", "outcome" => "failed")
+                .increment(1);
+            tracing::info!(login = %printable(key), address = ?addr, "workbench passkey sign-in failed");
+            let act = Act::SignInFailed {
+                login: printable(key),
+                address: addr.clone().unwrap_or_else(|| "unknown".into()),
+            };
+            if let Err(le) = wb.record("anonymous", &act, "passkey").await {
+                tracing::warn!(error = %le, "failed sign-in not logged");
+            }
+            return Err(WbError::SignInFailed);
+        }
+        Err(e) => return Err(e),
+    };
+    wb.throttle.succeeded(&info.login, addr.as_deref());
+    wb.throttle
+        .succeeded(throttle_key(hint.as_deref()), addr.as_deref());
+    metrics::counter!("sekimori_workbench_sign_ins_total", "outcome" => "signed_in").increment(1);
+    let (token, session) =
+        wb.sessions
+            .create(&info.login, info.role, locale, &wb.config.default_tz, now);
+    if let Err(e) = wb.record(&info.login, &Act::SignIn, "passkey").await {
+        tracing::warn!(login = %info.login, error = %e, "sign-in not logged");
+    }
+    Ok((token, session))
+}
+
+/// Starts registering a passkey for the signed-in analyst (its existing
+/// passkeys excluded), bound to the session `token`.
+pub(crate) fn start_register(
+    wb: &Workbench,
+    session: &Session,
+    token: &str,
+    name: &str,
+) -> Result<(String, CreationChallengeResponse), WbError> {
+    let rp = rp(wb)?;
+    let name = check_name(name)?;
+    let login = &session.login;
+    let existing = wb.analysts.credentials(login)?;
+    if existing.len() >= crate::analyst_passkeys::MAX_PASSKEYS_PER_ANALYST {
+        return Err(WbError::Conflict(format!(
+            "at most {} passkeys per analyst",
+            crate::analyst_passkeys::MAX_PASSKEYS_PER_ANALYST
+        )));
+    }
+    let (options, state) = rp
+        .start_register(login, login, &existing)
+        .map_err(|e| WbError::Storage(format!("passkey registration: {e}")))?;
+    let pending = Pending::Register {
+        login: login.clone(),
+        name,
+        state,
+    };
+    Ok((wb.ceremonies.put(token, pending, wb.now_ms()), options))
+}
+
+/// Finishes a registration: the ceremony taken (once, this session's),
+/// the attestation verified by webauthn-rs (origin, challenge, user
+/// verification), the passkey stored with the analyst.
+pub(crate) async fn finish_register(
+    wb: &Workbench,
+    session: &Session,
+    token: &str,
+    handle: &str,
+    credential: &RegisterPublicKeyCredential,
+) -> Result<PasskeyInfo, WbError> {
+    let rp = rp(wb)?;
+    let now = wb.now_ms();
+    let taken = wb.ceremonies.take(handle, token, now).ok_or_else(gone)?;
+    let Pending::Register { login, name, state } = taken else {
+        return Err(gone());
+    };
+    if login != session.login {
+        return Err(gone());
+    }
+    let passkey = rp.finish_register(state, credential).map_err(|e| {
+        tracing::info!(login = %login, error = %e, "workbench passkey registration refused");
+        WbError::invalid(
+            "credential",
+            "the authenticator's answer did not verify (origin, challenge or user verification)",
+        )
+    })?;
+    let info = wb.analysts.add_passkey(&login, passkey, &name, now)?;
+    tracing::info!(login = %login, passkey = %info.id, "workbench passkey registered");
+    Ok(info)
+}
+
+impl Workbench {
+    /// An admin removes `login`'s passkey `id`, or all of them; the
+    /// analyst's sessions end (unless it is the admin's own account).
+    /// Returns how many passkeys went.
+    pub async fn remove_passkeys(
+        &self,
+        s: &Session,
+        login: &str,
+        id: Option<&str>,
+    ) -> Result<usize, WbError> {
+        if s.role != crate::analysts::Role::Admin {
+            return Err(WbError::Forbidden("admin"));
+        }
+        let removed = self.analysts.remove_passkeys(login, id)?;
+        if removed > 0 && s.login != login {
+            self.sessions.end_all(login);
+        }
+        tracing::info!(by = %s.login, login = %login, removed, "workbench passkeys removed");
+        Ok(removed)
+    }
+}
