@@ -114,3 +114,33 @@ fn invalid_snapshots_are_rejected() {
     let msg = WindowError::ZeroMaxKeys.to_string();
     assert_eq!(msg, "max_keys must be at least 1");
 }
+
+/// A small exact distinct set is written in the indexed layout the crate
+/// wrote before small sets existed (value map, (bucket, value) order,
+/// per-bucket counts), so snapshots are unchanged; a store written that way
+/// by hand restores, reads and digests the same, and accounts the bytes of
+/// the small form.
+#[test]
+fn small_distinct_sets_keep_the_indexed_snapshot_layout() {
+    let config = cfg(
+        sliding(60 * SEC, 10 * SEC),
+        Aggregate::DistinctCount { exact_limit: 100 },
+        0,
+    );
+    let mut s = store(config);
+    s.apply(7, obs(10 * SEC, ObsValue::Hash(5)), 10 * SEC);
+    s.apply(7, obs(20 * SEC, ObsValue::Hash(3)), 20 * SEC);
+    s.apply(7, obs(25 * SEC, ObsValue::Hash(5)), 25 * SEC);
+    let written = json(&s);
+    let old = r#"{"config":CONFIG,"keys":[[7,{"last_at":25000,"state":{"Distinct":{"Exact":{"latest":{"3":2,"5":2},"order":[[2,3],[2,5]],"counts":[[2,2]]}}}}]],"last_sweep_ms":10000,"evicted_total":0}"#
+        .replace("CONFIG", &serde_json::to_string(&config).expect("config"));
+    assert_eq!(written, old);
+    let back: FeatureStore = serde_json::from_str(&old).expect("the old layout restores");
+    assert_eq!(back, s);
+    assert_eq!(back.state_digest(), s.state_digest());
+    assert_eq!(back.accounted_bytes(), s.accounted_bytes());
+    assert_eq!(back.read(7, 25 * SEC), s.read(7, 25 * SEC));
+    // An inconsistent indexed set is still refused.
+    let bad = old.replace(r#""counts":[[2,2]]"#, r#""counts":[[2,1]]"#);
+    assert!(serde_json::from_str::<FeatureStore>(&bad).is_err());
+}
