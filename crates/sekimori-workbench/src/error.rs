@@ -84,3 +84,5 @@ impl IntoResponse for WbError {
         (self.status(), axum::Json(json!({ "error": body }))).into_response()
     }
 }
+
+pub mod locale;

@@ -163,6 +163,7 @@ mod tests {
             id: 1,
             service: "s".into(),
             entity: "a".into(),
+            entity_is_account: true,
             family: Family::Money,
             opened_ms: 0,
             events,

@@ -1,11 +1,46 @@
 //! A case and its parts: the events with their outcomes and approvals,
 //! the claim, the closing, notes and history.
 
-use super::Family;
 use crate::acts::Disposition;
 use sekimori_rules::Action;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// The rule family of a case: the domain of the event types its rules read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    /// Logins, step-up, credential changes, device binds, account openings.
+    Access,
+    /// Transfers, charges, withdrawals, purchases, payees, bank links.
+    Money,
+    /// Withdrawal requests and approvals, hot-wallet outflows.
+    Custody,
+    /// A holder's "not me".
+    Report,
+}
+
+impl Family {
+    pub fn of(event_type: &str) -> Family {
+        match event_type {
+            "report.not_me" => Family::Report,
+            "withdrawal.request" | "withdrawal.approval" | "wallet.outflow" => Family::Custody,
+            "transfer" | "charge" | "withdrawal" | "purchase" | "payee.add" | "link.bank" => {
+                Family::Money
+            }
+            _ => Family::Access,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Access => "access",
+            Family::Money => "money",
+            Family::Custody => "custody",
+            Family::Report => "report",
+        }
+    }
+}
 
 /// What an analyst decided about a held event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -74,6 +109,9 @@ pub struct Case {
     pub service: String,
     /// The account, else the held scope and key, else the service.
     pub entity: String,
+    /// Whether `entity` is an account (its timeline is in the index).
+    #[serde(skip)]
+    pub entity_is_account: bool,
     pub family: Family,
     /// The event time of the first event.
     pub opened_ms: i64,

@@ -3,7 +3,7 @@
 //! used, the accounts seen with each, and what is known of an entity from
 //! its cases.
 
-use super::{Disposition, Index, MAX_LINKS};
+use super::{Disposition, Index};
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
 
@@ -36,30 +36,19 @@ pub(super) fn attrs_of(event: &Json) -> Vec<String> {
 }
 
 impl Index {
-    pub(super) fn link(&mut self, service: &str, account: &str, attr: String) {
-        let mine = self
-            .attrs
-            .entry((service.to_string(), account.to_string()))
-            .or_default();
-        if mine.len() >= MAX_LINKS && !mine.contains(&attr) {
-            return;
-        }
-        mine.insert(attr.clone());
-        let others = self.shared.entry((service.to_string(), attr)).or_default();
-        if others.len() < MAX_LINKS {
-            others.insert(account.to_string());
-        }
-    }
-
     /// The accounts of `service` that share a device or an address with
     /// `account`: (account, what they share), at most `limit`, in order.
     pub fn linked(&self, service: &str, account: &str, limit: usize) -> Vec<(String, String)> {
         let mut out: BTreeMap<String, String> = BTreeMap::new();
-        let Some(attrs) = self.attrs.get(&(service.to_string(), account.to_string())) else {
+        let Some(attrs) = self.accounts.attrs(service, account) else {
             return Vec::new();
         };
         for attr in attrs {
-            let Some(accounts) = self.shared.get(&(service.to_string(), attr.clone())) else {
+            let Some(accounts) = self
+                .accounts
+                .shared
+                .get(&(service.to_string(), attr.clone()))
+            else {
                 continue;
             };
             for a in accounts.iter().filter(|a| *a != account) {

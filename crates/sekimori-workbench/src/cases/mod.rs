@@ -11,18 +11,19 @@
 use crate::acts::{Act, Disposition};
 use sekimori_engine::{Decision, Entry};
 use sekimori_rules::{Action, RuleAction};
-use serde::Serialize;
 use serde_json::Value as Json;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+mod accounts;
 mod cap;
 mod case;
 mod holds;
 mod links;
 pub mod search;
 
+pub use accounts::{History, DEFAULT_MAX_ACCOUNTS};
 pub use cap::{case_must_be_kept, DEFAULT_MAX_CASES, EVENT_IDS_PER_CASE, TERMS_PER_CAP_CASE};
-pub use case::{action_weight, Case, CaseEvent, Claim, Closed, HistoryItem, Outcome};
+pub use case::{action_weight, Case, CaseEvent, Claim, Closed, Family, HistoryItem, Outcome};
 pub use holds::{TimedItem, MAX_PENDING};
 pub use search::{SearchHit, MAX_TERM_CASES};
 
@@ -38,42 +39,6 @@ pub const MAX_CASE_ITEMS: usize = 1_000;
 /// addresses per account, for the linked-entities graph (the first seen).
 pub const MAX_LINKS: usize = 32;
 
-/// The rule family of a case: the domain of the event types its rules read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Family {
-    /// Logins, step-up, credential changes, device binds, account openings.
-    Access,
-    /// Transfers, charges, withdrawals, purchases, payees, bank links.
-    Money,
-    /// Withdrawal requests and approvals, hot-wallet outflows.
-    Custody,
-    /// A holder's "not me".
-    Report,
-}
-
-impl Family {
-    pub fn of(event_type: &str) -> Family {
-        match event_type {
-            "report.not_me" => Family::Report,
-            "withdrawal.request" | "withdrawal.approval" | "wallet.outflow" => Family::Custody,
-            "transfer" | "charge" | "withdrawal" | "purchase" | "payee.add" | "link.bank" => {
-                Family::Money
-            }
-            _ => Family::Access,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Family::Access => "access",
-            Family::Money => "money",
-            Family::Custody => "custody",
-            Family::Report => "report",
-        }
-    }
-}
-
 /// Every case, with the lookups the workbench needs.
 #[derive(Debug)]
 pub struct Index {
@@ -83,14 +48,11 @@ pub struct Index {
     open: HashMap<(String, String, Family), u64>,
     /// (service, event id) -> case, for the events in a case.
     by_event: HashMap<(String, String), u64>,
-    /// (service, account) -> seqs of its latest events.
-    timeline: HashMap<(String, String), VecDeque<u64>>,
+    /// (service, account) -> its latest events and its links, for at most
+    /// a bounded number of accounts ([`accounts`]).
+    accounts: accounts::Accounts,
     /// (service, event id) -> labels (label, by).
     labels: HashMap<(String, String), Vec<(String, String)>>,
-    /// (service, `device:..` / `ip:..`) -> accounts seen with it.
-    shared: HashMap<(String, String), BTreeSet<String>>,
-    /// (service, account) -> its devices and addresses (`device:..`, `ip:..`).
-    attrs: HashMap<(String, String), BTreeSet<String>>,
     /// (service, entity) -> its cases.
     entity_cases: HashMap<(String, String), Vec<u64>>,
     /// Cases not opened because the index was full (see [`cap`]).
@@ -142,10 +104,8 @@ impl Index {
             cases: BTreeMap::new(),
             open: HashMap::new(),
             by_event: HashMap::new(),
-            timeline: HashMap::new(),
+            accounts: accounts::Accounts::new(DEFAULT_MAX_ACCOUNTS),
             labels: HashMap::new(),
-            shared: HashMap::new(),
-            attrs: HashMap::new(),
             entity_cases: HashMap::new(),
             overflow: 0,
             unknown_acts: 0,
@@ -208,10 +168,7 @@ impl Index {
     }
 
     pub fn timeline(&self, service: &str, account: &str) -> Vec<u64> {
-        self.timeline
-            .get(&(service.to_string(), account.to_string()))
-            .map(|q| q.iter().copied().collect())
-            .unwrap_or_default()
+        self.accounts.history(service, account).seqs
     }
 
     pub fn labels(&self, service: &str, event_id: &str) -> &[(String, String)] {
@@ -284,17 +241,8 @@ impl Index {
             .or_else(|| event.pointer("/actor/account").and_then(Json::as_str))
             .map(String::from);
         if let Some(acct) = &account {
-            for attr in links::attrs_of(event) {
-                self.link(&service, acct, attr);
-            }
-            let q = self
-                .timeline
-                .entry((service.clone(), acct.clone()))
-                .or_default();
-            if q.len() >= TIMELINE_EVENTS {
-                q.pop_front();
-            }
-            q.push_back(seq);
+            self.accounts
+                .record(seq, &service, acct, links::attrs_of(event));
         }
         let kind = s("type").unwrap_or_default();
         let opens = matches!(
@@ -304,6 +252,7 @@ impl Index {
         if !opens {
             return;
         }
+        let entity_is_account = account.is_some();
         let entity = account.unwrap_or_else(|| held_key(decision).unwrap_or(service.clone()));
         let entity_term = entity.clone();
         let family = Family::of(kind);
@@ -342,6 +291,7 @@ impl Index {
                         id: seq,
                         service: service.clone(),
                         entity,
+                        entity_is_account,
                         family,
                         opened_ms: at_ms,
                         events: Vec::new(),

@@ -108,7 +108,8 @@ impl Index {
                 // Every account seen with it, in any service.
                 let attr = format!("{k}:{q}");
                 for service in &self.services {
-                    let Some(accounts) = self.shared.get(&(service.clone(), attr.clone())) else {
+                    let Some(accounts) = self.accounts.shared.get(&(service.clone(), attr.clone()))
+                    else {
                         continue;
                     };
                     for a in accounts {

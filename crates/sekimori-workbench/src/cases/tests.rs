@@ -174,3 +174,86 @@ fn a_full_index_evicts_an_open_deny_case_for_a_held_one_then_refuses() {
     assert!(index.case(9).is_some());
     assert!(index.case(3).is_none(), "the closed case went first");
 }
+
+/// An allowed login of `account` from its own device and address.
+fn login(index: &mut Index, seq: u64, account: &str, action: &str) {
+    let id = format!("ev-{seq}");
+    let event: Json = json!({
+        "id": id, "type": "login.attempt", "service": "bank", "account": account,
+        "at": "2026-12-05T10:00:00Z", "factor": "password", "result": "success",
+        "actor": {"device": format!("dev-{account}"), "ip": format!("10.{}.{}.{}", seq >> 16 & 255, seq >> 8 & 255, seq & 255)}
+    });
+    let mut d = decision(&id, action);
+    d.event_type = "login.attempt".into();
+    index.apply(seq, &Entry::Event { event, decision: d });
+}
+
+#[test]
+fn minted_accounts_cannot_grow_the_timelines_and_links_without_bound() {
+    const MAX: usize = 1_000;
+    let mut index = Index::default().with_max_accounts(MAX);
+    // A case for the victim, whose account then stays warm.
+    login(&mut index, 1, "victim", "deny");
+    let case = index.cases().next().expect("a case").clone();
+    assert!(case.entity_is_account && !index.history_evicted(&case));
+    // An attacker mints 200,000 accounts, one login each, each with its
+    // own device and address; the victim signs in every 500 events.
+    let mut seq = 1;
+    for i in 0..200_000u64 {
+        seq += 1;
+        login(&mut index, seq, &format!("mint-{i}"), "allow");
+        if i % 500 == 0 {
+            seq += 1;
+            login(&mut index, seq, "victim", "allow");
+        }
+        let (accounts, max, _) = index.account_stats();
+        assert!(accounts <= MAX && max == MAX);
+    }
+    let (accounts, _, evicted) = index.account_stats();
+    assert_eq!(accounts, MAX);
+    assert_eq!(evicted, 200_001 - MAX as u64);
+    // Two links per minted account (device, address); the victim's 32.
+    assert_eq!(index.link_count(), 2 * (MAX - 1) + super::MAX_LINKS);
+    // The coldest went first: the warm victim kept its whole timeline.
+    let victim = index.history("bank", "victim");
+    assert_eq!(
+        (victim.since, victim.seqs.len(), victim.dropped),
+        (
+            Some(1),
+            super::TIMELINE_EVENTS,
+            401 - super::TIMELINE_EVENTS as u64
+        )
+    );
+    assert!(!index.history_evicted(&case));
+    assert!(index.history("bank", "mint-0").since.is_none());
+    assert!(index.history("bank", "mint-199999").since.is_some());
+
+    // The victim goes cold; the attacker's flood evicts it, and the case
+    // page says its history was evicted; back again, it starts anew.
+    for i in 0..(2 * MAX as u64) {
+        seq += 1;
+        login(&mut index, seq, &format!("late-{i}"), "allow");
+    }
+    assert!(index.history("bank", "victim").since.is_none());
+    assert!(index.history_evicted(&case));
+    assert!(index.linked("bank", "victim", 10).is_empty());
+    seq += 1;
+    login(&mut index, seq, "victim", "allow");
+    assert_eq!(index.history("bank", "victim").since, Some(seq));
+    assert!(index.history_evicted(&case), "older than the new entry");
+}
+
+#[test]
+fn the_same_log_evicts_the_same_accounts() {
+    let build = || {
+        let mut index = Index::default().with_max_accounts(50);
+        for seq in 1..=2_000u64 {
+            login(&mut index, seq, &format!("a-{}", seq * 7919 % 300), "allow");
+        }
+        let kept: Vec<u64> = (0..300)
+            .flat_map(|a| index.history("bank", &format!("a-{a}")).seqs)
+            .collect();
+        (kept, index.account_stats())
+    };
+    assert_eq!(build(), build());
+}

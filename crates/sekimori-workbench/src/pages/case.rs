@@ -40,6 +40,9 @@ pub struct CaseView {
     pub standing: &'static str,
     /// Accounts sharing a device or an address with it.
     pub linked: Vec<super::graph::Linked>,
+    /// The index evicted the account's older history (the log has it).
+    #[serde(skip)]
+    pub history_evicted: bool,
 }
 
 fn amount(a: Option<i64>, c: &Option<String>) -> String {
@@ -88,6 +91,7 @@ pub fn page(
             @for (e, d) in &v.decisions { (decision(s, c, e, d.as_ref(), mine)) }
             @if let Some(h) = holds { (super::holds::section(s, c, h)) }
             h2 { (t.timeline) }
+            @if v.history_evicted { p.notice role="note" { (crate::error::locale::history_evicted(s.locale)) } }
             table.timeline {
                 thead { tr { th scope="col" { (t.time) } th scope="col" { (t.kind) } th scope="col" { (t.event) } th scope="col" { (t.amount) } th scope="col" { (t.action) } } }
                 tbody {

@@ -26,7 +26,10 @@ pub const QUEUE_PAGE_ROWS: usize = 200;
 
 pub(super) fn page_error(who: Option<&PageWho>, e: WbError) -> Response {
     let status = e.status();
-    let body = pages::error_page(who.map(|w| &w.session), &e.to_string());
+    // In the analyst's language (crate::error::locale); the API keeps English.
+    let locale = who.map_or(Locale::default(), |w| w.session.locale);
+    let text = crate::error::locale::message(locale, &e);
+    let body = pages::error_page(who.map(|w| &w.session), &text);
     (status, body).into_response()
 }
 
@@ -78,7 +81,7 @@ pub async fn sign_in(
             .into_response(),
         Err(e @ (WbError::SignInFailed | WbError::Throttled)) => {
             let msg = match e {
-                WbError::Throttled => e.to_string(),
+                WbError::Throttled => crate::error::locale::message(locale, &e),
                 _ => locale.text().sign_in_failed.to_string(),
             };
             (e.status(), pages::sign_in(locale, &pre, Some(&msg))).into_response()

@@ -53,7 +53,7 @@ pub fn parse_filter(q: QueueQuery) -> Result<Filter, WbError> {
 /// The case `id` with its logged decisions, the account's timeline and labels.
 pub fn case_view(wb: &Workbench, id: u64) -> Result<CaseView, WbError> {
     let now = wb.now_ms();
-    let (case, timeline_seqs, labels, standing, linked) = {
+    let (case, timeline_seqs, labels, standing, linked, history_evicted) = {
         let index = wb.catch_up()?;
         let case = index.case(id).ok_or(WbError::NotFound("case"))?.clone();
         let seqs = index.timeline(&case.service, &case.entity);
@@ -77,7 +77,8 @@ pub fn case_view(wb: &Workbench, id: u64) -> Result<CaseView, WbError> {
                 shared,
             })
             .collect();
-        (case, seqs, labels, standing, linked)
+        let evicted = index.history_evicted(&case);
+        (case, seqs, labels, standing, linked, evicted)
     };
     let mut decisions = Vec::with_capacity(case.events.len());
     for e in &case.events {
@@ -113,5 +114,6 @@ pub fn case_view(wb: &Workbench, id: u64) -> Result<CaseView, WbError> {
         labels,
         standing,
         linked,
+        history_evicted,
     })
 }

@@ -562,3 +562,45 @@ async fn an_expiry_never_lifts_the_operators_own_entry() {
         "the workbench's own expires"
     );
 }
+
+/// Pages show errors in the analyst's language; the API keeps its stable
+/// English code and message.
+#[tokio::test]
+async fn page_errors_are_in_the_analysts_language_and_the_api_stays_english() {
+    let b = Bench::new();
+    held_transfer(&b).await;
+    let uri = b.analyst("aiko", Role::Analyst);
+    let (cookie, csrf) = b.sign_in("aiko", &uri).await;
+    let (status, _, en) = b.get("/ui/quality", &cookie).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(en.contains("this needs the supervisor role"), "{en}");
+    b.post_form(
+        "/ui/prefs",
+        &cookie,
+        &[("csrf", &csrf), ("lang", "ja"), ("tz", "Asia/Tokyo")],
+    )
+    .await;
+    let (status, _, ja) = b.get("/ui/quality", &cookie).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(ja.contains("スーパーバイザーの権限が必要です"), "{ja}");
+    assert!(!ja.contains("this needs the"), "{ja}");
+    let (status, _, ja) = b.get("/ui/cases/999999", &cookie).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(ja.contains("ケースが見つかりません"), "{ja}");
+    // A wrong CSRF token on a form, in Japanese too.
+    let (status, _, ja) = b
+        .post_form(
+            "/ui/prefs",
+            &cookie,
+            &[("csrf", "wrong"), ("lang", "en"), ("tz", "UTC")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(ja.contains("CSRF トークン"), "{ja}");
+
+    let token = b.api_sign_in("aiko", &uri).await;
+    let (status, body) = b.api("GET", "/v1/cases/999999", &token, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+    assert_eq!(body["error"]["message"], "no such case");
+}
