@@ -44,7 +44,10 @@
 //!
 //! `DistinctCount { exact_limit }` is exact while the key has at most `exact_limit` live
 //! distinct values (values whose latest bucket is still retained, see below); each value
-//! is kept with the latest bucket it was seen in. When a new value would exceed the
+//! is kept with the latest bucket it was seen in: up to 16 values in one sorted vector
+//! (16 bytes a value, scanned), more in an indexed form (a value map, a (bucket, value)
+//! order and per-bucket counts); the form follows the size both ways, and both are
+//! written alike in snapshots. When a new value would exceed the
 //! limit, the key switches to a *sliding HyperLogLog* (Chabchoub & Hébrail) with
 //! precision 10 (1024 registers): the top 10 bits of the value hash pick the register
 //! and rho is the 1-based position of the first set bit in the remaining 54 bits. Each
