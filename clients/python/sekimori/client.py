@@ -8,11 +8,12 @@ the repository's root; a test checks the client names no other). Errors are
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 import httpx
 from urllib.parse import quote
@@ -40,6 +41,7 @@ OPERATIONS: Dict[str, Tuple[str, str]] = {
     # events and decisions
     "send_event": ("post", "/v1/events"),
     "send_batch": ("post", "/v1/events/batch"),
+    "events_stream": ("post", "/v1/events/stream"),
     "decision": ("get", "/v1/decisions/{event_id}"),
     # packs, lists, holds (admin and read keys)
     "validate_pack": ("post", "/v1/packs/validate"),
@@ -258,6 +260,47 @@ class Client:
             else:
                 results.append(item)
         return BatchResult(answer["accepted"], answer["rejected"], results)
+
+    def events_stream(self, events: Iterable[Json], *, window: int = 1000) -> Iterator[Union[Json, SekimoriError]]:
+        """``POST /v1/events/stream``, the high-rate path: the events as
+        newline-delimited JSON, at most ``window`` (1 to 1,024, the server's
+        in-flight bound) a request, and one result per event, in order, as
+        they come: its answer (durable before it is sent), or a
+        :class:`SekimoriError` with the code and path a single event would
+        get. Nothing is retried here: send the events of retryable errors
+        (``engine_busy``) again, with the same ids. A stream cut short
+        raises ``unavailable`` after the answers it gave: send the rest
+        again (same ids: those decided meanwhile come back duplicates)."""
+        if not 1 <= window <= 1024:
+            raise ValueError("window is 1 to 1024 events")
+        chunk: List[Json] = []
+        for e in events:
+            _refuse_secrets(e)
+            chunk.append(e)
+            if len(chunk) == window:
+                yield from self._stream_window("post", "/v1/events/stream", chunk)
+                chunk = []
+        if chunk:
+            yield from self._stream_window("post", "/v1/events/stream", chunk)
+
+    def _stream_window(self, method: str, path: str, events: List[Json]) -> Iterator[Union[Json, SekimoriError]]:
+        body = "".join(json.dumps(e, separators=(",", ":"), ensure_ascii=False) + "\n" for e in events).encode()
+        answered = 0
+        try:
+            with self._http.stream(method, path, content=body, headers={"content-type": "application/x-ndjson"}) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    raise SekimoriError.from_body(r.json(), r.status_code, _retry_after(r))
+                for line in r.iter_lines():
+                    if not line.strip():
+                        continue
+                    item = json.loads(line)
+                    answered += 1
+                    yield SekimoriError.from_body(item) if "error" in item else item
+        except httpx.TransportError as e:
+            raise SekimoriError("unavailable", f"the stream broke off after {answered} of {len(events)} answers: {e}") from e
+        if answered != len(events):
+            raise SekimoriError("unavailable", f"the stream ended after {answered} of {len(events)} answers")
 
     def decision(self, event_id: str, service: Optional[str] = None) -> Json:
         """``GET /v1/decisions/{event_id}``: a durable decision of the key's services."""

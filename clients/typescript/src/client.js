@@ -14,6 +14,7 @@ export const OPERATIONS = Object.freeze({
   clusterStatus: ["get", "/v1/cluster"],
   sendEvent: ["post", "/v1/events"],
   sendBatch: ["post", "/v1/events/batch"],
+  eventsStream: ["post", "/v1/events/stream"],
   decision: ["get", "/v1/decisions/{event_id}"],
   validatePack: ["post", "/v1/packs/validate"],
   publishPack: ["post", "/v1/packs"],
@@ -190,6 +191,61 @@ export class Client {
   }
 
   /** POST /v1/events/batch: `answers[i]` is an answer or the SekimoriError refusing event i. */
+  /**
+   * POST /v1/events/stream, the high-rate path: the events as
+   * newline-delimited JSON, at most `window` (1 to 1,024, the server's
+   * in-flight bound) a request; yields one result per event, in order, as
+   * they come: its answer (durable before it is sent), or a SekimoriError
+   * with the code and path a single event would get. Nothing is retried
+   * here: send the events of retryable errors (engine_busy) again, same ids.
+   */
+  async *eventsStream(events, { window = 1000 } = {}) {
+    if (!(window >= 1 && window <= 1024)) throw new RangeError("window is 1 to 1024 events");
+    let chunk = [];
+    for (const e of events) {
+      refuseSecrets(e);
+      chunk.push(e);
+      if (chunk.length === window) {
+        yield* this.#streamWindow("post", "/v1/events/stream", chunk);
+        chunk = [];
+      }
+    }
+    if (chunk.length > 0) yield* this.#streamWindow("post", "/v1/events/stream", chunk);
+  }
+
+  async *#streamWindow(method, path, events) {
+    const r = await this.fetch(this.baseUrl + path, {
+      method: method.toUpperCase(),
+      headers: { authorization: `Bearer ${this.#key}`, "content-type": "application/x-ndjson" },
+      body: events.map((e) => JSON.stringify(e) + "\n").join(""),
+    });
+    if (!r.ok) {
+      const ra = r.headers.get("retry-after");
+      throw SekimoriError.fromBody(await r.json(), r.status, ra === null ? undefined : Number(ra));
+    }
+    const decoder = new TextDecoder();
+    let rest = "";
+    let answered = 0;
+    const item = (line) => {
+      const v = JSON.parse(line);
+      answered += 1;
+      return "error" in v ? SekimoriError.fromBody(v) : v;
+    };
+    for await (const bytes of r.body) {
+      rest += decoder.decode(bytes, { stream: true });
+      let at;
+      while ((at = rest.indexOf("\n")) >= 0) {
+        const line = rest.slice(0, at);
+        rest = rest.slice(at + 1);
+        if (line.trim() !== "") yield item(line);
+      }
+    }
+    if (rest.trim() !== "") yield item(rest);
+    if (answered !== events.length) {
+      throw new SekimoriError("unavailable", `the stream ended after ${answered} of ${events.length} answers`);
+    }
+  }
+
   async sendBatch(events) {
     if (events.length > 1000) throw new RangeError("at most 1000 events a batch: split it");
     events.forEach((e) => refuseSecrets(e));

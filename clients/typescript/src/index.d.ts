@@ -133,6 +133,7 @@ export declare class Client {
   request(method: string, path: string, body?: Json): Promise<any>;
   sendEvent(event: Json): Promise<Answer>;
   sendBatch(events: Json[]): Promise<BatchResult>;
+  eventsStream(events: Iterable<Json>, opts?: { window?: number }): AsyncGenerator<Answer | SekimoriError, void, undefined>;
   decision(eventId: string, service?: string): Promise<{ decision: Decision; durable: boolean }>;
   enrollTotp(service: string, account: string, opts?: { at?: string; proofEvent?: string }): Promise<Enrolled>;
   enrollOcra(service: string, account: string, opts?: { at?: string; proofEvent?: string }): Promise<Enrolled>;
@@ -252,7 +253,7 @@ export declare class AnalystSession extends Client {
 /** The client methods, one per operation of openapi.json. */
 export type OperationMethod =
   | "alive" | "healthy" | "metrics" | "openapi" | "clusterStatus"
-  | "sendEvent" | "sendBatch" | "decision"
+  | "sendEvent" | "sendBatch" | "eventsStream" | "decision"
   | "validatePack" | "publishPack" | "packHistory" | "currentPack" | "reloadPack"
   | "lists" | "getList" | "putList" | "holds" | "placeHold" | "liftHold"
   | "enrollTotp" | "enrollOcra" | "txChallenge" | "passkeyRegisterStart" | "passkeyRegisterFinish"

@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+mod stream;
+pub use stream::{Chunk, Line, StreamPermit, MAX_STREAMS};
+
 /// Decided events not yet durable, past which new events are refused with
 /// `overloaded` before they are decided (below the store's queue bound, so the
 /// store never refuses an append and the engine never runs ahead of the log).
@@ -58,6 +61,8 @@ pub struct Admission {
     bulk: Arc<tokio::sync::Semaphore>,
     /// Moving average of one decision's time under the lock, in nanoseconds.
     decide_ns: AtomicU64,
+    /// Streams open (`POST /v1/events/stream`).
+    streams: Arc<tokio::sync::Semaphore>,
 }
 
 impl Default for Admission {
@@ -66,6 +71,7 @@ impl Default for Admission {
             singles: AtomicUsize::new(0),
             bulk: Arc::new(tokio::sync::Semaphore::new(MAX_BULK)),
             decide_ns: AtomicU64::new(20_000),
+            streams: Arc::new(tokio::sync::Semaphore::new(stream::MAX_STREAMS)),
         }
     }
 }

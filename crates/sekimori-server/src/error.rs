@@ -160,7 +160,7 @@ impl From<ErrorCode> for &'static str {
 }
 
 /// An error response: `{"error": {"code", "type", "message", "path"?, "details"?}}`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ApiError {
     pub code: &'static str,
     pub message: String,

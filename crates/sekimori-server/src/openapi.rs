@@ -235,6 +235,7 @@ const PLACEHOLDERS: &[&str] = &[
         routes::openapi,
         routes::events::post_event,
         routes::events::post_batch,
+        routes::stream::post_stream,
         routes::events::get_decision,
         routes::admin::validate_pack,
         routes::admin::publish_pack,
@@ -329,6 +330,8 @@ fn operation_errors(method: &str, path: &str) -> Vec<ErrorCode> {
             ],
         ]
         .concat(),
+        // Once the stream starts the status is 200: refusals of lines are lines.
+        ("post", "/v1/events/stream") => vec![E::EngineBusy, E::StoreFailed],
         ("get", "/v1/decisions/{event_id}") => {
             vec![E::DecisionNotFound, E::InvalidValue, E::MissingField]
         }
@@ -492,7 +495,9 @@ fn operation_errors(method: &str, path: &str) -> Vec<ErrorCode> {
 fn operation_scopes(method: &str, path: &str) -> Vec<&'static str> {
     match (method, path) {
         ("get", "/healthz") | ("get", "/readyz") | ("get", "/v1/cluster") => vec![],
-        ("post", "/v1/events") | ("post", "/v1/events/batch") => vec!["ingest", "approve"],
+        ("post", "/v1/events") | ("post", "/v1/events/batch") | ("post", "/v1/events/stream") => {
+            vec!["ingest", "approve"]
+        }
         ("get", "/v1/decisions/{event_id}") => vec!["read", "ingest"],
         ("post", "/v1/stepup/enrollments/reset") => vec!["admin"],
         (_, p) if p.starts_with("/v1/stepup/") || p.starts_with("/v1/secrets/") => {

@@ -708,10 +708,15 @@ pub(crate) mod conn {
             let busy = Busy::new(&in_service);
             async move {
                 let timed_out = Arc::new(AtomicBool::new(false));
+                // A stream's body may last as long as it keeps arriving: its
+                // deadline moves with every frame (a stall still ends it).
+                let rolling = req.uri().path() == "/v1/events/stream";
                 let mut req = req.map(|body| {
                     axum::body::Body::new(TimedBody {
                         inner: body,
                         deadline: Box::pin(tokio::time::sleep(limits.body)),
+                        limit: limits.body,
+                        rolling,
                         timed_out: Arc::clone(&timed_out),
                     })
                 });
@@ -782,10 +787,13 @@ pub(crate) mod conn {
         response
     }
 
-    /// A request body that fails once its deadline passes before its end.
+    /// A request body that fails once its deadline passes before its end
+    /// (`rolling`: before its next frame).
     struct TimedBody {
         inner: Incoming,
         deadline: Pin<Box<tokio::time::Sleep>>,
+        limit: Duration,
+        rolling: bool,
         timed_out: Arc<AtomicBool>,
     }
 
@@ -799,7 +807,13 @@ pub(crate) mod conn {
         ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
             let this = &mut *self;
             match Pin::new(&mut this.inner).poll_frame(cx) {
-                Poll::Ready(frame) => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+                Poll::Ready(frame) => {
+                    if this.rolling && frame.is_some() {
+                        let next = tokio::time::Instant::now() + this.limit;
+                        this.deadline.as_mut().reset(next);
+                    }
+                    Poll::Ready(frame.map(|f| f.map_err(Into::into)))
+                }
                 Poll::Pending => {
                     if this.deadline.as_mut().poll(cx).is_ready() {
                         this.timed_out.store(true, Ordering::Release);

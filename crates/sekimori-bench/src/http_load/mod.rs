@@ -60,6 +60,12 @@ pub struct Args {
     /// Keep-alive HTTP/1.1 connections in the client's pool.
     #[arg(long, default_value_t = 256)]
     pub connections: usize,
+    /// Send the events through this many `POST /v1/events/stream` streams
+    /// (one connection each) instead of one request per event.
+    /// `withdrawal.approval` events are left out: they need their
+    /// approver's own key, and a stream speaks with one key.
+    #[arg(long)]
+    pub stream: Option<usize>,
     /// Target this running server (`http://host:port`) instead of starting one.
     #[arg(long, requires = "key")]
     pub url: Option<String>,
@@ -141,6 +147,7 @@ impl Summary {
 mod client;
 mod server;
 mod step;
+mod stream;
 mod workload;
 
 use client::*;
@@ -178,8 +185,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     if a.rates.is_empty() || a.rates.contains(&0) {
         bail!("--rates must be positive numbers");
     }
-    if a.seconds <= 0.0 || a.warmup < 0.0 || a.connections == 0 {
-        bail!("--seconds and --connections must be positive, --warmup not negative");
+    if a.seconds <= 0.0 || a.warmup < 0.0 || a.connections == 0 || a.stream == Some(0) {
+        bail!("--seconds, --connections and --stream must be positive, --warmup not negative");
     }
     let external = match (&a.url, &a.key) {
         (Some(url), Some(key)) => Some((parse_url(url)?, key.clone())),
@@ -187,19 +194,23 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         _ => None,
     };
     let lines = a.source.lines()?;
-    let workload = Workload::new(lines, external.is_none())?;
+    let workload = Workload::new(lines, external.is_none() && a.stream.is_none())?;
+    let what = match a.stream {
+        Some(_) => "POST /v1/events/stream",
+        None => "POST /v1/events",
+    };
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the client runtime")?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "sekimori bench http: open-loop POST /v1/events, {} ({} events{})",
+        "sekimori bench http: open-loop {what}, {} ({} events{})",
         a.source.describe(),
         workload.templates.len(),
         if workload.dropped > 0 {
             format!(
-                ", {} withdrawal.approval dropped: they need their approver's own key",
+                ", {} withdrawal.approval dropped: they need their approver's own key, and a stream or --url speaks with one",
                 workload.dropped
             )
         } else {
@@ -216,11 +227,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
              group commit's fsync"
         ),
     }
+    let conns = match a.stream {
+        Some(n) => format!("{n} streams (one full-duplex HTTP/1.1 connection each, every due event written at once)"),
+        None => format!("{} keep-alive HTTP/1.1 connections", a.connections),
+    };
     println!(
-        "load: {} keep-alive HTTP/1.1 connections, {} s warm-up + {} s measured per rate; \
+        "load: {conns}, {} s warm-up + {} s measured per rate; \
          latency from each request's scheduled send time; server and load generator share \
          this machine's {cores} cores (1-min load average before the run: {})",
-        a.connections,
         a.warmup,
         a.seconds,
         load_average().map_or("unknown".into(), |l| format!("{l:.2}"))
@@ -259,16 +273,28 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             },
             (None, None) => unreachable!("a server was started when no --url was given"),
         };
-        let r = run_step(
-            &client,
-            &target,
-            reqs,
-            rate,
-            warm,
-            a.seconds,
-            a.connections,
-            server.as_ref(),
-        )?;
+        let r = match a.stream {
+            Some(n) => stream::run_stream_step(
+                &client,
+                &target,
+                reqs,
+                rate,
+                warm,
+                a.seconds,
+                n,
+                server.as_ref(),
+            )?,
+            None => run_step(
+                &client,
+                &target,
+                reqs,
+                rate,
+                warm,
+                a.seconds,
+                a.connections,
+                server.as_ref(),
+            )?,
+        };
         drop(server);
         print_step(&r);
         results.push(r);
@@ -381,6 +407,8 @@ fn write_out(
         .collect();
     let doc = json!({
         "benchmark": "http",
+        "path": if a.stream.is_some() { "/v1/events/stream" } else { "/v1/events" },
+        "streams": a.stream,
         "source": a.source.describe(),
         "events": workload.templates.len(),
         "server": if external { a.url.clone().unwrap_or_default() } else { "in-process, fresh per rate".into() },
@@ -405,7 +433,14 @@ fn write_out(
         .collect();
     plot::latency_percentiles(
         &dir.join("http-latency.png"),
-        "POST /v1/events latency by percentile (open loop), per request rate",
+        &format!(
+            "{} latency by percentile (open loop), per rate",
+            if a.stream.is_some() {
+                "POST /v1/events/stream"
+            } else {
+                "POST /v1/events"
+            }
+        ),
         &series,
     )?;
     let pick = |f: fn(&Summary) -> u64| -> Vec<(f64, f64)> {
@@ -421,7 +456,14 @@ fn write_out(
     ];
     plot::lines(
         &dir.join("http-p99.png"),
-        "POST /v1/events latency against request rate (open loop)",
+        &format!(
+            "{} latency against rate (open loop)",
+            if a.stream.is_some() {
+                "POST /v1/events/stream"
+            } else {
+                "POST /v1/events"
+            }
+        ),
         "requested rate (decisions/s)",
         "latency (µs)",
         true,

@@ -184,3 +184,15 @@ pub struct Status {
     #[schema(pattern = "^(ok|ready|failed|follower)$")]
     pub status: &'static str,
 }
+
+/// One line of a stream's answer (`POST /v1/events/stream`), in the order
+/// of the input lines: the line's answer, or its error (the code and path a
+/// single event would get).
+#[allow(dead_code)] // described in the OpenAPI document; the stream writes its two forms
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum StreamItem {
+    #[schema(value_type = AnswerDoc)]
+    Answer(Answer),
+    Error(ErrorBody),
+}

@@ -10,6 +10,7 @@ pub(crate) mod events;
 pub mod openapi;
 pub(crate) mod secrets;
 pub(crate) mod stepup;
+pub mod stream;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -45,6 +46,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
     ("post", "/v1/events"),
     ("post", "/v1/events/batch"),
+    ("post", "/v1/events/stream"),
     ("get", "/v1/decisions/{event_id}"),
     ("post", "/v1/packs/validate"),
     ("post", "/v1/packs"),
@@ -80,6 +82,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/v1/events", post(events::post_event))
         .route("/v1/events/batch", post(events::post_batch))
+        .route("/v1/events/stream", post(stream::post_stream))
         .route("/v1/decisions/{event_id}", get(events::get_decision))
         .route("/v1/packs/validate", post(admin::validate_pack))
         .route(

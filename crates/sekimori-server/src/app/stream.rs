@@ -1,0 +1,210 @@
+//! The engine side of `POST /v1/events/stream`: lines the route decoded come
+//! in chunks; each chunk is decided in order under the ledger lock (yielding
+//! to every single event that waits, as a batch does), then settled in
+//! order in a task of its own: an answer line goes out only once its
+//! decision is durable. The settling task runs to the end whether or not the
+//! client still reads, so a client that goes away never leaves a pending
+//! slot or an in-flight entry behind, and every event it sent in full is
+//! decided and logged.
+
+use super::{engine_busy, in_flight_key, Answer, App, Durable};
+use crate::error::ApiError;
+use crate::telemetry;
+use axum::body::Bytes;
+use sekimori_engine::{HoldKey, Prepared};
+use sekimori_rules::Action;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+
+/// Streams open at once; one more is refused with `engine_busy` (429).
+pub const MAX_STREAMS: usize = 8;
+
+/// One line of a stream, as the route read it.
+#[derive(Debug)]
+pub enum Line {
+    /// A valid event this key may send, and when its line was read.
+    Event(Box<Prepared>, Instant),
+    /// A line refused before the engine: its error.
+    Refused(ApiError),
+}
+
+/// Lines read together, with their places in the stream's in-flight bound
+/// (given back once their answers are written out).
+#[derive(Debug)]
+pub struct Chunk {
+    pub lines: Vec<Line>,
+    pub permit: OwnedSemaphorePermit,
+}
+
+/// A stream's admission: held while the stream is open.
+#[derive(Debug)]
+pub struct StreamPermit {
+    _permit: OwnedSemaphorePermit,
+}
+
+/// What deciding made of one line.
+enum Decided {
+    /// Answered without waiting: a refusal, a shed event, a duplicate.
+    Ready(Result<Answer, ApiError>),
+    /// Decided: the answer once `durable` resolves.
+    Pending(Answer, Durable, Vec<(HoldKey, Action)>),
+}
+
+impl App {
+    /// Admits one more stream, or refuses it at once (`engine_busy`) when
+    /// [`MAX_STREAMS`] are open.
+    pub fn admit_stream(&self) -> Result<StreamPermit, ApiError> {
+        match Arc::clone(&self.admission.streams).try_acquire_owned() {
+            Ok(permit) => Ok(StreamPermit { _permit: permit }),
+            Err(_) => {
+                telemetry::shed("stream");
+                Err(engine_busy(
+                    "too many streams are open; nothing of this stream was decided or stored",
+                ))
+            }
+        }
+    }
+
+    /// Decides the chunks of one stream in order and writes each line's
+    /// answer (NDJSON) to `out`, in the order of the lines. Returns when
+    /// `chunks` ends and every decided event is settled.
+    pub async fn run_stream(
+        self: Arc<Self>,
+        mut chunks: mpsc::Receiver<Chunk>,
+        out: mpsc::Sender<Bytes>,
+        permit: StreamPermit,
+    ) {
+        // Bounded by the chunks' permits (the stream's in-flight bound).
+        let (settle_tx, settle_rx) = mpsc::unbounded_channel();
+        let settler = tokio::spawn(Arc::clone(&self).settle_stream(settle_rx, out));
+        while let Some(chunk) = chunks.recv().await {
+            let decided = self.decide_chunk(&chunk.lines).await;
+            if settle_tx.send((chunk, decided)).is_err() {
+                break;
+            }
+        }
+        drop(settle_tx);
+        let _ = settler.await;
+        drop(permit);
+    }
+
+    /// Decides one chunk under the ledger lock, line by line.
+    async fn decide_chunk(&self, lines: &[Line]) -> Vec<Decided> {
+        let budget = Duration::from_millis(
+            self.config
+                .time_budget_ms
+                .unwrap_or_else(|| self.live_pack().settings.time_budget_ms),
+        );
+        let mut out = Vec::with_capacity(lines.len());
+        let mut ledger = self.ledger.lock().await;
+        for (i, line) in lines.iter().enumerate() {
+            let (prepared, read_at) = match line {
+                Line::Refused(e) => {
+                    out.push(Decided::Ready(Err(e.clone())));
+                    continue;
+                }
+                Line::Event(p, at) => (p, at),
+            };
+            let event = prepared.event();
+            if i > 0 && self.admission.single_waiting() {
+                // The lock is fair: a waiting single event goes first.
+                drop(ledger);
+                tokio::task::yield_now().await;
+                ledger = self.ledger.lock().await;
+            }
+            if !self.is_ready() {
+                out.push(Decided::Ready(Err(ApiError::new(
+                    "store_failed",
+                    "the durable log failed; this was not accepted",
+                ))));
+                continue;
+            }
+            // Not decided within the time budget of its arrival: shed, never
+            // a fallback (an event of a stream is decided or not at all).
+            if read_at.elapsed() > budget {
+                telemetry::shed("stream");
+                out.push(Decided::Ready(Err(engine_busy(
+                    "the engine did not reach this event within the time budget; it was not decided or stored",
+                ))));
+                continue;
+            }
+            if let Err(e) = self.check_skew(event) {
+                out.push(Decided::Ready(Err(e)));
+                continue;
+            }
+            match self.original(&ledger, event) {
+                Ok(Some(answer)) => out.push(Decided::Ready(Ok(answer))),
+                Err(e) => out.push(Decided::Ready(Err(e))),
+                Ok(None) => match self.admit() {
+                    Err(e) => out.push(Decided::Ready(Err(e))),
+                    Ok(()) => {
+                        let took = Instant::now();
+                        let (decision, durable) = ledger.decide(prepared);
+                        self.admission.observe(took.elapsed());
+                        let placed = self.placed(&ledger, event, &decision);
+                        self.in_flight_map()
+                            .insert(in_flight_key(event), decision.clone());
+                        let answer = Answer {
+                            decision,
+                            duplicate: false,
+                            durable: true,
+                            degraded: None,
+                        };
+                        out.push(Decided::Pending(answer, durable, placed));
+                    }
+                },
+            }
+        }
+        out
+    }
+
+    /// Settles decided chunks in order and writes their answers out. Keeps
+    /// settling when the client is gone (`out` closed).
+    async fn settle_stream(
+        self: Arc<Self>,
+        mut decided: mpsc::UnboundedReceiver<(Chunk, Vec<Decided>)>,
+        out: mpsc::Sender<Bytes>,
+    ) {
+        let mut open = true;
+        while let Some((chunk, items)) = decided.recv().await {
+            let mut buf = Vec::with_capacity(items.len() * 768);
+            for (line, item) in chunk.lines.iter().zip(items) {
+                let result = match (item, line) {
+                    (Decided::Ready(r), _) => r,
+                    (Decided::Pending(answer, durable, placed), Line::Event(p, read_at)) => {
+                        let event = p.event();
+                        let settled = self.settle_event(in_flight_key(event), durable).await;
+                        if settled.is_ok() {
+                            self.notify(event, &answer.decision, &placed);
+                            telemetry::decision(&answer.decision, read_at.elapsed(), None);
+                        }
+                        settled.map(|()| answer)
+                    }
+                    (Decided::Pending(..), Line::Refused(_)) => {
+                        Err(ApiError::internal("a refused line was decided"))
+                    }
+                };
+                write_line(&mut buf, &result);
+            }
+            if open && out.send(Bytes::from(buf)).await.is_err() {
+                // The client went away: settle the rest, answer no one.
+                open = false;
+            }
+            drop(chunk.permit);
+        }
+    }
+}
+
+/// Appends one answer line: the answer, or `{"error": ...}`.
+fn write_line(buf: &mut Vec<u8>, result: &Result<Answer, ApiError>) {
+    let written = match result {
+        Ok(answer) => serde_json::to_writer(&mut *buf, answer),
+        Err(e) => serde_json::to_writer(&mut *buf, &e.body()),
+    };
+    if written.is_err() {
+        // Neither type can fail to serialize; keep the stream in step anyway.
+        buf.extend_from_slice(br#"{"error":{"code":"internal","type":"internal","message":"the answer could not be written"}}"#);
+    }
+    buf.push(b'\n');
+}
