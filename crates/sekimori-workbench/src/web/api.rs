@@ -4,6 +4,7 @@
 //! services post labels with an API key. Every answer is a typed struct of
 //! [`super::openapi`], described in the server's `/openapi.json`.
 
+use super::api_actions::case_id;
 use super::auth::{bearer, ApiWho};
 use super::extract::ApiJson;
 use super::openapi::{
@@ -32,13 +33,6 @@ type Answer<T> = Result<Json<T>, WbError>;
 
 /// The most cases one queue answer lists.
 pub const MAX_QUEUE_LIMIT: usize = 1_000;
-
-/// A case id from the path: a bad one is 400 `invalid_value` at `id`, in
-/// the API's error body (not axum's text rejection).
-fn case_id(p: Result<Path<u64>, PathRejection>) -> Result<u64, WbError> {
-    p.map(|Path(id)| id)
-        .map_err(|_| WbError::invalid("id", "a case id (a whole number)"))
-}
 
 /// Sign in with a password and the current TOTP code.
 #[derive(Deserialize, ToSchema)]
