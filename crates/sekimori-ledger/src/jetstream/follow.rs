@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub use super::snapshot::{
     download_snapshot, parse_snapshot_object, snapshot_object, stepup_join_writes, trim_behind,
-    upload_snapshot, SnapshotObject,
+    upload_snapshot, SnapshotObject, STEPUP_INCOMPLETE,
 };
 
 /// A node following its shard.
@@ -123,7 +123,16 @@ impl Follower {
         }
         // The step-up records as of the snapshot's upload (at or after its
         // seq): the tail rewrites any that changed since, in order.
-        // Records deleted on the leader before the upload go too.
+        // Records deleted on the leader before the upload go too, when the
+        // object holds its whole table; otherwise this node's table may
+        // keep records deleted behind the object from now on, and says so.
+        if !stepup_whole {
+            self.local(Op::PutMeta {
+                key: STEPUP_INCOMPLETE.into(),
+                bytes: b"1".to_vec(),
+            })
+            .await?;
+        }
         let local = store.stepups().map_err(|e| e.to_string())?;
         let stepup = stepup_join_writes(local.into_iter().map(|(k, _)| k), stepup, stepup_whole);
         if !stepup.is_empty() {

@@ -19,9 +19,11 @@ pub struct SnapshotObject {
     /// The uploading node's step-up records (as of the upload: at or after
     /// `seq`). Empty in a format-1 object.
     pub stepup: Vec<(String, Vec<u8>)>,
-    /// `stepup` is the uploader's whole table (format 2), so a record it
-    /// lacks had been deleted by the upload; a format-1 object says nothing
-    /// of step-up records.
+    /// `stepup` is the uploader's whole table: a format-3 object from a node
+    /// whose table was never built from a partial object (see
+    /// [`STEPUP_INCOMPLETE`]), so a record it lacks had been deleted by the
+    /// upload. Format 1 says nothing of step-up records, and format 2 did not
+    /// say whether its table was whole.
     pub stepup_whole: bool,
 }
 
@@ -55,6 +57,14 @@ pub fn stepup_join_writes(
 /// Marks a format-2 object (format 1 starts with the sequence, which never
 /// reaches these bytes).
 const OBJECT_V2: &[u8; 8] = b"SKSNAP2\n";
+/// Marks a format-3 object: format 2 plus, after the step-up records, one
+/// byte saying whether they are the uploader's whole table.
+const OBJECT_V3: &[u8; 8] = b"SKSNAP3\n";
+/// The META key a node sets when it joined from an object whose step-up
+/// table was not whole: records deleted behind the object (their entries
+/// trimmed) may linger in its table, so the objects it uploads never claim
+/// a whole table, and the nodes joining from them delete nothing.
+pub const STEPUP_INCOMPLETE: &str = "stepup_incomplete";
 
 /// The object holding a snapshot: its sequence, the record of its pack,
 /// the node's step-up records and the snapshot.
@@ -69,8 +79,12 @@ pub fn snapshot_object(store: &Store, seq: u64, snapshot: &[u8]) -> Result<Vec<u
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("pack {version} is not in the store yet"))?;
     let stepup = store.stepups().map_err(|e| e.to_string())?;
+    let whole = store
+        .meta(STEPUP_INCOMPLETE)
+        .map_err(|e| e.to_string())?
+        .is_none();
     let mut out = Vec::with_capacity(snapshot.len() + record.len() + 64);
-    out.extend(OBJECT_V2);
+    out.extend(OBJECT_V3);
     out.extend(seq.to_le_bytes());
     out.extend((version.len() as u32).to_le_bytes());
     out.extend(version.as_bytes());
@@ -83,6 +97,7 @@ pub fn snapshot_object(store: &Store, seq: u64, snapshot: &[u8]) -> Result<Vec<u
         out.extend((v.len() as u64).to_le_bytes());
         out.extend(v);
     }
+    out.push(u8::from(whole));
     out.extend(snapshot);
     Ok(out)
 }
@@ -99,7 +114,8 @@ fn field<'a>(b: &'a [u8], at: &mut usize, n: usize) -> Option<&'a [u8]> {
 }
 
 pub fn parse_snapshot_object(b: &[u8]) -> Option<SnapshotObject> {
-    let v2 = b.starts_with(OBJECT_V2);
+    let v3 = b.starts_with(OBJECT_V3);
+    let v2 = v3 || b.starts_with(OBJECT_V2);
     let mut at = if v2 { OBJECT_V2.len() } else { 0 };
     let seq = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
     at += 8;
@@ -115,13 +131,18 @@ pub fn parse_snapshot_object(b: &[u8]) -> Option<SnapshotObject> {
             stepup.push((k, v));
         }
     }
+    let mut whole = false;
+    if v3 {
+        whole = *b.get(at)? == 1;
+        at += 1;
+    }
     let snapshot = b.get(at..)?.to_vec();
     Some(SnapshotObject {
         seq,
         pack: (version, record),
         snapshot,
         stepup,
-        stepup_whole: v2,
+        stepup_whole: whole,
     })
 }
 
@@ -237,8 +258,28 @@ mod tests {
         let old = parse_snapshot_object(&v1).expect("v1 parses");
         assert_eq!((old.seq, old.stepup.len()), (7, 0));
         assert_eq!(old.snapshot, b"v1\nS".to_vec());
+        assert!(!old.stepup_whole);
         // Truncated: refused, not a panic.
         assert!(parse_snapshot_object(&object[..20]).is_none());
+        // A format-2 object (records, no flag): never whole.
+        let mut v2 = object.clone();
+        v2[..8].copy_from_slice(OBJECT_V2);
+        let flag = v2.len() - b"v1\nSTATE".len() - 1;
+        v2.remove(flag);
+        let two = parse_snapshot_object(&v2).expect("v2 parses");
+        assert_eq!((two.stepup.len(), two.stepup_whole), (2, false));
+        assert_eq!(two.snapshot, b"v1\nSTATE".to_vec());
+        // A node whose table came from a partial object uploads a table
+        // that is not whole.
+        store
+            .submit_blocking(Op::PutMeta {
+                key: STEPUP_INCOMPLETE.into(),
+                bytes: b"1".to_vec(),
+            })
+            .expect("meta");
+        let partial = snapshot_object(&store, 43, b"v1\nSTATE").expect("object");
+        let parsed = parse_snapshot_object(&partial).expect("parses");
+        assert_eq!((parsed.stepup.len(), parsed.stepup_whole), (2, false));
     }
 
     #[test]
