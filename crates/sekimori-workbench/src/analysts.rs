@@ -301,7 +301,11 @@ impl Analysts {
     }
 
     /// Resets an analyst's password and TOTP (a new seed, shown once in
-    /// the returned URI); `by` is recorded as who enrolled them.
+    /// the returned URI) and removes every passkey: a reset is how an
+    /// account's credentials are rotated after a compromise or a hand-over,
+    /// so whoever registered a passkey meanwhile must not keep the account
+    /// (nor have it counted as independent eyes once the reset ages). `by`
+    /// is recorded as who enrolled them.
     pub fn reset(
         &self,
         login: &str,
@@ -328,6 +332,7 @@ impl Analysts {
         .map_err(|e| WbError::Storage(format!("TOTP enrollment: {e}")))?;
         r.password = hash_password(password)?;
         r.totp = totp;
+        r.passkeys.clear();
         r.enrolled_by = by.into();
         r.enrolled_at = sekimori_event::format_rfc3339_ms(now_ms);
         let info = AnalystInfo::from(&*r);
