@@ -93,6 +93,13 @@ OPERATIONS: Dict[str, Tuple[str, str]] = {
     "disable_analyst": ("post", "/v1/analysts/{login}/disable"),
     "enable_analyst": ("post", "/v1/analysts/{login}/enable"),
     "reset_analyst": ("post", "/v1/analysts/{login}/reset"),
+    # analysts' passkeys: sign-in (no session yet), then with a session
+    "passkey_sign_in_start": ("post", "/v1/workbench/passkeys/sign-in/start"),
+    "passkey_sign_in_finish": ("post", "/v1/workbench/passkeys/sign-in/finish"),
+    "passkeys": ("get", "/v1/workbench/passkeys"),
+    "passkey_register_analyst_start": ("post", "/v1/workbench/passkeys/register/start"),
+    "passkey_register_analyst_finish": ("post", "/v1/workbench/passkeys/register/finish"),
+    "remove_passkeys": ("post", "/v1/workbench/passkeys/remove"),
 }
 
 # Codes after which the same request may be sent again (same event id):
@@ -417,6 +424,22 @@ class Client:
         from .workbench import AnalystSession
 
         answer = self.request("post", "/v1/workbench/sessions", {"login": login, "password": password, "code": code})
+        return AnalystSession(str(self._http.base_url), answer["token"], signed_in=answer, timeout=self._http.timeout.read or 10.0)
+
+    def passkey_sign_in_start(self, login: Optional[str] = None) -> Json:
+        """``POST /v1/workbench/passkeys/sign-in/start``: ``{"ceremony",
+        "options"}``; pass ``options`` to ``navigator.credentials.get()``
+        (or an authenticator) and the result to
+        :meth:`passkey_sign_in_finish` within five minutes. Without
+        ``login`` the authenticator offers its discoverable passkeys."""
+        return self.request("post", "/v1/workbench/passkeys/sign-in/start", _drop_none(login=login))
+
+    def passkey_sign_in_finish(self, ceremony: str, credential: Json) -> "AnalystSession":
+        """``POST /v1/workbench/passkeys/sign-in/finish``: an analyst's
+        session from a passkey assertion (the ceremony is used once)."""
+        from .workbench import AnalystSession
+
+        answer = self.request("post", "/v1/workbench/passkeys/sign-in/finish", {"ceremony": ceremony, "credential": credential})
         return AnalystSession(str(self._http.base_url), answer["token"], signed_in=answer, timeout=self._http.timeout.read or 10.0)
 
     def alive(self) -> bool:

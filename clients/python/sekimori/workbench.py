@@ -103,6 +103,25 @@ class AnalystSession(Client):
         ``candidate`` (a stored pack version) a backtest too."""
         return self.request("get", "/v1/quality", params=_drop_none(**{"from": from_, "to": to}, service=service, candidate=candidate))
 
+    # -- passkeys --------------------------------------------------------
+
+    def passkeys(self) -> Json:
+        """This analyst's passkeys: ``{"passkeys": [{"id", "name", "created_at"}]}``."""
+        return self.request("get", "/v1/workbench/passkeys")
+
+    def passkey_register_analyst_start(self, name: str = "") -> Json:
+        """Starts registering a passkey for this analyst: ``{"ceremony",
+        "options"}`` for ``navigator.credentials.create()``."""
+        return self.request("post", "/v1/workbench/passkeys/register/start", {"name": name})
+
+    def passkey_register_analyst_finish(self, ceremony: str, credential: Json) -> Json:
+        """Finishes the registration with the authenticator's answer: ``{"passkey"}``."""
+        return self.request("post", "/v1/workbench/passkeys/register/finish", {"ceremony": ceremony, "credential": credential})
+
+    def remove_passkeys(self, login: str, passkey_id: Optional[str] = None) -> Json:
+        """(Admins) removes ``login``'s passkey ``passkey_id``, or all of them: ``{"removed"}``."""
+        return self.request("post", "/v1/workbench/passkeys/remove", _drop_none(login=login, id=passkey_id))
+
     # -- analysts (admins) ---------------------------------------------
 
     def analysts(self) -> Json:

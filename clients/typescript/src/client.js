@@ -62,6 +62,13 @@ export const OPERATIONS = Object.freeze({
   disableAnalyst: ["post", "/v1/analysts/{login}/disable"],
   enableAnalyst: ["post", "/v1/analysts/{login}/enable"],
   resetAnalyst: ["post", "/v1/analysts/{login}/reset"],
+  // analysts' passkeys: sign-in (no session yet), then with a session
+  passkeySignInStart: ["post", "/v1/workbench/passkeys/sign-in/start"],
+  passkeySignInFinish: ["post", "/v1/workbench/passkeys/sign-in/finish"],
+  passkeys: ["get", "/v1/workbench/passkeys"],
+  passkeyRegisterAnalystStart: ["post", "/v1/workbench/passkeys/register/start"],
+  passkeyRegisterAnalystFinish: ["post", "/v1/workbench/passkeys/register/finish"],
+  removePasskeys: ["post", "/v1/workbench/passkeys/remove"],
 });
 
 /** Codes after which the same request may be sent again: nothing was decided or stored. */
@@ -365,6 +372,17 @@ export class Client {
   }
 
   /** POST /v1/workbench/sessions: an analyst's session for the case API. */
+  /** Starts a passkey sign-in: { ceremony, options } for navigator.credentials.get(); without login, discoverable passkeys. */
+  passkeySignInStart(login) {
+    return this.request("post", "/v1/workbench/passkeys/sign-in/start", login === undefined ? {} : { login });
+  }
+
+  /** An analyst's session from a passkey assertion (the ceremony is used once). */
+  async passkeySignInFinish(ceremony, credential) {
+    const a = await this.request("post", "/v1/workbench/passkeys/sign-in/finish", { ceremony, credential });
+    return new AnalystSession(this.baseUrl, a.token, { signedIn: a, fetch: this.fetch, timeoutMs: this.timeoutMs });
+  }
+
   async signInAnalyst(login, password, code) {
     const a = await this.request("post", "/v1/workbench/sessions", { login, password, code });
     return new AnalystSession(this.baseUrl, a.token, { signedIn: a, fetch: this.fetch, timeoutMs: this.timeoutMs });
@@ -513,5 +531,24 @@ export class AnalystSession extends Client {
 
   resetAnalyst(login, password) {
     return this.request("post", `/v1/analysts/${encodeURIComponent(login)}/reset`, { password });
+  }
+
+  /** This analyst's passkeys: { passkeys: [{ id, name, created_at }] }. */
+  passkeys() {
+    return this.request("get", "/v1/workbench/passkeys");
+  }
+
+  /** Starts registering a passkey: { ceremony, options } for navigator.credentials.create(). */
+  passkeyRegisterAnalystStart(name = "") {
+    return this.request("post", "/v1/workbench/passkeys/register/start", { name });
+  }
+
+  passkeyRegisterAnalystFinish(ceremony, credential) {
+    return this.request("post", "/v1/workbench/passkeys/register/finish", { ceremony, credential });
+  }
+
+  /** (Admins) removes login's passkey id, or all of them: { removed }. */
+  removePasskeys(login, id) {
+    return this.request("post", "/v1/workbench/passkeys/remove", id === undefined ? { login } : { login, id });
   }
 }

@@ -165,6 +165,8 @@ export declare class Client {
   secretRange(prefix: string): Promise<string>;
   label(service: string, eventId: string, label: ServiceLabel, note?: string): Promise<{ service: string; event_id: string; label: ServiceLabel }>;
   signInAnalyst(login: string, password: string, code: string): Promise<AnalystSession>;
+  passkeySignInStart(login?: string): Promise<{ ceremony: string; options: Json }>;
+  passkeySignInFinish(ceremony: string, credential: Json): Promise<AnalystSession>;
   alive(): Promise<boolean>;
   healthy(): Promise<boolean>;
   metrics(): Promise<string>;
@@ -248,6 +250,10 @@ export declare class AnalystSession extends Client {
   disableAnalyst(login: string): Promise<Json>;
   enableAnalyst(login: string): Promise<Json>;
   resetAnalyst(login: string, password: string): Promise<Json>;
+  passkeys(): Promise<{ passkeys: { id: string; name: string; created_at: string }[] }>;
+  passkeyRegisterAnalystStart(name?: string): Promise<{ ceremony: string; options: Json }>;
+  passkeyRegisterAnalystFinish(ceremony: string, credential: Json): Promise<{ passkey: { id: string; name: string; created_at: string } }>;
+  removePasskeys(login: string, id?: string): Promise<{ removed: number }>;
 }
 
 /** The client methods, one per operation of openapi.json. */
@@ -261,7 +267,9 @@ export type OperationMethod =
   | "checkSecret" | "secretRange" | "label" | "signInAnalyst" | "endAllSessions"
   | "cases" | "nextCase" | "case" | "claim" | "release" | "note" | "decide" | "closeCase"
   | "caseHolds" | "holdFromCase" | "liftFromCase" | "listFromCase" | "bulk" | "search" | "quality"
-  | "analysts" | "createAnalyst" | "disableAnalyst" | "enableAnalyst" | "resetAnalyst";
+  | "analysts" | "createAnalyst" | "disableAnalyst" | "enableAnalyst" | "resetAnalyst"
+  | "passkeySignInStart" | "passkeySignInFinish" | "passkeys" | "passkeyRegisterAnalystStart"
+  | "passkeyRegisterAnalystFinish" | "removePasskeys";
 
 export declare const TX_OCRA_SUITE: "OCRA-1:HOTP-SHA256-8:QH64";
 export type KeyBytes = Uint8Array | ArrayBuffer | string;

@@ -21,7 +21,10 @@
 //!    updates the passkey in place: persist it when
 //!    [`SignInOutcome::passkey_changed`].
 
-use crate::{Error, Passkey, Passkeys, PublicKeyCredential, RequestChallengeResponse, Result};
+use crate::{
+    CreationChallengeResponse, Error, Passkey, Passkeys, PublicKeyCredential,
+    RequestChallengeResponse, Result,
+};
 use serde::{Deserialize, Serialize};
 use webauthn_rs::prelude::{Credential, CredentialID, DiscoverableAuthentication, Uuid};
 
@@ -90,6 +93,25 @@ fn b64url(bytes: &[u8]) -> String {
 }
 
 impl Passkeys {
+    /// [`Passkeys::start_register`] asking the authenticator to keep the
+    /// passkey discoverable if it can (`residentKey: "preferred"`), so it
+    /// signs in without a login typed; one that cannot still registers a
+    /// passkey (signed in with the login typed). User verification stays
+    /// required.
+    pub fn start_register_discoverable(
+        &self,
+        account_id: &str,
+        user_name: &str,
+        existing: &[Passkey],
+    ) -> Result<(CreationChallengeResponse, crate::RegState)> {
+        let (ccr, state) = self.start_register(account_id, user_name, existing)?;
+        let mut v = serde_json::to_value(&ccr).map_err(|e| Error::Config(e.to_string()))?;
+        v["publicKey"]["authenticatorSelection"]["residentKey"] = "preferred".into();
+        v["publicKey"]["authenticatorSelection"]["requireResidentKey"] = false.into();
+        let ccr = serde_json::from_value(v).map_err(|e| Error::Config(e.to_string()))?;
+        Ok((ccr, state))
+    }
+
     /// Starts a passkey sign-in. With `allow` empty the browser offers the
     /// discoverable passkeys it holds for this relying party (no login
     /// typed); otherwise it is asked for one of these credentials (a login

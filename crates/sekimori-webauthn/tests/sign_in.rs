@@ -25,7 +25,18 @@ fn wire<T: serde::Serialize + serde::de::DeserializeOwned>(v: &T) -> T {
 }
 
 fn register(rp: &Passkeys, dev: &mut SoftPasskey, login: &str) -> Passkey {
-    let (ccr, state) = rp.start_register(login, login, &[]).expect("start");
+    let (ccr, state) = rp
+        .start_register_discoverable(login, login, &[])
+        .expect("start");
+    let json = serde_json::to_value(&ccr).expect("json");
+    assert_eq!(
+        json["publicKey"]["authenticatorSelection"]["residentKey"],
+        "preferred"
+    );
+    assert_eq!(
+        json["publicKey"]["authenticatorSelection"]["userVerification"],
+        "required"
+    );
     let response = dev
         .do_registration(url(ORIGIN), wire(&ccr))
         .expect("registers");

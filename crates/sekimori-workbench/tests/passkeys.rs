@@ -103,6 +103,17 @@ async fn a_passkey_registers_and_signs_in_alone_once() {
     let b = Bench::new();
     let mut dev = SoftPasskey::new(true);
     let bearer = with_passkey(&b, "aiko", Role::Analyst, &mut dev).await;
+    // Only from a session signed in within the last ten minutes.
+    b.advance(sekimori_workbench::web::REGISTER_FRESH_MS);
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/workbench/passkeys/register/start",
+            &bearer,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     let (status, list) = b.api("GET", "/v1/workbench/passkeys", &bearer, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(list["passkeys"].as_array().map(Vec::len), Some(1));
@@ -220,9 +231,9 @@ async fn a_wrong_origin_a_removed_passkey_and_a_disabled_analyst_are_refused() {
     let (status, body) = b
         .api(
             "POST",
-            "/v1/analysts/aiko/passkeys/remove",
+            "/v1/workbench/passkeys/remove",
             &bo,
-            Some(json!({})),
+            Some(json!({"login": "aiko"})),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
@@ -232,9 +243,9 @@ async fn a_wrong_origin_a_removed_passkey_and_a_disabled_analyst_are_refused() {
     let (status, body) = b
         .api(
             "POST",
-            "/v1/analysts/aiko/passkeys/remove",
+            "/v1/workbench/passkeys/remove",
             &admin,
-            Some(json!({})),
+            Some(json!({"login": "aiko"})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");

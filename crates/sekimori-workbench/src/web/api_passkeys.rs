@@ -10,8 +10,7 @@ use crate::analyst_passkeys::PasskeyInfo;
 use crate::error::WbError;
 use crate::i18n::Locale;
 use crate::workbench::Workbench;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use sekimori_event::strict::Object;
 use sekimori_webauthn::{PublicKeyCredential, RegisterPublicKeyCredential};
@@ -115,6 +114,8 @@ pub struct PasskeyList {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasskeyRemove {
+    /// The analyst whose passkeys go.
+    login: String,
     /// One passkey's id; omit it to remove them all.
     #[serde(default)]
     id: Option<String>,
@@ -217,19 +218,16 @@ pub async fn register_finish(
 
 /// Removes an analyst's passkey, or all of them (admins); the analyst's
 /// sessions end.
-#[utoipa::path(post, path = "/v1/analysts/{login}/passkeys/remove", tag = "workbench",
-    params(("login" = String, Path)),
+#[utoipa::path(post, path = "/v1/workbench/passkeys/remove", tag = "workbench",
     request_body(content = PasskeyRemove, description = "At most 64 KiB"),
     responses((status = 200, description = "Removed", body = PasskeysRemoved)))]
 pub async fn remove(
     State(wb): Wb,
     who: ApiWho,
-    login: Result<Path<String>, PathRejection>,
     ApiJson(Object(b)): ApiJson<Object<PasskeyRemove>>,
 ) -> Answer<PasskeysRemoved> {
-    let Path(login) = login.map_err(|_| WbError::invalid("login", "an analyst's login"))?;
     let removed = wb
-        .remove_passkeys(&who.session, &login, b.id.as_deref())
+        .remove_passkeys(&who.session, &b.login, b.id.as_deref())
         .await?;
     Ok(Json(PasskeysRemoved { removed }))
 }

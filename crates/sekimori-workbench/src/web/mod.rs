@@ -8,6 +8,7 @@ pub mod auth;
 mod extract;
 pub mod openapi;
 mod passkeys;
+pub use passkeys::REGISTER_FRESH_MS;
 mod quality;
 mod ui;
 mod ui_actions;
@@ -102,7 +103,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/workbench/passkeys"),
     ("post", "/v1/workbench/passkeys/register/start"),
     ("post", "/v1/workbench/passkeys/register/finish"),
-    ("post", "/v1/analysts/{login}/passkeys/remove"),
+    ("post", "/v1/workbench/passkeys/remove"),
 ];
 
 /// The workbench's routes, with its state; no fallback, so the server can
@@ -240,10 +241,7 @@ fn passkey_routes() -> Router<Arc<Workbench>> {
             "/v1/workbench/passkeys/register/finish",
             post(api_passkeys::register_finish),
         )
-        .route(
-            "/v1/analysts/{login}/passkeys/remove",
-            post(api_passkeys::remove),
-        )
+        .route("/v1/workbench/passkeys/remove", post(api_passkeys::remove))
 }
 
 fn asset(content_type: &'static str, bytes: &'static [u8]) -> impl IntoResponse {

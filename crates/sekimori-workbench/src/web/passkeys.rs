@@ -23,6 +23,11 @@ use sekimori_webauthn::{
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
+/// A passkey is registered only from a session signed in this recently
+/// (server time): whoever holds an older session (a borrowed laptop, a
+/// stolen cookie) cannot turn it into a lasting way in.
+pub const REGISTER_FRESH_MS: i64 = 10 * 60_000;
+
 /// The throttle's key for a passkey sign-in without a login typed.
 const NO_LOGIN: &str = "(passkey)";
 
@@ -199,6 +204,11 @@ pub(crate) fn start_register(
 ) -> Result<(String, CreationChallengeResponse), WbError> {
     let rp = rp(wb)?;
     let name = check_name(name)?;
+    if wb.now_ms() >= session.created_ms.saturating_add(REGISTER_FRESH_MS) {
+        return Err(WbError::Conflict(
+            "sign in again to register a passkey: the session is over 10 minutes old".into(),
+        ));
+    }
     let login = &session.login;
     let existing = wb.analysts.credentials(login)?;
     if existing.len() >= crate::analyst_passkeys::MAX_PASSKEYS_PER_ANALYST {
@@ -208,7 +218,7 @@ pub(crate) fn start_register(
         )));
     }
     let (options, state) = rp
-        .start_register(login, login, &existing)
+        .start_register_discoverable(login, login, &existing)
         .map_err(|e| WbError::Storage(format!("passkey registration: {e}")))?;
     let pending = Pending::Register {
         login: login.clone(),

@@ -95,7 +95,27 @@ impl Bench {
         )
     }
 
+    /// A bench whose analysts' passkeys belong to `origin` (its host the
+    /// relying party id): a browser test's `http://localhost:<port>`.
+    pub fn with_origin(origin: &str) -> Bench {
+        Bench::build_at(
+            None,
+            sekimori_workbench::cases::DEFAULT_MAX_CASES,
+            Mode::Plain,
+            origin,
+        )
+    }
+
     fn build(webhook: Option<(&str, &[u8])>, max_cases: usize, mode: Mode) -> Bench {
+        Bench::build_at(webhook, max_cases, mode, RP_ORIGIN)
+    }
+
+    fn build_at(
+        webhook: Option<(&str, &[u8])>,
+        max_cases: usize,
+        mode: Mode,
+        origin: &str,
+    ) -> Bench {
         let dir = tempfile::tempdir().expect("tempdir");
         let notifier = webhook.map(|(url, secret)| {
             let config = sekimori_notify::NotifyConfig::new(
@@ -127,7 +147,10 @@ impl Bench {
             max_cases,
             trust_forwarded_for: mode == Mode::Proxy,
             editable_lists: Config::new(false).editable_lists,
-            passkeys: Some(relying_party()),
+            passkeys: Some(
+                sekimori_webauthn::Passkeys::new("localhost", origin, "sekimori")
+                    .expect("relying party"),
+            ),
         };
         let wb = Workbench::open(store, host.clone(), dir.path(), config).expect("workbench");
         let router = sekimori_workbench::router(Arc::clone(&wb));
