@@ -51,7 +51,7 @@ pub struct Index {
     /// (service, account) -> its latest events and its links, for at most
     /// a bounded number of accounts ([`accounts`]).
     accounts: accounts::Accounts,
-    /// (service, event id) -> labels (label, by).
+    /// (service, event id) -> labels (label, by), for the events of a case.
     labels: HashMap<(String, String), Vec<(String, String)>>,
     /// (service, entity) -> its cases.
     entity_cases: HashMap<(String, String), Vec<u64>>,
@@ -171,6 +171,11 @@ impl Index {
         self.accounts.history(service, account).seqs
     }
 
+    /// Events with labels in the index (events of cases only).
+    pub fn label_count(&self) -> usize {
+        self.labels.len()
+    }
+
     pub fn labels(&self, service: &str, event_id: &str) -> &[(String, String)] {
         self.labels
             .get(&(service.to_string(), event_id.to_string()))
@@ -200,9 +205,14 @@ impl Index {
                 note,
             } => {
                 let key = (service.clone(), event_id.clone());
-                let list = self.labels.entry(key.clone()).or_default();
-                if list.len() < MAX_CASE_ITEMS {
-                    list.push((label.clone(), by.clone()));
+                // Only an event of a case is shown with its labels: the
+                // label index is bounded as the event index is (an event
+                // joins a case when it is logged, before any label on it).
+                if self.by_event.contains_key(&key) {
+                    let list = self.labels.entry(key.clone()).or_default();
+                    if list.len() < MAX_CASE_ITEMS {
+                        list.push((label.clone(), by.clone()));
+                    }
                 }
                 if let Some(case) = self
                     .by_event

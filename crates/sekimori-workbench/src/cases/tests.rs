@@ -257,3 +257,45 @@ fn the_same_log_evicts_the_same_accounts() {
     };
     assert_eq!(build(), build());
 }
+
+fn label(index: &mut Index, seq: u64, event_id: &str) {
+    index.apply(
+        seq,
+        &Entry::Label {
+            service: "bank".into(),
+            event_id: event_id.into(),
+            label: "chargeback".into(),
+            by: "key:bank".into(),
+            at: "2026-12-06T00:00:00Z".into(),
+            note: String::new(),
+        },
+    );
+}
+
+#[test]
+fn labels_are_kept_for_the_events_of_cases_only() {
+    let mut index = Index::with_cap(2);
+    transfer(&mut index, 1, "acct-1", "dev-1", "deny");
+    // A service labelling a million of its allowed events grows nothing.
+    for seq in 2..=10_001u64 {
+        login(&mut index, seq, &format!("a-{seq}"), "allow");
+        label(&mut index, seq + 20_000, &format!("ev-{seq}"));
+    }
+    label(&mut index, 40_000, "ev-1");
+    assert_eq!(index.label_count(), 1);
+    assert_eq!(index.labels("bank", "ev-1").len(), 1);
+    // Closing and evicting the case drops its labels with its events.
+    let id = index.cases().next().map(|c| c.id).expect("a case");
+    act(
+        &mut index,
+        40_001,
+        Act::Close {
+            case: id,
+            disposition: crate::acts::Disposition::ConfirmedFraud,
+        },
+    );
+    transfer(&mut index, 40_002, "acct-2", "dev-2", "deny");
+    transfer(&mut index, 40_003, "acct-3", "dev-3", "deny");
+    assert!(index.case(id).is_none(), "the closed case went first");
+    assert_eq!(index.label_count(), 0);
+}
