@@ -373,3 +373,45 @@ async fn a_client_gone_mid_stream_loses_nothing_it_was_answered() {
     assert_eq!(answers.len(), 50);
     assert!(answers.iter().all(|a| a["duplicate"] == json!(true)));
 }
+
+#[tokio::test]
+async fn a_key_revoked_mid_stream_has_its_next_lines_refused_and_the_stream_ends() {
+    use sekimori_server::keys::revoke_key;
+    use sekimori_server::routes::stream::KEY_RECHECK;
+    let h = Harness::new().await;
+    let (record, key) =
+        create_key_for(h.dir.path(), "short-lived", vec![Scope::Ingest], None).expect("key");
+    let (tx, status, mut body) = open_stream(&h, &key).await;
+    assert_eq!(status, StatusCode::OK);
+    tx.send(Ok(Bytes::from(ndjson(&[pin_failure("r-1", "acct-r", 1)]))))
+        .expect("send");
+    let mut have = Vec::new();
+    let first = read_answers(&mut body, &mut have, 1).await;
+    assert_eq!(first[0]["decision"]["event_id"], json!("r-1"));
+    // The operator revokes the key while the stream is open.
+    revoke_key(h.dir.path(), &record.id).expect("revoke");
+    tokio::time::sleep(KEY_RECHECK + Duration::from_millis(200)).await;
+    let next = [
+        pin_failure("r-2", "acct-r", 2),
+        pin_failure("r-3", "acct-r", 3),
+    ];
+    tx.send(Ok(Bytes::from(ndjson(&next)))).expect("send");
+    let answers = read_answers(&mut body, &mut have, 3).await;
+    assert_eq!(code(&answers[1]).0, Some("invalid_api_key"));
+    assert_eq!(code(&answers[2]).0, Some("invalid_api_key"));
+    // The stream ends: no more lines are read, nothing more is answered.
+    let rest = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+                None => return true,
+                Some(Ok(f)) if f.data_ref().is_some_and(|d| !d.is_empty()) => return false,
+                Some(_) => {}
+            }
+        }
+    })
+    .await
+    .expect("the stream ends");
+    assert!(rest, "no answer after the refusals");
+    assert_eq!(logged_action(&h, "r-2").await, None);
+    assert_eq!(logged_action(&h, "r-3").await, None);
+}

@@ -6,14 +6,23 @@
 //! are read and not yet answered: past that the server stops reading (TCP
 //! backpressure) until answers are written. The engine side is
 //! `App::run_stream`.
+//!
+//! A stream is bounded in time as well: its key is checked again every
+//! [`KEY_RECHECK`] (a key revoked or changed meanwhile has its next lines
+//! refused and the stream ended, as a new request with it would be), a
+//! stream that sends no event line for [`STREAM_IDLE`] (blank lines are
+//! not events) is ended, and none lives past [`MAX_STREAM_LIFETIME`]. An
+//! ended stream answers every line it read; the client sends the rest
+//! again on a new stream (ids make that safe).
 
-use super::EventAuth;
+use super::{auth_error, EventAuth};
 use crate::app::{App, Chunk, Line};
 use crate::error::ApiError;
+use crate::keys::AuthFailure;
 use crate::telemetry;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use sekimori_engine::Prepared;
@@ -21,13 +30,19 @@ use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Semaphore};
 
 /// The longest line: one event (`sekimori_event::MAX_EVENT_BYTES`, 64 KiB).
 pub const MAX_STREAM_LINE_BYTES: usize = sekimori_event::MAX_EVENT_BYTES;
 /// Lines of one stream read and not yet answered.
 pub const MAX_STREAM_IN_FLIGHT: usize = 1024;
+/// How often an open stream's key is checked again.
+pub const KEY_RECHECK: Duration = Duration::from_secs(1);
+/// A stream with no event line for this long is ended.
+pub const STREAM_IDLE: Duration = Duration::from_secs(120);
+/// The longest a stream is read.
+pub const MAX_STREAM_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// The most lines handed to the engine together.
 const CHUNK_LINES: usize = 256;
 
@@ -45,8 +60,17 @@ pub const NDJSON: &str = "application/x-ndjson";
 pub async fn post_stream(
     auth: EventAuth,
     State(app): State<Arc<App>>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // The key as presented, to check it again while the stream is open
+    // (the extractor above has authenticated it).
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(|k| zeroize::Zeroizing::new(k.to_string()))
+        .unwrap_or_default();
     if !app.is_ready() {
         return Err(ApiError::new(
             "store_failed",
@@ -56,7 +80,7 @@ pub async fn post_stream(
     let permit = app.admit_stream()?;
     let (chunk_tx, chunk_rx) = mpsc::channel(MAX_STREAM_IN_FLIGHT / CHUNK_LINES + 1);
     let (out_tx, out_rx) = mpsc::channel(MAX_STREAM_IN_FLIGHT / CHUNK_LINES + 1);
-    tokio::spawn(read_lines(Arc::clone(&app), auth, body, chunk_tx));
+    tokio::spawn(read_lines(Arc::clone(&app), (auth, key), body, chunk_tx));
     tokio::spawn(app.run_stream(chunk_rx, out_tx, permit));
     let mut response = Body::new(Answers(out_rx)).into_response();
     *response.status_mut() = StatusCode::OK;
@@ -87,21 +111,55 @@ impl HttpBody for Answers {
 
 /// Reads the body line by line and hands the lines, decoded, to the engine
 /// in chunks; stops at the body's end or error (a client gone: what it sent
-/// in full is still decided, logged and settled).
-async fn read_lines(app: Arc<App>, auth: EventAuth, mut body: Body, chunks: mpsc::Sender<Chunk>) {
+/// in full is still decided, logged and settled), or when the stream's key
+/// no longer holds, it idles or it has lived its time (see the module docs).
+async fn read_lines(
+    app: Arc<App>,
+    (auth, key): (EventAuth, zeroize::Zeroizing<String>),
+    mut body: Body,
+    chunks: mpsc::Sender<Chunk>,
+) {
     let places = Arc::new(Semaphore::new(MAX_STREAM_IN_FLIGHT));
     let mut splitter = Splitter::default();
     let mut lines = Vec::new();
+    let opened = Instant::now();
+    let mut checked = opened;
+    let mut last_event = opened;
     loop {
         let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        let now = Instant::now();
+        let revoked = now.duration_since(checked) >= KEY_RECHECK && {
+            checked = now;
+            app.keys.authenticate(&key).ok().as_ref() != Some(&auth.who)
+        };
         let end = match frame {
+            // The key was revoked or changed: this frame's lines are
+            // refused as a new request with the key would be, and the
+            // stream ends.
+            Some(Ok(frame)) if revoked => {
+                if let Ok(data) = frame.into_data() {
+                    splitter.push(&data, |_| {
+                        lines.push(Line::Refused(auth_error(AuthFailure::Invalid)))
+                    });
+                }
+                true
+            }
             Some(Ok(frame)) => {
+                let before = lines.len();
                 if let Ok(data) = frame.into_data() {
                     splitter.push(&data, |line| lines.push(read_line(&app, &auth, line)));
                 }
-                false
+                if lines.len() > before {
+                    last_event = now;
+                }
+                now.duration_since(last_event) >= STREAM_IDLE
+                    || now.duration_since(opened) >= MAX_STREAM_LIFETIME
             }
             // A clean end: a last line without its newline still counts.
+            None if revoked => {
+                splitter.finish(|_| lines.push(Line::Refused(auth_error(AuthFailure::Invalid))));
+                true
+            }
             None => {
                 splitter.finish(|line| lines.push(read_line(&app, &auth, line)));
                 true
