@@ -467,3 +467,43 @@ async fn a_ceremony_expires_in_server_time_and_failures_back_off() {
     let credential = sign(&mut dev, options, RP_ORIGIN);
     assert_eq!(finish(&b, &ceremony, &credential).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_reset_removes_the_passkeys_whoever_registered_them() {
+    let b = Bench::new();
+    let mut dev = SoftPasskey::new(true);
+    // Whoever held aiko's session registered a passkey.
+    with_passkey(&b, "aiko", Role::Supervisor, &mut dev).await;
+    let admin_uri = b.analyst("root", Role::Admin);
+    let admin = b.api_sign_in("root", &admin_uri).await;
+    let (ceremony, options, _) = start(&b, Some("aiko")).await;
+    let credential = sign(&mut dev, options, RP_ORIGIN);
+    // The admin rotates aiko's credentials.
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/analysts/aiko/reset",
+            &admin,
+            Some(json!({"password": "a new long passphrase 7"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The passkey no longer signs in: not with a ceremony started before
+    // the reset, nor with a new one.
+    let (status, body) = finish(&b, &ceremony, &credential).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "before: {body}");
+    let (ceremony, options, _) = start(&b, Some("aiko")).await;
+    if let Ok(credential) = dev.do_authentication(url(RP_ORIGIN), options) {
+        let credential = serde_json::to_value(credential).expect("json");
+        let (status, body) = finish(&b, &ceremony, &credential).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "after: {body}");
+    }
+    let stored = std::fs::read_to_string(b.dir.path().join("analysts.json")).expect("file");
+    let records: Value = serde_json::from_str(&stored).expect("json");
+    let aiko = records
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["login"] == "aiko"))
+        .cloned()
+        .expect("aiko is stored");
+    assert_eq!(aiko["passkeys"].as_array().map(Vec::len), Some(0));
+}
