@@ -20,6 +20,7 @@ pub mod actions;
 pub mod acts;
 mod admin_actions;
 pub mod analyst_passkeys;
+mod analyst_secrets;
 pub mod analysts;
 pub mod bulk;
 pub mod cases;

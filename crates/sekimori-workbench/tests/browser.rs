@@ -17,53 +17,15 @@ mod harness;
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::Locator;
+use harness::browser::{browser, shot, tools};
 use harness::{wall_ms, Bench, PASSWORD};
 use sekimori_workbench::analysts::Role;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const SECRET: &[u8] = b"whsec_workbench_e2e";
-
-/// The browser's launch flags: nothing reaches beyond loopback.
-const CHROMIUM_FLAGS: &[&str] = &[
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-    "--window-size=1280,1100",
-];
-
-fn which(bin: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|p| p.join(bin))
-            .find(|p| p.is_file())
-    })
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-/// chromedriver, stopped when the test ends (also on a panic).
-struct Driver(Child);
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Received webhook notices: (headers, body).
 type Inbox = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
@@ -89,63 +51,9 @@ async fn receiver() -> (String, Inbox) {
     (url, inbox)
 }
 
-async fn shot(c: &fantoccini::Client, name: &str) {
-    let png = c.screenshot().await.expect("screenshot");
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui");
-    std::fs::create_dir_all(&dir).expect("dir");
-    std::fs::write(dir.join(name), &png).expect("write");
-    if std::env::var_os("SEKIMORI_UPDATE_SCREENSHOTS").is_some() {
-        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui");
-        std::fs::create_dir_all(&docs).expect("docs/ui");
-        std::fs::write(docs.join(name), &png).expect("write");
-    }
-}
-
-async fn browser(
-    chromium: &Path,
-    driver: &Path,
-) -> (Driver, tempfile::TempDir, fantoccini::Client) {
-    let port = free_port();
-    let d = Driver(
-        Command::new(driver)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts"),
-    );
-    let profile = tempfile::tempdir().expect("profile");
-    let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
-    args.push(format!("--user-data-dir={}", profile.path().display()));
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({"binary": chromium, "args": args}),
-    );
-    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        match ClientBuilder::new(connector.clone())
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(c) => return (d, profile, c),
-            Err(e) if Instant::now() > deadline => panic!("chromedriver: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
-    let (chromium, driver) = match (which("chromium"), which("chromedriver")) {
-        (Some(c), Some(d)) => (c, d),
-        _ => panic!(
-            "the workbench's browser test needs Debian's Chromium and its WebDriver: \
-             `apt-get install -y chromium chromium-driver` (.ci/run does)"
-        ),
-    };
+    let (chromium, driver) = tools();
     let (hook, inbox) = receiver().await;
     let b = Bench::with_webhook(&hook, SECRET);
     assert_eq!(b.brute_force().await, "deny");
@@ -415,157 +323,6 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
     .expect("scroll");
     shot(&c, "08-hold-ja.png").await;
 
-    c.close().await.expect("browser closes");
-    server.abort();
-}
-
-/// Chromium's virtual authenticator (the WebDriver WebAuthn extension,
-/// which chromedriver serves over CDP's `WebAuthn.addVirtualAuthenticator`):
-/// CTAP2 with resident keys, a PIN it always verifies.
-#[derive(Debug)]
-struct AddVirtualAuthenticator;
-
-impl fantoccini::wd::WebDriverCompatibleCommand for AddVirtualAuthenticator {
-    fn endpoint(
-        &self,
-        base_url: &sekimori_webauthn::Url,
-        session_id: Option<&str>,
-    ) -> Result<sekimori_webauthn::Url, url_error::ParseError> {
-        base_url.join(&format!(
-            "session/{}/webauthn/authenticator",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &sekimori_webauthn::Url) -> (axum::http::Method, Option<String>) {
-        let body = json!({
-            "protocol": "ctap2",
-            "transport": "internal",
-            "hasResidentKey": true,
-            "hasUserVerification": true,
-            "isUserVerified": true
-        });
-        (axum::http::Method::POST, Some(body.to_string()))
-    }
-}
-
-/// The `url` crate's parse error, as `Url::join` names it.
-mod url_error {
-    pub type ParseError = <sekimori_webauthn::Url as std::str::FromStr>::Err;
-}
-
-/// An analyst signs in with a password and TOTP, registers a passkey on
-/// Chromium's virtual authenticator at **Passkeys**, signs out, and signs in
-/// with the passkey alone (discoverable: no login typed).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_analyst_registers_a_passkey_and_signs_in_with_it_in_a_real_browser() {
-    let (chromium, driver) = match (which("chromium"), which("chromedriver")) {
-        (Some(c), Some(d)) => (c, d),
-        _ => panic!(
-            "the workbench's browser test needs Debian's Chromium and its WebDriver: \
-             `apt-get install -y chromium chromium-driver` (.ci/run does)"
-        ),
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    // localhost, not 127.0.0.1: an IP address is never a relying party.
-    let origin = format!(
-        "http://localhost:{}",
-        listener.local_addr().expect("addr").port()
-    );
-    let b = Bench::with_origin(&origin);
-    let uri = b.analyst("aiko", Role::Analyst);
-    let router = b.router.clone();
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
-    let (_driver, _profile, c) = browser(&chromium, &driver).await;
-    c.issue_cmd(AddVirtualAuthenticator)
-        .await
-        .expect("chromedriver adds a virtual authenticator");
-
-    c.goto(&format!("{origin}/ui/login")).await.expect("login");
-    let code = sekimori_workbench::testing::totp_code(&uri, b.now());
-    for (id, text) in [
-        ("login", "aiko"),
-        ("password", PASSWORD),
-        ("code", code.as_str()),
-    ] {
-        c.find(Locator::Id(id))
-            .await
-            .expect("field")
-            .send_keys(text)
-            .await
-            .expect("type");
-    }
-    c.find(Locator::Css("form.signin button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("submit");
-    c.wait()
-        .for_element(Locator::Id("queue-table"))
-        .await
-        .expect("the queue");
-
-    c.goto(&format!("{origin}/ui/passkeys"))
-        .await
-        .expect("passkeys page");
-    c.find(Locator::Id("passkey-name"))
-        .await
-        .expect("name")
-        .send_keys("virtual")
-        .await
-        .expect("type");
-    c.find(Locator::Css("#passkey-register button"))
-        .await
-        .expect("register")
-        .click()
-        .await
-        .expect("click");
-    let row = c
-        .wait()
-        .for_element(Locator::Css("tr[data-passkey]"))
-        .await
-        .expect("the passkey is listed");
-    assert!(row.text().await.expect("text").contains("virtual"));
-    shot(&c, "09-passkeys.png").await;
-    c.find(Locator::Css("form[action='/ui/logout'] button"))
-        .await
-        .expect("sign out")
-        .click()
-        .await
-        .expect("click");
-
-    // The passkey alone: no login, no password, no code.
-    c.wait()
-        .for_element(Locator::Css("#passkey-sign-in button"))
-        .await
-        .expect("the passkey button")
-        .click()
-        .await
-        .expect("click");
-    if let Err(e) = c.wait().for_element(Locator::Id("queue-table")).await {
-        let alert = match c.find(Locator::Css("#passkey-sign-in [role=alert]")).await {
-            Ok(el) => el.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        shot(&c, "passkey-sign-in-failed.png").await;
-        panic!("not signed in with the passkey ({e}): {alert:?}");
-    }
-    let who = c
-        .find(Locator::Css("span.who"))
-        .await
-        .expect("who")
-        .text()
-        .await
-        .expect("text");
-    assert!(who.contains("aiko"), "{who}");
-    let logged = harness::log_entries(&b)
-        .into_iter()
-        .filter(|(_, e)| matches!(e, sekimori_engine::Entry::Analyst { by, why, .. } if by == "aiko" && why == "passkey"))
-        .count();
-    assert_eq!(logged, 1, "the passkey sign-in is logged");
     c.close().await.expect("browser closes");
     server.abort();
 }

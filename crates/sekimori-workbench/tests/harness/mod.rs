@@ -20,6 +20,7 @@ use tower::ServiceExt;
 pub const LABEL_KEY: &str = "sk_test_labels";
 pub const PASSWORD: &str = "correct horse battery";
 
+pub mod browser;
 mod host;
 pub use host::TestHost;
 

@@ -1,0 +1,141 @@
+//! What the browser tests share: Debian's Chromium and chromedriver found
+//! on PATH, chromedriver on a free loopback port (stopped on drop), a
+//! WebDriver session, screenshots, and Chromium's virtual authenticator.
+
+use fantoccini::ClientBuilder;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The browser's launch flags: nothing reaches beyond loopback.
+pub const CHROMIUM_FLAGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,1100",
+];
+
+pub fn which(bin: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(bin))
+            .find(|p| p.is_file())
+    })
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// chromedriver, stopped when the test ends (also on a panic).
+pub struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub async fn shot(c: &fantoccini::Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(dir.join(name), &png).expect("write");
+    if std::env::var_os("SEKIMORI_UPDATE_SCREENSHOTS").is_some() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/ui");
+        std::fs::create_dir_all(&docs).expect("docs/ui");
+        std::fs::write(docs.join(name), &png).expect("write");
+    }
+}
+
+pub async fn browser(
+    chromium: &Path,
+    driver: &Path,
+) -> (Driver, tempfile::TempDir, fantoccini::Client) {
+    let port = free_port();
+    let d = Driver(
+        Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts"),
+    );
+    let profile = tempfile::tempdir().expect("profile");
+    let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.path().display()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({"binary": chromium, "args": args}),
+    );
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match ClientBuilder::new(connector.clone())
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return (d, profile, c),
+            Err(e) if Instant::now() > deadline => panic!("chromedriver: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Debian's Chromium and its WebDriver, or a failure saying what to
+/// install (a browser test never passes silently).
+pub fn tools() -> (PathBuf, PathBuf) {
+    match (which("chromium"), which("chromedriver")) {
+        (Some(c), Some(d)) => (c, d),
+        _ => panic!(
+            "the workbench's browser tests need Debian's Chromium and its WebDriver: \
+             `apt-get install -y chromium chromium-driver` (.ci/run does)"
+        ),
+    }
+}
+
+/// Chromium's virtual authenticator (the WebDriver WebAuthn extension,
+/// which chromedriver serves over CDP's `WebAuthn.addVirtualAuthenticator`):
+/// CTAP2 with resident keys, a PIN it always verifies.
+#[derive(Debug)]
+pub struct AddVirtualAuthenticator;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for AddVirtualAuthenticator {
+    fn endpoint(
+        &self,
+        base_url: &sekimori_webauthn::Url,
+        session_id: Option<&str>,
+    ) -> Result<sekimori_webauthn::Url, url_error::ParseError> {
+        base_url.join(&format!(
+            "session/{}/webauthn/authenticator",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &sekimori_webauthn::Url) -> (axum::http::Method, Option<String>) {
+        let body = json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true
+        });
+        (axum::http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// The `url` crate's parse error, as `Url::join` names it.
+mod url_error {
+    pub type ParseError = <sekimori_webauthn::Url as std::str::FromStr>::Err;
+}
