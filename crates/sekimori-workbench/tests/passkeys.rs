@@ -478,6 +478,7 @@ async fn a_reset_removes_the_passkeys_whoever_registered_them() {
     let admin = b.api_sign_in("root", &admin_uri).await;
     let (ceremony, options, _) = start(&b, Some("aiko")).await;
     let credential = sign(&mut dev, options, RP_ORIGIN);
+    assert_eq!(stored_passkeys(&b, "aiko"), 1);
     // The admin rotates aiko's credentials.
     let (status, body) = b
         .api(
@@ -498,12 +499,17 @@ async fn a_reset_removes_the_passkeys_whoever_registered_them() {
         let (status, body) = finish(&b, &ceremony, &credential).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "after: {body}");
     }
+    assert_eq!(stored_passkeys(&b, "aiko"), 0);
+}
+
+/// How many passkeys `login`'s record in analysts.json holds.
+fn stored_passkeys(b: &Bench, login: &str) -> usize {
     let stored = std::fs::read_to_string(b.dir.path().join("analysts.json")).expect("file");
     let records: Value = serde_json::from_str(&stored).expect("json");
-    let aiko = records
+    let record = records
         .as_array()
-        .and_then(|a| a.iter().find(|r| r["login"] == "aiko"))
+        .and_then(|a| a.iter().find(|r| r["login"] == login))
         .cloned()
-        .expect("aiko is stored");
-    assert_eq!(aiko["passkeys"].as_array().map(Vec::len), Some(0));
+        .expect("the analyst is stored");
+    record["passkeys"].as_array().map_or(0, Vec::len)
 }
