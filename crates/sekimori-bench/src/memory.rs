@@ -20,6 +20,7 @@ use anyhow::{anyhow, bail, Context};
 use sekimori_engine::Engine;
 use sekimori_window::{Aggregate, FeatureConfig, FeatureStore, Obs, ObsValue, Window};
 use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -41,6 +42,10 @@ pub struct Args {
     /// Internal: run one case in this process and print its JSON.
     #[arg(long, hide = true)]
     pub case: Option<String>,
+    /// Print where the engine's bytes go, per feature store (from a
+    /// snapshot of the filled engine: use a small `--entities`).
+    #[arg(long)]
+    pub breakdown: bool,
 }
 
 const HOUR_MS: i64 = 3_600_000;
@@ -173,7 +178,7 @@ fn mem_total_bytes() -> anyhow::Result<u64> {
 /// every tenth of the way; the run stops early, and says so, if it would
 /// take more than `max_rss` (the machine's memory is the limit, not a
 /// crash).
-fn engine_case(entities: u64, max_rss: u64) -> anyhow::Result<Json> {
+fn engine_case(entities: u64, max_rss: u64, breakdown: bool) -> anyhow::Result<Json> {
     let pack = crate::replay::pack(None)?;
     let before = rss_bytes()?;
     let mut engine = Engine::new(pack);
@@ -206,7 +211,14 @@ fn engine_case(entities: u64, max_rss: u64) -> anyhow::Result<Json> {
     let seconds = start.elapsed().as_secs_f64();
     let after = rss_bytes()?;
     let (windows, estimated) = engine.window_footprint();
+    let stores = if breakdown {
+        store_breakdown(&engine, entities)?
+    } else {
+        Json::Null
+    };
     Ok(json!({
+        "stores": stores,
+        "accounted_bytes": engine.memory().accounted_bytes,
         "entities": entities, "events": entities * 2, "seconds": seconds, "curve": curve,
         "stopped_at_memory_limit": after > max_rss,
         "rss_bytes": after.saturating_sub(before),
@@ -217,12 +229,76 @@ fn engine_case(entities: u64, max_rss: u64) -> anyhow::Result<Json> {
     }))
 }
 
+/// Where the engine's accounted bytes go, per feature store, read back from
+/// a snapshot (the state is private to the engine; a snapshot starts with
+/// the watermark, the event count and the feature stores by spec digest).
+fn store_breakdown(engine: &Engine, entities: u64) -> anyhow::Result<Json> {
+    let snapshot = engine.snapshot();
+    let rest = snapshot.get(1..).unwrap_or_default();
+    let ((_, _, stores), after): ((i64, u64, BTreeMap<u64, FeatureStore>), _) =
+        postcard::take_from_bytes(rest).map_err(|e| anyhow!("snapshot prefix: {e}"))?;
+    let names: BTreeMap<u64, &str> = engine
+        .pack()
+        .features
+        .iter()
+        .map(|f| (f.spec_digest, f.name.as_str()))
+        .collect();
+    let per = |b: u64| b as f64 / entities.max(1) as f64;
+    let mut rows: Vec<Json> = stores
+        .iter()
+        .filter(|(_, s)| !s.is_empty())
+        .map(|(d, s)| {
+            json!({"feature": names.get(d).copied().unwrap_or("?"),
+                   "aggregate": format!("{:?}", s.config().aggregate),
+                   "keys": s.len(), "accounted_per_entity": per(s.accounted_bytes()),
+                   "estimated_per_entity": per(s.approx_bytes() as u64)})
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        let key = |r: &Json| r["accounted_per_entity"].as_f64().unwrap_or(0.0);
+        key(b).total_cmp(&key(a))
+    });
+    let windows: u64 = stores.values().map(FeatureStore::accounted_bytes).sum();
+    let total = engine.memory().accounted_bytes;
+    Ok(json!({
+        "windows_accounted_per_entity": per(windows),
+        "other_accounted_per_entity": per(total.saturating_sub(windows)),
+        "rest_of_snapshot_bytes_per_entity": per(after.len() as u64),
+        "stores": rows,
+    }))
+}
+
+fn print_breakdown(r: &Json) {
+    let b = &r["stores"];
+    if b.is_null() {
+        return;
+    }
+    let f = |v: &Json| v.as_f64().unwrap_or(0.0);
+    println!(
+        "    accounted per entity: windows {:.0}, risk + profiles + parked {:.0} (rest of the snapshot {:.0} bytes an entity)",
+        f(&b["windows_accounted_per_entity"]),
+        f(&b["other_accounted_per_entity"]),
+        f(&b["rest_of_snapshot_bytes_per_entity"])
+    );
+    for row in b["stores"].as_array().into_iter().flatten() {
+        println!(
+            "    {:<44} {:<28} {:>9} keys {:>7.1} accounted {:>7.1} estimated bytes an entity",
+            row["feature"].as_str().unwrap_or("?"),
+            row["aggregate"].as_str().unwrap_or("?"),
+            row["keys"],
+            f(&row["accounted_per_entity"]),
+            f(&row["estimated_per_entity"])
+        );
+    }
+}
+
 /// Runs one case in a child process (this same binary) and reads its JSON.
 fn in_child(case: &str, a: &Args) -> anyhow::Result<Json> {
     let exe = std::env::current_exe().context("finding this binary")?;
     let out = std::process::Command::new(exe)
         .args(["bench", "memory", "--case", case])
         .args(["--keys", &a.keys.to_string(), "--obs", &a.obs.to_string()])
+        .args(a.breakdown.then_some("--breakdown"))
         .output()
         .context("running the case")?;
     if !out.status.success() {
@@ -238,7 +314,11 @@ fn in_child(case: &str, a: &Args) -> anyhow::Result<Json> {
 pub fn run(a: Args) -> anyhow::Result<()> {
     if let Some(case) = &a.case {
         let result = match case.strip_prefix("engine:") {
-            Some(n) => engine_case(n.parse().context("engine:N")?, mem_total_bytes()? / 10 * 7)?,
+            Some(n) => engine_case(
+                n.parse().context("engine:N")?,
+                mem_total_bytes()? / 10 * 7,
+                a.breakdown,
+            )?,
             None => window_case(case, a.keys, a.obs)?,
         };
         println!("{result}");
@@ -277,6 +357,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             r["rss_bytes_per_entity"].as_f64().unwrap_or(0.0),
             r["seconds"].as_f64().unwrap_or(0.0)
         );
+        print_breakdown(&r);
         totals.push(r);
     }
     if let Some(dir) = &a.out {
