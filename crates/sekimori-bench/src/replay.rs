@@ -37,6 +37,11 @@ pub struct Args {
     /// Write `replay.json` here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Only decide every event once (untimed) and print the decision
+    /// digest: the check that a change to the engine left every decision
+    /// byte-identical.
+    #[arg(long)]
+    pub digest_only: bool,
 }
 
 /// What one pass measured.
@@ -73,6 +78,24 @@ fn tally(actions: &mut BTreeMap<String, u64>, a: Action) {
 
 fn decode(i: usize, line: &str) -> anyhow::Result<Event> {
     sekimori_event::decode(line.as_bytes()).map_err(|e| anyhow!("event {}: {e}", i + 1))
+}
+
+/// SHA-256 over every decision's JSON (one line each, in event order), with
+/// a fresh engine: two builds that print the same digest for the same events
+/// and pack decided every event byte for byte the same. Untimed.
+pub fn digest(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut engine = Engine::new(Arc::clone(pack));
+    let mut hasher = Sha256::new();
+    let mut buf = Vec::with_capacity(4096);
+    for (i, line) in lines.iter().enumerate() {
+        let event = decode(i, line)?;
+        buf.clear();
+        serde_json::to_writer(&mut buf, &engine.decide(&event))?;
+        buf.push(b'\n');
+        hasher.update(&buf);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// Pass 1: decode and decide, line by line, on this thread.
@@ -189,6 +212,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         pack.features.len(),
         pack.rules.len()
     );
+    let digest = digest(&pack, &lines)?;
+    println!("decision digest (sha-256 of every decision's JSON): {digest}");
+    if a.digest_only {
+        return Ok(());
+    }
     let one = one_core(&pack, &lines)?;
     println!(
         "1 core, decode + decide:   {:>10} events/s ({:.1} s)",
@@ -236,6 +264,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             "decide_only": {"seconds": decide.seconds, "events_per_s": decide.rate(n)},
             "two_cores": {"seconds": two.seconds, "events_per_s": two.rate(n)},
             "actions": one.actions,
+            "decision_digest": digest,
         });
         let path = dir.join("replay.json");
         std::fs::write(&path, serde_json::to_string_pretty(&doc)? + "\n")
@@ -280,6 +309,9 @@ mod tests {
         assert_eq!(one.actions.values().sum::<u64>(), 300);
         assert_eq!(one.actions, split.actions);
         assert_eq!(one.actions, two.actions);
+        let d = digest(&pack, &lines).expect("digest");
+        assert_eq!(d.len(), 64);
+        assert_eq!(d, digest(&pack, &lines).expect("digest again"));
     }
 
     #[test]

@@ -4,9 +4,9 @@ use crate::decision::{Decision, EvalError, HoldKey, PackRef, Reason};
 use crate::features::FeatureValues;
 use crate::holds::{Hold, Holds};
 use crate::state::State;
-use crate::view::{account_of, event_view, scope_value, Prepared};
+use crate::view::{account_of, scope_value, Prepared};
 use sekimori_event::{format_rfc3339_ms, Event};
-use sekimori_rules::{combine, Action, ListValues, Pack, Vars, Verdict};
+use sekimori_rules::{combine, Action, EventRef, ListValues, Pack, Vars, Verdict};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -209,17 +209,20 @@ impl Engine {
     }
 
     /// Decides one event and updates all state it touches.
+    /// The pack's expressions read the typed event through their compiled
+    /// accessors; no JSON is built unless one falls back to the interpreter.
     pub fn decide(&mut self, event: &Event) -> Decision {
-        self.decide_with_view(event, &event_view(event))
+        self.decide_typed(&EventRef::new(event))
     }
 
-    /// [`Engine::decide`] for an event whose JSON was built beforehand: the
-    /// same decision, byte for byte, with less work under `&mut self`.
+    /// [`Engine::decide`] for an event prepared beforehand (its canonical
+    /// JSON built for the log): the same decision, byte for byte.
     pub fn decide_prepared(&mut self, prepared: &Prepared) -> Decision {
-        self.decide_with_view(prepared.event(), prepared.view())
+        self.decide(prepared.event())
     }
 
-    fn decide_with_view(&mut self, event: &Event, view: &serde_json::Value) -> Decision {
+    fn decide_typed(&mut self, view: &EventRef<'_>) -> Decision {
+        let event = view.event();
         let late = self
             .state
             .advance(event.at_ms, self.pack.settings.lateness_ms);
@@ -237,8 +240,7 @@ impl Engine {
             effective_ms,
             &mut errors,
         );
-        let features_json = values.take_json();
-        let vars = Vars::new(view, &features_json, &self.lists);
+        let vars = Vars::typed(view, values.slots(), &self.pack.features, &self.lists);
         let mut reasons = self.state.holds.covering(event);
         let mut fired = Vec::new();
         for &i in &plan.rules {
@@ -294,6 +296,7 @@ impl Engine {
             &methods,
             std::mem::take(&mut values.learn),
         );
+        let features = values.into_record(&self.pack);
         self.state.events += 1;
         // After the decision and every update it made: the next event
         // decides within the budget.
@@ -306,7 +309,7 @@ impl Engine {
             methods,
             score,
             reasons,
-            features: FeatureValues::into_record(features_json),
+            features,
             pack: PackRef {
                 name: self.pack.name().into(),
                 version: self.pack.version().into(),
@@ -378,7 +381,7 @@ impl Engine {
     fn settle_risk(
         &mut self,
         event: &Event,
-        view: &serde_json::Value,
+        view: &EventRef<'_>,
         action: Action,
         methods: &[sekimori_event::MfaMethod],
         learn: Vec<(usize, u128, crate::risk::Values)>,
@@ -410,16 +413,15 @@ impl Engine {
         let for_event = xxhash_rust::xxh3::xxh3_64(for_event.as_bytes());
         // A result that is itself refused (a freeze or deny in force) teaches nothing.
         let passed = r.result == sekimori_event::MfaOutcome::Success && action < Action::Review;
-        let no_features = serde_json::Value::Object(serde_json::Map::new());
-        let vars = Vars::new(view, &no_features, &self.lists);
+        let vars = Vars::typed(view, &[], &self.pack.features, &self.lists);
         for f in self.pack.features.iter().filter(|f| f.risk.is_some()) {
-            let parts: Result<Vec<_>, _> = f.key.iter().map(|k| k.eval(&vars)).collect();
-            let (Ok(parts), Some(store)) = (parts, self.state.risk.get_mut(&f.spec_digest)) else {
+            let subject = crate::view::key_hash_parts(f.key.iter().map(|k| k.eval_part(&vars)));
+            let (Ok(Some(subject)), Some(store)) =
+                (subject, self.state.risk.get_mut(&f.spec_digest))
+            else {
                 continue;
             };
-            if let Some(subject) = crate::view::key_hash(&parts) {
-                store.settle(subject, for_event, r.method, passed, event.at_ms);
-            }
+            store.settle(subject, for_event, r.method, passed, event.at_ms);
         }
     }
 

@@ -4,15 +4,18 @@
 use crate::decision::EvalError;
 use crate::risk::Values;
 use crate::state::State;
-use crate::view::value_hash;
-use sekimori_rules::{Feature, ListValues, Pack, Plan, Vars};
+use crate::view::part_hash;
+use sekimori_rules::{EventRef, Feature, ListValues, Pack, Plan, Vars};
 use sekimori_window::{Aggregate, Obs, ObsValue, Read, Reading};
 use serde_json::{Map, Value as Json};
 
-/// The values read for one decision, by feature name.
+/// The values read for one decision: one slot per feature of the pack, by
+/// index (the rules' `features.name` is bound to the slot when the pack
+/// compiles), and the order they were read in (the decision record's).
 #[derive(Debug, Default)]
 pub(crate) struct FeatureValues {
-    read: Map<String, Json>,
+    slots: Vec<Option<Json>>,
+    order: Vec<usize>,
     /// Risk features this event may teach once it is decided:
     /// (feature index, subject, attribute values).
     pub learn: Vec<(usize, u128, Values)>,
@@ -28,14 +31,17 @@ impl FeatureValues {
         state: &mut State,
         plan: &Plan,
         lists: &ListValues,
-        view: &Json,
+        event: &EventRef<'_>,
         effective_ms: i64,
         errors: &mut Vec<EvalError>,
     ) -> FeatureValues {
         let now = state.watermark_ms;
-        let no_features = Json::Object(Map::new());
-        let vars = Vars::new(view, &no_features, lists);
-        let mut out = FeatureValues::default();
+        let vars = Vars::typed(event, &[], &pack.features, lists);
+        let mut out = FeatureValues {
+            slots: vec![None; pack.features.len()],
+            order: Vec::with_capacity(plan.reads.len() + 2),
+            ..FeatureValues::default()
+        };
         let mut done = Vec::with_capacity(plan.updates.len());
         for &fi in &plan.updates {
             let f = &pack.features[fi];
@@ -43,16 +49,16 @@ impl FeatureValues {
                 done.push(fi);
                 match risk(f, attributes, state, &vars) {
                     Ok(Some((subject, values, score, learn))) => {
-                        out.read.insert(f.name.clone(), Json::from(score));
+                        out.set(fi, Json::from(score));
                         if learn {
                             out.learn.push((fi, subject, values));
                         }
                     }
                     Ok(None) => {
-                        out.read.insert(f.name.clone(), Json::from(0));
+                        out.set(fi, Json::from(0));
                     }
                     Err(e) => {
-                        out.read.insert(f.name.clone(), Json::from(0));
+                        out.set(fi, Json::from(0));
                         errors.push(feature_error(f, e));
                     }
                 }
@@ -66,7 +72,7 @@ impl FeatureValues {
                         Json::Null
                     });
                 if plan.reads.contains(&fi) {
-                    out.read.insert(f.name.clone(), read);
+                    out.set(fi, read);
                 }
                 continue;
             }
@@ -75,13 +81,13 @@ impl FeatureValues {
             };
             if f.config.aggregate == Aggregate::Graph {
                 done.push(fi);
-                let read = crate::graph::apply(f, store, &vars, view, effective_ms, now)
+                let read = crate::graph::apply(f, store, &vars, event.event(), effective_ms, now)
                     .unwrap_or_else(|e| {
                         errors.push(feature_error(f, e));
                         Json::Null
                     });
                 if plan.reads.contains(&fi) {
-                    out.read.insert(f.name.clone(), read);
+                    out.set(fi, read);
                 }
                 continue;
             }
@@ -114,7 +120,7 @@ impl FeatureValues {
             };
             done.push(fi);
             if plan.reads.contains(&fi) {
-                out.read.insert(f.name.clone(), to_json(read, f));
+                out.set(fi, to_json(read, f));
             }
         }
         for &fi in plan.reads.iter().filter(|fi| !done.contains(fi)) {
@@ -124,23 +130,36 @@ impl FeatureValues {
                     errors.push(feature_error(f, e));
                     Json::Null
                 });
-                out.read.insert(f.name.clone(), read);
+                out.set(fi, read);
                 continue;
             }
             if let (Aggregate::Graph, Some(store)) =
                 (f.config.aggregate, state.stores.get(&f.spec_digest))
             {
                 let read = crate::graph::read(f, store, &vars, now);
-                out.read.insert(f.name.clone(), read);
+                out.set(fi, read);
                 continue;
             }
             let read = match (feature_key(f, &vars), state.stores.get(&f.spec_digest)) {
                 (Ok(Some(k)), Some(store)) => Some(store.read(k, now)),
                 _ => None,
             };
-            out.read.insert(f.name.clone(), to_json(read, f));
+            out.set(fi, to_json(read, f));
         }
         out
+    }
+
+    /// Records feature `fi`'s value (a second value replaces the first in
+    /// its place, as a map insert does).
+    fn set(&mut self, fi: usize, value: Json) {
+        if self.slots[fi].replace(value).is_none() {
+            self.order.push(fi);
+        }
+    }
+
+    /// The slots, for the rules ([`Vars::typed`]).
+    pub fn slots(&self) -> &[Option<Json>] {
+        &self.slots
     }
 
     /// Applies the deferred updates the decision `action` admits. For a
@@ -191,18 +210,15 @@ impl FeatureValues {
         }
     }
 
-    /// The values as a JSON object, for the rules (taken out, not copied:
-    /// give it back to [`FeatureValues::into_record`]).
-    pub fn take_json(&mut self) -> Json {
-        Json::Object(std::mem::take(&mut self.read))
-    }
-
-    /// The values for the decision record, from the object `take_json` gave.
-    pub fn into_record(json: Json) -> Map<String, Json> {
-        match json {
-            Json::Object(m) => m,
-            _ => Map::new(),
+    /// The values for the decision record, by name, in the order read.
+    pub fn into_record(mut self, pack: &Pack) -> Map<String, Json> {
+        let mut out = Map::new();
+        for fi in self.order {
+            if let Some(v) = self.slots[fi].take() {
+                out.insert(pack.features[fi].name.clone(), v);
+            }
         }
+        out
     }
 }
 
@@ -224,9 +240,11 @@ fn risk(
             // A missing value is a value of its own ("none"), not the end
             // of the hierarchy: a client that leaves out its device or
             // country must not look neutral.
-            match level.eval_cow(vars)?.as_ref() {
-                Json::Null => hashes.push(xxhash_rust::xxh3::xxh3_64("\u{0}none".as_bytes())),
-                v => hashes.push(value_hash(v)),
+            let part = level.eval_part(vars)?;
+            if part.is_null() {
+                hashes.push(xxhash_rust::xxh3::xxh3_64("\u{0}none".as_bytes()));
+            } else {
+                hashes.push(part_hash(&part));
             }
         }
         values.push(hashes);
@@ -256,10 +274,7 @@ fn profile(
 ) -> Result<Json, String> {
     let key = feature_key(f, vars)?;
     let value = match &f.of {
-        Some(of) => match of.eval(vars)? {
-            Json::Null => None,
-            v => Some(v.as_i64().ok_or("`of` must be an integer")?),
-        },
+        Some(of) => of.eval_part(vars)?.as_i64()?,
         None => None,
     };
     let Some(store) = state.profiles.get_mut(&f.spec_digest) else {
@@ -303,7 +318,7 @@ fn feature_error(f: &Feature, error: String) -> EvalError {
 
 /// The hashed group-by key, `None` when a part is null or missing.
 fn feature_key(f: &Feature, vars: &Vars<'_>) -> Result<Option<u128>, String> {
-    crate::view::key_hash_of(f.key.iter().map(|k| k.eval_cow(vars)))
+    crate::view::key_hash_parts(f.key.iter().map(|k| k.eval_part(vars)))
 }
 
 /// What this event contributes, or `None` when the filter rejects it or the
@@ -315,14 +330,19 @@ fn observation(f: &Feature, vars: &Vars<'_>, at_ms: i64) -> Result<Option<Obs>, 
         }
     }
     let value = match (f.config.aggregate, &f.of) {
-        (Aggregate::Sum | Aggregate::Min | Aggregate::Max, Some(of)) => match of.eval(vars)? {
-            Json::Null => return Ok(None),
-            v => ObsValue::Int(v.as_i64().ok_or("`of` must be an integer")?),
-        },
-        (Aggregate::DistinctCount { .. }, Some(of)) => match of.eval_cow(vars)?.as_ref() {
-            Json::Null => return Ok(None),
-            v => ObsValue::Hash(value_hash(v)),
-        },
+        (Aggregate::Sum | Aggregate::Min | Aggregate::Max, Some(of)) => {
+            match of.eval_part(vars)?.as_i64()? {
+                None => return Ok(None),
+                Some(v) => ObsValue::Int(v),
+            }
+        }
+        (Aggregate::DistinctCount { .. }, Some(of)) => {
+            let part = of.eval_part(vars)?;
+            if part.is_null() {
+                return Ok(None);
+            }
+            ObsValue::Hash(part_hash(&part))
+        }
         _ => ObsValue::None,
     };
     Ok(Some(Obs { at_ms, value }))

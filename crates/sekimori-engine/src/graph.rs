@@ -2,7 +2,8 @@
 //! (`FeatureStore::apply_edge`), fed with the event's two ends and amount.
 //! A reading is an object (`features.g.cycle`, `features.g.fan_out`, ...).
 
-use crate::view::key_hash_of;
+use crate::view::{key_hash_of, key_hash_parts};
+use sekimori_event::{Body, Event};
 use sekimori_rules::{Feature, Vars};
 use sekimori_window::{FeatureStore, GraphRead};
 use serde_json::Value as Json;
@@ -14,11 +15,11 @@ pub(crate) fn apply(
     f: &Feature,
     store: &mut FeatureStore,
     vars: &Vars<'_>,
-    view: &Json,
+    event: &Event,
     at_ms: i64,
     now_ms: i64,
 ) -> Result<Json, String> {
-    let Some(source) = key_hash_of(f.key.iter().map(|k| k.eval_cow(vars)))? else {
+    let Some(source) = key_hash_parts(f.key.iter().map(|k| k.eval_part(vars)))? else {
         return Ok(reading(Some(GraphRead::default())));
     };
     let passes = match &f.filter {
@@ -31,7 +32,7 @@ pub(crate) fn apply(
     };
     let read = match destination {
         Some(d) => {
-            let amount = view.get("amount_minor").and_then(Json::as_i64).unwrap_or(0);
+            let amount = amount_minor(event).unwrap_or(0);
             store.apply_edge(source, d, amount, at_ms, now_ms)
         }
         None => store.read_node(source, now_ms),
@@ -42,7 +43,7 @@ pub(crate) fn apply(
 /// The readings of the sending node without an edge (an event type the
 /// feature does not update).
 pub(crate) fn read(f: &Feature, store: &FeatureStore, vars: &Vars<'_>, now_ms: i64) -> Json {
-    match key_hash_of(f.key.iter().map(|k| k.eval_cow(vars))) {
+    match key_hash_parts(f.key.iter().map(|k| k.eval_part(vars))) {
         Ok(Some(k)) => reading(store.read_node(k, now_ms)),
         _ => reading(Some(GraphRead::default())),
     }
@@ -57,6 +58,19 @@ fn counterparty(v: &Json) -> Result<Option<u128>, String> {
         Json::Null => Ok(None),
         _ => Err("`of` of a graph must be a list of the counterparty's key parts".into()),
     }
+}
+
+/// The event's `amount_minor`, for the types that have one.
+fn amount_minor(event: &Event) -> Option<i64> {
+    Some(match &event.body {
+        Body::Charge(b) => b.amount_minor,
+        Body::Transfer(b) => b.amount_minor,
+        Body::Purchase(b) => b.amount_minor,
+        Body::Withdrawal(b) => b.amount_minor,
+        Body::WalletOutflow(b) => b.amount_minor,
+        Body::WithdrawalRequest(b) => b.amount_minor,
+        _ => return None,
+    })
 }
 
 fn reading(read: Option<GraphRead>) -> Json {

@@ -2,31 +2,31 @@
 //! hashing of feature keys and values.
 
 use sekimori_event::{Body, Destination, Event};
-use sekimori_rules::HaltScope;
-use serde_json::{json, Value as Json};
-use std::net::IpAddr;
+use sekimori_rules::{HaltScope, Part};
+use serde_json::Value as Json;
+use std::sync::OnceLock;
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
 
-/// An event with its JSON built: the canonical form (what the log stores)
-/// and the view the rules read. Building them is a pure function of the
-/// event, about a fifth of a decision's work, so a server or a replay can do
-/// it before taking the engine (outside the ledger lock, or on another core)
-/// and hand the result to [`crate::Engine::decide_prepared`].
+/// An event with its canonical JSON built (what the log stores). Building it
+/// is a pure function of the event, so a server or a replay can do it before
+/// taking the engine (outside the ledger lock, or on another core) and hand
+/// the result to [`crate::Engine::decide_prepared`]. The engine itself reads
+/// the typed event through the pack's compiled accessors; the rules' JSON
+/// view ([`Prepared::view`]) is built only if asked for.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     event: Event,
     canonical: Json,
-    view: Json,
+    view: OnceLock<Json>,
 }
 
 impl Prepared {
     pub fn new(event: Event) -> Prepared {
         let canonical = event.to_json();
-        let view = view_of(&event, canonical.clone());
         Prepared {
             event,
             canonical,
-            view,
+            view: OnceLock::new(),
         }
     }
 
@@ -39,82 +39,51 @@ impl Prepared {
         &self.canonical
     }
 
-    /// [`event_view`]: what the rules read as `event`.
+    /// [`event_view`]: what the rules read as `event` (built on first use;
+    /// the engine does not need it).
     pub fn view(&self) -> &Json {
-        &self.view
+        self.view.get_or_init(|| event_view(&self.event))
     }
 }
 
 /// Canonical JSON with `at_ms`, `actor.ip_net` and `actor.ip_host` added, and `actor` and
-/// `attrs` always present (possibly empty) so `has(event.actor.ip)` works.
+/// `attrs` always present (possibly empty) so `has(event.actor.ip)` works
+/// ([`sekimori_rules::event_view`]).
 pub fn event_view(event: &Event) -> Json {
-    view_of(event, event.to_json())
+    sekimori_rules::event_view(event)
 }
 
-/// The view, from the event's canonical JSON.
-fn view_of(event: &Event, canonical: Json) -> Json {
-    let mut v = canonical;
-    v["at_ms"] = json!(event.at_ms);
-    for always in ["actor", "attrs"] {
-        if v.get(always).is_none() {
-            v[always] = json!({});
+pub use sekimori_event::ip_net;
+
+/// [`key_hash`] of the parts the key expressions give as [`Part`]s, hashed
+/// as they come (no joined string, no JSON): the first evaluation error,
+/// else `None` when a part is null, else the same hash `key_hash` gives.
+pub fn key_hash_parts<'a>(
+    parts: impl Iterator<Item = Result<Part<'a>, String>>,
+) -> Result<Option<u128>, String> {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut null = false;
+    for (i, part) in parts.enumerate() {
+        let part = part?;
+        if part.is_null() {
+            null = true;
         }
-    }
-    if let Some(ip) = event.actor.ip {
-        v["actor"]["ip_net"] = json!(ip_net(ip));
-        v["actor"]["ip_host"] = json!(ip_host(ip));
-    }
-    for party in ["destination", "source"] {
-        if let Some(id) = v.get(party).and_then(counterparty_id) {
-            v[party]["id"] = json!(id);
+        if null {
+            continue; // still evaluated: a later part's error is reported
         }
+        if i > 0 {
+            hasher.update("\u{1f}".as_bytes());
+        }
+        part.write_text(&mut |b| hasher.update(b));
     }
-    v
+    Ok((!null).then(|| hasher.digest128()))
 }
 
-/// One canonical string per counterparty, from its canonical JSON.
-fn counterparty_id(d: &Json) -> Option<String> {
-    let s = |k: &str| d.get(k).and_then(Json::as_str).unwrap_or("");
-    Some(match s("kind") {
-        "bank" => format!("bank:{}-{}-{}", s("bank_code"), s("branch"), s("number")),
-        "crypto" => format!("crypto:{}", s("address")),
-        "atm" => format!("atm:{}", s("atm_id")),
-        "account" => format!("account:{}", s("account")),
-        _ => return None,
-    })
-}
-
-/// One client host: an IPv4 address itself, or the /64 of an IPv6 address
-/// (one subscriber's prefix: a client rotating addresses within its /64 is
-/// one host), as text.
-pub fn ip_host(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!(
-                "{}/64",
-                std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0)
-            )
-        }
-    }
-}
-
-/// The /24 of an IPv4 address or the /48 of an IPv6 address, as CIDR text.
-pub fn ip_net(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            format!("{}.{}.{}.0/24", o[0], o[1], o[2])
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            format!(
-                "{}/48",
-                std::net::Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0)
-            )
-        }
-    }
+/// [`value_hash`] of a [`Part`].
+pub fn part_hash(part: &Part<'_>) -> u64 {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    part.write_text(&mut |b| hasher.update(b));
+    hasher.digest()
 }
 
 /// Text of a key part or distinct value: strings raw, anything else as JSON.
@@ -158,7 +127,8 @@ pub fn key_hash(parts: &[Json]) -> Option<u128> {
     Some(xxh3_128(joined.join("\u{1f}").as_bytes()))
 }
 
-/// Hashes a value for distinct counting.
+/// Hashes a value for distinct counting (as [`part_hash`] does a [`Part`]).
+#[cfg(test)]
 pub fn value_hash(v: &Json) -> u64 {
     xxh3_64(text(v).as_bytes())
 }
@@ -214,6 +184,7 @@ fn bank_code(body: &Body) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn nets() {
@@ -235,6 +206,44 @@ mod tests {
             key_hash(&[json!("ab")])
         );
         assert_eq!(key_hash(&[json!(1)]), key_hash(&[json!("1")]));
+    }
+
+    #[test]
+    fn parts_hash_as_their_json() {
+        let values = [
+            json!("a"),
+            json!(""),
+            json!(0),
+            json!(-1),
+            json!(i64::MIN),
+            json!(i64::MAX),
+            json!(u64::MAX),
+            json!(true),
+            json!(false),
+            json!(1.5),
+            json!([1, "x"]),
+            json!({"k": 1}),
+            json!("bank:0001-100-7"),
+        ];
+        let part = |v: &Json| match v {
+            Json::Bool(b) => Part::Bool(*b),
+            Json::String(s) => Part::Str(std::borrow::Cow::Owned(s.clone())),
+            Json::Number(n) if n.is_i64() => Part::Int(n.as_i64().expect("i64")),
+            other => Part::Other(other.clone()),
+        };
+        for v in &values {
+            assert_eq!(part_hash(&part(v)), value_hash(v), "{v}");
+            assert_eq!(part(v).to_json(), *v);
+        }
+        for a in &values {
+            for b in &values {
+                let parts = [a.clone(), b.clone()];
+                let typed = key_hash_parts(parts.iter().map(|p| Ok(part(p)))).expect("no error");
+                assert_eq!(typed, key_hash(&parts), "{a} {b}");
+            }
+        }
+        let with_null = key_hash_parts([Ok(Part::Null), Err("boom".into())].into_iter());
+        assert_eq!(with_null, Err("boom".to_string()));
     }
 
     #[test]

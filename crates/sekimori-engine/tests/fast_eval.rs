@@ -13,8 +13,8 @@ fn default_pack() -> sekimori_rules::Pack {
     sekimori_rules::compile(source).expect("the default pack compiles")
 }
 
-/// Every event of the pack's tests, completed and seen as rules see it.
-fn views(pack: &sekimori_rules::Pack) -> Vec<Json> {
+/// Every event of the pack's tests, completed and decoded.
+fn events(pack: &sekimori_rules::Pack) -> Vec<sekimori_event::Event> {
     let mut out = Vec::new();
     for case in &pack.source.tests {
         for step in &case.events {
@@ -42,11 +42,19 @@ fn views(pack: &sekimori_rules::Pack) -> Vec<Json> {
                 .or_insert_with(|| json!(format!("t{}", out.len())));
             filled.entry("service").or_insert_with(|| json!("test"));
             if let Ok(event) = sekimori_event::decode_value(Json::Object(filled)) {
-                out.push(sekimori_engine::event_view(&event));
+                out.push(event);
             }
         }
     }
     out
+}
+
+/// Every event of the pack's tests, seen as rules see it.
+fn views(pack: &sekimori_rules::Pack) -> Vec<Json> {
+    events(pack)
+        .iter()
+        .map(sekimori_engine::event_view)
+        .collect()
 }
 
 /// Interpreter answer of a condition, as `eval_bool` reports it.
@@ -127,4 +135,76 @@ fn fast_and_interpreted_answers_agree() {
     }
     // The inputs reach both answers, not only errors or `false`.
     assert!(fired > 100, "{fired} of {checked} fired");
+}
+
+/// The compiled pack reads the typed event through accessors and the
+/// features through slots: the same answers as the interpreter over the
+/// JSON view, every rule and filter, on every event and feature values
+/// chosen to reach edges; every key and `of` reads the same value.
+#[test]
+fn typed_answers_agree_with_the_interpreter() {
+    let pack = default_pack();
+    let events = events(&pack);
+    assert!(events.len() > 50, "only {} test events", events.len());
+    let edges: [Json; 8] = [
+        json!(0),
+        json!(1),
+        json!(3),
+        json!(50),
+        json!(1_000_000),
+        json!(-3),
+        json!(i64::MAX),
+        Json::Null,
+    ];
+    let (mut checked, mut fired, mut parts) = (0u64, 0u64, 0u64);
+    for (n, event) in events.iter().enumerate() {
+        let view = sekimori_engine::event_view(event);
+        for round in 0..4usize {
+            let slots: Vec<Option<Json>> = (0..pack.features.len())
+                .map(|i| Some(edges[(i * 5 + round * 3 + n) % edges.len()].clone()))
+                .collect();
+            let by_name = Json::Object(
+                pack.features
+                    .iter()
+                    .zip(&slots)
+                    .map(|(f, v)| (f.name.clone(), v.clone().unwrap_or(Json::Null)))
+                    .collect(),
+            );
+            let r = sekimori_rules::EventRef::new(event);
+            let typed = Vars::typed(&r, &slots, &pack.features, &pack.list_values);
+            let reference = Vars::new(&view, &by_name, &pack.list_values);
+            for rule in &pack.rules {
+                let fast = rule.when.eval_bool(&typed).map_err(|_| ());
+                assert_eq!(
+                    fast,
+                    interpreted_bool(&rule.when, &reference),
+                    "`{}` on {view} with {by_name}",
+                    rule.when.source()
+                );
+                checked += 1;
+                fired += u64::from(fast == Ok(true));
+            }
+            let none = Json::Object(serde_json::Map::new());
+            let plain = Vars::typed(&r, &[], &pack.features, &pack.list_values);
+            let reference = Vars::new(&view, &none, &pack.list_values);
+            for f in &pack.features {
+                if let Some(filter) = &f.filter {
+                    assert_eq!(
+                        filter.eval_bool(&plain).map_err(|_| ()),
+                        interpreted_bool(filter, &reference),
+                        "`{}` on {view}",
+                        filter.source()
+                    );
+                    checked += 1;
+                }
+                for e in f.key.iter().chain(&f.of) {
+                    let part = e.eval_part(&plain).map(|p| p.to_json());
+                    assert_eq!(part, e.eval(&reference), "`{}` on {view}", e.source());
+                    parts += 1;
+                }
+            }
+        }
+    }
+    assert!(fired > 100, "{fired} of {checked} fired");
+    assert!(parts > 1000, "{parts} parts");
 }

@@ -35,6 +35,24 @@ macro_rules! wire_enum {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// The wire name, as serde writes it (computed from serde's own
+            /// output once, so the two never differ).
+            pub fn as_str(self) -> &'static str {
+                static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+                let names = NAMES.get_or_init(|| {
+                    [$($name::$variant),+]
+                        .iter()
+                        .map(|v| match serde_json::to_value(v) {
+                            Ok(serde_json::Value::String(s)) => &*Box::leak(s.into_boxed_str()),
+                            _ => "",
+                        })
+                        .collect()
+                });
+                names[self as usize]
+            }
+        }
     };
 }
 
@@ -371,6 +389,36 @@ body_struct!(
         note: Option<String>,
     }
 );
+
+impl Destination {
+    /// The wire name of the kind: `bank`, `crypto`, `atm` or `account`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Destination::Bank { .. } => "bank",
+            Destination::Crypto { .. } => "crypto",
+            Destination::Atm { .. } => "atm",
+            Destination::Account { .. } => "account",
+        }
+    }
+
+    /// One canonical string per counterparty, to key features on:
+    /// `bank:<code>-<branch>-<number>`, `crypto:<address>`, `atm:<id>` (empty
+    /// id when none was sent), `account:<id>`. Rules read it as
+    /// `event.destination.id` / `event.source.id`.
+    pub fn id(&self) -> String {
+        match self {
+            Destination::Bank {
+                bank_code,
+                branch,
+                number,
+                ..
+            } => format!("bank:{bank_code}-{branch}-{number}"),
+            Destination::Crypto { address, .. } => format!("crypto:{address}"),
+            Destination::Atm { atm_id } => format!("atm:{}", atm_id.as_deref().unwrap_or("")),
+            Destination::Account { account } => format!("account:{account}"),
+        }
+    }
+}
 
 impl Body {
     /// The account the action is on, for the types that have one.

@@ -25,6 +25,7 @@
 mod body;
 mod claimed;
 mod decode;
+mod derived;
 mod envelope;
 mod error;
 // A JSON number with a fraction (only possible under `attrs`) is kept as the
@@ -45,6 +46,7 @@ pub mod strict;
 pub use body::*;
 pub use claimed::canonical_claim;
 pub use decode::{decode, decode_value, MAX_EVENT_BYTES};
+pub use derived::{ip_host, ip_net};
 pub use envelope::{format_rfc3339_ms, parse_rfc3339_ms, Actor, Event, MAX_AT_MS, MIN_AT_MS};
 pub use error::{render_path, DecodeError, DECODE_CODES};
 pub use json::{check_unique, duplicate_field, parse_unique};

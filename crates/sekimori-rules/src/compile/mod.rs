@@ -78,7 +78,7 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
         .enumerate()
         .map(|(i, f)| (f.name.as_str(), i))
         .collect();
-    let rules = rules::rules(
+    let mut rules = rules::rules(
         &source.rules,
         &known,
         &index,
@@ -87,6 +87,10 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
         &source.conditions,
         &mut p,
     );
+    // `features.name` in a rule reads the decision's slot of that feature.
+    for rule in &mut rules {
+        rule.when.bind_features(&|name| index.get(name).copied());
+    }
     check_challenge_fallbacks(&settings, &rules, &mut p);
     check_tests(&source, &mut p);
     if !p.0.is_empty() {

@@ -12,6 +12,7 @@
 //! ([`compile`] returns `None`) and always runs in the interpreter. A test
 //! over the default pack and a simulated world checks that both agree.
 
+use super::access::{Acc, EventRef, Got};
 use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
 use serde_json::Value as Json;
 use std::borrow::Cow;
@@ -28,12 +29,14 @@ type Res<'a> = Result<V<'a>, Fallback>;
 #[derive(Debug)]
 pub(crate) enum Fast {
     Lit(Lit),
-    /// `event.a.b`.
-    Event(Vec<String>),
-    /// `has(event.a.b)`: the parent path, then the field.
-    HasEvent(Vec<String>, String),
-    /// `features.name` (or `features.name.field` of an object reading).
-    Feature(Vec<String>),
+    /// `event.a.b`: the path, and its accessor over the typed event.
+    Event(Vec<String>, Acc),
+    /// `has(event.a.b)`: the parent path, the field, and the accessors of
+    /// the parent and of the whole path.
+    HasEvent(Vec<String>, String, Acc, Acc),
+    /// `features.name` (or `features.name.field` of an object reading), and
+    /// the feature's slot once the pack binds it ([`Fast::bind`]).
+    Feature(Vec<String>, Option<usize>),
     /// `lists.name`.
     List(String),
     Not(Box<Fast>),
@@ -102,11 +105,26 @@ pub(crate) enum V<'a> {
 }
 
 /// What the fast evaluator reads.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub(crate) struct Inputs<'a> {
-    pub event: &'a Json,
-    pub features: &'a Json,
+    pub event: Ev<'a>,
+    pub features: Feats<'a>,
     pub lists: &'a HashMap<String, HashSet<String>>,
+}
+
+/// The event: its JSON view, or the typed event read through accessors.
+#[derive(Clone, Copy)]
+pub(crate) enum Ev<'a> {
+    Json(&'a Json),
+    Typed(&'a EventRef<'a>),
+}
+
+/// The feature values: a JSON object by name, or the decision's slots (by
+/// feature index; `None`: not read for this event).
+#[derive(Clone, Copy)]
+pub(crate) enum Feats<'a> {
+    Json(&'a Json),
+    Slots(&'a [Option<Json>]),
 }
 
 /// Compiles the subset; `None` for anything else.
@@ -116,12 +134,22 @@ pub(crate) fn compile(e: &IdedExpr) -> Option<Fast> {
         Node::Select(s) => {
             let (root, mut path) = chain(&s.operand)?;
             if s.test {
-                return (root == "event").then(|| Fast::HasEvent(path, s.field.clone()));
+                if root != "event" {
+                    return None;
+                }
+                let parent = Acc::compile(&path);
+                let mut full = path.clone();
+                full.push(s.field.clone());
+                let full = Acc::compile(&full);
+                return Some(Fast::HasEvent(path, s.field.clone(), parent, full));
             }
             path.push(s.field.clone());
             match (root.as_str(), path.as_slice()) {
-                ("event", _) => Fast::Event(path),
-                ("features", [_, ..]) => Fast::Feature(path),
+                ("event", _) => {
+                    let acc = Acc::compile(&path);
+                    Fast::Event(path, acc)
+                }
+                ("features", [_, ..]) => Fast::Feature(path, None),
                 ("lists", [name]) => Fast::List(name.clone()),
                 _ => return None,
             }
@@ -259,16 +287,79 @@ fn walk<'a>(root: &'a Json, path: &[String]) -> Result<&'a Json, Fallback> {
     })
 }
 
+/// A value read through an accessor, as [`from_json`] would give it from
+/// the view; objects and arrays of the typed event are the interpreter's.
+fn from_got(g: Got<'_>) -> Res<'_> {
+    match g {
+        Got::Missing | Got::Object | Got::Array => Err(Fallback),
+        Got::Null => Ok(V::Null),
+        Got::Bool(b) => Ok(V::Bool(b)),
+        Got::Int(i) => Ok(V::Int(i)),
+        Got::Str(s) => Ok(V::Str(Cow::Borrowed(s))),
+        Got::Json(j) => Ok(from_json(j)),
+    }
+}
+
 impl Fast {
+    /// Resolves every `features.name` to its slot (`index` gives a feature's
+    /// slot by name; an unknown name stays unbound and falls back).
+    pub(crate) fn bind(&mut self, index: &dyn Fn(&str) -> Option<usize>) {
+        match self {
+            Fast::Feature(path, slot) => *slot = path.first().and_then(|n| index(n)),
+            Fast::Not(x) | Fast::Neg(x) | Fast::Size(x) | Fast::ToStr(x) => x.bind(index),
+            Fast::And(a, b)
+            | Fast::Or(a, b)
+            | Fast::Cmp(_, a, b)
+            | Fast::Arith(_, a, b)
+            | Fast::In(a, b)
+            | Fast::Index(a, b)
+            | Fast::Name(_, a, b) => {
+                a.bind(index);
+                b.bind(index);
+            }
+            Fast::Cond(c, a, b) => {
+                c.bind(index);
+                a.bind(index);
+                b.bind(index);
+            }
+            Fast::Lit(_)
+            | Fast::Event(..)
+            | Fast::HasEvent(..)
+            | Fast::List(_)
+            | Fast::Map(_)
+            | Fast::ListLit(_) => {}
+        }
+    }
+
     pub(crate) fn eval<'a>(&'a self, inp: &Inputs<'a>) -> Res<'a> {
         match self {
             Fast::Lit(l) => Ok(l.value()),
-            Fast::Event(path) => walk(inp.event, path).map(from_json),
-            Fast::HasEvent(parent, field) => match walk(inp.event, parent)? {
-                Json::Object(m) => Ok(V::Bool(m.contains_key(field.as_str()))),
-                _ => Err(Fallback),
+            Fast::Event(path, acc) => match inp.event {
+                Ev::Json(j) => walk(j, path).map(from_json),
+                Ev::Typed(r) => from_got(acc.get(r)),
             },
-            Fast::Feature(path) => walk(inp.features, path).map(from_json),
+            Fast::HasEvent(parent, field, pacc, full) => match inp.event {
+                Ev::Json(j) => match walk(j, parent)? {
+                    Json::Object(m) => Ok(V::Bool(m.contains_key(field.as_str()))),
+                    _ => Err(Fallback),
+                },
+                Ev::Typed(r) => match pacc.get(r) {
+                    Got::Object | Got::Json(Json::Object(_)) => {
+                        Ok(V::Bool(!matches!(full.get(r), Got::Missing)))
+                    }
+                    _ => Err(Fallback),
+                },
+            },
+            Fast::Feature(path, slot) => match inp.features {
+                Feats::Json(j) => walk(j, path).map(from_json),
+                Feats::Slots(slots) => {
+                    let value = slot
+                        .and_then(|i| slots.get(i))
+                        .and_then(Option::as_ref)
+                        .ok_or(Fallback)?;
+                    walk(value, &path[1..]).map(from_json)
+                }
+            },
             Fast::List(name) => inp.lists.get(name).map(V::Set).ok_or(Fallback),
             Fast::Map(m) => Ok(V::Map(m)),
             Fast::ListLit(l) => Ok(V::ListLit(l)),

@@ -3,18 +3,26 @@
 //! and `fast`, the evaluator of the common subset that falls back to the
 //! interpreter).
 
+mod access;
+#[cfg(test)]
+mod access_tests;
 mod currency;
 mod fast;
 pub(crate) mod params;
+mod vars;
 
+pub use access::{event_view, EventRef};
 pub(crate) use currency::currency_literals;
+use vars::{got_json, PathValue};
+pub use vars::{Part, Vars};
 
+use access::{Acc, Got};
 use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
 use cel::common::types::{CelInt, CelNull, CelString, DYN_TYPE};
 use cel::common::value::{CowVal, Val};
 use cel::objects::Key;
 use cel::{Context, Env, ExecutionError, Value};
-use fast::Fallback;
+use fast::{Ev, Fallback};
 use sekimori_names::{NameMatch, Verdict};
 use serde_json::Value as Json;
 use std::cell::RefCell;
@@ -83,7 +91,8 @@ pub struct Expr {
     source: String,
     /// The parsed expression, every `params.name` replaced by its value.
     expression: IdedExpr,
-    path: Option<Vec<String>>,
+    /// A plain `event.a.b`: the path and its accessor.
+    path: Option<(Vec<String>, Acc)>,
     /// The same expression for the fast evaluator, when it is in its subset.
     fast: Option<fast::Fast>,
 }
@@ -140,7 +149,10 @@ impl Expr {
                  in a chain is a level): use `x in [a, b, c]`, or split the rule"
             ));
         }
-        let path = field_path(&expression);
+        let path = field_path(&expression).map(|p| {
+            let acc = Acc::compile(&p);
+            (p, acc)
+        });
         let fast = fast::compile(&expression);
         let expr = Expr {
             source: source.to_string(),
@@ -155,11 +167,58 @@ impl Expr {
         &self.source
     }
 
+    /// Resolves every `features.name` this expression reads to its slot in
+    /// the decision's array of feature values (`index`: a feature's slot by
+    /// name). Called once, when the pack compiles.
+    pub fn bind_features(&mut self, index: &dyn Fn(&str) -> Option<usize>) {
+        if let Some(fast) = &mut self.fast {
+            fast.bind(index);
+        }
+    }
+
+    /// The value of a plain field path: borrowed from the view, or read
+    /// through the accessor (`None`: not a plain path). Debug builds check
+    /// the accessor against the view.
+    fn path_value<'a>(&self, vars: &Vars<'a>) -> Option<PathValue<'a>> {
+        let (path, acc) = self.path.as_ref()?;
+        Some(match vars.event {
+            Ev::Json(j) => lookup(j, path).map_or(PathValue::Missing, PathValue::Json),
+            Ev::Typed(r) => {
+                let got = acc.get(r);
+                #[cfg(debug_assertions)]
+                {
+                    let typed = match got {
+                        Got::Missing => None,
+                        Got::Object | Got::Array => lookup(r.view(), path).cloned(),
+                        g => Some(got_json(g)),
+                    };
+                    assert_eq!(
+                        typed.as_ref(),
+                        lookup(r.view(), path),
+                        "the accessor of `event.{}` disagrees with the event's view",
+                        path.join(".")
+                    );
+                }
+                match got {
+                    Got::Missing => PathValue::Missing,
+                    Got::Object | Got::Array => {
+                        lookup(r.view(), path).map_or(PathValue::Missing, PathValue::Json)
+                    }
+                    g => PathValue::Got(g),
+                }
+            }
+        })
+    }
+
     /// Evaluates to a JSON value (CEL `null` and missing paths become `Json::Null`
     /// on the fast path; the interpreter reports a missing key as an error).
     pub fn eval(&self, vars: &Vars<'_>) -> Result<Json, String> {
-        if let Some(path) = &self.path {
-            return Ok(lookup(vars.event_json, path).cloned().unwrap_or(Json::Null));
+        if let Some(v) = self.path_value(vars) {
+            return Ok(match v {
+                PathValue::Missing => Json::Null,
+                PathValue::Json(j) => j.clone(),
+                PathValue::Got(g) => got_json(g),
+            });
         }
         if let Ok(v) = self
             .fast(vars)
@@ -176,13 +235,53 @@ impl Expr {
     /// Like [`Expr::eval`], borrowing the value when the expression is a
     /// plain field path of the event.
     pub fn eval_cow<'a>(&self, vars: &Vars<'a>) -> Result<std::borrow::Cow<'a, Json>, String> {
-        if let Some(path) = &self.path {
-            return Ok(lookup(vars.event_json, path).map_or(
-                std::borrow::Cow::Owned(Json::Null),
-                std::borrow::Cow::Borrowed,
-            ));
+        match self.path_value(vars) {
+            Some(PathValue::Json(j)) => Ok(std::borrow::Cow::Borrowed(j)),
+            Some(PathValue::Missing) => Ok(std::borrow::Cow::Owned(Json::Null)),
+            Some(PathValue::Got(g)) => Ok(std::borrow::Cow::Owned(got_json(g))),
+            None => self.eval(vars).map(std::borrow::Cow::Owned),
         }
-        self.eval(vars).map(std::borrow::Cow::Owned)
+    }
+
+    /// Evaluates to a [`Part`]: what a feature key, a distinct value or an
+    /// `of` reads, borrowed where it can be (no JSON built for a field of
+    /// the typed event or a fast answer). The same value [`Expr::eval`]
+    /// gives, in another form.
+    pub fn eval_part<'a>(&'a self, vars: &Vars<'a>) -> Result<Part<'a>, String> {
+        match self.path_value(vars) {
+            Some(PathValue::Json(j)) => return Ok(Part::of_json(j)),
+            Some(PathValue::Missing) => return Ok(Part::Null),
+            Some(PathValue::Got(g)) => {
+                return Ok(match g {
+                    Got::Null | Got::Missing => Part::Null,
+                    Got::Bool(b) => Part::Bool(b),
+                    Got::Int(i) => Part::Int(i),
+                    Got::Str(s) => Part::Str(std::borrow::Cow::Borrowed(s)),
+                    Got::Json(j) => Part::of_json(j),
+                    Got::Object | Got::Array => Part::Other(got_json(g)),
+                })
+            }
+            None => {}
+        }
+        if let Ok(v) = self.fast(vars) {
+            let part = match v {
+                fast::V::Null => Some(Part::Null),
+                fast::V::Bool(b) => Some(Part::Bool(b)),
+                fast::V::Int(i) => Some(Part::Int(i)),
+                fast::V::Str(s) => Some(Part::Str(s)),
+                other => fast::to_json(other).map(Part::Other),
+            };
+            if let Some(part) = part {
+                #[cfg(debug_assertions)]
+                self.cross_check(vars, &part.to_json());
+                return Ok(part);
+            }
+        }
+        let value = self.run(vars)?;
+        Ok(match to_json(&value) {
+            Json::String(s) => Part::Str(std::borrow::Cow::Owned(s)),
+            j => Part::of_json(&j).into_owned(),
+        })
     }
 
     /// Whether the fast evaluator handles this expression (else every
@@ -213,7 +312,7 @@ impl Expr {
     fn fast<'a>(&'a self, vars: &Vars<'a>) -> Result<fast::V<'a>, Fallback> {
         let fast = self.fast.as_ref().ok_or(Fallback)?;
         fast.eval(&fast::Inputs {
-            event: vars.event_json,
+            event: vars.event,
             features: vars.features,
             lists: &vars.lists.1,
         })
@@ -239,44 +338,6 @@ impl Expr {
         ctx.add_variable_from_value("features", features.clone());
         ctx.add_variable_from_value("lists", lists.clone());
         Value::resolve(&self.expression, &ctx).map_err(|e| e.to_string())
-    }
-}
-
-/// The inputs of one evaluation. The CEL values are built on first use and
-/// shared by every expression evaluated for the same event.
-pub struct Vars<'a> {
-    event_json: &'a Json,
-    features: &'a Json,
-    lists: &'a ListValues,
-    built: OnceLock<(Value, Value, Value)>,
-}
-
-impl<'a> Vars<'a> {
-    pub fn new(event_json: &'a Json, features: &'a Json, lists: &'a ListValues) -> Self {
-        Vars {
-            event_json,
-            features,
-            lists,
-            built: OnceLock::new(),
-        }
-    }
-
-    fn cel(&self) -> &(Value, Value, Value) {
-        self.built.get_or_init(|| {
-            (
-                from_json(self.event_json),
-                from_json(self.features),
-                self.lists.0.clone(),
-            )
-        })
-    }
-}
-
-impl std::fmt::Debug for Vars<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Vars")
-            .field("event", self.event_json)
-            .finish_non_exhaustive()
     }
 }
 
