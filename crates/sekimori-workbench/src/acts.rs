@@ -97,6 +97,33 @@ pub enum Act {
     ListExpire { list: String, item: String },
     /// Ended every session of the analyst.
     SignOutEverywhere,
+    /// A passkey was registered for `login` (by the analyst's own session:
+    /// the entry's `by`). Never its key material: the credential id (hex)
+    /// and the name it was given.
+    PasskeyRegistered {
+        login: String,
+        id: String,
+        name: String,
+    },
+    /// Passkeys of `login` were removed (the entry's `by`: the admin, or
+    /// whoever reset the analyst). `ids` are the credential ids that went;
+    /// `all` says every passkey of the analyst went.
+    PasskeysRemoved {
+        login: String,
+        ids: Vec<String>,
+        all: bool,
+        reason: PasskeyRemoval,
+    },
+}
+
+/// Why passkeys were removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasskeyRemoval {
+    /// An admin removed them (one, or all).
+    Admin,
+    /// The analyst was reset: a reset rotates every credential.
+    Reset,
 }
 
 impl Act {
@@ -138,6 +165,8 @@ impl Act {
             Act::LiftHold { .. } => "lift_hold",
             Act::ListAdd { .. } => "list_add",
             Act::ListExpire { .. } => "list_expire",
+            Act::PasskeyRegistered { .. } => "passkey_registered",
+            Act::PasskeysRemoved { .. } => "passkeys_removed",
         }
     }
 }
@@ -206,6 +235,16 @@ mod tests {
         let back: Act = serde_json::from_value(json).expect("decodes");
         assert_eq!(back, act);
         assert!(serde_json::from_value::<Act>(serde_json::json!({"type": "fly"})).is_err());
+        let act = Act::PasskeysRemoved {
+            login: "aiko".into(),
+            ids: vec!["ab01".into()],
+            all: true,
+            reason: PasskeyRemoval::Reset,
+        };
+        let json = serde_json::to_value(&act).expect("serializes");
+        assert_eq!(json["type"], "passkeys_removed");
+        assert_eq!(json["reason"], "reset");
+        assert_eq!(serde_json::from_value::<Act>(json).expect("decodes"), act);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! An admin's changes to analysts: disable, enable, reset (a new password
 //! and TOTP seed). Each is logged; a disable or a reset ends the analyst's
-//! sessions.
+//! sessions; a reset's removal of the analyst's passkeys is logged too.
 
 use crate::acts::Act;
 use crate::analysts::Role;
@@ -58,6 +58,16 @@ impl Workbench {
         password: &str,
     ) -> Result<(OtpauthUri, usize), WbError> {
         Self::admin_on_other(s, login)?;
+        // The passkeys the reset takes away (it clears them all, under the
+        // file's lock; one registered between this read and the reset is
+        // in the log as registered, and `all` says none survived).
+        let passkeys: Vec<String> = self
+            .analysts
+            .passkeys(login)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
         let (_, uri) = self
             .analysts
             .reset(login, password, &s.login, self.now_ms())?;
@@ -66,6 +76,15 @@ impl Workbench {
             login: login.into(),
         };
         self.record(&s.login, &act, "").await?;
+        if !passkeys.is_empty() {
+            let act = Act::PasskeysRemoved {
+                login: login.into(),
+                ids: passkeys,
+                all: true,
+                reason: crate::acts::PasskeyRemoval::Reset,
+            };
+            self.record(&s.login, &act, "").await?;
+        }
         Ok((uri, ended))
     }
 }

@@ -123,27 +123,26 @@ impl Analysts {
     }
 
     /// Removes the passkey `id` of `login`, or all of them (`None`);
-    /// returns how many went. An unknown analyst or passkey is 404.
-    pub fn remove_passkeys(&self, login: &str, id: Option<&str>) -> Result<usize, WbError> {
+    /// returns the ids that went. An unknown analyst or passkey is 404.
+    pub fn remove_passkeys(&self, login: &str, id: Option<&str>) -> Result<Vec<String>, WbError> {
         let _serial = self.exclusive()?;
         let mut records = self.read()?;
         let r = records
             .iter_mut()
             .find(|r| r.login == login)
             .ok_or(WbError::NotFound("analyst"))?;
-        let before = r.passkeys.len();
-        match id {
-            Some(id) => r.passkeys.retain(|p| !p.id.eq_ignore_ascii_case(id)),
-            None => r.passkeys.clear(),
-        }
-        let removed = before - r.passkeys.len();
-        if id.is_some() && removed == 0 {
+        let (gone, kept): (Vec<AnalystPasskey>, Vec<AnalystPasskey>) =
+            std::mem::take(&mut r.passkeys)
+                .into_iter()
+                .partition(|p| id.is_none_or(|id| p.id.eq_ignore_ascii_case(id)));
+        r.passkeys = kept;
+        if id.is_some() && gone.is_empty() {
             return Err(WbError::NotFound("passkey"));
         }
-        if removed > 0 {
+        if !gone.is_empty() {
             self.write(&records)?;
         }
-        Ok(removed)
+        Ok(gone.into_iter().map(|p| p.id).collect())
     }
 
     /// Signs in with a passkey assertion: finds the analyst holding the

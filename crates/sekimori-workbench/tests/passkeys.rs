@@ -5,6 +5,9 @@
 //! assertion, a wrong origin, a removed passkey and a disabled analyst
 //! refused; the pages' CSRF and ceremony binding; the back-off.
 
+/// Registrations and removals in the audit trail.
+#[path = "passkeys_parts/audit.rs"]
+mod audit;
 mod harness;
 
 use axum::body::Body;

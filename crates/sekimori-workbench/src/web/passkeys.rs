@@ -8,7 +8,7 @@
 //! (API sign-in), five minutes of server time, used once.
 
 use super::{client, printable};
-use crate::acts::Act;
+use crate::acts::{Act, PasskeyRemoval};
 use crate::analyst_passkeys::{check_name, PasskeyInfo};
 use crate::ceremonies::Pending;
 use crate::error::WbError;
@@ -256,12 +256,23 @@ pub(crate) async fn finish_register(
     })?;
     let info = wb.analysts.add_passkey(&login, passkey, &name, now)?;
     tracing::info!(login = %login, passkey = %info.id, "workbench passkey registered");
+    // Logged like every analyst act, so a passkey someone else added to
+    // the account is in the audit trail. Stored already: a log that
+    // cannot be written is the caller's 5xx, the passkey stays (an admin
+    // sees it on /ui/analysts and removes it).
+    let act = Act::PasskeyRegistered {
+        login: login.clone(),
+        id: info.id.clone(),
+        name: info.name.clone(),
+    };
+    wb.record(&session.login, &act, "").await?;
     Ok(info)
 }
 
 impl Workbench {
     /// An admin removes `login`'s passkey `id`, or all of them; the
-    /// analyst's sessions end (unless it is the admin's own account).
+    /// analyst's sessions end (unless it is the admin's own account) and
+    /// the removal is logged (`passkeys_removed`, reason `admin`).
     /// Returns how many passkeys went.
     pub async fn remove_passkeys(
         &self,
@@ -272,11 +283,21 @@ impl Workbench {
         if s.role != crate::analysts::Role::Admin {
             return Err(WbError::Forbidden("admin"));
         }
-        let removed = self.analysts.remove_passkeys(login, id)?;
-        if removed > 0 && s.login != login {
+        let ids = self.analysts.remove_passkeys(login, id)?;
+        if !ids.is_empty() && s.login != login {
             self.sessions.end_all(login);
         }
-        tracing::info!(by = %s.login, login = %login, removed, "workbench passkeys removed");
+        tracing::info!(by = %s.login, login = %login, removed = ids.len(), "workbench passkeys removed");
+        let removed = ids.len();
+        if removed > 0 {
+            let act = Act::PasskeysRemoved {
+                login: login.into(),
+                ids,
+                all: id.is_none(),
+                reason: PasskeyRemoval::Admin,
+            };
+            self.record(&s.login, &act, "").await?;
+        }
         Ok(removed)
     }
 }
