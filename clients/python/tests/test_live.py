@@ -91,6 +91,22 @@ def test_batch_has_per_item_results(server: Tuple[str, str]) -> None:
     assert i == 1 and err.code == "unknown_field" and err.path == "events[1].amount_minor"
 
 
+def test_stream_answers_each_line_in_order(server: Tuple[str, str]) -> None:
+    tag = secrets.token_hex(4)
+    events = [_login(f"py-s-{tag}-{i}", "acct-py-3", "k1:" + "2" * 64) for i in range(5)]
+    events[2] = {**events[2], "amount_minor": 5}
+    with _client(server) as c:
+        results = list(c.events_stream(events, window=2))
+        again = list(c.events_stream([events[0]]))
+    assert len(results) == 5
+    for i, r in enumerate(results):
+        if i == 2:
+            assert isinstance(r, SekimoriError) and r.code == "unknown_field" and r.path == "amount_minor"
+        else:
+            assert r["decision"]["event_id"] == events[i]["id"] and r["durable"] is True  # type: ignore[index]
+    assert again[0]["duplicate"] is True  # type: ignore[index]
+
+
 def test_transaction_signing_step_up(server: Tuple[str, str]) -> None:
     account = f"acct-tx-{secrets.token_hex(4)}"
     tx = {"amount_minor": 250000, "currency": "JPY", "payee": "bank:0001-123-4567890"}

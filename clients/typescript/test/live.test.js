@@ -66,6 +66,26 @@ test("a batch answers per item", { skip }, async () => {
   assert.equal(r.answers[1].path, "events[1].amount_minor");
 });
 
+test("a stream answers each line in order", { skip }, async () => {
+  const tag = randomBytes(4).toString("hex");
+  const events = [0, 1, 2, 3, 4].map((i) => login(`ts-s-${tag}-${i}`, "acct-ts-3", "k1:" + "2".repeat(64)));
+  events[2] = { ...events[2], amount_minor: 5 };
+  const results = [];
+  for await (const r of client.eventsStream(events, { window: 2 })) results.push(r);
+  assert.equal(results.length, 5);
+  results.forEach((r, i) => {
+    if (i === 2) {
+      assert.ok(r instanceof SekimoriError);
+      assert.equal(r.code, "unknown_field");
+      assert.equal(r.path, "amount_minor");
+    } else {
+      assert.equal(r.decision.event_id, events[i].id);
+      assert.equal(r.durable, true);
+    }
+  });
+  for await (const r of client.eventsStream([events[0]])) assert.equal(r.duplicate, true);
+});
+
 test("a transaction-signing step-up with a soft token", { skip }, async () => {
   const account = `acct-tx-${randomBytes(4).toString("hex")}`;
   const tx = { amount_minor: 250000, currency: "JPY", payee: "bank:0001-123-4567890" };
