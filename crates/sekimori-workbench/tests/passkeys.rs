@@ -8,6 +8,9 @@
 /// Registrations and removals in the audit trail.
 #[path = "passkeys_parts/audit.rs"]
 mod audit;
+/// Concurrent finishes: the in-flight bound and the back-off.
+#[path = "passkeys_parts/burst.rs"]
+mod burst;
 mod harness;
 
 use axum::body::Body;

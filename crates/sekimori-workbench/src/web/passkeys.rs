@@ -135,7 +135,9 @@ pub(crate) async fn start_sign_in(
 /// Finishes a passkey sign-in: the ceremony taken (once), the assertion
 /// verified against the analyst holding the credential, a session
 /// started. Every refusal of the assertion is 401 `sign_in_failed`,
-/// counted by the back-off and logged as a failed sign-in.
+/// counted by the back-off and logged as a failed sign-in. Checks share
+/// the password path's in-flight bound (429 `sign_in_throttled` past it)
+/// and the back-off is asked again once a check's turn comes.
 pub(crate) async fn finish_sign_in(
     wb: &Arc<Workbench>,
     handle: &str,
@@ -154,6 +156,27 @@ pub(crate) async fn finish_sign_in(
     };
     throttle(wb, hint.as_deref()).await?;
     let addr = client();
+    // The password path's in-flight bound: at most MAX_SIGN_INS_IN_FLIGHT
+    // checks at once, a finish that waits longer than SIGN_IN_WAIT_MS for
+    // one is 429 (unchecked, unlogged), so a burst costs bounded threads,
+    // file-lock waits and ledger appends.
+    let wait = std::time::Duration::from_millis(crate::SIGN_IN_WAIT_MS);
+    let _permit = tokio::time::timeout(wait, wb.sign_ins.acquire())
+        .await
+        .map_err(|_| WbError::Throttled)?
+        .map_err(|_| WbError::Throttled)?;
+    // And the back-off asked again now that the burst's earlier attempts
+    // have landed: every finish of a burst passed the first check before
+    // any of them failed.
+    if wb
+        .throttle
+        .check(throttle_key(hint.as_deref()), addr.as_deref(), wb.now_ms())
+        == Verdict::Wait
+    {
+        metrics::counter!("sekimori_workbench_sign_ins_total", "outcome" => "throttled")
+            .increment(1);
+        return Err(WbError::Throttled);
+    }
     let (w, h) = (Arc::clone(wb), hint.clone());
     let verified = tokio::task::spawn_blocking(move || {
         let rp = rp(&w)?;
