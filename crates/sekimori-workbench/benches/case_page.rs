@@ -18,6 +18,9 @@
 //! read from the store by seq, the linked accounts, the holds and lists
 //! from the host, the HTML or JSON.
 //!
+//! Before the pages, `support/accounts_memory.rs` prints the case index's
+//! memory per account and under a flood of minted accounts.
+//!
 //! ```sh
 //! cargo bench -p sekimori-workbench --bench case_page
 //! # a smaller log (e.g. where 10 M does not fit):
@@ -58,10 +61,15 @@ const PASSWORD: &str = "correct horse battery";
 const PICKED: usize = 256;
 const HALF: usize = PICKED / 2;
 
+#[path = "support/accounts_memory.rs"]
+mod accounts_memory;
+
 /// Built once per process, by the first bench that runs.
 static WORLD: OnceLock<World> = OnceLock::new();
 
 fn main() {
+    // Before the world: the index's memory per account, and flat under a flood.
+    accounts_memory::report();
     divan::main();
     // A static is never dropped: remove the store's gigabytes here.
     if let Some(w) = WORLD.get() {
