@@ -48,6 +48,10 @@ pub struct Words {
     pub all_services: &'static str,
     pub by_service: &'static str,
     pub for_service: &'static str,
+    /// The page's errors, by kind (never repeating what was typed).
+    pub bad_window: &'static str,
+    pub no_pack: &'static str,
+    pub failed: &'static str,
 }
 
 pub static EN: Words = Words {
@@ -89,6 +93,9 @@ pub static EN: Words = Words {
     all_services: "all services",
     by_service: "By service (each service's own events and labels)",
     for_service: "Only the events and labels of service",
+    bad_window: "The window is not valid: give From and To as RFC 3339 times or dates (YYYY-MM-DD), From before To.",
+    no_pack: "No stored pack has this version.",
+    failed: "The report could not be made (the log could not be read); try again later.",
 };
 
 pub static JA: Words = Words {
@@ -130,6 +137,9 @@ pub static JA: Words = Words {
     all_services: "全サービス",
     by_service: "サービスごと（各サービス自身のイベントとラベル）",
     for_service: "次のサービスのイベントとラベルのみ",
+    bad_window: "期間が正しくありません。開始と終了を RFC 3339 の時刻か日付（YYYY-MM-DD）で、開始を終了より前にしてください。",
+    no_pack: "このバージョンの保存済みパックはありません。",
+    failed: "レポートを作成できませんでした（ログを読めません）。時間をおいてやり直してください。",
 };
 
 /// What the page was asked: the window, an optional stored pack version
@@ -312,6 +322,16 @@ pub fn report(w: &Words, r: &Report) -> Markup {
     }
 }
 
+/// An error in the page's language, by kind; the detail (which may repeat
+/// what was typed) stays out of the page.
+pub fn error_text(w: &Words, e: &crate::Error) -> &'static str {
+    match e {
+        crate::Error::Window(_) => w.bad_window,
+        crate::Error::NoPack(_) => w.no_pack,
+        _ => w.failed,
+    }
+}
+
 /// The stored pack versions, in version order.
 pub fn stored_versions(store: &sekimori_store::Store) -> Result<Vec<String>, crate::Error> {
     Ok(store.packs()?.into_iter().map(|(v, _)| v).collect())
@@ -323,7 +343,7 @@ pub fn stored_pack(
     version: &str,
 ) -> Result<std::sync::Arc<sekimori_rules::Pack>, crate::Error> {
     let record = sekimori_ledger::pack_record(store, version)?
-        .ok_or_else(|| crate::Error::Window(format!("no stored pack `{version}`")))?;
+        .ok_or_else(|| crate::Error::NoPack(version.to_string()))?;
     sekimori_rules::compile(record.source)
         .map(std::sync::Arc::new)
         .map_err(|e| crate::Error::Corrupt(format!("stored pack {version}: {} errors", e.len())))
@@ -397,7 +417,7 @@ pub fn page_body_for(
         (form)
         @match result {
             Ok(r) => (report(w, &r)),
-            Err(e) => p.error role="alert" { (e.to_string()) },
+            Err(e) => p.error role="alert" { (error_text(w, &e)) },
         }
     }
 }

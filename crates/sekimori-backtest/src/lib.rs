@@ -73,6 +73,8 @@ pub enum Error {
     Corrupt(String),
     #[error("not a time (RFC 3339 or YYYY-MM-DD): {0}")]
     Window(String),
+    #[error("no stored pack `{0}`")]
+    NoPack(String),
 }
 
 #[cfg(test)]

@@ -379,7 +379,7 @@ fn the_page_backtests_a_stored_version_and_shows_errors_in_place() {
         Some("9"),
     )
     .into_string();
-    assert!(bad.contains("role=\"alert\"") && bad.contains("no stored pack"));
+    assert!(bad.contains("role=\"alert\"") && bad.contains("No stored pack has this version"));
     let backwards = html::page_body(
         &store,
         &html::JA,
@@ -389,7 +389,7 @@ fn the_page_backtests_a_stored_version_and_shows_errors_in_place() {
         None,
     )
     .into_string();
-    assert!(backwards.contains("role=\"alert\""));
+    assert!(backwards.contains("role=\"alert\"") && backwards.contains("期間が正しくありません"));
 }
 
 #[test]
