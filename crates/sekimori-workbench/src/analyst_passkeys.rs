@@ -43,6 +43,17 @@ impl From<&AnalystPasskey> for PasskeyInfo {
     }
 }
 
+/// What the stored passkeys look like from outside: how many each
+/// analyst holding any has, and every credential id's length in bytes
+/// (both sorted). A stand-in answer for a login without passkeys draws its
+/// count and lengths from these, so its shape is one a real analyst's
+/// answer has.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Shapes {
+    pub counts: Vec<usize>,
+    pub lengths: Vec<usize>,
+}
+
 /// A passkey's name: 1 to [`MAX_PASSKEY_NAME`] printable characters
 /// (blank: `passkey`).
 pub fn check_name(name: &str) -> Result<String, WbError> {
@@ -75,6 +86,33 @@ impl Analysts {
             .find(|r| r.login == login && !r.disabled)
             .map(|r| r.passkeys.into_iter().map(|p| p.passkey).collect())
             .unwrap_or_default())
+    }
+
+    /// For a sign-in's `allowCredentials`: the stored passkeys of an
+    /// enabled `login`, or, when it has none (or is disabled, or unknown),
+    /// the shapes a stand-in answer is drawn from ([`Shapes`]); one read
+    /// of the file either way.
+    pub(crate) fn credentials_or_shapes(
+        &self,
+        login: &str,
+    ) -> Result<Result<Vec<Passkey>, Shapes>, WbError> {
+        let records = self.read()?;
+        if let Some(r) = records
+            .iter()
+            .find(|r| r.login == login && !r.disabled && !r.passkeys.is_empty())
+        {
+            return Ok(Ok(r.passkeys.iter().map(|p| p.passkey.clone()).collect()));
+        }
+        let mut shapes = Shapes::default();
+        for r in records.iter().filter(|r| !r.passkeys.is_empty()) {
+            shapes.counts.push(r.passkeys.len());
+            shapes
+                .lengths
+                .extend(r.passkeys.iter().map(|p| p.passkey.cred_id().len()));
+        }
+        shapes.counts.sort_unstable();
+        shapes.lengths.sort_unstable();
+        Ok(Err(shapes))
     }
 
     /// Stores a newly registered passkey with `login`. A credential id any

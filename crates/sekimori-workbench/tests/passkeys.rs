@@ -11,6 +11,9 @@ mod audit;
 /// Concurrent finishes: the in-flight bound and the back-off.
 #[path = "passkeys_parts/burst.rs"]
 mod burst;
+/// Stand-in ids shaped as the stored ones.
+#[path = "passkeys_parts/enumeration.rs"]
+mod enumeration;
 mod harness;
 
 use axum::body::Body;

@@ -9,7 +9,7 @@
 
 use super::{client, printable};
 use crate::acts::{Act, PasskeyRemoval};
-use crate::analyst_passkeys::{check_name, PasskeyInfo};
+use crate::analyst_passkeys::{check_name, PasskeyInfo, Shapes, MAX_PASSKEYS_PER_ANALYST};
 use crate::ceremonies::Pending;
 use crate::error::WbError;
 use crate::i18n::Locale;
@@ -44,21 +44,53 @@ fn gone() -> WbError {
     )
 }
 
-/// A stand-in credential id for a login that has no passkey (or does not
-/// exist): stable per login within the process, so the sign-in options
-/// tell nothing about which logins exist.
-fn decoy(login: &str) -> CredentialID {
+/// The stand-in credential ids for a login that has no passkey (or is
+/// disabled, or does not exist): stable per login within the process, and
+/// shaped like a real analyst's answer: how many ids, and each id's length,
+/// are drawn (keyed by the login) from the stored passkeys' [`Shapes`], so
+/// neither the number of ids nor their lengths tells which logins have
+/// passkeys. With no passkey stored anywhere, one id of 16 bytes. The
+/// secret is per process: a stand-in changes at a restart, a real id does
+/// not (docs/workbench.md).
+fn decoy(login: &str, shapes: &Shapes) -> Vec<CredentialID> {
     static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
     let secret = SECRET.get_or_init(|| {
         let mut s = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rng(), &mut s);
         s
     });
-    Sha256::new()
-        .chain_update(secret)
-        .chain_update(login.as_bytes())
-        .finalize()
-        .to_vec()
+    // Domain-separated blocks: SHA-256(secret, what, index, counter, login).
+    let block = |what: &[u8], index: u32, counter: u32| {
+        Sha256::new()
+            .chain_update(secret)
+            .chain_update(what)
+            .chain_update(index.to_be_bytes())
+            .chain_update(counter.to_be_bytes())
+            .chain_update(login.as_bytes())
+            .finalize()
+    };
+    let pick = |what: &[u8], index: u32, from: &[usize], default: usize| {
+        if from.is_empty() {
+            return default;
+        }
+        let h = block(what, index, 0);
+        let n = u64::from_be_bytes(h[..8].try_into().unwrap_or_default());
+        from[(n % from.len() as u64) as usize]
+    };
+    let count = pick(b"count", 0, &shapes.counts, 1).clamp(1, MAX_PASSKEYS_PER_ANALYST);
+    (0..count as u32)
+        .map(|i| {
+            let len = pick(b"length", i, &shapes.lengths, 16).clamp(16, 1023);
+            let mut id = Vec::with_capacity(len + 32);
+            let mut counter = 0u32;
+            while id.len() < len {
+                id.extend_from_slice(&block(b"id", i, counter));
+                counter += 1;
+            }
+            id.truncate(len);
+            CredentialID::from(id)
+        })
+        .collect()
 }
 
 fn throttle_key(hint: Option<&str>) -> &str {
@@ -102,19 +134,10 @@ pub(crate) async fn start_sign_in(
     throttle(wb, hint).await?;
     let allow: Vec<CredentialID> = match hint {
         None => Vec::new(),
-        Some(login) => {
-            let ids: Vec<CredentialID> = wb
-                .analysts
-                .credentials(login)?
-                .iter()
-                .map(|p| p.cred_id().clone())
-                .collect();
-            if ids.is_empty() {
-                vec![decoy(login)]
-            } else {
-                ids
-            }
-        }
+        Some(login) => match wb.analysts.credentials_or_shapes(login)? {
+            Ok(stored) => stored.iter().map(|p| p.cred_id().clone()).collect(),
+            Err(shapes) => decoy(login, &shapes),
+        },
     };
     let (options, state) = rp
         .start_sign_in(&allow)
