@@ -187,7 +187,8 @@ impl Analysts {
     /// credential (`hint`: the login typed, which must be the holder),
     /// refuses a disabled one, has webauthn-rs verify the assertion against
     /// the stored passkey and checks its counter, and stores the moved
-    /// counter; all under the file's lock. Every refusal is
+    /// counter; all under the file's lock (a credential id no enabled
+    /// analyst holds is refused before it). Every refusal is
     /// `sign_in_failed`.
     pub fn passkey_sign_in(
         &self,
@@ -198,6 +199,19 @@ impl Analysts {
     ) -> Result<AnalystInfo, WbError> {
         let presented = SignInResponse::of(response).map_err(|_| WbError::SignInFailed)?;
         let id = hex::encode(&presented.credential_id);
+        // An id no enabled analyst holds (a guess, a removed or another
+        // server's passkey) is refused on a plain read (the file is
+        // written whole, by rename), without the file lock a counter's
+        // update needs: a flood of made-up assertions does not queue on
+        // the lock `sekimori users` and every admin change also take.
+        let held = self.read()?.into_iter().any(|r| {
+            !r.disabled
+                && hint.is_none_or(|h| h == r.login)
+                && r.passkeys.iter().any(|p| p.id == id)
+        });
+        if !held {
+            return Err(WbError::SignInFailed);
+        }
         let _serial = self.exclusive()?;
         let mut records = self.read()?;
         let Some(r) = records

@@ -137,3 +137,44 @@ async fn a_burst_of_failures_stops_at_the_back_off() {
     let credential = sign(&mut dev, options, RP_ORIGIN);
     assert_eq!(finish(&b, &ceremony, &credential).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_unknown_passkey_is_refused_without_the_file_lock() {
+    // A passkey registered with another workbench (same relying party):
+    // a well-formed assertion whose credential id nobody here holds.
+    let elsewhere = Bench::new();
+    let mut dev = SoftPasskey::new(true);
+    with_passkey(&elsewhere, "aiko", Role::Analyst, &mut dev).await;
+    let b = Bench::new();
+    let mut own = SoftPasskey::new(true);
+    with_passkey(&b, "aiko", Role::Analyst, &mut own).await;
+    let (_, _, there) = start(&elsewhere, Some("aiko")).await;
+    let (ceremony, _, raw) = start(&b, None).await;
+    let mut picked = raw.clone();
+    picked["publicKey"]["allowCredentials"] = there["publicKey"]["allowCredentials"].clone();
+    let credential = sign(
+        &mut dev,
+        serde_json::from_value(picked).expect("options"),
+        RP_ORIGIN,
+    );
+    // analysts.json's lock held (an admin change, `sekimori users`): the
+    // made-up assertion is refused without waiting for it.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(
+            b.dir
+                .path()
+                .join(sekimori_workbench::analysts::ANALYSTS_LOCK_FILE),
+        )
+        .expect("lock file");
+    lock.lock().expect("locked");
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_millis(1_500),
+        finish(&b, &ceremony, &credential),
+    )
+    .await;
+    lock.unlock().expect("unlocked");
+    let (status, body) = answer.expect("answered without the file lock");
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(failures_logged(&b), 1);
+}
