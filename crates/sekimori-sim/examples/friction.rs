@@ -41,6 +41,14 @@ impl Defender for Traced {
         v
     }
 
+    /// The enforced rules behind the last decision, for the scorecard's
+    /// friction by rule (as the library's sekimori defender names them).
+    fn rules(&self) -> Vec<String> {
+        self.last.as_ref().map_or_else(Vec::new, |d| {
+            enforced(d).into_iter().map(str::to_string).collect()
+        })
+    }
+
     fn observed(&mut self, origin: Origin, event: &Json, verdict: &Verdict) {
         let (Origin::Honest, Some(d)) = (origin, self.last.take()) else {
             return;
@@ -48,17 +56,21 @@ impl Defender for Traced {
         if verdict.action == Action::Allow {
             return;
         }
-        let rules: Vec<&str> = d
-            .reasons
-            .iter()
-            .filter(|r| !r.shadow && r.action.verdict().is_some_and(|a| a != Action::Allow))
-            .map(|r| r.rule.as_str())
-            .collect();
+        let rules = enforced(&d);
         let line =
             json!({"event": event, "action": d.action, "rules": rules, "features": d.features});
         let _ = writeln!(self.out, "{line}");
         self.lines += 1;
     }
+}
+
+/// The enforced (not shadow) rules of a decision that did not allow.
+fn enforced(d: &Decision) -> Vec<&str> {
+    d.reasons
+        .iter()
+        .filter(|r| !r.shadow && r.action.verdict().is_some_and(|a| a != Action::Allow))
+        .map(|r| r.rule.as_str())
+        .collect()
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
