@@ -1,6 +1,7 @@
 //! Passkeys in the audit trail: a registration and every removal (an
 //! admin's, one or all; a reset's) are `Entry::Analyst` acts, so a passkey
-//! someone else added to an account is visible in the log.
+//! someone else added to an account is visible in the log; and a reset
+//! removes them all (attacker's review finding 1).
 
 use super::*;
 use harness::log_entries;
@@ -105,4 +106,50 @@ async fn registrations_and_removals_are_logged_acts() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(passkey_acts(&b).len(), 4);
+}
+
+#[tokio::test]
+async fn a_reset_removes_the_passkeys_whoever_registered_them() {
+    let b = Bench::new();
+    let mut dev = SoftPasskey::new(true);
+    // Whoever held aiko's session registered a passkey.
+    with_passkey(&b, "aiko", Role::Supervisor, &mut dev).await;
+    let admin_uri = b.analyst("root", Role::Admin);
+    let admin = b.api_sign_in("root", &admin_uri).await;
+    let (ceremony, options, _) = start(&b, Some("aiko")).await;
+    let credential = sign(&mut dev, options, RP_ORIGIN);
+    assert_eq!(stored_passkeys(&b, "aiko"), 1);
+    // The admin rotates aiko's credentials.
+    let (status, body) = b
+        .api(
+            "POST",
+            "/v1/analysts/aiko/reset",
+            &admin,
+            Some(json!({"password": "a new long passphrase 7"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The passkey no longer signs in: not with a ceremony started before
+    // the reset, nor with a new one.
+    let (status, body) = finish(&b, &ceremony, &credential).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "before: {body}");
+    let (ceremony, options, _) = start(&b, Some("aiko")).await;
+    if let Ok(credential) = dev.do_authentication(url(RP_ORIGIN), options) {
+        let credential = serde_json::to_value(credential).expect("json");
+        let (status, body) = finish(&b, &ceremony, &credential).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "after: {body}");
+    }
+    assert_eq!(stored_passkeys(&b, "aiko"), 0);
+}
+
+/// How many passkeys `login`'s record in analysts.json holds.
+fn stored_passkeys(b: &Bench, login: &str) -> usize {
+    let stored = std::fs::read_to_string(b.dir.path().join("analysts.json")).expect("file");
+    let records: Value = serde_json::from_str(&stored).expect("json");
+    let record = records
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["login"] == login))
+        .cloned()
+        .expect("the analyst is stored");
+    record["passkeys"].as_array().map_or(0, Vec::len)
 }
