@@ -13,7 +13,7 @@ use crate::ledger::{Durable, Ledger, LedgerError};
 use crate::notices::{placed_holds, Notices};
 use crate::telemetry;
 use sekimori_engine::{Decision, HoldKey, PackRef, Prepared, Reason};
-use sekimori_event::{format_rfc3339_ms, Event};
+use sekimori_event::{format_rfc3339_ms, Event, EventKind};
 use sekimori_rules::{Action, Pack};
 use sekimori_store::Store;
 use serde::Serialize;
@@ -327,7 +327,8 @@ impl App {
             .admission
             .enter_single(budget, matches!(wait, Wait::Budget))?;
         let app = Arc::clone(self);
-        let fallback_event = event.clone();
+        // What a fallback answer names (never a copy of the whole event).
+        let (fallback_id, kind, at_ms) = (event.id.clone(), event.kind, event.at_ms);
         let (decided_tx, mut decided_rx) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move { app.decide_durably(event, ticket, decided_tx).await });
         let answer = match tokio::time::timeout(budget, task).await {
@@ -341,7 +342,7 @@ impl App {
                     durable: false,
                     degraded: Some("not_yet_durable"),
                 },
-                (Err(_), Wait::Budget) => fallback(&pack, budget_ms, &fallback_event),
+                (Err(_), Wait::Budget) => fallback(&pack, budget_ms, fallback_id, kind, at_ms),
                 (Err(_), Wait::Decision(_)) => {
                     return Err(ApiError::new(
                         "overloaded",
@@ -623,15 +624,16 @@ fn in_flight_key(event: &Event) -> (String, String) {
     (event.service.clone(), event.id.clone())
 }
 
-/// The answer when the time budget ran out: the pack's fallback for the type.
-fn fallback(pack: &Pack, budget_ms: u64, event: &Event) -> Answer {
-    let mut action = pack.settings.fallback_for(event.kind);
+/// The answer when the time budget ran out: the pack's fallback for the
+/// type of the event `id` of `kind` at `at_ms`.
+fn fallback(pack: &Pack, budget_ms: u64, id: String, kind: EventKind, at_ms: i64) -> Answer {
+    let mut action = pack.settings.fallback_for(kind);
     let mut methods = Vec::new();
     if action == Action::Challenge {
         // The methods the pack's own rules step this type up with; a pack
         // that has none for the type (only possible through `default`)
         // holds the event for review instead.
-        methods = sekimori_rules::fallback_methods(&pack.rules, event.kind);
+        methods = sekimori_rules::fallback_methods(&pack.rules, kind);
         if methods.is_empty() {
             action = Action::Review;
         }
@@ -642,16 +644,16 @@ fn fallback(pack: &Pack, budget_ms: u64, event: &Event) -> Answer {
         score: 0,
         reason: format!(
             "no decision within the {} ms budget; the pack's fallback for {} applies",
-            budget_ms, event.kind
+            budget_ms, kind
         ),
         shadow: false,
         methods: methods.clone(),
         hold: None,
     };
     let decision = Decision {
-        event_id: event.id.clone(),
-        event_type: event.kind.as_str().into(),
-        at: format_rfc3339_ms(event.at_ms),
+        event_id: id,
+        event_type: kind.as_str().into(),
+        at: format_rfc3339_ms(at_ms),
         action,
         methods,
         score: 0,
@@ -707,7 +709,13 @@ mod tests {
             body["at"] = json!("2026-01-01T00:00:00Z");
             body["service"] = json!("s");
             let event = sekimori_event::decode_value(body).expect("valid");
-            let answer = fallback(&pack, pack.settings.time_budget_ms, &event);
+            let answer = fallback(
+                &pack,
+                pack.settings.time_budget_ms,
+                event.id.clone(),
+                event.kind,
+                event.at_ms,
+            );
             assert_eq!(answer.decision.action, want, "{}", event.kind);
             assert_eq!(
                 (answer.durable, answer.degraded),

@@ -7,11 +7,17 @@ use std::time::Duration;
 
 /// A decision was returned (durable or fallback).
 pub fn decision(d: &Decision, elapsed: Duration, degraded: Option<&'static str>) {
-    let labels = [
-        ("type", d.event_type.clone()),
-        ("action", format!("{:?}", d.action).to_lowercase()),
-    ];
-    counter!("sekimori_decisions_total", &labels).increment(1);
+    // The action's label is a static name: no text is formatted per decision.
+    let action: &'static str = match d.action {
+        sekimori_rules::Action::Allow => "allow",
+        sekimori_rules::Action::Challenge => "challenge",
+        sekimori_rules::Action::Review => "review",
+        sekimori_rules::Action::Deny => "deny",
+        sekimori_rules::Action::Freeze => "freeze",
+        sekimori_rules::Action::Halt => "halt",
+    };
+    counter!("sekimori_decisions_total", "type" => d.event_type.clone(), "action" => action)
+        .increment(1);
     histogram!("sekimori_decision_seconds").record(elapsed.as_secs_f64());
     if let Some(why) = degraded {
         counter!("sekimori_decisions_degraded_total", "type" => d.event_type.clone(), "reason" => why)
