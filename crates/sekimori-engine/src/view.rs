@@ -5,7 +5,7 @@ use sekimori_event::{Body, Destination, Event};
 use sekimori_rules::{HaltScope, Part};
 use serde_json::Value as Json;
 use std::sync::OnceLock;
-use xxhash_rust::xxh3::{xxh3_128, xxh3_64};
+use xxhash_rust::xxh3::xxh3_128;
 
 /// An event with its canonical JSON built (what the log stores). Building it
 /// is a pure function of the event, so a server or a replay can do it before
@@ -130,7 +130,7 @@ pub fn key_hash(parts: &[Json]) -> Option<u128> {
 /// Hashes a value for distinct counting (as [`part_hash`] does a [`Part`]).
 #[cfg(test)]
 pub fn value_hash(v: &Json) -> u64 {
-    xxh3_64(text(v).as_bytes())
+    xxhash_rust::xxh3::xxh3_64(text(v).as_bytes())
 }
 
 /// The account an event acts on: the body's account, else the session's.
