@@ -415,3 +415,22 @@ async fn a_key_revoked_mid_stream_has_its_next_lines_refused_and_the_stream_ends
     assert_eq!(logged_action(&h, "r-2").await, None);
     assert_eq!(logged_action(&h, "r-3").await, None);
 }
+
+#[tokio::test]
+async fn a_stream_with_no_body_is_refused_before_it_starts() {
+    let h = Harness::new().await;
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/events/stream")
+        .header("authorization", format!("Bearer {}", h.ingest))
+        .header("content-type", "application/x-ndjson")
+        .body(Body::empty())
+        .expect("request");
+    let resp = h.router.clone().oneshot(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let body: Value = serde_json::from_slice(&bytes).expect("json");
+    assert_eq!(code(&body).0, Some("invalid_json"));
+}

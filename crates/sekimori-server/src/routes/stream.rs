@@ -77,6 +77,14 @@ pub async fn post_stream(
             "the durable log failed; the server accepts nothing until restarted",
         ));
     }
+    // A request with no body at all has no event to answer: refused before
+    // the stream starts, as an empty `POST /v1/events` is.
+    if HttpBody::is_end_stream(&body) {
+        return Err(ApiError::new(
+            "invalid_json",
+            "the body is empty: a stream sends at least one event line",
+        ));
+    }
     let permit = app.admit_stream()?;
     let (chunk_tx, chunk_rx) = mpsc::channel(MAX_STREAM_IN_FLIGHT / CHUNK_LINES + 1);
     let (out_tx, out_rx) = mpsc::channel(MAX_STREAM_IN_FLIGHT / CHUNK_LINES + 1);
