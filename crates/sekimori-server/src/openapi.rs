@@ -330,8 +330,10 @@ fn operation_errors(method: &str, path: &str) -> Vec<ErrorCode> {
             ],
         ]
         .concat(),
-        // Once the stream starts the status is 200: refusals of lines are lines.
-        ("post", "/v1/events/stream") => vec![E::EngineBusy, E::StoreFailed],
+        // Once the stream starts the status is 200: refusals of lines are
+        // lines. Before it starts: no body at all, too many streams, a
+        // failed store.
+        ("post", "/v1/events/stream") => vec![E::InvalidJson, E::EngineBusy, E::StoreFailed],
         ("get", "/v1/decisions/{event_id}") => {
             vec![E::DecisionNotFound, E::InvalidValue, E::MissingField]
         }
