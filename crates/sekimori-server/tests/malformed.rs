@@ -27,7 +27,10 @@ fn body_routes() -> Vec<(Method, String)> {
         .collect()
 }
 
-/// Checks an error body against the code table; returns (code, path).
+/// Checks an error body against the code table; returns (code, path). The
+/// stream answers 200 once it starts and each refused line is a line of
+/// that answer, with the code, type and path a single event would get
+/// (here the body is one line, read as the answer).
 fn documented(route: &str, status: StatusCode, body: &Value) -> (String, Option<String>) {
     let e = &body["error"];
     let code = e["code"]
@@ -37,7 +40,11 @@ fn documented(route: &str, status: StatusCode, body: &Value) -> (String, Option<
         .iter()
         .find(|(c, _, _)| *c == code)
         .unwrap_or_else(|| panic!("{route}: `{code}` is not in the table"));
-    assert_eq!(status.as_u16(), *want, "{route}: {body}");
+    if route.ends_with("/v1/events/stream") {
+        assert_eq!(status, StatusCode::OK, "{route}: {body}");
+    } else {
+        assert_eq!(status.as_u16(), *want, "{route}: {body}");
+    }
     assert_eq!(e["type"].as_str(), Some(*kind), "{route}: {body}");
     assert!(
         e["message"].as_str().is_some_and(|m| !m.is_empty()),
@@ -97,7 +104,7 @@ async fn every_route_answers_malformed_bodies_with_a_documented_error_and_its_pa
         }
         // An empty object: every route with a required field names it.
         let (s, b) = h.call_text(method.clone(), &path, &key, "{}").await;
-        if s.is_client_error() {
+        if s.is_client_error() || b.get("error").is_some() {
             let (code, at) = documented(&route, s, &b);
             if code == "missing_field" {
                 assert!(at.is_some_and(|p| !p.is_empty()), "{route}: {b}");
