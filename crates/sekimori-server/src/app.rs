@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 mod stream;
-pub use stream::{Chunk, Line, StreamPermit, MAX_STREAMS};
+pub use stream::{Chunk, Line, StreamPermit, MAX_STREAMS, MAX_STREAMS_PER_KEY};
 
 /// Decided events not yet durable, past which new events are refused with
 /// `overloaded` before they are decided (below the store's queue bound, so the
@@ -63,6 +63,8 @@ pub struct Admission {
     decide_ns: AtomicU64,
     /// Streams open (`POST /v1/events/stream`).
     streams: Arc<tokio::sync::Semaphore>,
+    /// Streams open per key name.
+    stream_keys: stream::StreamKeys,
 }
 
 impl Default for Admission {
@@ -72,6 +74,7 @@ impl Default for Admission {
             bulk: Arc::new(tokio::sync::Semaphore::new(MAX_BULK)),
             decide_ns: AtomicU64::new(20_000),
             streams: Arc::new(tokio::sync::Semaphore::new(stream::MAX_STREAMS)),
+            stream_keys: Default::default(),
         }
     }
 }

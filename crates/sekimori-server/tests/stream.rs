@@ -292,14 +292,37 @@ async fn overload_answers_engine_busy_per_event_and_stores_nothing() {
         assert_eq!(a["duplicate"], json!(false));
     }
 
-    // At most MAX_STREAMS streams at once: one more is refused before it starts.
+    // At most MAX_STREAMS_PER_KEY streams of one key: one more is refused
+    // before it starts, while another key still gets a place.
+    use sekimori_server::app::{MAX_STREAMS, MAX_STREAMS_PER_KEY};
     let mut open = Vec::new();
-    for _ in 0..sekimori_server::app::MAX_STREAMS {
+    for _ in 0..MAX_STREAMS_PER_KEY {
         let (tx, status, body) = open_stream(&h, &h.ingest).await;
         assert_eq!(status, StatusCode::OK);
         open.push((tx, body));
     }
     let (_tx, status, body) = open_stream(&h, &h.ingest).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
+    assert_eq!(lines(&bytes)[0]["error"]["code"], json!("engine_busy"));
+    // At most MAX_STREAMS in all, over several keys.
+    let mut keys = Vec::new();
+    while open.len() < MAX_STREAMS {
+        let name = format!("streamer-{}", keys.len());
+        let key = create_key_for(h.dir.path(), &name, vec![Scope::Ingest], None)
+            .expect("key")
+            .1;
+        for _ in 0..MAX_STREAMS_PER_KEY.min(MAX_STREAMS - open.len()) {
+            let (tx, status, body) = open_stream(&h, &key).await;
+            assert_eq!(status, StatusCode::OK);
+            open.push((tx, body));
+        }
+        keys.push(key);
+    }
+    let late = create_key_for(h.dir.path(), "late", vec![Scope::Ingest], None)
+        .expect("key")
+        .1;
+    let (_tx, status, body) = open_stream(&h, &late).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     let bytes = axum::body::to_bytes(body, usize::MAX).await.expect("body");
     assert_eq!(lines(&bytes)[0]["error"]["code"], json!("engine_busy"));
@@ -309,7 +332,7 @@ async fn overload_answers_engine_busy_per_event_and_stores_nothing() {
     let _ = axum::body::to_bytes(body, usize::MAX).await;
     let mut admitted = false;
     for _ in 0..100 {
-        let (_tx, status, _) = open_stream(&h, &h.ingest).await;
+        let (_tx, status, _) = open_stream(&h, &late).await;
         if status == StatusCode::OK {
             admitted = true;
             break;

@@ -37,10 +37,31 @@ pub struct Chunk {
     pub permit: OwnedSemaphorePermit,
 }
 
+/// Streams one key may hold open at once: the [`MAX_STREAMS`] places are
+/// shared by every tenant, so one key never takes them all.
+pub const MAX_STREAMS_PER_KEY: usize = 2;
+
+/// Streams open per key name.
+pub type StreamKeys = Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>;
+
 /// A stream's admission: held while the stream is open.
 #[derive(Debug)]
 pub struct StreamPermit {
     _permit: OwnedSemaphorePermit,
+    keys: StreamKeys,
+    key: String,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = keys.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                keys.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// What deciding made of one line.
@@ -52,11 +73,28 @@ enum Decided {
 }
 
 impl App {
-    /// Admits one more stream, or refuses it at once (`engine_busy`) when
-    /// [`MAX_STREAMS`] are open.
-    pub fn admit_stream(&self) -> Result<StreamPermit, ApiError> {
+    /// Admits one more stream of the key named `key`, or refuses it at once
+    /// (`engine_busy`) when [`MAX_STREAMS`] are open, or
+    /// [`MAX_STREAMS_PER_KEY`] of that key.
+    pub fn admit_stream(&self, key: &str) -> Result<StreamPermit, ApiError> {
+        let keys = Arc::clone(&self.admission.stream_keys);
+        let mut open = keys.lock().unwrap_or_else(|p| p.into_inner());
+        if open.get(key).copied().unwrap_or(0) >= MAX_STREAMS_PER_KEY {
+            telemetry::shed("stream");
+            return Err(engine_busy(
+                "this key has as many streams open as it may; nothing of this stream was decided or stored",
+            ));
+        }
         match Arc::clone(&self.admission.streams).try_acquire_owned() {
-            Ok(permit) => Ok(StreamPermit { _permit: permit }),
+            Ok(permit) => {
+                *open.entry(key.to_string()).or_default() += 1;
+                drop(open);
+                Ok(StreamPermit {
+                    _permit: permit,
+                    keys,
+                    key: key.to_string(),
+                })
+            }
             Err(_) => {
                 telemetry::shed("stream");
                 Err(engine_busy(
