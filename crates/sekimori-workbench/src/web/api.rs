@@ -55,13 +55,7 @@ pub async fn sign_in(
     ApiJson(Object(b)): ApiJson<Object<SignIn>>,
 ) -> Answer<SignedIn> {
     let (token, s) = super::sign_in(&wb, &b.login, &b.password, &b.code, Locale::En).await?;
-    Ok(Json(SignedIn {
-        token,
-        login: s.login,
-        role: AnalystRole::of(s.role),
-        idle_timeout_s: crate::sessions::IDLE_MS / 1000,
-        absolute_timeout_s: crate::sessions::ABSOLUTE_MS / 1000,
-    }))
+    Ok(Json(SignedIn::new(token, s)))
 }
 
 /// Ends every session of the signed-in analyst (this one too).

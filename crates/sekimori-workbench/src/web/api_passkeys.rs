@@ -4,7 +4,7 @@
 
 use super::auth::ApiWho;
 use super::extract::ApiJson;
-use super::openapi::{AnalystRole, SignedIn};
+use super::openapi::SignedIn;
 use super::passkeys;
 use crate::analyst_passkeys::PasskeyInfo;
 use crate::error::WbError;
@@ -158,13 +158,7 @@ pub async fn sign_in_finish(
 ) -> Answer<SignedIn> {
     let (token, s) =
         passkeys::finish_sign_in(&wb, &b.ceremony, None, b.credential, Locale::En).await?;
-    Ok(Json(SignedIn {
-        token,
-        login: s.login,
-        role: AnalystRole::of(s.role),
-        idle_timeout_s: crate::sessions::IDLE_MS / 1000,
-        absolute_timeout_s: crate::sessions::ABSOLUTE_MS / 1000,
-    }))
+    Ok(Json(SignedIn::new(token, s)))
 }
 
 /// The signed-in analyst's passkeys.

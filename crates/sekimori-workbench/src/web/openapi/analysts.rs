@@ -64,6 +64,19 @@ pub struct CreatedAnalyst {
     pub otpauth_uri: String,
 }
 
+impl SignedIn {
+    /// The answer for session `s`, started with `token`.
+    pub fn new(token: String, s: crate::sessions::Session) -> SignedIn {
+        SignedIn {
+            token,
+            login: s.login,
+            role: AnalystRole::of(s.role),
+            idle_timeout_s: crate::sessions::IDLE_MS / 1000,
+            absolute_timeout_s: crate::sessions::ABSOLUTE_MS / 1000,
+        }
+    }
+}
+
 /// Never shows the session token.
 impl std::fmt::Debug for SignedIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
