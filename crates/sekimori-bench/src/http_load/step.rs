@@ -191,24 +191,13 @@ pub(super) fn run_step(
         .name("bench-dispatch".into())
         .spawn(move || dispatch(start, rate, total, warm, deadline, idle_rx, job_txs))
         .context("starting the dispatcher thread")?;
-    let mut tally = Tally::new();
-    client.block_on(async {
-        let mut cancelled = false;
-        loop {
-            tokio::select! {
-                r = set.join_next() => match r {
-                    Some(Ok(t)) => tally.merge(t),
-                    Some(Err(e)) => return Err(anyhow!("a client connection task failed: {e}")),
-                    None => break,
-                },
-                _ = tokio::time::sleep_until(deadline.into()), if !cancelled => {
-                    cancelled = true;
-                    let _ = cancel_tx.send(true);
-                }
-            }
-        }
-        anyhow::Ok(())
-    })?;
+    let mut tally = collect_tallies(
+        client,
+        &mut set,
+        deadline,
+        &cancel_tx,
+        "a client connection task",
+    )?;
     let d = dispatcher
         .join()
         .map_err(|_| anyhow!("the dispatcher thread panicked"))?;
@@ -329,4 +318,35 @@ pub(crate) fn closed_loop(
         commits,
         first_error: tally.first_error,
     })
+}
+
+/// Merges the tallies of `set`'s tasks as they end; at `deadline` tells
+/// them to give up (`cancel`) and goes on collecting until every one has
+/// ended. `what` names a task in the error of one that failed.
+pub(super) fn collect_tallies(
+    client: &tokio::runtime::Runtime,
+    set: &mut tokio::task::JoinSet<Tally>,
+    deadline: Instant,
+    cancel: &watch::Sender<bool>,
+    what: &str,
+) -> anyhow::Result<Tally> {
+    let mut tally = Tally::new();
+    client.block_on(async {
+        let mut cancelled = false;
+        loop {
+            tokio::select! {
+                r = set.join_next() => match r {
+                    Some(Ok(t)) => tally.merge(t),
+                    Some(Err(e)) => return Err(anyhow!("{what} failed: {e}")),
+                    None => break,
+                },
+                _ = tokio::time::sleep_until(deadline.into()), if !cancelled => {
+                    cancelled = true;
+                    let _ = cancel.send(true);
+                }
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    Ok(tally)
 }

@@ -274,24 +274,7 @@ pub(super) fn run_stream_step(
             lag
         })
         .context("starting the dispatcher thread")?;
-    let mut tally = Tally::new();
-    client.block_on(async {
-        let mut cancelled = false;
-        loop {
-            tokio::select! {
-                r = set.join_next() => match r {
-                    Some(Ok(t)) => tally.merge(t),
-                    Some(Err(e)) => return Err(anyhow!("a stream task failed: {e}")),
-                    None => break,
-                },
-                _ = tokio::time::sleep_until(deadline.into()), if !cancelled => {
-                    cancelled = true;
-                    let _ = cancel_tx.send(true);
-                }
-            }
-        }
-        anyhow::Ok(())
-    })?;
+    let mut tally = collect_tallies(client, &mut set, deadline, &cancel_tx, "a stream task")?;
     let (lag, unsent) = dispatcher
         .join()
         .map_err(|_| anyhow!("the dispatcher thread panicked"))?;
