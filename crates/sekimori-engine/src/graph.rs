@@ -2,9 +2,9 @@
 //! (`FeatureStore::apply_edge`), fed with the event's two ends and amount.
 //! A reading is an object (`features.g.cycle`, `features.g.fan_out`, ...).
 
-use crate::view::{key_hash_of, key_hash_parts};
+use crate::view::key_hash_parts;
 use sekimori_event::{Body, Event};
-use sekimori_rules::{Feature, Vars};
+use sekimori_rules::{Feature, Part, Vars};
 use sekimori_window::{FeatureStore, GraphRead};
 use serde_json::Value as Json;
 
@@ -54,7 +54,7 @@ pub(crate) fn read(f: &Feature, store: &FeatureStore, vars: &Vars<'_>, now_ms: i
 /// when a part is null.
 fn counterparty(v: &Json) -> Result<Option<u128>, String> {
     match v {
-        Json::Array(parts) => key_hash_of(parts.iter().map(|p| Ok(std::borrow::Cow::Borrowed(p)))),
+        Json::Array(parts) => key_hash_parts(parts.iter().map(|p| Ok(Part::of_json(p)))),
         Json::Null => Ok(None),
         _ => Err("`of` of a graph must be a list of the counterparty's key parts".into()),
     }

@@ -94,30 +94,6 @@ fn text(v: &Json) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// [`key_hash`] of the parts the key expressions give, hashed as they come
-/// (no joined string): the first evaluation error, else `None` when a part
-/// is null, else the same hash `key_hash` gives.
-pub fn key_hash_of<'a>(
-    parts: impl Iterator<Item = Result<std::borrow::Cow<'a, Json>, String>>,
-) -> Result<Option<u128>, String> {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut null = false;
-    for (i, part) in parts.enumerate() {
-        let part = part?;
-        if part.is_null() {
-            null = true;
-        }
-        if null {
-            continue; // still evaluated: a later part's error is reported
-        }
-        if i > 0 {
-            hasher.update("\u{1f}".as_bytes());
-        }
-        hasher.update(text(&part).as_bytes());
-    }
-    Ok((!null).then(|| hasher.digest128()))
-}
-
 /// Hashes the parts of a group-by key; `None` when any part is null (no key).
 pub fn key_hash(parts: &[Json]) -> Option<u128> {
     if parts.iter().any(Json::is_null) {
@@ -249,7 +225,7 @@ mod tests {
     #[test]
     fn streamed_keys_hash_as_joined_ones() {
         let ok = |parts: &[Json]| {
-            key_hash_of(parts.iter().map(|p| Ok(std::borrow::Cow::Borrowed(p)))).expect("no error")
+            key_hash_parts(parts.iter().map(|p| Ok(Part::of_json(p)))).expect("no error")
         };
         for parts in [
             vec![json!("a")],
@@ -260,13 +236,8 @@ mod tests {
         ] {
             assert_eq!(ok(&parts), key_hash(&parts), "{parts:?}");
         }
-        let err = key_hash_of(
-            [
-                Ok(std::borrow::Cow::Owned(Json::Null)),
-                Err("boom".to_string()),
-            ]
-            .into_iter(),
-        );
+        let err =
+            key_hash_parts([Ok(Part::of_json(&Json::Null)), Err("boom".to_string())].into_iter());
         assert_eq!(err, Err("boom".to_string()));
     }
 }

@@ -129,7 +129,8 @@ pub enum Part<'a> {
 }
 
 impl<'a> Part<'a> {
-    pub(super) fn of_json(j: &'a Json) -> Part<'a> {
+    /// The part a JSON value is (an integer that fits `i64` as `Int`).
+    pub fn of_json(j: &'a Json) -> Part<'a> {
         match j {
             Json::Null => Part::Null,
             Json::Bool(b) => Part::Bool(*b),
