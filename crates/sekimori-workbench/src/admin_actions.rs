@@ -1,5 +1,6 @@
 //! An admin's changes to analysts: disable, enable, reset (a new password
-//! and TOTP seed). Each is logged; a disable or a reset ends the analyst's
+//! and TOTP seed), removal of passkeys with a reason (the pages'). Each is
+//! logged; a disable, a reset or a passkey removal ends the analyst's
 //! sessions; a reset's removal of the analyst's passkeys is logged too.
 
 use crate::acts::Act;
@@ -86,5 +87,42 @@ impl Workbench {
             self.record(&s.login, &act, "").await?;
         }
         Ok((uri, ended))
+    }
+
+    /// An admin removes `login`'s passkey `id`, or all of them, saying why
+    /// (`reason`: required, one line of at most
+    /// [`MAX_HOLD_REASON_CHARS`](crate::hold_actions::MAX_HOLD_REASON_CHARS)
+    /// characters; logged as the act's `why`). As
+    /// `Workbench::remove_passkeys` (the API's, which takes no reason): the
+    /// analyst's sessions end unless it is the admin's own account, and the
+    /// removal is logged (`passkeys_removed`, reason `admin`). Returns how
+    /// many passkeys went.
+    pub async fn remove_passkeys_because(
+        &self,
+        s: &Session,
+        login: &str,
+        id: Option<&str>,
+        reason: &str,
+    ) -> Result<usize, WbError> {
+        if s.role != Role::Admin {
+            return Err(WbError::Forbidden("admin"));
+        }
+        let why = crate::hold_actions::reason(reason)?;
+        let ids = self.analysts.remove_passkeys(login, id)?;
+        if !ids.is_empty() && s.login != login {
+            self.sessions.end_all(login);
+        }
+        tracing::info!(by = %s.login, login = %login, removed = ids.len(), "workbench passkeys removed");
+        let removed = ids.len();
+        if removed > 0 {
+            let act = Act::PasskeysRemoved {
+                login: login.into(),
+                ids,
+                all: id.is_none(),
+                reason: crate::acts::PasskeyRemoval::Admin,
+            };
+            self.record(&s.login, &act, &why).await?;
+        }
+        Ok(removed)
     }
 }

@@ -37,7 +37,8 @@ pub fn scope_of(name: &str) -> Option<HoldScope> {
     serde_json::from_value(serde_json::Value::String(name.into())).ok()
 }
 
-fn reason(r: &str) -> Result<String, WbError> {
+/// A required one-line reason (a hold's, a passkey removal's).
+pub(crate) fn reason(r: &str) -> Result<String, WbError> {
     let r = crate::actions::text("reason", r, true)?;
     if r.chars().count() > MAX_HOLD_REASON_CHARS || r.contains(['\n', '\t']) {
         return Err(WbError::invalid(

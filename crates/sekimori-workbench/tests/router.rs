@@ -3,6 +3,9 @@
 /// Part 4's hold, list, bulk, search and analyst actions.
 #[path = "router_parts/actions.rs"]
 mod actions;
+/// The analysts page's passkeys: names, dates, removal with a reason.
+#[path = "router_parts/analyst_passkeys.rs"]
+mod analyst_passkeys;
 /// The same through the REST API.
 #[path = "router_parts/api.rs"]
 mod api;

@@ -10,6 +10,7 @@ pub mod quality;
 pub mod queue;
 pub mod results;
 
+use crate::analyst_passkeys::PasskeyInfo;
 use crate::analysts::{AnalystInfo, Role};
 use crate::i18n::{Locale, Text, ZONES};
 use crate::sessions::Session;
@@ -108,9 +109,14 @@ pub fn sign_in(locale: Locale, pre: &str, failed: Option<&str>) -> Markup {
     )
 }
 
-/// The analysts page (admins): the list and the creation form; `created`
-/// shows a new analyst's provisioning URI once.
-pub fn analysts(s: &Session, list: &[AnalystInfo], created: Option<(&str, &str)>) -> Markup {
+/// The analysts page (admins): the list (each analyst with their passkeys'
+/// names and dates, each removable with a reason) and the creation form;
+/// `created` shows a new analyst's provisioning URI once.
+pub fn analysts(
+    s: &Session,
+    list: &[(AnalystInfo, Vec<PasskeyInfo>)],
+    created: Option<(&str, &str)>,
+) -> Markup {
     let t = s.locale.text();
     let p = s.locale.passkey_text();
     layout(
@@ -132,16 +138,11 @@ pub fn analysts(s: &Session, list: &[AnalystInfo], created: Option<(&str, &str)>
                     th scope="col" { (p.passkeys) } th scope="col" { (t.action) }
                 } }
                 tbody {
-                    @for a in list {
+                    @for (a, keys) in list {
                         tr data-login=(a.login) {
                             td { (a.login) } td { (a.role.name()) } td { (a.created_at) } td { (a.created_by) }
                             td { @if a.disabled { (t.disabled) } @else { (t.active) } }
-                            td {
-                                (a.passkeys)
-                                @if a.passkeys > 0 {
-                                    form method="post" action={ "/ui/analysts/" (a.login) "/passkeys/remove" } { (csrf(s)) button type="submit" aria-label={ (p.remove_all) " " (a.login) } { (p.remove_all) } }
-                                }
-                            }
+                            td { (passkeys::analyst_cell(s, &a.login, keys)) }
                             td {
                                 @if a.login != s.login {
                                     @if a.disabled {

@@ -2,7 +2,7 @@
 //! the registration control, and the sign-in page's passkey button. The
 //! ceremonies run in `assets/passkey.js` (scripts from this origin only).
 
-use super::layout;
+use super::{csrf, layout, when};
 use crate::analyst_passkeys::PasskeyInfo;
 use crate::i18n::Locale;
 use crate::sessions::Session;
@@ -57,6 +57,53 @@ pub fn sign_in_part(locale: Locale, pre: &str) -> Markup {
             input #passkey-login name="login" autocomplete="username webauthn";
             button type="submit" { (p.sign_in_with_passkey) }
             p.error role="alert" hidden {}
+        }
+    }
+}
+
+/// An analyst's passkeys on the analysts page: each one's name and date,
+/// each removable with a reason, and "remove all" when there are several.
+pub fn analyst_cell(s: &Session, login: &str, keys: &[PasskeyInfo]) -> Markup {
+    let p = s.locale.passkey_text();
+    let t = s.locale.text();
+    let action = format!("/ui/analysts/{login}/passkeys/remove");
+    let reason = |id: String| {
+        html! {
+            label for=(id) { (t.reason) }
+            input id=(id) name="reason" maxlength="512" required;
+        }
+    };
+    html! {
+        @if keys.is_empty() {
+            span.empty { (p.none_yet) }
+        } @else {
+            ul.analyst-passkeys {
+                @for (i, k) in keys.iter().enumerate() {
+                    li data-passkey=(k.id) {
+                        span.passkey-name { (k.name) } " "
+                        span.passkey-added {
+                            (p.added) " "
+                            @match sekimori_event::parse_rfc3339_ms(&k.created_at) {
+                                Some(ms) => (when(s, ms)),
+                                None => (k.created_at),
+                            }
+                        }
+                        form method="post" action=(action) {
+                            (csrf(s))
+                            input type="hidden" name="id" value=(k.id);
+                            (reason(format!("passkey-reason-{login}-{i}")))
+                            button type="submit" aria-label={ (p.remove_one) ": " (k.name) " (" (login) ")" } { (p.remove_one) }
+                        }
+                    }
+                }
+            }
+            @if keys.len() > 1 {
+                form method="post" action=(action) {
+                    (csrf(s))
+                    (reason(format!("passkey-reason-{login}-all")))
+                    button type="submit" aria-label={ (p.remove_all) " (" (login) ")" } { (p.remove_all) }
+                }
+            }
         }
     }
 }

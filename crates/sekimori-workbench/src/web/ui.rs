@@ -5,6 +5,7 @@ use super::auth::{cookie, pre_cookie, pre_cookie_name, session_cookie, PageWho};
 use super::extract::PageForm;
 use super::view::{case_view, parse_filter, QueueQuery};
 use crate::acts::Disposition;
+use crate::analyst_passkeys::PasskeyInfo;
 use crate::analysts::Role;
 use crate::error::WbError;
 use crate::i18n::Locale;
@@ -301,10 +302,28 @@ pub async fn analysts_page(State(wb): Wb, who: PageWho) -> Response {
     if who.session.role != Role::Admin {
         return page_error(Some(&who), WbError::Forbidden("admin"));
     }
-    match wb.analysts.list() {
+    match analyst_rows(&wb) {
         Ok(list) => pages::analysts(&who.session, &list, None).into_response(),
         Err(e) => page_error(Some(&who), e),
     }
+}
+
+/// The analysts, each with their passkeys (names and dates).
+pub(super) fn analyst_rows(
+    wb: &Workbench,
+) -> Result<Vec<(crate::analysts::AnalystInfo, Vec<PasskeyInfo>)>, WbError> {
+    wb.analysts
+        .list()?
+        .into_iter()
+        .map(|a| {
+            let keys = if a.passkeys > 0 {
+                wb.analysts.passkeys(&a.login)?.unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            Ok((a, keys))
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -332,7 +351,7 @@ pub async fn create_analyst(
     let made = wb
         .create_analyst(&who.session, &f.login, role, &f.password)
         .await;
-    match (made, wb.analysts.list()) {
+    match (made, analyst_rows(&wb)) {
         (Ok((info, uri)), Ok(list)) => {
             pages::analysts(&who.session, &list, Some((&info.login, uri.expose()))).into_response()
         }

@@ -165,7 +165,7 @@ pub struct CsrfOnly {
 }
 
 async fn analysts_after(wb: &Workbench, who: &PageWho, shown: Option<(&str, &str)>) -> Response {
-    match wb.analysts.list() {
+    match super::ui::analyst_rows(wb) {
         Ok(list) => pages::analysts(&who.session, &list, shown).into_response(),
         Err(e) => page_error(Some(who), e),
     }

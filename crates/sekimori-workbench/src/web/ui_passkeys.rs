@@ -157,10 +157,12 @@ pub struct RemoveForm {
     csrf: String,
     #[serde(default)]
     id: String,
+    #[serde(default)]
+    reason: String,
 }
 
-/// An admin removes an analyst's passkeys (all, or `id`), back to the
-/// analysts page.
+/// An admin removes an analyst's passkeys (all, or `id`) with a reason
+/// (required; logged as the act's `why`), back to the analysts page.
 pub async fn remove(
     State(wb): Wb,
     who: PageWho,
@@ -174,7 +176,10 @@ pub async fn remove(
         return page_error(Some(&who), WbError::Forbidden("admin"));
     }
     let id = Some(f.id.trim()).filter(|i| !i.is_empty());
-    match wb.remove_passkeys(&who.session, &login, id).await {
+    match wb
+        .remove_passkeys_because(&who.session, &login, id, &f.reason)
+        .await
+    {
         Ok(_) => Redirect::to("/ui/analysts").into_response(),
         Err(e) => page_error(Some(&who), e),
     }

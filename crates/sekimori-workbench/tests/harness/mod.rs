@@ -152,6 +152,8 @@ impl Bench {
                 sekimori_webauthn::Passkeys::new("localhost", origin, "sekimori")
                     .expect("relying party"),
             ),
+            // Fields added later (cluster mode's) keep their defaults.
+            ..Config::new(false)
         };
         let wb = Workbench::open(store, host.clone(), dir.path(), config).expect("workbench");
         let router = sekimori_workbench::router(Arc::clone(&wb));
@@ -175,6 +177,7 @@ impl Bench {
             trust_forwarded_for: false,
             editable_lists: Config::new(false).editable_lists,
             passkeys: Some(relying_party()),
+            ..Config::new(false)
         };
         Workbench::open(
             Arc::clone(&b.host.store),
