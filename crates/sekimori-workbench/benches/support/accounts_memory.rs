@@ -6,6 +6,9 @@
 //! The workspace forbids `unsafe`, so no counting allocator: the resident
 //! set includes the allocator's free lists, so a per-account figure is an
 //! upper bound, and "flat" means freed entries are reused, not returned.
+//! Beside each resident figure, the index's own accounted bytes
+//! (`Index::index_bytes`, what its byte budget counts), and a flood of
+//! busy accounts against a byte budget.
 
 use sekimori_engine::{Decision, Entry, PackRef};
 use sekimori_rules::Action;
@@ -67,6 +70,7 @@ pub fn report() {
     }
     let full = live() - base;
     let per_account = (full - empty) / BOUND as isize;
+    let accounted_minted = index.index_bytes().accounts / BOUND;
     let t = Instant::now();
     for i in BOUND as u64..10 * BOUND as u64 {
         seq += 1;
@@ -93,6 +97,24 @@ pub fn report() {
         }
     }
     let busy_bytes = (live() - before_busy) / BUSY as isize;
+    let accounted_busy = busy.index_bytes().accounts / BUSY as usize;
+    drop(busy);
+    // The same busy accounts, 4,000 of them, against a 16 MiB budget.
+    const BUDGET: usize = 16 << 20;
+    let before_budget = live();
+    let mut budgeted = Index::default().with_max_bytes(BUDGET);
+    let mut s = 0u64;
+    let mut most = 0;
+    for a in 0..4 * BUSY {
+        for round in 0..250u64 {
+            s += 1;
+            let account = format!("busy-{a}");
+            login(&mut budgeted, s, &account, &format!("d-{a}-{round}"));
+        }
+        most = most.max(budgeted.index_bytes().accounts);
+    }
+    let budget_resident = live() - before_budget;
+    let (kept, _, gone) = budgeted.account_stats();
     eprintln!(
         "accounts memory: {per_account} B per minted account ({BOUND} accounts: {:.1} MB); \
          after {} more minted accounts past the bound of {BOUND}: {:.1} MB, {accounts} accounts kept, \
@@ -103,6 +125,13 @@ pub fn report() {
         after as f64 / 1e6,
         flood.as_secs_f64() * 1e6 / (9 * BOUND) as f64,
     );
+    eprintln!(
+        "accounts accounted bytes: {accounted_minted} B per minted account (resident / accounted          {:.2}), {accounted_busy} B per busy account (resident / accounted {:.2});          {} busy accounts against a byte budget of {BUDGET} B: at most {most} B accounted,          {kept} accounts kept, {gone} evicted, resident growth {:.1} MB",
+        per_account as f64 / accounted_minted.max(1) as f64,
+        busy_bytes as f64 / accounted_busy.max(1) as f64,
+        4 * BUSY,
+        budget_resident as f64 / 1e6,
+    );
     drop(index);
-    drop(busy);
+    drop(budgeted);
 }

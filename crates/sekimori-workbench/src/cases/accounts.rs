@@ -12,10 +12,18 @@
 //! lost for good: the log holds every event, and a restart rebuilds the
 //! index from it (with the same evictions: they depend on the log alone).
 //!
+//! Their bytes are bounded too ([`super::bytes`]): the entries' accounted
+//! bytes (timelines, links, each link's accounts, from lengths only) stay
+//! within an allowance, the index's byte budget less what its labels take;
+//! past it the coldest accounts go in the same order. A few accounts with
+//! long timelines and many long links cannot grow memory past what the
+//! operator set, however few they are.
+//!
 //! An account that comes back after its eviction starts a new entry; the
 //! entry keeps the seq it started at (`since`), so a case page can say
 //! that the account's history before it was evicted.
 
+use super::bytes::{ACCOUNT_BYTES, ATTR_BYTES, LINK_ACCOUNT_BYTES, LINK_BYTES, SEQ_BYTES};
 use super::{Case, Index, MAX_LINKS};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
@@ -54,6 +62,10 @@ pub struct History {
 #[derive(Debug)]
 pub(super) struct Accounts {
     max: usize,
+    /// The most accounted bytes the entries and links may take.
+    max_bytes: usize,
+    /// Their accounted bytes now.
+    pub(super) bytes: usize,
     by_key: HashMap<Key, Account>,
     /// The seq of each account's latest event -> the account: the coldest first.
     recency: BTreeMap<u64, Key>,
@@ -67,6 +79,8 @@ impl Accounts {
     pub(super) fn new(max: usize) -> Accounts {
         Accounts {
             max: max.max(1),
+            max_bytes: usize::MAX,
+            bytes: 0,
             by_key: HashMap::new(),
             recency: BTreeMap::new(),
             shared: HashMap::new(),
@@ -80,8 +94,27 @@ impl Accounts {
 
     pub(super) fn set_max(&mut self, max: usize) {
         self.max = max.max(1);
-        while self.by_key.len() > self.max {
-            self.evict_coldest();
+        self.evict_past_bounds();
+    }
+
+    /// Sets the bytes the entries and links may take, and evicts down to it.
+    pub(super) fn set_max_bytes(&mut self, max_bytes: usize) {
+        self.max_bytes = max_bytes;
+        self.evict_past_bounds();
+    }
+
+    pub(super) fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
+    /// Evicts the coldest accounts while past the count or the bytes (the
+    /// latest account stays, whatever its size: it is bounded on its own).
+    fn evict_past_bounds(&mut self) {
+        while self.by_key.len() > self.max || (self.bytes > self.max_bytes && self.by_key.len() > 1)
+        {
+            if !self.evict_coldest() {
+                break;
+            }
         }
     }
 
@@ -99,40 +132,52 @@ impl Accounts {
                 }
                 a
             }
-            None => self.by_key.entry(key.clone()).or_insert_with(|| Account {
-                since: seq,
-                ..Account::default()
-            }),
+            None => {
+                self.bytes += ACCOUNT_BYTES + service.len() + account.len();
+                self.by_key.entry(key.clone()).or_insert_with(|| Account {
+                    since: seq,
+                    ..Account::default()
+                })
+            }
         };
         if entry.timeline.len() >= super::TIMELINE_EVENTS {
             entry.timeline.pop_front();
             entry.dropped += 1;
+        } else {
+            self.bytes += SEQ_BYTES;
         }
         entry.timeline.push_back(seq);
         for attr in attrs {
             if entry.attrs.len() >= MAX_LINKS && !entry.attrs.contains(&attr) {
                 continue;
             }
-            entry.attrs.insert(attr.clone());
-            let others = self.shared.entry((service.to_string(), attr)).or_default();
-            if others.len() < MAX_LINKS {
-                others.insert(account.to_string());
+            if entry.attrs.insert(attr.clone()) {
+                self.bytes += ATTR_BYTES + attr.len();
+            }
+            let link = (service.to_string(), attr);
+            let link_len = link.0.len() + link.1.len();
+            let others = self.shared.entry(link).or_insert_with(|| {
+                self.bytes += LINK_BYTES + link_len;
+                BTreeSet::new()
+            });
+            if others.len() < MAX_LINKS && others.insert(account.to_string()) {
+                self.bytes += LINK_ACCOUNT_BYTES + account.len();
             }
         }
         self.recency.insert(seq, key);
-        while self.by_key.len() > self.max {
-            self.evict_coldest();
-        }
+        self.evict_past_bounds();
     }
 
-    /// Drops the account whose latest event is the oldest, and its links.
-    fn evict_coldest(&mut self) {
+    /// Drops the account whose latest event is the oldest, and its links;
+    /// `false` when there is none.
+    fn evict_coldest(&mut self) -> bool {
         let Some((_, key)) = self.recency.pop_first() else {
-            return;
+            return false;
         };
         let Some(gone) = self.by_key.remove(&key) else {
-            return;
+            return true;
         };
+        self.bytes -= account_bytes(&key, &gone);
         self.evicted += 1;
         metrics::counter!("sekimori_workbench_index_dropped_total", "what" => "account")
             .increment(1);
@@ -147,12 +192,37 @@ impl Accounts {
         for attr in gone.attrs {
             let link = (service.clone(), attr);
             if let Some(others) = self.shared.get_mut(&link) {
-                others.remove(&account);
+                if others.remove(&account) {
+                    self.bytes -= LINK_ACCOUNT_BYTES + account.len();
+                }
                 if others.is_empty() {
+                    self.bytes -= LINK_BYTES + link.0.len() + link.1.len();
                     self.shared.remove(&link);
                 }
             }
         }
+        true
+    }
+
+    /// The accounted bytes counted again from every entry and link (tests
+    /// check the running count against it).
+    #[cfg(test)]
+    pub(super) fn recount(&self) -> usize {
+        let entries: usize = self.by_key.iter().map(|(k, a)| account_bytes(k, a)).sum();
+        let links: usize = self
+            .shared
+            .iter()
+            .map(|(link, others)| {
+                LINK_BYTES
+                    + link.0.len()
+                    + link.1.len()
+                    + others
+                        .iter()
+                        .map(|a| LINK_ACCOUNT_BYTES + a.len())
+                        .sum::<usize>()
+            })
+            .sum();
+        entries + links
     }
 
     pub(super) fn history(&self, service: &str, account: &str) -> History {
@@ -171,6 +241,15 @@ impl Accounts {
             .get(&(service.to_string(), account.to_string()))
             .map(|a| &a.attrs)
     }
+}
+
+/// An entry's accounted bytes (its links' entries are counted apart).
+fn account_bytes(key: &Key, a: &Account) -> usize {
+    ACCOUNT_BYTES
+        + key.0.len()
+        + key.1.len()
+        + a.timeline.len() * SEQ_BYTES
+        + a.attrs.iter().map(|x| ATTR_BYTES + x.len()).sum::<usize>()
 }
 
 impl Index {

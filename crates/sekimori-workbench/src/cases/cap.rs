@@ -134,7 +134,7 @@ impl Index {
             let key = (service.to_string(), old);
             if self.by_event.get(&key) == Some(&id) {
                 self.by_event.remove(&key);
-                self.labels.remove(&key);
+                self.drop_labels(&key);
             }
         }
         let key = (service.to_string(), event_id);
@@ -190,7 +190,7 @@ impl Index {
             let key = (case.service.clone(), e.event_id.clone());
             if self.by_event.get(&key) == Some(&id) {
                 self.by_event.remove(&key);
-                self.labels.remove(&key);
+                self.drop_labels(&key);
             }
         }
         let key = (case.service.clone(), case.entity.clone());

@@ -15,6 +15,7 @@ use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 mod accounts;
+mod bytes;
 mod cap;
 mod case;
 mod holds;
@@ -22,6 +23,7 @@ mod links;
 pub mod search;
 
 pub use accounts::{History, DEFAULT_MAX_ACCOUNTS};
+pub use bytes::{IndexBytes, DEFAULT_MAX_INDEX_BYTES, LABELS_SHARE, MIN_INDEX_BYTES};
 pub use cap::{case_must_be_kept, DEFAULT_MAX_CASES, EVENT_IDS_PER_CASE, TERMS_PER_CAP_CASE};
 pub use case::{action_weight, Case, CaseEvent, Claim, Closed, Family, HistoryItem, Outcome};
 pub use holds::{TimedItem, MAX_PENDING};
@@ -53,6 +55,12 @@ pub struct Index {
     accounts: accounts::Accounts,
     /// (service, event id) -> labels (label, by), for the events of a case.
     labels: HashMap<(String, String), Vec<(String, String)>>,
+    /// The accounted bytes of `labels`, and the byte budget of labels and
+    /// accounts ([`bytes`]).
+    label_bytes: usize,
+    max_bytes: usize,
+    /// Labels not kept because they were past their share of the budget.
+    pub labels_dropped: u64,
     /// (service, entity) -> its cases.
     entity_cases: HashMap<(String, String), Vec<u64>>,
     /// Cases not opened because the index was full (see [`cap`]).
@@ -97,8 +105,13 @@ impl Default for Index {
 }
 
 impl Index {
-    /// An empty index holding at most `cap` cases.
+    /// An empty index holding at most `cap` cases, within the default
+    /// byte budget ([`DEFAULT_MAX_INDEX_BYTES`]).
     pub fn with_cap(cap: usize) -> Index {
+        Index::unbudgeted(cap).with_max_bytes(DEFAULT_MAX_INDEX_BYTES)
+    }
+
+    fn unbudgeted(cap: usize) -> Index {
         Index {
             last_seq: 0,
             cases: BTreeMap::new(),
@@ -106,6 +119,9 @@ impl Index {
             by_event: HashMap::new(),
             accounts: accounts::Accounts::new(DEFAULT_MAX_ACCOUNTS),
             labels: HashMap::new(),
+            label_bytes: 0,
+            max_bytes: usize::MAX,
+            labels_dropped: 0,
             entity_cases: HashMap::new(),
             overflow: 0,
             unknown_acts: 0,
@@ -209,10 +225,7 @@ impl Index {
                 // label index is bounded as the event index is (an event
                 // joins a case when it is logged, before any label on it).
                 if self.by_event.contains_key(&key) {
-                    let list = self.labels.entry(key.clone()).or_default();
-                    if list.len() < MAX_CASE_ITEMS {
-                        list.push((label.clone(), by.clone()));
-                    }
+                    self.keep_label(key.clone(), label, by);
                 }
                 if let Some(case) = self
                     .by_event
@@ -253,6 +266,7 @@ impl Index {
         if let Some(acct) = &account {
             self.accounts
                 .record(seq, &service, acct, links::attrs_of(event));
+            self.sync_account_bytes();
         }
         let kind = s("type").unwrap_or_default();
         let opens = matches!(

@@ -7,7 +7,7 @@ use crate::acts::Act;
 use sekimori_engine::{Decision, Entry};
 use serde_json::{json, Value as Json};
 
-fn decision(id: &str, action: &str) -> Decision {
+pub(super) fn decision(id: &str, action: &str) -> Decision {
     serde_json::from_value(json!({
         "event_id": id, "event_type": "transfer", "at": "2026-12-05T10:00:00Z",
         "action": action, "score": 10,
@@ -18,7 +18,7 @@ fn decision(id: &str, action: &str) -> Decision {
 }
 
 /// A transfer of `account` from `device`, decided `action`.
-fn transfer(index: &mut Index, seq: u64, account: &str, device: &str, action: &str) {
+pub(super) fn transfer(index: &mut Index, seq: u64, account: &str, device: &str, action: &str) {
     let id = format!("ev-{seq}");
     let event: Json = json!({
         "id": id, "type": "transfer", "service": "bank", "account": account,
@@ -34,7 +34,7 @@ fn transfer(index: &mut Index, seq: u64, account: &str, device: &str, action: &s
     );
 }
 
-fn act(index: &mut Index, seq: u64, act: Act) {
+pub(super) fn act(index: &mut Index, seq: u64, act: Act) {
     index.apply(
         seq,
         &Entry::Analyst {
