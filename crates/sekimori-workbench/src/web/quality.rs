@@ -4,7 +4,10 @@
 //! `GET /v1/quality` is its REST twin (the same report as JSON).
 //! Supervisors and admins only: a backtest replays the log up to its
 //! window, so it runs on a blocking thread, one at a time across the server
-//! (the page and the API share the one place).
+//! (the page and the API share the one place). The place is held by the
+//! work itself ([`one_at_a_time`]): a client that disconnects (a
+//! supervisor reloading the page) ends its request, not the backtest
+//! running on, which keeps the place until it ends.
 
 use super::auth::{ApiWho, PageWho};
 use super::ui::page_error;
@@ -23,6 +26,27 @@ use std::sync::Arc;
 
 /// One at a time: a backtest replays the log up to its window.
 static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// Runs `work` on a blocking thread once it has `place`'s one permit; the
+/// permit moves into the blocking task, so it is released when the work
+/// ends, never earlier, even when the request waiting on it is dropped
+/// (the client went away). `Unavailable` if the semaphore is closed or the
+/// work panicked.
+async fn one_at_a_time<T: Send + 'static>(
+    place: &'static tokio::sync::Semaphore,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, WbError> {
+    let permit = place
+        .acquire()
+        .await
+        .map_err(|_| WbError::Unavailable("the backtest"))?;
+    tokio::task::spawn_blocking(move || {
+        let _held = permit;
+        work()
+    })
+    .await
+    .map_err(|_| WbError::Unavailable("the backtest"))
+}
 
 /// The longest service name the filter takes (bytes).
 pub const MAX_SERVICE_BYTES: usize = 256;
@@ -77,18 +101,15 @@ async fn page(
     if who.session.role < Role::Supervisor {
         return page_error(Some(&who), WbError::Forbidden("supervisor"));
     }
-    let Ok(_one) = RUNNING.acquire().await else {
-        return page_error(Some(&who), WbError::Unavailable("the backtest"));
-    };
     let words = crate::pages::quality::words(who.session.locale);
     let store = Arc::clone(&wb.store);
-    let body = tokio::task::spawn_blocking(move || {
+    let body = one_at_a_time(&RUNNING, move || {
         sekimori_backtest::html::page_body_for(&store, words, "/ui/quality", &q.page())
     })
     .await;
     match body {
         Ok(b) => crate::pages::quality::page(&who.session, b).into_response(),
-        Err(_) => page_error(Some(&who), WbError::Unavailable("the backtest")),
+        Err(e) => page_error(Some(&who), e),
     }
 }
 
@@ -125,12 +146,8 @@ pub async fn api_quality(
     let Query(q) = q.map_err(|_| WbError::invalid("from", "from and to are required"))?;
     check(&q)?;
     let candidate = (!q.candidate.is_empty()).then(|| q.candidate.clone());
-    let _one = RUNNING
-        .acquire()
-        .await
-        .map_err(|_| WbError::Unavailable("the backtest"))?;
     let store = Arc::clone(&wb.store);
-    let result = tokio::task::spawn_blocking(move || {
+    let result = one_at_a_time(&RUNNING, move || {
         if let Some(v) = &candidate {
             // A version never stored is the caller's mistake, not storage's.
             match store.packs() {
@@ -145,11 +162,52 @@ pub async fn api_quality(
             None => Err(Some("no window".into())),
         }
     })
-    .await
-    .map_err(|_| WbError::Unavailable("the backtest"))?;
+    .await?;
     match result {
         Ok(r) => Ok(Json(r)),
         Err(None) => Err(WbError::NotFound("pack version")),
         Err(Some(e)) => Err(WbError::Storage(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_at_a_time;
+    use std::sync::mpsc;
+    use std::time::Duration;
+    use tokio::sync::Semaphore;
+
+    static PLACE: Semaphore = Semaphore::const_new(1);
+
+    /// A request dropped while its work runs (the client disconnected)
+    /// leaves the place taken until the work ends; the next waits for it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_disconnected_request_holds_the_place_until_its_work_ends() {
+        let (started_tx, started) = mpsc::channel::<()>();
+        let (finish, finish_rx) = mpsc::channel::<()>();
+        let (ended_tx, ended) = mpsc::channel::<()>();
+        let request = tokio::spawn(one_at_a_time(&PLACE, move || {
+            started_tx.send(()).expect("started");
+            finish_rx.recv().expect("told to finish");
+            ended_tx.send(()).expect("ended");
+        }));
+        tokio::task::spawn_blocking(move || started.recv().expect("the work runs"))
+            .await
+            .expect("joined");
+        // The client goes away: axum drops the handler's future.
+        request.abort();
+        assert!(request.await.expect_err("aborted").is_cancelled());
+        assert_eq!(PLACE.available_permits(), 0, "the work still holds it");
+        // A second request waits for the place.
+        let second = tokio::spawn(one_at_a_time(&PLACE, || 42));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!second.is_finished(), "it waits while the first work runs");
+        assert_eq!(PLACE.available_permits(), 0);
+        finish.send(()).expect("finish");
+        assert_eq!(second.await.expect("joined").expect("ran"), 42);
+        ended
+            .try_recv()
+            .expect("the first work ran to its end first");
+        assert_eq!(PLACE.available_permits(), 1, "released when the work ended");
     }
 }
