@@ -31,7 +31,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 
 /// The longest line: one event (`sekimori_event::MAX_EVENT_BYTES`, 64 KiB).
 pub const MAX_STREAM_LINE_BYTES: usize = sekimori_event::MAX_EVENT_BYTES;
@@ -121,6 +121,11 @@ impl HttpBody for Answers {
 /// in chunks; stops at the body's end or error (a client gone: what it sent
 /// in full is still decided, logged and settled), or when the stream's key
 /// no longer holds, it idles or it has lived its time (see the module docs).
+///
+/// The in-flight bound holds for the work as well as for the lines kept: a
+/// line is decoded only once it has its place, so one received frame of
+/// many thousand lines is decoded [`CHUNK_LINES`] at a time, each group
+/// only when the answers before it have made room ([`feed`]).
 async fn read_lines(
     app: Arc<App>,
     (auth, key): (EventAuth, zeroize::Zeroizing<String>),
@@ -129,7 +134,6 @@ async fn read_lines(
 ) {
     let places = Arc::new(Semaphore::new(MAX_STREAM_IN_FLIGHT));
     let mut splitter = Splitter::default();
-    let mut lines = Vec::new();
     let opened = Instant::now();
     let mut checked = opened;
     let mut last_event = opened;
@@ -140,65 +144,121 @@ async fn read_lines(
             checked = now;
             app.keys.authenticate(&key).ok().as_ref() != Some(&auth.who)
         };
-        let end = match frame {
-            // The key was revoked or changed: this frame's lines are
-            // refused as a new request with the key would be, and the
-            // stream ends.
-            Some(Ok(frame)) if revoked => {
-                if let Ok(data) = frame.into_data() {
-                    splitter.push(&data, |_| {
-                        lines.push(Line::Refused(auth_error(AuthFailure::Invalid)))
-                    });
-                }
-                true
-            }
+        // The key was revoked or changed: the lines read from now on are
+        // refused as a new request with the key would be, and the stream ends.
+        let mut read = |line: Result<&[u8], usize>| match revoked {
+            true => Line::Refused(auth_error(AuthFailure::Invalid)),
+            false => read_line(&app, &auth, line),
+        };
+        let (fed, ended) = match frame {
             Some(Ok(frame)) => {
-                let before = lines.len();
-                if let Ok(data) = frame.into_data() {
-                    splitter.push(&data, |line| lines.push(read_line(&app, &auth, line)));
-                }
-                if lines.len() > before {
-                    last_event = now;
-                }
-                now.duration_since(last_event) >= STREAM_IDLE
-                    || now.duration_since(opened) >= MAX_STREAM_LIFETIME
+                let fed = match frame.into_data() {
+                    Ok(data) => feed(&mut splitter, &data, &places, &chunks, &mut read).await,
+                    Err(_) => Ok(0),
+                };
+                (fed, revoked)
             }
             // A clean end: a last line without its newline still counts.
-            None if revoked => {
-                splitter.finish(|_| lines.push(Line::Refused(auth_error(AuthFailure::Invalid))));
-                true
-            }
-            None => {
-                splitter.finish(|line| lines.push(read_line(&app, &auth, line)));
-                true
-            }
+            None => (
+                finish(&mut splitter, &places, &chunks, &mut read).await,
+                true,
+            ),
             // The body broke off (the client went away, or it stalled past
             // the body timeout): a partial last line is dropped.
-            Some(Err(_)) => true,
+            Some(Err(_)) => (Ok(0), true),
         };
-        while !lines.is_empty() {
-            let rest = lines.split_off(lines.len().min(CHUNK_LINES));
-            let batch = std::mem::replace(&mut lines, rest);
-            // Waits while the stream's in-flight bound is reached: the body is
-            // not read meanwhile, so TCP slows the sender.
-            let Ok(permit) = Arc::clone(&places)
-                .acquire_many_owned(batch.len() as u32)
-                .await
-            else {
-                return;
-            };
-            let chunk = Chunk {
-                lines: batch,
-                permit,
-            };
-            if chunks.send(chunk).await.is_err() {
-                return;
-            }
+        match fed {
+            Ok(n) if n > 0 => last_event = now,
+            Ok(_) => {}
+            // The engine side is gone.
+            Err(Gone) => return,
         }
-        if end {
+        if ended
+            || now.duration_since(last_event) >= STREAM_IDLE
+            || now.duration_since(opened) >= MAX_STREAM_LIFETIME
+        {
             return;
         }
     }
+}
+
+/// The engine side of the stream has stopped taking chunks.
+struct Gone;
+
+/// Splits `data` into lines and hands them to the engine in chunks of at
+/// most [`CHUNK_LINES`]. Each chunk's places in the in-flight bound are
+/// taken **before** any of its lines is read (`read`: decoded and checked),
+/// so at most [`MAX_STREAM_IN_FLIGHT`] lines of a stream are ever decoded
+/// and not yet answered, whatever the size of a received frame: past that
+/// this waits (and the body is not read meanwhile, so TCP slows the
+/// sender). Returns the lines handed over.
+async fn feed(
+    splitter: &mut Splitter,
+    mut data: &[u8],
+    places: &Arc<Semaphore>,
+    chunks: &mpsc::Sender<Chunk>,
+    read: &mut impl FnMut(Result<&[u8], usize>) -> Line,
+) -> Result<usize, Gone> {
+    let mut handed = 0;
+    while !data.is_empty() {
+        // At most one line per newline, plus the line the data ends in.
+        let most = newlines(data, CHUNK_LINES) + 1;
+        let permit = take_places(places, most.min(CHUNK_LINES)).await?;
+        let mut lines = Vec::with_capacity(permit.num_permits());
+        let used = splitter.push_at_most(data, permit.num_permits(), |line| lines.push(read(line)));
+        data = &data[used..];
+        handed += lines.len();
+        send(chunks, lines, permit).await?;
+    }
+    Ok(handed)
+}
+
+/// The body's end: its last line, if it had no newline (as [`feed`]).
+async fn finish(
+    splitter: &mut Splitter,
+    places: &Arc<Semaphore>,
+    chunks: &mpsc::Sender<Chunk>,
+    read: &mut impl FnMut(Result<&[u8], usize>) -> Line,
+) -> Result<usize, Gone> {
+    let permit = take_places(places, 1).await?;
+    let mut lines = Vec::with_capacity(1);
+    splitter.finish(|line| lines.push(read(line)));
+    let handed = lines.len();
+    send(chunks, lines, permit).await?;
+    Ok(handed)
+}
+
+/// Waits for `n` places of the stream's in-flight bound.
+async fn take_places(places: &Arc<Semaphore>, n: usize) -> Result<OwnedSemaphorePermit, Gone> {
+    let n = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+    Arc::clone(places)
+        .acquire_many_owned(n)
+        .await
+        .map_err(|_| Gone)
+}
+
+/// Hands `lines` to the engine with as many of `permit`'s places (the rest
+/// are given back at once); nothing is sent for no line.
+async fn send(
+    chunks: &mpsc::Sender<Chunk>,
+    lines: Vec<Line>,
+    mut permit: OwnedSemaphorePermit,
+) -> Result<(), Gone> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let permit = match permit.num_permits() > lines.len() {
+        // `split` hands out the places the lines hold; dropping the rest
+        // gives them back.
+        true => permit.split(lines.len()).ok_or(Gone)?,
+        false => permit,
+    };
+    chunks.send(Chunk { lines, permit }).await.map_err(|_| Gone)
+}
+
+/// Newlines in `data`, counted up to `cap`.
+fn newlines(data: &[u8], cap: usize) -> usize {
+    data.iter().filter(|&&b| b == b'\n').take(cap).count()
 }
 
 /// One line: decoded, checked against the key and enriched as a single event is.
@@ -242,34 +302,51 @@ pub struct Splitter {
 
 impl Splitter {
     /// Feeds `data`, calling `line` for every complete line.
-    pub fn push(&mut self, mut data: &[u8], mut line: impl FnMut(Result<&[u8], usize>)) {
-        while !data.is_empty() {
-            let newline = data.iter().position(|&b| b == b'\n');
-            let (part, rest) = match newline {
-                Some(at) => (&data[..at], Some(&data[at + 1..])),
-                None => (data, None),
+    pub fn push(&mut self, data: &[u8], line: impl FnMut(Result<&[u8], usize>)) {
+        self.push_at_most(data, usize::MAX, line);
+    }
+
+    /// Feeds `data` until `most` lines were given to `line` (blank lines
+    /// skipped are not counted); returns how many bytes of `data` it took.
+    /// The rest is fed again later: nothing of it is read meanwhile.
+    pub fn push_at_most(
+        &mut self,
+        data: &[u8],
+        most: usize,
+        mut line: impl FnMut(Result<&[u8], usize>),
+    ) -> usize {
+        let mut given = 0;
+        let mut taken = 0;
+        while taken < data.len() && given < most {
+            let rest_of = &data[taken..];
+            let newline = rest_of.iter().position(|&b| b == b'\n');
+            let part = match newline {
+                Some(at) => &rest_of[..at],
+                None => rest_of,
             };
             if !self.skipping {
                 if self.buf.len() + part.len() > MAX_STREAM_LINE_BYTES + 1 {
                     line(Err(self.buf.len() + part.len()));
+                    given += 1;
                     self.buf.clear();
                     self.skipping = true;
                 } else {
                     self.buf.extend_from_slice(part);
                 }
             }
-            match rest {
-                Some(rest) => {
-                    if !self.skipping {
-                        self.emit(&mut line);
+            match newline {
+                Some(at) => {
+                    if !self.skipping && self.emit(&mut line) {
+                        given += 1;
                     }
                     self.skipping = false;
                     self.buf.clear();
-                    data = rest;
+                    taken += at + 1;
                 }
-                None => data = &[],
+                None => taken = data.len(),
             }
         }
+        taken
     }
 
     /// The end of the input: the last line, if it had no newline.
@@ -281,22 +358,29 @@ impl Splitter {
         self.skipping = false;
     }
 
-    fn emit(&mut self, line: &mut impl FnMut(Result<&[u8], usize>)) {
+    /// Gives the buffered line to `line`; false for a blank one (skipped).
+    fn emit(&mut self, line: &mut impl FnMut(Result<&[u8], usize>)) -> bool {
         let text = self.buf.strip_suffix(b"\r").unwrap_or(&self.buf);
         if text.iter().all(u8::is_ascii_whitespace) {
-            return;
+            return false;
         }
         if text.len() > MAX_STREAM_LINE_BYTES {
             line(Err(text.len()));
         } else {
             line(Ok(text));
         }
+        true
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Splitter, MAX_STREAM_LINE_BYTES};
+    use super::{feed, Line, Splitter, CHUNK_LINES, MAX_STREAM_IN_FLIGHT, MAX_STREAM_LINE_BYTES};
+    use crate::error::ApiError;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+    use tokio::sync::{mpsc, Semaphore};
 
     fn split(parts: &[&[u8]]) -> Vec<Result<String, usize>> {
         let mut s = Splitter::default();
@@ -337,5 +421,72 @@ mod tests {
         let got = split(&[&exact, b"\n"]);
         assert_eq!(got.len(), 1);
         assert!(got[0].is_ok());
+    }
+
+    #[test]
+    fn at_most_n_lines_are_taken_and_the_rest_is_left_in_the_data() {
+        let data = b"a\n\nb\r\nc\nd";
+        let mut s = Splitter::default();
+        let mut got: Vec<String> = Vec::new();
+        let mut take = |l: Result<&[u8], usize>| {
+            got.push(String::from_utf8_lossy(l.expect("short")).into_owned())
+        };
+        // Two lines (the blank one between is skipped, not counted).
+        let used = s.push_at_most(data, 2, &mut take);
+        assert_eq!(&data[used..], b"c\nd");
+        let used2 = s.push_at_most(&data[used..], 5, &mut take);
+        assert_eq!(used + used2, data.len());
+        s.finish(&mut take);
+        assert_eq!(got, ["a", "b", "c", "d"]);
+    }
+
+    /// The review's finding: one received frame of many lines was decoded
+    /// whole before the in-flight bound applied. Now a line is read only
+    /// with its place: while nothing is answered, at most
+    /// MAX_STREAM_IN_FLIGHT lines of a 5,000-line frame are ever read.
+    #[tokio::test]
+    async fn one_huge_frame_is_read_no_faster_than_its_answers_make_room() {
+        let total = 5_000;
+        let frame: Vec<u8> = (0..total)
+            .flat_map(|i| format!("{i}\n").into_bytes())
+            .collect();
+        let places = Arc::new(Semaphore::new(MAX_STREAM_IN_FLIGHT));
+        let (tx, mut rx) = mpsc::channel(MAX_STREAM_IN_FLIGHT / CHUNK_LINES + 1);
+        let read = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&read);
+        let feeder = tokio::spawn(async move {
+            let mut splitter = Splitter::default();
+            let mut read_one = |line: Result<&[u8], usize>| {
+                let text = String::from_utf8_lossy(line.expect("short")).into_owned();
+                counter.fetch_add(1, Ordering::SeqCst);
+                Line::Refused(ApiError::new("invalid_json", text))
+            };
+            feed(&mut splitter, &frame, &places, &tx, &mut read_one)
+                .await
+                .ok()
+        });
+        // Nothing answered yet: the reader stops at the bound.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(read.load(Ordering::SeqCst), MAX_STREAM_IN_FLIGHT);
+        // Answering (dropping chunks gives their places back) lets it go on,
+        // chunk by chunk, in order.
+        let mut next = 0;
+        while next < total {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                .await
+                .expect("a chunk")
+                .expect("open");
+            assert!(chunk.lines.len() <= CHUNK_LINES);
+            assert_eq!(chunk.permit.num_permits(), chunk.lines.len());
+            for line in &chunk.lines {
+                let Line::Refused(e) = line else {
+                    panic!("refused lines only")
+                };
+                assert_eq!(e.message, next.to_string());
+                next += 1;
+            }
+            assert!(read.load(Ordering::SeqCst) <= next + MAX_STREAM_IN_FLIGHT);
+        }
+        assert_eq!(feeder.await.expect("feeder"), Some(total));
     }
 }
