@@ -12,18 +12,26 @@ use crate::keys::KeyRing;
 use crate::ledger::{Durable, Ledger, LedgerError};
 use crate::notices::{placed_holds, Notices};
 use crate::telemetry;
-use sekimori_engine::{Decision, HoldKey, PackRef, Prepared, Reason};
-use sekimori_event::{format_rfc3339_ms, Event, EventKind};
+use sekimori_engine::{Decision, HoldKey, Prepared};
+use sekimori_event::Event;
 use sekimori_rules::{Action, Pack};
 use sekimori_store::Store;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+mod admission;
+mod batch;
+mod fallback;
 mod stream;
+use admission::{engine_busy, Single};
+pub use admission::{
+    Admission, BatchPermit, BATCH_DEADLINE, BULK_WAIT, MAX_BULK, SHED_AT_BUDGET_PERCENT,
+};
+use fallback::fallback;
 pub use stream::{Chunk, Line, StreamPermit, MAX_STREAMS, MAX_STREAMS_PER_KEY};
 
 /// Decided events not yet durable, past which new events are refused with
@@ -31,110 +39,10 @@ pub use stream::{Chunk, Line, StreamPermit, MAX_STREAMS, MAX_STREAMS_PER_KEY};
 /// store never refuses an append and the engine never runs ahead of the log).
 pub const MAX_PENDING: usize = 50_000;
 
-/// Batches admitted to the engine at once; more wait up to [`BULK_WAIT`],
-/// then are shed with `engine_busy`.
-pub const MAX_BULK: usize = 2;
-/// How long a batch waits for admission before it is shed.
-pub const BULK_WAIT: Duration = Duration::from_secs(1);
-/// How long one batch may take to be decided; the events not decided by then
-/// are answered `engine_busy` (not decided, not stored: send them again).
-pub const BATCH_DEADLINE: Duration = Duration::from_secs(10);
-/// A single event is shed when the decisions queued before it would take more
-/// than this share of the time budget (in percent).
-pub const SHED_AT_BUDGET_PERCENT: u64 = 50;
 /// How long the server's own step-up outcome (`mfa.result` from
 /// `/v1/stepup/verify`) waits for its decision: it is never answered with a
 /// fallback, since a degraded answer must never release a parked event.
 pub const VOUCHING_WAIT: Duration = Duration::from_secs(30);
-
-/// Admission to the engine. Single events go before bulk work: a batch
-/// releases the engine lock before each of its events whenever a single event
-/// waits (the lock is fair, so the waiting single goes first). Load is shed
-/// before answers degrade: a batch that cannot be admitted, and a single
-/// event whose wait would pass half the time budget, are refused with
-/// `engine_busy` (429) and are neither decided nor stored.
-#[derive(Debug)]
-pub struct Admission {
-    /// Single events admitted and not yet decided.
-    singles: AtomicUsize,
-    /// Batches deciding or waiting for the lock.
-    bulk: Arc<tokio::sync::Semaphore>,
-    /// Moving average of one decision's time under the lock, in nanoseconds.
-    decide_ns: AtomicU64,
-    /// Streams open (`POST /v1/events/stream`).
-    streams: Arc<tokio::sync::Semaphore>,
-    /// Streams open per key name.
-    stream_keys: stream::StreamKeys,
-}
-
-impl Default for Admission {
-    fn default() -> Self {
-        Admission {
-            singles: AtomicUsize::new(0),
-            bulk: Arc::new(tokio::sync::Semaphore::new(MAX_BULK)),
-            decide_ns: AtomicU64::new(20_000),
-            streams: Arc::new(tokio::sync::Semaphore::new(stream::MAX_STREAMS)),
-            stream_keys: Default::default(),
-        }
-    }
-}
-
-impl Admission {
-    /// Admits one single event, or sheds it when the queue ahead of it would
-    /// take more than [`SHED_AT_BUDGET_PERCENT`] of `budget`. `shed: false`
-    /// admits it whatever the queue (the server's own step-up outcomes).
-    fn enter_single(self: &Arc<Self>, budget: Duration, shed: bool) -> Result<Single, ApiError> {
-        let ahead = self.singles.fetch_add(1, Ordering::SeqCst) as u64;
-        let wait_ns = ahead.saturating_mul(self.decide_ns.load(Ordering::Relaxed));
-        let limit_ns = (budget.as_nanos() as u64).saturating_mul(SHED_AT_BUDGET_PERCENT) / 100;
-        let ticket = Single(Arc::clone(self));
-        if shed && wait_ns > limit_ns {
-            telemetry::shed("single");
-            return Err(engine_busy(
-                "the engine is saturated; this event was not decided or stored",
-            ));
-        }
-        Ok(ticket)
-    }
-
-    /// Whether a single event waits for the engine.
-    fn single_waiting(&self) -> bool {
-        self.singles.load(Ordering::SeqCst) > 0
-    }
-
-    /// Folds one decision's time into the moving average (1/16 weight).
-    fn observe(&self, took: Duration) {
-        let sample = took.as_nanos().min(u128::from(u64::MAX)) as u64;
-        let old = self.decide_ns.load(Ordering::Relaxed);
-        let new = old - old / 16 + sample / 16;
-        self.decide_ns.store(new.max(1), Ordering::Relaxed);
-    }
-}
-
-/// A batch's admission to the engine ([`App::admit_batch`]); released when
-/// the batch is decided.
-#[derive(Debug)]
-pub struct BatchPermit {
-    /// Held, never read: dropping it admits the next batch.
-    _permit: tokio::sync::OwnedSemaphorePermit,
-}
-
-/// One admitted single event; counts as waiting until dropped.
-#[derive(Debug)]
-struct Single(Arc<Admission>);
-
-impl Drop for Single {
-    fn drop(&mut self) {
-        self.0.singles.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-fn engine_busy(msg: &str) -> ApiError {
-    ApiError::new(
-        "engine_busy",
-        format!("{msg}; retry with the same id after Retry-After"),
-    )
-}
 
 /// How long an ingest may wait for its decision, and what answers past that.
 #[derive(Clone, Copy, Debug)]
@@ -484,114 +392,6 @@ impl App {
         }))
     }
 
-    /// Ingests a batch in order, then waits for all of it. The batch yields
-    /// the engine to every single event that waits (before each of its own
-    /// events); it is shed (`engine_busy`) when [`MAX_BULK`] batches are
-    /// already admitted for longer than [`BULK_WAIT`], and the events it has
-    /// not decided within [`BATCH_DEADLINE`] are answered `engine_busy`.
-    pub async fn ingest_batch(
-        self: &Arc<Self>,
-        events: Vec<Prepared>,
-        permit: BatchPermit,
-    ) -> Vec<Result<Answer, ApiError>> {
-        let start = Instant::now();
-        let deadline = start + BATCH_DEADLINE;
-        let mut waits = Vec::with_capacity(events.len());
-        {
-            let mut ledger = self.ledger.lock().await;
-            for (i, prepared) in events.iter().enumerate() {
-                let event = prepared.event();
-                if i > 0 && self.admission.single_waiting() {
-                    // The lock is fair: whoever waits for it goes first.
-                    drop(ledger);
-                    tokio::task::yield_now().await;
-                    ledger = self.ledger.lock().await;
-                }
-                if !self.is_ready() {
-                    waits.push(Err(ApiError::new("store_failed", "the durable log failed")));
-                    continue;
-                }
-                if Instant::now() > deadline {
-                    telemetry::shed("batch_deadline");
-                    waits.push(Err(engine_busy(
-                        "the batch ran out of time behind other work; this event was not decided or stored",
-                    )));
-                    continue;
-                }
-                if let Err(e) = self.check_skew(event) {
-                    waits.push(Err(e));
-                    continue;
-                }
-                match self.original(&ledger, event) {
-                    Ok(Some(answer)) => waits.push(Ok((answer, None))),
-                    Err(e) => waits.push(Err(e)),
-                    Ok(None) => match self.admit() {
-                        Err(e) => waits.push(Err(e)),
-                        Ok(()) => {
-                            let took = Instant::now();
-                            let (decision, durable) = ledger.decide(prepared);
-                            self.admission.observe(took.elapsed());
-                            let placed = self.placed(&ledger, event, &decision);
-                            self.in_flight_map()
-                                .insert(in_flight_key(event), decision.clone());
-                            let answer = Answer {
-                                decision,
-                                duplicate: false,
-                                durable: true,
-                                degraded: None,
-                            };
-                            waits.push(Ok((answer, Some((durable, placed)))));
-                        }
-                    },
-                }
-            }
-        }
-        // Deciding is over: the next batch may start while this one waits for the disk.
-        drop(permit);
-        // Settle in a task of its own: if the client goes away, the pending
-        // slots and in-flight entries are still released.
-        let app = Arc::clone(self);
-        let settle = tokio::spawn(async move {
-            let mut out = Vec::with_capacity(waits.len());
-            for (w, event) in waits.into_iter().zip(events.iter().map(Prepared::event)) {
-                out.push(match w {
-                    Err(e) => Err(e),
-                    Ok((answer, None)) => Ok(answer),
-                    Ok((answer, Some((durable, placed)))) => {
-                        let settled = app.settle_event(in_flight_key(event), durable).await;
-                        if settled.is_ok() {
-                            app.notify(event, &answer.decision, &placed);
-                        }
-                        settled.map(|()| answer)
-                    }
-                });
-            }
-            out
-        });
-        let out = settle.await.unwrap_or_default();
-        for answer in out.iter().flatten().filter(|a| !a.duplicate) {
-            telemetry::decision(&answer.decision, start.elapsed(), None);
-        }
-        out
-    }
-
-    /// Admits one batch to the engine, or sheds it (`engine_busy`) when
-    /// [`MAX_BULK`] batches are admitted for longer than [`BULK_WAIT`]. The
-    /// route asks before it reads or decodes the body, so a shed batch costs
-    /// next to nothing.
-    pub async fn admit_batch(&self) -> Result<BatchPermit, ApiError> {
-        let bulk = Arc::clone(&self.admission.bulk);
-        match tokio::time::timeout(BULK_WAIT, bulk.acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(BatchPermit { _permit: permit }),
-            _ => {
-                telemetry::shed("batch");
-                Err(engine_busy(
-                    "too many batches wait for the engine; nothing of this batch was decided or stored",
-                ))
-            }
-        }
-    }
-
     /// Counts one more pending event, or refuses it when too many wait.
     fn admit(&self) -> Result<(), ApiError> {
         if self.pending.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING {
@@ -625,113 +425,4 @@ impl App {
 /// An event's key in the in-flight table: (service, id).
 fn in_flight_key(event: &Event) -> (String, String) {
     (event.service.clone(), event.id.clone())
-}
-
-/// The answer when the time budget ran out: the pack's fallback for the
-/// type of the event `id` of `kind` at `at_ms`.
-fn fallback(pack: &Pack, budget_ms: u64, id: String, kind: EventKind, at_ms: i64) -> Answer {
-    let mut action = pack.settings.fallback_for(kind);
-    let mut methods = Vec::new();
-    if action == Action::Challenge {
-        // The methods the pack's own rules step this type up with; a pack
-        // that has none for the type (only possible through `default`)
-        // holds the event for review instead.
-        methods = sekimori_rules::fallback_methods(&pack.rules, kind);
-        if methods.is_empty() {
-            action = Action::Review;
-        }
-    }
-    let reason = Reason {
-        rule: "budget.fallback".into(),
-        action: action.into(),
-        score: 0,
-        reason: format!(
-            "no decision within the {} ms budget; the pack's fallback for {} applies",
-            budget_ms, kind
-        ),
-        shadow: false,
-        methods: methods.clone(),
-        hold: None,
-    };
-    let decision = Decision {
-        event_id: id,
-        event_type: kind.as_str().into(),
-        at: format_rfc3339_ms(at_ms),
-        action,
-        methods,
-        score: 0,
-        reasons: vec![reason],
-        features: Default::default(),
-        pack: PackRef {
-            name: pack.name().into(),
-            version: pack.version().into(),
-        },
-        late: false,
-        errors: Vec::new(),
-    };
-    Answer {
-        decision,
-        duplicate: false,
-        durable: false,
-        degraded: Some("time_budget_exceeded"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fallback;
-    use sekimori_rules::{compile, Action};
-    use serde_json::json;
-
-    #[test]
-    fn past_the_budget_each_type_gets_the_packs_fallback() {
-        let pack = compile(crate::embedded::default_pack().expect("pack")).expect("compiles");
-        let cases = [
-            (
-                json!({"type": "login.attempt", "account": "a", "factor": "passkey", "result": "success"}),
-                Action::Challenge,
-            ),
-            (
-                json!({"type": "mfa.result", "account": "a", "method": "totp", "challenge_id": "c",
-                    "result": "success"}),
-                Action::Review,
-            ),
-            (
-                json!({"type": "wallet.outflow", "wallet": "w", "stage": "signing", "amount_minor": 1,
-                    "currency": "XEM", "address": "N1"}),
-                Action::Deny,
-            ),
-            (
-                json!({"type": "transfer", "account": "a", "amount_minor": 1, "currency": "JPY",
-                    "destination": {"kind": "account", "account": "b"}}),
-                Action::Review,
-            ),
-        ];
-        for (mut body, want) in cases {
-            body["id"] = json!("x");
-            body["at"] = json!("2026-01-01T00:00:00Z");
-            body["service"] = json!("s");
-            let event = sekimori_event::decode_value(body).expect("valid");
-            let answer = fallback(
-                &pack,
-                pack.settings.time_budget_ms,
-                event.id.clone(),
-                event.kind,
-                event.at_ms,
-            );
-            assert_eq!(answer.decision.action, want, "{}", event.kind);
-            assert_eq!(
-                (answer.durable, answer.degraded),
-                (false, Some("time_budget_exceeded"))
-            );
-            assert_eq!(answer.decision.reasons[0].rule, "budget.fallback");
-            // A challenge offers the methods the pack's own rules step the type up with.
-            assert_eq!(
-                answer.decision.methods.is_empty(),
-                want != Action::Challenge,
-                "{}",
-                event.kind
-            );
-        }
-    }
 }

@@ -1,0 +1,121 @@
+//! `POST /v1/events/batch`'s engine side: a batch decided in order under
+//! the ledger lock, yielding to single events, then settled in a task of
+//! its own.
+
+use super::admission::{engine_busy, BatchPermit, BATCH_DEADLINE, BULK_WAIT};
+use super::{in_flight_key, Answer, App};
+use crate::error::ApiError;
+use crate::telemetry;
+use sekimori_engine::Prepared;
+use std::sync::Arc;
+use std::time::Instant;
+
+impl App {
+    /// Ingests a batch in order, then waits for all of it. The batch yields
+    /// the engine to every single event that waits (before each of its own
+    /// events); it is shed (`engine_busy`) when [`MAX_BULK`](super::MAX_BULK) batches are
+    /// already admitted for longer than [`BULK_WAIT`], and the events it has
+    /// not decided within [`BATCH_DEADLINE`] are answered `engine_busy`.
+    pub async fn ingest_batch(
+        self: &Arc<Self>,
+        events: Vec<Prepared>,
+        permit: BatchPermit,
+    ) -> Vec<Result<Answer, ApiError>> {
+        let start = Instant::now();
+        let deadline = start + BATCH_DEADLINE;
+        let mut waits = Vec::with_capacity(events.len());
+        {
+            let mut ledger = self.ledger.lock().await;
+            for (i, prepared) in events.iter().enumerate() {
+                let event = prepared.event();
+                if i > 0 && self.admission.single_waiting() {
+                    // The lock is fair: whoever waits for it goes first.
+                    drop(ledger);
+                    tokio::task::yield_now().await;
+                    ledger = self.ledger.lock().await;
+                }
+                if !self.is_ready() {
+                    waits.push(Err(ApiError::new("store_failed", "the durable log failed")));
+                    continue;
+                }
+                if Instant::now() > deadline {
+                    telemetry::shed("batch_deadline");
+                    waits.push(Err(engine_busy(
+                        "the batch ran out of time behind other work; this event was not decided or stored",
+                    )));
+                    continue;
+                }
+                if let Err(e) = self.check_skew(event) {
+                    waits.push(Err(e));
+                    continue;
+                }
+                match self.original(&ledger, event) {
+                    Ok(Some(answer)) => waits.push(Ok((answer, None))),
+                    Err(e) => waits.push(Err(e)),
+                    Ok(None) => match self.admit() {
+                        Err(e) => waits.push(Err(e)),
+                        Ok(()) => {
+                            let took = Instant::now();
+                            let (decision, durable) = ledger.decide(prepared);
+                            self.admission.observe(took.elapsed());
+                            let placed = self.placed(&ledger, event, &decision);
+                            self.in_flight_map()
+                                .insert(in_flight_key(event), decision.clone());
+                            let answer = Answer {
+                                decision,
+                                duplicate: false,
+                                durable: true,
+                                degraded: None,
+                            };
+                            waits.push(Ok((answer, Some((durable, placed)))));
+                        }
+                    },
+                }
+            }
+        }
+        // Deciding is over: the next batch may start while this one waits for the disk.
+        drop(permit);
+        // Settle in a task of its own: if the client goes away, the pending
+        // slots and in-flight entries are still released.
+        let app = Arc::clone(self);
+        let settle = tokio::spawn(async move {
+            let mut out = Vec::with_capacity(waits.len());
+            for (w, event) in waits.into_iter().zip(events.iter().map(Prepared::event)) {
+                out.push(match w {
+                    Err(e) => Err(e),
+                    Ok((answer, None)) => Ok(answer),
+                    Ok((answer, Some((durable, placed)))) => {
+                        let settled = app.settle_event(in_flight_key(event), durable).await;
+                        if settled.is_ok() {
+                            app.notify(event, &answer.decision, &placed);
+                        }
+                        settled.map(|()| answer)
+                    }
+                });
+            }
+            out
+        });
+        let out = settle.await.unwrap_or_default();
+        for answer in out.iter().flatten().filter(|a| !a.duplicate) {
+            telemetry::decision(&answer.decision, start.elapsed(), None);
+        }
+        out
+    }
+
+    /// Admits one batch to the engine, or sheds it (`engine_busy`) when
+    /// [`MAX_BULK`](super::MAX_BULK) batches are admitted for longer than [`BULK_WAIT`]. The
+    /// route asks before it reads or decodes the body, so a shed batch costs
+    /// next to nothing.
+    pub async fn admit_batch(&self) -> Result<BatchPermit, ApiError> {
+        let bulk = Arc::clone(&self.admission.bulk);
+        match tokio::time::timeout(BULK_WAIT, bulk.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(BatchPermit { _permit: permit }),
+            _ => {
+                telemetry::shed("batch");
+                Err(engine_busy(
+                    "too many batches wait for the engine; nothing of this batch was decided or stored",
+                ))
+            }
+        }
+    }
+}
