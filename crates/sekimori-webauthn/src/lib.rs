@@ -115,6 +115,10 @@ pub type TxDigest = [u8; 32];
 
 /// Domain separation for the user handle derived from an account id.
 const USER_HANDLE_DOMAIN: &[u8] = b"sekimori-webauthn/user-handle/v1\0";
+/// The domain of the workbench analysts' user handles: apart from the
+/// step-up accounts' (same relying party), so an analyst's handle is never
+/// a customer's, whatever the customer's account id.
+const ANALYST_HANDLE_DOMAIN: &[u8] = b"sekimori-webauthn/workbench-analyst/v1\0";
 
 /// A relying party: the WebAuthn configuration of one site.
 #[derive(Debug, Clone)]
@@ -250,6 +254,22 @@ impl Passkeys {
         uuid::Builder::from_custom_bytes(bytes).into_uuid()
     }
 
+    /// The WebAuthn user handle of workbench analyst `login`:
+    /// `SHA-256("sekimori-webauthn/workbench-analyst/v1\0" || login)` as a
+    /// UUIDv8, in its own domain (an account's handle hashes another
+    /// prefix), so no step-up account's handle equals an analyst's and an
+    /// authenticator never replaces one's discoverable passkey with the
+    /// other's.
+    pub fn analyst_handle(login: &str) -> Uuid {
+        let digest = Sha256::new()
+            .chain_update(ANALYST_HANDLE_DOMAIN)
+            .chain_update(login.as_bytes())
+            .finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    }
+
     /// Start registering a passkey for `account_id`. `user_name` is what the authenticator
     /// shows (also used as the display name). `existing` are the account's passkeys, sent
     /// as `excludeCredentials` so an authenticator is not registered twice. Returns the
@@ -260,7 +280,23 @@ impl Passkeys {
         user_name: &str,
         existing: &[Passkey],
     ) -> Result<(CreationChallengeResponse, RegState)> {
-        let user_handle = Self::user_handle(account_id);
+        self.start_register_as(
+            Self::user_handle(account_id),
+            account_id,
+            user_name,
+            existing,
+        )
+    }
+
+    /// [`Passkeys::start_register`] with the user handle given (one of
+    /// another namespace than the accounts': [`Passkeys::analyst_handle`]).
+    pub fn start_register_as(
+        &self,
+        user_handle: Uuid,
+        account_id: &str,
+        user_name: &str,
+        existing: &[Passkey],
+    ) -> Result<(CreationChallengeResponse, RegState)> {
         let exclude: Vec<CredentialID> = existing.iter().map(|p| p.cred_id().clone()).collect();
         let exclude = (!exclude.is_empty()).then_some(exclude);
         let (ccr, inner) =

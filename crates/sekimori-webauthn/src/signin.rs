@@ -104,7 +104,20 @@ impl Passkeys {
         user_name: &str,
         existing: &[Passkey],
     ) -> Result<(CreationChallengeResponse, crate::RegState)> {
-        let (ccr, state) = self.start_register(account_id, user_name, existing)?;
+        let handle = Self::user_handle(account_id);
+        self.start_register_discoverable_as(handle, account_id, user_name, existing)
+    }
+
+    /// [`Passkeys::start_register_discoverable`] with the user handle
+    /// given (a workbench analyst's: [`Passkeys::analyst_handle`]).
+    pub fn start_register_discoverable_as(
+        &self,
+        user_handle: Uuid,
+        account_id: &str,
+        user_name: &str,
+        existing: &[Passkey],
+    ) -> Result<(CreationChallengeResponse, crate::RegState)> {
+        let (ccr, state) = self.start_register_as(user_handle, account_id, user_name, existing)?;
         let mut v = serde_json::to_value(&ccr).map_err(|e| Error::Config(e.to_string()))?;
         v["publicKey"]["authenticatorSelection"]["residentKey"] = "preferred".into();
         v["publicKey"]["authenticatorSelection"]["requireResidentKey"] = false.into();

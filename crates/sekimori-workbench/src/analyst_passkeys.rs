@@ -23,6 +23,23 @@ pub struct AnalystPasskey {
     pub name: String,
     pub created_at: String,
     pub passkey: Passkey,
+    /// Registered under the analysts' own user handle
+    /// ([`Passkeys::analyst_handle`], never a step-up account's); false
+    /// for a passkey registered before it, under the login's account-style
+    /// handle ([`Passkeys::user_handle`]), which signs in as it did.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub analyst_handle: bool,
+}
+
+impl AnalystPasskey {
+    /// The user handle this passkey was registered under for `login`.
+    pub fn user_handle(&self, login: &str) -> sekimori_webauthn::Uuid {
+        if self.analyst_handle {
+            Passkeys::analyst_handle(login)
+        } else {
+            Passkeys::user_handle(login)
+        }
+    }
 }
 
 /// What is shown of a passkey.
@@ -153,6 +170,7 @@ impl Analysts {
             name,
             created_at: sekimori_event::format_rfc3339_ms(now_ms),
             passkey,
+            analyst_handle: true,
         };
         let info = PasskeyInfo::from(&stored);
         r.passkeys.push(stored);
@@ -223,10 +241,10 @@ impl Analysts {
         if r.disabled || hint.is_some_and(|h| h != r.login) {
             return Err(WbError::SignInFailed);
         }
-        let handle = Passkeys::user_handle(&r.login);
         let Some(stored) = r.passkeys.iter_mut().find(|p| p.id == id) else {
             return Err(WbError::SignInFailed);
         };
+        let handle = stored.user_handle(&r.login);
         let outcome = rp
             .finish_sign_in(state, response, handle, &mut stored.passkey)
             .map_err(|e| {

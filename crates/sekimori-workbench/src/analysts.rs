@@ -5,12 +5,10 @@
 //! `sekimori-stepup`) under `<data>/analysts.key`, bound to the login; the
 //! seed leaves the process once, in the provisioning URI shown at creation.
 
-use crate::analyst_secrets::{
-    dummy_hash, hash_password, read_or_create_key, verify_password, write_private,
-};
+use crate::analyst_secrets::{hash_password, read_or_create_key, write_private};
 use crate::error::WbError;
 use sekimori_stepup::totp_uri::OtpauthUri;
-use sekimori_stepup::{client_key, Now, Sealer, TotpEnrollment, TotpParams, TOTP_LOCK_AFTER};
+use sekimori_stepup::{Sealer, TotpEnrollment, TotpParams};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -20,6 +18,9 @@ pub const ANALYSTS_KEY_FILE: &str = "analysts.key";
 /// The lock file every read-modify-write of `analysts.json` holds, across
 /// processes (`sekimori users ...` while the server runs).
 pub const ANALYSTS_LOCK_FILE: &str = "analysts.lock";
+/// Marks a data directory whose analysts live in a replicated shard's log
+/// (written by the workbench of a cluster node; `sekimori users` reads it).
+pub const REPLICATED_MARK: &str = "analysts.replicated";
 /// The shortest and longest password accepted.
 pub const MIN_PASSWORD: usize = 12;
 pub const MAX_PASSWORD: usize = 256;
@@ -136,12 +137,18 @@ impl From<&AnalystRecord> for AnalystInfo {
     }
 }
 
-/// The analysts of one data directory.
+/// The analysts of one data directory (`analysts.json`), or of the
+/// replicated shard the node belongs to ([`crate::analyst_log`]).
 pub struct Analysts {
     dir: PathBuf,
-    sealer: Sealer,
-    /// Serialises this process's read-modify-write of the file.
-    lock: Mutex<()>,
+    pub(crate) sealer: Sealer,
+    /// Serialises this process's read-modify-write of the analysts.
+    pub(crate) lock: Mutex<()>,
+    /// `None`: `analysts.json`; else the shard's log.
+    replicated: Option<crate::analyst_log::LogBackend>,
+    /// Keys the stand-in passkey ids of logins without passkeys (kept
+    /// across restarts: derived from the sealing key).
+    pub(crate) stand_in_key: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Analysts {
@@ -158,7 +165,45 @@ impl Analysts {
             dir: dir.to_path_buf(),
             sealer: Sealer::new(&key),
             lock: Mutex::new(()),
+            replicated: None,
+            stand_in_key: crate::analyst_log::derive(&key, "analysts/stand-in/v1"),
         })
+    }
+
+    /// The analysts of a replicated shard: read from `store`'s step-up
+    /// table, written through `host`'s ledger; `key` is the workbench's
+    /// key, derived by the server from the shard's shared `stepup.key`
+    /// (TOTP seeds sealed, records signed and stand-in ids keyed under
+    /// keys derived from it). `dir` keeps the operator's pending
+    /// `sekimori users create` ([`Analysts::adopt_pending`]) and marks the
+    /// directory as a cluster node's ([`REPLICATED_MARK`]).
+    pub fn replicated(
+        dir: &Path,
+        store: std::sync::Arc<sekimori_store::Store>,
+        host: std::sync::Arc<dyn crate::host::Host>,
+        key: &[u8; 32],
+    ) -> Result<Analysts, WbError> {
+        use crate::analyst_log::{derive, LogBackend};
+        write_private(
+            &dir.join(REPLICATED_MARK),
+            b"analysts live in the shard's log (sekimori users refuses changes here)\n",
+        )?;
+        Ok(Analysts {
+            dir: dir.to_path_buf(),
+            sealer: Sealer::new(&derive(key, "analysts/seal/v1")),
+            lock: Mutex::new(()),
+            replicated: Some(LogBackend::new(store, host, key)),
+            stand_in_key: derive(key, "analysts/stand-in/v1"),
+        })
+    }
+
+    /// Whether the analysts live in a replicated shard's log.
+    pub fn is_replicated(&self) -> bool {
+        self.replicated.is_some()
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// This process's lock and the exclusive file lock on
@@ -166,8 +211,18 @@ impl Analysts {
     /// and written back (another process waits; released on drop).
     pub(crate) fn exclusive(
         &self,
-    ) -> Result<(std::sync::MutexGuard<'_, ()>, std::fs::File), WbError> {
+    ) -> Result<(std::sync::MutexGuard<'_, ()>, Option<std::fs::File>), WbError> {
         let serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.replicated.is_some() {
+            // One writer: the lease holder, this process.
+            return Ok((serial, None));
+        }
+        Ok((serial, Some(self.exclusive_file()?)))
+    }
+
+    /// The exclusive lock on [`ANALYSTS_LOCK_FILE`] alone (across
+    /// processes; released when the file is dropped).
+    pub(crate) fn exclusive_file(&self) -> Result<std::fs::File, WbError> {
         let path = self.dir.join(ANALYSTS_LOCK_FILE);
         let io = |e: std::io::Error| WbError::Storage(format!("{}: {e}", path.display()));
         std::fs::create_dir_all(&self.dir).map_err(io)?;
@@ -178,7 +233,7 @@ impl Analysts {
             .open(&path)
             .map_err(io)?;
         file.lock().map_err(io)?;
-        Ok((serial, file))
+        Ok(file)
     }
 
     fn path(&self) -> PathBuf {
@@ -186,6 +241,13 @@ impl Analysts {
     }
 
     pub(crate) fn read(&self) -> Result<Vec<AnalystRecord>, WbError> {
+        if let Some(log) = &self.replicated {
+            return log.read();
+        }
+        self.read_file()
+    }
+
+    pub(crate) fn read_file(&self) -> Result<Vec<AnalystRecord>, WbError> {
         match std::fs::read(self.path()) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map_err(|e| WbError::Storage(format!("{ANALYSTS_FILE}: {e}"))),
@@ -195,6 +257,13 @@ impl Analysts {
     }
 
     pub(crate) fn write(&self, records: &[AnalystRecord]) -> Result<(), WbError> {
+        if let Some(log) = &self.replicated {
+            return log.write(records);
+        }
+        self.write_file(records)
+    }
+
+    pub(crate) fn write_file(&self, records: &[AnalystRecord]) -> Result<(), WbError> {
         let bytes = serde_json::to_vec_pretty(records)
             .map_err(|e| WbError::Storage(format!("{ANALYSTS_FILE}: {e}")))?;
         write_private(&self.path(), &bytes)
@@ -258,7 +327,8 @@ impl Analysts {
         Ok((info, uri))
     }
 
-    /// When analysts.json last changed (`None`: no file yet).
+    /// When analysts.json last changed (`None`: no file yet). For a
+    /// replicated shard, the operator's pending file.
     pub fn modified(&self) -> Option<std::time::SystemTime> {
         std::fs::metadata(self.path())
             .and_then(|m| m.modified())
@@ -338,85 +408,9 @@ impl Analysts {
         self.write(&records)?;
         Ok((info, uri))
     }
-
-    /// [`Analysts::verify_from`] for a client of unknown address.
-    pub fn verify(
-        &self,
-        login: &str,
-        password: &str,
-        code: &str,
-        now_ms: i64,
-    ) -> Result<AnalystInfo, WbError> {
-        self.verify_from(login, password, code, now_ms, None)
-    }
-
-    /// Checks a password and a TOTP code at server time `now_ms` from
-    /// `client` (its address key, [`crate::throttle::address_key`]). Every
-    /// refusal is the same `sign_in_failed`: no telling a wrong login, a
-    /// disabled analyst, a wrong password, a wrong code or a code refused
-    /// by the TOTP back-off apart (so a right password is not told by a
-    /// different answer, and the sign-in back-off of [`crate::throttle`]
-    /// counts both alike). An unknown login costs the same argon2id check.
-    /// A wrong password writes nothing (the back-off is in memory).
-    ///
-    /// The TOTP back-off is per (login, client): a client's own failures
-    /// back it off; the account-wide count backs off only clients that never
-    /// passed for this analyst, and a failure from such a client never
-    /// takes the account to the lock ([`TOTP_LOCK_AFTER`]), so someone with
-    /// the password cannot lock the analyst out of their own device.
-    pub fn verify_from(
-        &self,
-        login: &str,
-        password: &str,
-        code: &str,
-        now_ms: i64,
-        client: Option<&str>,
-    ) -> Result<AnalystInfo, WbError> {
-        let records = {
-            let _serial = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-            self.read()?
-        };
-        let Some(r) = records.iter().find(|r| r.login == login) else {
-            // The same work as for a real login, so timing tells nothing.
-            let _ = verify_password(dummy_hash(), password);
-            return Err(WbError::SignInFailed);
-        };
-        if !verify_password(&r.password, password) || r.disabled {
-            return Err(WbError::SignInFailed);
-        }
-        // The code: under the file's lock, on a fresh read (the TOTP state
-        // moves: last step used, failures).
-        let _serial = self.exclusive()?;
-        let mut records = self.read()?;
-        let Some(r) = records.iter_mut().find(|r| r.login == login) else {
-            return Err(WbError::SignInFailed);
-        };
-        let client = client.and_then(|a| client_key(None, Some(a)));
-        let client = client.as_deref();
-        let familiar = client
-            .and_then(|c| r.totp.clients.get(c))
-            .is_some_and(|c| c.familiar);
-        let now = Now::from(now_ms);
-        let unchecked = r.totp.refusal(now, client).is_some();
-        let checked = r
-            .totp
-            .verify_from(&self.sealer, &binding(login), code, now, client);
-        if checked.is_err() && !familiar {
-            r.totp.failed_attempts = r.totp.failed_attempts.min(TOTP_LOCK_AFTER - 1);
-        }
-        let result = match checked {
-            Ok(_) => Ok(AnalystInfo::from(&*r)),
-            Err(_) => Err(WbError::SignInFailed),
-        };
-        if !unchecked {
-            // Refused unchecked, nothing moved: nothing to write.
-            self.write(&records)?;
-        }
-        result
-    }
 }
 
-fn binding(login: &str) -> String {
+pub(crate) fn binding(login: &str) -> String {
     format!("workbench-analyst/{login}")
 }
 

@@ -1,6 +1,7 @@
 //! Analyst records: creation, sign-in, disable and reset, independence.
 
 use super::*;
+use sekimori_stepup::TOTP_LOCK_AFTER;
 
 /// The current code of a provisioning URI, as an authenticator app computes it.
 pub(crate) fn code_now(uri: &OtpauthUri, now_ms: i64) -> String {

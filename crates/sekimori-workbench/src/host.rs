@@ -67,4 +67,23 @@ pub trait Host: Send + Sync + 'static {
 
     /// The lists the live pack declares.
     fn lists(&self) -> BoxFuture<'_, Vec<String>>;
+
+    /// Appends step-up table writes (`analyst/...` records: the analysts of
+    /// a replicated shard, [`crate::analyst_log`]) as one `Entry::StepUp`
+    /// through the ledger, which writes them into this node's table ahead
+    /// of the entry; resolves once durable (for a replicated shard: in the
+    /// stream's quorum and this node's store). A host without a ledger
+    /// refuses.
+    fn append_stepup(
+        &self,
+        what: String,
+        writes: Vec<(String, Option<Vec<u8>>)>,
+    ) -> BoxFuture<'_, Result<(), WbError>> {
+        let _ = (what, writes);
+        Box::pin(async {
+            Err(WbError::Unavailable(
+                "this host keeps no replicated analysts",
+            ))
+        })
+    }
 }

@@ -19,8 +19,11 @@
 pub mod actions;
 pub mod acts;
 mod admin_actions;
+pub mod analyst_cli;
+pub mod analyst_log;
 pub mod analyst_passkeys;
 mod analyst_secrets;
+mod analyst_verify;
 pub mod analysts;
 pub mod bulk;
 pub mod cases;

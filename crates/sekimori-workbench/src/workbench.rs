@@ -59,6 +59,10 @@ pub struct Config {
     /// The relying party analysts' passkeys belong to (the server's
     /// `--rp-id` / `--rp-origin`); `None`: passkey sign-in is off.
     pub passkeys: Option<sekimori_webauthn::Passkeys>,
+    /// A node of a replicated shard: analysts live in the shard's log
+    /// ([`crate::analyst_log`]) under this key (the server derives it from
+    /// the shard's shared `stepup.key`); `None`: `analysts.json`.
+    pub replicated_analysts: Option<zeroize::Zeroizing<[u8; 32]>>,
 }
 
 /// The default pack's refusal lists.
@@ -76,6 +80,7 @@ impl std::fmt::Debug for Config {
                 "passkeys",
                 &self.passkeys.as_ref().map(|p| p.rp_id().to_string()),
             )
+            .field("replicated_analysts", &self.replicated_analysts.is_some())
             .finish()
     }
 }
@@ -93,6 +98,7 @@ impl Config {
                 .map(|l| l.to_string())
                 .collect(),
             passkeys: None,
+            replicated_analysts: None,
         }
     }
 }
@@ -133,10 +139,16 @@ impl Workbench {
         data_dir: &Path,
         config: Config,
     ) -> Result<Arc<Workbench>, WbError> {
+        let analysts = match &config.replicated_analysts {
+            Some(key) => {
+                Analysts::replicated(data_dir, Arc::clone(&store), Arc::clone(&host), key)?
+            }
+            None => Analysts::open(data_dir)?,
+        };
         let wb = Workbench {
             host,
             store,
-            analysts: Analysts::open(data_dir)?,
+            analysts,
             sessions: Sessions::default(),
             ceremonies: Default::default(),
             index: RwLock::new(Index::with_cap(config.max_cases)),
@@ -146,6 +158,14 @@ impl Workbench {
             sign_ins: tokio::sync::Semaphore::new(crate::MAX_SIGN_INS_IN_FLIGHT),
             throttle: crate::throttle::Throttle::default(),
         };
+        // A shard's analysts the operator left pending on this node, in
+        // the log before the first sign-in (their acts are logged by the
+        // background task, with the CLI's other acts).
+        for (login, role) in wb.analysts.adopt_pending()? {
+            tracing::info!(login = %login, "analyst adopted into the shard's log");
+            let act = crate::acts::Act::CreateAnalyst { login, role };
+            wb.analysts.queue_cli_act(&act, wb.now_ms())?;
+        }
         wb.catch_up_blocking()?;
         wb.resend_recent_outcomes();
         let wb = Arc::new(wb);
@@ -296,6 +316,16 @@ async fn follow(wb: std::sync::Weak<Workbench>, behind: Arc<tokio::sync::Notify>
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "workbench: analysts.json unreadable"),
+            }
+        }
+        // What the operator's `sekimori users` did: its audit acts, and
+        // on a replicated shard the analysts it left pending.
+        let dir = w.analysts.dir();
+        let pending = dir.join(crate::analyst_cli::QUEUED_ACTS_FILE).exists()
+            || (w.analysts.is_replicated() && dir.join(crate::analysts::ANALYSTS_FILE).exists());
+        if pending {
+            if let Err(e) = w.absorb_cli().await {
+                tracing::warn!(error = %e, "workbench: the CLI's analyst changes not taken in yet");
             }
         }
         if let Err(e) = w.sync().await.map(drop) {

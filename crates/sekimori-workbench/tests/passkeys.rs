@@ -11,6 +11,9 @@ mod audit;
 /// Concurrent finishes: the in-flight bound and the back-off.
 #[path = "passkeys_parts/burst.rs"]
 mod burst;
+/// Step-up customers' passkeys on the same relying party.
+#[path = "passkeys_parts/customers.rs"]
+mod customers;
 /// Stand-in ids shaped as the stored ones.
 #[path = "passkeys_parts/enumeration.rs"]
 mod enumeration;
@@ -179,11 +182,23 @@ async fn a_discoverable_passkey_signs_in_without_a_login() {
     picked["publicKey"]["allowCredentials"] = json!([{"type": "public-key", "id": id}]);
     let options = serde_json::from_value(picked).expect("options");
     let mut credential = sign(&mut dev, options, RP_ORIGIN);
-    let handle = sekimori_webauthn::Passkeys::user_handle("aiko");
+    // The analysts' own handle; a step-up customer's handle for the same
+    // name (another domain) is not hers.
+    let customer = sekimori_webauthn::Passkeys::user_handle("aiko");
+    let handle = sekimori_webauthn::Passkeys::analyst_handle("aiko");
+    assert_ne!(handle, customer);
+    let mut as_customer = credential.clone();
+    as_customer["response"]["userHandle"] = json!(b64url(customer.as_bytes()));
     credential["response"]["userHandle"] = json!(b64url(handle.as_bytes()));
     let (status, signed) = finish(&b, &ceremony, &credential).await;
     assert_eq!(status, StatusCode::OK, "{signed}");
     assert_eq!(signed["role"], "supervisor");
+    let (ceremony, _, _) = start(&b, None).await;
+    assert_eq!(
+        finish(&b, &ceremony, &as_customer).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the customer's handle"
+    );
 
     // Claiming another analyst's user handle: refused.
     b.analyst("bo", Role::Admin);
@@ -196,7 +211,7 @@ async fn a_discoverable_passkey_signs_in_without_a_login() {
         RP_ORIGIN,
     );
     credential["response"]["userHandle"] = json!(b64url(
-        sekimori_webauthn::Passkeys::user_handle("bo").as_bytes()
+        sekimori_webauthn::Passkeys::analyst_handle("bo").as_bytes()
     ));
     assert_eq!(
         finish(&b, &ceremony, &credential).await.0,

@@ -20,7 +20,7 @@ use sekimori_webauthn::{
     CreationChallengeResponse, CredentialID, Passkeys, PublicKeyCredential,
     RegisterPublicKeyCredential, RequestChallengeResponse,
 };
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use std::sync::Arc;
 
 /// A passkey is registered only from a session signed in this recently
@@ -45,29 +45,24 @@ fn gone() -> WbError {
 }
 
 /// The stand-in credential ids for a login that has no passkey (or is
-/// disabled, or does not exist): stable per login within the process, and
-/// shaped like a real analyst's answer: how many ids, and each id's length,
-/// are drawn (keyed by the login) from the stored passkeys' [`Shapes`], so
-/// neither the number of ids nor their lengths tells which logins have
-/// passkeys. With no passkey stored anywhere, one id of 16 bytes. The
-/// secret is per process: a stand-in changes at a restart, a real id does
-/// not (docs/workbench.md).
-fn decoy(login: &str, shapes: &Shapes) -> Vec<CredentialID> {
-    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
-    let secret = SECRET.get_or_init(|| {
-        let mut s = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut s);
-        s
-    });
-    // Domain-separated blocks: SHA-256(secret, what, index, counter, login).
+/// disabled, or does not exist): shaped like a real analyst's answer: how
+/// many ids, and each id's length, are drawn (keyed by the login) from the
+/// stored passkeys' [`Shapes`], so neither the number of ids nor their
+/// lengths tells which logins have passkeys. With no passkey stored
+/// anywhere, one id of 16 bytes. Keyed (HMAC-SHA256) under `key`, derived
+/// from the analysts' sealing key (`analysts.key`, or the shard's
+/// `stepup.key`): a stand-in is the same after a restart, and on every
+/// node of a shard, as a real id is.
+pub(crate) fn decoy(key: &[u8; 32], login: &str, shapes: &Shapes) -> Vec<CredentialID> {
+    use hmac::{Hmac, Mac};
+    // Domain-separated blocks: HMAC(key, what, index, counter, login).
     let block = |what: &[u8], index: u32, counter: u32| {
-        Sha256::new()
-            .chain_update(secret)
-            .chain_update(what)
-            .chain_update(index.to_be_bytes())
-            .chain_update(counter.to_be_bytes())
-            .chain_update(login.as_bytes())
-            .finalize()
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+        m.update(what);
+        m.update(&index.to_be_bytes());
+        m.update(&counter.to_be_bytes());
+        m.update(login.as_bytes());
+        m.finalize().into_bytes()
     };
     let pick = |what: &[u8], index: u32, from: &[usize], default: usize| {
         if from.is_empty() {
@@ -136,7 +131,7 @@ pub(crate) async fn start_sign_in(
         None => Vec::new(),
         Some(login) => match wb.analysts.credentials_or_shapes(login)? {
             Ok(stored) => stored.iter().map(|p| p.cred_id().clone()).collect(),
-            Err(shapes) => decoy(login, &shapes),
+            Err(shapes) => decoy(&wb.analysts.stand_in_key, login, &shapes),
         },
     };
     let (options, state) = rp
@@ -264,7 +259,7 @@ pub(crate) fn start_register(
         )));
     }
     let (options, state) = rp
-        .start_register_discoverable(login, login, &existing)
+        .start_register_discoverable_as(Passkeys::analyst_handle(login), login, login, &existing)
         .map_err(|e| WbError::Storage(format!("passkey registration: {e}")))?;
     let pending = Pending::Register {
         login: login.clone(),
@@ -345,5 +340,32 @@ impl Workbench {
             self.record(&s.login, &act, "").await?;
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysts::Analysts;
+
+    /// A stand-in is the same after a restart (the key comes from
+    /// `analysts.key`, which the data directory keeps), differs per login,
+    /// and differs on another server (another key).
+    #[test]
+    fn stand_ins_survive_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let shapes = Shapes {
+            counts: vec![1, 2],
+            lengths: vec![16, 64],
+        };
+        let before = Analysts::open(dir.path()).expect("opens");
+        let a = decoy(&before.stand_in_key, "nobody", &shapes);
+        drop(before);
+        let after = Analysts::open(dir.path()).expect("opens again");
+        assert_eq!(decoy(&after.stand_in_key, "nobody", &shapes), a);
+        assert_ne!(decoy(&after.stand_in_key, "somebody", &shapes), a);
+        let other = tempfile::tempdir().expect("tempdir");
+        let elsewhere = Analysts::open(other.path()).expect("opens");
+        assert_ne!(decoy(&elsewhere.stand_in_key, "nobody", &shapes), a);
     }
 }

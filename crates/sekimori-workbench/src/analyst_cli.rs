@@ -1,0 +1,159 @@
+//! The operator's `sekimori users ...` and the running server: the CLI
+//! cannot append to the log itself (the server holds the store), so every
+//! change it makes queues its audit act in `<data>/analysts.acts` (one JSON
+//! line each, under the analysts' file lock), and the workbench appends
+//! them to the log as `Entry::Analyst` by `cli` (at start and within a
+//! second while it runs: [`Workbench::absorb_cli`]).
+//!
+//! On a node of a replicated shard, analysts live in the shard's log: the
+//! CLI refuses to change them there, except `users create`, which leaves
+//! the analyst in `analysts.json` as pending; the node adopts it into the
+//! log when it leads ([`Analysts::adopt_pending`]): how the shard's first
+//! admin is made.
+
+use crate::acts::Act;
+use crate::analyst_secrets::{read_or_create_key, write_private};
+use crate::analysts::{binding, AnalystRecord, Analysts, Role, ANALYSTS_FILE, ANALYSTS_KEY_FILE};
+use crate::error::WbError;
+use crate::workbench::Workbench;
+use sekimori_stepup::Sealer;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The queued audit acts of the operator's CLI.
+pub const QUEUED_ACTS_FILE: &str = "analysts.acts";
+/// Who the CLI's acts are logged as (the operator's mark).
+pub const CLI: &str = crate::actions::OPERATOR;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Queued {
+    act: Act,
+    /// When the CLI made the change (RFC 3339, its clock).
+    at: String,
+}
+
+/// Whether `dir` is a replicated shard's node (its workbench marked it).
+pub fn is_replicated_dir(dir: &Path) -> bool {
+    dir.join(crate::analysts::REPLICATED_MARK).exists()
+}
+
+impl Analysts {
+    /// Queues the audit act of an operator's change (the CLI's), for the
+    /// workbench to log. Call it once the change is stored.
+    pub fn queue_cli_act(&self, act: &Act, now_ms: i64) -> Result<(), WbError> {
+        let line = serde_json::to_string(&Queued {
+            act: act.clone(),
+            at: sekimori_event::format_rfc3339_ms(now_ms),
+        })
+        .map_err(|e| WbError::Storage(e.to_string()))?;
+        let _serial = self.exclusive_file()?;
+        let path = self.dir().join(QUEUED_ACTS_FILE);
+        let mut bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(WbError::Storage(format!("{QUEUED_ACTS_FILE}: {e}"))),
+        };
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        write_private(&path, &bytes)
+    }
+
+    /// Takes the queued acts (the file is emptied) with their CLI times.
+    fn take_cli_acts(&self) -> Result<Vec<(Act, String)>, WbError> {
+        let _serial = self.exclusive_file()?;
+        let path = self.dir().join(QUEUED_ACTS_FILE);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(WbError::Storage(format!("{QUEUED_ACTS_FILE}: {e}"))),
+        };
+        std::fs::remove_file(&path)
+            .map_err(|e| WbError::Storage(format!("{QUEUED_ACTS_FILE}: {e}")))?;
+        let mut out = Vec::new();
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            match serde_json::from_slice::<Queued>(line) {
+                Ok(q) => out.push((q.act, q.at)),
+                Err(e) => tracing::warn!(error = %e, "a queued analyst act does not read; skipped"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// For a replicated shard: adopts the analysts the operator created in
+    /// `analysts.json` (`sekimori users create` on this node) whose login
+    /// the shard does not hold: their TOTP seeds opened with
+    /// `analysts.key` and sealed again under the shard's key, written
+    /// through the log. The file is then renamed `analysts.json.adopted`,
+    /// so it is adopted once. Returns the adopted (login, role).
+    pub fn adopt_pending(&self) -> Result<Vec<(String, Role)>, WbError> {
+        if !self.is_replicated() {
+            return Ok(Vec::new());
+        }
+        let file = self.dir().join(ANALYSTS_FILE);
+        if !file.exists() {
+            return Ok(Vec::new());
+        }
+        let _file = self.exclusive_file()?;
+        let pending = self.read_file()?;
+        let local_key = read_or_create_key(&self.dir().join(ANALYSTS_KEY_FILE))?;
+        let local = Sealer::new(&local_key);
+        let _serial = self.exclusive()?;
+        let mut records = self.read()?;
+        let mut adopted = Vec::new();
+        for r in pending {
+            if records.iter().any(|h| h.login == r.login) {
+                tracing::warn!(login = %r.login, "pending analyst not adopted: the shard has this login");
+                continue;
+            }
+            let mut r: AnalystRecord = r;
+            let b = binding(&r.login);
+            let seed = local
+                .open(&b, &r.totp.sealed_seed)
+                .map_err(|e| WbError::Storage(format!("{ANALYSTS_FILE}: {}: {e}", r.login)))?;
+            r.totp.sealed_seed = self
+                .sealer
+                .seal(&b, &seed, &mut rand::rng())
+                .map_err(|e| WbError::Storage(format!("sealing: {e}")))?;
+            adopted.push((r.login.clone(), r.role));
+            records.push(r);
+        }
+        if !adopted.is_empty() {
+            self.write(&records)?;
+        }
+        let done = self.dir().join(format!("{ANALYSTS_FILE}.adopted"));
+        std::fs::rename(&file, &done)
+            .map_err(|e| WbError::Storage(format!("{ANALYSTS_FILE}: {e}")))?;
+        Ok(adopted)
+    }
+}
+
+impl Workbench {
+    /// Takes in what the operator's CLI did: adopts pending analysts (a
+    /// replicated shard) and logs the queued acts, each as an
+    /// `Entry::Analyst` by `cli` whose `why` names the CLI's time. An act
+    /// that cannot be logged is queued again.
+    pub async fn absorb_cli(&self) -> Result<(), WbError> {
+        let now = self.now_ms();
+        if self.analysts.is_replicated() {
+            for (login, role) in self.analysts.adopt_pending()? {
+                let act = Act::CreateAnalyst { login, role };
+                self.analysts.queue_cli_act(&act, now)?;
+            }
+        }
+        let acts = self.analysts.take_cli_acts()?;
+        let mut left = acts.into_iter();
+        while let Some((act, at)) = left.next() {
+            let why = format!("sekimori users at {at}");
+            if let Err(e) = self.record(CLI, &act, &why).await {
+                let at_ms = sekimori_event::parse_rfc3339_ms(&at).unwrap_or(now);
+                self.analysts.queue_cli_act(&act, at_ms)?;
+                for (act, at) in left {
+                    let at_ms = sekimori_event::parse_rfc3339_ms(&at).unwrap_or(now);
+                    self.analysts.queue_cli_act(&act, at_ms)?;
+                }
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+}
