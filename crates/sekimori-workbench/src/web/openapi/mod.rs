@@ -306,6 +306,7 @@ pub fn doc() -> Value {
         "maxItems": 3
     });
     passkey_schemas(&mut v);
+    passkeys::describe(&mut v);
     v["components"]["securitySchemes"] = json!({
         "workbench_session": {
             "type": "http",
@@ -349,6 +350,8 @@ pub fn doc() -> Value {
     }
     v
 }
+
+mod passkeys;
 
 #[cfg(test)]
 mod tests;

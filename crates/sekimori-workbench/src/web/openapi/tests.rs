@@ -76,3 +76,36 @@ fn the_document_has_every_api_route() {
         "every /v1/ route of the workbench is an operation of web::openapi's doc (add its handler to `paths(...)`)"
     );
 }
+
+#[test]
+fn every_passkey_operation_has_its_checked_description() {
+    let doc = doc();
+    let texts = super::passkeys::texts();
+    let ops: Vec<(String, String)> = crate::ROUTES
+        .iter()
+        .filter(|(_, p)| p.starts_with("/v1/workbench/passkeys"))
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(ops.len(), texts.len(), "one text per passkey route");
+    for (method, path, summary, description) in &texts {
+        let op = &doc["paths"][*path][*method];
+        assert_eq!(op["summary"], json!(summary), "{method} {path}");
+        assert_eq!(op["description"], json!(description), "{method} {path}");
+        // Every status a description names is one the operation answers.
+        for status in ["400", "401", "403", "404", "409", "429"] {
+            if description.contains(&format!("{status} `")) {
+                assert!(
+                    op["responses"][status].is_object(),
+                    "{method} {path}: {status}"
+                );
+            }
+        }
+    }
+    let start = &texts[0].3;
+    assert!(start.contains("64 characters") && start.contains("429") && start.contains("stand-in"));
+    let register = &texts[3].3;
+    assert!(register.contains(&format!(
+        "{} minutes ago",
+        crate::web::passkeys::REGISTER_FRESH_MS / 60_000
+    )));
+}
