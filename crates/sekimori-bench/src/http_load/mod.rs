@@ -75,82 +75,29 @@ pub struct Args {
     /// In-process server: overrides the pack's `settings.time_budget_ms`.
     #[arg(long)]
     pub time_budget_ms: Option<u64>,
+    /// After the rates, run the Redis-counter baseline (`sekimori bench
+    /// redis`: its own `redis-server` on a unix socket in a temporary
+    /// directory) over the first N of the same events, and print each
+    /// rate's achieved decisions/s beside Redis's events/s, one round trip
+    /// per event.
+    #[arg(long, value_name = "N")]
+    pub redis: Option<usize>,
     /// Write http.json, http-latency.png and http-p99.png into this directory.
     #[arg(long)]
     pub out: Option<PathBuf>,
 }
 
-/// The largest latency recorded, in microseconds (one hour).
-const MAX_LATENCY_US: u64 = 3_600_000_000;
-/// How long a step may run past its last due request before what is still
-/// unanswered counts as timed out: at least this, at least the step's length.
-const MIN_GRACE: Duration = Duration::from_secs(5);
-
-/// An empty latency histogram (microseconds, 3 significant digits).
-pub fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("static histogram bounds are valid")
-}
-
-fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
-}
-
-/// When request `i` is due, as an offset from the step's start, at `rate`
-/// requests per second: exactly `i / rate` seconds, in nanoseconds.
-pub fn due_offset(i: u64, rate: u64) -> Duration {
-    let ns = u128::from(i) * 1_000_000_000 / u128::from(rate.max(1));
-    Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
-}
-
-/// The number of requests in `seconds` at `rate` per second (rounded up).
-pub fn requests_in(seconds: f64, rate: u64) -> u64 {
-    (seconds.max(0.0) * rate as f64).ceil() as u64
-}
-
-/// The usual summary of a latency histogram (microseconds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Summary {
-    /// Samples.
-    pub count: u64,
-    /// Median.
-    pub p50: u64,
-    /// 90th percentile.
-    pub p90: u64,
-    /// 99th percentile.
-    pub p99: u64,
-    /// 99.9th percentile.
-    pub p999: u64,
-    /// 99.99th percentile.
-    pub p9999: u64,
-    /// Largest.
-    pub max: u64,
-    /// Mean, rounded.
-    pub mean: u64,
-}
-
-impl Summary {
-    /// Extracts the summary from `h`.
-    pub fn of(h: &Histogram<u64>) -> Summary {
-        Summary {
-            count: h.len(),
-            p50: h.value_at_quantile(0.5),
-            p90: h.value_at_quantile(0.9),
-            p99: h.value_at_quantile(0.99),
-            p999: h.value_at_quantile(0.999),
-            p9999: h.value_at_quantile(0.9999),
-            max: h.max(),
-            mean: h.mean().round() as u64,
-        }
-    }
-}
-
 mod client;
+mod measure;
+mod report;
 mod server;
 mod step;
 mod stream;
 mod workload;
 
 use client::*;
+pub use measure::*;
+use report::*;
 use server::*;
 pub(crate) use step::closed_loop;
 use step::*;
@@ -299,182 +246,55 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         print_step(&r);
         results.push(r);
     }
-    if let Some(dir) = &a.out {
-        write_out(dir, &a, &workload, external.is_some(), &results)?;
-    }
-    Ok(())
-}
-
-fn print_step(r: &StepResult) {
-    let s = Summary::of(&r.tally.latency);
-    println!(
-        "rate {}/s: achieved {:.0}/s, p50 {} µs, p99 {} µs, p999 {} µs, max {} µs, errors {}, degraded {}{}",
-        r.rate,
-        r.achieved,
-        s.p50,
-        s.p99,
-        s.p999,
-        s.max,
-        r.tally.errors(),
-        r.tally.degraded,
-        if r.saturated() { " (saturated)" } else { "" }
-    );
-    let lag = Summary::of(&r.lag);
-    let mut detail = format!(
-        "    send lag p50 {} µs p99 {} µs (due time to hand-off to a connection)",
-        lag.p50, lag.p99
-    );
-    if let Some((commits, ops)) = r.commits {
-        if commits > 0 {
-            detail.push_str(&format!(
-                "; {commits} commits, {:.1} ops/commit",
-                ops as f64 / commits as f64
-            ));
-        }
-    }
-    if !r.cpu.is_empty() {
-        let parts: Vec<String> = r
-            .cpu
-            .iter()
-            .map(|(k, v)| format!("{k} {:.0}%", 100.0 * v / r.wall_s.max(1e-9)))
-            .collect();
-        detail.push_str(&format!("; CPU {}", parts.join(", ")));
-    }
-    println!("{detail}");
-    if r.tally.errors() > 0 {
-        let mut kinds: Vec<String> = r
-            .tally
-            .http_errors
-            .iter()
-            .map(|(s, n)| format!("HTTP {s}: {n}"))
-            .collect();
-        if r.tally.transport_errors > 0 {
-            kinds.push(format!("transport: {}", r.tally.transport_errors));
-        }
-        if r.tally.timeouts > 0 {
-            kinds.push(format!("unanswered at the deadline: {}", r.tally.timeouts));
-        }
-        println!("    errors: {}", kinds.join(", "));
-        if let Some(e) = &r.tally.first_error {
-            println!("    first error: {e}");
-        }
-    }
-}
-
-/// The latency at a fixed list of quantiles, as `{"0.99": µs, ...}`.
-fn quantiles(h: &Histogram<u64>) -> serde_json::Map<String, Value> {
-    const QS: [f64; 10] = [
-        0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1.0,
-    ];
-    QS.iter()
-        .map(|q| (q.to_string(), json!(h.value_at_quantile(*q))))
-        .collect()
-}
-
-fn write_out(
-    dir: &std::path::Path,
-    a: &Args,
-    workload: &Workload,
-    external: bool,
-    results: &[StepResult],
-) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let steps: Vec<Value> = results
-        .iter()
-        .map(|r| {
-            json!({
-                "rate": r.rate,
-                "requests": r.measured,
-                "achieved_per_s": r.achieved,
-                "saturated": r.saturated(),
-                "ok": r.tally.ok,
-                "degraded": r.tally.degraded,
-                "duplicates": r.tally.duplicates,
-                "errors": r.tally.errors(),
-                "http_errors": r.tally.http_errors.iter().map(|(s, n)| (s.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
-                "transport_errors": r.tally.transport_errors,
-                "unanswered_at_deadline": r.tally.timeouts,
-                "first_error": r.tally.first_error,
-                "latency_us": Summary::of(&r.tally.latency),
-                "latency_us_at_quantile": quantiles(&r.tally.latency),
-                "send_lag_us": Summary::of(&r.lag),
-                "store_commits": r.commits.map(|c| c.0),
-                "store_ops": r.commits.map(|c| c.1),
-                "cpu_seconds": r.cpu,
-                "wall_seconds": r.wall_s,
-            })
-        })
-        .collect();
-    let doc = json!({
-        "benchmark": "http",
-        "path": if a.stream.is_some() { "/v1/events/stream" } else { "/v1/events" },
-        "streams": a.stream,
-        "source": a.source.describe(),
-        "events": workload.templates.len(),
-        "server": if external { a.url.clone().unwrap_or_default() } else { "in-process, fresh per rate".into() },
-        "connections": a.connections,
-        "warmup_seconds": a.warmup,
-        "seconds": a.seconds,
-        "time_budget_ms": a.time_budget_ms,
-        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
-        "load_average_1min_at_end": load_average(),
-        "note": "open loop; latency from each request's scheduled send time; unanswered requests at the deadline are errors recorded at their latency so far; server and load generator share the machine",
-        "rates": steps,
-    });
-    let json_path = dir.join("http.json");
-    std::fs::write(
-        &json_path,
-        serde_json::to_string_pretty(&doc).context("encoding http.json")? + "\n",
-    )
-    .with_context(|| format!("writing {}", json_path.display()))?;
-    let series: Vec<(String, &Histogram<u64>)> = results
-        .iter()
-        .map(|r| (format!("{}/s", r.rate), &r.tally.latency))
-        .collect();
-    plot::latency_percentiles(
-        &dir.join("http-latency.png"),
-        &format!(
-            "{} latency by percentile (open loop), per rate",
-            if a.stream.is_some() {
-                "POST /v1/events/stream"
-            } else {
-                "POST /v1/events"
-            }
-        ),
-        &series,
-    )?;
-    let pick = |f: fn(&Summary) -> u64| -> Vec<(f64, f64)> {
-        results
-            .iter()
-            .map(|r| (r.rate as f64, f(&Summary::of(&r.tally.latency)) as f64))
-            .collect()
+    let redis = match a.redis {
+        Some(n) => Some(side_by_side(&a, n, &results)?),
+        None => None,
     };
-    let curves = vec![
-        ("p50".to_string(), pick(|s| s.p50)),
-        ("p99".to_string(), pick(|s| s.p99)),
-        ("p99.9".to_string(), pick(|s| s.p999)),
-    ];
-    plot::lines(
-        &dir.join("http-p99.png"),
-        &format!(
-            "{} latency against rate (open loop)",
-            if a.stream.is_some() {
-                "POST /v1/events/stream"
-            } else {
-                "POST /v1/events"
-            }
-        ),
-        "requested rate (decisions/s)",
-        "latency (µs)",
-        true,
-        true,
-        &curves,
-    )?;
-    println!(
-        "wrote {}, http-latency.png, http-p99.png",
-        json_path.display()
-    );
+    if let Some(dir) = &a.out {
+        write_out(dir, &a, &workload, external.is_some(), &results, redis)?;
+    }
     Ok(())
+}
+
+/// The Redis-counter baseline over the first `n` of the same events, run
+/// after the HTTP steps in the same process; prints each step's achieved
+/// rate as a multiple of Redis's per-event rate.
+fn side_by_side(
+    a: &Args,
+    n: usize,
+    results: &[StepResult],
+) -> anyhow::Result<crate::redis_baseline::Outcome> {
+    println!(
+        "redis baseline, same run (1-min load average: {}):",
+        load_average().map_or("unknown".into(), |l| format!("{l:.2}"))
+    );
+    let outcome = crate::redis_baseline::measure(crate::redis_baseline::Args {
+        source: crate::events::Source {
+            limit: Some(n),
+            ..a.source.clone()
+        },
+        design: crate::redis_baseline::Design::Both,
+        batch: 1000,
+        verify: n.min(10_000),
+        out: None,
+    })?;
+    let what = if a.stream.is_some() {
+        "POST /v1/events/stream"
+    } else {
+        "POST /v1/events"
+    };
+    for r in results {
+        println!(
+            "side by side: {what} at {}/s achieved {:.0} decisions/s = {:.2}x Redis one round trip per event ({:.0} events/s), {:.2}x Redis batched ({:.0} events/s)",
+            r.rate,
+            r.achieved,
+            r.achieved / outcome.redis_per_event_per_s.max(1e-9),
+            outcome.redis_per_event_per_s,
+            r.achieved / outcome.redis_batched_per_s.max(1e-9),
+            outcome.redis_batched_per_s,
+        );
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]

@@ -278,8 +278,27 @@ fn design_json(r: &DesignResult, n: usize, batch: usize) -> Json {
     })
 }
 
+/// What one run of the baseline measured, in events per second.
+#[derive(Clone, Copy, Debug)]
+pub struct Outcome {
+    /// Events run on both sides.
+    pub events: usize,
+    /// sekimori's `Engine::decide` over the decoded events, in process.
+    pub engine_per_s: f64,
+    /// Redis, one round trip per event (the faster design).
+    pub redis_per_event_per_s: f64,
+    /// Redis, pipelines of `--batch` events (the faster design).
+    pub redis_batched_per_s: f64,
+}
+
 /// Runs the benchmark: prints its numbers and, with `--out`, writes `redis.json`.
 pub fn run(a: Args) -> anyhow::Result<()> {
+    measure(a).map(drop)
+}
+
+/// Runs the benchmark as [`run`] does, and returns its rates (`sekimori
+/// bench http --redis` sets them beside the HTTP paths' in the same run).
+pub fn measure(a: Args) -> anyhow::Result<Outcome> {
     if a.batch == 0 {
         bail!("--batch must be at least 1");
     }
@@ -398,5 +417,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     }
-    Ok(())
+    Ok(Outcome {
+        events: n,
+        engine_per_s: seki,
+        redis_per_event_per_s: r1,
+        redis_batched_per_s: rb,
+    })
 }
