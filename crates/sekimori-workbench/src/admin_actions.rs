@@ -89,25 +89,28 @@ impl Workbench {
         Ok((uri, ended))
     }
 
-    /// An admin removes `login`'s passkey `id`, or all of them, saying why
-    /// (`reason`: required, one line of at most
-    /// [`MAX_HOLD_REASON_CHARS`](crate::hold_actions::MAX_HOLD_REASON_CHARS)
-    /// characters; logged as the act's `why`). As
-    /// `Workbench::remove_passkeys` (the API's, which takes no reason): the
+    /// An admin removes `login`'s passkey `id`, or all of them; the
     /// analyst's sessions end unless it is the admin's own account, and the
-    /// removal is logged (`passkeys_removed`, reason `admin`). Returns how
-    /// many passkeys went.
-    pub async fn remove_passkeys_because(
+    /// removal is logged (`passkeys_removed`, reason `admin`). `why`: the
+    /// pages ask a reason (required: one line of at most
+    /// [`MAX_HOLD_REASON_CHARS`](crate::hold_actions::MAX_HOLD_REASON_CHARS)
+    /// characters, logged as the act's `why`); `None` for the API, which
+    /// takes none (`Workbench::remove_passkeys` could call this with
+    /// `None`). Returns how many passkeys went.
+    pub async fn remove_passkeys_logged(
         &self,
         s: &Session,
         login: &str,
         id: Option<&str>,
-        reason: &str,
+        why: Option<&str>,
     ) -> Result<usize, WbError> {
         if s.role != Role::Admin {
             return Err(WbError::Forbidden("admin"));
         }
-        let why = crate::hold_actions::reason(reason)?;
+        let why = match why {
+            Some(r) => crate::hold_actions::reason(r)?,
+            None => String::new(),
+        };
         let ids = self.analysts.remove_passkeys(login, id)?;
         if !ids.is_empty() && s.login != login {
             self.sessions.end_all(login);

@@ -18,8 +18,11 @@ mod harness;
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 use fantoccini::Locator;
+use harness::browser::steps::{
+    choose, click, fill, find, listen, serve, sign_in, text, wait_for, wait_source,
+};
 use harness::browser::{browser, shot, tools};
-use harness::{wall_ms, Bench, PASSWORD};
+use harness::{wall_ms, Bench};
 use sekimori_workbench::analysts::Role;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
@@ -71,105 +74,41 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
         .await;
     assert_eq!(held, "review");
     let uri = b.analyst("aiko", Role::Admin);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let router = b.router.clone();
-    let server = tokio::spawn(async move { axum::serve(listener, router).await });
+    let (listener, port) = listen().await;
+    let url = format!("http://127.0.0.1:{port}");
+    let server = serve(listener, b.router.clone());
 
     let (_driver, _profile, c) = browser(&chromium, &driver).await;
 
     // Sign in.
-    c.goto(&format!("{url}/ui/login"))
-        .await
-        .expect("login page");
-    let field = |id: &'static str| c.find(Locator::Id(id));
-    field("login")
-        .await
-        .expect("login")
-        .send_keys("aiko")
-        .await
-        .expect("type");
-    field("password")
-        .await
-        .expect("pw")
-        .send_keys(PASSWORD)
-        .await
-        .expect("type");
-    let code = sekimori_workbench::testing::totp_code(&uri, b.now());
-    field("code")
-        .await
-        .expect("code")
-        .send_keys(&code)
-        .await
-        .expect("type");
-    shot(&c, "01-sign-in.png").await;
-    c.find(Locator::Css("form.signin button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("submit");
-    c.wait()
-        .for_element(Locator::Id("queue-table"))
-        .await
-        .expect("the queue");
+    sign_in(&c, &url, "aiko", &uri, b.now(), Some("01-sign-in.png")).await;
     let rows = c.find_all(Locator::Css("tr.row")).await.expect("rows");
     assert_eq!(
         rows.len(),
         2,
         "two cases: the brute force's and the held transfer's"
     );
-    let text = c
-        .find(Locator::Css("body"))
-        .await
-        .expect("body")
-        .text()
-        .await
-        .expect("text");
-    assert!(text.contains("JPY 950,000"), "{text}");
+    let body = text(&c, "body").await;
+    assert!(body.contains("JPY 950,000"), "{body}");
     shot(&c, "02-queue.png").await;
 
     // Open the first case (the held money leads) and claim it.
-    c.find(Locator::Css("a.case-link"))
-        .await
-        .expect("link")
-        .click()
-        .await
-        .expect("open");
-    c.wait()
-        .for_element(Locator::Id("claim"))
-        .await
-        .expect("claim button")
-        .click()
-        .await
-        .expect("claim");
-    c.wait()
-        .for_element(Locator::Id("release"))
-        .await
-        .expect("claimed");
+    click(&c, "a.case-link").await;
+    click(&c, "#claim").await;
+    wait_for(&c, "#release").await;
     let page = c.source().await.expect("source");
     assert!(page.contains("drain_after_credential_change") && page.contains("xfer-1"));
     shot(&c, "03-case.png").await;
 
     // Decline the held transfer; the service's webhook hears of it, signed.
-    c.find(Locator::Id("reason-xfer-1"))
-        .await
-        .expect("reason")
-        .send_keys("the holder did not make this transfer")
-        .await
-        .expect("type");
-    c.find(Locator::Css("button.decline"))
-        .await
-        .expect("decline")
-        .click()
-        .await
-        .expect("decline");
-    c.wait()
-        .for_element(Locator::Css("p.outcome"))
-        .await
-        .expect("outcome shown");
+    fill(
+        &c,
+        "#reason-xfer-1",
+        "the holder did not make this transfer",
+    )
+    .await;
+    click(&c, "button.decline").await;
+    wait_for(&c, "p.outcome").await;
     let deadline = Instant::now() + Duration::from_secs(15);
     let (headers, body, notice) = loop {
         let found = inbox.lock().expect("lock").iter().find_map(|(h, b)| {
@@ -194,35 +133,17 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
         .expect("the webhook is signed with the service's secret");
 
     // Close as confirmed fraud (a label on its events): on to the next case.
-    c.find(Locator::Id("disposition"))
-        .await
-        .expect("select")
-        .select_by_value("confirmed_fraud")
-        .await
-        .expect("choose");
-    c.find(Locator::Id("close-note"))
-        .await
-        .expect("note")
-        .send_keys("declined; the holder confirmed the takeover by phone")
-        .await
-        .expect("type");
+    choose(&c, "#disposition", "confirmed_fraud").await;
+    fill(
+        &c,
+        "#close-note",
+        "declined; the holder confirmed the takeover by phone",
+    )
+    .await;
     shot(&c, "04-declined.png").await;
-    c.find(Locator::Id("close"))
-        .await
-        .expect("close")
-        .click()
-        .await
-        .expect("close");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !c.source().await.expect("source").contains("acct-008") {
-        assert!(Instant::now() < deadline, "the next case did not open");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(c
-        .source()
-        .await
-        .expect("source")
-        .contains("secret_tried_across_accounts"));
+    click(&c, "#close").await;
+    let next = wait_source(&c, "acct-008").await;
+    assert!(next.contains("secret_tried_across_accounts"));
     shot(&c, "05-next-case.png").await;
     {
         let index = b.wb.catch_up().expect("index");
@@ -234,22 +155,9 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
 
     // The Japanese queue.
     c.goto(&format!("{url}/ui/queue")).await.expect("queue");
-    c.find(Locator::Id("pref-lang"))
-        .await
-        .expect("lang")
-        .select_by_value("ja")
-        .await
-        .expect("ja");
-    c.find(Locator::Css("form.prefs button"))
-        .await
-        .expect("save")
-        .click()
-        .await
-        .expect("save");
-    c.wait()
-        .for_element(Locator::Css("html[lang=ja]"))
-        .await
-        .expect("Japanese");
+    choose(&c, "#pref-lang", "ja").await;
+    click(&c, "form.prefs button").await;
+    wait_for(&c, "html[lang=ja]").await;
     shot(&c, "06-queue-ja.png").await;
 
     // The keyboard: j goes to the first case, x ticks it for a bulk action.
@@ -259,10 +167,8 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
         .send_keys("jx")
         .await
         .expect("keys");
-    let ticked = c
-        .find(Locator::Css("input.pick"))
+    let ticked = find(&c, "input.pick")
         .await
-        .expect("checkbox")
         .prop("checked")
         .await
         .expect("checked");
@@ -270,51 +176,20 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
 
     // Search from the queue's box (in Japanese now), then freeze the
     // account from its case page.
-    c.find(Locator::Id("search-q"))
-        .await
-        .expect("search box")
-        .send_keys("acct-900")
-        .await
-        .expect("type");
-    c.find(Locator::Css("form.search button"))
-        .await
-        .expect("search button")
-        .click()
-        .await
-        .expect("search");
-    c.wait()
-        .for_element(Locator::Id("search-results"))
-        .await
-        .expect("results");
+    fill(&c, "#search-q", "acct-900").await;
+    click(&c, "form.search button").await;
+    wait_for(&c, "#search-results").await;
     let hits = c
         .find_all(Locator::Css("#search-results tr.row"))
         .await
         .expect("rows");
     assert_eq!(hits.len(), 1, "the transfer's case");
     shot(&c, "07-search-ja.png").await;
-    c.find(Locator::Css("#search-results a.case-link"))
-        .await
-        .expect("link")
-        .click()
-        .await
-        .expect("open");
-    c.wait()
-        .for_element(Locator::Id("hold-reason"))
-        .await
-        .expect("the hold form")
-        .send_keys("takeover confirmed by the holder")
-        .await
-        .expect("type");
-    c.find(Locator::Id("place-hold-button"))
-        .await
-        .expect("place")
-        .click()
-        .await
-        .expect("place");
-    c.wait()
-        .for_element(Locator::Css("table.holds-table"))
-        .await
-        .expect("the hold in force");
+    click(&c, "#search-results a.case-link").await;
+    wait_for(&c, "#hold-reason").await;
+    fill(&c, "#hold-reason", "takeover confirmed by the holder").await;
+    click(&c, "#place-hold-button").await;
+    wait_for(&c, "table.holds-table").await;
     c.execute(
         "document.getElementById('holds').scrollIntoView();",
         Vec::new(),

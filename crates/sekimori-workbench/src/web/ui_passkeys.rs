@@ -177,7 +177,7 @@ pub async fn remove(
     }
     let id = Some(f.id.trim()).filter(|i| !i.is_empty());
     match wb
-        .remove_passkeys_because(&who.session, &login, id, &f.reason)
+        .remove_passkeys_logged(&who.session, &login, id, Some(&f.reason))
         .await
     {
         Ok(_) => Redirect::to("/ui/analysts").into_response(),

@@ -139,3 +139,115 @@ impl fantoccini::wd::WebDriverCompatibleCommand for AddVirtualAuthenticator {
 mod url_error {
     pub type ParseError = <sekimori_webauthn::Url as std::str::FromStr>::Err;
 }
+
+/// The steps both browser tests take, each failing with what it waited for.
+pub mod steps {
+    use super::shot;
+    use fantoccini::elements::Element;
+    use fantoccini::{Client, Locator};
+    use std::time::{Duration, Instant};
+
+    /// A random loopback port to serve on, bound; and its number.
+    pub async fn listen() -> (tokio::net::TcpListener, u16) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        (listener, port)
+    }
+
+    /// Serves `router` on `listener`; abort the task at the end.
+    pub fn serve(
+        listener: tokio::net::TcpListener,
+        router: axum::Router,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        })
+    }
+
+    /// The element `css`, there now.
+    pub async fn find(c: &Client, css: &str) -> Element {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
+    }
+
+    /// The element `css`, once it appears.
+    pub async fn wait_for(c: &Client, css: &str) -> Element {
+        c.wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+    }
+
+    /// Types `text` into the element `css`.
+    pub async fn fill(c: &Client, css: &str, text: &str) {
+        find(c, css)
+            .await
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|e| panic!("typing into {css}: {e}"));
+    }
+
+    /// Clicks the element `css` (waiting for it to appear).
+    pub async fn click(c: &Client, css: &str) {
+        wait_for(c, css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
+    }
+
+    /// Chooses `value` in the select `css`.
+    pub async fn choose(c: &Client, css: &str, value: &str) {
+        find(c, css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choosing {value} in {css}: {e}"));
+    }
+
+    /// The visible text of the element `css`.
+    pub async fn text(c: &Client, css: &str) -> String {
+        find(c, css).await.text().await.expect("text")
+    }
+
+    /// Waits up to 15 s for the page's source to contain `needle`.
+    pub async fn wait_source(c: &Client, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let source = c.source().await.expect("source");
+            if source.contains(needle) {
+                return source;
+            }
+            assert!(Instant::now() < deadline, "{needle} did not appear");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Signs in at `{origin}/ui/login` with a login, the password and the
+    /// current TOTP code of `totp_uri` at `now_ms`; a screenshot named
+    /// `shot_as` of the filled form if given; then waits for the queue.
+    pub async fn sign_in(
+        c: &Client,
+        origin: &str,
+        login: &str,
+        totp_uri: &str,
+        now_ms: i64,
+        shot_as: Option<&str>,
+    ) {
+        c.goto(&format!("{origin}/ui/login"))
+            .await
+            .expect("the sign-in page");
+        let code = sekimori_workbench::testing::totp_code(totp_uri, now_ms);
+        fill(c, "#login", login).await;
+        fill(c, "#password", crate::harness::PASSWORD).await;
+        fill(c, "#code", &code).await;
+        if let Some(name) = shot_as {
+            shot(c, name).await;
+        }
+        click(c, "form.signin button[type=submit]").await;
+        wait_for(c, "#queue-table").await;
+    }
+}

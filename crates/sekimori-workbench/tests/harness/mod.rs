@@ -22,6 +22,7 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub mod browser;
 mod host;
+pub mod passkeys;
 pub use host::TestHost;
 
 /// How a bench's workbench is served.

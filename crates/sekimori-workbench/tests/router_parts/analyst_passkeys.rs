@@ -4,39 +4,13 @@
 //! `why`, the analyst's sessions ended.
 
 use super::*;
-use harness::{log_entries, RP_ORIGIN};
+use harness::log_entries;
 use sekimori_engine::Entry;
-use sekimori_webauthn::{CreationChallengeResponse, Url};
 use serde_json::Value;
-use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator};
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 
-/// Registers a passkey named `name` for the analyst of `bearer`; returns
-/// its description (`id`, `name`, `created_at`).
 async fn register(b: &Bench, bearer: &str, name: &str) -> Value {
-    let (status, started) = b
-        .api(
-            "POST",
-            "/v1/workbench/passkeys/register/start",
-            bearer,
-            Some(json!({"name": name})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{started}");
-    let options: CreationChallengeResponse =
-        serde_json::from_value(started["options"].clone()).expect("creation options");
-    let credential = SoftPasskey::new(true)
-        .do_registration(Url::parse(RP_ORIGIN).expect("url"), options)
-        .expect("the authenticator registers");
-    let (status, done) = b
-        .api(
-            "POST",
-            "/v1/workbench/passkeys/register/finish",
-            bearer,
-            Some(json!({"ceremony": started["ceremony"], "credential": credential})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
-    done["passkey"].clone()
+    harness::passkeys::register(b, bearer, &mut SoftPasskey::new(true), name).await
 }
 
 /// The `<tr>` of `login` on the analysts page.
