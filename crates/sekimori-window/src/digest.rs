@@ -78,12 +78,33 @@ pub(crate) fn btree_bytes<T>(len: usize) -> usize {
 /// Accounted heap bytes of a `Vec<T>` holding `len` items: a function of the
 /// length only (never of the capacity, which differs between a live store and
 /// one restored from a snapshot), modelling the growth of a vector filled one
-/// push at a time: 1, then 4, 8, 16, ... slots.
+/// push at a time: 1, then 4, 8, 16, ... slots, as the allocator rounds it.
 pub(crate) fn vec_model_bytes<T>(len: usize) -> u64 {
-    let slots = match len {
+    crate::alloc::alloc_bytes(model_slots(len) * size_of::<T>())
+}
+
+/// The capacity [`vec_model_bytes`] models for `len` items.
+pub(crate) fn model_slots(len: usize) -> usize {
+    match len {
         0 => 0,
         1 => 1,
         n => n.next_power_of_two().max(4),
-    };
-    (slots * size_of::<T>()) as u64
+    }
+}
+
+/// Makes room for one more item in a vector kept at (at most) its modelled
+/// capacity: grows it to the model's next size, never by the standard
+/// doubling from an arbitrary capacity.
+pub(crate) fn reserve_model<T>(v: &mut Vec<T>) {
+    if v.len() == v.capacity() {
+        v.reserve_exact(model_slots(v.len() + 1) - v.len());
+    }
+}
+
+/// Gives back what a vector holds past its modelled capacity (after
+/// removals), so the model stays an upper bound of the real footprint.
+pub(crate) fn fit_model<T>(v: &mut Vec<T>) {
+    if v.capacity() > model_slots(v.len()) {
+        v.shrink_to(model_slots(v.len()));
+    }
 }

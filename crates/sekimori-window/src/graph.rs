@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use crate::digest::Digest;
+use crate::digest::{fit_model, reserve_model, vec_model_bytes, Digest};
 use crate::window::Span;
 use crate::Key;
 
@@ -100,6 +100,9 @@ impl Node {
         self.out.retain(|e| span.bucket(e.at_ms) >= cutoff);
         self.inn.retain(|e| span.bucket(e.at_ms) >= cutoff);
         self.periods.retain(|p| p.index >= cutoff);
+        fit_model(&mut self.out);
+        fit_model(&mut self.inn);
+        fit_model(&mut self.periods);
     }
 
     pub fn is_live(&self) -> bool {
@@ -110,10 +113,14 @@ impl Node {
         self.out.len() + self.inn.len() >= 2 || self.periods.len() >= 2
     }
 
+    /// Accounted bytes: the node's box and its three vectors at their
+    /// modelled capacities (kept there by `add` and `prune`), as the
+    /// allocator rounds them.
     pub fn accounted(&self) -> u64 {
-        let edges = (self.out.len() + self.inn.len()) * std::mem::size_of::<Edge>();
-        let periods = self.periods.len() * std::mem::size_of::<Period>();
-        (std::mem::size_of::<Node>() + edges + periods) as u64
+        crate::alloc::alloc_bytes(std::mem::size_of::<Node>())
+            + vec_model_bytes::<Edge>(self.out.len())
+            + vec_model_bytes::<Edge>(self.inn.len())
+            + vec_model_bytes::<Period>(self.periods.len())
     }
 
     pub fn heap_bytes(&self) -> usize {
@@ -166,25 +173,40 @@ impl Node {
             .iter()
             .any(|e| e.peer == edge.peer && span.bucket(e.at_ms) == period);
         let at = list.partition_point(|e| (e.at_ms, e.peer) <= (edge.at_ms, edge.peer));
-        list.insert(at, edge);
-        if list.len() > EDGE_CAP {
-            list.remove(0);
+        // Inserted, then the oldest past the cap evicted; a full list drops
+        // its oldest first, so it never grows past the cap's capacity.
+        if list.len() >= EDGE_CAP {
+            if at > 0 {
+                list.remove(0);
+                list.insert(at - 1, edge);
+            }
+        } else {
+            reserve_model(list);
+            list.insert(at, edge);
         }
         if seen {
             return;
         }
         let slot = match self.periods.binary_search_by_key(&period, |p| p.index) {
             Ok(i) => i,
+            // A new period older than every kept one of a full node would
+            // be evicted at once.
+            Err(0) if self.periods.len() >= PERIOD_CAP => return,
             Err(i) => {
-                self.periods.insert(
-                    i,
-                    Period {
-                        index: period,
-                        out: 0,
-                        inn: 0,
-                    },
-                );
-                i
+                let fresh = Period {
+                    index: period,
+                    out: 0,
+                    inn: 0,
+                };
+                if self.periods.len() >= PERIOD_CAP {
+                    self.periods.remove(0);
+                    self.periods.insert(i - 1, fresh);
+                    i - 1
+                } else {
+                    reserve_model(&mut self.periods);
+                    self.periods.insert(i, fresh);
+                    i
+                }
             }
         };
         let p = &mut self.periods[slot];
@@ -192,9 +214,6 @@ impl Node {
             p.out = p.out.saturating_add(1);
         } else {
             p.inn = p.inn.saturating_add(1);
-        }
-        if self.periods.len() > PERIOD_CAP {
-            self.periods.remove(0);
         }
     }
 

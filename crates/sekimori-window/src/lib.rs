@@ -120,6 +120,7 @@
     clippy::float_arithmetic
 )]
 
+mod alloc;
 mod digest;
 mod distinct;
 mod edges;

@@ -4,14 +4,32 @@
 //! cloning a store (the engine's snapshot copy, taken under the ledger lock)
 //! copies pointers only. A write to a shard shared with a copy clones that
 //! one shard first (`Arc::make_mut`), so the copy keeps the state as of the
-//! clone. Which shard a key lands in is a seeded hash of the key (crafted
-//! keys cannot pile into one shard); nothing iterates the shards in an order
-//! that reaches a result (see the crate docs).
+//! clone. Nothing iterates the shards in an order that reaches a result
+//! (see the crate docs).
+//!
+//! **Accounting the tables.** The keys keep the accounted bytes of their
+//! tables ([`Keys::table_bytes`]): per shard, its table at the size a std
+//! `HashMap` has for its length (`alloc::table_bytes`) and its `Arc`
+//! header, as the allocator rounds them. For that model to be the real
+//! footprint, and a function of the content alone (a restored snapshot
+//! must account what the live store did), two things hold:
+//! - the shard of a key is a fixed function of the key (a multiplicative
+//!   hash of its bits, no per-process seed), so every process puts the same
+//!   keys in the same shard. Each shard's map still hashes with a seeded
+//!   hasher, so crafted keys can make one shard long (a copy then clones
+//!   more) but never slow its lookups;
+//! - a shard that loses keys is rebuilt at the size of what it keeps, so a
+//!   table never stays at an earlier peak's size, nor grows early because
+//!   of the tombstones removals leave (hashbrown doubles a table whose
+//!   free slots ran out while it is more than half full, tombstones
+//!   included: under churn that left tables at a quarter to a half full,
+//!   twice what a length-based model assumed).
 
 use std::collections::hash_map::{self, HashMap};
-use std::hash::BuildHasher;
+use std::mem::size_of;
 use std::sync::Arc;
 
+use crate::alloc::{alloc_bytes, table_bytes};
 use crate::state::KeyState;
 use crate::Key;
 
@@ -37,8 +55,44 @@ impl Fp {
     }
 }
 
-/// One table slot: what the accounting counts per key.
+/// One table slot: what a table holds per bucket.
 pub(crate) type Slot = (Fp, KeyState);
+
+/// Accounted bytes of a shard holding `len` keys: its table and the
+/// allocation of its `Arc` (counts and the map's header); none when empty
+/// (an empty shard is freed).
+pub(crate) fn shard_bytes(len: usize) -> u64 {
+    if len == 0 {
+        return 0;
+    }
+    table_bytes::<Slot>(len) + alloc_bytes(2 * size_of::<usize>() + size_of::<Shard>())
+}
+
+/// The shard of a key: a fixed multiplicative hash of its bits.
+fn shard_of(key: &Key) -> usize {
+    let folded = (*key as u64) ^ ((*key >> 64) as u64).rotate_left(29);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARDS.trailing_zeros())) as usize
+}
+
+/// `table` moved from a shard of `from` keys to one of `to`.
+fn retable(table: &mut u64, from: usize, to: usize) {
+    *table = table.saturating_sub(shard_bytes(from)) + shard_bytes(to);
+}
+
+/// Rebuilds a shard that lost keys at the size of what it keeps (see the
+/// module docs); frees it when empty.
+fn rebuild(slot: &mut Option<Arc<Shard>>) {
+    let Some(shard) = slot else { return };
+    if shard.is_empty() {
+        *slot = None;
+        return;
+    }
+    let shard = Arc::make_mut(shard);
+    let old = std::mem::take(shard);
+    let mut fresh = Shard::with_capacity_and_hasher(old.len(), Hasher::default());
+    fresh.extend(old);
+    *shard = fresh;
+}
 
 /// The tracked keys of a store: a map from key to state, cheap to clone.
 #[derive(Clone, Debug)]
@@ -46,8 +100,8 @@ pub(crate) struct Keys {
     /// `None` until the shard's first key (an empty store allocates no shard).
     shards: Vec<Option<Arc<Shard>>>,
     len: usize,
-    /// Picks the shard of a key.
-    pick: Hasher,
+    /// Accounted bytes of the shards (see [`shard_bytes`]), kept up to date.
+    table: u64,
 }
 
 impl Default for Keys {
@@ -55,7 +109,7 @@ impl Default for Keys {
         Keys {
             shards: vec![None; SHARDS],
             len: 0,
-            pick: Hasher::default(),
+            table: 0,
         }
     }
 }
@@ -64,6 +118,9 @@ impl Default for Keys {
 pub(crate) struct Entry<'a> {
     inner: hash_map::Entry<'a, Fp, KeyState>,
     len: &'a mut usize,
+    table: &'a mut u64,
+    /// Keys in the shard before this entry.
+    shard_len: usize,
 }
 
 impl<'a> Entry<'a> {
@@ -73,6 +130,7 @@ impl<'a> Entry<'a> {
             hash_map::Entry::Occupied(o) => o.into_mut(),
             hash_map::Entry::Vacant(v) => {
                 *self.len += 1;
+                retable(self.table, self.shard_len, self.shard_len + 1);
                 v.insert(f())
             }
         }
@@ -80,16 +138,6 @@ impl<'a> Entry<'a> {
 }
 
 impl Keys {
-    fn shard_of(&self, key: &Key) -> usize {
-        (self.pick.hash_one(key) >> (64 - SHARDS.trailing_zeros())) as usize
-    }
-
-    /// The shard of `key`, unshared (cloned if a copy still holds it).
-    fn shard_mut(&mut self, key: &Key) -> &mut Shard {
-        let i = self.shard_of(key);
-        Arc::make_mut(self.shards[i].get_or_insert_with(Default::default))
-    }
-
     pub fn len(&self) -> usize {
         self.len
     }
@@ -98,8 +146,23 @@ impl Keys {
         self.len == 0
     }
 
+    /// Accounted bytes of every shard's table (a function of the shards'
+    /// lengths; see the module docs).
+    pub fn table_bytes(&self) -> u64 {
+        self.table
+    }
+
+    /// [`Keys::table_bytes`] recomputed from the shards (tests).
+    pub fn recount_table_bytes(&self) -> u64 {
+        self.shards
+            .iter()
+            .flatten()
+            .map(|s| shard_bytes(s.len()))
+            .sum()
+    }
+
     pub fn get(&self, key: &Key) -> Option<&KeyState> {
-        self.shards[self.shard_of(key)].as_ref()?.get(&Fp::of(*key))
+        self.shards[shard_of(key)].as_ref()?.get(&Fp::of(*key))
     }
 
     pub fn contains_key(&self, key: &Key) -> bool {
@@ -107,33 +170,24 @@ impl Keys {
     }
 
     pub fn entry(&mut self, key: Key) -> Entry<'_> {
-        let i = self.shard_of(&key);
-        let shard = Arc::make_mut(self.shards[i].get_or_insert_with(Default::default));
+        let shard = Arc::make_mut(self.shards[shard_of(&key)].get_or_insert_with(Default::default));
+        let shard_len = shard.len();
         Entry {
             inner: shard.entry(Fp::of(key)),
             len: &mut self.len,
+            table: &mut self.table,
+            shard_len,
         }
     }
 
     /// Inserts `state` under `key`, returning the state it replaces.
     pub fn insert(&mut self, key: Key, state: KeyState) -> Option<KeyState> {
-        let old = self.shard_mut(&key).insert(Fp::of(key), state);
+        let shard = Arc::make_mut(self.shards[shard_of(&key)].get_or_insert_with(Default::default));
+        let before = shard.len();
+        let old = shard.insert(Fp::of(key), state);
         if old.is_none() {
             self.len += 1;
-        }
-        old
-    }
-
-    pub fn remove(&mut self, key: &Key) -> Option<KeyState> {
-        let i = self.shard_of(key);
-        let shard = self.shards[i].as_mut()?;
-        let fp = Fp::of(*key);
-        if !shard.contains_key(&fp) {
-            return None;
-        }
-        let old = Arc::make_mut(shard).remove(&fp);
-        if old.is_some() {
-            self.len -= 1;
+            retable(&mut self.table, before, before + 1);
         }
         old
     }
@@ -153,47 +207,47 @@ impl Keys {
 
     /// Keeps the keys for which `keep` is true (called once per key, in no
     /// particular order; `keep` may change the state, so every shard is
-    /// unshared first). Shrinks shards left mostly empty.
+    /// unshared first). A shard that lost keys is rebuilt at its new size.
     pub fn retain(&mut self, mut keep: impl FnMut(&Key, &mut KeyState) -> bool) {
         let mut len = 0;
         for slot in &mut self.shards {
             let Some(shard) = slot else { continue };
             let shard = Arc::make_mut(shard);
+            let before = shard.len();
             shard.retain(|k, v| keep(&k.key(), v));
-            len += shard.len();
-            if shard.is_empty() {
-                *slot = None;
-            } else if shard.capacity() > 64 && shard.len() * 4 < shard.capacity() {
-                shard.shrink_to(shard.len() * 2);
+            let after = shard.len();
+            len += after;
+            if after < before {
+                retable(&mut self.table, before, after);
+                rebuild(slot);
             }
         }
         self.len = len;
     }
 
-    /// Removes the keys for which `drop` (a pure test) is true: returns
-    /// (keys, accounted bytes) removed. A shard it removes nothing from
-    /// stays shared with any copy (a read-only pass first).
-    pub fn remove_where(&mut self, drop: impl Fn(&KeyState) -> bool) -> (u64, u64) {
+    /// Removes the keys for which `drop` (a pure test of the key and its
+    /// state) is true: returns (keys, accounted heap bytes of their states)
+    /// removed; [`Keys::table_bytes`] follows. A shard it removes nothing
+    /// from stays shared with any copy (a read-only pass first).
+    pub fn remove_where(&mut self, drop: impl Fn(&Key, &KeyState) -> bool) -> (u64, u64) {
         let (mut keys, mut bytes) = (0u64, 0u64);
         for slot in &mut self.shards {
             let Some(shard) = slot else { continue };
-            if !shard.values().any(&drop) {
+            if !shard.iter().any(|(k, v)| drop(&k.key(), v)) {
                 continue;
             }
             let shard = Arc::make_mut(shard);
-            shard.retain(|_, v| {
-                if !drop(v) {
+            let before = shard.len();
+            shard.retain(|k, v| {
+                if !drop(&k.key(), v) {
                     return true;
                 }
                 keys += 1;
                 bytes += v.accounted();
                 false
             });
-            if shard.is_empty() {
-                *slot = None;
-            } else if shard.capacity() > 64 && shard.len() * 4 < shard.capacity() {
-                shard.shrink_to(shard.len() * 2);
-            }
+            retable(&mut self.table, before, shard.len());
+            rebuild(slot);
         }
         self.len -= keys as usize;
         (keys, bytes)
@@ -202,6 +256,17 @@ impl Keys {
     /// Table slots allocated over every shard.
     pub fn capacity(&self) -> usize {
         self.shards.iter().flatten().map(|s| s.capacity()).sum()
+    }
+
+    /// True when every shard's table has the capacity the model gives its
+    /// length (tests).
+    #[cfg(test)]
+    pub fn tables_match_the_model(&self) -> bool {
+        use crate::alloc::{table_buckets, table_capacity};
+        self.shards
+            .iter()
+            .flatten()
+            .all(|s| s.capacity() == table_capacity(table_buckets(s.len())))
     }
 
     /// Shards a copy of this store still shares (tests).
@@ -257,5 +322,50 @@ mod tests {
         assert_eq!(live.keys.shared_shards(), shards - 1);
         drop(copy);
         assert_eq!(live.keys.shared_shards(), 0);
+    }
+
+    /// Under churn (new keys, the budget's evictions, sweeps, the key cap)
+    /// every shard's table has the size its length gives it, and the
+    /// accounting is the model's; a restored copy accounts the same.
+    #[test]
+    fn tables_stay_at_the_size_the_model_accounts() {
+        let config = |window, max_keys| FeatureConfig {
+            window,
+            aggregate: Aggregate::Count,
+            max_keys,
+            lateness_ms: 0,
+        };
+        let hour = Window::Sliding {
+            length_ms: 3_600_000,
+            resolution_ms: 60_000,
+        };
+        for (window, max_keys) in [(Window::Ever, 30_000), (hour, 1_000_000), (hour, 9_000)] {
+            let mut s = FeatureStore::new(config(window, max_keys)).expect("valid");
+            let mut peak = 0;
+            for round in 0..6i64 {
+                for i in 0..20_000u128 {
+                    let at = round * 1_200_000 + i as i64;
+                    let key = (i + round as u128 * 7_919) * 0x9E37_79B9_7F4A_7C15;
+                    s.apply(
+                        key,
+                        Some(Obs {
+                            at_ms: at,
+                            value: ObsValue::None,
+                        }),
+                        at,
+                    );
+                }
+                peak = peak.max(s.len());
+                let now = round * 1_200_000 + 20_000;
+                s.evict_through(now - 10_000);
+                assert!(s.keys.tables_match_the_model(), "{window:?} round {round}");
+                assert_eq!(s.accounted_bytes(), s.recount_bytes());
+                let json = serde_json::to_string(&s).expect("serializes");
+                let back: FeatureStore = serde_json::from_str(&json).expect("restores");
+                assert_eq!(back.accounted_bytes(), s.accounted_bytes());
+                assert!(back.keys.tables_match_the_model());
+            }
+            assert!(peak > s.len(), "{window:?}: the churn removed keys");
+        }
     }
 }

@@ -280,14 +280,10 @@ pub(crate) struct KeyState {
     pub state: State,
 }
 
-/// Accounted bytes of one tracked key besides its heap allocations: its slot
-/// in the hash table (entry and control byte) at a load factor of one half,
-/// which covers the table's slack between growths (7/16 to 7/8 full).
-pub(crate) const KEY_SLOT_BYTES: u64 = 2 * (std::mem::size_of::<crate::shards::Slot>() as u64 + 1);
-
 impl KeyState {
-    /// Accounted bytes of this key: its table slot and its heap state.
+    /// Accounted heap bytes of this key's state (its table slot is the
+    /// store's tables', `Keys::table_bytes`).
     pub fn accounted(&self) -> u64 {
-        KEY_SLOT_BYTES + self.state.accounted()
+        self.state.accounted()
     }
 }

@@ -25,8 +25,9 @@ pub struct FeatureStore {
     pub(crate) keys: Keys,
     pub(crate) last_sweep_ms: Option<i64>,
     pub(crate) evicted_total: u64,
-    /// The sum of every key's [`KeyState::accounted`] bytes, kept up to date
-    /// by every change (never serialized: a function of the keys).
+    /// The sum of every key's [`KeyState::accounted`] heap bytes, kept up
+    /// to date by every change (never serialized: a function of the keys);
+    /// the tables' bytes are the keys' own ([`Keys::table_bytes`]).
     pub(crate) accounted: u64,
 }
 
@@ -104,24 +105,26 @@ impl FeatureStore {
         self.evicted_total
     }
 
-    /// Accounted bytes of every tracked key (a hash-table slot each, see [`FeatureStore::key_slot_bytes`], and their heap state):
-    /// kept up to date by every change, so reading it costs nothing. A
-    /// function of the logical state only, so equal stores (a live one and
-    /// its restored snapshot) account equal bytes.
+    /// Accounted bytes of every tracked key: the shards' hash tables at the
+    /// capacity their lengths give them (buckets of [`FeatureStore::key_slot_bytes`],
+    /// grown by doubling, as the allocator rounds them) and every key's heap
+    /// state. Kept up to date by every change, so reading it costs nothing.
+    /// A function of the logical state only, so equal stores (a live one
+    /// and its restored snapshot) account equal bytes.
     pub fn accounted_bytes(&self) -> u64 {
-        self.accounted
+        self.accounted + self.keys.table_bytes()
     }
 
-    /// The accounted bytes of one tracked key besides its heap allocations:
-    /// a hash-table slot at a load factor of one half.
+    /// The bytes of one bucket of a shard's table (the key, its state and
+    /// a control byte): a tracked key takes at least this much.
     pub fn key_slot_bytes() -> u64 {
-        crate::state::KEY_SLOT_BYTES
+        size_of::<crate::shards::Slot>() as u64 + 1
     }
 
     /// [`FeatureStore::accounted_bytes`] recomputed by walking every key
     /// (tests and consistency checks).
     pub fn recount_bytes(&self) -> u64 {
-        self.keys.values().map(KeyState::accounted).sum()
+        self.keys.values().map(KeyState::accounted).sum::<u64>() + self.keys.recount_table_bytes()
     }
 
     /// Calls `f(last_at, bytes)` for every tracked key: the key's latest
@@ -136,10 +139,12 @@ impl FeatureStore {
     /// retained state holds at least two observations (a count of two, two
     /// buckets, two distinct values), `false` for a key seen once (the
     /// probation tier a flood of fresh keys lives in). The tier is derived
-    /// from the state, so a restored snapshot ranks keys the same way.
+    /// from the state, so a restored snapshot ranks keys the same way. A
+    /// key's bytes are its heap state and its share of the tables.
     pub fn for_each_tiered_age(&self, mut f: impl FnMut(i64, u64, bool)) {
+        let share = self.keys.table_bytes() / (self.keys.len() as u64).max(1);
         for k in self.keys.values() {
-            f(k.last_at, k.accounted(), k.state.repeated());
+            f(k.last_at, k.accounted() + share, k.state.repeated());
         }
     }
 
@@ -158,7 +163,8 @@ impl FeatureStore {
     /// accounted bytes) forgotten. Depends only on the keys' times and
     /// states, never on the map's order.
     pub fn evict_tiered(&mut self, single_through: i64, repeated_through: i64) -> (u64, u64) {
-        let (keys, bytes) = self.keys.remove_where(|k| {
+        let before = self.accounted_bytes();
+        let (keys, bytes) = self.keys.remove_where(|_, k| {
             let through = if k.state.repeated() {
                 repeated_through
             } else {
@@ -167,7 +173,7 @@ impl FeatureStore {
             k.last_at <= through
         });
         self.accounted = self.accounted.saturating_sub(bytes);
-        (keys, bytes)
+        (keys, before.saturating_sub(self.accounted_bytes()))
     }
 
     /// Order-independent digest of the whole logical state (keys in sorted order).
@@ -260,13 +266,12 @@ impl FeatureStore {
         if step == 0 {
             return;
         }
-        order.select_nth_unstable(step - 1);
-        for (_, key) in &order[..step] {
-            if let Some(k) = self.keys.remove(key) {
-                self.accounted = self.accounted.saturating_sub(k.accounted());
-            }
-        }
-        self.evicted_total += step as u64;
+        // The `step` least recent (time, key) pairs: every pair up to the
+        // step-th (pairs are distinct: keys are).
+        let (_, &mut last, _) = order.select_nth_unstable(step - 1);
+        let (keys, bytes) = self.keys.remove_where(|key, s| (s.last_at, *key) <= last);
+        self.accounted = self.accounted.saturating_sub(bytes);
+        self.evicted_total += keys;
     }
 }
 
