@@ -126,7 +126,10 @@ pub fn report() {
         flood.as_secs_f64() * 1e6 / (9 * BOUND) as f64,
     );
     eprintln!(
-        "accounts accounted bytes: {accounted_minted} B per minted account (resident / accounted          {:.2}), {accounted_busy} B per busy account (resident / accounted {:.2});          {} busy accounts against a byte budget of {BUDGET} B: at most {most} B accounted,          {kept} accounts kept, {gone} evicted, resident growth {:.1} MB",
+        "accounts accounted bytes: {accounted_minted} B per minted account (resident / accounted \
+         {:.2}), {accounted_busy} B per busy account (resident / accounted {:.2}); \
+         {} busy accounts against a byte budget of {BUDGET} B: at most {most} B accounted, \
+         {kept} accounts kept, {gone} evicted, resident growth {:.1} MB",
         per_account as f64 / accounted_minted.max(1) as f64,
         busy_bytes as f64 / accounted_busy.max(1) as f64,
         4 * BUSY,
