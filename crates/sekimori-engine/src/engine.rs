@@ -287,12 +287,14 @@ impl Engine {
         }
         let score = enforced.iter().map(|&i| self.pack.rules[i].score).sum();
         let deferred = std::mem::take(&mut values.deferred);
-        let parked = FeatureValues::commit(deferred, action, &self.pack, &mut self.state);
-        self.settle_admissions(event, action, &methods, parked, effective_ms);
+        // Observation (issue 13; see `observe`): what is learned, not what is decided.
+        let learned = crate::observe::learn_as(event, action);
+        let parked = FeatureValues::commit(deferred, learned, &self.pack, &mut self.state);
+        self.settle_admissions(event, learned, &methods, parked, effective_ms);
         self.settle_risk(
             event,
             view,
-            action,
+            learned,
             &methods,
             std::mem::take(&mut values.learn),
         );

@@ -21,6 +21,7 @@ mod entry;
 mod features;
 mod graph;
 mod holds;
+mod observe;
 mod pack_test;
 mod profiles;
 mod risk;
@@ -32,5 +33,6 @@ pub use decision::{Decision, EvalError, HoldKey, HoldScope, PackRef, Reason, EVE
 pub use engine::{Engine, StateCopy};
 pub use entry::Entry;
 pub use holds::{Hold, Holds};
+pub use observe::OBSERVED_ATTR;
 pub use pack_test::{run_pack_tests, TestOutcome};
 pub use view::{event_view, ip_net, Prepared};
