@@ -196,6 +196,30 @@ impl Host for ServerHost {
         })
     }
 
+    fn append_stepup(
+        &self,
+        what: String,
+        writes: Vec<(String, Option<Vec<u8>>)>,
+    ) -> BoxFuture<'_, Result<(), WbError>> {
+        // The analysts of a replicated shard: one `Entry::StepUp` through
+        // the ledger (the next seq under its lock; on a shard, an append
+        // that expects the stream's last sequence, so a deposed leader's
+        // write is refused), answered once durable.
+        Box::pin(async move {
+            let app = self.app()?;
+            let durable = {
+                let mut ledger = app.ledger.lock().await;
+                if !app.is_ready() {
+                    return Err(not_ready());
+                }
+                ledger
+                    .append_stepup(&what, writes)
+                    .map_err(WbError::Storage)?
+            };
+            Self::settle(&app, durable).await
+        })
+    }
+
     fn lists(&self) -> BoxFuture<'_, Vec<String>> {
         Box::pin(async move {
             let Ok(app) = self.app() else {
@@ -285,7 +309,23 @@ pub fn router(app: &Arc<App>, listen: SocketAddr, data_dir: &Path) -> anyhow::Re
         editable_lists = ?config.editable_lists,
         "workbench case index cap and the lists analysts may add to"
     );
+    // A node of a replicated shard (its ledger writes another log than its
+    // own store): analysts live in the shard's log, under a key every node
+    // derives from the shared `stepup.key`.
+    if replicated(app) {
+        config.replicated_analysts = Some(app.stepup.workbench_key());
+        tracing::info!("workbench analysts live in the shard's log");
+    }
     let wb = Workbench::open(Arc::clone(&app.store), host, data_dir, config)
         .map_err(|e| anyhow::anyhow!("workbench: {e}"))?;
     Ok(sekimori_workbench::router(wb))
+}
+
+/// Whether `app`'s ledger appends to another log than its own store (a
+/// replicated shard's stream).
+fn replicated(app: &App) -> bool {
+    let ledger = app.ledger.blocking_lock();
+    let log = Arc::as_ptr(ledger.log()).cast::<()>();
+    let store = Arc::as_ptr(ledger.store()).cast::<()>();
+    log != store
 }

@@ -234,3 +234,91 @@ fn holds_and_list_items_from_a_case_act_in_the_engine() {
     assert!(!still, "lifted: {holds}");
     server.kill();
 }
+
+/// `sekimori users ...` with a password on stdin; its output.
+fn users(args: &[&str], data: &std::path::Path, password: Option<&str>) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(common::BIN)
+        .arg("users")
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawns");
+    if let Some(p) = password {
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(format!("{p}\n").as_bytes())
+            .expect("password");
+    }
+    child.wait_with_output().expect("runs")
+}
+
+/// Every analyst change the operator's CLI makes is an audit act in the
+/// log, by `cli`: made before the server starts or while it runs.
+#[test]
+fn the_clis_analyst_changes_are_logged_by_cli() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (data, log) = (dir.path().join("data"), dir.path().join("server.log"));
+    users_create(&data, "root");
+    let server = Server::start(&data, &log, &[]);
+    users_create_as(&data, "bo", "analyst");
+    for args in [
+        &["disable", "--login", "bo"][..],
+        &["enable", "--login", "bo"][..],
+    ] {
+        let o = users(args, &data, None);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let o = users(
+        &["reset", "--login", "bo"],
+        &data,
+        Some("another long passphrase"),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The server takes the queued acts in within a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while data.join("analysts.acts").exists() {
+        assert!(std::time::Instant::now() < deadline, "acts never logged");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    server.kill();
+    let dump = dir.path().join("dump.jsonl");
+    let o = common::run(&[
+        "export",
+        "--data",
+        data.to_str().expect("utf8"),
+        "--out",
+        dump.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&dump).expect("dump");
+    let acts: Vec<(String, String, String)> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["entry"] == "analyst")
+        .map(|e| {
+            (
+                e["by"].as_str().unwrap_or("").to_string(),
+                e["act"]["type"].as_str().unwrap_or("").to_string(),
+                e["act"]["login"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for (act, login) in [
+        ("create_analyst", "root"),
+        ("create_analyst", "bo"),
+        ("disable_analyst", "bo"),
+        ("enable_analyst", "bo"),
+        ("reset_analyst", "bo"),
+    ] {
+        assert!(
+            acts.contains(&("cli".into(), act.into(), login.into())),
+            "{act} {login} by cli in {acts:?}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 
 use super::lease::Lease;
 use super::{wire, Cluster, ClusterError};
-use crate::log::Durable;
+use crate::log::{Durable, StepUpWrites};
 use crate::replica::Replica;
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
 use futures_util::StreamExt;
@@ -31,6 +31,9 @@ pub struct Follower {
     /// The sequence of the object-store snapshot this node started from,
     /// when it joined that way (entries up to it were copied, not applied).
     pub joined_from: Option<u64>,
+    /// The rev of each analyst record written since this node started
+    /// (writes still in the store's queue included), for `guard_analysts`.
+    analyst_revs: std::collections::HashMap<String, u64>,
 }
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -55,6 +58,7 @@ impl Follower {
             snapshot_every: 100_000,
             since_snapshot: 0,
             joined_from: None,
+            analyst_revs: Default::default(),
         };
         // A snapshot only saves replay time: without one, follow from the store.
         if let Err(e) = f.join_from_snapshot().await {
@@ -165,9 +169,8 @@ impl Follower {
         }
         if !record.stepup.is_empty() {
             // The leader's step-up records, ahead of the entry, in order.
-            drop(self.store.submit(Op::StepUp {
-                entries: record.stepup.clone(),
-            }));
+            let entries = self.guard_analysts(seq, record.stepup.clone());
+            drop(self.store.submit(Op::StepUp { entries }));
         }
         self.last_local = Some(self.store.submit(Op::Append {
             seq,
@@ -199,6 +202,46 @@ impl Follower {
             });
         }
         Ok(())
+    }
+
+    /// Drops the analyst writes (`analyst/...`) of entry `seq` that do not
+    /// raise their record's rev (a deletion, a record without a rev, an
+    /// older record replayed into the stream): only the leader writes
+    /// analysts, one rev up each time, so a write that does not is not
+    /// the leader's. The entry itself is applied as it is (the log stays
+    /// the stream); the refusal is logged and counted.
+    fn guard_analysts(&mut self, seq: u64, writes: StepUpWrites) -> StepUpWrites {
+        let mut kept = Vec::with_capacity(writes.len());
+        for (key, value) in writes {
+            if !key.starts_with("analyst/") {
+                kept.push((key, value));
+                continue;
+            }
+            let held = match self.analyst_revs.get(&key) {
+                Some(rev) => Some(*rev),
+                None => self
+                    .store
+                    .stepup(&key)
+                    .ok()
+                    .flatten()
+                    .and_then(|v| wire::analyst_rev(Some(&v))),
+            };
+            match wire::analyst_rev(value.as_deref()) {
+                Some(rev) if held.is_none_or(|h| rev > h) => {
+                    self.analyst_revs.insert(key.clone(), rev);
+                    kept.push((key, value));
+                }
+                _ => {
+                    tracing::warn!(
+                        seq,
+                        key,
+                        "an analyst write that does not raise its record's rev: refused"
+                    );
+                    metrics::counter!("sekimori_cluster_analyst_writes_refused_total").increment(1);
+                }
+            }
+        }
+        kept
     }
 
     /// Applies every entry up to the stream's last sequence; returns it.

@@ -89,7 +89,30 @@ pub fn decode(bytes: &[u8]) -> Result<Record, String> {
 }
 
 /// The step-up table prefixes a record may be written under.
-const STEPUP_PREFIXES: &[&str] = &["tenant/", "account/", "credential/", "totp/", "ocra/"];
+const STEPUP_PREFIXES: &[&str] = &[
+    "tenant/",
+    "account/",
+    "credential/",
+    "totp/",
+    "ocra/",
+    // The workbench's analysts of a replicated shard (signed records, a
+    // rev that only grows: see `analyst_rev`).
+    "analyst/",
+];
+
+/// The rev of an analyst record (`analyst/...`: `{"rev": n, ...}`), `None`
+/// when it has none (a deletion, or not such a record). Analysts are never
+/// deleted, and each write raises its key's rev by one: a follower refuses
+/// an analyst write that does not raise the rev it holds (an old record
+/// replayed into the stream), and the workbench refuses any record whose
+/// signature does not verify (a forged one).
+pub fn analyst_rev(value: Option<&[u8]>) -> Option<u64> {
+    #[derive(Deserialize)]
+    struct Rev {
+        rev: u64,
+    }
+    serde_json::from_slice::<Rev>(value?).ok().map(|r| r.rev)
+}
 
 /// A format-2 message's step-up writes are exactly those its entry carries
 /// (an `Entry::StepUp`, which `sekimori export` shows), under the step-up

@@ -103,6 +103,9 @@ pub struct StepUp {
     /// The app whose ledger logs every write (`replicate`); unset only
     /// before the app exists.
     log: OnceLock<Weak<crate::app::App>>,
+    /// The workbench's key for the analysts of a replicated shard, derived
+    /// from the master key (every node of the shard holds the same).
+    workbench_key: zeroize::Zeroizing<[u8; 32]>,
 }
 
 impl std::fmt::Debug for StepUp {
@@ -201,7 +204,14 @@ impl StepUp {
             writes: Semaphore::new(MAX_PENDING_WRITES),
             verify_gate: gate::VerifyGate::default(),
             log: OnceLock::new(),
+            workbench_key: sekimori_workbench::analyst_log::derive(master, "key/v1"),
         }
+    }
+
+    /// The workbench's key for a replicated shard's analysts (derived from
+    /// `stepup.key`, never the key itself).
+    pub fn workbench_key(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        self.workbench_key.clone()
     }
 
     /// The time of a request at `at_ms`, now.

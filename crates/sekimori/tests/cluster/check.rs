@@ -223,6 +223,24 @@ impl Stream {
     }
 
     /// Every record the stream holds (from its first sequence), in order.
+    /// Publishes `record` to the shard's subject as anyone allowed to
+    /// publish there could (no lease, no expected sequence): a forgery.
+    pub fn publish(&self, record: &sekimori_ledger::Record) {
+        let subject = self.cluster.config.subject();
+        let payload = wire::encode(record);
+        self.rt
+            .block_on(async {
+                self.cluster
+                    .js
+                    .publish(subject, payload.into())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .expect("the stream takes the message");
+    }
+
     pub fn records(&self) -> Vec<(u64, sekimori_ledger::Record)> {
         let last = self.last_seq();
         let first = self.rt.block_on(self.cluster.first_seq()).expect("first");

@@ -4,6 +4,7 @@
 #![cfg(feature = "cluster")]
 
 mod analyst;
+mod analysts;
 mod check;
 #[path = "../common/mod.rs"]
 mod common;
