@@ -180,6 +180,28 @@ pub fn two_cores(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<Pass> {
     })
 }
 
+/// Prints (to stderr) the expressions that left the compiled path in the
+/// digest pass, the most frequent first: what to compile next.
+fn report_fallbacks(pack: &Pack, n: usize) {
+    let counts = sekimori_rules::fallback_counts(pack);
+    let runs: u64 = counts.iter().map(|c| c.interpreted).sum();
+    let views: u64 = counts.iter().map(|c| c.view_reads).sum();
+    eprintln!(
+        "fallbacks over {n} decisions: {runs} interpreter runs, {views} view reads, in {} expressions",
+        counts.len()
+    );
+    for c in counts.iter().take(20) {
+        eprintln!(
+            "  {:>9} run {:>9} view  {}{}: {}",
+            c.interpreted,
+            c.view_reads,
+            c.place,
+            if c.fast { "" } else { " (not compiled)" },
+            c.source.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+}
+
 fn thousands(x: f64) -> String {
     let s = format!("{:.0}", x.max(0.0));
     let mut out = String::new();
@@ -214,6 +236,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     );
     let digest = digest(&pack, &lines)?;
     println!("decision digest (sha-256 of every decision's JSON): {digest}");
+    report_fallbacks(&pack, n);
     if a.digest_only {
         return Ok(());
     }

@@ -44,8 +44,8 @@ pub use compile::{
 };
 pub use duration::parse_ms;
 pub use expr::{
-    event_view, lookup, EventRef, Expr, ListValues, Part, Refs, Vars, MAX_EXPR_BRACKETS,
-    MAX_EXPR_BYTES, MAX_EXPR_DEPTH, MAX_EXPR_NODES,
+    event_view, fallback_counts, lookup, EventRef, Expr, FallbackCount, ListValues, Part, Refs,
+    Vars, MAX_EXPR_BRACKETS, MAX_EXPR_BYTES, MAX_EXPR_DEPTH, MAX_EXPR_NODES,
 };
 pub use fields::{DERIVED_ACTOR, DERIVED_COUNTERPARTY, DERIVED_TOP};
 pub use lint::{lint, Lint};

@@ -12,7 +12,7 @@
 //! answer, only a slower one. `tests/access.rs` checks every path of every
 //! event type against the view.
 
-use sekimori_event::{Body, Destination, Event};
+use sekimori_event::{Body, Destination, Event, Verification};
 use serde_json::Value as Json;
 use std::sync::OnceLock;
 
@@ -121,8 +121,8 @@ pub(crate) enum Got<'a> {
     Json(&'a Json),
     /// An object of the typed event (`actor`, `destination`, `bank`, `attrs`).
     Object,
-    /// An array of the typed event (`verified`).
-    Array,
+    /// An array of the typed event (`verified`, the only one), read in place.
+    Array(&'a [Verification]),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -348,6 +348,11 @@ impl Acc {
     }
 }
 
+/// An array of the typed event as the view has it (its items' wire names).
+pub(crate) fn array_json(items: &[Verification]) -> Json {
+    Json::Array(items.iter().map(|v| Json::from(v.as_str())).collect())
+}
+
 fn json(v: &Json) -> Got<'_> {
     match v {
         Json::Null => Got::Null,
@@ -454,7 +459,7 @@ fn body(body: &Body, f: Field) -> Got<'_> {
         Body::LinkBank(b) => match f {
             F::Account => str_of(&b.account),
             F::Bank => Got::Object,
-            F::Verified => Got::Array,
+            F::Verified => Got::Array(&b.verified),
             F::HolderName => opt_str(&b.holder_name),
             F::Result => b.result.map_or(Got::Missing, |v| Got::Str(v.as_str())),
             _ => Got::Missing,

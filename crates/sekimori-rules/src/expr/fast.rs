@@ -14,6 +14,7 @@
 
 use super::access::{Acc, EventRef, Got};
 use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
+use sekimori_event::Verification;
 use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -55,6 +56,9 @@ pub(crate) enum Fast {
     Map(HashMap<String, Lit>),
     /// A list literal of literals.
     ListLit(Vec<Lit>),
+    /// A list literal with an item that is not a literal (a feature's
+    /// `of: [a, b]`), each item compiled.
+    Items(Vec<Fast>),
     /// `name_match(a, b)` (`verdict == false`) or `name_match_verdict(a, b)`.
     Name(bool, Box<Fast>, Box<Fast>),
 }
@@ -102,6 +106,10 @@ pub(crate) enum V<'a> {
     Map(&'a HashMap<String, Lit>),
     ListLit(&'a [Lit]),
     Set(&'a HashSet<String>),
+    /// An array of the typed event (`event.verified`), read in place.
+    Array(&'a [Verification]),
+    /// The values of a list literal's items ([`Fast::Items`]).
+    Items(Vec<V<'a>>),
 }
 
 /// What the fast evaluator reads.
@@ -154,15 +162,20 @@ pub(crate) fn compile(e: &IdedExpr) -> Option<Fast> {
                 _ => return None,
             }
         }
-        Node::List(l) if l.optional_indices.is_empty() => Fast::ListLit(
-            l.elements
+        Node::List(l) if l.optional_indices.is_empty() => {
+            let literals: Option<Vec<Lit>> = l
+                .elements
                 .iter()
                 .map(|x| match &x.expr {
                     Node::Literal(l) => literal(l),
                     _ => None,
                 })
-                .collect::<Option<_>>()?,
-        ),
+                .collect();
+            match literals {
+                Some(items) => Fast::ListLit(items),
+                None => Fast::Items(l.elements.iter().map(compile).collect::<Option<_>>()?),
+            }
+        }
         Node::Map(m) => {
             let mut out = HashMap::new();
             for entry in &m.entries {
@@ -291,7 +304,8 @@ fn walk<'a>(root: &'a Json, path: &[String]) -> Result<&'a Json, Fallback> {
 /// the view; objects and arrays of the typed event are the interpreter's.
 fn from_got(g: Got<'_>) -> Res<'_> {
     match g {
-        Got::Missing | Got::Object | Got::Array => Err(Fallback),
+        Got::Missing | Got::Object => Err(Fallback),
+        Got::Array(items) => Ok(V::Array(items)),
         Got::Null => Ok(V::Null),
         Got::Bool(b) => Ok(V::Bool(b)),
         Got::Int(i) => Ok(V::Int(i)),
@@ -307,6 +321,7 @@ impl Fast {
         match self {
             Fast::Feature(path, slot) => *slot = path.first().and_then(|n| index(n)),
             Fast::Not(x) | Fast::Neg(x) | Fast::Size(x) | Fast::ToStr(x) => x.bind(index),
+            Fast::Items(items) => items.iter_mut().for_each(|x| x.bind(index)),
             Fast::And(a, b)
             | Fast::Or(a, b)
             | Fast::Cmp(_, a, b)
@@ -363,6 +378,11 @@ impl Fast {
             Fast::List(name) => inp.lists.get(name).map(V::Set).ok_or(Fallback),
             Fast::Map(m) => Ok(V::Map(m)),
             Fast::ListLit(l) => Ok(V::ListLit(l)),
+            Fast::Items(items) => items
+                .iter()
+                .map(|x| x.eval(inp))
+                .collect::<Result<_, _>>()
+                .map(V::Items),
             Fast::ToStr(x) => match x.eval(inp)? {
                 V::Int(i) => Ok(V::Str(Cow::Owned(i.to_string()))),
                 V::UInt(u) => Ok(V::Str(Cow::Owned(u.to_string()))),
@@ -409,14 +429,11 @@ impl Fast {
                         Ok(V::Bool(m.contains_key(s.as_ref())))
                     }
                     (_, V::ListLit(items)) => {
-                        let mut found = false;
-                        for item in items {
-                            if compare(Cmp::Eq, &x, &item.value())? {
-                                found = true;
-                                break;
-                            }
-                        }
-                        Ok(V::Bool(found))
+                        any_equal(&x, items.iter().map(Lit::value)).map(V::Bool)
+                    }
+                    (_, V::Items(items)) => any_equal(&x, items.into_iter()).map(V::Bool),
+                    (V::Str(s), V::Array(items)) => {
+                        Ok(V::Bool(items.iter().any(|v| v.as_str() == s.as_ref())))
                     }
                     _ => Err(Fallback),
                 }
@@ -436,6 +453,15 @@ impl Fast {
                     .and_then(|i| items.get(i))
                     .map(Lit::value)
                     .ok_or(Fallback),
+                (V::Array(items), V::Int(i)) => usize::try_from(i)
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .map(|v| V::Str(Cow::Borrowed(v.as_str())))
+                    .ok_or(Fallback),
+                (V::Items(mut items), V::Int(i)) => match usize::try_from(i) {
+                    Ok(i) if i < items.len() => Ok(items.swap_remove(i)),
+                    _ => Err(Fallback),
+                },
                 _ => Err(Fallback),
             },
             Fast::Size(x) => {
@@ -444,6 +470,8 @@ impl Fast {
                     V::Json(Json::Object(m)) => m.len(),
                     V::ListLit(l) => l.len(),
                     V::Map(m) => m.len(),
+                    V::Array(a) => a.len(),
+                    V::Items(items) => items.len(),
                     _ => return Err(Fallback),
                 };
                 i64::try_from(n).map(V::Int).map_err(|_| Fallback)
@@ -496,6 +524,16 @@ fn compare(op: Cmp, a: &V<'_>, b: &V<'_>) -> Result<bool, Fallback> {
     })
 }
 
+/// Whether `x` equals one of `items` (as `==` would say, or [`Fallback`]).
+fn any_equal<'a>(x: &V<'_>, items: impl Iterator<Item = V<'a>>) -> Result<bool, Fallback> {
+    for item in items {
+        if compare(Cmp::Eq, x, &item)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Integer arithmetic and string concatenation; overflow, division by zero
 /// and anything else are the interpreter's.
 fn arith<'a>(op: Arith, a: V<'a>, b: V<'a>) -> Res<'a> {
@@ -524,6 +562,8 @@ pub(crate) fn to_json(v: V<'_>) -> Option<Json> {
         V::UInt(u) => Json::from(u),
         V::Double(d) => serde_json::Number::from_f64(d).map_or(Json::Null, Json::Number),
         V::Str(s) => Json::String(s.into_owned()),
+        V::Array(items) => super::access::array_json(items),
+        V::Items(items) => Json::Array(items.into_iter().map(to_json).collect::<Option<_>>()?),
         _ => return None,
     })
 }

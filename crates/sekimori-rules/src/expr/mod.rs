@@ -8,13 +8,17 @@ mod access;
 mod access_tests;
 mod currency;
 mod fast;
+#[cfg(test)]
+mod fast_tests;
 mod names;
 use names::*;
 pub(crate) mod params;
+mod stats;
 mod vars;
 
 pub use access::{event_view, EventRef};
 pub(crate) use currency::currency_literals;
+pub use stats::{fallback_counts, FallbackCount};
 use vars::{got_json, PathValue};
 pub use vars::{Part, Vars};
 
@@ -97,6 +101,8 @@ pub struct Expr {
     path: Option<(Vec<String>, Acc)>,
     /// The same expression for the fast evaluator, when it is in its subset.
     fast: Option<fast::Fast>,
+    /// How often this expression fell back (see [`stats`]).
+    stats: stats::Stats,
 }
 
 /// What an expression reads, found by walking its syntax tree.
@@ -161,6 +167,7 @@ impl Expr {
             expression,
             path,
             fast,
+            stats: stats::Stats::default(),
         };
         Ok((expr, walk.refs))
     }
@@ -191,7 +198,7 @@ impl Expr {
                 {
                     let typed = match got {
                         Got::Missing => None,
-                        Got::Object | Got::Array => lookup(r.view(), path).cloned(),
+                        Got::Object => lookup(r.view(), path).cloned(),
                         g => Some(got_json(g)),
                     };
                     assert_eq!(
@@ -203,7 +210,8 @@ impl Expr {
                 }
                 match got {
                     Got::Missing => PathValue::Missing,
-                    Got::Object | Got::Array => {
+                    Got::Object => {
+                        self.stats.view_read();
                         lookup(r.view(), path).map_or(PathValue::Missing, PathValue::Json)
                     }
                     g => PathValue::Got(g),
@@ -230,7 +238,7 @@ impl Expr {
             self.cross_check(vars, &v);
             return Ok(v);
         }
-        let value = self.run(vars)?;
+        let value = self.fall_back(vars)?;
         Ok(to_json(&value))
     }
 
@@ -260,7 +268,7 @@ impl Expr {
                     Got::Int(i) => Part::Int(i),
                     Got::Str(s) => Part::Str(std::borrow::Cow::Borrowed(s)),
                     Got::Json(j) => Part::of_json(j),
-                    Got::Object | Got::Array => Part::Other(got_json(g)),
+                    Got::Object | Got::Array(_) => Part::Other(got_json(g)),
                 })
             }
             None => {}
@@ -279,7 +287,7 @@ impl Expr {
                 return Ok(part);
             }
         }
-        let value = self.run(vars)?;
+        let value = self.fall_back(vars)?;
         Ok(match to_json(&value) {
             Json::String(s) => Part::Str(std::borrow::Cow::Owned(s)),
             j => Part::of_json(&j).into_owned(),
@@ -327,10 +335,16 @@ impl Expr {
             self.cross_check(vars, &Json::Bool(b));
             return Ok(b);
         }
-        match self.run(vars)? {
+        match self.fall_back(vars)? {
             Value::Bool(b) => Ok(b),
             other => Err(format!("evaluated to {:?}, not a boolean", other.type_of())),
         }
+    }
+
+    /// The interpreter, as the fallback of an evaluation (counted).
+    fn fall_back(&self, vars: &Vars<'_>) -> Result<Value, String> {
+        self.stats.interpreted();
+        self.run(vars)
     }
 
     fn run(&self, vars: &Vars<'_>) -> Result<Value, String> {

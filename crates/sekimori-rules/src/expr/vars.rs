@@ -103,10 +103,11 @@ pub(super) enum PathValue<'a> {
     Got(Got<'a>),
 }
 
-/// A scalar reading as JSON (objects and arrays are read from the view).
+/// A scalar or array reading as JSON (objects are read from the view).
 pub(super) fn got_json(g: Got<'_>) -> Json {
     match g {
-        Got::Missing | Got::Null | Got::Object | Got::Array => Json::Null,
+        Got::Missing | Got::Null | Got::Object => Json::Null,
+        Got::Array(items) => super::access::array_json(items),
         Got::Bool(b) => Json::Bool(b),
         Got::Int(i) => Json::from(i),
         Got::Str(s) => Json::String(s.to_string()),
