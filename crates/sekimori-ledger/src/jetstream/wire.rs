@@ -184,6 +184,32 @@ mod tests {
         .to_bytes()
     }
 
+    /// Analysts' records (`analyst/...`) ride on step-up entries like the
+    /// step-up table's own, and their rev is read without any key.
+    #[test]
+    fn analyst_records_are_step_up_writes_with_a_rev() {
+        let stepup: StepUpWrites = vec![
+            (
+                "analyst/aiko".into(),
+                Some(br#"{"rev":3,"body":"{}","mac":"00"}"#.to_vec()),
+            ),
+            (
+                "analyst/".into(),
+                Some(br#"{"rev":1,"body":"[]","mac":"00"}"#.to_vec()),
+            ),
+        ];
+        let r = Record {
+            event: None,
+            bytes: stepup_entry(&stepup),
+            pack: None,
+            stepup: stepup.clone(),
+        };
+        assert_eq!(decode(&encode(&r)).expect("decodes"), r);
+        assert_eq!(analyst_rev(stepup[0].1.as_deref()), Some(3));
+        assert_eq!(analyst_rev(None), None, "a deletion has no rev");
+        assert_eq!(analyst_rev(Some(b"{}")), None);
+    }
+
     /// Whoever can publish to the stream cannot hide step-up writes behind
     /// another entry, or write other records than the entry shows.
     #[test]
