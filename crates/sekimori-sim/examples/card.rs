@@ -6,13 +6,13 @@
 //!
 //! ```text
 //! cargo run --release -p sekimori-sim --example card -- \
-//!     SIZE WORLD SEED RULES_DIR OUT_DIR [SCENARIOS|all] [BASELINES|all]
+//!     SIZE WORLD SEED RULES_DIR OUT_DIR [SCENARIOS|all] [BASELINES|all] [observed|unanswered]
 //! cargo run --release -p sekimori-sim --example card -- test RULES_DIR
 //! ```
 //!
 //! `test` runs the pack's inline tests, as `sekimori rules test` does.
 
-use sekimori_sim::{Baseline, Config, Scorecard, Size, WorldKind, SCENARIOS};
+use sekimori_sim::{Baseline, Config, Scorecard, Size, Warmup, WorldKind, SCENARIOS};
 use std::sync::Arc;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,6 +42,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or("unknown baseline")?,
         None => Baseline::ALL.to_vec(),
     };
+    let warmup = match args.get(7) {
+        Some(w) => Warmup::parse(w).ok_or("warm-up: observed or unanswered")?,
+        None => Warmup::Observed,
+    };
     let config = Config {
         size,
         seed,
@@ -57,9 +61,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for baseline in baselines {
         let started = std::time::Instant::now();
         let mut shown = 0;
-        let r = sekimori_sim::run_streaming_in(
+        let r = sekimori_sim::run_warmed(
             &config,
             kind,
+            warmup,
             baseline,
             baseline.defender(&config.pack),
             None,

@@ -9,15 +9,22 @@
 //!
 //! ```text
 //! cargo run --release -p sekimori-sim --example friction -- \
-//!     SIZE WORLD SEED RULES_DIR OUT_DIR [SCENARIOS|all]
+//!     SIZE WORLD SEED RULES_DIR OUT_DIR [SCENARIOS|all] [observed|unanswered]
 //! ```
+//!
+//! The last argument is the warm-up (`sekimori_sim::Warmup`): `observed`
+//! (the default: the services import their admitted logins and mark the
+//! history's observed) or `unanswered` (the simulator before that, kept to
+//! measure it).
 //!
 //! writes `OUT_DIR/friction.jsonl`, `scorecard.md` and `scorecard.json`.
 
 use sekimori_engine::{Decision, Engine};
 use sekimori_rules::Action;
 use sekimori_sim::sim::Origin;
-use sekimori_sim::{Baseline, Config, Defender, Scorecard, Size, Verdict, WorldKind, SCENARIOS};
+use sekimori_sim::{
+    Baseline, Config, Defender, Scorecard, Size, Verdict, Warmup, WorldKind, SCENARIOS,
+};
 use serde_json::{json, Value as Json};
 use std::io::Write;
 use std::sync::Arc;
@@ -88,6 +95,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => SCENARIOS.iter().map(|s| s.to_string()).collect(),
     };
     let out = std::path::PathBuf::from(&args[4]);
+    let warmup = match args.get(6) {
+        Some(w) => Warmup::parse(w).ok_or("warm-up: observed or unanswered")?,
+        None => Warmup::Observed,
+    };
     std::fs::create_dir_all(&out)?;
     let defender = Traced {
         engine: Engine::new(Arc::clone(&pack)),
@@ -103,9 +114,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let started = std::time::Instant::now();
     let mut shown = 0;
-    let r = sekimori_sim::run_streaming_in(
+    let r = sekimori_sim::run_warmed(
         &config,
         kind,
+        warmup,
         Baseline::Sekimori,
         Box::new(defender),
         None,

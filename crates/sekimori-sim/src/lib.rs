@@ -17,6 +17,7 @@ pub mod defender;
 pub mod desk;
 mod honest;
 mod ids;
+pub mod import;
 pub mod integration;
 pub mod labels;
 mod life;
@@ -121,6 +122,52 @@ pub fn run_streaming_in(
     sink: Option<&mut dyn FnMut(&Json)>,
     progress: &mut dyn FnMut(f64),
 ) -> Result<Run, SimError> {
+    run_warmed(
+        config,
+        kind,
+        Warmup::Observed,
+        baseline,
+        defender,
+        sink,
+        progress,
+    )
+}
+
+/// How the services warm sekimori up before the measured period.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Warmup {
+    /// As a service switching it on: the history's successful logins are
+    /// marked observed (admitted by the service's own authentication), and
+    /// each service first imports four weeks of its admitted logins
+    /// ([`import`]).
+    #[default]
+    Observed,
+    /// The simulator before issue 13's warm-up (kept to measure it): no
+    /// import, and the history's logins unmarked, so a login the engine
+    /// would have challenged there is never learned.
+    Unanswered,
+}
+
+impl Warmup {
+    pub fn parse(s: &str) -> Option<Warmup> {
+        match s {
+            "observed" => Some(Warmup::Observed),
+            "unanswered" => Some(Warmup::Unanswered),
+            _ => None,
+        }
+    }
+}
+
+/// The same with a given warm-up.
+pub fn run_warmed(
+    config: &Config,
+    kind: WorldKind,
+    warmup: Warmup,
+    baseline: Baseline,
+    defender: Box<dyn Defender>,
+    sink: Option<&mut dyn FnMut(&Json)>,
+    progress: &mut dyn FnMut(f64),
+) -> Result<Run, SimError> {
     let mut rng = rng::Rng::new(config.seed);
     let mut world = world::World::build_kind(config.size, kind, &mut rng);
     let people = honest::spawn(&world, &mut rng);
@@ -136,7 +183,10 @@ pub fn run_streaming_in(
         (world.end_ms - world.history_ms).max(1) as f64,
     );
     let labeller = labels::Labeller::new(config.seed, &world);
+    // The services' import of their admitted logins, before the history.
+    let import = import::Import::new(&world, config.seed);
     let mut sim = sim::Sim::new(&mut world, defender);
+    sim.observe = warmup == Warmup::Observed;
     sim.labels = Some(labeller);
     if let Some(sink) = sink {
         sim.sink = Some(Box::new(sink));
@@ -146,6 +196,9 @@ pub fn run_streaming_in(
     }
     for (at, attacker) in attackers {
         sim.add(at, attacker);
+    }
+    if let (Warmup::Observed, Some(first)) = (warmup, import.first_ms()) {
+        sim.add(first, Box::new(import));
     }
     sim.add(start, Box::new(desk::Desk::new(rng.fork("custody-desk"))));
     sim.run(&mut |at| progress((at - start) as f64 / span));

@@ -25,6 +25,8 @@ pub struct Row {
 #[derive(Debug, Serialize)]
 pub struct HonestRow {
     pub baseline: &'static str,
+    /// The warm-up before the measured period and the honest step-ups.
+    pub warmup: crate::score::WarmupTally,
     pub events: u64,
     pub login_events: u64,
     pub money_events: u64,
@@ -225,6 +227,7 @@ impl Scorecard {
                 / 60_000,
             fan_in_transfers: h.fan_in_transfers,
             fan_in_flagged_rate: rate(h.fan_in_flagged, h.fan_in_transfers),
+            warmup: score.warmup.clone(),
             by_service: h
                 .by_service
                 .iter()
@@ -336,6 +339,7 @@ impl Scorecard {
                 );
             }
         }
+        self.warmup_markdown(&mut md);
         let _ = writeln!(md, "\n## Honest friction by rule\n\nThe enforced rules behind each honest login or money action that was challenged or refused (a decision two rules made counts under both; only sekimori names its rules).\n\n| baseline | rule | kind | challenged | refused |");
         let _ = writeln!(md, "| --- | --- | --- | ---: | ---: |");
         for h in &self.honest {
@@ -418,5 +422,35 @@ fn yen(v: i64) -> String {
         format!("-{out}")
     } else {
         out
+    }
+}
+
+impl Scorecard {
+    /// The warm-up table: what the engine was taught before the measured
+    /// period, and what became of honest successful logins and step-ups.
+    fn warmup_markdown(&self, md: &mut String) {
+        let _ = writeln!(md, "\n## Warm-up and honest step-ups\n\nBefore the measured period: the logins the service imported from its records, and the honest successful logins of the history with what the engine would have done (not enforced: observation). In the measured period: honest successful logins on accounts admitted before it (known) or not (new), challenged; every honest step-up is answered, most pass.\n\n| baseline | imported | history logins | would challenge | would refuse | known logins | challenged | new logins | challenged | step-ups answered | passed |");
+        let _ = writeln!(
+            md,
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for h in &self.honest {
+            let w = &h.warmup;
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                h.baseline,
+                w.imported_logins,
+                w.history_logins,
+                w.history_challenged,
+                w.history_refused,
+                w.measured_logins_known,
+                w.measured_challenged_known,
+                w.measured_logins_new,
+                w.measured_challenged_new,
+                w.stepups_answered,
+                w.stepups_passed
+            );
+        }
     }
 }

@@ -104,6 +104,70 @@ pub struct Score {
     /// were truly an attack's, and how many the labels later called fraud
     /// and legitimate (rule quality as an operator sees it, beside the truth).
     pub rule_labels: BTreeMap<String, [u64; 4]>,
+    /// What the engine was taught before the measured period, and what
+    /// became of honest step-ups (issue 13: whether history teaches).
+    pub warmup: WarmupTally,
+}
+
+/// The warm-up: the history before the measured period (and the service's
+/// import of its older admitted logins, when it sends one), and how honest
+/// people's step-ups were answered.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct WarmupTally {
+    /// Logins the service imported from its own records before the history
+    /// (successful logins its authentication admitted).
+    pub imported_logins: u64,
+    /// Honest successful logins sent in the history, and how many of them
+    /// the engine challenged or refused there (not enforced: the service
+    /// runs sekimori in observation, so no step-up is asked or answered).
+    pub history_logins: u64,
+    pub history_challenged: u64,
+    pub history_refused: u64,
+    /// Honest successful logins in the measured period: on an account with
+    /// an admitted login in the history or import, and without; and how
+    /// many of each were challenged.
+    pub measured_logins_known: u64,
+    pub measured_challenged_known: u64,
+    pub measured_logins_new: u64,
+    pub measured_challenged_new: u64,
+    /// Step-ups honest people were asked for in the measured period: all
+    /// answered (the service reports the challenge and its result), and
+    /// how many passed.
+    pub stepups_answered: u64,
+    pub stepups_passed: u64,
+    /// (service, account) pairs with an admitted login before the measured
+    /// period. Simulator state only.
+    #[serde(skip)]
+    pub known: std::collections::HashSet<String>,
+}
+
+impl WarmupTally {
+    /// An honest successful login's verdict, in the history or after it.
+    pub(crate) fn login(&mut self, event: &Json, action: Action, in_history: bool, imported: bool) {
+        let key = format!(
+            "{}/{}",
+            event["service"].as_str().unwrap_or_default(),
+            event["account"].as_str().unwrap_or_default()
+        );
+        let challenged = u64::from(action == Action::Challenge);
+        if imported {
+            self.imported_logins += 1;
+            self.known.insert(key);
+        } else if in_history {
+            self.history_logins += 1;
+            self.history_challenged += challenged;
+            self.history_refused += u64::from(action >= Action::Review);
+            if action <= Action::Challenge {
+                self.known.insert(key);
+            }
+        } else if self.known.contains(&key) {
+            self.measured_logins_known += 1;
+            self.measured_challenged_known += challenged;
+        } else {
+            self.measured_logins_new += 1;
+            self.measured_challenged_new += challenged;
+        }
+    }
 }
 
 const MONEY: &[&str] = &["charge", "transfer", "purchase", "withdrawal"];

@@ -46,6 +46,8 @@ pub struct Ctx<'a> {
     last_event_id: String,
     /// What services and analysts will learn about the events, later.
     labels: Option<&'a mut Labeller>,
+    /// Whether the services mark the history's admitted logins observed.
+    observe: bool,
 }
 
 /// The services of one group that share their customers' ID (7iD: the
@@ -85,6 +87,16 @@ impl Ctx<'_> {
         }
         self.last_offset_ms = offset_ms;
         let at = self.now_ms + offset_ms;
+        if self.observe
+            && at < self.world.start_ms
+            && event["type"] == "login.attempt"
+            && event["result"] == "success"
+        {
+            // Observation: the service enforces none of sekimori's decisions
+            // yet, and tells it which logins its own authentication admitted
+            // (docs/rules.md, "Observation and history import").
+            event["attrs"][sekimori_engine::OBSERVED_ATTR] = json!(true);
+        }
         let id = self.ids.event();
         self.last_event_id.clone_from(&id);
         event["id"] = json!(id);
@@ -100,9 +112,23 @@ impl Ctx<'_> {
                 Verdict::allow()
             }
         };
+        let honest_success = origin == Origin::Honest
+            && event["type"] == "login.attempt"
+            && event["result"] == "success";
         if at < self.world.start_ms {
+            if honest_success {
+                let imported = at < self.world.history_ms;
+                self.score
+                    .warmup
+                    .login(&event, verdict.action, true, imported);
+            }
             // History: the defender sees everything but enforces nothing yet.
             return Verdict::allow();
+        }
+        if honest_success {
+            self.score
+                .warmup
+                .login(&event, verdict.action, false, false);
         }
         let rules = self.defender.rules();
         self.score.observe(origin, &event, &verdict, &rules, at);
@@ -154,6 +180,10 @@ impl Ctx<'_> {
                         )
                     }
                 };
+                if origin == Origin::Honest {
+                    self.score.warmup.stepups_answered += 1;
+                    self.score.warmup.stepups_passed += u64::from(passed);
+                }
                 let after = self.last_offset_ms;
                 let challenge_id = format!("ch-{:012x}", rng.u64() >> 16);
                 let base = json!({"service": service, "account": account, "method": method,
@@ -203,6 +233,9 @@ pub struct Sim<'w> {
     pub sink: Option<Sink<'w>>,
     /// Posts labels to the defender as they are learnt, when set.
     pub labels: Option<Labeller>,
+    /// The services mark the history's admitted logins observed
+    /// (`attrs.sekimori_observed`), as services switching sekimori on do.
+    pub observe: bool,
 }
 
 impl<'w> Sim<'w> {
@@ -216,6 +249,7 @@ impl<'w> Sim<'w> {
             score: Score::default(),
             sink: None,
             labels: None,
+            observe: true,
         }
     }
 
@@ -245,6 +279,7 @@ impl<'w> Sim<'w> {
                 last_offset_ms: 0,
                 last_event_id: String::new(),
                 labels: self.labels.as_mut(),
+                observe: self.observe,
             };
             if let Some(next) = self.actors[idx].step(&mut ctx) {
                 seq += 1;
