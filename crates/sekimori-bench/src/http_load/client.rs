@@ -9,6 +9,9 @@ pub(super) struct Target {
     pub(super) host: HeaderValue,
     /// `Bearer <key>` per key index.
     pub(super) auth: Arc<Vec<HeaderValue>>,
+    /// `Bearer <key>` for stream `i` at `i mod len` (a server admits at
+    /// most 2 streams of one key); empty: the ingest key, `auth[0]`.
+    pub(super) stream_auth: Arc<Vec<HeaderValue>>,
 }
 
 /// A request handed to a connection: its index and its due time.

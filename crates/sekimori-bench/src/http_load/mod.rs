@@ -212,11 +212,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 addr: *addr,
                 host: HeaderValue::from_str(host).context("--url host")?,
                 auth: Arc::new(vec![bearer(key)?]),
+                stream_auth: Arc::new(Vec::new()),
             },
             (None, Some(s)) => Target {
                 addr: s.addr,
                 host: HeaderValue::from_str(&s.addr.to_string()).context("server address")?,
                 auth: Arc::new(s.keys.iter().map(|k| bearer(k)).collect::<Result<_, _>>()?),
+                stream_auth: Arc::new(
+                    s.stream_keys
+                        .iter()
+                        .map(|k| bearer(k))
+                        .collect::<Result<_, _>>()?,
+                ),
             },
             (None, None) => unreachable!("a server was started when no --url was given"),
         };

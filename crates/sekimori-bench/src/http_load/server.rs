@@ -9,6 +9,10 @@ pub(super) struct Server {
     pub(super) app: Option<Arc<App>>,
     pub(super) stop: Option<oneshot::Sender<()>>,
     pub(super) keys: Vec<String>,
+    /// Ingest keys for streams, one per stream place
+    /// (`sekimori_server::app::MAX_STREAMS`): the server admits at most
+    /// `MAX_STREAMS_PER_KEY` streams of one key.
+    pub(super) stream_keys: Vec<String>,
     pub(super) dir: Option<tempfile::TempDir>,
 }
 
@@ -47,6 +51,17 @@ impl Server {
                     .1,
             );
         }
+        let stream_keys = (0..sekimori_server::app::MAX_STREAMS)
+            .map(|i| {
+                create_key(
+                    dir.path(),
+                    &format!("bench-stream-{i}"),
+                    vec![Scope::Ingest],
+                )
+                .map(|k| k.1)
+                .context("creating a stream key")
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let listen: SocketAddr = "127.0.0.1:0".parse().expect("a valid socket address");
         let mut config = ServeConfig::new(dir.path().to_path_buf(), listen, None);
         config.time_budget_ms = time_budget_ms;
@@ -83,6 +98,7 @@ impl Server {
             app: Some(app),
             stop: Some(stop),
             keys,
+            stream_keys,
             dir: Some(dir),
         })
     }

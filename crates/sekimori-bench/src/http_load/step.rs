@@ -267,6 +267,7 @@ pub(crate) fn closed_loop(
                 .map(|k| bearer(k))
                 .collect::<Result<_, _>>()?,
         ),
+        stream_auth: Arc::new(Vec::new()),
     };
     let client = tokio::runtime::Builder::new_current_thread()
         .enable_all()

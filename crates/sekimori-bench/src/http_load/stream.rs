@@ -97,6 +97,7 @@ fn dispatch_streams(
 /// the events in order, and tallies them.
 async fn stream_conn(
     target: Target,
+    index: usize,
     mut writes: mpsc::UnboundedReceiver<Write>,
     warm: u64,
     mut cancel: watch::Receiver<bool>,
@@ -104,6 +105,10 @@ async fn stream_conn(
     let mut tally = Tally::new();
     let (body_tx, body_rx) = mpsc::unbounded_channel::<Bytes>();
     let (jobs_tx, mut jobs_rx) = mpsc::unbounded_channel::<Vec<Job>>();
+    let auth = match target.stream_auth.len() {
+        0 => target.auth[0].clone(),
+        n => target.stream_auth[index % n].clone(),
+    };
     let opened = async {
         let stream = tokio::net::TcpStream::connect(target.addr)
             .await
@@ -120,7 +125,7 @@ async fn stream_conn(
             .method(Method::POST)
             .uri("/v1/events/stream")
             .header(HOST, target.host.clone())
-            .header(AUTHORIZATION, target.auth[0].clone())
+            .header(AUTHORIZATION, auth)
             .header(
                 CONTENT_TYPE,
                 HeaderValue::from_static("application/x-ndjson"),
@@ -145,9 +150,11 @@ async fn stream_conn(
     // The writer: forwards the dispatcher's writes, noting each line's job.
     let forward = tokio::spawn(async move {
         while let Some(w) = writes.recv().await {
-            if jobs_tx.send(w.jobs).is_err() || body_tx.send(w.bytes).is_err() {
+            if jobs_tx.send(w.jobs).is_err() {
                 break;
             }
+            // A stream that was refused still has its jobs counted.
+            let _ = body_tx.send(w.bytes);
         }
     });
     let mut body = match opened.await {
@@ -155,6 +162,23 @@ async fn stream_conn(
         Err(e) => {
             tally.transport_errors += 1;
             tally.first_error = Some(e);
+            // Every event meant for this stream goes unanswered: each is
+            // counted, at its latency when the step ends or the jobs do.
+            let mut waiting = Vec::new();
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = cancel.changed() => break,
+                    jobs = jobs_rx.recv() => match jobs {
+                        Some(jobs) => waiting.extend(jobs),
+                        None => break,
+                    },
+                }
+            }
+            let now = Instant::now();
+            for job in waiting.into_iter().filter(|j| j.index >= warm) {
+                tally.timeout(job, now);
+            }
             forward.abort();
             return tally;
         }
@@ -250,11 +274,11 @@ pub(super) fn run_stream_step(
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let mut writers = Vec::with_capacity(streams);
     let mut set = tokio::task::JoinSet::new();
-    for _ in 0..streams {
+    for i in 0..streams {
         let (tx, rx) = mpsc::unbounded_channel();
         writers.push(tx);
         set.spawn_on(
-            stream_conn(target.clone(), rx, warm, cancel_rx.clone()),
+            stream_conn(target.clone(), i, rx, warm, cancel_rx.clone()),
             client.handle(),
         );
     }
