@@ -6,8 +6,8 @@
 //!
 //! A record is `{"rev": n, "body": <the AnalystRecord as JSON text>,
 //! "mac": <hex>}`: `rev` grows by one at each write of the key (a follower
-//! refuses a write that does not raise it: an old record replayed into the
-//! stream does not roll an analyst back), and `mac` is HMAC-SHA256 over
+//! refuses a write that does not raise it by exactly one: an old record
+//! replayed into the stream does not roll an analyst back), and `mac` is HMAC-SHA256 over
 //! the key, the rev and the body under a key derived from the shard's
 //! shared `stepup.key` ([`derive`]). Every read checks it: a record
 //! published to the stream by anyone without that key (a forged admin) is
@@ -177,7 +177,7 @@ impl LogBackend {
                 serde_json::to_string(r).map_err(|e| WbError::Storage(format!("analysts: {e}")))?;
             let (rev, old) = self.current(&key)?;
             if old.as_deref() != Some(body.as_str()) {
-                writes.push((key.clone(), Some(self.sign(&key, rev + 1, body))));
+                writes.push((key.clone(), Some(self.sign(&key, next(rev)?, body))));
             }
         }
         let mut logins: Vec<String> = records.iter().map(|r| r.login.clone()).collect();
@@ -189,7 +189,7 @@ impl LogBackend {
             let body = serde_json::to_string(&logins).unwrap_or_default();
             writes.push((
                 INDEX_KEY.to_string(),
-                Some(self.sign(INDEX_KEY, rev + 1, body)),
+                Some(self.sign(INDEX_KEY, next(rev)?, body)),
             ));
         }
         if writes.is_empty() {
@@ -197,6 +197,12 @@ impl LogBackend {
         }
         block_on(self.host.append_stepup(WHAT.to_string(), writes))
     }
+}
+
+/// The rev after `rev` (followers take exactly that one).
+fn next(rev: u64) -> Result<u64, WbError> {
+    rev.checked_add(1)
+        .ok_or_else(|| WbError::Storage("analysts: a record's rev is exhausted".into()))
 }
 
 fn refused(key: &str) {

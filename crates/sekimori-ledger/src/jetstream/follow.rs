@@ -205,10 +205,10 @@ impl Follower {
     }
 
     /// Drops the analyst writes (`analyst/...`) of entry `seq` that do not
-    /// raise their record's rev (a deletion, a record without a rev, an
-    /// older record replayed into the stream): only the leader writes
-    /// analysts, one rev up each time, so a write that does not is not
-    /// the leader's. The entry itself is applied as it is (the log stays
+    /// raise their record's rev by exactly one (a deletion, a record
+    /// without a rev, an older record replayed into the stream, a rev
+    /// pushed out of reach): only the leader writes analysts, one rev up
+    /// each time, so a write that does not is not the leader's. The entry itself is applied as it is (the log stays
     /// the stream); the refusal is logged and counted.
     fn guard_analysts(&mut self, seq: u64, writes: StepUpWrites) -> StepUpWrites {
         let mut kept = Vec::with_capacity(writes.len());
@@ -227,7 +227,10 @@ impl Follower {
                     .and_then(|v| wire::analyst_rev(Some(&v))),
             };
             match wire::analyst_rev(value.as_deref()) {
-                Some(rev) if held.is_none_or(|h| rev > h) => {
+                // Exactly one up: the leader writes the rev it holds plus
+                // one, and every node holds the same (a forger cannot
+                // jump a key's rev out of the leader's reach).
+                Some(rev) if Some(rev) == held.unwrap_or(0).checked_add(1) => {
                     self.analyst_revs.insert(key.clone(), rev);
                     kept.push((key, value));
                 }

@@ -103,9 +103,9 @@ const STEPUP_PREFIXES: &[&str] = &[
 /// The rev of an analyst record (`analyst/...`: `{"rev": n, ...}`), `None`
 /// when it has none (a deletion, or not such a record). Analysts are never
 /// deleted, and each write raises its key's rev by one: a follower refuses
-/// an analyst write that does not raise the rev it holds (an old record
-/// replayed into the stream), and the workbench refuses any record whose
-/// signature does not verify (a forged one).
+/// an analyst write that does not raise the rev it holds by one (an old
+/// record replayed into the stream), and the workbench refuses any record
+/// whose signature does not verify (a forged one).
 pub fn analyst_rev(value: Option<&[u8]>) -> Option<u64> {
     #[derive(Deserialize)]
     struct Rev {

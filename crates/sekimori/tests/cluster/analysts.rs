@@ -150,16 +150,22 @@ fn forge(stream: &Stream, writes: Vec<(String, Vec<u8>)>) {
     });
 }
 
-/// A signed analyst record with its body changed by `edit`, its rev
-/// raised and its MAC made up (the forger has no `stepup.key`).
-fn tampered(value: &[u8], edit: impl FnOnce(&mut Value)) -> Vec<u8> {
+/// A signed analyst record with its body changed by `edit`, the rev the
+/// next write of its key would take (`rev`: a follower takes exactly that
+/// one) and a made-up MAC (the forger has no `stepup.key`).
+fn tampered(value: &[u8], rev: u64, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
     let mut v: Value = serde_json::from_slice(value).expect("record");
     let mut body: Value = serde_json::from_str(v["body"].as_str().expect("body")).expect("json");
     edit(&mut body);
     v["body"] = Value::String(body.to_string());
-    v["rev"] = json!(v["rev"].as_u64().expect("rev") + 10);
+    v["rev"] = json!(rev);
     v["mac"] = json!("00".repeat(32));
     serde_json::to_vec(&v).expect("json")
+}
+
+fn rev(value: &[u8]) -> u64 {
+    let v: Value = serde_json::from_slice(value).expect("record");
+    v["rev"].as_u64().expect("rev")
 }
 
 #[test]
@@ -235,14 +241,16 @@ fn analysts_live_in_the_log_and_survive_failover_unforged() {
     // yuki made an admin, a new admin `mallory`, and ken's record before
     // the reset replayed.
     nodes[first].kill();
-    let promoted = tampered(&yuki, |b| b["role"] = json!("admin"));
-    let mallory = tampered(&yuki, |b| {
+    let promoted = tampered(&yuki, rev(&yuki) + 1, |b| b["role"] = json!("admin"));
+    let mallory = tampered(&yuki, 1, |b| {
         b["login"] = json!("mallory");
         b["role"] = json!("admin");
     });
-    let with_mallory = tampered(&index, |b| {
+    let with_mallory = tampered(&index, rev(&index) + 1, |b| {
         b.as_array_mut().expect("logins").push(json!("mallory"));
     });
+    // And a rev pushed out of the leader's reach: refused by the follower.
+    let jumped = tampered(&yuki, u64::MAX, |b| b["role"] = json!("admin"));
     forge(
         &stream,
         vec![
@@ -252,6 +260,7 @@ fn analysts_live_in_the_log_and_survive_failover_unforged() {
         ],
     );
     forge(&stream, vec![("analyst/ken".into(), ken_first)]);
+    forge(&stream, vec![("analyst/ken".into(), jumped)]);
     let next = 1 - first;
     assert_eq!(wait_leader(&nodes, Duration::from_secs(30)), next);
     let follower_log =
