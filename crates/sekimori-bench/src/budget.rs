@@ -85,6 +85,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     engine.set_memory_budget(Some(sekimori_server::engine_budget(a.max_memory)));
     let start = Instant::now();
     let step = (a.entities / 20).max(1);
+    // The resident set is read 10 times between two printed samples, so
+    // the peak is not missed between them.
+    let probe = (step / 10).max(1);
     let spray_from = a.entities - a.entities / 10;
     let (mut curve, mut peak_rss, mut peak_accounted) = (Vec::new(), 0u64, 0u64);
     let (mut sprays, mut denied_from) = (0u64, None);
@@ -124,18 +127,26 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         let m = engine.memory();
         peak_accounted = peak_accounted.max(m.accounted_bytes);
+        if (i + 1).is_multiple_of(probe) {
+            peak_rss = peak_rss.max(rss_bytes()?.saturating_sub(before));
+        }
         if (i + 1).is_multiple_of(step) {
             let rss = rss_bytes()?.saturating_sub(before);
             peak_rss = peak_rss.max(rss);
+            // The windows' real footprint: tables at their capacities and
+            // every state at its capacity (the stores' own estimate).
+            let (_, windows) = engine.window_footprint();
             eprintln!(
-                "{:>9} entities: {:>6} MB resident, {:>6} MB accounted, budget {} MB",
+                "{:>9} entities: {:>6} MB resident, {:>6} MB accounted, {:>6} MB in windows' tables and states, budget {} MB",
                 i + 1,
                 rss / 1_000_000,
                 m.accounted_bytes / 1_000_000,
+                windows / 1_000_000,
                 a.max_memory / 1_000_000
             );
             curve.push(json!({"entities": i + 1, "rss_bytes": rss,
-                              "accounted_bytes": m.accounted_bytes}));
+                              "accounted_bytes": m.accounted_bytes,
+                              "window_estimated_bytes": windows}));
         }
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -151,7 +162,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "events_per_second": events as f64 / seconds,
         "budget_bytes": a.max_memory,
         "accounted_bytes": m.accounted_bytes, "peak_accounted_bytes": peak_accounted,
-        "rss_bytes": rss, "peak_rss_bytes": peak_rss,
+        "rss_bytes": rss, "peak_rss_bytes": peak_rss, "rss_before_engine_bytes": before,
         "peak_rss_over_budget": peak_rss as f64 / a.max_memory as f64,
         "budget_runs": m.runs, "evicted": evicted,
         "spray_attempts": sprays, "spray_denied_from_attempt": denied_from,
@@ -166,6 +177,10 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         seconds,
         events as f64 / seconds,
         a.max_memory / 1_000_000
+    );
+    println!(
+        "  process resident before the engine was built: {} MB (the state's resident set below is over it)",
+        before / 1_000_000
     );
     println!(
         "  accounted {} MB (peak {} MB); resident {} MB (peak {} MB, {:.2} of the budget); {} budget runs",

@@ -77,6 +77,9 @@ pub(crate) const REPEATED: i64 = 16;
 /// Effective ages are kept in units of 1/512 ms so every weight divides.
 const SCALE: i64 = 32 * REPEATED;
 
+/// Passes of one enforcement before it evicts every evictable entry.
+const MAX_PASSES: usize = 8;
+
 /// Accounted bytes of one hold (its key, strings and map entry).
 pub(crate) const HOLD_BYTES: u64 = 256;
 
@@ -192,20 +195,36 @@ impl State {
     /// Keeps the state within the budget: when over it, evicts the entries
     /// of the largest effective age until at most 7/8 of it is used (or
     /// nothing evictable is left).
+    ///
+    /// An entry's bytes in the histograms are its own and its share of its
+    /// store's tables, but a table shrinks only when its shard's length
+    /// crosses a size (see `sekimori_window`'s accounting), so one pass can
+    /// free less than it aimed at: the enforcement passes again while the
+    /// state is still over the budget, and past [`MAX_PASSES`] evicts every
+    /// evictable entry (the budget is a promise; the passes depend only on
+    /// the state, so a replay takes the same ones).
     pub fn enforce_budget(&mut self, list_bytes: u64) {
         let Some(budget) = self.budget.bytes else {
             return;
         };
-        let evictable = self.evictable_bytes();
-        let used = evictable + self.pinned_bytes(list_bytes);
-        if used <= budget || evictable == 0 {
-            return;
-        }
         let low = budget - budget / 8;
-        let target = used.saturating_sub(low).min(evictable);
-        let threshold = self.threshold(target, budget);
-        self.evict(threshold);
-        self.budget.runs += 1;
+        for pass in 0..=MAX_PASSES {
+            let evictable = self.evictable_bytes();
+            let used = evictable + self.pinned_bytes(list_bytes);
+            if used <= budget || evictable == 0 {
+                return;
+            }
+            let threshold = if pass == MAX_PASSES {
+                0
+            } else {
+                let target = used.saturating_sub(low).min(evictable);
+                self.threshold(target, budget)
+            };
+            self.evict(threshold);
+            if pass == 0 {
+                self.budget.runs += 1;
+            }
+        }
     }
 
     /// The smallest effective age `t` such that evicting every entry of

@@ -52,17 +52,6 @@ pub(crate) fn vec_bytes<T>(capacity: usize) -> usize {
     capacity * size_of::<T>()
 }
 
-/// Heap bytes of a std `HashMap`/`HashSet` (hashbrown) table holding `T` entries:
-/// the bucket array (a power of two, load factor 7/8) plus one control byte per
-/// bucket and a 16-byte control group tail.
-pub(crate) fn table_bytes<T>(capacity: usize) -> usize {
-    if capacity == 0 {
-        return 0;
-    }
-    let buckets = (capacity * 8 / 7).next_power_of_two();
-    buckets * (size_of::<T>() + 1) + 16
-}
-
 /// Approximate heap bytes of a std `BTreeMap`/`BTreeSet` with `len` entries of `T`:
 /// nodes of 11 slots, assumed on average 2/3 full, with ~16 bytes of node header
 /// (internal nodes add roughly one more node per 8 leaves).

@@ -253,9 +253,20 @@ impl Keys {
         (keys, bytes)
     }
 
-    /// Table slots allocated over every shard.
-    pub fn capacity(&self) -> usize {
-        self.shards.iter().flatten().map(|s| s.capacity()).sum()
+    /// Bytes the shards really hold (their tables at their real capacities
+    /// and their headers, as the allocator rounds them): for measurements
+    /// beside the accounting, never for it.
+    pub fn real_table_bytes(&self) -> u64 {
+        let header = alloc_bytes(2 * size_of::<usize>() + size_of::<Shard>());
+        let buckets = |c: usize| if c < 8 { c + 1 } else { c / 7 * 8 };
+        self.shards
+            .iter()
+            .flatten()
+            .map(|s| {
+                let b = buckets(s.capacity());
+                header + alloc_bytes((b * size_of::<Slot>()).next_multiple_of(16) + b + 16)
+            })
+            .sum()
     }
 
     /// True when every shard's table has the capacity the model gives its

@@ -4,7 +4,7 @@ use std::mem::size_of;
 
 use serde::Deserialize;
 
-use crate::digest::{table_bytes, Digest};
+use crate::digest::Digest;
 use crate::snapshot::Snapshot;
 use crate::state::{empty_read, Input, KeyState, State};
 use crate::window::Span;
@@ -191,12 +191,12 @@ impl FeatureStore {
         d.finish()
     }
 
-    /// Approximate bytes used: the struct, the shard pointers, the hash tables
-    /// (entries and control bytes at their full capacity) and every per-key
-    /// heap allocation at its capacity.
+    /// Approximate bytes used: the struct, the shard pointers, the shards'
+    /// hash tables at their real capacities and every per-key heap
+    /// allocation at its capacity (a measurement, not the accounting).
     pub fn approx_bytes(&self) -> usize {
-        let table = table_bytes::<crate::shards::Slot>(self.keys.capacity())
-            + crate::shards::SHARDS * size_of::<usize>();
+        let table =
+            self.keys.real_table_bytes() as usize + crate::shards::SHARDS * size_of::<usize>();
         let heap: usize = self.keys.values().map(|k| k.state.heap_bytes()).sum();
         size_of::<FeatureStore>() + table + heap
     }
