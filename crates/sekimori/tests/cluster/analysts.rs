@@ -226,6 +226,9 @@ fn analysts_live_in_the_log_and_survive_failover_unforged() {
     );
     let ken_new_uri = reset["otpauth_uri"].as_str().expect("uri").to_string();
     assert_ne!(ken_new_uri, ken_uri);
+    // An analyst the operator leaves pending on the follower's data
+    // directory: adopted when that node opens its workbench as leader.
+    let ren_uri = crate::common::users_create(&nodes[1 - first].data, "ren", "analyst");
     let last = stream.last_seq();
     let (created_at, ken_before) = written(&stream, "analyst/ken", last + 1);
     let (_, ken_first) = written(&stream, "analyst/ken", created_at);
@@ -282,6 +285,9 @@ fn analysts_live_in_the_log_and_survive_failover_unforged() {
     let (s, b) = passkey_sign_in(&nodes[next], "aiko", &mut dev);
     assert_eq!(s, 200, "passkey sign-in on the new leader: {b}");
     assert_eq!(b["login"], "aiko");
+    // ren, pending on this node, was adopted when it began to lead.
+    assert!(nodes[next].data.join("analysts.json.adopted").exists());
+    signed_in(&nodes[next], "ren", ANALYST_PASSWORD, &ren_uri, &mut steps);
     // ken's reset holds: the old password and seed are refused, the new
     // ones sign in.
     let (s, _) = sign_in(&nodes[next], "ken", ANALYST_PASSWORD, &steps.code(&ken_uri));
