@@ -240,3 +240,7 @@ where
         }),
     }
 }
+
+#[cfg(test)]
+#[path = "analyst_log_tests.rs"]
+mod tests;

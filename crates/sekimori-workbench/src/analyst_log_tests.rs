@@ -1,0 +1,191 @@
+//! The replicated analysts' records, over a store with a host that writes
+//! step-up records straight into it (as the ledger does ahead of an entry).
+
+use super::*;
+use crate::analysts::{Analysts, Role};
+use crate::host::BoxFuture;
+use sekimori_engine::{Entry, HoldKey};
+use sekimori_rules::Action;
+use sekimori_store::{Op, Store};
+
+const PASSWORD: &str = "correct horse battery";
+const KEY: [u8; 32] = [7; 32];
+
+#[derive(Debug)]
+struct StoreHost(Arc<Store>);
+
+impl Host for StoreHost {
+    fn append(&self, _: Entry) -> BoxFuture<'_, Result<(), WbError>> {
+        Box::pin(async { Ok(()) })
+    }
+    fn notify(&self, _: sekimori_notify::Notice) -> bool {
+        false
+    }
+    fn label_key(&self, _: &str, _: &str) -> Result<String, WbError> {
+        Err(WbError::BadKey)
+    }
+    fn place_hold(
+        &self,
+        _: HoldKey,
+        _: Action,
+        _: String,
+        _: String,
+    ) -> BoxFuture<'_, Result<bool, WbError>> {
+        Box::pin(async { Ok(false) })
+    }
+    fn lift_hold(&self, _: HoldKey, _: String, _: String) -> BoxFuture<'_, Result<bool, WbError>> {
+        Box::pin(async { Ok(false) })
+    }
+    fn holds(&self, _: String) -> BoxFuture<'_, Vec<(HoldKey, Action, String)>> {
+        Box::pin(async { Vec::new() })
+    }
+    fn edit_list(
+        &self,
+        _: String,
+        _: Vec<String>,
+        _: Vec<String>,
+        _: String,
+    ) -> BoxFuture<'_, Result<bool, WbError>> {
+        Box::pin(async { Ok(false) })
+    }
+    fn lists(&self) -> BoxFuture<'_, Vec<String>> {
+        Box::pin(async { Vec::new() })
+    }
+    fn append_stepup(
+        &self,
+        _: String,
+        entries: Vec<(String, Option<Vec<u8>>)>,
+    ) -> BoxFuture<'_, Result<(), WbError>> {
+        let durable = self.0.submit(Op::StepUp { entries });
+        Box::pin(async move {
+            durable
+                .await
+                .map_err(|e| WbError::Storage(e.to_string()))?
+                .map_err(|e| WbError::Storage(e.to_string()))
+        })
+    }
+}
+
+fn replicated(dir: &std::path::Path, store: &Arc<Store>, key: &[u8; 32]) -> Analysts {
+    let host: Arc<dyn Host> = Arc::new(StoreHost(Arc::clone(store)));
+    Analysts::replicated(dir, Arc::clone(store), host, key).expect("opens")
+}
+
+fn code(uri: &str, now: i64) -> String {
+    crate::testing::totp_code(uri, now)
+}
+
+#[test]
+fn analysts_are_signed_records_and_a_forged_one_is_nobody() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
+    let a = replicated(dir.path(), &store, &KEY);
+    let now = 1_800_000_000_000;
+    let (_, aiko) = a
+        .create("aiko", Role::Analyst, PASSWORD, "root", now)
+        .expect("creates");
+    a.create("bo", Role::Admin, PASSWORD, "root", now)
+        .expect("creates");
+    // Stored signed, in the step-up table, never a seed in the clear.
+    let raw = store
+        .stepup("analyst/aiko")
+        .expect("reads")
+        .expect("stored");
+    let text = String::from_utf8(raw.clone()).expect("utf8");
+    let seed = sekimori_stepup::totp_uri::seed_from_otpauth_uri(aiko.expose()).expect("seed");
+    assert!(!text.contains(&hex::encode(seed.expose())));
+    assert_eq!(crate::analysts::REPLICATED_MARK, "analysts.replicated");
+    assert!(dir.path().join("analysts.replicated").exists());
+    // Another node with the same key reads the same analysts and signs in.
+    let b = replicated(dir.path(), &store, &KEY);
+    assert_eq!(b.list().expect("lists").len(), 2);
+    b.verify("aiko", PASSWORD, &code(aiko.expose(), now), now)
+        .expect("signs in on another node");
+
+    // A record promoted to admin by someone without the key: refused on
+    // read (aiko is nobody until an admin makes her again), never an admin.
+    let mut forged: serde_json::Value = serde_json::from_slice(&raw).expect("json");
+    let body = forged["body"]
+        .as_str()
+        .expect("body")
+        .replace("\"analyst\"", "\"admin\"");
+    forged["body"] = body.into();
+    forged["rev"] = (forged["rev"].as_u64().expect("rev") + 2).into();
+    let forged = serde_json::to_vec(&forged).expect("json");
+    store
+        .submit_blocking(Op::StepUp {
+            entries: vec![
+                ("analyst/aiko".into(), Some(forged)),
+                // And a list of logins that does not verify: nobody hides.
+                (
+                    "analyst/".into(),
+                    Some(br#"{"rev":9,"body":"[]","mac":"00"}"#.to_vec()),
+                ),
+            ],
+        })
+        .expect("written");
+    let logins: Vec<String> = b
+        .list()
+        .expect("lists")
+        .into_iter()
+        .map(|i| i.login)
+        .collect();
+    assert_eq!(
+        logins,
+        ["bo"],
+        "aiko's forged record is refused, bo is found"
+    );
+    let later = now + 60_000;
+    assert!(b
+        .verify("aiko", PASSWORD, &code(aiko.expose(), later), later)
+        .is_err());
+    // Another shard (another stepup.key) opens nobody.
+    let other = replicated(dir.path(), &store, &[8; 32]);
+    assert!(other.list().expect("lists").is_empty());
+    // An admin makes aiko again: a rev above the forged one, signed.
+    b.create("aiko", Role::Analyst, PASSWORD, "bo", later)
+        .expect("made again");
+    let again = store
+        .stepup("analyst/aiko")
+        .expect("reads")
+        .expect("stored");
+    let rev = |v: &[u8]| {
+        serde_json::from_slice::<serde_json::Value>(v).expect("json")["rev"]
+            .as_u64()
+            .expect("rev")
+    };
+    assert_eq!(rev(&again), rev(&raw) + 3);
+    assert_eq!(
+        b.get("aiko").expect("reads").expect("aiko").role,
+        Role::Analyst
+    );
+}
+
+#[test]
+fn a_pending_analyst_of_the_cli_is_adopted_with_its_seed_sealed_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = 1_800_000_000_000;
+    let (_, uri) = Analysts::open(dir.path())
+        .expect("opens")
+        .create("root", Role::Admin, PASSWORD, "cli", now)
+        .expect("the CLI creates");
+    let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
+    let a = replicated(dir.path(), &store, &KEY);
+    assert!(
+        a.list().expect("lists").is_empty(),
+        "pending, not yet adopted"
+    );
+    assert_eq!(
+        a.adopt_pending().expect("adopts"),
+        [("root".to_string(), Role::Admin)]
+    );
+    assert!(!dir.path().join("analysts.json").exists());
+    assert!(dir.path().join("analysts.json.adopted").exists());
+    // Another node (the shard's key, no analysts.key) opens the seed.
+    let b = replicated(dir.path(), &store, &KEY);
+    let info = b
+        .verify("root", PASSWORD, &code(uri.expose(), now), now)
+        .expect("signs in");
+    assert_eq!(info.created_by, "cli");
+    assert!(a.adopt_pending().expect("nothing pending").is_empty());
+}
