@@ -129,7 +129,7 @@ fn written(stream: &Stream, key: &str, before: u64) -> (u64, Vec<u8>) {
         .flat_map(|(seq, r)| r.stepup.into_iter().map(move |w| (seq, w)))
         .filter(|(_, (k, _))| k == key)
         .filter_map(|(seq, (_, v))| v.map(|v| (seq, v)))
-        .last()
+        .next_back()
         .unwrap_or_else(|| panic!("{key} is in the stream"))
 }
 
