@@ -13,14 +13,20 @@ mod fast_tests;
 mod names;
 use names::*;
 pub(crate) mod params;
+mod sets;
 mod stats;
+mod values;
 mod vars;
+mod walk;
 
 pub use access::{event_view, EventRef};
 pub(crate) use currency::currency_literals;
 pub use stats::{fallback_counts, FallbackCount};
+use values::{from_json, to_json};
+pub use values::{lookup, ListValues};
 use vars::{got_json, PathValue};
 pub use vars::{Part, Vars};
+use walk::{field_path, select_chain, shape, string_literal, Walk};
 
 use access::{Acc, Got};
 use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
@@ -32,7 +38,7 @@ use fast::{Ev, Fallback};
 use sekimori_names::{NameMatch, Verdict};
 use serde_json::Value as Json;
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
 /// The most bytes of source one expression may have.
@@ -354,249 +360,6 @@ impl Expr {
         ctx.add_variable_from_value("features", features.clone());
         ctx.add_variable_from_value("lists", lists.clone());
         Value::resolve(&self.expression, &ctx).map_err(|e| e.to_string())
-    }
-}
-
-/// Named sets, as a CEL map of item -> true so `x in lists.name` is a hash
-/// lookup, and as plain sets for the fast evaluator.
-#[derive(Clone, Debug)]
-pub struct ListValues(Value, Arc<HashMap<String, HashSet<String>>>);
-
-impl ListValues {
-    pub fn new<'a>(lists: impl IntoIterator<Item = (&'a str, &'a BTreeSet<String>)>) -> Self {
-        let mut outer: HashMap<Key, Value> = HashMap::new();
-        let mut sets = HashMap::new();
-        for (name, items) in lists {
-            sets.insert(name.to_string(), items.iter().cloned().collect());
-            let set: HashMap<Key, Value> = items
-                .iter()
-                .map(|i| (Key::String(Arc::new(i.clone())), Value::Bool(true)))
-                .collect();
-            outer.insert(
-                Key::String(Arc::new(name.to_string())),
-                Value::Map(set.into()),
-            );
-        }
-        ListValues(Value::Map(outer.into()), Arc::new(sets))
-    }
-}
-
-/// Reads a path of object keys out of a JSON value.
-pub fn lookup<'j>(root: &'j Json, path: &[String]) -> Option<&'j Json> {
-    path.iter().try_fold(root, |v, key| v.get(key.as_str()))
-}
-
-fn from_json(v: &Json) -> Value {
-    match v {
-        Json::Null => Value::Null,
-        Json::Bool(b) => Value::Bool(*b),
-        Json::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => Value::Int(i),
-            (None, Some(u)) => Value::UInt(u),
-            _ => Value::Float(n.as_f64().unwrap_or(0.0)),
-        },
-        Json::String(s) => Value::String(Arc::new(s.clone())),
-        Json::Array(a) => Value::List(Arc::new(a.iter().map(from_json).collect())),
-        Json::Object(m) => {
-            let map: HashMap<Key, Value> = m
-                .iter()
-                .map(|(k, v)| (Key::String(Arc::new(k.clone())), from_json(v)))
-                .collect();
-            Value::Map(map.into())
-        }
-    }
-}
-
-fn to_json(v: &Value) -> Json {
-    match v {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::UInt(u) => Json::from(*u),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        Value::String(s) => Json::String(s.to_string()),
-        Value::List(items) => Json::Array(items.iter().map(to_json).collect()),
-        Value::Map(m) => {
-            let mut out = serde_json::Map::new();
-            for (k, v) in m.map.iter() {
-                let key = match k {
-                    Key::String(s) => s.to_string(),
-                    Key::Int(i) => i.to_string(),
-                    Key::Uint(u) => u.to_string(),
-                    Key::Bool(b) => b.to_string(),
-                };
-                out.insert(key, to_json(v));
-            }
-            Json::Object(out)
-        }
-        other => Json::String(format!("{other:?}")),
-    }
-}
-
-/// `event.a.b` spelled as plain selections: the path `[a, b]`.
-fn field_path(e: &IdedExpr) -> Option<Vec<String>> {
-    let (root, path) = select_chain(e)?;
-    (root == "event" && !path.is_empty()).then_some(path)
-}
-
-/// The root identifier and the selected fields of `root.f1.f2`.
-fn select_chain(e: &IdedExpr) -> Option<(String, Vec<String>)> {
-    match &e.expr {
-        Node::Ident(name) => Some((name.clone(), Vec::new())),
-        Node::Select(s) if !s.test => {
-            let (root, mut path) = select_chain(&s.operand)?;
-            path.push(s.field.clone());
-            Some((root, path))
-        }
-        _ => None,
-    }
-}
-
-#[derive(Default)]
-struct Walk {
-    refs: Refs,
-    nodes: usize,
-    depth: usize,
-}
-
-impl Walk {
-    /// Visits every node; `bound` holds comprehension variables in scope.
-    fn node(&mut self, e: &IdedExpr, bound: &mut Vec<String>, depth: usize) -> Result<(), String> {
-        self.nodes += 1;
-        self.depth = self.depth.max(depth);
-        if self.depth > MAX_EXPR_DEPTH {
-            return Ok(()); // reported by the caller; stop descending
-        }
-        let d = depth + 1;
-        if let Some((root, path)) = select_chain(e) {
-            self.depth = self.depth.max(depth + path.len());
-            return self.reference(&root, &path, bound);
-        }
-        match &e.expr {
-            Node::Select(s) => {
-                // `has(x.f)`: a presence test counts as a reference to x.f.
-                if let Some((root, mut path)) = select_chain(&s.operand) {
-                    path.push(s.field.clone());
-                    return self.reference(&root, &path, bound);
-                }
-                self.node(&s.operand, bound, d)
-            }
-            Node::Call(c) => {
-                if let Some(f) = NAME_FUNCTIONS.iter().find(|f| **f == c.func_name) {
-                    check_name_call(f, c.target.is_some(), &c.args)?;
-                }
-                if c.func_name == "_[_]" {
-                    if let (Some((root, mut path)), Some(key)) = (
-                        c.args.first().and_then(select_chain),
-                        c.args.get(1).and_then(string_literal),
-                    ) {
-                        path.push(key);
-                        self.nodes += 2;
-                        return self.reference(&root, &path, bound);
-                    }
-                }
-                if let Some(t) = &c.target {
-                    self.node(t, bound, d)?;
-                }
-                c.args.iter().try_for_each(|a| self.node(a, bound, d))
-            }
-            Node::Comprehension(c) => {
-                // `map` and `filter` build a list in iteration order, and a map
-                // (any JSON object) iterates in no fixed order: the result would
-                // differ between runs. Only a list literal has a fixed order here.
-                let builds_list = matches!(c.accu_init.expr, Node::List(_));
-                if builds_list && !matches!(c.iter_range.expr, Node::List(_)) {
-                    return Err(
-                        "map() and filter() may iterate a map in no fixed order, so \
-                                decisions would not be reproducible; use exists(), all(), \
-                                exists_one() or `in`"
-                            .into(),
-                    );
-                }
-                self.node(&c.iter_range, bound, d)?;
-                self.node(&c.accu_init, bound, d)?;
-                let depth = bound.len();
-                bound.push(c.iter_var.clone());
-                bound.extend(c.iter_var2.clone());
-                bound.push(c.accu_var.clone());
-                self.node(&c.loop_cond, bound, d)?;
-                self.node(&c.loop_step, bound, d)?;
-                self.node(&c.result, bound, d)?;
-                bound.truncate(depth);
-                Ok(())
-            }
-            Node::List(l) => l.elements.iter().try_for_each(|x| self.node(x, bound, d)),
-            Node::Map(m) => m.entries.iter().try_for_each(|entry| match &entry.expr {
-                EntryExpr::MapEntry(me) => {
-                    self.node(&me.key, bound, d)?;
-                    self.node(&me.value, bound, d)
-                }
-                EntryExpr::StructField(sf) => self.node(&sf.value, bound, d),
-            }),
-            Node::Struct(_) => Err("message construction is not supported".into()),
-            Node::Ident(_) | Node::Literal(_) | Node::Unspecified => Ok(()),
-        }
-    }
-
-    fn reference(&mut self, root: &str, path: &[String], bound: &[String]) -> Result<(), String> {
-        self.nodes += path.len();
-        if bound.iter().any(|b| b == root) {
-            return Ok(());
-        }
-        let first = path.first().cloned();
-        match (root, first) {
-            ("features", Some(f)) => self.refs.features.insert(f),
-            ("lists", Some(l)) => self.refs.lists.insert(l),
-            ("event", _) => self.refs.event_paths.insert(path.to_vec()),
-            ("params", _) => return Err("read a param as `params.name`".into()),
-            ("features" | "lists", None) => {
-                return Err(format!(
-                    "read `{root}` by name (`{root}.name` or `{root}['name']`)"
-                ))
-            }
-            (other, _) => {
-                return Err(format!(
-                    "unknown variable `{other}`: an expression may read {}",
-                    ROOTS.join(", ")
-                ))
-            }
-        };
-        Ok(())
-    }
-}
-
-/// The deepest bracket nesting and the number of operator runs, outside
-/// string literals: a cheap bound checked before the recursive parser runs.
-fn shape(source: &str) -> (usize, usize) {
-    let (mut depth, mut max, mut ops) = (0usize, 0usize, 0usize);
-    let (mut quote, mut escaped, mut in_op) = (None, false, false);
-    for c in source.chars() {
-        let is_op = quote.is_none() && "+-*/%!<>=&|?:,.".contains(c);
-        if is_op && !in_op {
-            ops += 1;
-        }
-        in_op = is_op;
-        match (quote, c) {
-            (Some(_), _) if escaped => escaped = false,
-            (Some(_), '\\') => escaped = true,
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(' | '[' | '{') => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    (max, ops)
-}
-
-fn string_literal(e: &IdedExpr) -> Option<String> {
-    match &e.expr {
-        Node::Literal(LiteralValue::String(s)) => Some(s.inner().to_string()),
-        _ => None,
     }
 }
 

@@ -1,269 +1,8 @@
-//! The fast evaluator: the CEL a rule pack is made of, compiled once into a
-//! tree that reads the event's JSON, the feature values and the pack's lists
-//! in place, with no conversion into interpreter values and no allocation for
-//! the usual comparison.
-//!
-//! It never decides a case it is not sure of. Anything outside the common
-//! subset (comprehensions, bytes, durations, mixed-type arithmetic or
-//! comparison, overflow, a missing key, any error at all) answers
-//! [`Fallback`], and the caller runs the `cel` interpreter instead, so the
-//! result, error text included, is always the interpreter's. An expression
-//! with a construct the compiler does not know is never compiled here
-//! ([`compile`] returns `None`) and always runs in the interpreter. A test
-//! over the default pack and a simulated world checks that both agree.
+//! Evaluating a [`Fast`] tree: values borrowed from the inputs, and
+//! [`Fallback`] for anything the interpreter should answer.
 
-use super::access::{Acc, EventRef, Got};
-use cel::common::ast::{EntryExpr, Expr as Node, IdedExpr, LiteralValue};
-use sekimori_event::Verification;
-use serde_json::Value as Json;
-use std::borrow::Cow;
+use super::*;
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
-
-/// The expression cannot be answered here: ask the interpreter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Fallback;
-
-type Res<'a> = Result<V<'a>, Fallback>;
-
-/// A compiled expression.
-#[derive(Debug)]
-pub(crate) enum Fast {
-    Lit(Lit),
-    /// `event.a.b`: the path, and its accessor over the typed event.
-    Event(Vec<String>, Acc),
-    /// `has(event.a.b)`: the parent path, the field, and the accessors of
-    /// the parent and of the whole path.
-    HasEvent(Vec<String>, String, Acc, Acc),
-    /// `features.name` (or `features.name.field` of an object reading), and
-    /// the feature's slot once the pack binds it ([`Fast::bind`]).
-    Feature(Vec<String>, Option<usize>),
-    /// `lists.name`.
-    List(String),
-    Not(Box<Fast>),
-    Neg(Box<Fast>),
-    And(Box<Fast>, Box<Fast>),
-    Or(Box<Fast>, Box<Fast>),
-    Cond(Box<Fast>, Box<Fast>, Box<Fast>),
-    Cmp(Cmp, Box<Fast>, Box<Fast>),
-    Arith(Arith, Box<Fast>, Box<Fast>),
-    In(Box<Fast>, Box<Fast>),
-    Index(Box<Fast>, Box<Fast>),
-    Size(Box<Fast>),
-    /// `string(x)` of an integer or a string (an ASN against a list of strings).
-    ToStr(Box<Fast>),
-    /// A map literal with string keys and literal values.
-    Map(HashMap<String, Lit>),
-    /// A list literal of literals.
-    ListLit(Vec<Lit>),
-    /// A list literal with an item that is not a literal (a feature's
-    /// `of: [a, b]`), each item compiled.
-    Items(Vec<Fast>),
-    /// `name_match(a, b)` (`verdict == false`) or `name_match_verdict(a, b)`.
-    Name(bool, Box<Fast>, Box<Fast>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Lit {
-    Null,
-    Bool(bool),
-    Int(i64),
-    UInt(u64),
-    Double(f64),
-    Str(String),
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Cmp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Arith {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Rem,
-}
-
-/// A value during evaluation, borrowed from the inputs where it can be.
-#[derive(Debug, Clone)]
-pub(crate) enum V<'a> {
-    Null,
-    Bool(bool),
-    Int(i64),
-    UInt(u64),
-    Double(f64),
-    Str(Cow<'a, str>),
-    /// A JSON array or object of the event or the features.
-    Json(&'a Json),
-    Map(&'a HashMap<String, Lit>),
-    ListLit(&'a [Lit]),
-    Set(&'a HashSet<String>),
-    /// An array of the typed event (`event.verified`), read in place.
-    Array(&'a [Verification]),
-    /// The values of a list literal's items ([`Fast::Items`]).
-    Items(Vec<V<'a>>),
-}
-
-/// What the fast evaluator reads.
-#[derive(Clone, Copy)]
-pub(crate) struct Inputs<'a> {
-    pub event: Ev<'a>,
-    pub features: Feats<'a>,
-    pub lists: &'a HashMap<String, HashSet<String>>,
-}
-
-/// The event: its JSON view, or the typed event read through accessors.
-#[derive(Clone, Copy)]
-pub(crate) enum Ev<'a> {
-    Json(&'a Json),
-    Typed(&'a EventRef<'a>),
-}
-
-/// The feature values: a JSON object by name, or the decision's slots (by
-/// feature index; `None`: not read for this event).
-#[derive(Clone, Copy)]
-pub(crate) enum Feats<'a> {
-    Json(&'a Json),
-    Slots(&'a [Option<Json>]),
-}
-
-/// Compiles the subset; `None` for anything else.
-pub(crate) fn compile(e: &IdedExpr) -> Option<Fast> {
-    Some(match &e.expr {
-        Node::Literal(l) => Fast::Lit(literal(l)?),
-        Node::Select(s) => {
-            let (root, mut path) = chain(&s.operand)?;
-            if s.test {
-                if root != "event" {
-                    return None;
-                }
-                let parent = Acc::compile(&path);
-                let mut full = path.clone();
-                full.push(s.field.clone());
-                let full = Acc::compile(&full);
-                return Some(Fast::HasEvent(path, s.field.clone(), parent, full));
-            }
-            path.push(s.field.clone());
-            match (root.as_str(), path.as_slice()) {
-                ("event", _) => {
-                    let acc = Acc::compile(&path);
-                    Fast::Event(path, acc)
-                }
-                ("features", [_, ..]) => Fast::Feature(path, None),
-                ("lists", [name]) => Fast::List(name.clone()),
-                _ => return None,
-            }
-        }
-        Node::List(l) if l.optional_indices.is_empty() => {
-            let literals: Option<Vec<Lit>> = l
-                .elements
-                .iter()
-                .map(|x| match &x.expr {
-                    Node::Literal(l) => literal(l),
-                    _ => None,
-                })
-                .collect();
-            match literals {
-                Some(items) => Fast::ListLit(items),
-                None => Fast::Items(l.elements.iter().map(compile).collect::<Option<_>>()?),
-            }
-        }
-        Node::Map(m) => {
-            let mut out = HashMap::new();
-            for entry in &m.entries {
-                let EntryExpr::MapEntry(me) = &entry.expr else {
-                    return None;
-                };
-                let (Node::Literal(LiteralValue::String(k)), Node::Literal(v)) =
-                    (&me.key.expr, &me.value.expr)
-                else {
-                    return None;
-                };
-                if me.optional || out.insert(k.inner().to_string(), literal(v)?).is_some() {
-                    return None; // a repeated key is the interpreter's error to report
-                }
-            }
-            Fast::Map(out)
-        }
-        Node::Call(c) => {
-            if c.target.is_some() {
-                return None;
-            }
-            let arg = |i: usize| c.args.get(i).and_then(compile).map(Box::new);
-            match (c.func_name.as_str(), c.args.len()) {
-                ("!_", 1) => Fast::Not(arg(0)?),
-                ("-_", 1) => Fast::Neg(arg(0)?),
-                ("size", 1) => Fast::Size(arg(0)?),
-                ("string", 1) => Fast::ToStr(arg(0)?),
-                ("_&&_", 2) => Fast::And(arg(0)?, arg(1)?),
-                ("_||_", 2) => Fast::Or(arg(0)?, arg(1)?),
-                ("_?_:_", 3) => Fast::Cond(arg(0)?, arg(1)?, arg(2)?),
-                ("@in", 2) => Fast::In(arg(0)?, arg(1)?),
-                ("_[_]", 2) => Fast::Index(arg(0)?, arg(1)?),
-                ("name_match", 2) => Fast::Name(false, arg(0)?, arg(1)?),
-                ("name_match_verdict", 2) => Fast::Name(true, arg(0)?, arg(1)?),
-                (op, 2) => {
-                    let cmp = match op {
-                        "_==_" => Some(Cmp::Eq),
-                        "_!=_" => Some(Cmp::Ne),
-                        "_<_" => Some(Cmp::Lt),
-                        "_<=_" => Some(Cmp::Le),
-                        "_>_" => Some(Cmp::Gt),
-                        "_>=_" => Some(Cmp::Ge),
-                        _ => None,
-                    };
-                    if let Some(cmp) = cmp {
-                        return Some(Fast::Cmp(cmp, arg(0)?, arg(1)?));
-                    }
-                    let arith = match op {
-                        "_+_" => Arith::Add,
-                        "_-_" => Arith::Sub,
-                        "_*_" => Arith::Mul,
-                        "_/_" => Arith::Div,
-                        "_%_" => Arith::Rem,
-                        _ => return None,
-                    };
-                    Fast::Arith(arith, arg(0)?, arg(1)?)
-                }
-                _ => return None,
-            }
-        }
-        _ => return None,
-    })
-}
-
-fn literal(l: &LiteralValue) -> Option<Lit> {
-    Some(match l {
-        LiteralValue::Null => Lit::Null,
-        LiteralValue::Boolean(b) => Lit::Bool(*b.inner()),
-        LiteralValue::Int(i) => Lit::Int(*i.inner()),
-        LiteralValue::UInt(u) => Lit::UInt(*u.inner()),
-        LiteralValue::Double(d) => Lit::Double(*d.inner()),
-        LiteralValue::String(s) => Lit::Str(s.inner().to_string()),
-        LiteralValue::Bytes(_) => return None,
-    })
-}
-
-/// `root.f1.f2` as (root, [f1, f2]).
-fn chain(e: &IdedExpr) -> Option<(String, Vec<String>)> {
-    match &e.expr {
-        Node::Ident(name) => Some((name.clone(), Vec::new())),
-        Node::Select(s) if !s.test => {
-            let (root, mut path) = chain(&s.operand)?;
-            path.push(s.field.clone());
-            Some((root, path))
-        }
-        _ => None,
-    }
-}
 
 impl Lit {
     fn value(&self) -> V<'_> {
@@ -424,7 +163,7 @@ impl Fast {
                 let x = a.eval(inp)?;
                 match (&x, b.eval(inp)?) {
                     (V::Str(s), V::Set(set)) => Ok(V::Bool(set.contains(s.as_ref()))),
-                    (V::Str(s), V::Map(m)) => Ok(V::Bool(m.contains_key(s.as_ref()))),
+                    (V::Str(s), V::Map(m)) => Ok(V::Bool(m.contains(s.as_ref()))),
                     (V::Str(s), V::Json(Json::Object(m))) => {
                         Ok(V::Bool(m.contains_key(s.as_ref())))
                     }
@@ -484,13 +223,13 @@ impl Fast {
                 };
                 let (a, b) = (name(a.eval(inp)?)?, name(b.eval(inp)?)?);
                 let m = match (&a, &b) {
-                    (Some(a), Some(b)) => Some(super::compare_names(a, b)),
+                    (Some(a), Some(b)) => Some(crate::expr::compare_names(a, b)),
                     _ => None,
                 };
                 Ok(match (verdict, m) {
                     (false, m) => V::Int(m.map_or(0, |m| i64::from(m.score))),
                     (true, None) => V::Str(Cow::Borrowed("unknown")),
-                    (true, Some(m)) => V::Str(Cow::Borrowed(super::verdict_name(m.verdict))),
+                    (true, Some(m)) => V::Str(Cow::Borrowed(crate::expr::verdict_name(m.verdict))),
                 })
             }
         }
@@ -562,7 +301,7 @@ pub(crate) fn to_json(v: V<'_>) -> Option<Json> {
         V::UInt(u) => Json::from(u),
         V::Double(d) => serde_json::Number::from_f64(d).map_or(Json::Null, Json::Number),
         V::Str(s) => Json::String(s.into_owned()),
-        V::Array(items) => super::access::array_json(items),
+        V::Array(items) => crate::expr::access::array_json(items),
         V::Items(items) => Json::Array(items.into_iter().map(to_json).collect::<Option<_>>()?),
         _ => return None,
     })

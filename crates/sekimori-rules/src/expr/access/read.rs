@@ -1,0 +1,188 @@
+//! Reading one field of the typed event: the actor's, a counterparty's
+//! and each body type's fields, as the event's canonical JSON has them.
+
+use super::*;
+
+pub(super) fn opt_str(v: &Option<String>) -> Got<'_> {
+    v.as_deref().map_or(Got::Missing, Got::Str)
+}
+
+fn str_of(v: &str) -> Got<'_> {
+    Got::Str(v)
+}
+
+fn opt_int(v: Option<i64>) -> Got<'static> {
+    v.map_or(Got::Missing, Got::Int)
+}
+
+pub(super) fn actor<'b>(r: &'b EventRef<'_>, f: ActorField) -> Got<'b> {
+    let a = &r.event.actor;
+    match f {
+        ActorField::Account => opt_str(&a.account),
+        ActorField::Device => opt_str(&a.device),
+        ActorField::UserAgent => opt_str(&a.user_agent),
+        ActorField::Session => opt_str(&a.session),
+        ActorField::Country => opt_str(&a.country),
+        ActorField::Asn => a.asn.map_or(Got::Missing, |n| Got::Int(i64::from(n))),
+        ActorField::Ip => opt_str(r.ip.get_or_init(|| a.ip.map(|ip| ip.to_string()))),
+        ActorField::IpNet => opt_str(r.ip_net.get_or_init(|| a.ip.map(sekimori_event::ip_net))),
+        ActorField::IpHost => opt_str(r.ip_host.get_or_init(|| a.ip.map(sekimori_event::ip_host))),
+    }
+}
+
+pub(super) fn party<'b>(r: &'b EventRef<'_>, role: Party, d: &'b Destination, sub: Sub) -> Got<'b> {
+    match (sub, d) {
+        (Sub::Kind, d) => Got::Str(d.kind()),
+        (Sub::Id, _) => r.party_id(role).map_or(Got::Missing, Got::Str),
+        (Sub::BankCode, Destination::Bank { bank_code, .. }) => Got::Str(bank_code),
+        (Sub::Branch, Destination::Bank { branch, .. }) => Got::Str(branch),
+        (Sub::Number, Destination::Bank { number, .. }) => Got::Str(number),
+        (Sub::HolderName, Destination::Bank { holder_name, .. }) => opt_str(holder_name),
+        (Sub::Address, Destination::Crypto { address, .. }) => Got::Str(address),
+        (Sub::Network, Destination::Crypto { network, .. }) => opt_str(network),
+        (Sub::AtmId, Destination::Atm { atm_id }) => opt_str(atm_id),
+        (Sub::Account, Destination::Account { account }) => Got::Str(account),
+        _ => Got::Missing,
+    }
+}
+
+/// A field of the body, as the body's canonical JSON has it.
+pub(super) fn body(body: &Body, f: Field) -> Got<'_> {
+    use Field as F;
+    match body {
+        Body::LoginAttempt(b) => match f {
+            F::Account => str_of(&b.account),
+            F::Factor => Got::Str(b.factor.as_str()),
+            F::SecretFp => opt_str(&b.secret_fp),
+            F::SecretCommon => b.secret_common.map_or(Got::Missing, Got::Bool),
+            F::Result => Got::Str(b.result.as_str()),
+            F::FailureReason => b
+                .failure_reason
+                .map_or(Got::Missing, |v| Got::Str(v.as_str())),
+            _ => Got::Missing,
+        },
+        Body::MfaChallenge(b) => match f {
+            F::Account => str_of(&b.account),
+            F::Method => Got::Str(b.method.as_str()),
+            F::ChallengeId => str_of(&b.challenge_id),
+            F::ForEvent => opt_str(&b.for_event),
+            _ => Got::Missing,
+        },
+        Body::MfaResult(b) => match f {
+            F::Account => str_of(&b.account),
+            F::Method => Got::Str(b.method.as_str()),
+            F::ChallengeId => str_of(&b.challenge_id),
+            F::Result => Got::Str(b.result.as_str()),
+            F::ForEvent => opt_str(&b.for_event),
+            _ => Got::Missing,
+        },
+        Body::AccountOpen(b) => match f {
+            F::Account => str_of(&b.account),
+            F::Kyc => Got::Str(b.kyc.as_str()),
+            F::HolderName => opt_str(&b.holder_name),
+            F::BirthDate => opt_str(&b.birth_date),
+            F::EmailDomain => opt_str(&b.email_domain),
+            _ => Got::Missing,
+        },
+        Body::CredentialChange(b) => match f {
+            F::Account => str_of(&b.account),
+            F::Credential => Got::Str(b.credential.as_str()),
+            F::Channel => Got::Str(b.channel.as_str()),
+            F::Result => b.result.map_or(Got::Missing, |v| Got::Str(v.as_str())),
+            _ => Got::Missing,
+        },
+        Body::DeviceBind(b) => match f {
+            F::Account => str_of(&b.account),
+            F::Device => str_of(&b.device),
+            F::VerifiedBy => Got::Str(b.verified_by.as_str()),
+            _ => Got::Missing,
+        },
+        Body::LinkBank(b) => match f {
+            F::Account => str_of(&b.account),
+            F::Bank => Got::Object,
+            F::Verified => Got::Array(&b.verified),
+            F::HolderName => opt_str(&b.holder_name),
+            F::Result => b.result.map_or(Got::Missing, |v| Got::Str(v.as_str())),
+            _ => Got::Missing,
+        },
+        Body::PayeeAdd(b) => match f {
+            F::Account => str_of(&b.account),
+            F::PayeeId => opt_str(&b.payee_id),
+            F::Destination => Got::Object,
+            _ => Got::Missing,
+        },
+        Body::Charge(b) => match f {
+            F::Account => str_of(&b.account),
+            F::AmountMinor => Got::Int(b.amount_minor),
+            F::Currency => str_of(&b.currency),
+            F::Source => Got::Object,
+            F::BalanceBeforeMinor => opt_int(b.balance_before_minor),
+            F::SourceBalanceBeforeMinor => opt_int(b.source_balance_before_minor),
+            _ => Got::Missing,
+        },
+        Body::Transfer(b) => match f {
+            F::Account => str_of(&b.account),
+            F::AmountMinor => Got::Int(b.amount_minor),
+            F::Currency => str_of(&b.currency),
+            F::Destination => Got::Object,
+            F::PayeeId => opt_str(&b.payee_id),
+            F::BalanceBeforeMinor => opt_int(b.balance_before_minor),
+            F::DestinationBalanceBeforeMinor => opt_int(b.destination_balance_before_minor),
+            _ => Got::Missing,
+        },
+        Body::Purchase(b) => match f {
+            F::Account => str_of(&b.account),
+            F::AmountMinor => Got::Int(b.amount_minor),
+            F::Currency => str_of(&b.currency),
+            F::Merchant => str_of(&b.merchant),
+            F::Store => opt_str(&b.store),
+            F::Sku => opt_str(&b.sku),
+            F::Category => opt_str(&b.category),
+            F::BalanceBeforeMinor => opt_int(b.balance_before_minor),
+            _ => Got::Missing,
+        },
+        Body::Withdrawal(b) => match f {
+            F::Account => str_of(&b.account),
+            F::AmountMinor => Got::Int(b.amount_minor),
+            F::Currency => str_of(&b.currency),
+            F::Destination => Got::Object,
+            F::BalanceBeforeMinor => opt_int(b.balance_before_minor),
+            F::DestinationBalanceBeforeMinor => opt_int(b.destination_balance_before_minor),
+            _ => Got::Missing,
+        },
+        Body::WalletOutflow(b) => match f {
+            F::Wallet => str_of(&b.wallet),
+            F::Stage => Got::Str(b.stage.as_str()),
+            F::AmountMinor => Got::Int(b.amount_minor),
+            F::Currency => str_of(&b.currency),
+            F::Address => str_of(&b.address),
+            F::RequestId => opt_str(&b.request_id),
+            F::Account => opt_str(&b.account),
+            F::TxHash => opt_str(&b.tx_hash),
+            F::HotBalanceMinor => opt_int(b.hot_balance_minor),
+            F::ColdBalanceMinor => opt_int(b.cold_balance_minor),
+            _ => Got::Missing,
+        },
+        Body::WithdrawalRequest(b) => match f {
+            F::RequestId => str_of(&b.request_id),
+            F::Account => str_of(&b.account),
+            F::AmountMinor => Got::Int(b.amount_minor),
+            F::Currency => str_of(&b.currency),
+            F::Destination => Got::Object,
+            F::BalanceBeforeMinor => opt_int(b.balance_before_minor),
+            _ => Got::Missing,
+        },
+        Body::WithdrawalApproval(b) => match f {
+            F::RequestId => str_of(&b.request_id),
+            F::Approver => str_of(&b.approver),
+            F::Vote => Got::Str(b.vote.as_str()),
+            _ => Got::Missing,
+        },
+        Body::ReportNotMe(b) => match f {
+            F::Account => str_of(&b.account),
+            F::DisputedEventId => opt_str(&b.disputed_event_id),
+            F::Note => opt_str(&b.note),
+            _ => Got::Missing,
+        },
+    }
+}
