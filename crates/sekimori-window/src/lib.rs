@@ -96,9 +96,12 @@
 //! refusing new keys instead would let a flood of fresh keys blind every later key.
 //!
 //! Every store also keeps an *accounting* of its footprint,
-//! [`FeatureStore::accounted_bytes`]: per key a hash-table slot at a load
-//! factor of one half plus its heap state, modelled from lengths (never from
-//! capacities, so a store restored from a snapshot accounts the same bytes).
+//! [`FeatureStore::accounted_bytes`]: each shard's hash table at the size a
+//! std map has for its length (shards are rebuilt at their new size when they
+//! lose keys, so that is their real size) plus every key's heap state, each
+//! allocation rounded to the allocator's size class; modelled from lengths
+//! (never read from capacities, so a store restored from a snapshot accounts
+//! the same bytes).
 //! It is updated by every change, so reading it costs nothing. An engine-wide
 //! memory budget reads it and evicts with [`FeatureStore::evict_through`]
 //! (every key last observed at or before a time), choosing the time from
