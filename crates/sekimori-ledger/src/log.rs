@@ -88,6 +88,12 @@ pub trait Log: Send + Sync + Debug {
 
     /// The latest snapshot and the sequence it covers.
     fn snapshot(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError>;
+
+    /// The replicated shard's stream this log appends to (`None`: the
+    /// node's own store), which the workbench binds its analysts to.
+    fn shard_stream(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The embedded log: redb, one fsynced group commit per batch.

@@ -113,7 +113,14 @@ pub async fn serve_cluster(
     let cluster = Cluster::connect(shard.clone())
         .await
         .map_err(|e| anyhow!(e))?;
-    let mut follower = Follower::open(cluster.clone(), Arc::clone(&store))
+    // Analyst records are checked by every follower (issue 14): the MAC key
+    // comes from this node's stepup.key, as the leader's workbench's does.
+    let verify = crate::stepup::analyst_verifier(
+        &config.data_dir,
+        config.stepup_key.as_deref(),
+        &shard.stream_name(),
+    )?;
+    let mut follower = Follower::open(cluster.clone(), Arc::clone(&store), verify)
         .await
         .map_err(|e| anyhow!(e))?;
     follower.snapshot_every = config.snapshot_every;

@@ -247,6 +247,23 @@ fn max_cases() -> anyhow::Result<usize> {
     }
 }
 
+/// The environment variable that sets the case index's byte budget, in
+/// bytes (default [`sekimori_workbench::cases::DEFAULT_MAX_INDEX_BYTES`];
+/// at least [`sekimori_workbench::cases::MIN_INDEX_BYTES`] is used).
+pub const INDEX_BYTES_ENV: &str = "SEKIMORI_WORKBENCH_INDEX_BYTES";
+
+/// The index's byte budget from [`INDEX_BYTES_ENV`]; a value that is not a
+/// positive whole number stops the start.
+fn max_index_bytes() -> anyhow::Result<usize> {
+    match std::env::var(INDEX_BYTES_ENV) {
+        Err(_) => Ok(sekimori_workbench::cases::DEFAULT_MAX_INDEX_BYTES),
+        Ok(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => anyhow::bail!("{INDEX_BYTES_ENV}={v:?}: a positive whole number of bytes"),
+        },
+    }
+}
+
 /// Set to `1` when every request comes through a proxy that appends the
 /// client's address to `X-Forwarded-For`: the workbench's sign-in back-off
 /// then keys on that address (else on the connection's peer, which would
@@ -286,6 +303,7 @@ pub fn router(app: &Arc<App>, listen: SocketAddr, data_dir: &Path) -> anyhow::Re
     let host: Arc<dyn Host> = Arc::new(ServerHost(Arc::downgrade(app)));
     let mut config = Config::new(secure_cookies(listen)?);
     config.max_cases = max_cases()?;
+    config.max_index_bytes = max_index_bytes()?;
     config.trust_forwarded_for = match std::env::var(TRUST_FORWARDED_ENV).as_deref() {
         Err(_) | Ok("0") => false,
         Ok("1") => true,
@@ -304,6 +322,7 @@ pub fn router(app: &Arc<App>, listen: SocketAddr, data_dir: &Path) -> anyhow::Re
     config.passkeys = Some(app.stepup.passkeys.clone());
     tracing::info!(
         max_cases = config.max_cases,
+        max_index_bytes = config.max_index_bytes,
         passkeys_rp_id = app.stepup.passkeys.rp_id(),
         passkeys_origin = app.stepup.passkeys.origin().as_str(),
         editable_lists = ?config.editable_lists,
@@ -312,8 +331,8 @@ pub fn router(app: &Arc<App>, listen: SocketAddr, data_dir: &Path) -> anyhow::Re
     // A node of a replicated shard (its ledger writes another log than its
     // own store): analysts live in the shard's log, under a key every node
     // derives from the shared `stepup.key`.
-    if replicated(app) {
-        config.replicated_analysts = Some(app.stepup.workbench_key());
+    if let Some(stream) = shard_stream(app) {
+        config.replicated_analysts = Some(app.stepup.shard_analysts_key(&stream));
         tracing::info!("workbench analysts live in the shard's log");
     }
     let wb = Workbench::open(Arc::clone(&app.store), host, data_dir, config)
@@ -321,11 +340,8 @@ pub fn router(app: &Arc<App>, listen: SocketAddr, data_dir: &Path) -> anyhow::Re
     Ok(sekimori_workbench::router(wb))
 }
 
-/// Whether `app`'s ledger appends to another log than its own store (a
-/// replicated shard's stream).
-fn replicated(app: &App) -> bool {
-    let ledger = app.ledger.blocking_lock();
-    let log = Arc::as_ptr(ledger.log()).cast::<()>();
-    let store = Arc::as_ptr(ledger.store()).cast::<()>();
-    log != store
+/// The stream of the replicated shard `app`'s ledger appends to (`None`:
+/// its own store).
+fn shard_stream(app: &App) -> Option<String> {
+    app.ledger.blocking_lock().log().shard_stream()
 }

@@ -112,6 +112,24 @@ impl Store {
         self.list(STEPUP)
     }
 
+    /// The keys of the step-up records under `prefix`, in key order: a
+    /// key-only range scan (no value is read), so listing one prefix
+    /// (the workbench's `analyst/`) never loads every customer's record.
+    pub fn stepup_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(STEPUP)?;
+        let mut out = Vec::new();
+        for row in table.range(prefix..)? {
+            let (k, _) = row?;
+            let k = k.value();
+            if !k.starts_with(prefix) {
+                break;
+            }
+            out.push(k.to_string());
+        }
+        Ok(out)
+    }
+
     /// Every stored rule pack, ordered by version string.
     pub fn packs(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         self.list(PACKS)

@@ -95,8 +95,8 @@ impl Workbench {
     /// pages ask a reason (required: one line of at most
     /// [`MAX_HOLD_REASON_CHARS`](crate::hold_actions::MAX_HOLD_REASON_CHARS)
     /// characters, logged as the act's `why`); `None` for the API, which
-    /// takes none (`Workbench::remove_passkeys` could call this with
-    /// `None`). Returns how many passkeys went.
+    /// takes none (`Workbench::remove_passkeys` calls this with `None`).
+    /// Returns how many passkeys went.
     pub async fn remove_passkeys_logged(
         &self,
         s: &Session,

@@ -81,7 +81,8 @@ impl Analysts {
 
     /// For a replicated shard: adopts the analysts the operator created in
     /// `analysts.json` (`sekimori users create` on this node) whose login
-    /// the shard does not hold: their TOTP seeds opened with
+    /// the shard holds no record of at all (verified or not: an
+    /// unverifiable record is not room for a stale copy): their TOTP seeds opened with
     /// `analysts.key` and sealed again under the shard's key, written
     /// through the log. The file is then renamed `analysts.json.adopted`,
     /// so it is adopted once. Returns the adopted (login, role).
@@ -101,7 +102,10 @@ impl Analysts {
         let mut records = self.read()?;
         let mut adopted = Vec::new();
         for r in pending {
-            if records.iter().any(|h| h.login == r.login) {
+            // Held means any record under the key, verified or not: a
+            // forged (unverifiable) record of a disabled or reset analyst
+            // must not make room for this node's stale pending copy.
+            if records.iter().any(|h| h.login == r.login) || self.shard_holds(&r.login)? {
                 tracing::warn!(login = %r.login, "pending analyst not adopted: the shard has this login");
                 continue;
             }
@@ -134,13 +138,23 @@ impl Workbench {
     /// that cannot be logged is queued again.
     pub async fn absorb_cli(&self) -> Result<(), WbError> {
         let now = self.now_ms();
-        if self.analysts.is_replicated() {
-            for (login, role) in self.analysts.adopt_pending()? {
-                let act = Act::CreateAnalyst { login, role };
-                self.analysts.queue_cli_act(&act, now)?;
+        let adopted = if self.analysts.is_replicated() {
+            self.analysts.adopt_pending()?
+        } else {
+            Vec::new()
+        };
+        let mut acts = self.analysts.take_cli_acts()?;
+        // An analyst created by the CLI before the node was marked already
+        // has its create act queued: adoption adds none then.
+        for (login, role) in adopted {
+            let queued = acts
+                .iter()
+                .any(|(a, _)| matches!(a, Act::CreateAnalyst { login: l, .. } if *l == login));
+            if !queued {
+                let at = sekimori_event::format_rfc3339_ms(now);
+                acts.push((Act::CreateAnalyst { login, role }, at));
             }
         }
-        let acts = self.analysts.take_cli_acts()?;
         let mut left = acts.into_iter();
         while let Some((act, at)) = left.next() {
             let why = format!("sekimori users at {at}");

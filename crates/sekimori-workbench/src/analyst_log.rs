@@ -75,18 +75,12 @@ impl LogBackend {
         LogBackend {
             store,
             host,
-            mac_key: derive(key, "analysts/mac/v1"),
+            mac_key: derive(key, MAC_LABEL),
         }
     }
 
     fn mac(&self, key: &str, rev: u64, body: &str) -> Hmac<Sha256> {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(self.mac_key.as_ref())
-            .expect("HMAC takes any key length");
-        m.update(&(key.len() as u64).to_be_bytes());
-        m.update(key.as_bytes());
-        m.update(&rev.to_be_bytes());
-        m.update(body.as_bytes());
-        m
+        record_mac(&self.mac_key, key, rev, body)
     }
 
     fn sign(&self, key: &str, rev: u64, body: String) -> Vec<u8> {
@@ -94,9 +88,9 @@ impl LogBackend {
         serde_json::to_vec(&Signed { rev, body, mac }).unwrap_or_default()
     }
 
-    /// The stored value of `key` (`None`: none): its rev (whatever its
-    /// MAC) and its body when the MAC holds. A record that does not verify
-    /// is reported and never trusted.
+    /// The stored value of `key` (`None`: none): its rev and its body when
+    /// the MAC holds; rev 0 and no body when it does not (reported, never
+    /// trusted, its rev never read).
     fn load(&self, key: &str) -> Result<Option<(u64, Option<String>)>, WbError> {
         let bytes = self
             .store
@@ -105,18 +99,16 @@ impl LogBackend {
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        let Ok(s) = serde_json::from_slice::<Signed>(&bytes) else {
-            refused(key);
-            return Ok(Some((0, None)));
-        };
-        let ok = hex::decode(&s.mac)
-            .ok()
-            .is_some_and(|mac| self.mac(key, s.rev, &s.body).verify_slice(&mac).is_ok());
-        if !ok {
-            refused(key);
-            return Ok(Some((s.rev, None)));
+        match verified(&self.mac_key, key, &bytes) {
+            Some(s) => Ok(Some((s.rev, Some(s.body)))),
+            None => {
+                // Never its claimed rev: a forged record pins nothing (the
+                // next write is rev 1, as the followers' guard expects of
+                // a key whose stored record does not verify).
+                refused(key);
+                Ok(Some((0, None)))
+            }
         }
-        Ok(Some((s.rev, Some(s.body))))
     }
 
     /// The rev and the verified body of `key` (rev 0: none stored).
@@ -125,26 +117,36 @@ impl LogBackend {
     }
 
     /// The logins: the signed list, or, when a list is stored that does
-    /// not verify (forged), every `analyst/` key of the table (a scan of
-    /// the whole step-up table: slow, and only then), so a forged list
-    /// hides nobody. Each login's own record is verified by its reader.
+    /// not verify (forged), every `analyst/` key of the table (a key-only
+    /// range scan of that prefix, no customer's record read), so a forged
+    /// list hides nobody. Each login's own record is verified by its reader.
     fn logins(&self) -> Result<(u64, Vec<String>), WbError> {
         match self.load(INDEX_KEY)? {
             None => Ok((0, Vec::new())),
             Some((rev, Some(body))) => Ok((rev, serde_json::from_str(&body).unwrap_or_default())),
             Some((rev, None)) => {
-                let all = self
+                let keys = self
                     .store
-                    .stepups()
+                    .stepup_keys(PREFIX)
                     .map_err(|e| WbError::Storage(format!("analysts: {e}")))?;
-                let logins = all
+                let logins = keys
                     .into_iter()
-                    .filter_map(|(k, _)| k.strip_prefix(PREFIX).map(String::from))
+                    .filter_map(|k| k.strip_prefix(PREFIX).map(String::from))
                     .filter(|l| !l.is_empty())
                     .collect();
                 Ok((rev, logins))
             }
         }
+    }
+
+    /// Whether the table holds a record under `login`'s key, verified or not.
+    pub(crate) fn holds(&self, login: &str) -> Result<bool, WbError> {
+        let key = record_key(login);
+        let stored = self
+            .store
+            .stepup(&key)
+            .map_err(|e| WbError::Storage(format!("analysts: {e}")))?;
+        Ok(stored.is_some())
     }
 
     /// Every analyst whose record verifies, in login order.
@@ -197,6 +199,48 @@ impl LogBackend {
         }
         block_on(self.host.append_stepup(WHAT.to_string(), writes))
     }
+}
+
+/// The key a shard's analysts are signed and sealed under: `key` (the
+/// workbench's, derived from `stepup.key`) bound to the shard's stream
+/// name, so a record of one shard never verifies in another that shares
+/// its `stepup.key` (one key file for several shards).
+pub fn shard_key(key: &[u8; 32], stream: &str) -> Zeroizing<[u8; 32]> {
+    derive(key, &format!("shard/{stream}/v1"))
+}
+
+/// What a follower checks an `analyst/` write with: the rev of `value`
+/// when its MAC holds under the shard's key (see [`shard_key`]), `None`
+/// otherwise (a forged or foreign record, a deletion's absent value).
+pub type Verifier = Arc<dyn Fn(&str, &[u8]) -> Option<u64> + Send + Sync>;
+
+/// The follower's [`Verifier`] of a shard whose analysts are signed under
+/// `key` (the same key `Config::replicated_analysts` carries).
+pub fn verifier(key: &[u8; 32]) -> Verifier {
+    let mac_key = derive(key, MAC_LABEL);
+    Arc::new(move |k: &str, value: &[u8]| verified(&mac_key, k, value).map(|s| s.rev))
+}
+
+const MAC_LABEL: &str = "analysts/mac/v1";
+
+fn record_mac(mac_key: &[u8; 32], key: &str, rev: u64, body: &str) -> Hmac<Sha256> {
+    let mut m =
+        <Hmac<Sha256> as Mac>::new_from_slice(mac_key.as_ref()).expect("HMAC takes any key length");
+    m.update(&(key.len() as u64).to_be_bytes());
+    m.update(key.as_bytes());
+    m.update(&rev.to_be_bytes());
+    m.update(body.as_bytes());
+    m
+}
+
+/// `bytes` as a record of `key` whose MAC holds, or `None`.
+fn verified(mac_key: &[u8; 32], key: &str, bytes: &[u8]) -> Option<Signed> {
+    let s = serde_json::from_slice::<Signed>(bytes).ok()?;
+    let mac = hex::decode(&s.mac).ok()?;
+    record_mac(mac_key, key, s.rev, &s.body)
+        .verify_slice(&mac)
+        .ok()?;
+    Some(s)
 }
 
 /// The rev after `rev` (followers take exactly that one).

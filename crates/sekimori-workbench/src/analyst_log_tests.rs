@@ -154,7 +154,9 @@ fn analysts_are_signed_records_and_a_forged_one_is_nobody() {
             .as_u64()
             .expect("rev")
     };
-    assert_eq!(rev(&again), rev(&raw) + 3);
+    // The forged record's rev is never read: the next write is rev 1,
+    // whatever rev the forger claimed (u64::MAX pins nothing).
+    assert_eq!(rev(&again), 1);
     assert_eq!(
         b.get("aiko").expect("reads").expect("aiko").role,
         Role::Analyst
@@ -188,4 +190,106 @@ fn a_pending_analyst_of_the_cli_is_adopted_with_its_seed_sealed_again() {
         .expect("signs in");
     assert_eq!(info.created_by, "cli");
     assert!(a.adopt_pending().expect("nothing pending").is_empty());
+}
+
+/// A record forged at u64::MAX (no key) neither pins its login nor makes
+/// the next write overflow: the admin writes it again at rev 1, and the
+/// followers' verifier (the same key) takes that write and refuses the
+/// forged one.
+#[test]
+fn a_forged_rev_is_never_read_and_the_verifier_refuses_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
+    let a = replicated(dir.path(), &store, &KEY);
+    let now = 1_800_000_000_000;
+    a.create("bo", Role::Admin, PASSWORD, "root", now)
+        .expect("creates");
+    let forged = br#"{"rev":18446744073709551615,"body":"{}","mac":"00"}"#.to_vec();
+    let verify = verifier(&KEY);
+    assert_eq!(verify("analyst/aiko", &forged), None, "forged: refused");
+    store
+        .submit_blocking(Op::StepUp {
+            entries: vec![("analyst/aiko".into(), Some(forged))],
+        })
+        .expect("written");
+    a.create("aiko", Role::Analyst, PASSWORD, "bo", now)
+        .expect("made again, no overflow");
+    let again = store
+        .stepup("analyst/aiko")
+        .expect("reads")
+        .expect("stored");
+    assert_eq!(verify("analyst/aiko", &again), Some(1));
+    // Bound to its login's key: the same bytes under another key do not verify.
+    assert_eq!(verify("analyst/bo", &again), None);
+}
+
+/// Records are bound to their shard (F5): two shards sharing one
+/// `stepup.key` derive different keys from their stream names, so a
+/// record of one neither verifies nor reads in the other.
+#[test]
+fn a_record_of_one_shard_is_nobody_in_another_with_the_same_stepup_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
+    let shard_a = shard_key(&KEY, "SEKIMORI_a");
+    let shard_b = shard_key(&KEY, "SEKIMORI_b");
+    assert_ne!(*shard_a, *shard_b);
+    let a = replicated(dir.path(), &store, &shard_a);
+    a.create("mallory", Role::Admin, PASSWORD, "root", 1_800_000_000_000)
+        .expect("creates");
+    let raw = store
+        .stepup("analyst/mallory")
+        .expect("reads")
+        .expect("stored");
+    assert_eq!(verifier(&shard_a)("analyst/mallory", &raw), Some(1));
+    assert_eq!(verifier(&shard_b)("analyst/mallory", &raw), None);
+    let b = replicated(dir.path(), &store, &shard_b);
+    assert!(b.list().expect("lists").is_empty());
+}
+
+/// A pending CLI analyst is adopted only when the shard holds no record
+/// under its login, verified or not (F3): a forged record of a disabled
+/// admin does not make room for this node's stale copy.
+#[test]
+fn a_pending_analyst_is_not_adopted_over_a_record_that_does_not_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = 1_800_000_000_000;
+    Analysts::open(dir.path())
+        .expect("opens")
+        .create("ops", Role::Admin, PASSWORD, "cli", now)
+        .expect("the CLI creates");
+    let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
+    store
+        .submit_blocking(Op::StepUp {
+            entries: vec![(
+                "analyst/ops".into(),
+                Some(br#"{"rev":7,"body":"{}","mac":"00"}"#.to_vec()),
+            )],
+        })
+        .expect("written");
+    let a = replicated(dir.path(), &store, &KEY);
+    assert!(a.adopt_pending().expect("adopts").is_empty());
+    assert!(a.list().expect("lists").is_empty(), "ops is not revived");
+}
+
+/// The forged-list fallback lists the `analyst/` keys alone, by a key-only
+/// range scan (no customer's step-up record is read).
+#[test]
+fn the_analyst_keys_are_a_range_of_the_step_up_table() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("store")).expect("store");
+    store
+        .submit_blocking(Op::StepUp {
+            entries: vec![
+                ("account/x".into(), Some(b"{}".to_vec())),
+                ("analyst/".into(), Some(b"{}".to_vec())),
+                ("analyst/aiko".into(), Some(b"{}".to_vec())),
+                ("analyst0".into(), Some(b"{}".to_vec())),
+                ("tenant/b/a".into(), Some(b"{}".to_vec())),
+            ],
+        })
+        .expect("written");
+    assert_eq!(
+        store.stepup_keys(PREFIX).expect("scans"),
+        ["analyst/", "analyst/aiko"]
+    );
 }

@@ -197,6 +197,16 @@ impl Analysts {
         })
     }
 
+    /// Whether the replicated shard holds a record under `login`'s key at
+    /// all, verified or not (a pending CLI analyst is adopted only when it
+    /// does not: a forged record never makes room for a stale one).
+    pub(crate) fn shard_holds(&self, login: &str) -> Result<bool, WbError> {
+        match &self.replicated {
+            Some(log) => log.holds(login),
+            None => Ok(false),
+        }
+    }
+
     /// Whether the analysts live in a replicated shard's log.
     pub fn is_replicated(&self) -> bool {
         self.replicated.is_some()

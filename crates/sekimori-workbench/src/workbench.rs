@@ -45,6 +45,9 @@ pub struct Config {
     /// by default; see [`crate::cases::Index::with_cap`] for what happens
     /// when it is full).
     pub max_cases: usize,
+    /// The case index's byte budget ([`crate::cases::DEFAULT_MAX_INDEX_BYTES`]
+    /// by default; see [`crate::cases::Index::with_max_bytes`]).
+    pub max_index_bytes: usize,
     /// Take the client's address from the last `X-Forwarded-For` entry (the
     /// one the proxy in front appended) instead of the connection's peer:
     /// only when every request comes through that proxy, which must
@@ -92,6 +95,7 @@ impl Config {
             default_tz: "Asia/Tokyo".into(),
             clock: system_clock(),
             max_cases: crate::cases::DEFAULT_MAX_CASES,
+            max_index_bytes: crate::cases::DEFAULT_MAX_INDEX_BYTES,
             trust_forwarded_for: false,
             editable_lists: DEFAULT_EDITABLE_LISTS
                 .iter()
@@ -143,7 +147,21 @@ impl Workbench {
             Some(key) => {
                 Analysts::replicated(data_dir, Arc::clone(&store), Arc::clone(&host), key)?
             }
-            None => Analysts::open(data_dir)?,
+            None => {
+                // Back in single-node mode: the analysts are this
+                // directory's `analysts.json` again (the shard's records
+                // are not read), so the mark goes and `sekimori users`
+                // changes them as on any single node.
+                let mark = data_dir.join(crate::analysts::REPLICATED_MARK);
+                if mark.exists() {
+                    tracing::warn!(
+                        "this data directory was a cluster node's: its analysts are analysts.json again, not the shard's"
+                    );
+                    std::fs::remove_file(&mark)
+                        .map_err(|e| WbError::Storage(format!("{}: {e}", mark.display())))?;
+                }
+                Analysts::open(data_dir)?
+            }
         };
         let wb = Workbench {
             host,
@@ -151,7 +169,9 @@ impl Workbench {
             analysts,
             sessions: Sessions::default(),
             ceremonies: Default::default(),
-            index: RwLock::new(Index::with_cap(config.max_cases)),
+            index: RwLock::new(
+                Index::with_cap(config.max_cases).with_max_bytes(config.max_index_bytes),
+            ),
             catching_up: tokio::sync::Mutex::new(()),
             behind: Arc::new(tokio::sync::Notify::new()),
             config,

@@ -21,44 +21,15 @@ mod harness;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use harness::passkeys::register;
 use harness::{set_cookie, Bench, RP_ORIGIN};
-use sekimori_webauthn::{
-    CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse, Url,
-};
+use sekimori_webauthn::{PublicKeyCredential, RequestChallengeResponse, Url};
 use sekimori_workbench::analysts::Role;
 use serde_json::{json, Value};
 use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator};
 
 fn url(s: &str) -> Url {
     Url::parse(s).expect("url")
-}
-
-/// Registers a passkey on `dev` for the analyst of `bearer` over the API.
-async fn register(b: &Bench, bearer: &str, dev: &mut SoftPasskey, name: &str) -> Value {
-    let (status, started) = b
-        .api(
-            "POST",
-            "/v1/workbench/passkeys/register/start",
-            bearer,
-            Some(json!({"name": name})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{started}");
-    let options: CreationChallengeResponse =
-        serde_json::from_value(started["options"].clone()).expect("creation options");
-    let credential = dev
-        .do_registration(url(RP_ORIGIN), options)
-        .expect("the authenticator registers");
-    let (status, done) = b
-        .api(
-            "POST",
-            "/v1/workbench/passkeys/register/finish",
-            bearer,
-            Some(json!({"ceremony": started["ceremony"], "credential": credential})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{done}");
-    done["passkey"].clone()
 }
 
 /// Starts an API sign-in (`login` typed or not); returns the ceremony and

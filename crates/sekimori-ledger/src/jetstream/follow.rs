@@ -18,7 +18,6 @@ pub use super::snapshot::{
 };
 
 /// A node following its shard.
-#[derive(Debug)]
 pub struct Follower {
     cluster: Cluster,
     store: Arc<Store>,
@@ -34,7 +33,28 @@ pub struct Follower {
     /// The rev of each analyst record written since this node started
     /// (writes still in the store's queue included), for `guard_analysts`.
     analyst_revs: std::collections::HashMap<String, u64>,
+    /// Checks an analyst record's MAC (the workbench's, under the shard's
+    /// key): its rev when it verifies.
+    verify: AnalystVerifier,
 }
+
+/// What a follower checks an `analyst/` record with: `(key, value)` → the
+/// record's rev when its MAC holds under the shard's key, else `None`. The
+/// server builds it from `stepup.key` (the workbench's
+/// `analyst_log::verifier`); the ledger holds no key of its own.
+pub type AnalystVerifier = Arc<dyn Fn(&str, &[u8]) -> Option<u64> + Send + Sync>;
+
+impl std::fmt::Debug for Follower {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Follower")
+            .field("cluster", &self.cluster)
+            .field("applied", &self.applied())
+            .field("joined_from", &self.joined_from)
+            .finish_non_exhaustive()
+    }
+}
+
+const ANALYST_PREFIX: &str = "analyst/";
 
 fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -45,7 +65,13 @@ impl Follower {
     /// object store holds a later snapshot, starts from that one instead
     /// (copying the entries it covers into the store, for the event index,
     /// without applying them).
-    pub async fn open(cluster: Cluster, store: Arc<Store>) -> Result<Follower, ClusterError> {
+    /// `verify` checks the analysts' records: a write whose MAC fails is
+    /// refused, as one that does not raise its rev by one.
+    pub async fn open(
+        cluster: Cluster,
+        store: Arc<Store>,
+        verify: AnalystVerifier,
+    ) -> Result<Follower, ClusterError> {
         let s = Arc::clone(&store);
         let local = tokio::task::spawn_blocking(move || restore_local(&s))
             .await
@@ -59,6 +85,7 @@ impl Follower {
             since_snapshot: 0,
             joined_from: None,
             analyst_revs: Default::default(),
+            verify,
         };
         // A snapshot only saves replay time: without one, follow from the store.
         if let Err(e) = f.join_from_snapshot().await {
@@ -111,8 +138,13 @@ impl Follower {
             self.local(Op::StartAt { seq: from }).await?;
         }
         let mut last = None;
-        read_range(&self.cluster, from, seq, |s, payload| {
-            let record = wire::decode(payload)?;
+        let cluster = self.cluster.clone();
+        read_range(&cluster, from, seq, |s, payload| {
+            let mut record = wire::decode(payload)?;
+            // The covered tail's analyst writes pass the same guard as
+            // the stream's (MAC, one rev up).
+            let writes = std::mem::take(&mut record.stepup);
+            record.stepup = self.guard_analysts(s, writes);
             record.submit_side_writes(&store);
             last = Some(store.submit(Op::Append {
                 seq: s,
@@ -138,7 +170,17 @@ impl Follower {
             .await?;
         }
         let local = store.stepups().map_err(|e| e.to_string())?;
-        let stepup = stepup_join_writes(local.into_iter().map(|(k, _)| k), stepup, stepup_whole);
+        let stepup = self.guard_joined_analysts(stepup);
+        let stepup = stepup_join_writes(
+            local
+                .into_iter()
+                .map(|(k, _)| k)
+                // Analysts are never deleted: an object lacking one (forged,
+                // or partial) removes nobody.
+                .filter(|k| !k.starts_with(ANALYST_PREFIX)),
+            stepup,
+            stepup_whole,
+        );
         if !stepup.is_empty() {
             self.local(Op::StepUp { entries: stepup }).await?;
         }
@@ -204,7 +246,34 @@ impl Follower {
         Ok(())
     }
 
-    /// Drops the analyst writes (`analyst/...`) of entry `seq` that do not
+    /// The rev this node holds for analyst record `key`: the last one it
+    /// wrote, else its stored record's when that verifies (0: none, or a
+    /// record that does not verify: its claimed rev is never trusted).
+    fn held_rev(&self, key: &str) -> u64 {
+        if let Some(rev) = self.analyst_revs.get(key) {
+            return *rev;
+        }
+        self.store
+            .stepup(key)
+            .ok()
+            .flatten()
+            .and_then(|v| (self.verify)(key, &v))
+            .unwrap_or(0)
+    }
+
+    /// A snapshot object's records, analysts checked: an `analyst/` record
+    /// is kept only when it verifies and its rev is above the one this node
+    /// holds (a genuine old record in a planted object does not roll a
+    /// disable or a reset back); the kept revs seed the guard.
+    fn guard_joined_analysts(&mut self, stepup: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+        let (kept, revs) =
+            super::snapshot::newer_analysts(stepup, |k| self.held_rev(k), &self.verify);
+        self.analyst_revs.extend(revs);
+        kept
+    }
+
+    /// Drops the analyst writes (`analyst/...`) of entry `seq` whose MAC
+    /// fails (`verify`: forged, or another shard's) or that do not
     /// raise their record's rev by exactly one (a deletion, a record
     /// without a rev, an older record replayed into the stream, a rev
     /// pushed out of reach): only the leader writes analysts, one rev up
@@ -213,24 +282,18 @@ impl Follower {
     fn guard_analysts(&mut self, seq: u64, writes: StepUpWrites) -> StepUpWrites {
         let mut kept = Vec::with_capacity(writes.len());
         for (key, value) in writes {
-            if !key.starts_with("analyst/") {
+            if !key.starts_with(ANALYST_PREFIX) {
                 kept.push((key, value));
                 continue;
             }
-            let held = match self.analyst_revs.get(&key) {
-                Some(rev) => Some(*rev),
-                None => self
-                    .store
-                    .stepup(&key)
-                    .ok()
-                    .flatten()
-                    .and_then(|v| wire::analyst_rev(Some(&v))),
-            };
-            match wire::analyst_rev(value.as_deref()) {
-                // Exactly one up: the leader writes the rev it holds plus
-                // one, and every node holds the same (a forger cannot
-                // jump a key's rev out of the leader's reach).
-                Some(rev) if Some(rev) == held.unwrap_or(0).checked_add(1) => {
+            let held = self.held_rev(&key);
+            let rev = value.as_deref().and_then(|v| (self.verify)(&key, v));
+            match rev {
+                // Signed under the shard's key and exactly one up: the
+                // leader writes the rev it holds plus one, and every node
+                // holds the same (a forger without the key writes
+                // nothing; an old record replayed does not raise the rev).
+                Some(rev) if Some(rev) == held.checked_add(1) => {
                     self.analyst_revs.insert(key.clone(), rev);
                     kept.push((key, value));
                 }
@@ -238,7 +301,7 @@ impl Follower {
                     tracing::warn!(
                         seq,
                         key,
-                        "an analyst write that does not raise its record's rev: refused"
+                        "an analyst write that does not verify or does not raise its record's rev: refused"
                     );
                     metrics::counter!("sekimori_cluster_analyst_writes_refused_total").increment(1);
                 }

@@ -183,6 +183,10 @@ impl Log for JetStreamLog {
     fn snapshot(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
         self.store.snapshot()
     }
+
+    fn shard_stream(&self) -> Option<String> {
+        Some(self.cluster.config.stream_name())
+    }
 }
 
 struct Publisher {

@@ -37,7 +37,7 @@ use async_nats::jetstream::{self, kv, object_store, stream};
 use std::time::Duration;
 
 pub use async_nats;
-pub use follow::Follower;
+pub use follow::{AnalystVerifier, Follower};
 pub use lease::Lease;
 pub use log::{JetStreamLog, LogStatus};
 

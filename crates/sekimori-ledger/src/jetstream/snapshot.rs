@@ -54,6 +54,45 @@ pub fn stepup_join_writes(
     writes
 }
 
+/// A joining node's check of a snapshot object's analyst records
+/// (`analyst/...`): one is kept only when it verifies (`verify`: its MAC
+/// under the shard's key) and its rev is above the one the node holds
+/// (`held`), so a genuine old record in a planted object does not roll a
+/// disable, a reset or a passkey removal back. Returns the records to
+/// write and the revs of the analyst records kept (the follower's guard
+/// starts from them); other records pass as they are.
+#[allow(clippy::type_complexity)]
+pub fn newer_analysts(
+    stepup: Vec<(String, Vec<u8>)>,
+    held: impl Fn(&str) -> u64,
+    verify: &super::AnalystVerifier,
+) -> (Vec<(String, Vec<u8>)>, Vec<(String, u64)>) {
+    let mut kept = Vec::with_capacity(stepup.len());
+    let mut revs = Vec::new();
+    for (key, value) in stepup {
+        if !key.starts_with("analyst/") {
+            kept.push((key, value));
+            continue;
+        }
+        let have = held(&key);
+        match verify(&key, &value) {
+            Some(rev) if rev > have => {
+                revs.push((key.clone(), rev));
+                kept.push((key, value));
+            }
+            _ => {
+                tracing::warn!(
+                    key,
+                    held = have,
+                    "a snapshot object's analyst record that does not verify or is not newer: this node's kept"
+                );
+                metrics::counter!("sekimori_cluster_analyst_writes_refused_total").increment(1);
+            }
+        }
+    }
+    (kept, revs)
+}
+
 /// Marks a format-2 object (format 1 starts with the sequence, which never
 /// reaches these bytes).
 const OBJECT_V2: &[u8; 8] = b"SKSNAP2\n";
@@ -217,6 +256,34 @@ pub async fn download_snapshot(cluster: &Cluster) -> Result<Option<SnapshotObjec
 mod tests {
     use super::*;
     use sekimori_store::Op;
+
+    /// A joining node keeps the higher rev of its own and the object's
+    /// analyst records, and never one that does not verify (F4): an old
+    /// genuine record in a planted object rolls nobody back.
+    #[test]
+    fn a_snapshot_object_never_rolls_an_analyst_back() {
+        // A verifier that takes records whose "mac" is "ok".
+        let verify: super::super::AnalystVerifier = std::sync::Arc::new(|_: &str, v: &[u8]| {
+            let v: serde_json::Value = serde_json::from_slice(v).ok()?;
+            (v["mac"] == "ok").then(|| v["rev"].as_u64()).flatten()
+        });
+        let rec = |rev: u64, mac: &str| format!(r#"{{"rev":{rev},"mac":"{mac}"}}"#).into_bytes();
+        let held = |k: &str| match k {
+            "analyst/mallory" => 5, // disabled at rev 5 on this node
+            "analyst/aiko" => 2,
+            _ => 0,
+        };
+        let object = vec![
+            ("analyst/mallory".to_string(), rec(3, "ok")), // before the disable
+            ("analyst/aiko".to_string(), rec(4, "ok")),    // newer: taken
+            ("analyst/ken".to_string(), rec(9, "forged")), // does not verify
+            ("tenant/b/a".to_string(), b"{}".to_vec()),
+        ];
+        let (kept, revs) = newer_analysts(object, held, &verify);
+        let keys: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["analyst/aiko", "tenant/b/a"]);
+        assert_eq!(revs, [("analyst/aiko".to_string(), 4)]);
+    }
 
     #[test]
     fn a_snapshot_object_carries_its_pack_and_the_step_up_records() {

@@ -181,6 +181,21 @@ pub struct Loaded {
     pub legacy: bool,
 }
 
+/// The follower's check of the analysts' records of shard `stream`: built
+/// from `stepup.key` (`data_dir`'s, or `explicit`) as the leader's workbench
+/// builds its key, so a follower refuses an analyst write whose MAC fails.
+#[cfg(feature = "cluster")]
+pub fn analyst_verifier(
+    data_dir: &std::path::Path,
+    explicit: Option<&std::path::Path>,
+    stream: &str,
+) -> anyhow::Result<sekimori_workbench::analyst_log::Verifier> {
+    use sekimori_workbench::analyst_log::{derive, shard_key, verifier};
+    let master = key::load_or_create(data_dir, explicit)?;
+    key::check(&master)?;
+    Ok(verifier(&shard_key(&derive(&master, "key/v1"), stream)))
+}
+
 impl StepUp {
     pub fn new(
         master: &[u8; 32],
@@ -212,6 +227,12 @@ impl StepUp {
     /// `stepup.key`, never the key itself).
     pub fn workbench_key(&self) -> zeroize::Zeroizing<[u8; 32]> {
         self.workbench_key.clone()
+    }
+
+    /// The key a replicated shard's analysts are signed and sealed under:
+    /// the workbench's key bound to the shard's stream (`stream`).
+    pub fn shard_analysts_key(&self, stream: &str) -> zeroize::Zeroizing<[u8; 32]> {
+        sekimori_workbench::analyst_log::shard_key(&self.workbench_key, stream)
     }
 
     /// The time of a request at `at_ms`, now.

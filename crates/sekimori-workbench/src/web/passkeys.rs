@@ -8,7 +8,7 @@
 //! (API sign-in), five minutes of server time, used once.
 
 use super::{client, printable};
-use crate::acts::{Act, PasskeyRemoval};
+use crate::acts::Act;
 use crate::analyst_passkeys::{check_name, PasskeyInfo, Shapes, MAX_PASSKEYS_PER_ANALYST};
 use crate::ceremonies::Pending;
 use crate::error::WbError;
@@ -311,35 +311,16 @@ pub(crate) async fn finish_register(
 }
 
 impl Workbench {
-    /// An admin removes `login`'s passkey `id`, or all of them; the
-    /// analyst's sessions end (unless it is the admin's own account) and
-    /// the removal is logged (`passkeys_removed`, reason `admin`).
-    /// Returns how many passkeys went.
+    /// An admin removes `login`'s passkey `id`, or all of them, over the
+    /// API (no reason asked): [`Workbench::remove_passkeys_logged`] with
+    /// none. Returns how many passkeys went.
     pub async fn remove_passkeys(
         &self,
         s: &Session,
         login: &str,
         id: Option<&str>,
     ) -> Result<usize, WbError> {
-        if s.role != crate::analysts::Role::Admin {
-            return Err(WbError::Forbidden("admin"));
-        }
-        let ids = self.analysts.remove_passkeys(login, id)?;
-        if !ids.is_empty() && s.login != login {
-            self.sessions.end_all(login);
-        }
-        tracing::info!(by = %s.login, login = %login, removed = ids.len(), "workbench passkeys removed");
-        let removed = ids.len();
-        if removed > 0 {
-            let act = Act::PasskeysRemoved {
-                login: login.into(),
-                ids,
-                all: id.is_none(),
-                reason: PasskeyRemoval::Admin,
-            };
-            self.record(&s.login, &act, "").await?;
-        }
-        Ok(removed)
+        self.remove_passkeys_logged(s, login, id, None).await
     }
 }
 

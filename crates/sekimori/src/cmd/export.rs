@@ -82,6 +82,7 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut ledger: Option<Ledger> = None;
     let mut pending: Vec<Durable> = Vec::new();
     let (mut events, mut mismatches) = (0u64, 0u64);
+    let mut analyst_revs: HashMap<String, u64> = HashMap::new();
     for (i, line) in std::io::BufReader::new(input).lines().enumerate() {
         let at = || format!("{}:{}", a.file.display(), i + 1);
         let line = line.with_context(at)?;
@@ -93,6 +94,7 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let entry: Entry = serde_json::from_value(value).with_context(at)?;
+        let entry = guard_analysts(entry, &mut analyst_revs, &at());
         match (&entry, ledger.as_mut()) {
             (
                 Entry::Pack {
@@ -184,6 +186,46 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The rev guard a follower applies, for an import: an analyst record
+/// (`analyst/...`, a replicated shard's) is written only when its rev is
+/// exactly one above the rev the import holds for its key (an old record
+/// replayed into the log, a deletion or a rev pushed out of reach is
+/// dropped from the entry, with a warning), so an imported log never
+/// rolls an analyst back. The MAC is checked by whoever reads the record
+/// (an import holds no shard key).
+fn guard_analysts(entry: Entry, revs: &mut HashMap<String, u64>, at: &str) -> Entry {
+    let Entry::StepUp { what, writes } = entry else {
+        return entry;
+    };
+    let rev_of = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|v| serde_json::from_str::<Value>(v).ok())
+            .and_then(|v| v["rev"].as_u64())
+    };
+    let writes = writes
+        .into_iter()
+        .filter(|(key, value)| {
+            if !key.starts_with("analyst/") {
+                return true;
+            }
+            let held = revs.get(key).copied().unwrap_or(0);
+            match rev_of(value) {
+                Some(rev) if Some(rev) == held.checked_add(1) => {
+                    revs.insert(key.clone(), rev);
+                    true
+                }
+                _ => {
+                    eprintln!(
+                        "{at}: analyst record {key} does not raise its rev by one: not imported"
+                    );
+                    false
+                }
+            }
+        })
+        .collect();
+    Entry::StepUp { what, writes }
+}
+
 fn pack(sources: &HashMap<String, PackSource>, version: &str) -> anyhow::Result<Arc<Pack>> {
     let source = sources
         .get(version)
@@ -192,4 +234,50 @@ fn pack(sources: &HashMap<String, PackSource>, version: &str) -> anyhow::Result<
     compile(source)
         .map(Arc::new)
         .map_err(|e| anyhow!("pack {version} does not compile: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stepup(writes: &[(&str, Option<&str>)]) -> Entry {
+        Entry::StepUp {
+            what: "analyst".into(),
+            writes: writes
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.map(String::from)))
+                .collect(),
+        }
+    }
+
+    /// An import takes an analyst record only one rev up: the record from
+    /// before a disable, replayed later in the log, is not written back.
+    #[test]
+    fn an_imported_log_never_rolls_an_analyst_back() {
+        let mut revs = HashMap::new();
+        let kept = |e: Entry| match e {
+            Entry::StepUp { writes, .. } => writes.into_iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            _ => unreachable!(),
+        };
+        let first = stepup(&[
+            ("analyst/ken", Some(r#"{"rev":1}"#)),
+            ("totp/x", Some("{}")),
+        ]);
+        assert_eq!(
+            kept(guard_analysts(first, &mut revs, "t")),
+            ["analyst/ken", "totp/x"]
+        );
+        let disabled = stepup(&[("analyst/ken", Some(r#"{"rev":2}"#))]);
+        assert_eq!(
+            kept(guard_analysts(disabled, &mut revs, "t")),
+            ["analyst/ken"]
+        );
+        let replayed = stepup(&[
+            ("analyst/ken", Some(r#"{"rev":1}"#)),
+            ("analyst/ken", None),
+            ("analyst/ken", Some(r#"{"rev":18446744073709551615}"#)),
+        ]);
+        assert!(kept(guard_analysts(replayed, &mut revs, "t")).is_empty());
+        assert_eq!(revs["analyst/ken"], 2);
+    }
 }
