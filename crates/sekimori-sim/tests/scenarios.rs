@@ -122,7 +122,10 @@ fn the_first_in_bot_logs_in_hourly_from_one_client_per_account_then_drains() {
             .or_default()
             .push(e);
     }
-    assert!(per_account.len() >= 10, "{} accounts", per_account.len());
+    // Fresh accounts only (no login yet, the services' imported past
+    // included: about one exchange account in ten in the small world):
+    // 6 for this seed since the warm-up (d3cb046), 10 or more before.
+    assert!(per_account.len() >= 5, "{} accounts", per_account.len());
     let drained: BTreeSet<&str> = events
         .iter()
         .filter(|e| e["type"] == "withdrawal")
@@ -230,8 +233,16 @@ fn the_sparse_world_sends_no_device_asn_or_country_and_no_yen() {
         assert_ne!(e["type"], "device.bind");
         assert_ne!(e["currency"], "JPY");
     }
-    // One day of history: the first event is a day before the measured period.
-    let first =
-        sekimori_event::parse_rfc3339_ms(sent[0]["at"].as_str().unwrap_or_default()).expect("time");
-    assert!(first >= 1_782_259_200_000 - 86_400_000);
+    // One day of history: the first event after the services' import (of
+    // admitted logins, marked observed) is a day before the measured period.
+    let history = 1_782_259_200_000 - 86_400_000;
+    let at = |e: &Value| {
+        sekimori_event::parse_rfc3339_ms(e["at"].as_str().unwrap_or_default()).expect("time")
+    };
+    let observed = |e: &Value| e["attrs"][sekimori_engine::OBSERVED_ATTR] == Value::Bool(true);
+    let (imported, lived): (Vec<&Value>, Vec<&Value>) = sent.iter().partition(|e| at(e) < history);
+    assert!(imported
+        .iter()
+        .all(|e| observed(e) && e["type"] == "login.attempt" && e["result"] == "success"));
+    assert!(lived.first().is_some_and(|e| at(e) < history + 3_600_000));
 }
