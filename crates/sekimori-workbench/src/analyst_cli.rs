@@ -58,6 +58,42 @@ impl Analysts {
         write_private(&path, &bytes)
     }
 
+    /// Queues the `create_analyst` act of each adopted analyst, unless one
+    /// is queued already (the CLI queued it when it made the analyst
+    /// before this node was marked): one act per analyst made.
+    pub(crate) fn queue_adopted(
+        &self,
+        adopted: Vec<(String, Role)>,
+        now_ms: i64,
+    ) -> Result<(), WbError> {
+        if adopted.is_empty() {
+            return Ok(());
+        }
+        let queued = {
+            let _serial = self.exclusive_file()?;
+            match std::fs::read(self.dir().join(QUEUED_ACTS_FILE)) {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(WbError::Storage(format!("{QUEUED_ACTS_FILE}: {e}"))),
+            }
+        };
+        let created: Vec<String> = queued
+            .split(|b| *b == b'\n')
+            .filter_map(|l| serde_json::from_slice::<Queued>(l).ok())
+            .filter_map(|q| match q.act {
+                Act::CreateAnalyst { login, .. } => Some(login),
+                _ => None,
+            })
+            .collect();
+        for (login, role) in adopted {
+            tracing::info!(login = %login, "analyst adopted into the shard's log");
+            if !created.contains(&login) {
+                self.queue_cli_act(&Act::CreateAnalyst { login, role }, now_ms)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Takes the queued acts (the file is emptied) with their CLI times.
     fn take_cli_acts(&self) -> Result<Vec<(Act, String)>, WbError> {
         let _serial = self.exclusive_file()?;
@@ -138,23 +174,11 @@ impl Workbench {
     /// that cannot be logged is queued again.
     pub async fn absorb_cli(&self) -> Result<(), WbError> {
         let now = self.now_ms();
-        let adopted = if self.analysts.is_replicated() {
-            self.analysts.adopt_pending()?
-        } else {
-            Vec::new()
-        };
-        let mut acts = self.analysts.take_cli_acts()?;
-        // An analyst created by the CLI before the node was marked already
-        // has its create act queued: adoption adds none then.
-        for (login, role) in adopted {
-            let queued = acts
-                .iter()
-                .any(|(a, _)| matches!(a, Act::CreateAnalyst { login: l, .. } if *l == login));
-            if !queued {
-                let at = sekimori_event::format_rfc3339_ms(now);
-                acts.push((Act::CreateAnalyst { login, role }, at));
-            }
+        if self.analysts.is_replicated() {
+            let adopted = self.analysts.adopt_pending()?;
+            self.analysts.queue_adopted(adopted, now)?;
         }
+        let acts = self.analysts.take_cli_acts()?;
         let mut left = acts.into_iter();
         while let Some((act, at)) = left.next() {
             let why = format!("sekimori users at {at}");

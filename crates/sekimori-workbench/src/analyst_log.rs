@@ -5,11 +5,13 @@
 //! disabled or given a passkey on one leader is the same on the next.
 //!
 //! A record is `{"rev": n, "body": <the AnalystRecord as JSON text>,
-//! "mac": <hex>}`: `rev` grows by one at each write of the key (a follower
-//! refuses a write that does not raise it by exactly one: an old record
-//! replayed into the stream does not roll an analyst back), and `mac` is HMAC-SHA256 over
-//! the key, the rev and the body under a key derived from the shard's
-//! shared `stepup.key` ([`derive`]). Every read checks it: a record
+//! "mac": <hex>}`: `rev` grows by one at each write of the key, and `mac`
+//! is HMAC-SHA256 over the key, the rev and the body under a key derived
+//! from the shard's shared `stepup.key` bound to the shard's stream
+//! ([`derive`], [`shard_key`]). A follower checks both before it writes a
+//! record ([`verifier`], given to `Follower::open`): a forged record, or
+//! one that does not raise the rev by exactly one (an old record replayed
+//! into the stream), never reaches its table. Every read checks the MAC again: a record
 //! published to the stream by anyone without that key (a forged admin) is
 //! never read as an analyst, whichever way it reached the table (the
 //! stream, a snapshot object, an import). The key `analyst/` (no login)

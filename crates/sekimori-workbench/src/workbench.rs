@@ -181,11 +181,8 @@ impl Workbench {
         // A shard's analysts the operator left pending on this node, in
         // the log before the first sign-in (their acts are logged by the
         // background task, with the CLI's other acts).
-        for (login, role) in wb.analysts.adopt_pending()? {
-            tracing::info!(login = %login, "analyst adopted into the shard's log");
-            let act = crate::acts::Act::CreateAnalyst { login, role };
-            wb.analysts.queue_cli_act(&act, wb.now_ms())?;
-        }
+        let adopted = wb.analysts.adopt_pending()?;
+        wb.analysts.queue_adopted(adopted, wb.now_ms())?;
         wb.catch_up_blocking()?;
         wb.resend_recent_outcomes();
         let wb = Arc::new(wb);
