@@ -11,6 +11,7 @@ use crate::cases::{action_weight, Case, Family, Index};
 use crate::money::major_digits;
 use sekimori_rules::Action;
 use serde::{Deserialize, Serialize};
+use std::collections::BinaryHeap;
 
 /// The filters of the queue (all optional).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,10 +46,24 @@ impl Filter {
     }
 }
 
-/// The priority of an open case at server time `now_ms`. One pass over
-/// its events, allocating only for a case at risk in several currencies
-/// (it runs for every open case on every queue page).
+/// The most points the time waiting adds (48 hours).
+pub const MAX_WAITING: i64 = 48;
+
+/// The priority of an open case at server time `now_ms`: its base and the
+/// hours waiting.
 pub fn priority(case: &Case, now_ms: i64) -> i64 {
+    base_priority(case) + waiting(case, now_ms)
+}
+
+/// Points for the hours case `case` has waited at `now_ms`.
+fn waiting(case: &Case, now_ms: i64) -> i64 {
+    ((now_ms - case.opened_ms) / 3_600_000).clamp(0, MAX_WAITING)
+}
+
+/// The priority apart from the time waiting (the index keeps the open
+/// cases in this order: [`Index::open_by_base`]). One pass over its
+/// events, allocating only for a case at risk in several currencies.
+pub fn base_priority(case: &Case) -> i64 {
     let (mut score, mut action) = (0i64, 0i64);
     let mut single: Option<(&str, i64)> = None;
     let mut several = false;
@@ -77,9 +92,8 @@ pub fn priority(case: &Case, now_ms: i64) -> i64 {
     } else {
         single.map_or(0, digits)
     };
-    let waiting = ((now_ms - case.opened_ms) / 3_600_000).clamp(0, 48);
     let report = if case.family == Family::Report { 25 } else { 0 };
-    money + waiting + score.clamp(0, 100) + action + report
+    money + score.clamp(0, 100) + action + report
 }
 
 /// One row of the queue.
@@ -91,8 +105,22 @@ pub struct Row<'a> {
     pub mine: bool,
 }
 
+/// The order of rows: highest priority first, then oldest, then lowest id.
+fn order(a: &Row<'_>, b: &Row<'_>) -> std::cmp::Ordering {
+    b.priority
+        .cmp(&a.priority)
+        .then(a.case.opened_ms.cmp(&b.case.opened_ms))
+        .then(a.case.id.cmp(&b.case.id))
+}
+
 /// The open cases `viewer` may take (unclaimed, or claimed by the viewer),
 /// highest priority first (then oldest, then lowest id), at most `limit`.
+///
+/// The index keeps the open cases by base priority; waiting adds at most
+/// [`MAX_WAITING`], so the walk stops at the first case whose base plus
+/// that cannot reach the `limit`th row found so far (cases of an equal
+/// priority are still walked: they may be older). A page of the queue
+/// therefore reads the cases near its top, not every open case.
 pub fn queue<'a>(
     index: &'a Index,
     viewer: &str,
@@ -100,31 +128,64 @@ pub fn queue<'a>(
     now_ms: i64,
     limit: usize,
 ) -> Vec<Row<'a>> {
-    let mut rows: Vec<Row<'a>> = index
-        .cases()
-        .filter(|c| c.is_open() && filter.keeps(c, now_ms))
-        .filter_map(|c| match c.claimed_by(now_ms) {
-            Some(who) if who != viewer => None,
-            claimed => Some(Row {
-                case: c,
-                priority: priority(c, now_ms),
-                mine: claimed.is_some(),
-            }),
-        })
-        .collect();
-    let order = |a: &Row<'_>, b: &Row<'_>| {
-        b.priority
-            .cmp(&a.priority)
-            .then(a.case.opened_ms.cmp(&b.case.opened_ms))
-            .then(a.case.id.cmp(&b.case.id))
-    };
-    // The first `limit` in order without sorting the rest.
-    if limit < rows.len() {
-        rows.select_nth_unstable_by(limit, order);
-        rows.truncate(limit);
+    if limit == 0 {
+        return Vec::new();
     }
+    // The best `limit` rows so far, the worst of them first out.
+    let mut best: BinaryHeap<Worst<'a>> = BinaryHeap::new();
+    for (base, c) in index.open_by_base() {
+        if best.len() >= limit
+            && best
+                .peek()
+                .is_some_and(|w| base + MAX_WAITING < w.0.priority)
+        {
+            break;
+        }
+        if !filter.keeps(c, now_ms) {
+            continue;
+        }
+        let claimed = match c.claimed_by(now_ms) {
+            Some(who) if who != viewer => continue,
+            claimed => claimed,
+        };
+        let row = Row {
+            case: c,
+            priority: base + waiting(c, now_ms),
+            mine: claimed.is_some(),
+        };
+        if best.len() < limit {
+            best.push(Worst(row));
+        } else if best.peek().is_some_and(|w| order(&row, &w.0).is_lt()) {
+            best.pop();
+            best.push(Worst(row));
+        }
+    }
+    let mut rows: Vec<Row<'a>> = best.into_iter().map(|w| w.0).collect();
     rows.sort_by(order);
     rows
+}
+
+/// A row ordered so that a max-heap's top is the row that comes last.
+struct Worst<'a>(Row<'a>);
+
+impl PartialEq for Worst<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        order(&self.0, &other.0).is_eq()
+    }
+}
+
+impl Eq for Worst<'_> {}
+
+impl PartialOrd for Worst<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Worst<'_> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        order(&self.0, &other.0)
+    }
 }
 
 /// The case "next" gives `viewer`: the top of its unfiltered queue that is

@@ -3,6 +3,7 @@
 //! per account, and under a flood of minted accounts past the index's
 //! account bound (it must stay flat). Printed once per run, before the
 //! page benches (`cargo bench -p sekimori-workbench --bench case_page`).
+//! The bench runs on the system allocator (glibc), the server on mimalloc.
 //! The workspace forbids `unsafe`, so no counting allocator: the resident
 //! set includes the allocator's free lists, so a per-account figure is an
 //! upper bound, and "flat" means freed entries are reused, not returned.
@@ -79,6 +80,24 @@ pub fn report() {
     let flood = t.elapsed();
     let after = live() - base;
     let (accounts, _, evicted) = index.account_stats();
+    // Minted accounts with the longest ids a claimed login may have: 128
+    // characters of 4 bytes (`MAX_CLAIM_CHARS` of sekimori-event's
+    // decode.rs, not exported), and a device id as long.
+    const MAX_CLAIM_CHARS: usize = 128;
+    const LONG: usize = 20_000;
+    let wide = "\u{20000}".repeat(MAX_CLAIM_CHARS - 6);
+    let before_long = live();
+    let mut long = Index::default();
+    for i in 0..LONG as u64 {
+        login(
+            &mut long,
+            i + 1,
+            &format!("{wide}{i:06}"),
+            &format!("{wide}d{i:05}"),
+        );
+    }
+    let long_bytes = (live() - before_long) / LONG as isize;
+    let accounted_long = long.index_bytes().accounts / LONG;
     // Busy accounts: 1,000 accounts of 250 logins each, every login from a
     // fresh device and address (each keeps its latest 200 seqs, 32 links).
     const BUSY: u64 = 1_000;
@@ -126,6 +145,12 @@ pub fn report() {
         flood.as_secs_f64() * 1e6 / (9 * BOUND) as f64,
     );
     eprintln!(
+        "accounts with {}-byte ids: {long_bytes} B resident per minted account, {accounted_long} B \
+         accounted (resident / accounted {:.2})",
+        wide.len() + 6,
+        long_bytes as f64 / accounted_long.max(1) as f64,
+    );
+    eprintln!(
         "accounts accounted bytes: {accounted_minted} B per minted account (resident / accounted \
          {:.2}), {accounted_busy} B per busy account (resident / accounted {:.2}); \
          {} busy accounts against a byte budget of {BUDGET} B: at most {most} B accounted, \
@@ -136,5 +161,6 @@ pub fn report() {
         budget_resident as f64 / 1e6,
     );
     drop(index);
+    drop(long);
     drop(budgeted);
 }

@@ -23,26 +23,51 @@
 //! entry keeps the seq it started at (`since`), so a case page can say
 //! that the account's history before it was evicted.
 
-use super::bytes::{ACCOUNT_BYTES, ATTR_BYTES, LINK_ACCOUNT_BYTES, LINK_BYTES, SEQ_BYTES};
+use super::bytes::{heap, string, table, ARC_KEY_BYTES, RECENCY_BYTES};
 use super::{Case, Index, MAX_LINKS};
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 
 /// The accounts the index keeps timelines and links for, unless set.
 pub const DEFAULT_MAX_ACCOUNTS: usize = 1_000_000;
 
-type Key = (String, String);
+/// (service, account), held once: the map's key and the recency order's
+/// value are the same allocation.
+type Key = Arc<(String, String)>;
 
 /// One account's bounded history.
 #[derive(Debug, Default)]
 struct Account {
     /// Seqs of its latest events, oldest first.
     timeline: VecDeque<u64>,
-    /// `device:..`, `ip:..`, `secret:..`, `bank:..`, `address:..`.
-    attrs: BTreeSet<String>,
+    /// `device:..`, `ip:..`, `secret:..`, `bank:..`, `address:..`, sorted
+    /// (a small sorted vector: a tree's first node alone is ~290 bytes).
+    attrs: Vec<String>,
     /// The seq of the first event of this entry.
     since: u64,
     /// Events dropped from the front of the timeline (its own bound).
     dropped: u64,
+}
+
+impl Account {
+    /// Its heap bytes apart from the key: the timeline's and the links'
+    /// allocations by capacity, each link's text.
+    fn heap_bytes(&self) -> usize {
+        heap(self.timeline.capacity() * size_of::<u64>())
+            + heap(self.attrs.capacity() * size_of::<String>())
+            + self.attrs.iter().map(|a| string(a)).sum::<usize>()
+    }
+}
+
+/// Inserts `v` into the sorted `list`; `true` when it was not there.
+fn insert_sorted(list: &mut Vec<String>, v: &str) -> bool {
+    match list.binary_search_by(|x| x.as_str().cmp(v)) {
+        Ok(_) => false,
+        Err(at) => {
+            list.insert(at, v.to_string());
+            true
+        }
+    }
 }
 
 /// An account's timeline as the index holds it.
@@ -64,13 +89,14 @@ pub(super) struct Accounts {
     max: usize,
     /// The most accounted bytes the entries and links may take.
     max_bytes: usize,
-    /// Their accounted bytes now.
-    pub(super) bytes: usize,
+    /// The entries' and links' accounted bytes now, apart from the two
+    /// hash tables' (counted from their capacity: [`Accounts::accounted`]).
+    bytes: usize,
     by_key: HashMap<Key, Account>,
     /// The seq of each account's latest event -> the account: the coldest first.
     recency: BTreeMap<u64, Key>,
-    /// (service, link) -> accounts seen with it (the first [`MAX_LINKS`]).
-    pub(super) shared: HashMap<Key, BTreeSet<String>>,
+    /// (service, link) -> accounts seen with it (the first [`MAX_LINKS`]), sorted.
+    pub(super) shared: HashMap<(String, String), Vec<String>>,
     /// Accounts evicted to stay within `max`.
     pub(super) evicted: u64,
 }
@@ -107,10 +133,20 @@ impl Accounts {
         self.max_bytes
     }
 
+    /// The accounted bytes: the entries and links, and the two hash
+    /// tables by their capacity (a table holds its slots whether full or
+    /// not; it grows by doubling and does not shrink).
+    pub(super) fn accounted(&self) -> usize {
+        self.bytes
+            + table::<Key, Account>(self.by_key.capacity())
+            + table::<(String, String), Vec<String>>(self.shared.capacity())
+    }
+
     /// Evicts the coldest accounts while past the count or the bytes (the
     /// latest account stays, whatever its size: it is bounded on its own).
     fn evict_past_bounds(&mut self) {
-        while self.by_key.len() > self.max || (self.bytes > self.max_bytes && self.by_key.len() > 1)
+        while self.by_key.len() > self.max
+            || (self.accounted() > self.max_bytes && self.by_key.len() > 1)
         {
             if !self.evict_coldest() {
                 break;
@@ -124,44 +160,58 @@ impl Accounts {
 
     /// The event at `seq` of `account`, with the links it carries.
     pub(super) fn record(&mut self, seq: u64, service: &str, account: &str, attrs: Vec<String>) {
-        let key = (service.to_string(), account.to_string());
-        let entry = match self.by_key.get_mut(&key) {
-            Some(a) => {
-                if let Some(last) = a.timeline.back() {
-                    self.recency.remove(last);
-                }
-                a
-            }
+        let probe = (service.to_string(), account.to_string());
+        let key = match self.by_key.get_key_value(&probe) {
+            Some((k, _)) => k.clone(),
             None => {
-                self.bytes += ACCOUNT_BYTES + service.len() + account.len();
-                self.by_key.entry(key.clone()).or_insert_with(|| Account {
-                    since: seq,
-                    ..Account::default()
-                })
+                let key = Arc::new(probe);
+                self.bytes += ARC_KEY_BYTES + string(service) + string(account) + RECENCY_BYTES;
+                self.by_key.insert(
+                    key.clone(),
+                    Account {
+                        since: seq,
+                        ..Account::default()
+                    },
+                );
+                key
             }
         };
+        let Some(entry) = self.by_key.get_mut(&key) else {
+            return;
+        };
+        if let Some(last) = entry.timeline.back() {
+            self.recency.remove(last);
+        }
+        let before = entry.heap_bytes();
         if entry.timeline.len() >= super::TIMELINE_EVENTS {
             entry.timeline.pop_front();
             entry.dropped += 1;
-        } else {
-            self.bytes += SEQ_BYTES;
         }
         entry.timeline.push_back(seq);
+        let mut links = Vec::new();
         for attr in attrs {
-            if entry.attrs.len() >= MAX_LINKS && !entry.attrs.contains(&attr) {
+            if entry.attrs.len() >= MAX_LINKS && entry.attrs.binary_search(&attr).is_err() {
                 continue;
             }
-            if entry.attrs.insert(attr.clone()) {
-                self.bytes += ATTR_BYTES + attr.len();
-            }
+            insert_sorted(&mut entry.attrs, &attr);
+            links.push(attr);
+        }
+        self.bytes += entry.heap_bytes() - before;
+        for attr in links {
             let link = (service.to_string(), attr);
-            let link_len = link.0.len() + link.1.len();
-            let others = self.shared.entry(link).or_insert_with(|| {
-                self.bytes += LINK_BYTES + link_len;
-                BTreeSet::new()
-            });
-            if others.len() < MAX_LINKS && others.insert(account.to_string()) {
-                self.bytes += LINK_ACCOUNT_BYTES + account.len();
+            let others = match self.shared.get_mut(&link) {
+                Some(o) => o,
+                None => {
+                    self.bytes += string(&link.0) + string(&link.1);
+                    self.shared.entry(link).or_default()
+                }
+            };
+            if others.len() < MAX_LINKS {
+                let cap = others.capacity();
+                if insert_sorted(others, account) {
+                    self.bytes += string(account) + heap(others.capacity() * size_of::<String>())
+                        - heap(cap * size_of::<String>());
+                }
             }
         }
         self.recency.insert(seq, key);
@@ -177,7 +227,8 @@ impl Accounts {
         let Some(gone) = self.by_key.remove(&key) else {
             return true;
         };
-        self.bytes -= account_bytes(&key, &gone);
+        self.bytes -= ARC_KEY_BYTES + string(&key.0) + string(&key.1) + RECENCY_BYTES;
+        self.bytes -= gone.heap_bytes();
         self.evicted += 1;
         metrics::counter!("sekimori_workbench_index_dropped_total", "what" => "account")
             .increment(1);
@@ -188,15 +239,18 @@ impl Accounts {
                 "case index: the coldest accounts' timelines and links are evicted (the log keeps them)"
             );
         }
-        let (service, account) = key;
+        let (service, account) = &*key;
         for attr in gone.attrs {
             let link = (service.clone(), attr);
             if let Some(others) = self.shared.get_mut(&link) {
-                if others.remove(&account) {
-                    self.bytes -= LINK_ACCOUNT_BYTES + account.len();
+                let cap = others.capacity();
+                if let Ok(at) = others.binary_search_by(|x| x.as_str().cmp(account)) {
+                    others.remove(at);
+                    self.bytes -= string(account);
                 }
                 if others.is_empty() {
-                    self.bytes -= LINK_BYTES + link.0.len() + link.1.len();
+                    self.bytes -=
+                        heap(cap * size_of::<String>()) + string(&link.0) + string(&link.1);
                     self.shared.remove(&link);
                 }
             }
@@ -204,25 +258,56 @@ impl Accounts {
         true
     }
 
-    /// The accounted bytes counted again from every entry and link (tests
-    /// check the running count against it).
+    /// The accounted bytes counted again from every container the index
+    /// holds: each entry with its key, each key in the recency order (a
+    /// key there that is not the entry's own allocation is counted again:
+    /// a second copy of the key is memory too), each link with its
+    /// accounts, and the tables. Tests check the running count against it.
     #[cfg(test)]
     pub(super) fn recount(&self) -> usize {
-        let entries: usize = self.by_key.iter().map(|(k, a)| account_bytes(k, a)).sum();
+        let key_bytes = |k: &Key| ARC_KEY_BYTES + string(&k.0) + string(&k.1);
+        let entries: usize = self
+            .by_key
+            .iter()
+            .map(|(k, a)| key_bytes(k) + a.heap_bytes())
+            .sum();
+        let recency: usize = self
+            .recency
+            .values()
+            .map(|k| {
+                let own = self
+                    .by_key
+                    .get_key_value(&**k)
+                    .is_some_and(|(held, _)| Arc::ptr_eq(held, k));
+                RECENCY_BYTES + if own { 0 } else { key_bytes(k) }
+            })
+            .sum();
         let links: usize = self
             .shared
             .iter()
             .map(|(link, others)| {
-                LINK_BYTES
-                    + link.0.len()
-                    + link.1.len()
-                    + others
-                        .iter()
-                        .map(|a| LINK_ACCOUNT_BYTES + a.len())
-                        .sum::<usize>()
+                string(&link.0)
+                    + string(&link.1)
+                    + heap(others.capacity() * size_of::<String>())
+                    + others.iter().map(|a| string(a)).sum::<usize>()
             })
             .sum();
-        entries + links
+        entries
+            + recency
+            + links
+            + table::<Key, Account>(self.by_key.capacity())
+            + table::<(String, String), Vec<String>>(self.shared.capacity())
+    }
+
+    /// Puts a copy of the latest account's key in the recency order in
+    /// place of the shared one (what the index once did: tests check that
+    /// the recount catches it).
+    #[cfg(test)]
+    pub(super) fn duplicate_a_key_for_test(&mut self) {
+        if let Some(mut last) = self.recency.last_entry() {
+            let copy = Arc::new((**last.get()).clone());
+            last.insert(copy);
+        }
     }
 
     pub(super) fn history(&self, service: &str, account: &str) -> History {
@@ -236,20 +321,11 @@ impl Accounts {
         }
     }
 
-    pub(super) fn attrs(&self, service: &str, account: &str) -> Option<&BTreeSet<String>> {
+    pub(super) fn attrs(&self, service: &str, account: &str) -> Option<&[String]> {
         self.by_key
             .get(&(service.to_string(), account.to_string()))
-            .map(|a| &a.attrs)
+            .map(|a| a.attrs.as_slice())
     }
-}
-
-/// An entry's accounted bytes (its links' entries are counted apart).
-fn account_bytes(key: &Key, a: &Account) -> usize {
-    ACCOUNT_BYTES
-        + key.0.len()
-        + key.1.len()
-        + a.timeline.len() * SEQ_BYTES
-        + a.attrs.iter().map(|x| ATTR_BYTES + x.len()).sum::<usize>()
 }
 
 impl Index {

@@ -172,6 +172,7 @@ impl Index {
         let Some(case) = self.cases.remove(&id) else {
             return;
         };
+        self.requeue(id);
         self.evicted += 1;
         self.low_open.remove(&id);
         self.closed_order.remove(&id);

@@ -20,6 +20,7 @@ mod cap;
 mod case;
 mod holds;
 mod links;
+mod order;
 pub mod search;
 
 pub use accounts::{History, DEFAULT_MAX_ACCOUNTS};
@@ -54,7 +55,12 @@ pub struct Index {
     /// a bounded number of accounts ([`accounts`]).
     accounts: accounts::Accounts,
     /// (service, event id) -> labels (label, by), for the events of a case.
-    labels: HashMap<(String, String), Vec<(String, String)>>,
+    labels: HashMap<(String, String), bytes::Labelled>,
+    /// Open cases in the queue's order, and each one's place ([`order`]).
+    queue_order: BTreeSet<order::Place>,
+    queue_place: HashMap<u64, order::Place>,
+    /// Service -> its labelled events, oldest first, and their bytes.
+    label_orders: HashMap<String, bytes::LabelOrder>,
     /// The accounted bytes of `labels`, and the byte budget of labels and
     /// accounts ([`bytes`]).
     label_bytes: usize,
@@ -119,6 +125,9 @@ impl Index {
             by_event: HashMap::new(),
             accounts: accounts::Accounts::new(DEFAULT_MAX_ACCOUNTS),
             labels: HashMap::new(),
+            label_orders: HashMap::new(),
+            queue_order: BTreeSet::new(),
+            queue_place: HashMap::new(),
             label_bytes: 0,
             max_bytes: usize::MAX,
             labels_dropped: 0,
@@ -195,7 +204,7 @@ impl Index {
     pub fn labels(&self, service: &str, event_id: &str) -> &[(String, String)] {
         self.labels
             .get(&(service.to_string(), event_id.to_string()))
-            .map_or(&[], Vec::as_slice)
+            .map_or(&[], |l| l.list.as_slice())
     }
 
     /// Applies the entry at `seq` (the next after `last_seq`).
@@ -207,7 +216,10 @@ impl Index {
                 match serde_json::from_value::<Act>(act.clone()) {
                     Ok(act) => {
                         self.apply_global(by, &act);
-                        self.apply_act(seq, by, at, &act, why)
+                        self.apply_act(seq, by, at, &act, why);
+                        if let Some(id) = act.case() {
+                            self.requeue(id);
+                        }
                     }
                     Err(_) => self.unknown_acts += 1,
                 }
@@ -337,7 +349,9 @@ impl Index {
         if must_keep {
             self.low_open.remove(&id);
         }
-        if self.join(id, &service, ce) {
+        let kept = self.join(id, &service, ce);
+        self.requeue(id);
+        if kept {
             self.index_terms(id, &entity_term, event);
         }
     }
