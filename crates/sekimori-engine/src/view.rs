@@ -55,13 +55,15 @@ pub fn event_view(event: &Event) -> Json {
 
 pub use sekimori_event::ip_net;
 
-/// [`key_hash`] of the parts the key expressions give as [`Part`]s, hashed
-/// as they come (no joined string, no JSON): the first evaluation error,
-/// else `None` when a part is null, else the same hash `key_hash` gives.
+/// [`key_hash`] of the parts the key expressions give as [`Part`]s (no
+/// joined `String`, no JSON): the first evaluation error, else `None` when a
+/// part is null, else the same hash `key_hash` gives. The key's text is
+/// gathered in a buffer on the stack and hashed in one call (a streaming
+/// hasher's state cost more than the hashing of a short key).
 pub fn key_hash_parts<'a>(
     parts: impl Iterator<Item = Result<Part<'a>, String>>,
 ) -> Result<Option<u128>, String> {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    let mut text = KeyText::new();
     let mut null = false;
     for (i, part) in parts.enumerate() {
         let part = part?;
@@ -72,18 +74,58 @@ pub fn key_hash_parts<'a>(
             continue; // still evaluated: a later part's error is reported
         }
         if i > 0 {
-            hasher.update("\u{1f}".as_bytes());
+            text.push("\u{1f}".as_bytes());
         }
-        part.write_text(&mut |b| hasher.update(b));
+        part.write_text(&mut |b| text.push(b));
     }
-    Ok((!null).then(|| hasher.digest128()))
+    Ok((!null).then(|| xxh3_128(text.bytes())))
 }
 
 /// [`value_hash`] of a [`Part`].
 pub fn part_hash(part: &Part<'_>) -> u64 {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    part.write_text(&mut |b| hasher.update(b));
-    hasher.digest()
+    let mut text = KeyText::new();
+    part.write_text(&mut |b| text.push(b));
+    xxhash_rust::xxh3::xxh3_64(text.bytes())
+}
+
+/// A key's text: on the stack up to [`KeyText::INLINE`] bytes, on the heap
+/// past that.
+struct KeyText {
+    inline: [u8; KeyText::INLINE],
+    len: usize,
+    spill: Vec<u8>,
+}
+
+impl KeyText {
+    const INLINE: usize = 192;
+
+    fn new() -> Self {
+        KeyText {
+            inline: [0; KeyText::INLINE],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, b: &[u8]) {
+        if self.spill.is_empty() {
+            if let Some(to) = self.inline.get_mut(self.len..self.len + b.len()) {
+                to.copy_from_slice(b);
+                self.len += b.len();
+                return;
+            }
+            self.spill.extend_from_slice(&self.inline[..self.len]);
+        }
+        self.spill.extend_from_slice(b);
+    }
+
+    fn bytes(&self) -> &[u8] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
 }
 
 /// Text of a key part or distinct value: strings raw, anything else as JSON.
@@ -236,6 +278,16 @@ mod tests {
         ] {
             assert_eq!(ok(&parts), key_hash(&parts), "{parts:?}");
         }
+        let long = "x".repeat(KeyText::INLINE - 1);
+        for parts in [
+            vec![json!(long.clone()), json!("y")],
+            vec![json!(long.clone() + "ab"), json!(long.clone())],
+            vec![json!(""), json!(long.clone() + "a")],
+        ] {
+            assert_eq!(ok(&parts), key_hash(&parts), "a key past the inline buffer");
+        }
+        let one = Part::Str(std::borrow::Cow::Owned(long.repeat(3)));
+        assert_eq!(part_hash(&one), value_hash(&one.to_json()));
         let err =
             key_hash_parts([Ok(Part::of_json(&Json::Null)), Err("boom".to_string())].into_iter());
         assert_eq!(err, Err("boom".to_string()));
