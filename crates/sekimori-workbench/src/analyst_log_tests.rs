@@ -293,3 +293,19 @@ fn the_analyst_keys_are_a_range_of_the_step_up_table() {
         ["analyst/", "analyst/aiko"]
     );
 }
+
+/// A data directory that was a cluster node's, served single-node again:
+/// the mark goes (its analysts are `analysts.json` again), so `sekimori
+/// users` changes them as on any single node.
+#[test]
+fn the_replicated_mark_goes_when_the_directory_is_served_single_node() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
+    drop(replicated(dir.path(), &store, &KEY));
+    assert!(crate::analyst_cli::is_replicated_dir(dir.path()));
+    let host: Arc<dyn Host> = Arc::new(StoreHost(Arc::clone(&store)));
+    let wb = crate::Workbench::open(store, host, dir.path(), crate::Config::new(false))
+        .expect("opens single-node");
+    assert!(!wb.analysts.is_replicated());
+    assert!(!crate::analyst_cli::is_replicated_dir(dir.path()));
+}
