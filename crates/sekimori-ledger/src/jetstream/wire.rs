@@ -100,10 +100,12 @@ const STEPUP_PREFIXES: &[&str] = &[
     "analyst/",
 ];
 
-/// The rev of an analyst record (`analyst/...`: `{"rev": n, ...}`), `None`
-/// when it has none (a deletion, or not such a record). Analysts are never
-/// deleted, and each write raises its key's rev by one: a follower refuses
-/// an analyst write that does not raise the rev it holds by one (an old
+/// The rev an analyst record (`analyst/...`: `{"rev": n, ...}`) claims,
+/// `None` when it has none (a deletion, or not such a record), read
+/// without a key: never trusted as it is. Analysts are never deleted, and
+/// each write raises its key's rev by one: a follower takes the rev only
+/// from a record whose MAC its verifier checks (`Follower::open`) and
+/// refuses a write that does not raise the rev it holds by one (an old
 /// record replayed into the stream), and the workbench refuses any record
 /// whose signature does not verify (a forged one).
 pub fn analyst_rev(value: Option<&[u8]>) -> Option<u64> {
