@@ -32,7 +32,7 @@ pub use admission::{
     Admission, BatchPermit, BATCH_DEADLINE, BULK_WAIT, MAX_BULK, SHED_AT_BUDGET_PERCENT,
 };
 use fallback::fallback;
-pub use stream::{Chunk, Line, StreamPermit, MAX_STREAMS, MAX_STREAMS_PER_KEY};
+pub use stream::{Chunk, Line, StreamPermit, Tenant, MAX_STREAMS, MAX_STREAMS_PER_TENANT};
 
 /// Decided events not yet durable, past which new events are refused with
 /// `overloaded` before they are decided (below the store's queue bound, so the

@@ -9,6 +9,7 @@
 
 use super::{engine_busy, in_flight_key, Answer, App, Durable};
 use crate::error::ApiError;
+use crate::keys::Principal;
 use crate::telemetry;
 use axum::body::Bytes;
 use sekimori_engine::{HoldKey, Prepared};
@@ -37,30 +38,64 @@ pub struct Chunk {
     pub permit: OwnedSemaphorePermit,
 }
 
-/// Streams one key may hold open at once: the [`MAX_STREAMS`] places are
-/// shared by every tenant, so one key never takes them all.
-pub const MAX_STREAMS_PER_KEY: usize = 2;
+/// Streams one tenant may hold open at once: the [`MAX_STREAMS`] places
+/// are shared by every tenant, so no tenant takes them all. A tenant is a
+/// service: a stream counts against every service its key speaks for,
+/// whichever of the service's keys opened it. A key that speaks for every
+/// service (the operator's, or a single-tenant deployment's) counts per key
+/// name.
+pub const MAX_STREAMS_PER_TENANT: usize = 2;
 
-/// Streams open per key name.
-pub type StreamKeys = Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>;
+/// What streams are counted against.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tenant {
+    /// A service a key is bound to.
+    Service(String),
+    /// A key that speaks for every service (or, for a legacy key, none),
+    /// by name.
+    Key(String),
+    /// Every key that speaks for every service, together: for the reserve
+    /// only (see [`App::admit_stream`]).
+    Unbound,
+}
+
+/// Streams open per tenant.
+pub type StreamKeys = Arc<std::sync::Mutex<std::collections::HashMap<Tenant, usize>>>;
 
 /// A stream's admission: held while the stream is open.
 #[derive(Debug)]
 pub struct StreamPermit {
     _permit: OwnedSemaphorePermit,
     keys: StreamKeys,
-    key: String,
+    tenants: Vec<Tenant>,
 }
 
 impl Drop for StreamPermit {
     fn drop(&mut self) {
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = keys.get_mut(&self.key) {
-            *n -= 1;
-            if *n == 0 {
-                keys.remove(&self.key);
+        for tenant in &self.tenants {
+            if let Some(n) = keys.get_mut(tenant) {
+                *n -= 1;
+                if *n == 0 {
+                    keys.remove(tenant);
+                }
             }
         }
+    }
+}
+
+/// What a stream of `who` is counted against: each service it speaks for,
+/// or its key name and [`Tenant::Unbound`] for a key that speaks for every
+/// service.
+fn tenants_of(who: &Principal) -> Vec<Tenant> {
+    match &who.services {
+        Some(services) if !services.is_empty() => {
+            let mut t: Vec<Tenant> = services.iter().cloned().map(Tenant::Service).collect();
+            t.sort();
+            t.dedup();
+            t
+        }
+        _ => vec![Tenant::Key(who.name.clone()), Tenant::Unbound],
     }
 }
 
@@ -73,35 +108,48 @@ enum Decided {
 }
 
 impl App {
-    /// Admits one more stream of the key named `key`, or refuses it at once
-    /// (`engine_busy`) when [`MAX_STREAMS`] are open, or
-    /// [`MAX_STREAMS_PER_KEY`] of that key.
-    pub fn admit_stream(&self, key: &str) -> Result<StreamPermit, ApiError> {
+    /// Admits one more stream of `who`, or refuses it at once
+    /// (`engine_busy`) when [`MAX_STREAMS`] are open, or when one of its
+    /// tenants holds [`MAX_STREAMS_PER_TENANT`]. One place is kept for a
+    /// tenant that holds none: a stream of a tenant that already holds one
+    /// is admitted only while two places are free, so however many keys
+    /// (or services acting together) a tenant has, another tenant's first
+    /// stream finds a place.
+    pub fn admit_stream(&self, who: &Principal) -> Result<StreamPermit, ApiError> {
         let keys = Arc::clone(&self.admission.stream_keys);
+        let tenants = tenants_of(who);
         let mut open = keys.lock().unwrap_or_else(|p| p.into_inner());
-        if open.get(key).copied().unwrap_or(0) >= MAX_STREAMS_PER_KEY {
+        let held = |t: &Tenant| open.get(t).copied().unwrap_or(0);
+        let capped = tenants.iter().filter(|t| **t != Tenant::Unbound);
+        if capped.clone().any(|t| held(t) >= MAX_STREAMS_PER_TENANT) {
             telemetry::shed("stream");
             return Err(engine_busy(
-                "this key has as many streams open as it may; nothing of this stream was decided or stored",
+                "this tenant has as many streams open as it may; nothing of this stream was decided or stored",
             ));
         }
-        match Arc::clone(&self.admission.streams).try_acquire_owned() {
-            Ok(permit) => {
-                *open.entry(key.to_string()).or_default() += 1;
-                drop(open);
-                Ok(StreamPermit {
-                    _permit: permit,
-                    keys,
-                    key: key.to_string(),
-                })
-            }
-            Err(_) => {
-                telemetry::shed("stream");
-                Err(engine_busy(
-                    "too many streams are open; nothing of this stream was decided or stored",
-                ))
-            }
+        let newcomer = tenants.iter().all(|t| held(t) == 0);
+        // Places are taken only under `open`, so this count can only grow
+        // (a stream ending) before the acquire below.
+        let free = self.admission.streams.available_permits();
+        let permit = match newcomer || free >= 2 {
+            true => Arc::clone(&self.admission.streams).try_acquire_owned().ok(),
+            false => None,
+        };
+        let Some(permit) = permit else {
+            telemetry::shed("stream");
+            return Err(engine_busy(
+                "too many streams are open; nothing of this stream was decided or stored",
+            ));
+        };
+        for t in &tenants {
+            *open.entry(t.clone()).or_default() += 1;
         }
+        drop(open);
+        Ok(StreamPermit {
+            _permit: permit,
+            keys,
+            tenants,
+        })
     }
 
     /// Decides the chunks of one stream in order and writes each line's

@@ -85,7 +85,7 @@ pub async fn post_stream(
             "the body is empty: a stream sends at least one event line",
         ));
     }
-    let permit = app.admit_stream(&auth.who.name)?;
+    let permit = app.admit_stream(&auth.who)?;
     let (chunk_tx, chunk_rx) = mpsc::channel(MAX_STREAM_IN_FLIGHT / CHUNK_LINES + 1);
     let (out_tx, out_rx) = mpsc::channel(MAX_STREAM_IN_FLIGHT / CHUNK_LINES + 1);
     tokio::spawn(read_lines(Arc::clone(&app), (auth, key), body, chunk_tx));
