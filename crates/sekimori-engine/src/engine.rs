@@ -6,7 +6,7 @@ use crate::holds::{Hold, Holds};
 use crate::state::State;
 use crate::view::{account_of, scope_value, Prepared};
 use sekimori_event::{format_rfc3339_ms, Event};
-use sekimori_rules::{combine, Action, EventRef, ListValues, Pack, Vars, Verdict};
+use sekimori_rules::{combine, Action, EventRef, ListValues, Pack, RuleAction, Vars, Verdict};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -288,7 +288,12 @@ impl Engine {
         let score = enforced.iter().map(|&i| self.pack.rules[i].score).sum();
         let deferred = std::mem::take(&mut values.deferred);
         // Observation (issue 13; see `observe`): what is learned, not what is decided.
-        let learned = crate::observe::learn_as(event, action);
+        let teaches = held.is_none()
+            && enforced.iter().all(|&i| {
+                let r = &self.pack.rules[i];
+                r.action != RuleAction::Challenge || r.learn_when_observed
+            });
+        let learned = crate::observe::learn_as(event, action, teaches);
         let parked = FeatureValues::commit(deferred, learned, &self.pack, &mut self.state);
         self.settle_admissions(event, learned, &methods, parked, effective_ms);
         self.settle_risk(

@@ -14,7 +14,13 @@
 //! - only a `login.attempt` with `result: success` (the service's own
 //!   authentication passed): a failure, and every other event type (a payee,
 //!   a link, a withdrawal), is learned exactly as without the mark;
-//! - only what the engine would have *challenged*: a login it refuses
+//! - only what the engine would have *challenged*, and only when every
+//!   enforced challenge came from a rule marked `learn_when_observed` (one
+//!   that steps up a client merely unfamiliar to the account) and no hold
+//!   is in force: a login a spray, stuffing-wave or failure rule challenged
+//!   teaches nothing, so a sprayer whose guess is right is never learned as
+//!   the account's client, during the observation or after it;
+//! - never what the engine refuses: a login it refuses
 //!   (deny, review, freeze, halt, or a hold in force) teaches nothing, as
 //!   live, so the mark never makes a refused client familiar;
 //! - with the weight of an allowed login (1), never of a strong step-up:
@@ -43,9 +49,11 @@ pub(crate) fn observed_success(event: &Event) -> bool {
 
 /// The action the engine learns from after deciding `action`: the same,
 /// except that an observed successful login it would have challenged is
-/// learned as admitted (see the module docs).
-pub(crate) fn learn_as(event: &Event, action: Action) -> Action {
-    if action == Action::Challenge && observed_success(event) {
+/// learned as admitted when the challenge `teaches` (every enforced
+/// challenge rule is `learn_when_observed` and no hold is in force; see the
+/// module docs).
+pub(crate) fn learn_as(event: &Event, action: Action, teaches: bool) -> Action {
+    if action == Action::Challenge && teaches && observed_success(event) {
         Action::Allow
     } else {
         action
@@ -68,7 +76,9 @@ mod tests {
     fn only_a_marked_success_the_engine_would_challenge_is_learned_as_admitted() {
         let marked = serde_json::json!({"sekimori_observed": true});
         let ok = login("success", marked.clone());
-        assert_eq!(learn_as(&ok, Action::Challenge), Action::Allow);
+        assert_eq!(learn_as(&ok, Action::Challenge, true), Action::Allow);
+        // An attack rule's challenge (or a hold) never teaches.
+        assert_eq!(learn_as(&ok, Action::Challenge, false), Action::Challenge);
         // Refusals stay refusals; an allow stays an allow.
         for a in [
             Action::Allow,
@@ -77,14 +87,17 @@ mod tests {
             Action::Freeze,
             Action::Halt,
         ] {
-            assert_eq!(learn_as(&ok, a), a);
+            assert_eq!(learn_as(&ok, a, true), a);
         }
         // A failure, an unmarked success, a mark that is not `true`.
         let failed = login("failure", marked);
-        assert_eq!(learn_as(&failed, Action::Challenge), Action::Challenge);
+        assert_eq!(
+            learn_as(&failed, Action::Challenge, true),
+            Action::Challenge
+        );
         let plain = login("success", serde_json::json!({}));
-        assert_eq!(learn_as(&plain, Action::Challenge), Action::Challenge);
+        assert_eq!(learn_as(&plain, Action::Challenge, true), Action::Challenge);
         let text = login("success", serde_json::json!({"sekimori_observed": "true"}));
-        assert_eq!(learn_as(&text, Action::Challenge), Action::Challenge);
+        assert_eq!(learn_as(&text, Action::Challenge, true), Action::Challenge);
     }
 }

@@ -89,6 +89,9 @@ pub struct Rule {
     pub shadow: bool,
     /// A money guard: an `allow` never overrides its verdict.
     pub guard: bool,
+    /// Its challenge is learned as admitted on a login the service marks
+    /// observed (see `RuleSource::learn_when_observed`).
+    pub learn_when_observed: bool,
     /// Indices into [`Pack::features`] of the features this rule reads.
     pub reads: Vec<usize>,
 }

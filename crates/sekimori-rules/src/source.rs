@@ -301,6 +301,15 @@ pub struct RuleSource {
     /// `allow` rule shares an event type with a guard does not compile.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub guard: bool,
+    /// A challenge of this rule is learned as admitted when the service
+    /// marks the login observed (`attrs.sekimori_observed`, docs/rules.md
+    /// "Observation and history import"). Only for a rule that steps up a
+    /// client merely unfamiliar to the account, never for one that sees an
+    /// attack in progress (a spray, a stuffing wave, failures): an observed
+    /// login any other rule challenges teaches nothing, so a sprayer whose
+    /// guess is right is never learned as the account's client.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub learn_when_observed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }

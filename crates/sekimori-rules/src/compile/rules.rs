@@ -70,6 +70,7 @@ pub(crate) fn rules(
             reason: r.reason.trim().to_string(),
             shadow: r.shadow,
             guard: r.guard,
+            learn_when_observed: r.learn_when_observed,
             reads,
         });
     }
@@ -90,6 +91,15 @@ fn check_rule_action(r: &RuleSource, loc: &str, p: &mut Problems) {
     let dup: BTreeSet<&MfaMethod> = r.methods.iter().collect();
     if dup.len() != r.methods.len() {
         p.add(loc, "`methods` lists a method twice");
+    }
+    if r.learn_when_observed && r.action != RuleAction::Challenge {
+        p.add(
+            loc,
+            format!(
+                "`learn_when_observed` is only for challenge, not {}",
+                r.action.name()
+            ),
+        );
     }
     if r.guard && matches!(r.action, RuleAction::Allow | RuleAction::Flag) {
         p.add(
