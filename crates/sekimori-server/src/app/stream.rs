@@ -30,12 +30,14 @@ pub enum Line {
     Refused(ApiError),
 }
 
-/// Lines read together, with their places in the stream's in-flight bound
-/// (given back once their answers are written out).
+/// Lines read together, with their places in the stream's in-flight
+/// bounds, lines and line bytes (given back once their answers are written
+/// out).
 #[derive(Debug)]
 pub struct Chunk {
     pub lines: Vec<Line>,
     pub permit: OwnedSemaphorePermit,
+    pub bytes: OwnedSemaphorePermit,
 }
 
 /// Streams one tenant may hold open at once: the [`MAX_STREAMS`] places
@@ -277,7 +279,7 @@ impl App {
                 // The client went away: settle the rest, answer no one.
                 open = false;
             }
-            drop(chunk.permit);
+            drop(chunk);
         }
     }
 }

@@ -2,9 +2,10 @@
 //! the request body, one answer a line out, in the order of the lines, while
 //! the body is still arriving. Each line is decoded, checked against the key
 //! and enriched exactly as `POST /v1/events` does; a bad line gets its
-//! error line and the stream goes on. At most [`MAX_STREAM_IN_FLIGHT`] lines
-//! are read and not yet answered: past that the server stops reading (TCP
-//! backpressure) until answers are written. The engine side is
+//! error line and the stream goes on. At most [`MAX_STREAM_IN_FLIGHT`] lines,
+//! and [`MAX_STREAM_IN_FLIGHT_BYTES`] of line bytes, are read and not yet
+//! answered: past that the server stops reading (TCP backpressure) until
+//! answers are written. The engine side is
 //! `App::run_stream`.
 //!
 //! A stream is bounded in time as well: its key is checked again every
@@ -37,6 +38,9 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 pub const MAX_STREAM_LINE_BYTES: usize = sekimori_event::MAX_EVENT_BYTES;
 /// Lines of one stream read and not yet answered.
 pub const MAX_STREAM_IN_FLIGHT: usize = 1024;
+/// Line bytes of one stream read and not yet answered (8 MiB): a line
+/// takes its length of this bound before it is decoded.
+pub const MAX_STREAM_IN_FLIGHT_BYTES: usize = 8 << 20;
 /// How often an open stream's key is checked again.
 pub const KEY_RECHECK: Duration = Duration::from_secs(1);
 /// A stream with no event line for this long is ended.
@@ -45,6 +49,12 @@ pub const STREAM_IDLE: Duration = Duration::from_secs(120);
 pub const MAX_STREAM_LIFETIME: Duration = Duration::from_secs(15 * 60);
 /// The most lines handed to the engine together.
 const CHUNK_LINES: usize = 256;
+/// The most line bytes decoded together (1 MiB), before the reader yields.
+const CHUNK_BYTES: usize = 1 << 20;
+// Any line (at most MAX_STREAM_LINE_BYTES) fits one chunk, and a chunk the
+// stream's in-flight bytes: a line never waits for places it cannot have.
+const _: () =
+    assert!(MAX_STREAM_LINE_BYTES < CHUNK_BYTES && CHUNK_BYTES <= MAX_STREAM_IN_FLIGHT_BYTES);
 
 /// The content type of both directions.
 pub const NDJSON: &str = "application/x-ndjson";
@@ -132,7 +142,7 @@ async fn read_lines(
     mut body: Body,
     chunks: mpsc::Sender<Chunk>,
 ) {
-    let places = Arc::new(Semaphore::new(MAX_STREAM_IN_FLIGHT));
+    let places = Places::new();
     let mut splitter = Splitter::default();
     let opened = Instant::now();
     let mut checked = opened;
@@ -185,30 +195,59 @@ async fn read_lines(
 /// The engine side of the stream has stopped taking chunks.
 struct Gone;
 
+/// A stream's in-flight bounds: lines and line bytes read and not yet
+/// answered.
+struct Places {
+    lines: Arc<Semaphore>,
+    bytes: Arc<Semaphore>,
+}
+
+impl Places {
+    fn new() -> Places {
+        Places {
+            lines: Arc::new(Semaphore::new(MAX_STREAM_IN_FLIGHT)),
+            bytes: Arc::new(Semaphore::new(MAX_STREAM_IN_FLIGHT_BYTES)),
+        }
+    }
+}
+
 /// Splits `data` into lines and hands them to the engine in chunks of at
-/// most [`CHUNK_LINES`]. Each chunk's places in the in-flight bound are
-/// taken **before** any of its lines is read (`read`: decoded and checked),
-/// so at most [`MAX_STREAM_IN_FLIGHT`] lines of a stream are ever decoded
-/// and not yet answered, whatever the size of a received frame: past that
-/// this waits (and the body is not read meanwhile, so TCP slows the
-/// sender). Returns the lines handed over.
+/// most [`CHUNK_LINES`] lines or [`CHUNK_BYTES`] line bytes, whichever
+/// comes first. Each chunk's places in the in-flight bounds (lines, and
+/// bytes: as many as the chunk could hold) are taken **before** any of its
+/// lines is read (`read`: decoded and checked), so at most
+/// [`MAX_STREAM_IN_FLIGHT`] lines and [`MAX_STREAM_IN_FLIGHT_BYTES`] line
+/// bytes of a stream are ever decoded and not yet answered, whatever the
+/// size of a received frame: past that this waits (and the body is not
+/// read meanwhile, so TCP slows the sender). Between chunks it yields, so
+/// one frame never holds a runtime worker for more than a chunk's decoding.
+/// Returns the lines handed over.
 async fn feed(
     splitter: &mut Splitter,
     mut data: &[u8],
-    places: &Arc<Semaphore>,
+    places: &Places,
     chunks: &mpsc::Sender<Chunk>,
     read: &mut impl FnMut(Result<&[u8], usize>) -> Line,
 ) -> Result<usize, Gone> {
     let mut handed = 0;
     while !data.is_empty() {
-        // At most one line per newline, plus the line the data ends in.
-        let most = newlines(data, CHUNK_LINES) + 1;
-        let permit = take_places(places, most.min(CHUNK_LINES)).await?;
+        // At most one line per newline of the chunk's bytes, plus the line
+        // they end in; at most the bytes held and arriving.
+        let most = newlines(&data[..data.len().min(CHUNK_BYTES)], CHUNK_LINES) + 1;
+        let permit = take_places(&places.lines, most.min(CHUNK_LINES)).await?;
+        let room = (data.len() + splitter.buffered()).min(CHUNK_BYTES);
+        let bytes = take_places(&places.bytes, room).await?;
         let mut lines = Vec::with_capacity(permit.num_permits());
-        let used = splitter.push_at_most(data, permit.num_permits(), |line| lines.push(read(line)));
+        let (used, held) =
+            splitter.push_at_most(data, permit.num_permits(), bytes.num_permits(), |line| {
+                lines.push(read(line))
+            });
         data = &data[used..];
         handed += lines.len();
-        send(chunks, lines, permit).await?;
+        send(chunks, lines, permit, (bytes, held)).await?;
+        if !data.is_empty() {
+            tokio::task::yield_now().await;
+        }
     }
     Ok(handed)
 }
@@ -216,19 +255,24 @@ async fn feed(
 /// The body's end: its last line, if it had no newline (as [`feed`]).
 async fn finish(
     splitter: &mut Splitter,
-    places: &Arc<Semaphore>,
+    places: &Places,
     chunks: &mpsc::Sender<Chunk>,
     read: &mut impl FnMut(Result<&[u8], usize>) -> Line,
 ) -> Result<usize, Gone> {
-    let permit = take_places(places, 1).await?;
+    let permit = take_places(&places.lines, 1).await?;
+    let bytes = take_places(&places.bytes, splitter.buffered()).await?;
     let mut lines = Vec::with_capacity(1);
-    splitter.finish(|line| lines.push(read(line)));
+    let mut held = 0;
+    splitter.finish(|line| {
+        held += line.map_or(0, <[u8]>::len);
+        lines.push(read(line))
+    });
     let handed = lines.len();
-    send(chunks, lines, permit).await?;
+    send(chunks, lines, permit, (bytes, held)).await?;
     Ok(handed)
 }
 
-/// Waits for `n` places of the stream's in-flight bound.
+/// Waits for `n` places of one of the stream's in-flight bounds.
 async fn take_places(places: &Arc<Semaphore>, n: usize) -> Result<OwnedSemaphorePermit, Gone> {
     let n = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
     Arc::clone(places)
@@ -237,23 +281,34 @@ async fn take_places(places: &Arc<Semaphore>, n: usize) -> Result<OwnedSemaphore
         .map_err(|_| Gone)
 }
 
-/// Hands `lines` to the engine with as many of `permit`'s places (the rest
-/// are given back at once); nothing is sent for no line.
+/// Hands `lines` to the engine with as many of `permit`'s places, and
+/// `held` of `bytes`' (the rest of each is given back at once); nothing is
+/// sent for no line.
 async fn send(
     chunks: &mpsc::Sender<Chunk>,
     lines: Vec<Line>,
-    mut permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
+    (bytes, held): (OwnedSemaphorePermit, usize),
 ) -> Result<(), Gone> {
     if lines.is_empty() {
         return Ok(());
     }
-    let permit = match permit.num_permits() > lines.len() {
-        // `split` hands out the places the lines hold; dropping the rest
-        // gives them back.
-        true => permit.split(lines.len()).ok_or(Gone)?,
-        false => permit,
+    // `split` hands out the places the lines hold; dropping the rest gives
+    // them back.
+    let keep = |mut p: OwnedSemaphorePermit, n: usize| match p.num_permits() > n {
+        true => p.split(n).ok_or(Gone),
+        false => Ok(p),
     };
-    chunks.send(Chunk { lines, permit }).await.map_err(|_| Gone)
+    let permit = keep(permit, lines.len())?;
+    let bytes = keep(bytes, held)?;
+    chunks
+        .send(Chunk {
+            lines,
+            permit,
+            bytes,
+        })
+        .await
+        .map_err(|_| Gone)
 }
 
 /// Newlines in `data`, counted up to `cap`.
@@ -303,19 +358,29 @@ pub struct Splitter {
 impl Splitter {
     /// Feeds `data`, calling `line` for every complete line.
     pub fn push(&mut self, data: &[u8], line: impl FnMut(Result<&[u8], usize>)) {
-        self.push_at_most(data, usize::MAX, line);
+        self.push_at_most(data, usize::MAX, usize::MAX, line);
+    }
+
+    /// The bytes of a line begun and not yet complete.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
     }
 
     /// Feeds `data` until `most` lines were given to `line` (blank lines
-    /// skipped are not counted); returns how many bytes of `data` it took.
-    /// The rest is fed again later: nothing of it is read meanwhile.
+    /// skipped are not counted), or until the next line would take the
+    /// lines' bytes past `most_bytes` (the first line is always given);
+    /// returns how many bytes of `data` it took and the bytes of the lines
+    /// given (a line cut off as too long counts none: it is not held). The
+    /// rest is fed again later: nothing of it is read meanwhile.
     pub fn push_at_most(
         &mut self,
         data: &[u8],
         most: usize,
+        most_bytes: usize,
         mut line: impl FnMut(Result<&[u8], usize>),
-    ) -> usize {
+    ) -> (usize, usize) {
         let mut given = 0;
+        let mut bytes = 0;
         let mut taken = 0;
         while taken < data.len() && given < most {
             let rest_of = &data[taken..];
@@ -324,8 +389,18 @@ impl Splitter {
                 Some(at) => &rest_of[..at],
                 None => rest_of,
             };
+            let whole = self.buf.len() + part.len();
+            if newline.is_some()
+                && !self.skipping
+                && given > 0
+                && whole <= MAX_STREAM_LINE_BYTES + 1
+                && bytes + whole > most_bytes
+            {
+                // The next line would not fit in the chunk's bytes.
+                break;
+            }
             if !self.skipping {
-                if self.buf.len() + part.len() > MAX_STREAM_LINE_BYTES + 1 {
+                if whole > MAX_STREAM_LINE_BYTES + 1 {
                     line(Err(self.buf.len() + part.len()));
                     given += 1;
                     self.buf.clear();
@@ -336,8 +411,11 @@ impl Splitter {
             }
             match newline {
                 Some(at) => {
-                    if !self.skipping && self.emit(&mut line) {
-                        given += 1;
+                    if !self.skipping {
+                        if let Some(n) = self.emit(&mut line) {
+                            given += 1;
+                            bytes += n;
+                        }
                     }
                     self.skipping = false;
                     self.buf.clear();
@@ -346,41 +424,46 @@ impl Splitter {
                 None => taken = data.len(),
             }
         }
-        taken
+        (taken, bytes)
     }
 
     /// The end of the input: the last line, if it had no newline.
     pub fn finish(&mut self, mut line: impl FnMut(Result<&[u8], usize>)) {
         if !self.skipping {
-            self.emit(&mut line);
+            let _ = self.emit(&mut line);
         }
         self.buf.clear();
         self.skipping = false;
     }
 
-    /// Gives the buffered line to `line`; false for a blank one (skipped).
-    fn emit(&mut self, line: &mut impl FnMut(Result<&[u8], usize>)) -> bool {
+    /// Gives the buffered line to `line` and returns the bytes it holds
+    /// (none for one too long); `None` for a blank one (skipped).
+    fn emit(&mut self, line: &mut impl FnMut(Result<&[u8], usize>)) -> Option<usize> {
         let text = self.buf.strip_suffix(b"\r").unwrap_or(&self.buf);
         if text.iter().all(u8::is_ascii_whitespace) {
-            return false;
+            return None;
         }
         if text.len() > MAX_STREAM_LINE_BYTES {
             line(Err(text.len()));
+            Some(0)
         } else {
             line(Ok(text));
+            Some(text.len())
         }
-        true
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{feed, Line, Splitter, CHUNK_LINES, MAX_STREAM_IN_FLIGHT, MAX_STREAM_LINE_BYTES};
+    use super::{
+        feed, Line, Places, Splitter, CHUNK_BYTES, CHUNK_LINES, MAX_STREAM_IN_FLIGHT,
+        MAX_STREAM_IN_FLIGHT_BYTES, MAX_STREAM_LINE_BYTES,
+    };
     use crate::error::ApiError;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::Duration;
-    use tokio::sync::{mpsc, Semaphore};
+    use tokio::sync::mpsc;
 
     fn split(parts: &[&[u8]]) -> Vec<Result<String, usize>> {
         let mut s = Splitter::default();
@@ -432,9 +515,10 @@ mod tests {
             got.push(String::from_utf8_lossy(l.expect("short")).into_owned())
         };
         // Two lines (the blank one between is skipped, not counted).
-        let used = s.push_at_most(data, 2, &mut take);
+        let (used, bytes) = s.push_at_most(data, 2, usize::MAX, &mut take);
         assert_eq!(&data[used..], b"c\nd");
-        let used2 = s.push_at_most(&data[used..], 5, &mut take);
+        assert_eq!(bytes, 2, "a and b, the \\r dropped");
+        let (used2, _) = s.push_at_most(&data[used..], 5, usize::MAX, &mut take);
         assert_eq!(used + used2, data.len());
         s.finish(&mut take);
         assert_eq!(got, ["a", "b", "c", "d"]);
@@ -450,7 +534,7 @@ mod tests {
         let frame: Vec<u8> = (0..total)
             .flat_map(|i| format!("{i}\n").into_bytes())
             .collect();
-        let places = Arc::new(Semaphore::new(MAX_STREAM_IN_FLIGHT));
+        let places = Places::new();
         let (tx, mut rx) = mpsc::channel(MAX_STREAM_IN_FLIGHT / CHUNK_LINES + 1);
         let read = Arc::new(AtomicUsize::new(0));
         let counter = Arc::clone(&read);
@@ -486,6 +570,88 @@ mod tests {
                 next += 1;
             }
             assert!(read.load(Ordering::SeqCst) <= next + MAX_STREAM_IN_FLIGHT);
+        }
+        assert_eq!(feeder.await.expect("feeder"), Some(total));
+    }
+
+    /// The review's finding F7: the in-flight bound counted lines, so 1,024
+    /// lines of 64 KiB (64 MiB a stream) could be decoded and held, and a
+    /// 256-line chunk (16 MiB) decoded on a worker without yielding. Now a
+    /// line takes its bytes before it is read: of a frame of 400 lines of
+    /// 60,000 bytes, with nothing answered, at most
+    /// MAX_STREAM_IN_FLIGHT_BYTES of lines are read, each chunk holds at
+    /// most CHUNK_BYTES, and answering lets the rest through in order.
+    #[tokio::test]
+    async fn line_bytes_in_flight_and_per_chunk_are_bounded() {
+        let (total, width) = (400usize, 60_000usize);
+        let frame: Vec<u8> = (0..total)
+            .flat_map(|i| {
+                let mut line = format!("{i:>width$}").into_bytes();
+                line.push(b'\n');
+                line
+            })
+            .collect();
+        let places = Places::new();
+        let bytes_left = Arc::clone(&places.bytes);
+        let (tx, mut rx) = mpsc::channel(MAX_STREAM_IN_FLIGHT / CHUNK_LINES + 1);
+        let read = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&read);
+        let feeder = tokio::spawn(async move {
+            let mut splitter = Splitter::default();
+            let mut read_one = |line: Result<&[u8], usize>| {
+                let text = String::from_utf8_lossy(line.expect("short")).into_owned();
+                counter.fetch_add(1, Ordering::SeqCst);
+                Line::Refused(ApiError::new("invalid_json", text.trim().to_string()))
+            };
+            feed(&mut splitter, &frame, &places, &tx, &mut read_one)
+                .await
+                .ok()
+        });
+        // The engine takes every chunk and answers none (run_stream hands
+        // decided chunks on): the byte bound alone stops the reader.
+        let mut held = Vec::new();
+        while let Ok(chunk) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
+            held.push(chunk.expect("open"));
+        }
+        let most = MAX_STREAM_IN_FLIGHT_BYTES / width;
+        let got = read.load(Ordering::SeqCst);
+        assert!(got <= most, "{got} lines read past the byte bound ({most})");
+        assert!(
+            got + CHUNK_BYTES / width >= most,
+            "{got} of {most}: the bound is used"
+        );
+        assert!(
+            got < MAX_STREAM_IN_FLIGHT,
+            "the byte bound, not the line bound"
+        );
+        // The places the chunks hold are their lines' bytes (a reader
+        // waiting for more may hold the rest of the bound meanwhile).
+        let in_chunks: usize = held.iter().map(|c| c.bytes.num_permits()).sum();
+        assert_eq!(in_chunks, got * width);
+        assert!(MAX_STREAM_IN_FLIGHT_BYTES - bytes_left.available_permits() >= in_chunks);
+        let mut next = 0;
+        let mut held = held.into_iter();
+        while next < total {
+            let chunk = match held.next() {
+                Some(chunk) => chunk,
+                None => tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                    .await
+                    .expect("a chunk")
+                    .expect("open"),
+            };
+            assert!(
+                chunk.lines.len() * width <= CHUNK_BYTES,
+                "{}",
+                chunk.lines.len()
+            );
+            assert_eq!(chunk.bytes.num_permits(), chunk.lines.len() * width);
+            for line in &chunk.lines {
+                let Line::Refused(e) = line else {
+                    panic!("refused lines only")
+                };
+                assert_eq!(e.message, next.to_string());
+                next += 1;
+            }
         }
         assert_eq!(feeder.await.expect("feeder"), Some(total));
     }
