@@ -12,19 +12,27 @@
 //! what to install; it never passes silently. Screenshots go to
 //! `$CARGO_TARGET_TMPDIR/ui/`, and to `docs/ui/` with
 //! `SEKIMORI_UPDATE_SCREENSHOTS=1`.
+//!
+//! The same steps run in Firefox (Debian's `firefox-esr` through
+//! geckodriver, `harness/firefox.rs`), asserting the user agent is
+//! Firefox's; that test skips with what to install when either is
+//! missing (Debian has no geckodriver package: `.ci/run` builds it).
 
 mod harness;
 
 use axum::body::Bytes;
 use axum::http::HeaderMap;
+use fantoccini::Client;
 use fantoccini::Locator;
 use harness::browser::steps::{
     choose, click, fill, find, listen, serve, sign_in, text, wait_for, wait_source,
 };
-use harness::browser::{browser, shot, tools};
+use harness::browser::{browser, shot, tools, Driver};
+use harness::firefox;
 use harness::{wall_ms, Bench};
 use sekimori_workbench::analysts::Role;
 use serde_json::{json, Value};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -54,9 +62,45 @@ async fn receiver() -> (String, Inbox) {
     (url, inbox)
 }
 
+/// Which browser a run drives, with its binary and WebDriver server.
+enum Launch {
+    Chromium(PathBuf, PathBuf),
+    Firefox(PathBuf, PathBuf),
+}
+
+impl Launch {
+    async fn start(&self) -> (Driver, tempfile::TempDir, Client) {
+        match self {
+            Launch::Chromium(b, d) => browser(b, d).await,
+            Launch::Firefox(b, d) => firefox::browser(b, d).await,
+        }
+    }
+
+    /// Screenshots (for docs/ui) come from the Chromium run only.
+    async fn shot(&self, c: &Client, name: &str) {
+        if let Launch::Chromium(..) = self {
+            shot(c, name).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
     let (chromium, driver) = tools();
+    scenario(Launch::Chromium(chromium, driver)).await;
+}
+
+/// The same steps in Firefox (firefox-esr and geckodriver); skips, saying
+/// what to install, when either is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analyst_declines_a_held_transfer_in_firefox() {
+    match firefox::tools() {
+        Ok((ff, driver)) => scenario(Launch::Firefox(ff, driver)).await,
+        Err(why) => eprintln!("{why}"),
+    }
+}
+
+async fn scenario(launch: Launch) {
     let (hook, inbox) = receiver().await;
     let b = Bench::with_webhook(&hook, SECRET);
     assert_eq!(b.brute_force().await, "deny");
@@ -78,10 +122,27 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
     let url = format!("http://127.0.0.1:{port}");
     let server = serve(listener, b.router.clone());
 
-    let (_driver, _profile, c) = browser(&chromium, &driver).await;
+    let (_driver, _profile, c) = launch.start().await;
+    let agent = c
+        .execute("return navigator.userAgent;", Vec::new())
+        .await
+        .expect("user agent");
+    let agent = agent.as_str().unwrap_or_default();
+    match launch {
+        Launch::Chromium(..) => assert!(agent.contains("Chrome/"), "{agent}"),
+        Launch::Firefox(..) => assert!(agent.contains("Firefox/"), "{agent}"),
+    }
 
     // Sign in.
-    sign_in(&c, &url, "aiko", &uri, b.now(), Some("01-sign-in.png")).await;
+    sign_in(
+        &c,
+        &url,
+        "aiko",
+        &uri,
+        b.now(),
+        matches!(launch, Launch::Chromium(..)).then_some("01-sign-in.png"),
+    )
+    .await;
     let rows = c.find_all(Locator::Css("tr.row")).await.expect("rows");
     assert_eq!(
         rows.len(),
@@ -90,7 +151,7 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
     );
     let body = text(&c, "body").await;
     assert!(body.contains("JPY 950,000"), "{body}");
-    shot(&c, "02-queue.png").await;
+    launch.shot(&c, "02-queue.png").await;
 
     // Open the first case (the held money leads) and claim it.
     click(&c, "a.case-link").await;
@@ -98,7 +159,7 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
     wait_for(&c, "#release").await;
     let page = c.source().await.expect("source");
     assert!(page.contains("drain_after_credential_change") && page.contains("xfer-1"));
-    shot(&c, "03-case.png").await;
+    launch.shot(&c, "03-case.png").await;
 
     // Decline the held transfer; the service's webhook hears of it, signed.
     fill(
@@ -140,11 +201,11 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
         "declined; the holder confirmed the takeover by phone",
     )
     .await;
-    shot(&c, "04-declined.png").await;
+    launch.shot(&c, "04-declined.png").await;
     click(&c, "#close").await;
     let next = wait_source(&c, "acct-008").await;
     assert!(next.contains("secret_tried_across_accounts"));
-    shot(&c, "05-next-case.png").await;
+    launch.shot(&c, "05-next-case.png").await;
     {
         let index = b.wb.catch_up().expect("index");
         assert_eq!(
@@ -158,7 +219,7 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
     choose(&c, "#pref-lang", "ja").await;
     click(&c, "form.prefs button").await;
     wait_for(&c, "html[lang=ja]").await;
-    shot(&c, "06-queue-ja.png").await;
+    launch.shot(&c, "06-queue-ja.png").await;
 
     // The keyboard: j goes to the first case, x ticks it for a bulk action.
     c.active_element()
@@ -184,7 +245,7 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
         .await
         .expect("rows");
     assert_eq!(hits.len(), 1, "the transfer's case");
-    shot(&c, "07-search-ja.png").await;
+    launch.shot(&c, "07-search-ja.png").await;
     click(&c, "#search-results a.case-link").await;
     wait_for(&c, "#hold-reason").await;
     fill(&c, "#hold-reason", "takeover confirmed by the holder").await;
@@ -196,7 +257,7 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
     )
     .await
     .expect("scroll");
-    shot(&c, "08-hold-ja.png").await;
+    launch.shot(&c, "08-hold-ja.png").await;
 
     c.close().await.expect("browser closes");
     server.abort();

@@ -38,6 +38,13 @@ pub fn free_port() -> u16 {
 /// chromedriver, stopped when the test ends (also on a panic).
 pub struct Driver(Child);
 
+impl Driver {
+    /// Owns a started WebDriver server (chromedriver or geckodriver).
+    pub fn new(child: Child) -> Self {
+        Driver(child)
+    }
+}
+
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.0.kill();

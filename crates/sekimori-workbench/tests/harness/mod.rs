@@ -21,6 +21,7 @@ pub const LABEL_KEY: &str = "sk_test_labels";
 pub const PASSWORD: &str = "correct horse battery";
 
 pub mod browser;
+pub mod firefox;
 mod host;
 pub mod passkeys;
 pub use host::TestHost;
