@@ -32,6 +32,7 @@ use harness::firefox;
 use harness::{wall_ms, Bench};
 use sekimori_workbench::analysts::Role;
 use serde_json::{json, Value};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -96,7 +97,10 @@ async fn an_analyst_declines_a_held_transfer_in_a_real_browser() {
 async fn an_analyst_declines_a_held_transfer_in_firefox() {
     match firefox::tools() {
         Ok((ff, driver)) => scenario(Launch::Firefox(ff, driver)).await,
-        Err(why) => eprintln!("{why}"),
+        // Straight to stderr: `eprintln!` is captured (hidden) when a test passes.
+        Err(why) => {
+            let _ = writeln!(std::io::stderr(), "{why}");
+        }
     }
 }
 

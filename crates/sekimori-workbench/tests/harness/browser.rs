@@ -35,20 +35,40 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-/// chromedriver, stopped when the test ends (also on a panic).
-pub struct Driver(Child);
+/// A WebDriver server, stopped when the test ends (also on a panic); one
+/// started in a process group of its own (geckodriver) is stopped with its
+/// whole group, so the browser it started cannot outlive it.
+pub struct Driver {
+    child: Child,
+    group: bool,
+}
 
 impl Driver {
-    /// Owns a started WebDriver server (chromedriver or geckodriver).
+    /// Owns a started WebDriver server (chromedriver).
     pub fn new(child: Child) -> Self {
-        Driver(child)
+        Driver {
+            child,
+            group: false,
+        }
+    }
+
+    /// Owns a WebDriver server spawned with `process_group(0)`.
+    pub fn group(child: Child) -> Self {
+        Driver { child, group: true }
     }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if self.group {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", self.child.id())])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -69,7 +89,7 @@ pub async fn browser(
     driver: &Path,
 ) -> (Driver, tempfile::TempDir, fantoccini::Client) {
     let port = free_port();
-    let d = Driver(
+    let d = Driver::new(
         Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())

@@ -10,6 +10,7 @@
 use super::browser::{free_port, which, Driver};
 use fantoccini::ClientBuilder;
 use serde_json::json;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -131,8 +132,10 @@ pub async fn browser(
 ) -> (Driver, tempfile::TempDir, fantoccini::Client) {
     let port = free_port();
     let profile = tempfile::tempdir().expect("profile");
-    let d = Driver::new(
+    // Its own process group: Firefox goes with it if the test panics.
+    let d = Driver::group(
         Command::new(driver)
+            .process_group(0)
             .arg("--host=127.0.0.1")
             .arg(format!("--port={port}"))
             // geckodriver writes the profile it makes under TMPDIR.
