@@ -70,10 +70,16 @@ enum Launch {
 }
 
 impl Launch {
-    async fn start(&self) -> (Driver, tempfile::TempDir, Client) {
+    async fn start(&self) -> (Driver, Option<tempfile::TempDir>, Client) {
         match self {
-            Launch::Chromium(b, d) => browser(b, d).await,
-            Launch::Firefox(b, d) => firefox::browser(b, d).await,
+            Launch::Chromium(b, d) => {
+                let (driver, profile, c) = browser(b, d).await;
+                (driver, Some(profile), c)
+            }
+            Launch::Firefox(b, d) => {
+                let (driver, c) = firefox::browser(b, d).await;
+                (driver, None, c)
+            }
         }
     }
 

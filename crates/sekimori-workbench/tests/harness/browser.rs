@@ -41,6 +41,9 @@ pub fn free_port() -> u16 {
 pub struct Driver {
     child: Child,
     group: bool,
+    /// Removed after the server and its browser are gone (fields drop
+    /// after `drop` runs).
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Driver {
@@ -49,12 +52,18 @@ impl Driver {
         Driver {
             child,
             group: false,
+            _dir: None,
         }
     }
 
-    /// Owns a WebDriver server spawned with `process_group(0)`.
-    pub fn group(child: Child) -> Self {
-        Driver { child, group: true }
+    /// Owns a WebDriver server spawned with `process_group(0)`, and the
+    /// directory its browser's profile is in.
+    pub fn group(child: Child, dir: tempfile::TempDir) -> Self {
+        Driver {
+            child,
+            group: true,
+            _dir: Some(dir),
+        }
     }
 }
 

@@ -125,11 +125,9 @@ pub fn tools() -> Result<(PathBuf, PathBuf), String> {
 }
 
 /// geckodriver on a free loopback port with headless Firefox in a fresh
-/// profile under a temporary directory (removed when it drops).
-pub async fn browser(
-    firefox: &Path,
-    driver: &Path,
-) -> (Driver, tempfile::TempDir, fantoccini::Client) {
+/// profile under a temporary directory (the `Driver` owns it and removes it
+/// once geckodriver and Firefox are stopped).
+pub async fn browser(firefox: &Path, driver: &Path) -> (Driver, fantoccini::Client) {
     let port = free_port();
     let profile = tempfile::tempdir().expect("profile");
     // Its own process group: Firefox goes with it if the test panics.
@@ -149,6 +147,7 @@ pub async fn browser(
             .stderr(Stdio::null())
             .spawn()
             .expect("geckodriver starts"),
+        profile,
     );
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("firefox"));
@@ -173,7 +172,7 @@ pub async fn browser(
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
         {
-            Ok(c) => return (d, profile, c),
+            Ok(c) => return (d, c),
             Err(e) if Instant::now() > deadline => panic!("geckodriver: {e}"),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
