@@ -30,6 +30,7 @@
 pub mod follow;
 pub mod lease;
 pub mod log;
+mod read;
 pub mod snapshot;
 pub mod wire;
 
