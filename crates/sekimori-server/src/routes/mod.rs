@@ -5,6 +5,7 @@ pub(crate) mod admin;
 pub mod answers;
 pub mod cluster;
 pub(crate) mod events;
+pub(crate) mod holds;
 /// The OpenAPI document (kept beside the routes it describes).
 #[path = "../openapi.rs"]
 pub mod openapi;
@@ -96,8 +97,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/v1/lists/{name}",
             get(admin::get_list).put(admin::put_list),
         )
-        .route("/v1/holds", get(admin::holds).post(admin::place_hold))
-        .route("/v1/holds/lift", post(admin::lift_hold))
+        .route("/v1/holds", get(holds::holds).post(holds::place_hold))
+        .route("/v1/holds/lift", post(holds::lift_hold))
         .route("/v1/stepup/totp/enroll", post(stepup::totp_enroll))
         .route("/v1/stepup/ocra/enroll", post(stepup::ocra_enroll))
         .route("/v1/stepup/tx/challenge", post(stepup::tx_challenge))
