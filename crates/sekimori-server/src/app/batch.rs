@@ -3,10 +3,11 @@
 //! its own.
 
 use super::admission::{engine_busy, BatchPermit, BATCH_DEADLINE, BULK_WAIT};
-use super::{in_flight_key, Answer, App};
+use super::{in_flight_key, Answer, App, Durable, Ledger};
 use crate::error::ApiError;
 use crate::telemetry;
-use sekimori_engine::Prepared;
+use sekimori_engine::{HoldKey, Prepared};
+use sekimori_rules::Action;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,7 +28,6 @@ impl App {
         {
             let mut ledger = self.ledger.lock().await;
             for (i, prepared) in events.iter().enumerate() {
-                let event = prepared.event();
                 if i > 0 && self.admission.single_waiting() {
                     // The lock is fair: whoever waits for it goes first.
                     drop(ledger);
@@ -35,42 +35,20 @@ impl App {
                     ledger = self.ledger.lock().await;
                 }
                 if !self.is_ready() {
-                    waits.push(Err(ApiError::new("store_failed", "the durable log failed")));
+                    waits.push(Decided::Ready(Err(ApiError::new(
+                        "store_failed",
+                        "the durable log failed",
+                    ))));
                     continue;
                 }
                 if Instant::now() > deadline {
                     telemetry::shed("batch_deadline");
-                    waits.push(Err(engine_busy(
+                    waits.push(Decided::Ready(Err(engine_busy(
                         "the batch ran out of time behind other work; this event was not decided or stored",
-                    )));
+                    ))));
                     continue;
                 }
-                if let Err(e) = self.check_skew(event) {
-                    waits.push(Err(e));
-                    continue;
-                }
-                match self.original(&ledger, event) {
-                    Ok(Some(answer)) => waits.push(Ok((answer, None))),
-                    Err(e) => waits.push(Err(e)),
-                    Ok(None) => match self.admit() {
-                        Err(e) => waits.push(Err(e)),
-                        Ok(()) => {
-                            let took = Instant::now();
-                            let (decision, durable) = ledger.decide(prepared);
-                            self.admission.observe(took.elapsed());
-                            let placed = self.placed(&ledger, event, &decision);
-                            self.in_flight_map()
-                                .insert(in_flight_key(event), decision.clone());
-                            let answer = Answer {
-                                decision,
-                                duplicate: false,
-                                durable: true,
-                                degraded: None,
-                            };
-                            waits.push(Ok((answer, Some((durable, placed)))));
-                        }
-                    },
-                }
+                waits.push(self.decide_in_order(&mut ledger, prepared));
             }
         }
         // Deciding is over: the next batch may start while this one waits for the disk.
@@ -82,9 +60,8 @@ impl App {
             let mut out = Vec::with_capacity(waits.len());
             for (w, event) in waits.into_iter().zip(events.iter().map(Prepared::event)) {
                 out.push(match w {
-                    Err(e) => Err(e),
-                    Ok((answer, None)) => Ok(answer),
-                    Ok((answer, Some((durable, placed)))) => {
+                    Decided::Ready(r) => r,
+                    Decided::Pending(answer, durable, placed) => {
                         let settled = app.settle_event(in_flight_key(event), durable).await;
                         if settled.is_ok() {
                             app.notify(event, &answer.decision, &placed);
@@ -116,6 +93,49 @@ impl App {
                     "too many batches wait for the engine; nothing of this batch was decided or stored",
                 ))
             }
+        }
+    }
+}
+
+/// What deciding one event of a batch or a stream gave.
+pub(super) enum Decided {
+    /// Answered without waiting: a refusal, a shed event, a duplicate.
+    Ready(Result<Answer, ApiError>),
+    /// Decided: the answer once `durable` resolves.
+    Pending(Answer, Durable, Vec<(HoldKey, Action)>),
+}
+
+impl App {
+    /// Decides one event of a batch or a stream, in order under the ledger
+    /// lock, once the store is ready and the event within its time: a
+    /// clock-skew refusal, the original answer of an id already decided, an
+    /// admission refusal, or the decision, pending until it is durable.
+    pub(super) fn decide_in_order(&self, ledger: &mut Ledger, prepared: &Prepared) -> Decided {
+        let event = prepared.event();
+        if let Err(e) = self.check_skew(event) {
+            return Decided::Ready(Err(e));
+        }
+        match self.original(ledger, event) {
+            Ok(Some(answer)) => Decided::Ready(Ok(answer)),
+            Err(e) => Decided::Ready(Err(e)),
+            Ok(None) => match self.admit() {
+                Err(e) => Decided::Ready(Err(e)),
+                Ok(()) => {
+                    let took = Instant::now();
+                    let (decision, durable) = ledger.decide(prepared);
+                    self.admission.observe(took.elapsed());
+                    let placed = self.placed(ledger, event, &decision);
+                    self.in_flight_map()
+                        .insert(in_flight_key(event), decision.clone());
+                    let answer = Answer {
+                        decision,
+                        duplicate: false,
+                        durable: true,
+                        degraded: None,
+                    };
+                    Decided::Pending(answer, durable, placed)
+                }
+            },
         }
     }
 }

@@ -7,13 +7,13 @@
 //! slot or an in-flight entry behind, and every event it sent in full is
 //! decided and logged.
 
-use super::{engine_busy, in_flight_key, Answer, App, Durable};
+use super::batch::Decided;
+use super::{engine_busy, in_flight_key, Answer, App};
 use crate::error::ApiError;
 use crate::keys::Principal;
 use crate::telemetry;
 use axum::body::Bytes;
-use sekimori_engine::{HoldKey, Prepared};
-use sekimori_rules::Action;
+use sekimori_engine::Prepared;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
@@ -101,14 +101,6 @@ fn tenants_of(who: &Principal) -> Vec<Tenant> {
     }
 }
 
-/// What deciding made of one line.
-enum Decided {
-    /// Answered without waiting: a refusal, a shed event, a duplicate.
-    Ready(Result<Answer, ApiError>),
-    /// Decided: the answer once `durable` resolves.
-    Pending(Answer, Durable, Vec<(HoldKey, Action)>),
-}
-
 impl App {
     /// Admits one more stream of `who`, or refuses it at once
     /// (`engine_busy`) when [`MAX_STREAMS`] are open, or when one of its
@@ -194,7 +186,6 @@ impl App {
                 }
                 Line::Event(p, at) => (p, at),
             };
-            let event = prepared.event();
             if i > 0 && self.admission.single_waiting() {
                 // The lock is fair: a waiting single event goes first.
                 drop(ledger);
@@ -217,32 +208,7 @@ impl App {
                 ))));
                 continue;
             }
-            if let Err(e) = self.check_skew(event) {
-                out.push(Decided::Ready(Err(e)));
-                continue;
-            }
-            match self.original(&ledger, event) {
-                Ok(Some(answer)) => out.push(Decided::Ready(Ok(answer))),
-                Err(e) => out.push(Decided::Ready(Err(e))),
-                Ok(None) => match self.admit() {
-                    Err(e) => out.push(Decided::Ready(Err(e))),
-                    Ok(()) => {
-                        let took = Instant::now();
-                        let (decision, durable) = ledger.decide(prepared);
-                        self.admission.observe(took.elapsed());
-                        let placed = self.placed(&ledger, event, &decision);
-                        self.in_flight_map()
-                            .insert(in_flight_key(event), decision.clone());
-                        let answer = Answer {
-                            decision,
-                            duplicate: false,
-                            durable: true,
-                            degraded: None,
-                        };
-                        out.push(Decided::Pending(answer, durable, placed));
-                    }
-                },
-            }
+            out.push(self.decide_in_order(&mut ledger, prepared));
         }
         out
     }
