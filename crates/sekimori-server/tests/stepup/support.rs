@@ -1,0 +1,101 @@
+//! What every step-up test uses: the fixed time, posting as a service
+//! with the step-up clock pinned, error fields, TOTP codes.
+
+use crate::common::Harness;
+use axum::http::{Method, StatusCode};
+use sekimori_stepup::Algorithm;
+use serde_json::{json, Value};
+
+/// 2026-11-18T...: a fixed time in the past, so every run computes the same codes.
+pub const T0_MS: i64 = 1_795_000_000_000;
+
+pub fn at(seconds: i64) -> String {
+    sekimori_event::format_rfc3339_ms(T0_MS + seconds * 1000)
+}
+
+impl Harness {
+    /// Posts a step-up request as service `bank` (unless it names one), with
+    /// the server's step-up clock pinned at the request's `at`.
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let at = body["at"]
+            .as_str()
+            .and_then(sekimori_event::parse_rfc3339_ms);
+        self.post_on(path, body, at).await
+    }
+
+    /// The same with the server clock at `server_ms` (when given).
+    pub async fn post_on(
+        &self,
+        path: &str,
+        mut body: Value,
+        server_ms: Option<i64>,
+    ) -> (StatusCode, Value) {
+        if let Some(ms) = server_ms {
+            self.app.stepup.clock.set(ms);
+        }
+        if path.starts_with("/v1/stepup/") && body.is_object() && body.get("service").is_none() {
+            body["service"] = json!("bank");
+        }
+        self.call(Method::POST, path, Some(&self.ingest), body)
+            .await
+    }
+
+    /// The durable decision of an event (waits, boundedly, when it was
+    /// answered past the time budget and is still being written).
+    pub async fn durable_decision(&self, id: &str) -> Value {
+        for _ in 0..1000 {
+            let (s, b) = self
+                .call(
+                    Method::GET,
+                    &format!("/v1/decisions/{id}"),
+                    Some(&self.read),
+                    Value::Null,
+                )
+                .await;
+            if s == StatusCode::OK {
+                return b["decision"].clone();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("no durable decision for {id}");
+    }
+}
+
+pub fn error(b: &Value) -> (Option<&str>, Option<&str>) {
+    (b["error"]["code"].as_str(), b["error"]["path"].as_str())
+}
+
+/// RFC 4648 base32 without padding (the otpauth `secret`).
+pub fn seed_of(uri: &str) -> Vec<u8> {
+    sekimori_stepup::seed_from_otpauth_uri(uri)
+        .expect("seed")
+        .expose()
+        .to_vec()
+}
+
+pub fn totp_code(seed: &[u8], seconds: i64) -> String {
+    let unix = u64::try_from(T0_MS / 1000 + seconds).expect("positive");
+    sekimori_stepup::totp(Algorithm::Sha1, seed, unix, 30, 6).expect("totp")
+}
+
+pub async fn enroll_totp(h: &Harness, account: &str) -> Vec<u8> {
+    let (s, b) = h
+        .post(
+            "/v1/stepup/totp/enroll",
+            json!({"account": account, "at": at(0)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let uri = b["otpauth_uri"].as_str().expect("uri");
+    assert!(uri.starts_with("otpauth://totp/sekimori:"), "{uri}");
+    seed_of(uri)
+}
+
+pub fn verify_totp(account: &str, code: &str, seconds: i64) -> Value {
+    json!({"account": account, "at": at(seconds), "method": "totp", "code": code,
+           "service": "bank", "actor": {"device": "d-1", "ip": "203.0.113.5"}})
+}
+
+pub fn tx(payee: &str) -> Value {
+    json!({"amount_minor": 250_000, "currency": "JPY", "payee": payee})
+}
