@@ -3,7 +3,7 @@
 use crate::body::Validate;
 use crate::error::{join_path, render_path, DecodeError};
 use crate::names::field_name;
-use crate::secret::reject_secrets;
+use crate::secret::{reject_secrets, At};
 use crate::*;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
@@ -44,7 +44,9 @@ pub fn decode_value(value: Value) -> Result<Event, DecodeError> {
                 "this field would carry a secret in the clear; send only the keyed fingerprint",
             ));
         }
-        reject_secrets(child, &field_name(key))?;
+        if child.is_object() || child.is_array() {
+            reject_secrets(child, &At::Key(&At::Root, key))?;
+        }
     }
     let kind_name = take_string(&mut map, "type")?;
     let kind = EventKind::parse(&kind_name).ok_or_else(|| {
