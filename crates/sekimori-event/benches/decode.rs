@@ -6,6 +6,8 @@
 //!   `wallet.outflow` and a `purchase`.
 //! - `to_json`: `Event::to_json`, the canonical JSON value of a decoded event.
 //! - `to_vec`: serializing a decoded event straight to JSON bytes.
+//! - `canonical_json`: the log's bytes written from the typed event (the
+//!   bytes of `to_json`'s value, with no value built).
 //!
 //! Run with:
 //!
@@ -66,4 +68,18 @@ fn to_json(bencher: Bencher, kind: &str) {
 fn to_vec(bencher: Bencher, kind: &str) {
     let event = decoded(kind);
     bencher.bench(|| serde_json::to_vec(black_box(&event)).expect("an event serializes"));
+}
+
+/// `Event::canonical_json`: the log's bytes, no value built.
+#[divan::bench(args = EVENTS)]
+fn canonical_json(bencher: Bencher, kind: &str) {
+    let event = decoded(kind);
+    bencher.bench(|| black_box(&event).canonical_json());
+}
+
+/// `to_json` then its bytes: what `canonical_json` replaced.
+#[divan::bench(args = EVENTS)]
+fn to_json_bytes(bencher: Bencher, kind: &str) {
+    let event = decoded(kind);
+    bencher.bench(|| serde_json::to_vec(&black_box(&event).to_json()).expect("a value serializes"));
 }

@@ -23,6 +23,7 @@
 )]
 
 mod body;
+mod canonical;
 mod claimed;
 mod decode;
 mod derived;
