@@ -1,5 +1,6 @@
-//! Step-up, secret checks and ASN enrichment over HTTP, in process: one
-//! test binary, a module per behaviour under test.
+//! Step-up, secret checks and ASN enrichment over HTTP, in process, and
+//! step-up that cannot be forged (`trust`, issue 12): one test binary, a
+//! module per behaviour under test.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -14,3 +15,6 @@ mod restart;
 mod secrets;
 mod totp;
 mod transaction;
+
+// Was the `stepup_trust` test binary.
+mod trust;
