@@ -7,25 +7,30 @@ use serde_json::Value as Json;
 use std::sync::OnceLock;
 use xxhash_rust::xxh3::xxh3_128;
 
-/// An event with its canonical JSON built (what the log stores). Building it
-/// is a pure function of the event, so a server or a replay can do it before
-/// taking the engine (outside the ledger lock, or on another core) and hand
-/// the result to [`crate::Engine::decide_prepared`]. The engine itself reads
-/// the typed event through the pack's compiled accessors; the rules' JSON
-/// view ([`Prepared::view`]) is built only if asked for.
+/// An event with its canonical JSON written (the bytes the log stores).
+/// Writing it is a pure function of the event, so a server or a replay can
+/// do it before taking the engine (outside the ledger lock, or on another
+/// core) and hand the result to [`crate::Engine::decide_prepared`]. The
+/// bytes are written straight from the typed event
+/// ([`Event::canonical_json`]: no JSON value is built); the engine itself
+/// reads the typed event through the pack's compiled accessors; the rules'
+/// JSON view ([`Prepared::view`]) and the canonical value
+/// ([`Prepared::canonical`]) are built only if asked for.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     event: Event,
-    canonical: Json,
+    canonical: Vec<u8>,
+    canonical_value: OnceLock<Json>,
     view: OnceLock<Json>,
 }
 
 impl Prepared {
     pub fn new(event: Event) -> Prepared {
-        let canonical = event.to_json();
+        let canonical = event.canonical_json();
         Prepared {
             event,
             canonical,
+            canonical_value: OnceLock::new(),
             view: OnceLock::new(),
         }
     }
@@ -34,9 +39,16 @@ impl Prepared {
         &self.event
     }
 
-    /// [`Event::to_json`]: the canonical JSON, as the log stores it.
-    pub fn canonical(&self) -> &Json {
+    /// The canonical JSON as the log stores it: the compact bytes of
+    /// [`Event::to_json`], written once.
+    pub fn canonical_bytes(&self) -> &[u8] {
         &self.canonical
+    }
+
+    /// [`Event::to_json`]: the canonical JSON as a value (built on first
+    /// use; the log writes [`Prepared::canonical_bytes`]).
+    pub fn canonical(&self) -> &Json {
+        self.canonical_value.get_or_init(|| self.event.to_json())
     }
 
     /// [`event_view`]: what the rules read as `event` (built on first use;
