@@ -96,12 +96,14 @@
 //! refusing new keys instead would let a flood of fresh keys blind every later key.
 //!
 //! Every store also keeps an *accounting* of its footprint,
-//! [`FeatureStore::accounted_bytes`]: each shard's hash table at the size a
-//! std map has for its length (shards are rebuilt at their new size when they
-//! lose keys, so that is their real size) plus every key's heap state, each
+//! [`FeatureStore::accounted_bytes`]: the shards' hash tables as a random
+//! layout of the store's number of keys gives them (each shard's table is
+//! the size a std map has for its length, as shards are rebuilt at their new
+//! size when they lose keys; the model prices the spread of those lengths,
+//! not the seed's actual layout) plus every key's heap state, each
 //! allocation rounded to the allocator's size class; modelled from lengths
-//! (never read from capacities, so a store restored from a snapshot accounts
-//! the same bytes).
+//! (never read from capacities or the layout, so a store restored from a
+//! snapshot, or rebuilt under another seed, accounts the same bytes).
 //! It is updated by every change, so reading it costs nothing. An engine-wide
 //! memory budget reads it and evicts with [`FeatureStore::evict_through`]
 //! (every key last observed at or before a time), choosing the time from
@@ -109,10 +111,13 @@
 //!
 //! ## Determinism
 //!
-//! Results depend only on the sequence of calls. Keys live in a std `HashMap` (its
-//! random hasher resists hash flooding), but its iteration order never influences a
-//! result, an eviction choice or the output: eviction sorts by (time, key), the
-//! serialized form lists keys sorted, and [`FeatureStore::state_digest`] hashes the
+//! Results depend only on the sequence of calls. Keys live in 1,024 shards of std
+//! `HashMap`s: a key's shard is SipHash-1-3 under the store's secret [`ShardSeed`] and
+//! each map's hasher is seeded per process, so crafted keys pile neither into one shard
+//! nor into one bucket. Neither the layout nor any iteration order influences a result,
+//! an eviction choice, the accounting or the output: eviction sorts by (time, key), the
+//! serialized form lists keys sorted (it does not hold the seed), the tables are
+//! accounted from the number of keys, and [`FeatureStore::state_digest`] hashes the
 //! state in key order. A deserialized store is validated against its configuration.
 
 // The decision path's guard (clippy.toml; ARCHITECTURE.md, invariants): no
@@ -131,6 +136,8 @@ mod error;
 pub mod fixed;
 mod graph;
 mod hll;
+mod layout;
+mod seed;
 mod series;
 mod shards;
 mod snapshot;
@@ -143,6 +150,7 @@ use serde::{Deserialize, Serialize};
 pub use error::WindowError;
 pub use graph::{GraphRead, EDGE_CAP, MAX_CYCLE, PASS_THROUGH_BP, PERIOD_CAP, VISIT_CAP};
 pub use hll::{HLL_PRECISION, HLL_REGISTERS};
+pub use seed::ShardSeed;
 pub use store::FeatureStore;
 pub use window::{MAX_BUCKETS, MAX_EXACT_LIMIT, MAX_LENGTH_MS, MIN_RESOLUTION_MS};
 

@@ -7,34 +7,40 @@
 //! clone. Nothing iterates the shards in an order that reaches a result
 //! (see the crate docs).
 //!
-//! **Accounting the tables.** The keys keep the accounted bytes of their
-//! tables ([`Keys::table_bytes`]): per shard, its table at the size a std
-//! `HashMap` has for its length (`alloc::table_bytes`) and its `Arc`
-//! header, as the allocator rounds them. For that model to be the real
-//! footprint, and a function of the content alone (a restored snapshot
-//! must account what the live store did), two things hold:
-//! - the shard of a key is a fixed function of the key (a multiplicative
-//!   hash of its bits, no per-process seed), so every process puts the same
-//!   keys in the same shard. Each shard's map still hashes with a seeded
-//!   hasher, so crafted keys can make one shard long (a copy then clones
-//!   more) but never slow its lookups;
-//! - a shard that loses keys is rebuilt at the size of what it keeps, so a
-//!   table never stays at an earlier peak's size, nor grows early because
-//!   of the tombstones removals leave (hashbrown doubles a table whose
-//!   free slots ran out while it is more than half full, tombstones
-//!   included: under churn that left tables at a quarter to a half full,
-//!   twice what a length-based model assumed).
+//! **The shard of a key** is keyed by the store's secret [`ShardSeed`]
+//! (SipHash-1-3), so keys crafted offline cannot pile into one shard and
+//! make every per-shard operation (a resize, a clone after a copy, a
+//! rebuild) touch the whole store (the attacker's review, F1). Each shard's
+//! map also hashes with a seeded hasher, so its lookups stay fast.
+//!
+//! **Accounting the tables.** A shard that loses keys is rebuilt at the
+//! size of what it keeps, so a table never stays at an earlier peak's size,
+//! nor grows early because of the tombstones removals leave (hashbrown
+//! doubles a table whose free slots ran out while it is more than half
+//! full, tombstones included: under churn that left tables at a quarter to
+//! a half full). Each shard's table is then the size a std `HashMap` has
+//! for its length. The accounting does not sum those per shard, though:
+//! the lengths depend on the seed, and nothing that reaches a decision may
+//! (a replay of the log without a snapshot draws another seed; the budget's
+//! evictions follow the accounting). [`Keys::table_bytes`] is a function of
+//! the number of keys alone (`layout`): the expected bytes of [`SHARDS`]
+//! tables over which that many keys are spread at random (checked against
+//! real tables under several seeds in the tests).
 
 use std::collections::hash_map::{self, HashMap};
 use std::mem::size_of;
 use std::sync::Arc;
 
 use crate::alloc::{alloc_bytes, table_bytes};
+use crate::layout::TablesModel;
+use crate::seed::ShardSeed;
 use crate::state::KeyState;
 use crate::Key;
 
 /// Shards per store. A write after a copy clones 1/SHARDS of the store.
 pub(crate) const SHARDS: usize = 1024;
+/// Bits of a shard index.
+const BITS: u32 = SHARDS.trailing_zeros();
 
 type Hasher = foldhash::fast::RandomState;
 type Shard = HashMap<Fp, KeyState, Hasher>;
@@ -68,17 +74,6 @@ pub(crate) fn shard_bytes(len: usize) -> u64 {
     table_bytes::<Slot>(len) + alloc_bytes(2 * size_of::<usize>() + size_of::<Shard>())
 }
 
-/// The shard of a key: a fixed multiplicative hash of its bits.
-fn shard_of(key: &Key) -> usize {
-    let folded = (*key as u64) ^ ((*key >> 64) as u64).rotate_left(29);
-    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARDS.trailing_zeros())) as usize
-}
-
-/// `table` moved from a shard of `from` keys to one of `to`.
-fn retable(table: &mut u64, from: usize, to: usize) {
-    *table = table.saturating_sub(shard_bytes(from)) + shard_bytes(to);
-}
-
 /// Rebuilds a shard that lost keys at the size of what it keeps (see the
 /// module docs); frees it when empty.
 fn rebuild(slot: &mut Option<Arc<Shard>>) {
@@ -100,17 +95,18 @@ pub(crate) struct Keys {
     /// `None` until the shard's first key (an empty store allocates no shard).
     shards: Vec<Option<Arc<Shard>>>,
     len: usize,
-    /// Accounted bytes of the shards (see [`shard_bytes`]), kept up to date.
+    /// Accounted bytes of the tables, the model's for `len` (`layout`),
+    /// kept up to date.
     table: u64,
+    model: TablesModel,
+    /// The secret that picks a key's shard.
+    seed: ShardSeed,
 }
 
+/// Empty, with a fresh seed.
 impl Default for Keys {
     fn default() -> Keys {
-        Keys {
-            shards: vec![None; SHARDS],
-            len: 0,
-            table: 0,
-        }
+        Keys::with_seed(ShardSeed::fresh())
     }
 }
 
@@ -119,8 +115,7 @@ pub(crate) struct Entry<'a> {
     inner: hash_map::Entry<'a, Fp, KeyState>,
     len: &'a mut usize,
     table: &'a mut u64,
-    /// Keys in the shard before this entry.
-    shard_len: usize,
+    model: &'a mut TablesModel,
 }
 
 impl<'a> Entry<'a> {
@@ -130,7 +125,7 @@ impl<'a> Entry<'a> {
             hash_map::Entry::Occupied(o) => o.into_mut(),
             hash_map::Entry::Vacant(v) => {
                 *self.len += 1;
-                retable(self.table, self.shard_len, self.shard_len + 1);
+                *self.table = self.model.bytes(*self.len);
                 v.insert(f())
             }
         }
@@ -138,6 +133,50 @@ impl<'a> Entry<'a> {
 }
 
 impl Keys {
+    /// Empty, laid out by `seed`.
+    pub fn with_seed(seed: ShardSeed) -> Keys {
+        Keys {
+            shards: vec![None; SHARDS],
+            len: 0,
+            table: 0,
+            model: TablesModel::default(),
+            seed,
+        }
+    }
+
+    pub fn seed(&self) -> ShardSeed {
+        self.seed
+    }
+
+    /// Lays the keys out by `seed` (moving every state into the shards it
+    /// picks, each built at its size); nothing else changes.
+    pub fn reseed(&mut self, seed: ShardSeed) {
+        if seed == self.seed {
+            return;
+        }
+        let mut parts: Vec<Vec<Slot>> = vec![Vec::new(); SHARDS];
+        for slot in &mut self.shards {
+            let Some(shard) = slot.take() else { continue };
+            let shard = Arc::try_unwrap(shard).unwrap_or_else(|shared| (*shared).clone());
+            for (fp, state) in shard {
+                parts[seed.shard(fp.key(), BITS)].push((fp, state));
+            }
+        }
+        for (slot, part) in self.shards.iter_mut().zip(parts) {
+            if !part.is_empty() {
+                let mut shard = Shard::with_capacity_and_hasher(part.len(), Hasher::default());
+                shard.extend(part);
+                *slot = Some(Arc::new(shard));
+            }
+        }
+        self.seed = seed;
+    }
+
+    /// The shard `key` lives in.
+    fn shard_of(&self, key: &Key) -> usize {
+        self.seed.shard(*key, BITS)
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -146,23 +185,19 @@ impl Keys {
         self.len == 0
     }
 
-    /// Accounted bytes of every shard's table (a function of the shards'
-    /// lengths; see the module docs).
+    /// Accounted bytes of the tables (a function of the number of keys;
+    /// see the module docs).
     pub fn table_bytes(&self) -> u64 {
         self.table
     }
 
-    /// [`Keys::table_bytes`] recomputed from the shards (tests).
+    /// [`Keys::table_bytes`] recomputed from the shards' lengths (tests).
     pub fn recount_table_bytes(&self) -> u64 {
-        self.shards
-            .iter()
-            .flatten()
-            .map(|s| shard_bytes(s.len()))
-            .sum()
+        TablesModel::default().bytes(self.shards.iter().flatten().map(|s| s.len()).sum())
     }
 
     pub fn get(&self, key: &Key) -> Option<&KeyState> {
-        self.shards[shard_of(key)].as_ref()?.get(&Fp::of(*key))
+        self.shards[self.shard_of(key)].as_ref()?.get(&Fp::of(*key))
     }
 
     pub fn contains_key(&self, key: &Key) -> bool {
@@ -170,24 +205,24 @@ impl Keys {
     }
 
     pub fn entry(&mut self, key: Key) -> Entry<'_> {
-        let shard = Arc::make_mut(self.shards[shard_of(&key)].get_or_insert_with(Default::default));
-        let shard_len = shard.len();
+        let at = self.shard_of(&key);
+        let shard = Arc::make_mut(self.shards[at].get_or_insert_with(Default::default));
         Entry {
             inner: shard.entry(Fp::of(key)),
             len: &mut self.len,
             table: &mut self.table,
-            shard_len,
+            model: &mut self.model,
         }
     }
 
     /// Inserts `state` under `key`, returning the state it replaces.
     pub fn insert(&mut self, key: Key, state: KeyState) -> Option<KeyState> {
-        let shard = Arc::make_mut(self.shards[shard_of(&key)].get_or_insert_with(Default::default));
-        let before = shard.len();
+        let at = self.shard_of(&key);
+        let shard = Arc::make_mut(self.shards[at].get_or_insert_with(Default::default));
         let old = shard.insert(Fp::of(key), state);
         if old.is_none() {
             self.len += 1;
-            retable(&mut self.table, before, before + 1);
+            self.table = self.model.bytes(self.len);
         }
         old
     }
@@ -218,11 +253,11 @@ impl Keys {
             let after = shard.len();
             len += after;
             if after < before {
-                retable(&mut self.table, before, after);
                 rebuild(slot);
             }
         }
         self.len = len;
+        self.table = self.model.bytes(len);
     }
 
     /// Removes the keys for which `drop` (a pure test of the key and its
@@ -237,7 +272,6 @@ impl Keys {
                 continue;
             }
             let shard = Arc::make_mut(shard);
-            let before = shard.len();
             shard.retain(|k, v| {
                 if !drop(&k.key(), v) {
                     return true;
@@ -246,10 +280,10 @@ impl Keys {
                 bytes += v.accounted();
                 false
             });
-            retable(&mut self.table, before, shard.len());
             rebuild(slot);
         }
         self.len -= keys as usize;
+        self.table = self.model.bytes(self.len);
         (keys, bytes)
     }
 
@@ -280,6 +314,17 @@ impl Keys {
             .all(|s| s.capacity() == table_capacity(table_buckets(s.len())))
     }
 
+    /// The longest shard's length (tests).
+    #[cfg(test)]
+    pub fn longest_shard(&self) -> usize {
+        self.shards
+            .iter()
+            .flatten()
+            .map(|s| s.len())
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Shards a copy of this store still shares (tests).
     #[cfg(test)]
     pub fn shared_shards(&self) -> usize {
@@ -302,81 +347,5 @@ impl PartialEq for Keys {
 impl Eq for Keys {}
 
 #[cfg(test)]
-mod tests {
-    use crate::{Aggregate, FeatureConfig, FeatureStore, Obs, ObsValue, Window};
-
-    #[test]
-    fn a_write_after_a_clone_unshares_one_shard_only() {
-        let mut live = FeatureStore::new(FeatureConfig {
-            window: Window::Ever,
-            aggregate: Aggregate::Count,
-            max_keys: 100_000,
-            lateness_ms: 0,
-        })
-        .expect("valid config");
-        let obs = |at_ms| {
-            Some(Obs {
-                at_ms,
-                value: ObsValue::Int(1),
-            })
-        };
-        for i in 0..20_000u128 {
-            live.apply(i * 0x1_0000_0001, obs(i as i64), i as i64);
-        }
-        let copy = live.clone();
-        let shards = live.keys.shared_shards();
-        assert!(shards > super::SHARDS / 2, "{shards}");
-        live.apply(7 * 0x1_0000_0001, obs(30_000), 30_000);
-        assert_eq!(live.keys.shared_shards(), shards - 1);
-        // A budget eviction that finds nothing copies nothing.
-        assert_eq!(live.evict_through(-1), (0, 0));
-        assert_eq!(live.keys.shared_shards(), shards - 1);
-        drop(copy);
-        assert_eq!(live.keys.shared_shards(), 0);
-    }
-
-    /// Under churn (new keys, the budget's evictions, sweeps, the key cap)
-    /// every shard's table has the size its length gives it, and the
-    /// accounting is the model's; a restored copy accounts the same.
-    #[test]
-    fn tables_stay_at_the_size_the_model_accounts() {
-        let config = |window, max_keys| FeatureConfig {
-            window,
-            aggregate: Aggregate::Count,
-            max_keys,
-            lateness_ms: 0,
-        };
-        let hour = Window::Sliding {
-            length_ms: 3_600_000,
-            resolution_ms: 60_000,
-        };
-        for (window, max_keys) in [(Window::Ever, 30_000), (hour, 1_000_000), (hour, 9_000)] {
-            let mut s = FeatureStore::new(config(window, max_keys)).expect("valid");
-            let mut peak = 0;
-            for round in 0..6i64 {
-                for i in 0..20_000u128 {
-                    let at = round * 1_200_000 + i as i64;
-                    let key = (i + round as u128 * 7_919) * 0x9E37_79B9_7F4A_7C15;
-                    s.apply(
-                        key,
-                        Some(Obs {
-                            at_ms: at,
-                            value: ObsValue::None,
-                        }),
-                        at,
-                    );
-                }
-                peak = peak.max(s.len());
-                let now = round * 1_200_000 + 20_000;
-                s.evict_through(now - 10_000);
-                assert!(s.keys.tables_match_the_model(), "{window:?} round {round}");
-                assert_eq!(s.accounted_bytes(), s.recount_bytes());
-                let json = serde_json::to_string(&s).expect("serializes");
-                let back: FeatureStore = serde_json::from_str(&json).expect("restores");
-                assert_eq!(back.accounted_bytes(), s.accounted_bytes());
-                assert!(back.keys.tables_match_the_model());
-            }
-            assert!(peak > s.len(), "{window:?}: the churn removed keys");
-        }
-    }
-}
+#[path = "shards_tests.rs"]
+mod tests;

@@ -5,15 +5,18 @@ use std::mem::size_of;
 use serde::Deserialize;
 
 use crate::digest::Digest;
+use crate::seed::ShardSeed;
 use crate::snapshot::Snapshot;
 use crate::state::{empty_read, Input, KeyState, State};
 use crate::window::Span;
 use crate::{Aggregate, FeatureConfig, Key, Obs, Read, Window, WindowError};
 
 /// The tracked keys: copy-on-write shards of hash maps (see `shards`), so
-/// a clone copies pointers only. Keys are already xxh3 hashes, so the maps
-/// hash them with foldhash (fast, and seeded per process so crafted keys
-/// cannot pile into one bucket) rather than SipHash.
+/// a clone copies pointers only. A key's shard is SipHash-1-3 under the
+/// store's secret seed (crafted keys cannot pile into one shard); within a
+/// shard, keys are already xxh3 hashes, so the maps hash them with foldhash
+/// (fast, and seeded per process so crafted keys cannot pile into one
+/// bucket).
 pub(crate) use crate::shards::Keys;
 
 /// Windowed aggregate state of one feature for every tracked key. See the crate docs.
@@ -32,12 +35,20 @@ pub struct FeatureStore {
 }
 
 impl FeatureStore {
-    /// An empty store; fails if the configuration is invalid.
+    /// An empty store with a fresh [`ShardSeed`]; fails if the
+    /// configuration is invalid.
     pub fn new(config: FeatureConfig) -> Result<FeatureStore, WindowError> {
+        FeatureStore::with_seed(config, ShardSeed::fresh())
+    }
+
+    /// An empty store whose keys are laid out by `seed` (an engine gives
+    /// all its stores the seed its snapshot keeps). Nothing but the layout
+    /// depends on the seed.
+    pub fn with_seed(config: FeatureConfig, seed: ShardSeed) -> Result<FeatureStore, WindowError> {
         config.validate()?;
         Ok(FeatureStore {
             config,
-            keys: Keys::default(),
+            keys: Keys::with_seed(seed),
             last_sweep_ms: None,
             evicted_total: 0,
             accounted: 0,
@@ -46,6 +57,17 @@ impl FeatureStore {
 
     pub fn config(&self) -> &FeatureConfig {
         &self.config
+    }
+
+    /// The seed that lays the keys out.
+    pub fn seed(&self) -> ShardSeed {
+        self.keys.seed()
+    }
+
+    /// Lays the keys out by `seed` (a store restored from a snapshot, which
+    /// does not keep the seed, takes its engine's). Changes nothing else.
+    pub fn reseed(&mut self, seed: ShardSeed) {
+        self.keys.reseed(seed);
     }
 
     /// Applies `obs` (if any) to `key`, then returns the reading as of `now_ms`.
@@ -105,10 +127,11 @@ impl FeatureStore {
         self.evicted_total
     }
 
-    /// Accounted bytes of every tracked key: the shards' hash tables at the
-    /// capacity their lengths give them (buckets of [`FeatureStore::key_slot_bytes`],
-    /// grown by doubling, as the allocator rounds them) and every key's heap
-    /// state. Kept up to date by every change, so reading it costs nothing.
+    /// Accounted bytes of every tracked key: the shards' hash tables as a
+    /// random layout of this many keys gives them (buckets of
+    /// [`FeatureStore::key_slot_bytes`], grown by doubling, as the allocator
+    /// rounds them; a function of the number of keys, never of the seed's
+    /// layout) and every key's heap state. Kept up to date by every change, so reading it costs nothing.
     /// A function of the logical state only, so equal stores (a live one
     /// and its restored snapshot) account equal bytes.
     pub fn accounted_bytes(&self) -> u64 {

@@ -2,7 +2,7 @@
 //! chains, bounds, eviction, accounting and determinism.
 
 use sekimori_window::{
-    Aggregate, FeatureConfig, FeatureStore, GraphRead, Window, EDGE_CAP, MAX_CYCLE,
+    Aggregate, FeatureConfig, FeatureStore, GraphRead, Obs, ObsValue, Window, EDGE_CAP, MAX_CYCLE,
 };
 
 const H: i64 = 3_600_000;
@@ -183,12 +183,39 @@ fn edges_per_node_are_capped_and_the_oldest_goes() {
     // One more edge the same day does not grow the sender (its list is full).
     edge(&mut s, 1, 99_999, 10, T0 + 200_000);
     let grown = s.accounted_bytes() - bytes;
-    let fresh_node = {
+    // The tables are accounted from the number of keys alone: a store of
+    // `Ever` counts (no heap state) gives their bytes for `n` keys.
+    let tables = |n: u128| {
+        let mut c = FeatureStore::new(FeatureConfig {
+            window: Window::Ever,
+            aggregate: Aggregate::Count,
+            max_keys: 1_000,
+            lateness_ms: 0,
+        })
+        .expect("valid");
+        for k in 0..n {
+            c.apply(
+                k,
+                Some(Obs {
+                    at_ms: 0,
+                    value: ObsValue::None,
+                }),
+                0,
+            );
+        }
+        c.accounted_bytes()
+    };
+    let fresh_node_heap = {
         let mut one = store(10);
         edge(&mut one, 1, 2, 10, T0);
-        one.accounted_bytes() / 2
+        (one.accounted_bytes() - tables(2)) / 2
     };
-    assert_eq!(grown, fresh_node, "only the new receiver's node is added");
+    let keys = s.len() as u128;
+    assert_eq!(
+        grown,
+        fresh_node_heap + tables(keys) - tables(keys - 1),
+        "only the new receiver's node is added"
+    );
     // The oldest edges are gone: 1 -> 1000 no longer closes a cycle back.
     assert_eq!(edge(&mut s, 1000, 1, 10, T0 + 200_001).cycle, 0);
     assert_eq!(edge(&mut s, 99_999, 1, 10, T0 + 200_002).cycle, 2);
