@@ -1,21 +1,36 @@
 //! The workbench in process: pages and API over a real store and engine.
 
-/// Part 4's hold, list, bulk, search and analyst actions.
+/// Part 4's bulk actions, search, a case's links and page errors.
 #[path = "router_parts/actions.rs"]
 mod actions;
+/// Part 4's admin actions on analysts: disable and reset.
+#[path = "router_parts/analyst_admin.rs"]
+mod analyst_admin;
 /// The analysts page's passkeys: names, dates, removal with a reason.
 #[path = "router_parts/analyst_passkeys.rs"]
 mod analyst_passkeys;
 /// The same through the REST API.
 #[path = "router_parts/api.rs"]
 mod api;
+/// The attacker's review's findings on bounds: index, catch-up, claims.
+#[path = "router_parts/bounds.rs"]
+mod bounds;
+/// The attacker's review's findings on four eyes.
+#[path = "router_parts/four_eyes.rs"]
+mod four_eyes;
 mod harness;
 #[path = "router_parts/held_past_cap.rs"]
 mod held_past_cap;
+/// Part 4's holds: placed from a case, lifted by two supervisors.
+#[path = "router_parts/holds.rs"]
+mod holds;
+/// Part 4's list items from a case, with an expiry.
+#[path = "router_parts/lists.rs"]
+mod lists;
 /// Part 5's rule-quality page.
 #[path = "router_parts/quality.rs"]
 mod quality;
-/// The attacker's review's findings.
+/// The attacker's review's findings on sign-in, cookies and notices.
 #[path = "router_parts/security.rs"]
 mod security;
 #[path = "router_parts/sign_in_oracle.rs"]
@@ -41,6 +56,16 @@ async fn held_transfer(b: &Bench) -> String {
         "balance_before_minor": 1000000, "at": "2026-11-23T04:00:00Z",
         "destination": {"kind": "bank", "bank_code": "0009", "branch": "200", "number": "7100001"}}))
         .await
+}
+
+/// The transfer's case id.
+async fn transfer_case(b: &Bench) -> u64 {
+    held_transfer(b).await;
+    b.wb.sync()
+        .await
+        .expect("index")
+        .case_of_event("netbank", "xfer-1")
+        .expect("case")
 }
 
 fn case_ids(page: &str) -> Vec<u64> {
