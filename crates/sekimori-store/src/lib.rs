@@ -217,6 +217,16 @@ impl Store {
         }
     }
 
+    /// Holds every commit back until the guard is dropped: ops queue (and
+    /// their receivers stay pending) meanwhile, then go in one transaction.
+    /// For tests that check nothing is acknowledged before it is durable;
+    /// a server never calls it.
+    #[doc(hidden)]
+    pub fn hold_commits(&self) -> CommitHold {
+        self.shared.held.fetch_add(1, Ordering::AcqRel);
+        CommitHold(Arc::clone(&self.shared))
+    }
+
     /// Whether the store has entered the failed state (no more writes accepted).
     pub fn is_failed(&self) -> bool {
         self.shared.failed.load(Ordering::Acquire)
@@ -231,6 +241,17 @@ impl Store {
     /// Equivalent to dropping it.
     pub fn close(self) {
         drop(self);
+    }
+}
+
+/// Commits held back while this lives ([`Store::hold_commits`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct CommitHold(Arc<Shared>);
+
+impl Drop for CommitHold {
+    fn drop(&mut self) {
+        self.0.held.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

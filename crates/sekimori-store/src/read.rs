@@ -49,6 +49,31 @@ impl Store {
         Ok(seq)
     }
 
+    /// [`Store::seq_of_service_event`] for many (service, id) pairs in one
+    /// read transaction (the stream's chunk of lines checked for duplicates
+    /// at once): each pair's seq, in the order given. The caller reads a
+    /// found record's service as there.
+    pub fn seqs_of_service_events(
+        &self,
+        keys: &[(&str, &str)],
+    ) -> Result<Vec<Option<u64>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        if keys.is_empty() {
+            return Ok(out);
+        }
+        let txn = self.db.begin_read()?;
+        let events = txn.open_table(EVENTS)?;
+        let legacy = txn.open_table(EVENT_INDEX)?;
+        for &(service, id) in keys {
+            let seq = match events.get((id, service))? {
+                Some(seq) => Some(seq.value()),
+                None => legacy.get(id)?.map(|v| v.value()),
+            };
+            out.push(seq);
+        }
+        Ok(out)
+    }
+
     /// The seqs of every log record carrying an event `id`, whatever its
     /// service (each service's, ascending by service name, then the format-1
     /// index's, which may repeat one of them). The caller reads each

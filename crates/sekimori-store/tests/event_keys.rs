@@ -32,6 +32,31 @@ fn the_same_id_from_two_services_is_two_events() {
     assert_eq!(store.seq_of_event("e10").expect("idx"), Some(3));
 }
 
+#[test]
+fn many_keys_are_looked_up_in_one_read_as_one_by_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    append(&store, 1, "a", "e1");
+    append(&store, 2, "b", "e1");
+    append(&store, 3, "a", "e2");
+    let keys = [
+        ("a", "e1"),
+        ("b", "e1"),
+        ("c", "e1"),
+        ("a", "e2"),
+        ("b", "e2"),
+        ("a", "e1"),
+    ];
+    let many = store.seqs_of_service_events(&keys).expect("idx");
+    let one_by_one: Vec<_> = keys
+        .iter()
+        .map(|(s, id)| store.seq_of_service_event(s, id).expect("idx"))
+        .collect();
+    assert_eq!(many, one_by_one);
+    assert_eq!(many, [Some(1), Some(2), None, Some(3), None, Some(1)]);
+    assert!(store.seqs_of_service_events(&[]).expect("idx").is_empty());
+}
+
 /// A data directory as format 1 wrote it: `event_index` keyed by id alone.
 fn write_format_1(dir: &std::path::Path) {
     const LOG: TableDefinition<u64, &[u8]> = TableDefinition::new("log");

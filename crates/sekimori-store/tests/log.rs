@@ -124,6 +124,43 @@ fn group_commit_batches() {
     assert_eq!(scan(&store, 1).len() as u64, n);
 }
 
+/// Group commit never answers early: while commits are held, 500 appends
+/// queue and not one receiver resolves; released, they all go in one or a
+/// few transactions (one fsync for many), and each resolves only then.
+#[test]
+fn nothing_resolves_before_its_commit_and_many_share_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    append_range(&store, 1, 1);
+    let before = store.stats();
+    let hold = store.hold_commits();
+    let mut rxs: Vec<_> = (2..=501).map(|s| store.submit(append(s))).collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    for rx in &mut rxs {
+        assert!(
+            matches!(
+                rx.try_recv(),
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty)
+            ),
+            "an append resolved while commits were held"
+        );
+    }
+    assert_eq!(store.stats(), before, "nothing committed while held");
+    assert_eq!(store.last_seq().expect("last"), 1);
+    drop(hold);
+    for rx in rxs {
+        wait(rx).expect("append durable");
+    }
+    let after = store.stats();
+    assert_eq!(after.ops - before.ops, 500);
+    assert!(
+        after.commits - before.commits <= 2,
+        "500 held appends took {} commits",
+        after.commits - before.commits
+    );
+    assert_eq!(store.last_seq().expect("last"), 501);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submit_resolves_in_async_code() {
     let dir = tempfile::tempdir().expect("tempdir");
