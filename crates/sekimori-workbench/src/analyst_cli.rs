@@ -126,6 +126,9 @@ impl Analysts {
         if !self.is_replicated() {
             return Ok(Vec::new());
         }
+        // The leader, opening its workbench: records of a previous release
+        // in the clear are sealed first.
+        self.seal_legacy()?;
         let file = self.dir().join(ANALYSTS_FILE);
         if !file.exists() {
             return Ok(Vec::new());

@@ -4,29 +4,40 @@
 //! its own step-up table in log order, so an analyst created, reset,
 //! disabled or given a passkey on one leader is the same on the next.
 //!
-//! A record is `{"rev": n, "body": <the AnalystRecord as JSON text>,
-//! "mac": <hex>}`: `rev` grows by one at each write of the key, and `mac`
-//! is HMAC-SHA256 over the key, the rev and the body under a key derived
-//! from the shard's shared `stepup.key` bound to the shard's stream
-//! ([`derive`], [`shard_key`]). A follower checks both before it writes a
-//! record ([`verifier`], given to `Follower::open`): a forged record, or
-//! one that does not raise the rev by exactly one (an old record replayed
-//! into the stream), never reaches its table. Every read checks the MAC again: a record
-//! published to the stream by anyone without that key (a forged admin) is
-//! never read as an analyst, whichever way it reached the table (the
-//! stream, a snapshot object, an import). The key `analyst/` (no login)
-//! lists the logins, signed the same way. TOTP seeds are sealed under
-//! another key derived from `stepup.key`, bound to the login, so every
-//! node opens them.
+//! A record ([`record`]) carries a `rev` that grows by one at each write
+//! of the key, its body (the `AnalystRecord`: argon2id hash, TOTP state,
+//! passkeys) sealed whole (ChaCha20-Poly1305, bound to the key and the
+//! rev), and a MAC (HMAC-SHA256 over the key, the rev and the sealed
+//! body), all under keys derived from the shard's shared `stepup.key`
+//! bound to the shard's stream ([`derive`], [`shard_key`]): a reader of
+//! the stream or of a snapshot object sees no password hash. A follower
+//! checks the MAC and the rev before it writes a record ([`verifier`],
+//! given to `Follower::open`): a forged record, or one that does not
+//! raise the rev by exactly one (an old record replayed into the stream),
+//! never reaches its table. Every read checks the MAC again and opens the
+//! seal: a record published to the stream by anyone without that key (a
+//! forged admin) is never read as an analyst, whichever way it reached
+//! the table (the stream, a snapshot object, an import). The key
+//! `analyst/` (no login) lists the logins, signed and sealed the same way.
+//! TOTP seeds are sealed inside the body as well, under another key
+//! derived from `stepup.key`, bound to the login.
+//!
+//! [`verifier`] also carries the MAC of the shard's snapshot objects
+//! (under a key of its own label, [`record::OBJECT_LABEL`]): the ledger
+//! signs the objects it uploads and a joining node refuses one that does
+//! not verify.
 
 use crate::analysts::AnalystRecord;
 use crate::error::WbError;
 use crate::host::Host;
 use hmac::{Hmac, Mac};
-use serde::{Deserialize, Serialize};
+use record::RecordKeys;
 use sha2::Sha256;
 use std::sync::Arc;
 use zeroize::Zeroizing;
+
+#[path = "analyst_record.rs"]
+pub(crate) mod record;
 
 /// The step-up table's prefix of analysts' records.
 pub const PREFIX: &str = "analyst/";
@@ -52,19 +63,11 @@ pub fn derive(key: &[u8; 32], label: &str) -> Zeroizing<[u8; 32]> {
     out
 }
 
-/// One record as the table keeps it.
-#[derive(Debug, Serialize, Deserialize)]
-struct Signed {
-    rev: u64,
-    body: String,
-    mac: String,
-}
-
 /// The analysts' records in the replicated store.
 pub(crate) struct LogBackend {
     store: Arc<sekimori_store::Store>,
     host: Arc<dyn Host>,
-    mac_key: Zeroizing<[u8; 32]>,
+    keys: RecordKeys,
 }
 
 impl LogBackend {
@@ -77,23 +80,20 @@ impl LogBackend {
         LogBackend {
             store,
             host,
-            mac_key: derive(key, MAC_LABEL),
+            keys: RecordKeys::new(key),
         }
     }
 
-    fn mac(&self, key: &str, rev: u64, body: &str) -> Hmac<Sha256> {
-        record_mac(&self.mac_key, key, rev, body)
-    }
-
-    fn sign(&self, key: &str, rev: u64, body: String) -> Vec<u8> {
-        let mac = hex::encode(self.mac(key, rev, &body).finalize().into_bytes());
-        serde_json::to_vec(&Signed { rev, body, mac }).unwrap_or_default()
+    fn sign(&self, key: &str, rev: u64, body: &str) -> Result<Vec<u8>, WbError> {
+        self.keys
+            .sign(key, rev, body)
+            .map_err(|e| WbError::Storage(format!("analysts: {e}")))
     }
 
     /// The stored value of `key` (`None`: none): its rev and its body when
-    /// the MAC holds; rev 0 and no body when it does not (reported, never
-    /// trusted, its rev never read).
-    fn load(&self, key: &str) -> Result<Option<(u64, Option<String>)>, WbError> {
+    /// the MAC holds and the seal opens; rev 0 and no body when not
+    /// (reported, never trusted, its rev never read).
+    fn load(&self, key: &str) -> Result<Option<Loaded>, WbError> {
         let bytes = self
             .store
             .stepup(key)
@@ -101,21 +101,29 @@ impl LogBackend {
         let Some(bytes) = bytes else {
             return Ok(None);
         };
-        match verified(&self.mac_key, key, &bytes) {
-            Some(s) => Ok(Some((s.rev, Some(s.body)))),
+        let checked = self.keys.check(key, &bytes);
+        let opened = checked
+            .as_ref()
+            .and_then(|c| self.keys.open(key, c).map(|b| (c.rev, b, c.legacy())));
+        match opened {
+            Some((rev, body, legacy)) => Ok(Some(Loaded {
+                rev,
+                body: Some(body),
+                legacy,
+            })),
             None => {
                 // Never its claimed rev: a forged record pins nothing (the
                 // next write is rev 1, as the followers' guard expects of
                 // a key whose stored record does not verify).
-                refused(key);
-                Ok(Some((0, None)))
+                refused(key, checked.is_some());
+                Ok(Some(Loaded::default()))
             }
         }
     }
 
-    /// The rev and the verified body of `key` (rev 0: none stored).
-    fn current(&self, key: &str) -> Result<(u64, Option<String>), WbError> {
-        Ok(self.load(key)?.unwrap_or((0, None)))
+    /// The verified record of `key` (rev 0: none stored).
+    fn current(&self, key: &str) -> Result<Loaded, WbError> {
+        Ok(self.load(key)?.unwrap_or_default())
     }
 
     /// The logins: the signed list, or, when a list is stored that does
@@ -125,8 +133,14 @@ impl LogBackend {
     fn logins(&self) -> Result<(u64, Vec<String>), WbError> {
         match self.load(INDEX_KEY)? {
             None => Ok((0, Vec::new())),
-            Some((rev, Some(body))) => Ok((rev, serde_json::from_str(&body).unwrap_or_default())),
-            Some((rev, None)) => {
+            Some(Loaded {
+                rev,
+                body: Some(body),
+                ..
+            }) => Ok((rev, serde_json::from_str(&body).unwrap_or_default())),
+            Some(Loaded {
+                rev, body: None, ..
+            }) => {
                 let keys = self
                     .store
                     .stepup_keys(PREFIX)
@@ -157,19 +171,36 @@ impl LogBackend {
         let mut out = Vec::with_capacity(logins.len());
         for login in logins {
             let key = record_key(&login);
-            let (_, Some(body)) = self.current(&key)? else {
+            let Some(body) = self.current(&key)?.body else {
                 continue;
             };
             match serde_json::from_str::<AnalystRecord>(&body) {
                 Ok(r) if r.login == login => out.push(r),
-                _ => refused(&key),
+                _ => refused(&key, true),
             }
         }
         Ok(out)
     }
 
-    /// Writes the records of `records` that differ from the stored ones
-    /// (and the list of logins when it changed) as one `Entry::StepUp`
+    /// Whether a record in the form before sealing (its body in the clear)
+    /// is stored for `records` or the list of logins: the leader rewrites
+    /// them sealed when it opens its workbench.
+    pub(crate) fn any_legacy(&self, records: &[AnalystRecord]) -> Result<bool, WbError> {
+        for key in records
+            .iter()
+            .map(|r| record_key(&r.login))
+            .chain([INDEX_KEY.to_string()])
+        {
+            if self.current(&key)?.legacy {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Writes the records of `records` that differ from the stored ones or
+    /// are stored in the form before sealing (and the list of logins when
+    /// it changed or is not sealed) as one `Entry::StepUp`
     /// through the leader's ledger, and waits until it is durable. The
     /// caller holds the analysts' lock (one writer on this node; only the
     /// lease holder serves the workbench, and its appends are fenced).
@@ -179,21 +210,21 @@ impl LogBackend {
             let key = record_key(&r.login);
             let body =
                 serde_json::to_string(r).map_err(|e| WbError::Storage(format!("analysts: {e}")))?;
-            let (rev, old) = self.current(&key)?;
-            if old.as_deref() != Some(body.as_str()) {
-                writes.push((key.clone(), Some(self.sign(&key, next(rev)?, body))));
+            let old = self.current(&key)?;
+            if old.legacy || old.body.as_deref().map(|b| b.as_str()) != Some(body.as_str()) {
+                writes.push((key.clone(), Some(self.sign(&key, next(old.rev)?, &body)?)));
             }
         }
         let mut logins: Vec<String> = records.iter().map(|r| r.login.clone()).collect();
         logins.sort();
         logins.dedup();
         let (rev, old) = self.logins()?;
-        let verified = matches!(self.load(INDEX_KEY)?, Some((_, Some(_))));
-        if old != logins || !verified {
+        let index = self.current(INDEX_KEY)?;
+        if old != logins || index.body.is_none() || index.legacy {
             let body = serde_json::to_string(&logins).unwrap_or_default();
             writes.push((
                 INDEX_KEY.to_string(),
-                Some(self.sign(INDEX_KEY, next(rev)?, body)),
+                Some(self.sign(INDEX_KEY, next(rev)?, &body)?),
             ));
         }
         if writes.is_empty() {
@@ -214,35 +245,48 @@ pub fn shard_key(key: &[u8; 32], stream: &str) -> Zeroizing<[u8; 32]> {
 /// What a follower checks an `analyst/` write with: the rev of `value`
 /// when its MAC holds under the shard's key (see [`shard_key`]), `None`
 /// otherwise (a forged or foreign record, a deletion's absent value).
-pub type Verifier = Arc<dyn Fn(&str, &[u8]) -> Option<u64> + Send + Sync>;
+pub type AnalystCheck = Arc<dyn Fn(&str, &[u8]) -> Option<u64> + Send + Sync>;
+/// Signs a snapshot object: HMAC-SHA256 of the parts (each
+/// length-prefixed) under the shard's object key.
+pub type ObjectSign = Arc<dyn Fn(&[&[u8]]) -> [u8; 32] + Send + Sync>;
+/// Checks a snapshot object's MAC (parts as [`ObjectSign`]'s, then the
+/// MAC), in constant time.
+pub type ObjectCheck = Arc<dyn Fn(&[&[u8]], &[u8]) -> bool + Send + Sync>;
 
-/// The follower's [`Verifier`] of a shard whose analysts are signed under
-/// `key` (the same key `Config::replicated_analysts` carries).
+/// A shard's checks, as `Follower::open` takes them (its `ShardKeys`):
+/// the analysts' records, and signing and checking snapshot objects.
+pub type Verifier = (AnalystCheck, ObjectSign, ObjectCheck);
+
+/// The [`Verifier`] of a shard whose analysts are signed under `key` (the
+/// same key `Config::replicated_analysts` carries, [`shard_key`]).
 pub fn verifier(key: &[u8; 32]) -> Verifier {
-    let mac_key = derive(key, MAC_LABEL);
-    Arc::new(move |k: &str, value: &[u8]| verified(&mac_key, k, value).map(|s| s.rev))
+    let keys = Arc::new(RecordKeys::new(key));
+    let analysts: AnalystCheck =
+        Arc::new(move |k: &str, value: &[u8]| keys.check(k, value).map(|c| c.rev));
+    let object_key = derive(key, record::OBJECT_LABEL);
+    let sign_key = object_key.clone();
+    let sign: ObjectSign = Arc::new(move |parts: &[&[u8]]| {
+        record::object_mac(&sign_key, parts)
+            .finalize()
+            .into_bytes()
+            .into()
+    });
+    let check: ObjectCheck = Arc::new(move |parts: &[&[u8]], mac: &[u8]| {
+        record::object_mac(&object_key, parts)
+            .verify_slice(mac)
+            .is_ok()
+    });
+    (analysts, sign, check)
 }
 
-const MAC_LABEL: &str = "analysts/mac/v1";
-
-fn record_mac(mac_key: &[u8; 32], key: &str, rev: u64, body: &str) -> Hmac<Sha256> {
-    let mut m =
-        <Hmac<Sha256> as Mac>::new_from_slice(mac_key.as_ref()).expect("HMAC takes any key length");
-    m.update(&(key.len() as u64).to_be_bytes());
-    m.update(key.as_bytes());
-    m.update(&rev.to_be_bytes());
-    m.update(body.as_bytes());
-    m
-}
-
-/// `bytes` as a record of `key` whose MAC holds, or `None`.
-fn verified(mac_key: &[u8; 32], key: &str, bytes: &[u8]) -> Option<Signed> {
-    let s = serde_json::from_slice::<Signed>(bytes).ok()?;
-    let mac = hex::decode(&s.mac).ok()?;
-    record_mac(mac_key, key, s.rev, &s.body)
-        .verify_slice(&mac)
-        .ok()?;
-    Some(s)
+/// One stored record as read: its rev and its body when it verifies and
+/// opens (rev 0, no body: none stored, or refused), and whether it is in
+/// the form before sealing.
+#[derive(Default)]
+struct Loaded {
+    rev: u64,
+    body: Option<Zeroizing<String>>,
+    legacy: bool,
 }
 
 /// The rev after `rev` (followers take exactly that one).
@@ -251,11 +295,18 @@ fn next(rev: u64) -> Result<u64, WbError> {
         .ok_or_else(|| WbError::Storage("analysts: a record's rev is exhausted".into()))
 }
 
-fn refused(key: &str) {
-    tracing::warn!(
-        key,
-        "an analyst record does not verify (forged, or sealed under another stepup.key): refused"
-    );
+fn refused(key: &str, signed: bool) {
+    if signed {
+        tracing::warn!(
+            key,
+            "an analyst record whose MAC holds does not open or names another login: refused"
+        );
+    } else {
+        tracing::warn!(
+            key,
+            "an analyst record does not verify (forged, or sealed under another stepup.key): refused"
+        );
+    }
     metrics::counter!("sekimori_workbench_analyst_records_refused_total").increment(1);
 }
 

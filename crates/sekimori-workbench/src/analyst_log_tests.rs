@@ -102,14 +102,23 @@ fn analysts_are_signed_records_and_a_forged_one_is_nobody() {
     b.verify("aiko", PASSWORD, &code(aiko.expose(), now), now)
         .expect("signs in on another node");
 
-    // A record promoted to admin by someone without the key: refused on
-    // read (aiko is nobody until an admin makes her again), never an admin.
+    // The whole body is sealed: no password hash, role or login in the
+    // clear for anyone who reads the stream or a snapshot object.
+    assert!(
+        !text.contains("argon2") && !text.contains("\"analyst\""),
+        "{text}"
+    );
+    assert!(!text.contains("aiko"), "{text}");
+    // A record tampered with by someone without the key (its ciphertext
+    // changed, its rev raised): refused on read (aiko is nobody until an
+    // admin makes her again), never an admin.
     let mut forged: serde_json::Value = serde_json::from_slice(&raw).expect("json");
-    let body = forged["body"]
+    let text = forged["sealed"]["ciphertext"]
         .as_str()
-        .expect("body")
-        .replace("\"analyst\"", "\"admin\"");
-    forged["body"] = body.into();
+        .expect("sealed")
+        .to_string();
+    let flipped = if text.starts_with('0') { "1" } else { "0" };
+    forged["sealed"]["ciphertext"] = format!("{flipped}{}", &text[1..]).into();
     forged["rev"] = (forged["rev"].as_u64().expect("rev") + 2).into();
     let forged = serde_json::to_vec(&forged).expect("json");
     store
@@ -205,7 +214,7 @@ fn a_forged_rev_is_never_read_and_the_verifier_refuses_it() {
     a.create("bo", Role::Admin, PASSWORD, "root", now)
         .expect("creates");
     let forged = br#"{"rev":18446744073709551615,"body":"{}","mac":"00"}"#.to_vec();
-    let verify = verifier(&KEY);
+    let verify = verifier(&KEY).0;
     assert_eq!(verify("analyst/aiko", &forged), None, "forged: refused");
     store
         .submit_blocking(Op::StepUp {
@@ -240,8 +249,8 @@ fn a_record_of_one_shard_is_nobody_in_another_with_the_same_stepup_key() {
         .stepup("analyst/mallory")
         .expect("reads")
         .expect("stored");
-    assert_eq!(verifier(&shard_a)("analyst/mallory", &raw), Some(1));
-    assert_eq!(verifier(&shard_b)("analyst/mallory", &raw), None);
+    assert_eq!(verifier(&shard_a).0("analyst/mallory", &raw), Some(1));
+    assert_eq!(verifier(&shard_b).0("analyst/mallory", &raw), None);
     let b = replicated(dir.path(), &store, &shard_b);
     assert!(b.list().expect("lists").is_empty());
 }
@@ -308,4 +317,97 @@ fn the_replicated_mark_goes_when_the_directory_is_served_single_node() {
         .expect("opens single-node");
     assert!(!wb.analysts.is_replicated());
     assert!(!crate::analyst_cli::is_replicated_dir(dir.path()));
+}
+
+/// Records of the release before sealing (body in the clear, MAC under the
+/// old key) still read, so a shard upgraded in place keeps its analysts;
+/// the leader rewrites them sealed when it opens its workbench, and any
+/// write of a login seals it. A clear body whose MAC fails is nobody.
+#[test]
+fn records_in_the_clear_still_read_and_are_sealed_by_the_leader() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(Store::open(&dir.path().join("store")).expect("store"));
+    let a = replicated(dir.path(), &store, &KEY);
+    let now = 1_800_000_000_000;
+    let (_, aiko) = a
+        .create("aiko", Role::Admin, PASSWORD, "root", now)
+        .expect("creates");
+    a.create("ken", Role::Analyst, PASSWORD, "aiko", now)
+        .expect("creates");
+    // As the previous release stored them: each body in the clear, signed
+    // under the old MAC key, at the revs they hold.
+    let keys = record::RecordKeys::new(&KEY);
+    let mut old = Vec::new();
+    for key in ["analyst/", "analyst/aiko", "analyst/ken"] {
+        let raw = store.stepup(key).expect("reads").expect("stored");
+        let checked = keys.check(key, &raw).expect("verifies");
+        let body = keys.open(key, &checked).expect("opens");
+        old.push((
+            key.to_string(),
+            Some(keys.sign_legacy(key, checked.rev, &body)),
+        ));
+    }
+    // And a clear record nobody signed: refused.
+    old.push((
+        "analyst/ken".into(),
+        Some(br#"{"rev":2,"body":"{}","mac":"00"}"#.to_vec()),
+    ));
+    old.swap(2, 3);
+    store
+        .submit_blocking(Op::StepUp { entries: old })
+        .expect("written");
+    let text = |k: &str| {
+        String::from_utf8(store.stepup(k).expect("reads").expect("stored")).expect("utf8")
+    };
+    assert!(text("analyst/aiko").contains("argon2id"), "the old form");
+    let b = replicated(dir.path(), &store, &KEY);
+    let logins: Vec<String> = b
+        .list()
+        .expect("lists")
+        .into_iter()
+        .map(|i| i.login)
+        .collect();
+    assert_eq!(logins, ["aiko", "ken"], "the old form reads");
+    b.verify("aiko", PASSWORD, &code(aiko.expose(), now), now)
+        .expect("signs in from a record in the clear");
+    // The sign-in moved aiko's TOTP step: the write seals every record
+    // in the clear it passes, ken's and the list too.
+    let sealed = |k: &str| {
+        let raw = text(k);
+        !raw.contains("argon2id") && !keys.check(k, raw.as_bytes()).expect("verifies").legacy()
+    };
+    assert!(["analyst/", "analyst/aiko", "analyst/ken"]
+        .iter()
+        .all(|k| sealed(k)));
+    // Back in the clear (the old release wrote again): the leader, opening
+    // its workbench, seals them (once per process).
+    let mut old = Vec::new();
+    for key in ["analyst/", "analyst/aiko", "analyst/ken"] {
+        let checked = keys.check(key, text(key).as_bytes()).expect("verifies");
+        let body = keys.open(key, &checked).expect("opens");
+        old.push((
+            key.to_string(),
+            Some(keys.sign_legacy(key, checked.rev + 1, &body)),
+        ));
+    }
+    store
+        .submit_blocking(Op::StepUp { entries: old })
+        .expect("written");
+    let c = replicated(dir.path(), &store, &KEY);
+    assert!(!sealed("analyst/ken"));
+    assert!(c.seal_legacy().expect("seals"));
+    assert!(["analyst/", "analyst/aiko", "analyst/ken"]
+        .iter()
+        .all(|k| sealed(k)));
+    assert!(!c.seal_legacy().expect("once"));
+    assert!(!replicated(dir.path(), &store, &KEY)
+        .seal_legacy()
+        .expect("nothing in the clear"));
+    assert_eq!(c.list().expect("lists").len(), 2);
+    // Each rewrite raised its record's rev by one: followers take it.
+    let rev = |k: &str| keys.check(k, text(k).as_bytes()).expect("verifies").rev;
+    assert_eq!(
+        verifier(&KEY).0("analyst/ken", text("analyst/ken").as_bytes()),
+        Some(rev("analyst/ken"))
+    );
 }

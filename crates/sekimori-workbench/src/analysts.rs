@@ -149,6 +149,9 @@ pub struct Analysts {
     /// Keys the stand-in passkey ids of logins without passkeys (kept
     /// across restarts: derived from the sealing key).
     pub(crate) stand_in_key: zeroize::Zeroizing<[u8; 32]>,
+    /// Whether this process has rewritten sealed the records a previous
+    /// release stored in the clear ([`Analysts::seal_legacy`]).
+    sealed_legacy: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Analysts {
@@ -167,6 +170,7 @@ impl Analysts {
             lock: Mutex::new(()),
             replicated: None,
             stand_in_key: crate::analyst_log::derive(&key, "analysts/stand-in/v1"),
+            sealed_legacy: Default::default(),
         })
     }
 
@@ -194,7 +198,35 @@ impl Analysts {
             lock: Mutex::new(()),
             replicated: Some(LogBackend::new(store, host, key)),
             stand_in_key: derive(key, "analysts/stand-in/v1"),
+            sealed_legacy: Default::default(),
         })
+    }
+
+    /// For a replicated shard, once per process (the leader, when it opens
+    /// its workbench): rewrites sealed every analyst record, and the list
+    /// of logins, that a previous release stored with its body in the
+    /// clear (their MAC holds, so they are read meanwhile; any write of a
+    /// login seals it too). Returns whether it wrote.
+    pub(crate) fn seal_legacy(&self) -> Result<bool, WbError> {
+        use std::sync::atomic::Ordering;
+        let Some(log) = &self.replicated else {
+            return Ok(false);
+        };
+        if self.sealed_legacy.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        let _serial = self.exclusive()?;
+        let records = log.read()?;
+        let wrote = log.any_legacy(&records)?;
+        if wrote {
+            log.write(&records)?;
+            tracing::info!(
+                analysts = records.len(),
+                "analyst records stored in the clear by a previous release: rewritten sealed"
+            );
+        }
+        self.sealed_legacy.store(true, Ordering::Release);
+        Ok(wrote)
     }
 
     /// Whether the replicated shard holds a record under `login`'s key at

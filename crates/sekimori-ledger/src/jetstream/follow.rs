@@ -3,7 +3,7 @@
 //! the leader's lapses. Also the snapshot object a new node starts from.
 
 use super::lease::Lease;
-use super::{wire, Cluster, ClusterError};
+use super::{wire, Cluster, ClusterError, ShardKeys};
 use crate::log::{Durable, StepUpWrites};
 use crate::replica::Replica;
 use async_nats::jetstream::consumer::{pull, DeliverPolicy};
@@ -14,8 +14,9 @@ use std::time::Duration;
 
 pub use super::read::read_range;
 pub use super::snapshot::{
-    download_snapshot, parse_snapshot_object, snapshot_object, stepup_join_writes, trim_behind,
-    upload_snapshot, SnapshotObject, STEPUP_INCOMPLETE,
+    download_object, download_snapshot, open_snapshot_object, parse_snapshot_object,
+    snapshot_object, stepup_join_writes, trim_behind, upload_snapshot, SnapshotObject,
+    STEPUP_INCOMPLETE,
 };
 
 /// A node following its shard.
@@ -63,16 +64,26 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Follower {
     /// Restores from the node's own store (its snapshot and log); when the
-    /// object store holds a later snapshot, starts from that one instead
-    /// (copying the entries it covers into the store, for the event index,
-    /// without applying them).
-    /// `verify` checks the analysts' records: a write whose MAC fails is
-    /// refused, as one that does not raise its rev by one.
+    /// object store holds a later snapshot that verifies under the shard's
+    /// keys, starts from that one instead (copying the entries it covers
+    /// into the store, for the event index, without applying them).
+    /// `keys` checks the analysts' records (a write whose MAC fails is
+    /// refused, as one that does not raise its rev by one) and the snapshot
+    /// objects; the cluster connection (and its clones: the log) keeps
+    /// them to sign the objects it uploads.
+    ///
+    /// An object that does not verify (forged, unsigned, another shard's)
+    /// or that is older than the stream's first entry is refused: the node
+    /// then follows from its own store, replaying the stream, when the
+    /// stream still holds every entry after this node's log; otherwise it
+    /// cannot join, and says why.
     pub async fn open(
         cluster: Cluster,
         store: Arc<Store>,
-        verify: AnalystVerifier,
+        keys: impl Into<ShardKeys>,
     ) -> Result<Follower, ClusterError> {
+        let keys: ShardKeys = keys.into();
+        cluster.set_keys(keys.clone());
         let s = Arc::clone(&store);
         let local = tokio::task::spawn_blocking(move || restore_local(&s))
             .await
@@ -86,10 +97,20 @@ impl Follower {
             since_snapshot: 0,
             joined_from: None,
             analyst_revs: Default::default(),
-            verify,
+            verify: keys.analysts,
         };
-        // A snapshot only saves replay time: without one, follow from the store.
+        // A snapshot only saves replay time: without one, follow from the
+        // store, when the stream still holds what follows it.
         if let Err(e) = f.join_from_snapshot().await {
+            let first = f.cluster.first_seq().await?;
+            let last = f.cluster.last_seq().await?;
+            let applied = f.applied();
+            if first > applied + 1 && last >= first {
+                tracing::error!(error = %e, applied, first, "cannot join: the object store's snapshot is refused or unreadable and the stream is trimmed past this node's log");
+                return Err(format!(
+                    "cannot join the shard: {e}; and the stream starts at {first}, past this node's log (at {applied}): restore a signed snapshot (a node of the shard uploads one every --snapshot-every entries)"
+                ));
+            }
             tracing::warn!(error = %e, "no snapshot from the object store; following from this node's store");
         }
         Ok(f)
@@ -120,6 +141,14 @@ impl Follower {
         if seq <= have {
             return Ok(());
         }
+        // A genuine object older than the stream's first entry (an old one
+        // uploaded again) has lost its tail: never joined from.
+        let first = self.cluster.first_seq().await?;
+        if seq + 1 < first {
+            return Err(format!(
+                "the object store's snapshot (at {seq}) is behind the stream's first entry ({first}): refused"
+            ));
+        }
         self.local(Op::PutPack {
             version,
             bytes: record,
@@ -128,7 +157,6 @@ impl Follower {
         // The entries the snapshot covers that the stream still holds (it
         // is trimmed behind snapshots): into the store, not the engine, for
         // the index of decided events.
-        let first = self.cluster.first_seq().await?;
         let store = Arc::clone(&self.store);
         // After what this node's log holds (a join cut short may have
         // copied some), and from where the stream starts: the log skips

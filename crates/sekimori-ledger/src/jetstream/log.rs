@@ -262,11 +262,22 @@ impl Publisher {
             if !ok {
                 return;
             }
+            // Signed under the shard's keys: an unsigned object would be
+            // refused by every joining node (and the stream never trimmed
+            // behind it).
+            let Some(keys) = cluster.keys() else {
+                tracing::warn!("snapshot not uploaded: this node has no shard keys to sign it");
+                return;
+            };
             // Read back once durable (the pack it names is stored by then).
             let object = match store.snapshot() {
-                Ok(Some((s, bytes))) if s == seq => {
-                    super::follow::snapshot_object(&store, seq, &bytes)
-                }
+                Ok(Some((s, bytes))) if s == seq => super::follow::snapshot_object(
+                    &store,
+                    seq,
+                    &bytes,
+                    &cluster.config.stream_name(),
+                    &keys,
+                ),
                 _ => Err("a later snapshot replaced it".into()),
             };
             match object {

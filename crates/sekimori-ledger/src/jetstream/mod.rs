@@ -26,6 +26,9 @@
 //! log entries too, applied by every node), so a node that starts from it
 //! knows every challenge. Behind each uploaded snapshot the leader trims
 //! the stream, keeping [`ShardConfig::trim_margin`] entries before it.
+//! Objects are signed under the shard's object key ([`ShardKeys`], which
+//! the server derives from `stepup.key`); a node joins only from an object
+//! whose MAC holds ([`snapshot::open_snapshot_object`]).
 
 pub mod follow;
 pub mod lease;
@@ -35,12 +38,14 @@ pub mod snapshot;
 pub mod wire;
 
 use async_nats::jetstream::{self, kv, object_store, stream};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use async_nats;
 pub use follow::{AnalystVerifier, Follower};
 pub use lease::Lease;
 pub use log::{JetStreamLog, LogStatus};
+pub use snapshot::open_snapshot_object;
 
 /// The key-value bucket of shard leases.
 pub const LEASE_BUCKET: &str = "sekimori_leases";
@@ -118,6 +123,43 @@ impl ShardConfig {
     }
 }
 
+/// Signs a snapshot object: HMAC-SHA256 of the parts (each
+/// length-prefixed) under the shard's object key.
+pub type ObjectSign = Arc<dyn Fn(&[&[u8]]) -> [u8; 32] + Send + Sync>;
+/// Checks a snapshot object's MAC over the parts, in constant time.
+pub type ObjectCheck = Arc<dyn Fn(&[&[u8]], &[u8]) -> bool + Send + Sync>;
+
+/// What a node checks the shard's writes with, built by the server from
+/// its `stepup.key` (the workbench's `analyst_log::verifier`, a tuple of
+/// the three, converts into it): the ledger holds no key of its own.
+#[derive(Clone)]
+pub struct ShardKeys {
+    /// An `analyst/` record's rev when its MAC holds.
+    pub analysts: AnalystVerifier,
+    /// Signs the snapshot objects this node uploads.
+    pub sign_object: ObjectSign,
+    /// Checks a snapshot object's MAC before a node joins from it.
+    pub check_object: ObjectCheck,
+}
+
+impl std::fmt::Debug for ShardKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShardKeys(<redacted>)")
+    }
+}
+
+impl From<(AnalystVerifier, ObjectSign, ObjectCheck)> for ShardKeys {
+    fn from(
+        (analysts, sign_object, check_object): (AnalystVerifier, ObjectSign, ObjectCheck),
+    ) -> Self {
+        ShardKeys {
+            analysts,
+            sign_object,
+            check_object,
+        }
+    }
+}
+
 /// A connection to the shard's stream, lease bucket and snapshot store.
 #[derive(Clone)]
 pub struct Cluster {
@@ -127,6 +169,10 @@ pub struct Cluster {
     pub stream: stream::Stream,
     pub leases: kv::Store,
     pub snapshots: object_store::ObjectStore,
+    /// The shard's keys, shared by every clone of this connection (set once
+    /// by `Follower::open` or [`Cluster::set_keys`]): the log signs the
+    /// objects it uploads with them.
+    keys: Arc<OnceLock<ShardKeys>>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -171,6 +217,7 @@ impl Cluster {
                         stream,
                         leases,
                         snapshots,
+                        keys: Arc::default(),
                     })
                 }
                 Err(e) if std::time::Instant::now() > deadline => return Err(e),
@@ -237,6 +284,17 @@ impl Cluster {
                 .map_err(|e| err("creating the snapshot store")(e.to_string()))?,
         };
         Ok((stream, leases, snapshots))
+    }
+
+    /// Gives this connection (and every clone of it) the shard's keys; the
+    /// first keys set stay.
+    pub fn set_keys(&self, keys: ShardKeys) {
+        let _ = self.keys.set(keys);
+    }
+
+    /// The shard's keys, once set.
+    pub fn keys(&self) -> Option<ShardKeys> {
+        self.keys.get().cloned()
     }
 
     /// The stream's last sequence (0 when empty).

@@ -1,8 +1,17 @@
 //! The shard's snapshot in the object store (the engine's state, its
 //! pack and the step-up records, for a node that starts from it) and the
 //! stream trimmed behind it.
+//!
+//! Objects are signed (format 4, since the attacker's review F4): HMAC-SHA256
+//! under the shard's object key ([`ShardKeys`], derived from `stepup.key`
+//! with a label of its own) over the stream's name and every byte after
+//! the MAC (so the seq, the pack, the step-up records and the state). A
+//! node uses an object only when its MAC holds ([`open_snapshot_object`]):
+//! an object planted by anyone who can write the object store but holds no
+//! key (older formats included) is refused, and so is a genuine object
+//! older than the stream's first entry (its tail is gone).
 
-use super::{Cluster, ClusterError};
+use super::{Cluster, ClusterError, ShardKeys};
 use sekimori_store::Store;
 use tokio::io::AsyncReadExt;
 
@@ -99,6 +108,12 @@ const OBJECT_V2: &[u8; 8] = b"SKSNAP2\n";
 /// Marks a format-3 object: format 2 plus, after the step-up records, one
 /// byte saying whether they are the uploader's whole table.
 const OBJECT_V3: &[u8; 8] = b"SKSNAP3\n";
+/// Marks a format-4 object: the MAC (32 bytes), then format 3 after its mark.
+const OBJECT_V4: &[u8; 8] = b"SKSNAP4\n";
+/// Where a format-4 object's signed bytes start.
+const SIGNED_FROM: usize = OBJECT_V4.len() + 32;
+/// The domain of an object's MAC.
+const OBJECT_DOMAIN: &[u8] = b"sekimori-snapshot-object/v4";
 /// The META key a node sets when it joined from an object whose step-up
 /// table was not whole: records deleted behind the object (their entries
 /// trimmed) may linger in its table, so the objects it uploads never claim
@@ -106,8 +121,15 @@ const OBJECT_V3: &[u8; 8] = b"SKSNAP3\n";
 pub const STEPUP_INCOMPLETE: &str = "stepup_incomplete";
 
 /// The object holding a snapshot: its sequence, the record of its pack,
-/// the node's step-up records and the snapshot.
-pub fn snapshot_object(store: &Store, seq: u64, snapshot: &[u8]) -> Result<Vec<u8>, String> {
+/// the node's step-up records and the snapshot, signed for shard stream
+/// `stream` under `keys` (format 4).
+pub fn snapshot_object(
+    store: &Store,
+    seq: u64,
+    snapshot: &[u8],
+    stream: &str,
+    keys: &ShardKeys,
+) -> Result<Vec<u8>, String> {
     let nl = snapshot
         .iter()
         .position(|&b| b == b'\n')
@@ -122,8 +144,9 @@ pub fn snapshot_object(store: &Store, seq: u64, snapshot: &[u8]) -> Result<Vec<u
         .meta(STEPUP_INCOMPLETE)
         .map_err(|e| e.to_string())?
         .is_none();
-    let mut out = Vec::with_capacity(snapshot.len() + record.len() + 64);
-    out.extend(OBJECT_V3);
+    let mut out = Vec::with_capacity(snapshot.len() + record.len() + 96);
+    out.extend(OBJECT_V4);
+    out.extend([0u8; 32]);
     out.extend(seq.to_le_bytes());
     out.extend((version.len() as u32).to_le_bytes());
     out.extend(version.as_bytes());
@@ -138,7 +161,31 @@ pub fn snapshot_object(store: &Store, seq: u64, snapshot: &[u8]) -> Result<Vec<u
     }
     out.push(u8::from(whole));
     out.extend(snapshot);
+    let mac = (keys.sign_object)(&[OBJECT_DOMAIN, stream.as_bytes(), &out[SIGNED_FROM..]]);
+    out[OBJECT_V4.len()..SIGNED_FROM].copy_from_slice(&mac);
     Ok(out)
+}
+
+/// Object `b` of shard stream `stream` when it is signed (format 4) and
+/// its MAC holds under `keys`; else why it is refused. An object of an
+/// older format (unsigned) is refused too: anyone who can write the object
+/// store could have planted it.
+pub fn open_snapshot_object(
+    b: &[u8],
+    stream: &str,
+    keys: &ShardKeys,
+) -> Result<SnapshotObject, String> {
+    if !b.starts_with(OBJECT_V4) || b.len() < SIGNED_FROM {
+        return Err(
+            "the object store's snapshot is not signed (an older format, or planted): refused"
+                .into(),
+        );
+    }
+    let mac = &b[OBJECT_V4.len()..SIGNED_FROM];
+    if !(keys.check_object)(&[OBJECT_DOMAIN, stream.as_bytes(), &b[SIGNED_FROM..]], mac) {
+        return Err("the object store's snapshot does not verify (forged, or another shard's or stepup.key's): refused".into());
+    }
+    parse_snapshot_object(b).ok_or_else(|| "the object store's snapshot does not parse".into())
 }
 
 /// Reads a length-prefixed field at `*at` (`n`: the prefix's width).
@@ -152,10 +199,19 @@ fn field<'a>(b: &'a [u8], at: &mut usize, n: usize) -> Option<&'a [u8]> {
     Some(out)
 }
 
+/// Parses an object of any format, its MAC unchecked (a node joining uses
+/// [`open_snapshot_object`]).
 pub fn parse_snapshot_object(b: &[u8]) -> Option<SnapshotObject> {
-    let v3 = b.starts_with(OBJECT_V3);
+    let v4 = b.starts_with(OBJECT_V4);
+    let v3 = v4 || b.starts_with(OBJECT_V3);
     let v2 = v3 || b.starts_with(OBJECT_V2);
-    let mut at = if v2 { OBJECT_V2.len() } else { 0 };
+    let mut at = if v4 {
+        SIGNED_FROM
+    } else if v2 {
+        OBJECT_V2.len()
+    } else {
+        0
+    };
     let seq = u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?);
     at += 8;
     let version = std::str::from_utf8(field(b, &mut at, 4)?).ok()?.to_string();
@@ -202,10 +258,13 @@ pub async fn trim_behind(
     if keep_from <= first {
         return Ok(first);
     }
-    // The object store must hold a snapshot that covers what goes.
+    // The object store must hold a snapshot that covers what goes, and
+    // that verifies (a planted object covers nothing).
     match download_snapshot(cluster).await? {
         Some(o) if o.seq + 1 >= keep_from => {}
-        _ => return Err("no snapshot in the object store covers the entries to trim".into()),
+        _ => {
+            return Err("no signed snapshot in the object store covers the entries to trim".into())
+        }
     }
     cluster
         .stream
@@ -233,8 +292,21 @@ pub async fn upload_snapshot(cluster: &Cluster, object: Vec<u8>) -> Result<(), C
         .map_err(|e| e.to_string())
 }
 
-/// The shard's snapshot from the object store, if there is one.
+/// The shard's snapshot from the object store, if there is one, when it
+/// verifies under the shard's keys (set by `Follower::open`); an error
+/// says why it is refused.
 pub async fn download_snapshot(cluster: &Cluster) -> Result<Option<SnapshotObject>, ClusterError> {
+    let Some(bytes) = download_object(cluster).await? else {
+        return Ok(None);
+    };
+    let keys = cluster
+        .keys()
+        .ok_or("no shard keys to check the object store's snapshot with")?;
+    open_snapshot_object(&bytes, &cluster.config.stream_name(), &keys).map(Some)
+}
+
+/// The shard's snapshot object's bytes, unchecked, if there is one.
+pub async fn download_object(cluster: &Cluster) -> Result<Option<Vec<u8>>, ClusterError> {
     let mut object = match cluster.snapshots.get(cluster.config.shard.as_str()).await {
         Ok(o) => o,
         Err(e) if e.kind() == async_nats::jetstream::object_store::GetErrorKind::NotFound => {
@@ -247,129 +319,9 @@ pub async fn download_snapshot(cluster: &Cluster) -> Result<Option<SnapshotObjec
         .read_to_end(&mut bytes)
         .await
         .map_err(|e| format!("reading the snapshot: {e}"))?;
-    parse_snapshot_object(&bytes)
-        .map(Some)
-        .ok_or_else(|| "the object store's snapshot does not parse".to_string())
+    Ok(Some(bytes))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use sekimori_store::Op;
-
-    /// A joining node keeps the higher rev of its own and the object's
-    /// analyst records, and never one that does not verify (F4): an old
-    /// genuine record in a planted object rolls nobody back.
-    #[test]
-    fn a_snapshot_object_never_rolls_an_analyst_back() {
-        // A verifier that takes records whose "mac" is "ok".
-        let verify: super::super::AnalystVerifier = std::sync::Arc::new(|_: &str, v: &[u8]| {
-            let v: serde_json::Value = serde_json::from_slice(v).ok()?;
-            (v["mac"] == "ok").then(|| v["rev"].as_u64()).flatten()
-        });
-        let rec = |rev: u64, mac: &str| format!(r#"{{"rev":{rev},"mac":"{mac}"}}"#).into_bytes();
-        let held = |k: &str| match k {
-            "analyst/mallory" => 5, // disabled at rev 5 on this node
-            "analyst/aiko" => 2,
-            _ => 0,
-        };
-        let object = vec![
-            ("analyst/mallory".to_string(), rec(3, "ok")), // before the disable
-            ("analyst/aiko".to_string(), rec(4, "ok")),    // newer: taken
-            ("analyst/ken".to_string(), rec(9, "forged")), // does not verify
-            ("tenant/b/a".to_string(), b"{}".to_vec()),
-        ];
-        let (kept, revs) = newer_analysts(object, held, &verify);
-        let keys: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys, ["analyst/aiko", "tenant/b/a"]);
-        assert_eq!(revs, [("analyst/aiko".to_string(), 4)]);
-    }
-
-    #[test]
-    fn a_snapshot_object_carries_its_pack_and_the_step_up_records() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let store = Store::open(dir.path()).expect("store");
-        store
-            .submit_blocking(Op::PutPack {
-                version: "v1".into(),
-                bytes: b"{\"pack\":1}".to_vec(),
-            })
-            .expect("pack");
-        store
-            .submit_blocking(Op::StepUp {
-                entries: vec![
-                    ("tenant/b/a".into(), Some(b"{\"r\":1}".to_vec())),
-                    ("tenant/b/c".into(), Some(b"{}".to_vec())),
-                ],
-            })
-            .expect("records");
-        let object = snapshot_object(&store, 42, b"v1\nSTATE").expect("object");
-        let parsed = parse_snapshot_object(&object).expect("parses");
-        assert_eq!(parsed.seq, 42);
-        assert_eq!(parsed.pack, ("v1".into(), b"{\"pack\":1}".to_vec()));
-        assert_eq!(parsed.snapshot, b"v1\nSTATE".to_vec());
-        assert_eq!(parsed.stepup.len(), 2);
-        assert!(parsed.stepup_whole);
-        assert_eq!(
-            parsed.stepup[0],
-            ("tenant/b/a".into(), b"{\"r\":1}".to_vec())
-        );
-        // A format-1 object (no records) still parses.
-        let mut v1 = Vec::new();
-        v1.extend(7u64.to_le_bytes());
-        v1.extend(2u32.to_le_bytes());
-        v1.extend(b"v1");
-        v1.extend(2u64.to_le_bytes());
-        v1.extend(b"{}");
-        v1.extend(b"v1\nS");
-        let old = parse_snapshot_object(&v1).expect("v1 parses");
-        assert_eq!((old.seq, old.stepup.len()), (7, 0));
-        assert_eq!(old.snapshot, b"v1\nS".to_vec());
-        assert!(!old.stepup_whole);
-        // Truncated: refused, not a panic.
-        assert!(parse_snapshot_object(&object[..20]).is_none());
-        // A format-2 object (records, no flag): never whole.
-        let mut v2 = object.clone();
-        v2[..8].copy_from_slice(OBJECT_V2);
-        let flag = v2.len() - b"v1\nSTATE".len() - 1;
-        v2.remove(flag);
-        let two = parse_snapshot_object(&v2).expect("v2 parses");
-        assert_eq!((two.stepup.len(), two.stepup_whole), (2, false));
-        assert_eq!(two.snapshot, b"v1\nSTATE".to_vec());
-        // A node whose table came from a partial object uploads a table
-        // that is not whole.
-        store
-            .submit_blocking(Op::PutMeta {
-                key: STEPUP_INCOMPLETE.into(),
-                bytes: b"1".to_vec(),
-            })
-            .expect("meta");
-        let partial = snapshot_object(&store, 43, b"v1\nSTATE").expect("object");
-        let parsed = parse_snapshot_object(&partial).expect("parses");
-        assert_eq!((parsed.stepup.len(), parsed.stepup_whole), (2, false));
-    }
-
-    #[test]
-    fn a_joining_node_drops_records_the_whole_table_lacks() {
-        let local = || vec!["tenant/b/gone".to_string(), "tenant/b/kept".to_string()];
-        let object = vec![("tenant/b/kept".to_string(), b"new".to_vec())];
-        let writes = stepup_join_writes(local(), object.clone(), true);
-        assert_eq!(
-            writes,
-            vec![
-                ("tenant/b/gone".to_string(), None),
-                ("tenant/b/kept".to_string(), Some(b"new".to_vec())),
-            ]
-        );
-        // A format-1 object says nothing of deletes: nothing is dropped.
-        let writes = stepup_join_writes(local(), object, false);
-        assert_eq!(
-            writes,
-            vec![("tenant/b/kept".to_string(), Some(b"new".to_vec()))]
-        );
-        // A format-2 object with no records empties the table.
-        let writes = stepup_join_writes(local(), Vec::new(), true);
-        assert_eq!(writes.len(), 2);
-        assert!(writes.iter().all(|(_, v)| v.is_none()));
-    }
-}
+#[path = "snapshot_tests.rs"]
+mod tests;
