@@ -190,7 +190,7 @@ impl Ledger {
         // The entry's bytes straight from the borrowed event and decision:
         // no copy of either under the lock (the same bytes as
         // `Entry::Event`'s `to_bytes`; `entry_bytes`' test holds that).
-        let bytes = entry_bytes::event(prepared.canonical(), &decision);
+        let bytes = entry_bytes::event(prepared.canonical_bytes(), &decision);
         let key = EventKey::new(event.service.as_str(), event.id.as_str());
         let durable = self.append_record(Record::entry(Some(key), bytes));
         self.since_snapshot += 1;

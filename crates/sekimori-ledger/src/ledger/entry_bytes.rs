@@ -1,37 +1,81 @@
 //! An event's log entry written from borrowed parts: the bytes of
 //! `Entry::Event { event, decision }.to_bytes()` without building the
 //! entry (which would copy the event's JSON and the decision under the
-//! ledger lock).
+//! ledger lock), around the event's canonical bytes as
+//! [`Prepared`](sekimori_engine::Prepared) wrote them (no JSON value of the
+//! event is built at all).
 
 use sekimori_engine::Decision;
-use serde::Serialize;
-use serde_json::Value as Json;
 
-/// The same serde shape as `sekimori_engine::Entry` (internally tagged
-/// `entry`, snake case), for the one variant, by reference.
-#[derive(Serialize)]
-#[serde(tag = "entry", rename_all = "snake_case")]
-enum EntryRef<'a> {
-    Event {
-        event: &'a Json,
-        decision: &'a Decision,
-    },
-}
-
-/// The log bytes of the event entry for `event` decided as `decision`.
-pub(super) fn event(event: &Json, decision: &Decision) -> Vec<u8> {
-    serde_json::to_vec(&EntryRef::Event { event, decision }).unwrap_or_default()
+/// The log bytes of the event entry for the event whose canonical JSON is
+/// `event` ([`Prepared::canonical_bytes`](sekimori_engine::Prepared::canonical_bytes))
+/// decided as `decision`: `Entry`'s serde shape (internally tagged `entry`,
+/// then the variant's fields in order), written around the event's bytes.
+pub(super) fn event(event: &[u8], decision: &Decision) -> Vec<u8> {
+    const HEAD: &[u8] = br#"{"entry":"event","event":"#;
+    const MID: &[u8] = br#","decision":"#;
+    let mut out = Vec::with_capacity(HEAD.len() + event.len() + MID.len() + 1024);
+    out.extend_from_slice(HEAD);
+    out.extend_from_slice(event);
+    out.extend_from_slice(MID);
+    if serde_json::to_writer(&mut out, decision).is_err() {
+        // A decision always serializes (the owned entry's `to_bytes` gives
+        // no bytes either way).
+        return Vec::new();
+    }
+    out.push(b'}');
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use sekimori_engine::{Engine, Entry};
-    use serde_json::json;
+    use sekimori_engine::{Decision, Engine, Entry, Prepared};
+    use serde::Serialize;
+    use serde_json::{json, Value as Json};
     use std::sync::Arc;
 
-    /// The bytes are exactly those of the owned entry, for real decisions
-    /// (reasons, features, holds' absence, a challenge's methods), so a log
-    /// written either way reads and replays the same.
+    /// What the ledger wrote before the event's bytes were written straight
+    /// from the typed event: the entry's shape around the event's value.
+    #[derive(Serialize)]
+    #[serde(tag = "entry", rename_all = "snake_case")]
+    enum EntryRef<'a> {
+        Event {
+            event: &'a Json,
+            decision: &'a Decision,
+        },
+    }
+
+    fn events() -> Vec<sekimori_event::Event> {
+        let mut out = Vec::new();
+        for i in 0..30 {
+            let login = json!({
+                "id": format!("e{i}"), "type": "login.attempt",
+                "at": format!("2026-06-24T00:{:02}:00Z", i),
+                "service": "bank", "account": "acct-1",
+                "factor": "pin", "result": if i % 3 == 0 { "success" } else { "failure" },
+                "actor": {"ip": format!("203.0.113.{}", i % 5), "device": "d1"},
+            });
+            let transfer = json!({
+                "id": format!("t{i}"), "type": "transfer",
+                "at": format!("2026-06-24T01:{:02}:00.250+09:00", i),
+                "service": "bank", "account": "acct-1", "customer": "c\"1",
+                "amount_minor": 1_000_000 * i64::from(i), "currency": "JPY",
+                "destination": {"kind": "bank", "bank_code": "0009", "branch": "456",
+                                "number": "7654321", "holder_name": "ﾔﾏﾀﾞ ﾀﾛｳ"},
+                "actor": {"ip": "2001:db8::7", "account": "acct-1", "asn": 64500},
+                "attrs": {"z": [1.25, {"b": null}], "a": "\u{2028}"},
+            });
+            for doc in [login, transfer] {
+                out.push(sekimori_event::decode_value(doc).expect("valid event"));
+            }
+        }
+        out
+    }
+
+    /// The bytes are exactly those of the owned entry and of what the
+    /// ledger wrote before (the event's JSON value around it), for real
+    /// decisions (reasons, features, holds' absence, a challenge's
+    /// methods), so a log written either way reads and replays the same.
     #[test]
     fn borrowed_bytes_equal_the_entrys_own() {
         let pack = sekimori_rules::compile(
@@ -39,25 +83,24 @@ mod tests {
         )
         .expect("compiles");
         let mut engine = Engine::new(Arc::new(pack));
-        for i in 0..30 {
-            let event = sekimori_event::decode_value(json!({
-                "id": format!("e{i}"), "type": "login.attempt",
-                "at": format!("2026-06-24T00:{:02}:00Z", i),
-                "service": "bank", "account": "acct-1",
-                "factor": "pin", "result": if i % 3 == 0 { "success" } else { "failure" },
-                "actor": {"ip": format!("203.0.113.{}", i % 5), "device": "d1"},
-            }))
-            .expect("valid event");
-            let prepared = sekimori_engine::Prepared::new(event);
+        for event in events() {
+            let prepared = Prepared::new(event);
             let decision = engine.decide_prepared(&prepared);
             let owned = Entry::Event {
                 event: prepared.canonical().clone(),
                 decision: decision.clone(),
             }
             .to_bytes();
-            assert_eq!(super::event(prepared.canonical(), &decision), owned);
+            let bytes = super::event(prepared.canonical_bytes(), &decision);
+            assert_eq!(bytes, owned);
+            let before = serde_json::to_vec(&EntryRef::Event {
+                event: prepared.canonical(),
+                decision: &decision,
+            })
+            .expect("serializes");
+            assert_eq!(bytes, before);
             assert_eq!(
-                Entry::from_bytes(&owned).ok(),
+                Entry::from_bytes(&bytes).ok(),
                 Some(Entry::Event {
                     event: prepared.canonical().clone(),
                     decision,
