@@ -1,0 +1,13 @@
+//! End-to-end ceremonies against a software passkey (webauthn-authenticator-rs's
+//! `SoftPasskey`, which runs the client-side WebAuthn algorithm: origin / rp_id checks,
+//! clientDataJSON, authenticatorData with an incrementing counter, P-256 signatures).
+//! One test binary, a module per behaviour under test.
+
+mod support;
+
+mod ceremony;
+mod origin;
+mod replay;
+mod storage;
+mod tampering;
+mod transaction;
