@@ -6,15 +6,17 @@ use crate::holds::{Holds, HoldsV2, HoldsV4};
 use crate::profiles::ProfileStore;
 use crate::risk::{RiskStore, RiskStoreV5};
 use sekimori_rules::{ListValues, Pack};
-use sekimori_window::FeatureStore;
+use sekimori_window::{FeatureStore, ShardSeed};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
 
 mod compat;
-use compat::{StateV2, StateV3, StateV4, StateV5, StateV6};
 
-/// Snapshot format version, the first byte of every snapshot. Version 7
+/// Snapshot format version, the first byte of every snapshot. Version 8
+/// added the shard seed (`seed`: the secret that lays every feature
+/// store's keys out; nothing but the layout depends on it, so older
+/// snapshots restore with a fresh one). Version 7
 /// added entity profiles (`profiles`: `aggregate: amounts | hours`). Version 6
 /// added the memory budget (`budget`) and population values' times and
 /// parents in risk stores (older risk stores restore with their values
@@ -25,12 +27,9 @@ use compat::{StateV2, StateV3, StateV4, StateV5, StateV6};
 /// for their step-up); version 3 added `by` and `reason` to holds (operator
 /// holds). Version 2 and 3 snapshots still restore (with no admission
 /// parked, and a version 2 hold with neither `by` nor `reason`).
-const SNAPSHOT_VERSION: u8 = 7;
-const SNAPSHOT_V6: u8 = 6;
-const SNAPSHOT_V5: u8 = 5;
-const SNAPSHOT_V4: u8 = 4;
-const SNAPSHOT_V3: u8 = 3;
-const SNAPSHOT_V2: u8 = 2;
+const SNAPSHOT_VERSION: u8 = 8;
+/// The oldest snapshot version that still restores.
+const SNAPSHOT_OLDEST: u8 = 2;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct State {
@@ -51,6 +50,12 @@ pub(crate) struct State {
     pub budget: Budget,
     /// Entity profiles (amounts, hours of the week), by feature spec digest.
     pub profiles: BTreeMap<u64, ProfileStore>,
+    /// The secret that lays out the keys of every feature store (the
+    /// attacker's review, F1): drawn when the state is created, kept in
+    /// snapshots so a restored engine lays its keys out as the live one
+    /// did. Never digested: no decision, eviction or accounting depends
+    /// on it, so a replay of the log that draws another decides the same.
+    pub seed: ShardSeed,
     /// The eviction kind of each feature store, by spec digest (from the
     /// pack: not serialized, set by `sync_stores`).
     #[serde(skip)]
@@ -114,9 +119,10 @@ impl State {
             .collect();
         self.stores.retain(|digest, _| wanted.contains_key(digest));
         for (digest, config) in wanted {
-            if let (std::collections::btree_map::Entry::Vacant(slot), Ok(store)) =
-                (self.stores.entry(digest), FeatureStore::new(config))
-            {
+            if let (std::collections::btree_map::Entry::Vacant(slot), Ok(store)) = (
+                self.stores.entry(digest),
+                FeatureStore::with_seed(config, self.seed),
+            ) {
                 slot.insert(store);
             }
         }
@@ -144,6 +150,10 @@ impl State {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<State, String> {
         let mut state = State::decode(bytes)?;
+        // Feature stores do not serialize their seed: they take the state's.
+        for store in state.stores.values_mut() {
+            store.reseed(state.seed);
+        }
         // Accounting is not serialized: it is a function of the content.
         for store in state.risk.values_mut() {
             store.recount();
@@ -157,23 +167,11 @@ impl State {
             Some((&SNAPSHOT_VERSION, rest)) => {
                 postcard::from_bytes(rest).map_err(|e| format!("snapshot does not decode: {e}"))
             }
-            Some((&SNAPSHOT_V6, rest)) => postcard::from_bytes::<StateV6>(rest)
-                .map(State::from)
-                .map_err(|e| format!("version-6 snapshot does not decode: {e}")),
-            Some((&SNAPSHOT_V5, rest)) => postcard::from_bytes::<StateV5>(rest)
-                .map(State::from)
-                .map_err(|e| format!("version-5 snapshot does not decode: {e}")),
-            Some((&SNAPSHOT_V4, rest)) => postcard::from_bytes::<StateV4>(rest)
-                .map(State::from)
-                .map_err(|e| format!("version-4 snapshot does not decode: {e}")),
-            Some((&SNAPSHOT_V3, rest)) => postcard::from_bytes::<StateV3>(rest)
-                .map(State::from)
-                .map_err(|e| format!("version-3 snapshot does not decode: {e}")),
-            Some((&SNAPSHOT_V2, rest)) => postcard::from_bytes::<StateV2>(rest)
-                .map(State::from)
-                .map_err(|e| format!("version-2 snapshot does not decode: {e}")),
+            Some((&v, rest)) if (SNAPSHOT_OLDEST..SNAPSHOT_VERSION).contains(&v) => {
+                compat::decode_old(v, rest)
+            }
             Some((v, _)) => Err(format!(
-                "snapshot version {v}, expected {SNAPSHOT_V2} to {SNAPSHOT_VERSION}"
+                "snapshot version {v}, expected {SNAPSHOT_OLDEST} to {SNAPSHOT_VERSION}"
             )),
             None => Err("empty snapshot".into()),
         }

@@ -1,153 +1,99 @@
-//! The state as older snapshot versions (2 to 6) wrote it, and how each
-//! restores: the same fields in the same order as each version wrote them,
-//! upgraded to the current `State`.
+//! The state as older snapshot versions (2 to 7) wrote it, and how each
+//! restores. Every version wrote the same fields in the same order, each
+//! adding one at the end, and postcard writes a struct as its fields one
+//! after the other; so an old snapshot is read field by field: the head
+//! every version wrote (with its version's risk stores and holds), then
+//! `admissions` from version 4, `budget` from 6, `profiles` from 7. The
+//! shard seed (version 8) is drawn afresh: nothing but the layout depends
+//! on it.
 
 use super::*;
+use serde::de::DeserializeOwned;
 
-/// Risk stores as snapshot versions 2 to 5 wrote them, upgraded as of the
-/// snapshot's watermark.
-fn upgrade_risk(risk: BTreeMap<u64, RiskStoreV5>, as_of_ms: i64) -> BTreeMap<u64, RiskStore> {
-    risk.into_iter()
-        .map(|(digest, store)| (digest, store.upgrade(as_of_ms)))
-        .collect()
-}
-
-/// The state as snapshot version 6 wrote it: the same fields, in the same
-/// order, before `profiles`.
+/// The fields every version wrote first, with the version's risk stores
+/// (`R`) and holds (`H`).
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub(super) struct StateV6 {
+pub(super) struct Head<R, H> {
     watermark_ms: i64,
     events: u64,
     stores: BTreeMap<u64, FeatureStore>,
-    risk: BTreeMap<u64, RiskStore>,
-    holds: Holds,
-    api_lists: BTreeMap<String, BTreeSet<String>>,
-    admissions: Admissions,
-    budget: Budget,
-}
-
-impl From<StateV6> for State {
-    fn from(old: StateV6) -> State {
-        State {
-            watermark_ms: old.watermark_ms,
-            events: old.events,
-            stores: old.stores,
-            risk: old.risk,
-            holds: old.holds,
-            api_lists: old.api_lists,
-            admissions: old.admissions,
-            budget: old.budget,
-            ..State::default()
-        }
-    }
-}
-
-/// The state as snapshot version 5 wrote it: the same fields, in the same
-/// order, before `budget`, with risk stores of version 5.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(super) struct StateV5 {
-    watermark_ms: i64,
-    events: u64,
-    stores: BTreeMap<u64, FeatureStore>,
-    risk: BTreeMap<u64, RiskStoreV5>,
-    holds: Holds,
-    api_lists: BTreeMap<String, BTreeSet<String>>,
-    admissions: Admissions,
-}
-
-impl From<StateV5> for State {
-    fn from(old: StateV5) -> State {
-        State {
-            watermark_ms: old.watermark_ms,
-            events: old.events,
-            stores: old.stores,
-            risk: upgrade_risk(old.risk, old.watermark_ms),
-            holds: old.holds,
-            api_lists: old.api_lists,
-            admissions: old.admissions,
-            ..State::default()
-        }
-    }
-}
-
-/// The state as snapshot version 4 wrote it: the same fields, in the same
-/// order, with hold keys without a service.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(super) struct StateV4 {
-    watermark_ms: i64,
-    events: u64,
-    stores: BTreeMap<u64, FeatureStore>,
-    risk: BTreeMap<u64, RiskStoreV5>,
-    holds: HoldsV4,
-    api_lists: BTreeMap<String, BTreeSet<String>>,
-    admissions: Admissions,
-}
-
-impl From<StateV4> for State {
-    fn from(old: StateV4) -> State {
-        State {
-            watermark_ms: old.watermark_ms,
-            events: old.events,
-            stores: old.stores,
-            risk: upgrade_risk(old.risk, old.watermark_ms),
-            holds: old.holds.into(),
-            api_lists: old.api_lists,
-            admissions: old.admissions,
-            ..State::default()
-        }
-    }
-}
-
-/// The state as snapshot version 3 wrote it: the same fields, in the same
-/// order, before `admissions`.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(super) struct StateV3 {
-    watermark_ms: i64,
-    events: u64,
-    stores: BTreeMap<u64, FeatureStore>,
-    risk: BTreeMap<u64, RiskStoreV5>,
-    holds: HoldsV4,
+    risk: BTreeMap<u64, R>,
+    holds: H,
     api_lists: BTreeMap<String, BTreeSet<String>>,
 }
 
-impl From<StateV3> for State {
-    fn from(old: StateV3) -> State {
-        State {
-            watermark_ms: old.watermark_ms,
-            events: old.events,
-            stores: old.stores,
-            risk: upgrade_risk(old.risk, old.watermark_ms),
-            holds: old.holds.into(),
-            api_lists: old.api_lists,
-            ..State::default()
-        }
+/// A risk store of any version, upgraded as of the snapshot's watermark.
+trait Upgrade {
+    fn upgrade(self, as_of_ms: i64) -> RiskStore;
+}
+
+impl Upgrade for RiskStoreV5 {
+    fn upgrade(self, as_of_ms: i64) -> RiskStore {
+        RiskStoreV5::upgrade(self, as_of_ms)
     }
 }
 
-/// The state as snapshot version 2 wrote it: the same fields, in the same
-/// order, with holds before `by` and `reason`.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub(super) struct StateV2 {
-    watermark_ms: i64,
-    events: u64,
-    stores: BTreeMap<u64, FeatureStore>,
-    risk: BTreeMap<u64, RiskStoreV5>,
-    holds: HoldsV2,
-    api_lists: BTreeMap<String, BTreeSet<String>>,
+impl Upgrade for RiskStore {
+    fn upgrade(self, _: i64) -> RiskStore {
+        self
+    }
 }
 
-impl From<StateV2> for State {
-    fn from(old: StateV2) -> State {
-        State {
-            watermark_ms: old.watermark_ms,
-            events: old.events,
-            stores: old.stores,
-            risk: upgrade_risk(old.risk, old.watermark_ms),
-            holds: old.holds.into(),
-            api_lists: old.api_lists,
-            ..State::default()
-        }
+/// Reads the next field of a version-`v` snapshot.
+fn take<T: DeserializeOwned>(bytes: &mut &[u8], v: u8, what: &str) -> Result<T, String> {
+    let (value, rest) = postcard::take_from_bytes(bytes)
+        .map_err(|e| format!("version-{v} snapshot does not decode ({what}): {e}"))?;
+    *bytes = rest;
+    Ok(value)
+}
+
+fn head<R, H>(bytes: &mut &[u8], v: u8) -> Result<State, String>
+where
+    R: Upgrade + DeserializeOwned,
+    H: Into<Holds> + DeserializeOwned,
+{
+    let old: Head<R, H> = take(bytes, v, "head")?;
+    let as_of = old.watermark_ms;
+    Ok(State {
+        watermark_ms: old.watermark_ms,
+        events: old.events,
+        stores: old.stores,
+        risk: old
+            .risk
+            .into_iter()
+            .map(|(digest, store)| (digest, store.upgrade(as_of)))
+            .collect(),
+        holds: old.holds.into(),
+        api_lists: old.api_lists,
+        ..State::default()
+    })
+}
+
+/// The state a version-`v` snapshot (2 to 7) wrote, upgraded: holds of
+/// versions 2 to 4 hold for every service (version 2's with neither `by`
+/// nor `reason`), risk stores of versions 2 to 5 learned their population
+/// values at the snapshot's watermark, and what a version did not write
+/// starts empty (admissions before 4, the budget before 6, profiles
+/// before 7).
+pub(super) fn decode_old(v: u8, mut bytes: &[u8]) -> Result<State, String> {
+    let b = &mut bytes;
+    let mut state = match v {
+        2 => head::<RiskStoreV5, HoldsV2>(b, v)?,
+        3 | 4 => head::<RiskStoreV5, HoldsV4>(b, v)?,
+        5 => head::<RiskStoreV5, Holds>(b, v)?,
+        6 | 7 => head::<RiskStore, Holds>(b, v)?,
+        _ => return Err(format!("snapshot version {v} is not an old version")),
+    };
+    if v >= 4 {
+        state.admissions = take(b, v, "admissions")?;
     }
+    if v >= 6 {
+        state.budget = take(b, v, "budget")?;
+    }
+    if v >= 7 {
+        state.profiles = take(b, v, "profiles")?;
+    }
+    Ok(state)
 }
 
 #[cfg(test)]
@@ -158,14 +104,14 @@ mod tests {
 
     #[test]
     fn a_version_2_snapshot_still_restores() {
-        let old = StateV2 {
+        let old = Head::<RiskStoreV5, HoldsV2> {
             watermark_ms: 7,
             events: 3,
             holds: HoldsV2::with(HoldScope::Account, "vic", Action::Freeze, "not_me", 5),
             api_lists: BTreeMap::from([("l".to_string(), BTreeSet::from(["x".to_string()]))]),
-            ..StateV2::default()
+            ..Head::default()
         };
-        let mut bytes = vec![SNAPSHOT_V2];
+        let mut bytes = vec![2];
         bytes.extend(postcard::to_stdvec(&old).expect("encodes"));
         let state = State::from_bytes(&bytes).expect("decodes");
         assert_eq!((state.watermark_ms, state.events), (7, 3));
@@ -188,14 +134,14 @@ mod tests {
             "vic",
             crate::holds::Hold::operator(Action::Freeze, "ops", "called in", 5),
         );
-        let old = StateV3 {
+        let old = Head::<RiskStoreV5, HoldsV4> {
             watermark_ms: 11,
             events: 4,
             holds,
             api_lists: BTreeMap::from([("l".to_string(), BTreeSet::from(["x".to_string()]))]),
-            ..StateV3::default()
+            ..Head::default()
         };
-        let mut bytes = vec![SNAPSHOT_V3];
+        let mut bytes = vec![3];
         bytes.extend(postcard::to_stdvec(&old).expect("encodes"));
         let state = State::from_bytes(&bytes).expect("decodes");
         assert_eq!((state.watermark_ms, state.events), (11, 4));
@@ -212,7 +158,7 @@ mod tests {
 
     #[test]
     fn a_version_4_snapshot_still_restores_with_holds_of_every_service() {
-        let old = StateV4 {
+        let old = Head::<RiskStoreV5, HoldsV4> {
             watermark_ms: 13,
             events: 5,
             holds: HoldsV4::with(
@@ -220,10 +166,10 @@ mod tests {
                 "hot-1",
                 crate::holds::Hold::operator(Action::Halt, "ops", "drill", 6),
             ),
-            ..StateV4::default()
+            ..Head::default()
         };
-        let mut bytes = vec![SNAPSHOT_V4];
-        bytes.extend(postcard::to_stdvec(&old).expect("encodes"));
+        let mut bytes = vec![4];
+        bytes.extend(postcard::to_stdvec(&(old, Admissions::default())).expect("encodes"));
         let state = State::from_bytes(&bytes).expect("decodes");
         assert_eq!((state.watermark_ms, state.events), (13, 5));
         let key = HoldKey {
@@ -238,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_version_6_snapshot_still_restores_without_profiles() {
-        let old = StateV6 {
+        let old = Head::<RiskStoreV5, Holds> {
             watermark_ms: 17,
             events: 6,
             holds: HoldsV4::with(
@@ -247,13 +193,14 @@ mod tests {
                 crate::holds::Hold::operator(Action::Freeze, "ops", "called in", 5),
             )
             .into(),
-            budget: Budget {
-                bytes: Some(1 << 20),
-                ..Budget::default()
-            },
-            ..StateV6::default()
+            ..Head::default()
         };
-        let mut bytes = vec![SNAPSHOT_V6];
+        let budget = Budget {
+            bytes: Some(1 << 20),
+            ..Budget::default()
+        };
+        let mut bytes = vec![6];
+        let old = (old, Admissions::default(), budget);
         bytes.extend(postcard::to_stdvec(&old).expect("encodes"));
         let state = State::from_bytes(&bytes).expect("decodes");
         assert_eq!((state.watermark_ms, state.events), (17, 6));
@@ -300,5 +247,81 @@ mod tests {
         let again = State::from_bytes(&state.to_bytes()).expect("round trip");
         assert_eq!(again, state);
         assert_eq!(again.digest(), state.digest());
+    }
+
+    /// A state with a feature store of 3,000 keys, a budget and a profile.
+    fn a_full_state() -> State {
+        let config = sekimori_window::FeatureConfig {
+            window: sekimori_window::Window::Ever,
+            aggregate: sekimori_window::Aggregate::Count,
+            max_keys: 10_000,
+            lateness_ms: 0,
+        };
+        let mut store = FeatureStore::new(config).expect("valid");
+        let obs = |at_ms| sekimori_window::Obs {
+            at_ms,
+            value: sekimori_window::ObsValue::None,
+        };
+        for k in 0..3_000u128 {
+            store.apply(k * 0x9E37_79B9, Some(obs(k as i64)), k as i64);
+        }
+        let mut state = State {
+            watermark_ms: 2_999,
+            events: 3_000,
+            ..State::default()
+        };
+        state.stores.insert(41, store);
+        state.budget.bytes = Some(1 << 22);
+        let mut profile = ProfileStore::new(sekimori_rules::ProfileKind::Amounts, 100);
+        profile.learn(5, Some(1_000), 10);
+        state.profiles.insert(9, profile);
+        state
+    }
+
+    /// Version 8 keeps the seed and lays every store out by it; a
+    /// version-7 snapshot (the same fields, no seed) restores the same
+    /// state under a fresh seed.
+    #[test]
+    fn the_seed_survives_a_snapshot_and_a_version_7_one_restores_without() {
+        let state = a_full_state();
+        let again = State::from_bytes(&state.to_bytes()).expect("round trip");
+        assert_eq!(again, state);
+        assert_eq!(again.seed, state.seed);
+        assert_eq!(again.stores[&41].seed(), state.seed);
+        let v7 = (
+            Head::<RiskStore, &Holds> {
+                watermark_ms: state.watermark_ms,
+                events: state.events,
+                stores: state.stores.clone(),
+                risk: BTreeMap::new(),
+                holds: &state.holds,
+                api_lists: state.api_lists.clone(),
+            },
+            &state.admissions,
+            &state.budget,
+            &state.profiles,
+        );
+        let mut bytes = vec![7];
+        bytes.extend(postcard::to_stdvec(&v7).expect("encodes"));
+        let old = State::from_bytes(&bytes).expect("decodes");
+        assert_ne!(old.seed, state.seed, "a fresh seed");
+        assert_eq!(old.stores[&41].seed(), old.seed);
+        assert_eq!(old.digest(), state.digest());
+        assert_eq!(
+            old.stores[&41].accounted_bytes(),
+            state.stores[&41].accounted_bytes()
+        );
+        assert_eq!(old.evictable_bytes(), state.evictable_bytes());
+        assert_eq!(
+            State {
+                seed: state.seed,
+                ..old
+            },
+            state
+        );
+        // The current version is the seed's more; a truncated one is refused.
+        let current = state.to_bytes();
+        assert_eq!(current[0], SNAPSHOT_VERSION);
+        assert!(State::from_bytes(&current[..current.len() - 4]).is_err());
     }
 }
