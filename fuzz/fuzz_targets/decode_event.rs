@@ -1,6 +1,7 @@
 //! Arbitrary bytes into the event decoder: it must never panic, every rejection
 //! must carry one of the documented codes, and every accepted event must survive
-//! a round trip through its canonical JSON form unchanged.
+//! a round trip through its canonical JSON form unchanged; the log's bytes
+//! written straight from the typed event are those of the canonical value.
 
 #![no_main]
 
@@ -12,6 +13,11 @@ fuzz_target!(|data: &[u8]| {
     match sekimori_event::decode(data) {
         Ok(event) => {
             let canonical = event.to_json();
+            assert_eq!(
+                event.canonical_json(),
+                serde_json::to_vec(&canonical).expect("a value serializes"),
+                "the log's bytes are not the canonical value's"
+            );
             // `decode_value`, not `decode`: the canonical form may be a few bytes
             // longer than the input (`at` gains milliseconds), so a maximal
             // input could trip the size limit on the way back.
