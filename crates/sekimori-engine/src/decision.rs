@@ -3,7 +3,11 @@
 use sekimori_event::MfaMethod;
 use sekimori_rules::{Action, HaltScope, RuleAction};
 use serde::{Deserialize, Serialize};
-use serde_json::Value as Json;
+
+mod record;
+
+pub(crate) use record::FeatureNames;
+pub use record::{Features, Iter as FeaturesIter};
 
 /// One decision. Serialized with a fixed field order, so the same events give
 /// byte-identical decision logs.
@@ -22,7 +26,7 @@ pub struct Decision {
     /// Every rule that fired, enforced and shadow, in pack order, and any hold that applied.
     pub reasons: Vec<Reason>,
     /// The value of every feature the evaluated rules read (null: no data or no key).
-    pub features: serde_json::Map<String, Json>,
+    pub features: Features,
     pub pack: PackRef,
     /// The event arrived later than the allowed lateness; its time was clamped.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

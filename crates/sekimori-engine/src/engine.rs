@@ -1,6 +1,6 @@
 //! The engine: state plus the live pack; one event in, one decision out.
 
-use crate::decision::{Decision, EvalError, HoldKey, PackRef, Reason};
+use crate::decision::{Decision, EvalError, FeatureNames, HoldKey, PackRef, Reason};
 use crate::features::FeatureValues;
 use crate::holds::{Hold, Holds};
 use crate::state::State;
@@ -22,6 +22,16 @@ pub struct Engine {
     lists: ListValues,
     /// Accounted bytes of the API list items (pinned: never evicted).
     list_bytes: u64,
+    /// The pack's feature names, shared by every decision's record.
+    names: Arc<FeatureNames>,
+    /// The per-decision array of feature values, reused (all `None`
+    /// between decisions).
+    slots: Vec<Option<serde_json::Value>>,
+}
+
+/// The names of the pack's features, by slot.
+fn feature_names(pack: &Pack) -> Arc<FeatureNames> {
+    FeatureNames::new(pack.features.iter().map(|f| f.name.clone()).collect())
 }
 
 /// Accounted bytes of the API-managed list items.
@@ -52,10 +62,12 @@ impl Engine {
         state.sync_stores(&pack);
         let lists = state.list_values(&pack);
         Engine {
+            names: feature_names(&pack),
             pack,
             state,
             lists,
             list_bytes: 0,
+            slots: Vec::new(),
         }
     }
 
@@ -66,10 +78,12 @@ impl Engine {
         let lists = state.list_values(&pack);
         let list_bytes = list_bytes(&state);
         Ok(Engine {
+            names: feature_names(&pack),
             pack,
             state,
             lists,
             list_bytes,
+            slots: Vec::new(),
         })
     }
 
@@ -83,6 +97,7 @@ impl Engine {
         self.state.sync_stores(&pack);
         self.lists = self.state.list_values(&pack);
         self.list_bytes = list_bytes(&self.state);
+        self.names = feature_names(&pack);
         self.pack = pack;
     }
 
@@ -232,6 +247,7 @@ impl Engine {
         let plan = self.pack.plan(event.kind);
         let mut errors = Vec::new();
         let mut values = FeatureValues::compute(
+            std::mem::take(&mut self.slots),
             &self.pack,
             &mut self.state,
             plan,
@@ -303,7 +319,8 @@ impl Engine {
             &methods,
             std::mem::take(&mut values.learn),
         );
-        let features = values.into_record(&self.pack);
+        let (features, slots) = values.into_record(&self.names);
+        self.slots = slots;
         self.state.events += 1;
         // After the decision and every update it made: the next event
         // decides within the budget.

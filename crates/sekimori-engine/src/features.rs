@@ -1,13 +1,13 @@
 //! Step one of a decision: update the features this event feeds and read the
 //! ones its rules need, each exactly once.
 
-use crate::decision::EvalError;
+use crate::decision::{EvalError, FeatureNames, Features};
 use crate::risk::Values;
 use crate::state::State;
 use crate::view::part_hash;
 use sekimori_rules::{EventRef, Feature, ListValues, Pack, Plan, Vars};
 use sekimori_window::{Aggregate, Obs, ObsValue, Read, Reading};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 /// The values read for one decision: one slot per feature of the pack, by
 /// index (the rules' `features.name` is bound to the slot when the pack
@@ -25,8 +25,12 @@ pub(crate) struct FeatureValues {
 }
 
 impl FeatureValues {
-    /// Applies the event to every feature it feeds, then reads the plan's features.
+    /// Applies the event to every feature it feeds, then reads the plan's
+    /// features. `slots` is the engine's reused array (every slot `None`;
+    /// [`FeatureValues::into_record`] gives it back so).
+    #[allow(clippy::too_many_arguments)]
     pub fn compute(
+        slots: Vec<Option<Json>>,
         pack: &Pack,
         state: &mut State,
         plan: &Plan,
@@ -37,8 +41,16 @@ impl FeatureValues {
     ) -> FeatureValues {
         let now = state.watermark_ms;
         let vars = Vars::typed(event, &[], &pack.features, lists);
+        let mut slots = slots;
+        // Every slot a decision sets is in its `order`, and `into_record`
+        // takes them all: the array comes back empty.
+        debug_assert!(slots.iter().all(Option::is_none));
+        if slots.len() != pack.features.len() {
+            slots.clear();
+            slots.resize(pack.features.len(), None);
+        }
         let mut out = FeatureValues {
-            slots: vec![None; pack.features.len()],
+            slots,
             order: Vec::with_capacity(plan.reads.len() + 2),
             ..FeatureValues::default()
         };
@@ -210,15 +222,22 @@ impl FeatureValues {
         }
     }
 
-    /// The values for the decision record, by name, in the order read.
-    pub fn into_record(mut self, pack: &Pack) -> Map<String, Json> {
-        let mut out = Map::new();
+    /// The values for the decision record (by name: `names` are the pack's
+    /// feature names), and the slot array emptied for the next decision.
+    pub fn into_record(
+        mut self,
+        names: &std::sync::Arc<FeatureNames>,
+    ) -> (Features, Vec<Option<Json>>) {
+        let mut values = Vec::with_capacity(self.order.len());
         for fi in self.order {
             if let Some(v) = self.slots[fi].take() {
-                out.insert(pack.features[fi].name.clone(), v);
+                values.push((u32::try_from(fi).unwrap_or(u32::MAX), v));
             }
         }
-        out
+        (
+            Features::from_slots(std::sync::Arc::clone(names), values),
+            self.slots,
+        )
     }
 }
 

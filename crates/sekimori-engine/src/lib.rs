@@ -29,7 +29,9 @@ mod state;
 mod view;
 
 pub use budget::{MemoryStats, KINDS as MEMORY_KINDS};
-pub use decision::{Decision, EvalError, HoldKey, HoldScope, PackRef, Reason, EVERY_SERVICE};
+pub use decision::{
+    Decision, EvalError, Features, FeaturesIter, HoldKey, HoldScope, PackRef, Reason, EVERY_SERVICE,
+};
 pub use engine::{Engine, StateCopy};
 pub use entry::Entry;
 pub use holds::{Hold, Holds};

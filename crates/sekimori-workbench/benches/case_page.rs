@@ -135,7 +135,7 @@ fn entry(i: u64, n: u64) -> (EventKey, Entry) {
         methods: Vec::new(),
         score: if review { 60 } else { (i % 20) as i64 },
         reasons,
-        features: serde_json::Map::new(),
+        features: Default::default(),
         pack: PackRef {
             name: "default".into(),
             version: "bench".into(),

@@ -46,7 +46,7 @@ fn entry(i: u64) -> Entry {
             methods: Vec::new(),
             hold: None,
         }],
-        features: serde_json::Map::new(),
+        features: Default::default(),
         pack: PackRef {
             name: "default".into(),
             version: "bench".into(),

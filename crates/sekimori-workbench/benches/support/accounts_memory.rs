@@ -45,7 +45,7 @@ fn login(index: &mut Index, seq: u64, account: &str, device: &str) {
         methods: Vec::new(),
         score: 0,
         reasons: Vec::new(),
-        features: serde_json::Map::new(),
+        features: Default::default(),
         pack: PackRef {
             name: "default".into(),
             version: "bench".into(),
