@@ -27,12 +27,10 @@ async fn registrations_and_removals_are_logged_acts() {
     let b = Bench::new();
     let mut laptop = SoftPasskey::new(true);
     let mut phone = SoftPasskey::new(true);
-    let uri = b.analyst("aiko", Role::Supervisor);
-    let bearer = b.api_sign_in("aiko", &uri).await;
+    let bearer = session(&b, "aiko", Role::Supervisor).await;
     let first = register(&b, &bearer, &mut laptop, "laptop").await;
     let second = register(&b, &bearer, &mut phone, "phone").await;
-    let admin_uri = b.analyst("root", Role::Admin);
-    let admin = b.api_sign_in("root", &admin_uri).await;
+    let admin = session(&b, "root", Role::Admin).await;
 
     let acts = passkey_acts(&b);
     assert_eq!(acts.len(), 2, "{acts:?}");
@@ -47,14 +45,8 @@ async fn registrations_and_removals_are_logged_acts() {
     }
 
     // An admin removes one: its id, not all, reason admin.
-    let (status, body) = b
-        .api(
-            "POST",
-            "/v1/workbench/passkeys/remove",
-            &admin,
-            Some(json!({"login": "aiko", "id": first["id"]})),
-        )
-        .await;
+    let (status, body) =
+        remove_passkeys(&b, &admin, json!({"login": "aiko", "id": first["id"]})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let acts = passkey_acts(&b);
     assert_eq!(acts.len(), 3, "{acts:?}");
@@ -67,14 +59,7 @@ async fn registrations_and_removals_are_logged_acts() {
     assert_eq!(act["reason"], "admin");
 
     // A reset takes the rest, and says so.
-    let (status, body) = b
-        .api(
-            "POST",
-            "/v1/analysts/aiko/reset",
-            &admin,
-            Some(json!({"password": "a new long passphrase 7"})),
-        )
-        .await;
+    let (status, body) = reset(&b, &admin, "aiko", "a new long passphrase 7").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let acts = passkey_acts(&b);
     assert_eq!(acts.len(), 4, "{acts:?}");
@@ -86,24 +71,10 @@ async fn registrations_and_removals_are_logged_acts() {
 
     // Nothing left: removing all again changes nothing and logs nothing;
     // a reset of an analyst without passkeys logs no removal.
-    let (status, body) = b
-        .api(
-            "POST",
-            "/v1/workbench/passkeys/remove",
-            &admin,
-            Some(json!({"login": "aiko"})),
-        )
-        .await;
+    let (status, body) = remove_passkeys(&b, &admin, json!({"login": "aiko"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["removed"], 0);
-    let (status, _) = b
-        .api(
-            "POST",
-            "/v1/analysts/aiko/reset",
-            &admin,
-            Some(json!({"password": "another long passphrase 8"})),
-        )
-        .await;
+    let (status, _) = reset(&b, &admin, "aiko", "another long passphrase 8").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(passkey_acts(&b).len(), 4);
 }
@@ -114,20 +85,12 @@ async fn a_reset_removes_the_passkeys_whoever_registered_them() {
     let mut dev = SoftPasskey::new(true);
     // Whoever held aiko's session registered a passkey.
     with_passkey(&b, "aiko", Role::Supervisor, &mut dev).await;
-    let admin_uri = b.analyst("root", Role::Admin);
-    let admin = b.api_sign_in("root", &admin_uri).await;
+    let admin = session(&b, "root", Role::Admin).await;
     let (ceremony, options, _) = start(&b, Some("aiko")).await;
     let credential = sign(&mut dev, options, RP_ORIGIN);
     assert_eq!(stored_passkeys(&b, "aiko"), 1);
     // The admin rotates aiko's credentials.
-    let (status, body) = b
-        .api(
-            "POST",
-            "/v1/analysts/aiko/reset",
-            &admin,
-            Some(json!({"password": "a new long passphrase 7"})),
-        )
-        .await;
+    let (status, body) = reset(&b, &admin, "aiko", "a new long passphrase 7").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The passkey no longer signs in: not with a ceremony started before
     // the reset, nor with a new one.

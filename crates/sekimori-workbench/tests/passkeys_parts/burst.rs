@@ -5,6 +5,8 @@
 //! a check's turn comes, so a burst cannot all pass the first check.
 
 use super::*;
+use axum::body::Body;
+use axum::http::{header, Request};
 use harness::log_entries;
 use sekimori_engine::Entry;
 use sekimori_workbench::throttle::PAIR_FREE_FAILURES;
