@@ -20,10 +20,14 @@
 //! never grows past a few hundred bytes. At `max_keys` the least recently
 //! updated keys go, 1/16 of the cap at a time. Every key is in the memory
 //! budget (`accounted_bytes`, from lengths) and in snapshots; keys live in
-//! copy-on-write shards, so the engine's snapshot copy copies pointers.
+//! copy-on-write shards, so the engine's snapshot copy copies pointers. A
+//! key's shard is keyed by a secret seed drawn per store (never
+//! serialized: the layout reaches nothing), so crafted keys cannot pile
+//! into one shard (the attacker's review, F1).
 //! Integers only; iteration is in key order, so readings, evictions and
 //! digests depend only on the events and their order.
 
+use sekimori_window::ShardSeed;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 use std::collections::BTreeMap;
@@ -209,7 +213,7 @@ pub(crate) fn read_hours(p: Option<&Profile>, at_ms: i64) -> Json {
 }
 
 /// One `amounts` or `hours` feature's profiles.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct ProfileStore {
     kind: ProfileKind,
     max_keys: usize,
@@ -217,12 +221,20 @@ pub(crate) struct ProfileStore {
     len: usize,
     /// Accounted bytes, kept up to date (a function of the content).
     accounted: u64,
+    /// Picks a key's shard (see the module docs).
+    seed: ShardSeed,
 }
 
-fn shard(key: u128) -> usize {
-    let x = (key as u64) ^ ((key >> 64) as u64);
-    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARDS.trailing_zeros())) as usize
+/// Equal when they hold the same profiles (the layout does not matter).
+impl PartialEq for ProfileStore {
+    fn eq(&self, other: &ProfileStore) -> bool {
+        (self.kind, self.max_keys, self.len, self.accounted)
+            == (other.kind, other.max_keys, other.len, other.accounted)
+            && self.sorted() == other.sorted()
+    }
 }
+
+impl Eq for ProfileStore {}
 
 impl ProfileStore {
     pub fn new(kind: ProfileKind, max_keys: usize) -> ProfileStore {
@@ -232,7 +244,13 @@ impl ProfileStore {
             shards: (0..SHARDS).map(|_| Arc::new(BTreeMap::new())).collect(),
             len: 0,
             accounted: 0,
+            seed: ShardSeed::fresh(),
         }
+    }
+
+    /// The shard of `key`.
+    fn at(&self, key: u128) -> usize {
+        self.seed.shard(key, SHARDS.trailing_zeros())
     }
 
     pub fn kind(&self) -> ProfileKind {
@@ -245,7 +263,7 @@ impl ProfileStore {
     }
 
     pub fn get(&self, key: u128) -> Option<&Profile> {
-        self.shards[shard(key)].get(&key)
+        self.shards[self.at(key)].get(&key)
     }
 
     /// The reading for `key` (before this event is learned): `value` is the
@@ -268,7 +286,8 @@ impl ProfileStore {
         if self.get(key).is_none() && self.len >= self.max_keys {
             self.evict_oldest(self.max_keys / 16);
         }
-        let map = Arc::make_mut(&mut self.shards[shard(key)]);
+        let at = self.at(key);
+        let map = Arc::make_mut(&mut self.shards[at]);
         let before = map.get(&key).map(Profile::accounted);
         let p = map.entry(key).or_default();
         p.last_at = p.last_at.max(at_ms);
@@ -295,7 +314,8 @@ impl ProfileStore {
     }
 
     fn remove(&mut self, key: u128) -> u64 {
-        let s = &mut self.shards[shard(key)];
+        let at = self.at(key);
+        let s = &mut self.shards[at];
         if !s.contains_key(&key) {
             return 0;
         }
@@ -400,10 +420,8 @@ impl<'de> Deserialize<'de> for ProfileStore {
                 return Err(serde::de::Error::custom("invalid profile in snapshot"));
             }
             store.accounted += p.accounted();
-            if Arc::make_mut(&mut store.shards[shard(k)])
-                .insert(k, p)
-                .is_none()
-            {
+            let at = store.at(k);
+            if Arc::make_mut(&mut store.shards[at]).insert(k, p).is_none() {
                 store.len += 1;
             }
         }

@@ -51,10 +51,11 @@ impl ShardSeed {
         ShardSeed([k0, k1])
     }
 
-    /// The shard of `key` among `2^bits` shards: the top bits of
-    /// SipHash-1-3 of the key's little-endian bytes under the seed (the
-    /// same on every machine).
-    pub(crate) fn shard(&self, key: Key, bits: u32) -> usize {
+    /// The shard of `key` among `2^bits` shards (`bits` in 1 to 63): the
+    /// top bits of SipHash-1-3 of the key's little-endian bytes under the
+    /// seed (the same on every machine). The engine's other sharded maps
+    /// (risk profiles, entity profiles) pick their shards with it too.
+    pub fn shard(&self, key: Key, bits: u32) -> usize {
         let mut h = SipHasher13::new_with_keys(self.0[0], self.0[1]);
         h.write(&key.to_le_bytes());
         (h.finish() >> (64 - bits)) as usize

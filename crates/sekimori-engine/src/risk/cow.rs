@@ -1,8 +1,10 @@
 //! `CowMap`: a sorted map as copy-on-write shards, so the engine's snapshot
 //! copy (taken under the ledger lock) copies pointers only.
 //!
-//! Keys are spread over [`SHARDS`] `BTreeMap`s behind `Arc`s by a fixed
-//! function of the key (keys are already hashes). A write to a shard still
+//! Keys are spread over [`SHARDS`] `BTreeMap`s behind `Arc`s by SipHash-1-3
+//! under a secret seed drawn per map (never serialized: the layout reaches
+//! nothing), so keys crafted offline cannot pile into one shard and make a
+//! write after a copy clone the whole map (the attacker's review, F1). A write to a shard still
 //! shared with a copy clones that one shard first (`Arc::make_mut`), so the
 //! copy keeps the state as of the clone. Serialized exactly as one
 //! `BTreeMap` (entries in key order), so snapshots are unchanged.
@@ -10,29 +12,26 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use sekimori_window::ShardSeed;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Shards per map.
 pub(crate) const SHARDS: usize = 256;
 
-/// A key's shard: a fixed mix of its bits (the keys are hashes already).
+/// A key's bits, which the seed's hash picks its shard from.
 pub(crate) trait ShardKey: Ord + Copy {
-    fn shard(&self) -> usize;
-}
-
-fn pick(x: u64) -> usize {
-    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARDS.trailing_zeros())) as usize
+    fn bits(&self) -> u128;
 }
 
 impl ShardKey for u64 {
-    fn shard(&self) -> usize {
-        pick(*self)
+    fn bits(&self) -> u128 {
+        u128::from(*self)
     }
 }
 
 impl ShardKey for u128 {
-    fn shard(&self) -> usize {
-        pick((*self as u64) ^ ((*self >> 64) as u64))
+    fn bits(&self) -> u128 {
+        *self
     }
 }
 
@@ -41,6 +40,8 @@ pub(crate) struct CowMap<K, V> {
     /// `None` until the shard's first entry.
     shards: Vec<Option<Arc<BTreeMap<K, V>>>>,
     len: usize,
+    /// Picks a key's shard (see the module docs).
+    seed: ShardSeed,
 }
 
 impl<K: ShardKey, V: Clone> Default for CowMap<K, V> {
@@ -48,6 +49,7 @@ impl<K: ShardKey, V: Clone> Default for CowMap<K, V> {
         CowMap {
             shards: vec![None; SHARDS],
             len: 0,
+            seed: ShardSeed::fresh(),
         }
     }
 }
@@ -57,9 +59,15 @@ impl<K: ShardKey, V: Clone> CowMap<K, V> {
         Self::default()
     }
 
+    /// The shard of `key`.
+    fn at(&self, key: &K) -> usize {
+        self.seed.shard(key.bits(), SHARDS.trailing_zeros())
+    }
+
     /// `key`'s shard, unshared (cloned if a copy still holds it).
     fn shard_mut(&mut self, key: &K) -> &mut BTreeMap<K, V> {
-        Arc::make_mut(self.shards[key.shard()].get_or_insert_with(Default::default))
+        let at = self.at(key);
+        Arc::make_mut(self.shards[at].get_or_insert_with(Default::default))
     }
 
     pub fn len(&self) -> usize {
@@ -67,7 +75,7 @@ impl<K: ShardKey, V: Clone> CowMap<K, V> {
     }
 
     pub fn get(&self, key: &K) -> Option<&V> {
-        self.shards[key.shard()].as_ref()?.get(key)
+        self.shards[self.at(key)].as_ref()?.get(key)
     }
 
     pub fn contains_key(&self, key: &K) -> bool {
@@ -84,7 +92,8 @@ impl<K: ShardKey, V: Clone> CowMap<K, V> {
 
     /// The value of `key`, inserting `f()` first if there is none.
     pub fn get_or_insert_with(&mut self, key: K, f: impl FnOnce() -> V) -> &mut V {
-        let shard = Arc::make_mut(self.shards[key.shard()].get_or_insert_with(Default::default));
+        let at = self.at(&key);
+        let shard = Arc::make_mut(self.shards[at].get_or_insert_with(Default::default));
         let len = &mut self.len;
         shard.entry(key).or_insert_with(|| {
             *len += 1;
@@ -188,5 +197,39 @@ where
 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Ok(BTreeMap::<K, V>::deserialize(d)?.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The attacker's review, F1: 5,000 keys that all shared shard 0 under
+    /// the fixed function this map used spread under the seed, and a write
+    /// after a copy clones one small shard.
+    #[test]
+    fn keys_crafted_for_one_shard_spread() {
+        let fixed = |k: u128| {
+            let x = (k as u64) ^ ((k >> 64) as u64);
+            (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SHARDS.trailing_zeros())) as usize
+        };
+        let mut map: CowMap<u128, u64> = CowMap::new();
+        let crafted = (0u128..)
+            .map(|i| i.wrapping_mul(0x2545_F491_4F6C_DD1D_0000_0001))
+            .filter(|k| fixed(*k) == 0)
+            .take(5_000);
+        for k in crafted {
+            map.get_or_insert_with(k, || 1);
+        }
+        assert_eq!(map.len(), 5_000);
+        let longest = map.shards.iter().flatten().map(|s| s.len()).max();
+        let mean = 5_000 / SHARDS + 1;
+        assert!(longest.is_some_and(|l| l < 4 * mean), "{longest:?}");
+        let copy = map.clone();
+        map.get_or_insert_with(7, || 2);
+        assert_eq!(
+            map.shared_shards(),
+            copy.shards.iter().flatten().count() - 1
+        );
     }
 }
