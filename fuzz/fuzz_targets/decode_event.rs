@@ -1,7 +1,9 @@
 //! Arbitrary bytes into the event decoder: it must never panic, every rejection
 //! must carry one of the documented codes, and every accepted event must survive
 //! a round trip through its canonical JSON form unchanged; the log's bytes
-//! written straight from the typed event are those of the canonical value.
+//! written straight from the typed event are those of the canonical value;
+//! and `decode` (which takes the bytes straight into the typed event when it
+//! can) answers exactly as decoding through the JSON value does.
 
 #![no_main]
 
@@ -10,7 +12,13 @@ use libfuzzer_sys::fuzz_target;
 use sekimori_event::DECODE_CODES as CODES;
 
 fuzz_target!(|data: &[u8]| {
-    match sekimori_event::decode(data) {
+    let decoded = sekimori_event::decode(data);
+    if data.len() <= sekimori_event::MAX_EVENT_BYTES {
+        let through_value =
+            sekimori_event::parse_unique(data).and_then(sekimori_event::decode_value);
+        assert_eq!(decoded, through_value, "the fast path answers differently");
+    }
+    match decoded {
         Ok(event) => {
             let canonical = event.to_json();
             assert_eq!(

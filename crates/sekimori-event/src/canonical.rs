@@ -456,4 +456,4 @@ impl Event {
 
 #[cfg(test)]
 #[path = "canonical_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -34,7 +34,7 @@ fn bank_dest(holder: Option<String>) -> Destination {
 
 /// One body of each type: with every optional field when `full`, else
 /// with none.
-fn bodies(full: bool, text: &str, n: i64) -> Vec<Body> {
+pub(crate) fn bodies(full: bool, text: &str, n: i64) -> Vec<Body> {
     let o = |v: &str| full.then(|| v.to_string());
     let on = |v: i64| full.then_some(v);
     let t = text.to_string();
@@ -181,7 +181,7 @@ fn bodies(full: bool, text: &str, n: i64) -> Vec<Body> {
     out
 }
 
-fn kind_of(b: &Body) -> EventKind {
+pub(crate) fn kind_of(b: &Body) -> EventKind {
     // The wire name of the body's type, through the envelope's parse.
     let name = match b {
         Body::LoginAttempt(_) => "login.attempt",
@@ -204,7 +204,13 @@ fn kind_of(b: &Body) -> EventKind {
     EventKind::parse(name).expect("a known type")
 }
 
-fn event(body: Body, actor: Actor, attrs: Map<String, Value>, text: &str, at_ms: i64) -> Event {
+pub(crate) fn event(
+    body: Body,
+    actor: Actor,
+    attrs: Map<String, Value>,
+    text: &str,
+    at_ms: i64,
+) -> Event {
     Event {
         id: text.to_string(),
         kind: kind_of(&body),
@@ -217,7 +223,7 @@ fn event(body: Body, actor: Actor, attrs: Map<String, Value>, text: &str, at_ms:
     }
 }
 
-fn full_actor(text: &str) -> Actor {
+pub(crate) fn full_actor(text: &str) -> Actor {
     Actor {
         account: Some(text.into()),
         ip: Some("2001:db8::1".parse().expect("ip")),
@@ -252,7 +258,7 @@ fn every_type_writes_as_its_value() {
     assert_eq!(kinds.len(), 16, "every event type");
 }
 
-fn text() -> impl Strategy<Value = String> {
+pub(crate) fn text() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z0-9_.:-]{0,12}",
         "\\PC{0,16}",
@@ -261,7 +267,7 @@ fn text() -> impl Strategy<Value = String> {
     ]
 }
 
-fn json_leaf() -> impl Strategy<Value = Value> {
+pub(crate) fn json_leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -277,7 +283,7 @@ fn json_leaf() -> impl Strategy<Value = Value> {
     ]
 }
 
-fn attrs() -> impl Strategy<Value = Map<String, Value>> {
+pub(crate) fn attrs() -> impl Strategy<Value = Map<String, Value>> {
     let value = json_leaf().prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
@@ -288,7 +294,7 @@ fn attrs() -> impl Strategy<Value = Map<String, Value>> {
     proptest::collection::btree_map(text(), value, 0..5).prop_map(|m| m.into_iter().collect())
 }
 
-fn actor() -> impl Strategy<Value = Actor> {
+pub(crate) fn actor() -> impl Strategy<Value = Actor> {
     let ip = prop_oneof![
         any::<[u8; 4]>().prop_map(IpAddr::from),
         any::<[u8; 16]>().prop_map(IpAddr::from),

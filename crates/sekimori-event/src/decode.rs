@@ -8,6 +8,11 @@ use crate::*;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+mod direct;
+#[cfg(test)]
+#[path = "direct_tests.rs"]
+mod direct_tests;
+
 /// The largest event accepted, in bytes of JSON.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
 const MAX_ATTRS: usize = 64;
@@ -21,6 +26,11 @@ pub fn decode(bytes: &[u8]) -> Result<Event, DecodeError> {
             "",
             format!("an event may be at most {MAX_EVENT_BYTES} bytes"),
         ));
+    }
+    // Straight into the typed event when it is one; anything else is
+    // answered through the value, which alone chooses the error.
+    if let Some(event) = direct::decode(bytes) {
+        return Ok(event);
     }
     decode_value(crate::json::parse_unique(bytes)?)
 }

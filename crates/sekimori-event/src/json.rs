@@ -56,6 +56,23 @@ fn run(bytes: &[u8], build: bool) -> Result<Value, DecodeError> {
     }
 }
 
+/// Reads one JSON value as [`parse_unique`] builds it; a repeated key is an
+/// error (with no path: for a caller that answers errors another way).
+pub(crate) struct UniqueValue;
+
+impl<'de> DeserializeSeed<'de> for UniqueValue {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        let mut dup = None;
+        Seed {
+            dup: &mut dup,
+            build: true,
+        }
+        .deserialize(d)
+    }
+}
+
 /// One step of the path to a repeated key, collected innermost first while
 /// the error unwinds (nothing is recorded on the way down).
 enum Seg {
