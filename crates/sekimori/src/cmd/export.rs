@@ -30,6 +30,44 @@ pub struct ImportArgs {
     /// An empty (or missing) data directory to fill.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// The replicated shard the log is of: its analyst records
+    /// (`analyst/...`) are imported only when their MAC holds under the
+    /// shard's key (from `--stepup-key`) and each raises its rev by one.
+    /// Without it, no analyst record is imported.
+    #[arg(long, value_name = "NAME")]
+    shard: Option<String>,
+    /// The shard's step-up master key (default: `stepup.key` in --data,
+    /// copied there beforehand); never created by an import.
+    #[arg(long, value_name = "FILE", requires = "shard")]
+    stepup_key: Option<PathBuf>,
+}
+
+/// Checks an analyst record: its rev when its MAC holds under the shard's key.
+type AnalystCheck = sekimori_workbench::analyst_log::AnalystCheck;
+
+/// The check of the shard's analyst records an import applies (`None`:
+/// no shard named, no analyst record imported).
+fn analyst_check(a: &ImportArgs, dir: &std::path::Path) -> anyhow::Result<Option<AnalystCheck>> {
+    let Some(shard) = &a.shard else {
+        return Ok(None);
+    };
+    let key = a
+        .stepup_key
+        .clone()
+        .unwrap_or_else(|| dir.join(sekimori_server::stepup::key::KEY_FILE));
+    if !key.is_file() {
+        bail!(
+            "{}: the shard's step-up key is needed to check its analyst records (copy it there, or pass --stepup-key)",
+            key.display()
+        );
+    }
+    let stream = format!("SEKIMORI_{shard}");
+    let master = sekimori_server::stepup::key::load_or_create(dir, Some(&key))?;
+    sekimori_server::stepup::key::check(&master)?;
+    use sekimori_workbench::analyst_log::{derive, shard_key, verifier};
+    Ok(Some(
+        verifier(&shard_key(&derive(&master, "key/v1"), &stream)).0,
+    ))
 }
 
 fn open(dir: &std::path::Path) -> anyhow::Result<Store> {
@@ -68,7 +106,7 @@ pub fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
-    let dir = crate::data_dir(a.data);
+    let dir = crate::data_dir(a.data.clone());
     let store = Arc::new(open(&dir)?);
     if store.last_seq()? > 0 {
         bail!(
@@ -83,6 +121,8 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut pending: Vec<Durable> = Vec::new();
     let (mut events, mut mismatches) = (0u64, 0u64);
     let mut analyst_revs: HashMap<String, u64> = HashMap::new();
+    let check = analyst_check(&a, &dir)?;
+    let mut refused = 0u64;
     for (i, line) in std::io::BufReader::new(input).lines().enumerate() {
         let at = || format!("{}:{}", a.file.display(), i + 1);
         let line = line.with_context(at)?;
@@ -94,7 +134,13 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let entry: Entry = serde_json::from_value(value).with_context(at)?;
-        let entry = guard_analysts(entry, &mut analyst_revs, &at());
+        let entry = guard_analysts(
+            entry,
+            &mut analyst_revs,
+            check.as_ref(),
+            &mut refused,
+            &at(),
+        );
         match (&entry, ledger.as_mut()) {
             (
                 Entry::Pack {
@@ -183,24 +229,37 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
         "{events} events imported into {}; {mismatches} decisions differ from the export",
         dir.display()
     );
+    if refused > 0 {
+        eprintln!(
+            "{refused} analyst record writes not imported{}",
+            if check.is_none() {
+                ": pass --shard (and the shard's stepup.key) to check their MACs"
+            } else {
+                " (MAC or rev refused; see above)"
+            }
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The rev guard a follower applies, for an import: an analyst record
-/// (`analyst/...`, a replicated shard's) is written only when its rev is
-/// exactly one above the rev the import holds for its key (an old record
-/// replayed into the log, a deletion or a rev pushed out of reach is
-/// dropped from the entry, with a warning), so an imported log never
-/// rolls an analyst back. The MAC is checked by whoever reads the record
-/// (an import holds no shard key).
-fn guard_analysts(entry: Entry, revs: &mut HashMap<String, u64>, at: &str) -> Entry {
+/// The guard a follower applies, for an import: an analyst record
+/// (`analyst/...`, a replicated shard's) is written only when its MAC holds
+/// under the shard's key (`check`: the workbench's verifier, the follower's
+/// own) and its rev is exactly one above the rev the import holds for its
+/// key. A forged record, an old record replayed into the log, a deletion or
+/// a rev pushed out of reach is dropped from the entry, with a message and
+/// counted in `refused`, so an imported log never makes, promotes or rolls
+/// back an analyst. Without `check` (no shard named) no analyst record is
+/// imported.
+fn guard_analysts(
+    entry: Entry,
+    revs: &mut HashMap<String, u64>,
+    check: Option<&AnalystCheck>,
+    refused: &mut u64,
+    at: &str,
+) -> Entry {
     let Entry::StepUp { what, writes } = entry else {
         return entry;
-    };
-    let rev_of = |v: &Option<String>| {
-        v.as_deref()
-            .and_then(|v| serde_json::from_str::<Value>(v).ok())
-            .and_then(|v| v["rev"].as_u64())
     };
     let writes = writes
         .into_iter()
@@ -208,15 +267,20 @@ fn guard_analysts(entry: Entry, revs: &mut HashMap<String, u64>, at: &str) -> En
             if !key.starts_with("analyst/") {
                 return true;
             }
+            let Some(check) = check else {
+                *refused += 1;
+                return false;
+            };
             let held = revs.get(key).copied().unwrap_or(0);
-            match rev_of(value) {
+            match value.as_deref().and_then(|v| check(key, v.as_bytes())) {
                 Some(rev) if Some(rev) == held.checked_add(1) => {
                     revs.insert(key.clone(), rev);
                     true
                 }
                 _ => {
+                    *refused += 1;
                     eprintln!(
-                        "{at}: analyst record {key} does not raise its rev by one: not imported"
+                        "{at}: analyst record {key} does not verify or does not raise its rev by one: not imported"
                     );
                     false
                 }
@@ -250,34 +314,50 @@ mod tests {
         }
     }
 
-    /// An import takes an analyst record only one rev up: the record from
-    /// before a disable, replayed later in the log, is not written back.
+    /// An import takes an analyst record only when its MAC holds and only
+    /// one rev up: a forged record is refused, and the record from before a
+    /// disable, replayed later in the log, is not written back.
     #[test]
     fn an_imported_log_never_rolls_an_analyst_back() {
         let mut revs = HashMap::new();
+        let mut refused = 0;
+        // Stands in for the shard's MAC check: "ok" verifies.
+        let check: AnalystCheck = Arc::new(|_: &str, v: &[u8]| {
+            let v: Value = serde_json::from_slice(v).ok()?;
+            (v["mac"] == "ok").then(|| v["rev"].as_u64()).flatten()
+        });
         let kept = |e: Entry| match e {
             Entry::StepUp { writes, .. } => writes.into_iter().map(|(k, _)| k).collect::<Vec<_>>(),
             _ => unreachable!(),
         };
+        let mut guard = |e: Entry, check: Option<&AnalystCheck>| {
+            kept(guard_analysts(e, &mut revs, check, &mut refused, "t"))
+        };
         let first = stepup(&[
-            ("analyst/ken", Some(r#"{"rev":1}"#)),
+            ("analyst/ken", Some(r#"{"rev":1,"mac":"ok"}"#)),
             ("totp/x", Some("{}")),
         ]);
-        assert_eq!(
-            kept(guard_analysts(first, &mut revs, "t")),
-            ["analyst/ken", "totp/x"]
-        );
-        let disabled = stepup(&[("analyst/ken", Some(r#"{"rev":2}"#))]);
-        assert_eq!(
-            kept(guard_analysts(disabled, &mut revs, "t")),
-            ["analyst/ken"]
-        );
+        assert_eq!(guard(first, Some(&check)), ["analyst/ken", "totp/x"]);
+        let forged = stepup(&[("analyst/ken", Some(r#"{"rev":2,"mac":"00"}"#))]);
+        assert!(guard(forged, Some(&check)).is_empty(), "a forged record");
+        let disabled = stepup(&[("analyst/ken", Some(r#"{"rev":2,"mac":"ok"}"#))]);
+        assert_eq!(guard(disabled, Some(&check)), ["analyst/ken"]);
         let replayed = stepup(&[
-            ("analyst/ken", Some(r#"{"rev":1}"#)),
+            ("analyst/ken", Some(r#"{"rev":1,"mac":"ok"}"#)),
             ("analyst/ken", None),
-            ("analyst/ken", Some(r#"{"rev":18446744073709551615}"#)),
+            (
+                "analyst/ken",
+                Some(r#"{"rev":18446744073709551615,"mac":"ok"}"#),
+            ),
         ]);
-        assert!(kept(guard_analysts(replayed, &mut revs, "t")).is_empty());
+        assert!(guard(replayed, Some(&check)).is_empty());
+        // No shard named: no analyst record at all; the rest as it is.
+        let unchecked = stepup(&[
+            ("analyst/ken", Some(r#"{"rev":3,"mac":"ok"}"#)),
+            ("totp/x", Some("{}")),
+        ]);
+        assert_eq!(guard(unchecked, None), ["totp/x"]);
         assert_eq!(revs["analyst/ken"], 2);
+        assert_eq!(refused, 5);
     }
 }

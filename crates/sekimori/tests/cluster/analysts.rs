@@ -23,10 +23,10 @@ const NEW_PASSWORD: &str = "a brand new passphrase";
 
 /// TOTP time steps used so far, per seed: each sign-in takes a fresh one
 /// (a step is single use per analyst, across nodes).
-struct Steps(std::collections::BTreeMap<String, Vec<i64>>);
+pub(crate) struct Steps(pub(crate) std::collections::BTreeMap<String, Vec<i64>>);
 
 impl Steps {
-    fn code(&mut self, uri: &str) -> String {
+    pub(crate) fn code(&mut self, uri: &str) -> String {
         let used = self.0.entry(uri.to_string()).or_default();
         let mut now = sekimori_workbench::system_clock()();
         while used.contains(&(now / 30_000)) {
@@ -37,7 +37,7 @@ impl Steps {
     }
 }
 
-fn sign_in(node: &Node, login: &str, password: &str, code: &str) -> (u16, Value) {
+pub(crate) fn sign_in(node: &Node, login: &str, password: &str, code: &str) -> (u16, Value) {
     post(
         &agent(),
         &format!("{}/v1/workbench/sessions", node.url()),
@@ -47,19 +47,25 @@ fn sign_in(node: &Node, login: &str, password: &str, code: &str) -> (u16, Value)
     .expect("answer")
 }
 
-fn signed_in(node: &Node, login: &str, password: &str, uri: &str, steps: &mut Steps) -> String {
+pub(crate) fn signed_in(
+    node: &Node,
+    login: &str,
+    password: &str,
+    uri: &str,
+    steps: &mut Steps,
+) -> String {
     let (s, b) = sign_in(node, login, password, &steps.code(uri));
     assert_eq!(s, 200, "{login} signs in on {}: {b}", node.url());
     b["token"].as_str().expect("token").to_string()
 }
 
-fn call(node: &Node, path: &str, token: &str, body: Value) -> Value {
+pub(crate) fn call(node: &Node, path: &str, token: &str, body: Value) -> Value {
     let (s, b) = post(&agent(), &format!("{}{path}", node.url()), token, &body).expect("answer");
     assert_eq!(s, 200, "{path}: {b}");
     b
 }
 
-fn create(node: &Node, admin: &str, login: &str, role: &str) -> String {
+pub(crate) fn create(node: &Node, admin: &str, login: &str, role: &str) -> String {
     let b = call(
         node,
         "/v1/analysts",
@@ -150,17 +156,25 @@ fn forge(stream: &Stream, writes: Vec<(String, Vec<u8>)>) {
     });
 }
 
-/// A signed analyst record with its body changed by `edit`, the rev the
-/// next write of its key would take (`rev`: a follower takes exactly that
-/// one) and a made-up MAC (the forger has no `stepup.key`).
-fn tampered(value: &[u8], rev: u64, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
-    let mut v: Value = serde_json::from_slice(value).expect("record");
-    let mut body: Value = serde_json::from_str(v["body"].as_str().expect("body")).expect("json");
+/// A record as a forger without `stepup.key` makes one: the body is sealed
+/// in every genuine record, so the forger writes its own (an analyst made
+/// with `sekimori users create` in a directory of its own: its password,
+/// its TOTP), changed by `edit`, in the form before sealing (body in the
+/// clear), at rev `rev` (a follower takes exactly the next one), with a
+/// made-up MAC. Returns it and the forged analyst's TOTP URI.
+fn forged(login: &str, rev: u64, edit: impl FnOnce(&mut Value)) -> (Vec<u8>, String) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let uri = crate::common::users_create(dir.path(), login, "analyst");
+    let file = std::fs::read(dir.path().join("analysts.json")).expect("analysts.json");
+    let mut records: Vec<Value> = serde_json::from_slice(&file).expect("records");
+    let mut body = records.remove(0);
     edit(&mut body);
-    v["body"] = Value::String(body.to_string());
-    v["rev"] = json!(rev);
-    v["mac"] = json!("00".repeat(32));
-    serde_json::to_vec(&v).expect("json")
+    (record(rev, &body.to_string()), uri)
+}
+
+/// The clear form of a record with body `body`, at `rev`, its MAC made up.
+fn record(rev: u64, body: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({"rev": rev, "body": body, "mac": "00".repeat(32)})).expect("json")
 }
 
 fn rev(value: &[u8]) -> u64 {
@@ -244,16 +258,21 @@ fn analysts_live_in_the_log_and_survive_failover_unforged() {
     // yuki made an admin, a new admin `mallory`, and ken's record before
     // the reset replayed.
     nodes[first].kill();
-    let promoted = tampered(&yuki, rev(&yuki) + 1, |b| b["role"] = json!("admin"));
-    let mallory = tampered(&yuki, 1, |b| {
-        b["login"] = json!("mallory");
-        b["role"] = json!("admin");
-    });
-    let with_mallory = tampered(&index, rev(&index) + 1, |b| {
-        b.as_array_mut().expect("logins").push(json!("mallory"));
-    });
+    // Every genuine record is sealed: nothing of yuki's body, her hash or
+    // her role is in the stream.
+    let clear = String::from_utf8_lossy(&yuki).to_string();
+    assert!(
+        clear.contains("\"sealed\"") && !clear.contains("argon2"),
+        "{clear}"
+    );
+    let (promoted, _) = forged("yuki", rev(&yuki) + 1, |b| b["role"] = json!("admin"));
+    let (mallory, mallory_uri) = forged("mallory", 1, |b| b["role"] = json!("admin"));
+    let with_mallory = record(
+        rev(&index) + 1,
+        &json!(["aiko", "ken", "mallory", "root", "yuki"]).to_string(),
+    );
     // And a rev pushed out of the leader's reach: refused by the follower.
-    let jumped = tampered(&yuki, u64::MAX, |b| b["role"] = json!("admin"));
+    let (jumped, _) = forged("yuki", u64::MAX, |b| b["role"] = json!("admin"));
     forge(
         &stream,
         vec![
@@ -301,7 +320,7 @@ fn analysts_live_in_the_log_and_survive_failover_unforged() {
         &nodes[next],
         "mallory",
         ANALYST_PASSWORD,
-        &steps.code(&yuki_uri),
+        &steps.code(&mallory_uri),
     );
     assert_eq!(s, 401, "mallory: {b}");
     signed_in(

@@ -258,15 +258,30 @@ impl Stream {
         self.replay().events.into_keys().collect()
     }
 
+    /// The object store's snapshot object of the shard, as stored.
+    pub fn object(&self) -> Option<Vec<u8>> {
+        self.rt
+            .block_on(follow::download_object(&self.cluster))
+            .expect("reads")
+    }
+
+    /// Puts `bytes` in the object store as the shard's snapshot, as anyone
+    /// who can write the bucket can.
+    pub fn plant(&self, bytes: Vec<u8>) {
+        self.rt
+            .block_on(follow::upload_snapshot(&self.cluster, bytes))
+            .expect("uploads");
+    }
+
     /// The sequence of the object store's snapshot, once there is one.
     pub fn snapshot_seq_within(&self, within: Duration) -> u64 {
         let deadline = Instant::now() + within;
         loop {
             let got = self
                 .rt
-                .block_on(follow::download_snapshot(&self.cluster))
+                .block_on(follow::download_object(&self.cluster))
                 .expect("reads");
-            if let Some(object) = got {
+            if let Some(object) = got.as_deref().and_then(follow::parse_snapshot_object) {
                 return object.seq;
             }
             assert!(Instant::now() < deadline, "no snapshot in the object store");

@@ -40,6 +40,12 @@ pub fn nats_server() -> PathBuf {
     })
 }
 
+/// Whether nats-server is on PATH (a test that skips without it asks).
+pub fn nats_available() -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join("nats-server").is_file()))
+}
+
 pub struct Nats {
     bin: PathBuf,
     dir: PathBuf,
@@ -181,6 +187,50 @@ impl Node {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Runs the node expecting it to exit (it cannot join) within `within`;
+    /// returns whether it exited, and its log. Killed if it did not.
+    pub fn run_until_exit(
+        &mut self,
+        nats: &str,
+        extra: &[&str],
+        within: Duration,
+    ) -> (bool, String) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log");
+        let mut child = Command::new(BIN)
+            .args(["serve", "--data"])
+            .arg(&self.data)
+            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
+            .args(["--nats", nats, "--node", &self.name, "--shard", "bank"])
+            .args(["--lease-ttl-ms", "1000"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawns");
+        let deadline = Instant::now() + within;
+        let exited = loop {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                break true;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        (exited, self.log_text())
+    }
+
+    /// What the node logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// SIGKILL.

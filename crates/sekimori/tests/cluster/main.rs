@@ -10,6 +10,7 @@ mod check;
 mod common;
 mod harness;
 mod replicated;
+mod snapshot_join;
 
 use check::{login, Clients, Stream};
 use harness::{ack, shared_key, Nats, Node};
