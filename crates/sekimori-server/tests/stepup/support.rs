@@ -3,7 +3,7 @@
 
 use crate::common::Harness;
 use axum::http::{Method, StatusCode};
-use sekimori_stepup::Algorithm;
+use sekimori_stepup::{device_response, Algorithm, Transaction};
 use serde_json::{json, Value};
 
 /// 2026-11-18T...: a fixed time in the past, so every run computes the same codes.
@@ -78,11 +78,17 @@ pub fn totp_code(seed: &[u8], seconds: i64) -> String {
     sekimori_stepup::totp(Algorithm::Sha1, seed, unix, 30, 6).expect("totp")
 }
 
+/// Enrolls TOTP for `account` of service `bank`; returns the seed.
 pub async fn enroll_totp(h: &Harness, account: &str) -> Vec<u8> {
+    enroll_totp_for(h, "bank", account).await
+}
+
+/// Enrolls TOTP for `account` of `service` at `at(0)`; returns the seed.
+pub async fn enroll_totp_for(h: &Harness, service: &str, account: &str) -> Vec<u8> {
     let (s, b) = h
         .post(
             "/v1/stepup/totp/enroll",
-            json!({"account": account, "at": at(0)}),
+            json!({"account": account, "at": at(0), "service": service}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
@@ -96,6 +102,34 @@ pub fn verify_totp(account: &str, code: &str, seconds: i64) -> Value {
            "service": "bank", "actor": {"device": "d-1", "ip": "203.0.113.5"}})
 }
 
+/// The amount (JPY minor units) of the transaction most tests sign.
+pub const AMOUNT_MINOR: i64 = 250_000;
+
 pub fn tx(payee: &str) -> Value {
-    json!({"amount_minor": 250_000, "currency": "JPY", "payee": payee})
+    tx_json(AMOUNT_MINOR, payee)
+}
+
+pub fn tx_json(amount_minor: i64, payee: &str) -> Value {
+    json!({"amount_minor": amount_minor, "currency": "JPY", "payee": payee})
+}
+
+/// The device's OCRA answer to challenge `challenge_id` for the transaction.
+pub fn sign(
+    key: &[u8],
+    account: &str,
+    amount_minor: i64,
+    payee: &str,
+    challenge_id: &str,
+) -> String {
+    let tx = Transaction {
+        account: account.into(),
+        amount_minor,
+        currency: "JPY".into(),
+        payee: payee.into(),
+    };
+    let nonce: [u8; 16] = hex::decode(challenge_id)
+        .expect("hex")
+        .try_into()
+        .expect("16 bytes");
+    device_response(key, &tx, &nonce).expect("ocra")
 }

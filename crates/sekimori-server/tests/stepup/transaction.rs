@@ -2,23 +2,13 @@
 //! single use, expires, and dies after five failures.
 
 use crate::common::Harness;
-use crate::support::{at, error, tx};
+use crate::support::{at, error, sign, tx, AMOUNT_MINOR};
 use axum::http::StatusCode;
-use sekimori_stepup::{device_response, Transaction};
 use serde_json::{json, Value};
 
+/// The device's answer for the usual amount (`AMOUNT_MINOR`) to `payee`.
 pub fn device_code(key: &[u8], account: &str, payee: &str, challenge_id: &str) -> String {
-    let tx = Transaction {
-        account: account.into(),
-        amount_minor: 250_000,
-        currency: "JPY".into(),
-        payee: payee.into(),
-    };
-    let nonce: [u8; 16] = hex::decode(challenge_id)
-        .expect("hex")
-        .try_into()
-        .expect("16 bytes");
-    device_response(key, &tx, &nonce).expect("ocra")
+    sign(key, account, AMOUNT_MINOR, payee, challenge_id)
 }
 
 pub fn verify_tx(account: &str, challenge: &str, code: &str, payee: &str, seconds: i64) -> Value {

@@ -1,7 +1,7 @@
 //! A stranger cannot lock the holder out of TOTP; an operator resets a
 //! TOTP locked by a hundred failures.
 
-use super::{at, enroll_totp, error, post, totp_code, verify_totp, wrong_code, T0_MS};
+use super::{at, enroll_totp_for, error, post, totp_code, verify_totp, wrong_code, T0_MS};
 use crate::common::Harness;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
@@ -9,7 +9,7 @@ use serde_json::json;
 #[tokio::test]
 async fn a_stranger_cannot_lock_the_holder_out_of_totp() {
     let h = Harness::new().await;
-    let seed = enroll_totp(&h, "bank", "uma").await;
+    let seed = enroll_totp_for(&h, "bank", "uma").await;
     let ms = |s: i64| T0_MS + s * 1000;
     let (_, b) = post(
         &h,
@@ -59,7 +59,7 @@ async fn a_stranger_cannot_lock_the_holder_out_of_totp() {
 #[tokio::test]
 async fn an_admin_resets_a_totp_locked_by_a_hundred_failures() {
     let h = Harness::new().await;
-    let seed = enroll_totp(&h, "bank", "vic").await;
+    let seed = enroll_totp_for(&h, "bank", "vic").await;
     let mut t = 0;
     for i in 0..100 {
         t += 3_600;

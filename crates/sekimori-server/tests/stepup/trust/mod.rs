@@ -11,9 +11,8 @@ mod server_clock;
 mod services;
 
 use crate::common::Harness;
-pub use crate::support::{at, totp_code, T0_MS};
+pub use crate::support::{at, enroll_totp_for, sign, totp_code, tx_json, T0_MS};
 use axum::http::{Method, StatusCode};
-use sekimori_stepup::{device_response, Transaction};
 use serde_json::{json, Value};
 
 /// The server clock at the first request: a fortnight later.
@@ -34,30 +33,6 @@ pub fn payee_a() -> &'static str {
     "bank:0009-456-7654321"
 }
 
-pub fn tx_json(amount_minor: i64, payee: &str) -> Value {
-    json!({"amount_minor": amount_minor, "currency": "JPY", "payee": payee})
-}
-
-pub fn sign(
-    key: &[u8],
-    account: &str,
-    amount_minor: i64,
-    payee: &str,
-    challenge_id: &str,
-) -> String {
-    let tx = Transaction {
-        account: account.into(),
-        amount_minor,
-        currency: "JPY".into(),
-        payee: payee.into(),
-    };
-    let nonce: [u8; 16] = hex::decode(challenge_id)
-        .expect("hex")
-        .try_into()
-        .expect("16 bytes");
-    device_response(key, &tx, &nonce).expect("ocra")
-}
-
 pub async fn enroll_ocra(h: &Harness, account: &str) -> Vec<u8> {
     let (s, b) = post(
         h,
@@ -68,21 +43,6 @@ pub async fn enroll_ocra(h: &Harness, account: &str) -> Vec<u8> {
     .await;
     assert_eq!(s, StatusCode::OK, "{b}");
     hex::decode(b["device_key_hex"].as_str().expect("key")).expect("hex")
-}
-
-pub async fn enroll_totp(h: &Harness, service: &str, account: &str) -> Vec<u8> {
-    let (s, b) = post(
-        h,
-        "/v1/stepup/totp/enroll",
-        json!({"account": account, "at": at(0), "service": service}),
-        T0_MS,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
-    sekimori_stepup::seed_from_otpauth_uri(b["otpauth_uri"].as_str().expect("uri"))
-        .expect("seed")
-        .expose()
-        .to_vec()
 }
 
 /// Enrolls at `seconds` (the server clock with it), with a proof when given.

@@ -2,7 +2,7 @@
 //! and is logged as a `credential.change`.
 
 use super::{
-    at, challenge, enroll_at, enroll_totp, error, payee_a, post, sign, totp_code, verify_totp,
+    at, challenge, enroll_at, enroll_totp_for, error, payee_a, post, sign, totp_code, verify_totp,
     verify_tx, T0_MS,
 };
 use crate::common::Harness;
@@ -12,7 +12,7 @@ use serde_json::json;
 #[tokio::test]
 async fn removing_an_enrollment_needs_another_factor_and_is_logged() {
     let h = Harness::new().await;
-    let seed = enroll_totp(&h, "bank", "wen").await;
+    let seed = enroll_totp_for(&h, "bank", "wen").await;
     let ms = |s: i64| T0_MS + s * 1000;
     // A second factor is added with a pass of the first.
     let (_, b) = post(

@@ -2,7 +2,7 @@
 //! an expired one, and a TOTP `at` far from the server clock is refused.
 
 use super::{
-    at, challenge, enroll_ocra, enroll_totp, payee_a, post, sign, totp_code, verify_tx, S0_MS,
+    at, challenge, enroll_ocra, enroll_totp_for, payee_a, post, sign, totp_code, verify_tx, S0_MS,
     T0_MS,
 };
 use crate::common::Harness;
@@ -41,7 +41,7 @@ async fn an_expired_tx_challenge_is_not_revived_by_an_older_at() {
 #[tokio::test]
 async fn totp_at_far_from_the_server_clock_is_refused() {
     let h = Harness::new().await;
-    let seed = enroll_totp(&h, "bank", "tara").await;
+    let seed = enroll_totp_for(&h, "bank", "tara").await;
     let body = json!({"account": "tara", "at": at(60), "method": "totp", "service": "bank",
         "code": totp_code(&seed, 60)});
     let (_, b) = post(&h, "/v1/stepup/verify", body.clone(), T0_MS + 3_600_000).await;

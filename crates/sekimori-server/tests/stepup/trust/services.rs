@@ -1,7 +1,7 @@
 //! Step-up records are kept per (service, account); a legacy record is
 //! adopted only by the service `--stepup-legacy-service` names.
 
-use super::{at, enroll_totp, error, post, totp_code, T0_MS};
+use super::{at, enroll_totp_for, error, post, totp_code, T0_MS};
 use crate::common::Harness;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn step_up_records_are_per_service() {
     let h = Harness::new().await;
-    let seed = enroll_totp(&h, "netbank", "cust-42").await;
+    let seed = enroll_totp_for(&h, "netbank", "cust-42").await;
     let body = |service: &str| {
         json!({"account": "cust-42", "at": at(60), "method": "totp", "service": service,
             "code": totp_code(&seed, 60)})
@@ -20,7 +20,7 @@ async fn step_up_records_are_per_service() {
         Some("not_enrolled"),
         "qr-pay's cust-42 is another account: {b}"
     );
-    enroll_totp(&h, "qr-pay", "cust-42").await;
+    enroll_totp_for(&h, "qr-pay", "cust-42").await;
     let (_, b) = post(&h, "/v1/stepup/verify", body("netbank"), T0_MS + 60_000).await;
     assert_eq!(b["result"], "success", "{b}");
     // The enrollment routes need the service too.
