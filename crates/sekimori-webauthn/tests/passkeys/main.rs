@@ -8,6 +8,8 @@ mod support;
 mod ceremony;
 mod origin;
 mod replay;
+// Passkey sign-in (`signin`) on its own relying party: was the `sign_in` test binary.
+mod sign_in;
 mod storage;
 mod tampering;
 mod transaction;

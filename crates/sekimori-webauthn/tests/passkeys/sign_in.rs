@@ -2,9 +2,10 @@
 //! credentials listed, and discoverable (nothing listed, the user handle
 //! returned); replays, a wrong origin, another account's handle refused.
 
+use crate::support::{over_the_wire, url};
 use sekimori_webauthn::{
     Error, Passkey, Passkeys, PublicKeyCredential, RequestChallengeResponse, SignInResponse,
-    SignInState, Url,
+    SignInState,
 };
 use serde_json::Value;
 use webauthn_authenticator_rs::{softpasskey::SoftPasskey, WebauthnAuthenticator};
@@ -14,14 +15,6 @@ const ORIGIN: &str = "http://localhost:7878";
 
 fn rp() -> Passkeys {
     Passkeys::new(RP_ID, ORIGIN, "sekimori").expect("valid rp")
-}
-
-fn url(s: &str) -> Url {
-    Url::parse(s).expect("url")
-}
-
-fn wire<T: serde::Serialize + serde::de::DeserializeOwned>(v: &T) -> T {
-    serde_json::from_str(&serde_json::to_string(v).expect("ser")).expect("de")
 }
 
 fn register(rp: &Passkeys, dev: &mut SoftPasskey, login: &str) -> Passkey {
@@ -38,9 +31,9 @@ fn register(rp: &Passkeys, dev: &mut SoftPasskey, login: &str) -> Passkey {
         "required"
     );
     let response = dev
-        .do_registration(url(ORIGIN), wire(&ccr))
+        .do_registration(url(ORIGIN), over_the_wire(&ccr))
         .expect("registers");
-    rp.finish_register(wire(&state), &wire(&response))
+    rp.finish_register(over_the_wire(&state), &over_the_wire(&response))
         .expect("verifies")
 }
 
@@ -89,7 +82,7 @@ fn base64url(bytes: &[u8]) -> String {
 fn start(rp: &Passkeys, allow: &[&Passkey]) -> (RequestChallengeResponse, SignInState) {
     let ids: Vec<_> = allow.iter().map(|p| p.cred_id().clone()).collect();
     let (rcr, state) = rp.start_sign_in(&ids).expect("start");
-    (wire(&rcr), wire(&state))
+    (over_the_wire(&rcr), over_the_wire(&state))
 }
 
 #[test]
