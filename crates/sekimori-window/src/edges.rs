@@ -163,12 +163,13 @@ impl FeatureStore {
     /// Prunes and updates one node (creating it, making room under
     /// `max_keys` first), keeping the accounting.
     fn update(&mut self, key: Key, at: i64, now_ms: i64, span: &Span, f: impl FnOnce(&mut Node)) {
-        let known = self.keys.contains_key(&key);
+        let loc = self.keys.locate(&key);
+        let known = self.keys.get_in(loc, &key).is_some();
         if !known {
             self.make_room(now_ms, span);
         }
         let config = self.config;
-        let entry = self.keys.entry(key).or_insert_with(|| KeyState {
+        let entry = self.keys.entry_in(loc, key).or_insert_with(|| KeyState {
             last_at: at,
             state: State::new(&config),
         });

@@ -110,7 +110,11 @@ impl Default for Keys {
     }
 }
 
-/// A vacant or occupied key of [`Keys::entry`].
+/// A key's shard, found once ([`Keys::locate`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Loc(usize);
+
+/// A vacant or occupied key of [`Keys::entry_in`].
 pub(crate) struct Entry<'a> {
     inner: hash_map::Entry<'a, Fp, KeyState>,
     len: &'a mut usize,
@@ -177,6 +181,17 @@ impl Keys {
         self.seed.shard(*key, BITS)
     }
 
+    /// Where `key` lives: hash it once for several calls (`*_in`). Valid
+    /// until the store is reseeded.
+    pub fn locate(&self, key: &Key) -> Loc {
+        Loc(self.shard_of(key))
+    }
+
+    /// [`Keys::get`] of a located key.
+    pub fn get_in(&self, loc: Loc, key: &Key) -> Option<&KeyState> {
+        self.shards[loc.0].as_ref()?.get(&Fp::of(*key))
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -200,13 +215,9 @@ impl Keys {
         self.shards[self.shard_of(key)].as_ref()?.get(&Fp::of(*key))
     }
 
-    pub fn contains_key(&self, key: &Key) -> bool {
-        self.get(key).is_some()
-    }
-
-    pub fn entry(&mut self, key: Key) -> Entry<'_> {
-        let at = self.shard_of(&key);
-        let shard = Arc::make_mut(self.shards[at].get_or_insert_with(Default::default));
+    /// The entry of a located key.
+    pub fn entry_in(&mut self, loc: Loc, key: Key) -> Entry<'_> {
+        let shard = Arc::make_mut(self.shards[loc.0].get_or_insert_with(Default::default));
         Entry {
             inner: shard.entry(Fp::of(key)),
             len: &mut self.len,

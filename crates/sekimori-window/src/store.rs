@@ -79,16 +79,22 @@ impl FeatureStore {
     pub fn apply(&mut self, key: Key, obs: Option<Obs>, now_ms: i64) -> Read {
         let span = Span::new(&self.config, now_ms);
         self.maybe_sweep(now_ms, &span);
-        let Some((at, input)) = obs.and_then(|o| self.input(o, now_ms)) else {
-            return self.read(key, now_ms);
+        // The key's shard is hashed once (SipHash under the seed).
+        let loc = self.keys.locate(&key);
+        let read = |s: &FeatureStore| match s.keys.get_in(loc, &key) {
+            Some(k) => k.state.read(&span),
+            None => empty_read(s.config.aggregate),
         };
-        let before = (self.config.aggregate == Aggregate::LastSeen).then(|| self.read(key, now_ms));
-        let known = self.keys.contains_key(&key);
+        let Some((at, input)) = obs.and_then(|o| self.input(o, now_ms)) else {
+            return read(self);
+        };
+        let before = (self.config.aggregate == Aggregate::LastSeen).then(|| read(self));
+        let known = self.keys.get_in(loc, &key).is_some();
         if !known {
             self.make_room(now_ms, &span);
         }
         let config = self.config;
-        let entry = self.keys.entry(key).or_insert_with(|| KeyState {
+        let entry = self.keys.entry_in(loc, key).or_insert_with(|| KeyState {
             last_at: at,
             state: State::new(&config),
         });
@@ -101,8 +107,15 @@ impl FeatureStore {
         };
         entry.state.observe(span.bucket(at), input, limit, &span);
         let bytes_after = entry.accounted();
+        let after = if before.is_none() {
+            Some(entry.state.read(&span))
+        } else {
+            None
+        };
         self.accounted = self.accounted.saturating_sub(bytes_before) + bytes_after;
-        before.unwrap_or_else(|| self.read(key, now_ms))
+        before
+            .or(after)
+            .unwrap_or_else(|| empty_read(config.aggregate))
     }
 
     /// The reading `apply(key, None, now_ms)` would return, without touching the store.
