@@ -17,7 +17,6 @@ use sekimori_event::Event;
 use sekimori_rules::{Action, Pack};
 use sekimori_store::Store;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -26,12 +25,14 @@ use std::time::{Duration, Instant};
 mod admission;
 mod batch;
 mod fallback;
+mod in_flight;
 mod stream;
 use admission::{engine_busy, Single};
 pub use admission::{
     Admission, BatchPermit, BATCH_DEADLINE, BULK_WAIT, MAX_BULK, SHED_AT_BUDGET_PERCENT,
 };
 use fallback::fallback;
+use in_flight::{owned, InFlight};
 pub use stream::{Chunk, Line, StreamPermit, Tenant, MAX_STREAMS, MAX_STREAMS_PER_TENANT};
 
 /// Decided events not yet durable, past which new events are refused with
@@ -93,6 +94,58 @@ pub struct Answer {
     pub degraded: Option<&'static str>,
 }
 
+/// Where a single event's task puts its decision as soon as it is made,
+/// for its caller past the time budget.
+type DecidedSlot = Arc<Mutex<Option<Arc<Decision>>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// [`Answer`] by reference, for writing it without owning the decision:
+/// the same fields in the same order, so the same bytes.
+#[derive(Serialize)]
+pub(crate) struct AnswerRef<'a> {
+    decision: &'a Decision,
+    duplicate: bool,
+    durable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    degraded: Option<&'static str>,
+}
+
+impl<'a> AnswerRef<'a> {
+    pub(crate) fn of(answer: &'a Answer) -> AnswerRef<'a> {
+        AnswerRef {
+            decision: &answer.decision,
+            duplicate: answer.duplicate,
+            durable: answer.durable,
+            degraded: answer.degraded,
+        }
+    }
+
+    /// A new decision, durable (as [`Answer::decided`]).
+    pub(crate) fn decided(decision: &'a Decision) -> AnswerRef<'a> {
+        AnswerRef {
+            decision,
+            duplicate: false,
+            durable: true,
+            degraded: None,
+        }
+    }
+}
+
+impl Answer {
+    /// A new decision, durable.
+    fn decided(decision: Decision) -> Answer {
+        Answer {
+            decision,
+            duplicate: false,
+            durable: true,
+            degraded: None,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct App {
     pub ledger: tokio::sync::Mutex<Ledger>,
@@ -107,7 +160,7 @@ pub struct App {
     pub notices: Option<Notices>,
     /// Decided but not yet durable, by (service, event id): ids are unique
     /// within a service only.
-    in_flight: Mutex<HashMap<(String, String), Decision>>,
+    in_flight: Mutex<InFlight>,
     admission: Arc<Admission>,
     live: RwLock<Arc<Pack>>,
     failed: AtomicBool,
@@ -128,7 +181,7 @@ impl App {
             secrets: services.secrets,
             asn: services.asn,
             notices: services.notices,
-            in_flight: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(InFlight::default()),
             admission: Arc::new(Admission::default()),
             live,
             failed: AtomicBool::new(false),
@@ -240,21 +293,22 @@ impl App {
         let app = Arc::clone(self);
         // What a fallback answer names (never a copy of the whole event).
         let (fallback_id, kind, at_ms) = (event.id.clone(), event.kind, event.at_ms);
-        let (decided_tx, mut decided_rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move { app.decide_durably(event, ticket, decided_tx).await });
+        let decided = DecidedSlot::default();
+        let slot = Arc::clone(&decided);
+        let task = tokio::spawn(async move { app.decide_durably(event, ticket, slot).await });
         let answer = match tokio::time::timeout(budget, task).await {
             Ok(Ok(result)) => result?,
             Ok(Err(join)) => return Err(ApiError::internal(join)),
-            Err(_) => match (decided_rx.try_recv(), wait) {
+            Err(_) => match (lock(&decided).clone(), wait) {
                 // Decided, not yet on disk: the engine's own answer.
-                (Ok(decision), _) => Answer {
-                    decision,
+                (Some(decision), _) => Answer {
+                    decision: (*decision).clone(),
                     duplicate: false,
                     durable: false,
                     degraded: Some("not_yet_durable"),
                 },
-                (Err(_), Wait::Budget) => fallback(&pack, budget_ms, fallback_id, kind, at_ms),
-                (Err(_), Wait::Decision(_)) => {
+                (None, Wait::Budget) => fallback(&pack, budget_ms, fallback_id, kind, at_ms),
+                (None, Wait::Decision(_)) => {
                     return Err(ApiError::new(
                         "overloaded",
                         "the engine did not decide in time; the event will still be decided: read it with GET /v1/decisions/{event_id}",
@@ -270,18 +324,19 @@ impl App {
 
     /// Decides (or finds the original decision) and waits until it is durable.
     /// The decision goes to `decided` as soon as it is made, so a caller past
-    /// its budget answers the engine's decision rather than a fallback.
+    /// its budget answers the engine's decision rather than a fallback; it is
+    /// taken back once durable (the answer then owns it without a copy).
     async fn decide_durably(
         self: Arc<Self>,
         event: Event,
         ticket: Single,
-        decided: tokio::sync::oneshot::Sender<Decision>,
+        decided: DecidedSlot,
     ) -> Result<Answer, ApiError> {
         let prepared = Prepared::new(event);
         let event = prepared.event();
         let (decision, durable, placed) = {
             let mut ledger = self.ledger.lock().await;
-            if let Some(answer) = self.original(&ledger, event)? {
+            if let Some(answer) = self.original(&ledger, event, false)? {
                 return Ok(answer);
             }
             self.admit()?;
@@ -290,19 +345,18 @@ impl App {
             self.admission.observe(took.elapsed());
             drop(ticket);
             let placed = self.placed(&ledger, event, &decision);
+            let decision = Arc::new(decision);
             self.in_flight_map()
-                .insert(in_flight_key(event), decision.clone());
+                .insert(&event.service, &event.id, Arc::clone(&decision));
             (decision, durable, placed)
         };
-        let _ = decided.send(decision.clone());
-        self.settle_event(in_flight_key(event), durable).await?;
+        // Shared, not copied: the caller past its budget copies it then.
+        *lock(&decided) = Some(Arc::clone(&decision));
+        let settled = self.settle_event(event, durable).await;
+        lock(&decided).take();
+        settled?;
         self.notify(event, &decision, &placed);
-        Ok(Answer {
-            decision,
-            duplicate: false,
-            durable: true,
-            degraded: None,
-        })
+        Ok(Answer::decided(owned(decision)))
     }
 
     /// The holds a decision just placed, when notices are on (under the ledger lock).
@@ -343,11 +397,29 @@ impl App {
     }
 
     /// Waits for a decided event's entry, then releases its pending slot and in-flight entry.
-    async fn settle_event(&self, key: (String, String), durable: Durable) -> Result<(), ApiError> {
+    async fn settle_event(&self, event: &Event, durable: Durable) -> Result<(), ApiError> {
         let result = self.settle(durable).await;
         self.pending.fetch_sub(1, Ordering::SeqCst);
-        self.in_flight_map().remove(&key);
+        self.in_flight_map().remove(&event.service, &event.id);
         result
+    }
+
+    /// [`App::settle_event`] for many events (a stream's chunk): waits for
+    /// each entry in order, then releases their pending slots and in-flight
+    /// entries together (one lock of the table). The results are in order.
+    async fn settle_events(&self, pending: Vec<(&Event, Durable)>) -> Vec<Result<(), ApiError>> {
+        let mut results = Vec::with_capacity(pending.len());
+        let mut events = Vec::with_capacity(pending.len());
+        for (event, durable) in pending {
+            results.push(self.settle(durable).await);
+            events.push(event);
+        }
+        self.pending.fetch_sub(events.len(), Ordering::SeqCst);
+        let mut in_flight = self.in_flight_map();
+        for event in events {
+            in_flight.remove(&event.service, &event.id);
+        }
+        results
     }
 
     /// Waits until submitted entries are durable; a failure stops the server
@@ -369,10 +441,23 @@ impl App {
     /// flight or on disk. Ids are unique within a service: another service's
     /// event with the same id is another event, and its decision is never
     /// answered here.
-    fn original(&self, ledger: &Ledger, event: &Event) -> Result<Option<Answer>, ApiError> {
-        let in_flight = self.in_flight_map().get(&in_flight_key(event)).cloned();
+    ///
+    /// `absent_from_log`: the caller knows the log held no such event when it
+    /// last looked, under the same hold of the ledger lock and after looking
+    /// in the in-flight table ([`App::absent`]): only the table is read.
+    fn original(
+        &self,
+        ledger: &Ledger,
+        event: &Event,
+        absent_from_log: bool,
+    ) -> Result<Option<Answer>, ApiError> {
+        let in_flight = self
+            .in_flight_map()
+            .get(&event.service, &event.id)
+            .map(|d| (**d).clone());
         let (found, durable) = match in_flight {
             Some(d) => (Some(d), false),
+            None if absent_from_log => (None, true),
             None => (
                 ledger
                     .logged_decision(&event.service, &event.id)
@@ -404,8 +489,39 @@ impl App {
         Ok(())
     }
 
-    fn in_flight_map(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Decision>> {
+    fn in_flight_map(&self) -> std::sync::MutexGuard<'_, InFlight> {
         self.in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// For each event, whether no event of its (service, id) was decided
+    /// before now: none in flight, then none in the log (in that order, so
+    /// an entry that turns durable and leaves the table meanwhile is seen
+    /// in the log), in one read of the store. Valid while the caller holds
+    /// the ledger lock it held when it asked (nothing else decides
+    /// meanwhile; its own decisions stay in the table until settled). A
+    /// store error answers `false` for all: each event is then looked up on
+    /// its own.
+    fn absent(&self, _ledger: &Ledger, events: &[&Event]) -> Vec<bool> {
+        let mut absent: Vec<bool> = {
+            let in_flight = self.in_flight_map();
+            events
+                .iter()
+                .map(|e| in_flight.get(&e.service, &e.id).is_none())
+                .collect()
+        };
+        let keys: Vec<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.service.as_str(), e.id.as_str()))
+            .collect();
+        match self.store.seqs_of_service_events(&keys) {
+            Ok(seqs) => {
+                for (a, seq) in absent.iter_mut().zip(seqs) {
+                    *a &= seq.is_none();
+                }
+            }
+            Err(_) => absent.iter_mut().for_each(|a| *a = false),
+        }
+        absent
     }
 
     /// Writes a snapshot and waits for it (graceful shutdown).
@@ -420,9 +536,4 @@ impl App {
             .map_err(|_| sekimori_store::StoreError::Failed)?
             .map_err(LedgerError::from)
     }
-}
-
-/// An event's key in the in-flight table: (service, id).
-fn in_flight_key(event: &Event) -> (String, String) {
-    (event.service.clone(), event.id.clone())
 }

@@ -3,10 +3,11 @@
 //! its own.
 
 use super::admission::{engine_busy, BatchPermit, BATCH_DEADLINE, BULK_WAIT};
-use super::{in_flight_key, Answer, App, Durable, Ledger};
+use super::in_flight::owned;
+use super::{Answer, App, Durable, Ledger};
 use crate::error::ApiError;
 use crate::telemetry;
-use sekimori_engine::{HoldKey, Prepared};
+use sekimori_engine::{Decision, HoldKey, Prepared};
 use sekimori_rules::Action;
 use std::sync::Arc;
 use std::time::Instant;
@@ -35,20 +36,20 @@ impl App {
                     ledger = self.ledger.lock().await;
                 }
                 if !self.is_ready() {
-                    waits.push(Decided::Ready(Err(ApiError::new(
+                    waits.push(Decided::Ready(Box::new(Err(ApiError::new(
                         "store_failed",
                         "the durable log failed",
-                    ))));
+                    )))));
                     continue;
                 }
                 if Instant::now() > deadline {
                     telemetry::shed("batch_deadline");
-                    waits.push(Decided::Ready(Err(engine_busy(
+                    waits.push(Decided::Ready(Box::new(Err(engine_busy(
                         "the batch ran out of time behind other work; this event was not decided or stored",
-                    ))));
+                    )))));
                     continue;
                 }
-                waits.push(self.decide_in_order(&mut ledger, prepared));
+                waits.push(self.decide_in_order(&mut ledger, prepared, false));
             }
         }
         // Deciding is over: the next batch may start while this one waits for the disk.
@@ -60,13 +61,13 @@ impl App {
             let mut out = Vec::with_capacity(waits.len());
             for (w, event) in waits.into_iter().zip(events.iter().map(Prepared::event)) {
                 out.push(match w {
-                    Decided::Ready(r) => r,
-                    Decided::Pending(answer, durable, placed) => {
-                        let settled = app.settle_event(in_flight_key(event), durable).await;
+                    Decided::Ready(r) => *r,
+                    Decided::Pending(decision, durable, placed) => {
+                        let settled = app.settle_event(event, durable).await;
                         if settled.is_ok() {
-                            app.notify(event, &answer.decision, &placed);
+                            app.notify(event, &decision, &placed);
                         }
-                        settled.map(|()| answer)
+                        settled.map(|()| Answer::decided(owned(decision)))
                     }
                 });
             }
@@ -99,10 +100,12 @@ impl App {
 
 /// What deciding one event of a batch or a stream gave.
 pub(super) enum Decided {
-    /// Answered without waiting: a refusal, a shed event, a duplicate.
-    Ready(Result<Answer, ApiError>),
-    /// Decided: the answer once `durable` resolves.
-    Pending(Answer, Durable, Vec<(HoldKey, Action)>),
+    /// Answered without waiting: a refusal, a shed event, a duplicate
+    /// (boxed: the rare case, and a chunk holds one per line).
+    Ready(Box<Result<Answer, ApiError>>),
+    /// Decided: answered (a new decision, durable) once `durable` resolves.
+    /// The decision is shared with the in-flight table until then.
+    Pending(Arc<Decision>, Durable, Vec<(HoldKey, Action)>),
 }
 
 impl App {
@@ -110,30 +113,31 @@ impl App {
     /// lock, once the store is ready and the event within its time: a
     /// clock-skew refusal, the original answer of an id already decided, an
     /// admission refusal, or the decision, pending until it is durable.
-    pub(super) fn decide_in_order(&self, ledger: &mut Ledger, prepared: &Prepared) -> Decided {
+    /// `absent_from_log` as [`App::original`] takes it.
+    pub(super) fn decide_in_order(
+        &self,
+        ledger: &mut Ledger,
+        prepared: &Prepared,
+        absent_from_log: bool,
+    ) -> Decided {
         let event = prepared.event();
         if let Err(e) = self.check_skew(event) {
-            return Decided::Ready(Err(e));
+            return Decided::Ready(Box::new(Err(e)));
         }
-        match self.original(ledger, event) {
-            Ok(Some(answer)) => Decided::Ready(Ok(answer)),
-            Err(e) => Decided::Ready(Err(e)),
+        match self.original(ledger, event, absent_from_log) {
+            Ok(Some(answer)) => Decided::Ready(Box::new(Ok(answer))),
+            Err(e) => Decided::Ready(Box::new(Err(e))),
             Ok(None) => match self.admit() {
-                Err(e) => Decided::Ready(Err(e)),
+                Err(e) => Decided::Ready(Box::new(Err(e))),
                 Ok(()) => {
                     let took = Instant::now();
                     let (decision, durable) = ledger.decide(prepared);
                     self.admission.observe(took.elapsed());
                     let placed = self.placed(ledger, event, &decision);
+                    let decision = Arc::new(decision);
                     self.in_flight_map()
-                        .insert(in_flight_key(event), decision.clone());
-                    let answer = Answer {
-                        decision,
-                        duplicate: false,
-                        durable: true,
-                        degraded: None,
-                    };
-                    Decided::Pending(answer, durable, placed)
+                        .insert(&event.service, &event.id, Arc::clone(&decision));
+                    Decided::Pending(decision, durable, placed)
                 }
             },
         }

@@ -8,9 +8,10 @@
 //! decided and logged.
 
 use super::batch::Decided;
-use super::{engine_busy, in_flight_key, Answer, App};
+use super::{engine_busy, AnswerRef, App};
 use crate::error::ApiError;
 use crate::keys::Principal;
+use crate::ledger::Ledger;
 use crate::telemetry;
 use axum::body::Bytes;
 use sekimori_engine::Prepared;
@@ -178,10 +179,13 @@ impl App {
         );
         let mut out = Vec::with_capacity(lines.len());
         let mut ledger = self.ledger.lock().await;
+        // Looked up once for the chunk, under this hold of the lock.
+        let mut absent = self.absent_lines(&ledger, lines);
+        let mut from = 0;
         for (i, line) in lines.iter().enumerate() {
             let (prepared, read_at) = match line {
                 Line::Refused(e) => {
-                    out.push(Decided::Ready(Err(e.clone())));
+                    out.push(Decided::Ready(Box::new(Err(e.clone()))));
                     continue;
                 }
                 Line::Event(p, at) => (p, at),
@@ -191,26 +195,49 @@ impl App {
                 drop(ledger);
                 tokio::task::yield_now().await;
                 ledger = self.ledger.lock().await;
+                // Others decided meanwhile: look again for the rest.
+                absent = self.absent_lines(&ledger, &lines[i..]);
+                from = i;
             }
             if !self.is_ready() {
-                out.push(Decided::Ready(Err(ApiError::new(
+                out.push(Decided::Ready(Box::new(Err(ApiError::new(
                     "store_failed",
                     "the durable log failed; this was not accepted",
-                ))));
+                )))));
                 continue;
             }
             // Not decided within the time budget of its arrival: shed, never
             // a fallback (an event of a stream is decided or not at all).
             if read_at.elapsed() > budget {
                 telemetry::shed("stream");
-                out.push(Decided::Ready(Err(engine_busy(
+                out.push(Decided::Ready(Box::new(Err(engine_busy(
                     "the engine did not reach this event within the time budget; it was not decided or stored",
-                ))));
+                )))));
                 continue;
             }
-            out.push(self.decide_in_order(&mut ledger, prepared));
+            out.push(self.decide_in_order(&mut ledger, prepared, absent[i - from]));
         }
         out
+    }
+
+    /// [`App::absent`] for the events among `lines` (`false` for a refused
+    /// line; no store read for a chunk without events).
+    fn absent_lines(&self, ledger: &Ledger, lines: &[Line]) -> Vec<bool> {
+        let events: Vec<_> = lines
+            .iter()
+            .filter_map(|l| match l {
+                Line::Event(p, _) => Some(p.event()),
+                Line::Refused(_) => None,
+            })
+            .collect();
+        if events.is_empty() {
+            return vec![false; lines.len()];
+        }
+        let mut found = self.absent(ledger, &events).into_iter();
+        lines
+            .iter()
+            .map(|l| matches!(l, Line::Event(..)) && found.next().unwrap_or(false))
+            .collect()
     }
 
     /// Settles decided chunks in order and writes their answers out. Keeps
@@ -222,24 +249,40 @@ impl App {
     ) {
         let mut open = true;
         while let Some((chunk, items)) = decided.recv().await {
-            let mut buf = Vec::with_capacity(items.len() * 768);
+            // Every decided line's entry durable (in order), then the chunk's
+            // pending slots and in-flight entries released together.
+            let mut durables = Vec::new();
+            let mut settling = Vec::with_capacity(items.len());
             for (line, item) in chunk.lines.iter().zip(items) {
-                let result = match (item, line) {
-                    (Decided::Ready(r), _) => r,
-                    (Decided::Pending(answer, durable, placed), Line::Event(p, read_at)) => {
-                        let event = p.event();
-                        let settled = self.settle_event(in_flight_key(event), durable).await;
-                        if settled.is_ok() {
-                            self.notify(event, &answer.decision, &placed);
-                            telemetry::decision(&answer.decision, read_at.elapsed(), None);
-                        }
-                        settled.map(|()| answer)
+                settling.push(match (item, line) {
+                    (Decided::Pending(decision, durable, placed), Line::Event(p, _)) => {
+                        durables.push((p.event(), durable));
+                        Ok((decision, placed))
                     }
                     (Decided::Pending(..), Line::Refused(_)) => {
-                        Err(ApiError::internal("a refused line was decided"))
+                        Err(Err(ApiError::internal("a refused line was decided")))
                     }
-                };
-                write_line(&mut buf, &result);
+                    (Decided::Ready(r), _) => Err(*r),
+                });
+            }
+            let mut settled = self.settle_events(durables).await.into_iter();
+            let mut buf = Vec::with_capacity(settling.len() * 768);
+            for (line, item) in chunk.lines.iter().zip(settling) {
+                match (item, line) {
+                    (Err(ready), _) => write_line(&mut buf, ready.as_ref().map(AnswerRef::of)),
+                    (Ok((decision, placed)), Line::Event(p, read_at)) => {
+                        let settled = settled.next().unwrap_or_else(|| {
+                            Err(ApiError::internal("a decided line was not settled"))
+                        });
+                        if settled.is_ok() {
+                            self.notify(p.event(), &decision, &placed);
+                            telemetry::decision(&decision, read_at.elapsed(), None);
+                        }
+                        let answer = settled.as_ref().map(|()| AnswerRef::decided(&decision));
+                        write_line(&mut buf, answer);
+                    }
+                    (Ok(_), Line::Refused(e)) => write_line(&mut buf, Err(e)),
+                }
             }
             if open && out.send(Bytes::from(buf)).await.is_err() {
                 // The client went away: settle the rest, answer no one.
@@ -251,9 +294,9 @@ impl App {
 }
 
 /// Appends one answer line: the answer, or `{"error": ...}`.
-fn write_line(buf: &mut Vec<u8>, result: &Result<Answer, ApiError>) {
+fn write_line(buf: &mut Vec<u8>, result: Result<AnswerRef<'_>, &ApiError>) {
     let written = match result {
-        Ok(answer) => serde_json::to_writer(&mut *buf, answer),
+        Ok(answer) => serde_json::to_writer(&mut *buf, &answer),
         Err(e) => serde_json::to_writer(&mut *buf, &e.body()),
     };
     if written.is_err() {
