@@ -64,7 +64,7 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
     let lists = lists(&source.lists, &mut p);
     let params = crate::params::compile(&source.money, &source.params, &mut p);
     conditions::check(&source.conditions, &mut p);
-    let features = features::features(
+    let mut features = features::features(
         &source.features,
         &known,
         &lists,
@@ -91,6 +91,14 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
     for rule in &mut rules {
         rule.when.bind_features(&|name| index.get(name).copied());
     }
+    // Conditions several rules or filters share are evaluated once per event.
+    let mut conditions: Vec<&mut crate::expr::Expr> = rules
+        .iter_mut()
+        .map(|r| &mut r.when)
+        .chain(features.iter_mut().filter_map(|f| f.filter.as_mut()))
+        .collect();
+    // Step 2 (the next commit) shares them; here no expression is given.
+    crate::expr::Expr::share_conditions(&mut conditions[..0]);
     check_challenge_fallbacks(&settings, &rules, &mut p);
     check_tests(&source, &mut p);
     if !p.0.is_empty() {

@@ -13,6 +13,8 @@ mod fast_tests;
 mod names;
 use names::*;
 pub(crate) mod params;
+#[cfg(test)]
+mod program_tests;
 mod sets;
 mod stats;
 mod values;
@@ -167,7 +169,7 @@ impl Expr {
             let acc = Acc::compile(&p);
             (p, acc)
         });
-        let fast = fast::compile(&expression);
+        let fast = fast::compile(&expression).map(fast::optimize);
         let expr = Expr {
             source: source.to_string(),
             expression,
@@ -189,6 +191,21 @@ impl Expr {
         if let Some(fast) = &mut self.fast {
             fast.bind(index);
         }
+    }
+
+    /// Gives the condition subtrees that occur more than once among
+    /// `exprs` one slot each, so that each is evaluated once per event
+    /// (see `fast::share`); returns how many. Called once, when the pack
+    /// compiles, after [`Expr::bind_features`].
+    pub(crate) fn share_conditions(exprs: &mut [&mut Expr]) -> usize {
+        let mut programs: Vec<&mut fast::Bool> = exprs
+            .iter_mut()
+            .filter_map(|e| match &mut e.fast {
+                Some(fast::Fast::Bool(b)) => Some(&mut **b),
+                _ => None,
+            })
+            .collect();
+        fast::share(&mut programs)
     }
 
     /// The value of a plain field path: borrowed from the view, or read
@@ -327,16 +344,23 @@ impl Expr {
 
     fn fast<'a>(&'a self, vars: &Vars<'a>) -> Result<fast::V<'a>, Fallback> {
         let fast = self.fast.as_ref().ok_or(Fallback)?;
-        fast.eval(&fast::Inputs {
-            event: vars.event,
-            features: vars.features,
-            lists: &vars.lists.1,
-        })
+        fast.eval(&vars.inputs_uncached())
+    }
+
+    /// The fast answer of a condition: its boolean program when it is one.
+    fn fast_bool<'a>(&'a self, vars: &'a Vars<'a>) -> Result<bool, Fallback> {
+        match self.fast.as_ref().ok_or(Fallback)? {
+            fast::Fast::Bool(b) => b.eval(&vars.inputs()),
+            f => match f.eval(&vars.inputs())? {
+                fast::V::Bool(b) => Ok(b),
+                _ => Err(Fallback),
+            },
+        }
     }
 
     /// Evaluates a condition; anything but a boolean is an error.
     pub fn eval_bool(&self, vars: &Vars<'_>) -> Result<bool, String> {
-        if let Ok(fast::V::Bool(b)) = self.fast(vars) {
+        if let Ok(b) = self.fast_bool(vars) {
             #[cfg(debug_assertions)]
             self.cross_check(vars, &Json::Bool(b));
             return Ok(b);

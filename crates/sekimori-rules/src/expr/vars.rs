@@ -2,7 +2,7 @@
 //! ([`Part`]).
 
 use super::access::{EventRef, Got};
-use super::fast::{Ev, Feats};
+use super::fast::{Cache, Ev, Feats, Inputs};
 use super::{from_json, ListValues};
 use cel::Value;
 use serde_json::Value as Json;
@@ -20,6 +20,8 @@ pub struct Vars<'a> {
     pub(super) lists: &'a ListValues,
     features_json: OnceLock<Json>,
     built: OnceLock<(Value, Value, Value)>,
+    /// The answers of the pack's shared subexpressions for these inputs.
+    cache: Cache,
 }
 
 impl<'a> Vars<'a> {
@@ -32,6 +34,7 @@ impl<'a> Vars<'a> {
             lists,
             features_json: OnceLock::new(),
             built: OnceLock::new(),
+            cache: Cache::default(),
         }
     }
 
@@ -51,6 +54,26 @@ impl<'a> Vars<'a> {
             lists,
             features_json: OnceLock::new(),
             built: OnceLock::new(),
+            cache: Cache::default(),
+        }
+    }
+
+    /// What the fast evaluator reads, with the cache of shared answers.
+    pub(super) fn inputs(&self) -> Inputs<'_> {
+        Inputs {
+            cache: Some(&self.cache),
+            ..self.inputs_uncached()
+        }
+    }
+
+    /// What the fast evaluator reads, without the cache (a value borrowed
+    /// from the inputs outlives these `Vars`).
+    pub(super) fn inputs_uncached(&self) -> Inputs<'a> {
+        Inputs {
+            event: self.event,
+            features: self.features,
+            lists: &self.lists.1,
+            cache: None,
         }
     }
 

@@ -5,7 +5,7 @@ use super::*;
 use std::cmp::Ordering;
 
 impl Lit {
-    fn value(&self) -> V<'_> {
+    pub(super) fn value(&self) -> V<'_> {
         match self {
             Lit::Null => V::Null,
             Lit::Bool(b) => V::Bool(*b),
@@ -32,7 +32,7 @@ fn from_json(j: &Json) -> V<'_> {
     }
 }
 
-fn walk<'a>(root: &'a Json, path: &[String]) -> Result<&'a Json, Fallback> {
+pub(super) fn walk<'a>(root: &'a Json, path: &[String]) -> Result<&'a Json, Fallback> {
     path.iter().try_fold(root, |v, k| match v {
         Json::Object(m) => m.get(k.as_str()).ok_or(Fallback),
         _ => Err(Fallback),
@@ -53,12 +53,36 @@ fn from_got(g: Got<'_>) -> Res<'_> {
     }
 }
 
+/// `event.a.b`: read from the view or through its accessor.
+pub(super) fn read_event<'a>(path: &[String], acc: &Acc, inp: &Inputs<'a>) -> Res<'a> {
+    match inp.event {
+        Ev::Json(j) => walk(j, path).map(from_json),
+        Ev::Typed(r) => from_got(acc.get(r)),
+    }
+}
+
+/// `features.name` (`.field`): read from the object of values by name, or
+/// from the feature's slot.
+pub(super) fn read_feature<'a>(path: &[String], slot: Option<usize>, inp: &Inputs<'a>) -> Res<'a> {
+    match inp.features {
+        Feats::Json(j) => walk(j, path).map(from_json),
+        Feats::Slots(slots) => {
+            let value = slot
+                .and_then(|i| slots.get(i))
+                .and_then(Option::as_ref)
+                .ok_or(Fallback)?;
+            walk(value, &path[1..]).map(from_json)
+        }
+    }
+}
+
 impl Fast {
     /// Resolves every `features.name` to its slot (`index` gives a feature's
     /// slot by name; an unknown name stays unbound and falls back).
     pub(crate) fn bind(&mut self, index: &dyn Fn(&str) -> Option<usize>) {
         match self {
             Fast::Feature(path, slot) => *slot = path.first().and_then(|n| index(n)),
+            Fast::Bool(b) => b.bind(index),
             Fast::Not(x) | Fast::Neg(x) | Fast::Size(x) | Fast::ToStr(x) => x.bind(index),
             Fast::Items(items) => items.iter_mut().for_each(|x| x.bind(index)),
             Fast::And(a, b)
@@ -88,32 +112,12 @@ impl Fast {
     pub(crate) fn eval<'a>(&'a self, inp: &Inputs<'a>) -> Res<'a> {
         match self {
             Fast::Lit(l) => Ok(l.value()),
-            Fast::Event(path, acc) => match inp.event {
-                Ev::Json(j) => walk(j, path).map(from_json),
-                Ev::Typed(r) => from_got(acc.get(r)),
-            },
-            Fast::HasEvent(parent, field, pacc, full) => match inp.event {
-                Ev::Json(j) => match walk(j, parent)? {
-                    Json::Object(m) => Ok(V::Bool(m.contains_key(field.as_str()))),
-                    _ => Err(Fallback),
-                },
-                Ev::Typed(r) => match pacc.get(r) {
-                    Got::Object | Got::Json(Json::Object(_)) => {
-                        Ok(V::Bool(!matches!(full.get(r), Got::Missing)))
-                    }
-                    _ => Err(Fallback),
-                },
-            },
-            Fast::Feature(path, slot) => match inp.features {
-                Feats::Json(j) => walk(j, path).map(from_json),
-                Feats::Slots(slots) => {
-                    let value = slot
-                        .and_then(|i| slots.get(i))
-                        .and_then(Option::as_ref)
-                        .ok_or(Fallback)?;
-                    walk(value, &path[1..]).map(from_json)
-                }
-            },
+            Fast::Event(path, acc) => read_event(path, acc, inp),
+            Fast::HasEvent(parent, field, pacc, full) => {
+                super::boolean::has(parent, field, pacc, full, inp).map(V::Bool)
+            }
+            Fast::Feature(path, slot) => read_feature(path, *slot, inp),
+            Fast::Bool(b) => b.eval(inp).map(V::Bool),
             Fast::List(name) => inp.lists.get(name).map(V::Set).ok_or(Fallback),
             Fast::Map(m) => Ok(V::Map(m)),
             Fast::ListLit(l) => Ok(V::ListLit(l)),
@@ -238,7 +242,7 @@ impl Fast {
 
 /// Comparison of two values of one kind; `null` equals only `null`.
 /// Anything else (mixed numbers, lists, maps) is the interpreter's.
-fn compare(op: Cmp, a: &V<'_>, b: &V<'_>) -> Result<bool, Fallback> {
+pub(super) fn compare(op: Cmp, a: &V<'_>, b: &V<'_>) -> Result<bool, Fallback> {
     let ord = match (a, b) {
         (V::Int(x), V::Int(y)) => x.cmp(y),
         (V::UInt(x), V::UInt(y)) => x.cmp(y),
@@ -275,7 +279,7 @@ fn any_equal<'a>(x: &V<'_>, items: impl Iterator<Item = V<'a>>) -> Result<bool, 
 
 /// Integer arithmetic and string concatenation; overflow, division by zero
 /// and anything else are the interpreter's.
-fn arith<'a>(op: Arith, a: V<'a>, b: V<'a>) -> Res<'a> {
+pub(super) fn arith<'a>(op: Arith, a: V<'a>, b: V<'a>) -> Res<'a> {
     match (op, a, b) {
         (Arith::Add, V::Str(x), V::Str(y)) => Ok(V::Str(Cow::Owned(x.into_owned() + &y))),
         (op, V::Int(x), V::Int(y)) => match op {

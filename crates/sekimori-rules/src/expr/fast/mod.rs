@@ -12,17 +12,25 @@
 //! ([`compile`] returns `None`) and always runs in the interpreter. A test
 //! over the default pack and a simulated world checks that both agree.
 
+mod boolean;
 mod compile;
 mod eval;
+mod optimize;
+mod share;
 
+pub(crate) use boolean::Bool;
 pub(crate) use compile::compile;
 pub(crate) use eval::to_json;
+pub(crate) use optimize::optimize;
+pub(crate) use share::share;
+use share::Share;
 
 use super::access::{Acc, EventRef, Got};
 use super::sets::{Lists, Pre};
 use sekimori_event::Verification;
 use serde_json::Value as Json;
 use std::borrow::Cow;
+use std::cell::Cell;
 
 /// The expression cannot be answered here: ask the interpreter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +73,8 @@ pub(crate) enum Fast {
     Items(Vec<Fast>),
     /// `name_match(a, b)` (`verdict == false`) or `name_match_verdict(a, b)`.
     Name(bool, Box<Fast>, Box<Fast>),
+    /// A condition compiled to a boolean program ([`optimize`]).
+    Bool(Box<Bool>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -122,6 +132,63 @@ pub(crate) struct Inputs<'a> {
     pub event: Ev<'a>,
     pub features: Feats<'a>,
     pub lists: &'a Lists,
+    /// The answers of shared subexpressions so far (none: not cached).
+    pub cache: Option<&'a Cache>,
+}
+
+/// The most subexpressions a pack shares ([`Bool::Shared`]); the rest are
+/// evaluated where they stand.
+pub(crate) const MAX_SHARED: usize = 128;
+
+/// The answers of a pack's shared subexpressions in one evaluation context
+/// (one event's inputs): unknown, `false`, `true` or [`Fallback`] each,
+/// for the first pack that asks (its `owner` id).
+#[derive(Debug)]
+pub(crate) struct Cache {
+    owner: Cell<u64>,
+    slots: [Cell<u8>; MAX_SHARED],
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache {
+            owner: Cell::new(0),
+            slots: std::array::from_fn(|_| Cell::new(0)),
+        }
+    }
+}
+
+impl Cache {
+    /// The kept answer (`None`: not evaluated yet, or the cache is another
+    /// pack's).
+    pub(crate) fn get(&self, at: Share) -> Option<Result<bool, Fallback>> {
+        let owner = self.owner.get();
+        if owner != at.owner {
+            if owner == 0 {
+                self.owner.set(at.owner);
+            }
+            return None;
+        }
+        match self.slots.get(at.slot).map(Cell::get) {
+            Some(1) => Some(Ok(false)),
+            Some(2) => Some(Ok(true)),
+            Some(3) => Some(Err(Fallback)),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn set(&self, at: Share, answer: Result<bool, Fallback>) {
+        if self.owner.get() != at.owner {
+            return;
+        }
+        if let Some(cell) = self.slots.get(at.slot) {
+            cell.set(match answer {
+                Ok(false) => 1,
+                Ok(true) => 2,
+                Err(Fallback) => 3,
+            });
+        }
+    }
 }
 
 /// The event: its JSON view, or the typed event read through accessors.
