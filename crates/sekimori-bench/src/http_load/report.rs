@@ -35,7 +35,15 @@ pub(super) fn print_step(r: &StepResult) {
             .iter()
             .map(|(k, v)| format!("{k} {:.0}%", 100.0 * v / r.wall_s.max(1e-9)))
             .collect();
-        detail.push_str(&format!("; CPU {}", parts.join(", ")));
+        detail.push_str(&format!("; CPU (of one core) {}", parts.join(", ")));
+        // What the generator leaves the server: its share of the whole machine.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        if let Some(gen) = r.cpu.get("load generator") {
+            detail.push_str(&format!(
+                "; the load generator takes {:.0}% of the machine's {cores} cores",
+                100.0 * gen / r.wall_s.max(1e-9) / cores
+            ));
+        }
     }
     println!("{detail}");
     if r.tally.errors() > 0 {
@@ -99,6 +107,7 @@ pub(super) fn write_out(
                 "store_commits": r.commits.map(|c| c.0),
                 "store_ops": r.commits.map(|c| c.1),
                 "cpu_seconds": r.cpu,
+                "streams_asked_granted": r.streams,
                 "wall_seconds": r.wall_s,
             })
         })

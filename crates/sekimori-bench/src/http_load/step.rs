@@ -138,6 +138,8 @@ pub(super) struct StepResult {
     pub(super) wall_s: f64,
     pub(super) cpu: BTreeMap<String, f64>,
     pub(super) commits: Option<(u64, u64)>,
+    /// Streams asked for and granted (`--stream`).
+    pub(super) streams: Option<(usize, usize)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -226,6 +228,7 @@ pub(super) fn run_step(
         wall_s,
         cpu,
         commits,
+        streams: None,
     })
 }
 
