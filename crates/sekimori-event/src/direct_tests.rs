@@ -337,3 +337,24 @@ fn fields_nested_in_schema_objects_are_refused_alike() {
         assert!(direct::decode(&bytes).is_none());
     }
 }
+
+/// A `"type":"NAME"` met before the top-level one (a key of `attrs`) makes
+/// a wrong guess, which falls back; a `type` written with spaces is found
+/// by the first pass. Both answer as the value path.
+#[test]
+fn a_misleading_or_spaced_type_answers_as_the_value_path() {
+    let base = examples()
+        .into_iter()
+        .find(|v| v["type"] == "transfer")
+        .expect("a transfer example");
+    let mut text = String::from(r#"{"attrs":{"type":"purchase"},"#);
+    let rest = text_of(&base, 0, &[]);
+    text.push_str(std::str::from_utf8(&rest[1..]).expect("utf8"));
+    assert!(agree(text.as_bytes()), "{text}");
+    let spaced = String::from_utf8(rest)
+        .expect("utf8")
+        .replace(r#""type":"transfer""#, r#""type" : "transfer""#);
+    assert!(spaced.contains(r#""type" : "#));
+    assert!(agree(spaced.as_bytes()));
+    assert!(direct::decode(spaced.as_bytes()).is_some());
+}

@@ -13,10 +13,14 @@
 //! outside `attrs`: every other field is a schema field (an unknown one
 //! falls back), and no schema field's name is a secret name (tested).
 //!
-//! Two passes over the bytes: the first only finds the top-level `type`
-//! (a document may send it last, as the canonical form does), the second
-//! reads the envelope's fields aside and hands every other field to the
-//! type's body struct.
+//! The body's type must be known before its first field is read, and a
+//! document may send `type` last (the canonical form does): it is guessed
+//! from the first `"type":"NAME"` in the bytes (met before the top-level
+//! one only as a key inside `attrs`), or else found by a first pass over
+//! the top-level fields: when reading with the guess fails, the pass finds
+//! the type and, if it differs, the event is read again with it. The `type`
+//! the envelope reads must always be the one the body was read as. The pass that reads the event keeps the envelope's
+//! fields aside and hands every other field to the type's body struct.
 
 use super::{canonical_actor, check_actor, check_attrs, check_id, check_service, MAX_CLAIM_CHARS};
 use crate::json::UniqueValue;
@@ -33,7 +37,19 @@ use std::fmt;
 /// The event, when the bytes decode straight into it; `None` otherwise (the
 /// caller then decodes through the value for the answer).
 pub(super) fn decode(bytes: &[u8]) -> Option<Event> {
+    let guess = guess_type(bytes);
+    if let Some(event) = guess.and_then(|kind| read(bytes, kind)) {
+        return Some(event);
+    }
     let kind = find_type(bytes)?;
+    if Some(kind) == guess {
+        return None;
+    }
+    read(bytes, kind)
+}
+
+/// The event, reading its body as a `kind`.
+fn read(bytes: &[u8], kind: EventKind) -> Option<Event> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let (env, body) = Strict(&mut de).deserialize_map(EventVisitor(kind)).ok()?;
     de.end().ok()?;
@@ -122,7 +138,17 @@ impl<'de> Deserialize<'de> for Key<'de> {
     }
 }
 
-/// The first pass: the top-level `type`, every other value skipped.
+/// The type named by the first `"type":"NAME"` in the bytes, if any (a
+/// guess: see the module).
+fn guess_type(bytes: &[u8]) -> Option<EventKind> {
+    const NEEDLE: &[u8] = b"\"type\":\"";
+    let start = memchr::memmem::find(bytes, NEEDLE)? + NEEDLE.len();
+    let rest = bytes.get(start..)?;
+    let len = memchr::memchr(b'"', rest)?;
+    EventKind::parse(std::str::from_utf8(rest.get(..len)?).ok()?)
+}
+
+/// A first pass: the top-level `type`, every other value skipped.
 fn find_type(bytes: &[u8]) -> Option<EventKind> {
     struct V;
     impl<'de> Visitor<'de> for V {
