@@ -374,4 +374,66 @@ fn analysts_live_in_the_log_and_survive_failover_unforged() {
     ] {
         assert!(acts.iter().any(|a| a == want), "{want} in {acts:?}");
     }
+
+    // The new leader's log exported and imported (the stream's forged
+    // messages are in it, as entries): analyst records come only with the
+    // shard's key, each one whose MAC holds and that raises its rev by one,
+    // so the import's table is the node's own and no forged record is in it.
+    nodes[next].kill();
+    let path = |p: &std::path::Path| p.to_str().expect("utf8").to_string();
+    let dump = dir.path().join("log.jsonl");
+    let data = path(&nodes[next].data);
+    let out = crate::common::run(&["export", "--data", &data, "--out", &path(&dump)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let import = |name: &str, extra: &[&str]| {
+        let into = dir.path().join(name);
+        crate::harness::shared_stepup_key(&into);
+        let (dump, into_s) = (path(&dump), path(&into));
+        let mut args = vec!["import", dump.as_str(), "--data", into_s.as_str()];
+        args.extend(extra);
+        let out = crate::common::run(&args);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{err}");
+        (into, err)
+    };
+    let analysts = |d: &std::path::Path| {
+        let store = sekimori_store::Store::open(d).expect("store");
+        let keys = store.stepup_keys("analyst/").expect("keys");
+        keys.into_iter()
+            .map(|k| {
+                let v = store.stepup(&k).expect("reads").expect("stored");
+                (k, v)
+            })
+            .collect::<Vec<_>>()
+    };
+    let (plain, err) = import("plain", &[]);
+    assert!(err.contains("pass --shard"), "{err}");
+    assert!(analysts(&plain).is_empty(), "no shard named: no analyst");
+    let (checked, err) = import("checked", &["--shard", "bank"]);
+    assert!(
+        err.contains("analyst/mallory does not verify"),
+        "the forged records are refused: {err}"
+    );
+    let imported = analysts(&checked);
+    let keys: Vec<&str> = imported.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "analyst/",
+            "analyst/aiko",
+            "analyst/ken",
+            "analyst/ren",
+            "analyst/root",
+            "analyst/yuki"
+        ]
+    );
+    assert_eq!(
+        imported,
+        analysts(&nodes[next].data),
+        "the node's own records"
+    );
 }

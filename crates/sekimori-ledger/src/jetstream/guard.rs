@@ -1,0 +1,76 @@
+//! The follower's guard of analyst records (`analyst/...`): a write is
+//! taken only when its MAC holds under the shard's key and it raises its
+//! record's rev by exactly one; a snapshot object's record only when it
+//! verifies and is newer than the one this node holds.
+
+use super::{Follower, ANALYST_PREFIX};
+use crate::log::StepUpWrites;
+
+impl Follower {
+    /// The rev this node holds for analyst record `key`: the last one it
+    /// wrote, else its stored record's when that verifies (0: none, or a
+    /// record that does not verify: its claimed rev is never trusted).
+    pub(super) fn held_rev(&self, key: &str) -> u64 {
+        if let Some(rev) = self.analyst_revs.get(key) {
+            return *rev;
+        }
+        self.store
+            .stepup(key)
+            .ok()
+            .flatten()
+            .and_then(|v| (self.verify)(key, &v))
+            .unwrap_or(0)
+    }
+
+    /// A snapshot object's records, analysts checked: an `analyst/` record
+    /// is kept only when it verifies and its rev is above the one this node
+    /// holds (a genuine old record in a planted object does not roll a
+    /// disable or a reset back); the kept revs seed the guard.
+    pub(super) fn guard_joined_analysts(
+        &mut self,
+        stepup: Vec<(String, Vec<u8>)>,
+    ) -> Vec<(String, Vec<u8>)> {
+        let (kept, revs) =
+            crate::jetstream::snapshot::newer_analysts(stepup, |k| self.held_rev(k), &self.verify);
+        self.analyst_revs.extend(revs);
+        kept
+    }
+
+    /// Drops the analyst writes (`analyst/...`) of entry `seq` whose MAC
+    /// fails (`verify`: forged, or another shard's) or that do not
+    /// raise their record's rev by exactly one (a deletion, a record
+    /// without a rev, an older record replayed into the stream, a rev
+    /// pushed out of reach): only the leader writes analysts, one rev up
+    /// each time, so a write that does not is not the leader's. The entry itself is applied as it is (the log stays
+    /// the stream); the refusal is logged and counted.
+    pub(super) fn guard_analysts(&mut self, seq: u64, writes: StepUpWrites) -> StepUpWrites {
+        let mut kept = Vec::with_capacity(writes.len());
+        for (key, value) in writes {
+            if !key.starts_with(ANALYST_PREFIX) {
+                kept.push((key, value));
+                continue;
+            }
+            let held = self.held_rev(&key);
+            let rev = value.as_deref().and_then(|v| (self.verify)(&key, v));
+            match rev {
+                // Signed under the shard's key and exactly one up: the
+                // leader writes the rev it holds plus one, and every node
+                // holds the same (a forger without the key writes
+                // nothing; an old record replayed does not raise the rev).
+                Some(rev) if Some(rev) == held.checked_add(1) => {
+                    self.analyst_revs.insert(key.clone(), rev);
+                    kept.push((key, value));
+                }
+                _ => {
+                    tracing::warn!(
+                        seq,
+                        key,
+                        "an analyst write that does not verify or does not raise its record's rev: refused"
+                    );
+                    metrics::counter!("sekimori_cluster_analyst_writes_refused_total").increment(1);
+                }
+            }
+        }
+        kept
+    }
+}
