@@ -4,18 +4,13 @@
 use super::{at, challenge, enroll_ocra, error, payee_a, post, sign, verify_tx, S0_MS};
 use crate::common::Harness;
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn a_code_for_one_yen_to_b_does_not_vouch_for_a_big_transfer_to_a() {
     let h = Harness::new().await;
     let key = enroll_ocra(&h, "b-2001").await;
-    let (s, b) = h
-        .event(json!({"id": "t-big", "type": "transfer", "at": at(5), "service": "bank",
-            "actor": {"device": "dev-x", "ip": "198.51.100.23"}, "account": "b-2001",
-            "amount_minor": 900_000, "currency": "JPY",
-            "destination": {"kind": "bank", "bank_code": "0009", "branch": "456", "number": "7654321"}}))
-        .await;
+    let (s, b) = h.event(big_transfer("t-big", "b-2001")).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let payee_b = "bank:0001-111-1111111";
 
@@ -98,15 +93,19 @@ async fn for_event_is_the_services_own_event_when_another_service_used_the_id() 
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{b}");
-    let (s, b) = h
-        .event(json!({"id": "t-same", "type": "transfer", "at": at(5), "service": "bank",
-            "actor": {"device": "dev-x", "ip": "198.51.100.23"}, "account": "b-2002",
-            "amount_minor": 900_000, "currency": "JPY",
-            "destination": {"kind": "bank", "bank_code": "0009", "branch": "456", "number": "7654321"}}))
-        .await;
+    let (s, b) = h.event(big_transfer("t-same", "b-2002")).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     // The bank's challenge for its own `t-same` binds the bank's transfer.
     let (s, b) = challenge(&h, "b-2002", 900_000, payee_a(), Some("t-same"), 10, S0_MS).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["for_event"], "t-same");
+}
+
+/// Service bank's transfer `id` of 900,000 yen from `account` to payee A's
+/// bank account, at `at(5)`.
+fn big_transfer(id: &str, account: &str) -> Value {
+    json!({"id": id, "type": "transfer", "at": at(5), "service": "bank",
+        "actor": {"device": "dev-x", "ip": "198.51.100.23"}, "account": account,
+        "amount_minor": 900_000, "currency": "JPY",
+        "destination": {"kind": "bank", "bank_code": "0009", "branch": "456", "number": "7654321"}})
 }

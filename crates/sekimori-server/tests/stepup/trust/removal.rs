@@ -7,7 +7,7 @@ use super::{
 };
 use crate::common::Harness;
 use axum::http::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn removing_an_enrollment_needs_another_factor_and_is_logged() {
@@ -60,16 +60,7 @@ async fn removing_an_enrollment_needs_another_factor_and_is_logged() {
         "{b}"
     );
 
-    let (_, b) = challenge(&h, "wen", 1, payee_a(), None, 50, ms(50)).await;
-    let id = b["challenge_id"].as_str().expect("id").to_string();
-    let code = sign(&key, "wen", 1, payee_a(), &id);
-    let (_, b) = post(
-        &h,
-        "/v1/stepup/verify",
-        verify_tx("wen", &id, &code, 1, payee_a(), 55, None),
-        ms(55),
-    )
-    .await;
+    let b = one_yen_pass(&h, &key, "wen", 50, 55).await;
     assert_eq!(b["result"], "success", "{b}");
     let tx_pass = b["event_id"].as_str().expect("id").to_string();
     // Too old by the server clock.
@@ -135,16 +126,19 @@ async fn removing_an_enrollment_needs_another_factor_and_is_logged() {
         (StatusCode::FORBIDDEN, Some("proof_required")),
         "{b}"
     );
-    let (_, b) = challenge(&h, "wen", 1, payee_a(), None, 100, ms(100)).await;
-    let id = b["challenge_id"].as_str().expect("id").to_string();
-    let code = sign(&key, "wen", 1, payee_a(), &id);
-    let (_, b) = post(
-        &h,
-        "/v1/stepup/verify",
-        verify_tx("wen", &id, &code, 1, payee_a(), 100, None),
-        ms(100),
-    )
-    .await;
+    let b = one_yen_pass(&h, &key, "wen", 100, 100).await;
     let (s, b) = enroll_at(&h, "totp", "wen", 100, b["event_id"].as_str()).await;
     assert_eq!((s, &b["enrolled"]), (StatusCode::OK, &json!(true)), "{b}");
+}
+
+/// A one-yen transaction to payee A signed on `account`'s device: the
+/// challenge issued at `issued` and verified at `verified` (seconds, the
+/// server clock with them); returns the verification's answer.
+async fn one_yen_pass(h: &Harness, key: &[u8], account: &str, issued: i64, verified: i64) -> Value {
+    let ms = |s: i64| T0_MS + s * 1000;
+    let (_, b) = challenge(h, account, 1, payee_a(), None, issued, ms(issued)).await;
+    let id = b["challenge_id"].as_str().expect("id").to_string();
+    let code = sign(key, account, 1, payee_a(), &id);
+    let body = verify_tx(account, &id, &code, 1, payee_a(), verified, None);
+    post(h, "/v1/stepup/verify", body, ms(verified)).await.1
 }
