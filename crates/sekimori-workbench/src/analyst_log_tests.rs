@@ -411,3 +411,27 @@ fn records_in_the_clear_still_read_and_are_sealed_by_the_leader() {
         Some(rev("analyst/ken"))
     );
 }
+
+/// The snapshot objects' MAC (the ledger signs and checks objects with
+/// it): keyed by the shard's key under its own label, over every part with
+/// its length, and a short or another key's MAC never checks.
+#[test]
+fn the_object_mac_is_keyed_and_binds_every_part() {
+    let (_, sign, check) = verifier(&KEY);
+    let mac = sign(&[b"SEKIMORI_bank", b"object"]);
+    assert!(check(&[b"SEKIMORI_bank", b"object"], &mac));
+    assert!(
+        !check(&[b"SEKIMORI_ban", b"kobject"], &mac),
+        "parts are length-prefixed"
+    );
+    assert!(!check(&[b"SEKIMORI_bank", b"objecT"], &mac));
+    assert!(!check(&[b"SEKIMORI_other", b"object"], &mac));
+    assert!(!check(&[b"SEKIMORI_bank", b"object"], &mac[..16]));
+    assert!(!verifier(&[8; 32]).2(&[b"SEKIMORI_bank", b"object"], &mac));
+    // Not the record MAC key: the object key has a label of its own.
+    let record_mac = record::object_mac(
+        &derive(&KEY, record::MAC_V2_LABEL),
+        &[b"SEKIMORI_bank", b"object"],
+    );
+    assert_ne!(<[u8; 32]>::from(record_mac.finalize().into_bytes()), mac);
+}
