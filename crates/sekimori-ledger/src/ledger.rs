@@ -184,13 +184,33 @@ impl Ledger {
     /// Decides an event and logs it with its decision. The event's JSON was
     /// built beforehand ([`Prepared`]), outside whatever lock guards the ledger.
     pub fn decide(&mut self, prepared: &Prepared) -> (Decision, Durable) {
+        let (decision, durable, _) = self.decide_logged(prepared, false);
+        (decision, durable)
+    }
+
+    /// [`Ledger::decide`], also giving the decision's JSON as its log entry
+    /// holds it (exactly `serde_json::to_vec(&decision)`): an answer then
+    /// writes those bytes instead of serializing the decision a second time.
+    pub fn decide_json(&mut self, prepared: &Prepared) -> (Decision, Durable, Vec<u8>) {
+        self.decide_logged(prepared, true)
+    }
+
+    fn decide_logged(&mut self, prepared: &Prepared, json: bool) -> (Decision, Durable, Vec<u8>) {
         let event = prepared.event();
         let decision = self.engine.decide_prepared(prepared);
         self.report_memory();
         // The entry's bytes straight from the borrowed event and decision:
         // no copy of either under the lock (the same bytes as
         // `Entry::Event`'s `to_bytes`; `entry_bytes`' test holds that).
-        let bytes = entry_bytes::event(prepared.canonical_bytes(), &decision);
+        let event_json = prepared.canonical_bytes();
+        let bytes = entry_bytes::event(event_json, &decision);
+        let json = match json {
+            true => decision_in_entry(&bytes, event_json.len()).map_or_else(
+                || serde_json::to_vec(&decision).unwrap_or_default(),
+                <[u8]>::to_vec,
+            ),
+            false => Vec::new(),
+        };
         let key = EventKey::new(event.service.as_str(), event.id.as_str());
         let durable = self.append_record(Record::entry(Some(key), bytes));
         self.since_snapshot += 1;
@@ -199,7 +219,7 @@ impl Ledger {
         {
             drop(self.snapshot());
         }
-        (decision, durable)
+        (decision, durable, json)
     }
 
     /// Writes a snapshot of the engine as of the last appended entry. Under
@@ -432,5 +452,53 @@ impl Ledger {
     /// The stored record of a pack version.
     pub fn pack_record(&self, version: &str) -> Result<Option<PackRecord>, LedgerError> {
         pack_record(&self.store, version)
+    }
+}
+
+/// The decision's JSON inside an event entry's bytes (`{"entry":"event",
+/// "event":EVENT,"decision":DECISION}`, [`entry_bytes::event`]) whose
+/// event JSON is `event_len` bytes long; `None` when the bytes are not of
+/// that shape (the caller serializes the decision itself then).
+fn decision_in_entry(entry: &[u8], event_len: usize) -> Option<&[u8]> {
+    const HEAD: &[u8] = br#"{"entry":"event","event":"#;
+    const MID: &[u8] = br#","decision":"#;
+    let start = HEAD.len().checked_add(event_len)?.checked_add(MID.len())?;
+    let shaped = entry.starts_with(HEAD)
+        && entry.get(start - MID.len()..start)? == MID
+        && entry.last() == Some(&b'}');
+    shaped.then(|| entry.get(start..entry.len() - 1)).flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sekimori_rules::compile;
+    use sekimori_rules::embedded::default_pack;
+
+    /// The JSON `decide_json` gives is the decision's own serialization,
+    /// byte for byte, for decisions with reasons, methods and features.
+    #[test]
+    fn the_decision_json_is_the_decisions_serialization() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = Arc::new(Store::open(dir.path()).expect("store"));
+        let pack = Arc::new(compile(default_pack().expect("pack")).expect("compiles"));
+        let mut ledger = Ledger::open(store, pack, 1_000_000).expect("opens");
+        let mut challenged = 0;
+        for i in 0..40 {
+            let event = sekimori_event::decode_value(serde_json::json!({
+                "id": format!("e{i}"), "type": "login.attempt",
+                "at": format!("2026-06-24T00:00:{:02}Z", i),
+                "service": "bank", "account": format!("acct-{}", i % 3),
+                "factor": "pin", "result": "failure",
+                "actor": {"ip": "203.0.113.9", "device": "d\"1"}}))
+            .expect("event");
+            let (decision, durable, json) = ledger.decide_json(&Prepared::new(event));
+            drop(durable);
+            assert_eq!(json, serde_json::to_vec(&decision).expect("json"), "e{i}");
+            challenged += usize::from(!decision.reasons.is_empty());
+        }
+        assert!(challenged > 0, "some decisions carry reasons");
+        assert_eq!(decision_in_entry(b"{}", 0), None);
+        assert_eq!(decision_in_entry(b"", 10), None);
     }
 }

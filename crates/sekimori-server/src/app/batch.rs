@@ -49,7 +49,7 @@ impl App {
                     )))));
                     continue;
                 }
-                waits.push(self.decide_in_order(&mut ledger, prepared, false));
+                waits.push(self.decide_in_order(&mut ledger, prepared, false, false));
             }
         }
         // Deciding is over: the next batch may start while this one waits for the disk.
@@ -62,7 +62,7 @@ impl App {
             for (w, event) in waits.into_iter().zip(events.iter().map(Prepared::event)) {
                 out.push(match w {
                     Decided::Ready(r) => *r,
-                    Decided::Pending(decision, durable, placed) => {
+                    Decided::Pending(decision, durable, placed, _) => {
                         let settled = app.settle_event(event, durable).await;
                         if settled.is_ok() {
                             app.notify(event, &decision, &placed);
@@ -104,8 +104,9 @@ pub(super) enum Decided {
     /// (boxed: the rare case, and a chunk holds one per line).
     Ready(Box<Result<Answer, ApiError>>),
     /// Decided: answered (a new decision, durable) once `durable` resolves.
-    /// The decision is shared with the in-flight table until then.
-    Pending(Arc<Decision>, Durable, Vec<(HoldKey, Action)>),
+    /// The decision is shared with the in-flight table until then; its
+    /// JSON as logged, when asked for (else empty).
+    Pending(Arc<Decision>, Durable, Vec<(HoldKey, Action)>, Vec<u8>),
 }
 
 impl App {
@@ -113,12 +114,14 @@ impl App {
     /// lock, once the store is ready and the event within its time: a
     /// clock-skew refusal, the original answer of an id already decided, an
     /// admission refusal, or the decision, pending until it is durable.
-    /// `absent_from_log` as [`App::original`] takes it.
+    /// `absent_from_log` as [`App::original`] takes it; `json`: keep the
+    /// decision's JSON as logged (`Ledger::decide_json`) for the answer.
     pub(super) fn decide_in_order(
         &self,
         ledger: &mut Ledger,
         prepared: &Prepared,
         absent_from_log: bool,
+        json: bool,
     ) -> Decided {
         let event = prepared.event();
         if let Err(e) = self.check_skew(event) {
@@ -131,13 +134,19 @@ impl App {
                 Err(e) => Decided::Ready(Box::new(Err(e))),
                 Ok(()) => {
                     let took = Instant::now();
-                    let (decision, durable) = ledger.decide(prepared);
+                    let (decision, durable, json) = match json {
+                        true => ledger.decide_json(prepared),
+                        false => {
+                            let (decision, durable) = ledger.decide(prepared);
+                            (decision, durable, Vec::new())
+                        }
+                    };
                     self.admission.observe(took.elapsed());
                     let placed = self.placed(ledger, event, &decision);
                     let decision = Arc::new(decision);
                     self.in_flight_map()
                         .insert(&event.service, &event.id, Arc::clone(&decision));
-                    Decided::Pending(decision, durable, placed)
+                    Decided::Pending(decision, durable, placed, json)
                 }
             },
         }

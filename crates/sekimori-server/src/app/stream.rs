@@ -215,7 +215,7 @@ impl App {
                 )))));
                 continue;
             }
-            out.push(self.decide_in_order(&mut ledger, prepared, absent[i - from]));
+            out.push(self.decide_in_order(&mut ledger, prepared, absent[i - from], true));
         }
         out
     }
@@ -255,9 +255,9 @@ impl App {
             let mut settling = Vec::with_capacity(items.len());
             for (line, item) in chunk.lines.iter().zip(items) {
                 settling.push(match (item, line) {
-                    (Decided::Pending(decision, durable, placed), Line::Event(p, _)) => {
+                    (Decided::Pending(decision, durable, placed, json), Line::Event(p, _)) => {
                         durables.push((p.event(), durable));
-                        Ok((decision, placed))
+                        Ok((decision, placed, json))
                     }
                     (Decided::Pending(..), Line::Refused(_)) => {
                         Err(Err(ApiError::internal("a refused line was decided")))
@@ -270,7 +270,7 @@ impl App {
             for (line, item) in chunk.lines.iter().zip(settling) {
                 match (item, line) {
                     (Err(ready), _) => write_line(&mut buf, ready.as_ref().map(AnswerRef::of)),
-                    (Ok((decision, placed)), Line::Event(p, read_at)) => {
+                    (Ok((decision, placed, json)), Line::Event(p, read_at)) => {
                         let settled = settled.next().unwrap_or_else(|| {
                             Err(ApiError::internal("a decided line was not settled"))
                         });
@@ -278,8 +278,11 @@ impl App {
                             self.notify(p.event(), &decision, &placed);
                             telemetry::decision(&decision, read_at.elapsed(), None);
                         }
-                        let answer = settled.as_ref().map(|()| AnswerRef::decided(&decision));
-                        write_line(&mut buf, answer);
+                        match settled {
+                            Ok(()) if !json.is_empty() => write_decided(&mut buf, &decision, &json),
+                            Ok(()) => write_line(&mut buf, Ok(AnswerRef::decided(&decision))),
+                            Err(e) => write_line(&mut buf, Err(&e)),
+                        }
                     }
                     (Ok(_), Line::Refused(e)) => write_line(&mut buf, Err(e)),
                 }
@@ -291,6 +294,22 @@ impl App {
             drop(chunk);
         }
     }
+}
+
+/// Appends the answer line of a new durable decision around its JSON as
+/// the log holds it: the bytes [`AnswerRef::decided`] serializes to,
+/// without serializing the decision again (debug builds check they are).
+fn write_decided(buf: &mut Vec<u8>, decision: &sekimori_engine::Decision, json: &[u8]) {
+    let start = buf.len();
+    buf.extend_from_slice(br#"{"decision":"#);
+    buf.extend_from_slice(json);
+    buf.extend_from_slice(br#","duplicate":false,"durable":true}"#);
+    debug_assert_eq!(
+        buf[start..],
+        serde_json::to_vec(&AnswerRef::decided(decision)).unwrap_or_default()[..],
+        "an answer written around the logged JSON differs from its serialization"
+    );
+    buf.push(b'\n');
 }
 
 /// Appends one answer line: the answer, or `{"error": ...}`.
