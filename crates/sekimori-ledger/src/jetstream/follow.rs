@@ -173,10 +173,10 @@ impl Follower {
         let cluster = self.cluster.clone();
         read_range(&cluster, from, seq, |s, payload| {
             let mut record = wire::decode(payload)?;
-            // The covered tail's analyst writes pass the same guard as
-            // the stream's (MAC, one rev up).
+            // The covered tail's analyst writes are superseded by the
+            // object's records (written below, with the rev guard).
             let writes = std::mem::take(&mut record.stepup);
-            record.stepup = self.guard_analysts(s, writes);
+            record.stepup = guard::covered_writes(s, writes, &self.verify);
             record.submit_side_writes(&store);
             last = Some(store.submit(Op::Append {
                 seq: s,

@@ -3,8 +3,41 @@
 //! record's rev by exactly one; a snapshot object's record only when it
 //! verifies and is newer than the one this node holds.
 
-use super::{Follower, ANALYST_PREFIX};
+use super::{AnalystVerifier, Follower, ANALYST_PREFIX};
 use crate::log::StepUpWrites;
+
+/// The step-up writes of entry `seq` of the tail a snapshot object covers
+/// (a node joining from it copies those entries for the event index): its
+/// analyst writes are left out, since the object's table holds every
+/// analyst record as of the upload, at or after `seq`, at a rev at least
+/// theirs (analysts are never deleted), and is written after them through
+/// the rev guard. Checking them one rev up against a table that does not
+/// hold them yet would refuse, and count as forged, every genuine one. A
+/// write whose MAC fails is still reported (a forged message in the
+/// stream); the other writes pass as they are.
+pub(super) fn covered_writes(
+    seq: u64,
+    writes: StepUpWrites,
+    verify: &AnalystVerifier,
+) -> StepUpWrites {
+    writes
+        .into_iter()
+        .filter(|(key, value)| {
+            if !key.starts_with(ANALYST_PREFIX) {
+                return true;
+            }
+            if value.as_deref().and_then(|v| verify(key, v)).is_none() {
+                tracing::warn!(
+                    seq,
+                    key,
+                    "an analyst write that does not verify, in the tail a snapshot covers: refused"
+                );
+                metrics::counter!("sekimori_cluster_analyst_writes_refused_total").increment(1);
+            }
+            false
+        })
+        .collect()
+}
 
 impl Follower {
     /// The rev this node holds for analyst record `key`: the last one it
@@ -72,5 +105,33 @@ impl Follower {
             }
         }
         kept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    /// A joining node leaves the covered tail's analyst writes to the
+    /// object (genuine ones are not refused as forged); the rest pass.
+    #[test]
+    fn the_covered_tail_leaves_analysts_to_the_object() {
+        let verify: AnalystVerifier = Arc::new(|_: &str, v: &[u8]| {
+            let v: serde_json::Value = serde_json::from_slice(v).ok()?;
+            (v["mac"] == "ok").then(|| v["rev"].as_u64()).flatten()
+        });
+        let w = |k: &str, v: &str| (k.to_string(), Some(v.as_bytes().to_vec()));
+        let writes = vec![
+            w("analyst/aiko", r#"{"rev":7,"mac":"ok"}"#),
+            w("analyst/ken", r#"{"rev":1,"mac":"00"}"#),
+            w("tenant/b/a", "{}"),
+            ("tenant/b/c".to_string(), None),
+        ];
+        let kept: Vec<String> = covered_writes(3, writes, &verify)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(kept, ["tenant/b/a", "tenant/b/c"]);
     }
 }
