@@ -1,7 +1,7 @@
 //! The engine: state plus the live pack; one event in, one decision out.
 
-use crate::decision::{Decision, EvalError, FeatureNames, HoldKey, PackRef, Reason};
-use crate::features::FeatureValues;
+use crate::decision::{Decision, EvalError, HoldKey, PackRef, Reason};
+use crate::features::{FeatureValues, Layout, Scratch};
 use crate::holds::{Hold, Holds};
 use crate::state::State;
 use crate::view::{account_of, scope_value, Prepared};
@@ -22,16 +22,11 @@ pub struct Engine {
     lists: ListValues,
     /// Accounted bytes of the API list items (pinned: never evicted).
     list_bytes: u64,
-    /// The pack's feature names, shared by every decision's record.
-    names: Arc<FeatureNames>,
-    /// The per-decision array of feature values, reused (all `None`
-    /// between decisions).
-    slots: Vec<Option<serde_json::Value>>,
-}
-
-/// The names of the pack's features, by slot.
-fn feature_names(pack: &Pack) -> Arc<FeatureNames> {
-    FeatureNames::new(pack.features.iter().map(|f| f.name.clone()).collect())
+    /// The pack's feature names (shared by every decision's record) and
+    /// each event type's reads and record slots.
+    layout: Layout,
+    /// The feature step's per-decision buffers, reused.
+    scratch: Scratch,
 }
 
 /// Accounted bytes of the API-managed list items.
@@ -62,12 +57,12 @@ impl Engine {
         state.sync_stores(&pack);
         let lists = state.list_values(&pack);
         Engine {
-            names: feature_names(&pack),
+            layout: Layout::new(&pack),
             pack,
             state,
             lists,
             list_bytes: 0,
-            slots: Vec::new(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -78,12 +73,12 @@ impl Engine {
         let lists = state.list_values(&pack);
         let list_bytes = list_bytes(&state);
         Ok(Engine {
-            names: feature_names(&pack),
+            layout: Layout::new(&pack),
             pack,
             state,
             lists,
             list_bytes,
-            slots: Vec::new(),
+            scratch: Scratch::default(),
         })
     }
 
@@ -97,7 +92,7 @@ impl Engine {
         self.state.sync_stores(&pack);
         self.lists = self.state.list_values(&pack);
         self.list_bytes = list_bytes(&self.state);
-        self.names = feature_names(&pack);
+        self.layout = Layout::new(&pack);
         self.pack = pack;
     }
 
@@ -245,10 +240,13 @@ impl Engine {
             .state
             .effective_time(event.at_ms, self.pack.settings.lateness_ms);
         let plan = self.pack.plan(event.kind);
+        let layout = self.layout.kind(event.kind);
         let mut errors = Vec::new();
         let mut values = FeatureValues::compute(
-            std::mem::take(&mut self.slots),
+            std::mem::take(&mut self.scratch),
             &self.pack,
+            &self.layout,
+            layout,
             &mut self.state,
             plan,
             &self.lists,
@@ -319,8 +317,9 @@ impl Engine {
             &methods,
             std::mem::take(&mut values.learn),
         );
-        let (features, slots) = values.into_record(&self.names);
-        self.slots = slots;
+        let (features, scratch) =
+            values.into_record(&self.layout.names, self.layout.kind(event.kind));
+        self.scratch = scratch;
         self.state.events += 1;
         // After the decision and every update it made: the next event
         // decides within the budget.

@@ -1,21 +1,98 @@
 //! Step one of a decision: update the features this event feeds and read the
 //! ones its rules need, each exactly once.
 
+mod memo;
+
 use crate::decision::{EvalError, FeatureNames, Features};
 use crate::risk::Values;
 use crate::state::State;
 use crate::view::part_hash;
+use memo::{Memo, Shared};
+use sekimori_event::EventKind;
 use sekimori_rules::{EventRef, Feature, ListValues, Pack, Plan, Vars};
 use sekimori_window::{Aggregate, Obs, ObsValue, Read, Reading};
 use serde_json::Value as Json;
+use std::sync::Arc;
+
+/// What the feature step precomputes once per pack: the features' names
+/// (shared by every decision's record) and, per event type, which slots
+/// its rules read and which slots its record can hold, in name order.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    pub names: Arc<FeatureNames>,
+    kinds: Vec<KindLayout>,
+    /// The key lists and filters features share.
+    shared: Shared,
+}
+
+/// One event type's part of the [`Layout`].
+#[derive(Debug, Default, Clone)]
+pub(crate) struct KindLayout {
+    /// `reads[i]`: whether the type's rules read feature `i`.
+    reads: Vec<bool>,
+    /// Every slot a decision of the type can set (the features it reads
+    /// or updates), in name order.
+    record: Vec<u32>,
+}
+
+impl Layout {
+    pub fn new(pack: &Pack) -> Layout {
+        let names = FeatureNames::new(pack.features.iter().map(|f| f.name.clone()).collect());
+        let n = pack.features.len();
+        let size = EventKind::ALL.iter().map(|&k| k as usize + 1).max();
+        let mut kinds = vec![KindLayout::default(); size.unwrap_or(0)];
+        for &kind in EventKind::ALL {
+            let plan = pack.plan(kind);
+            let mut reads = vec![false; n];
+            let mut record = vec![false; n];
+            for &fi in &plan.reads {
+                reads[fi] = true;
+                record[fi] = true;
+            }
+            for &fi in &plan.updates {
+                record[fi] = true;
+            }
+            let mut record: Vec<u32> = (0..n)
+                .filter(|&fi| record[fi])
+                .filter_map(|fi| u32::try_from(fi).ok())
+                .collect();
+            names.sort_by_name(&mut record);
+            kinds[kind as usize] = KindLayout { reads, record };
+        }
+        Layout {
+            names,
+            kinds,
+            shared: Shared::new(pack),
+        }
+    }
+
+    /// The layout of events of type `kind`.
+    pub fn kind(&self, kind: EventKind) -> &KindLayout {
+        &self.kinds[kind as usize]
+    }
+}
+
+impl KindLayout {
+    fn reads(&self, fi: usize) -> bool {
+        self.reads.get(fi).copied().unwrap_or(false)
+    }
+}
+
+/// What the feature step reuses from one decision to the next: the slot
+/// array (every slot `None` between decisions) and the memo.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    slots: Vec<Option<Json>>,
+    memo: Memo,
+}
 
 /// The values read for one decision: one slot per feature of the pack, by
 /// index (the rules' `features.name` is bound to the slot when the pack
-/// compiles), and the order they were read in (the decision record's).
+/// compiles).
 #[derive(Debug, Default)]
 pub(crate) struct FeatureValues {
     slots: Vec<Option<Json>>,
-    order: Vec<usize>,
+    memo: Memo,
     /// Risk features this event may teach once it is decided:
     /// (feature index, subject, attribute values).
     pub learn: Vec<(usize, u128, Values)>,
@@ -26,12 +103,14 @@ pub(crate) struct FeatureValues {
 
 impl FeatureValues {
     /// Applies the event to every feature it feeds, then reads the plan's
-    /// features. `slots` is the engine's reused array (every slot `None`;
-    /// [`FeatureValues::into_record`] gives it back so).
+    /// features. `scratch` is the engine's, reused ([`FeatureValues::into_record`]
+    /// gives it back).
     #[allow(clippy::too_many_arguments)]
     pub fn compute(
-        slots: Vec<Option<Json>>,
+        scratch: Scratch,
         pack: &Pack,
+        shape: &Layout,
+        layout: &KindLayout,
         state: &mut State,
         plan: &Plan,
         lists: &ListValues,
@@ -41,9 +120,14 @@ impl FeatureValues {
     ) -> FeatureValues {
         let now = state.watermark_ms;
         let vars = Vars::typed(event, &[], &pack.features, lists);
-        let mut slots = slots;
-        // Every slot a decision sets is in its `order`, and `into_record`
-        // takes them all: the array comes back empty.
+        let Scratch {
+            mut slots,
+            mut memo,
+        } = scratch;
+        memo.start(&shape.shared);
+        let shared = &shape.shared;
+        // Every slot a decision sets is in its type's `record`, and
+        // `into_record` takes them all: the array comes back empty.
         debug_assert!(slots.iter().all(Option::is_none));
         if slots.len() != pack.features.len() {
             slots.clear();
@@ -51,15 +135,13 @@ impl FeatureValues {
         }
         let mut out = FeatureValues {
             slots,
-            order: Vec::with_capacity(plan.reads.len() + 2),
+            memo,
             ..FeatureValues::default()
         };
-        let mut done = Vec::with_capacity(plan.updates.len());
         for &fi in &plan.updates {
             let f = &pack.features[fi];
             if let Some(attributes) = &f.risk {
-                done.push(fi);
-                match risk(f, attributes, state, &vars) {
+                match risk(f, fi, attributes, state, &vars, shared, &mut out.memo) {
                     Ok(Some((subject, values, score, learn))) => {
                         out.set(fi, Json::from(score));
                         if learn {
@@ -77,13 +159,14 @@ impl FeatureValues {
                 continue;
             }
             if f.profile.is_some() {
-                done.push(fi);
-                let read = profile(f, state, &vars, effective_ms, Some(&mut out.deferred), fi)
-                    .unwrap_or_else(|e| {
+                let learn = Some(&mut out.deferred);
+                let memo = (shared, &mut out.memo);
+                let read =
+                    profile(f, fi, state, &vars, effective_ms, learn, memo).unwrap_or_else(|e| {
                         errors.push(feature_error(f, e));
                         Json::Null
                     });
-                if plan.reads.contains(&fi) {
+                if layout.reads(fi) {
                     out.set(fi, read);
                 }
                 continue;
@@ -92,25 +175,24 @@ impl FeatureValues {
                 continue;
             };
             if f.config.aggregate == Aggregate::Graph {
-                done.push(fi);
                 let read = crate::graph::apply(f, store, &vars, event.event(), effective_ms, now)
                     .unwrap_or_else(|e| {
                         errors.push(feature_error(f, e));
                         Json::Null
                     });
-                if plan.reads.contains(&fi) {
+                if layout.reads(fi) {
                     out.set(fi, read);
                 }
                 continue;
             }
-            let key = match feature_key(f, &vars) {
+            let key = match out.memo.key(shared, fi, f, &vars) {
                 Ok(k) => k,
                 Err(e) => {
                     errors.push(feature_error(f, e));
                     None
                 }
             };
-            let obs = match observation(f, &vars, effective_ms) {
+            let obs = match observation(f, fi, &vars, effective_ms, shared, &mut out.memo) {
                 Ok(o) => o,
                 Err(e) => {
                     errors.push(feature_error(f, e));
@@ -130,18 +212,24 @@ impl FeatureValues {
                 }
                 (_, key, obs) => key.map(|k| store.apply(k, obs, now)),
             };
-            done.push(fi);
-            if plan.reads.contains(&fi) {
+            if layout.reads(fi) {
                 out.set(fi, to_json(read, f));
             }
         }
-        for &fi in plan.reads.iter().filter(|fi| !done.contains(fi)) {
+        // The features read and not updated above (a read the update loop
+        // made has set its slot; one whose store is missing has not).
+        for &fi in &plan.reads {
+            if out.slots[fi].is_some() {
+                continue;
+            }
             let f = &pack.features[fi];
             if f.profile.is_some() {
-                let read = profile(f, state, &vars, effective_ms, None, fi).unwrap_or_else(|e| {
-                    errors.push(feature_error(f, e));
-                    Json::Null
-                });
+                let memo = (shared, &mut out.memo);
+                let read =
+                    profile(f, fi, state, &vars, effective_ms, None, memo).unwrap_or_else(|e| {
+                        errors.push(feature_error(f, e));
+                        Json::Null
+                    });
                 out.set(fi, read);
                 continue;
             }
@@ -152,7 +240,8 @@ impl FeatureValues {
                 out.set(fi, read);
                 continue;
             }
-            let read = match (feature_key(f, &vars), state.stores.get(&f.spec_digest)) {
+            let key = out.memo.key(shared, fi, f, &vars);
+            let read = match (key, state.stores.get(&f.spec_digest)) {
                 (Ok(Some(k)), Some(store)) => Some(store.read(k, now)),
                 _ => None,
             };
@@ -161,12 +250,10 @@ impl FeatureValues {
         out
     }
 
-    /// Records feature `fi`'s value (a second value replaces the first in
-    /// its place, as a map insert does).
+    /// Records feature `fi`'s value (a second value replaces the first, as
+    /// a map insert does).
     fn set(&mut self, fi: usize, value: Json) {
-        if self.slots[fi].replace(value).is_none() {
-            self.order.push(fi);
-        }
+        self.slots[fi] = Some(value);
     }
 
     /// The slots, for the rules ([`Vars::typed`]).
@@ -223,21 +310,28 @@ impl FeatureValues {
     }
 
     /// The values for the decision record (by name: `names` are the pack's
-    /// feature names), and the slot array emptied for the next decision.
+    /// feature names; `layout` the event type's), and the slot array
+    /// emptied for the next decision.
     pub fn into_record(
         mut self,
-        names: &std::sync::Arc<FeatureNames>,
-    ) -> (Features, Vec<Option<Json>>) {
-        let mut values = Vec::with_capacity(self.order.len());
-        for fi in self.order {
-            if let Some(v) = self.slots[fi].take() {
-                values.push((u32::try_from(fi).unwrap_or(u32::MAX), v));
+        names: &Arc<FeatureNames>,
+        layout: &KindLayout,
+    ) -> (Features, Scratch) {
+        let mut values = Vec::with_capacity(layout.record.len());
+        for &slot in &layout.record {
+            if let Some(v) = self.slots.get_mut(slot as usize).and_then(Option::take) {
+                values.push((slot, v));
             }
         }
-        (
-            Features::from_slots(std::sync::Arc::clone(names), values),
-            self.slots,
-        )
+        debug_assert!(
+            self.slots.iter().all(Option::is_none),
+            "a feature outside the type's record was set"
+        );
+        let scratch = Scratch {
+            slots: self.slots,
+            memo: self.memo,
+        };
+        (Features::from_sorted(Arc::clone(names), values), scratch)
     }
 }
 
@@ -245,11 +339,14 @@ impl FeatureValues {
 /// whether the filter lets it teach the profile). `None` without a subject.
 fn risk(
     f: &Feature,
+    fi: usize,
     attributes: &[Vec<sekimori_rules::Expr>],
     state: &State,
     vars: &Vars<'_>,
+    shared: &Shared,
+    memo: &mut Memo,
 ) -> Result<Option<(u128, Values, i64, bool)>, String> {
-    let Some(subject) = feature_key(f, vars)? else {
+    let Some(subject) = memo.key(shared, fi, f, vars)? else {
         return Ok(None);
     };
     let mut values = Vec::with_capacity(attributes.len());
@@ -272,10 +369,7 @@ fn risk(
         .risk
         .get(&f.spec_digest)
         .map_or(0, |s| s.score(subject, &values));
-    let learn = match &f.filter {
-        Some(filter) => filter.eval_bool(vars)?,
-        None => true,
-    };
+    let learn = memo.filter(shared, fi, f, vars)?;
     Ok(Some((subject, values, score, learn)))
 }
 
@@ -285,13 +379,14 @@ fn risk(
 /// without a key reads an empty history.
 fn profile(
     f: &Feature,
+    fi: usize,
     state: &mut State,
     vars: &Vars<'_>,
     at_ms: i64,
     deferred: Option<&mut Vec<(usize, u128, Obs)>>,
-    fi: usize,
+    (shared, memo): (&Shared, &mut Memo),
 ) -> Result<Json, String> {
-    let key = feature_key(f, vars)?;
+    let key = memo.key(shared, fi, f, vars)?;
     let value = match &f.of {
         Some(of) => of.eval_part(vars)?.as_i64()?,
         None => None,
@@ -306,10 +401,7 @@ fn profile(
     let Some(deferred) = deferred else {
         return Ok(read);
     };
-    let learns = match &f.filter {
-        Some(filter) => filter.eval_bool(vars)?,
-        None => true,
-    };
+    let learns = memo.filter(shared, fi, f, vars)?;
     if learns && (value.is_some() || f.of.is_none()) {
         if f.counts.is_all() {
             store.learn(key, value, at_ms);
@@ -335,18 +427,18 @@ fn feature_error(f: &Feature, error: String) -> EvalError {
     }
 }
 
-/// The hashed group-by key, `None` when a part is null or missing.
-fn feature_key(f: &Feature, vars: &Vars<'_>) -> Result<Option<u128>, String> {
-    crate::view::key_hash_parts(f.key.iter().map(|k| k.eval_part(vars)))
-}
-
 /// What this event contributes, or `None` when the filter rejects it or the
 /// value is null.
-fn observation(f: &Feature, vars: &Vars<'_>, at_ms: i64) -> Result<Option<Obs>, String> {
-    if let Some(filter) = &f.filter {
-        if !filter.eval_bool(vars)? {
-            return Ok(None);
-        }
+fn observation(
+    f: &Feature,
+    fi: usize,
+    vars: &Vars<'_>,
+    at_ms: i64,
+    shared: &Shared,
+    memo: &mut Memo,
+) -> Result<Option<Obs>, String> {
+    if !memo.filter(shared, fi, f, vars)? {
+        return Ok(None);
     }
     let value = match (f.config.aggregate, &f.of) {
         (Aggregate::Sum | Aggregate::Min | Aggregate::Max, Some(of)) => {

@@ -34,6 +34,11 @@ impl FeatureNames {
         Arc::new(FeatureNames { names, rank })
     }
 
+    /// Sorts `slots` by their names.
+    pub(crate) fn sort_by_name(&self, slots: &mut [u32]) {
+        slots.sort_by_key(|&slot| self.rank(slot));
+    }
+
     fn name(&self, slot: u32) -> &str {
         self.names.get(slot as usize).map_or("", String::as_str)
     }
@@ -77,8 +82,18 @@ impl Features {
 
     /// The engine's form: `values` are (slot, value) pairs of distinct
     /// slots of `names`, in any order (sorted here).
+    #[cfg(test)]
     pub(crate) fn from_slots(names: Arc<FeatureNames>, mut values: Vec<(u32, Json)>) -> Features {
         values.sort_unstable_by_key(|&(slot, _)| names.rank(slot));
+        Features(Repr::Slots { names, values })
+    }
+
+    /// The engine's form: `values` are (slot, value) pairs of distinct
+    /// slots of `names`, in name order ([`FeatureNames::sort_by_name`]).
+    pub(crate) fn from_sorted(names: Arc<FeatureNames>, values: Vec<(u32, Json)>) -> Features {
+        debug_assert!(values
+            .windows(2)
+            .all(|w| names.rank(w[0].0) < names.rank(w[1].0)));
         Features(Repr::Slots { names, values })
     }
 
