@@ -358,3 +358,34 @@ fn a_misleading_or_spaced_type_answers_as_the_value_path() {
     assert!(agree(spaced.as_bytes()));
     assert!(direct::decode(spaced.as_bytes()).is_some());
 }
+
+/// A key repeated inside a schema object (the destination's tag and
+/// fields, the actor, the bank account, `attrs`) is refused alike.
+#[test]
+fn repeated_keys_inside_schema_objects_are_refused_alike() {
+    let dest =
+        r#""destination":{"kind":"bank","bank_code":"0009","branch":"456","number":"7654321"}"#;
+    let base = format!(
+        r#"{{"id":"e1","type":"transfer","at":"2026-11-20T13:05:00Z","service":"s","account":"a","amount_minor":1,"currency":"JPY",{dest}}}"#
+    );
+    assert!(agree(base.as_bytes()));
+    for (from, to) in [
+        (r#""kind":"bank","#, r#""kind":"bank","kind":"crypto","#),
+        (r#""kind":"bank","#, r#""kind":"bank","kind":"bank","#),
+        (r#""branch":"456","#, r#""branch":"456","branch":"457","#),
+        (
+            r#""service":"s","#,
+            r#""service":"s","actor":{"ip":"1.2.3.4","ip":"1.2.3.5"},"#,
+        ),
+        (
+            r#""service":"s","#,
+            r#""service":"s","attrs":{"a":{"b":1,"b":2}},"#,
+        ),
+        (r#""service":"s","#, r#""service":"s","id":"e2","#),
+        (r#""service":"s","#, r#""service":"s","type":"transfer","#),
+    ] {
+        let doc = base.replacen(from, to, 1);
+        assert_ne!(doc, base);
+        assert!(!agree(doc.as_bytes()), "{doc}");
+    }
+}
