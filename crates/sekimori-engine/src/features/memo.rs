@@ -45,21 +45,30 @@ impl Shared {
 
 type Key = Result<Option<u128>, String>;
 
-/// One event's answers, by number (reused from event to event: cleared
-/// when an event starts).
+/// One event's answers, by number, each stamped with the event's
+/// generation (reused from event to event: an answer of an earlier
+/// generation is not an answer).
 #[derive(Debug, Default)]
 pub(crate) struct Memo {
-    keys: Vec<Option<Key>>,
-    filters: Vec<Option<Result<bool, String>>>,
+    generation: u32,
+    keys: Vec<(u32, Key)>,
+    filters: Vec<(u32, Result<bool, String>)>,
 }
 
 impl Memo {
-    /// Forgets the previous event's answers.
+    /// Forgets the previous event's answers (a new generation).
     pub fn start(&mut self, shared: &Shared) {
-        self.keys.clear();
-        self.keys.resize(shared.keys, None);
-        self.filters.clear();
-        self.filters.resize(shared.filters, None);
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0
+            || self.keys.len() != shared.keys
+            || self.filters.len() != shared.filters
+        {
+            self.generation = 1;
+            self.keys.clear();
+            self.keys.resize(shared.keys, (0, Ok(None)));
+            self.filters.clear();
+            self.filters.resize(shared.filters, (0, Ok(false)));
+        }
     }
 
     /// The hashed group-by key of feature `fi` (`f`), `None` when a part is
@@ -68,7 +77,10 @@ impl Memo {
         let Some(cell) = shared.key_of.get(fi).and_then(|&k| self.keys.get_mut(k)) else {
             return key_hash(f, vars);
         };
-        cell.get_or_insert_with(|| key_hash(f, vars)).clone()
+        if cell.0 != self.generation {
+            *cell = (self.generation, key_hash(f, vars));
+        }
+        cell.1.clone()
     }
 
     /// Whether feature `fi`'s filter lets this event in (`true` without a
@@ -89,10 +101,13 @@ impl Memo {
             .copied()
             .flatten()
             .and_then(|n| self.filters.get_mut(n));
-        match cell {
-            Some(cell) => cell.get_or_insert_with(|| filter.eval_bool(vars)).clone(),
-            None => filter.eval_bool(vars),
+        let Some(cell) = cell else {
+            return filter.eval_bool(vars);
+        };
+        if cell.0 != self.generation {
+            *cell = (self.generation, filter.eval_bool(vars));
         }
+        cell.1.clone()
     }
 }
 
@@ -160,6 +175,49 @@ mod tests {
                     "{}",
                     f.name
                 );
+            }
+        }
+    }
+
+    /// A new event forgets the last one's answers, also when the
+    /// generation counter wraps.
+    #[test]
+    fn a_new_event_forgets_the_last_ones_answers() {
+        let pack = sekimori_rules::compile(
+            sekimori_rules::embedded::default_pack().expect("embedded pack"),
+        )
+        .expect("compiles");
+        let shared = Shared::new(&pack);
+        let login = |account: &str| {
+            sekimori_event::decode_value(json!({"id": "a", "type": "login.attempt",
+                "at": "2026-06-24T00:00:00Z", "service": "bank", "account": account,
+                "factor": "pin", "result": "failure"}))
+            .expect("valid event")
+        };
+        let (one, two) = (login("acct-1"), login("acct-2"));
+        let fi = pack
+            .features
+            .iter()
+            .position(|f| {
+                f.key.iter().any(|k| k.source() == "event.account")
+                    && f.key
+                        .iter()
+                        .all(|k| ["event.service", "event.account"].contains(&k.source()))
+            })
+            .expect("a feature keyed by account");
+        let f = &pack.features[fi];
+        let mut memo = Memo::default();
+        for generation in [0, u32::MAX - 1] {
+            memo.start(&shared);
+            memo.generation = generation;
+            for event in [&one, &two, &one] {
+                let view = EventRef::new(event);
+                let vars = Vars::typed(&view, &[], &pack.features, &pack.list_values);
+                memo.start(&shared);
+                assert_ne!(memo.generation, 0);
+                let want = key_hash(f, &vars);
+                assert!(matches!(want, Ok(Some(_))));
+                assert_eq!(memo.key(&shared, fi, f, &vars), want);
             }
         }
     }
