@@ -73,8 +73,12 @@ impl<'a> Fields<'a> {
             if i > 0 {
                 out.push(b',');
             }
-            leaf(out, *key);
-            out.push(b':');
+            // The names are this module's own: lower-case ASCII and `_`,
+            // nothing to escape (as `serde_json` writes them).
+            debug_assert!(key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            out.push(b'"');
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
             if let Some(v) = value {
                 v.write(out);
             }
