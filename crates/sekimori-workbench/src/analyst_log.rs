@@ -279,6 +279,86 @@ pub fn verifier(key: &[u8; 32]) -> Verifier {
     (analysts, sign, check)
 }
 
+/// The label of the key `sekimori export` signs its file under (never a
+/// record's or an object's key).
+pub const EXPORT_LABEL: &str = "export/mac/v1";
+
+/// The MAC of an exported log (`sekimori export` writes it as the file's
+/// last line, `sekimori import` refuses a file whose MAC does not hold):
+/// HMAC-SHA256 under a key of its own label ([`EXPORT_LABEL`]) derived from
+/// `stepup.key`, and, for a replicated shard's export, from the shard's key
+/// ([`shard_key`] of its stream), over a domain, the shard's stream (or
+/// none), every line in order (each length-prefixed, so no line boundary
+/// moves) and, at the end, the number of lines: an edited, dropped, added
+/// or reordered line, a cut file, or a file signed under another key or
+/// shard does not verify. Built line by line (exports are large).
+pub struct ExportMac {
+    mac: Hmac<Sha256>,
+    lines: u64,
+}
+
+impl std::fmt::Debug for ExportMac {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportMac")
+            .field("lines", &self.lines)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ExportMac {
+    /// `master`: the step-up master key; `stream`: the shard's stream
+    /// (`SEKIMORI_<shard>`) when the export is bound to a shard.
+    pub fn new(master: &[u8; 32], stream: Option<&str>) -> ExportMac {
+        let key = match stream {
+            Some(s) => derive(&shard_key(&derive(master, "key/v1"), s), EXPORT_LABEL),
+            None => derive(master, EXPORT_LABEL),
+        };
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(key.as_ref()).expect("HMAC takes any key");
+        let mut part = |bytes: &[u8]| {
+            mac.update(&(bytes.len() as u64).to_be_bytes());
+            mac.update(bytes);
+        };
+        part(b"sekimori-export/v1");
+        match stream {
+            Some(s) => {
+                part(b"shard");
+                part(s.as_bytes());
+            }
+            None => part(b"node"),
+        }
+        ExportMac { mac, lines: 0 }
+    }
+
+    /// Takes the next line (its bytes without the newline).
+    pub fn line(&mut self, bytes: &[u8]) {
+        self.mac.update(&(bytes.len() as u64).to_be_bytes());
+        self.mac.update(bytes);
+        self.lines += 1;
+    }
+
+    /// The lines taken so far.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    fn end(mut self) -> Hmac<Sha256> {
+        self.mac.update(b"lines");
+        self.mac.update(&self.lines.to_be_bytes());
+        self.mac
+    }
+
+    /// The MAC over every line taken and their number.
+    pub fn finish(self) -> [u8; 32] {
+        self.end().finalize().into_bytes().into()
+    }
+
+    /// Whether `mac` is the MAC of every line taken (constant time).
+    pub fn verify(self, mac: &[u8]) -> bool {
+        self.end().verify_slice(mac).is_ok()
+    }
+}
+
 /// One stored record as read: its rev and its body when it verifies and
 /// opens (rev 0, no body: none stored, or refused), and whether it is in
 /// the form before sealing.

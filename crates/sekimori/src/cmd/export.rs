@@ -1,6 +1,8 @@
 //! The durable log as JSONL: one entry a line, in log order. Before each pack
 //! entry, a `pack_source` line carries that pack's full source, so an export
-//! is self-contained and `import` rebuilds the same state.
+//! is self-contained and `import` rebuilds the same state. The last line is
+//! the file's MAC (`export_sign`): `import` refuses a file whose MAC is
+//! missing or does not hold before it applies anything.
 
 use anyhow::{anyhow, bail, Context};
 use sekimori_engine::Entry;
@@ -9,37 +11,65 @@ use sekimori_rules::{compile, Pack, PackSource};
 use sekimori_store::{Store, StoreError};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+
+#[path = "export_sign.rs"]
+mod sign;
 
 #[derive(clap::Args)]
 pub struct ExportArgs {
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Output file (JSONL).
+    /// Output file (JSONL). Its last line is a MAC over every line
+    /// (HMAC-SHA256 under a key derived from the step-up key), which
+    /// `import` checks before it applies anything.
     #[arg(long)]
     out: PathBuf,
+    /// The step-up master key the file is signed under (default:
+    /// `stepup.key` in --data). The import needs the same key.
+    #[arg(long, value_name = "FILE")]
+    stepup_key: Option<PathBuf>,
+    /// Binds the export to this replicated shard (its MAC key is the
+    /// shard's): `import --shard` must then name the same shard.
+    #[arg(long, value_name = "NAME")]
+    shard: Option<String>,
+    /// Writes no MAC (when the step-up key is not at hand): `import`
+    /// refuses such a file unless it is given `--unsigned` too.
+    #[arg(long)]
+    unsigned: bool,
 }
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
-    /// A JSONL file written by `sekimori export`.
+    /// A JSONL file written by `sekimori export`. Its MAC line must hold
+    /// over every line before it, under the step-up key (see
+    /// --stepup-key): an edited, dropped or added line, a cut file or a
+    /// file signed under another key or shard is refused before anything
+    /// is imported.
     file: PathBuf,
     /// An empty (or missing) data directory to fill.
     #[arg(long)]
     data: Option<PathBuf>,
     /// The replicated shard the log is of: its analyst records
     /// (`analyst/...`) are imported only when their MAC holds under the
-    /// shard's key (from `--stepup-key`) and each raises its rev by one.
-    /// Without it, no analyst record is imported.
+    /// shard's key (from the step-up key) and each raises its rev by one.
+    /// Without it, no analyst record is imported. A file exported with
+    /// `--shard` must be imported with the same one or none.
     #[arg(long, value_name = "NAME")]
     shard: Option<String>,
-    /// The shard's step-up master key (default: `stepup.key` in --data,
-    /// copied there beforehand); never created by an import.
-    #[arg(long, value_name = "FILE", requires = "shard")]
+    /// The step-up master key the export was signed under (and the
+    /// shard's, for --shard): default `stepup.key` in --data, copied there
+    /// beforehand; never created by an import.
+    #[arg(long, value_name = "FILE")]
     stepup_key: Option<PathBuf>,
+    /// Imports without checking the file's MAC (a file written unsigned,
+    /// or before exports were signed): every pack, list, hold, lift and
+    /// step-up record in it is trusted as written. Said loudly.
+    #[arg(long)]
+    unsigned: bool,
 }
 
 /// Checks an analyst record: its rev when its MAC holds under the shard's key.
@@ -47,26 +77,29 @@ type AnalystCheck = sekimori_workbench::analyst_log::AnalystCheck;
 
 /// The check of the shard's analyst records an import applies (`None`:
 /// no shard named, no analyst record imported).
-fn analyst_check(a: &ImportArgs, dir: &std::path::Path) -> anyhow::Result<Option<AnalystCheck>> {
+fn analyst_check(
+    a: &ImportArgs,
+    master: Option<&sekimori_server::stepup::key::MasterKey>,
+    dir: &std::path::Path,
+) -> anyhow::Result<Option<AnalystCheck>> {
     let Some(shard) = &a.shard else {
         return Ok(None);
     };
-    let key = a
-        .stepup_key
-        .clone()
-        .unwrap_or_else(|| dir.join(sekimori_server::stepup::key::KEY_FILE));
-    if !key.is_file() {
-        bail!(
-            "{}: the shard's step-up key is needed to check its analyst records (copy it there, or pass --stepup-key)",
-            key.display()
-        );
-    }
-    let stream = format!("SEKIMORI_{shard}");
-    let master = sekimori_server::stepup::key::load_or_create(dir, Some(&key))?;
-    sekimori_server::stepup::key::check(&master)?;
+    let owned;
+    let master = match master {
+        Some(m) => m,
+        None => {
+            owned = sign::master_key(
+                dir,
+                a.stepup_key.as_deref(),
+                "to check the shard's analyst records",
+            )?;
+            &owned
+        }
+    };
     use sekimori_workbench::analyst_log::{derive, shard_key, verifier};
     Ok(Some(
-        verifier(&shard_key(&derive(&master, "key/v1"), &stream)).0,
+        verifier(&shard_key(&derive(master, "key/v1"), &sign::stream(shard))).0,
     ))
 }
 
@@ -80,9 +113,30 @@ fn open(dir: &std::path::Path) -> anyhow::Result<Store> {
 pub fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
     let dir = crate::data_dir(a.data);
     let store = open(&dir)?;
+    let mut mac = if a.unsigned {
+        None
+    } else {
+        let master = sign::master_key(
+            &dir,
+            a.stepup_key.as_deref(),
+            "to sign the export (or pass --unsigned)",
+        )?;
+        let stream = a.shard.as_deref().map(sign::stream);
+        Some(sekimori_workbench::analyst_log::ExportMac::new(
+            &master,
+            stream.as_deref(),
+        ))
+    };
     let mut out = BufWriter::new(
         std::fs::File::create(&a.out).with_context(|| format!("creating {}", a.out.display()))?,
     );
+    let mut line = |out: &mut BufWriter<std::fs::File>, bytes: &[u8]| -> std::io::Result<()> {
+        if let Some(m) = mac.as_mut() {
+            m.line(bytes);
+        }
+        out.write_all(bytes)?;
+        out.write_all(b"\n")
+    };
     let mut n = 0u64;
     for row in store.scan_from(1)? {
         let (seq, bytes) = row?;
@@ -90,18 +144,31 @@ pub fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
         if let Entry::Pack { version, .. } = &entry {
             let record = pack_record(&store, version)?
                 .ok_or_else(|| anyhow!("pack {version} is not stored"))?;
-            writeln!(
-                out,
-                "{}",
-                json!({"entry": "pack_source", "version": version, "source": record.source})
-            )?;
+            let source =
+                json!({"entry": "pack_source", "version": version, "source": record.source});
+            line(&mut out, source.to_string().as_bytes())?;
         }
-        out.write_all(&bytes)?;
-        out.write_all(b"\n")?;
+        if bytes.contains(&b'\n') || bytes.starts_with(sign::MAC_PREFIX) {
+            bail!("entry {seq} cannot be written as one line");
+        }
+        line(&mut out, &bytes)?;
         n += 1;
     }
+    let signed = mac.is_some();
+    if let Some(m) = mac {
+        writeln!(out, "{}", sign::mac_line(a.shard.as_deref(), m))?;
+    }
     out.flush()?;
-    eprintln!("{n} log entries -> {}", a.out.display());
+    out.get_ref().sync_all()?;
+    eprintln!(
+        "{n} log entries -> {}{}",
+        a.out.display(),
+        if signed {
+            ", signed (import checks it with the same stepup.key)"
+        } else {
+            "; UNSIGNED (--unsigned): import refuses it unless given --unsigned too"
+        }
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -114,24 +181,49 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
-    let input =
-        std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    // The whole file is checked before any line is applied.
+    let (master, signed) = if a.unsigned {
+        let warning = format!(
+            "--unsigned: {} is imported WITHOUT checking its MAC: every pack, list, hold, lift and step-up record in it is trusted as written",
+            a.file.display()
+        );
+        eprintln!("WARNING: {warning}");
+        tracing::warn!("{warning}");
+        (None, None)
+    } else {
+        let master = sign::master_key(
+            &dir,
+            a.stepup_key.as_deref(),
+            "to check the export's MAC (the source's; or pass --unsigned to trust the file as it is)",
+        )?;
+        let signed = sign::verify(&a.file, &master, a.shard.as_deref())?;
+        (Some(master), Some(signed))
+    };
+    let mut again = master
+        .as_ref()
+        .zip(signed.as_ref())
+        .map(|(m, s)| sign::again(m, s));
     let mut sources: HashMap<String, PackSource> = HashMap::new();
     let mut ledger: Option<Ledger> = None;
     let mut pending: Vec<Durable> = Vec::new();
     let (mut events, mut mismatches) = (0u64, 0u64);
     let mut analyst_revs: HashMap<String, u64> = HashMap::new();
-    let check = analyst_check(&a, &dir)?;
+    let check = analyst_check(&a, master.as_ref(), &dir)?;
     let mut refused = 0u64;
-    for (i, line) in std::io::BufReader::new(input).lines().enumerate() {
-        let at = || format!("{}:{}", a.file.display(), i + 1);
-        let line = line.with_context(at)?;
-        let value: Value = serde_json::from_str(&line).with_context(at)?;
+    sign::each_line(&a.file, |n, line| {
+        let at = || format!("{}:{n}", a.file.display());
+        if line.starts_with(sign::MAC_PREFIX) {
+            return Ok(());
+        }
+        if let Some(m) = again.as_mut() {
+            m.line(line);
+        }
+        let value: Value = serde_json::from_slice(line).with_context(at)?;
         if value["entry"] == "pack_source" {
             let source: PackSource =
                 serde_json::from_value(value["source"].clone()).with_context(at)?;
             sources.insert(source.pack.version.clone(), source);
-            continue;
+            return Ok(());
         }
         let entry: Entry = serde_json::from_value(value).with_context(at)?;
         let entry = guard_analysts(
@@ -220,8 +312,18 @@ pub fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
         if pending.len() >= 4096 {
             pending.drain(..).try_for_each(wait)?;
         }
-    }
+        Ok(())
+    })?;
     pending.into_iter().try_for_each(wait)?;
+    if let (Some(m), Some(s)) = (again, signed.as_ref()) {
+        if !m.verify(&s.mac) {
+            bail!(
+                "{} changed while it was imported (its MAC no longer holds): {} is incomplete; delete it and import again",
+                a.file.display(),
+                dir.display()
+            );
+        }
+    }
     if let Some(mut l) = ledger {
         wait(l.snapshot())?;
     }
