@@ -97,8 +97,7 @@ pub fn compile(source: PackSource) -> Result<Pack, Vec<PackError>> {
         .map(|r| &mut r.when)
         .chain(features.iter_mut().filter_map(|f| f.filter.as_mut()))
         .collect();
-    // Step 2 (the next commit) shares them; here no expression is given.
-    crate::expr::Expr::share_conditions(&mut conditions[..0]);
+    crate::expr::Expr::share_conditions(&mut conditions);
     check_challenge_fallbacks(&settings, &rules, &mut p);
     check_tests(&source, &mut p);
     if !p.0.is_empty() {

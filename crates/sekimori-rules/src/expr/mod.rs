@@ -16,6 +16,8 @@ pub(crate) mod params;
 #[cfg(test)]
 mod program_tests;
 mod sets;
+#[cfg(test)]
+mod share_tests;
 mod stats;
 mod values;
 mod vars;

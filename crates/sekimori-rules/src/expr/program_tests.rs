@@ -9,7 +9,7 @@
 use super::*;
 use serde_json::json;
 
-fn default_pack() -> crate::Pack {
+pub(super) fn default_pack() -> crate::Pack {
     let source = crate::embedded::default_pack().expect("the default pack loads");
     crate::compile(source).expect("the default pack compiles")
 }
@@ -235,7 +235,7 @@ fn folded_and_reordered_conditions_keep_the_interpreters_answers() {
     }
 }
 
-fn interpreted_bool(r: &Result<Json, String>) -> Option<bool> {
+pub(super) fn interpreted_bool(r: &Result<Json, String>) -> Option<bool> {
     match r {
         Ok(Json::Bool(b)) => Some(*b),
         _ => None,
