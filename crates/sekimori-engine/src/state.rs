@@ -13,11 +13,15 @@ use xxhash_rust::xxh3::xxh3_64;
 
 mod compat;
 
-/// Snapshot format version, the first byte of every snapshot. Version 8
-/// added the shard seed (`seed`: the secret that lays every feature
-/// store's keys out; nothing but the layout depends on it, so older
-/// snapshots restore with a fresh one). Version 7
-/// added entity profiles (`profiles`: `aggregate: amounts | hours`). Version 6
+/// Snapshot format version, the first byte of every snapshot: 7, which
+/// added entity profiles (`profiles`: `aggregate: amounts | hours`).
+/// Version 8 (written only by unreleased code of 2026-12-06) was version 7
+/// followed by the shard seed; it still restores, its seed read and thrown
+/// away (the attacker's review F3: a seed kept in snapshots, which go to
+/// the object store and backups unencrypted, would let whoever reads one
+/// craft keys for one shard for the life of the deployment). A restore
+/// draws a fresh seed instead: nothing but the layout depends on it, and
+/// the snapshot's bytes are the same under every seed. Version 6
 /// added the memory budget (`budget`) and population values' times and
 /// parents in risk stores (older risk stores restore with their values
 /// learned at the snapshot's watermark). Version 5
@@ -27,11 +31,12 @@ mod compat;
 /// for their step-up); version 3 added `by` and `reason` to holds (operator
 /// holds). Version 2 and 3 snapshots still restore (with no admission
 /// parked, and a version 2 hold with neither `by` nor `reason`).
-const SNAPSHOT_VERSION: u8 = 8;
-/// The oldest snapshot version that still restores.
+const SNAPSHOT_VERSION: u8 = 7;
+/// Version 7 and the shard seed after it (read, never written).
+const SNAPSHOT_V8_SEEDED: u8 = 8;
 const SNAPSHOT_OLDEST: u8 = 2;
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct State {
     /// Newest event time seen, milliseconds.
     pub watermark_ms: i64,
@@ -51,15 +56,47 @@ pub(crate) struct State {
     /// Entity profiles (amounts, hours of the week), by feature spec digest.
     pub profiles: BTreeMap<u64, ProfileStore>,
     /// The secret that lays out the keys of every feature store (the
-    /// attacker's review, F1): drawn when the state is created, kept in
-    /// snapshots so a restored engine lays its keys out as the live one
-    /// did. Never digested: no decision, eviction or accounting depends
-    /// on it, so a replay of the log that draws another decides the same.
+    /// attacker's review, F1): drawn afresh when the state is created and
+    /// on every restore, never written to a snapshot (review F3). Never
+    /// digested: no decision, eviction, accounting or snapshot byte
+    /// depends on it, so a restore or a replay of the log that draws
+    /// another decides the same.
+    #[serde(skip)]
     pub seed: ShardSeed,
     /// The eviction kind of each feature store, by spec digest (from the
     /// pack: not serialized, set by `sync_stores`).
     #[serde(skip)]
     pub kinds: BTreeMap<u64, usize>,
+}
+
+/// Equal content: every field but the seed, which only lays keys out
+/// (feature stores compare their keys, not their layout, too).
+impl PartialEq for State {
+    fn eq(&self, other: &State) -> bool {
+        let State {
+            watermark_ms,
+            events,
+            stores,
+            risk,
+            holds,
+            api_lists,
+            admissions,
+            budget,
+            profiles,
+            seed: _,
+            kinds,
+        } = self;
+        *watermark_ms == other.watermark_ms
+            && *events == other.events
+            && *stores == other.stores
+            && *risk == other.risk
+            && *holds == other.holds
+            && *api_lists == other.api_lists
+            && *admissions == other.admissions
+            && *budget == other.budget
+            && *profiles == other.profiles
+            && *kinds == other.kinds
+    }
 }
 
 impl State {
@@ -150,7 +187,8 @@ impl State {
 
     pub fn from_bytes(bytes: &[u8]) -> Result<State, String> {
         let mut state = State::decode(bytes)?;
-        // Feature stores do not serialize their seed: they take the state's.
+        // No seed is restored (a version-8 one is thrown away): the state
+        // drew a fresh one, and its feature stores take it.
         for store in state.stores.values_mut() {
             store.reseed(state.seed);
         }
@@ -167,11 +205,12 @@ impl State {
             Some((&SNAPSHOT_VERSION, rest)) => {
                 postcard::from_bytes(rest).map_err(|e| format!("snapshot does not decode: {e}"))
             }
+            Some((&SNAPSHOT_V8_SEEDED, rest)) => compat::decode_seeded(rest),
             Some((&v, rest)) if (SNAPSHOT_OLDEST..SNAPSHOT_VERSION).contains(&v) => {
                 compat::decode_old(v, rest)
             }
             Some((v, _)) => Err(format!(
-                "snapshot version {v}, expected {SNAPSHOT_OLDEST} to {SNAPSHOT_VERSION}"
+                "snapshot version {v}, expected {SNAPSHOT_OLDEST} to {SNAPSHOT_V8_SEEDED}"
             )),
             None => Err("empty snapshot".into()),
         }

@@ -14,23 +14,24 @@
 //! **Nothing but the layout depends on the seed.** Readings, digests,
 //! serialized bytes, evictions and the accounting (a function of the number
 //! of keys, see `shards`) are the same under every seed; tests hold it. So
-//! the seed may be drawn from the process's randomness: an engine keeps it
-//! in its snapshot (a restored engine lays its keys out as the live one
-//! did), and a replay of the log without a snapshot draws another and
-//! decides exactly the same.
+//! the seed may be drawn from the process's randomness, and is never
+//! written anywhere: an engine draws one when it is created and another on
+//! every restore of a snapshot (which goes to object stores and backups; a
+//! seed kept there would let whoever reads it craft keys for one shard:
+//! the attacker's review F3), and decides exactly the same under each.
+//! `ShardSeed` has no serde form, so it cannot be persisted by accident.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 
-use serde::{Deserialize, Serialize};
 use siphasher::sip::SipHasher13;
 
 use crate::Key;
 
 /// The secret of a store's shard layout (see the module docs). Its `Debug`
 /// form does not show it.
-#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct ShardSeed([u64; 2]);
 
 impl ShardSeed {

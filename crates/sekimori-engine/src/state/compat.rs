@@ -1,11 +1,12 @@
-//! The state as older snapshot versions (2 to 7) wrote it, and how each
+//! The state as older snapshot versions (2 to 6) wrote it, and how each
 //! restores. Every version wrote the same fields in the same order, each
 //! adding one at the end, and postcard writes a struct as its fields one
 //! after the other; so an old snapshot is read field by field: the head
 //! every version wrote (with its version's risk stores and holds), then
-//! `admissions` from version 4, `budget` from 6, `profiles` from 7. The
-//! shard seed (version 8) is drawn afresh: nothing but the layout depends
-//! on it.
+//! `admissions` from version 4, `budget` from 6 (`profiles`, from 7, is the
+//! current version's). Version 8 (unreleased) is the current version
+//! followed by the shard seed, which is read and thrown away. Every restore
+//! draws a fresh seed: nothing but the layout depends on it.
 
 use super::*;
 use serde::de::DeserializeOwned;
@@ -69,19 +70,29 @@ where
     })
 }
 
-/// The state a version-`v` snapshot (2 to 7) wrote, upgraded: holds of
+/// The state a version-8 snapshot wrote: the current version's fields,
+/// then the shard seed it kept, which is read (a snapshot cut short is
+/// refused) and thrown away: the state keeps its fresh one (review F3).
+pub(super) fn decode_seeded(mut bytes: &[u8]) -> Result<State, String> {
+    let b = &mut bytes;
+    let state: State = take(b, 8, "state")?;
+    // The seed's two words (`ShardSeed` itself no longer serializes).
+    let _kept: [u64; 2] = take(b, 8, "seed")?;
+    Ok(state)
+}
+
+/// The state a version-`v` snapshot (2 to 6) wrote, upgraded: holds of
 /// versions 2 to 4 hold for every service (version 2's with neither `by`
 /// nor `reason`), risk stores of versions 2 to 5 learned their population
 /// values at the snapshot's watermark, and what a version did not write
-/// starts empty (admissions before 4, the budget before 6, profiles
-/// before 7).
+/// starts empty (admissions before 4, the budget before 6, profiles).
 pub(super) fn decode_old(v: u8, mut bytes: &[u8]) -> Result<State, String> {
     let b = &mut bytes;
     let mut state = match v {
         2 => head::<RiskStoreV5, HoldsV2>(b, v)?,
         3 | 4 => head::<RiskStoreV5, HoldsV4>(b, v)?,
         5 => head::<RiskStoreV5, Holds>(b, v)?,
-        6 | 7 => head::<RiskStore, Holds>(b, v)?,
+        6 => head::<RiskStore, Holds>(b, v)?,
         _ => return Err(format!("snapshot version {v} is not an old version")),
     };
     if v >= 4 {
@@ -89,9 +100,6 @@ pub(super) fn decode_old(v: u8, mut bytes: &[u8]) -> Result<State, String> {
     }
     if v >= 6 {
         state.budget = take(b, v, "budget")?;
-    }
-    if v >= 7 {
-        state.profiles = take(b, v, "profiles")?;
     }
     Ok(state)
 }
@@ -278,16 +286,12 @@ mod tests {
         state
     }
 
-    /// Version 8 keeps the seed and lays every store out by it; a
-    /// version-7 snapshot (the same fields, no seed) restores the same
-    /// state under a fresh seed.
+    /// The current version writes exactly the fields version 7 wrote (no
+    /// seed), so a version-7 snapshot of the released code restores the
+    /// same state, and the same bytes come back out.
     #[test]
-    fn the_seed_survives_a_snapshot_and_a_version_7_one_restores_without() {
+    fn the_current_version_is_version_7_without_a_seed() {
         let state = a_full_state();
-        let again = State::from_bytes(&state.to_bytes()).expect("round trip");
-        assert_eq!(again, state);
-        assert_eq!(again.seed, state.seed);
-        assert_eq!(again.stores[&41].seed(), state.seed);
         let v7 = (
             Head::<RiskStore, &Holds> {
                 watermark_ms: state.watermark_ms,
@@ -303,25 +307,59 @@ mod tests {
         );
         let mut bytes = vec![7];
         bytes.extend(postcard::to_stdvec(&v7).expect("encodes"));
+        assert_eq!(state.to_bytes(), bytes);
         let old = State::from_bytes(&bytes).expect("decodes");
-        assert_ne!(old.seed, state.seed, "a fresh seed");
+        assert_eq!(old, state);
+        assert_eq!(old.digest(), state.digest());
+        assert_eq!(old.to_bytes(), bytes);
+    }
+
+    /// A version-8 snapshot (this session's unreleased writer: version 7's
+    /// fields, then the seed) restores the same state under a fresh seed;
+    /// the kept seed is thrown away, and one cut short is refused.
+    #[test]
+    fn a_version_8_snapshot_restores_under_a_fresh_seed() {
+        let state = a_full_state();
+        // The seed as 6b4d7f7 wrote it: `ShardSeed([u64; 2])`, two varints.
+        let kept = [0x5eed_u64, 0xc0ffee];
+        let mut v8 = vec![8];
+        v8.extend(postcard::to_stdvec(&(&state, kept)).expect("encodes"));
+        assert_eq!(v8.len(), state.to_bytes().len() + 7, "the seed's varints");
+        let old = State::from_bytes(&v8).expect("decodes");
+        let kept = sekimori_window::ShardSeed::from_parts(kept[0], kept[1]);
+        assert_ne!(old.seed, kept, "the kept seed is not used");
         assert_eq!(old.stores[&41].seed(), old.seed);
+        assert_eq!(old, state);
         assert_eq!(old.digest(), state.digest());
         assert_eq!(
             old.stores[&41].accounted_bytes(),
             state.stores[&41].accounted_bytes()
         );
         assert_eq!(old.evictable_bytes(), state.evictable_bytes());
-        assert_eq!(
-            State {
-                seed: state.seed,
-                ..old
-            },
-            state
+        // Written again, it is the current version, without a seed.
+        assert_eq!(old.to_bytes(), state.to_bytes());
+        assert_eq!(old.to_bytes()[0], SNAPSHOT_VERSION);
+        assert!(State::from_bytes(&v8[..v8.len() - 3]).is_err());
+        assert!(State::from_bytes(&v8[..v8.len() - 7]).is_err());
+    }
+
+    /// Every restore draws its own seed, and a snapshot's bytes are the
+    /// same whatever the seeds of the state written (the state's, its
+    /// feature stores' and its profile stores' own).
+    #[test]
+    fn restores_draw_fresh_seeds_and_bytes_do_not_depend_on_them() {
+        let (a, b) = (a_full_state(), a_full_state());
+        assert_ne!(a.seed, b.seed);
+        assert_ne!(a.stores[&41].seed(), b.stores[&41].seed());
+        let bytes = a.to_bytes();
+        assert_eq!(b.to_bytes(), bytes);
+        let (one, two) = (
+            State::from_bytes(&bytes).expect("decodes"),
+            State::from_bytes(&bytes).expect("decodes"),
         );
-        // The current version is the seed's more; a truncated one is refused.
-        let current = state.to_bytes();
-        assert_eq!(current[0], SNAPSHOT_VERSION);
-        assert!(State::from_bytes(&current[..current.len() - 4]).is_err());
+        assert_ne!(one.seed, two.seed, "each restore draws a seed");
+        assert_ne!(one.seed, a.seed);
+        assert_eq!((one.to_bytes(), two.to_bytes()), (bytes.clone(), bytes));
+        assert_eq!(one.digest(), a.digest());
     }
 }
