@@ -102,6 +102,22 @@ impl LogBackend {
             return Ok(None);
         };
         let checked = self.keys.check(key, &bytes);
+        if let Some(c) = checked.as_ref().filter(|c| c.legacy()) {
+            if key != INDEX_KEY && self.migrated()? {
+                // Genuine (its MAC holds), so its rev is the one the
+                // followers hold: a write of the key goes one up.
+                tracing::warn!(
+                    key,
+                    "an analyst record in the clear after the shard's records were sealed: refused"
+                );
+                metrics::counter!("sekimori_workbench_analyst_records_refused_total").increment(1);
+                return Ok(Some(Loaded {
+                    rev: c.rev,
+                    body: None,
+                    legacy: true,
+                }));
+            }
+        }
         let opened = checked
             .as_ref()
             .and_then(|c| self.keys.open(key, c).map(|b| (c.rev, b, c.legacy())));
@@ -119,6 +135,24 @@ impl LogBackend {
                 Ok(Some(Loaded::default()))
             }
         }
+    }
+
+    /// Whether the shard's records were sealed (attacker's review F4): the
+    /// list of logins is stored sealed. Every write seals, in the same
+    /// entry, every record in the clear it passes and the list, so from
+    /// the first write of this release on (or `Analysts::seal_legacy`)
+    /// the form in the clear is refused: a genuine old record put back
+    /// (by a path without the followers' rev rule, or a release before
+    /// sealing writing again) is nobody. The list in the clear again (that
+    /// release rewrote it: a downgrade) reads the old form again.
+    fn migrated(&self) -> Result<bool, WbError> {
+        let index = self
+            .store
+            .stepup(INDEX_KEY)
+            .map_err(|e| WbError::Storage(format!("analysts: {e}")))?;
+        Ok(index
+            .and_then(|b| self.keys.check(INDEX_KEY, &b))
+            .is_some_and(|c| !c.legacy()))
     }
 
     /// The verified record of `key` (rev 0: none stored).

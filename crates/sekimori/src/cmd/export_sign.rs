@@ -185,3 +185,55 @@ pub fn verify(file: &Path, master: &MasterKey, shard: Option<&str>) -> anyhow::R
 pub fn again(master: &MasterKey, signed: &Signed) -> ExportMac {
     ExportMac::new(master, signed.shard.as_deref().map(stream).as_deref())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: [u8; 32] = [7; 32];
+
+    /// An export's MAC (`sekimori export` / `import`): every line, their
+    /// boundaries, order and number, the key and the shard it is bound to.
+    #[test]
+    fn the_export_mac_binds_every_line_the_count_the_key_and_the_shard() {
+        let mac_of = |key: &[u8; 32], stream: Option<&str>, lines: &[&[u8]]| {
+            let mut m = ExportMac::new(key, stream);
+            for l in lines {
+                m.line(l);
+            }
+            assert_eq!(m.lines(), lines.len() as u64);
+            m.finish()
+        };
+        let check = |key: &[u8; 32], stream: Option<&str>, lines: &[&[u8]], mac: &[u8]| {
+            let mut m = ExportMac::new(key, stream);
+            for l in lines {
+                m.line(l);
+            }
+            m.verify(mac)
+        };
+        let lines: [&[u8]; 3] = [b"pack", b"lift", b"event"];
+        let mac = mac_of(&KEY, None, &lines);
+        assert!(check(&KEY, None, &lines, &mac));
+        assert!(
+            !check(&KEY, None, &[b"pack", b"event"], &mac),
+            "a line dropped"
+        );
+        assert!(!check(&KEY, None, &[b"pack", b"lift"], &mac), "cut short");
+        assert!(!check(&KEY, None, &[b"pack", b"lifT", b"event"], &mac));
+        assert!(!check(&KEY, None, &[b"lift", b"pack", b"event"], &mac));
+        assert!(!check(&KEY, None, &[b"pac", b"klift", b"event"], &mac));
+        assert!(!check(&KEY, None, &lines, &mac[..31]));
+        assert!(!check(&[8; 32], None, &lines, &mac), "another stepup.key");
+        let bank = mac_of(&KEY, Some("SEKIMORI_bank"), &lines);
+        assert!(check(&KEY, Some("SEKIMORI_bank"), &lines, &bank));
+        assert!(!check(&KEY, Some("SEKIMORI_card"), &lines, &bank));
+        assert!(
+            !check(&KEY, None, &lines, &bank),
+            "a shard's is not the node's"
+        );
+        // Never any other MAC of the shard: its own label.
+        use sekimori_workbench::analyst_log::{derive, shard_key, verifier};
+        let (_, sign, _) = verifier(&shard_key(&derive(&KEY, "key/v1"), "SEKIMORI_bank"));
+        assert_ne!(sign(&lines), bank);
+    }
+}
