@@ -78,11 +78,27 @@ const GUESS_STOPPED_ALONE: u64 = 10;
 
 /// Runs the benchmark.
 pub fn run(a: Args) -> anyhow::Result<()> {
+    let at_start = rss_bytes()?;
     let pack = crate::replay::pack(None)?;
+    let packed = rss_bytes()?;
+    // The decoder builds its tables (the secret-name automata) on its first
+    // event, once per process: a floor like the compiled pack's, not state.
+    for e in entity_events(a.entities) {
+        sekimori_event::decode_value(e).map_err(|e| anyhow!("{e}"))?;
+    }
     let before = rss_bytes()?;
     let mut engine = Engine::new(pack);
     // As `serve --max-memory`: the engine accounts two thirds of it.
     engine.set_memory_budget(Some(sekimori_server::engine_budget(a.max_memory)));
+    let built = rss_bytes()?.saturating_sub(before);
+    let mb = |b: u64| b as f64 / 1e6;
+    eprintln!(
+        "process resident {:.1} MB at start, +{:.1} MB the compiled pack, +{:.1} MB the decoder's first event; the empty engine +{:.1} MB",
+        mb(at_start),
+        mb(packed.saturating_sub(at_start)),
+        mb(before.saturating_sub(packed)),
+        mb(built)
+    );
     let start = Instant::now();
     let step = (a.entities / 20).max(1);
     // The resident set is read 10 times between two printed samples, so
@@ -127,6 +143,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         let m = engine.memory();
         peak_accounted = peak_accounted.max(m.accounted_bytes);
+        if i < 3 {
+            let rss = rss_bytes()?.saturating_sub(before);
+            eprintln!(
+                "{:>9} entities: {:>6.1} MB resident, {:>6.1} MB accounted",
+                i + 1,
+                mb(rss),
+                mb(m.accounted_bytes)
+            );
+        }
         if (i + 1).is_multiple_of(probe) {
             peak_rss = peak_rss.max(rss_bytes()?.saturating_sub(before));
         }
@@ -163,6 +188,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         "budget_bytes": a.max_memory,
         "accounted_bytes": m.accounted_bytes, "peak_accounted_bytes": peak_accounted,
         "rss_bytes": rss, "peak_rss_bytes": peak_rss, "rss_before_engine_bytes": before,
+        "rss_at_start_bytes": at_start, "rss_after_pack_bytes": packed,
+        "rss_empty_engine_bytes": built,
         "peak_rss_over_budget": peak_rss as f64 / a.max_memory as f64,
         "budget_runs": m.runs, "evicted": evicted,
         "spray_attempts": sprays, "spray_denied_from_attempt": denied_from,
@@ -179,7 +206,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         a.max_memory / 1_000_000
     );
     println!(
-        "  process resident before the engine was built: {} MB (the state's resident set below is over it)",
+        "  process resident before the engine was built (binary, compiled pack, decoder's tables): {} MB (the state's resident set below is over it)",
         before / 1_000_000
     );
     println!(

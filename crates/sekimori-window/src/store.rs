@@ -42,8 +42,8 @@ impl FeatureStore {
     }
 
     /// An empty store whose keys are laid out by `seed` (an engine gives
-    /// all its stores the seed its snapshot keeps). Nothing but the layout
-    /// depends on the seed.
+    /// all its stores the one seed it drew when created or restored; no
+    /// snapshot keeps it). Nothing but the layout depends on the seed.
     pub fn with_seed(config: FeatureConfig, seed: ShardSeed) -> Result<FeatureStore, WindowError> {
         config.validate()?;
         Ok(FeatureStore {
