@@ -12,7 +12,7 @@
 //! answer, only a slower one. `tests/access.rs` checks every path of every
 //! event type against the view.
 
-mod read;
+pub(super) mod read;
 
 use read::{actor, body, opt_str, party};
 use sekimori_event::{Body, Destination, Event, Verification};

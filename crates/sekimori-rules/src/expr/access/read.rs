@@ -2,6 +2,7 @@
 //! and each body type's fields, as the event's canonical JSON has them.
 
 use super::*;
+use std::net::IpAddr;
 
 pub(super) fn opt_str(v: &Option<String>) -> Got<'_> {
     v.as_deref().map_or(Got::Missing, Got::Str)
@@ -24,8 +25,10 @@ pub(super) fn actor<'b>(r: &'b EventRef<'_>, f: ActorField) -> Got<'b> {
         ActorField::Session => opt_str(&a.session),
         ActorField::Country => opt_str(&a.country),
         ActorField::Asn => a.asn.map_or(Got::Missing, |n| Got::Int(i64::from(n))),
-        ActorField::Ip => opt_str(r.ip.get_or_init(|| a.ip.map(|ip| ip.to_string()))),
-        ActorField::IpNet => opt_str(r.ip_net.get_or_init(|| a.ip.map(sekimori_event::ip_net))),
+        ActorField::Ip => opt_str(r.ip.get_or_init(|| a.ip.map(ip_text))),
+        ActorField::IpNet => opt_str(r.ip_net.get_or_init(|| a.ip.map(net_text))),
+        // An IPv4 address is its own host text: the same text, built once.
+        ActorField::IpHost if matches!(a.ip, Some(IpAddr::V4(_))) => actor(r, ActorField::Ip),
         ActorField::IpHost => opt_str(r.ip_host.get_or_init(|| a.ip.map(sekimori_event::ip_host))),
     }
 }
@@ -185,4 +188,50 @@ pub(super) fn body(body: &Body, f: Field) -> Got<'_> {
             _ => Got::Missing,
         },
     }
+}
+
+/// `ip.to_string()`, an IPv4 address written without the formatting
+/// machinery (a decision reads it for most events).
+pub(crate) fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut out = String::with_capacity(15);
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_octet(&mut out, octet);
+            }
+            out
+        }
+        IpAddr::V6(_) => ip.to_string(),
+    }
+}
+
+/// [`sekimori_event::ip_net`], the /24 of an IPv4 address written the same
+/// way.
+pub(crate) fn net_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            let mut out = String::with_capacity(18);
+            for octet in [a, b, c] {
+                push_octet(&mut out, octet);
+                out.push('.');
+            }
+            out.push_str("0/24");
+            out
+        }
+        IpAddr::V6(_) => sekimori_event::ip_net(ip),
+    }
+}
+
+fn push_octet(out: &mut String, n: u8) {
+    if n >= 100 {
+        out.push(char::from(b'0' + n / 100));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10 % 10));
+    }
+    out.push(char::from(b'0' + n % 10));
 }
