@@ -41,6 +41,11 @@ pub struct Follower {
     /// Checks an analyst record's MAC (the workbench's, under the shard's
     /// key): its rev when it verifies.
     verify: AnalystVerifier,
+    /// Checks an entry's MAC (the shard's object key, its own domain).
+    check_entry: super::ObjectCheck,
+    /// The first sequence this node saw signed (0: the shard's stream was
+    /// empty when this node first started): every later entry must be.
+    signed_from: Option<u64>,
 }
 
 /// What a follower checks an `analyst/` record with: `(key, value)` → the
@@ -101,7 +106,10 @@ impl Follower {
             joined_from: None,
             analyst_revs: Default::default(),
             verify: keys.analysts,
+            check_entry: keys.check_object,
+            signed_from: None,
         };
+        f.signed_from = f.load_signed_from().await?;
         // A snapshot only saves replay time: without one, follow from the
         // store, when the stream still holds what follows it.
         if let Err(e) = f.join_from_snapshot().await {
@@ -172,7 +180,7 @@ impl Follower {
         let mut last = None;
         let cluster = self.cluster.clone();
         read_range(&cluster, from, seq, |s, payload| {
-            let mut record = wire::decode(payload)?;
+            let mut record = self.checked(s, payload)?;
             // The covered tail's analyst writes are superseded by the
             // object's records (written below, with the rev guard).
             let writes = std::mem::take(&mut record.stepup);
@@ -236,7 +244,7 @@ impl Follower {
 
     /// Applies stream entry `seq`.
     async fn apply(&mut self, seq: u64, payload: &[u8]) -> Result<(), ClusterError> {
-        let record = wire::decode(payload)?;
+        let record = self.checked(seq, payload)?;
         if let Some((version, bytes)) = record.pack.clone() {
             // Applying a pack entry reads the pack from the store.
             self.local(Op::PutPack { version, bytes }).await?;
@@ -415,7 +423,7 @@ pub async fn replay_stream(cluster: &Cluster, store: &Arc<Store>) -> Result<Repl
     let mut written = None;
     let mut entries = Vec::new();
     read_range(cluster, 1, last, |s, p| {
-        entries.push((s, wire::decode(p)?));
+        entries.push((s, wire::decode_unchecked(p)?));
         Ok(())
     })
     .await?;

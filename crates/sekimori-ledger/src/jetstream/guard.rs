@@ -3,8 +3,13 @@
 //! record's rev by exactly one; a snapshot object's record only when it
 //! verifies and is newer than the one this node holds.
 
-use super::{AnalystVerifier, Follower, ANALYST_PREFIX};
-use crate::log::StepUpWrites;
+use super::{AnalystVerifier, ClusterError, Follower, ANALYST_PREFIX};
+use crate::jetstream::wire;
+use crate::log::{Record, StepUpWrites};
+use sekimori_store::Op;
+
+/// The META key of the first stream sequence this node saw signed.
+const ENTRIES_SIGNED_FROM: &str = "entries_signed_from";
 
 /// The step-up writes of entry `seq` of the tail a snapshot object covers
 /// (a node joining from it copies those entries for the event index): its
@@ -39,7 +44,71 @@ pub(super) fn covered_writes(
         .collect()
 }
 
+/// Logs and counts a refused entry: the follower stops there.
+fn refused(seq: u64, why: String) -> ClusterError {
+    tracing::error!(seq, reason = %why, "a stream entry refused: this node stops following");
+    metrics::counter!("sekimori_cluster_entries_refused_total").increment(1);
+    why
+}
+
 impl Follower {
+    /// The first signed sequence this node recorded; on a node whose store
+    /// and shard's stream are both empty, 0 (recorded): every entry of a
+    /// shard started by this release must be signed.
+    pub(super) async fn load_signed_from(&self) -> Result<Option<u64>, ClusterError> {
+        let held = self
+            .store
+            .meta(ENTRIES_SIGNED_FROM)
+            .map_err(|e| e.to_string())?;
+        if let Some(b) = held {
+            return Ok(std::str::from_utf8(&b).ok().and_then(|t| t.parse().ok()));
+        }
+        let fresh = self.store.last_seq().map_err(|e| e.to_string())? == 0;
+        if fresh && self.cluster.last_seq().await? == 0 {
+            self.local(Op::PutMeta {
+                key: ENTRIES_SIGNED_FROM.into(),
+                bytes: b"0".to_vec(),
+            })
+            .await?;
+            return Ok(Some(0));
+        }
+        Ok(None)
+    }
+
+    /// The record of stream entry `seq` when it may be applied (attacker's
+    /// review F1): a signed entry only when its MAC holds under the
+    /// shard's key, as entry `seq` of this stream; an unsigned one only
+    /// before the first signed entry this node saw (entries of the release
+    /// before). Anything else is refused, logged and counted, and the
+    /// node stops following there (the stream's sequence is the ledger's:
+    /// an entry cannot be skipped).
+    pub(super) fn checked(&mut self, seq: u64, payload: &[u8]) -> Result<Record, ClusterError> {
+        let stream = self.cluster.config.stream_name();
+        match wire::decode_checked(payload, &stream, seq, &self.check_entry) {
+            Ok((record, true)) => {
+                if self.signed_from.is_none() {
+                    // Ahead of the entry in the store's order.
+                    drop(self.store.submit(Op::PutMeta {
+                        key: ENTRIES_SIGNED_FROM.into(),
+                        bytes: seq.to_string().into_bytes(),
+                    }));
+                    self.signed_from = Some(seq);
+                }
+                Ok(record)
+            }
+            Ok((record, false)) => match self.signed_from {
+                Some(from) if seq > from => Err(refused(
+                    seq,
+                    format!(
+                        "stream entry {seq} is unsigned, after the shard's first signed entry ({from}): not appended by a node of the shard; refused"
+                    ),
+                )),
+                _ => Ok(record),
+            },
+            Err(e) => Err(refused(seq, e)),
+        }
+    }
+
     /// The rev this node holds for analyst record `key`: the last one it
     /// wrote, else its stored record's when that verifies (0: none, or a
     /// record that does not verify: its claimed rev is never trusted).

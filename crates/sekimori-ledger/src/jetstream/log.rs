@@ -148,7 +148,18 @@ impl Log for JetStreamLog {
             self.lease.term(),
             seq
         );
-        let payload = wire::encode(&record).into();
+        // Signed as entry `seq` of the shard's stream when the node holds
+        // the shard's keys (every server node does: `Follower::open`).
+        let payload = match self.cluster.keys() {
+            Some(keys) => wire::encode_signed(
+                &record,
+                &self.cluster.config.stream_name(),
+                seq,
+                &keys.sign_object,
+            ),
+            None => wire::encode(&record),
+        }
+        .into();
         let pending = Pending {
             seq,
             record,

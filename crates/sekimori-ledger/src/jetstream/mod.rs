@@ -28,7 +28,11 @@
 //! the stream, keeping [`ShardConfig::trim_margin`] entries before it.
 //! Objects are signed under the shard's object key ([`ShardKeys`], which
 //! the server derives from `stepup.key`); a node joins only from an object
-//! whose MAC holds ([`snapshot::open_snapshot_object`]).
+//! whose MAC holds ([`snapshot::open_snapshot_object`]). So is every entry
+//! the leader appends ([`wire::encode_signed`], its own domain, bound to
+//! the stream and the entry's sequence): a follower refuses, and stops
+//! at, an entry whose MAC fails or an unsigned one after the first signed
+//! entry it saw (`Follower::checked`, attacker's review F1).
 
 pub mod follow;
 pub mod lease;

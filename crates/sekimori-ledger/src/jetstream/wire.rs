@@ -2,7 +2,9 @@
 //! [`WireV2`] (format 2: with step-up records), the format first so a
 //! later one can be told apart. An entry without step-up records is still
 //! written in format 1, so a node of the previous build reads it during a
-//! rolling upgrade.
+//! rolling upgrade. Format 3 wraps either with the leader's MAC
+//! ([`encode_signed`], [`decode_checked`]): a node holding the shard's
+//! keys writes only that one, so upgrade the followers first.
 
 use crate::log::{Record, StepUpWrites};
 use sekimori_store::EventKey;
@@ -81,11 +83,90 @@ pub fn decode(bytes: &[u8]) -> Result<Record, String> {
                 stepup: wire.stepup,
             })
         }
+        Some(&VERSION_SIGNED) => {
+            Err("a signed stream entry read without the shard's key (decode_checked)".into())
+        }
         Some(v) => Err(format!(
-            "stream entry of format {v} (this build reads {VERSION} and {VERSION_STEPUP})"
+            "stream entry of format {v} (this build reads {VERSION}, {VERSION_STEPUP} and {VERSION_SIGNED})"
         )),
         None => Err("stream entry is empty".into()),
     }
+}
+
+/// Format 3: a format-1 or -2 message and the leader's MAC over it
+/// (attacker's review F1).
+const VERSION_SIGNED: u8 = 3;
+/// The domain of an entry's MAC (never a snapshot object's).
+const ENTRY_DOMAIN: &[u8] = b"sekimori-entry/v1";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Signed {
+    version: u8,
+    /// The format-1 or -2 message.
+    body: Vec<u8>,
+    /// HMAC-SHA256 under the shard's object key over the domain, the
+    /// stream's name, the entry's sequence and `body`.
+    mac: Vec<u8>,
+}
+
+fn entry_parts<'a>(stream: &'a str, seq: &'a [u8; 8], body: &'a [u8]) -> [&'a [u8]; 4] {
+    [ENTRY_DOMAIN, stream.as_bytes(), seq, body]
+}
+
+/// The message body of `record`, signed as entry `seq` of `stream`: the
+/// leader knows the sequence when it appends (it publishes expecting the
+/// one before), so a message moved to another sequence or stream, or
+/// published by anyone without the shard's key, does not verify.
+pub fn encode_signed(record: &Record, stream: &str, seq: u64, sign: &super::ObjectSign) -> Vec<u8> {
+    let body = encode(record);
+    let mac = sign(&entry_parts(stream, &seq.to_be_bytes(), &body)).to_vec();
+    postcard::to_stdvec(&Signed {
+        version: VERSION_SIGNED,
+        body,
+        mac,
+    })
+    .unwrap_or_default()
+}
+
+/// The record of message `seq` of `stream` and whether it was signed: a
+/// signed message only when its MAC holds under `check` (else an error
+/// that says so); an unsigned one as it is (the caller decides whether
+/// it may be: see `Follower`).
+pub fn decode_checked(
+    bytes: &[u8],
+    stream: &str,
+    seq: u64,
+    check: &super::ObjectCheck,
+) -> Result<(Record, bool), String> {
+    if bytes.first() != Some(&VERSION_SIGNED) {
+        return decode(bytes).map(|r| (r, false));
+    }
+    let signed: Signed = postcard::from_bytes(bytes)
+        .map_err(|e| format!("stream entry {seq} does not decode: {e}"))?;
+    if !check(
+        &entry_parts(stream, &seq.to_be_bytes(), &signed.body),
+        &signed.mac,
+    ) {
+        return Err(format!(
+            "stream entry {seq}'s MAC does not hold: not appended by a node of the shard (forged, moved, or another shard's or stepup.key's); refused"
+        ));
+    }
+    if signed.body.first() == Some(&VERSION_SIGNED) {
+        return Err(format!("stream entry {seq} is signed twice; refused"));
+    }
+    decode(&signed.body).map(|r| (r, true))
+}
+
+/// The record of a message, signed or not, without checking any MAC: for
+/// audits and tests that read a stream they trust (`replay_stream`),
+/// never for a node that applies it.
+pub fn decode_unchecked(bytes: &[u8]) -> Result<Record, String> {
+    if bytes.first() != Some(&VERSION_SIGNED) {
+        return decode(bytes);
+    }
+    let signed: Signed =
+        postcard::from_bytes(bytes).map_err(|e| format!("stream entry does not decode: {e}"))?;
+    decode(&signed.body)
 }
 
 /// The step-up table prefixes a record may be written under.
@@ -146,6 +227,7 @@ fn check_stepup_writes(entry: &[u8], writes: &StepUpWrites) -> Result<(), String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn a_record_round_trips_and_garbage_is_refused() {
@@ -168,6 +250,61 @@ mod tests {
         assert_eq!(decode(&v2).expect("decodes"), r);
         assert!(decode(b"\x07garbage").is_err());
         assert!(decode(b"").is_err());
+    }
+
+    /// A signed message reads only as its own sequence of its own stream
+    /// under the shard's key; an unsigned one reads as unsigned.
+    #[test]
+    fn a_signed_entry_verifies_only_at_its_place() {
+        // A keyed stand-in for the workbench's HMAC (the plumbing is
+        // tested here; the MAC itself in sekimori-workbench).
+        let keyed = |key: u8| {
+            let sign: crate::jetstream::ObjectSign = Arc::new(move |parts: &[&[u8]]| {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                key.hash(&mut h);
+                for p in parts {
+                    p.hash(&mut h);
+                }
+                let v = h.finish().to_be_bytes();
+                let mut out = [0u8; 32];
+                out.iter_mut()
+                    .zip(v.iter().cycle())
+                    .for_each(|(o, b)| *o = *b);
+                out
+            });
+            let s = Arc::clone(&sign);
+            let check: crate::jetstream::ObjectCheck =
+                Arc::new(move |parts: &[&[u8]], mac: &[u8]| s(parts).as_slice() == mac);
+            (sign, check)
+        };
+        let (sign, check) = keyed(1);
+        let r = Record {
+            event: Some(EventKey::new("svc", "e1")),
+            bytes: b"{\"x\":1}".to_vec(),
+            pack: Some(("v1".into(), b"{}".to_vec())),
+            stepup: Vec::new(),
+        };
+        let m = encode_signed(&r, "SEKIMORI_bank", 7, &sign);
+        assert_eq!(
+            decode_checked(&m, "SEKIMORI_bank", 7, &check).expect("verifies"),
+            (r.clone(), true)
+        );
+        assert!(
+            decode_checked(&m, "SEKIMORI_bank", 8, &check).is_err(),
+            "moved"
+        );
+        assert!(decode_checked(&m, "SEKIMORI_card", 7, &check).is_err());
+        assert!(decode_checked(&m, "SEKIMORI_bank", 7, &keyed(2).1).is_err());
+        let mut flipped = m.clone();
+        let at = flipped.len() - 40;
+        flipped[at] ^= 1;
+        assert!(decode_checked(&flipped, "SEKIMORI_bank", 7, &check).is_err());
+        assert!(decode(&m).is_err(), "never read without the key");
+        assert_eq!(
+            decode_checked(&encode(&r), "SEKIMORI_bank", 7, &check).expect("reads"),
+            (r, false)
+        );
     }
 
     fn stepup_entry(writes: &StepUpWrites) -> Vec<u8> {

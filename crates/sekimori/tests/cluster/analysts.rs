@@ -140,6 +140,11 @@ fn written(stream: &Stream, key: &str, before: u64) -> (u64, Vec<u8>) {
 }
 
 /// A message as the leader would write it, published by someone else.
+/// Entries are signed (attacker's review F1: an unsigned or wrongly signed
+/// one stops the follower before it applies anything, `forged_entry`), so
+/// these are signed as the shard's key signs them, as one holding
+/// `stepup.key` could: the analyst guard behind the entry's MAC is what
+/// refuses them here (records with made-up MACs, old records replayed).
 fn forge(stream: &Stream, writes: Vec<(String, Vec<u8>)>) {
     let entry = Entry::StepUp {
         what: "analyst".into(),
@@ -148,7 +153,7 @@ fn forge(stream: &Stream, writes: Vec<(String, Vec<u8>)>) {
             .map(|(k, v)| (k.clone(), Some(String::from_utf8(v.clone()).expect("utf8"))))
             .collect(),
     };
-    stream.publish(&sekimori_ledger::Record {
+    stream.publish_signed(&sekimori_ledger::Record {
         event: None,
         bytes: entry.to_bytes(),
         pack: None,

@@ -188,7 +188,7 @@ impl Stream {
                 replica.next_seq(),
                 last,
                 |seq, payload| {
-                    entries.push((seq, wire::decode(payload)?));
+                    entries.push((seq, wire::decode_unchecked(payload)?));
                     Ok(())
                 },
             ))
@@ -226,8 +226,28 @@ impl Stream {
     /// Publishes `record` to the shard's subject as anyone allowed to
     /// publish there could (no lease, no expected sequence): a forgery.
     pub fn publish(&self, record: &sekimori_ledger::Record) {
+        self.send(wire::encode(record));
+    }
+
+    /// Publishes `record` as the shard's next entry, signed under the
+    /// shard's key (the tests' shared `stepup.key`) as a leader signs it:
+    /// what one who holds that key could publish.
+    pub fn publish_signed(&self, record: &sekimori_ledger::Record) {
+        use sekimori_workbench::analyst_log::{derive, shard_key, verifier};
+        let mut master = [0u8; 32];
+        let hex = crate::harness::SHARED_STEPUP_KEY;
+        for (i, b) in master.iter_mut().enumerate() {
+            *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex");
+        }
+        let stream = self.cluster.config.stream_name();
+        let (_, sign, _) = verifier(&shard_key(&derive(&master, "key/v1"), &stream));
+        let seq = self.last_seq() + 1;
+        let payload = wire::encode_signed(record, &stream, seq, &sign);
+        self.send(payload);
+    }
+
+    fn send(&self, payload: Vec<u8>) {
         let subject = self.cluster.config.subject();
-        let payload = wire::encode(record);
         self.rt
             .block_on(async {
                 self.cluster
@@ -247,7 +267,7 @@ impl Stream {
         let mut out = Vec::new();
         self.rt
             .block_on(follow::read_range(&self.cluster, first, last, |seq, p| {
-                out.push((seq, wire::decode(p)?));
+                out.push((seq, wire::decode_unchecked(p)?));
                 Ok(())
             }))
             .expect("reads the stream");

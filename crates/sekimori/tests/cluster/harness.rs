@@ -321,6 +321,10 @@ pub fn ack(agent: &ureq::Agent, base: &str, key: &str, event: &Value) -> Value {
 
 /// Writes the shard's step-up master key (a fixed test key, 64 hex digits,
 /// mode 0600) into a node's data directory, as an operator copies it.
+/// The step-up key every test node shares (64 hex digits).
+pub const SHARED_STEPUP_KEY: &str =
+    "5e1f0a7c3b9d2e4f8a6c1b0d9e7f5a3c2b4d6e8f0a1c3e5b7d9f2a4c6e8b0d1f";
+
 pub fn shared_stepup_key(data: &Path) {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
@@ -332,8 +336,7 @@ pub fn shared_stepup_key(data: &Path) {
         .mode(0o600)
         .open(data.join("stepup.key"))
         .expect("stepup.key");
-    f.write_all(b"5e1f0a7c3b9d2e4f8a6c1b0d9e7f5a3c2b4d6e8f0a1c3e5b7d9f2a4c6e8b0d1f")
-        .expect("write");
+    f.write_all(SHARED_STEPUP_KEY.as_bytes()).expect("write");
 }
 
 /// Waits until every running node has applied the stream's last entry.

@@ -8,6 +8,7 @@ mod analysts;
 mod check;
 #[path = "../common/mod.rs"]
 mod common;
+mod forged_entry;
 mod harness;
 mod replicated;
 mod snapshot_join;
