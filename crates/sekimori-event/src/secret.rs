@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
-/// Field names (lower-cased, `_`, `-` and `.` removed) that hold a secret.
+/// Field names (lower-cased, only letters and digits kept) that hold a secret.
 const EXACT: &[&str] = &[
     "pass",
     "pwd",
@@ -81,7 +81,9 @@ const ENDS: &[&str] = &["pin", "otp", "cvv", "cvv2", "cvc", "secret", "token"];
 /// The name is compared after compatibility decomposition (NFKD: full-width
 /// `ｐｉｎ` is `pin`), with invisible characters (zero-width spaces and
 /// joiners, soft hyphens, bidi controls, ...) and combining marks removed,
-/// lower-cased, and without `_`, `-`, `.` or white space.
+/// lower-cased, and without separators: every ASCII character that is not
+/// a letter or a digit (punctuation, controls, white space: `pass\tword`,
+/// `api:key` and `pin\0` are secret names), and the Unicode separators.
 ///
 /// Every word list is one multi-pattern automaton ([`Matcher`], built once):
 /// a name is read once, whatever the number of words.
@@ -103,19 +105,37 @@ pub fn is_secret_field_name(name: &str) -> bool {
     // the name, as sent and lower-cased, with those of every word, in lower
     // and upper case (an upper-case Greek iota looks like `I`, not `i`).
     let sent: String = name.chars().filter(|&c| !ignorable(c)).collect();
-    [confusable(&sent), confusable(&norm)]
+    if [confusable(&sent), confusable(&norm)]
         .iter()
         .any(|n| m.confusable.matches(n))
+    {
+        return true;
+    }
+    // ASCII punctuation in the name (as sent or after NFKD: `｜` is `|`):
+    // its skeleton can read as a letter (`|` as `l`, so `P|N` looks like
+    // `PIN`), as it did before punctuation became a separator. The forms
+    // that keep it are compared too, so no name refused then is accepted.
+    let sent_kept: String = name.chars().filter(|&c| !unicode_separator(c)).collect();
+    let norm_kept: String = name
+        .nfkd()
+        .flat_map(char::to_lowercase)
+        .nfkd()
+        .filter(|&c| !unicode_separator(c))
+        .collect();
+    (sent_kept != sent || norm_kept != norm)
+        && [confusable(&sent_kept), confusable(&norm_kept)]
+            .iter()
+            .any(|n| m.confusable.matches(n))
 }
 
-/// An ASCII name, normalised (lower-cased, without `_`, `-`, `.` or space)
+/// An ASCII name, normalised (lower-cased letters and digits only)
 /// between two [`EDGE`] bytes in a buffer on the stack (on the heap past
 /// 128 bytes), against the ASCII words.
 fn ascii_secret(name: &str) -> bool {
     const STACK: usize = 128;
     let kept = name
         .bytes()
-        .filter(|b| !matches!(b, b'_' | b'-' | b'.' | b' '))
+        .filter(u8::is_ascii_alphanumeric)
         .map(|b| b.to_ascii_lowercase());
     let m = &matchers().ascii;
     if name.len() <= STACK {
@@ -219,12 +239,12 @@ fn matchers() -> &'static Matchers {
     })
 }
 
-/// Lower-cased, without separators; beyond ASCII also in compatibility form
+/// Lower-cased, without separators ([`ignorable`]); beyond ASCII also in compatibility form
 /// (NFKD) without invisible characters or combining marks.
 fn normalise(name: &str) -> String {
     if name.is_ascii() {
         name.chars()
-            .filter(|c| !matches!(c, '_' | '-' | '.' | ' '))
+            .filter(char::is_ascii_alphanumeric)
             .map(|c| c.to_ascii_lowercase())
             .collect()
     } else {
@@ -236,7 +256,17 @@ fn normalise(name: &str) -> String {
     }
 }
 
+/// Separators: every ASCII character that is not a letter or a digit
+/// (punctuation, controls, white space: `pass\tword`, `api:key`, `pin\0`
+/// are secret names), and the [`unicode_separator`]s.
 fn ignorable(c: char) -> bool {
+    (c.is_ascii() && !c.is_ascii_alphanumeric()) || unicode_separator(c)
+}
+
+/// The separators beyond ASCII letters and digits that are not ASCII
+/// punctuation: all a name beyond ASCII lost before review F5 (ASCII
+/// punctuation was kept then).
+fn unicode_separator(c: char) -> bool {
     // Separators: ASCII, the Unicode hyphens and dashes, minus signs, and the
     // katakana middle dot (full- and half-width).
     matches!(
@@ -305,5 +335,7 @@ pub(crate) fn reject_secrets(value: &Value, at: &At<'_>) -> Result<(), DecodeErr
 
 #[cfg(test)]
 mod reference;
+#[cfg(test)]
+mod separators;
 #[cfg(test)]
 mod tests;

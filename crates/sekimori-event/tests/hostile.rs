@@ -155,3 +155,38 @@ fn secret_names_are_found_after_unicode_normalisation() {
         assert!(!is_secret_field_name(no), "{no:?}");
     }
 }
+
+/// Review F5: a secret name split by an ASCII control or punctuation byte is
+/// refused by `decode` with the existing code and the field's path (control
+/// characters escaped), and the secret never reaches the log's bytes.
+#[test]
+fn secret_names_split_by_ascii_punctuation_or_controls_are_refused() {
+    for (name, path) in [
+        ("pass\tword", "attrs.pass\\u{9}word"),
+        ("api:key", "attrs.api:key"),
+        ("pass/word", "attrs.pass/word"),
+        ("pin\0", "attrs.pin\\u{0}"),
+        ("Card|PIN", "attrs.Card|PIN"),
+    ] {
+        let extra = format!(r#","attrs":{{{}:"hunter2"}}"#, Value::from(name));
+        let err = decode(&doc(&extra)).expect_err(name);
+        assert_eq!(
+            (err.code, err.path.as_str()),
+            ("secret_in_clear", path),
+            "{name:?}: {err}"
+        );
+        assert!(!err.message.contains("hunter2"), "{}", err.message);
+        // Nested, too.
+        let extra = format!(
+            r#","attrs":{{"login":{{{}:"hunter2"}}}}"#,
+            Value::from(name)
+        );
+        let err = decode(&doc(&extra)).expect_err(name);
+        assert_eq!(err.code, "secret_in_clear", "{name:?}: {err}");
+    }
+    // Names that only look split stay accepted.
+    for name in ["secret:fp", "account/id", "device\tkind"] {
+        let extra = format!(r#","attrs":{{{}:"x"}}"#, Value::from(name));
+        decode(&doc(&extra)).expect(name);
+    }
+}

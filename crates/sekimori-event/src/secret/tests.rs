@@ -120,6 +120,10 @@ fn disguised_names_answer_as_before() {
         "𝐩𝐢𝐧",
         "pin番号",
         "PINコード",
+        "P|N\u{200b}",
+        "Ρ|Ν",
+        "ｐ｜ｎ",
+        "раss:wоrd",
     ] {
         n += usize::from(same(name));
     }
@@ -149,7 +153,7 @@ fn name() -> impl Strategy<Value = String> {
             cs[a.min(b)..a.max(b)].iter().collect()
         }),
         3 => "[a-zA-Z0-9]{0,6}",
-        2 => "[_.\\- ]{1,2}",
+        2 => "[\\x00-\\x2f\\x3a-\\x40\\x5b-\\x60\\x7b-\\x7f]{1,2}",
         1 => "[а-яА-ЯΑ-Ωα-ωｐｉｎＰＩＮ\u{200b}\u{0301}ﾊﾟｽ]{1,3}",
     ];
     proptest::collection::vec(piece, 0..5).prop_map(|ps| ps.concat())
