@@ -14,6 +14,16 @@
 //! 3. a value longer than its bound keeps a prefix and `…` and 16 hex digits
 //!    of the SHA-256 of the whole escaped value: distinct long values stay
 //!    distinct, and memory per value stays bounded.
+//!
+//! A backslash is kept as typed, so the text `\u{0009}root` typed as it
+//! reads and a tab before `root` are one claim (review F6). That cannot be
+//! helped and is not a way in: the form is stable, so every escaped value is
+//! also a text anyone can type and must be its own canonical form, and any
+//! text not kept as typed shares its claim with the text it becomes (escaping
+//! the backslash too would escape it again on every replay). An attacker who
+//! sends the control character reaches only the claim he could reach by
+//! typing the escape; keys of text with no control, invisible character or
+//! edge space are the text itself, as before.
 
 use crate::names::is_invisible;
 use sha2::{Digest, Sha256};
@@ -122,6 +132,22 @@ mod tests {
         assert_eq!(canonical_claim("\u{1b}[2J", 128), "\\u{001B}[2J");
         assert_eq!(canonical_claim("   ", 128), "\\u{0020}\\u{0020}\\u{0020}");
         assert_eq!(canonical_claim("\u{3000}x", 128), "\\u{3000}x");
+    }
+
+    /// Why a typed escape and the character it names are one claim: the
+    /// escaped form is a typable text, stable under canonicalisation, so it
+    /// must stay as it is; escaping its backslash would change it again on
+    /// every replay. And a text with a backslash but nothing to escape keeps
+    /// its key (what older logs and snapshots hold).
+    #[test]
+    fn a_typed_escape_is_the_claim_of_what_it_names() {
+        let escaped = canonical_claim("\troot", 128);
+        assert_eq!(escaped, "\\u{0009}root");
+        assert_eq!(canonical_claim(&escaped, 128), escaped);
+        assert_eq!(canonical_claim("\\u{0009}root", 128), escaped);
+        for kept in ["a\\b", "\\u{0009}", "C:\\Users\\root", "\\\\"] {
+            assert_eq!(canonical_claim(kept, 128), kept);
+        }
     }
 
     #[test]
