@@ -3,8 +3,12 @@
 //! is built per lookup), and the decision is shared (`Arc`), not copied:
 //! the answer takes it back once its entry is durable and removed here.
 
+use super::{App, Durable, Ledger};
+use crate::error::ApiError;
 use sekimori_engine::Decision;
+use sekimori_event::Event;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Decided, not yet durable: service → id → decision.
@@ -41,4 +45,58 @@ impl InFlight {
 /// (the usual case once settled), copied otherwise.
 pub(super) fn owned(decision: Arc<Decision>) -> Decision {
     Arc::try_unwrap(decision).unwrap_or_else(|shared| (*shared).clone())
+}
+
+impl App {
+    /// [`App::settle_event`] for many events (a stream's chunk): waits for
+    /// each entry in order, then releases their pending slots and in-flight
+    /// entries together (one lock of the table). The results are in order.
+    pub(super) async fn settle_events(
+        &self,
+        pending: Vec<(&Event, Durable)>,
+    ) -> Vec<Result<(), ApiError>> {
+        let mut results = Vec::with_capacity(pending.len());
+        let mut events = Vec::with_capacity(pending.len());
+        for (event, durable) in pending {
+            results.push(self.settle(durable).await);
+            events.push(event);
+        }
+        self.pending.fetch_sub(events.len(), Ordering::SeqCst);
+        let mut in_flight = self.in_flight_map();
+        for event in events {
+            in_flight.remove(&event.service, &event.id);
+        }
+        results
+    }
+
+    /// For each event, whether no event of its (service, id) was decided
+    /// before now: none in flight, then none in the log (in that order, so
+    /// an entry that turns durable and leaves the table meanwhile is seen
+    /// in the log), in one read of the store. Valid while the caller holds
+    /// the ledger lock it held when it asked (nothing else decides
+    /// meanwhile; its own decisions stay in the table until settled). A
+    /// store error answers `false` for all: each event is then looked up on
+    /// its own.
+    pub(super) fn absent(&self, _ledger: &Ledger, events: &[&Event]) -> Vec<bool> {
+        let mut absent: Vec<bool> = {
+            let in_flight = self.in_flight_map();
+            events
+                .iter()
+                .map(|e| in_flight.get(&e.service, &e.id).is_none())
+                .collect()
+        };
+        let keys: Vec<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.service.as_str(), e.id.as_str()))
+            .collect();
+        match self.store.seqs_of_service_events(&keys) {
+            Ok(seqs) => {
+                for (a, seq) in absent.iter_mut().zip(seqs) {
+                    *a &= seq.is_none();
+                }
+            }
+            Err(_) => absent.iter_mut().for_each(|a| *a = false),
+        }
+        absent
+    }
 }
