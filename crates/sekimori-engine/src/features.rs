@@ -127,9 +127,11 @@ impl FeatureValues {
         memo.start(&shape.shared);
         let shared = &shape.shared;
         // Every slot a decision sets is in its type's `record`, and
-        // `into_record` takes them all: the array comes back empty.
+        // `into_record` takes them all: the array comes back empty. Should
+        // that ever break, release builds clear it too, so no value of one
+        // event is read by the next event's rules.
         debug_assert!(slots.iter().all(Option::is_none));
-        if slots.len() != pack.features.len() {
+        if slots.len() != pack.features.len() || slots.iter().any(Option::is_some) {
             slots.clear();
             slots.resize(pack.features.len(), None);
         }
