@@ -15,6 +15,8 @@ use names::*;
 pub(crate) mod params;
 #[cfg(test)]
 mod program_tests;
+#[cfg(test)]
+mod random_tests;
 mod sets;
 #[cfg(test)]
 mod share_tests;
