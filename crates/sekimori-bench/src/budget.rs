@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long, default_value_t = 1_000_000)]
     pub entities: u64,
     /// `--max-memory`, bytes (e.g. 536870912 for 512 MiB); the engine's
-    /// accounted budget is two thirds of it, as in `serve`.
+    /// accounted budget is three fifths of it, as in `serve`.
     #[arg(long, default_value_t = 512 << 20)]
     pub max_memory: u64,
     /// Flood entities between two attempts of the reverse brute force.
@@ -88,7 +88,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     }
     let before = rss_bytes()?;
     let mut engine = Engine::new(pack);
-    // As `serve --max-memory`: the engine accounts two thirds of it.
+    // As `serve --max-memory`: the engine accounts three fifths of it.
     engine.set_memory_budget(Some(sekimori_server::engine_budget(a.max_memory)));
     let built = rss_bytes()?.saturating_sub(before);
     let mb = |b: u64| b as f64 / 1e6;
