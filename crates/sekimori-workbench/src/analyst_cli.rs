@@ -3,7 +3,11 @@
 //! change it makes queues its audit act in `<data>/analysts.acts` (one JSON
 //! line each, under the analysts' file lock), and the workbench appends
 //! them to the log as `Entry::Analyst` by `cli` (at start and within a
-//! second while it runs: [`Workbench::absorb_cli`]).
+//! second while it runs: [`Workbench::absorb_cli`]). An act leaves the
+//! file only once the log holds it (the append answered, durable), so the
+//! file's absence means every act queued before is in the log; a server
+//! stopped between the append and the file's rewrite logs that act again
+//! at its next start (twice, never lost).
 //!
 //! On a node of a replicated shard, analysts live in the shard's log: the
 //! CLI refuses to change them there, except `users create`, which leaves
@@ -16,6 +20,7 @@ use crate::analyst_secrets::{read_or_create_key, write_private};
 use crate::analysts::{binding, AnalystRecord, Analysts, Role, ANALYSTS_FILE, ANALYSTS_KEY_FILE};
 use crate::error::WbError;
 use crate::workbench::Workbench;
+use sekimori_engine::Entry;
 use sekimori_stepup::Sealer;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -31,6 +36,10 @@ struct Queued {
     /// When the CLI made the change (RFC 3339, its clock).
     at: String,
 }
+
+/// A queued act read back: the act, the CLI's time, and the offset in
+/// `analysts.acts` just past its line.
+type QueuedAct = (Act, String, usize);
 
 /// Whether `dir` is a replicated shard's node (its workbench marked it).
 pub fn is_replicated_dir(dir: &Path) -> bool {
@@ -94,25 +103,54 @@ impl Analysts {
         Ok(())
     }
 
-    /// Takes the queued acts (the file is emptied) with their CLI times.
-    fn take_cli_acts(&self) -> Result<Vec<(Act, String)>, WbError> {
+    /// Reads the queued acts with their CLI times, each with the offset
+    /// in the file just past its line, and the file's length. The file is
+    /// left as it is: an act leaves it only once the log holds it
+    /// ([`Analysts::drop_cli_acts`]), so a server stopped in between logs
+    /// it at its next start rather than losing it.
+    fn peek_cli_acts(&self) -> Result<(Vec<QueuedAct>, usize), WbError> {
         let _serial = self.exclusive_file()?;
         let path = self.dir().join(QUEUED_ACTS_FILE);
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
             Err(e) => return Err(WbError::Storage(format!("{QUEUED_ACTS_FILE}: {e}"))),
         };
-        std::fs::remove_file(&path)
-            .map_err(|e| WbError::Storage(format!("{QUEUED_ACTS_FILE}: {e}")))?;
         let mut out = Vec::new();
-        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            match serde_json::from_slice::<Queued>(line) {
-                Ok(q) => out.push((q.act, q.at)),
+        let mut start = 0;
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            start += line.len();
+            let text = line.strip_suffix(b"\n").unwrap_or(line);
+            if text.is_empty() {
+                continue;
+            }
+            match serde_json::from_slice::<Queued>(text) {
+                Ok(q) => out.push((q.act, q.at, start)),
                 Err(e) => tracing::warn!(error = %e, "a queued analyst act does not read; skipped"),
             }
         }
-        Ok(out)
+        Ok((out, bytes.len()))
+    }
+
+    /// Drops the first `len` bytes of the queued acts (those the log now
+    /// holds); what the CLI queued meanwhile (it only appends, under the
+    /// same lock) stays. The file goes when nothing is left.
+    fn drop_cli_acts(&self, len: usize) -> Result<(), WbError> {
+        if len == 0 {
+            return Ok(());
+        }
+        let _serial = self.exclusive_file()?;
+        let path = self.dir().join(QUEUED_ACTS_FILE);
+        let io = |e: std::io::Error| WbError::Storage(format!("{QUEUED_ACTS_FILE}: {e}"));
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(e)),
+        };
+        match bytes.get(len..) {
+            Some(rest) if !rest.is_empty() => write_private(&path, rest),
+            _ => std::fs::remove_file(&path).map_err(io),
+        }
     }
 
     /// For a replicated shard: adopts the analysts the operator created in
@@ -173,28 +211,39 @@ impl Analysts {
 impl Workbench {
     /// Takes in what the operator's CLI did: adopts pending analysts (a
     /// replicated shard) and logs the queued acts, each as an
-    /// `Entry::Analyst` by `cli` whose `why` names the CLI's time. An act
-    /// that cannot be logged is queued again.
+    /// `Entry::Analyst` by `cli` whose `why` names the CLI's time. Acts
+    /// leave `analysts.acts` only once appended (durable); one that cannot
+    /// be logged stays queued with those after it.
     pub async fn absorb_cli(&self) -> Result<(), WbError> {
         let now = self.now_ms();
         if self.analysts.is_replicated() {
             let adopted = self.analysts.adopt_pending()?;
             self.analysts.queue_adopted(adopted, now)?;
         }
-        let acts = self.analysts.take_cli_acts()?;
-        let mut left = acts.into_iter();
-        while let Some((act, at)) = left.next() {
-            let why = format!("sekimori users at {at}");
-            if let Err(e) = self.record(CLI, &act, &why).await {
-                let at_ms = sekimori_event::parse_rfc3339_ms(&at).unwrap_or(now);
-                self.analysts.queue_cli_act(&act, at_ms)?;
-                for (act, at) in left {
-                    let at_ms = sekimori_event::parse_rfc3339_ms(&at).unwrap_or(now);
-                    self.analysts.queue_cli_act(&act, at_ms)?;
-                }
+        let (acts, len) = self.analysts.peek_cli_acts()?;
+        let mut logged = 0;
+        for (act, at, end) in acts {
+            let entry = serde_json::to_value(&act).map(|act| Entry::Analyst {
+                by: CLI.into(),
+                at: sekimori_event::format_rfc3339_ms(self.now_ms()),
+                act,
+                why: format!("sekimori users at {at}"),
+            });
+            let appended = match entry {
+                Ok(entry) => self.append(entry).await,
+                Err(e) => Err(WbError::Storage(e.to_string())),
+            };
+            if let Err(e) = appended {
+                // Those logged leave the queue; this one and the rest stay
+                // for the next round.
+                self.analysts.drop_cli_acts(logged)?;
                 return Err(e);
             }
+            logged = end;
         }
-        Ok(())
+        // Every act read is in the log now (and lines that do not read
+        // are dropped with them).
+        self.analysts.drop_cli_acts(len)?;
+        self.sync().await.map(drop)
     }
 }
