@@ -213,7 +213,9 @@ impl Workbench {
     /// replicated shard) and logs the queued acts, each as an
     /// `Entry::Analyst` by `cli` whose `why` names the CLI's time. Acts
     /// leave `analysts.acts` only once appended (durable); one that cannot
-    /// be logged stays queued with those after it.
+    /// be logged stays queued with those after it. One caller at a time
+    /// (the workbench's catch-up task): two at once would both log what
+    /// they both read.
     pub async fn absorb_cli(&self) -> Result<(), WbError> {
         let now = self.now_ms();
         if self.analysts.is_replicated() {
