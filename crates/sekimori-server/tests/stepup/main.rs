@@ -1,6 +1,7 @@
 //! Step-up, secret checks and ASN enrichment over HTTP, in process, and
-//! step-up that cannot be forged (`trust`, issue 12): one test binary, a
-//! module per behaviour under test.
+//! step-up that cannot be forged (`trust`, issue 12), adding a factor
+//! (`enroll`) and `/v1/stepup/verify` under attack (`verify`): one test
+//! binary, a module per behaviour under test.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -8,6 +9,8 @@ mod common;
 mod support;
 
 mod asn;
+// Was the `stepup_enroll` test binary.
+mod enroll;
 mod malformed;
 mod otp_relay;
 mod passkeys;
@@ -15,6 +18,8 @@ mod restart;
 mod secrets;
 mod totp;
 mod transaction;
+// Was the `stepup_verify` test binary.
+mod verify;
 
 // Was the `stepup_trust` test binary.
 mod trust;

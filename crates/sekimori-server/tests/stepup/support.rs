@@ -97,6 +97,33 @@ pub async fn enroll_totp_for(h: &Harness, service: &str, account: &str) -> Vec<u
     seed_of(uri)
 }
 
+/// A code that is not the account's TOTP code at `seconds`.
+pub fn wrong_code(seed: &[u8], seconds: i64) -> &'static str {
+    if totp_code(seed, seconds) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    }
+}
+
+/// Enrolls `method` for `account` of service `bank` at `seconds`, the
+/// server's step-up clock at `server_ms`, with a proof when given.
+pub async fn enroll_on(
+    h: &Harness,
+    method: &str,
+    account: &str,
+    seconds: i64,
+    server_ms: i64,
+    proof: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut body = json!({"account": account, "at": at(seconds), "service": "bank"});
+    if let Some(p) = proof {
+        body["proof_event"] = json!(p);
+    }
+    let path = format!("/v1/stepup/{method}/enroll");
+    h.post_on(&path, body, Some(server_ms)).await
+}
+
 pub fn verify_totp(account: &str, code: &str, seconds: i64) -> Value {
     json!({"account": account, "at": at(seconds), "method": "totp", "code": code,
            "service": "bank", "actor": {"device": "d-1", "ip": "203.0.113.5"}})

@@ -11,7 +11,8 @@ mod server_clock;
 mod services;
 
 use crate::common::Harness;
-pub use crate::support::{at, enroll_totp_for, sign, totp_code, tx_json, T0_MS};
+use crate::support::enroll_on;
+pub use crate::support::{at, enroll_totp_for, sign, totp_code, tx_json, wrong_code, T0_MS};
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -53,20 +54,7 @@ pub async fn enroll_at(
     seconds: i64,
     proof: Option<&str>,
 ) -> (StatusCode, Value) {
-    let mut body = json!({"account": account, "at": at(seconds), "service": "bank"});
-    if let Some(p) = proof {
-        body["proof_event"] = json!(p);
-    }
-    let path = format!("/v1/stepup/{method}/enroll");
-    post(h, &path, body, T0_MS + seconds * 1000).await
-}
-
-pub fn wrong_code(seed: &[u8], seconds: i64) -> &'static str {
-    if totp_code(seed, seconds) == "000000" {
-        "111111"
-    } else {
-        "000000"
-    }
+    enroll_on(h, method, account, seconds, T0_MS + seconds * 1000, proof).await
 }
 
 pub async fn challenge(

@@ -4,59 +4,11 @@
 //! per account; and a stranger's wrong codes on a dormant account do not
 //! keep its holder out beyond the NIST back-off design.
 
-mod common;
-
-use axum::http::{Method, StatusCode};
-use common::Harness;
-use sekimori_stepup::{totp_backoff_ms, Algorithm};
+use crate::common::Harness;
+use crate::support::{at, enroll_totp, error, totp_code, wrong_code};
+use axum::http::StatusCode;
+use sekimori_stepup::totp_backoff_ms;
 use serde_json::{json, Value};
-
-/// A fixed `at` in the past (2026-11-18), so codes are the same every run.
-const T0_MS: i64 = 1_795_000_000_000;
-
-fn at(seconds: i64) -> String {
-    sekimori_event::format_rfc3339_ms(T0_MS + seconds * 1000)
-}
-
-/// Posts as service `bank`, the step-up clock at the request's `at`.
-async fn post(h: &Harness, path: &str, mut body: Value, seconds: i64) -> (StatusCode, Value) {
-    h.app.stepup.clock.set(T0_MS + seconds * 1000);
-    body["service"] = json!("bank");
-    let key = h.ingest.clone();
-    h.call(Method::POST, path, Some(&key), body).await
-}
-
-fn error(b: &Value) -> Option<&str> {
-    b["error"]["code"].as_str()
-}
-
-async fn enroll_totp(h: &Harness, account: &str) -> Vec<u8> {
-    let (s, b) = post(
-        h,
-        "/v1/stepup/totp/enroll",
-        json!({"account": account, "at": at(0)}),
-        0,
-    )
-    .await;
-    assert_eq!(s, StatusCode::OK, "{b}");
-    sekimori_stepup::seed_from_otpauth_uri(b["otpauth_uri"].as_str().expect("uri"))
-        .expect("seed")
-        .expose()
-        .to_vec()
-}
-
-fn totp_code(seed: &[u8], seconds: i64) -> String {
-    let unix = u64::try_from(T0_MS / 1000 + seconds).expect("positive");
-    sekimori_stepup::totp(Algorithm::Sha1, seed, unix, 30, 6).expect("totp")
-}
-
-fn wrong_code(seed: &[u8], seconds: i64) -> &'static str {
-    if totp_code(seed, seconds) == "000000" {
-        "111111"
-    } else {
-        "000000"
-    }
-}
 
 fn verify(account: &str, code: &str, seconds: i64, device: &str) -> Value {
     json!({"account": account, "at": at(seconds), "method": "totp", "code": code,
@@ -93,9 +45,9 @@ async fn a_verification_that_can_only_fail_is_refused_before_it_is_logged() {
                                  "signature": "AA"}});
             }
         }
-        let (s, b) = post(&h, "/v1/stepup/verify", body, 10).await;
+        let (s, b) = h.post("/v1/stepup/verify", body).await;
         assert_eq!(
-            (s, error(&b)),
+            (s, error(&b).0),
             (StatusCode::CONFLICT, Some("not_enrolled")),
             "{method}: {b}"
         );
@@ -111,18 +63,20 @@ async fn verifications_in_flight_are_bounded_per_account() {
     let guard = h.app.stepup.lock("bank", "ria").await;
     let code = totp_code(&seed, 30);
     let (a, b, c) = tokio::join!(
-        post(&h, "/v1/stepup/verify", verify("ria", &code, 30, "d-1"), 30),
-        post(&h, "/v1/stepup/verify", verify("ria", &code, 30, "d-1"), 30),
+        h.post("/v1/stepup/verify", verify("ria", &code, 30, "d-1")),
+        h.post("/v1/stepup/verify", verify("ria", &code, 30, "d-1")),
         async {
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
             // a third is refused at once, without waiting or being logged,
-            let third = post(&h, "/v1/stepup/verify", verify("ria", &code, 30, "d-2"), 30).await;
+            let third = h
+                .post("/v1/stepup/verify", verify("ria", &code, 30, "d-2"))
+                .await;
             drop(guard);
             third
         }
     );
     assert_eq!(
-        (c.0, error(&c.1)),
+        (c.0, error(&c.1).0),
         (StatusCode::TOO_MANY_REQUESTS, Some("stepup_busy")),
         "{}",
         c.1
@@ -132,13 +86,12 @@ async fn verifications_in_flight_are_bounded_per_account() {
     results.sort_by_key(|v| v.to_string());
     assert_eq!(results, [json!("failure"), json!("success")], "{a:?} {b:?}");
     // The places are given back.
-    let (s, b) = post(
-        &h,
-        "/v1/stepup/verify",
-        verify("ria", &totp_code(&seed, 60), 60, "d-1"),
-        60,
-    )
-    .await;
+    let (s, b) = h
+        .post(
+            "/v1/stepup/verify",
+            verify("ria", &totp_code(&seed, 60), 60, "d-1"),
+        )
+        .await;
     assert_eq!(
         (s, &b["result"]),
         (StatusCode::OK, &json!("success")),
@@ -150,26 +103,24 @@ async fn verifications_in_flight_are_bounded_per_account() {
 async fn a_stranger_cannot_keep_the_holder_of_a_dormant_account_out() {
     let h = Harness::new().await;
     let seed = enroll_totp(&h, "sol").await;
-    let (_, b) = post(
-        &h,
-        "/v1/stepup/verify",
-        verify("sol", &totp_code(&seed, 30), 30, "d-holder"),
-        30,
-    )
-    .await;
+    let (_, b) = h
+        .post(
+            "/v1/stepup/verify",
+            verify("sol", &totp_code(&seed, 30), 30, "d-holder"),
+        )
+        .await;
     assert_eq!(b["result"], "success", "{b}");
     // A week of silence; then a stranger tries wrong codes from a new
     // device each time (more devices than are remembered), each as soon as
     // the account's back-off allows.
     let mut t = 30 + 7 * 86_400;
     for i in 0..40u32 {
-        let (s, b) = post(
-            &h,
-            "/v1/stepup/verify",
-            verify("sol", wrong_code(&seed, t), t, &format!("d-evil-{i}")),
-            t,
-        )
-        .await;
+        let (s, b) = h
+            .post(
+                "/v1/stepup/verify",
+                verify("sol", wrong_code(&seed, t), t, &format!("d-evil-{i}")),
+            )
+            .await;
         assert_eq!(
             (s, &b["reason_code"]),
             (StatusCode::OK, &json!("wrong_code")),
@@ -180,15 +131,14 @@ async fn a_stranger_cannot_keep_the_holder_of_a_dormant_account_out() {
     // Right after the last failure the account backs off: a new device is
     // refused (not checked, not logged) with the back-off's end,
     let t = t - 30;
-    let (s, b) = post(
-        &h,
-        "/v1/stepup/verify",
-        verify("sol", &totp_code(&seed, t), t, "d-new"),
-        t,
-    )
-    .await;
+    let (s, b) = h
+        .post(
+            "/v1/stepup/verify",
+            verify("sol", &totp_code(&seed, t), t, "d-new"),
+        )
+        .await;
     assert_eq!(
-        (s, error(&b)),
+        (s, error(&b).0),
         (StatusCode::TOO_MANY_REQUESTS, Some("totp_throttled")),
         "{b}"
     );
@@ -197,24 +147,22 @@ async fn a_stranger_cannot_keep_the_holder_of_a_dormant_account_out() {
         "{b}"
     );
     // but the holder's device, familiar since its pass a week ago, is not,
-    let (_, b) = post(
-        &h,
-        "/v1/stepup/verify",
-        verify("sol", &totp_code(&seed, t), t, "d-holder"),
-        t,
-    )
-    .await;
+    let (_, b) = h
+        .post(
+            "/v1/stepup/verify",
+            verify("sol", &totp_code(&seed, t), t, "d-holder"),
+        )
+        .await;
     assert_eq!(b["result"], "success", "{b}");
     // and its pass clears the account's count: the stranger starts over,
     // far from the 100-failure lock.
     let t = t + 30;
-    let (s, b) = post(
-        &h,
-        "/v1/stepup/verify",
-        verify("sol", wrong_code(&seed, t), t, "d-evil-99"),
-        t,
-    )
-    .await;
+    let (s, b) = h
+        .post(
+            "/v1/stepup/verify",
+            verify("sol", wrong_code(&seed, t), t, "d-evil-99"),
+        )
+        .await;
     assert_eq!(
         (s, &b["reason_code"]),
         (StatusCode::OK, &json!("wrong_code")),
@@ -240,7 +188,7 @@ async fn verifications_that_can_only_fail_take_no_place_in_flight() {
         let mut answers = Vec::new();
         for i in 0..5 {
             let body = verify("nobody", "000000", 30, &format!("x-{i}"));
-            answers.push(post(&h, "/v1/stepup/verify", body, 30).await);
+            answers.push(h.post("/v1/stepup/verify", body).await);
         }
         answers
     };
@@ -250,7 +198,7 @@ async fn verifications_that_can_only_fail_take_no_place_in_flight() {
     drop(guard);
     for (s, b) in answers {
         assert_eq!(
-            (s, error(&b)),
+            (s, error(&b).0),
             (StatusCode::CONFLICT, Some("not_enrolled")),
             "{b}"
         );

@@ -3,57 +3,16 @@
 //! minutes, used up; every enrollment is a `credential.change` in the log,
 //! and a factor is stored only when the engine allows that change.
 
-mod common;
-
+use crate::common::Harness;
+use crate::support::{at, enroll_on as enroll, error, totp_code, T0_MS};
 use axum::http::{Method, StatusCode};
-use common::Harness;
-use sekimori_stepup::Algorithm;
 use serde_json::{json, Value};
-
-/// A fixed `at` in the past (2026-11-18), so codes are the same every run.
-const T0_MS: i64 = 1_795_000_000_000;
-
-fn at(seconds: i64) -> String {
-    sekimori_event::format_rfc3339_ms(T0_MS + seconds * 1000)
-}
-
-/// Posts as service `bank` with the server's step-up clock at `server_ms`.
-async fn post(h: &Harness, path: &str, mut body: Value, server_ms: i64) -> (StatusCode, Value) {
-    h.app.stepup.clock.set(server_ms);
-    body["service"] = json!("bank");
-    let key = h.ingest.clone();
-    h.call(Method::POST, path, Some(&key), body).await
-}
-
-fn error(b: &Value) -> (Option<&str>, Option<&str>) {
-    (b["error"]["code"].as_str(), b["error"]["path"].as_str())
-}
-
-async fn enroll(
-    h: &Harness,
-    method: &str,
-    account: &str,
-    seconds: i64,
-    server_ms: i64,
-    proof: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut body = json!({"account": account, "at": at(seconds)});
-    if let Some(p) = proof {
-        body["proof_event"] = json!(p);
-    }
-    post(h, &format!("/v1/stepup/{method}/enroll"), body, server_ms).await
-}
-
-fn totp_code(seed: &[u8], seconds: i64) -> String {
-    let unix = u64::try_from(T0_MS / 1000 + seconds).expect("positive");
-    sekimori_stepup::totp(Algorithm::Sha1, seed, unix, 30, 6).expect("totp")
-}
 
 /// A TOTP verification at `seconds`; its answer.
 async fn pass_totp(h: &Harness, account: &str, seed: &[u8], seconds: i64) -> Value {
     let body = json!({"account": account, "at": at(seconds), "method": "totp",
         "code": totp_code(seed, seconds), "actor": {"device": "d-holder"}});
-    let (s, b) = post(h, "/v1/stepup/verify", body, T0_MS + seconds * 1000).await;
+    let (s, b) = h.post("/v1/stepup/verify", body).await;
     assert_eq!(
         (s, &b["result"]),
         (StatusCode::OK, &json!("success")),
@@ -113,13 +72,13 @@ async fn adding_a_factor_needs_a_recent_pass_of_one_the_account_has_and_is_logge
         assert!(b.get("device_key_hex").is_none());
     }
     // nor a passkey.
-    let (s, b) = post(
-        &h,
-        "/v1/stepup/webauthn/register/start",
-        json!({"account": "mia", "user_name": "Mia", "at": at(5)}),
-        ms(5),
-    )
-    .await;
+    let (s, b) = h
+        .post_on(
+            "/v1/stepup/webauthn/register/start",
+            json!({"account": "mia", "user_name": "Mia", "at": at(5)}),
+            Some(ms(5)),
+        )
+        .await;
     assert_eq!(error(&b).0, Some("proof_required"), "{s} {b}");
     assert_eq!(
         changes_logged(&h),
@@ -127,14 +86,14 @@ async fn adding_a_factor_needs_a_recent_pass_of_one_the_account_has_and_is_logge
         "a refused enrollment logs nothing"
     );
     // Nothing was stored: no device to challenge.
-    let (s, b) = post(
-        &h,
-        "/v1/stepup/tx/challenge",
-        json!({"account": "mia", "at": at(6),
+    let (s, b) = h
+        .post_on(
+            "/v1/stepup/tx/challenge",
+            json!({"account": "mia", "at": at(6),
                "transaction": {"amount_minor": 1, "currency": "JPY", "payee": "account:x"}}),
-        ms(6),
-    )
-    .await;
+            Some(ms(6)),
+        )
+        .await;
     assert_eq!(
         (s, error(&b).0),
         (StatusCode::CONFLICT, Some("not_enrolled")),
@@ -160,26 +119,26 @@ async fn adding_a_factor_needs_a_recent_pass_of_one_the_account_has_and_is_logge
         json!({"change": "enroll", "method": "txsign", "by": "holder", "first": false,
                "proof_event": proof})
     );
-    let (s, b) = post(
-        &h,
-        "/v1/stepup/webauthn/register/start",
-        json!({"account": "mia", "user_name": "Mia", "at": at(96), "proof_event": proof}),
-        ms(96),
-    )
-    .await;
+    let (s, b) = h
+        .post_on(
+            "/v1/stepup/webauthn/register/start",
+            json!({"account": "mia", "user_name": "Mia", "at": at(96), "proof_event": proof}),
+            Some(ms(96)),
+        )
+        .await;
     assert_eq!(
         (s, error(&b).0),
         (StatusCode::FORBIDDEN, Some("proof_required")),
         "used: {b}"
     );
     let proof = pass_totp(&h, "mia", &seed, 120).await["event_id"].clone();
-    let (s, b) = post(
-        &h,
-        "/v1/stepup/webauthn/register/start",
-        json!({"account": "mia", "user_name": "Mia", "at": at(121), "proof_event": proof}),
-        ms(121),
-    )
-    .await;
+    let (s, b) = h
+        .post_on(
+            "/v1/stepup/webauthn/register/start",
+            json!({"account": "mia", "user_name": "Mia", "at": at(121), "proof_event": proof}),
+            Some(ms(121)),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{b}");
 }
 
@@ -214,14 +173,14 @@ async fn a_factor_is_stored_only_when_the_engine_allows_the_change() {
     let change = h.logged_event(b["event_id"].as_str().expect("id")).await;
     assert_eq!(change["type"], "credential.change");
     // Nothing stored, and the proof is not used up by a refused change.
-    let (s, b) = post(
-        &h,
-        "/v1/stepup/tx/challenge",
-        json!({"account": "noa", "at": at(36),
+    let (s, b) = h
+        .post_on(
+            "/v1/stepup/tx/challenge",
+            json!({"account": "noa", "at": at(36),
                "transaction": {"amount_minor": 1, "currency": "JPY", "payee": "account:x"}}),
-        ms(36),
-    )
-    .await;
+            Some(ms(36)),
+        )
+        .await;
     assert_eq!(
         (s, error(&b).0),
         (StatusCode::CONFLICT, Some("not_enrolled")),
