@@ -15,6 +15,14 @@
 //! absorption itself: `error && false` is `false`). Release builds run no
 //! cross-check, so this test is the guard for shapes the default pack does
 //! not have.
+//!
+//! It found one real difference (`x && true` and `x || false` are folded to
+//! `x` when `x` is not a boolean; [`folding_keeps_a_non_boolean_operand_an_error`]).
+//! Until `optimize.rs` is fixed the full run is `#[ignore]`d, and a second
+//! run skips only the cases that difference explains (an `&&` / `||` of the
+//! tree has an operand the interpreter evaluates to a non-boolean) and
+//! checks every other case; it was seen to fail when `Bool::All` treats an
+//! unanswered operand as `true`.
 
 use super::program_tests::{default_pack, interpreted_bool};
 use super::*;
@@ -55,21 +63,66 @@ const LEAVES: &[&str] = &[
     "has(event.nope.x)",
 ];
 
-fn tree() -> impl Strategy<Value = String> {
-    let leaf = proptest::sample::select(LEAVES).prop_map(str::to_string);
+/// Conditions a pack writes over the same inputs, as leaves too (so that
+/// most trees answer and the absorption of errors is reached often).
+const CONDITIONS: &[&str] = &[
+    "event.result == 'success'",
+    "event.account != 'a'",
+    "features.F0 >= 1",
+    "features.F1.count < 2",
+    "features.F2 == null",
+    "event.nope == 1",
+    "'a' in [features.F2, 'b']",
+];
+
+/// A generated condition tree; its CEL text is its `Display`, every
+/// operator bracketed.
+#[derive(Debug, Clone)]
+enum T {
+    Leaf(&'static str),
+    Not(Box<T>),
+    /// `&&` when true, `||` when false.
+    Junction(bool, Box<T>, Box<T>),
+    Cond(Box<T>, Box<T>, Box<T>),
+    /// A comparison, `in` or arithmetic.
+    Op(&'static str, Box<T>, Box<T>),
+}
+
+impl std::fmt::Display for T {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            T::Leaf(s) => f.write_str(s),
+            T::Not(a) => write!(f, "!{a}"),
+            T::Junction(all, a, b) => write!(f, "({a} {} {b})", if *all { "&&" } else { "||" }),
+            T::Cond(c, a, b) => write!(f, "({c} ? {a} : {b})"),
+            T::Op(op, a, b) => write!(f, "({a} {op} {b})"),
+        }
+    }
+}
+
+fn and(all: bool, a: &T, b: &T) -> T {
+    T::Junction(all, Box::new(a.clone()), Box::new(b.clone()))
+}
+
+fn tree() -> impl Strategy<Value = T> {
+    let leaf = prop_oneof![
+        1 => proptest::sample::select(LEAVES).prop_map(T::Leaf),
+        1 => proptest::sample::select(CONDITIONS).prop_map(T::Leaf),
+    ];
     leaf.prop_recursive(4, 24, 3, |inner| {
+        let pair = || (inner.clone(), inner.clone());
         prop_oneof![
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} && {b})")),
-            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} || {b})")),
-            inner.clone().prop_map(|a| format!("!{a}")),
-            (inner.clone(), inner.clone(), inner.clone())
-                .prop_map(|(c, a, b)| format!("({c} ? {a} : {b})")),
-            (
+            3 => pair().prop_map(|(a, b)| T::Junction(true, Box::new(a), Box::new(b))),
+            3 => pair().prop_map(|(a, b)| T::Junction(false, Box::new(a), Box::new(b))),
+            1 => inner.clone().prop_map(|a| T::Not(Box::new(a))),
+            1 => (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(c, a, b)| T::Cond(Box::new(c), Box::new(a), Box::new(b))),
+            2 => (
                 inner.clone(),
                 proptest::sample::select(&["==", "!=", "<", ">=", "in", "+", "-", "*"][..]),
                 inner.clone()
             )
-                .prop_map(|(a, op, b)| format!("({a} {op} {b})")),
+                .prop_map(|(a, op, b)| T::Op(op, Box::new(a), Box::new(b))),
         ]
     })
 }
@@ -89,8 +142,8 @@ fn feature_value() -> impl Strategy<Value = Option<Json>> {
 
 #[derive(Debug, Clone)]
 struct Case {
-    shared: String,
-    others: [String; 3],
+    shared: T,
+    others: [T; 3],
     values: [Option<Json>; 3],
     success: bool,
     account: &'static str,
@@ -126,33 +179,55 @@ struct Seen {
     values: Cell<u64>,
     shared: Cell<u64>,
     uncompiled: Cell<u64>,
+    skipped: Cell<u64>,
 }
 
 fn bump(c: &Cell<u64>) {
     c.set(c.get() + 1);
 }
 
-fn check(pack: &crate::Pack, names: &[String], c: &Case, seen: &Seen) -> Result<(), TestCaseError> {
-    let name = |s: &str| {
-        s.replace("F0", &names[0])
+/// `skip_known`: leave out the one class of difference already found and
+/// reported (see [`folding_keeps_a_non_boolean_operand_an_error`]): an
+/// expression the interpreter refuses with an `&&` / `||` of a
+/// non-boolean operand. Remove it once `optimize.rs` is fixed.
+fn check(
+    pack: &crate::Pack,
+    names: &[String],
+    c: &Case,
+    seen: &Seen,
+    skip_known: bool,
+) -> Result<(), TestCaseError> {
+    let name = |t: &T| {
+        t.to_string()
+            .replace("F0", &names[0])
             .replace("F1", &names[1])
             .replace("F2", &names[2])
     };
-    let (s, t) = (name(&c.shared), c.others.each_ref().map(|x| name(x)));
-    let sources = [
+    let (s, t) = (&c.shared, &c.others);
+    let not_s = T::Not(Box::new(s.clone()));
+    let trees = [
         s.clone(),
-        format!("{s} && {}", t[0]),
-        format!("{} || !{s}", t[1]),
-        format!("{s} ? {} : {}", t[2], t[0]),
-        format!("({} || {s}) && {}", t[0], t[1]),
+        and(true, s, &t[0]),
+        and(false, &t[1], &not_s),
+        T::Cond(
+            Box::new(s.clone()),
+            Box::new(t[2].clone()),
+            Box::new(t[0].clone()),
+        ),
+        and(true, &and(false, &t[0], s), &t[1]),
         t[0].clone(),
         t[1].clone(),
         t[2].clone(),
     ];
+    let sources: Vec<(String, &T)> = trees.iter().map(|t| (name(t), t)).collect();
     let mut exprs = Vec::new();
-    for src in &sources {
+    let mut of_tree = Vec::new();
+    for (src, tree) in &sources {
         match Expr::compile(src) {
-            Ok((e, _)) => exprs.push(e),
+            Ok((e, _)) => {
+                exprs.push(e);
+                of_tree.push(*tree);
+            }
             // Past the bracket or size bounds: the pack refuses it too.
             Err(_) => bump(&seen.uncompiled),
         }
@@ -185,14 +260,24 @@ fn check(pack: &crate::Pack, names: &[String], c: &Case, seen: &Seen) -> Result<
     let vars = Vars::typed(&r, &slots, &pack.features, &pack.list_values);
     // Twice, the second time in reverse order: shared answers come from
     // the cache filled by other expressions.
-    for e in exprs.iter().chain(exprs.iter().rev()) {
+    let order: Vec<usize> = (0..exprs.len()).chain((0..exprs.len()).rev()).collect();
+    for i in order {
+        let e = &exprs[i];
         let reference = e.eval_interpreted(&vars);
+        let compiled = e.fast_bool(&vars);
+        let value = e.fast(&vars).ok().and_then(fast::to_json);
+        let differs = compiled.is_ok_and(|b| reference != Ok(Json::Bool(b)))
+            || value.as_ref().is_some_and(|v| reference.as_ref() != Ok(v));
+        if differs && skip_known && folds_a_non_boolean(of_tree[i], &name, &vars) {
+            bump(&seen.skipped);
+            continue;
+        }
         let context = || format!("`{}` on {}", e.source(), r.view());
         bump(&seen.checked);
         if reference.is_err() {
             bump(&seen.interpreter_errors);
         }
-        if let Ok(b) = e.fast_bool(&vars) {
+        if let Ok(b) = compiled {
             prop_assert_eq!(
                 Ok(Json::Bool(b)),
                 reference.clone(),
@@ -204,7 +289,7 @@ fn check(pack: &crate::Pack, names: &[String], c: &Case, seen: &Seen) -> Result<
                 bump(&seen.answered_true);
             }
         }
-        if let Some(v) = e.fast(&vars).ok().and_then(fast::to_json) {
+        if let Some(v) = value {
             prop_assert_eq!(
                 Ok(v),
                 reference.clone(),
@@ -224,11 +309,47 @@ fn check(pack: &crate::Pack, names: &[String], c: &Case, seen: &Seen) -> Result<
     Ok(())
 }
 
+/// Whether the known difference can explain a tree's answer: an `&&` or
+/// `||` in it has an operand the interpreter evaluates to a value that is
+/// not a boolean (which `optimize.rs` folds `x && true` to).
+fn folds_a_non_boolean(t: &T, name: &dyn Fn(&T) -> String, vars: &Vars<'_>) -> bool {
+    let non_boolean = |x: &T| {
+        Expr::compile(&name(x)).is_ok_and(|(e, _)| {
+            e.eval_interpreted(vars)
+                .is_ok_and(|v| !matches!(v, Json::Bool(_)))
+        })
+    };
+    match t {
+        T::Leaf(_) => false,
+        T::Not(a) => folds_a_non_boolean(a, name, vars),
+        T::Junction(_, a, b) => {
+            non_boolean(a)
+                || non_boolean(b)
+                || folds_a_non_boolean(a, name, vars)
+                || folds_a_non_boolean(b, name, vars)
+        }
+        T::Cond(c, a, b) => [c, a, b].iter().any(|x| folds_a_non_boolean(x, name, vars)),
+        T::Op(_, a, b) => folds_a_non_boolean(a, name, vars) || folds_a_non_boolean(b, name, vars),
+    }
+}
+
+/// Every random case, the known difference included: fails until
+/// `optimize.rs` stops folding `x && true` to a non-boolean `x`.
 #[test]
 #[ignore = "finds a real difference: `true ? (null && true) : true` compiles to the value null, \
             the interpreter errors (no matching overload for '_&&_'); see \
             folding_keeps_a_non_boolean_operand_an_error"]
 fn random_conditions_answer_as_the_interpreter() {
+    run(false);
+}
+
+/// Every random case but the known difference's (see [`check`]).
+#[test]
+fn random_conditions_answer_as_the_interpreter_but_the_known_fold() {
+    run(true);
+}
+
+fn run(skip_known: bool) {
     let pack = default_pack();
     let names: Vec<String> = pack
         .features
@@ -243,7 +364,7 @@ fn random_conditions_answer_as_the_interpreter() {
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&case(), |c| check(&pack, &names, &c, &seen));
+    let result = runner.run(&case(), |c| check(&pack, &names, &c, &seen, skip_known));
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -251,15 +372,17 @@ fn random_conditions_answer_as_the_interpreter() {
     let (checked, answered) = (get(&seen.checked), get(&seen.answered));
     eprintln!(
         "{checked} checked: {answered} answered by the program ({} true), {} values, \
-         {} interpreter errors; {} cases shared a subtree; {} sources past the bounds",
+         {} interpreter errors; {} cases shared a subtree; {} sources past the bounds; \
+         {} skipped as the known difference",
         get(&seen.answered_true),
         get(&seen.values),
         get(&seen.interpreter_errors),
         get(&seen.shared),
         get(&seen.uncompiled),
+        get(&seen.skipped),
     );
     // The generated inputs reach every kind of answer.
-    assert!(answered * 5 > checked, "{answered} of {checked} answered");
+    assert!(answered * 10 > checked, "{answered} of {checked} answered");
     assert!(get(&seen.answered_true) * 10 > answered);
     assert!(get(&seen.interpreter_errors) * 10 > checked);
     assert!(u64::from(CASES) < get(&seen.shared) * 2);
