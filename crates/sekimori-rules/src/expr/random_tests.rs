@@ -16,13 +16,10 @@
 //! cross-check, so this test is the guard for shapes the default pack does
 //! not have.
 //!
-//! It found one real difference (`x && true` and `x || false` are folded to
-//! `x` when `x` is not a boolean; [`folding_keeps_a_non_boolean_operand_an_error`]).
-//! Until `optimize.rs` is fixed the full run is `#[ignore]`d, and a second
-//! run skips only the cases that difference explains (an `&&` / `||` of the
-//! tree has an operand the interpreter evaluates to a non-boolean) and
-//! checks every other case; it was seen to fail when `Bool::All` treats an
-//! unanswered operand as `true`.
+//! It found one real difference (`x && true` and `x || false` were folded
+//! to `x` when `x` is not a boolean; fixed in `optimize.rs`'s `junction`,
+//! kept as [`folding_keeps_a_non_boolean_operand_an_error`]). It was seen
+//! to fail when `Bool::All` treats an unanswered operand as `true`.
 
 use super::program_tests::{default_pack, interpreted_bool};
 use super::*;
@@ -179,24 +176,13 @@ struct Seen {
     values: Cell<u64>,
     shared: Cell<u64>,
     uncompiled: Cell<u64>,
-    skipped: Cell<u64>,
 }
 
 fn bump(c: &Cell<u64>) {
     c.set(c.get() + 1);
 }
 
-/// `skip_known`: leave out the one class of difference already found and
-/// reported (see [`folding_keeps_a_non_boolean_operand_an_error`]): an
-/// expression the interpreter refuses with an `&&` / `||` of a
-/// non-boolean operand. Remove it once `optimize.rs` is fixed.
-fn check(
-    pack: &crate::Pack,
-    names: &[String],
-    c: &Case,
-    seen: &Seen,
-    skip_known: bool,
-) -> Result<(), TestCaseError> {
+fn check(pack: &crate::Pack, names: &[String], c: &Case, seen: &Seen) -> Result<(), TestCaseError> {
     let name = |t: &T| {
         t.to_string()
             .replace("F0", &names[0])
@@ -221,13 +207,9 @@ fn check(
     ];
     let sources: Vec<(String, &T)> = trees.iter().map(|t| (name(t), t)).collect();
     let mut exprs = Vec::new();
-    let mut of_tree = Vec::new();
-    for (src, tree) in &sources {
+    for (src, _) in &sources {
         match Expr::compile(src) {
-            Ok((e, _)) => {
-                exprs.push(e);
-                of_tree.push(*tree);
-            }
+            Ok((e, _)) => exprs.push(e),
             // Past the bracket or size bounds: the pack refuses it too.
             Err(_) => bump(&seen.uncompiled),
         }
@@ -266,12 +248,6 @@ fn check(
         let reference = e.eval_interpreted(&vars);
         let compiled = e.fast_bool(&vars);
         let value = e.fast(&vars).ok().and_then(fast::to_json);
-        let differs = compiled.is_ok_and(|b| reference != Ok(Json::Bool(b)))
-            || value.as_ref().is_some_and(|v| reference.as_ref() != Ok(v));
-        if differs && skip_known && folds_a_non_boolean(of_tree[i], &name, &vars) {
-            bump(&seen.skipped);
-            continue;
-        }
         let context = || format!("`{}` on {}", e.source(), r.view());
         bump(&seen.checked);
         if reference.is_err() {
@@ -309,47 +285,9 @@ fn check(
     Ok(())
 }
 
-/// Whether the known difference can explain a tree's answer: an `&&` or
-/// `||` in it has an operand the interpreter evaluates to a value that is
-/// not a boolean (which `optimize.rs` folds `x && true` to).
-fn folds_a_non_boolean(t: &T, name: &dyn Fn(&T) -> String, vars: &Vars<'_>) -> bool {
-    let non_boolean = |x: &T| {
-        Expr::compile(&name(x)).is_ok_and(|(e, _)| {
-            e.eval_interpreted(vars)
-                .is_ok_and(|v| !matches!(v, Json::Bool(_)))
-        })
-    };
-    match t {
-        T::Leaf(_) => false,
-        T::Not(a) => folds_a_non_boolean(a, name, vars),
-        T::Junction(_, a, b) => {
-            non_boolean(a)
-                || non_boolean(b)
-                || folds_a_non_boolean(a, name, vars)
-                || folds_a_non_boolean(b, name, vars)
-        }
-        T::Cond(c, a, b) => [c, a, b].iter().any(|x| folds_a_non_boolean(x, name, vars)),
-        T::Op(_, a, b) => folds_a_non_boolean(a, name, vars) || folds_a_non_boolean(b, name, vars),
-    }
-}
-
-/// Every random case, the known difference included: fails until
-/// `optimize.rs` stops folding `x && true` to a non-boolean `x`.
+/// Every random case.
 #[test]
-#[ignore = "finds a real difference: `true ? (null && true) : true` compiles to the value null, \
-            the interpreter errors (no matching overload for '_&&_'); see \
-            folding_keeps_a_non_boolean_operand_an_error"]
 fn random_conditions_answer_as_the_interpreter() {
-    run(false);
-}
-
-/// Every random case but the known difference's (see [`check`]).
-#[test]
-fn random_conditions_answer_as_the_interpreter_but_the_known_fold() {
-    run(true);
-}
-
-fn run(skip_known: bool) {
     let pack = default_pack();
     let names: Vec<String> = pack
         .features
@@ -364,7 +302,7 @@ fn run(skip_known: bool) {
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&case(), |c| check(&pack, &names, &c, &seen, skip_known));
+    let result = runner.run(&case(), |c| check(&pack, &names, &c, &seen));
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -372,14 +310,12 @@ fn run(skip_known: bool) {
     let (checked, answered) = (get(&seen.checked), get(&seen.answered));
     eprintln!(
         "{checked} checked: {answered} answered by the program ({} true), {} values, \
-         {} interpreter errors; {} cases shared a subtree; {} sources past the bounds; \
-         {} skipped as the known difference",
+         {} interpreter errors; {} cases shared a subtree; {} sources past the bounds",
         get(&seen.answered_true),
         get(&seen.values),
         get(&seen.interpreter_errors),
         get(&seen.shared),
         get(&seen.uncompiled),
-        get(&seen.skipped),
     );
     // The generated inputs reach every kind of answer.
     assert!(answered * 10 > checked, "{answered} of {checked} answered");
@@ -390,12 +326,11 @@ fn run(skip_known: bool) {
 }
 
 /// The differences the random test found, as conditions: an `&&` (`||`)
-/// with a constant `true` (`false`) operand is folded to the other
+/// with a constant `true` (`false`) operand was folded to the other
 /// operand even when that is not a boolean, so a comparison over it
-/// answers where the interpreter errors ("no matching overload for
-/// '_&&_'").
+/// answered where the interpreter errors ("no matching overload for
+/// '_&&_'"). Fixed in `optimize.rs`'s `junction`.
 #[test]
-#[ignore = "finds a real difference: `x && true` folds to x when x is not a boolean (optimize.rs junction)"]
 fn folding_keeps_a_non_boolean_operand_an_error() {
     let event = sekimori_event::decode_value(json!({
         "id": "e1", "type": "login.attempt", "at": "2026-01-01T00:00:00Z",

@@ -109,7 +109,11 @@ fn junction(all: bool, a: Fast, b: Fast) -> Bool {
     items.sort_by_key(cost);
     match items.len() {
         0 => Bool::Const(all),
-        1 => items.pop().unwrap_or(Bool::Const(all)),
+        // One operand left stands alone only if it is surely a boolean:
+        // `x && true` is an error for a non-boolean `x` (the interpreter's
+        // "no matching overload"), never `x` itself, so a value operand
+        // stays inside its junction, which answers only for a boolean.
+        1 if !matches!(items[0], Bool::Value(_)) => items.pop().unwrap_or(Bool::Const(all)),
         _ if all => Bool::All(items),
         _ => Bool::Any(items),
     }
