@@ -202,13 +202,10 @@ impl Ledger {
         // The entry's bytes straight from the borrowed event and decision:
         // no copy of either under the lock (the same bytes as
         // `Entry::Event`'s `to_bytes`; `entry_bytes`' test holds that).
-        let event_json = prepared.canonical_bytes();
-        let bytes = entry_bytes::event(event_json, &decision);
+        let (bytes, at) = entry_bytes::event(prepared.canonical_bytes(), &decision);
         let json = match json {
-            true => decision_in_entry(&bytes, event_json.len()).map_or_else(
-                || serde_json::to_vec(&decision).unwrap_or_default(),
-                <[u8]>::to_vec,
-            ),
+            true if !at.is_empty() => bytes[at].to_vec(),
+            true => serde_json::to_vec(&decision).unwrap_or_default(),
             false => Vec::new(),
         };
         let key = EventKey::new(event.service.as_str(), event.id.as_str());
@@ -455,20 +452,6 @@ impl Ledger {
     }
 }
 
-/// The decision's JSON inside an event entry's bytes (`{"entry":"event",
-/// "event":EVENT,"decision":DECISION}`, [`entry_bytes::event`]) whose
-/// event JSON is `event_len` bytes long; `None` when the bytes are not of
-/// that shape (the caller serializes the decision itself then).
-fn decision_in_entry(entry: &[u8], event_len: usize) -> Option<&[u8]> {
-    const HEAD: &[u8] = br#"{"entry":"event","event":"#;
-    const MID: &[u8] = br#","decision":"#;
-    let start = HEAD.len().checked_add(event_len)?.checked_add(MID.len())?;
-    let shaped = entry.starts_with(HEAD)
-        && entry.get(start - MID.len()..start)? == MID
-        && entry.last() == Some(&b'}');
-    shaped.then(|| entry.get(start..entry.len() - 1)).flatten()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -498,7 +481,5 @@ mod tests {
             challenged += usize::from(!decision.reasons.is_empty());
         }
         assert!(challenged > 0, "some decisions carry reasons");
-        assert_eq!(decision_in_entry(b"{}", 0), None);
-        assert_eq!(decision_in_entry(b"", 10), None);
     }
 }

@@ -6,25 +6,30 @@
 //! event is built at all).
 
 use sekimori_engine::Decision;
+use std::ops::Range;
 
 /// The log bytes of the event entry for the event whose canonical JSON is
 /// `event` ([`Prepared::canonical_bytes`](sekimori_engine::Prepared::canonical_bytes))
 /// decided as `decision`: `Entry`'s serde shape (internally tagged `entry`,
-/// then the variant's fields in order), written around the event's bytes.
-pub(super) fn event(event: &[u8], decision: &Decision) -> Vec<u8> {
+/// then the variant's fields in order), written around the event's bytes;
+/// and where the decision's JSON lies in them (an empty range if the
+/// decision did not serialize, and then no bytes either).
+pub(super) fn event(event: &[u8], decision: &Decision) -> (Vec<u8>, Range<usize>) {
     const HEAD: &[u8] = br#"{"entry":"event","event":"#;
     const MID: &[u8] = br#","decision":"#;
     let mut out = Vec::with_capacity(HEAD.len() + event.len() + MID.len() + 1024);
     out.extend_from_slice(HEAD);
     out.extend_from_slice(event);
     out.extend_from_slice(MID);
+    let start = out.len();
     if serde_json::to_writer(&mut out, decision).is_err() {
         // A decision always serializes (the owned entry's `to_bytes` gives
         // no bytes either way).
-        return Vec::new();
+        return (Vec::new(), 0..0);
     }
+    let end = out.len();
     out.push(b'}');
-    out
+    (out, start..end)
 }
 
 #[cfg(test)]
@@ -91,7 +96,8 @@ mod tests {
                 decision: decision.clone(),
             }
             .to_bytes();
-            let bytes = super::event(prepared.canonical_bytes(), &decision);
+            let (bytes, at) = super::event(prepared.canonical_bytes(), &decision);
+            assert_eq!(bytes[at], *serde_json::to_vec(&decision).expect("json"));
             assert_eq!(bytes, owned);
             let before = serde_json::to_vec(&EntryRef::Event {
                 event: prepared.canonical(),
