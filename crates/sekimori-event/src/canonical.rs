@@ -73,6 +73,20 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// The four fields every money movement of an account has.
+    fn money(
+        &mut self,
+        account: &'a str,
+        amount_minor: i64,
+        balance_before_minor: &'a Option<i64>,
+        currency: &'a str,
+    ) {
+        self.put("account", F::Str(account));
+        self.put("amount_minor", F::Int(amount_minor));
+        self.opt("balance_before_minor", int(balance_before_minor));
+        self.put("currency", F::Str(currency));
+    }
+
     /// `{"k":v,...}` with the keys in byte order, as a `Value`'s map keeps
     /// them (a short insertion sort: the fields come nearly sorted).
     fn write(mut self, out: &mut Vec<u8>) {
@@ -313,10 +327,7 @@ fn body<'a>(b: &'a Body, f: &mut Fields<'a>) {
             balance_before_minor,
             source_balance_before_minor,
         }) => {
-            f.put("account", F::Str(account));
-            f.put("amount_minor", F::Int(*amount_minor));
-            f.opt("balance_before_minor", int(balance_before_minor));
-            f.put("currency", F::Str(currency));
+            f.money(account, *amount_minor, balance_before_minor, currency);
             f.put("source", F::Dest(source));
             f.opt(
                 "source_balance_before_minor",
@@ -332,10 +343,7 @@ fn body<'a>(b: &'a Body, f: &mut Fields<'a>) {
             balance_before_minor,
             destination_balance_before_minor,
         }) => {
-            f.put("account", F::Str(account));
-            f.put("amount_minor", F::Int(*amount_minor));
-            f.opt("balance_before_minor", int(balance_before_minor));
-            f.put("currency", F::Str(currency));
+            f.money(account, *amount_minor, balance_before_minor, currency);
             f.put("destination", F::Dest(destination));
             f.opt(
                 "destination_balance_before_minor",
@@ -370,10 +378,7 @@ fn body<'a>(b: &'a Body, f: &mut Fields<'a>) {
             balance_before_minor,
             destination_balance_before_minor,
         }) => {
-            f.put("account", F::Str(account));
-            f.put("amount_minor", F::Int(*amount_minor));
-            f.opt("balance_before_minor", int(balance_before_minor));
-            f.put("currency", F::Str(currency));
+            f.money(account, *amount_minor, balance_before_minor, currency);
             f.put("destination", F::Dest(destination));
             f.opt(
                 "destination_balance_before_minor",
@@ -411,10 +416,7 @@ fn body<'a>(b: &'a Body, f: &mut Fields<'a>) {
             destination,
             balance_before_minor,
         }) => {
-            f.put("account", F::Str(account));
-            f.put("amount_minor", F::Int(*amount_minor));
-            f.opt("balance_before_minor", int(balance_before_minor));
-            f.put("currency", F::Str(currency));
+            f.money(account, *amount_minor, balance_before_minor, currency);
             f.put("destination", F::Dest(destination));
             f.put("request_id", F::Str(request_id));
         }
