@@ -144,22 +144,31 @@ impl Node {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Starts the node and waits until it answers (as follower or leader).
-    pub fn start(&mut self, nats: &str, extra: &[&str]) {
+    /// The node's `sekimori serve` in the shard `bank`, its standard error
+    /// appended to its log.
+    fn serve(&self, nats: &str, extra: &[&str]) -> Command {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .expect("log");
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .args(["serve", "--data"])
             .arg(&self.data)
             .args(["--listen", &format!("127.0.0.1:{}", self.port)])
             .args(["--nats", nats, "--node", &self.name, "--shard", "bank"])
             .args(["--lease-ttl-ms", "1000"])
             .args(extra)
+            .stderr(log);
+        command
+    }
+
+    /// Starts the node and waits until it answers (as follower or leader).
+    pub fn start(&mut self, nats: &str, extra: &[&str]) {
+        let mut child = self
+            .serve(nats, extra)
             .stdout(Stdio::piped())
-            .stderr(log)
             .spawn()
             .expect("spawns");
         let stdout = child.stdout.take().expect("stdout");
@@ -197,20 +206,9 @@ impl Node {
         extra: &[&str],
         within: Duration,
     ) -> (bool, String) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("log");
-        let mut child = Command::new(BIN)
-            .args(["serve", "--data"])
-            .arg(&self.data)
-            .args(["--listen", &format!("127.0.0.1:{}", self.port)])
-            .args(["--nats", nats, "--node", &self.name, "--shard", "bank"])
-            .args(["--lease-ttl-ms", "1000"])
-            .args(extra)
+        let mut child = self
+            .serve(nats, extra)
             .stdout(Stdio::null())
-            .stderr(log)
             .spawn()
             .expect("spawns");
         let deadline = Instant::now() + within;
