@@ -282,22 +282,9 @@ fn the_clis_analyst_changes_are_logged_by_cli() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // The server takes the queued acts in within a second; the file goes
     // only once the log holds them (see the test below).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while data.join("analysts.acts").exists() {
-        assert!(std::time::Instant::now() < deadline, "acts never logged");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_gone(&data.join("analysts.acts"), 50);
     server.kill();
-    let dump = dir.path().join("dump.jsonl");
-    let o = common::run(&[
-        "export",
-        "--data",
-        data.to_str().expect("utf8"),
-        "--out",
-        dump.to_str().expect("utf8"),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let text = std::fs::read_to_string(&dump).expect("dump");
+    let text = exported(&data, &dir.path().join("dump.jsonl"));
     let acts: Vec<(String, String, String)> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -350,23 +337,10 @@ fn the_clis_queued_acts_leave_the_file_only_once_logged() {
     let lines = std::fs::read_to_string(&queued).expect("queued acts");
     assert_eq!(lines.lines().count(), 2 + 2 * ROUNDS, "{lines}");
     let server = Server::start(&data, &log, &[]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while queued.exists() {
-        assert!(std::time::Instant::now() < deadline, "acts never logged");
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
+    wait_gone(&queued, 1);
     // At once: nothing more is given the server to finish.
     server.kill();
-    let dump = dir.path().join("dump.jsonl");
-    let o = common::run(&[
-        "export",
-        "--data",
-        data.to_str().expect("utf8"),
-        "--out",
-        dump.to_str().expect("utf8"),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let text = std::fs::read_to_string(&dump).expect("dump");
+    let text = exported(&data, &dir.path().join("dump.jsonl"));
     let acts: Vec<(String, String)> = text
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
@@ -392,4 +366,27 @@ fn the_clis_queued_acts_leave_the_file_only_once_logged() {
         2 + 2 * ROUNDS,
         "nothing else, nothing twice: {acts:?}"
     );
+}
+
+/// Waits (20 s at most, polling every `poll_ms`) until the server has taken
+/// in the CLI's queued acts: the file goes only once the log holds them.
+fn wait_gone(queued: &std::path::Path, poll_ms: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while queued.exists() {
+        assert!(std::time::Instant::now() < deadline, "acts never logged");
+        std::thread::sleep(std::time::Duration::from_millis(poll_ms));
+    }
+}
+
+/// `sekimori export` of `data` to `dump`, and the dump's text.
+fn exported(data: &std::path::Path, dump: &std::path::Path) -> String {
+    let o = common::run(&[
+        "export",
+        "--data",
+        data.to_str().expect("utf8"),
+        "--out",
+        dump.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_to_string(dump).expect("dump")
 }
