@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-use crate::digest::{fit_model, reserve_model, vec_model_bytes, Digest};
+use crate::digest::{fit_model, reserve_model, Digest};
 use crate::window::Span;
 use crate::Key;
 
@@ -48,9 +48,12 @@ pub(crate) struct Period {
     pub inn: u16,
 }
 
-/// One node of the graph. Edges are sorted by (time, peer).
+/// A node's three lists as plain vectors: the form its updates work on and
+/// the form snapshots hold (serialized exactly as the node was before it was
+/// packed, so snapshot bytes are unchanged). Edges are sorted by (time, peer).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Node {
+#[serde(rename = "Node")]
+pub(crate) struct Lists {
     pub out: Vec<Edge>,
     pub inn: Vec<Edge>,
     pub periods: Vec<Period>,
@@ -94,7 +97,266 @@ pub struct GraphRead {
     pub cycled: i64,
 }
 
+/// Bytes of one packed edge: the peer (16), time (8), amount (8), hops (1).
+const EDGE_BYTES: usize = 33;
+/// Bytes of one packed period: its index (8), counts out and in (2 + 2).
+const PERIOD_BYTES: usize = 12;
+
+impl Edge {
+    fn pack(&self, to: &mut Vec<u8>) {
+        to.extend_from_slice(&self.peer.to_le_bytes());
+        to.extend_from_slice(&self.at_ms.to_le_bytes());
+        to.extend_from_slice(&self.amount.to_le_bytes());
+        to.push(self.hops);
+    }
+
+    fn unpack(b: &[u8]) -> Edge {
+        let word = |at: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[at..at + 8]);
+            i64::from_le_bytes(w)
+        };
+        let mut peer = [0u8; 16];
+        peer.copy_from_slice(&b[..16]);
+        Edge {
+            peer: Key::from_le_bytes(peer),
+            at_ms: word(16),
+            amount: word(24),
+            hops: b[32],
+        }
+    }
+}
+
+impl Period {
+    fn pack(&self, to: &mut Vec<u8>) {
+        to.extend_from_slice(&self.index.to_le_bytes());
+        to.extend_from_slice(&self.out.to_le_bytes());
+        to.extend_from_slice(&self.inn.to_le_bytes());
+    }
+
+    fn unpack(b: &[u8]) -> Period {
+        let mut index = [0u8; 8];
+        index.copy_from_slice(&b[..8]);
+        Period {
+            index: i64::from_le_bytes(index),
+            out: u16::from_le_bytes([b[8], b[9]]),
+            inn: u16::from_le_bytes([b[10], b[11]]),
+        }
+    }
+}
+
+/// One node of the graph, packed: the lengths of its edges out, its edges
+/// in and its periods (a byte each), then the edges (33 bytes each) and the
+/// periods (12 bytes each), in one boxed slice of exactly that size (none
+/// for an empty node). A node with one edge and one period holds 16 + 48
+/// bytes where the three vectors of [`Lists`] held 80 + 48 + 16. Reads
+/// decode in place; an update unpacks the node into [`Lists`], changes
+/// them, and packs them back, so the lists' rules (order, caps, eviction)
+/// are the only ones.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Node {
+    bytes: Box<[u8]>,
+}
+
+/// Bytes of a packed node's head: its three lengths.
+const HEAD: usize = 3;
+
+impl Serialize for Node {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.lists().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Node::pack(&Lists::deserialize(d)?)
+            .ok_or_else(|| serde::de::Error::custom("graph node past its caps"))
+    }
+}
+
 impl Node {
+    /// The packed node, `None` when a list is longer than its cap.
+    pub fn pack(lists: &Lists) -> Option<Node> {
+        let (o, i, p) = (lists.out.len(), lists.inn.len(), lists.periods.len());
+        if o > EDGE_CAP || i > EDGE_CAP || p > PERIOD_CAP {
+            return None;
+        }
+        if o + i + p == 0 {
+            return Some(Node::default());
+        }
+        let mut bytes = Vec::with_capacity(HEAD + (o + i) * EDGE_BYTES + p * PERIOD_BYTES);
+        bytes.extend([o as u8, i as u8, p as u8]);
+        for e in lists.out.iter().chain(&lists.inn) {
+            e.pack(&mut bytes);
+        }
+        for x in &lists.periods {
+            x.pack(&mut bytes);
+        }
+        Some(Node {
+            bytes: bytes.into_boxed_slice(),
+        })
+    }
+
+    pub fn lists(&self) -> Lists {
+        Lists {
+            out: self.out().collect(),
+            inn: self.inn().collect(),
+            periods: self.periods().collect(),
+        }
+    }
+
+    /// (edges out, edges in, periods).
+    fn lens(&self) -> [usize; 3] {
+        match self.bytes.get(..HEAD) {
+            Some(h) => [usize::from(h[0]), usize::from(h[1]), usize::from(h[2])],
+            None => [0; 3],
+        }
+    }
+
+    fn edge_bytes(&self, outgoing: bool) -> &[u8] {
+        let [out, inn, _] = self.lens();
+        let (out, inn) = (HEAD + out * EDGE_BYTES, inn * EDGE_BYTES);
+        if outgoing {
+            self.bytes.get(HEAD..out).unwrap_or_default()
+        } else {
+            self.bytes.get(out..out + inn).unwrap_or_default()
+        }
+    }
+
+    /// Edges out or in, oldest first.
+    pub fn edges(
+        &self,
+        outgoing: bool,
+    ) -> impl DoubleEndedIterator<Item = Edge> + ExactSizeIterator + '_ {
+        self.edge_bytes(outgoing)
+            .chunks_exact(EDGE_BYTES)
+            .map(Edge::unpack)
+    }
+
+    /// Edges out, oldest first.
+    pub fn out(&self) -> impl DoubleEndedIterator<Item = Edge> + ExactSizeIterator + '_ {
+        self.edges(true)
+    }
+
+    pub fn inn(&self) -> impl DoubleEndedIterator<Item = Edge> + ExactSizeIterator + '_ {
+        self.edges(false)
+    }
+
+    pub fn periods(&self) -> impl DoubleEndedIterator<Item = Period> + ExactSizeIterator + '_ {
+        let [out, inn, _] = self.lens();
+        let edges = HEAD + (out + inn) * EDGE_BYTES;
+        self.bytes
+            .get(edges..)
+            .unwrap_or_default()
+            .chunks_exact(PERIOD_BYTES)
+            .map(Period::unpack)
+    }
+
+    /// Unpacks, changes and packs back (the lists stay within their caps:
+    /// `Lists::add` and `Lists::prune` keep them there).
+    fn edit(&mut self, f: impl FnOnce(&mut Lists)) {
+        let mut lists = self.lists();
+        f(&mut lists);
+        if let Some(n) = Node::pack(&lists) {
+            *self = n;
+        }
+    }
+
+    pub fn prune(&mut self, span: &Span) {
+        let cutoff = span.cutoff;
+        let stale = self.out().any(|e| span.bucket(e.at_ms) < cutoff)
+            || self.inn().any(|e| span.bucket(e.at_ms) < cutoff)
+            || self.periods().any(|p| p.index < cutoff);
+        if stale {
+            self.edit(|l| l.prune(span));
+        }
+    }
+
+    pub fn add(&mut self, outgoing: bool, edge: Edge, span: &Span) {
+        self.edit(|l| l.add(outgoing, edge, span));
+    }
+
+    pub fn is_live(&self) -> bool {
+        !self.bytes.is_empty()
+    }
+
+    pub fn repeated(&self) -> bool {
+        let [out, inn, periods] = self.lens();
+        out + inn >= 2 || periods >= 2
+    }
+
+    /// Accounted bytes: the node's box and its packed bytes, as the
+    /// allocator rounds them (the bytes are a boxed slice of exactly their
+    /// length, so this is what is held).
+    pub fn accounted(&self) -> u64 {
+        crate::alloc::alloc_bytes(std::mem::size_of::<Node>())
+            + crate::alloc::alloc_bytes(self.bytes.len())
+    }
+
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Node>() + self.bytes.len()
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.lists().is_valid()
+    }
+
+    pub fn digest(&self, d: &mut Digest) {
+        for outgoing in [true, false] {
+            let list = self.edges(outgoing);
+            d.u64(list.len() as u64);
+            for e in list {
+                d.u128(e.peer);
+                d.i64(e.at_ms);
+                d.i64(e.amount);
+                d.u64(u64::from(e.hops));
+            }
+        }
+        let periods = self.periods();
+        d.u64(periods.len() as u64);
+        for p in periods {
+            d.i64(p.index);
+            d.u64(u64::from(p.out));
+            d.u64(u64::from(p.inn));
+        }
+    }
+
+    /// (this period's count, the largest earlier one in the window, earlier
+    /// active periods) for `out` or `inn`.
+    pub fn fan(&self, outgoing: bool, period: i64, span: &Span) -> (i64, i64, i64) {
+        let pick = |p: &Period| i64::from(if outgoing { p.out } else { p.inn });
+        let mut now = 0;
+        let mut usual = 0;
+        let mut history = 0;
+        for p in self.periods() {
+            if p.index == period {
+                now = pick(&p);
+            } else if p.index < period && p.index >= span.start {
+                usual = usual.max(pick(&p));
+                history += 1;
+            }
+        }
+        (now, usual, history)
+    }
+
+    /// Sum of amounts and largest hop count of the edges at times in
+    /// `(from, to]`, and the latest time at or before `to`.
+    pub fn trailing(&self, outgoing: bool, from: i64, to: i64) -> (i128, u8, Option<i64>) {
+        let mut sum = 0i128;
+        let mut hops = 0u8;
+        let mut latest = None;
+        for e in self.edges(outgoing).filter(|e| e.at_ms <= to) {
+            latest = Some(e.at_ms);
+            if e.at_ms > from {
+                sum += i128::from(e.amount);
+                hops = hops.max(e.hops);
+            }
+        }
+        (sum, hops, latest)
+    }
+}
+
+impl Lists {
     pub fn prune(&mut self, span: &Span) {
         let cutoff = span.cutoff;
         self.out.retain(|e| span.bucket(e.at_ms) >= cutoff);
@@ -103,30 +365,6 @@ impl Node {
         fit_model(&mut self.out);
         fit_model(&mut self.inn);
         fit_model(&mut self.periods);
-    }
-
-    pub fn is_live(&self) -> bool {
-        !(self.out.is_empty() && self.inn.is_empty() && self.periods.is_empty())
-    }
-
-    pub fn repeated(&self) -> bool {
-        self.out.len() + self.inn.len() >= 2 || self.periods.len() >= 2
-    }
-
-    /// Accounted bytes: the node's box and its three vectors at their
-    /// modelled capacities (kept there by `add` and `prune`), as the
-    /// allocator rounds them.
-    pub fn accounted(&self) -> u64 {
-        crate::alloc::alloc_bytes(std::mem::size_of::<Node>())
-            + vec_model_bytes::<Edge>(self.out.len())
-            + vec_model_bytes::<Edge>(self.inn.len())
-            + vec_model_bytes::<Period>(self.periods.len())
-    }
-
-    pub fn heap_bytes(&self) -> usize {
-        std::mem::size_of::<Node>()
-            + (self.out.capacity() + self.inn.capacity()) * std::mem::size_of::<Edge>()
-            + self.periods.capacity() * std::mem::size_of::<Period>()
     }
 
     pub fn is_valid(&self) -> bool {
@@ -142,24 +380,6 @@ impl Node {
             && self.periods.windows(2).all(|w| w[0].index < w[1].index)
     }
 
-    pub fn digest(&self, d: &mut Digest) {
-        for list in [&self.out, &self.inn] {
-            d.u64(list.len() as u64);
-            for e in list {
-                d.u128(e.peer);
-                d.i64(e.at_ms);
-                d.i64(e.amount);
-                d.u64(u64::from(e.hops));
-            }
-        }
-        d.u64(self.periods.len() as u64);
-        for p in &self.periods {
-            d.i64(p.index);
-            d.u64(u64::from(p.out));
-            d.u64(u64::from(p.inn));
-        }
-    }
-
     /// Adds an edge to `out` (or `inn`), counting a counterparty new to its
     /// period, and evicts the oldest edge past [`EDGE_CAP`].
     pub fn add(&mut self, outgoing: bool, edge: Edge, span: &Span) {
@@ -173,8 +393,7 @@ impl Node {
             .iter()
             .any(|e| e.peer == edge.peer && span.bucket(e.at_ms) == period);
         let at = list.partition_point(|e| (e.at_ms, e.peer) <= (edge.at_ms, edge.peer));
-        // Inserted, then the oldest past the cap evicted; a full list drops
-        // its oldest first, so it never grows past the cap's capacity.
+        // Inserted, then the oldest past the cap evicted.
         if list.len() >= EDGE_CAP {
             if at > 0 {
                 list.remove(0);
@@ -215,41 +434,6 @@ impl Node {
         } else {
             p.inn = p.inn.saturating_add(1);
         }
-    }
-
-    /// (this period's count, the largest earlier one in the window, earlier
-    /// active periods) for `out` or `inn`.
-    pub fn fan(&self, outgoing: bool, period: i64, span: &Span) -> (i64, i64, i64) {
-        let pick = |p: &Period| i64::from(if outgoing { p.out } else { p.inn });
-        let mut now = 0;
-        let mut usual = 0;
-        let mut history = 0;
-        for p in &self.periods {
-            if p.index == period {
-                now = pick(p);
-            } else if p.index < period && p.index >= span.start {
-                usual = usual.max(pick(p));
-                history += 1;
-            }
-        }
-        (now, usual, history)
-    }
-
-    /// Sum of amounts and largest hop count of the edges at times in
-    /// `(from, to]`, and the latest time at or before `to`.
-    pub fn trailing(&self, outgoing: bool, from: i64, to: i64) -> (i128, u8, Option<i64>) {
-        let list = if outgoing { &self.out } else { &self.inn };
-        let mut sum = 0i128;
-        let mut hops = 0u8;
-        let mut latest = None;
-        for e in list.iter().filter(|e| e.at_ms <= to) {
-            latest = Some(e.at_ms);
-            if e.at_ms > from {
-                sum += i128::from(e.amount);
-                hops = hops.max(e.hops);
-            }
-        }
-        (sum, hops, latest)
     }
 }
 
@@ -301,7 +485,7 @@ pub(crate) fn returned_cycle<'a>(
     let Some(n) = node(source) else { return 0 };
     let mut visits = VISIT_CAP;
     let mut best = 0;
-    for e in n.out.iter().rev().take(CYCLED_EDGES) {
+    for e in n.out().rev().take(CYCLED_EDGES) {
         let found = search(&node, source, e.peer, e.amount, e.at_ms, at_ms, &mut visits);
         if found > 0 && (best == 0 || found < best) {
             best = found;
@@ -333,7 +517,7 @@ fn search<'a>(
             }
             *visits -= 1;
             let Some(n) = node(key) else { continue };
-            for e in &n.out {
+            for e in n.out() {
                 if e.at_ms < arrived || e.at_ms > at_ms || !comparable(e.amount, amount) {
                     continue;
                 }
@@ -353,3 +537,7 @@ fn search<'a>(
     }
     0
 }
+
+#[cfg(test)]
+#[path = "graph_tests.rs"]
+mod tests;
