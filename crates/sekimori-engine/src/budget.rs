@@ -175,8 +175,8 @@ impl State {
     /// Calls `f(effective age, bytes)` for every evictable entry.
     fn visit(&self, mut f: impl FnMut(i64, u64)) {
         let now = self.watermark_ms;
-        for (digest, store) in &self.stores {
-            let kind = self.kinds.get(digest).copied().unwrap_or(WINDOW);
+        for (digest, store) in self.stores.iter() {
+            let kind = self.kinds.get(&digest).copied().unwrap_or(WINDOW);
             store.for_each_tiered_age(|at, b, r| f(effective_age(kind, r, now, at), b));
         }
         for store in self.risk.values() {
@@ -277,15 +277,16 @@ impl State {
     /// Evicts every entry whose effective age is at least `threshold`.
     fn evict(&mut self, threshold: i64) {
         let now = self.watermark_ms;
-        for (digest, store) in self.stores.iter_mut() {
-            let kind = self.kinds.get(digest).copied().unwrap_or(WINDOW);
+        let (kinds, budget) = (&self.kinds, &mut self.budget);
+        self.stores.for_each_mut(|digest, mut store| {
+            let kind = kinds.get(&digest).copied().unwrap_or(WINDOW);
             let (n, b) = store.evict_tiered(
                 evict_through(kind, false, now, threshold),
                 evict_through(kind, true, now, threshold),
             );
-            self.budget.evicted[kind] += n;
-            self.budget.evicted_bytes[kind] += b;
-        }
+            budget.evicted[kind] += n;
+            budget.evicted_bytes[kind] += b;
+        });
         for store in self.risk.values_mut() {
             let gone = store.evict_through(
                 evict_through(RISK_PROFILE, false, now, threshold),

@@ -173,10 +173,11 @@ impl FeatureValues {
                 }
                 continue;
             }
-            let Some(store) = state.stores.get_mut(&f.spec_digest) else {
-                continue;
-            };
             if f.config.aggregate == Aggregate::Graph {
+                // A graph keeps a store of its own.
+                let Some(store) = state.stores.solo_mut(&f.spec_digest) else {
+                    continue;
+                };
                 let read = crate::graph::apply(f, store, &vars, event.event(), effective_ms, now)
                     .unwrap_or_else(|e| {
                         errors.push(feature_error(f, e));
@@ -187,6 +188,9 @@ impl FeatureValues {
                 }
                 continue;
             }
+            let Some(mut store) = state.stores.get_mut(&f.spec_digest) else {
+                continue;
+            };
             let key = match out.memo.key(shared, fi, f, &vars) {
                 Ok(k) => k,
                 Err(e) => {
@@ -236,7 +240,7 @@ impl FeatureValues {
                 continue;
             }
             if let (Aggregate::Graph, Some(store)) =
-                (f.config.aggregate, state.stores.get(&f.spec_digest))
+                (f.config.aggregate, state.stores.solo(&f.spec_digest))
             {
                 let read = crate::graph::read(f, store, &vars, now);
                 out.set(fi, read);
@@ -286,7 +290,7 @@ impl FeatureValues {
             }
             if let Some(store) = state.profiles.get_mut(&f.spec_digest) {
                 store.learn(key, obs_int(obs.value), obs.at_ms);
-            } else if let Some(store) = state.stores.get_mut(&f.spec_digest) {
+            } else if let Some(mut store) = state.stores.get_mut(&f.spec_digest) {
                 store.apply(key, Some(obs), now);
             }
         }
@@ -301,7 +305,7 @@ impl FeatureValues {
         for (digest, key, value) in updates {
             if let Some(store) = state.profiles.get_mut(&digest) {
                 store.learn(key, obs_int(value.into()), at_ms);
-            } else if let Some(store) = state.stores.get_mut(&digest) {
+            } else if let Some(mut store) = state.stores.get_mut(&digest) {
                 let obs = Obs {
                     at_ms,
                     value: value.into(),

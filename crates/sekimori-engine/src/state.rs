@@ -6,7 +6,7 @@ use crate::holds::{Holds, HoldsV2, HoldsV4};
 use crate::profiles::ProfileStore;
 use crate::risk::{RiskStore, RiskStoreV5};
 use sekimori_rules::{ListValues, Pack};
-use sekimori_window::{FeatureStore, ShardSeed};
+use sekimori_window::{ShardSeed, Stores};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use xxhash_rust::xxh3::xxh3_64;
@@ -42,8 +42,10 @@ pub(crate) struct State {
     pub watermark_ms: i64,
     /// Events decided so far.
     pub events: u64,
-    /// Feature windows, by feature spec digest.
-    pub stores: BTreeMap<u64, FeatureStore>,
+    /// Feature windows, by feature spec digest (the features of one key
+    /// list share a table: `sekimori_window::Stores`; written as a map of
+    /// one `FeatureStore` per feature, as before).
+    pub stores: Stores,
     /// Login-risk profiles, by feature spec digest.
     pub risk: BTreeMap<u64, RiskStore>,
     pub holds: Holds,
@@ -99,6 +101,18 @@ impl PartialEq for State {
     }
 }
 
+/// The tag of a feature's key list (its expressions' source texts): the
+/// features of one tag are keyed alike and share a table of records.
+fn key_list_tag(f: &sekimori_rules::Feature) -> u64 {
+    let mut bytes = Vec::new();
+    for k in &f.key {
+        let source = k.source();
+        bytes.extend_from_slice(&(source.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(source.as_bytes());
+    }
+    xxh3_64(&bytes)
+}
+
 impl State {
     /// Moves the watermark; true when the event is later than the allowed lateness.
     pub fn advance(&mut self, at_ms: i64, lateness_ms: i64) -> bool {
@@ -119,11 +133,11 @@ impl State {
     /// Keeps the stores of features the pack still declares unchanged, drops the
     /// rest, and creates empty stores for new features.
     pub fn sync_stores(&mut self, pack: &Pack) {
-        let wanted: BTreeMap<u64, _> = pack
+        let wanted: Vec<(u64, sekimori_window::FeatureConfig, Option<u64>)> = pack
             .features
             .iter()
             .filter(|f| f.risk.is_none() && f.profile.is_none())
-            .map(|f| (f.spec_digest, f.config))
+            .map(|f| (f.spec_digest, f.config, Some(key_list_tag(f))))
             .collect();
         let kept: BTreeMap<u64, _> = pack
             .features
@@ -154,15 +168,7 @@ impl State {
             .filter(|f| f.risk.is_none() && f.profile.is_none())
             .map(|f| (f.spec_digest, crate::budget::kind_of(f)))
             .collect();
-        self.stores.retain(|digest, _| wanted.contains_key(digest));
-        for (digest, config) in wanted {
-            if let (std::collections::btree_map::Entry::Vacant(slot), Ok(store)) = (
-                self.stores.entry(digest),
-                FeatureStore::with_seed(config, self.seed),
-            ) {
-                slot.insert(store);
-            }
-        }
+        self.stores.arrange(&wanted, self.seed);
         self.api_lists
             .retain(|name, _| pack.lists.contains_key(name));
     }
@@ -189,9 +195,7 @@ impl State {
         let mut state = State::decode(bytes)?;
         // No seed is restored (a version-8 one is thrown away): the state
         // drew a fresh one, and its feature stores take it.
-        for store in state.stores.values_mut() {
-            store.reseed(state.seed);
-        }
+        state.stores.reseed(state.seed);
         // Accounting is not serialized: it is a function of the content.
         for store in state.risk.values_mut() {
             store.recount();
@@ -218,8 +222,8 @@ impl State {
 
     pub fn digest(&self) -> u64 {
         let mut parts: Vec<u64> = vec![self.watermark_ms as u64, self.events];
-        for (digest, store) in &self.stores {
-            parts.push(*digest);
+        for (digest, store) in self.stores.iter() {
+            parts.push(digest);
             parts.push(store.state_digest());
         }
         for (digest, store) in &self.risk {

@@ -11,8 +11,9 @@
 //!   approximation of the chance a shard's length reaches it (a table of
 //!   the normal tail in 32-bit fixed point, continuity-corrected).
 //!
-//! Integers only, so the same on every machine. Past 2,048 keys the model
-//! is computed at a grid of about 512 points per doubling and interpolated
+//! Integers only, so the same on every machine. Up to 2,048 keys the model
+//! is read from a table computed once per process; past that it is
+//! computed at a grid of about 512 points per doubling and interpolated
 //! between them (cached), so a new key costs a few operations.
 
 use crate::shards::{shard_bytes, SHARDS};
@@ -123,6 +124,17 @@ pub(crate) fn expected(n: u64) -> u64 {
     }
 }
 
+/// Up to this many keys the model is [`expected`] itself, from a table.
+const SMALL: u64 = 2048;
+
+/// [`expected`] of `0..=SMALL`, computed once per process (a pure
+/// function: the table never changes a value), so a store's first keys
+/// cost a lookup each rather than a binomial sum.
+fn small() -> &'static [u64] {
+    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| (0..=SMALL).map(expected).collect())
+}
+
 /// [`expected`] on a grid, interpolated and cached: a pure function of
 /// the number of keys (the cache never changes a value).
 #[derive(Clone, Debug, Default)]
@@ -137,8 +149,8 @@ impl TablesModel {
     /// Accounted bytes of the tables of `len` keys.
     pub fn bytes(&mut self, len: usize) -> u64 {
         let n = len as u64;
-        if n <= 2048 {
-            return expected(n);
+        if n <= SMALL {
+            return small()[n as usize];
         }
         let step = 1u64 << (63 - n.leading_zeros() - 9);
         let lo = n / step * step;
@@ -159,6 +171,14 @@ impl TablesModel {
 mod tests {
     use super::*;
     use crate::alloc::table_buckets;
+
+    #[test]
+    fn the_small_table_is_the_model() {
+        let mut model = TablesModel::default();
+        for n in 0..=SMALL {
+            assert_eq!(model.bytes(n as usize), expected(n), "{n}");
+        }
+    }
 
     #[test]
     fn step_lengths_are_the_tables() {

@@ -135,6 +135,7 @@ mod edges;
 mod error;
 pub mod fixed;
 mod graph;
+mod group;
 mod hll;
 mod layout;
 mod seed;
@@ -143,15 +144,18 @@ mod shards;
 mod snapshot;
 mod state;
 mod store;
+mod stores;
 mod window;
 
 use serde::{Deserialize, Serialize};
 
 pub use error::WindowError;
 pub use graph::{GraphRead, EDGE_CAP, MAX_CYCLE, PASS_THROUGH_BP, PERIOD_CAP, VISIT_CAP};
+pub use group::{Group, MAX_MEMBERS};
 pub use hll::{HLL_PRECISION, HLL_REGISTERS};
 pub use seed::ShardSeed;
 pub use store::FeatureStore;
+pub use stores::{StoreMut, StoreRef, Stores};
 pub use window::{MAX_BUCKETS, MAX_EXACT_LIMIT, MAX_LENGTH_MS, MIN_RESOLUTION_MS};
 
 /// Entity key, hashed by the caller (xxh3-128).

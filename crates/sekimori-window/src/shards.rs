@@ -43,7 +43,24 @@ pub(crate) const SHARDS: usize = 1024;
 const BITS: u32 = SHARDS.trailing_zeros();
 
 type Hasher = foldhash::fast::RandomState;
-type Shard = HashMap<Fp, KeyState, Hasher>;
+type Shard<V = KeyState> = HashMap<Fp, V, Hasher>;
+
+/// What a table holds per key: a feature's [`KeyState`], or a group's
+/// record of several (`group`).
+pub(crate) trait Held: Clone {
+    /// True when the table's bytes are accounted by the layout model
+    /// ([`Keys::table_bytes`]); a group's members account their own.
+    const MODELLED: bool;
+    /// Accounted heap bytes of the value.
+    fn accounted(&self) -> u64;
+}
+
+impl Held for KeyState {
+    const MODELLED: bool = true;
+    fn accounted(&self) -> u64 {
+        self.state.accounted()
+    }
+}
 
 /// A key as the tables hold it: the same 128 bits as two words. A `u128` is
 /// 16-byte aligned, which pads every (key, state) slot from 56 to 64 bytes;
@@ -76,7 +93,7 @@ pub(crate) fn shard_bytes(len: usize) -> u64 {
 
 /// Rebuilds a shard that lost keys at the size of what it keeps (see the
 /// module docs); frees it when empty.
-fn rebuild(slot: &mut Option<Arc<Shard>>) {
+fn rebuild<V: Held>(slot: &mut Option<Arc<Shard<V>>>) {
     let Some(shard) = slot else { return };
     if shard.is_empty() {
         *slot = None;
@@ -84,16 +101,16 @@ fn rebuild(slot: &mut Option<Arc<Shard>>) {
     }
     let shard = Arc::make_mut(shard);
     let old = std::mem::take(shard);
-    let mut fresh = Shard::with_capacity_and_hasher(old.len(), Hasher::default());
+    let mut fresh = Shard::<V>::with_capacity_and_hasher(old.len(), Hasher::default());
     fresh.extend(old);
     *shard = fresh;
 }
 
 /// The tracked keys of a store: a map from key to state, cheap to clone.
 #[derive(Clone, Debug)]
-pub(crate) struct Keys {
+pub(crate) struct Keys<V: Held = KeyState> {
     /// `None` until the shard's first key (an empty store allocates no shard).
-    shards: Vec<Option<Arc<Shard>>>,
+    shards: Vec<Option<Arc<Shard<V>>>>,
     len: usize,
     /// Accounted bytes of the tables, the model's for `len` (`layout`),
     /// kept up to date.
@@ -104,8 +121,8 @@ pub(crate) struct Keys {
 }
 
 /// Empty, with a fresh seed.
-impl Default for Keys {
-    fn default() -> Keys {
+impl<V: Held> Default for Keys<V> {
+    fn default() -> Keys<V> {
         Keys::with_seed(ShardSeed::fresh())
     }
 }
@@ -115,30 +132,32 @@ impl Default for Keys {
 pub(crate) struct Loc(usize);
 
 /// A vacant or occupied key of [`Keys::entry_in`].
-pub(crate) struct Entry<'a> {
-    inner: hash_map::Entry<'a, Fp, KeyState>,
+pub(crate) struct Entry<'a, V: Held = KeyState> {
+    inner: hash_map::Entry<'a, Fp, V>,
     len: &'a mut usize,
     table: &'a mut u64,
     model: &'a mut TablesModel,
 }
 
-impl<'a> Entry<'a> {
+impl<'a, V: Held> Entry<'a, V> {
     /// The key's state, inserting `f()` if it has none.
-    pub fn or_insert_with(self, f: impl FnOnce() -> KeyState) -> &'a mut KeyState {
+    pub fn or_insert_with(self, f: impl FnOnce() -> V) -> &'a mut V {
         match self.inner {
             hash_map::Entry::Occupied(o) => o.into_mut(),
             hash_map::Entry::Vacant(v) => {
                 *self.len += 1;
-                *self.table = self.model.bytes(*self.len);
+                if V::MODELLED {
+                    *self.table = self.model.bytes(*self.len);
+                }
                 v.insert(f())
             }
         }
     }
 }
 
-impl Keys {
+impl<V: Held> Keys<V> {
     /// Empty, laid out by `seed`.
-    pub fn with_seed(seed: ShardSeed) -> Keys {
+    pub fn with_seed(seed: ShardSeed) -> Keys<V> {
         Keys {
             shards: vec![None; SHARDS],
             len: 0,
@@ -158,7 +177,7 @@ impl Keys {
         if seed == self.seed {
             return;
         }
-        let mut parts: Vec<Vec<Slot>> = vec![Vec::new(); SHARDS];
+        let mut parts: Vec<Vec<(Fp, V)>> = vec![Vec::new(); SHARDS];
         for slot in &mut self.shards {
             let Some(shard) = slot.take() else { continue };
             let shard = Arc::try_unwrap(shard).unwrap_or_else(|shared| (*shared).clone());
@@ -168,7 +187,7 @@ impl Keys {
         }
         for (slot, part) in self.shards.iter_mut().zip(parts) {
             if !part.is_empty() {
-                let mut shard = Shard::with_capacity_and_hasher(part.len(), Hasher::default());
+                let mut shard = Shard::<V>::with_capacity_and_hasher(part.len(), Hasher::default());
                 shard.extend(part);
                 *slot = Some(Arc::new(shard));
             }
@@ -188,7 +207,7 @@ impl Keys {
     }
 
     /// [`Keys::get`] of a located key.
-    pub fn get_in(&self, loc: Loc, key: &Key) -> Option<&KeyState> {
+    pub fn get_in(&self, loc: Loc, key: &Key) -> Option<&V> {
         self.shards[loc.0].as_ref()?.get(&Fp::of(*key))
     }
 
@@ -211,12 +230,12 @@ impl Keys {
         TablesModel::default().bytes(self.shards.iter().flatten().map(|s| s.len()).sum())
     }
 
-    pub fn get(&self, key: &Key) -> Option<&KeyState> {
+    pub fn get(&self, key: &Key) -> Option<&V> {
         self.shards[self.shard_of(key)].as_ref()?.get(&Fp::of(*key))
     }
 
     /// The entry of a located key.
-    pub fn entry_in(&mut self, loc: Loc, key: Key) -> Entry<'_> {
+    pub fn entry_in(&mut self, loc: Loc, key: Key) -> Entry<'_, V> {
         let shard = Arc::make_mut(self.shards[loc.0].get_or_insert_with(Default::default));
         Entry {
             inner: shard.entry(Fp::of(key)),
@@ -227,19 +246,26 @@ impl Keys {
     }
 
     /// Inserts `state` under `key`, returning the state it replaces.
-    pub fn insert(&mut self, key: Key, state: KeyState) -> Option<KeyState> {
+    pub fn insert(&mut self, key: Key, state: V) -> Option<V> {
         let at = self.shard_of(&key);
         let shard = Arc::make_mut(self.shards[at].get_or_insert_with(Default::default));
         let old = shard.insert(Fp::of(key), state);
         if old.is_none() {
             self.len += 1;
-            self.table = self.model.bytes(self.len);
+            self.refresh_table();
         }
         old
     }
 
+    /// The model's table bytes for the current length.
+    fn refresh_table(&mut self) {
+        if V::MODELLED {
+            self.table = self.model.bytes(self.len);
+        }
+    }
+
     /// Every (key, state), in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (Key, &KeyState)> {
+    pub fn iter(&self) -> impl Iterator<Item = (Key, &V)> {
         self.shards
             .iter()
             .flatten()
@@ -247,14 +273,14 @@ impl Keys {
     }
 
     /// Every state, in no particular order.
-    pub fn values(&self) -> impl Iterator<Item = &KeyState> {
+    pub fn values(&self) -> impl Iterator<Item = &V> {
         self.iter().map(|(_, v)| v)
     }
 
     /// Keeps the keys for which `keep` is true (called once per key, in no
     /// particular order; `keep` may change the state, so every shard is
     /// unshared first). A shard that lost keys is rebuilt at its new size.
-    pub fn retain(&mut self, mut keep: impl FnMut(&Key, &mut KeyState) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&Key, &mut V) -> bool) {
         let mut len = 0;
         for slot in &mut self.shards {
             let Some(shard) = slot else { continue };
@@ -268,14 +294,14 @@ impl Keys {
             }
         }
         self.len = len;
-        self.table = self.model.bytes(len);
+        self.refresh_table();
     }
 
     /// Removes the keys for which `drop` (a pure test of the key and its
     /// state) is true: returns (keys, accounted heap bytes of their states)
     /// removed; [`Keys::table_bytes`] follows. A shard it removes nothing
     /// from stays shared with any copy (a read-only pass first).
-    pub fn remove_where(&mut self, drop: impl Fn(&Key, &KeyState) -> bool) -> (u64, u64) {
+    pub fn remove_where(&mut self, drop: impl Fn(&Key, &V) -> bool) -> (u64, u64) {
         let (mut keys, mut bytes) = (0u64, 0u64);
         for slot in &mut self.shards {
             let Some(shard) = slot else { continue };
@@ -294,22 +320,58 @@ impl Keys {
             rebuild(slot);
         }
         self.len -= keys as usize;
-        self.table = self.model.bytes(self.len);
+        self.refresh_table();
         (keys, bytes)
+    }
+
+    /// Like [`Keys::retain`], but a shard none of whose keys `touch` (a
+    /// pure test) is left alone, still shared with any copy; `keep` is
+    /// called on every key of a touched shard. A shard that lost keys is
+    /// rebuilt at its new size.
+    pub fn retain_touched(
+        &mut self,
+        touch: impl Fn(&Key, &V) -> bool,
+        mut keep: impl FnMut(&Key, &mut V) -> bool,
+    ) {
+        let mut lost = 0;
+        for slot in &mut self.shards {
+            let Some(shard) = slot else { continue };
+            if !shard.iter().any(|(k, v)| touch(&k.key(), v)) {
+                continue;
+            }
+            let shard = Arc::make_mut(shard);
+            let before = shard.len();
+            shard.retain(|k, v| keep(&k.key(), v));
+            let after = shard.len();
+            if after < before {
+                lost += before - after;
+                rebuild(slot);
+            }
+        }
+        self.len -= lost;
+        self.refresh_table();
+    }
+
+    /// Every (key, value), taken out (the shards a copy shares are cloned).
+    pub fn into_entries(self) -> impl Iterator<Item = (Key, V)> {
+        self.shards.into_iter().flatten().flat_map(|shard| {
+            let shard = Arc::try_unwrap(shard).unwrap_or_else(|shared| (*shared).clone());
+            shard.into_iter().map(|(k, v)| (k.key(), v))
+        })
     }
 
     /// Bytes the shards really hold (their tables at their real capacities
     /// and their headers, as the allocator rounds them): for measurements
     /// beside the accounting, never for it.
     pub fn real_table_bytes(&self) -> u64 {
-        let header = alloc_bytes(2 * size_of::<usize>() + size_of::<Shard>());
+        let header = alloc_bytes(2 * size_of::<usize>() + size_of::<Shard<V>>());
         let buckets = |c: usize| if c < 8 { c + 1 } else { c / 7 * 8 };
         self.shards
             .iter()
             .flatten()
             .map(|s| {
                 let b = buckets(s.capacity());
-                header + alloc_bytes((b * size_of::<Slot>()).next_multiple_of(16) + b + 16)
+                header + alloc_bytes((b * size_of::<(Fp, V)>()).next_multiple_of(16) + b + 16)
             })
             .sum()
     }
@@ -349,13 +411,13 @@ impl Keys {
 
 /// Equal when they hold the same keys with equal states (shard layout and
 /// seeds do not matter).
-impl PartialEq for Keys {
-    fn eq(&self, other: &Keys) -> bool {
+impl<V: Held + PartialEq> PartialEq for Keys<V> {
+    fn eq(&self, other: &Keys<V>) -> bool {
         self.len == other.len && self.iter().all(|(k, v)| other.get(&k) == Some(v))
     }
 }
 
-impl Eq for Keys {}
+impl<V: Held + Eq> Eq for Keys<V> {}
 
 #[cfg(test)]
 #[path = "shards_tests.rs"]

@@ -5,12 +5,14 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::state::KeyState;
 use crate::{FeatureConfig, FeatureStore, Key, WindowError};
 
+/// The serialized form of a feature's windows, borrowed: written alike by
+/// a [`FeatureStore`] and by a member of a group (`group`).
 #[derive(Serialize)]
-struct SnapshotRef<'a> {
-    config: &'a FeatureConfig,
-    keys: Vec<(Key, &'a KeyState)>,
-    last_sweep_ms: Option<i64>,
-    evicted_total: u64,
+pub(crate) struct SnapshotRef<'a> {
+    pub config: &'a FeatureConfig,
+    pub keys: Vec<(Key, &'a KeyState)>,
+    pub last_sweep_ms: Option<i64>,
+    pub evicted_total: u64,
 }
 
 /// The serialized form of a [`FeatureStore`].

@@ -245,9 +245,7 @@ impl FeatureStore {
     }
 
     fn input(&self, obs: Obs, now_ms: i64) -> Option<(i64, Input)> {
-        let oldest = now_ms.saturating_sub(self.config.lateness_ms.max(0));
-        let at = obs.at_ms.max(oldest).min(now_ms);
-        Input::of(self.config.aggregate, at, obs.value).map(|i| (at, i))
+        clamped_input(&self.config, obs, now_ms)
     }
 
     pub(crate) fn maybe_sweep(&mut self, now_ms: i64, span: &Span) {
@@ -311,7 +309,15 @@ impl FeatureStore {
     }
 }
 
-fn digest_config(c: &FeatureConfig, d: &mut Digest) {
+/// The observation's (clamped time, input), `None` when its value does
+/// not fit the aggregate.
+pub(crate) fn clamped_input(config: &FeatureConfig, obs: Obs, now_ms: i64) -> Option<(i64, Input)> {
+    let oldest = now_ms.saturating_sub(config.lateness_ms.max(0));
+    let at = obs.at_ms.max(oldest).min(now_ms);
+    Input::of(config.aggregate, at, obs.value).map(|i| (at, i))
+}
+
+pub(crate) fn digest_config(c: &FeatureConfig, d: &mut Digest) {
     match c.window {
         Window::Sliding {
             length_ms,

@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 pub(super) struct Head<R, H> {
     watermark_ms: i64,
     events: u64,
-    stores: BTreeMap<u64, FeatureStore>,
+    stores: Stores,
     risk: BTreeMap<u64, R>,
     holds: H,
     api_lists: BTreeMap<String, BTreeSet<String>>,
@@ -265,7 +265,7 @@ mod tests {
             max_keys: 10_000,
             lateness_ms: 0,
         };
-        let mut store = FeatureStore::new(config).expect("valid");
+        let mut store = sekimori_window::FeatureStore::new(config).expect("valid");
         let obs = |at_ms| sekimori_window::Obs {
             at_ms,
             value: sekimori_window::ObsValue::None,
@@ -328,12 +328,12 @@ mod tests {
         let old = State::from_bytes(&v8).expect("decodes");
         let kept = sekimori_window::ShardSeed::from_parts(kept[0], kept[1]);
         assert_ne!(old.seed, kept, "the kept seed is not used");
-        assert_eq!(old.stores[&41].seed(), old.seed);
+        assert_eq!(old.stores.solo(&41).expect("kept").seed(), old.seed);
         assert_eq!(old, state);
         assert_eq!(old.digest(), state.digest());
         assert_eq!(
-            old.stores[&41].accounted_bytes(),
-            state.stores[&41].accounted_bytes()
+            old.stores.get(&41).expect("kept").accounted_bytes(),
+            state.stores.get(&41).expect("kept").accounted_bytes()
         );
         assert_eq!(old.evictable_bytes(), state.evictable_bytes());
         // Written again, it is the current version, without a seed.
@@ -350,7 +350,10 @@ mod tests {
     fn restores_draw_fresh_seeds_and_bytes_do_not_depend_on_them() {
         let (a, b) = (a_full_state(), a_full_state());
         assert_ne!(a.seed, b.seed);
-        assert_ne!(a.stores[&41].seed(), b.stores[&41].seed());
+        assert_ne!(
+            a.stores.solo(&41).expect("kept").seed(),
+            b.stores.solo(&41).expect("kept").seed()
+        );
         let bytes = a.to_bytes();
         assert_eq!(b.to_bytes(), bytes);
         let (one, two) = (

@@ -1,0 +1,520 @@
+//! `Group`: the windows of several features keyed alike, one record a key.
+//!
+//! A pack keys most of its features by the same few key lists (the
+//! account, the account and currency, the device, ...), and a
+//! [`FeatureStore`] per feature gives each (key, feature) window its own
+//! table slot. A group holds the features of one key list (its *members*,
+//! at most [`MAX_MEMBERS`]) in one table: a key's record holds the
+//! [`KeyState`] of every member that tracks it, so the key, its slot and
+//! its hash are paid once per key, not once per window.
+//!
+//! **Each member behaves exactly as its own `FeatureStore` would.** A
+//! member keeps the store's own bookkeeping (configuration, sweep time,
+//! evictions, number of keys, accounted bytes) and every operation of the
+//! store is the same operation on the member's states alone: the same
+//! readings, sweeps, key-cap evictions, budget evictions, digest and
+//! serialized bytes (`tests/group.rs` holds a group to a `FeatureStore`
+//! per member over random sequences). A key's record goes when its last
+//! member state goes.
+//!
+//! **Accounting.** A member accounts what its own store would (its states'
+//! heap bytes and the tables of a store of its number of keys, `layout`),
+//! so the engine's memory budget evicts exactly as before; the group's one
+//! table is smaller than the members' tables it replaces, so the accounting
+//! now overstates the real bytes (the budget errs on the safe side).
+
+use std::mem::size_of;
+
+use crate::digest::Digest;
+use crate::layout::TablesModel;
+use crate::seed::ShardSeed;
+use crate::shards::{Held, Keys};
+use crate::snapshot::SnapshotRef;
+use crate::state::{empty_read, KeyState, State};
+use crate::store::{clamped_input, digest_config};
+use crate::window::Span;
+use crate::{Aggregate, FeatureConfig, FeatureStore, Key, Obs, Read, Window};
+
+/// Members a group holds at most (a record's member mask is 32 bits).
+pub const MAX_MEMBERS: usize = 32;
+
+/// One key's states, one per member tracking it, in member order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Record {
+    /// Bit `m` set: member `m` tracks the key.
+    mask: u32,
+    states: Box<[KeyState]>,
+}
+
+impl Record {
+    fn slot(&self, m: usize) -> Option<usize> {
+        let bit = 1u32 << m;
+        (self.mask & bit != 0).then(|| (self.mask & (bit - 1)).count_ones() as usize)
+    }
+
+    pub fn get(&self, m: usize) -> Option<&KeyState> {
+        self.slot(m).map(|i| &self.states[i])
+    }
+
+    fn get_mut(&mut self, m: usize) -> Option<&mut KeyState> {
+        self.slot(m).map(|i| &mut self.states[i])
+    }
+
+    fn has(&self, m: usize) -> bool {
+        self.mask & (1 << m) != 0
+    }
+
+    /// Member `m`'s state, inserting `f()` if it has none.
+    fn get_or_insert(&mut self, m: usize, f: impl FnOnce() -> KeyState) -> &mut KeyState {
+        let bit = 1u32 << m;
+        let i = (self.mask & (bit - 1)).count_ones() as usize;
+        if self.mask & bit == 0 {
+            let mut states = std::mem::take(&mut self.states).into_vec();
+            states.insert(i, f());
+            self.states = states.into_boxed_slice();
+            self.mask |= bit;
+        }
+        &mut self.states[i]
+    }
+
+    fn remove(&mut self, m: usize) -> Option<KeyState> {
+        let i = self.slot(m)?;
+        let mut states = std::mem::take(&mut self.states).into_vec();
+        let old = states.remove(i);
+        self.states = states.into_boxed_slice();
+        self.mask &= !(1u32 << m);
+        Some(old)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.mask == 0
+    }
+
+    /// (member, state) for every member tracking the key.
+    #[cfg(test)]
+    fn members(&self) -> impl Iterator<Item = (usize, &KeyState)> {
+        let mut mask = self.mask;
+        self.states.iter().map(move |s| {
+            let m = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            (m, s)
+        })
+    }
+}
+
+impl Held for Record {
+    const MODELLED: bool = false;
+    fn accounted(&self) -> u64 {
+        self.states.iter().map(KeyState::accounted).sum()
+    }
+}
+
+/// A member's own bookkeeping: what its `FeatureStore` kept beside its keys.
+#[derive(Clone, Debug)]
+struct Member {
+    config: FeatureConfig,
+    last_sweep_ms: Option<i64>,
+    evicted_total: u64,
+    /// Keys whose record holds a state of this member.
+    len: usize,
+    /// Sum of those states' accounted heap bytes.
+    accounted: u64,
+    /// The model's tables for `len` keys (as the member's own store).
+    table: u64,
+    model: TablesModel,
+}
+
+impl Member {
+    fn set_len(&mut self, len: usize) {
+        self.len = len;
+        self.table = self.model.bytes(len);
+    }
+}
+
+/// Several features' windows in one table of records (see the module docs).
+#[derive(Clone, Debug)]
+pub struct Group {
+    members: Vec<Member>,
+    records: Keys<Record>,
+}
+
+impl Group {
+    /// An empty group whose keys are laid out by `seed`.
+    pub fn new(seed: ShardSeed) -> Group {
+        Group {
+            members: Vec::new(),
+            records: Keys::with_seed(seed),
+        }
+    }
+
+    /// Takes `store` in as the next member (moving its keys' states into
+    /// the records): returns the member's number, or gives the store back
+    /// when the group is full or the store is a graph (graphs keep stores
+    /// of their own).
+    pub fn adopt(&mut self, store: FeatureStore) -> Result<usize, Box<FeatureStore>> {
+        let m = self.members.len();
+        if m >= MAX_MEMBERS || store.config.aggregate == Aggregate::Graph {
+            return Err(Box::new(store));
+        }
+        let mut model = TablesModel::default();
+        let len = store.keys.len();
+        self.members.push(Member {
+            config: store.config,
+            last_sweep_ms: store.last_sweep_ms,
+            evicted_total: store.evicted_total,
+            len,
+            accounted: store.accounted,
+            table: model.bytes(len),
+            model,
+        });
+        for (key, state) in store.keys.into_entries() {
+            let loc = self.records.locate(&key);
+            let record = self
+                .records
+                .entry_in(loc, key)
+                .or_insert_with(Record::default);
+            record.get_or_insert(m, || state);
+        }
+        Ok(m)
+    }
+
+    /// Gives every member back as its own `FeatureStore` (in member
+    /// order), laid out by the group's seed.
+    pub fn dissolve(self) -> Vec<FeatureStore> {
+        let seed = self.records.seed();
+        let mut stores: Vec<FeatureStore> = self
+            .members
+            .iter()
+            .map(|m| FeatureStore {
+                config: m.config,
+                keys: Keys::with_seed(seed),
+                last_sweep_ms: m.last_sweep_ms,
+                evicted_total: m.evicted_total,
+                accounted: m.accounted,
+            })
+            .collect();
+        for (key, record) in self.records.into_entries() {
+            let mut bits = record.mask;
+            for state in record.states.into_vec() {
+                let m = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                stores[m].keys.insert(key, state);
+            }
+        }
+        stores
+    }
+
+    /// Number of members.
+    pub fn members(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Number of keys with a record (any member).
+    pub fn records(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn seed(&self) -> ShardSeed {
+        self.records.seed()
+    }
+
+    /// Lays the records out by `seed`; nothing else changes.
+    pub fn reseed(&mut self, seed: ShardSeed) {
+        self.records.reseed(seed);
+    }
+
+    pub fn config(&self, m: usize) -> &FeatureConfig {
+        &self.members[m].config
+    }
+
+    /// Member `m`'s number of tracked keys ([`FeatureStore::len`]).
+    pub fn len(&self, m: usize) -> usize {
+        self.members[m].len
+    }
+
+    /// [`FeatureStore::evicted_total`] of member `m`.
+    pub fn evicted_total(&self, m: usize) -> u64 {
+        self.members[m].evicted_total
+    }
+
+    /// [`FeatureStore::accounted_bytes`] of member `m`.
+    pub fn accounted_bytes(&self, m: usize) -> u64 {
+        self.members[m].accounted + self.members[m].table
+    }
+
+    /// [`FeatureStore::recount_bytes`] of member `m`.
+    pub fn recount_bytes(&self, m: usize) -> u64 {
+        let (mut n, mut heap) = (0usize, 0u64);
+        for (_, r) in self.records.iter() {
+            if let Some(s) = r.get(m) {
+                n += 1;
+                heap += s.accounted();
+            }
+        }
+        heap + TablesModel::default().bytes(n)
+    }
+
+    /// [`FeatureStore::apply`] on member `m`.
+    pub fn apply(&mut self, m: usize, key: Key, obs: Option<Obs>, now_ms: i64) -> Read {
+        let config = self.members[m].config;
+        let span = Span::new(&config, now_ms);
+        self.maybe_sweep(m, now_ms, &span);
+        let loc = self.records.locate(&key);
+        let read = |g: &Group| match g.records.get_in(loc, &key).and_then(|r| r.get(m)) {
+            Some(k) => k.state.read(&span),
+            None => empty_read(config.aggregate),
+        };
+        let Some((at, input)) = obs.and_then(|o| clamped_input(&config, o, now_ms)) else {
+            return read(self);
+        };
+        let before = (config.aggregate == Aggregate::LastSeen).then(|| read(self));
+        let known = self.records.get_in(loc, &key).is_some_and(|r| r.has(m));
+        if !known {
+            self.make_room(m, now_ms, &span);
+        }
+        let record = self
+            .records
+            .entry_in(loc, key)
+            .or_insert_with(Record::default);
+        let entry = record.get_or_insert(m, || KeyState {
+            last_at: at,
+            state: State::new(&config),
+        });
+        let bytes_before = if known { entry.accounted() } else { 0 };
+        entry.last_at = entry.last_at.max(at);
+        entry.state.prune(&span);
+        let limit = match config.aggregate {
+            Aggregate::DistinctCount { exact_limit } => exact_limit,
+            _ => 0,
+        };
+        entry.state.observe(span.bucket(at), input, limit, &span);
+        let bytes_after = entry.accounted();
+        let after = before.is_none().then(|| entry.state.read(&span));
+        let member = &mut self.members[m];
+        if !known {
+            member.set_len(member.len + 1);
+        }
+        member.accounted = member.accounted.saturating_sub(bytes_before) + bytes_after;
+        before
+            .or(after)
+            .unwrap_or_else(|| empty_read(config.aggregate))
+    }
+
+    /// [`FeatureStore::read`] on member `m`.
+    pub fn read(&self, m: usize, key: Key, now_ms: i64) -> Read {
+        let config = &self.members[m].config;
+        match self.records.get(&key).and_then(|r| r.get(m)) {
+            Some(k) => k.state.read(&Span::new(config, now_ms)),
+            None => empty_read(config.aggregate),
+        }
+    }
+
+    /// [`FeatureStore::for_each_tiered_age`] on member `m`.
+    pub fn for_each_tiered_age(&self, m: usize, mut f: impl FnMut(i64, u64, bool)) {
+        let member = &self.members[m];
+        let share = member.table / (member.len as u64).max(1);
+        for (_, r) in self.records.iter() {
+            if let Some(k) = r.get(m) {
+                f(k.last_at, k.accounted() + share, k.state.repeated());
+            }
+        }
+    }
+
+    /// [`FeatureStore::evict_tiered`] on member `m`.
+    pub fn evict_tiered(
+        &mut self,
+        m: usize,
+        single_through: i64,
+        repeated_through: i64,
+    ) -> (u64, u64) {
+        let before = self.accounted_bytes(m);
+        let (keys, _) = self.remove_where(m, |_, k| {
+            let through = if k.state.repeated() {
+                repeated_through
+            } else {
+                single_through
+            };
+            k.last_at <= through
+        });
+        (keys, before.saturating_sub(self.accounted_bytes(m)))
+    }
+
+    /// [`FeatureStore::state_digest`] of member `m`.
+    pub fn state_digest(&self, m: usize) -> u64 {
+        let member = &self.members[m];
+        let mut d = Digest::new();
+        digest_config(&member.config, &mut d);
+        d.opt(member.last_sweep_ms);
+        d.u64(member.evicted_total);
+        d.u64(member.len as u64);
+        for (key, k) in self.sorted_keys(m) {
+            d.u128(key);
+            d.i64(k.last_at);
+            k.state.digest(&mut d);
+        }
+        d.finish()
+    }
+
+    /// Member `m`'s share of the bytes used (a measurement, as
+    /// [`FeatureStore::approx_bytes`]): its states (in their records'
+    /// allocations, with their heap) and its share of the table by states.
+    pub fn approx_bytes(&self, m: usize) -> usize {
+        let states: usize = self.members.iter().map(|x| x.len).sum();
+        let table =
+            self.records.real_table_bytes() as usize + crate::shards::SHARDS * size_of::<usize>();
+        let share = table * self.members[m].len / states.max(1);
+        let heap: usize = self
+            .records
+            .values()
+            .filter_map(|r| r.get(m))
+            .map(|k| size_of::<KeyState>() + k.state.heap_bytes())
+            .sum();
+        share + heap
+    }
+
+    /// Member `m`'s (key, state) sorted by key.
+    pub(crate) fn sorted_keys(&self, m: usize) -> Vec<(Key, &KeyState)> {
+        let mut entries: Vec<_> = self
+            .records
+            .iter()
+            .filter_map(|(key, r)| r.get(m).map(|s| (key, s)))
+            .collect();
+        entries.sort_unstable_by_key(|e| e.0);
+        entries
+    }
+
+    /// Member `m` in its `FeatureStore`'s serialized form.
+    pub(crate) fn snapshot_ref(&self, m: usize) -> SnapshotRef<'_> {
+        let member = &self.members[m];
+        SnapshotRef {
+            config: &member.config,
+            keys: self.sorted_keys(m),
+            last_sweep_ms: member.last_sweep_ms,
+            evicted_total: member.evicted_total,
+        }
+    }
+
+    /// Removes member `m`'s state from every key for which `drop` holds,
+    /// and every record left empty: (keys, accounted heap bytes) removed.
+    fn remove_where(&mut self, m: usize, drop: impl Fn(&Key, &KeyState) -> bool) -> (u64, u64) {
+        let (mut keys, mut bytes) = (0u64, 0u64);
+        self.records.retain_touched(
+            |key, r| r.get(m).is_some_and(|s| drop(key, s)),
+            |key, r| {
+                if r.get(m).is_some_and(|s| drop(key, s)) {
+                    if let Some(s) = r.remove(m) {
+                        keys += 1;
+                        bytes += s.accounted();
+                    }
+                }
+                !r.is_empty()
+            },
+        );
+        let member = &mut self.members[m];
+        member.set_len(member.len - keys as usize);
+        member.accounted = member.accounted.saturating_sub(bytes);
+        (keys, bytes)
+    }
+
+    fn maybe_sweep(&mut self, m: usize, now_ms: i64, span: &Span) {
+        let member = &mut self.members[m];
+        let Window::Sliding {
+            length_ms,
+            resolution_ms,
+        } = member.config.window
+        else {
+            return;
+        };
+        match member.last_sweep_ms {
+            None => member.last_sweep_ms = Some(now_ms),
+            Some(t) if now_ms.saturating_sub(t) >= (length_ms / 2).max(resolution_ms) => {
+                self.sweep(m, now_ms, span);
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// Prunes member `m`'s states and forgets those with nothing left
+    /// (sliding windows only), as [`FeatureStore`]'s sweep.
+    fn sweep(&mut self, m: usize, now_ms: i64, span: &Span) {
+        if self.members[m].config.window == Window::Ever {
+            return;
+        }
+        let (mut len, mut accounted) = (0usize, 0u64);
+        self.records.retain_touched(
+            |_, r| r.has(m),
+            |_, r| {
+                if let Some(k) = r.get_mut(m) {
+                    k.state.prune(span);
+                    if k.state.is_live(span.cutoff) {
+                        len += 1;
+                        accounted += k.accounted();
+                    } else {
+                        r.remove(m);
+                    }
+                }
+                !r.is_empty()
+            },
+        );
+        let member = &mut self.members[m];
+        member.set_len(len);
+        member.accounted = accounted;
+        member.last_sweep_ms = Some(now_ms);
+    }
+
+    /// Makes space for one new key of member `m`, as [`FeatureStore`]'s.
+    fn make_room(&mut self, m: usize, now_ms: i64, span: &Span) {
+        let cap = self.members[m].config.max_keys;
+        if self.members[m].len < cap {
+            return;
+        }
+        self.sweep(m, now_ms, span);
+        let len = self.members[m].len;
+        if len < cap {
+            return;
+        }
+        let step = (cap / 16).max(1).max(len + 1 - cap);
+        let mut order: Vec<(i64, Key)> = self
+            .records
+            .iter()
+            .filter_map(|(key, r)| r.get(m).map(|s| (s.last_at, key)))
+            .collect();
+        let step = step.min(order.len());
+        if step == 0 {
+            return;
+        }
+        let (_, &mut last, _) = order.select_nth_unstable(step - 1);
+        let (keys, _) = self.remove_where(m, |key, s| (s.last_at, *key) <= last);
+        self.members[m].evicted_total += keys;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ks(t: i64) -> KeyState {
+        KeyState {
+            last_at: t,
+            state: State::EverCount(1),
+        }
+    }
+
+    #[test]
+    fn a_record_keeps_its_members_in_order() {
+        let mut r = Record::default();
+        r.get_or_insert(5, || ks(5));
+        r.get_or_insert(1, || ks(1));
+        r.get_or_insert(31, || ks(31));
+        r.get_or_insert(5, || ks(99));
+        let seen: Vec<(usize, i64)> = r.members().map(|(m, s)| (m, s.last_at)).collect();
+        assert_eq!(seen, vec![(1, 1), (5, 5), (31, 31)]);
+        assert_eq!(r.remove(5).map(|s| s.last_at), Some(5));
+        assert_eq!(r.remove(5), None);
+        assert!(r.get(5).is_none());
+        assert_eq!(r.get(31).map(|s| s.last_at), Some(31));
+        r.remove(1);
+        r.remove(31);
+        assert!(r.is_empty());
+    }
+}
