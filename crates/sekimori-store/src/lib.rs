@@ -227,6 +227,15 @@ impl Store {
         CommitHold(Arc::clone(&self.shared))
     }
 
+    /// Makes the next group commit fail as a failed fsync would: none of its
+    /// ops is written, every one of them resolves with the error, and the
+    /// store enters the failed state. For tests of what a server answers
+    /// then; a server never calls it.
+    #[doc(hidden)]
+    pub fn fail_next_commit(&self) {
+        self.shared.fail_next.store(true, Ordering::Release);
+    }
+
     /// Whether the store has entered the failed state (no more writes accepted).
     pub fn is_failed(&self) -> bool {
         self.shared.failed.load(Ordering::Acquire)
@@ -248,6 +257,15 @@ impl Store {
 #[doc(hidden)]
 #[derive(Debug)]
 pub struct CommitHold(Arc<Shared>);
+
+impl CommitHold {
+    /// Lets one commit through while the hold lasts, carrying at most `ops`
+    /// of the ops queued (the oldest first); later commits stay held. Has no
+    /// effect on a commit already let through and not yet taken.
+    pub fn let_through(&self, ops: usize) {
+        self.0.pass.store(ops.max(1), Ordering::Release);
+    }
+}
 
 impl Drop for CommitHold {
     fn drop(&mut self) {

@@ -114,6 +114,12 @@ pub(crate) struct Shared {
     pub(crate) failed: AtomicBool,
     /// Commits held back by [`Store::hold_commits`](crate::Store::hold_commits) guards.
     pub(crate) held: AtomicUsize,
+    /// While commits are held: the next commit may go through with at most
+    /// this many ops ([`CommitHold::let_through`](crate::CommitHold::let_through); 0: none).
+    pub(crate) pass: AtomicUsize,
+    /// The next commit fails as a failed fsync would
+    /// ([`Store::fail_next_commit`](crate::Store::fail_next_commit)).
+    pub(crate) fail_next: AtomicBool,
     pub(crate) commits: AtomicU64,
     pub(crate) ops: AtomicU64,
 }
@@ -148,20 +154,28 @@ impl Writer {
         let _guard = FailOnPanic(self.shared.clone());
         while let Ok(first) = self.rx.recv() {
             // Tests hold commits to see that nothing is answered before its
-            // fsync; what arrives meanwhile joins the batch.
+            // fsync; what arrives meanwhile joins the batch (or, let through,
+            // the next commit takes at most that many ops).
+            let mut most = MAX_BATCH_OPS;
             while self.shared.held.load(Ordering::Acquire) > 0 {
+                let pass = self.shared.pass.swap(0, Ordering::AcqRel);
+                if pass > 0 {
+                    most = pass.min(MAX_BATCH_OPS);
+                    break;
+                }
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
-            let batch = self.drain(first);
+            let batch = self.drain(first, most);
             self.process(batch);
         }
     }
 
-    /// Collects whatever is already queued behind `first`, within the batch bounds.
-    fn drain(&self, first: Request) -> Vec<Request> {
+    /// Collects whatever is already queued behind `first`, within the batch
+    /// bounds (at most `most` ops).
+    fn drain(&self, first: Request, most: usize) -> Vec<Request> {
         let mut bytes = first.op.payload_len();
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH_OPS && bytes < MAX_BATCH_BYTES {
+        while batch.len() < most && bytes < MAX_BATCH_BYTES {
             match self.rx.try_recv() {
                 Ok(req) => {
                     bytes += req.op.payload_len();
@@ -240,6 +254,15 @@ impl Writer {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(Durability::Immediate)?;
         apply_all(&txn, &accepted)?;
+        if self.shared.fail_next.swap(false, Ordering::AcqRel) {
+            // A test's stand-in for a failed fsync: nothing of the batch is
+            // committed (the transaction is aborted).
+            txn.abort()?;
+            return Err(StoreError::Io {
+                path: "fail_next_commit".into(),
+                source: Arc::new(std::io::Error::other("injected commit failure")),
+            });
+        }
         txn.commit()?;
         if let Some(next) = outcomes
             .iter()

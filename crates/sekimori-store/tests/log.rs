@@ -161,6 +161,67 @@ fn nothing_resolves_before_its_commit_and_many_share_one() {
     assert_eq!(store.last_seq().expect("last"), 501);
 }
 
+fn is_pending(rx: &mut Receiver<Result<(), StoreError>>) -> bool {
+    matches!(
+        rx.try_recv(),
+        Err(tokio::sync::oneshot::error::TryRecvError::Empty)
+    )
+}
+
+/// The hold's `let_through` (what the server's tests use to land one
+/// commit of a chunk before the next): exactly the oldest `n` queued ops
+/// commit, in one transaction; the rest stay unresolved until released.
+#[test]
+fn a_commit_let_through_takes_the_oldest_ops_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let before = store.stats();
+    let hold = store.hold_commits();
+    let mut rxs: Vec<_> = (1..=10).map(|s| store.submit(append(s))).collect();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    hold.let_through(4);
+    let rest = rxs.split_off(4);
+    for rx in rxs {
+        wait(rx).expect("let through: durable");
+    }
+    assert_eq!(store.last_seq().expect("last"), 4);
+    let mut rest = rest;
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(rest.iter_mut().all(is_pending), "a held append resolved");
+    assert_eq!(store.stats().commits - before.commits, 1);
+    assert_eq!(store.stats().ops - before.ops, 4);
+    drop(hold);
+    for rx in rest {
+        wait(rx).expect("released: durable");
+    }
+    assert_eq!(store.last_seq().expect("last"), 10);
+}
+
+/// A group commit that fails (as a failed fsync would) fails every op of
+/// its batch: none resolves Ok, none is on disk after a reopen, and the
+/// store takes nothing more.
+#[test]
+fn a_failed_commit_fails_every_op_of_its_batch() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    append_range(&store, 1, 3);
+    let hold = store.hold_commits();
+    let rxs: Vec<_> = (4..=23).map(|s| store.submit(append(s))).collect();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    store.fail_next_commit();
+    drop(hold);
+    for rx in rxs {
+        assert!(wait(rx).is_err(), "an op of a failed commit resolved Ok");
+    }
+    assert!(store.is_failed());
+    assert!(wait(store.submit(append(4))).is_err());
+    assert_eq!(store.last_seq().expect("last"), 3);
+    drop(store);
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(store.last_seq().expect("last"), 3);
+    assert_eq!(store.seq_of_event("evt-4").expect("idx"), None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn submit_resolves_in_async_code() {
     let dir = tempfile::tempdir().expect("tempdir");
