@@ -407,7 +407,18 @@ impl App {
     /// Waits until submitted entries are durable; a failure stops the server
     /// from accepting anything more.
     pub async fn settle(&self, durable: Durable) -> Result<(), ApiError> {
-        let error = match durable.await {
+        self.landed(durable.await)
+    }
+
+    /// What a durable wait gave (see [`App::settle`]).
+    fn landed(
+        &self,
+        landed: Result<
+            Result<(), sekimori_store::StoreError>,
+            tokio::sync::oneshot::error::RecvError,
+        >,
+    ) -> Result<(), ApiError> {
+        let error = match landed {
             Ok(Ok(())) => return Ok(()),
             Ok(Err(e)) => e,
             Err(_) => sekimori_store::StoreError::Failed,

@@ -3,8 +3,7 @@
 //! is built per lookup), and the decision is shared (`Arc`), not copied:
 //! the answer takes it back once its entry is durable and removed here.
 
-use super::{App, Durable, Ledger};
-use crate::error::ApiError;
+use super::{App, Ledger};
 use sekimori_engine::Decision;
 use sekimori_event::Event;
 use std::collections::HashMap;
@@ -48,25 +47,17 @@ pub(super) fn owned(decision: Arc<Decision>) -> Decision {
 }
 
 impl App {
-    /// [`App::settle_event`] for many events (a stream's chunk): waits for
-    /// each entry in order, then releases their pending slots and in-flight
-    /// entries together (one lock of the table). The results are in order.
-    pub(super) async fn settle_events(
-        &self,
-        pending: Vec<(&Event, Durable)>,
-    ) -> Vec<Result<(), ApiError>> {
-        let mut results = Vec::with_capacity(pending.len());
-        let mut events = Vec::with_capacity(pending.len());
-        for (event, durable) in pending {
-            results.push(self.settle(durable).await);
-            events.push(event);
-        }
-        self.pending.fetch_sub(events.len(), Ordering::SeqCst);
+    /// Releases the pending slots and in-flight entries of settled events
+    /// (a stream's answers about to be written): one lock of the table.
+    pub(super) fn release<'e>(&self, events: impl Iterator<Item = &'e Event>) {
+        let mut n = 0;
         let mut in_flight = self.in_flight_map();
         for event in events {
             in_flight.remove(&event.service, &event.id);
+            n += 1;
         }
-        results
+        drop(in_flight);
+        self.pending.fetch_sub(n, Ordering::SeqCst);
     }
 
     /// For each event, whether no event of its (service, id) was decided

@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use sekimori_engine::Prepared;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 /// Streams open at once; one more is refused with `engine_busy` (429).
 pub const MAX_STREAMS: usize = 8;
@@ -150,6 +150,12 @@ impl App {
     /// Decides the chunks of one stream in order and writes each line's
     /// answer (NDJSON) to `out`, in the order of the lines. Returns when
     /// `chunks` ends and every decided event is settled.
+    ///
+    /// Deciding and settling overlap: the lines of a chunk go to the
+    /// settling task [`PART_LINES`] at a time as they are decided (each
+    /// one's entry already handed to the log's group commit), so the
+    /// settler waits for their commit while the rest of the chunk, and the
+    /// next chunk, are decided.
     pub async fn run_stream(
         self: Arc<Self>,
         mut chunks: mpsc::Receiver<Chunk>,
@@ -160,8 +166,7 @@ impl App {
         let (settle_tx, settle_rx) = mpsc::unbounded_channel();
         let settler = tokio::spawn(Arc::clone(&self).settle_stream(settle_rx, out));
         while let Some(chunk) = chunks.recv().await {
-            let decided = self.decide_chunk(&chunk.lines).await;
-            if settle_tx.send((chunk, decided)).is_err() {
+            if !self.decide_chunk(Arc::new(chunk), &settle_tx).await {
                 break;
             }
         }
@@ -170,28 +175,43 @@ impl App {
         drop(permit);
     }
 
-    /// Decides one chunk under the ledger lock, line by line.
-    async fn decide_chunk(&self, lines: &[Line]) -> Vec<Decided> {
+    /// Decides one chunk under the ledger lock, line by line, handing the
+    /// decided lines to the settler in parts. `false`: the settler is gone.
+    async fn decide_chunk(&self, chunk: Arc<Chunk>, settle: &mpsc::UnboundedSender<Part>) -> bool {
+        let lines = &chunk.lines;
         let budget = Duration::from_millis(
             self.config
                 .time_budget_ms
                 .unwrap_or_else(|| self.live_pack().settings.time_budget_ms),
         );
-        let mut out = Vec::with_capacity(lines.len());
+        let mut part = Part::new(&chunk, 0);
         let mut ledger = self.ledger.lock().await;
         // Looked up once for the chunk, under this hold of the lock.
         let mut absent = self.absent_lines(&ledger, lines);
         let mut from = 0;
         for (i, line) in lines.iter().enumerate() {
+            if part.decided.len() >= PART_LINES {
+                let next = Part::new(&chunk, i);
+                if settle.send(std::mem::replace(&mut part, next)).is_err() {
+                    return false;
+                }
+            }
             let (prepared, read_at) = match line {
                 Line::Refused(e) => {
-                    out.push(Decided::Ready(Box::new(Err(e.clone()))));
+                    part.decided.push(Decided::Ready(Box::new(Err(e.clone()))));
                     continue;
                 }
                 Line::Event(p, at) => (p, at),
             };
             if i > 0 && self.admission.single_waiting() {
-                // The lock is fair: a waiting single event goes first.
+                // The lock is fair: a waiting single event goes first. What
+                // is decided so far goes to the settler before the wait.
+                if !part.decided.is_empty() {
+                    let next = Part::new(&chunk, i);
+                    if settle.send(std::mem::replace(&mut part, next)).is_err() {
+                        return false;
+                    }
+                }
                 drop(ledger);
                 tokio::task::yield_now().await;
                 ledger = self.ledger.lock().await;
@@ -200,7 +220,7 @@ impl App {
                 from = i;
             }
             if !self.is_ready() {
-                out.push(Decided::Ready(Box::new(Err(ApiError::new(
+                part.decided.push(Decided::Ready(Box::new(Err(ApiError::new(
                     "store_failed",
                     "the durable log failed; this was not accepted",
                 )))));
@@ -210,14 +230,16 @@ impl App {
             // a fallback (an event of a stream is decided or not at all).
             if read_at.elapsed() > budget {
                 telemetry::shed("stream");
-                out.push(Decided::Ready(Box::new(Err(engine_busy(
+                part.decided.push(Decided::Ready(Box::new(Err(engine_busy(
                     "the engine did not reach this event within the time budget; it was not decided or stored",
                 )))));
                 continue;
             }
-            out.push(self.decide_in_order(&mut ledger, prepared, absent[i - from], true));
+            part.decided
+                .push(self.decide_in_order(&mut ledger, prepared, absent[i - from], true));
         }
-        out
+        drop(ledger);
+        part.decided.is_empty() || settle.send(part).is_ok()
     }
 
     /// [`App::absent`] for the events among `lines` (`false` for a refused
@@ -240,58 +262,169 @@ impl App {
             .collect()
     }
 
-    /// Settles decided chunks in order and writes their answers out. Keeps
-    /// settling when the client is gone (`out` closed).
+    /// Settles decided lines in order and writes their answers out as their
+    /// commits land: answers are gathered while their entries are durable
+    /// already, and written (one write) whenever the next line's commit, or
+    /// the next part, is still to come. Keeps settling when the client is
+    /// gone (`out` closed).
     async fn settle_stream(
         self: Arc<Self>,
-        mut decided: mpsc::UnboundedReceiver<(Chunk, Vec<Decided>)>,
+        mut parts: mpsc::UnboundedReceiver<Part>,
         out: mpsc::Sender<Bytes>,
     ) {
-        let mut open = true;
-        while let Some((chunk, items)) = decided.recv().await {
-            // Every decided line's entry durable (in order), then the chunk's
-            // pending slots and in-flight entries released together.
-            let mut durables = Vec::new();
-            let mut settling = Vec::with_capacity(items.len());
-            for (line, item) in chunk.lines.iter().zip(items) {
-                settling.push(match (item, line) {
-                    (Decided::Pending(decision, durable, placed, json), Line::Event(p, _)) => {
-                        durables.push((p.event(), durable));
-                        Ok((decision, placed, json))
+        let mut answers = Answers::default();
+        loop {
+            let part = match parts.try_recv() {
+                Ok(part) => part,
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    self.write_out(&mut answers, &out).await;
+                    match parts.recv().await {
+                        Some(part) => part,
+                        None => break,
                     }
-                    (Decided::Pending(..), Line::Refused(_)) => {
-                        Err(Err(ApiError::internal("a refused line was decided")))
+                }
+            };
+            let Part {
+                chunk,
+                from,
+                decided,
+            } = part;
+            let n = decided.len();
+            for (i, item) in (from..).zip(decided) {
+                let Some(line) = chunk.lines.get(i) else {
+                    break;
+                };
+                let buf = &mut answers.buf;
+                let (decision, mut durable, placed, json) = match (item, line) {
+                    (Decided::Ready(r), _) => {
+                        write_line(buf, r.as_ref().as_ref().map(AnswerRef::of));
+                        continue;
                     }
-                    (Decided::Ready(r), _) => Err(*r),
-                });
-            }
-            let mut settled = self.settle_events(durables).await.into_iter();
-            let mut buf = Vec::with_capacity(settling.len() * 768);
-            for (line, item) in chunk.lines.iter().zip(settling) {
-                match (item, line) {
-                    (Err(ready), _) => write_line(&mut buf, ready.as_ref().map(AnswerRef::of)),
-                    (Ok((decision, placed, json)), Line::Event(p, read_at)) => {
-                        let settled = settled.next().unwrap_or_else(|| {
-                            Err(ApiError::internal("a decided line was not settled"))
-                        });
-                        if settled.is_ok() {
-                            self.notify(p.event(), &decision, &placed);
-                            telemetry::decision(&decision, read_at.elapsed(), None);
+                    (Decided::Pending(..), Line::Refused(e)) => {
+                        write_line(buf, Err(e));
+                        continue;
+                    }
+                    (Decided::Pending(d, durable, placed, json), Line::Event(..)) => {
+                        (d, durable, placed, json)
+                    }
+                };
+                let landed = match durable.try_recv() {
+                    Ok(landed) => Ok(landed),
+                    Err(oneshot::error::TryRecvError::Closed) => {
+                        Ok(Err(sekimori_store::StoreError::Failed))
+                    }
+                    Err(oneshot::error::TryRecvError::Empty) => {
+                        // Its commit is still to land: what is answered so
+                        // far goes out first.
+                        self.write_out(&mut answers, &out).await;
+                        (&mut durable).await
+                    }
+                };
+                let settled = self.landed(landed);
+                answers.settled.push((Arc::clone(&chunk), i));
+                let buf = &mut answers.buf;
+                let Line::Event(p, read_at) = line else {
+                    continue;
+                };
+                match settled {
+                    Ok(()) => {
+                        self.notify(p.event(), &decision, &placed);
+                        telemetry::decision(&decision, read_at.elapsed(), None);
+                        match json.is_empty() {
+                            false => write_decided(buf, &decision, &json),
+                            true => write_line(buf, Ok(AnswerRef::decided(&decision))),
                         }
-                        match settled {
-                            Ok(()) if !json.is_empty() => write_decided(&mut buf, &decision, &json),
-                            Ok(()) => write_line(&mut buf, Ok(AnswerRef::decided(&decision))),
-                            Err(e) => write_line(&mut buf, Err(&e)),
-                        }
                     }
-                    (Ok(_), Line::Refused(e)) => write_line(&mut buf, Err(e)),
+                    Err(e) => write_line(buf, Err(&e)),
                 }
             }
-            if open && out.send(Bytes::from(buf)).await.is_err() {
-                // The client went away: settle the rest, answer no one.
-                open = false;
+            if from + n == chunk.lines.len() {
+                // The chunk is decided to its end: its events may leave the
+                // in-flight table (see `Answers::settled`).
+                answers.releasable = answers.settled.len();
             }
-            drop(chunk);
+            answers.chunks.push(chunk);
+        }
+        self.write_out(&mut answers, &out).await;
+    }
+
+    /// Writes the gathered answers out (unless the client is gone), after
+    /// releasing the pending slots and in-flight entries of the settled
+    /// events among them; then gives back the chunks' in-flight places.
+    async fn write_out(&self, answers: &mut Answers, out: &mpsc::Sender<Bytes>) {
+        if answers.releasable > 0 {
+            let settled = answers.settled.drain(..answers.releasable);
+            self.release(settled.as_slice().iter().filter_map(
+                |(chunk, i)| match chunk.lines.get(*i) {
+                    Some(Line::Event(p, _)) => Some(p.event()),
+                    _ => None,
+                },
+            ));
+            answers.releasable = 0;
+        }
+        if !answers.buf.is_empty() {
+            let buf = std::mem::take(&mut answers.buf);
+            if answers.open && out.send(Bytes::from(buf)).await.is_err() {
+                // The client went away: settle the rest, answer no one.
+                answers.open = false;
+            }
+        }
+        answers.chunks.clear();
+    }
+}
+
+/// Decided lines of a chunk are handed to the settler at most this many at
+/// a time, so a line's answer waits for its own commit, not for the rest of
+/// its chunk to be decided.
+pub const PART_LINES: usize = 16;
+
+/// Decided lines of a chunk: `decided[k]` is line `from + k`'s.
+struct Part {
+    chunk: Arc<Chunk>,
+    from: usize,
+    decided: Vec<Decided>,
+}
+
+impl Part {
+    fn new(chunk: &Arc<Chunk>, from: usize) -> Part {
+        Part {
+            chunk: Arc::clone(chunk),
+            from,
+            decided: Vec::with_capacity(PART_LINES.min(chunk.lines.len() - from)),
+        }
+    }
+}
+
+/// Answers gathered and not yet written out.
+struct Answers {
+    /// The answer lines, in order.
+    buf: Vec<u8>,
+    /// Decided events settled (durable or failed), by chunk and line, in
+    /// order: their pending slots and in-flight entries are released before
+    /// the write, but only once their whole chunk is decided. A chunk is
+    /// decided under one hold of the ledger lock with its duplicates looked
+    /// up in the log once, at the start of the hold (`absent_lines`): from
+    /// then on only the in-flight table is read for them, so the chunk's own
+    /// decisions must stay there until the hold ends.
+    settled: Vec<(Arc<Chunk>, usize)>,
+    /// How many of `settled` (the first) belong to chunks decided to their end.
+    releasable: usize,
+    /// The chunks whose answers are in `buf` (their in-flight places are
+    /// given back once it is written).
+    chunks: Vec<Arc<Chunk>>,
+    /// Whether the client still reads.
+    open: bool,
+}
+
+impl Default for Answers {
+    fn default() -> Self {
+        Answers {
+            buf: Vec::with_capacity(PART_LINES * 768),
+            settled: Vec::new(),
+            releasable: 0,
+            chunks: Vec::new(),
+            open: true,
         }
     }
 }

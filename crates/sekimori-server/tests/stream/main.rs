@@ -3,6 +3,9 @@
 //!   line, each durable before it is written; a bad line is answered with
 //!   its error and the stream goes on; each line is checked against the key
 //!   as a single event is; duplicates answer the original;
+//! - `commits`: a line is answered when the commit holding its entry lands,
+//!   not after the rest of its chunk; a failed commit answers every event of
+//!   its group `store_failed`;
 //! - `limits`: overload answers `engine_busy` per event (never a decision
 //!   the engine did not make) and stores nothing; stream places per tenant;
 //!   a stream with no body;
@@ -14,6 +17,7 @@
 mod common;
 
 mod answers;
+mod commits;
 mod lifecycle;
 mod limits;
 mod support;
