@@ -47,21 +47,35 @@ const HOUR_MS: i64 = 3_600_000;
 const KEY_BYTES: u64 = 64;
 const CELL_BYTES: u64 = 4;
 
-/// One key's history: `(bucket or slot, count)` sorted by index.
+/// One key's history: `(bucket or slot, count)` sorted by index, in a
+/// boxed slice of exactly their number (16 bytes in the profile where a
+/// `Vec` took 24, and no spare capacity: a `Vec` grew to four cells for its
+/// first). Serialized as the list it was: snapshots are unchanged.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Profile {
     /// Latest (clamped) event time it learned from, for recency.
     pub last_at: i64,
-    pub cells: Vec<(u8, u16)>,
+    cells: Box<[(u8, u16)]>,
+}
+
+/// Changes boxed cells as a vector and boxes them back at their length.
+fn edit(cells: &mut Box<[(u8, u16)]>, f: impl FnOnce(&mut Vec<(u8, u16)>)) {
+    let mut v = std::mem::take(cells).into_vec();
+    f(&mut v);
+    *cells = v.into_boxed_slice();
 }
 
 impl Profile {
+    pub fn cells(&self) -> &[(u8, u16)] {
+        &self.cells
+    }
+
     fn total(&self) -> u32 {
-        self.cells.iter().map(|c| u32::from(c.1)).sum()
+        self.cells().iter().map(|c| u32::from(c.1)).sum()
     }
 
     fn accounted(&self) -> u64 {
-        KEY_BYTES + self.cells.len() as u64 * CELL_BYTES
+        KEY_BYTES + self.cells().len() as u64 * CELL_BYTES
     }
 
     /// Two observations or more: the budget's protected tier.
@@ -70,31 +84,36 @@ impl Profile {
     }
 
     fn add(&mut self, index: u8, cap: usize) {
-        match self.cells.binary_search_by_key(&index, |c| c.0) {
-            Ok(i) => self.cells[i].1 = self.cells[i].1.saturating_add(1),
-            Err(i) => {
-                self.cells.insert(i, (index, 1));
-                if self.cells.len() > cap {
+        match self.cells().binary_search_by_key(&index, |c| c.0) {
+            Ok(i) => {
+                let c = &mut self.cells[i];
+                c.1 = c.1.saturating_add(1);
+            }
+            Err(i) => edit(&mut self.cells, |cells| {
+                cells.reserve_exact(1);
+                cells.insert(i, (index, 1));
+                if cells.len() > cap {
                     // The smallest count goes, the lowest index on ties,
                     // never the cell just added.
-                    let drop = self
-                        .cells
+                    let drop = cells
                         .iter()
                         .enumerate()
                         .filter(|(_, c)| c.0 != index)
                         .min_by_key(|(_, c)| (c.1, c.0))
                         .map(|(j, _)| j);
                     if let Some(j) = drop {
-                        self.cells.remove(j);
+                        cells.remove(j);
                     }
                 }
-            }
+            }),
         }
         if self.total() >= HALVE_AT {
-            for c in &mut self.cells {
-                c.1 /= 2;
-            }
-            self.cells.retain(|c| c.1 > 0);
+            edit(&mut self.cells, |cells| {
+                for c in cells.iter_mut() {
+                    c.1 /= 2;
+                }
+                cells.retain(|c| c.1 > 0);
+            });
         }
     }
 
@@ -103,11 +122,11 @@ impl Profile {
             ProfileKind::Amounts => AMOUNT_CELLS,
             ProfileKind::Hours => WEEK_SLOTS as usize,
         };
-        self.cells.len() <= cap
-            && self.cells.windows(2).all(|w| w[0].0 < w[1].0)
-            && self.cells.iter().all(|c| c.1 > 0)
-            && (kind == ProfileKind::Amounts
-                || self.cells.iter().all(|c| i64::from(c.0) < WEEK_SLOTS))
+        let cells = self.cells();
+        cells.len() <= cap
+            && cells.windows(2).all(|w| w[0].0 < w[1].0)
+            && cells.iter().all(|c| c.1 > 0)
+            && (kind == ProfileKind::Amounts || cells.iter().all(|c| i64::from(c.0) < WEEK_SLOTS))
     }
 }
 
@@ -152,7 +171,7 @@ pub(crate) fn read_amounts(p: Option<&Profile>, amount: Option<i64>) -> Json {
     };
     let mut cumulative = 0u32;
     let mut median = 0;
-    for c in &p.cells {
+    for c in p.cells() {
         cumulative += u32::from(c.1);
         if cumulative * 2 >= total {
             median = bucket_middle(c.0);
@@ -163,13 +182,13 @@ pub(crate) fn read_amounts(p: Option<&Profile>, amount: Option<i64>) -> Json {
         Some(a) => {
             let b = amount_bucket(a);
             let below: u32 = p
-                .cells
+                .cells()
                 .iter()
                 .filter(|c| c.0 < b)
                 .map(|c| u32::from(c.1))
                 .sum();
             let same: u32 = p
-                .cells
+                .cells()
                 .iter()
                 .filter(|c| c.0 == b)
                 .map(|c| u32::from(c.1))
@@ -199,7 +218,7 @@ pub(crate) fn read_hours(p: Option<&Profile>, at_ms: i64) -> Json {
     };
     let mut week = 0u64;
     let mut day = 0u64;
-    for c in &p.cells {
+    for c in p.cells() {
         let s = i64::from(c.0);
         if distance(s, WEEK_SLOTS) <= 1 {
             week += u64::from(c.1);
@@ -373,8 +392,8 @@ impl ProfileStore {
         for (k, p) in self.sorted() {
             bytes.extend(k.to_le_bytes());
             bytes.extend(p.last_at.to_le_bytes());
-            bytes.extend((p.cells.len() as u64).to_le_bytes());
-            for c in &p.cells {
+            bytes.extend((p.cells().len() as u64).to_le_bytes());
+            for c in p.cells() {
                 bytes.push(c.0);
                 bytes.extend(c.1.to_le_bytes());
             }

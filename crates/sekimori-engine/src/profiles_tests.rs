@@ -1,4 +1,5 @@
 use super::*;
+use serde::{Deserialize, Serialize};
 
 #[test]
 fn buckets_are_quarter_octaves_in_order() {
@@ -78,7 +79,7 @@ fn amounts_stay_bounded_and_halve() {
         s.learn(1, Some(1 + (i * 7_919) % 1_000_000_007), i);
     }
     let p = s.get(1).expect("ok");
-    assert!(p.cells.len() <= AMOUNT_CELLS);
+    assert!(p.cells().len() <= AMOUNT_CELLS);
     assert!(p.total() < HALVE_AT);
     assert!(p.is_valid(ProfileKind::Amounts));
     assert_eq!(s.accounted_bytes(), p.accounted());
@@ -159,4 +160,82 @@ fn serialized_in_key_order_and_restored_equal() {
     a.learn(keys[0], None, 0);
     assert_ne!(copy.state_digest(), a.state_digest());
     assert_eq!(copy, back);
+}
+
+/// A profile as it was before its cells were a boxed slice (reference).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+struct OldProfile {
+    last_at: i64,
+    cells: Vec<(u8, u16)>,
+}
+
+impl OldProfile {
+    fn add(&mut self, index: u8, cap: usize) {
+        match self.cells.binary_search_by_key(&index, |c| c.0) {
+            Ok(i) => self.cells[i].1 = self.cells[i].1.saturating_add(1),
+            Err(i) => {
+                self.cells.insert(i, (index, 1));
+                if self.cells.len() > cap {
+                    let drop = self
+                        .cells
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.0 != index)
+                        .min_by_key(|(_, c)| (c.1, c.0))
+                        .map(|(j, _)| j);
+                    if let Some(j) = drop {
+                        self.cells.remove(j);
+                    }
+                }
+            }
+        }
+        if self.cells.iter().map(|c| u32::from(c.1)).sum::<u32>() >= HALVE_AT {
+            for c in &mut self.cells {
+                c.1 /= 2;
+            }
+            self.cells.retain(|c| c.1 > 0);
+        }
+    }
+}
+
+#[test]
+fn boxed_cells_learn_and_serialize_as_the_vector_did() {
+    assert_eq!(std::mem::size_of::<Profile>(), 24);
+    for kind in [ProfileKind::Amounts, ProfileKind::Hours] {
+        let mut s = ProfileStore::new(kind, 1_000);
+        let mut old: std::collections::BTreeMap<u128, OldProfile> = Default::default();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for i in 0..20_000i64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = u128::from(x % 7);
+            // Amounts over many octaves, times over many weeks.
+            let amount = (x >> 8) as i64 >> (x % 60);
+            let at = i * 7_919 * 61_000;
+            s.learn(key, Some(amount), at);
+            let (index, cap) = match kind {
+                ProfileKind::Amounts => (amount_bucket(amount), AMOUNT_CELLS),
+                ProfileKind::Hours => (week_slot(at), WEEK_SLOTS as usize),
+            };
+            let o = old.entry(key).or_default();
+            o.last_at = o.last_at.max(at);
+            o.add(index, cap);
+            let p = s.get(key).expect("learned");
+            assert_eq!(p.cells(), o.cells.as_slice());
+            assert_eq!(p.last_at, o.last_at);
+            assert!(p.is_valid(kind));
+        }
+        for (k, o) in &old {
+            let p = s.get(*k).expect("kept");
+            let bytes = postcard::to_stdvec(p).expect("serializes");
+            assert_eq!(bytes, postcard::to_stdvec(o).expect("serializes"));
+            let back: Profile = postcard::from_bytes(&bytes).expect("restores");
+            assert_eq!(&back, p);
+        }
+        let bytes = postcard::to_stdvec(&s).expect("serializes");
+        let back: ProfileStore = postcard::from_bytes(&bytes).expect("restores");
+        assert_eq!(back, s);
+        assert_eq!(back.state_digest(), s.state_digest());
+    }
 }

@@ -27,14 +27,21 @@ impl Profile {
     /// Accounted bytes of this profile, its entry in the map included: a
     /// function of its content's lengths only.
     pub(super) fn accounted(&self) -> u64 {
-        let pending: u64 = self
-            .pending
+        let list = self.pending.list();
+        let parked: u64 = list
             .iter()
             .map(|p| {
                 let values: usize = p.values.iter().map(|v| 24 + v.len() * 8).sum();
                 (std::mem::size_of::<Parked>() + p.methods.len() + values) as u64
             })
             .sum();
+        // The boxed vector's own header, once something is parked.
+        let boxed = if list.is_empty() {
+            0
+        } else {
+            std::mem::size_of::<Vec<Parked>>() as u64
+        };
+        let pending = parked + boxed;
         btree_entry::<u128, Profile>()
             + flat_bytes::<u64, Seen>(self.nodes.len())
             + flat_bytes::<u64, Tally>(self.parents.len())

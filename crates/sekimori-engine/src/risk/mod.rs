@@ -101,7 +101,45 @@ struct Profile {
     /// Parent node -> totals under it (only parents some kept node sits under).
     parents: FlatMap<u64, Tally>,
     /// Challenged events waiting for their step-up results, oldest first.
-    pending: Vec<Parked>,
+    pending: Pending,
+}
+
+/// A profile's parked events: one word in the profile (most profiles have
+/// none), a boxed vector once one is parked. Serialized as the plain list
+/// it was (snapshots unchanged).
+// The box is the point: one word in every profile instead of a vector's
+// three, for a list almost every profile leaves empty.
+#[allow(clippy::box_collection)]
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Pending(Option<Box<Vec<Parked>>>);
+
+impl Pending {
+    fn list(&self) -> &[Parked] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    /// Changes the list; an emptied one gives its allocation back.
+    fn edit<T>(&mut self, f: impl FnOnce(&mut Vec<Parked>) -> T) -> T {
+        let list = self.0.get_or_insert_with(Box::default);
+        let out = f(list);
+        if list.is_empty() {
+            self.0 = None;
+        }
+        out
+    }
+}
+
+impl Serialize for Pending {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.list().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Pending {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let list = Vec::<Parked>::deserialize(d)?;
+        Ok(Pending((!list.is_empty()).then(|| Box::new(list))))
+    }
 }
 
 /// One population value: how often it was learned, when last, and the node
@@ -280,13 +318,13 @@ impl RiskStore {
         let profile = self.profiles.get_or_insert_with(subject, Profile::default);
         let bytes_before = if known { profile.accounted() } else { 0 };
         profile.last_ms = profile.last_ms.max(parked.at_ms);
-        profile
-            .pending
-            .retain(|p| parked.at_ms.saturating_sub(p.at_ms) <= PENDING_MS);
-        if profile.pending.len() >= PENDING_CAP {
-            profile.pending.remove(0);
-        }
-        profile.pending.push(parked);
+        profile.pending.edit(|pending| {
+            pending.retain(|p| parked.at_ms.saturating_sub(p.at_ms) <= PENDING_MS);
+            if pending.len() >= PENDING_CAP {
+                pending.remove(0);
+            }
+            pending.push(parked);
+        });
         self.profile_bytes = self.profile_bytes.saturating_sub(bytes_before) + profile.accounted();
         self.evict();
     }
@@ -305,11 +343,11 @@ impl RiskStore {
         let Some(profile) = self.profiles.get_mut(&subject) else {
             return;
         };
-        let Some(i) = profile.pending.iter().position(|p| p.event == event) else {
+        let Some(i) = profile.pending.list().iter().position(|p| p.event == event) else {
             return;
         };
         let bytes_before = profile.accounted();
-        let parked = profile.pending.remove(i);
+        let parked = profile.pending.edit(|pending| pending.remove(i));
         self.profile_bytes = self.profile_bytes.saturating_sub(bytes_before) + profile.accounted();
         let elapsed = at_ms.saturating_sub(parked.at_ms);
         if passed && (0..=PENDING_MS).contains(&elapsed) && parked.methods.contains(&method) {

@@ -183,3 +183,59 @@ fn a_copy_keeps_its_state_through_later_writes_and_serializes_as_before() {
     recounted.recount();
     assert_eq!(recounted.accounted_bytes(), copy.accounted_bytes());
 }
+
+/// A profile as it was before its maps were boxed slices and its parked
+/// events one word (reference for the snapshot layout).
+#[derive(Serialize, Deserialize)]
+struct OldProfile {
+    last_ms: i64,
+    nodes: BTreeMap<u64, Seen>,
+    parents: BTreeMap<u64, Tally>,
+    pending: Vec<Parked>,
+}
+
+#[test]
+fn profiles_are_smaller_and_serialize_in_the_old_layout() {
+    // 8 + two boxed slices + one word, where it was 8 + three vectors.
+    assert_eq!(std::mem::size_of::<Profile>(), 48);
+    let mut s = RiskStore::new(100);
+    for k in 0..60u128 {
+        let at = k as i64 * 1_000;
+        s.learn(
+            k % 13,
+            &v(&[1, k as u64 % 3, k as u64], k as u64 % 4),
+            1,
+            at,
+        );
+        if k % 3 == 0 {
+            s.hold(k % 13, parked(k as u64, at, &v(&[2, k as u64], 7)));
+        }
+        if k % 6 == 0 {
+            s.settle(k % 13, k as u64, MfaMethod::Totp, true, at + 1);
+        }
+    }
+    let mut parked_some = false;
+    let mut emptied = false;
+    for (_, p) in s.profiles.iter() {
+        let old = OldProfile {
+            last_ms: p.last_ms,
+            nodes: p.nodes.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            parents: p.parents.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            pending: p.pending.list().to_vec(),
+        };
+        let bytes = postcard::to_stdvec(p).expect("serializes");
+        assert_eq!(bytes, postcard::to_stdvec(&old).expect("serializes"));
+        let back: Profile = postcard::from_bytes(&bytes).expect("restores");
+        assert_eq!(&back, p);
+        assert_eq!(back.accounted(), p.accounted());
+        // An empty list holds no allocation, restored or emptied by a settle.
+        assert_eq!(p.pending.0.is_none(), old.pending.is_empty());
+        assert_eq!(back.pending.0.is_none(), old.pending.is_empty());
+        parked_some |= !old.pending.is_empty();
+        emptied |= old.pending.is_empty();
+    }
+    assert!(parked_some && emptied);
+    let incremental = s.profile_bytes;
+    s.recount();
+    assert_eq!(incremental, s.profile_bytes);
+}
