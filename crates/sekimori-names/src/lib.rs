@@ -275,8 +275,43 @@ fn equal_match(a: &[String], b: &[String], scores: [u8; 3], lossy: bool) -> Opti
 /// ```
 #[must_use]
 pub fn compare(a: &str, b: &str) -> NameMatch {
+    compare_tokens(a, b, tokens(a), tokens(b))
+}
+
+/// [`compare`], or `None` when either name is longer than `max_chars`
+/// characters as written or once normalized (the length of
+/// [`normalize`]'s text). Each name is normalized once: the length is read
+/// from the tokens the comparison uses.
+///
+/// ```
+/// use sekimori_names::{compare, compare_bounded};
+/// assert_eq!(compare_bounded("ﾔﾏﾀﾞ ﾀﾛｳ", "ヤマダ タロウ", 48), Some(compare("ﾔﾏﾀﾞ ﾀﾛｳ", "ヤマダ タロウ")));
+/// assert_eq!(compare_bounded("ヤマダ タロウ", "ヤマダ ジロウ", 6), None);
+/// ```
+#[must_use]
+pub fn compare_bounded(a: &str, b: &str, max_chars: usize) -> Option<NameMatch> {
+    // Four bytes per char at most: skips counting a huge string.
+    let written = |n: &str| n.len() <= 4 * max_chars && n.chars().count() <= max_chars;
+    if !written(a) || !written(b) {
+        return None;
+    }
     let ta = tokens(a);
     let tb = tokens(b);
+    if normalized_chars(&ta) > max_chars || normalized_chars(&tb) > max_chars {
+        return None;
+    }
+    Some(compare_tokens(a, b, ta, tb))
+}
+
+/// The characters of [`normalize`]'s text of these tokens: theirs and one
+/// space between each two.
+fn normalized_chars(tokens: &[String]) -> usize {
+    let chars: usize = tokens.iter().map(|t| t.chars().count()).sum();
+    chars + tokens.len().saturating_sub(1)
+}
+
+/// [`compare`] of `a` and `b`, given their [`tokens`].
+fn compare_tokens(a: &str, b: &str, ta: Vec<String>, tb: Vec<String>) -> NameMatch {
     if ta.is_empty() || tb.is_empty() {
         return result(0, Verdict::Different, "empty name");
     }

@@ -1,7 +1,7 @@
 //! Acceptance table: real-world-style holder-name pairs and whether they
 //! must be treated as the same account holder (`is_match()`).
 
-use sekimori_names::{compare, Verdict, MATCH_THRESHOLD};
+use sekimori_names::{compare, compare_bounded, normalize, Verdict, MATCH_THRESHOLD};
 
 /// (wallet name, bank-account name, expected match, what the row covers)
 const TABLE: &[(&str, &str, bool, &str)] = &[
@@ -201,4 +201,42 @@ fn look_alikes_are_similar_not_different() {
         let m = compare(a, b);
         assert_eq!(m.verdict, Verdict::Similar, "{a} vs {b}: {m:?}");
     }
+}
+
+/// `compare_bounded` (each name normalized once) answers as the two-pass
+/// definition does: `None` when a name is longer than the bound as written
+/// or as `normalize` writes it, else `compare`'s answer. Every table pair,
+/// both ways, under every bound from 0 to past the longest name, and names
+/// whose normalized form is longer (`㍿`) or shorter (spaces) than written.
+#[test]
+fn bounded_comparison_is_compare_within_the_length() {
+    let fits = |n: &str, max: usize| {
+        n.len() <= 4 * max && n.chars().count() <= max && normalize(n).chars().count() <= max
+    };
+    let mut pairs: Vec<(&str, &str)> = TABLE.iter().map(|&(a, b, _, _)| (a, b)).collect();
+    pairs.extend([
+        ("㍿ヤマダ", "カブシキガイシャ ヤマダ"),
+        ("ヤマダ      タロウ", "ヤマダ タロウ"),
+        ("  ", "ヤマダ"),
+        ("yamada taro", "ＹＡＭＡＤＡ　ＴＡＲＯ"),
+    ]);
+    let (mut some, mut none) = (0, 0);
+    for (a, b) in pairs {
+        for (x, y) in [(a, b), (b, a)] {
+            for max in 0..=24 {
+                let want = (fits(x, max) && fits(y, max)).then(|| compare(x, y));
+                let got = compare_bounded(x, y, max);
+                assert_eq!(got, want, "{x:?} vs {y:?} within {max}");
+                if got.is_some() {
+                    some += 1;
+                } else {
+                    none += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        some > 100 && none > 100,
+        "both answers covered: {some} {none}"
+    );
 }

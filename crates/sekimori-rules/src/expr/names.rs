@@ -36,7 +36,10 @@ pub(super) fn name_arg<'b>(
     ))
 }
 
-/// Whether a name is short enough to compare, see [`MAX_NAME_CHARS`].
+/// Whether a name is short enough to compare, see [`MAX_NAME_CHARS`]: the
+/// reference definition [`compare_names`] answers by (it reads the
+/// normalized length from the tokens it compares instead).
+#[cfg(test)]
 pub(super) fn comparable(name: &str) -> bool {
     // Four bytes per char at most: skips counting a huge string.
     name.len() <= 4 * MAX_NAME_CHARS
@@ -58,21 +61,29 @@ pub(super) fn name_compare(
     Ok(Some(compare_names(a, b)))
 }
 
+/// The answer for a name past [`MAX_NAME_CHARS`].
+pub(super) const TOO_LONG: NameMatch = NameMatch {
+    score: 0,
+    verdict: Verdict::Different,
+    reason: "name too long to compare",
+};
+
 /// Compares two names as `name_match` does, the length cap included.
 pub(crate) fn compare_names(a: &str, b: &str) -> NameMatch {
-    if !comparable(a) || !comparable(b) {
-        return NameMatch {
-            score: 0,
-            verdict: Verdict::Different,
-            reason: "name too long to compare",
-        };
+    // Four bytes per char at most: a longer text is past the cap, and is
+    // not copied into the cache.
+    if a.len() > 4 * MAX_NAME_CHARS || b.len() > 4 * MAX_NAME_CHARS {
+        return TOO_LONG;
     }
     compare_cached(a, b)
 }
 
-/// [`sekimori_names::compare`], remembering the last pair compared on this
-/// thread: rules deciding on one event often ask about the same two names
-/// (`name_match` in one rule, `name_match_verdict` in the next).
+/// [`sekimori_names::compare_bounded`] under [`MAX_NAME_CHARS`],
+/// remembering the last pair compared on this thread: rules deciding on
+/// one event often ask about the same two names (`name_match` in one rule,
+/// `name_match_verdict` in the next, `name_match` twice in a third). The
+/// cache is asked first, so a repeated pair is neither compared nor
+/// normalized again.
 pub(super) fn compare_cached(a: &str, b: &str) -> NameMatch {
     thread_local! {
         static LAST: RefCell<Option<(String, String, NameMatch)>> = const { RefCell::new(None) };
@@ -84,8 +95,18 @@ pub(super) fn compare_cached(a: &str, b: &str) -> NameMatch {
                 return *m;
             }
         }
-        let m = sekimori_names::compare(a, b);
-        *last = Some((a.to_string(), b.to_string(), m));
+        let m = sekimori_names::compare_bounded(a, b, MAX_NAME_CHARS).unwrap_or(TOO_LONG);
+        match last.as_mut() {
+            // The last pair's buffers, reused.
+            Some((la, lb, lm)) => {
+                la.clear();
+                la.push_str(a);
+                lb.clear();
+                lb.push_str(b);
+                *lm = m;
+            }
+            None => *last = Some((a.to_string(), b.to_string(), m)),
+        }
         m
     })
 }

@@ -63,6 +63,46 @@ fn hostile_names_within_the_cap_stay_cheap() {
     assert!(score.as_i64().is_some_and(|s| s < 90), "{score}");
 }
 
+/// `compare_names` (cache first, each name normalized once) answers as
+/// the reference does: too long when either name fails [`comparable`],
+/// else `sekimori_names::compare`; names just within and just past the cap
+/// as written, in bytes and once normalized, asked in every order (so
+/// answers come from the cache and fresh).
+#[test]
+fn compared_names_answer_as_the_reference() {
+    let m = MAX_NAME_CHARS;
+    let names = [
+        "ﾔﾏﾀﾞ ﾀﾛｳ".to_string(),
+        "ヤマダ ジロウ".to_string(),
+        "Taro Yamada".to_string(),
+        "ア".repeat(m),
+        "ア".repeat(m + 1),
+        "㍿".repeat(m / 4),
+        "㍿".repeat(m / 4 + 1),
+        "a".repeat(4 * m),
+        "a".repeat(4 * m + 1),
+        format!("{} {}", "ア".repeat(m / 2), "イ".repeat(m / 2 - 1)),
+        format!("{} {}", "ア".repeat(m / 2), "イ".repeat(m / 2)),
+        String::new(),
+    ];
+    let mut too_long = 0;
+    for _ in 0..2 {
+        for a in &names {
+            for b in &names {
+                let want = if comparable(a) && comparable(b) {
+                    sekimori_names::compare(a, b)
+                } else {
+                    too_long += 1;
+                    TOO_LONG
+                };
+                assert_eq!(compare_names(a, b), want, "{a:?} vs {b:?}");
+                assert_eq!(compare_names(a, b), want, "{a:?} vs {b:?}, cached");
+            }
+        }
+    }
+    assert!(too_long > 0 && too_long < 2 * names.len() * names.len());
+}
+
 #[test]
 fn the_same_pair_twice_gives_the_same_answer() {
     let first = compare_cached("ﾔﾏﾀﾞ ﾀﾛｳ", "ヤマダ ジロウ");
