@@ -67,6 +67,62 @@ impl Read {
             Read::Feature(path, slot) => read_feature(path, *slot, inp),
         }
     }
+
+    /// `self OP lit` (`lit OP self` when `lit_left`) for the usual case,
+    /// an integer reading against an integer literal or a string against a
+    /// string, without building a [`V`]: the answer [`compare`] gives those
+    /// two values. `None` for anything else (null, missing, other kinds, a
+    /// JSON view), which the caller answers the general way.
+    #[inline]
+    fn compare_scalar(&self, op: Cmp, lit: &Lit, lit_left: bool, inp: &Inputs<'_>) -> Option<bool> {
+        let ord = match (lit, self.scalar(inp)?) {
+            (Lit::Int(l), Scalar::Int(v)) => v.cmp(l),
+            (Lit::Str(l), Scalar::Str(v)) => v.cmp(l.as_str()),
+            _ => return None,
+        };
+        Some(holds(op, if lit_left { ord.reverse() } else { ord }))
+    }
+
+    /// The reading when it is an integer or a string of the typed event or
+    /// of a feature's own value, read in place.
+    #[inline]
+    fn scalar<'a>(&self, inp: &Inputs<'a>) -> Option<Scalar<'a>> {
+        match (self, inp.features, inp.event) {
+            (Read::Feature(path, Some(slot)), Feats::Slots(slots), _) if path.len() == 1 => {
+                match slots.get(*slot)?.as_ref()? {
+                    Json::Number(n) => n.as_i64().map(Scalar::Int),
+                    Json::String(s) => Some(Scalar::Str(s)),
+                    _ => None,
+                }
+            }
+            (Read::Event(_, acc), _, Ev::Typed(r)) => match acc.get(r) {
+                Got::Int(i) => Some(Scalar::Int(i)),
+                Got::Str(s) => Some(Scalar::Str(s)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// An integer or a string read in place ([`Read::scalar`]).
+enum Scalar<'a> {
+    Int(i64),
+    Str(&'a str),
+}
+
+/// Whether `op` holds of two values ordered `ord`.
+#[inline]
+pub(super) fn holds(op: Cmp, ord: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering;
+    match op {
+        Cmp::Eq => ord == Ordering::Equal,
+        Cmp::Ne => ord != Ordering::Equal,
+        Cmp::Lt => ord == Ordering::Less,
+        Cmp::Le => ord != Ordering::Greater,
+        Cmp::Gt => ord == Ordering::Greater,
+        Cmp::Ge => ord != Ordering::Less,
+    }
 }
 
 impl Bool {
@@ -117,6 +173,9 @@ impl Bool {
                 lit,
                 lit_left,
             } => {
+                if let Some(answer) = read.compare_scalar(*op, lit, *lit_left, inp) {
+                    return Ok(answer);
+                }
                 let v = read.read(inp)?;
                 let l = lit.value();
                 if *lit_left {

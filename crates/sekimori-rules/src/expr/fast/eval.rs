@@ -257,14 +257,7 @@ pub(super) fn compare(op: Cmp, a: &V<'_>, b: &V<'_>) -> Result<bool, Fallback> {
         }
         _ => return Err(Fallback),
     };
-    Ok(match op {
-        Cmp::Eq => ord == Ordering::Equal,
-        Cmp::Ne => ord != Ordering::Equal,
-        Cmp::Lt => ord == Ordering::Less,
-        Cmp::Le => ord != Ordering::Greater,
-        Cmp::Gt => ord == Ordering::Greater,
-        Cmp::Ge => ord != Ordering::Less,
-    })
+    Ok(super::boolean::holds(op, ord))
 }
 
 /// Whether `x` equals one of `items` (as `==` would say, or [`Fallback`]).
