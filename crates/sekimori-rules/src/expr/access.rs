@@ -25,8 +25,8 @@ use std::sync::OnceLock;
 pub struct EventRef<'a> {
     event: &'a Event,
     at: OnceLock<String>,
-    ip: OnceLock<Option<String>>,
-    ip_net: OnceLock<Option<String>>,
+    ip: OnceLock<Option<read::Text>>,
+    ip_net: OnceLock<Option<read::Text>>,
     ip_host: OnceLock<Option<String>>,
     destination_id: OnceLock<Option<String>>,
     source_id: OnceLock<Option<String>>,

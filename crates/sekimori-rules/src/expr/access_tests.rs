@@ -159,19 +159,24 @@ fn accessors_read_what_the_view_holds() {
 /// crate write, for every octet value in every position (IPv6 is theirs).
 #[test]
 fn ipv4_texts_are_the_formatted_ones() {
-    use super::access::read::{ip_text, net_text};
+    use super::access::read::{ip_text, net_text, Text};
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let inline = |t: &Text| matches!(t, Text::Inline { .. });
     for n in 0..=255u8 {
         for pos in 0..4 {
             let mut o = [1u8, 23, 199, 7];
             o[pos] = n;
             let ip = IpAddr::V4(Ipv4Addr::from(o));
-            assert_eq!(ip_text(ip), ip.to_string());
-            assert_eq!(ip_text(ip), sekimori_event::ip_host(ip));
-            assert_eq!(net_text(ip), sekimori_event::ip_net(ip));
+            assert_eq!(ip_text(ip).as_str(), ip.to_string());
+            assert_eq!(ip_text(ip).as_str(), sekimori_event::ip_host(ip));
+            assert_eq!(net_text(ip).as_str(), sekimori_event::ip_net(ip));
+            assert!(
+                inline(&ip_text(ip)) && inline(&net_text(ip)),
+                "{ip}: no allocation"
+            );
         }
     }
     let v6 = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 3, 4, 5, 6));
-    assert_eq!(ip_text(v6), v6.to_string());
-    assert_eq!(net_text(v6), sekimori_event::ip_net(v6));
+    assert_eq!(ip_text(v6).as_str(), v6.to_string());
+    assert_eq!(net_text(v6).as_str(), sekimori_event::ip_net(v6));
 }

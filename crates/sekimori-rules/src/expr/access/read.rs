@@ -25,8 +25,8 @@ pub(super) fn actor<'b>(r: &'b EventRef<'_>, f: ActorField) -> Got<'b> {
         ActorField::Session => opt_str(&a.session),
         ActorField::Country => opt_str(&a.country),
         ActorField::Asn => a.asn.map_or(Got::Missing, |n| Got::Int(i64::from(n))),
-        ActorField::Ip => opt_str(r.ip.get_or_init(|| a.ip.map(ip_text))),
-        ActorField::IpNet => opt_str(r.ip_net.get_or_init(|| a.ip.map(net_text))),
+        ActorField::Ip => opt_text(r.ip.get_or_init(|| a.ip.map(ip_text))),
+        ActorField::IpNet => opt_text(r.ip_net.get_or_init(|| a.ip.map(net_text))),
         // An IPv4 address is its own host text: the same text, built once.
         ActorField::IpHost if matches!(a.ip, Some(IpAddr::V4(_))) => actor(r, ActorField::Ip),
         ActorField::IpHost => opt_str(r.ip_host.get_or_init(|| a.ip.map(sekimori_event::ip_host))),
@@ -190,48 +190,122 @@ pub(super) fn body(body: &Body, f: Field) -> Got<'_> {
     }
 }
 
+/// A derived text of the event: inline when it fits (an IPv4 address and
+/// its /24 always do: no allocation per event), else a `String`.
+#[derive(Debug, Clone)]
+pub(crate) enum Text {
+    Inline { len: u8, buf: [u8; Text::INLINE] },
+    Heap(String),
+}
+
+impl Text {
+    /// The longest text kept inline (an IPv4 address is at most 15 bytes,
+    /// its /24 at most 18).
+    pub(crate) const INLINE: usize = 22;
+
+    fn empty() -> Text {
+        Text::Inline {
+            len: 0,
+            buf: [0; Text::INLINE],
+        }
+    }
+
+    /// Appends ASCII bytes to an inline text (they fit: see the callers).
+    fn push(&mut self, bytes: &[u8]) {
+        match self {
+            Text::Inline { len, buf } => {
+                let at = usize::from(*len);
+                if let Some(to) = buf.get_mut(at..at + bytes.len()) {
+                    to.copy_from_slice(bytes);
+                    *len = u8::try_from(at + bytes.len()).unwrap_or(u8::MAX);
+                    return;
+                }
+                let mut heap = String::from_utf8_lossy(&buf[..at]).into_owned();
+                heap.push_str(&String::from_utf8_lossy(bytes));
+                *self = Text::Heap(heap);
+            }
+            Text::Heap(s) => s.push_str(&String::from_utf8_lossy(bytes)),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // Only ASCII is written inline, so this never fails.
+            Text::Inline { len, buf } => {
+                std::str::from_utf8(&buf[..usize::from(*len)]).unwrap_or("")
+            }
+            Text::Heap(s) => s,
+        }
+    }
+}
+
+fn opt_text(v: &Option<Text>) -> Got<'_> {
+    v.as_ref().map_or(Got::Missing, |t| Got::Str(t.as_str()))
+}
+
 /// `ip.to_string()`, an IPv4 address written without the formatting
-/// machinery (a decision reads it for most events).
-pub(crate) fn ip_text(ip: IpAddr) -> String {
+/// machinery or an allocation (a decision reads it for most events).
+pub(crate) fn ip_text(ip: IpAddr) -> Text {
     match ip {
         IpAddr::V4(v4) => {
-            let mut out = String::with_capacity(15);
+            let mut out = Text::empty();
             for (i, octet) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push('.');
+                    out.push(b".");
                 }
                 push_octet(&mut out, octet);
             }
             out
         }
-        IpAddr::V6(_) => ip.to_string(),
+        IpAddr::V6(_) => Text::Heap(ip.to_string()),
     }
 }
 
 /// [`sekimori_event::ip_net`], the /24 of an IPv4 address written the same
 /// way.
-pub(crate) fn net_text(ip: IpAddr) -> String {
+pub(crate) fn net_text(ip: IpAddr) -> Text {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, c, _] = v4.octets();
-            let mut out = String::with_capacity(18);
+            let mut out = Text::empty();
             for octet in [a, b, c] {
                 push_octet(&mut out, octet);
-                out.push('.');
+                out.push(b".");
             }
-            out.push_str("0/24");
+            out.push(b"0/24");
             out
         }
-        IpAddr::V6(_) => sekimori_event::ip_net(ip),
+        IpAddr::V6(_) => Text::Heap(sekimori_event::ip_net(ip)),
     }
 }
 
-fn push_octet(out: &mut String, n: u8) {
-    if n >= 100 {
-        out.push(char::from(b'0' + n / 100));
+fn push_octet(out: &mut Text, n: u8) {
+    let digits = [b'0' + n / 100, b'0' + n / 10 % 10, b'0' + n % 10];
+    let skip = if n >= 100 {
+        0
+    } else if n >= 10 {
+        1
+    } else {
+        2
+    };
+    out.push(&digits[skip..]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Text;
+
+    /// A text past the inline bytes moves to the heap whole, in order.
+    #[test]
+    fn a_long_text_spills_whole() {
+        let mut t = Text::empty();
+        let mut want = String::new();
+        for i in 0..Text::INLINE + 3 {
+            let b = [b'a' + (i % 26) as u8];
+            t.push(&b);
+            want.push(char::from(b[0]));
+            assert_eq!(t.as_str(), want);
+            assert_eq!(matches!(t, Text::Inline { .. }), i < Text::INLINE);
+        }
     }
-    if n >= 10 {
-        out.push(char::from(b'0' + n / 10 % 10));
-    }
-    out.push(char::from(b'0' + n % 10));
 }
