@@ -55,7 +55,16 @@ for rev in "$BASE_REV" "$AFTER_REV"; do
   mkdir -p "$TMP/pack-$rev"
   git -C "$ROOT" archive "$rev" rules/default | tar -x -C "$TMP/pack-$rev"
 done
-PACKS=("$BASE_REV" "$AFTER_REV")
+# The base pack as the after binary accepts it: since e8d4449 a pack may not
+# fall back to allow for mfa.result (a degraded answer must never count as a
+# vote). The fallback is the server's answer past the time budget, never
+# used by `replay`; the base binary's decisions on both copies are compared
+# below as well (the pack's name and version are the same).
+mkdir -p "$TMP/pack-${BASE_REV}f"
+cp -r "$TMP/pack-$BASE_REV/rules" "$TMP/pack-${BASE_REV}f/"
+sed -i 's/^    mfa\.result: allow$/    mfa.result: review/' "$TMP/pack-${BASE_REV}f/rules/default/pack.yaml"
+diff -r "$TMP/pack-$BASE_REV" "$TMP/pack-${BASE_REV}f" > "$OUT/shared-pack.diff"
+PACKS=("$BASE_REV" "${BASE_REV}f" "$AFTER_REV")
 
 # The event files.
 mkdir -p "$TMP/events"
@@ -116,6 +125,15 @@ for file in "$TMP"/events/*.jsonl; do
       sed 's/^/    /' "$OUT/diff/$name-pack$rev.txt"
     fi
   done
+done
+# The base binary on its own pack and on the shared copy: the same decisions?
+for file in "$TMP"/events/*.jsonl; do
+  name="$(basename "$file" .jsonl)"
+  o="$TMP/dec-base-pack$BASE_REV-$name.jsonl"; f="$TMP/dec-base-pack${BASE_REV}f-$name.jsonl"
+  if [ -f "$o" ] && [ -f "$f" ]; then
+    if cmp -s "$o" "$f"; then r=identical; else r=DIFFERENT; fi
+    echo "base binary, $name: pack $BASE_REV against ${BASE_REV}f: $r" >> "$OUT/shared-pack.txt"
+  fi
 done
 # Keep the decisions of the small files (the examples) for reading.
 cp "$TMP"/dec-*-example-*.jsonl "$OUT/decisions/" 2>/dev/null || true
