@@ -108,6 +108,18 @@ pub enum HoldScope {
     Bank,
 }
 
+impl HoldScope {
+    /// The kind of hold a halt of `scope` places.
+    pub(crate) fn of_halt(scope: HaltScope) -> HoldScope {
+        match scope {
+            HaltScope::Service => HoldScope::Service,
+            HaltScope::Asset => HoldScope::Asset,
+            HaltScope::Wallet => HoldScope::Wallet,
+            HaltScope::Bank => HoldScope::Bank,
+        }
+    }
+}
+
 impl HoldKey {
     /// Account `key` of `service`.
     pub fn account(service: impl Into<String>, key: impl Into<String>) -> HoldKey {
@@ -120,15 +132,9 @@ impl HoldKey {
 
     /// A halt of `key` in `scope`, of `service`.
     pub fn for_halt(service: impl Into<String>, scope: HaltScope, key: String) -> HoldKey {
-        let scope = match scope {
-            HaltScope::Service => HoldScope::Service,
-            HaltScope::Asset => HoldScope::Asset,
-            HaltScope::Wallet => HoldScope::Wallet,
-            HaltScope::Bank => HoldScope::Bank,
-        };
         HoldKey {
             service: service.into(),
-            scope,
+            scope: HoldScope::of_halt(scope),
             key,
         }
     }

@@ -27,6 +27,8 @@ pub struct Engine {
     layout: Layout,
     /// The feature step's per-decision buffers, reused.
     scratch: Scratch,
+    /// The rules that fired (indices into the pack), reused.
+    fired: Vec<usize>,
 }
 
 /// Accounted bytes of the API-managed list items.
@@ -63,6 +65,7 @@ impl Engine {
             lists,
             list_bytes: 0,
             scratch: Scratch::default(),
+            fired: Vec::new(),
         }
     }
 
@@ -79,6 +82,7 @@ impl Engine {
             lists,
             list_bytes,
             scratch: Scratch::default(),
+            fired: Vec::new(),
         })
     }
 
@@ -256,7 +260,8 @@ impl Engine {
         );
         let vars = Vars::typed(view, values.slots(), &self.pack.features, &self.lists);
         let mut reasons = self.state.holds.covering(event);
-        let mut fired = Vec::new();
+        let mut fired = std::mem::take(&mut self.fired);
+        fired.clear();
         for &i in &plan.rules {
             let rule = &self.pack.rules[i];
             match rule.when.eval_bool(&vars) {
@@ -268,21 +273,15 @@ impl Engine {
                 }),
             }
         }
-        let enforced: Vec<usize> = fired
-            .iter()
-            .copied()
-            .filter(|&i| !self.pack.rules[i].shadow)
-            .collect();
+        let rules = &self.pack.rules;
+        let enforced = || fired.iter().map(|&i| &rules[i]).filter(|r| !r.shadow);
         let held = reasons.iter().filter_map(|r| r.action.verdict()).max();
         // `flag` rules take no part (combine leaves them out); a guard's
         // verdict is never overridden by an allow.
-        let combined = combine(enforced.iter().map(|&i| {
-            let r = &self.pack.rules[i];
-            Verdict {
-                action: r.action,
-                methods: &r.methods,
-                guard: r.guard,
-            }
+        let combined = combine(enforced().map(|r| Verdict {
+            action: r.action,
+            methods: &r.methods,
+            guard: r.guard,
         }));
         let action = held.map_or(combined.action, |h| h.max(combined.action));
         let methods = if action == Action::Challenge {
@@ -296,17 +295,15 @@ impl Engine {
                 error: "challenges named no common method; escalated to review".into(),
             });
         }
+        let score = enforced().map(|r| r.score).sum();
+        // Observation (issue 13; see `observe`): what is learned, not what is decided.
+        let teaches = held.is_none()
+            && enforced().all(|r| r.action != RuleAction::Challenge || r.learn_when_observed);
         for &i in &fired {
             reasons.push(self.place_holds(i, event, &mut errors));
         }
-        let score = enforced.iter().map(|&i| self.pack.rules[i].score).sum();
+        self.fired = fired;
         let deferred = std::mem::take(&mut values.deferred);
-        // Observation (issue 13; see `observe`): what is learned, not what is decided.
-        let teaches = held.is_none()
-            && enforced.iter().all(|&i| {
-                let r = &self.pack.rules[i];
-                r.action != RuleAction::Challenge || r.learn_when_observed
-            });
         let learned = crate::observe::learn_as(event, action, teaches);
         let parked = FeatureValues::commit(deferred, learned, &self.pack, &mut self.state);
         self.settle_admissions(event, learned, &methods, parked, effective_ms);

@@ -3,8 +3,8 @@
 //! every later event it covers is answered with the same action until an
 //! operator lifts it. Holds are state, restored like feature windows.
 
-use crate::decision::{HoldKey, HoldScope, Reason};
-use crate::view::{account_of, scope_value};
+use crate::decision::{HoldKey, HoldScope, Reason, EVERY_SERVICE};
+use crate::view::{account_of, scope_str};
 use sekimori_event::Event;
 use sekimori_rules::{Action, HaltScope};
 use serde::{Deserialize, Serialize};
@@ -60,26 +60,34 @@ const SCOPES: [HaltScope; 4] = [
 ];
 
 impl Holds {
-    /// The holds that cover this event, as reasons.
+    /// The holds that cover this event, as reasons: this service's holds
+    /// (account, then each halt scope), then the ones of every service.
+    /// The keys are looked up borrowed from the event ([`KeyParts`]): no
+    /// key is built unless a hold is found.
     pub fn covering(&self, event: &Event) -> Vec<Reason> {
         if self.active.is_empty() {
             return Vec::new();
         }
-        let mut keys = Vec::new();
-        if let Some(acct) = account_of(event) {
-            keys.push(HoldKey::account(event.service.as_str(), acct));
+        let mut keys: [Option<(HoldScope, &str)>; 1 + SCOPES.len()] = [None; 1 + SCOPES.len()];
+        keys[0] = account_of(event).map(|a| (HoldScope::Account, a));
+        for (slot, scope) in keys[1..].iter_mut().zip(SCOPES) {
+            *slot = scope_str(event, scope).map(|v| (HoldScope::of_halt(scope), v));
         }
-        for scope in SCOPES {
-            if let Some(v) = scope_value(event, scope) {
-                keys.push(HoldKey::for_halt(event.service.as_str(), scope, v));
+        let mut found = Vec::new();
+        for service in [event.service.as_str(), EVERY_SERVICE] {
+            for &(scope, key) in keys.iter().flatten() {
+                let probe = Probe(service, scope, key);
+                if let Some(h) = self.active.get(&probe as &dyn KeyParts) {
+                    let key = HoldKey {
+                        service: service.to_string(),
+                        scope,
+                        key: key.to_string(),
+                    };
+                    found.push(reason(key, h));
+                }
             }
         }
-        // This service's holds, then the ones of every service.
-        let everywhere: Vec<HoldKey> = keys.iter().map(|k| k.clone().everywhere()).collect();
-        keys.extend(everywhere);
-        keys.into_iter()
-            .filter_map(|k| self.active.get(&k).map(|h| reason(k, h)))
-            .collect()
+        found
     }
 
     /// Places a hold unless one is already in force on the key (the first
@@ -115,6 +123,54 @@ impl Holds {
 
     pub fn list(&self) -> impl Iterator<Item = (&HoldKey, &Hold)> {
         self.active.iter()
+    }
+}
+
+/// A hold key's parts, borrowed: the held map is searched with a
+/// [`Probe`] of the event's own texts, in the order [`HoldKey`]'s derived
+/// `Ord` gives (service, scope, key), so no owned key is built to look.
+trait KeyParts {
+    fn parts(&self) -> (&str, HoldScope, &str);
+}
+
+impl KeyParts for HoldKey {
+    fn parts(&self) -> (&str, HoldScope, &str) {
+        (&self.service, self.scope, &self.key)
+    }
+}
+
+/// A key to look up: (service, scope, key), borrowed.
+struct Probe<'a>(&'a str, HoldScope, &'a str);
+
+impl KeyParts for Probe<'_> {
+    fn parts(&self) -> (&str, HoldScope, &str) {
+        (self.0, self.1, self.2)
+    }
+}
+
+impl<'a> std::borrow::Borrow<dyn KeyParts + 'a> for HoldKey {
+    fn borrow(&self) -> &(dyn KeyParts + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn KeyParts + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn KeyParts + '_ {}
+
+impl PartialOrd for dyn KeyParts + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn KeyParts + '_ {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.parts().cmp(&other.parts())
     }
 }
 
@@ -259,5 +315,94 @@ impl HoldsV2 {
         HoldsV2 {
             active: BTreeMap::from([(key, hold)]),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lookup by owned keys `covering` made before it borrowed them:
+    /// the reference it is held to.
+    fn covering_owned(holds: &Holds, event: &Event) -> Vec<Reason> {
+        let mut keys = Vec::new();
+        if let Some(acct) = account_of(event) {
+            keys.push(HoldKey::account(event.service.as_str(), acct));
+        }
+        for scope in SCOPES {
+            if let Some(v) = crate::view::scope_value(event, scope) {
+                keys.push(HoldKey::for_halt(event.service.as_str(), scope, v));
+            }
+        }
+        let everywhere: Vec<HoldKey> = keys.iter().map(|k| k.clone().everywhere()).collect();
+        keys.extend(everywhere);
+        keys.into_iter()
+            .filter_map(|k| holds.active.get(&k).map(|h| reason(k, h)))
+            .collect()
+    }
+
+    /// The borrowed lookup finds exactly the holds the owned keys found, in
+    /// the same order, over holds of every scope on this service, another
+    /// service and every service, with keys that sort next to the event's
+    /// own (prefixes, a trailing NUL, the next scope), on events of types
+    /// with and without each scope.
+    #[test]
+    fn borrowed_lookup_finds_what_owned_keys_find() {
+        let events: Vec<Event> = include_str!("../../../examples/events/money.jsonl")
+            .lines()
+            .chain(include_str!("../../../examples/events/custody.jsonl").lines())
+            .chain(include_str!("../../../examples/events/accounts.jsonl").lines())
+            .map(|l| sekimori_event::decode(l.as_bytes()).expect("valid event"))
+            .collect();
+        let mut candidates = Vec::new();
+        for e in &events {
+            for service in [e.service.as_str(), "*", "other", ""] {
+                let texts = account_of(e)
+                    .map(|a| (HoldScope::Account, a.to_string()))
+                    .into_iter()
+                    .chain(SCOPES.into_iter().filter_map(|s| {
+                        crate::view::scope_value(e, s).map(|v| (HoldScope::of_halt(s), v))
+                    }));
+                for (scope, text) in texts {
+                    let mut shorter = text.clone();
+                    shorter.pop();
+                    for key in [text.clone(), format!("{text}\u{0}"), shorter] {
+                        for scope in [scope, HoldScope::Bank, HoldScope::Account] {
+                            candidates.push(HoldKey {
+                                service: service.to_string(),
+                                scope,
+                                key: key.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        assert!(candidates.len() > 200, "{}", candidates.len());
+        let mut compared = 0;
+        let mut found = 0;
+        // Holds made of every 1st, 2nd, 3rd... candidate: many mixes.
+        for step in 1..=7 {
+            let mut holds = Holds::default();
+            for (i, key) in candidates.iter().enumerate().filter(|(i, _)| i % step == 0) {
+                let action = if key.scope == HoldScope::Account {
+                    Action::Freeze
+                } else {
+                    Action::Halt
+                };
+                holds.place(
+                    key.clone(),
+                    Hold::operator(action, "op", &format!("n{i}"), 0),
+                );
+            }
+            for e in &events {
+                let want = covering_owned(&holds, e);
+                assert_eq!(holds.covering(e), want, "{}", e.id);
+                compared += 1;
+                found += want.len();
+            }
+        }
+        assert!(compared > 50 && found > compared, "{compared} {found}");
+        assert!(Holds::default().covering(&events[0]).is_empty());
     }
 }

@@ -170,14 +170,19 @@ pub fn account_of(event: &Event) -> Option<&str> {
 
 /// The value of a halt scope on this event, if the event has one.
 pub fn scope_value(event: &Event, scope: HaltScope) -> Option<String> {
+    scope_str(event, scope).map(str::to_string)
+}
+
+/// [`scope_value`], borrowed from the event.
+pub fn scope_str(event: &Event, scope: HaltScope) -> Option<&str> {
     match scope {
-        HaltScope::Service => Some(event.service.clone()),
-        HaltScope::Asset => currency(&event.body).map(str::to_string),
+        HaltScope::Service => Some(&event.service),
+        HaltScope::Asset => currency(&event.body),
         HaltScope::Wallet => match &event.body {
-            Body::WalletOutflow(b) => Some(b.wallet.clone()),
+            Body::WalletOutflow(b) => Some(&b.wallet),
             _ => None,
         },
-        HaltScope::Bank => bank_code(&event.body).map(str::to_string),
+        HaltScope::Bank => bank_code(&event.body),
     }
 }
 
