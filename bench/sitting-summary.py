@@ -30,10 +30,12 @@ def load(path):
 
 def runs(who, name, file):
     """The JSON of every run of a benchmark, in order."""
-    paths = sorted(
-        glob.glob(os.path.join(OUT, who, f"{name}-*", file)),
-        key=lambda p: int(re.search(r"-(\d+)/[^/]+$", p).group(1)),
-    )
+    found = []
+    for d in glob.glob(os.path.join(OUT, who, f"{name}*")):
+        m = re.fullmatch(re.escape(name) + r"(?:-(\d+))?", os.path.basename(d))
+        if m and os.path.exists(os.path.join(d, file)):
+            found.append((int(m.group(1) or 0), os.path.join(d, file)))
+    paths = [p for _, p in sorted(found)]
     return [d for d in (load(p) for p in paths) if d is not None]
 
 
