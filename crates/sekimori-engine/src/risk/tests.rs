@@ -52,6 +52,37 @@ fn parked(event: u64, at_ms: i64, values: &Values) -> Parked {
     }
 }
 
+/// (parked events, their vector's capacity) of `subject`'s profile.
+fn parked_capacity(s: &RiskStore, subject: u128) -> (usize, usize) {
+    let p = s.profiles.get(&subject).expect("a profile");
+    let capacity = p.pending.0.as_ref().map_or(0, |v| v.capacity());
+    (p.pending.list().len(), capacity)
+}
+
+#[test]
+fn parked_events_hold_no_spare_capacity() {
+    // The accounting counts the parked list's length (review s25 finding 5):
+    // the vector must never hold more slots than events.
+    let mut s = RiskStore::new(100);
+    let mut at = 0;
+    for k in 0..(PENDING_CAP as u64 + 3) {
+        at += 1_000;
+        s.hold(1, parked(k, at, &v(&[2], 7)));
+        let (len, capacity) = parked_capacity(&s, 1);
+        assert_eq!(len, (k as usize + 1).min(PENDING_CAP));
+        assert_eq!(capacity, len, "after parking {k}");
+    }
+    // A result unparks one; expiry drops all but the newest.
+    s.settle(1, PENDING_CAP as u64 + 2, MfaMethod::Totp, false, at);
+    assert_eq!(parked_capacity(&s, 1), (PENDING_CAP - 1, PENDING_CAP - 1));
+    s.hold(1, parked(99, at + PENDING_MS * 2, &v(&[2], 7)));
+    assert_eq!(parked_capacity(&s, 1), (1, 1));
+    let before = s.accounted_bytes();
+    s.settle(1, 99, MfaMethod::Totp, false, at + PENDING_MS * 2);
+    assert_eq!(parked_capacity(&s, 1), (0, 0));
+    assert!(s.accounted_bytes() < before);
+}
+
 #[test]
 fn a_challenged_login_is_learned_only_when_its_own_step_up_passes() {
     let mut s = RiskStore::new(100);
