@@ -14,6 +14,8 @@ use crate::Key;
 pub const EDGE_CAP: usize = 32;
 /// Periods of counterparty counts kept per node (the most recent active ones).
 pub const PERIOD_CAP: usize = 32;
+// A packed node writes each list's length in one byte.
+const _: () = assert!(EDGE_CAP <= u8::MAX as usize && PERIOD_CAP <= u8::MAX as usize);
 /// Longest cycle searched for, closing edge included.
 pub const MAX_CYCLE: usize = 6;
 /// Nodes whose edges one cycle search may scan (so at most
@@ -257,7 +259,11 @@ impl Node {
     fn edit(&mut self, f: impl FnOnce(&mut Lists)) {
         let mut lists = self.lists();
         f(&mut lists);
-        if let Some(n) = Node::pack(&lists) {
+        let packed = Node::pack(&lists);
+        // `add` evicts past the caps and `prune` only shortens, so an
+        // update always packs; were it not to, the update would be lost.
+        debug_assert!(packed.is_some(), "an updated node past its caps");
+        if let Some(n) = packed {
             *self = n;
         }
     }
