@@ -13,32 +13,15 @@
 //! stay within the budget after every decision and a restore decides as
 //! the live engine (`held.rs` measures held against accounted bytes).
 
+mod common;
+
+use common::packs;
 use sekimori_engine::Engine;
 use sekimori_event::{decode_value, format_rfc3339_ms, Event};
-use sekimori_rules::{compile, load_pack, Pack};
 use sekimori_window::Group;
 use serde_json::json;
-use std::path::Path;
-use std::sync::Arc;
 
 const T0: i64 = 1_767_225_600_000;
-
-fn packs() -> (Arc<Pack>, Arc<Pack>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/default");
-    let source = load_pack(&dir).expect("loads");
-    let mut apart = source.clone();
-    let mut n = 0;
-    for f in apart.features.iter_mut() {
-        for k in f.key.iter_mut() {
-            n += 1;
-            *k = format!("({}{k})", " ".repeat(n));
-        }
-    }
-    (
-        Arc::new(compile(source).expect("compiles")),
-        Arc::new(compile(apart).expect("compiles apart")),
-    )
-}
 
 /// A small deterministic world: 60 accounts sharing 25 devices, 40
 /// addresses and 30 payees; logins that fail and succeed, transfers in

@@ -13,34 +13,19 @@
 //! features grouped and the same pack with its key lists written apart
 //! (which groups nothing) both hold.
 
-use std::path::Path;
+mod common;
+
+use common::packs;
 use std::sync::Arc;
 
 use sekimori_engine::Engine;
 use sekimori_event::{decode_value, format_rfc3339_ms, Event};
-use sekimori_rules::{compile, load_pack, Pack};
+use sekimori_rules::Pack;
 use serde_json::json;
 
 const T0: i64 = 1_767_225_600_000;
 const WARM: u64 = 500;
 const SPRAY: u64 = 4_000;
-
-fn packs() -> (Arc<Pack>, Arc<Pack>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/default");
-    let source = load_pack(&dir).expect("loads");
-    let mut apart = source.clone();
-    let mut n = 0;
-    for f in apart.features.iter_mut() {
-        for k in f.key.iter_mut() {
-            n += 1;
-            *k = format!("({}{k})", " ".repeat(n));
-        }
-    }
-    (
-        Arc::new(compile(source).expect("compiles")),
-        Arc::new(compile(apart).expect("compiles apart")),
-    )
-}
 
 fn failed_login(i: u64) -> Event {
     decode_value(json!({
