@@ -311,13 +311,7 @@ impl Group {
             state: State::new(&config),
         });
         let bytes_before = if known { entry.accounted() } else { 0 };
-        entry.last_at = entry.last_at.max(at);
-        entry.state.prune(&span);
-        let limit = match config.aggregate {
-            Aggregate::DistinctCount { exact_limit } => exact_limit,
-            _ => 0,
-        };
-        entry.state.observe(span.bucket(at), input, limit, &span);
+        entry.observe(at, input, &config, &span);
         let bytes_after = entry.accounted();
         let after = before.is_none().then(|| entry.state.read(&span));
         let member = &mut self.members[m];

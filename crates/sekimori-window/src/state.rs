@@ -286,4 +286,18 @@ impl KeyState {
     pub fn accounted(&self) -> u64 {
         self.state.accounted()
     }
+
+    /// Takes an observation at (clamped) time `at`: the key was last seen
+    /// no earlier than `at`, the state drops what `span` has slid past and
+    /// then counts `input` (a distinct count exact up to its configured
+    /// limit).
+    pub fn observe(&mut self, at: i64, input: Input, config: &FeatureConfig, span: &Span) {
+        self.last_at = self.last_at.max(at);
+        self.state.prune(span);
+        let limit = match config.aggregate {
+            Aggregate::DistinctCount { exact_limit } => exact_limit,
+            _ => 0,
+        };
+        self.state.observe(span.bucket(at), input, limit, span);
+    }
 }

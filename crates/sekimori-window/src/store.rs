@@ -99,13 +99,7 @@ impl FeatureStore {
             state: State::new(&config),
         });
         let bytes_before = if known { entry.accounted() } else { 0 };
-        entry.last_at = entry.last_at.max(at);
-        entry.state.prune(&span);
-        let limit = match config.aggregate {
-            Aggregate::DistinctCount { exact_limit } => exact_limit,
-            _ => 0,
-        };
-        entry.state.observe(span.bucket(at), input, limit, &span);
+        entry.observe(at, input, &config, &span);
         let bytes_after = entry.accounted();
         let after = if before.is_none() {
             Some(entry.state.read(&span))
