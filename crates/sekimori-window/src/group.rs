@@ -41,12 +41,16 @@ use crate::alloc::alloc_bytes;
 use crate::digest::Digest;
 use crate::layout::TablesModel;
 use crate::seed::ShardSeed;
-use crate::shards::{Held, Keys};
+use crate::shards::Keys;
 use crate::snapshot::SnapshotRef;
 use crate::state::{empty_read, KeyState, State};
 use crate::store::{clamped_input, digest_config};
 use crate::window::Span;
 use crate::{Aggregate, FeatureConfig, FeatureStore, Key, Obs, Read, Window};
+
+#[path = "group_record.rs"]
+mod record;
+pub(crate) use record::Record;
 
 /// Members a group holds at most (a record's member mask is 32 bits).
 pub const MAX_MEMBERS: usize = 32;
@@ -56,77 +60,6 @@ const STATE_IN_RECORD: u64 = 50;
 
 fn state_in_record() -> u64 {
     STATE_IN_RECORD
-}
-
-/// One key's states, one per member tracking it, in member order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Record {
-    /// Bit `m` set: member `m` tracks the key.
-    mask: u32,
-    states: Box<[KeyState]>,
-}
-
-impl Record {
-    fn slot(&self, m: usize) -> Option<usize> {
-        let bit = 1u32 << m;
-        (self.mask & bit != 0).then(|| (self.mask & (bit - 1)).count_ones() as usize)
-    }
-
-    pub fn get(&self, m: usize) -> Option<&KeyState> {
-        self.slot(m).map(|i| &self.states[i])
-    }
-
-    fn get_mut(&mut self, m: usize) -> Option<&mut KeyState> {
-        self.slot(m).map(|i| &mut self.states[i])
-    }
-
-    fn has(&self, m: usize) -> bool {
-        self.mask & (1 << m) != 0
-    }
-
-    /// Member `m`'s state, inserting `f()` if it has none.
-    fn get_or_insert(&mut self, m: usize, f: impl FnOnce() -> KeyState) -> &mut KeyState {
-        let bit = 1u32 << m;
-        let i = (self.mask & (bit - 1)).count_ones() as usize;
-        if self.mask & bit == 0 {
-            let mut states = std::mem::take(&mut self.states).into_vec();
-            states.insert(i, f());
-            self.states = states.into_boxed_slice();
-            self.mask |= bit;
-        }
-        &mut self.states[i]
-    }
-
-    fn remove(&mut self, m: usize) -> Option<KeyState> {
-        let i = self.slot(m)?;
-        let mut states = std::mem::take(&mut self.states).into_vec();
-        let old = states.remove(i);
-        self.states = states.into_boxed_slice();
-        self.mask &= !(1u32 << m);
-        Some(old)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.mask == 0
-    }
-
-    /// (member, state) for every member tracking the key.
-    #[cfg(test)]
-    fn members(&self) -> impl Iterator<Item = (usize, &KeyState)> {
-        let mut mask = self.mask;
-        self.states.iter().map(move |s| {
-            let m = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            (m, s)
-        })
-    }
-}
-
-impl Held for Record {
-    const MODELLED: bool = false;
-    fn accounted(&self) -> u64 {
-        self.states.iter().map(KeyState::accounted).sum()
-    }
 }
 
 /// A member's own bookkeeping: what its `FeatureStore` kept beside its keys.
@@ -518,43 +451,5 @@ impl Group {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ks(t: i64) -> KeyState {
-        KeyState {
-            last_at: t,
-            state: State::EverCount(1),
-        }
-    }
-
-    #[test]
-    fn a_state_is_charged_at_least_its_share_of_any_record() {
-        let mut largest = 0;
-        for n in 1..=MAX_MEMBERS {
-            let real = alloc_bytes(n * size_of::<KeyState>());
-            assert!(n as u64 * state_in_record() >= real, "{n} states: {real}");
-            largest = largest.max(real.div_ceil(n as u64));
-        }
-        // No more than needed either: the largest share, exactly.
-        assert_eq!(state_in_record(), largest);
-    }
-
-    #[test]
-    fn a_record_keeps_its_members_in_order() {
-        let mut r = Record::default();
-        r.get_or_insert(5, || ks(5));
-        r.get_or_insert(1, || ks(1));
-        r.get_or_insert(31, || ks(31));
-        r.get_or_insert(5, || ks(99));
-        let seen: Vec<(usize, i64)> = r.members().map(|(m, s)| (m, s.last_at)).collect();
-        assert_eq!(seen, vec![(1, 1), (5, 5), (31, 31)]);
-        assert_eq!(r.remove(5).map(|s| s.last_at), Some(5));
-        assert_eq!(r.remove(5), None);
-        assert!(r.get(5).is_none());
-        assert_eq!(r.get(31).map(|s| s.last_at), Some(31));
-        r.remove(1);
-        r.remove(31);
-        assert!(r.is_empty());
-    }
-}
+#[path = "group_tests.rs"]
+mod tests;
