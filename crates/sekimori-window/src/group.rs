@@ -127,6 +127,7 @@ impl Group {
                 .entry_in(loc, key)
                 .or_insert_with(Record::default);
             record.get_or_insert(m, || state);
+            self.records.mark(loc, 1 << m);
         }
         Ok(m)
     }
@@ -247,6 +248,9 @@ impl Group {
         entry.observe(at, input, &config, &span);
         let bytes_after = entry.accounted();
         let after = before.is_none().then(|| entry.state.read(&span));
+        if !known {
+            self.records.mark(loc, 1 << m);
+        }
         let member = &mut self.members[m];
         if !known {
             member.set_len(member.len + 1);
@@ -359,7 +363,8 @@ impl Group {
     /// and every record left empty: (keys, accounted heap bytes) removed.
     fn remove_where(&mut self, m: usize, drop: impl Fn(&Key, &KeyState) -> bool) -> (u64, u64) {
         let (mut keys, mut bytes) = (0u64, 0u64);
-        self.records.retain_touched(
+        self.records.retain_member(
+            1 << m,
             |key, r| r.get(m).is_some_and(|s| drop(key, s)),
             |key, r| {
                 if r.get(m).is_some_and(|s| drop(key, s)) {
@@ -402,7 +407,8 @@ impl Group {
             return;
         }
         let (mut len, mut accounted) = (0usize, 0u64);
-        self.records.retain_touched(
+        self.records.retain_member(
+            1 << m,
             |_, r| r.has(m),
             |_, r| {
                 if let Some(k) = r.get_mut(m) {

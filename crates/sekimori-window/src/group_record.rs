@@ -74,7 +74,11 @@ impl Record {
 
 impl Held for Record {
     const MODELLED: bool = false;
+    const MASKED: bool = true;
     fn accounted(&self) -> u64 {
         self.states.iter().map(KeyState::accounted).sum()
+    }
+    fn mask(&self) -> u32 {
+        self.mask
     }
 }

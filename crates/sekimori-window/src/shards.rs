@@ -51,8 +51,15 @@ pub(crate) trait Held: Clone {
     /// True when the table's bytes are accounted by the layout model
     /// ([`Keys::table_bytes`]); a group's members account their own.
     const MODELLED: bool;
+    /// True when the value has a member mask ([`Held::mask`]) and the
+    /// table keeps a hint of each shard's masks ([`Keys::mark`]).
+    const MASKED: bool = false;
     /// Accounted heap bytes of the value.
     fn accounted(&self) -> u64;
+    /// The members the value holds a state of (a group's record).
+    fn mask(&self) -> u32 {
+        0
+    }
 }
 
 impl Held for KeyState {
@@ -118,6 +125,99 @@ pub(crate) struct Keys<V: Held = KeyState> {
     model: TablesModel,
     /// The secret that picks a key's shard.
     seed: ShardSeed,
+    /// For a [`Held::MASKED`] value, the shards each mask bit may be in
+    /// (see [`Hints`]); empty otherwise.
+    hints: Hints,
+}
+
+/// Shards per word of a [`Hints`] bitmap.
+const WORDS: usize = SHARDS / 64;
+
+/// For each bit of the values' masks (a group's member), a bitmap of the
+/// shards holding a value with that bit: a superset (a bit may outlive the
+/// last value that had it until the shard is next visited), so a member's
+/// pass ([`Keys::retain_member`]) visits the shards of its own states and
+/// skips the others without looking at them.
+#[derive(Clone, Debug, Default)]
+struct Hints {
+    /// One bitmap per mask bit; empty when the values are not masked.
+    maps: Vec<[u64; WORDS]>,
+    /// Bits ever marked.
+    used: u32,
+}
+
+impl Hints {
+    fn new(masked: bool) -> Hints {
+        Hints {
+            maps: if masked {
+                vec![[0; WORDS]; 32]
+            } else {
+                Vec::new()
+            },
+            used: 0,
+        }
+    }
+
+    fn on(&self) -> bool {
+        !self.maps.is_empty()
+    }
+
+    fn mark(&mut self, at: usize, bits: u32) {
+        if !self.on() {
+            return;
+        }
+        self.used |= bits;
+        let mut b = bits;
+        while b != 0 {
+            self.maps[b.trailing_zeros() as usize][at / 64] |= 1 << (at % 64);
+            b &= b - 1;
+        }
+    }
+
+    /// Makes shard `at`'s bits exactly `bits`.
+    fn set(&mut self, at: usize, bits: u32) {
+        if !self.on() {
+            return;
+        }
+        let mut b = self.used;
+        while b != 0 {
+            let i = b.trailing_zeros() as usize;
+            let word = &mut self.maps[i][at / 64];
+            if bits & (1 << i) != 0 {
+                *word |= 1 << (at % 64);
+            } else {
+                *word &= !(1 << (at % 64));
+            }
+            b &= b - 1;
+        }
+        self.used |= bits;
+    }
+
+    /// The shards that may hold `bit` (a single bit), in order; every
+    /// shard when the values are not masked.
+    fn shards(&self, bit: u32) -> Vec<usize> {
+        if !self.on() {
+            return (0..SHARDS).collect();
+        }
+        let map = &self.maps[bit.trailing_zeros() as usize];
+        let mut out = Vec::new();
+        for (w, &word) in map.iter().enumerate() {
+            let mut x = word;
+            while x != 0 {
+                out.push(w * 64 + x.trailing_zeros() as usize);
+                x &= x - 1;
+            }
+        }
+        out
+    }
+
+    /// The bits of shard `at`.
+    #[cfg(test)]
+    fn of(&self, at: usize) -> u32 {
+        (0..self.maps.len())
+            .filter(|&i| self.maps[i][at / 64] & (1 << (at % 64)) != 0)
+            .fold(0, |m, i| m | 1 << i)
+    }
 }
 
 /// Empty, with a fresh seed.
@@ -164,6 +264,7 @@ impl<V: Held> Keys<V> {
             table: 0,
             model: TablesModel::default(),
             seed,
+            hints: Hints::new(V::MASKED),
         }
     }
 
@@ -185,7 +286,9 @@ impl<V: Held> Keys<V> {
                 parts[seed.shard(fp.key(), BITS)].push((fp, state));
             }
         }
-        for (slot, part) in self.shards.iter_mut().zip(parts) {
+        for (at, (slot, part)) in self.shards.iter_mut().zip(parts).enumerate() {
+            self.hints
+                .set(at, part.iter().fold(0, |h, (_, v)| h | v.mask()));
             if !part.is_empty() {
                 let mut shard = Shard::<V>::with_capacity_and_hasher(part.len(), Hasher::default());
                 shard.extend(part);
@@ -193,6 +296,13 @@ impl<V: Held> Keys<V> {
             }
         }
         self.seed = seed;
+    }
+
+    /// Notes that a value of the located key's shard now holds `bits`
+    /// (every change that adds a bit to a value's [`Held::mask`] must be
+    /// marked, or a member's pass may skip the shard).
+    pub fn mark(&mut self, loc: Loc, bits: u32) {
+        self.hints.mark(loc.0, bits);
     }
 
     /// The shard `key` lives in.
@@ -324,24 +434,57 @@ impl<V: Held> Keys<V> {
         (keys, bytes)
     }
 
-    /// Like [`Keys::retain`], but a shard none of whose keys `touch` (a
-    /// pure test) is left alone, still shared with any copy; `keep` is
-    /// called on every key of a touched shard. A shard that lost keys is
-    /// rebuilt at its new size.
-    pub fn retain_touched(
+    /// Like [`Keys::retain`], for the values of one member (`bit`, of
+    /// [`Held::mask`]): a shard whose hint lacks the bit, or none of whose
+    /// values holding the bit `touch` (a pure test), is left alone, still
+    /// shared with any copy (a shard found without the bit loses it from
+    /// its hint); `keep` is called on every value of a touched shard, whose
+    /// hint is then made exact. A shard that lost keys is rebuilt at its new
+    /// size. Without hints (a value that is not [`Held::MASKED`]) every
+    /// shard is tested.
+    pub fn retain_member(
         &mut self,
+        bit: u32,
         touch: impl Fn(&Key, &V) -> bool,
         mut keep: impl FnMut(&Key, &mut V) -> bool,
     ) {
+        debug_assert!(bit.is_power_of_two());
+        let masked = self.hints.on();
         let mut lost = 0;
-        for slot in &mut self.shards {
-            let Some(shard) = slot else { continue };
-            if !shard.iter().any(|(k, v)| touch(&k.key(), v)) {
+        for at in self.hints.shards(bit) {
+            let slot = &mut self.shards[at];
+            let Some(shard) = slot else {
+                self.hints.set(at, 0);
+                continue;
+            };
+            let (mut held, mut touched) = (false, false);
+            for (k, v) in shard.iter() {
+                if v.mask() & bit != 0 || !masked {
+                    held = true;
+                    if touch(&k.key(), v) {
+                        touched = true;
+                        break;
+                    }
+                }
+            }
+            if !touched {
+                if !held {
+                    let bits = shard.values().fold(0, |m, v| m | v.mask());
+                    self.hints.set(at, bits);
+                }
                 continue;
             }
             let shard = Arc::make_mut(shard);
             let before = shard.len();
-            shard.retain(|k, v| keep(&k.key(), v));
+            let mut masks = 0;
+            shard.retain(|k, v| {
+                let kept = keep(&k.key(), v);
+                if kept {
+                    masks |= v.mask();
+                }
+                kept
+            });
+            self.hints.set(at, masks);
             let after = shard.len();
             if after < before {
                 lost += before - after;
@@ -350,6 +493,25 @@ impl<V: Held> Keys<V> {
         }
         self.len -= lost;
         self.refresh_table();
+    }
+
+    /// Number of shards whose hint has any of `bits` (tests).
+    #[cfg(test)]
+    pub fn hints_with(&self, bits: u32) -> usize {
+        (0..SHARDS)
+            .filter(|&at| self.hints.of(at) & bits != 0)
+            .count()
+    }
+
+    /// True when every shard's hint covers its values' masks (tests).
+    #[cfg(test)]
+    pub fn hints_cover(&self) -> bool {
+        self.shards.iter().enumerate().all(|(at, slot)| {
+            let h = self.hints.of(at);
+            slot.iter()
+                .flat_map(|s| s.values())
+                .all(|v| v.mask() & !h == 0)
+        })
     }
 
     /// Every (key, value), taken out (the shards a copy shares are cloned).
