@@ -19,6 +19,15 @@ fn a_state_is_charged_at_least_its_share_of_any_record() {
     assert_eq!(state_in_record(), largest);
 }
 
+/// A window's state is 32 bytes (a key's is 40): the inline bucket of a
+/// count (`Series`) costs no size; one inline in a sum's would cost 8 bytes
+/// in every state of every window.
+#[test]
+fn a_state_is_no_larger_than_a_vec_and_its_tag() {
+    assert_eq!(size_of::<State>(), 32);
+    assert_eq!(size_of::<KeyState>(), 40);
+}
+
 #[test]
 fn a_record_keeps_its_members_in_order() {
     let mut r = Record::default();

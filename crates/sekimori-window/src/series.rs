@@ -1,6 +1,7 @@
 //! Sparse, sorted per-bucket cells for one key.
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::digest::{vec_bytes, vec_model_bytes, Digest};
 
@@ -63,14 +64,24 @@ pub(crate) fn saturate(v: i128) -> i64 {
     v.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
-/// Non-empty buckets only, strictly increasing by bucket index.
+/// Non-empty buckets only, strictly increasing by bucket index. Up to
+/// `INLINE` cells are held inline (most keys are seen in one bucket of a
+/// window: a count's key holding one cell allocates nothing); past that,
+/// the cells are on the heap, and a series pruned back to `INLINE` cells
+/// moves them inline again, so whether a series allocates is a function of
+/// its number of cells (the accounting's, [`Series::accounted`]).
+/// Serialized as the sequence of cells (the same bytes a `Vec` wrote).
+///
+/// `INLINE` is 1 for 8-byte cells (the series is then no larger than a
+/// `Vec`) and 0 for a sum's 16-byte cells, which would make every window
+/// state 8 bytes larger (a unit test holds `State` to 32 bytes).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub(crate) struct Series<T> {
-    cells: Vec<(i64, T)>,
+pub(crate) struct Series<T, const INLINE: usize = 1> {
+    cells: SmallVec<[(i64, T); INLINE]>,
 }
 
-impl<T: Cell> Series<T> {
+impl<T: Cell, const INLINE: usize> Series<T, INLINE> {
     /// Merges into the cell of `bucket`, or inserts `fresh` there (keeping the order).
     pub fn upsert(&mut self, bucket: i64, fresh: T, merge: impl FnOnce(&mut T)) {
         let last = self.cells.last().map(|c| c.0);
@@ -88,12 +99,7 @@ impl<T: Cell> Series<T> {
                 }
                 Err(i) => self.cells.insert(i, (bucket, fresh)),
             },
-            _ => {
-                if self.cells.capacity() == 0 {
-                    self.cells.reserve_exact(1);
-                }
-                self.cells.push((bucket, fresh));
-            }
+            _ => self.cells.push((bucket, fresh)),
         }
     }
 
@@ -111,8 +117,20 @@ impl<T: Cell> Series<T> {
             return;
         }
         self.cells.drain(..k);
-        if self.cells.capacity() > 4 && self.cells.len() * 4 <= self.cells.capacity() {
-            self.cells.shrink_to(self.cells.len() * 2);
+        self.settle();
+    }
+
+    /// Moves the cells inline once they fit, and releases memory once
+    /// the heap is mostly empty.
+    fn settle(&mut self) {
+        let (len, cap) = (self.cells.len(), self.cells.capacity());
+        if !self.cells.spilled() {
+            return;
+        }
+        if len <= INLINE {
+            self.cells.shrink_to_fit();
+        } else if cap > 4 && len * 4 <= cap {
+            self.cells.grow(len * 2);
         }
     }
 
@@ -131,12 +149,20 @@ impl<T: Cell> Series<T> {
     }
 
     pub fn heap_bytes(&self) -> usize {
-        vec_bytes::<(i64, T)>(self.cells.capacity())
+        if self.cells.spilled() {
+            vec_bytes::<(i64, T)>(self.cells.capacity())
+        } else {
+            0
+        }
     }
 
-    /// Accounted heap bytes (a function of the number of cells).
+    /// Accounted heap bytes (a function of the number of cells): none
+    /// for the one cell held inline.
     pub fn accounted(&self) -> u64 {
-        vec_model_bytes::<(i64, T)>(self.cells.len())
+        match self.cells.len() {
+            n if n <= INLINE => 0,
+            n => vec_model_bytes::<(i64, T)>(n),
+        }
     }
 
     pub fn digest(&self, d: &mut Digest) {
@@ -156,6 +182,7 @@ impl Series<u32> {
                 Some(cell) if cell.1 > 1 => cell.1 -= 1,
                 Some(_) => {
                     self.cells.remove(i);
+                    self.settle();
                 }
                 None => {}
             }

@@ -40,7 +40,7 @@ impl Input {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum State {
     Count(Series<u64>),
-    Sum(Series<Wide>),
+    Sum(Series<Wide, 0>),
     Low(Series<i64>),
     High(Series<i64>),
     Distinct(SlidingDistinct),
