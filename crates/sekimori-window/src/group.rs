@@ -109,7 +109,7 @@ impl Group {
         if m >= MAX_MEMBERS || store.config.aggregate == Aggregate::Graph {
             return Err(Box::new(store));
         }
-        let mut model = TablesModel::default();
+        let mut model = TablesModel;
         let len = store.keys.len();
         self.members.push(Member {
             config: store.config,
@@ -215,7 +215,7 @@ impl Group {
                 heap += s.accounted();
             }
         }
-        heap + TablesModel::default().bytes(n) + n as u64 * state_in_record()
+        heap + TablesModel.bytes(n) + n as u64 * state_in_record()
     }
 
     /// [`FeatureStore::apply`] on member `m`.

@@ -135,36 +135,54 @@ fn small() -> &'static [u64] {
     TABLE.get_or_init(|| (0..=SMALL).map(expected).collect())
 }
 
-/// [`expected`] on a grid, interpolated and cached: a pure function of
-/// the number of keys (the cache never changes a value).
+/// [`expected`] on a grid, interpolated: a pure function of the number of
+/// keys. The grid has 512 steps an octave (`2^k ..= 2^(k+1)`); each
+/// octave's points are computed once per process, the first time a store
+/// reaches it ([`grid`]), so an update costs a lookup and an interpolation
+/// however the store's length moves. (Until 2026-12-06 each store cached
+/// the two points around its length and recomputed them, two sums, every
+/// time its length crossed a grid line: 5.5% of a medium replay's time,
+/// `bench/results/2026-12-06-sitting-medium.md`.)
 #[derive(Clone, Debug, Default)]
-pub(crate) struct TablesModel {
-    lo: u64,
-    step: u64,
-    at_lo: u64,
-    at_hi: u64,
-}
+pub(crate) struct TablesModel;
 
 impl TablesModel {
     /// Accounted bytes of the tables of `len` keys.
     pub fn bytes(&mut self, len: usize) -> u64 {
-        let n = len as u64;
-        if n <= SMALL {
-            return small()[n as usize];
-        }
-        let step = 1u64 << (63 - n.leading_zeros() - 9);
-        let lo = n / step * step;
-        if (self.lo, self.step) != (lo, step) {
-            *self = TablesModel {
-                lo,
-                step,
-                at_lo: expected(lo),
-                at_hi: expected(lo + step),
-            };
-        }
-        let rise = i128::from(self.at_hi) - i128::from(self.at_lo);
-        (i128::from(self.at_lo) + rise * i128::from(n - lo) / i128::from(step)) as u64
+        model_bytes(len as u64)
     }
+}
+
+/// Grid steps an octave.
+const STEPS_BITS: u32 = 9;
+
+/// The model's bytes for `n` keys (see [`TablesModel`]).
+fn model_bytes(n: u64) -> u64 {
+    if n <= SMALL {
+        return small()[n as usize];
+    }
+    let octave = 63 - n.leading_zeros();
+    let step = 1u64 << (octave - STEPS_BITS);
+    let i = ((n - (1u64 << octave)) / step) as usize;
+    let lo = (1u64 << octave) + i as u64 * step;
+    let points = grid(octave);
+    let (at_lo, at_hi) = (points[i], points[i + 1]);
+    let rise = i128::from(at_hi) - i128::from(at_lo);
+    (i128::from(at_lo) + rise * i128::from(n - lo) / i128::from(step)) as u64
+}
+
+/// [`expected`] at the grid points of `octave`: `2^octave + i * step` for
+/// `i` in `0..=512`, computed once per process (a pure function: the table
+/// never changes a value).
+fn grid(octave: u32) -> &'static [u64] {
+    static GRIDS: [std::sync::OnceLock<Box<[u64]>>; 64] =
+        [const { std::sync::OnceLock::new() }; 64];
+    GRIDS[octave as usize].get_or_init(|| {
+        let step = 1u64 << (octave - STEPS_BITS);
+        (0..=1u64 << STEPS_BITS)
+            .map(|i| expected((1u64 << octave).saturating_add(i * step)))
+            .collect()
+    })
 }
 
 #[cfg(test)]
@@ -172,9 +190,67 @@ mod tests {
     use super::*;
     use crate::alloc::table_buckets;
 
+    /// The model as each store cached it before the per-octave grids:
+    /// the two grid points around its length, recomputed on a crossing.
+    struct Cached {
+        lo: u64,
+        step: u64,
+        at_lo: u64,
+        at_hi: u64,
+    }
+
+    impl Cached {
+        fn bytes(&mut self, len: usize) -> u64 {
+            let n = len as u64;
+            if n <= SMALL {
+                return small()[n as usize];
+            }
+            let step = 1u64 << (63 - n.leading_zeros() - 9);
+            let lo = n / step * step;
+            if (self.lo, self.step) != (lo, step) {
+                *self = Cached {
+                    lo,
+                    step,
+                    at_lo: expected(lo),
+                    at_hi: expected(lo + step),
+                };
+            }
+            let rise = i128::from(self.at_hi) - i128::from(self.at_lo);
+            (i128::from(self.at_lo) + rise * i128::from(n - lo) / i128::from(step)) as u64
+        }
+    }
+
+    /// The grids give what the per-store cache gave, at every length a
+    /// store passes through (growing, shrinking, jumping across octaves).
+    #[test]
+    fn the_grids_are_the_cached_model() {
+        let mut model = TablesModel;
+        let mut cached = Cached {
+            lo: 0,
+            step: 0,
+            at_lo: 0,
+            at_hi: 0,
+        };
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut n: u64 = 0;
+        for i in 0..40_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            n = match i % 4 {
+                0 => x % (1 << 26),
+                1 => n + x % 97,
+                2 => n.saturating_sub(x % 89),
+                _ => (1u64 << (11 + x % 14)) + x % 3 - 1,
+            };
+            let len = n as usize;
+            assert_eq!(model.bytes(len), cached.bytes(len), "{n}");
+        }
+    }
+
     #[test]
     fn the_small_table_is_the_model() {
-        let mut model = TablesModel::default();
+        let mut model = TablesModel;
         for n in 0..=SMALL {
             assert_eq!(model.bytes(n as usize), expected(n), "{n}");
         }
@@ -195,7 +271,7 @@ mod tests {
 
     #[test]
     fn the_model_grows_with_the_keys_and_meets_at_the_seam() {
-        let mut model = TablesModel::default();
+        let mut model = TablesModel;
         let mut last = 0;
         for n in (0..200_000usize).step_by(37) {
             let b = model.bytes(n);

@@ -262,7 +262,7 @@ impl<V: Held> Keys<V> {
             shards: vec![None; SHARDS],
             len: 0,
             table: 0,
-            model: TablesModel::default(),
+            model: TablesModel,
             seed,
             hints: Hints::new(V::MASKED),
         }
@@ -337,7 +337,7 @@ impl<V: Held> Keys<V> {
 
     /// [`Keys::table_bytes`] recomputed from the shards' lengths (tests).
     pub fn recount_table_bytes(&self) -> u64 {
-        TablesModel::default().bytes(self.shards.iter().flatten().map(|s| s.len()).sum())
+        TablesModel.bytes(self.shards.iter().flatten().map(|s| s.len()).sum())
     }
 
     pub fn get(&self, key: &Key) -> Option<&V> {
