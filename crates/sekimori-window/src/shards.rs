@@ -179,6 +179,7 @@ impl Hints {
         if !self.on() {
             return;
         }
+        self.used |= bits;
         let mut b = self.used;
         while b != 0 {
             let i = b.trailing_zeros() as usize;
@@ -190,7 +191,6 @@ impl Hints {
             }
             b &= b - 1;
         }
-        self.used |= bits;
     }
 
     /// The shards that may hold `bit` (a single bit), in order; every
@@ -358,6 +358,7 @@ impl<V: Held> Keys<V> {
     /// Inserts `state` under `key`, returning the state it replaces.
     pub fn insert(&mut self, key: Key, state: V) -> Option<V> {
         let at = self.shard_of(&key);
+        self.hints.mark(at, state.mask());
         let shard = Arc::make_mut(self.shards[at].get_or_insert_with(Default::default));
         let old = shard.insert(Fp::of(key), state);
         if old.is_none() {
