@@ -39,7 +39,7 @@ use std::mem::size_of;
 
 use crate::alloc::alloc_bytes;
 use crate::digest::Digest;
-use crate::layout::TablesModel;
+use crate::layout::tables_bytes;
 use crate::seed::ShardSeed;
 use crate::shards::Keys;
 use crate::snapshot::SnapshotRef;
@@ -74,13 +74,12 @@ struct Member {
     accounted: u64,
     /// The model's tables for `len` keys (as the member's own store).
     table: u64,
-    model: TablesModel,
 }
 
 impl Member {
     fn set_len(&mut self, len: usize) {
         self.len = len;
-        self.table = self.model.bytes(len);
+        self.table = tables_bytes(len);
     }
 }
 
@@ -109,7 +108,6 @@ impl Group {
         if m >= MAX_MEMBERS || store.config.aggregate == Aggregate::Graph {
             return Err(Box::new(store));
         }
-        let mut model = TablesModel;
         let len = store.keys.len();
         self.members.push(Member {
             config: store.config,
@@ -117,8 +115,7 @@ impl Group {
             evicted_total: store.evicted_total,
             len,
             accounted: store.accounted,
-            table: model.bytes(len),
-            model,
+            table: tables_bytes(len),
         });
         for (key, state) in store.keys.into_entries() {
             let loc = self.records.locate(&key);
@@ -215,7 +212,7 @@ impl Group {
                 heap += s.accounted();
             }
         }
-        heap + TablesModel.bytes(n) + n as u64 * state_in_record()
+        heap + tables_bytes(n) + n as u64 * state_in_record()
     }
 
     /// [`FeatureStore::apply`] on member `m`.

@@ -135,29 +135,16 @@ fn small() -> &'static [u64] {
     TABLE.get_or_init(|| (0..=SMALL).map(expected).collect())
 }
 
-/// [`expected`] on a grid, interpolated: a pure function of the number of
-/// keys. The grid has 512 steps an octave (`2^k ..= 2^(k+1)`); each
+/// Accounted bytes of the tables of `len` keys: [`expected`] on a grid,
+/// interpolated, a pure function of the number of keys. The grid has 512 steps an octave (`2^k ..= 2^(k+1)`); each
 /// octave's points are computed once per process, the first time a store
 /// reaches it ([`grid`]), so an update costs a lookup and an interpolation
 /// however the store's length moves. (Until 2026-12-06 each store cached
 /// the two points around its length and recomputed them, two sums, every
 /// time its length crossed a grid line: 5.5% of a medium replay's time,
 /// `bench/results/2026-12-06-sitting-medium.md`.)
-#[derive(Clone, Debug, Default)]
-pub(crate) struct TablesModel;
-
-impl TablesModel {
-    /// Accounted bytes of the tables of `len` keys.
-    pub fn bytes(&mut self, len: usize) -> u64 {
-        model_bytes(len as u64)
-    }
-}
-
-/// Grid steps an octave.
-const STEPS_BITS: u32 = 9;
-
-/// The model's bytes for `n` keys (see [`TablesModel`]).
-fn model_bytes(n: u64) -> u64 {
+pub(crate) fn tables_bytes(len: usize) -> u64 {
+    let n = len as u64;
     if n <= SMALL {
         return small()[n as usize];
     }
@@ -170,6 +157,9 @@ fn model_bytes(n: u64) -> u64 {
     let rise = i128::from(at_hi) - i128::from(at_lo);
     (i128::from(at_lo) + rise * i128::from(n - lo) / i128::from(step)) as u64
 }
+
+/// Grid steps an octave.
+const STEPS_BITS: u32 = 9;
 
 /// [`expected`] at the grid points of `octave`: `2^octave + i * step` for
 /// `i` in `0..=512`, computed once per process (a pure function: the table
@@ -224,7 +214,6 @@ mod tests {
     /// store passes through (growing, shrinking, jumping across octaves).
     #[test]
     fn the_grids_are_the_cached_model() {
-        let mut model = TablesModel;
         let mut cached = Cached {
             lo: 0,
             step: 0,
@@ -244,15 +233,14 @@ mod tests {
                 _ => (1u64 << (11 + x % 14)) + x % 3 - 1,
             };
             let len = n as usize;
-            assert_eq!(model.bytes(len), cached.bytes(len), "{n}");
+            assert_eq!(tables_bytes(len), cached.bytes(len), "{n}");
         }
     }
 
     #[test]
     fn the_small_table_is_the_model() {
-        let mut model = TablesModel;
         for n in 0..=SMALL {
-            assert_eq!(model.bytes(n as usize), expected(n), "{n}");
+            assert_eq!(tables_bytes(n as usize), expected(n), "{n}");
         }
     }
 
@@ -271,10 +259,9 @@ mod tests {
 
     #[test]
     fn the_model_grows_with_the_keys_and_meets_at_the_seam() {
-        let mut model = TablesModel;
         let mut last = 0;
         for n in (0..200_000usize).step_by(37) {
-            let b = model.bytes(n);
+            let b = tables_bytes(n);
             assert!(b >= last, "{n}: {b} < {last}");
             last = b;
         }

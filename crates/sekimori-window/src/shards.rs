@@ -32,7 +32,7 @@ use std::mem::size_of;
 use std::sync::Arc;
 
 use crate::alloc::{alloc_bytes, table_bytes};
-use crate::layout::TablesModel;
+use crate::layout::tables_bytes;
 use crate::seed::ShardSeed;
 use crate::state::KeyState;
 use crate::Key;
@@ -122,7 +122,6 @@ pub(crate) struct Keys<V: Held = KeyState> {
     /// Accounted bytes of the tables, the model's for `len` (`layout`),
     /// kept up to date.
     table: u64,
-    model: TablesModel,
     /// The secret that picks a key's shard.
     seed: ShardSeed,
     /// For a [`Held::MASKED`] value, the shards each mask bit may be in
@@ -236,7 +235,6 @@ pub(crate) struct Entry<'a, V: Held = KeyState> {
     inner: hash_map::Entry<'a, Fp, V>,
     len: &'a mut usize,
     table: &'a mut u64,
-    model: &'a mut TablesModel,
 }
 
 impl<'a, V: Held> Entry<'a, V> {
@@ -247,7 +245,7 @@ impl<'a, V: Held> Entry<'a, V> {
             hash_map::Entry::Vacant(v) => {
                 *self.len += 1;
                 if V::MODELLED {
-                    *self.table = self.model.bytes(*self.len);
+                    *self.table = tables_bytes(*self.len);
                 }
                 v.insert(f())
             }
@@ -262,7 +260,6 @@ impl<V: Held> Keys<V> {
             shards: vec![None; SHARDS],
             len: 0,
             table: 0,
-            model: TablesModel,
             seed,
             hints: Hints::new(V::MASKED),
         }
@@ -337,7 +334,7 @@ impl<V: Held> Keys<V> {
 
     /// [`Keys::table_bytes`] recomputed from the shards' lengths (tests).
     pub fn recount_table_bytes(&self) -> u64 {
-        TablesModel.bytes(self.shards.iter().flatten().map(|s| s.len()).sum())
+        tables_bytes(self.shards.iter().flatten().map(|s| s.len()).sum())
     }
 
     pub fn get(&self, key: &Key) -> Option<&V> {
@@ -351,7 +348,6 @@ impl<V: Held> Keys<V> {
             inner: shard.entry(Fp::of(key)),
             len: &mut self.len,
             table: &mut self.table,
-            model: &mut self.model,
         }
     }
 
@@ -371,7 +367,7 @@ impl<V: Held> Keys<V> {
     /// The model's table bytes for the current length.
     fn refresh_table(&mut self) {
         if V::MODELLED {
-            self.table = self.model.bytes(self.len);
+            self.table = tables_bytes(self.len);
         }
     }
 
