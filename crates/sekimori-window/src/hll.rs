@@ -52,16 +52,26 @@ pub(crate) fn split(hash: u64) -> (usize, u8) {
 /// exact arithmetic and are read as the first 4096.
 pub(crate) fn estimate(regs: &[u8]) -> i64 {
     let regs = &regs[..regs.len().min(MAX_ESTIMATE_REGISTERS)];
-    if regs.is_empty() {
-        return 0;
-    }
-    let m = regs.len() as u128;
-    // Σ 2^(64 - reg): exact, at most 4096 · 2^64 = 2^76.
     let mut sum: u128 = 0;
     let mut zeros: u128 = 0;
     for &r in regs {
-        sum += 1u128 << (64 - u32::from(r.min(64)));
+        sum += weight(r);
         zeros += u128::from(r == 0);
+    }
+    estimate_from(regs.len() as u128, sum, zeros)
+}
+
+/// A register's term in the estimate's sum, `2^-reg` in units of 2^-64.
+fn weight(r: u8) -> u128 {
+    1u128 << (64 - u32::from(r.min(64)))
+}
+
+/// [`estimate`] of `m` registers (at most 4096) whose terms sum to `sum`
+/// (Σ [`weight`], exact, at most 4096 · 2^64 = 2^76) and of which `zeros`
+/// are zero.
+fn estimate_from(m: u128, sum: u128, zeros: u128) -> i64 {
+    if m == 0 {
+        return 0;
     }
     // alpha_m · m² = 7213 · m³ / (10 · (1000 m + 1079)); with the sum in
     // units of 2^-64: raw = num / den.
@@ -100,7 +110,7 @@ fn rho_of(p: u64) -> u8 {
 }
 
 /// Sliding HyperLogLog over bucketed event time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct SlidingHll {
     /// Bucket that relative bucket 0 stands for.
     base: i64,
@@ -108,7 +118,43 @@ pub(crate) struct SlidingHll {
     oldest: i64,
     /// All LFPM pairs, sorted.
     pairs: Vec<u64>,
+    /// The estimate's inputs for the window last read, kept exact by
+    /// [`SlidingHll::insert`] (or dropped by [`SlidingHll::prune`]), so a
+    /// key read many times within one bucket walks its pairs once. Derived
+    /// from `pairs`: not serialized, digested or compared.
+    #[serde(skip)]
+    view: Option<View>,
 }
+
+/// The registers of one window, summed: what [`estimate_from`] needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct View {
+    start: i64,
+    end: i64,
+    /// The retention cutoff `live` is as of.
+    cutoff: i64,
+    /// Σ [`weight`] of the window's registers.
+    sum: u128,
+    /// Registers that are zero in the window.
+    zeros: u16,
+    /// Some pair is at or above `cutoff`.
+    live: bool,
+}
+
+impl View {
+    fn is_for(&self, span: &Span) -> bool {
+        self.start == span.start && self.end == span.end && self.cutoff == span.cutoff
+    }
+}
+
+impl PartialEq for SlidingHll {
+    /// The content (the view is derived from it).
+    fn eq(&self, other: &SlidingHll) -> bool {
+        self.base == other.base && self.oldest == other.oldest && self.pairs == other.pairs
+    }
+}
+
+impl Eq for SlidingHll {}
 
 impl SlidingHll {
     /// An empty sketch whose buckets are stored relative to `base` (the retention cutoff).
@@ -117,6 +163,7 @@ impl SlidingHll {
             base,
             oldest: i64::MAX,
             pairs: Vec::new(),
+            view: None,
         }
     }
 
@@ -141,14 +188,68 @@ impl SlidingHll {
         }
         let j = list[..i].partition_point(|&p| rho_of(p) > rho);
         let end = i + usize::from(list.get(i).is_some_and(|&p| rel_of(p) == rel));
+        let before = self.view.map(|v| self.window_rho(list, &v));
         self.pairs.splice(lo + j..lo + end, [pack(reg, rel, rho)]);
-        self.oldest = self.oldest.min(self.base.saturating_add(rel));
+        let bucket = self.base.saturating_add(rel);
+        self.oldest = self.oldest.min(bucket);
+        if let (Some(before), Some(mut v)) = (before, self.view) {
+            // The register's list is now lo..hi less the pairs replaced plus one.
+            let after = self.window_rho(&self.pairs[lo..hi + 1 + j - end], &v);
+            v.sum = v.sum - weight(before) + weight(after);
+            v.zeros = v.zeros + u16::from(after == 0) - u16::from(before == 0);
+            // A replaced pair is dominated by the new one, which is at least as late.
+            v.live |= bucket >= v.cutoff;
+            self.view = Some(v);
+        }
+    }
+
+    /// One register's value in the view's window, from its list of pairs:
+    /// the largest rho in the window, as [`SlidingHll::registers`] reads it.
+    fn window_rho(&self, list: &[u64], v: &View) -> u8 {
+        list.iter()
+            .filter(|&&p| {
+                let b = self.base.saturating_add(rel_of(p));
+                v.start <= b && b <= v.end
+            })
+            .map(|&p| rho_of(p))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Makes the next [`SlidingHll::estimate`] of `span` answer from the
+    /// view (one walk of the pairs if the view is of another window).
+    pub fn refresh(&mut self, span: &Span) {
+        if self.view.is_some_and(|v| v.is_for(span)) {
+            return;
+        }
+        let (regs, live) = self.registers(span);
+        let (mut sum, mut zeros) = (0u128, 0u16);
+        for &r in &regs {
+            sum += weight(r);
+            zeros += u16::from(r == 0);
+        }
+        self.view = Some(View {
+            start: span.start,
+            end: span.end,
+            cutoff: span.cutoff,
+            sum,
+            zeros,
+            live,
+        });
     }
 
     /// Drops pairs whose bucket is below `cutoff`.
     pub fn prune(&mut self, cutoff: i64) {
         if cutoff <= self.oldest {
             return;
+        }
+        // The pairs dropped are below `cutoff`: outside a view whose window
+        // and cutoff are at or above it.
+        if self
+            .view
+            .is_some_and(|v| cutoff > v.start || cutoff > v.cutoff)
+        {
+            self.view = None;
         }
         let rel_cut = cutoff.saturating_sub(self.base);
         self.pairs.retain(|&p| rel_of(p) >= rel_cut);
@@ -171,8 +272,16 @@ impl SlidingHll {
 
     /// Estimated distinct count in the window, and whether the sketch is still live.
     pub fn estimate(&self, span: &Span) -> (i64, bool) {
-        let (regs, live) = self.registers(span);
-        (estimate(&regs), live)
+        match self.view {
+            Some(v) if v.is_for(span) => (
+                estimate_from(HLL_REGISTERS as u128, v.sum, u128::from(v.zeros)),
+                v.live,
+            ),
+            _ => {
+                let (regs, live) = self.registers(span);
+                (estimate(&regs), live)
+            }
+        }
     }
 
     /// Register values for the span's window, and whether any pair is at or above the cutoff.

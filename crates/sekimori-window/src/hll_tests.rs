@@ -192,3 +192,73 @@ proptest! {
         }
     }
 }
+
+/// What [`SlidingHll::estimate`] answers without a view: a walk of every pair.
+fn walked(hll: &SlidingHll, span: &Span) -> (i64, bool) {
+    let (regs, live) = hll.registers(span);
+    (estimate(&regs), live)
+}
+
+proptest! {
+    /// The view kept by insert and prune answers as a fresh walk would, for
+    /// the window it is of and any other, whatever the order of inserts
+    /// (late ones and ones after the window), prunes and refreshes.
+    #[test]
+    fn view_answers_as_a_walk(
+        steps in prop::collection::vec(
+            (0u8..8, 0i64..3, 0i64..8, 0u64..64, any::<u64>(), 1i64..12),
+            1..300,
+        ),
+    ) {
+        let mut hll = SlidingHll::new(0);
+        let mut now = 100;
+        let mut viewed = None;
+        for (op, adv, late, reg_bits, low, window) in steps {
+            now += adv;
+            let span = Span::buckets(now - window + 1, now, now - window + 1 - late % 3);
+            match op {
+                0 => {
+                    hll.refresh(&span);
+                    prop_assert!(hll.view.is_some_and(|v| v.is_for(&span)));
+                    viewed = Some(span);
+                }
+                1 => hll.prune(now - 2 * late),
+                _ => {
+                    let hash = (reg_bits << 54) | (low >> (10 + (low % 40)));
+                    hll.insert(now - late, hash, now - 20);
+                }
+            }
+            prop_assert!(hll.is_valid());
+            if let Some(s) = &viewed {
+                if hll.view.is_some() {
+                    prop_assert_eq!(hll.estimate(s), walked(&hll, s));
+                }
+            }
+            prop_assert_eq!(hll.estimate(&span), walked(&hll, &span));
+        }
+    }
+}
+
+#[test]
+fn view_is_kept_by_inserts_in_its_window_and_prunes_below_it() {
+    let mut hll = SlidingHll::new(0);
+    let span = Span::buckets(10, 20, 5);
+    for i in 0..2_000u64 {
+        hll.insert(10 + (i % 11) as i64, splitmix(i), 5);
+    }
+    hll.refresh(&span);
+    for i in 2_000..4_000u64 {
+        hll.insert(20, splitmix(i), 5);
+        prop_assert_view(&hll, &span);
+    }
+    hll.prune(5);
+    prop_assert_view(&hll, &span);
+    hll.prune(11);
+    assert!(hll.view.is_none(), "a prune into the window drops the view");
+    assert_eq!(hll.estimate(&span), walked(&hll, &span));
+}
+
+fn prop_assert_view(hll: &SlidingHll, span: &Span) {
+    assert!(hll.view.is_some_and(|v| v.is_for(span)));
+    assert_eq!(hll.estimate(span), walked(hll, span));
+}

@@ -108,7 +108,10 @@ impl State {
             }
             (State::Low(s), Input::Int(v)) => s.upsert(bucket, v, |m| *m = (*m).min(v)),
             (State::High(s), Input::Int(v)) => s.upsert(bucket, v, |m| *m = (*m).max(v)),
-            (State::Distinct(d), Input::Hash(h)) => d.observe(bucket, h, limit, span.cutoff),
+            (State::Distinct(d), Input::Hash(h)) => {
+                d.observe(bucket, h, limit, span.cutoff);
+                d.refresh(span);
+            }
             (State::EverCount(c), _) => *c = c.saturating_add(1),
             (State::EverSum(w), Input::Int(v)) => w.add(v.into()),
             (State::EverLow(m), Input::Int(v)) => *m = Some(m.map_or(v, |x| x.min(v))),

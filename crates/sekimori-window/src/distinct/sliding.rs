@@ -126,6 +126,14 @@ impl SlidingDistinct {
         *self = SlidingDistinct::Approx(Box::new(promoted));
     }
 
+    /// Readies a sketch to answer [`SlidingDistinct::read`] of `span`
+    /// without walking its pairs again (exact sets need nothing).
+    pub fn refresh(&mut self, span: &Span) {
+        if let SlidingDistinct::Approx(hll) = self {
+            hll.refresh(span);
+        }
+    }
+
     /// Expires values below `cutoff`; an emptied sketch returns to exact mode.
     pub fn prune(&mut self, cutoff: i64) {
         match self {
