@@ -105,3 +105,28 @@ fn ever_sets_serialize_as_the_btree_set_they_were() {
         serde_json::from_slice(&serde_json::to_vec(&d).expect("serializes")).expect("restores");
     assert_eq!(back, d);
 }
+
+/// A sketch read after each observe and refresh (its view) reads as its
+/// restored copy (no view: a walk of its pairs), through the promotion from
+/// the exact forms, prunes and windows that slide a bucket every few events.
+#[test]
+fn refreshed_sketches_read_as_restored_ones() {
+    let mut d = SlidingDistinct::new();
+    let mut sketched = 0;
+    for i in 0..3_000u64 {
+        let bucket = i as i64 / 40;
+        let cutoff = bucket - 10;
+        let span = Span::buckets(bucket - 9, bucket, cutoff);
+        d.prune(cutoff);
+        d.observe(bucket - (i % 3) as i64, mix(i % 700), 100, cutoff);
+        d.refresh(&span);
+        let back: SlidingDistinct =
+            serde_json::from_slice(&serde_json::to_vec(&d).expect("serializes")).expect("restores");
+        assert_eq!(d.read(&span), back.read(&span), "step {i}");
+        sketched += usize::from(matches!(d, SlidingDistinct::Approx(_)));
+    }
+    assert!(
+        sketched > 2_000,
+        "the key was a sketch for {sketched} steps"
+    );
+}

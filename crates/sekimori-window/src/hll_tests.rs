@@ -215,7 +215,8 @@ proptest! {
         let mut viewed = None;
         for (op, adv, late, reg_bits, low, window) in steps {
             now += adv;
-            let span = Span::buckets(now - window + 1, now, now - window + 1 - late % 3);
+            // The cutoff at, below and (in tests only) above the window's start.
+            let span = Span::buckets(now - window + 1, now, now - window + 2 - late % 4);
             match op {
                 0 => {
                     hll.refresh(&span);
@@ -243,22 +244,44 @@ proptest! {
 fn view_is_kept_by_inserts_in_its_window_and_prunes_below_it() {
     let mut hll = SlidingHll::new(0);
     let span = Span::buckets(10, 20, 5);
+    // Pairs below the cutoff (so the prune to 5 has work) and late in the window.
     for i in 0..2_000u64 {
-        hll.insert(10 + (i % 11) as i64, splitmix(i), 5);
+        hll.insert(2 + (i % 19) as i64, splitmix(i), 0);
     }
     hll.refresh(&span);
     for i in 2_000..4_000u64 {
-        hll.insert(20, splitmix(i), 5);
-        prop_assert_view(&hll, &span);
+        hll.insert(10 + (i % 11) as i64, splitmix(i), 0);
+        assert_view(&hll, &span);
     }
+    let before = hll.pairs.len();
     hll.prune(5);
-    prop_assert_view(&hll, &span);
+    assert!(hll.pairs.len() < before, "the prune dropped pairs");
+    assert_view(&hll, &span);
+    // A clone keeps an exact view; a restore starts without one and walks.
+    let clone = hll.clone();
+    assert_view(&clone, &span);
+    let back: SlidingHll = serde_json::from_slice(&serde_json::to_vec(&hll).unwrap()).unwrap();
+    assert!(back.view.is_none());
+    assert_eq!(back, hll);
+    assert_eq!(back.estimate(&span), hll.estimate(&span));
     hll.prune(11);
     assert!(hll.view.is_none(), "a prune into the window drops the view");
     assert_eq!(hll.estimate(&span), walked(&hll, &span));
 }
 
-fn prop_assert_view(hll: &SlidingHll, span: &Span) {
+#[test]
+fn view_is_dropped_by_a_prune_above_its_cutoff() {
+    let mut hll = SlidingHll::new(0);
+    hll.insert(6, splitmix(1), 0);
+    let span = Span::buckets(10, 20, 5);
+    hll.refresh(&span);
+    assert_eq!(hll.estimate(&span), (0, true), "live through the pair at 6");
+    hll.prune(7);
+    assert!(hll.view.is_none());
+    assert_eq!(hll.estimate(&span), (0, false));
+}
+
+fn assert_view(hll: &SlidingHll, span: &Span) {
     assert!(hll.view.is_some_and(|v| v.is_for(span)));
     assert_eq!(hll.estimate(span), walked(hll, span));
 }
