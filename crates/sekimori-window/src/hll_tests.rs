@@ -260,7 +260,8 @@ fn view_is_kept_by_inserts_in_its_window_and_prunes_below_it() {
     // A clone keeps an exact view; a restore starts without one and walks.
     let clone = hll.clone();
     assert_view(&clone, &span);
-    let back: SlidingHll = serde_json::from_slice(&serde_json::to_vec(&hll).unwrap()).unwrap();
+    let bytes = serde_json::to_vec(&hll).expect("serializes");
+    let back: SlidingHll = serde_json::from_slice(&bytes).expect("restores");
     assert!(back.view.is_none());
     assert_eq!(back, hll);
     assert_eq!(back.estimate(&span), hll.estimate(&span));
