@@ -114,3 +114,31 @@ fn ever_hll_accuracy() {
     // Nothing expires in an Ever window.
     assert_close(s.read(KEY, i64::MAX / 2), 20_000);
 }
+
+/// Reads without an observation (`apply(key, None, now)`, which readies a
+/// sketch's view of the window) answer as a twin store's `read`, which
+/// walks the sketch, as time slides bucket by bucket: the view and the
+/// walk agree on the read path too.
+#[test]
+fn reads_without_an_observation_answer_as_a_walk() {
+    let config = cfg(
+        sliding(HOUR, MIN),
+        Aggregate::DistinctCount { exact_limit: 16 },
+        0,
+    );
+    let (mut s, mut twin) = (store(config), store(config));
+    let mut crossed = 0;
+    for i in 0..6_000u64 {
+        let at = i as i64 * 1_700;
+        let o = obs(at, ObsValue::Hash(mix(i % 2_500)));
+        assert_eq!(s.apply(KEY, o, at), twin.apply(KEY, o, at), "step {i}");
+        // Twice in the same bucket, the first sometimes in the next one.
+        for later in [at + 1_000, at + 1_200] {
+            let r = s.apply(KEY, None, later);
+            assert_eq!(r, twin.read(KEY, later), "step {i} at {later}");
+            assert!(r.approximate || i < 16, "step {i}");
+        }
+        crossed += usize::from((at + 1_000) / MIN != at / MIN);
+    }
+    assert!(crossed >= 90, "reads in a new bucket: {crossed}");
+}
