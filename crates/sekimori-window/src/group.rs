@@ -226,23 +226,7 @@ impl Group {
             None => empty_read(config.aggregate),
         };
         let Some((at, input)) = obs.and_then(|o| clamped_input(&config, o, now_ms)) else {
-            match self.records.get_in(loc, &key).and_then(|r| r.get(m)) {
-                None => return empty_read(config.aggregate),
-                Some(k) if k.state.is_ready(&span) => return k.state.read(&span),
-                Some(_) => {}
-            }
-            // As in `FeatureStore::apply`: a stale sketch walked once a bucket.
-            return match self
-                .records
-                .get_mut_in(loc, &key)
-                .and_then(|r| r.get_mut(m))
-            {
-                Some(k) => {
-                    k.state.refresh(&span);
-                    k.state.read(&span)
-                }
-                None => empty_read(config.aggregate),
-            };
+            return read(self);
         };
         let before = (config.aggregate == Aggregate::LastSeen).then(|| read(self));
         let known = self.records.get_in(loc, &key).is_some_and(|r| r.has(m));

@@ -216,15 +216,10 @@ impl SlidingHll {
             .unwrap_or(0)
     }
 
-    /// True if [`SlidingHll::estimate`] of `span` answers from the view.
-    pub fn is_ready(&self, span: &Span) -> bool {
-        self.view.is_some_and(|v| v.is_for(span))
-    }
-
     /// Makes the next [`SlidingHll::estimate`] of `span` answer from the
     /// view (one walk of the pairs if the view is of another window).
     pub fn refresh(&mut self, span: &Span) {
-        if self.is_ready(span) {
+        if self.view.is_some_and(|v| v.is_for(span)) {
             return;
         }
         let (regs, live) = self.registers(span);

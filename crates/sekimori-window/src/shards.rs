@@ -232,13 +232,6 @@ impl<V: Held> Keys<V> {
         self.shards[loc.0].as_ref()?.get(&Fp::of(*key))
     }
 
-    /// [`Keys::get_in`], mutable (a shard a snapshot still shares is
-    /// copied first, as for any write): for derived state only, since the
-    /// length, the tables and the hints do not change.
-    pub fn get_mut_in(&mut self, loc: Loc, key: &Key) -> Option<&mut V> {
-        Arc::make_mut(self.shards[loc.0].as_mut()?).get_mut(&Fp::of(*key))
-    }
-
     pub fn len(&self) -> usize {
         self.len
     }

@@ -121,23 +121,6 @@ impl State {
         }
     }
 
-    /// Readies the state to [`State::read`] `span` (a sketch's view; other
-    /// states need nothing). Changes no reading.
-    pub fn refresh(&mut self, span: &Span) {
-        if let State::Distinct(d) = self {
-            d.refresh(span);
-        }
-    }
-
-    /// False only for a sketch whose view is of another window than `span`
-    /// (its read would walk every pair).
-    pub fn is_ready(&self, span: &Span) -> bool {
-        match self {
-            State::Distinct(d) => d.is_ready(span),
-            _ => true,
-        }
-    }
-
     /// The reading as of the span's window.
     pub fn read(&self, span: &Span) -> Read {
         let (s, e) = (span.start, span.end);

@@ -86,20 +86,7 @@ impl FeatureStore {
             None => empty_read(s.config.aggregate),
         };
         let Some((at, input)) = obs.and_then(|o| self.input(o, now_ms)) else {
-            match self.keys.get_in(loc, &key) {
-                None => return empty_read(self.config.aggregate),
-                Some(k) if k.state.is_ready(&span) => return k.state.read(&span),
-                Some(_) => {}
-            }
-            // A sketch whose view is of another window: walked once here,
-            // so that the next reads in this bucket are not.
-            return match self.keys.get_mut_in(loc, &key) {
-                Some(k) => {
-                    k.state.refresh(&span);
-                    k.state.read(&span)
-                }
-                None => empty_read(self.config.aggregate),
-            };
+            return read(self);
         };
         let before = (self.config.aggregate == Aggregate::LastSeen).then(|| read(self));
         let known = self.keys.get_in(loc, &key).is_some();

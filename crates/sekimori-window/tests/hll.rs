@@ -115,10 +115,10 @@ fn ever_hll_accuracy() {
     assert_close(s.read(KEY, i64::MAX / 2), 20_000);
 }
 
-/// Reads without an observation (`apply(key, None, now)`, which readies a
-/// sketch's view of the window) answer as a twin store's `read`, which
-/// walks the sketch, as time slides bucket by bucket: the view and the
-/// walk agree on the read path too.
+/// Reads without an observation (`apply(key, None, now)`) answer as a twin
+/// store's `read` as time slides bucket by bucket: a sketch whose view is
+/// of the last update's window never answers a read of another window
+/// from it.
 #[test]
 fn reads_without_an_observation_answer_as_a_walk() {
     let config = cfg(

@@ -134,14 +134,6 @@ impl SlidingDistinct {
         }
     }
 
-    /// False only for a sketch whose view is of another window.
-    pub fn is_ready(&self, span: &Span) -> bool {
-        match self {
-            SlidingDistinct::Approx(hll) => hll.is_ready(span),
-            _ => true,
-        }
-    }
-
     /// Expires values below `cutoff`; an emptied sketch returns to exact mode.
     pub fn prune(&mut self, cutoff: i64) {
         match self {
