@@ -52,13 +52,15 @@ pub(crate) fn split(hash: u64) -> (usize, u8) {
 /// exact arithmetic and are read as the first 4096.
 pub(crate) fn estimate(regs: &[u8]) -> i64 {
     let regs = &regs[..regs.len().min(MAX_ESTIMATE_REGISTERS)];
-    let mut sum: u128 = 0;
-    let mut zeros: u128 = 0;
-    for &r in regs {
-        sum += weight(r);
-        zeros += u128::from(r == 0);
-    }
-    estimate_from(regs.len() as u128, sum, zeros)
+    let (sum, zeros) = totals(regs);
+    estimate_from(regs.len() as u128, sum, u128::from(zeros))
+}
+
+/// Σ [`weight`] of `regs` and how many are zero (at most 4096 registers).
+fn totals(regs: &[u8]) -> (u128, u32) {
+    regs.iter().fold((0, 0), |(sum, zeros), &r| {
+        (sum + weight(r), zeros + u32::from(r == 0))
+    })
 }
 
 /// A register's term in the estimate's sum, `2^-reg` in units of 2^-64.
@@ -136,7 +138,7 @@ struct View {
     /// Σ [`weight`] of the window's registers.
     sum: u128,
     /// Registers that are zero in the window.
-    zeros: u16,
+    zeros: u32,
     /// Some pair is at or above `cutoff`.
     live: bool,
 }
@@ -196,7 +198,7 @@ impl SlidingHll {
             // The register's list is now lo..hi less the pairs replaced plus one.
             let after = self.window_rho(&self.pairs[lo..hi + 1 + j - end], &v);
             v.sum = v.sum - weight(before) + weight(after);
-            v.zeros = v.zeros + u16::from(after == 0) - u16::from(before == 0);
+            v.zeros = v.zeros + u32::from(after == 0) - u32::from(before == 0);
             // A replaced pair is dominated by the new one, which is at least as late.
             v.live |= bucket >= v.cutoff;
             self.view = Some(v);
@@ -223,11 +225,7 @@ impl SlidingHll {
             return;
         }
         let (regs, live) = self.registers(span);
-        let (mut sum, mut zeros) = (0u128, 0u16);
-        for &r in &regs {
-            sum += weight(r);
-            zeros += u16::from(r == 0);
-        }
+        let (sum, zeros) = totals(&regs);
         self.view = Some(View {
             start: span.start,
             end: span.end,

@@ -136,9 +136,9 @@ fn small() -> &'static [u64] {
 }
 
 /// Accounted bytes of the tables of `len` keys: [`expected`] on a grid,
-/// interpolated, a pure function of the number of keys. The grid has 512 steps an octave (`2^k ..= 2^(k+1)`); each
-/// octave's points are computed once per process, the first time a store
-/// reaches it ([`grid`]), so an update costs a lookup and an interpolation
+/// interpolated, a pure function of the number of keys. The grid has 512
+/// steps an octave (`2^k ..= 2^(k+1)`); each octave's points are computed
+/// once per process, the first time a store reaches it ([`grid`]), so an update costs a lookup and an interpolation
 /// however the store's length moves. (Until 2026-12-06 each store cached
 /// the two points around its length and recomputed them, two sums, every
 /// time its length crossed a grid line: 5.5% of a medium replay's time,
