@@ -16,13 +16,13 @@ use sekimori_engine::{Decision, HoldKey, Prepared};
 use sekimori_event::Event;
 use sekimori_rules::{Action, Pack};
 use sekimori_store::Store;
-use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 mod admission;
+mod answer;
 mod batch;
 mod fallback;
 mod in_flight;
@@ -31,6 +31,8 @@ use admission::{engine_busy, Single};
 pub use admission::{
     Admission, BatchPermit, BATCH_DEADLINE, BULK_WAIT, MAX_BULK, SHED_AT_BUDGET_PERCENT,
 };
+pub use answer::Answer;
+pub(crate) use answer::AnswerRef;
 use fallback::fallback;
 use in_flight::{owned, InFlight};
 pub use stream::{Chunk, Line, StreamPermit, Tenant, MAX_STREAMS, MAX_STREAMS_PER_TENANT};
@@ -78,72 +80,12 @@ pub struct Services {
     pub notices: Option<Notices>,
 }
 
-/// The answer to one ingested event.
-#[derive(Clone, Debug, Serialize)]
-pub struct Answer {
-    pub decision: Decision,
-    /// The id was seen before: this is the original decision.
-    pub duplicate: bool,
-    /// The event and decision are on disk.
-    pub durable: bool,
-    /// Set when the answer was given before the decision was durable:
-    /// `time_budget_exceeded` (the engine had not decided in time: the
-    /// pack's fallback for the type was answered) or `not_yet_durable` (the
-    /// engine's own decision, answered before its fsync finished).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub degraded: Option<&'static str>,
-}
-
 /// Where a single event's task puts its decision as soon as it is made,
 /// for its caller past the time budget.
 type DecidedSlot = Arc<Mutex<Option<Arc<Decision>>>>;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// [`Answer`] by reference, for writing it without owning the decision:
-/// the same fields in the same order, so the same bytes.
-#[derive(Serialize)]
-pub(crate) struct AnswerRef<'a> {
-    decision: &'a Decision,
-    duplicate: bool,
-    durable: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    degraded: Option<&'static str>,
-}
-
-impl<'a> AnswerRef<'a> {
-    pub(crate) fn of(answer: &'a Answer) -> AnswerRef<'a> {
-        AnswerRef {
-            decision: &answer.decision,
-            duplicate: answer.duplicate,
-            durable: answer.durable,
-            degraded: answer.degraded,
-        }
-    }
-
-    /// A new decision, durable (as [`Answer::decided`]).
-    pub(crate) fn decided(decision: &'a Decision) -> AnswerRef<'a> {
-        AnswerRef {
-            decision,
-            duplicate: false,
-            durable: true,
-            degraded: None,
-        }
-    }
-}
-
-impl Answer {
-    /// A new decision, durable.
-    fn decided(decision: Decision) -> Answer {
-        Answer {
-            decision,
-            duplicate: false,
-            durable: true,
-            degraded: None,
-        }
-    }
 }
 
 #[derive(Debug)]
