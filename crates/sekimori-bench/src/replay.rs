@@ -13,6 +13,11 @@
 //!
 //! Every pass must reach the same decisions (their actions are tallied and
 //! compared), so no pass can skip work.
+//!
+//! The decide-only pass also times each decision alone ([`Tail`]): one
+//! slow decision holds the engine's lock, and every event queued behind it
+//! waits, so the slowest decisions bound a server's tail latency more than
+//! the mean does.
 
 use crate::events::Source;
 use anyhow::{anyhow, bail, Context};
@@ -49,6 +54,75 @@ pub struct Args {
 pub struct Pass {
     pub seconds: f64,
     pub actions: BTreeMap<String, u64>,
+}
+
+/// The time of each decision alone (the decide-only pass): its
+/// distribution, and the slowest decisions by position in the input.
+#[derive(Debug, Clone)]
+pub struct Tail {
+    /// Nanoseconds a decision, 1 ns to 100 s, three significant digits.
+    pub histogram: hdrhistogram::Histogram<u64>,
+    /// The [`SLOWEST`] slowest decisions: (nanoseconds, line index, type),
+    /// slowest first.
+    pub slowest: Vec<(u64, usize, &'static str)>,
+}
+
+/// How many of the slowest decisions a [`Tail`] names.
+pub const SLOWEST: usize = 10;
+
+impl Tail {
+    fn new() -> Tail {
+        Tail {
+            histogram: hdrhistogram::Histogram::new_with_bounds(1, 100_000_000_000, 3)
+                .expect("static histogram bounds are valid"),
+            slowest: Vec::with_capacity(SLOWEST + 1),
+        }
+    }
+
+    fn record(&mut self, ns: u64, index: usize, kind: &'static str) {
+        self.histogram.saturating_record(ns.max(1));
+        let last = self.slowest.last().map_or(0, |s| s.0);
+        if self.slowest.len() < SLOWEST || ns > last {
+            let at = self.slowest.partition_point(|s| s.0 >= ns);
+            self.slowest.insert(at, (ns, index, kind));
+            self.slowest.truncate(SLOWEST);
+        }
+    }
+
+    /// Decisions that took longer than `ns`.
+    pub fn over(&self, ns: u64) -> u64 {
+        self.histogram.count_between(ns.saturating_add(1), u64::MAX)
+    }
+
+    fn quantile_us(&self, q: f64) -> f64 {
+        self.histogram.value_at_quantile(q) as f64 / 1e3
+    }
+
+    fn line(&self) -> String {
+        format!(
+            "p50 {:.1} µs, p99 {:.1} µs, p99.9 {:.1} µs, p99.99 {:.1} µs, max {:.1} µs; over 1 ms: {}",
+            self.quantile_us(0.5),
+            self.quantile_us(0.99),
+            self.quantile_us(0.999),
+            self.quantile_us(0.9999),
+            self.histogram.max() as f64 / 1e3,
+            self.over(1_000_000)
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "p50_us": self.quantile_us(0.5),
+            "p99_us": self.quantile_us(0.99),
+            "p999_us": self.quantile_us(0.999),
+            "p9999_us": self.quantile_us(0.9999),
+            "max_us": self.histogram.max() as f64 / 1e3,
+            "over_1ms": self.over(1_000_000),
+            "slowest": self.slowest.iter().map(|(ns, i, kind)| {
+                json!({"us": *ns as f64 / 1e3, "line": i + 1, "type": kind})
+            }).collect::<Vec<_>>(),
+        })
+    }
 }
 
 impl Pass {
@@ -113,8 +187,9 @@ pub fn one_core(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<Pass> {
     })
 }
 
-/// Pass 2: decode everything (first number), then decide everything (second).
-pub fn split(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<(f64, Pass)> {
+/// Pass 2: decode everything (first number), then decide everything
+/// (second), each decision timed alone (third).
+pub fn split(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<(f64, Pass, Tail)> {
     let start = Instant::now();
     let events: Vec<Event> = lines
         .iter()
@@ -124,13 +199,18 @@ pub fn split(pack: &Arc<Pack>, lines: &[String]) -> anyhow::Result<(f64, Pass)> 
     let decode_s = start.elapsed().as_secs_f64();
     let mut engine = Engine::new(Arc::clone(pack));
     let mut actions = BTreeMap::new();
+    let mut tail = Tail::new();
     let start = Instant::now();
-    for event in &events {
-        tally(&mut actions, engine.decide(event).action);
+    for (i, event) in events.iter().enumerate() {
+        let took = Instant::now();
+        let action = engine.decide(event).action;
+        let ns = u64::try_from(took.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        tail.record(ns, i, event.kind.as_str());
+        tally(&mut actions, action);
     }
     let seconds = start.elapsed().as_secs_f64();
     drop(events);
-    Ok((decode_s, Pass { seconds, actions }))
+    Ok((decode_s, Pass { seconds, actions }, tail))
 }
 
 /// Pass 3: a preparing thread feeds the deciding one. The first thread
@@ -246,7 +326,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         thousands(one.rate(n)),
         one.seconds
     );
-    let (decode_s, decide) = split(&pack, &lines)?;
+    let (decode_s, decide, tail) = split(&pack, &lines)?;
     println!(
         "1 core, decode only:       {:>10} events/s ({:.1} s, {:.0} MB/s)",
         thousands(n as f64 / decode_s),
@@ -258,6 +338,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         thousands(decide.rate(n)),
         decide.seconds,
         decide.seconds * 1e6 / n as f64
+    );
+    println!("1 core, each decision alone: {}", tail.line());
+    println!(
+        "  slowest (line, type, µs): {}",
+        tail.slowest
+            .iter()
+            .map(|(ns, i, kind)| format!("{} {kind} {:.0}", i + 1, *ns as f64 / 1e3))
+            .collect::<Vec<_>>()
+            .join("; ")
     );
     let two = two_cores(&pack, &lines)?;
     println!(
@@ -284,7 +373,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                      "features": pack.features.len(), "rules": pack.rules.len()},
             "one_core": {"seconds": one.seconds, "events_per_s": one.rate(n)},
             "decode_only": {"seconds": decode_s, "events_per_s": n as f64 / decode_s},
-            "decide_only": {"seconds": decide.seconds, "events_per_s": decide.rate(n)},
+            "decide_only": {"seconds": decide.seconds, "events_per_s": decide.rate(n),
+                            "each_decision": tail.json()},
             "two_cores": {"seconds": two.seconds, "events_per_s": two.rate(n)},
             "actions": one.actions,
             "decision_digest": digest,
@@ -327,9 +417,17 @@ mod tests {
         let pack = pack(None).expect("default pack");
         let lines = lines();
         let one = one_core(&pack, &lines).expect("one core");
-        let (_, split) = split(&pack, &lines).expect("split");
+        let (_, split, tail) = split(&pack, &lines).expect("split");
         let two = two_cores(&pack, &lines).expect("two cores");
         assert_eq!(one.actions.values().sum::<u64>(), 300);
+        // Every decision was timed alone, and the slowest are named.
+        assert_eq!(tail.histogram.len(), 300);
+        assert_eq!(tail.slowest.len(), SLOWEST);
+        assert!(tail.slowest.windows(2).all(|w| w[0].0 >= w[1].0));
+        assert!(tail
+            .slowest
+            .iter()
+            .all(|s| s.1 < 300 && s.2 == "login.attempt"));
         assert_eq!(one.actions, split.actions);
         assert_eq!(one.actions, two.actions);
         let d = digest(&pack, &lines).expect("digest");
@@ -345,6 +443,24 @@ mod tests {
         let err = two_cores(&pack, &lines).expect_err("bad line").to_string();
         assert!(err.contains("event 1"), "{err}");
         assert!(one_core(&pack, &lines).is_err());
+    }
+
+    #[test]
+    fn the_tail_keeps_the_slowest_in_order() {
+        let mut t = Tail::new();
+        for (i, ns) in [
+            5u64, 900, 3, 2_000_000, 40, 1_000_001, 7, 8, 9, 10, 11, 12, 1,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            t.record(ns, i, "x");
+        }
+        let kept: Vec<u64> = t.slowest.iter().map(|s| s.0).collect();
+        assert_eq!(kept, [2_000_000, 1_000_001, 900, 40, 12, 11, 10, 9, 8, 7]);
+        assert_eq!(t.slowest[0].1, 3);
+        assert_eq!(t.over(1_000_000), 2);
+        assert_eq!(t.histogram.len(), 13);
     }
 
     #[test]
