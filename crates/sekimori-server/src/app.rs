@@ -276,27 +276,32 @@ impl App {
     ) -> Result<Answer, ApiError> {
         let prepared = Prepared::new(event);
         let event = prepared.event();
-        let (decision, durable, placed) = {
+        let queued = Instant::now();
+        let (decision, durable, placed, lock_wait, engine) = {
             let mut ledger = self.ledger.lock().await;
+            let lock_wait = queued.elapsed();
             if let Some(answer) = self.original(&ledger, event, false)? {
                 return Ok(answer);
             }
             self.admit()?;
             let took = Instant::now();
             let (decision, durable) = ledger.decide(&prepared);
-            self.admission.observe(took.elapsed());
+            let engine = took.elapsed();
+            self.admission.observe(engine);
             drop(ticket);
             let placed = self.placed(&ledger, event, &decision);
             let decision = Arc::new(decision);
             self.in_flight_map()
                 .insert(&event.service, &event.id, Arc::clone(&decision));
-            (decision, durable, placed)
+            (decision, durable, placed, lock_wait, engine)
         };
         // Shared, not copied: the caller past its budget copies it then.
         *lock(&decided) = Some(Arc::clone(&decision));
+        let waiting = Instant::now();
         let settled = self.settle_event(event, durable).await;
         lock(&decided).take();
         settled?;
+        telemetry::single_stages(lock_wait, engine, waiting.elapsed());
         self.notify(event, &decision, &placed);
         Ok(Answer::decided(owned(decision)))
     }

@@ -34,6 +34,24 @@ pub fn decision(d: &Decision, elapsed: Duration, degraded: Option<&'static str>)
     }
 }
 
+/// Where a single event's time went on the server (`POST /v1/events`):
+/// waiting for the engine's lock (the decisions queued ahead of it), the
+/// engine's decision under the lock, and waiting for its group commit to
+/// be durable. A tail in the first comes from slow decisions ahead, in the
+/// last from the disk.
+pub fn single_stages(lock_wait: Duration, engine: Duration, durable_wait: Duration) {
+    histogram!(LOCK_WAIT).record(lock_wait.as_secs_f64());
+    histogram!(ENGINE).record(engine.as_secs_f64());
+    histogram!(DURABLE_WAIT).record(durable_wait.as_secs_f64());
+}
+
+/// The metric names of [`single_stages`], in its order.
+pub const LOCK_WAIT: &str = "sekimori_single_lock_wait_seconds";
+/// See [`single_stages`].
+pub const ENGINE: &str = "sekimori_single_engine_seconds";
+/// See [`single_stages`].
+pub const DURABLE_WAIT: &str = "sekimori_single_durable_wait_seconds";
+
 /// Load was shed before the engine decided it (`engine_busy`): `what` is
 /// `single`, `batch` or `batch_deadline`.
 pub fn shed(what: &'static str) {

@@ -69,6 +69,36 @@ async fn health_is_open_everything_else_needs_a_scoped_key() {
 }
 
 #[tokio::test]
+async fn a_single_event_reports_where_its_time_went() {
+    let h = Harness::new().await.with_metrics().await;
+    let (s, _) = h
+        .call(
+            Method::POST,
+            "/v1/events",
+            Some(&h.ingest),
+            pin_failure("stages-1", "stages", 0),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, text) = h
+        .call_raw(Method::GET, "/metrics", Some(&h.read), Value::Null)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let text = String::from_utf8(text).expect("Prometheus text is UTF-8");
+    for name in [
+        sekimori_server::telemetry::LOCK_WAIT,
+        sekimori_server::telemetry::ENGINE,
+        sekimori_server::telemetry::DURABLE_WAIT,
+    ] {
+        let count = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}_count ")))
+            .and_then(|n| n.trim().parse::<u64>().ok());
+        assert!(count >= Some(1), "{name} recorded: {text}");
+    }
+}
+
+#[tokio::test]
 async fn bad_events_get_4xx_with_code_and_path() {
     let h = Harness::new().await;
     let mut bad_ip = pin_failure("b1", "x", 0);
