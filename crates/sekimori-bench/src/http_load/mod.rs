@@ -91,6 +91,7 @@ mod client;
 mod measure;
 mod report;
 mod server;
+mod stages;
 mod step;
 mod stream;
 mod workload;
@@ -307,6 +308,52 @@ fn side_by_side(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One short open-loop step against the real in-process server: the
+    /// step reports the server's own stages of the measured requests,
+    /// through the bench's recorder.
+    #[test]
+    fn a_step_reports_the_servers_stages() {
+        let lines: Vec<String> = (0..300)
+            .map(|i| {
+                json!({"id": format!("s{i}"), "type": "login.attempt",
+                       "at": sekimori_event::format_rfc3339_ms(1_780_000_000_000 + i * 1000),
+                       "service": "bank", "account": format!("a{}", i % 7), "factor": "password",
+                       "secret_fp": format!("k1:{:064x}", i % 11), "result": "success",
+                       "actor": {"ip": format!("198.51.100.{}", i % 5), "device": "d1"}})
+                .to_string()
+            })
+            .collect();
+        let workload = Workload::new(lines, true).expect("workload");
+        let (warm, total) = (50u64, 250u64);
+        let reqs = Arc::new(workload.requests(total, None).expect("requests"));
+        let server = Server::start(&workload.approvers, None).expect("server");
+        let target = Target {
+            addr: server.addr,
+            host: HeaderValue::from_str(&server.addr.to_string()).expect("host"),
+            auth: Arc::new(
+                server
+                    .keys
+                    .iter()
+                    .map(|k| bearer(k).expect("key"))
+                    .collect(),
+            ),
+            stream_auth: Arc::new(Vec::new()),
+        };
+        let client = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("client runtime");
+        let r = run_step(&client, &target, reqs, 500, warm, 0.4, 4, Some(&server)).expect("step");
+        assert_eq!(r.tally.errors(), 0, "{:?}", r.tally.first_error);
+        let st = r.stages.expect("the tap saw the server's stages");
+        let n = st.durable_wait.count;
+        assert_eq!((st.lock_wait.count, st.engine.count), (n, n));
+        // The measured requests, and perhaps a few warm-up ones still in
+        // flight when the measured part began; never the whole warm-up.
+        assert!((total - warm..total).contains(&n), "{n} samples");
+        assert!(st.engine.max >= 1 && st.durable_wait.max >= 1);
+    }
 
     #[test]
     fn due_times_follow_the_rate() {

@@ -46,6 +46,20 @@ pub(super) fn print_step(r: &StepResult) {
         }
     }
     println!("{detail}");
+    if let Some(st) = &r.stages {
+        let part = |name: &str, s: &Summary| {
+            format!(
+                "{name} p50 {} p99 {} p999 {} max {}",
+                s.p50, s.p99, s.p999, s.max
+            )
+        };
+        println!(
+            "    server, each single event (µs): {}; {}; {}",
+            part("lock wait", &st.lock_wait),
+            part("engine", &st.engine),
+            part("durable wait", &st.durable_wait)
+        );
+    }
     if r.tally.errors() > 0 {
         let mut kinds: Vec<String> = r
             .tally
@@ -108,6 +122,11 @@ pub(super) fn write_out(
                 "store_ops": r.commits.map(|c| c.1),
                 "cpu_seconds": r.cpu,
                 "streams_asked_granted": r.streams,
+                "server_stages_us": r.stages.map(|s| json!({
+                    "lock_wait": s.lock_wait,
+                    "engine": s.engine,
+                    "durable_wait": s.durable_wait,
+                })),
                 "wall_seconds": r.wall_s,
             })
         })

@@ -14,20 +14,9 @@ pub(super) struct Server {
     /// `MAX_STREAMS_PER_KEY` streams of one key.
     pub(super) stream_keys: Vec<String>,
     pub(super) dir: Option<tempfile::TempDir>,
-}
-
-/// The process-wide Prometheus recorder: the real server renders metrics,
-/// and records them on every decision; so does this one.
-pub(super) fn metrics_handle() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
-    static HANDLE: std::sync::OnceLock<Option<metrics_exporter_prometheus::PrometheusHandle>> =
-        std::sync::OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            metrics::set_global_recorder(recorder).ok().map(|_| handle)
-        })
-        .clone()
+    /// The tap on the server's stage histograms (`stages`), when this
+    /// process's recorder is the bench's.
+    pub(super) stages: Option<Arc<super::stages::Stages>>,
 }
 
 impl Server {
@@ -35,6 +24,10 @@ impl Server {
         approvers: &[String],
         time_budget_ms: Option<u64>,
     ) -> anyhow::Result<Server> {
+        // The real server renders metrics, and records them on every
+        // decision; so does this one, through the bench's recorder, in
+        // place before the app opens.
+        let recorder = super::stages::recorder();
         let dir = tempfile::Builder::new()
             .prefix("sekimori-bench-http-")
             .tempdir()
@@ -68,8 +61,8 @@ impl Server {
         // Replayed laps move the events' times forward; never refuse them.
         config.max_future_skew_ms = i64::MAX / 4;
         let mut app = open_app(&config).context("opening the server")?;
-        if let Some(h) = metrics_handle() {
-            app = app.with_metrics(h);
+        if let Some((h, _)) = &recorder {
+            app = app.with_metrics(h.clone());
         }
         // As `sekimori serve`: a multi-threaded runtime, one worker per core.
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -100,6 +93,7 @@ impl Server {
             keys,
             stream_keys,
             dir: Some(dir),
+            stages: recorder.map(|(_, s)| s),
         })
     }
 

@@ -12,7 +12,9 @@ pub(super) struct Dispatch {
     pub(super) unsent: Tally,
 }
 
-/// Hands request `i` to an idle connection at `start + i / rate`.
+/// Hands request `i` to an idle connection at `start + i / rate`; the
+/// server's `stages` restart at the first measured request.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn dispatch(
     start: Instant,
     rate: u64,
@@ -21,6 +23,7 @@ pub(super) fn dispatch(
     deadline: Instant,
     idle: std::sync::mpsc::Receiver<usize>,
     conns: Vec<mpsc::UnboundedSender<Job>>,
+    stages: Option<Arc<super::stages::Stages>>,
 ) -> Dispatch {
     let mut lag = histogram();
     let mut unsent = Tally::new();
@@ -39,6 +42,12 @@ pub(super) fn dispatch(
             idle.recv_timeout(deadline - now).ok()
         };
         let Some(conn) = conn else { break };
+        if i == warm {
+            // The measured part starts: the server's stages from here on.
+            if let Some(s) = &stages {
+                s.reset();
+            }
+        }
         let job = Job { index: i, due };
         let handed = Instant::now();
         if conns[conn].send(job).is_err() {
@@ -140,6 +149,9 @@ pub(super) struct StepResult {
     pub(super) commits: Option<(u64, u64)>,
     /// Streams asked for and granted (`--stream`).
     pub(super) streams: Option<(usize, usize)>,
+    /// The server's own stages of single events in the measured part (its
+    /// recorder's tap, `stages`), warm-up excluded.
+    pub(super) stages: Option<super::stages::StageSummaries>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -189,9 +201,14 @@ pub(super) fn run_step(
     let last_due = start + due_offset(total.saturating_sub(1), rate);
     let grace = MIN_GRACE.max(Duration::from_secs_f64(seconds));
     let deadline = last_due + grace;
+    let stages = server.and_then(|s| s.stages.clone());
+    if let Some(s) = &stages {
+        s.reset();
+    }
+    let tap = stages.clone();
     let dispatcher = std::thread::Builder::new()
         .name("bench-dispatch".into())
-        .spawn(move || dispatch(start, rate, total, warm, deadline, idle_rx, job_txs))
+        .spawn(move || dispatch(start, rate, total, warm, deadline, idle_rx, job_txs, tap))
         .context("starting the dispatcher thread")?;
     let mut tally = collect_tallies(
         client,
@@ -229,6 +246,7 @@ pub(super) fn run_step(
         cpu,
         commits,
         streams: None,
+        stages: stages.and_then(|s| s.summaries()),
     })
 }
 

@@ -346,5 +346,6 @@ pub(super) fn run_stream_step(
         cpu,
         commits,
         streams: Some((streams, opened)),
+        stages: None,
     })
 }
