@@ -63,6 +63,17 @@ impl Peers {
     }
 }
 
+/// What an open connection holds: its peer's slot and its permit. The
+/// slot is given back first (fields drop in order): the accept loop, woken
+/// by the permit, may take the next connection of the same peer at once,
+/// and must find the peer's count already lowered. The other order refused
+/// that connection as over its peer's share whenever the share was the
+/// whole cap (`max_connections_per_peer >= max_connections`).
+struct Held {
+    _slot: Slot,
+    _permit: OwnedSemaphorePermit,
+}
+
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.peers.open.lock().unwrap_or_else(|e| e.into_inner());
@@ -144,7 +155,10 @@ pub(crate) async fn run(
             from,
             router.clone(),
             limits,
-            (permit, slot),
+            Held {
+                _slot: slot,
+                _permit: permit,
+            },
             stop_rx.clone(),
         ));
     }
@@ -199,7 +213,7 @@ async fn connection(
     from: std::net::SocketAddr,
     router: Router,
     limits: Limits,
-    _held: (OwnedSemaphorePermit, Slot),
+    _held: Held,
     mut stop: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity {
@@ -399,5 +413,39 @@ impl AsyncWrite for Watched {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The accept loop holds the peers' lock while it claims a slot. A
+    /// closing connection must not give its permit back while its slot is
+    /// still counted: the accept loop would take the next connection and
+    /// refuse it as over its peer's share.
+    #[test]
+    fn a_closing_connection_gives_back_its_slot_before_its_permit() {
+        let permits = Arc::new(Semaphore::new(1));
+        let peers = Arc::new(Peers {
+            cap: 1,
+            open: Default::default(),
+        });
+        let ip: std::net::IpAddr = "127.0.0.1".parse().expect("an address");
+        let held = Held {
+            _slot: peers.claim(ip).expect("a slot"),
+            _permit: Arc::clone(&permits).try_acquire_owned().expect("a permit"),
+        };
+        // The accept loop's view, held still while the connection closes.
+        let open = peers.open.lock().expect("the peers' lock");
+        let closer = std::thread::spawn(move || drop(held));
+        std::thread::sleep(Duration::from_millis(200));
+        // The slot waits for the lock, so the permit is not back either.
+        assert_eq!(permits.available_permits(), 0);
+        assert_eq!(open.get(&ip), Some(&1));
+        drop(open);
+        closer.join().expect("the closer");
+        assert_eq!(permits.available_permits(), 1);
+        assert!(peers.open.lock().expect("the peers' lock").is_empty());
     }
 }
