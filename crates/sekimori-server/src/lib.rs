@@ -30,5 +30,6 @@ pub use sekimori_ledger as ledger;
 pub use sekimori_rules::embedded;
 
 pub use serve::{
-    engine_budget, open_app, serve, ServeConfig, DEFAULT_RP_ID, DEFAULT_RP_NAME, DEFAULT_RP_ORIGIN,
+    adopt_metrics, engine_budget, open_app, serve, ServeConfig, DEFAULT_RP_ID, DEFAULT_RP_NAME,
+    DEFAULT_RP_ORIGIN,
 };
