@@ -327,7 +327,13 @@ mod tests {
         let workload = Workload::new(lines, true).expect("workload");
         let (warm, total) = (50u64, 250u64);
         let reqs = Arc::new(workload.requests(total, None).expect("requests"));
-        let server = Server::start(&workload.approvers, None).expect("server");
+        // A budget no answer reaches: each answer waits for its commit, so
+        // its stages are recorded before the client has it.
+        let server = Server::start(&workload.approvers, Some(600_000)).expect("server");
+        assert!(
+            server.app.as_ref().is_some_and(|a| a.metrics.is_some()),
+            "the server adopted the bench's Prometheus handle"
+        );
         let target = Target {
             addr: server.addr,
             host: HeaderValue::from_str(&server.addr.to_string()).expect("host"),
@@ -352,7 +358,6 @@ mod tests {
         // The measured requests, and perhaps a few warm-up ones still in
         // flight when the measured part began; never the whole warm-up.
         assert!((total - warm..total).contains(&n), "{n} samples");
-        assert!(st.engine.max >= 1 && st.durable_wait.max >= 1);
     }
 
     #[test]

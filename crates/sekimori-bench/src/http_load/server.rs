@@ -26,8 +26,8 @@ impl Server {
     ) -> anyhow::Result<Server> {
         // The real server renders metrics, and records them on every
         // decision; so does this one, through the bench's recorder, in
-        // place before the app opens.
-        let recorder = super::stages::recorder();
+        // place (and its handle adopted) before the app opens.
+        let stages = super::stages::recorder();
         let dir = tempfile::Builder::new()
             .prefix("sekimori-bench-http-")
             .tempdir()
@@ -60,10 +60,7 @@ impl Server {
         config.time_budget_ms = time_budget_ms;
         // Replayed laps move the events' times forward; never refuse them.
         config.max_future_skew_ms = i64::MAX / 4;
-        let mut app = open_app(&config).context("opening the server")?;
-        if let Some((h, _)) = &recorder {
-            app = app.with_metrics(h.clone());
-        }
+        let app = open_app(&config).context("opening the server")?;
         // As `sekimori serve`: a multi-threaded runtime, one worker per core.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -93,7 +90,7 @@ impl Server {
             keys,
             stream_keys,
             dir: Some(dir),
-            stages: recorder.map(|(_, s)| s),
+            stages,
         })
     }
 

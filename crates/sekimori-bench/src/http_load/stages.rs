@@ -8,7 +8,7 @@
 
 use super::*;
 use metrics::{Counter, Gauge, HistogramFn, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use metrics_exporter_prometheus::{PrometheusHandle, PrometheusRecorder};
+use metrics_exporter_prometheus::PrometheusRecorder;
 use std::sync::{Mutex, OnceLock};
 
 /// The tapped histograms, in [`Stages`] order.
@@ -70,6 +70,18 @@ impl Stages {
 struct Tap {
     prometheus: PrometheusRecorder,
     stages: Arc<Stages>,
+    /// The tapped handles, made once: `histogram!` registers on every call.
+    tapped: [OnceLock<metrics::Histogram>; 3],
+}
+
+impl Tap {
+    fn new(prometheus: PrometheusRecorder, stages: Arc<Stages>) -> Tap {
+        Tap {
+            prometheus,
+            stages,
+            tapped: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
 }
 
 /// A tapped histogram: the Prometheus one, and the step's.
@@ -108,35 +120,36 @@ impl Recorder for Tap {
     }
 
     fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> metrics::Histogram {
-        let inner = self.prometheus.register_histogram(key, metadata);
+        // The tapped histograms have no labels: one handle a name.
         match TAPPED.iter().position(|n| *n == key.name()) {
-            Some(stage) => metrics::Histogram::from_arc(Arc::new(Tapped {
-                inner,
-                stages: Arc::clone(&self.stages),
-                stage,
-            })),
-            None => inner,
+            Some(stage) => self.tapped[stage]
+                .get_or_init(|| {
+                    metrics::Histogram::from_arc(Arc::new(Tapped {
+                        inner: self.prometheus.register_histogram(key, metadata),
+                        stages: Arc::clone(&self.stages),
+                        stage,
+                    }))
+                })
+                .clone(),
+            None => self.prometheus.register_histogram(key, metadata),
         }
     }
 }
 
-/// The process's recorder, installed by the first call (before any server
-/// of this process opens, so that `open_app` finds it in place and gives
-/// each app its handle): the Prometheus handle, and the step's stages.
-/// `None` when another recorder was installed first.
-pub(super) fn recorder() -> Option<(PrometheusHandle, Arc<Stages>)> {
-    static TAP: OnceLock<Option<(PrometheusHandle, Arc<Stages>)>> = OnceLock::new();
+/// The process's recorder, installed by the first call, before any server
+/// of this process opens: the servers adopt its Prometheus handle
+/// (`sekimori_server::adopt_metrics`: they render it, and its upkeep
+/// runs), and the steps read its stages. `None` when another recorder was
+/// installed first (the steps then report no stages).
+pub(super) fn recorder() -> Option<Arc<Stages>> {
+    static TAP: OnceLock<Option<Arc<Stages>>> = OnceLock::new();
     TAP.get_or_init(|| {
         let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
         let handle = prometheus.handle();
         let stages = Arc::new(Stages::new());
-        let tap = Tap {
-            prometheus,
-            stages: Arc::clone(&stages),
-        };
-        metrics::set_global_recorder(tap)
-            .ok()
-            .map(|_| (handle, stages))
+        metrics::set_global_recorder(Tap::new(prometheus, Arc::clone(&stages))).ok()?;
+        sekimori_server::adopt_metrics(handle);
+        Some(stages)
     })
     .clone()
 }
@@ -148,23 +161,25 @@ mod tests {
     #[test]
     fn the_tap_copies_the_stage_histograms_and_nothing_else() {
         let stages = Arc::new(Stages::new());
-        let tap = Tap {
-            prometheus: metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder(),
-            stages: Arc::clone(&stages),
-        };
+        let tap = Tap::new(
+            metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder(),
+            Arc::clone(&stages),
+        );
         assert_eq!(stages.summaries(), None);
         metrics::with_local_recorder(&tap, || {
-            sekimori_server::telemetry::single_stages(
-                Duration::from_micros(40),
-                Duration::from_micros(25),
-                Duration::from_micros(600),
-            );
+            for _ in 0..2 {
+                sekimori_server::telemetry::single_stages(
+                    Duration::from_micros(40),
+                    Duration::from_micros(25),
+                    Duration::from_micros(600),
+                );
+            }
             metrics::histogram!("sekimori_decision_seconds").record(1.0);
         });
         let s = stages.summaries().expect("recorded");
         assert_eq!(
             (s.lock_wait.count, s.engine.count, s.durable_wait.count),
-            (1, 1, 1)
+            (2, 2, 2)
         );
         assert_eq!(
             (s.lock_wait.p50, s.engine.p50, s.durable_wait.p50),

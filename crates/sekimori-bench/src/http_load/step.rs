@@ -10,6 +10,9 @@ pub(super) struct Dispatch {
     pub(super) lag: Histogram<u64>,
     /// Measured requests never handed over, recorded as timeouts.
     pub(super) unsent: Tally,
+    /// The first measured request was handed over (and the server's stages
+    /// restarted then).
+    pub(super) measured_began: bool,
 }
 
 /// Hands request `i` to an idle connection at `start + i / rate`; the
@@ -27,6 +30,7 @@ pub(super) fn dispatch(
 ) -> Dispatch {
     let mut lag = histogram();
     let mut unsent = Tally::new();
+    let mut measured_began = false;
     let mut i = 0;
     while i < total {
         let due = start + due_offset(i, rate);
@@ -47,6 +51,7 @@ pub(super) fn dispatch(
             if let Some(s) = &stages {
                 s.reset();
             }
+            measured_began = true;
         }
         let job = Job { index: i, due };
         let handed = Instant::now();
@@ -68,7 +73,11 @@ pub(super) fn dispatch(
             now,
         );
     }
-    Dispatch { lag, unsent }
+    Dispatch {
+        lag,
+        unsent,
+        measured_began,
+    }
 }
 
 /// CPU seconds used so far by this process's threads, by thread name
@@ -149,8 +158,10 @@ pub(super) struct StepResult {
     pub(super) commits: Option<(u64, u64)>,
     /// Streams asked for and granted (`--stream`).
     pub(super) streams: Option<(usize, usize)>,
-    /// The server's own stages of single events in the measured part (its
-    /// recorder's tap, `stages`), warm-up excluded.
+    /// The server's own stages of single events (its recorder's tap,
+    /// `stages`), from the hand-off of the first measured request: warm-up
+    /// requests still in flight then are counted too (at most one a
+    /// connection). `None` when no measured request was handed over.
     pub(super) stages: Option<super::stages::StageSummaries>,
 }
 
@@ -246,7 +257,9 @@ pub(super) fn run_step(
         cpu,
         commits,
         streams: None,
-        stages: stages.and_then(|s| s.summaries()),
+        stages: stages
+            .filter(|_| d.measured_began)
+            .and_then(|s| s.summaries()),
     })
 }
 
