@@ -34,11 +34,12 @@ pub fn decision(d: &Decision, elapsed: Duration, degraded: Option<&'static str>)
     }
 }
 
-/// Where a single event's time went on the server (`POST /v1/events`):
-/// waiting for the engine's lock (the decisions queued ahead of it), the
-/// engine's decision under the lock, and waiting for its group commit to
-/// be durable. A tail in the first comes from slow decisions ahead, in the
-/// last from the disk.
+/// Where a single event's time went on the server (`POST /v1/events`, and
+/// the step-up routes' events): waiting for the engine's lock (behind
+/// whatever holds it: decisions queued ahead, a batch, a snapshot's copy),
+/// the ledger's step under the lock (the decision and its log entry), and
+/// waiting for its group commit to be durable. A tail in the first comes
+/// from slow steps ahead, in the last from the disk.
 pub fn single_stages(lock_wait: Duration, engine: Duration, durable_wait: Duration) {
     histogram!(LOCK_WAIT).record(lock_wait.as_secs_f64());
     histogram!(ENGINE).record(engine.as_secs_f64());

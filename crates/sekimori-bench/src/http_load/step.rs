@@ -30,7 +30,6 @@ pub(super) fn dispatch(
 ) -> Dispatch {
     let mut lag = histogram();
     let mut unsent = Tally::new();
-    let mut measured_began = false;
     let mut i = 0;
     while i < total {
         let due = start + due_offset(i, rate);
@@ -51,7 +50,6 @@ pub(super) fn dispatch(
             if let Some(s) = &stages {
                 s.reset();
             }
-            measured_began = true;
         }
         let job = Job { index: i, due };
         let handed = Instant::now();
@@ -76,7 +74,8 @@ pub(super) fn dispatch(
     Dispatch {
         lag,
         unsent,
-        measured_began,
+        // Requests 0..i were handed over: the first measured one among them.
+        measured_began: i > warm,
     }
 }
 
