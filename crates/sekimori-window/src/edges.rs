@@ -166,7 +166,7 @@ impl FeatureStore {
         let loc = self.keys.locate(&key);
         let known = self.keys.get_in(loc, &key).is_some();
         if !known {
-            self.make_room(now_ms, span);
+            self.make_room(now_ms, span, 0);
         }
         let config = self.config;
         let entry = self.keys.entry_in(loc, key).or_insert_with(|| KeyState {

@@ -35,16 +35,19 @@
 //! matches in expectation when they hold one; `tests/held.rs` measures
 //! the real bytes against the accounted ones.
 
+use std::borrow::Cow;
 use std::mem::size_of;
+use std::ops::Range;
 
 use crate::alloc::alloc_bytes;
 use crate::digest::Digest;
 use crate::layout::tables_bytes;
 use crate::seed::ShardSeed;
-use crate::shards::Keys;
+use crate::shards::{Keys, Loc, SHARDS};
 use crate::snapshot::SnapshotRef;
 use crate::state::{empty_read, KeyState, State};
 use crate::store::{clamped_input, digest_config};
+use crate::sweep::{self, Sweeping};
 use crate::window::Span;
 use crate::{Aggregate, FeatureConfig, FeatureStore, Key, Obs, Read, Window};
 
@@ -74,6 +77,8 @@ struct Member {
     accounted: u64,
     /// The model's tables for `len` keys (as the member's own store).
     table: u64,
+    /// The member's sweep in progress, if any (`sweep`).
+    sweeping: Option<Sweeping>,
 }
 
 impl Member {
@@ -103,7 +108,8 @@ impl Group {
     /// the records): returns the member's number, or gives the store back
     /// when the group is full or the store is a graph (graphs keep stores
     /// of their own).
-    pub fn adopt(&mut self, store: FeatureStore) -> Result<usize, Box<FeatureStore>> {
+    pub fn adopt(&mut self, mut store: FeatureStore) -> Result<usize, Box<FeatureStore>> {
+        store.settle();
         let m = self.members.len();
         if m >= MAX_MEMBERS || store.config.aggregate == Aggregate::Graph {
             return Err(Box::new(store));
@@ -116,6 +122,7 @@ impl Group {
             len,
             accounted: store.accounted,
             table: tables_bytes(len),
+            sweeping: None,
         });
         for (key, state) in store.keys.into_entries() {
             let loc = self.records.locate(&key);
@@ -131,7 +138,8 @@ impl Group {
 
     /// Gives every member back as its own `FeatureStore` (in member
     /// order), laid out by the group's seed.
-    pub fn dissolve(self) -> Vec<FeatureStore> {
+    pub fn dissolve(mut self) -> Vec<FeatureStore> {
+        self.settle();
         let seed = self.records.seed();
         let mut stores: Vec<FeatureStore> = self
             .members
@@ -142,6 +150,7 @@ impl Group {
                 last_sweep_ms: m.last_sweep_ms,
                 evicted_total: m.evicted_total,
                 accounted: m.accounted,
+                sweeping: None,
             })
             .collect();
         for (key, record) in self.records.into_entries() {
@@ -179,14 +188,46 @@ impl Group {
 
     /// Lays the records out by `seed`; nothing else changes.
     pub fn reseed(&mut self, seed: ShardSeed) {
+        self.settle();
         self.records.reseed(seed);
+    }
+
+    /// [`FeatureStore::settle`] for every member.
+    pub fn settle(&mut self) {
+        for m in 0..self.members.len() {
+            self.settle_member(m);
+        }
+    }
+
+    /// [`FeatureStore::settle`] for member `m`.
+    pub fn settle_member(&mut self, m: usize) {
+        if let Some(sw) = self.members[m].sweeping.take() {
+            self.sweep_shards(m, sw.next..SHARDS, &sw.span);
+        }
+    }
+
+    /// True while member `m` has a sweep in progress.
+    pub fn is_sweeping(&self, m: usize) -> bool {
+        self.members[m].sweeping.is_some()
+    }
+
+    /// This group with member `m` settled: itself when it has no sweep in
+    /// progress, else a copy (shards copied on write).
+    pub(crate) fn settled(&self, m: usize) -> Cow<'_, Group> {
+        if self.members[m].sweeping.is_none() {
+            return Cow::Borrowed(self);
+        }
+        let mut copy = self.clone();
+        copy.settle_member(m);
+        Cow::Owned(copy)
     }
 
     pub fn config(&self, m: usize) -> &FeatureConfig {
         &self.members[m].config
     }
 
-    /// Member `m`'s number of tracked keys ([`FeatureStore::len`]).
+    /// Member `m`'s number of tracked keys ([`FeatureStore::len`]; at
+    /// least the settled number while it sweeps).
     pub fn len(&self, m: usize) -> usize {
         self.members[m].len
     }
@@ -221,18 +262,22 @@ impl Group {
         let span = Span::new(&config, now_ms);
         self.maybe_sweep(m, now_ms, &span);
         let loc = self.records.locate(&key);
-        let read = |g: &Group| match g.records.get_in(loc, &key).and_then(|r| r.get(m)) {
+        let read = |g: &Group| match g.tracked(m, loc, &key) {
             Some(k) => k.state.read(&span),
             None => empty_read(config.aggregate),
         };
         let Some((at, input)) = obs.and_then(|o| clamped_input(&config, o, now_ms)) else {
             return read(self);
         };
+        let forgotten = self.sweep_key(m, loc, &key, at);
         let before = (config.aggregate == Aggregate::LastSeen).then(|| read(self));
-        let known = self.records.get_in(loc, &key).is_some_and(|r| r.has(m));
+        let known = !forgotten && self.records.get_in(loc, &key).is_some_and(|r| r.has(m));
         if !known {
-            self.make_room(m, now_ms, &span);
+            self.make_room(m, now_ms, &span, usize::from(forgotten));
         }
+        // Still in its record: known, or forgotten and left there (its new
+        // state already counted, marked and in the member's keys).
+        let present = self.records.get_in(loc, &key).is_some_and(|r| r.has(m));
         let record = self
             .records
             .entry_in(loc, key)
@@ -241,15 +286,15 @@ impl Group {
             last_at: at,
             state: State::new(&config),
         });
-        let bytes_before = if known { entry.accounted() } else { 0 };
+        let bytes_before = if present { entry.accounted() } else { 0 };
         entry.observe(at, input, &config, &span);
         let bytes_after = entry.accounted();
         let after = before.is_none().then(|| entry.state.read(&span));
-        if !known {
+        if !present {
             self.records.mark(loc, 1 << m);
         }
         let member = &mut self.members[m];
-        if !known {
+        if !present {
             member.set_len(member.len + 1);
         }
         member.accounted = member.accounted.saturating_sub(bytes_before) + bytes_after;
@@ -261,13 +306,56 @@ impl Group {
     /// [`FeatureStore::read`] on member `m`.
     pub fn read(&self, m: usize, key: Key, now_ms: i64) -> Read {
         let config = &self.members[m].config;
-        match self.records.get(&key).and_then(|r| r.get(m)) {
+        match self.tracked(m, self.records.locate(&key), &key) {
             Some(k) => k.state.read(&Span::new(config, now_ms)),
             None => empty_read(config.aggregate),
         }
     }
 
-    /// [`FeatureStore::for_each_tiered_age`] on member `m`.
+    /// [`FeatureStore`]'s `tracked` for member `m`.
+    fn tracked(&self, m: usize, loc: Loc, key: &Key) -> Option<&KeyState> {
+        let k = self.records.get_in(loc, key)?.get(m)?;
+        match self.members[m].sweeping {
+            Some(sw) if sw.waits(loc.index()) && !k.state.is_live(sw.span.cutoff) => None,
+            _ => Some(k),
+        }
+    }
+
+    /// [`FeatureStore`]'s `sweep_key` for member `m`: a forgotten state is
+    /// replaced by a new one in its record (still marked, and counted in
+    /// the member's keys).
+    fn sweep_key(&mut self, m: usize, loc: Loc, key: &Key, at: i64) -> bool {
+        let member = &self.members[m];
+        let Some(sw) = member.sweeping else {
+            return false;
+        };
+        if !sw.waits(loc.index()) {
+            return false;
+        }
+        let config = member.config;
+        if !self.records.get_in(loc, key).is_some_and(|r| r.has(m)) {
+            return false;
+        }
+        let Some(k) = self.records.get_mut_in(loc, key).and_then(|r| r.get_mut(m)) else {
+            return false;
+        };
+        let before = k.accounted();
+        k.state.prune(&sw.span);
+        let live = k.state.is_live(sw.span.cutoff);
+        if !live {
+            *k = KeyState {
+                last_at: at,
+                state: State::new(&config),
+            };
+        }
+        let after = k.accounted();
+        let member = &mut self.members[m];
+        member.accounted = member.accounted.saturating_sub(before) + after;
+        !live
+    }
+
+    /// [`FeatureStore::for_each_tiered_age`] on member `m` (settle it
+    /// first).
     pub fn for_each_tiered_age(&self, m: usize, mut f: impl FnMut(i64, u64, bool)) {
         let member = &self.members[m];
         let share = member.table / (member.len as u64).max(1) + state_in_record();
@@ -285,6 +373,7 @@ impl Group {
         single_through: i64,
         repeated_through: i64,
     ) -> (u64, u64) {
+        self.settle_member(m);
         let before = self.accounted_bytes(m);
         let (keys, _) = self.remove_where(m, |_, k| {
             let through = if k.state.repeated() {
@@ -299,13 +388,15 @@ impl Group {
 
     /// [`FeatureStore::state_digest`] of member `m`.
     pub fn state_digest(&self, m: usize) -> u64 {
-        let member = &self.members[m];
+        let settled = self.settled(m);
+        let g = settled.as_ref();
+        let member = &g.members[m];
         let mut d = Digest::new();
         digest_config(&member.config, &mut d);
         d.opt(member.last_sweep_ms);
         d.u64(member.evicted_total);
         d.u64(member.len as u64);
-        for (key, k) in self.sorted_keys(m) {
+        for (key, k) in g.sorted_keys(m) {
             d.u128(key);
             d.i64(k.last_at);
             k.state.digest(&mut d);
@@ -345,7 +436,8 @@ impl Group {
         entries
     }
 
-    /// Member `m` in its `FeatureStore`'s serialized form.
+    /// Member `m` in its `FeatureStore`'s serialized form (settle it
+    /// first: [`Group::settled`]).
     pub(crate) fn snapshot_ref(&self, m: usize) -> SnapshotRef<'_> {
         let member = &self.members[m];
         SnapshotRef {
@@ -379,30 +471,65 @@ impl Group {
         (keys, bytes)
     }
 
+    /// [`FeatureStore`]'s `maybe_sweep` for member `m`.
     fn maybe_sweep(&mut self, m: usize, now_ms: i64, span: &Span) {
         let member = &mut self.members[m];
-        let Window::Sliding {
-            length_ms,
-            resolution_ms,
-        } = member.config.window
-        else {
+        let Some(interval) = sweep::interval_ms(member.config.window) else {
             return;
         };
         match member.last_sweep_ms {
             None => member.last_sweep_ms = Some(now_ms),
-            Some(t) if now_ms.saturating_sub(t) >= (length_ms / 2).max(resolution_ms) => {
-                self.sweep(m, now_ms, span);
+            Some(t) if now_ms.saturating_sub(t) >= interval => {
+                self.settle_member(m);
+                let member = &mut self.members[m];
+                member.sweeping = Some(Sweeping::new(*span, now_ms));
+                member.last_sweep_ms = Some(now_ms);
             }
             Some(_) => {}
         }
+        if let Some(sw) = self.members[m].sweeping {
+            let (now, rest) = sw.advance(now_ms, interval);
+            self.members[m].sweeping = rest;
+            if !now.is_empty() {
+                self.sweep_shards(m, now, &sw.span);
+            }
+        }
+    }
+
+    /// [`FeatureStore`]'s `sweep_shards` for member `m`.
+    fn sweep_shards(&mut self, m: usize, range: Range<usize>, span: &Span) {
+        let (mut lost, mut freed, mut kept) = (0usize, 0u64, 0u64);
+        self.records.retain_member_in(
+            range,
+            1 << m,
+            |_, r| r.has(m),
+            |_, r| {
+                if let Some(k) = r.get_mut(m) {
+                    freed += k.accounted();
+                    k.state.prune(span);
+                    if k.state.is_live(span.cutoff) {
+                        kept += k.accounted();
+                    } else {
+                        r.remove(m);
+                        lost += 1;
+                    }
+                }
+                !r.is_empty()
+            },
+        );
+        let member = &mut self.members[m];
+        member.set_len(member.len - lost);
+        member.accounted = member.accounted.saturating_sub(freed) + kept;
     }
 
     /// Prunes member `m`'s states and forgets those with nothing left
-    /// (sliding windows only), as [`FeatureStore`]'s sweep.
+    /// (sliding windows only), as [`FeatureStore`]'s sweep: at once (a
+    /// sweep in progress is finished first).
     fn sweep(&mut self, m: usize, now_ms: i64, span: &Span) {
         if self.members[m].config.window == Window::Ever {
             return;
         }
+        self.settle_member(m);
         let (mut len, mut accounted) = (0usize, 0u64);
         self.records.retain_member(
             1 << m,
@@ -427,11 +554,16 @@ impl Group {
     }
 
     /// Makes space for one new key of member `m`, as [`FeatureStore`]'s.
-    fn make_room(&mut self, m: usize, now_ms: i64, span: &Span) {
+    fn make_room(&mut self, m: usize, now_ms: i64, span: &Span, uncounted: usize) {
         let cap = self.members[m].config.max_keys;
+        if self.members[m].len.saturating_sub(uncounted) < cap {
+            return;
+        }
+        self.settle_member(m);
         if self.members[m].len < cap {
             return;
         }
+
         self.sweep(m, now_ms, span);
         let len = self.members[m].len;
         if len < cap {

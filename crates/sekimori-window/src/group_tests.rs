@@ -94,11 +94,14 @@ fn shard_hints_cover_every_record_and_forget_gone_members() {
     }
     assert!(g.len(1) > 0);
     assert!(g.records.hints_cover());
-    // Long after the sparse member's window, a sweep of it (its next
-    // update) drops its states and its bit from every hint.
+    // Long after the sparse member's window, a sweep of it (begun by its
+    // next update, finished by settling) drops its states and its bit
+    // from every hint.
     now += 3_000 * SEC;
     let lone = 7u128;
     g.apply(1, lone, obs(now), now);
+    assert!(g.is_sweeping(1));
+    g.settle_member(1);
     assert_eq!(g.len(1), 1);
     assert!(g.records.hints_cover());
     let with_bit = g.records.hints_with(1 << 1);

@@ -87,9 +87,15 @@
 //! reading at or after `now - lateness_ms`. A sliding store sweeps all keys, forgetting
 //! keys with nothing retained, whenever `now - last_sweep >= max(length / 2, resolution)`
 //! (driven by event time only). Forgetting such a key never changes any reading.
+//! The sweep is logically at that moment but physically spread over the calls that
+//! follow (a few of the 1,024 shards at a time, all of them within half the interval
+//! of event time), so no one call pays for a whole store; every result is the one
+//! the sweep at once gave, and whatever looks at the whole store finishes it first
+//! ([`FeatureStore::settle`]; see `sweep`). Meanwhile [`FeatureStore::len`] and
+//! [`FeatureStore::accounted_bytes`] report at least the settled figures.
 //!
 //! `max_keys` caps the number of tracked keys. When a new key arrives at the cap, the
-//! store first sweeps; if still full it evicts the least-recently-observed keys (by the
+//! store first sweeps (at once); if still full it evicts the least-recently-observed keys (by the
 //! key's latest event time, ties broken by the smaller key), `max_keys / 16` at a time
 //! (at least one), counted in [`FeatureStore::evicted_total`]. LRU by event time keeps
 //! the counters an active attacker is driving (they are recent) and drops stale ones;
@@ -145,6 +151,7 @@ mod snapshot;
 mod state;
 mod store;
 mod stores;
+mod sweep;
 mod window;
 
 use serde::{Deserialize, Serialize};

@@ -29,6 +29,7 @@
 
 use std::collections::hash_map::{self, HashMap};
 use std::mem::size_of;
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::alloc::{alloc_bytes, table_bytes};
@@ -143,6 +144,14 @@ impl<V: Held> Default for Keys<V> {
 /// A key's shard, found once ([`Keys::locate`]).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Loc(usize);
+
+impl Loc {
+    /// The shard's index (a sweep in progress compares it with the next
+    /// shard it sweeps).
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
 
 /// A vacant or occupied key of [`Keys::entry_in`].
 pub(crate) struct Entry<'a, V: Held = KeyState> {
@@ -301,21 +310,31 @@ impl<V: Held> Keys<V> {
     /// Keeps the keys for which `keep` is true (called once per key, in no
     /// particular order; `keep` may change the state, so every shard is
     /// unshared first). A shard that lost keys is rebuilt at its new size.
-    pub fn retain(&mut self, mut keep: impl FnMut(&Key, &mut V) -> bool) {
-        let mut len = 0;
-        for slot in &mut self.shards {
+    pub fn retain(&mut self, keep: impl FnMut(&Key, &mut V) -> bool) {
+        self.retain_in(0..SHARDS, keep);
+    }
+
+    /// [`Keys::retain`] over the shards of `range` only (a sweep's part).
+    pub fn retain_in(&mut self, range: Range<usize>, mut keep: impl FnMut(&Key, &mut V) -> bool) {
+        let mut lost = 0;
+        for slot in &mut self.shards[range] {
             let Some(shard) = slot else { continue };
             let shard = Arc::make_mut(shard);
             let before = shard.len();
             shard.retain(|k, v| keep(&k.key(), v));
             let after = shard.len();
-            len += after;
             if after < before {
+                lost += before - after;
                 rebuild(slot);
             }
         }
-        self.len = len;
+        self.len -= lost;
         self.refresh_table();
+    }
+
+    /// The located key's value, to change in place.
+    pub fn get_mut_in(&mut self, loc: Loc, key: &Key) -> Option<&mut V> {
+        Arc::make_mut(self.shards[loc.0].as_mut()?).get_mut(&Fp::of(*key))
     }
 
     /// Removes the keys for which `drop` (a pure test of the key and its
@@ -357,12 +376,23 @@ impl<V: Held> Keys<V> {
         &mut self,
         bit: u32,
         touch: impl Fn(&Key, &V) -> bool,
+        keep: impl FnMut(&Key, &mut V) -> bool,
+    ) {
+        self.retain_member_in(0..SHARDS, bit, touch, keep);
+    }
+
+    /// [`Keys::retain_member`] over the shards of `range` only.
+    pub fn retain_member_in(
+        &mut self,
+        range: Range<usize>,
+        bit: u32,
+        touch: impl Fn(&Key, &V) -> bool,
         mut keep: impl FnMut(&Key, &mut V) -> bool,
     ) {
         debug_assert!(bit.is_power_of_two());
         let masked = self.hints.on();
         let mut lost = 0;
-        for at in self.hints.shards(bit) {
+        for at in self.hints.shards(bit, range) {
             let slot = &mut self.shards[at];
             let Some(shard) = slot else {
                 self.hints.set(at, 0);

@@ -1,6 +1,8 @@
 //! `Hints`: which shards a group's member may have states in (see
 //! [`Keys::retain_member`](super::Keys::retain_member)).
 
+use std::ops::Range;
+
 use super::SHARDS;
 
 /// Shards per word of a [`Hints`] bitmap.
@@ -66,19 +68,17 @@ impl Hints {
         }
     }
 
-    /// The shards that may hold `bit` (a single bit), in order; every
-    /// shard when the values are not masked.
-    pub(super) fn shards(&self, bit: u32) -> Vec<usize> {
+    /// The shards of `range` that may hold `bit` (a single bit), in
+    /// order; every shard of it when the values are not masked.
+    pub(super) fn shards(&self, bit: u32, range: Range<usize>) -> Vec<usize> {
         if !self.on() {
-            return (0..SHARDS).collect();
+            return range.collect();
         }
         let map = &self.maps[bit.trailing_zeros() as usize];
         let mut out = Vec::new();
-        for (w, &word) in map.iter().enumerate() {
-            let mut x = word;
-            while x != 0 {
-                out.push(w * 64 + x.trailing_zeros() as usize);
-                x &= x - 1;
+        for at in range {
+            if map[at / 64] & (1 << (at % 64)) != 0 {
+                out.push(at);
             }
         }
         out

@@ -24,13 +24,16 @@ pub(crate) struct Snapshot {
     evicted_total: u64,
 }
 
+/// Written settled (a sweep in progress is finished on a copy).
 impl Serialize for FeatureStore {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let settled = self.settled();
+        let s = settled.as_ref();
         SnapshotRef {
-            config: &self.config,
-            keys: self.sorted_keys(),
-            last_sweep_ms: self.last_sweep_ms,
-            evicted_total: self.evicted_total,
+            config: &s.config,
+            keys: s.sorted_keys(),
+            last_sweep_ms: s.last_sweep_ms,
+            evicted_total: s.evicted_total,
         }
         .serialize(serializer)
     }

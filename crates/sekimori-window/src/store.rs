@@ -1,13 +1,17 @@
 //! `FeatureStore`: the keyed map of per-key states, sweeping and the key cap.
 
+use std::borrow::Cow;
 use std::mem::size_of;
+use std::ops::Range;
 
 use serde::Deserialize;
 
 use crate::digest::Digest;
 use crate::seed::ShardSeed;
+use crate::shards::{Loc, SHARDS};
 use crate::snapshot::Snapshot;
 use crate::state::{empty_read, Input, KeyState, State};
+use crate::sweep::{self, Sweeping};
 use crate::window::Span;
 use crate::{Aggregate, FeatureConfig, Key, Obs, Read, Window, WindowError};
 
@@ -20,7 +24,7 @@ use crate::{Aggregate, FeatureConfig, Key, Obs, Read, Window, WindowError};
 pub(crate) use crate::shards::Keys;
 
 /// Windowed aggregate state of one feature for every tracked key. See the crate docs.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(try_from = "Snapshot")]
 pub struct FeatureStore {
     pub(crate) config: FeatureConfig,
@@ -32,7 +36,26 @@ pub struct FeatureStore {
     /// to date by every change (never serialized: a function of the keys);
     /// the tables' bytes are the keys' own ([`Keys::table_bytes`]).
     pub(crate) accounted: u64,
+    /// The sweep in progress, if any (`sweep`): physical only, never
+    /// serialized, never compared.
+    pub(crate) sweeping: Option<Sweeping>,
 }
+
+/// Equal when their settled states are: the same configuration, sweep
+/// time, evictions and keys with equal states (a sweep's progress, the
+/// layout and the seed do not matter).
+impl PartialEq for FeatureStore {
+    fn eq(&self, other: &FeatureStore) -> bool {
+        let (a, b) = (self.settled(), other.settled());
+        a.config == b.config
+            && a.last_sweep_ms == b.last_sweep_ms
+            && a.evicted_total == b.evicted_total
+            && a.accounted == b.accounted
+            && a.keys == b.keys
+    }
+}
+
+impl Eq for FeatureStore {}
 
 impl FeatureStore {
     /// An empty store with a fresh [`ShardSeed`]; fails if the
@@ -52,6 +75,7 @@ impl FeatureStore {
             last_sweep_ms: None,
             evicted_total: 0,
             accounted: 0,
+            sweeping: None,
         })
     }
 
@@ -67,7 +91,33 @@ impl FeatureStore {
     /// Lays the keys out by `seed` (a store restored from a snapshot, which
     /// does not keep the seed, takes its engine's). Changes nothing else.
     pub fn reseed(&mut self, seed: ShardSeed) {
+        self.settle();
         self.keys.reseed(seed);
+    }
+
+    /// Finishes the sweep in progress, if any (see `sweep`): afterwards
+    /// [`FeatureStore::len`] and [`FeatureStore::accounted_bytes`] are the
+    /// exact logical figures. Changes no result.
+    pub fn settle(&mut self) {
+        if let Some(sw) = self.sweeping.take() {
+            self.sweep_shards(sw.next..SHARDS, &sw.span);
+        }
+    }
+
+    /// True while a sweep is in progress.
+    pub fn is_sweeping(&self) -> bool {
+        self.sweeping.is_some()
+    }
+
+    /// This store, settled: itself when no sweep is in progress, else a
+    /// settled copy (shards copied on write).
+    pub(crate) fn settled(&self) -> Cow<'_, FeatureStore> {
+        if self.sweeping.is_none() {
+            return Cow::Borrowed(self);
+        }
+        let mut copy = self.clone();
+        copy.settle();
+        Cow::Owned(copy)
     }
 
     /// Applies `obs` (if any) to `key`, then returns the reading as of `now_ms`.
@@ -81,24 +131,28 @@ impl FeatureStore {
         self.maybe_sweep(now_ms, &span);
         // The key's shard is hashed once (SipHash under the seed).
         let loc = self.keys.locate(&key);
-        let read = |s: &FeatureStore| match s.keys.get_in(loc, &key) {
+        let read = |s: &FeatureStore| match s.tracked(loc, &key) {
             Some(k) => k.state.read(&span),
             None => empty_read(s.config.aggregate),
         };
         let Some((at, input)) = obs.and_then(|o| self.input(o, now_ms)) else {
             return read(self);
         };
+        let forgotten = self.sweep_key(loc, &key, at);
         let before = (self.config.aggregate == Aggregate::LastSeen).then(|| read(self));
-        let known = self.keys.get_in(loc, &key).is_some();
+        let known = !forgotten && self.keys.get_in(loc, &key).is_some();
         if !known {
-            self.make_room(now_ms, &span);
+            self.make_room(now_ms, &span, usize::from(forgotten));
         }
         let config = self.config;
+        // Still in the table: known, or forgotten and left there (its new
+        // state already counted).
+        let present = self.keys.get_in(loc, &key).is_some();
         let entry = self.keys.entry_in(loc, key).or_insert_with(|| KeyState {
             last_at: at,
             state: State::new(&config),
         });
-        let bytes_before = if known { entry.accounted() } else { 0 };
+        let bytes_before = if present { entry.accounted() } else { 0 };
         entry.observe(at, input, &config, &span);
         let bytes_after = entry.accounted();
         let after = if before.is_none() {
@@ -114,13 +168,56 @@ impl FeatureStore {
 
     /// The reading `apply(key, None, now_ms)` would return, without touching the store.
     pub fn read(&self, key: Key, now_ms: i64) -> Read {
-        match self.keys.get(&key) {
+        match self.tracked(self.keys.locate(&key), &key) {
             Some(k) => k.state.read(&Span::new(&self.config, now_ms)),
             None => empty_read(self.config.aggregate),
         }
     }
 
-    /// Number of tracked keys.
+    /// A located key's state, unless the sweep in progress would have
+    /// forgotten it (its shard not yet swept, nothing retained as of the
+    /// sweep's cutoff).
+    fn tracked(&self, loc: Loc, key: &Key) -> Option<&KeyState> {
+        let k = self.keys.get_in(loc, key)?;
+        match self.sweeping {
+            Some(sw) if sw.waits(loc.index()) && !k.state.is_live(sw.span.cutoff) => None,
+            _ => Some(k),
+        }
+    }
+
+    /// Sweeps one located key the sweep in progress has yet to reach (the
+    /// full sweep would have reached it first): prunes it with the sweep's
+    /// span; a key with nothing left is *forgotten*, its state replaced by
+    /// a new one last observed at `at` (still in its table: it is the new
+    /// key the full sweep's store would insert, and the shard's sweep drops
+    /// it if it stays empty). True when forgotten.
+    fn sweep_key(&mut self, loc: Loc, key: &Key, at: i64) -> bool {
+        let Some(sw) = self.sweeping else {
+            return false;
+        };
+        if !sw.waits(loc.index()) {
+            return false;
+        }
+        let config = self.config;
+        let Some(k) = self.keys.get_mut_in(loc, key) else {
+            return false;
+        };
+        let before = k.accounted();
+        k.state.prune(&sw.span);
+        let live = k.state.is_live(sw.span.cutoff);
+        if !live {
+            *k = KeyState {
+                last_at: at,
+                state: State::new(&config),
+            };
+        }
+        let after = k.accounted();
+        self.accounted = self.accounted.saturating_sub(before) + after;
+        !live
+    }
+
+    /// Number of tracked keys; while a sweep is in progress, at least the
+    /// settled number (it counts keys the sweep has yet to forget).
     pub fn len(&self) -> usize {
         self.keys.len()
     }
@@ -141,6 +238,10 @@ impl FeatureStore {
     /// layout) and every key's heap state. Kept up to date by every change, so reading it costs nothing.
     /// A function of the logical state only, so equal stores (a live one
     /// and its restored snapshot) account equal bytes.
+    ///
+    /// While a sweep is in progress, at least the settled figure (keys and
+    /// buckets the sweep has yet to drop): [`FeatureStore::settle`] first
+    /// for the exact one.
     pub fn accounted_bytes(&self) -> u64 {
         self.accounted + self.keys.table_bytes()
     }
@@ -160,7 +261,8 @@ impl FeatureStore {
     /// Calls `f(last_at, bytes)` for every tracked key: the key's latest
     /// (clamped) event time and its accounted bytes. The order is
     /// unspecified: use it only for order-independent results (totals,
-    /// histograms).
+    /// histograms). Settle first ([`FeatureStore::settle`]): a sweep in
+    /// progress would show keys it has yet to forget.
     pub fn for_each_age(&self, mut f: impl FnMut(i64, u64)) {
         self.for_each_tiered_age(|at, bytes, _| f(at, bytes));
     }
@@ -193,6 +295,7 @@ impl FeatureStore {
     /// accounted bytes) forgotten. Depends only on the keys' times and
     /// states, never on the map's order.
     pub fn evict_tiered(&mut self, single_through: i64, repeated_through: i64) -> (u64, u64) {
+        self.settle();
         let before = self.accounted_bytes();
         let (keys, bytes) = self.keys.remove_where(|_, k| {
             let through = if k.state.repeated() {
@@ -208,12 +311,14 @@ impl FeatureStore {
 
     /// Order-independent digest of the whole logical state (keys in sorted order).
     pub fn state_digest(&self) -> u64 {
+        let settled = self.settled();
+        let s = settled.as_ref();
         let mut d = Digest::new();
-        digest_config(&self.config, &mut d);
-        d.opt(self.last_sweep_ms);
-        d.u64(self.evicted_total);
-        d.u64(self.keys.len() as u64);
-        for (key, k) in self.sorted_keys() {
+        digest_config(&s.config, &mut d);
+        d.opt(s.last_sweep_ms);
+        d.u64(s.evicted_total);
+        d.u64(s.keys.len() as u64);
+        for (key, k) in s.sorted_keys() {
             d.u128(key);
             d.i64(k.last_at);
             k.state.digest(&mut d);
@@ -242,28 +347,58 @@ impl FeatureStore {
         clamped_input(&self.config, obs, now_ms)
     }
 
+    /// Begins a sweep when one is due (a graph's at once, any other's
+    /// spread over the calls that follow: `sweep`), and goes on with the
+    /// one in progress as far as `now_ms` calls for.
     pub(crate) fn maybe_sweep(&mut self, now_ms: i64, span: &Span) {
-        let Window::Sliding {
-            length_ms,
-            resolution_ms,
-        } = self.config.window
-        else {
+        let Some(interval) = sweep::interval_ms(self.config.window) else {
             return;
         };
         match self.last_sweep_ms {
             None => self.last_sweep_ms = Some(now_ms),
-            Some(t) if now_ms.saturating_sub(t) >= (length_ms / 2).max(resolution_ms) => {
-                self.sweep(now_ms, span);
+            Some(t) if now_ms.saturating_sub(t) >= interval => {
+                if self.config.aggregate == Aggregate::Graph {
+                    self.sweep(now_ms, span);
+                } else {
+                    self.settle();
+                    self.sweeping = Some(Sweeping::new(*span, now_ms));
+                    self.last_sweep_ms = Some(now_ms);
+                }
             }
             Some(_) => {}
         }
+        if let Some(sw) = self.sweeping {
+            let (now, rest) = sw.advance(now_ms, interval);
+            self.sweeping = rest;
+            if !now.is_empty() {
+                self.sweep_shards(now, &sw.span);
+            }
+        }
     }
 
-    /// Prunes every key and forgets keys with nothing left (sliding windows only).
+    /// Prunes the keys of the shards in `range` with `span` and forgets
+    /// those with nothing left.
+    fn sweep_shards(&mut self, range: Range<usize>, span: &Span) {
+        let (mut freed, mut kept) = (0u64, 0u64);
+        self.keys.retain_in(range, |_, k| {
+            freed += k.accounted();
+            k.state.prune(span);
+            let live = k.state.is_live(span.cutoff);
+            if live {
+                kept += k.accounted();
+            }
+            live
+        });
+        self.accounted = self.accounted.saturating_sub(freed) + kept;
+    }
+
+    /// Prunes every key and forgets keys with nothing left (sliding
+    /// windows only), at once (a sweep in progress is finished first).
     fn sweep(&mut self, now_ms: i64, span: &Span) {
         if self.config.window == Window::Ever {
             return;
         }
+        self.settle();
         let mut accounted = 0u64;
         self.keys.retain(|_, k| {
             k.state.prune(span);
@@ -279,8 +414,16 @@ impl FeatureStore {
 
     /// Makes space for one new key: sweep, then evict the least recently observed keys
     /// (ties: smaller key first), `max_keys / 16` at a time (at least one).
-    pub(crate) fn make_room(&mut self, now_ms: i64, span: &Span) {
+    /// `uncounted` keys of the table are not counted (a key the caller
+    /// found forgotten, `sweep_key`); any other a sweep in progress has yet
+    /// to forget only makes the count larger, so a store under the cap
+    /// here is under it settled, and one at it settles and looks again.
+    pub(crate) fn make_room(&mut self, now_ms: i64, span: &Span, uncounted: usize) {
         let cap = self.config.max_keys;
+        if self.keys.len().saturating_sub(uncounted) < cap {
+            return;
+        }
+        self.settle();
         if self.keys.len() < cap {
             return;
         }

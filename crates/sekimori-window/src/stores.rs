@@ -23,8 +23,11 @@ use crate::seed::ShardSeed;
 use crate::snapshot::SnapshotRef;
 use crate::{Aggregate, FeatureConfig, FeatureStore, Key, Obs, Read};
 
-/// Where a feature's windows live.
+/// Where a feature's windows live. A solo store is kept inline (a map of a
+/// pack's few dozen features; boxing it would add a pointer chase to every
+/// update of it).
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
 enum Place {
     Solo(FeatureStore),
     /// (group, member).
@@ -120,32 +123,49 @@ impl<'a> StoreRef<'a> {
         }
     }
 
-    fn snapshot_ref(self) -> SnapshotRef<'a> {
+    /// True while a sweep is in progress ([`FeatureStore::settle`]).
+    pub fn is_sweeping(self) -> bool {
         match self {
-            StoreRef::Solo(s) => SnapshotRef {
-                config: &s.config,
-                keys: s.sorted_keys(),
-                last_sweep_ms: s.last_sweep_ms,
-                evicted_total: s.evicted_total,
-            },
-            StoreRef::Member(g, m) => g.snapshot_ref(m),
+            StoreRef::Solo(s) => s.is_sweeping(),
+            StoreRef::Member(g, m) => g.is_sweeping(m),
+        }
+    }
+
+    /// Calls `f` with the serialized form of the settled windows (a copy
+    /// settled, if a sweep is in progress).
+    fn with_snapshot<R>(self, f: impl FnOnce(SnapshotRef<'_>) -> R) -> R {
+        match self {
+            StoreRef::Solo(s) => {
+                let s = s.settled();
+                f(SnapshotRef {
+                    config: &s.config,
+                    keys: s.sorted_keys(),
+                    last_sweep_ms: s.last_sweep_ms,
+                    evicted_total: s.evicted_total,
+                })
+            }
+            StoreRef::Member(g, m) => f(g.settled(m).snapshot_ref(m)),
         }
     }
 
     /// The same logical content as `other` (configuration, sweep time,
-    /// evictions and every key's state), wherever each lives.
+    /// evictions and every key's state, settled), wherever each lives.
     pub fn same_content(self, other: StoreRef<'_>) -> bool {
-        let (a, b) = (self.snapshot_ref(), other.snapshot_ref());
-        a.config == b.config
-            && a.last_sweep_ms == b.last_sweep_ms
-            && a.evicted_total == b.evicted_total
-            && a.keys == b.keys
+        self.with_snapshot(|a| {
+            other.with_snapshot(|b| {
+                a.config == b.config
+                    && a.last_sweep_ms == b.last_sweep_ms
+                    && a.evicted_total == b.evicted_total
+                    && a.keys == b.keys
+            })
+        })
     }
 }
 
+/// Written settled, as [`FeatureStore`]'s.
 impl Serialize for StoreRef<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.snapshot_ref().serialize(serializer)
+        self.with_snapshot(|s| s.serialize(serializer))
     }
 }
 
@@ -168,6 +188,14 @@ impl StoreMut<'_> {
     /// [`FeatureStore::read`].
     pub fn read(&self, key: Key, now_ms: i64) -> Read {
         self.as_ref().read(key, now_ms)
+    }
+
+    /// [`FeatureStore::settle`].
+    pub fn settle(&mut self) {
+        match self {
+            StoreMut::Solo(s) => s.settle(),
+            StoreMut::Member(g, m) => g.settle_member(*m),
+        }
     }
 
     /// [`FeatureStore::evict_tiered`].
@@ -283,6 +311,24 @@ impl Stores {
         }
         groups.push(solos);
         groups
+    }
+
+    /// Finishes every sweep in progress ([`FeatureStore::settle`]): the
+    /// number of keys and accounted bytes are then exact.
+    pub fn settle(&mut self) {
+        for place in self.places.values_mut() {
+            if let Place::Solo(s) = place {
+                s.settle();
+            }
+        }
+        for g in &mut self.groups {
+            g.settle();
+        }
+    }
+
+    /// True while any store sweeps.
+    pub fn is_sweeping(&self) -> bool {
+        self.values().any(StoreRef::is_sweeping)
     }
 
     /// Lays every store and group out by `seed`; nothing else changes.

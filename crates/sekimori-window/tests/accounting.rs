@@ -59,9 +59,15 @@ fn accounted_bytes_follow_every_change() {
             );
         }
         assert!(s.accounted_bytes() >= s.len() as u64 * FeatureStore::key_slot_bytes());
-        // A snapshot restores the same accounting (lengths, not capacities).
+        // A snapshot restores the same accounting (lengths, not
+        // capacities) as the settled store; a sweep in progress reported
+        // at least as much.
         let json = serde_json::to_string(&s).expect("serializes");
         let back: FeatureStore = serde_json::from_str(&json).expect("restores");
+        let sweeping = s.accounted_bytes();
+        s.settle();
+        assert!(sweeping >= s.accounted_bytes(), "{config:?}");
+        assert_eq!(s.accounted_bytes(), s.recount_bytes(), "{config:?}");
         assert_eq!(back.accounted_bytes(), s.accounted_bytes(), "{config:?}");
         // Evicting everything leaves nothing accounted.
         s.evict_through(i64::MAX);

@@ -86,6 +86,14 @@ fn periodic_sweep_removes_empty_keys() {
     // Expired keys read empty even before they are swept.
     assert_eq!(count(&s, 1, 10_000), 0);
     s.apply(9, None, 14_000);
+    // The sweep begun at 14 s is spread over the calls that follow: the
+    // store reports at least the settled count until it is done.
+    assert!(s.is_sweeping());
+    assert!(s.len() <= 4);
+    s.apply(9, None, 16_000);
+    assert!(s.is_sweeping(), "half the 5 s interval has not passed");
+    s.apply(9, None, 16_500);
+    assert!(!s.is_sweeping(), "done half an interval after it began");
     assert_eq!(s.len(), 0, "every key is expired at 14 s");
     assert_eq!(s.evicted_total(), 0, "sweeps are not evictions");
     assert_eq!(s.read(1, 14_000).reading, Reading::Int(0));

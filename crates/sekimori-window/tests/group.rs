@@ -129,8 +129,31 @@ fn value(aggregate: Aggregate, v: i64) -> ObsValue {
     }
 }
 
-/// Every per-feature answer that does not depend on a key.
-fn assert_same(stores: &Stores, reference: &BTreeMap<u64, FeatureStore>) {
+/// Every per-feature answer that does not depend on a key, settled (a
+/// sweep in progress, which the group and the reference make in their own
+/// layouts, finished on copies); before settling, each reports at least its
+/// settled keys and bytes.
+fn assert_same(live: &Stores, live_reference: &BTreeMap<u64, FeatureStore>) {
+    let mut stores = live.clone();
+    stores.settle();
+    let mut reference = live_reference.clone();
+    reference.values_mut().for_each(FeatureStore::settle);
+    for (d, r) in &reference {
+        let (s, l) = (stores.get(d).expect("kept"), live.get(d).expect("kept"));
+        assert!(l.len() >= s.len(), "settled len of {d}");
+        assert!(
+            l.accounted_bytes() >= s.accounted_bytes(),
+            "settled bytes of {d}"
+        );
+        assert_eq!(
+            l.accounted_bytes(),
+            l.recount_bytes(),
+            "live recount of {d}"
+        );
+        let lr = &live_reference[d];
+        assert!(lr.len() >= r.len() && lr.accounted_bytes() >= r.accounted_bytes());
+    }
+    let (stores, reference) = (&stores, &reference);
     assert_eq!(stores.len(), reference.len());
     for (d, r) in reference {
         let s = stores.get(d).expect("feature kept");
