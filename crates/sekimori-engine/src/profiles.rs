@@ -326,8 +326,13 @@ impl ProfileStore {
             .iter()
             .flat_map(|s| s.iter().map(|(k, p)| (p.last_at, *k)))
             .collect();
-        all.sort_unstable();
-        for (_, key) in all.into_iter().take(n.max(1)) {
+        let n = n.max(1).min(all.len());
+        if n == 0 {
+            return;
+        }
+        // The n smallest pairs, in no order (pairs are distinct: keys are).
+        all.select_nth_unstable(n - 1);
+        for (_, key) in all.into_iter().take(n) {
             self.remove(key);
         }
     }

@@ -367,10 +367,12 @@ impl RiskStore {
         if self.profiles.len() <= self.max_keys {
             return;
         }
-        let excess = self.profiles.len() - self.max_keys + self.max_keys / 16;
         let mut by_age: Vec<(i64, u128)> =
             self.profiles.iter().map(|(k, p)| (p.last_ms, *k)).collect();
-        by_age.sort_unstable();
+        let excess = (by_age.len() - self.max_keys + self.max_keys / 16).min(by_age.len());
+        // The `excess` oldest pairs, in no order (pairs are distinct: keys
+        // are).
+        by_age.select_nth_unstable(excess - 1);
         for (_, k) in by_age.into_iter().take(excess) {
             if let Some(p) = self.profiles.remove(&k) {
                 self.profile_bytes = self.profile_bytes.saturating_sub(p.accounted());

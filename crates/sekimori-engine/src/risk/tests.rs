@@ -175,6 +175,12 @@ fn profiles_are_capped_oldest_first() {
     assert!(s.profiles.len() <= 16);
     assert!(s.profiles.contains_key(&39));
     assert!(!s.profiles.contains_key(&0));
+    // Exactly the newest are kept (each eviction takes the oldest).
+    let mut kept: Vec<u128> = s.profiles.iter().map(|(k, _)| *k).collect();
+    kept.sort_unstable();
+    let n = kept.len() as u128;
+    assert!(n >= 14, "{n}");
+    assert_eq!(kept, (40 - n..40).collect::<Vec<_>>());
 }
 
 #[test]
