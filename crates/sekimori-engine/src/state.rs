@@ -222,7 +222,8 @@ impl State {
 
     pub fn digest(&self) -> u64 {
         let mut parts: Vec<u64> = vec![self.watermark_ms as u64, self.events];
-        for (digest, store) in self.stores.iter() {
+        let stores = self.stores.settled();
+        for (digest, store) in stores.iter() {
             parts.push(digest);
             parts.push(store.state_digest());
         }

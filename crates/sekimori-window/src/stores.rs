@@ -14,6 +14,7 @@
 //! back as that map, every feature in a store of its own, and the next
 //! [`Stores::arrange`] groups them again.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -331,6 +332,19 @@ impl Stores {
         self.values().any(StoreRef::is_sweeping)
     }
 
+    /// These stores settled: themselves when none sweeps, else one copy
+    /// (shards copied on write) with every sweep finished. Whole-state
+    /// readers (serialization, equality, the engine's digest) take it once
+    /// rather than a settled copy of a group per sweeping member.
+    pub fn settled(&self) -> Cow<'_, Stores> {
+        if !self.is_sweeping() {
+            return Cow::Borrowed(self);
+        }
+        let mut copy = self.clone();
+        copy.settle();
+        Cow::Owned(copy)
+    }
+
     /// Lays every store and group out by `seed`; nothing else changes.
     pub fn reseed(&mut self, seed: ShardSeed) {
         for place in self.places.values_mut() {
@@ -464,9 +478,10 @@ fn plan(wanted: &[(u64, FeatureConfig, Option<u64>)]) -> Vec<Vec<u64>> {
 
 impl PartialEq for Stores {
     fn eq(&self, other: &Stores) -> bool {
-        self.places.len() == other.places.len()
-            && self
-                .iter()
+        let (a, b) = (self.settled(), other.settled());
+        let (a, other) = (a.as_ref(), b.as_ref());
+        a.places.len() == other.places.len()
+            && a.iter()
                 .zip(other.iter())
                 .all(|((da, a), (db, b))| da == db && a.same_content(b))
     }
@@ -474,10 +489,11 @@ impl PartialEq for Stores {
 
 impl Eq for Stores {}
 
-/// Written as the map from digest to `FeatureStore` (see the module docs).
+/// Written as the map from digest to `FeatureStore` (see the module
+/// docs), settled.
 impl Serialize for Stores {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.iter())
+        serializer.collect_map(self.settled().iter())
     }
 }
 
