@@ -188,6 +188,9 @@ impl Group {
 
     /// Lays the records out by `seed`; nothing else changes.
     pub fn reseed(&mut self, seed: ShardSeed) {
+        if seed == self.seed() {
+            return;
+        }
         self.settle();
         self.records.reseed(seed);
     }
@@ -269,7 +272,7 @@ impl Group {
         let Some((at, input)) = obs.and_then(|o| clamped_input(&config, o, now_ms)) else {
             return read(self);
         };
-        let forgotten = self.sweep_key(m, loc, &key, at);
+        let forgotten = self.forget_expired(m, loc, &key, at);
         let before = (config.aggregate == Aggregate::LastSeen).then(|| read(self));
         let known = !forgotten && self.records.get_in(loc, &key).is_some_and(|r| r.has(m));
         if !known {
@@ -321,42 +324,33 @@ impl Group {
         }
     }
 
-    /// [`FeatureStore`]'s `sweep_key` for member `m`: a forgotten state is
-    /// replaced by a new one in its record (still marked, and counted in
-    /// the member's keys).
-    fn sweep_key(&mut self, m: usize, loc: Loc, key: &Key, at: i64) -> bool {
-        let member = &self.members[m];
-        let Some(sw) = member.sweeping else {
-            return false;
-        };
-        if !sw.waits(loc.index()) {
+    /// [`FeatureStore`]'s `forget_expired` for member `m`: a forgotten
+    /// state is replaced by a new one in its record (still marked, and
+    /// counted in the member's keys).
+    fn forget_expired(&mut self, m: usize, loc: Loc, key: &Key, at: i64) -> bool {
+        let present = self.records.get_in(loc, key).is_some_and(|r| r.has(m));
+        if !present || self.tracked(m, loc, key).is_some() {
             return false;
         }
-        let config = member.config;
-        if !self.records.get_in(loc, key).is_some_and(|r| r.has(m)) {
-            return false;
-        }
+        let config = self.members[m].config;
         let Some(k) = self.records.get_mut_in(loc, key).and_then(|r| r.get_mut(m)) else {
             return false;
         };
         let before = k.accounted();
-        k.state.prune(&sw.span);
-        let live = k.state.is_live(sw.span.cutoff);
-        if !live {
-            *k = KeyState {
-                last_at: at,
-                state: State::new(&config),
-            };
-        }
+        *k = KeyState {
+            last_at: at,
+            state: State::new(&config),
+        };
         let after = k.accounted();
         let member = &mut self.members[m];
         member.accounted = member.accounted.saturating_sub(before) + after;
-        !live
+        true
     }
 
     /// [`FeatureStore::for_each_tiered_age`] on member `m` (settle it
     /// first).
     pub fn for_each_tiered_age(&self, m: usize, mut f: impl FnMut(i64, u64, bool)) {
+        debug_assert!(!self.is_sweeping(m), "settle first");
         let member = &self.members[m];
         let share = member.table / (member.len as u64).max(1) + state_in_record();
         for (_, r) in self.records.iter() {

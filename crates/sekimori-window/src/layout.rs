@@ -257,6 +257,33 @@ mod tests {
         }
     }
 
+    /// The model never shrinks as keys are added: a sweep in progress
+    /// reports the tables of the keys it has yet to forget, and the
+    /// engine's budget reads that as an upper bound of the settled figure
+    /// (`sweep`). [`tables_bytes`] is the small table, then linear between
+    /// grid points, so checking those checks every length. [`expected`]
+    /// itself dips where the binomial sum hands over to the normal
+    /// approximation (by about 0.1%), so that seam must be a grid point
+    /// (never interpolated across).
+    #[test]
+    fn the_model_never_shrinks_as_keys_are_added() {
+        let table = small();
+        assert!(table.windows(2).all(|w| w[0] <= w[1]));
+        let mut last = table[SMALL as usize];
+        for octave in SMALL.trailing_zeros()..=30 {
+            for (i, &point) in grid(octave).iter().enumerate() {
+                assert!(
+                    point >= last,
+                    "octave {octave}, point {i}: {point} < {last}"
+                );
+                last = point;
+            }
+        }
+        let octave = 63 - NORMAL_FROM.leading_zeros();
+        let step = 1u64 << (octave - STEPS_BITS);
+        assert_eq!(NORMAL_FROM % step, 0, "the seam is a grid point");
+    }
+
     #[test]
     fn the_model_grows_with_the_keys_and_meets_at_the_seam() {
         let mut last = 0;

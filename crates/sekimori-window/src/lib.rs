@@ -88,8 +88,8 @@
 //! keys with nothing retained, whenever `now - last_sweep >= max(length / 2, resolution)`
 //! (driven by event time only). Forgetting such a key never changes any reading.
 //! The sweep is logically at that moment but physically spread over the calls that
-//! follow (a few of the 1,024 shards at a time, all of them within half the interval
-//! of event time), so no one call pays for a whole store; every result is the one
+//! follow (a few of the 1,024 shards at a time, all of them by the time the next
+//! sweep is due), so no one call pays for a whole store; every result is the one
 //! the sweep at once gave, and whatever looks at the whole store finishes it first
 //! ([`FeatureStore::settle`]; see `sweep`). Meanwhile [`FeatureStore::len`] and
 //! [`FeatureStore::accounted_bytes`] report at least the settled figures.

@@ -91,6 +91,9 @@ impl FeatureStore {
     /// Lays the keys out by `seed` (a store restored from a snapshot, which
     /// does not keep the seed, takes its engine's). Changes nothing else.
     pub fn reseed(&mut self, seed: ShardSeed) {
+        if seed == self.seed() {
+            return;
+        }
         self.settle();
         self.keys.reseed(seed);
     }
@@ -138,7 +141,7 @@ impl FeatureStore {
         let Some((at, input)) = obs.and_then(|o| self.input(o, now_ms)) else {
             return read(self);
         };
-        let forgotten = self.sweep_key(loc, &key, at);
+        let forgotten = self.forget_expired(loc, &key, at);
         let before = (self.config.aggregate == Aggregate::LastSeen).then(|| read(self));
         let known = !forgotten && self.keys.get_in(loc, &key).is_some();
         if !known {
@@ -166,7 +169,8 @@ impl FeatureStore {
             .unwrap_or_else(|| empty_read(config.aggregate))
     }
 
-    /// The reading `apply(key, None, now_ms)` would return, without touching the store.
+    /// The reading `apply(key, None, now_ms)` would return, without touching the store
+    /// (`now_ms` the watermark, as for `apply`).
     pub fn read(&self, key: Key, now_ms: i64) -> Read {
         match self.tracked(self.keys.locate(&key), &key) {
             Some(k) => k.state.read(&Span::new(&self.config, now_ms)),
@@ -185,17 +189,16 @@ impl FeatureStore {
         }
     }
 
-    /// Sweeps one located key the sweep in progress has yet to reach (the
-    /// full sweep would have reached it first): prunes it with the sweep's
-    /// span; a key with nothing left is *forgotten*, its state replaced by
-    /// a new one last observed at `at` (still in its table: it is the new
-    /// key the full sweep's store would insert, and the shard's sweep drops
-    /// it if it stays empty). True when forgotten.
-    fn sweep_key(&mut self, loc: Loc, key: &Key, at: i64) -> bool {
-        let Some(sw) = self.sweeping else {
-            return false;
-        };
-        if !sw.waits(loc.index()) {
+    /// Forgets one located key the sweep in progress has yet to reach and
+    /// would forget (nothing retained as of its cutoff: [`Self::tracked`]
+    /// hides it), as the full sweep did before this call: its state is
+    /// replaced by a new one last observed at `at` (still in its table: it
+    /// is the new key the full sweep's store would insert, and the shard's
+    /// sweep drops it if it stays empty). True when forgotten. A key with
+    /// something retained is left to the update, whose later span prunes
+    /// all the sweep's would.
+    fn forget_expired(&mut self, loc: Loc, key: &Key, at: i64) -> bool {
+        if self.keys.get_in(loc, key).is_none() || self.tracked(loc, key).is_some() {
             return false;
         }
         let config = self.config;
@@ -203,17 +206,12 @@ impl FeatureStore {
             return false;
         };
         let before = k.accounted();
-        k.state.prune(&sw.span);
-        let live = k.state.is_live(sw.span.cutoff);
-        if !live {
-            *k = KeyState {
-                last_at: at,
-                state: State::new(&config),
-            };
-        }
-        let after = k.accounted();
-        self.accounted = self.accounted.saturating_sub(before) + after;
-        !live
+        *k = KeyState {
+            last_at: at,
+            state: State::new(&config),
+        };
+        self.accounted = self.accounted.saturating_sub(before) + k.accounted();
+        true
     }
 
     /// Number of tracked keys; while a sweep is in progress, at least the
@@ -274,6 +272,7 @@ impl FeatureStore {
     /// from the state, so a restored snapshot ranks keys the same way. A
     /// key's bytes are its heap state and its share of the tables.
     pub fn for_each_tiered_age(&self, mut f: impl FnMut(i64, u64, bool)) {
+        debug_assert!(!self.is_sweeping(), "settle first");
         let share = self.keys.table_bytes() / (self.keys.len() as u64).max(1);
         for k in self.keys.values() {
             f(k.last_at, k.accounted() + share, k.state.repeated());
@@ -415,7 +414,7 @@ impl FeatureStore {
     /// Makes space for one new key: sweep, then evict the least recently observed keys
     /// (ties: smaller key first), `max_keys / 16` at a time (at least one).
     /// `uncounted` keys of the table are not counted (a key the caller
-    /// found forgotten, `sweep_key`); any other a sweep in progress has yet
+    /// found forgotten, `forget_expired`); any other a sweep in progress has yet
     /// to forget only makes the count larger, so a store under the cap
     /// here is under it settled, and one at it settles and looks again.
     pub(crate) fn make_room(&mut self, now_ms: i64, span: &Span, uncounted: usize) {

@@ -10,14 +10,18 @@
 //! due, the store notes the sweep's span (its retention cutoff as of that
 //! moment) and its time, as a full sweep would have, and from then on
 //! each call sweeps a few more shards with that same span, paced by event
-//! time so the whole store is done within half the interval. Every result
+//! time so the whole store is done by the time the next sweep is due (a
+//! store is always sweeping, a little a call, rather than sweeping all at
+//! once every so often). Every result
 //! is the one the full sweep would have given:
 //!
-//! - a key the caller updates before its shard is swept is swept first,
-//!   alone, with the sweep's span (pruned; a key with nothing retained is
-//!   forgotten and comes back new, as it would have after the full sweep);
-//!   sweeping it again later with the same span changes nothing, since
-//!   everything it holds is then at or after the cutoff;
+//! - a key the caller updates before its shard is swept, with nothing
+//!   retained as of the sweep's cutoff, is forgotten first and comes back
+//!   new, as it would have after the full sweep; one with something
+//!   retained is left to the update, which prunes it with the later span
+//!   (dropping everything the sweep's would, and more); sweeping either
+//!   again later with the sweep's span changes nothing, since everything
+//!   it holds is then at or after the cutoff;
 //! - a reading ignores what the sweep would have dropped anyway (it reads
 //!   the window as of the watermark, which starts after the cutoff);
 //! - whatever looks at the whole store (the key cap, the memory budget's
@@ -68,13 +72,14 @@ impl Sweeping {
     }
 
     /// The shard the sweep should have reached by `now_ms` (exclusive):
-    /// the first at once, then evenly over event time, all of them half an
-    /// `interval` after it began (a store updated many times a second
-    /// sweeps a shard every so many calls; one updated rarely catches up in
-    /// one call, as the full sweep would have).
+    /// the first at once, then evenly over event time, all of them an
+    /// `interval` after it began, when the next sweep is due (a store
+    /// updated many times a second sweeps a shard every so many calls; one
+    /// updated rarely catches up in one call, as the full sweep would
+    /// have).
     fn due(&self, now_ms: i64, interval_ms: i64) -> usize {
         let elapsed = i128::from(now_ms.saturating_sub(self.began_ms).max(0));
-        let pace = i128::from((interval_ms / 2).max(1));
+        let pace = i128::from(interval_ms.max(1));
         let shards = SHARDS as i128;
         (1 + elapsed * shards / pace).min(shards) as usize
     }
