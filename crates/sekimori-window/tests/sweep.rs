@@ -274,7 +274,10 @@ fn a_key_not_yet_swept_answers_as_swept() {
     let left = s.len();
     assert!((8_000..12_000).contains(&left), "{left} keys left");
     s.apply(k, None, 100 * SEC - 10);
-    assert!(!s.is_sweeping(), "done by the next sweep's time, 30 s after it began");
+    assert!(
+        !s.is_sweeping(),
+        "done by the next sweep's time, 30 s after it began"
+    );
     assert_eq!(s.len(), 1);
     assert_eq!(s, settled);
 }
