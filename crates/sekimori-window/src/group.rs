@@ -318,21 +318,23 @@ impl Group {
     /// [`FeatureStore`]'s `tracked` for member `m`.
     fn tracked(&self, m: usize, loc: Loc, key: &Key) -> Option<&KeyState> {
         let k = self.records.get_in(loc, key)?.get(m)?;
-        match self.members[m].sweeping {
-            Some(sw) if sw.waits(loc.index()) && !k.state.is_live(sw.span.cutoff) => None,
-            _ => Some(k),
-        }
+        (!sweep::forgets(self.members[m].sweeping, loc, k)).then_some(k)
     }
 
     /// [`FeatureStore`]'s `forget_expired` for member `m`: a forgotten
     /// state is replaced by a new one in its record (still marked, and
     /// counted in the member's keys).
     fn forget_expired(&mut self, m: usize, loc: Loc, key: &Key, at: i64) -> bool {
-        let present = self.records.get_in(loc, key).is_some_and(|r| r.has(m));
-        if !present || self.tracked(m, loc, key).is_some() {
+        let config = self.members[m].config;
+        let forgets = |k| sweep::forgets(self.members[m].sweeping, loc, k);
+        if !self
+            .records
+            .get_in(loc, key)
+            .and_then(|r| r.get(m))
+            .is_some_and(forgets)
+        {
             return false;
         }
-        let config = self.members[m].config;
         let Some(k) = self.records.get_mut_in(loc, key).and_then(|r| r.get_mut(m)) else {
             return false;
         };
@@ -524,27 +526,8 @@ impl Group {
             return;
         }
         self.settle_member(m);
-        let (mut len, mut accounted) = (0usize, 0u64);
-        self.records.retain_member(
-            1 << m,
-            |_, r| r.has(m),
-            |_, r| {
-                if let Some(k) = r.get_mut(m) {
-                    k.state.prune(span);
-                    if k.state.is_live(span.cutoff) {
-                        len += 1;
-                        accounted += k.accounted();
-                    } else {
-                        r.remove(m);
-                    }
-                }
-                !r.is_empty()
-            },
-        );
-        let member = &mut self.members[m];
-        member.set_len(len);
-        member.accounted = accounted;
-        member.last_sweep_ms = Some(now_ms);
+        self.sweep_shards(m, 0..SHARDS, span);
+        self.members[m].last_sweep_ms = Some(now_ms);
     }
 
     /// Makes space for one new key of member `m`, as [`FeatureStore`]'s.
@@ -557,7 +540,6 @@ impl Group {
         if self.members[m].len < cap {
             return;
         }
-
         self.sweep(m, now_ms, span);
         let len = self.members[m].len;
         if len < cap {

@@ -307,14 +307,11 @@ impl<V: Held> Keys<V> {
         self.iter().map(|(_, v)| v)
     }
 
-    /// Keeps the keys for which `keep` is true (called once per key, in no
-    /// particular order; `keep` may change the state, so every shard is
-    /// unshared first). A shard that lost keys is rebuilt at its new size.
-    pub fn retain(&mut self, keep: impl FnMut(&Key, &mut V) -> bool) {
-        self.retain_in(0..SHARDS, keep);
-    }
-
-    /// [`Keys::retain`] over the shards of `range` only (a sweep's part).
+    /// Keeps the keys of the shards in `range` (all of them, or a sweep's
+    /// part) for which `keep` is true (called once per key, in no
+    /// particular order; `keep` may change the state, so every shard of the
+    /// range is unshared first). A shard that lost keys is rebuilt at its
+    /// new size.
     pub fn retain_in(&mut self, range: Range<usize>, mut keep: impl FnMut(&Key, &mut V) -> bool) {
         let mut lost = 0;
         for slot in &mut self.shards[range] {
@@ -364,7 +361,7 @@ impl<V: Held> Keys<V> {
         (keys, bytes)
     }
 
-    /// Like [`Keys::retain`], for the values of one member (`bit`, of
+    /// Like [`Keys::retain_in`] over every shard, for the values of one member (`bit`, of
     /// [`Held::mask`]): a shard whose hint lacks the bit, or none of whose
     /// values holding the bit `touch` (a pure test), is left alone, still
     /// shared with any copy (a shard found without the bit loses it from

@@ -183,10 +183,7 @@ impl FeatureStore {
     /// sweep's cutoff).
     fn tracked(&self, loc: Loc, key: &Key) -> Option<&KeyState> {
         let k = self.keys.get_in(loc, key)?;
-        match self.sweeping {
-            Some(sw) if sw.waits(loc.index()) && !k.state.is_live(sw.span.cutoff) => None,
-            _ => Some(k),
-        }
+        (!sweep::forgets(self.sweeping, loc, k)).then_some(k)
     }
 
     /// Forgets one located key the sweep in progress has yet to reach and
@@ -198,7 +195,8 @@ impl FeatureStore {
     /// something retained is left to the update, whose later span prunes
     /// all the sweep's would.
     fn forget_expired(&mut self, loc: Loc, key: &Key, at: i64) -> bool {
-        if self.keys.get_in(loc, key).is_none() || self.tracked(loc, key).is_some() {
+        let forgets = |k| sweep::forgets(self.sweeping, loc, k);
+        if !self.keys.get_in(loc, key).is_some_and(forgets) {
             return false;
         }
         let config = self.config;
@@ -398,16 +396,7 @@ impl FeatureStore {
             return;
         }
         self.settle();
-        let mut accounted = 0u64;
-        self.keys.retain(|_, k| {
-            k.state.prune(span);
-            let live = k.state.is_live(span.cutoff);
-            if live {
-                accounted += k.accounted();
-            }
-            live
-        });
-        self.accounted = accounted;
+        self.sweep_shards(0..SHARDS, span);
         self.last_sweep_ms = Some(now_ms);
     }
 

@@ -44,7 +44,8 @@
 
 use std::ops::Range;
 
-use crate::shards::SHARDS;
+use crate::shards::{Loc, SHARDS};
+use crate::state::KeyState;
 use crate::window::Span;
 use crate::Window;
 
@@ -64,11 +65,6 @@ impl Sweeping {
             began_ms,
             next: 0,
         }
-    }
-
-    /// True when a key of shard `at` still waits for this sweep.
-    pub fn waits(&self, at: usize) -> bool {
-        at >= self.next
     }
 
     /// The shard the sweep should have reached by `now_ms` (exclusive):
@@ -91,6 +87,13 @@ impl Sweeping {
         let rest = (due < SHARDS).then_some(Sweeping { next: due, ..self });
         (self.next..due, rest)
     }
+}
+
+/// True when `sweeping` (if any) would have forgotten the located key
+/// holding `k`: its shard not yet swept, nothing retained as of the
+/// sweep's cutoff.
+pub(crate) fn forgets(sweeping: Option<Sweeping>, loc: Loc, k: &KeyState) -> bool {
+    sweeping.is_some_and(|sw| loc.index() >= sw.next && !k.state.is_live(sw.span.cutoff))
 }
 
 /// How often a store with `window` sweeps (`None`: never, an `Ever` window).
