@@ -208,16 +208,19 @@ impl State {
             return;
         };
         let low = budget - budget / 8;
-        // A window store sweeping reports at least its settled bytes
-        // (`sekimori_window`'s sweep): under the budget as it is, under it
-        // settled; over it, settle (finishing every sweep) and look again,
-        // so the evictions see exactly the state a replay's would.
-        if self.evictable_bytes() + self.pinned_bytes(list_bytes) > budget {
-            self.stores.settle();
-        }
+        let pinned = self.pinned_bytes(list_bytes);
         for pass in 0..=MAX_PASSES {
-            let evictable = self.evictable_bytes();
-            let used = evictable + self.pinned_bytes(list_bytes);
+            let mut evictable = self.evictable_bytes();
+            // A window store sweeping reports at least its settled bytes
+            // (`sekimori_window`'s sweep): under the budget as it is, under
+            // it settled; over it, settle (finishing every sweep) and look
+            // again, so the evictions see exactly the state a replay's
+            // would. Only the first pass can find one sweeping.
+            if evictable + pinned > budget && self.stores.is_sweeping() {
+                self.stores.settle();
+                evictable = self.evictable_bytes();
+            }
+            let used = evictable + pinned;
             if used <= budget || evictable == 0 {
                 return;
             }
