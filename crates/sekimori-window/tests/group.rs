@@ -8,20 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use proptest::prelude::*;
-use sekimori_window::{
-    Aggregate, FeatureConfig, FeatureStore, Group, Obs, ObsValue, ShardSeed, StoreRef, Stores,
-    Window,
-};
+mod common;
 
-/// Bytes a key of `s` is accounted beyond a solo store's: a grouped
-/// member's state also pays its place in its record's allocation.
-fn record_charge(s: StoreRef<'_>) -> u64 {
-    match s {
-        StoreRef::Member(..) => Group::state_in_record(),
-        StoreRef::Solo(_) => 0,
-    }
-}
+use common::{key_of, record_charge, value_of};
+use proptest::prelude::*;
+use sekimori_window::{Aggregate, FeatureConfig, FeatureStore, Obs, ShardSeed, Stores, Window};
 
 const SEC: i64 = 1_000;
 
@@ -116,19 +107,6 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn key(k: u8) -> u128 {
-    u128::from(k).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C834) ^ 0x5eed
-}
-
-fn value(aggregate: Aggregate, v: i64) -> ObsValue {
-    match aggregate {
-        Aggregate::DistinctCount { .. } => {
-            ObsValue::Hash((v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        }
-        _ => ObsValue::Int(v * 100),
-    }
-}
-
 /// Every per-feature answer that does not depend on a key, settled (a
 /// sweep in progress, which the group and the reference make in their own
 /// layouts, finished on copies); before settling, each reports at least its
@@ -211,16 +189,16 @@ proptest! {
                     let (d, c, _) = list[f];
                     let obs = (!none).then(|| Obs {
                         at_ms: now - i64::from(late) * SEC,
-                        value: value(c.aggregate, v),
+                        value: value_of(c.aggregate, v),
                     });
-                    let a = stores.get_mut(&d).expect("kept").apply(key(k), obs, now);
-                    let b = reference.get_mut(&d).expect("kept").apply(key(k), obs, now);
+                    let a = stores.get_mut(&d).expect("kept").apply(key_of(k), obs, now);
+                    let b = reference.get_mut(&d).expect("kept").apply(key_of(k), obs, now);
                     prop_assert_eq!(a, b, "apply {} {}", d, k);
                 }
                 Op::Read(f, k) => {
                     let d = list[f].0;
-                    let a = stores.get(&d).expect("kept").read(key(k), now);
-                    let b = reference[&d].read(key(k), now);
+                    let a = stores.get(&d).expect("kept").read(key_of(k), now);
+                    let b = reference[&d].read(key_of(k), now);
                     prop_assert_eq!(a, b, "read {} {}", d, k);
                 }
                 Op::Evict(f, a, b) => {
@@ -265,9 +243,9 @@ fn arrange_keeps_windows_across_pack_swaps() {
         for k in 0..3u8 {
             let obs = Some(Obs {
                 at_ms: now,
-                value: value(c.aggregate, i64::from(k)),
+                value: value_of(c.aggregate, i64::from(k)),
             });
-            stores.get_mut(d).expect("kept").apply(key(k), obs, now);
+            stores.get_mut(d).expect("kept").apply(key_of(k), obs, now);
         }
     }
     let digests: BTreeMap<u64, u64> = stores.iter().map(|(d, s)| (d, s.state_digest())).collect();
@@ -291,7 +269,7 @@ fn arrange_keeps_windows_across_pack_swaps() {
         }
     }
     assert!(
-        stores.get(&30).expect("kept").read(key(1), now).reading
+        stores.get(&30).expect("kept").read(key_of(1), now).reading
             == sekimori_window::Reading::Int(100)
     );
     assert!(stores.solo(&30).is_none(), "30 is grouped now");
@@ -309,9 +287,9 @@ fn a_copy_keeps_its_state() {
         for (d, c, _) in &list {
             let obs = Some(Obs {
                 at_ms: now,
-                value: value(c.aggregate, i64::from(k)),
+                value: value_of(c.aggregate, i64::from(k)),
             });
-            stores.get_mut(d).expect("kept").apply(key(k), obs, now);
+            stores.get_mut(d).expect("kept").apply(key_of(k), obs, now);
         }
     }
     let copy = stores.clone();
@@ -320,12 +298,12 @@ fn a_copy_keeps_its_state() {
         for (d, c, _) in &list {
             let obs = Some(Obs {
                 at_ms: now + 500 * SEC,
-                value: value(c.aggregate, 7),
+                value: value_of(c.aggregate, 7),
             });
             stores
                 .get_mut(d)
                 .expect("kept")
-                .apply(key(k), obs, now + 500 * SEC);
+                .apply(key_of(k), obs, now + 500 * SEC);
         }
     }
     assert_eq!(serde_json::to_string(&copy).expect("writes"), before);

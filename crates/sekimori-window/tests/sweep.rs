@@ -11,10 +11,12 @@
 
 use std::collections::BTreeMap;
 
+mod common;
+
+use common::{key_of, record_charge, value_of};
 use proptest::prelude::*;
 use sekimori_window::{
-    Aggregate, FeatureConfig, FeatureStore, Group, Obs, ObsValue, ShardSeed, StoreRef, Stores,
-    Window,
+    Aggregate, FeatureConfig, FeatureStore, Obs, ObsValue, ShardSeed, Stores, Window,
 };
 
 const SEC: i64 = 1_000;
@@ -93,26 +95,6 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn key(k: u8) -> u128 {
-    u128::from(k).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C834) ^ 0x5eed
-}
-
-fn value(aggregate: Aggregate, v: i64) -> ObsValue {
-    match aggregate {
-        Aggregate::DistinctCount { .. } => {
-            ObsValue::Hash((v as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        }
-        _ => ObsValue::Int(v * 100),
-    }
-}
-
-fn charge(s: StoreRef<'_>) -> u64 {
-    match s {
-        StoreRef::Member(..) => Group::state_in_record(),
-        StoreRef::Solo(_) => 0,
-    }
-}
-
 /// The live stores, settled on a copy, are the reference (settled after
 /// every call); live, they report at least the settled keys and bytes.
 fn assert_same(live: &Stores, reference: &BTreeMap<u64, FeatureStore>, step: usize) {
@@ -121,7 +103,7 @@ fn assert_same(live: &Stores, reference: &BTreeMap<u64, FeatureStore>, step: usi
     for (d, r) in reference {
         assert!(!r.is_sweeping());
         let (l, s) = (live.get(d).expect("kept"), settled.get(d).expect("kept"));
-        let c = charge(s);
+        let c = record_charge(s);
         assert_eq!(s.len(), r.len(), "len of {d}, step {step}");
         assert_eq!(
             s.accounted_bytes(),
@@ -182,31 +164,31 @@ proptest! {
                     let (d, c, _) = list[f];
                     let obs = (!none).then(|| Obs {
                         at_ms: now - i64::from(late) * SEC,
-                        value: value(c.aggregate, v),
+                        value: value_of(c.aggregate, v),
                     });
-                    let a = live.get_mut(&d).expect("kept").apply(key(k), obs, now);
+                    let a = live.get_mut(&d).expect("kept").apply(key_of(k), obs, now);
                     // The sweep at once: a call without an observation
                     // begins any sweep due, settling finishes it, and only
                     // then is the key touched (so none of the spread
                     // sweep's own paths, a key swept alone, the cap's
                     // count of a forgotten key, a read hiding it, runs).
                     let r = reference.get_mut(&d).expect("kept");
-                    r.apply(key(k), None, now);
+                    r.apply(key_of(k), None, now);
                     r.settle();
-                    let b = r.apply(key(k), obs, now);
+                    let b = r.apply(key_of(k), obs, now);
                     prop_assert!(!r.is_sweeping());
                     prop_assert_eq!(a, b, "apply {} {} at step {}", d, k, step);
                     sweeps += usize::from(live.get(&d).expect("kept").is_sweeping());
                 }
                 Op::Read(f, k) => {
                     let d = list[f].0;
-                    let a = live.get(&d).expect("kept").read(key(k), now);
-                    prop_assert_eq!(a, reference[&d].read(key(k), now), "read {} {}", d, k);
+                    let a = live.get(&d).expect("kept").read(key_of(k), now);
+                    prop_assert_eq!(a, reference[&d].read(key_of(k), now), "read {} {}", d, k);
                 }
                 Op::Evict(f, a, b) => {
                     let d = list[f].0;
                     let (s, r) = (now - i64::from(a) * SEC, now - i64::from(b) * SEC);
-                    let c = charge(live.get(&d).expect("kept"));
+                    let c = record_charge(live.get(&d).expect("kept"));
                     let x = live.get_mut(&d).expect("kept").evict_tiered(s, r);
                     let y = reference.get_mut(&d).expect("kept").evict_tiered(s, r);
                     prop_assert_eq!(x, (y.0, y.1 + y.0 * c), "evict {}", d);
