@@ -433,25 +433,6 @@ impl<V: Held> Keys<V> {
         self.refresh_table();
     }
 
-    /// Number of shards whose hint has any of `bits` (tests).
-    #[cfg(test)]
-    pub fn hints_with(&self, bits: u32) -> usize {
-        (0..SHARDS)
-            .filter(|&at| self.hints.of(at) & bits != 0)
-            .count()
-    }
-
-    /// True when every shard's hint covers its values' masks (tests).
-    #[cfg(test)]
-    pub fn hints_cover(&self) -> bool {
-        self.shards.iter().enumerate().all(|(at, slot)| {
-            let h = self.hints.of(at);
-            slot.iter()
-                .flat_map(|s| s.values())
-                .all(|v| v.mask() & !h == 0)
-        })
-    }
-
     /// Every (key, value), taken out (the shards a copy shares are cloned).
     pub fn into_entries(self) -> impl Iterator<Item = (Key, V)> {
         self.shards.into_iter().flatten().flat_map(|shard| {
@@ -475,38 +456,6 @@ impl<V: Held> Keys<V> {
             })
             .sum()
     }
-
-    /// True when every shard's table has the capacity the model gives its
-    /// length (tests).
-    #[cfg(test)]
-    pub fn tables_match_the_model(&self) -> bool {
-        use crate::alloc::{table_buckets, table_capacity};
-        self.shards
-            .iter()
-            .flatten()
-            .all(|s| s.capacity() == table_capacity(table_buckets(s.len())))
-    }
-
-    /// The longest shard's length (tests).
-    #[cfg(test)]
-    pub fn longest_shard(&self) -> usize {
-        self.shards
-            .iter()
-            .flatten()
-            .map(|s| s.len())
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// Shards a copy of this store still shares (tests).
-    #[cfg(test)]
-    pub fn shared_shards(&self) -> usize {
-        self.shards
-            .iter()
-            .flatten()
-            .filter(|s| Arc::strong_count(s) > 1)
-            .count()
-    }
 }
 
 /// Equal when they hold the same keys with equal states (shard layout and
@@ -518,6 +467,10 @@ impl<V: Held + PartialEq> PartialEq for Keys<V> {
 }
 
 impl<V: Held + Eq> Eq for Keys<V> {}
+
+#[cfg(test)]
+#[path = "shards_probes.rs"]
+mod probes;
 
 #[cfg(test)]
 #[path = "shards_tests.rs"]
