@@ -23,14 +23,17 @@
 //! copy-on-write shards, so the engine's snapshot copy copies pointers. A
 //! key's shard is keyed by a secret seed drawn per store (never
 //! serialized: the layout reaches nothing), so crafted keys cannot pile
-//! into one shard (the attacker's review, F1).
-//! Integers only; iteration is in key order, so readings, evictions and
-//! digests depend only on the events and their order.
+//! into one shard (the attacker's review, F1). A shard is a hash table
+//! (`foldhash`, seeded per table), as in the risk stores' `CowMap`.
+//! Integers only; nothing depends on the order keys are visited in
+//! (evictions pick by (time, key), snapshots and digests sort by key), so
+//! readings, evictions and digests depend only on the events and their
+//! order.
 
 use sekimori_window::ShardSeed;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 pub(crate) use sekimori_rules::ProfileKind;
@@ -43,7 +46,9 @@ pub(crate) const WEEK_SLOTS: i64 = 168;
 pub(crate) const HALVE_AT: u32 = 512;
 const SHARDS: usize = 64;
 const HOUR_MS: i64 = 3_600_000;
-/// Accounted bytes of a key besides its cells: its map entry and header.
+/// Accounted bytes of a key besides its cells: its entry in its shard's hash
+/// table (40 bytes and a control byte, 62 bytes in a table two-thirds
+/// full, its mean load as it grows) and its cells' allocation header.
 const KEY_BYTES: u64 = 64;
 const CELL_BYTES: u64 = 4;
 
@@ -231,12 +236,15 @@ pub(crate) fn read_hours(p: Option<&Profile>, at_ms: i64) -> Json {
     json!({"history": total, "share": week * 10_000 / t, "hour_share": day * 10_000 / t})
 }
 
+/// One shard's table.
+type Shard = HashMap<u128, Profile, foldhash::fast::RandomState>;
+
 /// One `amounts` or `hours` feature's profiles.
 #[derive(Clone, Debug)]
 pub(crate) struct ProfileStore {
     kind: ProfileKind,
     max_keys: usize,
-    shards: Vec<Arc<BTreeMap<u128, Profile>>>,
+    shards: Vec<Arc<Shard>>,
     len: usize,
     /// Accounted bytes, kept up to date (a function of the content).
     accounted: u64,
@@ -260,7 +268,7 @@ impl ProfileStore {
         ProfileStore {
             kind,
             max_keys: max_keys.max(1),
-            shards: (0..SHARDS).map(|_| Arc::new(BTreeMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Arc::new(Shard::default())).collect(),
             len: 0,
             accounted: 0,
             seed: ShardSeed::fresh(),

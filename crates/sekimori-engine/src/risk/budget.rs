@@ -3,9 +3,13 @@
 
 use super::{Parked, PopNode, Profile, RiskStore, Seen, Tally};
 
-/// Accounted bytes of one entry of a `BTreeMap<K, V>`: the key and value in
-/// nodes of 11 slots about two-thirds full, plus a share of node headers.
-const fn btree_entry<K, V>() -> u64 {
+/// Accounted bytes of one entry of a shard's hash table (`CowMap`): the key
+/// and value and a control byte, in a table between 7/16 and 7/8 full
+/// (about two-thirds on average as it grows), and 8 bytes more, which
+/// covers the control byte's share with room to spare. (The same sum
+/// modelled the `BTreeMap` shards before them: nodes of 11 slots about
+/// two-thirds full and a share of node headers.)
+const fn map_entry<K, V>() -> u64 {
     ((std::mem::size_of::<K>() + std::mem::size_of::<V>()) * 3 / 2 + 8) as u64
 }
 
@@ -20,8 +24,8 @@ fn flat_bytes<K, V>(len: usize) -> u64 {
 }
 
 /// Accounted bytes of one population value and of one population parent.
-pub(crate) const POP_NODE_BYTES: u64 = btree_entry::<u64, PopNode>();
-pub(super) const POP_PARENT_BYTES: u64 = btree_entry::<u64, Tally>();
+pub(crate) const POP_NODE_BYTES: u64 = map_entry::<u64, PopNode>();
+pub(super) const POP_PARENT_BYTES: u64 = map_entry::<u64, Tally>();
 
 impl Profile {
     /// Accounted bytes of this profile, its entry in the map included: a
@@ -42,7 +46,7 @@ impl Profile {
             std::mem::size_of::<Vec<Parked>>() as u64
         };
         let pending = parked + boxed;
-        btree_entry::<u128, Profile>()
+        map_entry::<u128, Profile>()
             + flat_bytes::<u64, Seen>(self.nodes.len())
             + flat_bytes::<u64, Tally>(self.parents.len())
             + pending

@@ -1,15 +1,24 @@
 //! `CowMap`: a sorted map as copy-on-write shards, so the engine's snapshot
 //! copy (taken under the ledger lock) copies pointers only.
 //!
-//! Keys are spread over [`SHARDS`] `BTreeMap`s behind `Arc`s by SipHash-1-3
+//! Keys are spread over [`SHARDS`] hash tables behind `Arc`s by SipHash-1-3
 //! under a secret seed drawn per map (never serialized: the layout reaches
 //! nothing), so keys crafted offline cannot pile into one shard and make a
 //! write after a copy clone the whole map (the attacker's review, F1). A write to a shard still
 //! shared with a copy clones that one shard first (`Arc::make_mut`), so the
 //! copy keeps the state as of the clone. Serialized exactly as one
 //! `BTreeMap` (entries in key order), so snapshots are unchanged.
+//!
+//! A shard is a hash table (`foldhash`, seeded per table), not the
+//! `BTreeMap` it was: a login's score reads a dozen population and profile
+//! entries, and a B-tree search over thousands of entries a shard took
+//! about 4% of a medium replay (`bench/results/2026-12-07-hash-shards.md`).
+//! Nothing reads a shard in order: iteration is "in no particular order"
+//! (the shard a key lands in is already the seed's choice), and
+//! serialization and digests sort ([`CowMap::sorted`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
 use std::sync::Arc;
 
 use sekimori_window::ShardSeed;
@@ -18,8 +27,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// Shards per map.
 pub(crate) const SHARDS: usize = 256;
 
+/// One shard's table.
+type Shard<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A key's bits, which the seed's hash picks its shard from.
-pub(crate) trait ShardKey: Ord + Copy {
+pub(crate) trait ShardKey: Ord + Hash + Copy {
     fn bits(&self) -> u128;
 }
 
@@ -38,7 +50,7 @@ impl ShardKey for u128 {
 #[derive(Clone, Debug)]
 pub(crate) struct CowMap<K, V> {
     /// `None` until the shard's first entry.
-    shards: Vec<Option<Arc<BTreeMap<K, V>>>>,
+    shards: Vec<Option<Arc<Shard<K, V>>>>,
     len: usize,
     /// Picks a key's shard (see the module docs).
     seed: ShardSeed,
@@ -65,7 +77,7 @@ impl<K: ShardKey, V: Clone> CowMap<K, V> {
     }
 
     /// `key`'s shard, unshared (cloned if a copy still holds it).
-    fn shard_mut(&mut self, key: &K) -> &mut BTreeMap<K, V> {
+    fn shard_mut(&mut self, key: &K) -> &mut Shard<K, V> {
         let at = self.at(key);
         Arc::make_mut(self.shards[at].get_or_insert_with(Default::default))
     }
@@ -154,7 +166,7 @@ impl<K: ShardKey, V: Clone> CowMap<K, V> {
     /// Shards a copy still shares (tests).
     #[cfg(test)]
     pub fn shared_shards(&self) -> usize {
-        let shared = |s: &&Arc<BTreeMap<K, V>>| Arc::strong_count(s) > 1;
+        let shared = |s: &&Arc<Shard<K, V>>| Arc::strong_count(s) > 1;
         self.shards.iter().flatten().filter(shared).count()
     }
 }
