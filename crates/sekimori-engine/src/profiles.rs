@@ -46,10 +46,13 @@ pub(crate) const WEEK_SLOTS: i64 = 168;
 pub(crate) const HALVE_AT: u32 = 512;
 const SHARDS: usize = 64;
 const HOUR_MS: i64 = 3_600_000;
-/// Accounted bytes of a key besides its cells: its entry in its shard's hash
-/// table (40 bytes and a control byte, 62 bytes in a table two-thirds
-/// full, its mean load as it grows) and its cells' allocation header.
-const KEY_BYTES: u64 = 64;
+/// Accounted bytes of a key besides its cells: its slot in its shard's
+/// hash table (the `(u128, Profile)` pair, 48 bytes with the key's
+/// alignment, and a control byte) half as much again (a table two-thirds
+/// full, its mean load as it grows), and its cells' allocation header: 89.
+/// (64 when the shards were `BTreeMap`s, which keep keys and values in
+/// separate arrays: 40 bytes an entry.)
+const KEY_BYTES: u64 = ((std::mem::size_of::<(u128, Profile)>() + 1) * 3 / 2 + 16) as u64;
 const CELL_BYTES: u64 = 4;
 
 /// One key's history: `(bucket or slot, count)` sorted by index, in a
@@ -351,7 +354,9 @@ impl ProfileStore {
         if !s.contains_key(&key) {
             return 0;
         }
-        let gone = Arc::make_mut(s).remove(&key).map_or(0, |p| p.accounted());
+        let shard = Arc::make_mut(s);
+        let gone = shard.remove(&key).map_or(0, |p| p.accounted());
+        crate::risk::trim(shard);
         self.len -= 1;
         self.accounted = self.accounted.saturating_sub(gone);
         gone

@@ -239,3 +239,22 @@ fn boxed_cells_learn_and_serialize_as_the_vector_did() {
         assert_eq!(back.state_digest(), s.state_digest());
     }
 }
+
+/// A budget's eviction gives the shards' tables back (review of the hash
+/// shards, finding 1: a `HashMap` keeps its size after removals), and a
+/// key is accounted at least its slot in a table at its mean load.
+#[test]
+fn evictions_give_the_tables_back() {
+    let mut s = ProfileStore::new(ProfileKind::Hours, 1_000_000);
+    for k in 0..40_000u128 {
+        s.learn(k, None, k as i64);
+    }
+    let capacity = |s: &ProfileStore| -> usize { s.shards.iter().map(|m| m.capacity()).sum() };
+    assert!(capacity(&s) >= 40_000);
+    let (n, _) = s.evict_through(39_599, 39_599);
+    assert_eq!(n, 39_600);
+    assert_eq!(s.len(), 400);
+    assert!(capacity(&s) <= 4 * 400 + 4 * SHARDS, "{}", capacity(&s));
+    let slot = std::mem::size_of::<(u128, Profile)>() as u64 + 1;
+    assert!(KEY_BYTES >= slot * 3 / 2, "{KEY_BYTES} < {}", slot * 3 / 2);
+}

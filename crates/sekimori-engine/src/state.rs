@@ -115,9 +115,15 @@ const SHORT_WINDOW_MS: i64 = 60 * 60_000;
 /// days every 5 minutes of event time: in the medium world such members
 /// made about 98% of the group walks, and group sweeps took 12% of a
 /// replay's time (`bench/results/2026-12-07-short-groups.md`). Apart, a
-/// short window's group holds only the keys seen within the hour, and the
-/// long group's members sweep every 12 hours or less often. Grouping never
-/// changes an answer, a snapshot or a digest (`sekimori_window::Stores`).
+/// short window's table (a group, or a store of its own when it is its
+/// list's only short window, as each is in the default pack) holds only
+/// the keys seen within the hour, and the default pack's long members
+/// sweep every 12 hours or less often. Grouping never changes an answer,
+/// a snapshot or a digest without a memory budget
+/// (`sekimori_window::Stores`). It does change the accounted bytes: a
+/// grouped state is charged its place in its record, a solo one is not,
+/// so under a budget a log written by an older binary may evict at other
+/// times.
 fn key_list_tag(f: &sekimori_rules::Feature) -> u64 {
     let mut bytes = Vec::new();
     for k in &f.key {
@@ -285,8 +291,10 @@ mod tag_tests {
     use std::collections::BTreeMap;
 
     /// The default pack keys short and long windows by the same key lists
-    /// (the account's failures in 15 minutes and in 90 days); each list's
-    /// short windows get a tag of their own, and a tag never holds both.
+    /// (the account's failures in 15 minutes, its first sight in 90 days);
+    /// each list's short windows get a tag of their own, and a tag never
+    /// holds both. (Risk and profile features are never grouped; their
+    /// tags are computed here all the same.)
     #[test]
     fn short_windows_are_grouped_apart_from_long_ones() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/default");

@@ -3,14 +3,14 @@
 
 use super::{Parked, PopNode, Profile, RiskStore, Seen, Tally};
 
-/// Accounted bytes of one entry of a shard's hash table (`CowMap`): the key
-/// and value and a control byte, in a table between 7/16 and 7/8 full
+/// Accounted bytes of one entry of a shard's hash table (`CowMap`): the
+/// (key, value) slot, padding included, and a control byte, in a table between 7/16 and 7/8 full
 /// (about two-thirds on average as it grows), and 8 bytes more, which
 /// covers the control byte's share with room to spare. (The same sum
 /// modelled the `BTreeMap` shards before them: nodes of 11 slots about
 /// two-thirds full and a share of node headers.)
 const fn map_entry<K, V>() -> u64 {
-    ((std::mem::size_of::<K>() + std::mem::size_of::<V>()) * 3 / 2 + 8) as u64
+    (std::mem::size_of::<(K, V)>() * 3 / 2 + 8) as u64
 }
 
 /// Accounted bytes of a `FlatMap<K, V>` of `len` entries: one allocation of

@@ -1,4 +1,4 @@
-//! `CowMap`: a sorted map as copy-on-write shards, so the engine's snapshot
+//! `CowMap`: a map as copy-on-write shards, serialized sorted, so the engine's snapshot
 //! copy (taken under the ledger lock) copies pointers only.
 //!
 //! Keys are spread over [`SHARDS`] hash tables behind `Arc`s by SipHash-1-3
@@ -29,6 +29,17 @@ pub(crate) const SHARDS: usize = 256;
 
 /// One shard's table.
 type Shard<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
+/// Gives a shard's table back once it holds less than a quarter of what
+/// it has room for: a `HashMap` never shrinks by itself, and a budget's
+/// eviction must free what it stops accounting (as a `BTreeMap` frees its
+/// emptied nodes). Shrinking at a quarter, not at every removal, keeps
+/// a table that drains one key at a time from rebuilding each time.
+pub(crate) fn trim<K: Hash + Eq, V, S: std::hash::BuildHasher>(shard: &mut HashMap<K, V, S>) {
+    if shard.len() < shard.capacity() / 4 {
+        shard.shrink_to_fit();
+    }
+}
 
 /// A key's bits, which the seed's hash picks its shard from.
 pub(crate) trait ShardKey: Ord + Hash + Copy {
@@ -117,7 +128,9 @@ impl<K: ShardKey, V: Clone> CowMap<K, V> {
         if !self.contains_key(key) {
             return None;
         }
-        let old = self.shard_mut(key).remove(key);
+        let shard = self.shard_mut(key);
+        let old = shard.remove(key);
+        trim(shard);
         self.len -= usize::from(old.is_some());
         old
     }
@@ -159,8 +172,16 @@ impl<K: ShardKey, V: Clone> CowMap<K, V> {
             self.len -= before - shard.len();
             if shard.is_empty() {
                 *slot = None;
+            } else {
+                trim(shard);
             }
         }
+    }
+
+    /// Entries the shards' tables have room for (tests).
+    #[cfg(test)]
+    pub fn capacity(&self) -> usize {
+        self.shards.iter().flatten().map(|s| s.capacity()).sum()
     }
 
     /// Shards a copy still shares (tests).
@@ -215,6 +236,30 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A drained map gives its tables back (review of the hash shards,
+    /// finding 1: a `HashMap` keeps its size after removals, so a budget's
+    /// evictions freed nothing they stopped accounting).
+    #[test]
+    fn removals_give_the_tables_back() {
+        let mut map: CowMap<u64, [u64; 4]> = CowMap::new();
+        for k in 0..40_000u64 {
+            map.get_or_insert_with(k, || [k; 4]);
+        }
+        let full = map.capacity();
+        assert!(full >= 40_000);
+        map.remove_where(|v| v[0] >= 400, |_, _| {});
+        assert_eq!(map.len(), 400);
+        assert!(map.capacity() <= 4 * 400 + 4 * SHARDS, "{}", map.capacity());
+        for k in 0..40_000u64 {
+            map.get_or_insert_with(k, || [k; 4]);
+        }
+        for k in 400..40_000u64 {
+            assert!(map.remove(&k).is_some());
+        }
+        assert_eq!(map.len(), 400);
+        assert!(map.capacity() <= 4 * 400 + 4 * SHARDS, "{}", map.capacity());
+    }
 
     /// The attacker's review, F1: 5,000 keys that all shared shard 0 under
     /// the fixed function this map used spread under the seed, and a write

@@ -51,6 +51,7 @@ mod tests;
 
 pub(crate) use budget::POP_NODE_BYTES;
 pub(crate) use compat::RiskStoreV5;
+pub(crate) use cow::trim;
 use cow::CowMap;
 use flat::FlatMap;
 
