@@ -23,18 +23,17 @@
 //! copy-on-write shards, so the engine's snapshot copy copies pointers. A
 //! key's shard is keyed by a secret seed drawn per store (never
 //! serialized: the layout reaches nothing), so crafted keys cannot pile
-//! into one shard (the attacker's review, F1). A shard is a hash table
-//! (`foldhash`, seeded per table), as in the risk stores' `CowMap`.
+//! into one shard (the attacker's review, F1): the risk stores' `CowMap`,
+//! whose shards are hash tables (`foldhash`, seeded per table).
 //! Integers only; nothing depends on the order keys are visited in
 //! (evictions pick by (time, key), snapshots and digests sort by key), so
 //! readings, evictions and digests depend only on the events and their
 //! order.
 
-use sekimori_window::ShardSeed;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
-use std::collections::HashMap;
-use std::sync::Arc;
+
+use crate::risk::CowMap;
 
 pub(crate) use sekimori_rules::ProfileKind;
 
@@ -44,7 +43,6 @@ pub(crate) const AMOUNT_CELLS: usize = 32;
 pub(crate) const WEEK_SLOTS: i64 = 168;
 /// A key's counts halve when their total reaches this.
 pub(crate) const HALVE_AT: u32 = 512;
-const SHARDS: usize = 64;
 const HOUR_MS: i64 = 3_600_000;
 /// Accounted bytes of a key besides its cells: its slot in its shard's
 /// hash table (the `(u128, Profile)` pair, 48 bytes with the key's
@@ -239,28 +237,23 @@ pub(crate) fn read_hours(p: Option<&Profile>, at_ms: i64) -> Json {
     json!({"history": total, "share": week * 10_000 / t, "hour_share": day * 10_000 / t})
 }
 
-/// One shard's table.
-type Shard = HashMap<u128, Profile, foldhash::fast::RandomState>;
-
 /// One `amounts` or `hours` feature's profiles.
 #[derive(Clone, Debug)]
 pub(crate) struct ProfileStore {
     kind: ProfileKind,
     max_keys: usize,
-    shards: Vec<Arc<Shard>>,
-    len: usize,
+    /// The profiles by key, in copy-on-write shards (see the module docs).
+    map: CowMap<u128, Profile>,
     /// Accounted bytes, kept up to date (a function of the content).
     accounted: u64,
-    /// Picks a key's shard (see the module docs).
-    seed: ShardSeed,
 }
 
 /// Equal when they hold the same profiles (the layout does not matter).
 impl PartialEq for ProfileStore {
     fn eq(&self, other: &ProfileStore) -> bool {
-        (self.kind, self.max_keys, self.len, self.accounted)
-            == (other.kind, other.max_keys, other.len, other.accounted)
-            && self.sorted() == other.sorted()
+        (self.kind, self.max_keys, self.map.len(), self.accounted)
+            == (other.kind, other.max_keys, other.map.len(), other.accounted)
+            && self.map.sorted() == other.map.sorted()
     }
 }
 
@@ -271,16 +264,9 @@ impl ProfileStore {
         ProfileStore {
             kind,
             max_keys: max_keys.max(1),
-            shards: (0..SHARDS).map(|_| Arc::new(Shard::default())).collect(),
-            len: 0,
+            map: CowMap::new(),
             accounted: 0,
-            seed: ShardSeed::fresh(),
         }
-    }
-
-    /// The shard of `key`.
-    fn at(&self, key: u128) -> usize {
-        self.seed.shard(key, SHARDS.trailing_zeros())
     }
 
     pub fn kind(&self) -> ProfileKind {
@@ -289,11 +275,11 @@ impl ProfileStore {
 
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.len
+        self.map.len()
     }
 
     pub fn get(&self, key: u128) -> Option<&Profile> {
-        self.shards[self.at(key)].get(&key)
+        self.map.get(&key)
     }
 
     /// The reading for `key` (before this event is learned): `value` is the
@@ -313,30 +299,21 @@ impl ProfileStore {
             (ProfileKind::Amounts, None) => return,
             (ProfileKind::Hours, _) => (week_slot(at_ms), WEEK_SLOTS as usize),
         };
-        if self.get(key).is_none() && self.len >= self.max_keys {
+        if self.get(key).is_none() && self.map.len() >= self.max_keys {
             self.evict_oldest(self.max_keys / 16);
         }
-        let at = self.at(key);
-        let map = Arc::make_mut(&mut self.shards[at]);
-        let before = map.get(&key).map(Profile::accounted);
-        let p = map.entry(key).or_default();
+        let before = self.get(key).map(Profile::accounted);
+        let p = self.map.get_or_insert_with(key, Profile::default);
         p.last_at = p.last_at.max(at_ms);
         p.add(index, cap);
         let after = p.accounted();
-        if before.is_none() {
-            self.len += 1;
-        }
         self.accounted = self.accounted.saturating_sub(before.unwrap_or(0)) + after;
     }
 
     /// Forgets the `n` (at least one) least recently updated keys, by
     /// (time, key).
     fn evict_oldest(&mut self, n: usize) {
-        let mut all: Vec<(i64, u128)> = self
-            .shards
-            .iter()
-            .flat_map(|s| s.iter().map(|(k, p)| (p.last_at, *k)))
-            .collect();
+        let mut all: Vec<(i64, u128)> = self.map.iter().map(|(k, p)| (p.last_at, *k)).collect();
         let n = n.max(1).min(all.len());
         if n == 0 {
             return;
@@ -344,22 +321,10 @@ impl ProfileStore {
         // The n smallest pairs, in no order (pairs are distinct: keys are).
         all.select_nth_unstable(n - 1);
         for (_, key) in all.into_iter().take(n) {
-            self.remove(key);
+            if let Some(p) = self.map.remove(&key) {
+                self.accounted = self.accounted.saturating_sub(p.accounted());
+            }
         }
-    }
-
-    fn remove(&mut self, key: u128) -> u64 {
-        let at = self.at(key);
-        let s = &mut self.shards[at];
-        if !s.contains_key(&key) {
-            return 0;
-        }
-        let shard = Arc::make_mut(s);
-        let gone = shard.remove(&key).map_or(0, |p| p.accounted());
-        crate::risk::trim(shard);
-        self.len -= 1;
-        self.accounted = self.accounted.saturating_sub(gone);
-        gone
     }
 
     pub fn accounted_bytes(&self) -> u64 {
@@ -368,46 +333,31 @@ impl ProfileStore {
 
     /// Calls `f(last updated, bytes, repeated)` for every key.
     pub fn for_each_age(&self, mut f: impl FnMut(i64, u64, bool)) {
-        for s in &self.shards {
-            for p in s.values() {
-                f(p.last_at, p.accounted(), p.repeated());
-            }
+        for p in self.map.values() {
+            f(p.last_at, p.accounted(), p.repeated());
         }
     }
 
     /// Forgets every key seen once last updated at or before `single_ms`
     /// and every repeated one at or before `repeated_ms`: (keys, bytes).
     pub fn evict_through(&mut self, single_ms: i64, repeated_ms: i64) -> (u64, u64) {
-        let doomed: Vec<u128> = self
-            .shards
-            .iter()
-            .flat_map(|s| s.iter())
-            .filter(|(_, p)| p.last_at <= if p.repeated() { repeated_ms } else { single_ms })
-            .map(|(k, _)| *k)
-            .collect();
-        let mut bytes = 0;
-        for key in &doomed {
-            bytes += self.remove(*key);
-        }
-        (doomed.len() as u64, bytes)
-    }
-
-    /// Keys in key order.
-    fn sorted(&self) -> Vec<(u128, &Profile)> {
-        let mut all: Vec<(u128, &Profile)> = self
-            .shards
-            .iter()
-            .flat_map(|s| s.iter().map(|(k, p)| (*k, p)))
-            .collect();
-        all.sort_unstable_by_key(|e| e.0);
-        all
+        let (mut keys, mut bytes) = (0, 0);
+        self.map.remove_where(
+            |p| p.last_at <= if p.repeated() { repeated_ms } else { single_ms },
+            |_, p| {
+                keys += 1;
+                bytes += p.accounted();
+            },
+        );
+        self.accounted = self.accounted.saturating_sub(bytes);
+        (keys, bytes)
     }
 
     pub fn state_digest(&self) -> u64 {
-        let mut bytes = Vec::with_capacity(16 + self.len * 24);
+        let mut bytes = Vec::with_capacity(16 + self.map.len() * 24);
         bytes.push(self.kind as u8);
         bytes.extend((self.max_keys as u64).to_le_bytes());
-        for (k, p) in self.sorted() {
+        for (k, p) in self.map.sorted() {
             bytes.extend(k.to_le_bytes());
             bytes.extend(p.last_at.to_le_bytes());
             bytes.extend((p.cells().len() as u64).to_le_bytes());
@@ -434,9 +384,10 @@ impl Serialize for ProfileStore {
             amounts: self.kind == ProfileKind::Amounts,
             max_keys: self.max_keys as u64,
             keys: self
+                .map
                 .sorted()
                 .into_iter()
-                .map(|(k, p)| (k, p.clone()))
+                .map(|(k, p)| (*k, p.clone()))
                 .collect(),
         }
         .serialize(s)
@@ -457,10 +408,7 @@ impl<'de> Deserialize<'de> for ProfileStore {
                 return Err(serde::de::Error::custom("invalid profile in snapshot"));
             }
             store.accounted += p.accounted();
-            let at = store.at(k);
-            if Arc::make_mut(&mut store.shards[at]).insert(k, p).is_none() {
-                store.len += 1;
-            }
+            *store.map.get_or_insert_with(k, Profile::default) = p;
         }
         Ok(store)
     }

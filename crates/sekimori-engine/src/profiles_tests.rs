@@ -249,12 +249,16 @@ fn evictions_give_the_tables_back() {
     for k in 0..40_000u128 {
         s.learn(k, None, k as i64);
     }
-    let capacity = |s: &ProfileStore| -> usize { s.shards.iter().map(|m| m.capacity()).sum() };
+    let capacity = |s: &ProfileStore| -> usize { s.map.capacity() };
     assert!(capacity(&s) >= 40_000);
     let (n, _) = s.evict_through(39_599, 39_599);
     assert_eq!(n, 39_600);
     assert_eq!(s.len(), 400);
-    assert!(capacity(&s) <= 4 * 400 + 4 * SHARDS, "{}", capacity(&s));
+    assert!(
+        capacity(&s) <= 4 * 400 + 4 * crate::risk::COW_SHARDS,
+        "{}",
+        capacity(&s)
+    );
     let slot = std::mem::size_of::<(u128, Profile)>() as u64 + 1;
     assert!(KEY_BYTES >= slot * 3 / 2, "{KEY_BYTES} < {}", slot * 3 / 2);
 }

@@ -35,7 +35,7 @@ type Shard<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// eviction must free what it stops accounting (as a `BTreeMap` frees its
 /// emptied nodes). Shrinking at a quarter, not at every removal, keeps
 /// a table that drains one key at a time from rebuilding each time.
-pub(crate) fn trim<K: Hash + Eq, V, S: std::hash::BuildHasher>(shard: &mut HashMap<K, V, S>) {
+fn trim<K: Hash + Eq, V, S: std::hash::BuildHasher>(shard: &mut HashMap<K, V, S>) {
     if shard.len() < shard.capacity() / 4 {
         shard.shrink_to_fit();
     }

@@ -51,8 +51,9 @@ mod tests;
 
 pub(crate) use budget::POP_NODE_BYTES;
 pub(crate) use compat::RiskStoreV5;
-pub(crate) use cow::trim;
-use cow::CowMap;
+pub(crate) use cow::CowMap;
+#[cfg(test)]
+pub(crate) use cow::SHARDS as COW_SHARDS;
 use flat::FlatMap;
 
 /// How long a challenged login waits for its `mfa.result`.
