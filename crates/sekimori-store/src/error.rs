@@ -45,6 +45,10 @@ pub enum StoreError {
         /// The seq the op carried.
         got: u64,
     },
+    /// A [`Op::PutMeta`](crate::Op::PutMeta) of a key the store keeps itself (the format
+    /// version, the journal's checkpointed batch); the op was not written.
+    #[error("META key {0:?} is the store's own")]
+    Reserved(String),
     /// The writer queue is full; the op was not queued. Retry later or shed load.
     #[error("store writer queue is full")]
     Overloaded,
@@ -52,6 +56,16 @@ pub enum StoreError {
     /// writes. Restarting the process recovers from what is on disk.
     #[error("store has failed and accepts no more writes; restart to recover from disk")]
     Failed,
+    /// The write-ahead journal cannot be trusted: its records do not follow the
+    /// database's last checkpoint, or one passes its checksum and does not decode.
+    /// The store refuses to open rather than run with acknowledged ops missing.
+    #[error("journal {path}: {detail}")]
+    Journal {
+        /// The journal file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A replicated log refused the append: another node leads the shard now
     /// (its lease is lost, or the log holds another entry at this sequence).
     /// Nothing of it was acknowledged; the node must follow, not lead.

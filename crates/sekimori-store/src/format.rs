@@ -5,14 +5,17 @@ use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
 use std::path::Path;
 
-/// The on-disk format version this build writes. Version 2 indexes events by
-/// (service, id) (the `events` table); this build also opens version 1 (ids
-/// unique across services, `event_index`) and upgrades it in place, keeping
-/// the old index for reading. A build that knows only version 1 refuses a
-/// version-2 directory, which it would read with half an index.
-pub const FORMAT_VERSION: u32 = 2;
-/// The format before events were indexed per service.
-pub(crate) const FORMAT_VERSION_1: u32 = 1;
+/// The on-disk format version this build writes. Version 3 adds the
+/// write-ahead `journal` (acknowledged ops may be there and not yet in a
+/// durable database commit); version 2 indexes events by (service, id) (the
+/// `events` table). This build also opens versions 1 (ids unique across
+/// services, `event_index`) and 2, and upgrades them in place, keeping
+/// version 1's index for reading. An older build refuses a newer directory,
+/// which it would read with half an index or without its journal's ops.
+pub const FORMAT_VERSION: u32 = 3;
+/// The formats this build upgrades in place: 1 (before events were indexed
+/// per service) and 2 (before the journal).
+pub(crate) const OLDER_FORMATS: [u32; 2] = [1, 2];
 
 /// Name of the plain-text version file inside the data directory.
 pub const FORMAT_FILE: &str = "FORMAT";
@@ -31,7 +34,7 @@ pub(crate) fn check_or_create(dir: &Path, db_exists: bool) -> Result<(), StoreEr
     match fs::read(&path) {
         Ok(bytes) => match check_contents(&bytes)? {
             Some(_) => Ok(()),
-            // Format 1 upgrades in place (the database follows in `tables::init`).
+            // An older format upgrades in place (the database follows in `tables::init`).
             None => write_format(dir),
         },
         Err(e) if e.kind() == ErrorKind::NotFound && db_exists => Err(StoreError::Format {
@@ -43,13 +46,16 @@ pub(crate) fn check_or_create(dir: &Path, db_exists: bool) -> Result<(), StoreEr
     }
 }
 
-/// `Some(())` for the current format, `None` for format 1 (to upgrade).
+/// `Some(())` for the current format, `None` for an older one (to upgrade).
 fn check_contents(bytes: &[u8]) -> Result<Option<()>, StoreError> {
     let text = String::from_utf8_lossy(bytes);
     let found = text.trim_end();
     if found == format_line() {
         Ok(Some(()))
-    } else if found == format!("sekimori-data {FORMAT_VERSION_1}") {
+    } else if OLDER_FORMATS
+        .iter()
+        .any(|v| found == format!("sekimori-data {v}"))
+    {
         Ok(None)
     } else {
         Err(StoreError::Format {

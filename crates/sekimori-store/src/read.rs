@@ -1,10 +1,14 @@
-//! Read transactions: point lookups, listings and the paged log scan.
+//! Reads: point lookups, listings and the paged log scan. Each looks in the
+//! overlay (acknowledged, not yet applied) **first**, then opens its read
+//! transaction: an entry that leaves the overlay meanwhile was committed before
+//! it left, so the transaction that follows sees it (see `overlay`).
 
+use crate::overlay::Overlay;
 use crate::tables::{EVENTS, EVENT_INDEX, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY, STEPUP};
 use crate::{Store, StoreError};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use std::collections::VecDeque;
-use std::sync::Arc;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 /// Rows fetched per read transaction by [`LogIter`].
 pub const SCAN_CHUNK: usize = 1024;
@@ -19,14 +23,29 @@ pub(crate) fn last_seq(db: &Database) -> Result<u64, StoreError> {
     Ok(last)
 }
 
+/// The overlay, read. A panic of the writer or the applier while it held the
+/// lock leaves it poisoned; reads go on (what a half-added batch shows is
+/// journaled already), as the store's docs promise.
+fn read(overlay: &RwLock<Overlay>) -> Result<RwLockReadGuard<'_, Overlay>, StoreError> {
+    Ok(overlay.read().unwrap_or_else(PoisonError::into_inner))
+}
+
 impl Store {
-    /// The highest committed seq, 0 when the log is empty.
+    fn overlay(&self) -> Result<RwLockReadGuard<'_, Overlay>, StoreError> {
+        read(&self.overlay)
+    }
+
+    /// The highest acknowledged seq, 0 when the log is empty.
     pub fn last_seq(&self) -> Result<u64, StoreError> {
-        last_seq(&self.db)
+        let held = self.overlay()?.last_seq();
+        Ok(held.unwrap_or_default().max(last_seq(&self.db)?))
     }
 
     /// The log record at `seq`.
     pub fn get(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(record) = self.overlay()?.record(seq) {
+            return Ok(Some(record));
+        }
         let txn = self.db.begin_read()?;
         let table = txn.open_table(LOG)?;
         let value = table.get(seq)?.map(|v| v.value().to_vec());
@@ -39,6 +58,9 @@ impl Store {
     /// services then): an id found only in that index gives its seq whatever
     /// the service, and **the caller checks the record's service**.
     pub fn seq_of_service_event(&self, service: &str, id: &str) -> Result<Option<u64>, StoreError> {
+        if let Some(seq) = self.overlay()?.event(service, id) {
+            return Ok(Some(seq));
+        }
         let txn = self.db.begin_read()?;
         let events = txn.open_table(EVENTS)?;
         if let Some(seq) = events.get((id, service))? {
@@ -61,13 +83,20 @@ impl Store {
         if keys.is_empty() {
             return Ok(out);
         }
+        let held: Vec<Option<u64>> = {
+            let overlay = self.overlay()?;
+            keys.iter().map(|&(s, id)| overlay.event(s, id)).collect()
+        };
         let txn = self.db.begin_read()?;
         let events = txn.open_table(EVENTS)?;
         let legacy = txn.open_table(EVENT_INDEX)?;
-        for &(service, id) in keys {
-            let seq = match events.get((id, service))? {
-                Some(seq) => Some(seq.value()),
-                None => legacy.get(id)?.map(|v| v.value()),
+        for (&(service, id), held) in keys.iter().zip(held) {
+            let seq = match held {
+                Some(seq) => Some(seq),
+                None => match events.get((id, service))? {
+                    Some(seq) => Some(seq.value()),
+                    None => legacy.get(id)?.map(|v| v.value()),
+                },
             };
             out.push(seq);
         }
@@ -79,16 +108,21 @@ impl Store {
     /// index's, which may repeat one of them). The caller reads each
     /// record's service.
     pub fn seqs_of_event(&self, id: &str) -> Result<Vec<u64>, StoreError> {
+        let held = self.overlay()?.events_of(id);
         let txn = self.db.begin_read()?;
         let events = txn.open_table(EVENTS)?;
-        let mut seqs = Vec::new();
+        let mut by_service = BTreeMap::new();
         for row in events.range((id, "")..)? {
             let (k, v) = row?;
-            if k.value().0 != id {
+            let (k_id, service) = k.value();
+            if k_id != id {
                 break;
             }
-            seqs.push(v.value());
+            by_service.insert(service.to_string(), v.value());
         }
+        // The overlay's are the newer.
+        by_service.extend(held);
+        let mut seqs: Vec<u64> = by_service.into_values().collect();
         let legacy = txn.open_table(EVENT_INDEX)?;
         if let Some(seq) = legacy.get(id)? {
             if !seqs.contains(&seq.value()) {
@@ -110,6 +144,7 @@ impl Store {
     pub fn scan_from(&self, from_seq: u64) -> Result<LogIter, StoreError> {
         Ok(LogIter {
             db: self.db.clone(),
+            overlay: self.overlay.clone(),
             next: from_seq,
             buf: VecDeque::new(),
             done: false,
@@ -118,50 +153,76 @@ impl Store {
 
     /// A META entry.
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(bytes) = self.overlay()?.meta(key) {
+            return Ok(Some(bytes));
+        }
         self.get_bytes(META, key)
     }
 
     /// A rule pack by version.
     pub fn pack(&self, version: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(bytes) = self.overlay()?.pack(version) {
+            return Ok(Some(bytes));
+        }
         self.get_bytes(PACKS, version)
     }
 
     /// A step-up record (see [`Op::StepUp`](crate::Op::StepUp)).
     pub fn stepup(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(held) = self.overlay()?.stepup(key) {
+            return Ok(held);
+        }
         self.get_bytes(STEPUP, key)
     }
 
     /// Every step-up record, ordered by key (a replicated node's snapshot
     /// carries them to a node that joins from it).
     pub fn stepups(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.list(STEPUP)
+        let held = self.overlay()?.stepups_under("");
+        Ok(merge(self.list(STEPUP)?, held))
     }
 
     /// The keys of the step-up records under `prefix`, in key order: a
     /// key-only range scan (no value is read), so listing one prefix
     /// (the workbench's `analyst/`) never loads every customer's record.
     pub fn stepup_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let held = self.overlay()?.stepups_under(prefix);
         let txn = self.db.begin_read()?;
         let table = txn.open_table(STEPUP)?;
-        let mut out = Vec::new();
+        let mut keys: BTreeMap<String, bool> = BTreeMap::new();
         for row in table.range(prefix..)? {
             let (k, _) = row?;
             let k = k.value();
             if !k.starts_with(prefix) {
                 break;
             }
-            out.push(k.to_string());
+            keys.insert(k.to_string(), true);
         }
-        Ok(out)
+        for (k, v) in held {
+            keys.insert(k, v.is_some());
+        }
+        Ok(keys
+            .into_iter()
+            .filter_map(|(k, live)| live.then_some(k))
+            .collect())
     }
 
     /// Every stored rule pack, ordered by version string.
     pub fn packs(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        self.list(PACKS)
+        let held = self
+            .overlay()?
+            .packs()
+            .into_iter()
+            .map(|(k, v)| (k, Some(v)))
+            .collect();
+        Ok(merge(self.list(PACKS)?, held))
     }
 
     /// The latest snapshot: the seq it reflects and its bytes.
     pub fn snapshot(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        if let Some(held) = self.overlay()?.snapshot() {
+            return Ok(Some(held));
+        }
         let txn = self.db.begin_read()?;
         let table = txn.open_table(SNAPSHOT)?;
         let snapshot = table.get(SNAPSHOT_KEY)?.map(|v| {
@@ -190,6 +251,20 @@ impl Store {
     }
 }
 
+/// The database's rows with the overlay's written over them (`None`: deleted),
+/// in key order.
+fn merge(
+    stored: Vec<(String, Vec<u8>)>,
+    held: Vec<(String, Option<Vec<u8>>)>,
+) -> Vec<(String, Vec<u8>)> {
+    let mut rows: BTreeMap<String, Option<Vec<u8>>> =
+        stored.into_iter().map(|(k, v)| (k, Some(v))).collect();
+    rows.extend(held);
+    rows.into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect()
+}
+
 /// Ascending iterator over log records, from [`Store::scan_from`].
 ///
 /// Each page of [`SCAN_CHUNK`] rows is read in its own read transaction, so records
@@ -197,6 +272,7 @@ impl Store {
 /// (a clone of its handle) until dropped. After an error it yields nothing more.
 pub struct LogIter {
     db: Arc<Database>,
+    overlay: Arc<RwLock<Overlay>>,
     next: u64,
     buf: VecDeque<(u64, Vec<u8>)>,
     done: bool,
@@ -213,14 +289,22 @@ impl std::fmt::Debug for LogIter {
 }
 
 impl LogIter {
-    /// Reads the next page into `buf`.
+    /// Reads the next page into `buf`: the overlay's first [`SCAN_CHUNK`]
+    /// records from `next`, then the database's, merged, the first
+    /// [`SCAN_CHUNK`] of them. The database holds a prefix of the log and the
+    /// overlay what was acknowledged after it (they may overlap), so the page
+    /// has no hole.
     fn fill(&mut self) -> Result<(), StoreError> {
+        let held = read(&self.overlay)?.records_from(self.next, SCAN_CHUNK);
         let txn = self.db.begin_read()?;
         let table = txn.open_table(LOG)?;
+        let mut page: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
         for row in table.range(self.next..)?.take(SCAN_CHUNK) {
             let (k, v) = row?;
-            self.buf.push_back((k.value(), v.value().to_vec()));
+            page.insert(k.value(), v.value().to_vec());
         }
+        page.extend(held);
+        self.buf.extend(page.into_iter().take(SCAN_CHUNK));
         match self.buf.back() {
             Some((last, _)) if self.buf.len() == SCAN_CHUNK && *last < u64::MAX => {
                 self.next = last + 1;

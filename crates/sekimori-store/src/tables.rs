@@ -1,6 +1,6 @@
 //! redb table definitions and the one-time initialisation done at open.
 
-use crate::format::{format_line, FORMAT_VERSION, FORMAT_VERSION_1};
+use crate::format::{format_line, FORMAT_VERSION, OLDER_FORMATS};
 use crate::StoreError;
 use redb::{Database, Durability, ReadableTable, TableDefinition};
 
@@ -24,6 +24,9 @@ pub(crate) const STEPUP: TableDefinition<&str, &[u8]> = TableDefinition::new("st
 
 /// The only key of [`SNAPSHOT`].
 pub(crate) const SNAPSHOT_KEY: &str = "current";
+/// The META key holding the last journal batch a durable commit covers
+/// (little-endian `u64`; absent: 0). Written by checkpoints only.
+pub(crate) const JOURNAL_BATCH: &str = "journal_batch";
 /// The META key holding the format version (decimal text).
 pub const META_FORMAT_VERSION: &str = "format_version";
 
@@ -47,13 +50,14 @@ pub(crate) fn init(db: &Database) -> Result<(), StoreError> {
             .map(|v| String::from_utf8_lossy(v.value()).into_owned());
         match found {
             Some(found) if found == expected => {}
-            Some(found) if found != FORMAT_VERSION_1.to_string() => {
+            Some(found) if !OLDER_FORMATS.iter().any(|v| found == v.to_string()) => {
                 return Err(StoreError::Format {
                     found: format!("META {META_FORMAT_VERSION} = {found}"),
                     expected: format_line(),
                 });
             }
-            // Fresh, or format 1: the new index starts empty beside the old one.
+            // Fresh, or an older format: format 1's new index starts empty
+            // beside the old one; format 2 had no journal, so none is pending.
             _ => {
                 meta.insert(META_FORMAT_VERSION, expected.as_bytes())?;
             }
@@ -61,4 +65,18 @@ pub(crate) fn init(db: &Database) -> Result<(), StoreError> {
     }
     txn.commit()?;
     Ok(())
+}
+
+/// The last journal batch the database holds durably ([`JOURNAL_BATCH`]).
+pub(crate) fn checkpointed_batch(db: &Database) -> Result<u64, StoreError> {
+    use redb::ReadableDatabase;
+    let txn = db.begin_read()?;
+    let meta = txn.open_table(META)?;
+    let batch = meta.get(JOURNAL_BATCH)?.map_or(0, |v| {
+        v.value()
+            .try_into()
+            .map(u64::from_le_bytes)
+            .unwrap_or_default()
+    });
+    Ok(batch)
 }

@@ -1,20 +1,40 @@
-//! The writer thread: group commit of queued ops.
+//! The writer thread (group commit through the journal) and the applier thread
+//! (the journaled batches into redb, many in one durable commit).
 
-use crate::tables::{EVENTS, LOG, META, PACKS, SNAPSHOT, SNAPSHOT_KEY, STEPUP};
+use crate::journal::{forget_through, Closed, Journal, Pending};
+use crate::overlay::Overlay;
+use crate::tables::{
+    EVENTS, JOURNAL_BATCH, LOG, META, META_FORMAT_VERSION, PACKS, SNAPSHOT, SNAPSHOT_KEY, STEPUP,
+};
 use crate::StoreError;
 use redb::{Database, Durability, Table, WriteTransaction};
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
-use std::sync::Arc;
+use std::sync::mpsc::{
+    channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError,
+};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 /// At most this many ops go into one write transaction.
 pub const MAX_BATCH_OPS: usize = 4096;
 /// A batch stops growing once its payloads reach this many bytes.
 pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+/// The applier starts a durable commit at most this often, so that one
+/// commit takes in every batch journaled meanwhile.
+pub const APPLY_EVERY: Duration = Duration::from_millis(5);
+/// While the overlay (acknowledged, not yet applied) holds this many payload
+/// bytes, the writer waits for the applier before it journals more.
+pub const OVERLAY_BYTES: usize = 64 * 1024 * 1024;
+/// A batch carrying a snapshot, or an op of at least this many bytes of
+/// payload, is not journaled (it would be written twice): the applier commits
+/// it durably, after every batch before it, and only then is it answered.
+pub const DIRECT_BATCH_BYTES: usize = 1024 * 1024;
 
 /// One write, queued with [`Store::submit`](crate::Store::submit).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
     /// Append a log record. `seq` must be exactly `last_seq() + 1` at the time the op is
     /// applied; `event`, when given, is indexed by (service, id) (a repeated key points at
@@ -65,7 +85,7 @@ pub enum Op {
 
 /// What identifies an event: its id within its service (the same id from two
 /// services is two events).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct EventKey {
     /// The service (tenant) that sent the event.
     pub service: String,
@@ -83,7 +103,7 @@ impl EventKey {
 }
 
 impl Op {
-    fn payload_len(&self) -> usize {
+    pub(crate) fn payload_len(&self) -> usize {
         match self {
             Op::Append { bytes, .. }
             | Op::Snapshot { bytes, .. }
@@ -120,36 +140,99 @@ pub(crate) struct Shared {
     /// The next commit fails as a failed fsync would
     /// ([`Store::fail_next_commit`](crate::Store::fail_next_commit)).
     pub(crate) fail_next: AtomicBool,
+    /// The applier's commits held back by
+    /// [`Store::hold_applier`](crate::Store::hold_applier) guards.
+    pub(crate) applier_held: AtomicUsize,
+    /// The applier's next commit fails
+    /// ([`Store::fail_next_apply`](crate::Store::fail_next_apply)).
+    pub(crate) fail_next_apply: AtomicBool,
+    /// Journaled batches the open replayed.
+    pub(crate) replayed: AtomicU64,
     pub(crate) commits: AtomicU64,
+    pub(crate) checkpoints: AtomicU64,
     pub(crate) ops: AtomicU64,
 }
 
-/// The writer: owns every write transaction.
+/// META keys the store writes itself: a [`Op::PutMeta`] of one is refused.
+const RESERVED_META: [&str; 2] = [JOURNAL_BATCH, META_FORMAT_VERSION];
+
+/// What the writer hands the applier, in batch order.
+enum Work {
+    /// Journaled and answered: commit it when convenient.
+    Journaled { batch: u64, ops: Vec<Op> },
+    /// Not journaled: commit it now and say so; the writer waits.
+    Direct {
+        batch: u64,
+        ops: Vec<Op>,
+        done: SyncSender<Result<(), StoreError>>,
+    },
+}
+
+impl Work {
+    fn batch(&self) -> u64 {
+        match self {
+            Work::Journaled { batch, .. } | Work::Direct { batch, .. } => *batch,
+        }
+    }
+
+    fn is_direct(&self) -> bool {
+        matches!(self, Work::Direct { .. })
+    }
+
+    fn ops(&self) -> &[Op] {
+        match self {
+            Work::Journaled { ops, .. } | Work::Direct { ops, .. } => ops,
+        }
+    }
+}
+
+/// The writer: validates, journals and answers every batch.
 pub(crate) struct Writer {
-    db: Arc<Database>,
     rx: Receiver<Request>,
     shared: Arc<Shared>,
+    overlay: Arc<RwLock<Overlay>>,
     /// The seq the next append must carry.
     next_seq: u64,
+    journal: Journal,
+    /// The number of the last batch made durable.
+    batch: u64,
+    applier: Option<(Sender<Work>, JoinHandle<()>)>,
 }
 
 impl Writer {
+    /// Starts the applier thread too.
     pub(crate) fn new(
         db: Arc<Database>,
         rx: Receiver<Request>,
         shared: Arc<Shared>,
-        last_seq: u64,
-    ) -> Self {
-        let next_seq = last_seq.saturating_add(1);
-        Writer {
+        overlay: Arc<RwLock<Overlay>>,
+        (last_seq, batch): (u64, u64),
+        journal: Journal,
+    ) -> std::io::Result<Self> {
+        let (work_tx, work_rx) = channel();
+        let applier = Applier {
             db,
+            rx: work_rx,
+            shared: Arc::clone(&shared),
+            overlay: Arc::clone(&overlay),
+            closed: journal.closed(),
+        };
+        let handle = std::thread::Builder::new()
+            .name("sekimori-store-applier".into())
+            .spawn(move || applier.run())?;
+        Ok(Writer {
             rx,
             shared,
-            next_seq,
-        }
+            overlay,
+            next_seq: last_seq.saturating_add(1),
+            journal,
+            batch,
+            applier: Some((work_tx, handle)),
+        })
     }
 
-    /// Runs until every sender is gone and the queue is drained.
+    /// Runs until every sender is gone and the queue is drained, then lets
+    /// the applier finish.
     pub(crate) fn run(mut self) {
         let _guard = FailOnPanic(self.shared.clone());
         while let Ok(first) = self.rx.recv() {
@@ -167,6 +250,20 @@ impl Writer {
             }
             let batch = self.drain(first, most);
             self.process(batch);
+        }
+        // Closing: the applier commits what it holds; then nothing is left
+        // that only the journal has.
+        if let Some((tx, handle)) = self.applier.take() {
+            drop(tx);
+            let _ = handle.join();
+        }
+        let settled = self
+            .overlay
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty();
+        if settled && !self.shared.failed.load(Ordering::Acquire) {
+            let _ = self.journal.finish();
         }
     }
 
@@ -194,7 +291,7 @@ impl Writer {
             return reply_all(replies, &StoreError::Failed);
         }
         let outcomes = self.validate(&ops);
-        match self.commit(&ops, &outcomes) {
+        match self.commit(ops, &outcomes) {
             Ok(()) => {
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(outcome.map(|_| ()));
@@ -231,39 +328,70 @@ impl Writer {
                     next = *seq;
                     Ok(Some(next))
                 }
+                Op::PutMeta { key, .. } if RESERVED_META.contains(&key.as_str()) => {
+                    Err(StoreError::Reserved(key.clone()))
+                }
                 _ => Ok(None),
             });
         }
         outcomes
     }
 
-    /// Applies the accepted ops in one durable write transaction.
+    /// Makes the accepted ops durable: journaled (synced) and added to the
+    /// overlay, or, for a direct batch, committed by the applier.
     fn commit(
         &mut self,
-        ops: &[Op],
+        ops: Vec<Op>,
         outcomes: &[Result<Option<u64>, StoreError>],
     ) -> Result<(), StoreError> {
-        let accepted: Vec<&Op> = ops
-            .iter()
+        let accepted: Vec<Op> = ops
+            .into_iter()
             .zip(outcomes)
             .filter_map(|(op, outcome)| outcome.is_ok().then_some(op))
             .collect();
         if accepted.is_empty() {
             return Ok(());
         }
-        let mut txn = self.db.begin_write()?;
-        txn.set_durability(Durability::Immediate)?;
-        apply_all(&txn, &accepted)?;
         if self.shared.fail_next.swap(false, Ordering::AcqRel) {
             // A test's stand-in for a failed fsync: nothing of the batch is
-            // committed (the transaction is aborted).
-            txn.abort()?;
+            // written.
             return Err(StoreError::Io {
                 path: "fail_next_commit".into(),
                 source: Arc::new(std::io::Error::other("injected commit failure")),
             });
         }
-        txn.commit()?;
+        let Some(tx) = self.applier.as_ref().map(|a| a.0.clone()) else {
+            return Err(StoreError::Failed);
+        };
+        let batch = self.batch + 1;
+        let count = accepted.len();
+        // Many small ops are what the journal is for; one large one is not.
+        let direct = accepted
+            .iter()
+            .any(|op| matches!(op, Op::Snapshot { .. }) || op.payload_len() >= DIRECT_BATCH_BYTES);
+        if direct {
+            let (done, wait) = sync_channel(1);
+            tx.send(Work::Direct {
+                batch,
+                ops: accepted,
+                done,
+            })
+            .map_err(|_| StoreError::Failed)?;
+            wait.recv().unwrap_or(Err(StoreError::Failed))?;
+        } else {
+            self.wait_for_room()?;
+            self.journal.append(batch, &accepted)?;
+            self.overlay
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .add(batch, &accepted);
+            tx.send(Work::Journaled {
+                batch,
+                ops: accepted,
+            })
+            .map_err(|_| StoreError::Failed)?;
+        }
+        self.batch = batch;
         if let Some(next) = outcomes
             .iter()
             .rev()
@@ -272,10 +400,148 @@ impl Writer {
             self.next_seq = next;
         }
         self.shared.commits.fetch_add(1, Ordering::Relaxed);
-        let applied = u64::try_from(accepted.len()).unwrap_or(u64::MAX);
+        let applied = u64::try_from(count).unwrap_or(u64::MAX);
         self.shared.ops.fetch_add(applied, Ordering::Relaxed);
         Ok(())
     }
+
+    /// Waits while the overlay is full (the applier is behind the disk).
+    fn wait_for_room(&self) -> Result<(), StoreError> {
+        loop {
+            if self.shared.failed.load(Ordering::Acquire) {
+                return Err(StoreError::Failed);
+            }
+            let bytes = self
+                .overlay
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .bytes();
+            if bytes < OVERLAY_BYTES {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+}
+
+/// The applier: owns every write transaction after the open's replay.
+struct Applier {
+    db: Arc<Database>,
+    rx: Receiver<Work>,
+    shared: Arc<Shared>,
+    overlay: Arc<RwLock<Overlay>>,
+    closed: Closed,
+}
+
+impl Applier {
+    /// Commits what the writer hands over, in order, everything queued at
+    /// once, at most once every [`APPLY_EVERY`] (a direct batch, which its
+    /// writer waits for, does not wait); runs until the writer is gone, then
+    /// commits what is left.
+    fn run(self) {
+        let _guard = FailOnPanic(self.shared.clone());
+        let mut last_start: Option<Instant> = None;
+        let mut works: Vec<Work> = Vec::new();
+        let mut open = true;
+        while open || !works.is_empty() {
+            if works.is_empty() {
+                match self.rx.recv() {
+                    Ok(work) => works.push(work),
+                    Err(_) => break,
+                }
+            }
+            let deadline = last_start.map(|t| t + APPLY_EVERY);
+            while open && !works.iter().any(Work::is_direct) {
+                let Some(wait) = deadline.and_then(|d| d.checked_duration_since(Instant::now()))
+                else {
+                    break;
+                };
+                match self.rx.recv_timeout(wait) {
+                    Ok(work) => works.push(work),
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => open = false,
+                }
+            }
+            loop {
+                match self.rx.try_recv() {
+                    Ok(work) => works.push(work),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
+                }
+            }
+            while self.shared.applier_held.load(Ordering::Acquire) > 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            last_start = Some(Instant::now());
+            let outcome = if self.shared.failed.load(Ordering::Acquire) {
+                Err(StoreError::Failed)
+            } else {
+                self.apply(&works)
+            };
+            // A failure reaches every later op of the writer as `Failed`;
+            // the acknowledged ops stay in the overlay and the journal.
+            if outcome.is_err() {
+                self.shared.failed.store(true, Ordering::Release);
+            }
+            for work in works.drain(..) {
+                if let Work::Direct { done, .. } = work {
+                    let _ = done.send(outcome.clone());
+                }
+            }
+        }
+    }
+
+    /// One durable commit of `works`, then what it covers leaves the overlay
+    /// and the journal.
+    fn apply(&self, works: &[Work]) -> Result<(), StoreError> {
+        let Some(last) = works.last().map(Work::batch) else {
+            return Ok(());
+        };
+        if self.shared.fail_next_apply.swap(false, Ordering::AcqRel) {
+            // A test's stand-in for a failed database commit.
+            return Err(StoreError::Io {
+                path: "fail_next_apply".into(),
+                source: Arc::new(std::io::Error::other("injected database commit failure")),
+            });
+        }
+        let ops: Vec<&Op> = works.iter().flat_map(|w| w.ops().iter()).collect();
+        checkpoint_commit(&self.db, &ops, last)?;
+        self.overlay
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove_through(last);
+        self.shared.checkpoints.fetch_add(1, Ordering::Relaxed);
+        forget_through(&self.closed, last)
+    }
+}
+
+/// One durable commit of `ops` that records `batch` as the last checkpointed.
+fn checkpoint_commit(db: &Database, ops: &[&Op], batch: u64) -> Result<(), StoreError> {
+    let mut txn = db.begin_write()?;
+    txn.set_durability(Durability::Immediate)?;
+    apply_all(&txn, ops)?;
+    txn.open_table(META)?
+        .insert(JOURNAL_BATCH, batch.to_le_bytes().as_slice())?;
+    txn.commit()?;
+    Ok(())
+}
+
+/// Replays the journal's pending batches (in order) in one durable commit,
+/// at open. Returns the last batch, or `checkpointed` when none was pending.
+pub(crate) fn replay(
+    db: &Database,
+    pending: &[Pending],
+    checkpointed: u64,
+) -> Result<u64, StoreError> {
+    let Some(last) = pending.last().map(|p| p.batch) else {
+        return Ok(checkpointed);
+    };
+    let ops: Vec<&Op> = pending.iter().flat_map(|p| p.ops.iter()).collect();
+    checkpoint_commit(db, &ops, last)?;
+    Ok(last)
 }
 
 /// Marks the store failed if the writer thread unwinds, so that submits stop queueing.

@@ -84,11 +84,11 @@ fn a_format_1_directory_opens_upgraded_with_its_index() {
     let store = Store::open(dir.path()).expect("a format-1 directory opens");
     assert_eq!(
         fs::read_to_string(dir.path().join(FORMAT_FILE)).expect("FORMAT"),
-        "sekimori-data 2\n"
+        "sekimori-data 3\n"
     );
     assert_eq!(
         store.meta(META_FORMAT_VERSION).expect("meta"),
-        Some(b"2".to_vec())
+        Some(b"3".to_vec())
     );
     assert_eq!(store.last_seq().expect("last"), 1);
     // The old index still finds the event; the record tells its service,

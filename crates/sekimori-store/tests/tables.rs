@@ -61,7 +61,7 @@ fn meta_packs_keys_put_get_list() {
     assert_eq!(store.meta("missing").expect("meta"), None);
     assert_eq!(
         store.meta(META_FORMAT_VERSION).expect("meta"),
-        Some(b"2".to_vec())
+        Some(b"3".to_vec())
     );
     assert_eq!(store.pack("v1").expect("pack"), Some(b"pack v1".to_vec()));
     assert_eq!(store.pack("v9").expect("pack"), None);
@@ -81,7 +81,7 @@ fn fresh_dir_gets_format_file() {
     let data = dir.path().join("nested").join("data");
     let store = Store::open(&data).expect("open creates the dir");
     let text = fs::read_to_string(data.join(FORMAT_FILE)).expect("FORMAT");
-    assert_eq!(text, "sekimori-data 2\n");
+    assert_eq!(text, "sekimori-data 3\n");
     assert!(data.join(DB_FILE).exists());
     drop(store);
     Store::open(&data).expect("reopen with FORMAT");
@@ -91,11 +91,11 @@ fn fresh_dir_gets_format_file() {
 fn wrong_format_version_refuses_to_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     drop(Store::open(dir.path()).expect("open"));
-    fs::write(dir.path().join(FORMAT_FILE), "sekimori-data 3\n").expect("write");
+    fs::write(dir.path().join(FORMAT_FILE), "sekimori-data 4\n").expect("write");
     match Store::open(dir.path()) {
         Err(StoreError::Format { found, expected }) => {
-            assert_eq!(found, "sekimori-data 3");
-            assert_eq!(expected, "sekimori-data 2");
+            assert_eq!(found, "sekimori-data 4");
+            assert_eq!(expected, "sekimori-data 3");
         }
         other => panic!("expected Format error, got {other:?}"),
     }
