@@ -46,6 +46,7 @@ use std::io::Read;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use xxhash_rust::xxh3::Xxh3;
 
 /// A journal segment's file name: this prefix, then the number of its first
@@ -69,6 +70,8 @@ pub(crate) struct Journal {
     /// Bytes in the current segment.
     len: u64,
     closed: Closed,
+    /// The next segment's file, being zero-filled in the background.
+    spare: Option<JoinHandle<Result<File, StoreError>>>,
 }
 
 /// A journaled batch not yet in a durable database commit.
@@ -158,6 +161,9 @@ impl Journal {
         for path in segments(dir)? {
             std::fs::remove_file(&path).map_err(StoreError::io(&path))?;
         }
+        remove_spare(dir)?;
+        // The first segment grows as it is written; the spare is begun once
+        // it is a quarter full (a store that writes little never pays for it).
         let (file, path) = create_segment(dir, first)?;
         Ok(Journal {
             dir: dir.to_path_buf(),
@@ -165,7 +171,37 @@ impl Journal {
             path,
             len: 0,
             closed: Closed::default(),
+            spare: None,
         })
+    }
+
+    /// Starts zero-filling the next segment's file in the background.
+    fn prepare_spare(&mut self) {
+        let dir = self.dir.clone();
+        self.spare = std::thread::Builder::new()
+            .name("sekimori-store-spare".into())
+            .spawn(move || zeroed(&dir))
+            .ok();
+    }
+
+    /// The next segment, named for batch `first`: the spare when it is
+    /// ready, else a file that grows as it is written (slower syncs, no
+    /// wait now).
+    fn next_segment(&mut self, first: u64) -> Result<(File, PathBuf), StoreError> {
+        match self.spare.take() {
+            Some(spare) if spare.is_finished() => {
+                let ready = spare.join().ok().and_then(Result::ok);
+                match ready {
+                    Some(file) => name_segment(&self.dir, file, first),
+                    // A failed zero-fill (a full disk?) costs speed, not data.
+                    None => create_segment(&self.dir, first),
+                }
+            }
+            pending => {
+                self.spare = pending;
+                create_segment(&self.dir, first)
+            }
+        }
     }
 
     /// The closed segments, for the applier to delete.
@@ -190,8 +226,11 @@ impl Journal {
             .and_then(|()| self.file.sync_data())
             .map_err(StoreError::io(&self.path))?;
         self.len += u64::try_from(record.len()).unwrap_or(u64::MAX);
+        if self.spare.is_none() && self.len >= SEGMENT_BYTES / 4 {
+            self.prepare_spare();
+        }
         if self.len >= SEGMENT_BYTES {
-            let (file, path) = create_segment(&self.dir, batch + 1)?;
+            let (file, path) = self.next_segment(batch + 1)?;
             let old = std::mem::replace(&mut self.path, path);
             self.file = file;
             self.len = 0;
@@ -204,12 +243,15 @@ impl Journal {
 
     /// Deletes every segment, once the database holds all of their batches
     /// (the store closes).
-    pub(crate) fn finish(self) -> Result<(), StoreError> {
+    pub(crate) fn finish(mut self) -> Result<(), StoreError> {
+        if let Some(spare) = self.spare.take() {
+            let _ = spare.join();
+        }
         drop(self.file);
         for path in segments(&self.dir)? {
             std::fs::remove_file(&path).map_err(StoreError::io(&path))?;
         }
-        Ok(())
+        remove_spare(&self.dir)
     }
 }
 
@@ -226,6 +268,64 @@ pub(crate) fn forget_through(closed: &Closed, checkpointed: u64) -> Result<(), S
         closed.pop_front();
     }
     Ok(())
+}
+
+/// Name of the spare segment while it is being zero-filled.
+const SPARE_FILE: &str = "journal.spare";
+/// The spare is zero-filled this many bytes at a time, each step synced...
+const SPARE_STEP: usize = 256 * 1024;
+/// ... and followed by this pause (32 steps: at least 0.16 s a segment, well
+/// within the time the writer takes to fill three quarters of one).
+const SPARE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// Deletes a spare segment file, if there is one.
+fn remove_spare(dir: &Path) -> Result<(), StoreError> {
+    let path = dir.join(SPARE_FILE);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(&path)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// A spare segment: [`SEGMENT_BYTES`] of zeros, written and synced (mode
+/// 0600). Appends then overwrite blocks the file already has, so a record's
+/// `fdatasync` writes its data and no file-system metadata (the file's size
+/// does not change): on the development VM 0.10 ms instead of 0.15, and it
+/// does not wait for the file system's journal, which the database's own
+/// syncs also use. Zeros end the records: a zero header fails its checksum.
+fn zeroed(dir: &Path) -> Result<File, StoreError> {
+    let path = dir.join(SPARE_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(StoreError::io(&path))?;
+    // In small synced steps with pauses: one 8 MB flush would hold the disk
+    // while the writer's next journal sync waits behind it.
+    let chunk = vec![0u8; SPARE_STEP];
+    let mut at = 0u64;
+    while at < SEGMENT_BYTES {
+        file.write_all_at(&chunk, at)
+            .and_then(|()| file.sync_data())
+            .map_err(StoreError::io(&path))?;
+        at += chunk.len() as u64;
+        std::thread::sleep(SPARE_PAUSE);
+    }
+    file.sync_all().map_err(StoreError::io(&path))?;
+    Ok(file)
+}
+
+/// Gives the spare `file` its segment name (`first`), durably.
+fn name_segment(dir: &Path, file: File, first: u64) -> Result<(File, PathBuf), StoreError> {
+    let path = dir.join(format!("{JOURNAL_PREFIX}{first:020}"));
+    std::fs::rename(dir.join(SPARE_FILE), &path).map_err(StoreError::io(&path))?;
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(StoreError::io(dir))?;
+    Ok((file, path))
 }
 
 /// Creates segment `first` (mode 0600) and makes its name durable: records
@@ -295,7 +395,9 @@ fn records(bytes: &[u8]) -> (Vec<(u64, &[u8])>, usize) {
 /// byte `from`: the records behind a damaged one (batch `last + 1`, or a few
 /// damaged in a row). Looks only where the batch number's bytes are found.
 fn record_after_damage(bytes: &[u8], from: usize, last: u64) -> Option<usize> {
-    let rest = bytes.get(from.checked_add(1)?..)?;
+    // A preallocated segment's zeros hold no record: search before them.
+    let written = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
+    let rest = bytes.get(from.checked_add(1)?..written)?;
     (2..=4u64).find_map(|k| {
         let pattern = last.checked_add(k)?.to_le_bytes();
         rest.windows(pattern.len())
@@ -432,6 +534,18 @@ mod tests {
     }
 
     #[test]
+    fn a_zeroed_tail_ends_the_records_and_is_no_damage() {
+        let mut bytes = record(1, &[append(1)]);
+        bytes.extend(record(2, &[append(2)]));
+        let written = bytes.len();
+        bytes.resize(written + 70_000, 0);
+        let (found, end) = records(&bytes);
+        assert_eq!(found.len(), 2);
+        assert_eq!(end, written);
+        assert_eq!(record_after_damage(&bytes, end, 2), None);
+    }
+
+    #[test]
     fn a_gap_after_the_checkpoint_refuses_the_open() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut bytes = record(7, &[append(7)]);
@@ -485,6 +599,45 @@ mod tests {
             segments(dir.path()).expect("list").len(),
             1,
             "the current one stays"
+        );
+        journal.finish().expect("finish");
+        assert!(segments(dir.path()).expect("list").is_empty());
+    }
+
+    #[test]
+    fn a_ready_spare_becomes_the_next_segment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut journal = Journal::start(dir.path(), 1).expect("start");
+        let quarter = usize::try_from(SEGMENT_BYTES / 4).expect("fits");
+        let pack = |n: usize| Op::PutPack {
+            version: "v".into(),
+            bytes: vec![5; n],
+        };
+        journal.append(1, &[pack(quarter)]).expect("append");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while !journal.spare.as_ref().is_some_and(JoinHandle::is_finished) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the spare never got ready"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        journal.append(2, &[pack(3 * quarter)]).expect("append");
+        journal.append(3, &[append(3)]).expect("append");
+        let names = segments(dir.path()).expect("list");
+        assert_eq!(names.len(), 2);
+        let size = std::fs::metadata(&names[1]).expect("segment").len();
+        assert_eq!(
+            size, SEGMENT_BYTES,
+            "the second segment is the zero-filled spare"
+        );
+        assert!(
+            !dir.path().join(SPARE_FILE).exists(),
+            "the spare was renamed"
+        );
+        assert_eq!(
+            batches(&recover(dir.path(), 0).expect("recover")),
+            vec![1, 2, 3]
         );
         journal.finish().expect("finish");
         assert!(segments(dir.path()).expect("list").is_empty());

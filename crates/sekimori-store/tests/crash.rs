@@ -136,9 +136,16 @@ fn acknowledged_appends_survive_sigkill() {
             // A torn append at the end: a header that promises 16 bytes with
             // a checksum they do not match (round 1), or less than a header
             // (round 3).
-            use std::io::Write as _;
-            let mut file = std::fs::OpenOptions::new()
-                .append(true)
+            // Segments are zero-filled ahead: the records end at the last
+            // byte that is not zero (a record's last byte is a digit here).
+            use std::os::unix::fs::FileExt as _;
+            let written = std::fs::read(&newest)
+                .expect("segment")
+                .iter()
+                .rposition(|&b| b != 0)
+                .map_or(0, |p| p as u64 + 1);
+            let file = std::fs::OpenOptions::new()
+                .write(true)
                 .open(&newest)
                 .expect("journal");
             let mut torn = Vec::new();
@@ -150,7 +157,7 @@ fn acknowledged_appends_survive_sigkill() {
             } else {
                 torn.extend([0xab; 13]);
             }
-            file.write_all(&torn).expect("tear");
+            file.write_all_at(&torn, written).expect("tear");
         }
         for seq in acks {
             assert!(acked.insert(seq), "seq {seq} acknowledged twice");
