@@ -1,7 +1,8 @@
 //! `sekimori backtest`: rule quality of the logged decisions over a window,
 //! and, with `--rules`, a candidate pack replayed over the same window
-//! (docs/backtest.md). Reads the data directory and writes nothing; redb
-//! locks its file, so the server must be stopped (or give a copy).
+//! (docs/backtest.md). Reads the data directory and adds nothing to its log
+//! (opening it replays what a crash left in the journal, as a start does);
+//! redb locks its file, so the server must be stopped (or give a copy).
 
 use anyhow::{anyhow, bail};
 use sekimori_backtest::{run, text, Request, Window};
