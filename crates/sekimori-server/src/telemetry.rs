@@ -109,9 +109,10 @@ pub fn store_failed(error: &dyn std::fmt::Display) {
 }
 
 /// Group-commit counters, refreshed when /metrics is scraped.
-pub fn store_stats(commits: u64, ops: u64) {
-    gauge!("sekimori_store_commits_total").set(commits as f64);
-    gauge!("sekimori_store_ops_total").set(ops as f64);
+pub fn store_stats(s: sekimori_store::StoreStats) {
+    gauge!("sekimori_store_commits_total").set(s.commits as f64);
+    gauge!("sekimori_store_ops_total").set(s.ops as f64);
+    gauge!("sekimori_store_applied_commits_total").set(s.checkpoints as f64);
 }
 
 /// A notice was refused before queueing (not in the dead-letter log).

@@ -171,8 +171,7 @@ pub(crate) async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses(
     (status = 200, description = "Prometheus text exposition format", content_type = "text/plain; version=0.0.4", body = String)))]
 pub(crate) async fn metrics(_: Auth<ReadScope>, State(app): State<Arc<App>>) -> impl IntoResponse {
-    let stats = app.store.stats();
-    crate::telemetry::store_stats(stats.commits, stats.ops);
+    crate::telemetry::store_stats(app.store.stats());
     if let Some(n) = &app.notices {
         crate::telemetry::notice_stats(n.stats());
     }
