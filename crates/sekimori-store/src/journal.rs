@@ -14,6 +14,9 @@
 //! The journal is a sequence of segment files, `journal-` and the number of
 //! their first batch; the writer starts a new one after [`SEGMENT_BYTES`], and
 //! the applier deletes a closed one once a durable commit covers all of it.
+//! After the first, a segment is zero-filled ahead by a background thread
+//! (`journal.spare`, renamed when it is rotated in), so that an append's sync
+//! writes data and no file-system metadata; zeros end the records.
 //! Each group commit is one record, numbered by a batch counter that never goes
 //! back:
 //!
@@ -27,7 +30,10 @@
 //! # Recovery
 //!
 //! [`recover`] reads the segments in order, each up to its first record that is
-//! short (a torn append) or fails its checksum. Records at or below the
+//! short (a torn append) or fails its checksum. Only a segment's last record can
+//! be torn (appends are serial, each synced before the next): a good record of a
+//! following batch behind a bad one is damage, and refuses the open. Records at
+//! or below the
 //! checkpointed batch are in the database already and skipped; the rest must
 //! run on from it without a gap, or the open fails ([`StoreError::Journal`])
 //! rather than run with acknowledged ops missing. The store replays them in one
