@@ -87,14 +87,15 @@ fn write_format(dir: &Path) -> Result<(), StoreError> {
     sync_dir(dir)
 }
 
+/// Makes the names of `dir`'s entries durable (a new or renamed file).
 #[cfg(unix)]
-fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(StoreError::io(dir))
 }
 
 #[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> Result<(), StoreError> {
+pub(crate) fn sync_dir(_dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }

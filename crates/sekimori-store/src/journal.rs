@@ -44,6 +44,7 @@
 //! The checksum finds torn bytes, not tampering: the journal is in the private
 //! data directory, next to the database it protects.
 
+use crate::format::sync_dir;
 use crate::writer::Op;
 use crate::StoreError;
 use std::collections::VecDeque;
@@ -301,14 +302,7 @@ fn remove_spare(dir: &Path) -> Result<(), StoreError> {
 /// syncs also use. Zeros end the records: a zero header fails its checksum.
 fn zeroed(dir: &Path) -> Result<File, StoreError> {
     let path = dir.join(SPARE_FILE);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .map_err(StoreError::io(&path))?;
+    let file = create_private(&path)?;
     // In small synced steps with pauses: one 8 MB flush would hold the disk
     // while the writer's next journal sync waits behind it.
     let chunk = vec![0u8; SPARE_STEP];
@@ -326,30 +320,37 @@ fn zeroed(dir: &Path) -> Result<File, StoreError> {
 
 /// Gives the spare `file` its segment name (`first`), durably.
 fn name_segment(dir: &Path, file: File, first: u64) -> Result<(File, PathBuf), StoreError> {
-    let path = dir.join(format!("{JOURNAL_PREFIX}{first:020}"));
+    let path = segment_path(dir, first);
     std::fs::rename(dir.join(SPARE_FILE), &path).map_err(StoreError::io(&path))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(StoreError::io(dir))?;
+    sync_dir(dir)?;
     Ok((file, path))
 }
 
 /// Creates segment `first` (mode 0600) and makes its name durable: records
 /// acknowledged from it must be found after a crash.
 fn create_segment(dir: &Path, first: u64) -> Result<(File, PathBuf), StoreError> {
-    let path = dir.join(format!("{JOURNAL_PREFIX}{first:020}"));
-    let file = OpenOptions::new()
+    let path = segment_path(dir, first);
+    let file = create_private(&path)?;
+    sync_dir(dir)?;
+    Ok((file, path))
+}
+
+/// Segment `first`'s file name in `dir`.
+fn segment_path(dir: &Path, first: u64) -> PathBuf {
+    dir.join(format!("{JOURNAL_PREFIX}{first:020}"))
+}
+
+/// Creates `path` empty (truncating what was there), mode 0600, for reading
+/// and writing.
+fn create_private(path: &Path) -> Result<File, StoreError> {
+    OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(&path)
-        .map_err(StoreError::io(&path))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(StoreError::io(dir))?;
-    Ok((file, path))
+        .open(path)
+        .map_err(StoreError::io(path))
 }
 
 fn checksum(batch: u64, payload: &[u8]) -> u64 {
@@ -436,7 +437,7 @@ mod tests {
     }
 
     fn write_segment(dir: &Path, first: u64, bytes: &[u8]) {
-        std::fs::write(dir.join(format!("{JOURNAL_PREFIX}{first:020}")), bytes).expect("write");
+        std::fs::write(segment_path(dir, first), bytes).expect("write");
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! applier has not committed, in memory, so that every read sees an op the moment
 //! its waiter is answered.
 //!
-//! Each entry carries the batch that wrote it. The writer adds a batch after its
+//! Each entry carries the batch that wrote it (an event's index entry leaves
+//! with its record instead). The writer adds a batch after its
 //! journal record is synced and before it answers; the applier removes the
 //! entries of the batches its durable commit covered, after that commit (an entry
 //! a later batch rewrote stays). A read looks here **first, then** in the
@@ -32,8 +33,9 @@ struct Stamped<T> {
 pub(crate) struct Overlay {
     /// seq -> record, and the event it indexes.
     log: BTreeMap<u64, Stamped<Record>>,
-    /// event id -> service -> seq.
-    events: BTreeMap<String, BTreeMap<String, Stamped<u64>>>,
+    /// event id -> service -> seq (leaves with its record: see
+    /// [`Overlay::remove_through`]).
+    events: BTreeMap<String, BTreeMap<String, u64>>,
     meta: HashMap<String, Stamped<Vec<u8>>>,
     packs: BTreeMap<String, Stamped<Vec<u8>>>,
     snapshot: Option<Stamped<(u64, Vec<u8>)>>,
@@ -58,7 +60,7 @@ impl Overlay {
                         let cost = ENTRY_COST + e.id.len() + e.service.len();
                         added += cost;
                         let services = self.events.entry(e.id.clone()).or_default();
-                        let old = services.insert(e.service.clone(), stamp(batch, *seq));
+                        let old = services.insert(e.service.clone(), *seq);
                         replaced += old.map_or(0, |_| cost);
                     }
                 }
@@ -117,7 +119,7 @@ impl Overlay {
             let Some(services) = self.events.get_mut(&e.id) else {
                 continue;
             };
-            if services.get(&e.service).is_some_and(|s| s.value == seq) {
+            if services.get(&e.service) == Some(&seq) {
                 services.remove(&e.service);
                 freed += ENTRY_COST + e.id.len() + e.service.len();
             }
@@ -186,7 +188,7 @@ impl Overlay {
         self.events
             .get(id)
             .and_then(|services| services.get(service))
-            .map(|e| e.value)
+            .copied()
     }
 
     /// (service, seq) of every service's event `id`.
@@ -194,7 +196,7 @@ impl Overlay {
         self.events.get(id).map_or_else(Vec::new, |services| {
             services
                 .iter()
-                .map(|(service, e)| (service.clone(), e.value))
+                .map(|(service, seq)| (service.clone(), *seq))
                 .collect()
         })
     }

@@ -26,24 +26,24 @@ pub(crate) fn last_seq(db: &Database) -> Result<u64, StoreError> {
 /// The overlay, read. A panic of the writer or the applier while it held the
 /// lock leaves it poisoned; reads go on (what a half-added batch shows is
 /// journaled already), as the store's docs promise.
-fn read(overlay: &RwLock<Overlay>) -> Result<RwLockReadGuard<'_, Overlay>, StoreError> {
-    Ok(overlay.read().unwrap_or_else(PoisonError::into_inner))
+fn read(overlay: &RwLock<Overlay>) -> RwLockReadGuard<'_, Overlay> {
+    overlay.read().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Store {
-    fn overlay(&self) -> Result<RwLockReadGuard<'_, Overlay>, StoreError> {
+    fn overlay(&self) -> RwLockReadGuard<'_, Overlay> {
         read(&self.overlay)
     }
 
     /// The highest acknowledged seq, 0 when the log is empty.
     pub fn last_seq(&self) -> Result<u64, StoreError> {
-        let held = self.overlay()?.last_seq();
+        let held = self.overlay().last_seq();
         Ok(held.unwrap_or_default().max(last_seq(&self.db)?))
     }
 
     /// The log record at `seq`.
     pub fn get(&self, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(record) = self.overlay()?.record(seq) {
+        if let Some(record) = self.overlay().record(seq) {
             return Ok(Some(record));
         }
         let txn = self.db.begin_read()?;
@@ -58,7 +58,7 @@ impl Store {
     /// services then): an id found only in that index gives its seq whatever
     /// the service, and **the caller checks the record's service**.
     pub fn seq_of_service_event(&self, service: &str, id: &str) -> Result<Option<u64>, StoreError> {
-        if let Some(seq) = self.overlay()?.event(service, id) {
+        if let Some(seq) = self.overlay().event(service, id) {
             return Ok(Some(seq));
         }
         let txn = self.db.begin_read()?;
@@ -84,7 +84,7 @@ impl Store {
             return Ok(out);
         }
         let held: Vec<Option<u64>> = {
-            let overlay = self.overlay()?;
+            let overlay = self.overlay();
             keys.iter().map(|&(s, id)| overlay.event(s, id)).collect()
         };
         let txn = self.db.begin_read()?;
@@ -108,7 +108,7 @@ impl Store {
     /// index's, which may repeat one of them). The caller reads each
     /// record's service.
     pub fn seqs_of_event(&self, id: &str) -> Result<Vec<u64>, StoreError> {
-        let held = self.overlay()?.events_of(id);
+        let held = self.overlay().events_of(id);
         let txn = self.db.begin_read()?;
         let events = txn.open_table(EVENTS)?;
         let mut by_service = BTreeMap::new();
@@ -153,7 +153,7 @@ impl Store {
 
     /// A META entry.
     pub fn meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(bytes) = self.overlay()?.meta(key) {
+        if let Some(bytes) = self.overlay().meta(key) {
             return Ok(Some(bytes));
         }
         self.get_bytes(META, key)
@@ -161,7 +161,7 @@ impl Store {
 
     /// A rule pack by version.
     pub fn pack(&self, version: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(bytes) = self.overlay()?.pack(version) {
+        if let Some(bytes) = self.overlay().pack(version) {
             return Ok(Some(bytes));
         }
         self.get_bytes(PACKS, version)
@@ -169,7 +169,7 @@ impl Store {
 
     /// A step-up record (see [`Op::StepUp`](crate::Op::StepUp)).
     pub fn stepup(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        if let Some(held) = self.overlay()?.stepup(key) {
+        if let Some(held) = self.overlay().stepup(key) {
             return Ok(held);
         }
         self.get_bytes(STEPUP, key)
@@ -178,7 +178,7 @@ impl Store {
     /// Every step-up record, ordered by key (a replicated node's snapshot
     /// carries them to a node that joins from it).
     pub fn stepups(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        let held = self.overlay()?.stepups_under("");
+        let held = self.overlay().stepups_under("");
         Ok(merge(self.list(STEPUP)?, held))
     }
 
@@ -186,7 +186,7 @@ impl Store {
     /// key-only range scan (no value is read), so listing one prefix
     /// (the workbench's `analyst/`) never loads every customer's record.
     pub fn stepup_keys(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
-        let held = self.overlay()?.stepups_under(prefix);
+        let held = self.overlay().stepups_under(prefix);
         let txn = self.db.begin_read()?;
         let table = txn.open_table(STEPUP)?;
         let mut keys: BTreeMap<String, bool> = BTreeMap::new();
@@ -210,7 +210,7 @@ impl Store {
     /// Every stored rule pack, ordered by version string.
     pub fn packs(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
         let held = self
-            .overlay()?
+            .overlay()
             .packs()
             .into_iter()
             .map(|(k, v)| (k, Some(v)))
@@ -220,7 +220,7 @@ impl Store {
 
     /// The latest snapshot: the seq it reflects and its bytes.
     pub fn snapshot(&self) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
-        if let Some(held) = self.overlay()?.snapshot() {
+        if let Some(held) = self.overlay().snapshot() {
             return Ok(Some(held));
         }
         let txn = self.db.begin_read()?;
@@ -295,7 +295,7 @@ impl LogIter {
     /// overlay what was acknowledged after it (they may overlap), so the page
     /// has no hole.
     fn fill(&mut self) -> Result<(), StoreError> {
-        let held = read(&self.overlay)?.records_from(self.next, SCAN_CHUNK);
+        let held = read(&self.overlay).records_from(self.next, SCAN_CHUNK);
         let txn = self.db.begin_read()?;
         let table = txn.open_table(LOG)?;
         let mut page: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
