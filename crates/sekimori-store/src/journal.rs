@@ -44,26 +44,26 @@
 //! The checksum finds torn bytes, not tampering: the journal is in the private
 //! data directory, next to the database it protects.
 
-use crate::format::sync_dir;
+mod files;
+mod record;
+
 use crate::writer::Op;
 use crate::StoreError;
+use files::{create_segment, name_segment, remove_spare, segments, segments_from, zeroed};
+use record::{encode, record_after_damage, records};
 use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use xxhash_rust::xxh3::Xxh3;
 
 /// A journal segment's file name: this prefix, then the number of its first
 /// batch (20 digits, so that names sort as numbers).
 pub const JOURNAL_PREFIX: &str = "journal-";
 /// The writer starts a new segment once the current one holds this many bytes.
 pub const SEGMENT_BYTES: u64 = 8 * 1024 * 1024;
-/// Bytes before a record's payload.
-const HEADER: usize = 4 + 8 + 8;
-
 /// Closed segments, oldest first: (last batch it holds, path). The applier
 /// deletes the ones a durable commit covers.
 pub(crate) type Closed = Arc<Mutex<VecDeque<(u64, PathBuf)>>>;
@@ -86,33 +86,6 @@ pub(crate) struct Journal {
 pub(crate) struct Pending {
     pub(crate) batch: u64,
     pub(crate) ops: Vec<Op>,
-}
-
-/// The segment files of `dir`, ordered by their first batch, with it.
-fn segments_from(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(StoreError::io(dir))? {
-        let entry = entry.map_err(StoreError::io(dir))?;
-        let name = entry.file_name();
-        let Some(first) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(JOURNAL_PREFIX))
-            .and_then(|n| n.parse::<u64>().ok())
-        else {
-            continue;
-        };
-        found.push((first, entry.path()));
-    }
-    found.sort();
-    Ok(found)
-}
-
-/// The segment files of `dir`, ordered by their first batch.
-fn segments(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
-    Ok(segments_from(dir)?
-        .into_iter()
-        .map(|(_, path)| path)
-        .collect())
 }
 
 /// Reads every segment of `dir` and returns the batches after `checkpointed`,
@@ -277,160 +250,12 @@ pub(crate) fn forget_through(closed: &Closed, checkpointed: u64) -> Result<(), S
     Ok(())
 }
 
-/// Name of the spare segment while it is being zero-filled.
-const SPARE_FILE: &str = "journal.spare";
-/// The spare is zero-filled this many bytes at a time, each step synced...
-const SPARE_STEP: usize = 256 * 1024;
-/// ... and followed by this pause (32 steps: at least 0.16 s a segment, well
-/// within the time the writer takes to fill three quarters of one).
-const SPARE_PAUSE: std::time::Duration = std::time::Duration::from_millis(5);
-
-/// Deletes a spare segment file, if there is one.
-fn remove_spare(dir: &Path) -> Result<(), StoreError> {
-    let path = dir.join(SPARE_FILE);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(&path)(e)),
-        _ => Ok(()),
-    }
-}
-
-/// A spare segment: [`SEGMENT_BYTES`] of zeros, written and synced (mode
-/// 0600). Appends then overwrite blocks the file already has, so a record's
-/// `fdatasync` writes its data and no file-system metadata (the file's size
-/// does not change): on the development VM 0.10 ms instead of 0.15, and it
-/// does not wait for the file system's journal, which the database's own
-/// syncs also use. Zeros end the records: a zero header fails its checksum.
-fn zeroed(dir: &Path) -> Result<File, StoreError> {
-    let path = dir.join(SPARE_FILE);
-    let file = create_private(&path)?;
-    // In small synced steps with pauses: one 8 MB flush would hold the disk
-    // while the writer's next journal sync waits behind it.
-    let chunk = vec![0u8; SPARE_STEP];
-    let mut at = 0u64;
-    while at < SEGMENT_BYTES {
-        file.write_all_at(&chunk, at)
-            .and_then(|()| file.sync_data())
-            .map_err(StoreError::io(&path))?;
-        at += chunk.len() as u64;
-        std::thread::sleep(SPARE_PAUSE);
-    }
-    file.sync_all().map_err(StoreError::io(&path))?;
-    Ok(file)
-}
-
-/// Gives the spare `file` its segment name (`first`), durably.
-fn name_segment(dir: &Path, file: File, first: u64) -> Result<(File, PathBuf), StoreError> {
-    let path = segment_path(dir, first);
-    std::fs::rename(dir.join(SPARE_FILE), &path).map_err(StoreError::io(&path))?;
-    sync_dir(dir)?;
-    Ok((file, path))
-}
-
-/// Creates segment `first` (mode 0600) and makes its name durable: records
-/// acknowledged from it must be found after a crash.
-fn create_segment(dir: &Path, first: u64) -> Result<(File, PathBuf), StoreError> {
-    let path = segment_path(dir, first);
-    let file = create_private(&path)?;
-    sync_dir(dir)?;
-    Ok((file, path))
-}
-
-/// Segment `first`'s file name in `dir`.
-fn segment_path(dir: &Path, first: u64) -> PathBuf {
-    dir.join(format!("{JOURNAL_PREFIX}{first:020}"))
-}
-
-/// Creates `path` empty (truncating what was there), mode 0600, for reading
-/// and writing.
-fn create_private(path: &Path) -> Result<File, StoreError> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(StoreError::io(path))
-}
-
-fn checksum(batch: u64, payload: &[u8]) -> u64 {
-    let mut hasher = Xxh3::new();
-    hasher.update(&batch.to_le_bytes());
-    hasher.update(payload);
-    hasher.digest()
-}
-
-/// One record's bytes; `None` when the payload's length does not fit the header.
-fn encode(batch: u64, payload: &[u8]) -> Option<Vec<u8>> {
-    let len = u32::try_from(payload.len()).ok()?;
-    let mut record = Vec::with_capacity(HEADER + payload.len());
-    record.extend_from_slice(&len.to_le_bytes());
-    record.extend_from_slice(&batch.to_le_bytes());
-    record.extend_from_slice(&checksum(batch, payload).to_le_bytes());
-    record.extend_from_slice(payload);
-    Some(record)
-}
-
-/// The record at byte `at` of `bytes`, (batch, payload, end), if it is whole
-/// and passes its checksum.
-fn record_at(bytes: &[u8], at: usize) -> Option<(u64, &[u8], usize)> {
-    let header = bytes.get(at..at.checked_add(HEADER)?)?;
-    let field = |from: usize, to: usize| header.get(from..to).unwrap_or_default();
-    let len = u32::from_le_bytes(field(0, 4).try_into().ok()?);
-    let batch = u64::from_le_bytes(field(4, 12).try_into().ok()?);
-    let sum = u64::from_le_bytes(field(12, 20).try_into().ok()?);
-    let start = at + HEADER;
-    let end = start.checked_add(usize::try_from(len).ok()?)?;
-    let payload = bytes.get(start..end)?;
-    (checksum(batch, payload) == sum).then_some((batch, payload, end))
-}
-
-/// The whole records at the start of `bytes`, (batch, payload), up to the
-/// first that is short (a torn append) or fails its checksum, and the byte
-/// where they end.
-fn records(bytes: &[u8]) -> (Vec<(u64, &[u8])>, usize) {
-    let mut out = Vec::new();
-    let mut at = 0usize;
-    while let Some((batch, payload, end)) = record_at(bytes, at) {
-        out.push((batch, payload));
-        at = end;
-    }
-    (out, at)
-}
-
-/// Where a good record of one of the batches after `last + 1` starts, past
-/// byte `from`: the records behind a damaged one (batch `last + 1`, or a few
-/// damaged in a row). Looks only where the batch number's bytes are found.
-fn record_after_damage(bytes: &[u8], from: usize, last: u64) -> Option<usize> {
-    // A preallocated segment's zeros hold no record: search before them.
-    let written = bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1);
-    let rest = bytes.get(from.checked_add(1)?..written)?;
-    (2..=4u64).find_map(|k| {
-        let pattern = last.checked_add(k)?.to_le_bytes();
-        rest.windows(pattern.len())
-            .enumerate()
-            .filter_map(|(i, w)| (w == pattern).then_some(from + 1 + i))
-            .filter_map(|p| p.checked_sub(4))
-            .find(|&at| at > from && record_at(bytes, at).is_some())
-    })
-}
-
 #[cfg(test)]
 mod tests {
+    use super::files::{segment_path, SPARE_FILE};
+    use super::record::tests::{append, record};
+    use super::record::HEADER;
     use super::*;
-    use crate::EventKey;
-
-    fn append(seq: u64) -> Op {
-        Op::Append {
-            seq,
-            event: Some(EventKey::new("svc", format!("e{seq}"))),
-            bytes: vec![u8::try_from(seq % 251).unwrap_or(0); 40],
-        }
-    }
-
-    fn record(batch: u64, ops: &[Op]) -> Vec<u8> {
-        encode(batch, &postcard::to_stdvec(ops).expect("encode")).expect("record")
-    }
 
     fn batches(pending: &[Pending]) -> Vec<u64> {
         pending.iter().map(|p| p.batch).collect()
@@ -458,36 +283,6 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_tail_ends_the_segment_at_every_cut() {
-        let mut bytes = record(1, &[append(1)]);
-        let whole = bytes.len();
-        bytes.extend(record(2, &[append(2)]));
-        for cut in whole..bytes.len() {
-            let got: Vec<u64> = records(&bytes[..cut]).0.into_iter().map(|r| r.0).collect();
-            assert_eq!(got, vec![1], "cut at {cut}");
-        }
-        assert_eq!(records(&bytes).0.len(), 2);
-    }
-
-    #[test]
-    fn a_flipped_bit_ends_the_segment() {
-        let mut bytes = record(1, &[append(1)]);
-        let first = bytes.len();
-        bytes.extend(record(2, &[append(2)]));
-        let second = bytes.len();
-        bytes.extend(record(3, &[append(3)]));
-        for at in first..bytes.len() {
-            let mut bad = bytes.clone();
-            bad[at] ^= 0x10;
-            let got: Vec<u64> = records(&bad).0.into_iter().map(|r| r.0).collect();
-            assert!(got == vec![1] || got == vec![1, 2], "flip at {at}: {got:?}");
-            // Damage in record 2 leaves record 3 whole behind it: found.
-            let behind = record_after_damage(&bad, records(&bad).1, got[got.len() - 1]);
-            assert_eq!(behind.is_some(), at < second, "flip at {at}");
-        }
-    }
-
-    #[test]
     fn damage_in_the_middle_of_the_last_segment_refuses_the_open() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut bytes = record(1, &[append(1)]);
@@ -505,51 +300,6 @@ mod tests {
         bytes.extend(&torn[..torn.len() - 3]);
         write_segment(dir.path(), 1, &bytes);
         assert_eq!(batches(&recover(dir.path(), 0).expect("recover")), vec![1]);
-    }
-
-    #[test]
-    fn the_record_format_is_fixed() {
-        // The bytes an older build's journal holds must decode the same
-        // after any change: a reordered `Op` variant changes this.
-        let ops = vec![
-            Op::Append {
-                seq: 7,
-                event: Some(EventKey::new("s", "i")),
-                bytes: b"r".to_vec(),
-            },
-            Op::PutMeta {
-                key: "k".into(),
-                bytes: b"m".to_vec(),
-            },
-            Op::PutPack {
-                version: "v".into(),
-                bytes: b"p".to_vec(),
-            },
-            Op::StartAt { seq: 9 },
-            Op::StepUp {
-                entries: vec![("a".into(), None), ("b".into(), Some(b"x".to_vec()))],
-            },
-        ];
-        let payload = postcard::to_stdvec(&ops).expect("encode");
-        let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(
-            hex,
-            "0500070101730169017202016b016d0301760170040905020161000162010178"
-        );
-        let back: Vec<Op> = postcard::from_bytes(&payload).expect("decode");
-        assert_eq!(back, ops);
-    }
-
-    #[test]
-    fn a_zeroed_tail_ends_the_records_and_is_no_damage() {
-        let mut bytes = record(1, &[append(1)]);
-        bytes.extend(record(2, &[append(2)]));
-        let written = bytes.len();
-        bytes.resize(written + 70_000, 0);
-        let (found, end) = records(&bytes);
-        assert_eq!(found.len(), 2);
-        assert_eq!(end, written);
-        assert_eq!(record_after_damage(&bytes, end, 2), None);
     }
 
     #[test]

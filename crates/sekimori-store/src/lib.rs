@@ -105,6 +105,7 @@
 //!
 //! [redb]: https://docs.rs/redb
 
+mod applier;
 mod error;
 mod format;
 mod journal;
@@ -113,14 +114,13 @@ mod read;
 mod tables;
 mod writer;
 
+pub use applier::APPLY_EVERY;
 pub use error::StoreError;
 pub use format::{FORMAT_FILE, FORMAT_VERSION};
 pub use journal::{JOURNAL_PREFIX, SEGMENT_BYTES};
 pub use read::{LogIter, SCAN_CHUNK};
 pub use tables::META_FORMAT_VERSION;
-pub use writer::{
-    EventKey, Op, APPLY_EVERY, DIRECT_BATCH_BYTES, MAX_BATCH_BYTES, MAX_BATCH_OPS, OVERLAY_BYTES,
-};
+pub use writer::{EventKey, Op, DIRECT_BATCH_BYTES, MAX_BATCH_BYTES, MAX_BATCH_OPS, OVERLAY_BYTES};
 
 use journal::Journal;
 use overlay::Overlay;
@@ -198,7 +198,7 @@ impl Store {
         // into the database with them, durably, before anything else.
         let checkpointed = tables::checkpointed_batch(&db)?;
         let pending = journal::recover(dir, checkpointed)?;
-        let batch = writer::replay(&db, &pending, checkpointed)?;
+        let batch = applier::replay(&db, &pending, checkpointed)?;
         let journal = Journal::start(dir, batch + 1)?;
         let last = read::last_seq(&db)?;
         let shared = Arc::new(Shared::default());

@@ -1,30 +1,24 @@
-//! The writer thread (group commit through the journal) and the applier thread
-//! (the journaled batches into redb, many in one durable commit).
+//! The writer thread: group commit through the journal (the applier thread,
+//! `applier.rs`, takes the batches into redb).
 
-use crate::journal::{forget_through, Closed, Journal, Pending};
+use crate::applier::{self, Work};
+use crate::journal::Journal;
 use crate::overlay::Overlay;
-use crate::tables::{
-    EVENTS, JOURNAL_BATCH, LOG, META, META_FORMAT_VERSION, PACKS, SNAPSHOT, SNAPSHOT_KEY, STEPUP,
-};
+use crate::tables::{JOURNAL_BATCH, META_FORMAT_VERSION};
 use crate::StoreError;
-use redb::{Database, Durability, Table, WriteTransaction};
+use redb::Database;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{
-    channel, sync_channel, Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError,
-};
+use std::sync::mpsc::{sync_channel, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 /// At most this many ops go into one write transaction.
 pub const MAX_BATCH_OPS: usize = 4096;
 /// A batch stops growing once its payloads reach this many bytes.
 pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
-/// The applier starts a durable commit at most this often, so that one
-/// commit takes in every batch journaled meanwhile.
-pub const APPLY_EVERY: Duration = Duration::from_millis(5);
 /// While the overlay (acknowledged, not yet applied) holds this many payload
 /// bytes, the writer waits for the applier before it journals more.
 pub const OVERLAY_BYTES: usize = 64 * 1024 * 1024;
@@ -156,36 +150,6 @@ pub(crate) struct Shared {
 /// META keys the store writes itself: a [`Op::PutMeta`] of one is refused.
 const RESERVED_META: [&str; 2] = [JOURNAL_BATCH, META_FORMAT_VERSION];
 
-/// What the writer hands the applier, in batch order.
-enum Work {
-    /// Journaled and answered: commit it when convenient.
-    Journaled { batch: u64, ops: Vec<Op> },
-    /// Not journaled: commit it now and say so; the writer waits.
-    Direct {
-        batch: u64,
-        ops: Vec<Op>,
-        done: SyncSender<Result<(), StoreError>>,
-    },
-}
-
-impl Work {
-    fn batch(&self) -> u64 {
-        match self {
-            Work::Journaled { batch, .. } | Work::Direct { batch, .. } => *batch,
-        }
-    }
-
-    fn is_direct(&self) -> bool {
-        matches!(self, Work::Direct { .. })
-    }
-
-    fn ops(&self) -> &[Op] {
-        match self {
-            Work::Journaled { ops, .. } | Work::Direct { ops, .. } => ops,
-        }
-    }
-}
-
 /// The writer: validates, journals and answers every batch.
 pub(crate) struct Writer {
     rx: Receiver<Request>,
@@ -209,17 +173,12 @@ impl Writer {
         (last_seq, batch): (u64, u64),
         journal: Journal,
     ) -> std::io::Result<Self> {
-        let (work_tx, work_rx) = channel();
-        let applier = Applier {
+        let (work_tx, handle) = applier::spawn(
             db,
-            rx: work_rx,
-            shared: Arc::clone(&shared),
-            overlay: Arc::clone(&overlay),
-            closed: journal.closed(),
-        };
-        let handle = std::thread::Builder::new()
-            .name("sekimori-store-applier".into())
-            .spawn(move || applier.run())?;
+            Arc::clone(&shared),
+            Arc::clone(&overlay),
+            journal.closed(),
+        )?;
         Ok(Writer {
             rx,
             shared,
@@ -424,128 +383,9 @@ impl Writer {
     }
 }
 
-/// The applier: owns every write transaction after the open's replay.
-struct Applier {
-    db: Arc<Database>,
-    rx: Receiver<Work>,
-    shared: Arc<Shared>,
-    overlay: Arc<RwLock<Overlay>>,
-    closed: Closed,
-}
-
-impl Applier {
-    /// Commits what the writer hands over, in order, everything queued at
-    /// once, at most once every [`APPLY_EVERY`] (a direct batch, which its
-    /// writer waits for, does not wait); runs until the writer is gone, then
-    /// commits what is left.
-    fn run(self) {
-        let _guard = FailOnPanic(self.shared.clone());
-        let mut last_start: Option<Instant> = None;
-        let mut works: Vec<Work> = Vec::new();
-        let mut open = true;
-        while open || !works.is_empty() {
-            if works.is_empty() {
-                match self.rx.recv() {
-                    Ok(work) => works.push(work),
-                    Err(_) => break,
-                }
-            }
-            let deadline = last_start.map(|t| t + APPLY_EVERY);
-            while open && !works.iter().any(Work::is_direct) {
-                let Some(wait) = deadline.and_then(|d| d.checked_duration_since(Instant::now()))
-                else {
-                    break;
-                };
-                match self.rx.recv_timeout(wait) {
-                    Ok(work) => works.push(work),
-                    Err(RecvTimeoutError::Timeout) => break,
-                    Err(RecvTimeoutError::Disconnected) => open = false,
-                }
-            }
-            loop {
-                match self.rx.try_recv() {
-                    Ok(work) => works.push(work),
-                    Err(TryRecvError::Empty) => break,
-                    Err(TryRecvError::Disconnected) => {
-                        open = false;
-                        break;
-                    }
-                }
-            }
-            while self.shared.applier_held.load(Ordering::Acquire) > 0 {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            last_start = Some(Instant::now());
-            let outcome = if self.shared.failed.load(Ordering::Acquire) {
-                Err(StoreError::Failed)
-            } else {
-                self.apply(&works)
-            };
-            // A failure reaches every later op of the writer as `Failed`;
-            // the acknowledged ops stay in the overlay and the journal.
-            if outcome.is_err() {
-                self.shared.failed.store(true, Ordering::Release);
-            }
-            for work in works.drain(..) {
-                if let Work::Direct { done, .. } = work {
-                    let _ = done.send(outcome.clone());
-                }
-            }
-        }
-    }
-
-    /// One durable commit of `works`, then what it covers leaves the overlay
-    /// and the journal.
-    fn apply(&self, works: &[Work]) -> Result<(), StoreError> {
-        let Some(last) = works.last().map(Work::batch) else {
-            return Ok(());
-        };
-        if self.shared.fail_next_apply.swap(false, Ordering::AcqRel) {
-            // A test's stand-in for a failed database commit.
-            return Err(StoreError::Io {
-                path: "fail_next_apply".into(),
-                source: Arc::new(std::io::Error::other("injected database commit failure")),
-            });
-        }
-        let ops: Vec<&Op> = works.iter().flat_map(|w| w.ops().iter()).collect();
-        checkpoint_commit(&self.db, &ops, last)?;
-        self.overlay
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove_through(last);
-        self.shared.checkpoints.fetch_add(1, Ordering::Relaxed);
-        forget_through(&self.closed, last)
-    }
-}
-
-/// One durable commit of `ops` that records `batch` as the last checkpointed.
-fn checkpoint_commit(db: &Database, ops: &[&Op], batch: u64) -> Result<(), StoreError> {
-    let mut txn = db.begin_write()?;
-    txn.set_durability(Durability::Immediate)?;
-    apply_all(&txn, ops)?;
-    txn.open_table(META)?
-        .insert(JOURNAL_BATCH, batch.to_le_bytes().as_slice())?;
-    txn.commit()?;
-    Ok(())
-}
-
-/// Replays the journal's pending batches (in order) in one durable commit,
-/// at open. Returns the last batch, or `checkpointed` when none was pending.
-pub(crate) fn replay(
-    db: &Database,
-    pending: &[Pending],
-    checkpointed: u64,
-) -> Result<u64, StoreError> {
-    let Some(last) = pending.last().map(|p| p.batch) else {
-        return Ok(checkpointed);
-    };
-    let ops: Vec<&Op> = pending.iter().flat_map(|p| p.ops.iter()).collect();
-    checkpoint_commit(db, &ops, last)?;
-    Ok(last)
-}
-
-/// Marks the store failed if the writer thread unwinds, so that submits stop queueing.
-struct FailOnPanic(Arc<Shared>);
+/// Marks the store failed if the writer (or applier) thread unwinds, so that
+/// submits stop queueing.
+pub(crate) struct FailOnPanic(pub(crate) Arc<Shared>);
 
 impl Drop for FailOnPanic {
     fn drop(&mut self) {
@@ -558,68 +398,5 @@ impl Drop for FailOnPanic {
 fn reply_all(replies: Vec<Reply>, err: &StoreError) {
     for reply in replies {
         let _ = reply.send(Err(err.clone()));
-    }
-}
-
-/// The tables of one write transaction, opened once per batch.
-struct Tables<'t> {
-    log: Table<'t, u64, &'static [u8]>,
-    events: Table<'t, (&'static str, &'static str), u64>,
-    meta: Table<'t, &'static str, &'static [u8]>,
-    packs: Table<'t, &'static str, &'static [u8]>,
-    snapshot: Table<'t, &'static str, (u64, &'static [u8])>,
-    stepup: Table<'t, &'static str, &'static [u8]>,
-}
-
-fn apply_all(txn: &WriteTransaction, ops: &[&Op]) -> Result<(), StoreError> {
-    let mut t = Tables {
-        log: txn.open_table(LOG)?,
-        events: txn.open_table(EVENTS)?,
-        meta: txn.open_table(META)?,
-        packs: txn.open_table(PACKS)?,
-        snapshot: txn.open_table(SNAPSHOT)?,
-        stepup: txn.open_table(STEPUP)?,
-    };
-    for op in ops {
-        t.apply(op)?;
-    }
-    Ok(())
-}
-
-impl Tables<'_> {
-    fn apply(&mut self, op: &Op) -> Result<(), StoreError> {
-        match op {
-            Op::Append { seq, event, bytes } => {
-                self.log.insert(*seq, bytes.as_slice())?;
-                if let Some(e) = event {
-                    self.events
-                        .insert((e.id.as_str(), e.service.as_str()), *seq)?;
-                }
-            }
-            Op::Snapshot { seq, bytes } => {
-                self.snapshot
-                    .insert(SNAPSHOT_KEY, (*seq, bytes.as_slice()))?;
-            }
-            Op::PutMeta { key, bytes } => {
-                self.meta.insert(key.as_str(), bytes.as_slice())?;
-            }
-            Op::PutPack { version, bytes } => {
-                self.packs.insert(version.as_str(), bytes.as_slice())?;
-            }
-            Op::StartAt { .. } => {}
-            Op::StepUp { entries } => {
-                for (key, value) in entries {
-                    match value {
-                        Some(bytes) => {
-                            self.stepup.insert(key.as_str(), bytes.as_slice())?;
-                        }
-                        None => {
-                            self.stepup.remove(key.as_str())?;
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 }
